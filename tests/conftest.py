@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support import busybox
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0:
+        return
+    skip_root = pytest.mark.skip(reason="needs root; CI runs as root")
+    for item in items:
+        if "root" in item.keywords:
+            item.add_marker(skip_root)
+
+
+@pytest.fixture(scope="session")
+def busybox_tar() -> bytes:
+    """The busybox-static rootfs as an uncompressed tar, made once per run."""
+    return busybox.rootfs_tar_bytes()
+
+
+@pytest.fixture
+def busybox_rootfs(tmp_path: Path) -> Path:
+    """A fresh busybox rootfs directory for one test."""
+    return busybox.make_rootfs(tmp_path / "rootfs")
