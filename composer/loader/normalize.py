@@ -1,0 +1,156 @@
+"""From the merged, interpolated project dict (the user's spellings) to the canonical long form.
+
+The canonical form is exactly what `docker compose config --format json` prints: every short syntax
+expanded, defaults filled in (implicit `default` network, resource names with the project prefix,
+`command`/`entrypoint` null when unset), unused top-level resources dropped, keys in the reference's
+order. Service-level `x-*` extensions stay in the dict (the YAML rendering shows them); `json_view`
+drops them as the reference's JSON does.
+
+Path resolution split with the loader: the loader resolves the paths of files it reads itself
+(env_file, extends.file, include); this module resolves every path that stays in the output
+(build.context, bind-mount sources, secrets/configs `file`, develop.watch paths).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from composer.errors import ConfigError, Location
+from composer.loader.norm_order import order_project
+from composer.loader.norm_service import (
+    FieldError,
+    ServiceContext,
+    drop_false_booleans,
+    home_dir,
+    normalize_service,
+    to_mapping,
+)
+from composer.loader.norm_units import UnitError, to_bool
+from composer.loader.norm_volumes import resolve_host_path
+from composer.loader.validate import format_key_path, locate
+
+log = logging.getLogger(__name__)
+
+RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs")
+
+
+@dataclass(frozen=True)
+class NormalizeContext:
+    """What normalization needs besides the dict: the project's identity and environment."""
+
+    project_name: str
+    project_dir: str
+    environment: Mapping[str, str] = field(default_factory=dict)
+    marks: Mapping[tuple[Any, ...], Location] = field(default_factory=dict)
+
+
+def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
+    """Return the canonical project dict; `data` is not modified. Raises ConfigError."""
+    project = copy.deepcopy(data)
+    project.pop("version", None)  # obsolete; the reference only warns about it
+    project.pop("include", None)  # resolved by the loader before we get here
+    project["name"] = ctx.project_name
+    svc_ctx = ServiceContext(ctx.project_dir, ctx.environment, home_dir(ctx.environment))
+    services: dict[str, Any] = {}
+    for name, raw in (project.get("services") or {}).items():
+        try:
+            service = normalize_service(raw or {}, svc_ctx)
+        except FieldError as exc:
+            path = ("services", name, *exc.path)
+            raise ConfigError(exc.message, location=locate(ctx.marks, path), key_path=format_key_path(path)) from exc
+        drop_false_booleans(service)
+        _attach_default_network(service)
+        services[name] = service
+    project["services"] = services
+    for kind in RESOURCE_KINDS:
+        resources = project.get(kind) or {}
+        if kind == "networks" and _uses_default_network(services):
+            resources.setdefault("default", None)
+        normalized = {
+            key: _resource(kind, key, value, ctx) for key, value in resources.items()
+        }
+        used = _used_resources(kind, services)
+        kept = {key: value for key, value in normalized.items() if key in used}
+        if kept:
+            project[kind] = kept
+        else:
+            project.pop(kind, None)
+    return order_project(project)
+
+
+def _attach_default_network(service: dict[str, Any]) -> None:
+    if "network_mode" in service or "provider" in service:
+        return
+    if not service.get("networks"):
+        service["networks"] = {"default": None}
+
+
+def _uses_default_network(services: Mapping[str, Any]) -> bool:
+    return any("default" in (s.get("networks") or {}) for s in services.values())
+
+
+def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[str, Any]:
+    resource = dict(value or {})
+    path = (kind, key)
+    try:
+        external = resource.get("external")
+        if isinstance(external, dict):
+            resource["external"] = True
+            if "name" in external and "name" not in resource:
+                resource["name"] = external["name"]
+        elif external is not None:
+            resource["external"] = to_bool(external)
+            if not resource["external"]:
+                del resource["external"]
+        for bool_key in ("internal", "attachable", "enable_ipv4", "enable_ipv6"):
+            if bool_key in resource:
+                resource[bool_key] = to_bool(resource[bool_key])
+                if not resource[bool_key] and bool_key in ("internal", "attachable"):
+                    del resource[bool_key]
+    except UnitError as exc:
+        raise ConfigError(str(exc), location=locate(ctx.marks, path), key_path=format_key_path(path)) from exc
+    if resource.get("name") is None:
+        resource["name"] = key if resource.get("external") else f"{ctx.project_name}_{key}"
+    if "labels" in resource:
+        resource["labels"] = to_mapping(resource["labels"], empty="", env=None)
+    if kind == "networks":
+        ipam = dict(resource.get("ipam") or {})
+        resource["ipam"] = ipam
+    if kind in ("secrets", "configs") and resource.get("file"):
+        home = home_dir(ctx.environment)
+        resource["file"] = resolve_host_path(str(resource["file"]), ctx.project_dir, home)
+    return resource
+
+
+def _used_resources(kind: str, services: Mapping[str, Any]) -> set[str]:
+    used: set[str] = set()
+    for service in services.values():
+        if kind == "networks":
+            used.update(service.get("networks") or {})
+        elif kind == "volumes":
+            used.update(
+                m["source"] for m in service.get("volumes") or [] if m.get("type") == "volume" and m.get("source")
+            )
+        elif kind == "secrets":
+            used.update(ref["source"] for ref in service.get("secrets") or [])
+            used.update(ref["source"] for ref in (service.get("build") or {}).get("secrets") or [])
+        else:
+            used.update(ref["source"] for ref in service.get("configs") or [])
+    return used
+
+
+def json_view(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical dict as the reference's JSON shows it: `x-*` kept only at the top level."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if not str(k).startswith("x-")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return {k: (v if str(k).startswith("x-") else strip(v)) for k, v in canonical.items()}
