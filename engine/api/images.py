@@ -1,0 +1,414 @@
+"""Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load.
+
+Handlers decode the request, call the image store (`engine.images.ImageStore`, E2) in a worker thread
+(its calls touch the disk), publish the event dockerd would, and encode Docker's JSON. Request bodies
+(import, load) are spooled first so a bad archive is answered with a plain HTTP error, as dockerd does
+when nothing has been streamed yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+import logging
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+from aiohttp import web
+
+from engine.api.backends import Backends, Route, backends
+from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
+from engine.errors import InvalidParameter, NotFound, SystemError_
+
+log = logging.getLogger(__name__)
+
+SPOOL_IN_MEMORY = 32 << 20  # request bodies above this go to a temp file
+CHUNK = 1 << 16
+ZERO_TIME = "0001-01-01T00:00:00Z"
+IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
+
+
+# ---- encoding -------------------------------------------------------------------------------------
+
+def created_unix(config: dict[str, Any]) -> int:
+    """The config's RFC 3339 `created` as unix seconds (0 when absent or unreadable)."""
+    raw = config.get("created") or ""
+    if not raw:
+        return 0
+    ns = _rfc3339_ns(raw)
+    return 0 if ns is None else ns // 1_000_000_000
+
+
+def _rfc3339_ns(raw: str) -> int | None:
+    # Python's fromisoformat takes at most microseconds; Docker writes nanoseconds.
+    m = re.match(r"^(.*?T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", raw.strip())
+    if not m:
+        return None
+    try:
+        dt = datetime.datetime.fromisoformat(m.group(1) + (m.group(3) or "Z").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    frac = (m.group(2) or ".")[1:]
+    return int(dt.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def image_labels(image: Any) -> dict[str, str]:
+    return dict((image.config.get("config") or {}).get("Labels") or {})
+
+
+def summary(image: Any, containers: int = -1) -> dict[str, Any]:
+    """ImageSummary as GET /images/json answers it."""
+    return {
+        "Id": image.id,
+        "ParentId": "",
+        "RepoTags": list(image.repo_tags),
+        "RepoDigests": list(image.repo_digests),
+        "Created": created_unix(image.config),
+        "Size": image.size,
+        "VirtualSize": image.size,  # dropped from API 1.44; older clients still read it
+        "SharedSize": -1,
+        "Labels": image_labels(image),
+        "Containers": containers,
+    }
+
+
+def inspect(image: Any, last_tag_time: str = ZERO_TIME) -> dict[str, Any]:
+    """ImageInspect as GET /images/{name}/json answers it."""
+    config = image.config
+    out: dict[str, Any] = {
+        "Id": image.id,
+        "RepoTags": list(image.repo_tags),
+        "RepoDigests": list(image.repo_digests),
+        "Parent": "",
+        "Comment": config.get("comment", ""),
+        "Created": config.get("created", ""),
+        "DockerVersion": config.get("docker_version", ""),
+        "Author": config.get("author", ""),
+        "Config": config.get("config") or {},
+        "Architecture": config.get("architecture", ""),
+        "Os": config.get("os", ""),
+        "Size": image.size,
+        "VirtualSize": image.size,
+        "GraphDriver": {"Name": "overlay2", "Data": None},
+        "RootFS": {"Type": "layers", "Layers": list((config.get("rootfs") or {}).get("diff_ids") or [])},
+        "Metadata": {"LastTagTime": last_tag_time},
+    }
+    for key, field in (("variant", "Variant"), ("os.version", "OsVersion")):
+        if config.get(key):
+            out[field] = config[key]
+    return out
+
+
+# ---- filters --------------------------------------------------------------------------------------
+
+def _path_match(pattern: str, name: str) -> bool:
+    """Go's path.Match as Docker uses it for `reference`: `*` and `?` never cross a `/`."""
+    rx = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            rx.append("[^/]*")
+        elif c == "?":
+            rx.append("[^/]")
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                raise InvalidParameter(f"invalid reference filter {pattern!r}: syntax error in pattern")
+            body = pattern[i + 1:end]
+            rx.append("[" + ("^" + body[1:] if body.startswith("^") else body) + "]")
+            i = end
+        else:
+            rx.append(re.escape(c))
+        i += 1
+    return re.fullmatch("".join(rx), name) is not None
+
+
+def _reference_matches(image: Any, patterns: tuple[str, ...]) -> bool:
+    for tag in image.repo_tags:
+        name = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
+        if any(_path_match(p, name) or _path_match(p, tag) for p in patterns):
+            return True
+    return False
+
+
+def _labels_match(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
+    for want in wanted:
+        key, sep, value = want.partition("=")
+        if key not in labels or (sep and labels[key] != value):
+            return False
+    return True
+
+
+def _bool_filter(values: tuple[str, ...], key: str) -> bool:
+    if len(values) != 1 or values[0].lower() not in ("true", "false", "1", "0"):
+        raise InvalidParameter(f"invalid filter '{key}={','.join(values)}'")
+    return values[0].lower() in ("true", "1")
+
+
+def select(images: Iterable[Any], filters: dict[str, tuple[str, ...]],
+           lookup: Callable[[str], Any]) -> list[Any]:
+    """Docker's image filters: AND across keys, OR within a key (except label, which is AND)."""
+    unknown = set(filters) - IMAGE_FILTERS
+    if unknown:
+        raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
+    dangling = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else None
+    before = min((created_unix(lookup(r).config) for r in filters.get("before", ())), default=None)
+    since = max((created_unix(lookup(r).config) for r in filters.get("since", ())), default=None)
+    until = None
+    if filters.get("until"):
+        ns = timestamp_ns(filters["until"][0], "until")
+        until = None if ns is None else ns // 1_000_000_000
+    out = []
+    for image in images:
+        created = created_unix(image.config)
+        if dangling is not None and (not image.repo_tags) != dangling:
+            continue
+        if "label" in filters and not _labels_match(image_labels(image), filters["label"]):
+            continue
+        if "reference" in filters and not _reference_matches(image, filters["reference"]):
+            continue
+        if before is not None and created >= before:
+            continue
+        if since is not None and created <= since:
+            continue
+        if until is not None and created > until:
+            continue
+        out.append(image)
+    return out
+
+
+# ---- helpers --------------------------------------------------------------------------------------
+
+def _name(request: web.Request) -> str:
+    return request.match_info["name"]
+
+
+def _image_users(b: Backends, image_id: str) -> list[str]:
+    """Ids of the containers (running or not) created from `image_id`."""
+    return list(b.containers.image_users(image_id))
+
+
+def _event_attrs(name: str, **extra: str) -> dict[str, str]:
+    return {"name": name, **extra}
+
+
+async def _spool_body(request: web.Request) -> IO[bytes]:
+    """The request body in a file object the store can read from a worker thread."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by caller
+    try:
+        async for chunk in request.content.iter_chunked(CHUNK):
+            spool.write(chunk)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+async def _json_stream(request: web.Request, messages: Iterable[dict[str, Any]]) -> web.StreamResponse:
+    resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    for msg in messages:
+        await resp.write(json.dumps(msg).encode() + b"\r\n")
+    await resp.write_eof()
+    return resp
+
+
+def _repo_tag(repo: str, tag: str) -> str | None:
+    if not repo:
+        if tag:
+            raise InvalidParameter("tag is specified without a repository")
+        return None
+    return f"{repo}:{tag}" if tag else repo
+
+
+def _registry_host(ref: str) -> str:
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "registry-1.docker.io"
+
+
+# ---- handlers -------------------------------------------------------------------------------------
+
+async def list_images(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    filters = qfilters(request)
+    images = await asyncio.to_thread(b.images.list)
+    chosen = await asyncio.to_thread(select, images, filters, b.images.get)
+    with_digests = qbool(request, "digests", True)
+    out = []
+    for image in chosen:
+        item = summary(image)
+        if not with_digests:
+            item["RepoDigests"] = []
+        out.append(item)
+    out.sort(key=lambda s: s["Created"], reverse=True)
+    return json_response(out)
+
+
+async def inspect_image(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    image = await asyncio.to_thread(b.images.get, _name(request))
+    return json_response(inspect(image, getattr(image, "last_tag_time", "") or ZERO_TIME))
+
+
+async def image_history(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    return json_response(await asyncio.to_thread(b.images.history, _name(request)))
+
+
+async def tag_image(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    repo, tag = qstr(request, "repo"), qstr(request, "tag")
+    new_ref = _repo_tag(repo, tag)
+    if new_ref is None:
+        raise InvalidParameter("repository name must have at least one component")
+    source = _name(request)
+    image = await asyncio.to_thread(b.images.get, source)
+    await asyncio.to_thread(b.images.tag, source, new_ref)
+    b.events.publish("image", "tag", image.id, _event_attrs(_display(new_ref)))
+    return web.Response(status=201)
+
+
+def _display(ref: str) -> str:
+    """`x` -> `x:latest`, as the events and messages dockerd writes show a tagged name."""
+    last = ref.rsplit("/", 1)[-1]
+    return ref if (":" in last or "@" in ref) else ref + ":latest"
+
+
+async def delete_image(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    name = _name(request)
+    force, noprune = qbool(request, "force"), qbool(request, "noprune")
+    deleted = await asyncio.to_thread(
+        b.images.remove, name, force=force, prune=not noprune, in_use=lambda iid: _image_users(b, iid))
+    for item in deleted:
+        if "Untagged" in item:
+            b.events.publish("image", "untag", item["Untagged"], _event_attrs(item["Untagged"]))
+        if "Deleted" in item:
+            b.events.publish("image", "delete", item["Deleted"], _event_attrs(item["Deleted"]))
+    return json_response(deleted)
+
+
+async def prune_images(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    filters = qfilters(request)
+    unknown = set(filters) - {"dangling", "label", "label!", "until"}
+    if unknown:
+        raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
+    dangling_only = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else True
+    images = await asyncio.to_thread(b.images.list)
+    candidates = await asyncio.to_thread(
+        select, images, {k: v for k, v in filters.items() if k in ("label", "until")}, b.images.get)
+    if "label!" in filters:
+        candidates = [i for i in candidates if not _any_label(image_labels(i), filters["label!"])]
+    report = {"ImagesDeleted": [], "SpaceReclaimed": 0}
+    for image in candidates:
+        if dangling_only and image.repo_tags:
+            continue
+        if _image_users(b, image.id):
+            continue
+        try:
+            before = await asyncio.to_thread(_layers_size, b)
+            deleted = await asyncio.to_thread(
+                b.images.remove, image.id, force=True, prune=True, in_use=lambda iid: _image_users(b, iid))
+            after = await asyncio.to_thread(_layers_size, b)
+        except NotFound:
+            continue  # removed meanwhile (a parent pruned with its child): already gone is success
+        report["ImagesDeleted"].extend(deleted)  # type: ignore[attr-defined]
+        report["SpaceReclaimed"] += max(0, before - after)  # type: ignore[operator]
+        for item in deleted:
+            for kind, action in (("Untagged", "untag"), ("Deleted", "delete")):
+                if kind in item:
+                    b.events.publish("image", action, item[kind], _event_attrs(item[kind]))
+    b.events.publish("image", "prune", "", {"reclaimed": str(report["SpaceReclaimed"])})
+    if not report["ImagesDeleted"]:
+        report["ImagesDeleted"] = None
+    return json_response(report)
+
+
+def _any_label(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
+    return any(_labels_match(labels, (w,)) for w in wanted)
+
+
+def _layers_size(b: Backends) -> int:
+    return int(b.images.layers_size())
+
+
+async def create_image(request: web.Request) -> web.StreamResponse:
+    """POST /images/create: `fromSrc=-` imports the body as a rootfs; `fromImage` would pull."""
+    b = backends(request)
+    from_src, from_image = qstr(request, "fromSrc"), qstr(request, "fromImage")
+    if from_image:
+        ref = from_image if not qstr(request, "tag") else f"{from_image}:{qstr(request, 'tag')}"
+        host = _registry_host(ref)
+        # Pulling is a later issue; answer as dockerd does when the registry cannot be reached.
+        raise SystemError_(f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
+                           "(pulling images is not supported yet)")
+    if from_src != "-":
+        if not from_src:
+            raise InvalidParameter("fromImage or fromSrc is required")
+        raise InvalidParameter(f"importing from a URL is not supported: {from_src}")
+    repo_tag = _repo_tag(qstr(request, "repo"), qstr(request, "tag"))
+    changes = [c for c in request.query.getall("changes", []) if c.strip()]
+    message = qstr(request, "message")
+    body = await _spool_body(request)
+    try:
+        image = await asyncio.to_thread(b.images.import_rootfs, body, repo_tag, changes, message)
+    finally:
+        body.close()
+    b.events.publish("image", "import", image.id, _event_attrs(image.id))
+    return await _json_stream(request, [{"status": image.id}])
+
+
+async def load_images(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    body = await _spool_body(request)
+    try:
+        lines = await asyncio.to_thread(b.images.load, body)
+    finally:
+        body.close()
+    for line in lines:
+        ref = line.split(": ", 1)[-1].strip()
+        b.events.publish("image", "load", ref, _event_attrs(ref))
+    return await _json_stream(request, [{"stream": line.rstrip("\n") + "\n"} for line in lines])
+
+
+async def save_images(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    names = [_name(request)] if "name" in request.match_info else request.query.getall("names", [])
+    if not names:
+        raise InvalidParameter("no images to save: pass names=<image>")
+    images = [await asyncio.to_thread(b.images.get, n) for n in names]  # 404 before any byte is sent
+    chunks: Iterator[bytes] = await asyncio.to_thread(b.images.save, names)
+    resp = web.StreamResponse(status=200, headers={"Content-Type": "application/x-tar"})
+    await resp.prepare(request)
+    while True:
+        chunk = await asyncio.to_thread(next, chunks, b"")
+        if not chunk:
+            break
+        await resp.write(chunk)
+    await resp.write_eof()
+    for name, image in zip(names, images, strict=True):
+        b.events.publish("image", "save", image.id, _event_attrs(name))
+    return resp
+
+
+def routes() -> list[Route]:
+    return [
+        ("GET", "/images/json", list_images),
+        ("GET", "/images/get", save_images),
+        ("POST", "/images/create", create_image),
+        ("POST", "/images/load", load_images),
+        ("POST", "/images/prune", prune_images),
+        ("GET", "/images/{name:.+}/json", inspect_image),
+        ("GET", "/images/{name:.+}/history", image_history),
+        ("GET", "/images/{name:.+}/get", save_images),
+        ("POST", "/images/{name:.+}/tag", tag_image),
+        ("DELETE", "/images/{name:.+}", delete_image),
+    ]
