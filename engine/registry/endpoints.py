@@ -1,0 +1,143 @@
+"""Which URLs serve a registry host: Hub mirrors, HTTPS with a certs.d CA, plain HTTP when insecure."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from engine.errors import InvalidParameter
+from engine.registry.reference import DOCKER_HUB
+
+log = logging.getLogger(__name__)
+
+HUB_URL = "https://registry-1.docker.io"
+# Docker treats loopback as insecure without being told to.
+_DEFAULT_INSECURE_NETS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+@dataclass(frozen=True)
+class RegistryOptions:
+    """The daemon.json keys that shape registry access."""
+
+    mirrors: tuple[str, ...] = ()  # "registry-mirrors": URLs tried before Docker Hub
+    insecure: tuple[str, ...] = ()  # "insecure-registries": host[:port] or CIDR
+    certs_dir: Path = Path("/etc/docker/certs.d")
+    config_path: Path | None = None  # ~/.docker/config.json (None: $DOCKER_CONFIG or ~/.docker)
+    max_concurrent_downloads: int = 3
+    max_concurrent_uploads: int = 5
+    max_retries: int = 5
+
+    def __post_init__(self) -> None:
+        for url in self.mirrors:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise InvalidParameter(f"invalid mirror: {url!r}: must be an http(s) URL")
+        for entry in self.insecure:
+            if "://" in entry:
+                raise InvalidParameter(f"insecure registry {entry!r} should not contain '://'")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One base URL to talk to, with how to verify it."""
+
+    url: str  # "https://127.0.0.1:5000" (no trailing slash)
+    host: str  # the registry host the reference names (credentials key)
+    mirror: bool = False
+    tls_verify: bool = True
+    ca_files: tuple[Path, ...] = ()
+    client_cert: tuple[Path, Path] | None = None
+    _ctx: list[ssl.SSLContext] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def secure(self) -> bool:
+        return self.url.startswith("https://")
+
+    @property
+    def netloc(self) -> str:
+        return urlsplit(self.url).netloc
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Built once per endpoint: system roots plus certs.d CAs, or no verification for insecure hosts."""
+        if not self._ctx:
+            ctx = ssl.create_default_context()
+            for ca in self.ca_files:
+                ctx.load_verify_locations(cafile=str(ca))
+            if self.client_cert:
+                ctx.load_cert_chain(str(self.client_cert[0]), str(self.client_cert[1]))
+            if not self.tls_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._ctx.append(ctx)
+        return self._ctx[0]
+
+
+def is_insecure(host: str, options: RegistryOptions) -> bool:
+    """True for hosts listed in insecure-registries (by name or CIDR) and for loopback, as Docker does."""
+    if host in options.insecure:
+        return True
+    hostname = urlsplit(f"//{host}").hostname or host
+    if hostname == "localhost":
+        return True
+    try:
+        addr = ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    nets = list(_DEFAULT_INSECURE_NETS)
+    for entry in options.insecure:
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return any(addr in net for net in nets)
+
+
+def _tls_files(host: str, options: RegistryOptions) -> tuple[tuple[Path, ...], tuple[Path, Path] | None]:
+    """certs.d/<host>/*.crt are CAs; a <name>.cert with a <name>.key is a client certificate."""
+    d = options.certs_dir / host
+    if not d.is_dir():
+        return (), None
+    cas = tuple(sorted(d.glob("*.crt")))
+    client = None
+    for cert in sorted(d.glob("*.cert")):
+        key = cert.with_suffix(".key")
+        if key.exists():
+            client = (cert, key)
+    return cas, client
+
+
+def endpoints_for(domain: str, options: RegistryOptions) -> list[Endpoint]:
+    """Ordered endpoints to try: mirrors then Hub for docker.io; HTTPS then (if insecure) HTTP otherwise."""
+    out: list[Endpoint] = []
+    if domain == DOCKER_HUB:
+        for mirror in options.mirrors:
+            parts = urlsplit(mirror)
+            cas, client = _tls_files(parts.netloc, options)
+            out.append(
+                Endpoint(
+                    url=f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}",
+                    host=DOCKER_HUB,
+                    mirror=True,
+                    tls_verify=not is_insecure(parts.netloc, options),
+                    ca_files=cas,
+                    client_cert=client,
+                )
+            )
+        cas, client = _tls_files("registry-1.docker.io", options)
+        out.append(Endpoint(url=HUB_URL, host=DOCKER_HUB, ca_files=cas, client_cert=client))
+        return out
+    cas, client = _tls_files(domain, options)
+    insecure = is_insecure(domain, options)
+    out.append(
+        Endpoint(
+            url=f"https://{domain}", host=domain, tls_verify=not insecure, ca_files=cas, client_cert=client
+        )
+    )
+    if insecure:
+        out.append(Endpoint(url=f"http://{domain}", host=domain))
+    log.debug("registry endpoints domain=%s urls=%s", domain, [e.url for e in out])
+    return out

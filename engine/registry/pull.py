@@ -1,0 +1,238 @@
+"""Pull one image: manifest (index -> platform), config, parallel layers, verified before the store sees them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.errors import InvalidParameter, NotFound
+from engine.registry import store as st
+from engine.registry.blobs import fetch_blob, verify_bytes
+from engine.registry.errors import DigestMismatch
+from engine.registry.manifest import (
+    ACCEPT,
+    Descriptor,
+    Index,
+    Manifest,
+    Platform,
+    parse_manifest,
+    select_platform,
+)
+from engine.registry.progress import Progress, short_id
+from engine.registry.reference import Reference
+from engine.registry.transport import Session, registry_error
+
+log = logging.getLogger(__name__)
+
+MAX_MANIFEST = 4 * 1024 * 1024
+MAX_CONFIG = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ResolvedManifest:
+    digest: str  # what the reference names: the index digest for multi-platform images
+    manifest: Manifest
+    manifest_digest: str  # the platform-specific manifest
+    index: Index | None
+
+
+def fetch_manifest(session: Session, ref: str) -> tuple[bytes, str, str]:
+    """GET a manifest by tag or digest -> (body, media type, digest), the body verified against the digest."""
+    resp = session.request("GET", f"{session.path}/manifests/{ref}", {"Accept": ACCEPT})
+    if resp.status != 200:
+        raise registry_error(
+            resp,
+            f"manifest for {session.endpoint.host}/{session.path}:{ref}"
+            if not ref.startswith("sha")
+            else f"manifest {ref}",
+        )
+    content_type = resp.header("Content-Type")
+    header_digest = resp.header("Docker-Content-Digest")
+    body = resp.read(MAX_MANIFEST + 1)
+    resp.close()
+    if len(body) > MAX_MANIFEST:
+        raise InvalidParameter(f"manifest {ref} is larger than {MAX_MANIFEST} bytes")
+    if ":" in ref:
+        digest = ref
+    elif header_digest.startswith(("sha256:", "sha512:")):
+        digest = header_digest
+    else:
+        digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    verify_bytes(body, digest)
+    return body, content_type, digest
+
+
+def resolve(session: Session, ref: Reference, want: Platform) -> ResolvedManifest:
+    body, ctype, digest = fetch_manifest(session, ref.manifest_ref)
+    doc = parse_manifest(body, ctype)
+    if isinstance(doc, Manifest):
+        return ResolvedManifest(digest, doc, digest, None)
+    chosen = select_platform(doc, want)
+    body2, ctype2, digest2 = fetch_manifest(session, chosen.digest)
+    inner = parse_manifest(body2, ctype2)
+    if not isinstance(inner, Manifest):
+        raise InvalidParameter(f"manifest {chosen.digest} for {want} is itself an index")
+    return ResolvedManifest(digest, inner, digest2, doc)
+
+
+def fetch_config(session: Session, desc: Descriptor) -> bytes:
+    if desc.size > MAX_CONFIG:
+        raise InvalidParameter(f"image config {desc.digest} is too large ({desc.size} bytes)")
+    resp = session.request("GET", f"{session.path}/blobs/{desc.digest}")
+    if resp.status != 200:
+        raise registry_error(resp, f"image config {desc.digest}")
+    body = resp.read(MAX_CONFIG + 1)
+    resp.close()
+    verify_bytes(body, desc.digest)
+    return body
+
+
+class Puller:
+    """One pull into `store`. Store calls are serialized; downloads run `concurrency` at a time."""
+
+    def __init__(
+        self,
+        store: st.BlobStore,
+        progress: Progress,
+        *,
+        concurrency: int = 3,
+        max_retries: int = 5,
+        staging_dir: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.concurrency = max(1, concurrency)
+        self.max_retries = max_retries
+        self.staging_dir = staging_dir
+        self._store_lock = threading.Lock()
+
+    def pull(self, session: Session, ref: Reference, resolved: ResolvedManifest) -> Any:
+        manifest = resolved.manifest
+        config_raw = fetch_config(session, manifest.config)
+        try:
+            config: dict[str, Any] = json.loads(config_raw)
+            diff_ids: list[str] = list(config["rootfs"]["diff_ids"])
+        except (ValueError, KeyError, TypeError):
+            raise InvalidParameter(
+                f"image config {manifest.config.digest} is not a valid image config"
+            ) from None
+        if len(diff_ids) != len(manifest.layers):
+            raise InvalidParameter(
+                f"manifest has {len(manifest.layers)} layers but the config lists {len(diff_ids)} diff_ids"
+            )
+        for layer in manifest.layers:
+            if not layer.digest.startswith(("sha256:", "sha512:")):
+                raise InvalidParameter(f"layer digest {layer.digest!r} uses an unsupported algorithm")
+
+        tag = [ref.familiar_name + f":{ref.tag}"] if ref.tag else []
+        repo_digest = f"{ref.familiar_name}@{resolved.digest}"
+        existing = st.find_image(self.store, manifest.config.digest)
+        if existing is not None and all(
+            st.has_layer(self.store, d) or self._layer_known(d, ref) for d in diff_ids
+        ):
+            self._finish(config, config_raw, manifest, resolved, tag, repo_digest)
+            self.progress.status(f"Digest: {resolved.digest}")
+            self.progress.status(f"Status: Image is up to date for {ref.familiar()}")
+            return st.find_image(self.store, manifest.config.digest)
+
+        self._pull_layers(session, manifest.layers, diff_ids)
+        image = self._finish(config, config_raw, manifest, resolved, tag, repo_digest)
+        self.progress.status(f"Digest: {resolved.digest}")
+        self.progress.status(f"Status: Downloaded newer image for {ref.familiar()}")
+        return image
+
+    def _layer_known(self, diff_id: str, ref: Reference) -> bool:
+        # Without has_layer, an image the store already has by id has all its layers (create_image checks that).
+        return not callable(getattr(self.store, "has_layer", None))
+
+    def _pull_layers(self, session: Session, layers: tuple[Descriptor, ...], diff_ids: list[str]) -> None:
+        todo: list[tuple[Descriptor, str]] = []
+        for desc, diff_id in zip(layers, diff_ids, strict=True):
+            if st.has_layer(self.store, diff_id):
+                self.progress.layer("Already exists", short_id(desc.digest))
+            else:
+                self.progress.layer("Pulling fs layer", short_id(desc.digest))
+                todo.append((desc, diff_id))
+        if not todo:
+            return
+        with (
+            tempfile.TemporaryDirectory(prefix="pull-", dir=self.staging_dir) as tmp,
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="pull") as pool,
+        ):
+            futures: list[Future[Path | None]] = []
+            for i, (desc, _) in enumerate(todo):
+                if i >= self.concurrency:
+                    self.progress.layer("Waiting", short_id(desc.digest))
+                futures.append(
+                    pool.submit(self._download, session, desc, Path(tmp) / desc.digest.replace(":", "-"))
+                )
+            try:
+                # Registered bottom-up as each download completes, the order Docker extracts in.
+                for (desc, diff_id), fut in zip(todo, futures, strict=True):
+                    self._register(desc, diff_id, fut.result())
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+
+    def _download(self, session: Session, desc: Descriptor, dest: Path) -> Path | None:
+        ident = short_id(desc.digest)
+        if st.has_blob(self.store, desc.digest):
+            self.progress.layer("Download complete", ident)
+            return None
+        fetch_blob(
+            session,
+            desc.digest,
+            desc.size,
+            dest,
+            max_retries=self.max_retries,
+            progress=lambda cur, tot: self.progress.bytes("Downloading", ident, cur, tot),
+        )
+        self.progress.layer("Verifying Checksum", ident)
+        self.progress.layer("Download complete", ident)
+        return dest
+
+    def _register(self, desc: Descriptor, diff_id: str, path: Path | None) -> None:
+        ident = short_id(desc.digest)
+        with self._store_lock:
+            if path is not None:
+                with open(path, "rb") as f:
+                    self.store.write_blob(f, expected=desc.digest)
+            self.progress.bytes("Extracting", ident, 0, desc.size)
+            with open(self.store.blob_path(desc.digest), "rb") as f:
+                got = self.store.add_layer(f)
+            if got != diff_id:
+                raise DigestMismatch(
+                    f"layer {desc.digest} unpacks to {got}, but the image config expects {diff_id}"
+                )
+            self.progress.bytes("Extracting", ident, desc.size, desc.size)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        self.progress.layer("Pull complete", ident)
+
+    def _finish(
+        self,
+        config: dict[str, Any],
+        config_raw: bytes,
+        manifest: Manifest,
+        resolved: ResolvedManifest,
+        tags: list[str],
+        repo_digest: str,
+    ) -> Any:
+        with self._store_lock:
+            self.store.write_blob(config_raw, expected=manifest.config.digest)
+            # Manifests are kept so a later push can reuse the exact layer blobs and media types.
+            self.store.write_blob(manifest.raw, expected=resolved.manifest_digest)
+            if resolved.index is not None:
+                self.store.write_blob(resolved.index.raw, expected=resolved.digest)
+            image = st.create_image(self.store, config, tags, [repo_digest])
+        if image is None:
+            raise NotFound(f"image {manifest.config.digest} was not created")
+        return image

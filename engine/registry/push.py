@@ -1,0 +1,317 @@
+"""Push one image: layers (skip if present, cross-repo mount, monolithic/chunked upload), config, manifest."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from engine.errors import NotFound, SystemError_
+from engine.registry import store as st
+from engine.registry.manifest import (
+    DOCKER_CONFIG,
+    DOCKER_LAYER_GZIP,
+    DOCKER_MANIFEST,
+    Descriptor,
+    Index,
+    Manifest,
+    Platform,
+    build_manifest,
+    parse_manifest,
+    select_platform,
+)
+from engine.registry.progress import Progress, short_id
+from engine.registry.reference import Reference, parse
+from engine.registry.transport import Session, registry_error
+
+log = logging.getLogger(__name__)
+READ = 256 * 1024
+
+
+@dataclass(frozen=True)
+class PushLayer:
+    diff_id: str
+    desc: Descriptor
+    source: Path  # the exact bytes to upload (a store blob or a staged compression)
+    mount_from: str | None = None  # another repository on the same registry that has this blob
+
+
+@dataclass
+class PushPlan:
+    media_type: str
+    config: Descriptor
+    config_raw: bytes
+    layers: list[PushLayer]
+    manifest_raw: bytes | None = None  # reused verbatim when the store kept the pulled manifest
+    staging: tempfile.TemporaryDirectory[str] | None = None
+    mount_sources: list[str] = field(default_factory=list)
+
+
+class Pusher:
+    def __init__(
+        self,
+        store: st.BlobStore,
+        progress: Progress,
+        *,
+        concurrency: int = 5,
+        staging_dir: Path | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        self.store = store
+        self.progress = progress
+        self.concurrency = max(1, concurrency)
+        self.staging_dir = staging_dir
+        self.chunk_size = chunk_size
+
+    # -- planning (local only) -------------------------------------------------------------------------
+    def plan(self, image: Any, ref: Reference) -> PushPlan:
+        config_path = self.store.blob_path(image.id)
+        if not config_path.is_file():
+            raise NotFound(f"image config blob {image.id} is missing from the store")
+        config_raw = config_path.read_bytes()
+        reused = self._reusable_manifest(image, ref, config_raw)
+        if reused is not None:
+            return reused
+        return self._fresh_plan(image, config_raw)
+
+    def _reusable_manifest(self, image: Any, ref: Reference, config_raw: bytes) -> PushPlan | None:
+        """The manifest the image was pulled with, if its layer blobs are all still in the store."""
+        cfg = json.loads(config_raw)
+        want = Platform(cfg.get("os", "linux"), cfg.get("architecture", "amd64"), cfg.get("variant", ""))
+        diff_ids = list(cfg.get("rootfs", {}).get("diff_ids", []))
+        for repo_digest in getattr(image, "repo_digests", ()):
+            name, _, digest = repo_digest.partition("@")
+            if not st.has_blob(self.store, digest):
+                continue
+            doc = parse_manifest(self.store.blob_path(digest).read_bytes())
+            if isinstance(doc, Index):
+                try:
+                    inner = select_platform(doc, want)
+                except NotFound:
+                    continue
+                if not st.has_blob(self.store, inner.digest):
+                    continue
+                doc = parse_manifest(self.store.blob_path(inner.digest).read_bytes())
+            if (
+                not isinstance(doc, Manifest)
+                or doc.config.digest != image.id
+                or len(doc.layers) != len(diff_ids)
+            ):
+                continue
+            if not all(st.has_blob(self.store, layer.digest) for layer in doc.layers):
+                continue
+            source_ref = parse(name, default_tag=None)
+            mount_from = (
+                source_ref.path if source_ref.domain == ref.domain and source_ref.path != ref.path else None
+            )
+            layers = [
+                PushLayer(d, layer, self.store.blob_path(layer.digest), mount_from)
+                for d, layer in zip(diff_ids, doc.layers, strict=True)
+            ]
+            return PushPlan(
+                doc.media_type,
+                doc.config,
+                config_raw,
+                layers,
+                manifest_raw=doc.raw,
+                mount_sources=[mount_from] if mount_from else [],
+            )
+        return None
+
+    def _fresh_plan(self, image: Any, config_raw: bytes) -> PushPlan:
+        """Compress each layer (gzip, as docker push does) into a staging dir and describe it."""
+        cfg = json.loads(config_raw)
+        staging = tempfile.TemporaryDirectory(prefix="push-", dir=self.staging_dir)
+        layers: list[PushLayer] = []
+        try:
+            for diff_id in cfg.get("rootfs", {}).get("diff_ids", []):
+                dest = Path(staging.name) / diff_id.replace(":", "-")
+                digest, size = self._compress_layer(diff_id, dest)
+                layers.append(PushLayer(diff_id, Descriptor(DOCKER_LAYER_GZIP, digest, size), dest))
+        except BaseException:
+            staging.cleanup()
+            raise
+        config_desc = Descriptor(DOCKER_CONFIG, image.id, len(config_raw))
+        return PushPlan(DOCKER_MANIFEST, config_desc, config_raw, layers, staging=staging)
+
+    def _compress_layer(self, diff_id: str, dest: Path) -> tuple[str, int]:
+        opener = getattr(self.store, "open_layer", None)
+        if callable(opener):
+            src = opener(diff_id)
+        elif st.has_blob(self.store, diff_id):
+            src = open(self.store.blob_path(diff_id), "rb")
+        else:
+            raise NotFound(f"layer {diff_id} has no uncompressed tar in the store to push")
+        h = hashlib.sha256()
+        with src, open(dest, "wb") as raw:
+            # mtime=0 keeps the compressed digest stable: pushing the same layer twice uploads nothing new.
+            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
+                shutil.copyfileobj(src, gz, READ)
+        with open(dest, "rb") as f:
+            while chunk := f.read(READ):
+                h.update(chunk)
+        return "sha256:" + h.hexdigest(), dest.stat().st_size
+
+    # -- pushing ----------------------------------------------------------------------------------------
+    def push(self, session: Session, ref: Reference, plan: PushPlan) -> str:
+        try:
+            for layer in plan.layers:
+                self.progress.layer("Preparing", short_id(layer.diff_id))
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
+                for i, layer in enumerate(plan.layers):
+                    if i >= self.concurrency:
+                        self.progress.layer("Waiting", short_id(layer.diff_id))
+                results = [pool.submit(self._push_layer, session, layer) for layer in plan.layers]
+                for fut in results:
+                    fut.result()
+            self._push_config(session, plan)
+            return self._push_manifest(session, ref, plan)
+        finally:
+            if plan.staging is not None:
+                plan.staging.cleanup()
+
+    def _push_layer(self, session: Session, layer: PushLayer) -> None:
+        ident = short_id(layer.diff_id)
+        if blob_exists(session, layer.desc.digest):
+            self.progress.layer("Layer already exists", ident)
+            return
+        if layer.mount_from and mount_blob(session, layer.desc.digest, layer.mount_from):
+            self.progress.layer(f"Mounted from {layer.mount_from}", ident)
+            return
+        upload_blob(
+            session,
+            layer.desc.digest,
+            layer.source,
+            layer.desc.size,
+            self.chunk_size,
+            lambda cur, tot: self.progress.bytes("Pushing", ident, cur, tot),
+        )
+        self.progress.layer("Pushed", ident)
+
+    def _push_config(self, session: Session, plan: PushPlan) -> None:
+        if blob_exists(session, plan.config.digest):
+            return
+        staging = tempfile.NamedTemporaryFile(prefix="config-", dir=self.staging_dir)
+        with staging:
+            staging.write(plan.config_raw)
+            staging.flush()
+            upload_blob(session, plan.config.digest, Path(staging.name), len(plan.config_raw), None, None)
+
+    def _push_manifest(self, session: Session, ref: Reference, plan: PushPlan) -> str:
+        raw = plan.manifest_raw
+        if raw is None:
+            raw = build_manifest(plan.media_type, plan.config, [layer.desc for layer in plan.layers])
+        digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        tag = ref.tag or "latest"
+        resp = session.request(
+            "PUT", f"{session.path}/manifests/{tag}", {"Content-Type": plan.media_type}, raw
+        )
+        if resp.status not in (200, 201, 202):
+            raise registry_error(resp, f"pushing manifest for {ref.familiar()}")
+        answered = resp.header("Docker-Content-Digest")
+        resp.body()
+        if answered and answered != digest:
+            raise SystemError_(f"registry stored manifest as {answered}, expected {digest}")
+        self.progress.status(f"{tag}: digest: {digest} size: {len(raw)}")
+        self.progress.aux({"Tag": tag, "Digest": digest, "Size": len(raw)})
+        log.info("pushed ref=%s digest=%s", ref, digest)
+        return digest
+
+
+def blob_exists(session: Session, digest: str) -> bool:
+    resp = session.request("HEAD", f"{session.path}/blobs/{digest}")
+    resp.body()
+    if resp.status == 200:
+        return True
+    if resp.status == 404:
+        return False
+    raise registry_error(resp, f"checking blob {digest}")
+
+
+def mount_blob(session: Session, digest: str, source: str) -> bool:
+    """POST ?mount=&from=: 201 means mounted; 202 means the registry opened an upload instead (cancelled)."""
+    query = urlencode({"mount": digest, "from": source})
+    resp = session.request("POST", f"{session.path}/blobs/uploads/?{query}", {"Content-Length": "0"}, b"")
+    location = resp.header("Location")
+    status = resp.status
+    resp.body()
+    if status == 201:
+        return True
+    if status == 202 and location:
+        cancel = session.request("DELETE", urljoin(session.url(""), location))
+        cancel.body()
+    return False
+
+
+def _start_upload(session: Session) -> str:
+    resp = session.request("POST", f"{session.path}/blobs/uploads/", {"Content-Length": "0"}, b"")
+    location = resp.header("Location")
+    if resp.status != 202 or not location:
+        raise registry_error(resp, "starting blob upload")
+    resp.body()
+    return urljoin(session.url(""), location)
+
+
+def _with_query(url: str, **params: str) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params)
+
+
+def _file_chunks(path: Path, start: int, length: int, progress: Any, total: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            chunk = f.read(min(READ, left))
+            if not chunk:
+                raise SystemError_(f"{path} shrank while it was being uploaded")
+            left -= len(chunk)
+            yield chunk
+            if progress:
+                progress(start + length - left, total)
+
+
+def upload_blob(
+    session: Session, digest: str, source: Path, size: int, chunk_size: int | None, progress: Any
+) -> None:
+    """Upload `source` as blob `digest`: one PUT, or PATCH chunks of `chunk_size` then a closing PUT."""
+    session.authenticate_upfront()  # streamed bodies cannot be replayed after a 401
+    location = _start_upload(session)
+    if chunk_size is None or size <= chunk_size:
+        resp = session.request(
+            "PUT",
+            _with_query(location, digest=digest),
+            {"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            _file_chunks(source, 0, size, progress, size),
+        )
+    else:
+        offset = 0
+        while offset < size:
+            length = min(chunk_size, size - offset)
+            resp = session.request(
+                "PATCH",
+                location,
+                {
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(length),
+                    "Content-Range": f"{offset}-{offset + length - 1}",
+                },
+                _file_chunks(source, offset, length, progress, size),
+            )
+            if resp.status != 202:
+                raise registry_error(resp, f"uploading chunk of {digest} at {offset}")
+            location = urljoin(location, resp.header("Location") or location)
+            resp.body()
+            offset += length
+        resp = session.request("PUT", _with_query(location, digest=digest), {"Content-Length": "0"}, b"")
+    if resp.status not in (201, 204):
+        raise registry_error(resp, f"uploading blob {digest}")
+    resp.body()
