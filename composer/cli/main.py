@@ -58,6 +58,9 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     from docopt import DocoptExit, docopt
 
     doc, loaded = _usage()
+    if not argv:
+        sys.stdout.write(doc)
+        return 0
     try:
         parsed = docopt(doc, argv, default_help=False, options_first=True)
     except DocoptExit:

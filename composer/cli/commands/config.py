@@ -1,0 +1,125 @@
+"""Parse, resolve and render the Compose file in canonical form.
+
+Usage:
+  config [options] [SERVICE...]
+
+Options:
+  --format FORMAT         Output format: yaml or json [default: yaml]
+  --services              Print the service names, one per line
+  --volumes               Print the volume names, one per line
+  --networks              Print the network names, one per line
+  --profiles              Print the profile names, one per line
+  --images                Print the image names, one per line
+  --hash SERVICES         Print "service hash" lines for SERVICES (comma-separated, or "*" for all)
+  --environment           Print the environment used for interpolation
+  --no-interpolate        Don't interpolate environment variables
+  -q, --quiet             Only validate the configuration, don't print anything
+  -o, --output FILE       Save to FILE instead of printing
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from composer.cli.options import GlobalOptions, UsageError
+from composer.errors import ComposerError
+
+FORMATS = ("yaml", "json")
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.main import parse_command
+    from composer.cli.project import load
+
+    args = parse_command(__doc__ or "", argv)
+    fmt = args["--format"]
+    if fmt not in FORMATS:
+        raise UsageError(f"unsupported format {fmt!r}: use yaml or json")
+    loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
+    text = _render(args, loaded)
+    if args["--quiet"]:
+        return 0
+    _write(text, args["--output"])
+    return 0
+
+
+def _render(args: Mapping[str, Any], loaded: Any) -> str:
+    """The text to print; listing flags are checked in the reference's order (the first one set wins)."""
+    from composer.presenter import to_json, to_yaml
+
+    canonical: dict[str, Any] = loaded.canonical
+    if args["--services"]:
+        return _lines(canonical.get("services") or {})
+    if args["--volumes"]:
+        return _lines(canonical.get("volumes") or {})
+    if args["--networks"]:
+        return _lines(canonical.get("networks") or {})
+    if args["--hash"] is not None:
+        return _lines(f"{name} {digest}" for name, digest in _hashes(loaded, args["--hash"]))
+    if args["--profiles"]:
+        return _lines(sorted(loaded.all_profiles))
+    if args["--images"]:
+        return _lines(_image_name(canonical["name"], name, svc) for name, svc in canonical["services"].items())
+    if args["--environment"]:
+        return _lines(f"{k}={v}" for k, v in sorted(loaded.environment.items()))
+    if args["--format"] == "json":
+        from composer.loader.normalize import json_view
+
+        return to_json(json_view(canonical))
+    return to_yaml(yaml_view(canonical))
+
+
+def _lines(items: Any) -> str:
+    return "".join(f"{item}\n" for item in items)
+
+
+def _image_name(project: str, service: str, config: Mapping[str, Any]) -> str:
+    """A built service without `image:` gets the reference's default name, project-service."""
+    return str(config.get("image") or f"{project}-{service}")
+
+
+def _hashes(loaded: Any, selection: str) -> list[tuple[str, str]]:
+    from composer.model import Project, service_config_hash
+
+    project = Project.from_dict(loaded.canonical)
+    services: dict[str, Any] = loaded.canonical.get("services") or {}
+    names = list(services) if selection.strip() == "*" else [s.strip() for s in selection.split(",") if s.strip()]
+    unknown = [n for n in names if n not in services]
+    if unknown:
+        raise ComposerError(f"no such service: {', '.join(unknown)}")
+    return [(name, service_config_hash(project, name)) for name in names]
+
+
+def yaml_view(canonical: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical dict as the reference's YAML shows it: fields its YAML omits when empty are dropped
+    (service command/entrypoint null, network ipam {}, deploy placement {})."""
+    view = dict(canonical)
+    services = {}
+    for name, service in (canonical.get("services") or {}).items():
+        svc = {k: v for k, v in service.items() if not (k in ("command", "entrypoint") and v is None)}
+        deploy = svc.get("deploy")
+        if isinstance(deploy, dict) and deploy.get("placement") == {}:
+            svc["deploy"] = {k: v for k, v in deploy.items() if k != "placement"}
+        services[name] = svc
+    if "services" in canonical:
+        view["services"] = services
+    if canonical.get("networks"):
+        view["networks"] = {
+            name: ({k: v for k, v in net.items() if not (k == "ipam" and v == {})} if isinstance(net, dict) else net)
+            for name, net in canonical["networks"].items()
+        }
+    return view
+
+
+def _write(text: str, output: str | None) -> None:
+    from composer.presenter import out
+
+    if not output:
+        out(text)
+        return
+    try:
+        Path(output).write_text(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise ComposerError(f"cannot write {output}: {exc.strerror}") from None
