@@ -26,18 +26,25 @@ ROOT = HERE.parent
 def generate(directory: Path, services: int) -> Path:
     """A project exercising the loader's hot spots: interpolation with defaults, ports, volumes,
     a depends_on chain, healthchecks and env_file."""
-    lines = ["name: bench", "x-health: &health", "  interval: 5s", "  timeout: 2s", "  retries: 3", "services:"]
+    lines = [
+        "name: bench",
+        "x-health: &health",
+        "  interval: 5s",
+        "  timeout: 2s",
+        "  retries: 3",
+        "services:",
+    ]
     for i in range(services):
         lines += [
             f"  svc{i}:",
             f"    image: busybox:${{TAG_{i % 7}:-latest}}",
-            f"    command: [\"sh\", \"-c\", \"echo svc{i}; sleep infinity\"]",
+            f'    command: ["sh", "-c", "echo svc{i}; sleep infinity"]',
             "    ports:",
-            f"      - \"{20000 + i}:80\"",
-            f"      - \"127.0.0.1:{30000 + i}:8{i % 10}/udp\"",
+            f'      - "{20000 + i}:80"',
+            f'      - "127.0.0.1:{30000 + i}:8{i % 10}/udp"',
             "    environment:",
-            f"      INDEX: \"{i}\"",
-            f"      MODE: ${{MODE:-production}}",
+            f'      INDEX: "{i}"',
+            "      MODE: ${MODE:-production}",
             f"      URL: http://svc{max(i - 1, 0)}:80/${{PATH_PREFIX:-api}}",
             "    env_file: common.env",
             "    volumes:",
@@ -45,9 +52,9 @@ def generate(directory: Path, services: int) -> Path:
             f"      - ./conf/svc{i}:/etc/svc:ro",
             "    healthcheck:",
             "      <<: *health",
-            "      test: [\"CMD\", \"true\"]",
+            '      test: ["CMD", "true"]',
             "    labels:",
-            f"      com.example.index: \"{i}\"",
+            f'      com.example.index: "{i}"',
         ]
         if i:
             lines += ["    depends_on:", f"      svc{i - 1}:", "        condition: service_healthy"]
@@ -88,7 +95,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}, Python {platform.python_version()}"
+    return (
+        f"nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def main() -> int:
@@ -107,7 +116,11 @@ def main() -> int:
         project = Path(tmp)
         generate(project, args.services)
         ours, _ = time_command([composer, "config", "--format", "json"], project, args.runs)
-        theirs = time_command([reference, "config", "--format", "json"], project, args.runs)[0] if reference else None
+        theirs = (
+            time_command([reference, "config", "--format", "json"], project, args.runs)[0]
+            if reference
+            else None
+        )
         rows.append((f"config --format json ({args.services} services)", ours, theirs))
         ours_y, _ = time_command([composer, "config"], project, args.runs)
         theirs_y = time_command([reference, "config"], project, args.runs)[0] if reference else None
@@ -124,12 +137,20 @@ def main() -> int:
         table.append(f"| {what} | {ours_s:.3f} | {ref} | {ratio} |")
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = "\n".join(
-        [f"Date: {when}", f"Machine: {machine()}", f"Runs: {args.runs} per command, median wall time", "", *table]
+        [
+            f"Date: {when}",
+            f"Machine: {machine()}",
+            f"Runs: {args.runs} per command, median wall time",
+            "",
+            *table,
+        ]
     )
     print(report)
     if args.record:
         (HERE / "RESULTS.md").write_text(
-            "# Loader benchmark results\n\nProduced by `python bench/loader_bench.py --record`.\n\n" + report + "\n"
+            "# Loader benchmark results\n\nProduced by `python bench/loader_bench.py --record`.\n\n"
+            + report
+            + "\n"
         )
     return 0
 

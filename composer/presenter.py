@@ -117,7 +117,11 @@ def _block_text(text: str, indent: str) -> str | None:
     if "\n" not in text or any(ord(ch) < 0x20 and ch not in "\n" for ch in text):
         return None
     body = text[:-1] if text.endswith("\n") else text
-    if body.endswith("\n") or body.startswith((" ", "\n")) or any(ln != ln.rstrip() for ln in body.split("\n")):
+    if (
+        body.endswith("\n")
+        or body.startswith((" ", "\n"))
+        or any(ln != ln.rstrip() for ln in body.split("\n"))
+    ):
         return None
     chomp = "|" if text.endswith("\n") else "|-"
     rendered = "\n".join(indent + ln if ln else "" for ln in body.split("\n"))

@@ -46,7 +46,7 @@ _DRY_RUN_OPTION = "\n  --dry-run                     Show what would be done wit
 
 
 def _usage() -> tuple[str, dict[str, object]]:
-    """The top-level usage, listing only the commands that exist (their modules are imported for summaries)."""
+    """The top-level usage listing only the commands that exist (modules are imported for summaries)."""
     loaded = {name: commands.load(name) for name in commands.names()}
     listing = "\n".join(f"  {name:12} {commands.summary(mod)}" for name, mod in loaded.items() if mod)
     dry_run = any(getattr(mod, "SUPPORTS_DRY_RUN", False) for mod in loaded.values())
@@ -98,8 +98,10 @@ def parse_command(doc: str, argv: Sequence[str]) -> dict[str, object]:
         return dict(docopt(doc, list(argv[1:]), default_help=False))
     except DocoptExit as exc:
         text = str(exc).strip()
-        raise UsageError(f"invalid arguments for '{argv[0]}': {' '.join(argv[1:]) or '(none)'}",
-                         hint=text.splitlines()[-1].strip() if text else None) from None
+        raise UsageError(
+            f"invalid arguments for '{argv[0]}': {' '.join(argv[1:]) or '(none)'}",
+            hint=text.splitlines()[-1].strip() if text else None,
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -10,7 +10,9 @@ from tests.corpus.corpus import Case, Outcome, case_environ
 
 
 @pytest.fixture
-def run_ours(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[[Case], Outcome]:
+def run_ours(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[Case], Outcome]:
     """Run a case through our CLI in-process, with exactly the case's environment and working directory."""
 
     def run(case: Case) -> Outcome:

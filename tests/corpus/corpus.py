@@ -9,7 +9,8 @@ Each directory under cases/ is one small project with a case.yaml:
   expect: ok | invalid
   error: regex our stderr must match     (invalid only)
   location: "file:line" our stderr must contain, when we can locate the error
-Outputs hold absolute paths; they are stored with the case directory replaced by {CASE} and its parent by {CASES}.
+Outputs hold absolute paths: they are stored with the case directory replaced by {CASE}, its parent
+by {CASES}.
 """
 
 from __future__ import annotations
@@ -58,7 +59,15 @@ class Case:
         cmd = self.command
         if cmd[0] != "config":
             return "text"
-        listing = {"--services", "--volumes", "--networks", "--profiles", "--images", "--hash", "--environment"}
+        listing = {
+            "--services",
+            "--volumes",
+            "--networks",
+            "--profiles",
+            "--images",
+            "--hash",
+            "--environment",
+        }
         if listing & set(cmd):
             return "text"
         if "json" in cmd:

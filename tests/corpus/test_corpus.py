@@ -43,7 +43,9 @@ def test_case(case: Case, run_ours: Callable[[Case], Outcome]) -> None:
     assert got is not None, f"exit {ours.exit_code} with output: {ours.stdout[:300]}"
     assert got["status"] == expected["status"], f"exit {ours.exit_code}; stderr: {ours.stderr.strip()}"
     if case.expect == "invalid":
-        assert case.error and re.search(case.error, ours.stderr), f"stderr {ours.stderr!r} lacks /{case.error}/"
+        assert case.error and re.search(case.error, ours.stderr), (
+            f"stderr {ours.stderr!r} lacks /{case.error}/"
+        )
         assert ours.stderr.count("\n") == 1, f"error must be one line: {ours.stderr!r}"
         if case.location:
             assert re.search(re.escape(case.location) + r"(?!\d)", ours.stderr), (

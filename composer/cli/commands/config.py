@@ -61,7 +61,9 @@ def _render(args: Mapping[str, Any], loaded: Any) -> str:
     if args["--profiles"]:
         return _lines(sorted(loaded.all_profiles))
     if args["--images"]:
-        return _lines(_image_name(canonical["name"], name, svc) for name, svc in canonical["services"].items())
+        return _lines(
+            _image_name(canonical["name"], name, svc) for name, svc in canonical["services"].items()
+        )
     if args["--environment"]:
         return _lines(f"{k}={v}" for k, v in sorted(loaded.environment.items()))
     if args["--format"] == "json":
@@ -85,7 +87,9 @@ def _hashes(loaded: Any, selection: str) -> list[tuple[str, str]]:
 
     project = Project.from_dict(loaded.canonical)
     services: dict[str, Any] = loaded.canonical.get("services") or {}
-    names = list(services) if selection.strip() == "*" else [s.strip() for s in selection.split(",") if s.strip()]
+    names = (
+        list(services) if selection.strip() == "*" else [s.strip() for s in selection.split(",") if s.strip()]
+    )
     unknown = [n for n in names if n not in services]
     if unknown:
         raise ComposerError(f"no such service: {', '.join(unknown)}")
@@ -107,7 +111,11 @@ def yaml_view(canonical: Mapping[str, Any]) -> dict[str, Any]:
         view["services"] = services
     if canonical.get("networks"):
         view["networks"] = {
-            name: ({k: v for k, v in net.items() if not (k == "ipam" and v == {})} if isinstance(net, dict) else net)
+            name: (
+                {k: v for k, v in net.items() if not (k == "ipam" and v == {})}
+                if isinstance(net, dict)
+                else net
+            )
             for name, net in canonical["networks"].items()
         }
     return view

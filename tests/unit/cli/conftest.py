@@ -26,3 +26,7 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+# The corpus' in-process runner (clean environment, case working directory) serves the example tests too.
+from tests.corpus.conftest import run_ours  # noqa: E402,F401

@@ -45,7 +45,12 @@ def test_version(cli: Callable[..., Result]) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("nosuchcommand",), ("--nosuchflag", "version"), ("version", "--nosuchflag"), ("--ansi", "sometimes", "version")],
+    [
+        ("nosuchcommand",),
+        ("--nosuchflag", "version"),
+        ("version", "--nosuchflag"),
+        ("--ansi", "sometimes", "version"),
+    ],
 )
 def test_usage_errors_are_one_line_and_exit_1(cli: Callable[..., Result], args: tuple[str, ...]) -> None:
     result = cli(*args)
@@ -70,8 +75,10 @@ def _plug_command(monkeypatch: pytest.MonkeyPatch, exc: BaseException) -> None:
 def test_composer_error_prints_message_and_hint_with_its_exit_code(
     cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _plug_command(monkeypatch, ConfigError("bad value", location=Location("c.yaml", 3, 5), key_path="services.x",
-                                           hint="fix it"))
+    _plug_command(
+        monkeypatch,
+        ConfigError("bad value", location=Location("c.yaml", 3, 5), key_path="services.x", hint="fix it"),
+    )
     result = cli("boom")
     assert result.code == ConfigError.exit_code
     assert result.err == "c.yaml:3:5: services.x: bad value (hint: fix it)\n"
@@ -109,7 +116,9 @@ HEAVY = ("yaml", "jsonschema", "docker", "aiohttp", "composer.loader")
 def test_help_imports_nothing_heavy() -> None:
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "composer.cli.main", "--help"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert not [m for m in imported if m.split(".")[0] in HEAVY or m.startswith(HEAVY)]
