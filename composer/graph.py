@@ -99,11 +99,15 @@ def find_cycle(edges: Mapping[str, Iterable[str]]) -> list[str] | None:
 
 
 def _cycle_error(cycle: list[str], marks: Mapping[tuple[Any, ...], Location] | None) -> ConfigError:
-    location = (marks or {}).get(("services", cycle[0], "depends_on")) or (marks or {}).get(("services", cycle[0]))
+    location = (marks or {}).get(("services", cycle[0], "depends_on")) or (marks or {}).get(
+        ("services", cycle[0])
+    )
     return ConfigError("dependency cycle detected: " + " -> ".join(cycle), location=location)
 
 
-def check_cycles(canonical: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location] | None = None) -> None:
+def check_cycles(
+    canonical: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location] | None = None
+) -> None:
     cycle = find_cycle(_dict_edges(canonical.get("services") or {}))
     if cycle:
         raise _cycle_error(cycle, marks)

@@ -220,7 +220,9 @@ class ServiceNetwork:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ServiceNetwork:
         known, rest = _pick(d, ("aliases", "ipv4_address", "ipv6_address"))
-        return cls(tuple(known.get("aliases", ())), known.get("ipv4_address"), known.get("ipv6_address"), rest)
+        return cls(
+            tuple(known.get("aliases", ())), known.get("ipv4_address"), known.get("ipv6_address"), rest
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -253,11 +255,33 @@ class FileRef:
         return out
 
 
-_SERVICE_FIELDS = (
-    "image build command entrypoint environment labels ports volumes depends_on healthcheck networks "
-    "network_mode ipc pid uts cgroup volumes_from links secrets configs profiles container_name scale "
-    "deploy restart"
-).split()
+_SERVICE_FIELDS = [
+    "image",
+    "build",
+    "command",
+    "entrypoint",
+    "environment",
+    "labels",
+    "ports",
+    "volumes",
+    "depends_on",
+    "healthcheck",
+    "networks",
+    "network_mode",
+    "ipc",
+    "pid",
+    "uts",
+    "cgroup",
+    "volumes_from",
+    "links",
+    "secrets",
+    "configs",
+    "profiles",
+    "container_name",
+    "scale",
+    "deploy",
+    "restart",
+]
 
 
 @dataclass(frozen=True)
@@ -315,13 +339,18 @@ class Service:
             volumes=tuple(Mount.from_dict(v) for v in get("volumes") or []),
             depends_on=MappingProxyType(
                 {
-                    k: DependsOn(v.get("condition", "service_started"), v.get("required", True), v.get("restart"))
+                    k: DependsOn(
+                        v.get("condition", "service_started"), v.get("required", True), v.get("restart")
+                    )
                     for k, v in (get("depends_on") or {}).items()
                 }
             ),
             healthcheck=Healthcheck.from_dict(known["healthcheck"]) if "healthcheck" in known else None,
             networks=MappingProxyType(
-                {k: ServiceNetwork.from_dict(v) if v is not None else None for k, v in (get("networks") or {}).items()}
+                {
+                    k: ServiceNetwork.from_dict(v) if v is not None else None
+                    for k, v in (get("networks") or {}).items()
+                }
             ),
             network_mode=get("network_mode"),
             ipc=get("ipc"),
@@ -345,7 +374,17 @@ class Service:
             "command": list(self.command) if self.command is not None else None,
             "entrypoint": list(self.entrypoint) if self.entrypoint is not None else None,
         }
-        for key in ("image", "network_mode", "ipc", "pid", "uts", "cgroup", "container_name", "scale", "restart"):
+        for key in (
+            "image",
+            "network_mode",
+            "ipc",
+            "pid",
+            "uts",
+            "cgroup",
+            "container_name",
+            "scale",
+            "restart",
+        ):
             _put(out, key, getattr(self, key))
         if self.build is not None:
             out["build"] = self.build.to_dict()
@@ -420,7 +459,9 @@ class Project:
     @classmethod
     def from_dict(cls, canonical: Mapping[str, Any]) -> Project:
         resources = {
-            kind: MappingProxyType({k: Resource.from_dict(k, v) for k, v in (canonical.get(kind) or {}).items()})
+            kind: MappingProxyType(
+                {k: Resource.from_dict(k, v) for k, v in (canonical.get(kind) or {}).items()}
+            )
             for kind in _RESOURCE_KINDS
         }
         rest = {k: v for k, v in canonical.items() if k not in ("name", "services", *_RESOURCE_KINDS)}
@@ -437,7 +478,10 @@ class Project:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "services": {k: s.to_dict() for k, s in self.services.items()}}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "services": {k: s.to_dict() for k, s in self.services.items()},
+        }
         for kind, struct in _RESOURCE_KINDS.items():
             items = getattr(self, kind)
             if items:
@@ -453,7 +497,13 @@ _HASH_EXCLUDED = ("build", "pull_policy", "scale", "depends_on", "profiles")
 def go_json(value: Any) -> str:
     """Compact JSON escaped like Go's encoding/json (HTML-safe: <, >, & and U+2028/2029)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text
 

@@ -34,30 +34,56 @@ def _check_service(
     build = service.get("build")
     if build is None and not service.get("image") and "provider" not in service:
         raise fail(marks, here, f'service "{name}" has neither an image nor a build context specified')
-    if build is not None and build.get("dockerfile_inline") and build.get("dockerfile") not in (None, "Dockerfile"):
-        raise fail(marks, (*here, "build"), f'service "{name}" declares mutualy exclusive dockerfile and dockerfile_inline')
+    if (
+        build is not None
+        and build.get("dockerfile_inline")
+        and build.get("dockerfile") not in (None, "Dockerfile")
+    ):
+        raise fail(
+            marks,
+            (*here, "build"),
+            f'service "{name}" declares mutualy exclusive dockerfile and dockerfile_inline',
+        )
     networks = service.get("networks") or {}
     if service.get("network_mode") and networks:
-        raise fail(marks, (*here, "network_mode"), f"service {name} declares mutually exclusive `network_mode` and `networks`")
+        raise fail(
+            marks,
+            (*here, "network_mode"),
+            f"service {name} declares mutually exclusive `network_mode` and `networks`",
+        )
     for net in networks:
         if net not in (project.get("networks") or {}):
             raise fail(marks, (*here, "networks", net), f'service "{name}" refers to undefined network {net}')
     test = (service.get("healthcheck") or {}).get("test")
     if test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
-        raise fail(marks, (*here, "healthcheck", "test"), 'healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"')
+        raise fail(
+            marks,
+            (*here, "healthcheck", "test"),
+            'healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"',
+        )
     for dep, cfg in (service.get("depends_on") or {}).items():
         if dep not in services and cfg.get("required", True):
-            raise fail(marks, (*here, "depends_on", dep), f'service "{name}" depends on undefined service "{dep}"')
+            raise fail(
+                marks, (*here, "depends_on", dep), f'service "{name}" depends on undefined service "{dep}"'
+            )
     mode = service.get("network_mode") or ""
     if mode.startswith("service:") and mode[len("service:") :] not in services:
         other = mode[len("service:") :]
-        raise fail(marks, (*here, "network_mode"), f"service \"{other}\" not found for network_mode 'service:{other}'")
+        raise fail(
+            marks,
+            (*here, "network_mode"),
+            f"service \"{other}\" not found for network_mode 'service:{other}'",
+        )
     _check_references(project, name, service, here, marks, fail)
     _check_limits(name, service, here, marks, fail)
     _check_mounts(service, here, marks, fail)
     for watch in (service.get("develop") or {}).get("watch") or []:
         if not watch.get("target") and watch.get("action") not in ("rebuild", "restart"):
-            raise fail(marks, (*here, "develop", "watch"), f"services.{name}.develop.watch: target is required for non-rebuild actions")
+            raise fail(
+                marks,
+                (*here, "develop", "watch"),
+                f"services.{name}.develop.watch: target is required for non-rebuild actions",
+            )
 
 
 def _check_references(
@@ -71,18 +97,34 @@ def _check_references(
     volumes = project.get("volumes") or {}
     for index, mount in enumerate(service.get("volumes") or []):
         if mount.get("type") == "volume" and mount.get("source") and mount["source"] not in volumes:
-            raise fail(marks, (*here, "volumes", index), f'service "{name}" refers to undefined volume {mount["source"]}')
+            raise fail(
+                marks,
+                (*here, "volumes", index),
+                f'service "{name}" refers to undefined volume {mount["source"]}',
+            )
     secrets = project.get("secrets") or {}
     for index, ref in enumerate((service.get("build") or {}).get("secrets") or []):
         if ref.get("source") not in secrets:
-            raise fail(marks, (*here, "build", "secrets", index), f'service "{name}" refers to undefined build secret {ref.get("source")}')
+            raise fail(
+                marks,
+                (*here, "build", "secrets", index),
+                f'service "{name}" refers to undefined build secret {ref.get("source")}',
+            )
     configs = project.get("configs") or {}
     for index, ref in enumerate(service.get("configs") or []):
         if ref.get("source") not in configs:
-            raise fail(marks, (*here, "configs", index), f'service "{name}" refers to undefined config {ref.get("source")}')
+            raise fail(
+                marks,
+                (*here, "configs", index),
+                f'service "{name}" refers to undefined config {ref.get("source")}',
+            )
     for index, ref in enumerate(service.get("secrets") or []):
         if ref.get("source") not in secrets:
-            raise fail(marks, (*here, "secrets", index), f'service "{name}" refers to undefined secret {ref.get("source")}')
+            raise fail(
+                marks,
+                (*here, "secrets", index),
+                f'service "{name}" refers to undefined secret {ref.get("source")}',
+            )
 
 
 def _check_limits(
@@ -96,26 +138,51 @@ def _check_limits(
     scale = service.get("scale")
     replicas = (deploy or {}).get("replicas")
     if scale is not None and replicas is not None and scale != replicas:
-        raise fail(marks, (*here, "scale"), f"services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'")
+        raise fail(
+            marks,
+            (*here, "scale"),
+            f"services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'",
+        )
     if scale is not None and scale < 0:
         raise fail(marks, (*here, "scale"), f"services.{name}.scale: must be greater than or equal to 0")
     if replicas is not None and replicas < 0:
-        raise fail(marks, (*here, "deploy", "replicas"), f"services.{name}.deploy.replicas: must be greater than or equal to 0")
+        raise fail(
+            marks,
+            (*here, "deploy", "replicas"),
+            f"services.{name}.deploy.replicas: must be greater than or equal to 0",
+        )
     limits = ((deploy or {}).get("resources") or {}).get("limits")
     reservations = ((deploy or {}).get("resources") or {}).get("reservations")
     pairs = [
         ("cpus", limits, "cpus", "deploy.resources.limits.cpus", lambda v: to_float(v or 0)),
         ("mem_limit", limits, "memory", "deploy.resources.limits.memory", lambda v: parse_bytes(v or 0)),
-        ("mem_reservation", reservations, "memory", "deploy.resources.reservations.memory", lambda v: parse_bytes(v or 0)),
+        (
+            "mem_reservation",
+            reservations,
+            "memory",
+            "deploy.resources.reservations.memory",
+            lambda v: parse_bytes(v or 0),
+        ),
         ("pids_limit", limits, "pids", "deploy.resources.limits.pids", lambda v: int(v or 0)),
     ]
     for key, section, sub, label, value in pairs:
-        if service.get(key) and deploy is not None and section is not None and value(section.get(sub)) != value(service[key]):
-            raise fail(marks, (*here, key), f"services.{name}: can't set distinct values on '{key}' and '{label}'")
+        if (
+            service.get(key)
+            and deploy is not None
+            and section is not None
+            and value(section.get(sub)) != value(service[key])
+        ):
+            raise fail(
+                marks, (*here, key), f"services.{name}: can't set distinct values on '{key}' and '{label}'"
+            )
     count = scale if scale is not None else (replicas if replicas is not None else 1)
     if count > 1 and service.get("container_name"):
         attr = "scale" if scale is not None else "deploy.replicas"
-        raise fail(marks, (*here, "container_name"), f"services.{name}: can't set container_name and {attr} as container name must be unique")
+        raise fail(
+            marks,
+            (*here, "container_name"),
+            f"services.{name}: can't set container_name and {attr} as container name must be unique",
+        )
 
 
 def _check_mounts(
@@ -127,19 +194,31 @@ def _check_mounts(
         where = f"services.{name}.tmpfs[{index}]"
         target = str(tmpfs).split(":")[0]
         if target in mounted:
-            raise fail(marks, (*here, "tmpfs", index), f"{where}: target {target} already mounted as {mounted[target]}")
+            raise fail(
+                marks,
+                (*here, "tmpfs", index),
+                f"{where}: target {target} already mounted as {mounted[target]}",
+            )
         mounted[target] = where
     for index, mount in enumerate(service.get("volumes") or []):
         where = f"services.{name}.volumes[{index}]"
         target = mount.get("target")
         if target in mounted:
-            raise fail(marks, (*here, "volumes", index), f"{where}: target {target} already mounted as {mounted[target]}")
+            raise fail(
+                marks,
+                (*here, "volumes", index),
+                f"{where}: target {target} already mounted as {mounted[target]}",
+            )
         mounted[str(target)] = where
 
 
-def check_top_level(project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail) -> None:
+def check_top_level(
+    project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail
+) -> None:
     for name, secret in sorted((project.get("secrets") or {}).items()):
         if secret.get("external"):
             continue
         if not secret.get("file") and not secret.get("environment"):
-            raise fail(marks, ("secrets", name), f'secret "{name}" must declare either `file` or `environment`')
+            raise fail(
+                marks, ("secrets", name), f'secret "{name}" must declare either `file` or `environment`'
+            )

@@ -53,7 +53,9 @@ def parse_port_spec(spec: str) -> list[dict[str, Any]]:
         h_low, h_high = _split_range(host_port, "hostPort")
         if c_high - c_low != h_high - h_low:
             if c_low != c_high:
-                raise PortError(f"invalid ranges specified for container and host Ports: {container} and {host_port}")
+                raise PortError(
+                    f"invalid ranges specified for container and host Ports: {container} and {host_port}"
+                )
             bindings[c_low] = host_port  # one container port published on a host range
         else:
             for offset in range(c_high - c_low + 1):

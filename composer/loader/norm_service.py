@@ -9,7 +9,6 @@ include) are resolved by the loader (see composer/loader/pipeline.py).
 from __future__ import annotations
 
 import os
-import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping
@@ -153,7 +152,7 @@ _REMOTE_CONTEXT = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IG
 
 
 def _build(value: Any, ctx: ServiceContext) -> dict[str, Any]:
-    build = {"context": value} if isinstance(value, str) else dict(value)
+    build: dict[str, Any] = {"context": value} if isinstance(value, str) else dict(value)
     context = str(build.get("context") or ".")
     if not _REMOTE_CONTEXT.match(context):
         context = resolve_host_path(context, ctx.project_dir, ctx.home)
@@ -285,9 +284,16 @@ _INTS = (
     "scale",
 )
 _FLOATS = ("cpus", "cpu_percent")
-_BOOLS = ("attach", "init", "oom_kill_disable", "privileged", "read_only", "stdin_open", "tty", "use_api_socket")
-# Go's omitempty drops false booleans, except pointer fields (attach, init) that keep an explicit false.
-_KEEP_FALSE = ("attach", "init")
+_BOOLS = (
+    "attach",
+    "init",
+    "oom_kill_disable",
+    "privileged",
+    "read_only",
+    "stdin_open",
+    "tty",
+    "use_api_socket",
+)
 _STRING_LISTS = ("dns", "dns_search", "tmpfs", "env_file", "label_file")
 
 _Step = Callable[[Any, ServiceContext], Any]
@@ -325,6 +331,8 @@ def _depends_on(value: Any) -> dict[str, dict[str, Any]]:
         dep["required"] = to_bool(dep.get("required", True))
         if "restart" in dep:
             dep["restart"] = to_bool(dep["restart"])
+            if not dep["restart"]:
+                del dep["restart"]  # omitted when false, like the reference
         result[name] = dep
     return result
 
@@ -338,13 +346,12 @@ def _implicit_dependencies(service: dict[str, Any], depends: dict[str, dict[str,
         ref = service.get(key)
         if isinstance(ref, str) and ref.startswith(SERVICE_PREFIX):
             depends.setdefault(
-                ref[len(SERVICE_PREFIX) :], {"condition": "service_started", "restart": True, "required": True}
+                ref[len(SERVICE_PREFIX) :],
+                {"condition": "service_started", "restart": True, "required": True},
             )
     for ref in service.get("volumes_from") or []:
         if not str(ref).startswith(CONTAINER_PREFIX):
-            depends.setdefault(
-                str(ref).split(":")[0], {"condition": "service_started", "restart": False, "required": True}
-            )
+            depends.setdefault(str(ref).split(":")[0], {"condition": "service_started", "required": True})
 
 
 def normalize_service(raw: Mapping[str, Any], ctx: ServiceContext) -> dict[str, Any]:
@@ -384,9 +391,18 @@ def _normalize_field(key: str, value: Any, ctx: ServiceContext) -> Any:
     return value
 
 
-def drop_false_booleans(service: dict[str, Any]) -> None:
-    for key in _BOOLS:
-        if service.get(key) is False and key not in _KEEP_FALSE:
+# Pointer fields in the reference's model: a zero value is still printed.
+_KEEP_ZERO = ("scale", "attach", "init", "command", "entrypoint")
+
+
+def drop_empty_values(service: dict[str, Any]) -> None:
+    """Drop what the reference omits as empty: false, 0, "", [] and {} (Go's omitempty)."""
+    for key in list(service):
+        value = service[key]
+        if key in _KEEP_ZERO or key.startswith("x-"):
+            continue
+        empty = value is None or value is False or (not isinstance(value, bool) and value in (0, "", [], {}))
+        if empty or (key in _BYTES and value == "0"):
             del service[key]
 
 
@@ -401,7 +417,6 @@ __all__ = [
     "split_command",
     "to_mapping",
     "extra_hosts",
-    "drop_false_booleans",
+    "drop_empty_values",
     "home_dir",
-    "posixpath",
 ]

@@ -24,7 +24,7 @@ from composer.loader.norm_order import order_project
 from composer.loader.norm_service import (
     FieldError,
     ServiceContext,
-    drop_false_booleans,
+    drop_empty_values,
     home_dir,
     normalize_service,
     to_mapping,
@@ -61,8 +61,10 @@ def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
             service = normalize_service(raw or {}, svc_ctx)
         except FieldError as exc:
             path = ("services", name, *exc.path)
-            raise ConfigError(exc.message, location=locate(ctx.marks, path), key_path=format_key_path(path)) from exc
-        drop_false_booleans(service)
+            raise ConfigError(
+                exc.message, location=locate(ctx.marks, path), key_path=format_key_path(path)
+            ) from exc
+        drop_empty_values(service)
         _attach_default_network(service)
         services[name] = service
     project["services"] = services
@@ -70,9 +72,7 @@ def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
         resources = project.get(kind) or {}
         if kind == "networks" and _uses_default_network(services):
             resources.setdefault("default", None)
-        normalized = {
-            key: _resource(kind, key, value, ctx) for key, value in resources.items()
-        }
+        normalized = {key: _resource(kind, key, value, ctx) for key, value in resources.items()}
         used = _used_resources(kind, services)
         kept = {key: value for key, value in normalized.items() if key in used}
         if kept:
@@ -133,7 +133,9 @@ def _used_resources(kind: str, services: Mapping[str, Any]) -> set[str]:
             used.update(service.get("networks") or {})
         elif kind == "volumes":
             used.update(
-                m["source"] for m in service.get("volumes") or [] if m.get("type") == "volume" and m.get("source")
+                m["source"]
+                for m in service.get("volumes") or []
+                if m.get("type") == "volume" and m.get("source")
             )
         elif kind == "secrets":
             used.update(ref["source"] for ref in service.get("secrets") or [])

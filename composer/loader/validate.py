@@ -70,9 +70,7 @@ def _extra_keys(error: ValidationError) -> list[str]:
     allowed = set(error.schema.get("properties", {}))
     patterns = list(error.schema.get("patternProperties", {}))
     return [
-        str(k)
-        for k in error.instance
-        if k not in allowed and not any(re.search(p, str(k)) for p in patterns)
+        str(k) for k in error.instance if k not in allowed and not any(re.search(p, str(k)) for p in patterns)
     ]
 
 
@@ -90,8 +88,8 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
         return (*path, key), f"additional properties {names} not allowed", hint
     if error.validator == "type":
         expected = error.validator_value
-        names = [expected] if isinstance(expected, str) else list(expected)
-        return path, "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in names), None
+        kinds = [expected] if isinstance(expected, str) else list(expected)
+        return path, "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in kinds), None
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
         return path, f"must be one of {options}", None

@@ -1,0 +1,324 @@
+"""Normalization of every short syntax, compared with `docker compose config --format json`.
+
+Both outputs are compared as JSON text, so key order must agree too (the config hash depends on it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from composer.model import Project, service_config_hash
+
+from .conftest import Loader, Reference, load
+
+CASES = {
+    "ports": """
+services:
+  web:
+    image: busybox
+    ports:
+      - "8000-8002:80-82"
+      - "127.0.0.1:9000:90/udp"
+      - "[::1]:81:81"
+      - 3000
+      - "4000-4001"
+      - "8-10"
+      - "127.0.0.1::80"
+      - "8000-8010:80"
+      - "0.0.0.0:5000:5000/sctp"
+      - target: 5000
+        published: "5001"
+        protocol: tcp
+        mode: host
+      - target: 6000
+        published: 6001
+""",
+    "volumes": """
+services:
+  web:
+    image: busybox
+    volumes:
+      - ./data:/data:ro,z
+      - named:/named
+      - named:/nc:nocopy
+      - /abs:/abs:rw
+      - ~/home:/home
+      - ./x/../y/:/y/
+      - /anon
+      - /shared:/shared:rshared
+      - type: tmpfs
+        target: /t
+        tmpfs:
+          size: 10m
+          mode: 1777
+      - type: bind
+        source: ./b
+        target: /b
+        bind:
+          create_host_path: true
+      - type: bind
+        source: rel
+        target: /rel
+        read_only: true
+      - type: volume
+        source: named
+        target: /w
+        volume:
+          nocopy: true
+          subpath: sub
+volumes:
+  named: {}
+  unused: {}
+""",
+    "depends_on": """
+services:
+  a:
+    image: busybox
+    depends_on: [b]
+  b:
+    image: busybox
+    depends_on:
+      c:
+        condition: service_healthy
+      d:
+        condition: service_completed_successfully
+        restart: true
+        required: false
+    links: ["e:ee", f]
+  c:
+    image: busybox
+    network_mode: "service:d"
+  d:
+    image: busybox
+    volumes_from: [e, "container:foo:ro"]
+  e:
+    image: busybox
+    ipc: "service:f"
+  f:
+    image: busybox
+""",
+    "healthcheck": """
+services:
+  a:
+    image: busybox
+    healthcheck:
+      test: curl -f http://localhost
+      interval: 1m30s
+      timeout: 1500ms
+      start_period: 500ms
+      start_interval: 2s
+      retries: 3
+  b:
+    image: busybox
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1.5h
+      timeout: 90s
+  c:
+    image: busybox
+    healthcheck:
+      disable: true
+""",
+    "build": """
+services:
+  a:
+    build: ./dir
+  b:
+    image: b
+    build:
+      context: .
+      dockerfile: Dfile
+      args:
+        - X=1
+        - HOME
+        - UNSET_ARG
+      labels: [a=b]
+      shm_size: 2g
+  c:
+    build:
+      context: sub
+      dockerfile_inline: "FROM busybox"
+      args:
+        K: 2
+""",
+    "sizes_durations": """
+services:
+  a:
+    image: busybox
+    mem_limit: 512m
+    memswap_limit: 1g
+    mem_reservation: 1.5g
+    shm_size: 64M
+    stop_grace_period: 1m
+    cpus: 0.5
+    cpu_shares: 512
+    pids_limit: 100
+    deploy:
+      resources:
+        limits:
+          cpus: "0.5"
+          memory: 512m
+          pids: 100
+      restart_policy:
+        condition: on-failure
+        delay: 5s
+        window: 2m
+  b:
+    image: busybox
+    deploy:
+      replicas: 3
+      labels: [x=1]
+      update_config:
+        parallelism: 2
+        delay: 10s
+""",
+    "secrets_configs": """
+services:
+  a:
+    image: busybox
+    secrets:
+      - s1
+      - source: s2
+        target: t
+        mode: 0400
+        uid: "100"
+    configs:
+      - c1
+      - source: c2
+        target: /etc/c
+secrets:
+  s1:
+    file: ./s1.txt
+  s2:
+    environment: HOME
+  unused:
+    file: x
+configs:
+  c1:
+    file: ~/c1.txt
+  c2:
+    content: hello
+""",
+    "networks": """
+name: netproj
+services:
+  a:
+    image: busybox
+    networks: [front]
+  b:
+    image: busybox
+    networks:
+      front:
+        aliases: [bee]
+        ipv4_address: 10.0.0.2
+      back: {}
+  c:
+    image: busybox
+  d:
+    image: busybox
+    network_mode: host
+networks:
+  front:
+    driver: bridge
+    ipam:
+      config:
+        - subnet: 10.0.0.0/24
+    labels: [k=v]
+  back:
+    external: true
+  named:
+    name: custom
+""",
+    "environment_labels": """
+services:
+  a:
+    image: busybox
+    environment:
+      - A=1
+      - B
+      - C=
+      - HOME
+      - D=x=y
+    labels:
+      - x=y
+      - z
+    annotations:
+      an: 1
+    sysctls:
+      - net.core.somaxconn=1024
+  b:
+    image: busybox
+    environment:
+      N: 1
+      T: true
+      F: 1.5
+      E:
+    labels:
+      l: true
+    sysctls:
+      net.ipv4.ip_forward: 1
+""",
+    "misc": """
+services:
+  a:
+    image: busybox
+    command: echo "hello world" 'x y'
+    entrypoint: /bin/sh -c
+    ulimits:
+      nproc: 65535
+      nofile:
+        soft: 20000
+        hard: 40000
+    extra_hosts:
+      - "somehost:162.242.195.82"
+      - "other=1.2.3.4"
+      - "v6=[::1]"
+    logging:
+      driver: json-file
+      options:
+        max-size: 10m
+    dns: 8.8.8.8
+    tmpfs: /run
+    expose: ["80", 81]
+    cap_add: [NET_ADMIN]
+    privileged: false
+    read_only: true
+    init: true
+    tty: true
+    pull_policy: if_not_present
+    restart: always
+    x-ext: kept-in-yaml
+  b:
+    image: busybox
+    command: ["sh", "-c", "echo hi"]
+    extra_hosts:
+      h1: 1.2.3.4
+      h2: ["5.6.7.8", "::1"]
+    scale: 2
+    profiles: []
+x-top:
+  anything: [1, 2]
+""",
+}
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_matches_reference(case: str, ours: Loader, project_dir: Path, reference: Reference) -> None:
+    got = ours(CASES[case])
+    want = reference.config(project_dir)
+    assert got == want
+    assert json.dumps(got, indent=1) == json.dumps(want, indent=1), "same data, different key order"
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_config_hash_matches_reference(case: str, project_dir: Path, reference: Reference) -> None:
+    project = Project.from_dict(load(project_dir, CASES[case]))
+    done = reference.run(project_dir, "config", "--hash", "*")
+    assert done.returncode == 0, done.stderr
+    want = sorted(line for line in done.stdout.splitlines() if line)
+    assert want == [f"{name} {service_config_hash(project, name)}" for name in sorted(project.services)]
