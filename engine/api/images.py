@@ -21,13 +21,12 @@ from aiohttp import web
 
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
-from engine.errors import InvalidParameter, NotFound, SystemError_
+from engine.errors import InvalidParameter, SystemError_
 
 log = logging.getLogger(__name__)
 
 SPOOL_IN_MEMORY = 32 << 20  # request bodies above this go to a temp file
 CHUNK = 1 << 16
-ZERO_TIME = "0001-01-01T00:00:00Z"
 IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
 
 
@@ -63,7 +62,7 @@ def summary(image: Any, containers: int = -1) -> dict[str, Any]:
     """ImageSummary as GET /images/json answers it."""
     return {
         "Id": image.id,
-        "ParentId": "",
+        "ParentId": image.parent,
         "RepoTags": list(image.repo_tags),
         "RepoDigests": list(image.repo_digests),
         "Created": created_unix(image.config),
@@ -73,33 +72,6 @@ def summary(image: Any, containers: int = -1) -> dict[str, Any]:
         "Labels": image_labels(image),
         "Containers": containers,
     }
-
-
-def inspect(image: Any, last_tag_time: str = ZERO_TIME) -> dict[str, Any]:
-    """ImageInspect as GET /images/{name}/json answers it."""
-    config = image.config
-    out: dict[str, Any] = {
-        "Id": image.id,
-        "RepoTags": list(image.repo_tags),
-        "RepoDigests": list(image.repo_digests),
-        "Parent": "",
-        "Comment": config.get("comment", ""),
-        "Created": config.get("created", ""),
-        "DockerVersion": config.get("docker_version", ""),
-        "Author": config.get("author", ""),
-        "Config": config.get("config") or {},
-        "Architecture": config.get("architecture", ""),
-        "Os": config.get("os", ""),
-        "Size": image.size,
-        "VirtualSize": image.size,
-        "GraphDriver": {"Name": "overlay2", "Data": None},
-        "RootFS": {"Type": "layers", "Layers": list((config.get("rootfs") or {}).get("diff_ids") or [])},
-        "Metadata": {"LastTagTime": last_tag_time},
-    }
-    for key, field in (("variant", "Variant"), ("os.version", "OsVersion")):
-        if config.get(key):
-            out[field] = config[key]
-    return out
 
 
 # ---- filters --------------------------------------------------------------------------------------
@@ -187,9 +159,11 @@ def _name(request: web.Request) -> str:
     return request.match_info["name"]
 
 
-def _image_users(b: Backends, image_id: str) -> list[str]:
-    """Ids of the containers (running or not) created from `image_id`."""
-    return list(b.containers.image_users(image_id))
+def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> list[str]:
+    """Ids of the containers created from `image_id` (all of them, or only those running)."""
+    live = ("running", "restarting", "paused")
+    return [c.id for c in b.containers.store.all()
+            if c.image_id == image_id and (not running_only or c.state.status in live)]
 
 
 def _event_attrs(name: str, **extra: str) -> dict[str, str]:
@@ -253,8 +227,7 @@ async def list_images(request: web.Request) -> web.StreamResponse:
 
 async def inspect_image(request: web.Request) -> web.StreamResponse:
     b = backends(request)
-    image = await asyncio.to_thread(b.images.get, _name(request))
-    return json_response(inspect(image, getattr(image, "last_tag_time", "") or ZERO_TIME))
+    return json_response(await asyncio.to_thread(b.images.inspect, _name(request)))
 
 
 async def image_history(request: web.Request) -> web.StreamResponse:
@@ -286,12 +259,9 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
     name = _name(request)
     force, noprune = qbool(request, "force"), qbool(request, "noprune")
     deleted = await asyncio.to_thread(
-        b.images.remove, name, force=force, prune=not noprune, in_use=lambda iid: _image_users(b, iid))
-    for item in deleted:
-        if "Untagged" in item:
-            b.events.publish("image", "untag", item["Untagged"], _event_attrs(item["Untagged"]))
-        if "Deleted" in item:
-            b.events.publish("image", "delete", item["Deleted"], _event_attrs(item["Deleted"]))
+        b.images.remove, name, force=force, prune=not noprune, in_use=lambda iid: image_users(b, iid),
+        running=lambda iid: image_users(b, iid, running_only=True))
+    _publish_removals(b, deleted)
     return json_response(deleted)
 
 
@@ -302,42 +272,21 @@ async def prune_images(request: web.Request) -> web.StreamResponse:
     if unknown:
         raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
     dangling_only = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else True
-    images = await asyncio.to_thread(b.images.list)
-    candidates = await asyncio.to_thread(
-        select, images, {k: v for k, v in filters.items() if k in ("label", "until")}, b.images.get)
-    if "label!" in filters:
-        candidates = [i for i in candidates if not _any_label(image_labels(i), filters["label!"])]
-    report = {"ImagesDeleted": [], "SpaceReclaimed": 0}
-    for image in candidates:
-        if dangling_only and image.repo_tags:
-            continue
-        if _image_users(b, image.id):
-            continue
-        try:
-            before = await asyncio.to_thread(_layers_size, b)
-            deleted = await asyncio.to_thread(
-                b.images.remove, image.id, force=True, prune=True, in_use=lambda iid: _image_users(b, iid))
-            after = await asyncio.to_thread(_layers_size, b)
-        except NotFound:
-            continue  # removed meanwhile (a parent pruned with its child): already gone is success
-        report["ImagesDeleted"].extend(deleted)  # type: ignore[attr-defined]
-        report["SpaceReclaimed"] += max(0, before - after)  # type: ignore[operator]
-        for item in deleted:
-            for kind, action in (("Untagged", "untag"), ("Deleted", "delete")):
-                if kind in item:
-                    b.events.publish("image", action, item[kind], _event_attrs(item[kind]))
-    b.events.publish("image", "prune", "", {"reclaimed": str(report["SpaceReclaimed"])})
-    if not report["ImagesDeleted"]:
-        report["ImagesDeleted"] = None
-    return json_response(report)
+    passed = {k: list(v) for k, v in filters.items() if k != "dangling"}
+    report = await asyncio.to_thread(
+        b.images.prune, all_unused=not dangling_only, filters=passed, in_use=lambda iid: image_users(b, iid))
+    deleted = report.get("ImagesDeleted") or []
+    _publish_removals(b, deleted)
+    reclaimed = int(report.get("SpaceReclaimed") or 0)
+    b.events.publish("image", "prune", "", {"reclaimed": str(reclaimed)})
+    return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
-def _any_label(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
-    return any(_labels_match(labels, (w,)) for w in wanted)
-
-
-def _layers_size(b: Backends) -> int:
-    return int(b.images.layers_size())
+def _publish_removals(b: Backends, items: list[dict[str, str]]) -> None:
+    for item in items:
+        for kind, action in (("Untagged", "untag"), ("Deleted", "delete")):
+            if kind in item:
+                b.events.publish("image", action, item[kind], _event_attrs(item[kind]))
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:

@@ -40,7 +40,8 @@ def encode(volume: Any, usage: dict[str, int] | None = None) -> dict[str, Any]:
 
 def volume_users(b: Backends, name: str) -> list[str]:
     """Ids of the containers (running or not) that mount volume `name`."""
-    return list(b.containers.volume_users(name))
+    return [c.id for c in b.containers.store.all()
+            if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)]
 
 
 def _name(request: web.Request) -> str:
