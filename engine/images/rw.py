@@ -1,0 +1,200 @@
+"""Container read-write layers: overlayfs over the image's shared layer dirs, never a copy.
+
+`<root>/rw/<container-id>/` holds meta.json (image id, diff_ids), upper/, work/, merged/ (and empty/,
+the lower of a scratch container). Mounts run from `<root>` with the short `l/<name>` lower paths so
+even many layers fit in the one page of mount options the kernel accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import resource
+import stat
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from engine.errors import InvalidParameter, NotFound, SystemError_
+from engine.images.layers import LayerStore
+from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
+from engine.images.unpack import OPAQUE_XATTR, rmtree
+from engine.util.atomic import atomic_write_json, read_json
+
+log = logging.getLogger(__name__)
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_EXPORTED_XATTR_PREFIXES = ("user.", "security.", "system.posix_acl_")
+_CHUNK = 1 << 20
+
+
+class _Sink:
+    """A write-only file object whose contents are taken out in pieces (to stream a tar as it is made)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+class RwLayers:
+    def __init__(self, root: Path, layers: LayerStore) -> None:
+        self.root = root
+        self.layers = layers
+        self._dir = root / "rw"
+        self._dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, container_id: str) -> Path:
+        if not _ID_RE.match(container_id):
+            raise InvalidParameter(f"invalid container id: {container_id!r}")
+        return self._dir / container_id
+
+    def _meta(self, container_id: str) -> dict[str, object]:
+        try:
+            meta: dict[str, object] = read_json(self._path(container_id) / "meta.json")
+            return meta
+        except FileNotFoundError:
+            raise NotFound(f"no read-write layer for container {container_id}") from None
+
+    def create(self, container_id: str, diff_ids: list[str], image_id: str) -> None:
+        path = self._path(container_id)
+        for diff_id in diff_ids:
+            self.layers.get(diff_id)  # NotFound if an image layer went missing
+        for sub in ("upper", "work", "merged", "empty"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(path / "upper", 0o755)
+        atomic_write_json(path / "meta.json", {"image": image_id, "diff_ids": diff_ids})
+
+    def referenced_layers(self) -> set[str]:
+        used: set[str] = set()
+        for meta_path in self._dir.glob("*/meta.json"):
+            used.update(read_json(meta_path).get("diff_ids", []))
+        return used
+
+    def mount_options(self, container_id: str) -> str:
+        meta = self._meta(container_id)
+        rel = f"rw/{container_id}"
+        lowers = self.layers.lower_links(meta["diff_ids"]) or [f"{rel}/empty"]  # type: ignore[arg-type]
+        return (f"lowerdir={':'.join(lowers)},upperdir={rel}/upper,workdir={rel}/work,"
+                "index=off,redirect_dir=off,metacopy=off")
+
+    def mount(self, container_id: str) -> Path:
+        """Mount the container's overlay (idempotent); returns the merged directory."""
+        merged = self._path(container_id) / "merged"
+        options = self.mount_options(container_id)
+        if os.path.ismount(merged):
+            return merged
+        if len(options) >= resource.getpagesize():
+            raise SystemError_(f"too many layers to mount for container {container_id}")
+        _run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], cwd=self.root)
+        log.info("rw layer mounted container=%s", container_id)
+        return merged
+
+    def unmount(self, container_id: str) -> None:
+        merged = self._path(container_id) / "merged"
+        if not os.path.ismount(merged):
+            return
+        try:
+            _run(["umount", str(merged)])
+        except SystemError_:
+            _run(["umount", "-l", str(merged)])  # still busy in some namespace: detach it from ours
+        log.info("rw layer unmounted container=%s", container_id)
+
+    def remove(self, container_id: str) -> None:
+        path = self._path(container_id)
+        if not path.exists():
+            return
+        self.unmount(container_id)
+        if os.path.ismount(path / "merged"):
+            raise SystemError_(f"rw layer of {container_id} is still mounted")
+        rmtree(path)
+
+    def diff(self, container_id: str) -> Iterator[bytes]:
+        """A tar of the upper dir with overlay whiteouts written as OCI whiteouts."""
+        self._meta(container_id)
+        return _tar_upper(self._path(container_id) / "upper")
+
+
+def _run(argv: list[str], cwd: Path | None = None) -> None:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemError_(f"{argv[0]} failed: {proc.stderr.strip() or proc.returncode}")
+
+
+def _xattrs(path: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    try:
+        names = os.listxattr(path, follow_symlinks=False)
+    except OSError:
+        return out
+    for name in names:
+        if name.startswith(_EXPORTED_XATTR_PREFIXES):
+            value = os.getxattr(path, name, follow_symlinks=False)
+            out["SCHILY.xattr." + name] = value.decode("utf-8", "surrogateescape")
+    return out
+
+
+def _is_opaque(path: str) -> bool:
+    try:
+        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+    except OSError:
+        return False
+
+
+def _tar_upper(upper: Path) -> Iterator[bytes]:
+    sink = _Sink()
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+        for dirpath, dirnames, filenames in os.walk(upper):  # never descends into symlinked dirs
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, upper)
+            for name in sorted(dirnames + filenames):
+                arcname = name if rel_dir == "." else os.path.join(rel_dir, name)
+                yield from (c for c in _add(tar, sink, os.path.join(dirpath, name), arcname) if c)
+    yield sink.take()
+
+
+def _marker(name: str, st: os.stat_result) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.mtime, info.uid, info.gid = int(st.st_mtime), st.st_uid, st.st_gid
+    return info
+
+
+def _add(tar: tarfile.TarFile, sink: _Sink, path: str, arcname: str) -> Iterator[bytes]:
+    st = os.lstat(path)
+    if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # overlay whiteout -> .wh.<name>
+        parent, name = os.path.split(arcname)
+        tar.addfile(_marker(os.path.join(parent, WHITEOUT_PREFIX + name), st))
+        yield sink.take()
+        return
+    info = tar.gettarinfo(path, arcname)
+    info.uname = info.gname = ""
+    info.pax_headers = _xattrs(path)
+    if not info.isreg() or info.size == 0:
+        tar.addfile(info)
+        if info.isdir() and _is_opaque(path):
+            tar.addfile(_marker(os.path.join(arcname, OPAQUE_MARKER), st))
+        yield sink.take()
+        return
+    # Regular file: header, then the content in chunks, so a large file is never held in memory.
+    header = info.tobuf(tar.format, tar.encoding, tar.errors)
+    tar.fileobj.write(header)  # type: ignore[union-attr]
+    remaining = info.size
+    with open(path, "rb") as f:
+        while remaining:
+            chunk = f.read(min(_CHUNK, remaining)) or bytes(min(_CHUNK, remaining))  # file shrank: pad
+            tar.fileobj.write(chunk)  # type: ignore[union-attr]
+            remaining -= len(chunk)
+            yield sink.take()
+    padding = (-info.size) % tarfile.BLOCKSIZE
+    tar.fileobj.write(bytes(padding))  # type: ignore[union-attr]
+    tar.offset += len(header) + info.size + padding
+    yield sink.take()
