@@ -1,0 +1,204 @@
+"""`load_project`: from command-line options to a typed Project, in Compose v2's order.
+
+discover files and project directory -> read the environment (.env twice, as the reference: once
+for COMPOSE_FILE, once in the final project directory) -> project name -> per file and document:
+parse, interpolate, include, extends, merge, validate the merged schema -> profiles/selection ->
+env_file into environment -> normalize -> consistency -> Project.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from composer.errors import ConfigError
+from composer.loader import discovery
+from composer.loader.environment import (
+    default_env_files,
+    read_env_files,
+    resolve_service_environment,
+    with_defaults,
+)
+from composer.loader.extends import ExtendsResolver
+from composer.loader.include import apply_include
+from composer.loader.interpolate import interpolate, substitute
+from composer.loader.merge import enforce_unicity, merge
+from composer.loader.paths import own_files
+from composer.loader.profiles import active_profiles, apply_profiles
+from composer.loader.yamlsrc import Document, Marks, parse_documents, read_file, strip_tags
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    files: Sequence[str] = ()
+    project_directory: str | None = None
+    project_name: str | None = None
+    env_files: Sequence[str] = ()
+    profiles: Sequence[str] = ()
+    interpolate: bool = True
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    services: Sequence[str] = ()
+    working_dir: str = field(default_factory=os.getcwd)
+    stdin_text: str | None = None  # content for `-f -`; read from sys.stdin when None
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    project: Any  # composer.model.Project
+    canonical: dict[str, Any]
+    name: str
+    working_dir: str
+    config_files: tuple[str, ...]
+    environment: Mapping[str, str]  # the interpolation environment (shell + env files)
+    marks: Marks
+    profiles: tuple[str, ...]  # active profiles
+    all_profiles: frozenset[str]  # every profile any service declares
+    disabled_services: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def project_environment(opts: LoadOptions, working_dir: str) -> dict[str, str]:
+    """Shell variables, plus the env files' variables the shell does not set."""
+    files = [discovery.absolute(f, opts.working_dir) for f in opts.env_files]
+    files = files or default_env_files(working_dir, opts.environ)
+    return with_defaults(opts.environ, read_env_files(files, opts.environ))
+
+
+class _Loader:
+    def __init__(self, opts: LoadOptions, warnings: list[str]) -> None:
+        self.opts = opts
+        self.warnings = warnings
+        self.texts: dict[str, str] = {}
+
+    def text(self, path: str) -> str:
+        if path not in self.texts:
+            if path == discovery.STDIN:
+                self.texts[path] = (
+                    self.opts.stdin_text if self.opts.stdin_text is not None else sys.stdin.read()
+                )
+            else:
+                self.texts[path] = read_file(path)
+        return self.texts[path]
+
+    def documents(self, path: str) -> list[Document]:
+        return parse_documents(self.text(path), path)
+
+    def load_model(
+        self, files: list[str], working_dir: str, environ: Mapping[str, str], chain: tuple[str, ...]
+    ) -> tuple[dict[str, Any], Marks]:
+        """Files of one project (the main one or an included one) merged into one raw model."""
+        from composer.loader.validate import validate_schema
+
+        model: dict[str, Any] = {}
+        marks: Marks = {}
+        extends = ExtendsResolver(environ, self.opts.interpolate, self.warnings)
+        for path in files:
+            for doc in self.documents(path):
+                data = doc.data
+                if self.opts.interpolate:
+                    data = interpolate(data, environ, doc.marks, self.warnings)
+                doc_marks = dict(doc.marks)
+                data = apply_include(data, working_dir, environ, (*chain, path), self.load_model, doc_marks)
+                data = extends.apply(data, path, working_dir)
+                if isinstance(data.get("services"), dict):
+                    data["services"] = {
+                        n: own_files(s, working_dir) if isinstance(s, dict) else s
+                        for n, s in data["services"].items()
+                    }
+                model = merge(model, data)
+                marks.update(doc_marks)
+                # like the reference, the schema judges the merged model so far, not the file alone
+                # (an override may write `image: null`, which the merge ignores)
+                validate_schema(strip_tags(model), marks, path)
+        return enforce_unicity(strip_tags(model)), marks
+
+
+def _name_from_files(loader: _Loader, files: Sequence[str], environ: Mapping[str, str], interp: bool) -> str:
+    """The last non-empty top-level `name:` of the files, interpolated and normalized."""
+    name = ""
+    for path in files:
+        for doc in loader.documents(path):
+            value = doc.data.get("name")
+            if isinstance(value, str) and value:
+                name = value
+    if interp and name:
+        name = substitute(name, environ)
+    return discovery.normalize_project_name(name)
+
+
+def load_project(opts: LoadOptions) -> LoadedProject:
+    """Load, merge, normalize and validate the project `opts` describes. Raises ConfigError."""
+    from composer.loader.normalize import NormalizeContext, normalize
+    from composer.loader.validate import check_consistency
+    from composer.model import Project
+
+    warnings: list[str] = []
+    loader = _Loader(opts, warnings)
+    cwd = opts.working_dir
+    first_dir = discovery.working_directory(opts.project_directory, opts.files, cwd)
+    environ = project_environment(opts, first_dir)
+    start = discovery.absolute(opts.project_directory, cwd) if opts.project_directory else cwd
+    files = discovery.config_files(opts.files, environ, start, cwd, warnings)
+    working_dir = discovery.working_directory(opts.project_directory, files, cwd)
+    if working_dir != first_dir:
+        environ = with_defaults(environ, project_environment(opts, working_dir))
+
+    if opts.project_name:
+        name = discovery.check_project_name(opts.project_name)
+    elif environ.get("COMPOSE_PROJECT_NAME"):
+        name = discovery.check_project_name(environ["COMPOSE_PROJECT_NAME"])
+    else:
+        name = _name_from_files(loader, files, environ, opts.interpolate)
+        name = name or discovery.normalize_project_name(os.path.basename(working_dir))
+    if not name:
+        raise ConfigError("project name must not be empty")
+    environ = {**environ, "COMPOSE_PROJECT_NAME": name}
+
+    model, marks = loader.load_model(list(files), working_dir, environ, ())
+    if not model:
+        raise ConfigError("empty compose file")
+    model.pop("include", None)
+    if model.get("version") is not None:
+        warnings.append("the attribute `version` is obsolete, it will be ignored, please remove it")
+
+    profiles = active_profiles(opts.profiles, environ)
+    all_services: dict[str, Any] = model.get("services") or {}
+    all_profiles = frozenset(
+        str(p) for s in all_services.values() if isinstance(s, dict) for p in s.get("profiles") or []
+    )
+    model = apply_profiles(model, profiles, list(opts.services))
+    services = {}
+    for svc_name, service in (model.get("services") or {}).items():
+        service = dict(service or {})
+        if service.get("environment") is not None or service.get("env_file") is not None:
+            service["environment"] = resolve_service_environment(service, environ)
+        service.pop("env_file", None)
+        services[svc_name] = service
+    model["services"] = services
+    disabled = tuple(sorted(n for n in all_services if n not in services))
+
+    ctx = NormalizeContext(project_name=name, project_dir=working_dir, environment=environ, marks=marks)
+    canonical = normalize(model, ctx)
+    check_consistency(canonical, marks)
+    project = Project.from_dict(canonical)
+    for warning in warnings:
+        log.debug("load warning: %s", warning)
+    return LoadedProject(
+        project=project,
+        canonical=canonical,
+        name=name,
+        working_dir=working_dir,
+        config_files=tuple(files),
+        environment=environ,
+        marks=marks,
+        profiles=tuple(profiles),
+        all_profiles=all_profiles,
+        disabled_services=disabled,
+        warnings=tuple(warnings),
+    )
