@@ -41,7 +41,7 @@ def _file_list(value: Any, base: str) -> Any:
     if isinstance(value, str):
         return _abs(value, base)
     if isinstance(value, list):
-        out = []
+        out: list[Any] = []
         for item in value:
             if isinstance(item, str):
                 out.append(_abs(item, base))
