@@ -219,6 +219,4 @@ def check_top_level(
         if secret.get("external"):
             continue
         if not secret.get("file") and not secret.get("environment"):
-            raise fail(
-                marks, ("secrets", name), f'secret "{name}" must declare either `file` or `environment`'
-            )
+            raise fail(marks, ("secrets", name), "one of file|environment must be set")

@@ -34,6 +34,8 @@ class UnitError(ValueError):
 def parse_duration(value: object) -> int:
     """Parse a Compose duration into nanoseconds ("1m30s", "1.5h", "500ms", "0")."""
     text = str(value).strip()
+    if not text:
+        raise UnitError(f"invalid duration {value!r}")
     sign = 1
     if text[:1] in "+-":
         sign = -1 if text[0] == "-" else 1
@@ -49,7 +51,7 @@ def parse_duration(value: object) -> int:
         total += Decimal(match.group(1)) * _NS[match.group(2)]
         pos = match.end()
     if not text:
-        raise UnitError(f"invalid duration {value!r}")
+        raise UnitError(f"invalid duration {value!r}")  # a lone sign
     return sign * int(total)
 
 
