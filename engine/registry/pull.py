@@ -1,4 +1,4 @@
-"""Pull one image: manifest (index -> platform), config, parallel layers, verified before the store sees them."""
+"""Pull one image: manifest (index -> platform), config, parallel layers, each verified before storing."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidParameter, NotFound
+from engine.errors import InvalidParameter
 from engine.registry import store as st
 from engine.registry.blobs import fetch_blob, verify_bytes
 from engine.registry.errors import DigestMismatch
@@ -131,26 +131,18 @@ class Puller:
             if not layer.digest.startswith(("sha256:", "sha512:")):
                 raise InvalidParameter(f"layer digest {layer.digest!r} uses an unsupported algorithm")
 
-        tag = [ref.familiar_name + f":{ref.tag}"] if ref.tag else []
-        repo_digest = f"{ref.familiar_name}@{resolved.digest}"
         existing = st.find_image(self.store, manifest.config.digest)
-        if existing is not None and all(
-            st.has_layer(self.store, d) or self._layer_known(d, ref) for d in diff_ids
-        ):
-            self._finish(config, config_raw, manifest, resolved, tag, repo_digest)
+        if existing is not None and all(st.has_layer(self.store, d) for d in diff_ids):
+            self._finish(config_raw, manifest, resolved, ref)
             self.progress.status(f"Digest: {resolved.digest}")
             self.progress.status(f"Status: Image is up to date for {ref.familiar()}")
-            return st.find_image(self.store, manifest.config.digest)
+            return self.store.get(manifest.config.digest)
 
         self._pull_layers(session, manifest.layers, diff_ids)
-        image = self._finish(config, config_raw, manifest, resolved, tag, repo_digest)
+        image = self._finish(config_raw, manifest, resolved, ref)
         self.progress.status(f"Digest: {resolved.digest}")
         self.progress.status(f"Status: Downloaded newer image for {ref.familiar()}")
         return image
-
-    def _layer_known(self, diff_id: str, ref: Reference) -> bool:
-        # Without has_layer, an image the store already has by id has all its layers (create_image checks that).
-        return not callable(getattr(self.store, "has_layer", None))
 
     def _pull_layers(self, session: Session, layers: tuple[Descriptor, ...], diff_ids: list[str]) -> None:
         todo: list[tuple[Descriptor, str]] = []
@@ -201,38 +193,38 @@ class Puller:
 
     def _register(self, desc: Descriptor, diff_id: str, path: Path | None) -> None:
         ident = short_id(desc.digest)
+        source = path if path is not None else self.store.blob_path(desc.digest)
         with self._store_lock:
-            if path is not None:
-                with open(path, "rb") as f:
-                    self.store.write_blob(f, expected=desc.digest)
             self.progress.bytes("Extracting", ident, 0, desc.size)
-            with open(self.store.blob_path(desc.digest), "rb") as f:
-                got = self.store.add_layer(f)
+            with open(source, "rb") as f:
+                got = st.add_layer(self.store, f, diff_id)
             if got != diff_id:
                 raise DigestMismatch(
-                    f"layer {desc.digest} unpacks to {got}, but the image config expects {diff_id}"
+                    f"layer {desc.digest} unpacks to {got}, but the config expects {diff_id}"
                 )
+            if not st.has_blob(self.store, desc.digest):
+                # Stores that do not keep a layer's source get the compressed blob too (push reuses it).
+                with open(source, "rb") as f:
+                    self.store.write_blob(f, expected=desc.digest)
             self.progress.bytes("Extracting", ident, desc.size, desc.size)
         if path is not None:
             path.unlink(missing_ok=True)
         self.progress.layer("Pull complete", ident)
 
     def _finish(
-        self,
-        config: dict[str, Any],
-        config_raw: bytes,
-        manifest: Manifest,
-        resolved: ResolvedManifest,
-        tags: list[str],
-        repo_digest: str,
+        self, config_raw: bytes, manifest: Manifest, resolved: ResolvedManifest, ref: Reference
     ) -> Any:
+        tags = [ref.familiar()] if ref.tag else []
         with self._store_lock:
-            self.store.write_blob(config_raw, expected=manifest.config.digest)
             # Manifests are kept so a later push can reuse the exact layer blobs and media types.
             self.store.write_blob(manifest.raw, expected=resolved.manifest_digest)
             if resolved.index is not None:
                 self.store.write_blob(resolved.index.raw, expected=resolved.digest)
-            image = st.create_image(self.store, config, tags, [repo_digest])
-        if image is None:
-            raise NotFound(f"image {manifest.config.digest} was not created")
+            image = st.create_image(self.store, config_raw, tags)
+            st.add_repo_digest(self.store, ref.familiar_name, resolved.digest, image.id)
+            image = self.store.get(image.id)
+        if image.id != manifest.config.digest:
+            raise DigestMismatch(
+                f"image id {image.id} differs from the config digest {manifest.config.digest}"
+            )
         return image

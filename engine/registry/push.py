@@ -144,18 +144,11 @@ class Pusher:
         return PushPlan(DOCKER_MANIFEST, config_desc, config_raw, layers, staging=staging)
 
     def _compress_layer(self, diff_id: str, dest: Path) -> tuple[str, int]:
-        opener = getattr(self.store, "open_layer", None)
-        if callable(opener):
-            src = opener(diff_id)
-        elif st.has_blob(self.store, diff_id):
-            src = open(self.store.blob_path(diff_id), "rb")
-        else:
-            raise NotFound(f"layer {diff_id} has no uncompressed tar in the store to push")
         h = hashlib.sha256()
-        with src, open(dest, "wb") as raw:
-            # mtime=0 keeps the compressed digest stable: pushing the same layer twice uploads nothing new.
-            with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
-                shutil.copyfileobj(src, gz, READ)
+        # mtime=0 keeps the compressed digest stable: pushing the same layer twice uploads nothing new.
+        with st.layer_tar(self.store, diff_id) as src, open(dest, "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
+            shutil.copyfileobj(src, gz, READ)
         with open(dest, "rb") as f:
             while chunk := f.read(READ):
                 h.update(chunk)
@@ -200,11 +193,10 @@ class Pusher:
     def _push_config(self, session: Session, plan: PushPlan) -> None:
         if blob_exists(session, plan.config.digest):
             return
-        staging = tempfile.NamedTemporaryFile(prefix="config-", dir=self.staging_dir)
-        with staging:
-            staging.write(plan.config_raw)
-            staging.flush()
-            upload_blob(session, plan.config.digest, Path(staging.name), len(plan.config_raw), None, None)
+        with tempfile.TemporaryDirectory(prefix="config-", dir=self.staging_dir) as tmp:
+            path = Path(tmp) / "config.json"
+            path.write_bytes(plan.config_raw)
+            upload_blob(session, plan.config.digest, path, len(plan.config_raw), None, None)
 
     def _push_manifest(self, session: Session, ref: Reference, plan: PushPlan) -> str:
         raw = plan.manifest_raw
@@ -223,6 +215,7 @@ class Pusher:
             raise SystemError_(f"registry stored manifest as {answered}, expected {digest}")
         self.progress.status(f"{tag}: digest: {digest} size: {len(raw)}")
         self.progress.aux({"Tag": tag, "Digest": digest, "Size": len(raw)})
+        st.add_repo_digest(self.store, ref.familiar_name, digest, plan.config.digest)
         log.info("pushed ref=%s digest=%s", ref, digest)
         return digest
 

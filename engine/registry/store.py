@@ -1,25 +1,26 @@
-"""What the registry client needs from the image store (engine.images.ImageStore, engine-contracts.md)."""
+"""What the registry client needs from the image store (engine.images.ImageStore, engine-contracts.md).
+
+The contract's methods are called directly; the few extras a registry client profits from (layer lookup
+by diff_id or by compressed digest, the exact layer tar for push, recording repo digests) are reached
+through the small adapters below, so the client keeps working with a store that lacks them.
+"""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Sequence
+import gzip
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
+
+import zstandard
 
 from engine.errors import NotFound
 
 
-class ImageLike(Protocol):
-    id: str
-    config: dict[str, Any]
-    repo_tags: tuple[str, ...]
-    repo_digests: tuple[str, ...]
-
-
 class BlobStore(Protocol):
     def get(self, ref_or_id: str) -> Any: ...
-    def create_image(self, config: dict[str, Any], tags: Sequence[str] = ()) -> Any: ...
+    def create_image(self, config: Any, tags: Sequence[str] = ()) -> Any: ...
     def add_layer(self, tar_stream: BinaryIO) -> str: ...
     def write_blob(self, data: bytes | BinaryIO, expected: str | None = None) -> tuple[str, int]: ...
     def blob_path(self, digest: str) -> Path: ...
@@ -34,10 +35,38 @@ def has_blob(store: BlobStore, digest: str) -> bool:
 
 def has_layer(store: BlobStore, diff_id: str) -> bool:
     """True when the store already holds the unpacked layer `diff_id` (no download, no unpack needed)."""
-    probe = getattr(store, "has_layer", None)
-    if callable(probe):
-        return bool(probe(diff_id))
-    return False
+    probe = getattr(store, "has_layer", None) or getattr(getattr(store, "layers", None), "has", None)
+    return bool(probe(diff_id)) if callable(probe) else False
+
+
+def add_layer(store: BlobStore, stream: BinaryIO, diff_id: str) -> str:
+    try:
+        return store.add_layer(stream, expected_diff_id=diff_id)  # type: ignore[call-arg]
+    except TypeError:
+        return store.add_layer(stream)
+
+
+@contextmanager
+def layer_tar(store: BlobStore, diff_id: str) -> Iterator[BinaryIO]:
+    """The uncompressed tar whose sha256 is `diff_id` (what push compresses), from the blob it arrived as."""
+    layer_info = getattr(getattr(store, "layers", None), "get", None)
+    sources: list[str] = list(layer_info(diff_id).sources) if callable(layer_info) else []
+    for digest in [diff_id, *sources]:
+        if not has_blob(store, digest):
+            continue
+        with open(store.blob_path(digest), "rb") as f:
+            magic = f.read(4)
+            f.seek(0)
+            if magic.startswith(b"\x1f\x8b"):
+                with gzip.GzipFile(fileobj=f, mode="rb") as gz:
+                    yield cast(BinaryIO, gz)
+            elif magic == b"\x28\xb5\x2f\xfd":
+                with zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True) as zs:
+                    yield cast(BinaryIO, zs)
+            else:
+                yield f
+        return
+    raise NotFound(f"layer {diff_id} has no stored archive to push")
 
 
 def find_image(store: BlobStore, ref_or_id: str) -> Any | None:
@@ -47,11 +76,13 @@ def find_image(store: BlobStore, ref_or_id: str) -> Any | None:
         return None
 
 
-def create_image(
-    store: BlobStore, config: dict[str, Any], tags: Sequence[str], repo_digests: Sequence[str]
-) -> Any:
-    """create_image, passing the repo digests when this store version accepts them."""
-    params = inspect.signature(store.create_image).parameters
-    if "repo_digests" in params:
-        return store.create_image(config, tags, repo_digests=tuple(repo_digests))  # type: ignore[call-arg]
-    return store.create_image(config, tags)
+def create_image(store: BlobStore, config_raw: bytes, tags: Sequence[str]) -> Any:
+    """The config bytes are passed verbatim so the image id stays the registry's config digest."""
+    return store.create_image(config_raw, tags)
+
+
+def add_repo_digest(store: BlobStore, name: str, manifest_digest: str, image_id: str) -> None:
+    """Record `name@digest` (Docker's RepoDigests) when the store can."""
+    record = getattr(store, "add_digest_ref", None)
+    if callable(record):
+        record(name, manifest_digest, image_id)

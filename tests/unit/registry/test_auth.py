@@ -19,7 +19,8 @@ from engine.registry.auth import (
 def test_bearer_challenge_with_quoted_scope_containing_commas() -> None:
     [ch] = parse_challenges(
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-        'scope="repository:library/busybox:pull,push"')
+        'scope="repository:library/busybox:pull,push"'
+    )
     assert ch.scheme == "bearer"
     assert ch.realm == "https://auth.docker.io/token"
     assert ch.params["service"] == "registry.docker.io"
@@ -27,7 +28,9 @@ def test_bearer_challenge_with_quoted_scope_containing_commas() -> None:
 
 
 def test_several_challenges_tokens_and_escapes() -> None:
-    chs = parse_challenges('Basic realm="a \\"quoted\\" realm", Bearer realm=https://h/t, error=invalid_token')
+    chs = parse_challenges(
+        'Basic realm="a \\"quoted\\" realm", Bearer realm=https://h/t, error=invalid_token'
+    )
     assert [c.scheme for c in chs] == ["basic", "bearer"]
     assert chs[0].realm == 'a "quoted" realm'
     assert chs[1].params == {"realm": "https://h/t", "error": "invalid_token"}
@@ -59,11 +62,17 @@ def test_x_registry_auth_empty_and_invalid() -> None:
 
 def test_config_json_auths(tmp_path: Path) -> None:
     cfg = tmp_path / "config.json"
-    cfg.write_text(json.dumps({"auths": {
-        "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hubuser:hubpw").decode()},
-        "127.0.0.1:5000": {"auth": base64.b64encode(b"alice:pw").decode()},
-        "https://reg.example:443": {"username": "bob", "password": "pw2"},
-    }}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hubuser:hubpw").decode()},
+                    "127.0.0.1:5000": {"auth": base64.b64encode(b"alice:pw").decode()},
+                    "https://reg.example:443": {"username": "bob", "password": "pw2"},
+                }
+            }
+        )
+    )
     assert load_config_credentials("docker.io", cfg) == Credentials("hubuser", "hubpw")
     assert load_config_credentials("127.0.0.1:5000", cfg) == Credentials("alice", "pw")
     assert load_config_credentials("reg.example:443", cfg) == Credentials("bob", "pw2")

@@ -29,18 +29,28 @@ def _index(entries: list[dict], media_type: str = OCI_INDEX) -> Index:
         {"mediaType": OCI_MANIFEST, "digest": _digest(i + 1), "size": 100, "platform": p}
         for i, p in enumerate(entries)
     ]
-    doc = parse_manifest(json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": manifests}).encode())
+    doc = parse_manifest(
+        json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": manifests}).encode()
+    )
     assert isinstance(doc, Index)
     return doc
 
 
 def test_parses_docker_schema2_manifest() -> None:
-    raw = json.dumps({
-        "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": D, "size": 7},
-        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": _digest(5),
-                    "size": 12}],
-    }).encode()
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": D, "size": 7},
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": _digest(5),
+                    "size": 12,
+                }
+            ],
+        }
+    ).encode()
     doc = parse_manifest(raw)
     assert isinstance(doc, Manifest)
     assert doc.media_type == DOCKER_MANIFEST
@@ -65,20 +75,25 @@ def test_schema1_and_garbage_are_clear_errors() -> None:
 
 
 def test_selects_host_architecture_and_skips_attestations() -> None:
-    idx = _index([
-        {"os": "unknown", "architecture": "unknown"},
-        {"os": "linux", "architecture": "arm64", "variant": "v8"},
-        {"os": "linux", "architecture": "amd64"},
-    ])
+    idx = _index(
+        [
+            {"os": "unknown", "architecture": "unknown"},
+            {"os": "linux", "architecture": "arm64", "variant": "v8"},
+            {"os": "linux", "architecture": "amd64"},
+        ]
+    )
     assert select_platform(idx, Platform("linux", "amd64")).digest == _digest(3)
     assert select_platform(idx, Platform.parse("linux/arm64")).digest == _digest(2)
 
 
 def test_variant_exact_match_wins_over_other_variants() -> None:
-    idx = _index([
-        {"os": "linux", "architecture": "arm", "variant": "v6"},
-        {"os": "linux", "architecture": "arm", "variant": "v7"},
-    ], DOCKER_LIST)
+    idx = _index(
+        [
+            {"os": "linux", "architecture": "arm", "variant": "v6"},
+            {"os": "linux", "architecture": "arm", "variant": "v7"},
+        ],
+        DOCKER_LIST,
+    )
     assert select_platform(idx, Platform.parse("linux/arm/v7")).digest == _digest(2)
     assert select_platform(idx, Platform.parse("linux/arm/v6")).digest == _digest(1)
 

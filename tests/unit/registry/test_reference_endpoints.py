@@ -9,15 +9,18 @@ from engine.registry.endpoints import RegistryOptions, endpoints_for, is_insecur
 from engine.registry.reference import parse
 
 
-@pytest.mark.parametrize(("ref", "domain", "path", "tag", "digest"), [
-    ("busybox", "docker.io", "library/busybox", "latest", None),
-    ("busybox:1.36", "docker.io", "library/busybox", "1.36", None),
-    ("user/app", "docker.io", "user/app", "latest", None),
-    ("index.docker.io/library/busybox", "docker.io", "library/busybox", "latest", None),
-    ("127.0.0.1:5000/team/app:v1", "127.0.0.1:5000", "team/app", "v1", None),
-    ("localhost/app", "localhost", "app", "latest", None),
-    ("reg.example/app@sha256:" + "a" * 64, "reg.example", "app", None, "sha256:" + "a" * 64),
-])
+@pytest.mark.parametrize(
+    ("ref", "domain", "path", "tag", "digest"),
+    [
+        ("busybox", "docker.io", "library/busybox", "latest", None),
+        ("busybox:1.36", "docker.io", "library/busybox", "1.36", None),
+        ("user/app", "docker.io", "user/app", "latest", None),
+        ("index.docker.io/library/busybox", "docker.io", "library/busybox", "latest", None),
+        ("127.0.0.1:5000/team/app:v1", "127.0.0.1:5000", "team/app", "v1", None),
+        ("localhost/app", "localhost", "app", "latest", None),
+        ("reg.example/app@sha256:" + "a" * 64, "reg.example", "app", None, "sha256:" + "a" * 64),
+    ],
+)
 def test_reference_split(ref: str, domain: str, path: str, tag: str | None, digest: str | None) -> None:
     r = parse(ref)
     assert (r.domain, r.path, r.tag, r.digest) == (domain, path, tag, digest)
