@@ -9,7 +9,6 @@ when nothing has been streamed yet.
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import logging
 import re
@@ -22,6 +21,8 @@ from aiohttp import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
 from engine.errors import InvalidParameter, SystemError_
+from engine.images import timefmt
+from engine.images.inspect import summary
 
 log = logging.getLogger(__name__)
 
@@ -32,46 +33,12 @@ IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
 
 # ---- encoding -------------------------------------------------------------------------------------
 
-def created_unix(config: dict[str, Any]) -> int:
-    """The config's RFC 3339 `created` as unix seconds (0 when absent or unreadable)."""
-    raw = config.get("created") or ""
-    if not raw:
-        return 0
-    ns = _rfc3339_ns(raw)
-    return 0 if ns is None else ns // 1_000_000_000
-
-
-def _rfc3339_ns(raw: str) -> int | None:
-    # Python's fromisoformat takes at most microseconds; Docker writes nanoseconds.
-    m = re.match(r"^(.*?T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", raw.strip())
-    if not m:
-        return None
-    try:
-        dt = datetime.datetime.fromisoformat(m.group(1) + (m.group(3) or "Z").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    frac = (m.group(2) or ".")[1:]
-    return int(dt.timestamp()) * 1_000_000_000 + int((frac + "000000000")[:9])
+def created_unix(image: Any) -> int:
+    return timefmt.to_unix(image.config.get("created"))
 
 
 def image_labels(image: Any) -> dict[str, str]:
     return dict((image.config.get("config") or {}).get("Labels") or {})
-
-
-def summary(image: Any, containers: int = -1) -> dict[str, Any]:
-    """ImageSummary as GET /images/json answers it."""
-    return {
-        "Id": image.id,
-        "ParentId": image.parent,
-        "RepoTags": list(image.repo_tags),
-        "RepoDigests": list(image.repo_digests),
-        "Created": created_unix(image.config),
-        "Size": image.size,
-        "VirtualSize": image.size,  # dropped from API 1.44; older clients still read it
-        "SharedSize": -1,
-        "Labels": image_labels(image),
-        "Containers": containers,
-    }
 
 
 # ---- filters --------------------------------------------------------------------------------------
@@ -99,12 +66,20 @@ def _path_match(pattern: str, name: str) -> bool:
     return re.fullmatch("".join(rx), name) is not None
 
 
+def _repo_name(ref: str) -> str:
+    """`name:tag` or `name@digest` -> `name`."""
+    if "@" in ref:
+        return ref.split("@", 1)[0]
+    return ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+
+
+def matching_refs(refs: Iterable[str], patterns: tuple[str, ...]) -> list[str]:
+    """The refs a `reference` filter keeps: the pattern matches the repository name or the whole ref."""
+    return [r for r in refs if any(_path_match(p, _repo_name(r)) or _path_match(p, r) for p in patterns)]
+
+
 def _reference_matches(image: Any, patterns: tuple[str, ...]) -> bool:
-    for tag in image.repo_tags:
-        name = tag.rsplit(":", 1)[0] if ":" in tag.rsplit("/", 1)[-1] else tag
-        if any(_path_match(p, name) or _path_match(p, tag) for p in patterns):
-            return True
-    return False
+    return bool(matching_refs(image.repo_tags, patterns) or matching_refs(image.repo_digests, patterns))
 
 
 def _labels_match(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
@@ -128,15 +103,15 @@ def select(images: Iterable[Any], filters: dict[str, tuple[str, ...]],
     if unknown:
         raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
     dangling = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else None
-    before = min((created_unix(lookup(r).config) for r in filters.get("before", ())), default=None)
-    since = max((created_unix(lookup(r).config) for r in filters.get("since", ())), default=None)
+    before = min((created_unix(lookup(r)) for r in filters.get("before", ())), default=None)
+    since = max((created_unix(lookup(r)) for r in filters.get("since", ())), default=None)
     until = None
     if filters.get("until"):
         ns = timestamp_ns(filters["until"][0], "until")
         until = None if ns is None else ns // 1_000_000_000
     out = []
     for image in images:
-        created = created_unix(image.config)
+        created = created_unix(image)
         if dangling is not None and (not image.repo_tags) != dangling:
             continue
         if "label" in filters and not _labels_match(image_labels(image), filters["label"]):
@@ -202,7 +177,8 @@ def _repo_tag(repo: str, tag: str) -> str | None:
 
 def _registry_host(ref: str) -> str:
     first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost"):
+    if sep and ("." in first or ":" in first or first == "localhost") and first not in ("docker.io",
+                                                                                            "index.docker.io"):
         return first
     return "registry-1.docker.io"
 
@@ -218,6 +194,9 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     out = []
     for image in chosen:
         item = summary(image)
+        if "reference" in filters:  # as dockerd: only the names that matched are listed
+            item["RepoTags"] = matching_refs(image.repo_tags, filters["reference"])
+            item["RepoDigests"] = matching_refs(image.repo_digests, filters["reference"])
         if not with_digests:
             item["RepoDigests"] = []
         out.append(item)
@@ -267,14 +246,8 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
 
 async def prune_images(request: web.Request) -> web.StreamResponse:
     b = backends(request)
-    filters = qfilters(request)
-    unknown = set(filters) - {"dangling", "label", "label!", "until"}
-    if unknown:
-        raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
-    dangling_only = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else True
-    passed = {k: list(v) for k, v in filters.items() if k != "dangling"}
-    report = await asyncio.to_thread(
-        b.images.prune, all_unused=not dangling_only, filters=passed, in_use=lambda iid: image_users(b, iid))
+    filters = {k: list(v) for k, v in qfilters(request).items()}
+    report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=lambda iid: image_users(b, iid))
     deleted = report.get("ImagesDeleted") or []
     _publish_removals(b, deleted)
     reclaimed = int(report.get("SpaceReclaimed") or 0)
