@@ -1,0 +1,237 @@
+"""The container's init sequence, run in the monitor's freshly forked child (the monitor is a
+single-threaded process, never the daemon), top to bottom, ending in execve.
+
+Parent/child sync (one pipe, child -> monitor, close-on-exec):
+
+| step | child                                             | monitor                                   |
+|------|---------------------------------------------------|-------------------------------------------|
+| 1    |                                                   | cgroup made + limits written; (unshare    |
+|      |                                                   | CLONE_NEWPID); fork                       |
+| 2    | joins cgroup, namespaces, mounts, ..., execve     | blocks reading the sync pipe              |
+| 3a   | execve succeeded: the pipe closes empty           | EOF with no data -> "running"             |
+| 3b   | failure: writes {"code", "error"} JSON, _exit     | data -> "exited" with that code + error   |
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import stat
+import struct
+import termios
+from collections.abc import Mapping
+from typing import Any
+
+from engine.runtime import caps, rootfs
+from engine.runtime import syscalls as s
+from engine.runtime.syscalls import LinuxSyscalls
+
+_IFF_UP = 0x1
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_RLIMIT_NUMBERS = {
+    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
+    "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
+    "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+}
+
+
+class InitError(Exception):
+    """A failure to report to the monitor with Docker's exit code (127, 126, or 128 for the rest)."""
+
+    def __init__(self, message: str, code: int = 128) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def report_and_exit(sync_fd: int, err: BaseException) -> None:
+    code = err.code if isinstance(err, InitError) else 128
+    try:
+        os.write(sync_fd, json.dumps({"code": code, "error": str(err)}).encode())
+    finally:
+        os._exit(code)
+
+
+def loopback_up() -> None:
+    """A new network namespace starts with `lo` down; Docker containers get it up."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        req = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(sock, _SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | _IFF_UP))
+
+
+def set_stdio(stdio: tuple[int, int, int], tty: bool) -> None:
+    """Own session (so the container is not in the monitor's), stdio on 0-2, pty as controlling TTY.
+    Signals Python (or the monitor) ignores would stay ignored across execve: give them back their defaults."""
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    os.setsid()
+    for target, fd in enumerate(stdio):
+        os.dup2(fd, target, inheritable=True)
+    if tty:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def find_executable(arg0: str, env: list[str]) -> str:
+    """Resolve argv[0] like Go's exec.LookPath in the container, with Docker's error wording."""
+    if "/" in arg0:
+        if not os.path.exists(arg0):
+            raise InitError(f'exec: "{arg0}": stat {arg0}: no such file or directory', 127)
+        return arg0
+    path = next((e[5:] for e in env if e.startswith("PATH=")), rootfs_default_path())
+    for d in path.split(":"):
+        candidate = os.path.join(d or ".", arg0)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
+            return candidate
+    raise InitError(f'exec: "{arg0}": executable file not found in $PATH', 127)
+
+
+def rootfs_default_path() -> str:
+    from engine.runtime.oci import DEFAULT_PATH
+    return DEFAULT_PATH
+
+
+def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
+    import resource
+    for lim in limits:
+        number = _RLIMIT_NUMBERS.get(lim["type"])
+        if number is None:
+            raise InitError(f"unknown rlimit {lim['type']}")
+        try:
+            resource.setrlimit(number, (int(lim["soft"]), int(lim["hard"])))
+        except (ValueError, OSError) as e:
+            raise InitError(f"error setting rlimit type {number}: {lim['type']} "
+                            f"soft={lim['soft']} hard={lim['hard']}: operation not permitted ({e})") from e
+
+
+def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
+    """Capabilities and identity, in the only order that works: the bounding set can only be shrunk while
+    we still hold CAP_SETPCAP; keep-caps carries the permitted set across setuid; then the wanted sets."""
+    capabilities = process.get("capabilities") or {}
+    bounding = caps.to_mask(capabilities.get("bounding") or [])
+    for number in range(caps.last_cap() + 1):
+        if not bounding & (1 << number):
+            sc.prctl(s.PR_CAPBSET_DROP, number)
+    user = process.get("user") or {}
+    uid, gid = int(user.get("uid", 0)), int(user.get("gid", 0))
+    sc.prctl(s.PR_SET_KEEPCAPS, 1)
+    os.setgroups([int(g) for g in user.get("additionalGids") or []])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    sc.prctl(s.PR_SET_KEEPCAPS, 0)
+    sc.capset(caps.to_mask(capabilities.get("effective") or []),
+              caps.to_mask(capabilities.get("permitted") or []),
+              caps.to_mask(capabilities.get("inheritable") or []))
+    for name in capabilities.get("ambient") or []:
+        if name in caps.CAP_NUMBERS:
+            sc.prctl(s.PR_CAP_AMBIENT, s.PR_CAP_AMBIENT_RAISE, caps.CAP_NUMBERS[name])
+
+
+def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int) -> None:
+    """The common tail of container init and exec: cwd, rlimits, user, caps, execve."""
+    cwd = process.get("cwd") or "/"
+    try:
+        os.makedirs(cwd, exist_ok=True)  # Docker creates a missing WorkingDir
+        os.chdir(cwd)
+    except OSError as e:
+        raise InitError(f"chdir to cwd (\"{cwd}\") set in config.json failed: {e.strerror}", 128) from e
+    apply_rlimits(process.get("rlimits") or [])
+    if process.get("oomScoreAdj"):
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(process["oomScoreAdj"]))
+    args = list(process["args"])
+    env = list(process.get("env") or [])
+    # Look the program up as root (before dropping CAP_DAC_*), like runc does before finalizing.
+    path = find_executable(args[0], env)
+    if process.get("noNewPrivileges"):
+        sc.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+    drop_privileges(sc, process)
+    # Nothing but stdio and the sync pipe (close-on-exec) may leak into the container's program.
+    os.closerange(3, sync_fd)
+    os.closerange(sync_fd + 1, 65536)
+    environ = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    try:
+        os.execve(path, args, environ)
+    except OSError as e:
+        code = 126 if e.errno in (13, 8, 21) else 127  # EACCES, ENOEXEC, EISDIR -> cannot invoke
+        raise InitError(f'exec: "{args[0]}": {os.strerror(e.errno or 0).lower()}', code) from e
+
+
+def container_init(spec: Mapping[str, Any], stdio: tuple[int, int, int], console: str | None,
+                   cgroup_dirs: Mapping[str, str], sync_fd: int) -> None:
+    """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`)."""
+    sc = LinuxSyscalls()
+    try:
+        process = spec["process"]
+        linux = spec.get("linux") or {}
+        set_stdio(stdio, bool(process.get("terminal")))
+        # 1. Join the cgroup first: everything we allocate from here on is charged to the container, and the
+        #    cgroup namespace made below is rooted at this cgroup only if we are already in it.
+        for d in cgroup_dirs.values():
+            with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                f.write("0")
+        # 2. Namespaces. Joined ones (path) before new ones; pid was unshared by the monitor before fork
+        #    (it only applies to children), so we already are PID 1 of a new pid namespace.
+        flags = 0
+        for ns in linux.get("namespaces") or []:
+            if ns["type"] == "pid":
+                continue
+            if ns.get("path"):
+                sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
+            else:
+                flags |= s.NAMESPACE_FLAGS[ns["type"]]
+        sc.unshare(flags)
+        if flags & s.CLONE_NEWNET:
+            loopback_up()
+        # 3. Filesystem: propagation private, rootfs bind, mounts, /dev, console (needs the new mount ns).
+        rootfs.prepare_rootfs(sc, spec, cgroup_dirs, console)
+        # 4. pivot_root: from here on every path is a container path.
+        rootfs.pivot_root(sc, spec["root"]["path"])
+        # 5. Hostname needs the new UTS namespace; sysctls must be written before /proc/sys turns read-only.
+        if spec.get("hostname") and flags & s.CLONE_NEWUTS:
+            sc.sethostname(spec["hostname"])
+        for key, value in (linux.get("sysctl") or {}).items():
+            sc.write_file("/proc/sys/" + key.replace(".", "/"), value)
+        # 6. Masked and read-only paths over the container's own /proc and /sys.
+        rootfs.mask_paths(sc, list(linux.get("maskedPaths") or []), list(linux.get("readonlyPaths") or []))
+        # 7. A read-only root last: mount points had to be created in it first.
+        rootfs.finalize_root(sc, bool((spec.get("root") or {}).get("readonly")))
+        # 8. cwd, rlimits, no_new_privs, capabilities, user, execve.
+        exec_process(sc, process, sync_fd)
+    except BaseException as err:  # noqa: BLE001 - every failure must reach the monitor, then _exit
+        report_and_exit(sync_fd, err)
+
+
+def exec_init(process: Mapping[str, Any], target_pid: int, stdio: tuple[int, int, int],
+              cgroup_procs: list[str], sync_fd: int) -> None:
+    """`docker exec`: join a running container's cgroup and namespaces, then the same tail as init.
+
+    The exec monitor has already setns'd its *children's* pid namespace, so this child is inside it.
+    """
+    sc = LinuxSyscalls()
+    try:
+        set_stdio(stdio, bool(process.get("terminal")))
+        for procs in cgroup_procs:
+            with open(procs, "w") as f:
+                f.write("0")
+        # cgroup before mnt (the target's mount ns hides the host's /proc/<pid>); mnt last of all.
+        for name in ("cgroup", "ipc", "uts", "net", "mnt"):
+            path = f"/proc/{target_pid}/ns/{name}"
+            try:
+                if os.readlink(path) == os.readlink(f"/proc/self/ns/{name}"):
+                    continue
+            except OSError:
+                continue
+            nstype = {"cgroup": s.CLONE_NEWCGROUP, "ipc": s.CLONE_NEWIPC, "uts": s.CLONE_NEWUTS,
+                      "net": s.CLONE_NEWNET, "mnt": s.CLONE_NEWNS}[name]
+            sc.setns(path, nstype)
+        exec_process(sc, process, sync_fd)
+    except BaseException as err:  # noqa: BLE001
+        report_and_exit(sync_fd, err)

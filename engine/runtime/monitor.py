@@ -1,0 +1,477 @@
+"""One monitor per container (and per exec): parent of its process, holder of its stdio.
+
+It runs detached from the daemon (own session, reparented to init), so a daemon killed with -9 leaves
+containers running. Single-threaded: one selector loop over the process's output, the attach socket's
+clients and a pidfd that becomes readable when the process exits. It forks the container's init
+itself (safe: no threads here), writes the json-file log, and records status.json atomically.
+
+Started as `python3 -m engine.runtime.monitor <runtime-dir> <sync-fd> [<exec-id>]` or forked from the
+runtime's zygote. It answers the daemon on <sync-fd> with one JSON object: {"pid": n} once the
+program is exec'd, or {"code": n, "error": "..."} if it could not be.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.runtime import init as container_init_mod
+from engine.runtime import syscalls as s
+from engine.runtime.cgroups import Cgroup
+from engine.runtime.logfile import JsonFileLog, rfc3339nano
+from engine.runtime.state import Places, ProcessState, write_status
+from engine.runtime.syscalls import LinuxSyscalls
+
+log = logging.getLogger(__name__)
+
+HOLD_LIMIT = 4 * 1024 * 1024  # output kept for a not-yet-connected attach client (attach-before-start)
+HOLD_WAIT = 10.0  # seconds an exited process waits for that client
+EXEC_WAIT = 30.0  # seconds an exited exec waits for its first client to collect output and status
+
+
+class StartError(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Client:
+    sock: socket.socket
+    streams: tuple[bool, bool]  # stdout, stderr
+    stdin: bool
+    reading: bool = True
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """Docker's stdcopy header: stream id, 3 zero bytes, big-endian payload length."""
+    return struct.pack(">BxxxL", stream, len(data)) + data
+
+
+def set_winsize(fd: int, height: int, width: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def _classify(message: str) -> int:
+    if "permission denied" in message:
+        return 126
+    if "executable file not found" in message or "no such file or directory" in message:
+        return 127
+    return 128
+
+
+class Monitor:
+    def __init__(self, places: Places, opts: dict[str, Any]) -> None:
+        self.places = places
+        self.opts = opts
+        self.tty = bool(opts.get("tty"))
+        self.open_stdin = bool(opts.get("open_stdin"))
+        self.exec_mode = opts.get("mode") == "exec"
+        self.spec: dict[str, Any] = json.loads(places.config.read_text())
+        self.cgroup = Cgroup((self.spec.get("linux") or {}).get("cgroupsPath") or f"/composer/{opts['id']}")
+        self.log: JsonFileLog | None = None
+        if opts.get("log_path") and not self.exec_mode:
+            self.log = JsonFileLog(Path(opts["log_path"]), opts.get("log_opts") or {})
+        self.sel = selectors.DefaultSelector()
+        self.clients: list[Client] = []
+        self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
+        self.stdin_w: int | None = None
+        self.master: int | None = None
+        self.hold: list[tuple[str, bytes]] | None = [] if (opts.get("hold") or self.exec_mode) else None
+        self.held = 0
+        self.served = False
+        self.pid = 0
+        self.started_at = ""
+
+    # --- stdio ---
+    def make_stdio(self) -> tuple[tuple[int, int, int], list[int], str | None]:
+        """(child's 0/1/2, fds the child must close, console path for TTY)."""
+        if self.tty:
+            master, slave = os.openpty()
+            os.set_inheritable(master, False)
+            self.master = master
+            self.outputs[master] = "stdout"
+            if self.open_stdin:
+                self.stdin_w = master
+            return (slave, slave, slave), [master], os.ttyname(slave)
+        if self.open_stdin:
+            in_r, in_w = os.pipe2(os.O_CLOEXEC)
+            self.stdin_w = in_w
+        else:
+            in_r, in_w = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        self.outputs[out_r] = "stdout"
+        self.outputs[err_r] = "stderr"
+        return (in_r, out_w, err_w), [fd for fd in (in_w, out_r, err_r) if fd >= 0], None
+
+    # --- starting the process ---
+    def start(self, listener: socket.socket) -> int:
+        stdio, parent_fds, console = self.make_stdio()
+        child_close = [*parent_fds, listener.fileno()]
+        try:
+            if self.exec_mode:
+                pid = self._fork(lambda w: container_init_mod.exec_init(
+                    self.opts["process"], int(self.opts["target_pid"]), stdio,
+                    [str(Path(d) / "cgroup.procs") for d in self.cgroup.dirs().values() if Path(d).is_dir()], w),
+                    child_close, new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid")
+            elif self.opts.get("binary"):
+                pid = self._start_runc(stdio, console)
+            else:
+                self.cgroup.create((self.spec.get("linux") or {}).get("resources") or {})
+                pid_ns = any(ns["type"] == "pid" and not ns.get("path")
+                             for ns in (self.spec.get("linux") or {}).get("namespaces") or [])
+                dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
+                pid = self._fork(lambda w: container_init_mod.container_init(self.spec, stdio, console, dirs, w),
+                                 child_close, new_pidns="new" if pid_ns else None)
+        finally:
+            for fd in set(stdio):
+                os.close(fd)
+        return pid
+
+    def _fork(self, child: Any, child_close: list[int], new_pidns: str | None) -> int:
+        sc = LinuxSyscalls()
+        if new_pidns == "new":
+            sc.unshare(s.CLONE_NEWPID)  # applies to the next child only: it becomes PID 1
+        elif new_pidns:
+            sc.setns(new_pidns, s.CLONE_NEWPID)
+        r, w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            for fd in child_close:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            child(w)
+            os._exit(128)  # not reached: child() execs or exits
+        os.close(w)
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        os.close(r)
+        if data:
+            os.waitpid(pid, 0)
+            err = json.loads(data)
+            raise StartError(err["error"], int(err["code"]))
+        return pid
+
+    def _start_runc(self, stdio: tuple[int, int, int], console: str | None) -> int:
+        binary, root = self.opts["binary"], self.opts["runc_root"]
+        cid = self.opts["id"]
+        LinuxSyscalls().prctl(s.PR_SET_CHILD_SUBREAPER, 1)  # the container's init is reparented to us
+        runc_log = self.places.dir / "runc.log"
+        pidfile = self.places.dir / "init.pid"
+        cmd = [binary, "--root", root, "--log", str(runc_log), "--log-format", "json", "create",
+               "--bundle", str(self.places.dir), "--pid-file", str(pidfile)]
+        console_sock = None
+        if self.tty:
+            # runc makes the pty itself and hands us the master over this socket.
+            path = self.places.dir / "console.sock"
+            path.unlink(missing_ok=True)
+            console_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            console_sock.bind(str(path))
+            console_sock.listen(1)
+            cmd += ["--console-socket", str(path)]
+            if self.master is not None:
+                self.outputs.pop(self.master, None)
+                os.close(self.master)
+                self.master = self.stdin_w = None
+            stdio = (os.open(os.devnull, os.O_RDWR),) * 3  # type: ignore[assignment]
+        proc = subprocess.Popen([*cmd, cid], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], close_fds=True)
+        if console_sock is not None:
+            console_sock.settimeout(10)
+            try:
+                conn, _ = console_sock.accept()
+                _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
+                conn.close()
+                self.master = fds[0]
+                self.outputs[self.master] = "stdout"
+                if self.open_stdin:
+                    self.stdin_w = self.master
+            except OSError:
+                pass
+            console_sock.close()
+        if proc.wait() != 0:
+            message = "runc create failed"
+            try:
+                for line in runc_log.read_text().splitlines():
+                    entry = json.loads(line)
+                    if entry.get("level") == "error":
+                        message = entry.get("msg", message)
+            except (OSError, ValueError):
+                pass
+            subprocess.run([binary, "--root", root, "delete", "--force", cid], capture_output=True)
+            raise StartError(message.removeprefix("runc create failed: unable to start container process: "),
+                             _classify(message))
+        pid = int(pidfile.read_text())
+        started = subprocess.run([binary, "--root", root, "start", cid], capture_output=True, text=True)
+        if started.returncode != 0:
+            raise StartError(started.stderr.strip() or "runc start failed", 128)
+        return pid
+
+    # --- the loop ---
+    def serve(self, listener: socket.socket, pid: int) -> int:
+        pidfd = os.pidfd_open(pid)
+        for fd in self.outputs:
+            os.set_blocking(fd, False)
+            self.sel.register(fd, selectors.EVENT_READ, "out")
+        listener.setblocking(False)
+        self.sel.register(listener, selectors.EVENT_READ, "listen")
+        self.sel.register(pidfd, selectors.EVENT_READ, "exit")
+        exit_code: int | None = None
+        deadline = 0.0
+        while True:
+            timeout = None if exit_code is None else max(deadline - time.monotonic(), 0)
+            if exit_code is not None and (self.served or timeout == 0):
+                break
+            for key, _ in self.sel.select(timeout):
+                kind = key.data
+                if kind == "out":
+                    self._read_output(int(key.fd))  # type: ignore[arg-type]
+                elif kind == "listen":
+                    self._accept(listener)
+                elif kind == "exit":
+                    exit_code = self._reap(pid)
+                    self._drain()
+                    self.sel.unregister(pidfd)
+                    os.close(pidfd)
+                    self._record_exit(exit_code)
+                    wait = EXEC_WAIT if self.exec_mode else HOLD_WAIT
+                    deadline = time.monotonic() + (wait if self.hold is not None else 0)
+                elif isinstance(kind, Client):
+                    self._client_input(kind)
+        for client in list(self.clients):
+            self._drop(client)
+        return exit_code
+
+    def _read_output(self, fd: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            if e.errno != errno.EIO:  # EIO: the pty's last slave closed
+                raise
+            data = b""
+        if not data:
+            self.sel.unregister(fd)
+            stream = self.outputs.pop(fd)
+            if fd != self.stdin_w:
+                os.close(fd)
+            log.debug("output closed stream=%s", stream)
+            return
+        self._emit(self.outputs[fd], data)
+
+    def _emit(self, stream: str, data: bytes) -> None:
+        if self.log is not None:
+            self.log.write(stream, data)
+        if self.hold is not None and self.held < HOLD_LIMIT:
+            self.hold.append((stream, data))
+            self.held += len(data)
+        for client in list(self.clients):
+            self._send(client, stream, data)
+
+    def _send(self, client: Client, stream: str, data: bytes) -> None:
+        index = 0 if stream == "stdout" else 1
+        if not client.streams[index]:
+            return
+        try:
+            client.sock.sendall(data if self.tty else frame(index + 1, data))
+        except OSError:
+            self._drop(client)
+
+    def _drain(self) -> None:
+        """After exit: what is still in the pipes, without waiting on a straggler that holds them open."""
+        for fd in list(self.outputs):
+            while fd in self.outputs:
+                try:
+                    data = os.read(fd, 65536)
+                except (BlockingIOError, OSError):
+                    break
+                if not data:
+                    break
+                self._emit(self.outputs[fd], data)
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            sock, _ = listener.accept()
+        except BlockingIOError:
+            return
+        sock.settimeout(10)
+        buf = b""
+        while b"\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                sock.close()
+                return
+            buf += chunk
+        line, rest = buf.split(b"\n", 1)
+        try:
+            req = json.loads(line)
+        except ValueError:
+            sock.close()
+            return
+        if "resize" in req:
+            if self.master is not None:
+                set_winsize(self.master, int(req["resize"][0]), int(req["resize"][1]))
+            sock.sendall(b"{}\n")
+            sock.close()
+            return
+        client = Client(sock, (bool(req.get("stdout")), bool(req.get("stderr"))), bool(req.get("stdin")))
+        if self.hold is not None and not self.served and (client.streams[0] or client.streams[1]):
+            self.served = True
+            for stream, data in self.hold:
+                self._send(client, stream, data)
+            self.hold = None
+        self.clients.append(client)
+        self.sel.register(sock, selectors.EVENT_READ, client)
+        if rest:
+            self._stdin(client, rest)
+
+    def _client_input(self, client: Client) -> None:
+        try:
+            data = client.sock.recv(65536)
+        except OSError:
+            data = b""
+        if data:
+            self._stdin(client, data)
+            return
+        # Half-close from the client: stdin EOF for the container (a pty gets no EOF, as in Docker).
+        self.sel.unregister(client.sock)
+        client.reading = False
+        if client.stdin and self.stdin_w is not None and not self.tty:
+            os.close(self.stdin_w)
+            self.stdin_w = None
+
+    def _stdin(self, client: Client, data: bytes) -> None:
+        if client.stdin and self.stdin_w is not None:
+            try:
+                os.write(self.stdin_w, data)
+            except OSError:
+                pass
+
+    def _drop(self, client: Client) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        if client.reading:
+            try:
+                self.sel.unregister(client.sock)
+            except (KeyError, ValueError):
+                pass
+        try:
+            client.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        client.sock.close()
+
+    def _reap(self, pid: int) -> int:
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+    def _record_exit(self, exit_code: int) -> None:
+        if self.log is not None:
+            self.log.flush()
+        oom = False if self.exec_mode else self.cgroup.oom_killed()
+        if self.opts.get("binary") and not self.exec_mode:
+            subprocess.run([self.opts["binary"], "--root", self.opts["runc_root"], "delete", "--force",
+                            self.opts["id"]], capture_output=True)
+        write_status(self.places, ProcessState("exited", self.pid, exit_code, oom, self.started_at,
+                                               rfc3339nano(), ""), monitor_pid=os.getpid())
+
+
+def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
+    """The monitor's whole life; the caller exits with os._exit afterwards."""
+    places = Places(runtime_dir, eid)
+    places.pidfile.write_text(str(os.getpid()))
+    opts = json.loads(places.options.read_text())
+    mon = Monitor(places, opts)
+    places.socket.unlink(missing_ok=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(places.socket))
+    listener.listen(16)
+    mon.started_at = rfc3339nano()
+    try:
+        pid = mon.start(listener)
+    except Exception as e:  # noqa: BLE001 - every start failure is reported to the daemon, once
+        code = e.code if isinstance(e, StartError) else 128
+        message = str(e)
+        log.warning("start failed id=%s code=%s err=%s", opts.get("id"), code, message)
+        write_status(places, ProcessState("exited", 0, code, False, mon.started_at, rfc3339nano(), message),
+                     monitor_pid=os.getpid())
+        os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
+        os.close(sync_fd)
+        listener.close()
+        places.socket.unlink(missing_ok=True)
+        if not mon.exec_mode and not opts.get("binary"):
+            mon.cgroup.destroy()
+        return
+    mon.pid = pid
+    write_status(places, ProcessState("running", pid, None, False, mon.started_at, None, ""),
+                 monitor_pid=os.getpid())
+    os.write(sync_fd, json.dumps({"pid": pid}).encode())
+    os.close(sync_fd)
+    mon.serve(listener, pid)
+    listener.close()
+    places.socket.unlink(missing_ok=True)
+    if mon.log is not None:
+        mon.log.close()
+
+
+def detach_stdio(errlog: Path, keep: int) -> None:
+    """Own session, no inherited descriptors but `keep`; stdout/stderr to the monitor's own log file."""
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    null = os.open(os.devnull, os.O_RDWR)
+    err = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    os.dup2(null, 0)
+    os.dup2(err, 1)
+    os.dup2(err, 2)
+    for fd in (null, err):
+        if fd > 2:
+            os.close(fd)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def main(argv: list[str]) -> None:
+    runtime_dir, sync_fd = Path(argv[0]), int(argv[1])
+    eid = argv[2] if len(argv) > 2 else ""
+    detach_stdio(Places(runtime_dir, eid).errlog, sync_fd)
+    # Fork once more so the daemon reaps our first process at once and the monitor is reparented to init.
+    if os.fork() != 0:
+        os._exit(0)
+    serve_forever(runtime_dir, sync_fd, eid)
+
+
+def serve_forever(runtime_dir: Path, sync_fd: int, eid: str) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        run(runtime_dir, sync_fd, eid)
+    except Exception:
+        log.exception("monitor failed dir=%s", runtime_dir)
+        os._exit(1)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,260 @@
+"""The daemon's handle on containers: writes bundles, starts monitors, reads their records.
+
+Safe to call from the daemon's threads: it never forks the daemon itself. Monitors come from a warm
+zygote process (see zygote.py) or, if that is unavailable, from a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Conflict, InvalidParameter, NotFound, SystemError_
+from engine.runtime import stats as stats_mod
+from engine.runtime.cgroups import Cgroup
+from engine.runtime.state import Places, ProcessState, pid_alive, read_status
+from engine.util.atomic import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, exec_root: Path, binary: str | None = None) -> None:
+        self.root = Path(exec_root) / "runtime"
+        self.runc_root = Path(exec_root) / "runc"
+        self.binary: str | None = None
+        if binary:
+            found = shutil.which(binary)
+            if found is None:
+                raise InvalidParameter(f"runtime binary {binary!r} not found in PATH")
+            self.binary = found
+        self._lock = threading.Lock()
+        self._zygote: subprocess.Popen[bytes] | None = None
+        self._zsock: socket.socket | None = None
+
+    # --- spawning monitors ---
+    def _start_zygote(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        self._zygote = subprocess.Popen([sys.executable, "-m", "engine.runtime.zygote", str(theirs.fileno())],
+                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                                        start_new_session=True, env=env)
+        theirs.close()
+        self._zsock = ours
+
+    def _spawn(self, places: Places) -> dict[str, Any]:
+        """Start a monitor for `places` and wait for its one answer on the sync pipe."""
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            sent = False
+            with self._lock:
+                for _attempt in range(2):
+                    try:
+                        if self._zsock is None:
+                            self._start_zygote()
+                        assert self._zsock is not None
+                        socket.send_fds(self._zsock, [json.dumps({"dir": str(places.dir), "eid": places.eid})
+                                                      .encode()], [w])
+                        sent = True
+                        break
+                    except OSError as e:
+                        log.warning("zygote unavailable, restarting err=%s", e)
+                        self._stop_zygote()
+            if not sent:
+                proc = subprocess.Popen([sys.executable, "-m", "engine.runtime.monitor", str(places.dir), str(w),
+                                         *([places.eid] if places.eid else [])],
+                                        pass_fds=[w], stdin=subprocess.DEVNULL, start_new_session=True)
+                proc.wait()
+            os.close(w)
+            w = -1
+            data = b""
+            while chunk := os.read(r, 65536):
+                data += chunk
+        finally:
+            os.close(r)
+            if w >= 0:
+                os.close(w)
+        if not data:
+            raise SystemError_(f"monitor for {places.dir.name} died before starting; see {places.errlog}")
+        return dict(json.loads(data))
+
+    def _stop_zygote(self) -> None:
+        if self._zsock is not None:
+            self._zsock.close()
+            self._zsock = None
+        if self._zygote is not None:
+            try:
+                self._zygote.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._zygote.kill()
+                self._zygote.wait()
+            self._zygote = None
+
+    def close(self) -> None:
+        """Stop the zygote (containers and their monitors keep running)."""
+        with self._lock:
+            self._stop_zygote()
+
+    # --- containers ---
+    def _places(self, cid: str, eid: str = "") -> Places:
+        return Places(self.root / cid, eid)
+
+    def start(self, cid: str, spec: dict[str, Any], *, log_path: Path | None, log_opts: dict[str, Any],
+              tty: bool, open_stdin: bool, hold_output: bool = False) -> ProcessState:
+        places = self._places(cid)
+        if places.dir.exists():
+            if self._live(places):
+                raise Conflict(f"container {cid} is already running")
+            self._cleanup(cid, places)
+        places.dir.mkdir(parents=True)
+        atomic_write_json(places.config, spec)
+        atomic_write_json(places.options, {
+            "mode": "container", "id": cid, "log_path": str(log_path) if log_path else None,
+            "log_opts": dict(log_opts or {}), "tty": tty, "open_stdin": open_stdin, "hold": hold_output,
+            "binary": self.binary, "runc_root": str(self.runc_root)})
+        answer = self._spawn(places)
+        if "error" in answer:
+            raise _start_error(answer, "create")
+        return self.state(cid)
+
+    def _live(self, places: Places) -> bool:
+        data = read_status(places)
+        return bool(data and data.get("status") == "running" and pid_alive(int(data.get("monitor_pid") or 0)))
+
+    def _cleanup(self, cid: str, places: Places) -> None:
+        spec_path = places.config
+        try:
+            spec = json.loads(spec_path.read_text())
+            Cgroup((spec.get("linux") or {}).get("cgroupsPath") or "").destroy() if spec.get("linux") else None
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(places.dir, ignore_errors=True)
+
+    def state(self, cid: str) -> ProcessState:
+        return self._state(self._places(cid), cid)
+
+    def _state(self, places: Places, cid: str) -> ProcessState:
+        data = read_status(places)
+        if data is None:
+            raise NotFound(f"No such container: {cid}")
+        state = ProcessState.from_json(data)
+        if state.status == "running":
+            monitor_alive = pid_alive(int(data.get("monitor_pid") or 0))
+            if not monitor_alive and not pid_alive(state.pid):
+                # The monitor died with its process unrecorded (host reboot, kill -9 of both).
+                state.status, state.exit_code = "exited", 255
+                state.error = "container monitor exited unexpectedly"
+            elif not places.eid and self._cgroup(cid).is_frozen():
+                state.status = "paused"
+        return state
+
+    def exit_fd(self, cid: str) -> int:
+        """A pidfd of the monitor (readable once the container ended and its status is recorded)."""
+        data = read_status(self._places(cid)) or {}
+        try:
+            return os.pidfd_open(int(data.get("monitor_pid") or 0))
+        except (OSError, ValueError):
+            return os.eventfd(1)  # already gone: readable at once
+
+    def _running(self, cid: str) -> ProcessState:
+        state = self.state(cid)
+        if state.status not in ("running", "paused"):
+            raise Conflict(f"Container {cid} is not running")
+        return state
+
+    def kill(self, cid: str, sig: int) -> None:
+        state = self._running(cid)
+        try:
+            os.kill(state.pid, sig)
+        except ProcessLookupError as e:
+            raise Conflict(f"Container {cid} is not running") from e
+
+    def _cgroup(self, cid: str) -> Cgroup:
+        try:
+            spec = json.loads(self._places(cid).config.read_text())
+        except (OSError, ValueError) as e:
+            raise NotFound(f"No such container: {cid}") from e
+        return Cgroup((spec.get("linux") or {}).get("cgroupsPath") or f"/composer/{cid}")
+
+    def pause(self, cid: str) -> None:
+        state = self._running(cid)
+        if state.status == "paused":
+            raise Conflict(f"Container {cid} is already paused")
+        self._cgroup(cid).freeze(True)
+
+    def resume(self, cid: str) -> None:
+        state = self._running(cid)
+        if state.status != "paused":
+            raise Conflict(f"Container {cid} is not paused")
+        self._cgroup(cid).freeze(False)
+
+    def _resize(self, places: Places, height: int, width: int) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            try:
+                sock.connect(str(places.socket))
+                sock.sendall(json.dumps({"resize": [int(height), int(width)]}).encode() + b"\n")
+                sock.recv(64)
+            except OSError as e:
+                raise Conflict(f"cannot resize: process is not running ({e.strerror})") from e
+
+    def resize(self, cid: str, height: int, width: int) -> None:
+        self._resize(self._places(cid), height, width)
+
+    def attach_path(self, cid: str) -> Path:
+        return self._places(cid).socket
+
+    def stats(self, cid: str) -> dict[str, Any]:
+        return stats_mod.sample(self._cgroup(cid))
+
+    def top(self, cid: str) -> list[int]:
+        return self._cgroup(cid).pids()
+
+    def delete(self, cid: str) -> None:
+        places = self._places(cid)
+        if not places.dir.exists():
+            return
+        if self._live(places):
+            raise Conflict(f"cannot delete container {cid}: it is running")
+        self._cleanup(cid, places)
+
+    # --- exec ---
+    def exec(self, cid: str, eid: str, process: dict[str, Any], *, tty: bool, open_stdin: bool) -> Path:
+        state = self._running(cid)
+        if state.status == "paused":
+            raise Conflict(f"Container {cid} is paused, unpause the container before exec")
+        places = self._places(cid, eid)
+        base = json.loads(places.config.read_text())["process"]
+        full = {**base, "terminal": tty, **process}
+        full.setdefault("args", base["args"])
+        full["terminal"] = tty
+        atomic_write_json(places.options, {"mode": "exec", "id": cid, "eid": eid, "target_pid": state.pid,
+                                           "process": full, "tty": tty, "open_stdin": open_stdin})
+        answer = self._spawn(places)
+        if "error" in answer:
+            raise _start_error(answer, "exec")
+        return places.socket
+
+    def exec_state(self, cid: str, eid: str) -> ProcessState:
+        return self._state(self._places(cid, eid), f"{cid} exec {eid}")
+
+    def exec_resize(self, cid: str, eid: str, height: int, width: int) -> None:
+        self._resize(self._places(cid, eid), height, width)
+
+
+def _start_error(answer: dict[str, Any], what: str) -> Exception:
+    code, message = int(answer.get("code") or 128), str(answer.get("error"))
+    if what == "exec":
+        text = f"OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"
+    else:
+        text = (f"failed to create task for container: OCI runtime create failed: "
+                f"unable to start container process: {message}: unknown")
+    return InvalidParameter(text) if code in (126, 127) else SystemError_(text)
