@@ -33,8 +33,12 @@ def test_push_then_skopeo_sees_a_valid_image(pushed: tuple[str, str, Any], tmp_p
     assert len(raw["layers"]) == 1 and raw["layers"][0]["mediaType"].endswith("tar.gzip")
     # skopeo copy re-verifies every blob's digest while copying.
     dest = tmp_path / "copied"
-    subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{dest}"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{dest}"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     manifest = json.loads((dest / "manifest.json").read_text())
     for desc in (manifest["config"], *manifest["layers"]):
         blob = (dest / desc["digest"].split(":")[1]).read_bytes()
@@ -44,7 +48,10 @@ def test_push_then_skopeo_sees_a_valid_image(pushed: tuple[str, str, Any], tmp_p
 
 
 def test_push_progress_messages_look_like_docker_push(
-    registry: Registry, make_store: Callable[[str], ImageStore], busybox_tar: bytes, options: RegistryOptions,
+    registry: Registry,
+    make_store: Callable[[str], ImageStore],
+    busybox_tar: bytes,
+    options: RegistryOptions,
     staging: Path,
 ) -> None:
     store = make_store("src")
@@ -60,8 +67,14 @@ def test_push_progress_messages_look_like_docker_push(
     pushing = [m for m in msgs if m.get("status") == "Pushing"]
     assert pushing and pushing[-1]["progressDetail"]["current"] == pushing[-1]["progressDetail"]["total"]
     assert {"status": "Pushed", "progressDetail": {}, "id": short} in msgs
-    size = len(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
-                              check=True, capture_output=True, timeout=60).stdout)
+    size = len(
+        subprocess.run(
+            ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+    )
     assert f"v1: digest: {digest} size: {size}" in seen
     assert msgs[-1] == {"progressDetail": {}, "aux": {"Tag": "v1", "Digest": digest, "Size": size}}
     assert f"{registry.host}/team/app@{digest}" in store.get(ref).repo_digests
@@ -74,7 +87,9 @@ def test_push_progress_messages_look_like_docker_push(
 
 
 def test_pull_into_a_clean_store(
-    pushed: tuple[str, str, Any], make_store: Callable[[str], ImageStore], options: RegistryOptions,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
     staging: Path,
 ) -> None:
     ref, digest, image = pushed
@@ -108,8 +123,12 @@ def test_pull_into_a_clean_store(
 
 
 def test_pull_by_digest_and_shared_layer_is_not_downloaded_again(
-    registry: Registry, pushed: tuple[str, str, Any], make_store: Callable[[str], ImageStore],
-    busybox_tar: bytes, options: RegistryOptions, staging: Path,
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    busybox_tar: bytes,
+    options: RegistryOptions,
+    staging: Path,
 ) -> None:
     ref, digest, image = pushed
     store = make_store("dedupe")
@@ -132,7 +151,9 @@ def test_pull_by_digest_and_shared_layer_is_not_downloaded_again(
 
 
 def test_cross_repository_mount(
-    pushed: tuple[str, str, Any], make_store: Callable[[str], ImageStore], options: RegistryOptions,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
     staging: Path,
 ) -> None:
     ref, _, image = pushed
@@ -151,18 +172,27 @@ def test_cross_repository_mount(
 
 
 def test_chunked_upload(
-    registry: Registry, make_store: Callable[[str], ImageStore], busybox_tar: bytes, options: RegistryOptions,
-    staging: Path, tmp_path: Path,
+    registry: Registry,
+    make_store: Callable[[str], ImageStore],
+    busybox_tar: bytes,
+    options: RegistryOptions,
+    staging: Path,
+    tmp_path: Path,
 ) -> None:
     store = make_store("chunked")
     ref = f"{registry.host}/chunked/busybox:latest"
     busybox_image(store, busybox_tar, ref)
     msgs: list[dict[str, Any]] = []
-    digest = RegistryClient(store, options, staging_dir=staging).push(ref, progress=msgs.append,
-                                                                      chunk_size=256 * 1024)
+    digest = RegistryClient(store, options, staging_dir=staging).push(
+        ref, progress=msgs.append, chunk_size=256 * 1024
+    )
     pushing = [m["progressDetail"]["current"] for m in msgs if m.get("status") == "Pushing"]
     assert len(pushing) > 3
     dest = tmp_path / "chunked-copy"
-    subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{dest}"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{dest}"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert skopeo_inspect(ref)["Digest"] == digest

@@ -1,0 +1,109 @@
+"""Broken connections resume with HTTP Range; corrupted blobs are refused before the store sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import Unavailable
+from engine.images.store import ImageStore
+from engine.registry import RegistryClient, RegistryOptions
+from engine.registry.errors import DigestMismatch
+from tests.integration.registry.helpers import statuses, tree
+from tests.integration.registry.proxy import Faults, fault_proxy
+from tests.integration.registry.test_push_pull import skopeo_inspect
+from tests.support.registry import Registry
+
+
+def test_dropped_connection_resumes_from_the_bytes_received(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    ref, digest, image = pushed
+    layer = skopeo_inspect(ref)["Layers"][0]
+    faults = Faults(drop={layer})
+    with fault_proxy(registry.host, faults) as proxy:
+        store = make_store("resume")
+        msgs: list[dict[str, Any]] = []
+        pulled = RegistryClient(store, options, staging_dir=staging).pull(
+            f"{proxy}/library/busybox:latest", progress=msgs.append
+        )
+    assert pulled.id == image.id
+    assert faults.dropped == {layer: 1}
+    blob_gets = [(path, rng) for method, path, rng in faults.seen if method == "GET" and path.endswith(layer)]
+    assert len(blob_gets) == 2
+    assert blob_gets[0][1] == ""
+    start = int(blob_gets[1][1].removeprefix("bytes=").rstrip("-"))
+    assert start > 0  # resumed, not restarted
+    assert statuses(msgs)[-1] == f"Status: Downloaded newer image for {proxy}/library/busybox:latest"
+    assert store.blob_path(layer).is_file()
+
+
+def test_retries_are_bounded(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    staging: Path,
+    options: RegistryOptions,
+) -> None:
+    ref, _, _ = pushed
+    layer = skopeo_inspect(ref)["Layers"][0]
+    store = make_store("bounded")
+    faults = Faults(drop={layer}, drop_times=100)
+    with fault_proxy(registry.host, faults) as proxy:
+        client = RegistryClient(
+            store, RegistryOptions(config_path=options.config_path, max_retries=2), staging_dir=staging
+        )
+        with pytest.raises(Unavailable, match="giving up after 2 retries"):
+            client.pull(f"{proxy}/library/busybox:latest")
+    ranges = [r for m, p, r in faults.seen if m == "GET" and p.endswith(layer)]
+    assert len(ranges) == 3  # the first try and two resumes, each from further on
+    offsets = [int(r.removeprefix("bytes=").rstrip("-") or 0) for r in ranges]
+    assert offsets[0] == 0 < offsets[1] < offsets[2]
+    assert list(staging.iterdir()) == []
+
+
+def test_corrupted_blob_is_refused_and_the_store_is_unchanged(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    ref, _, _ = pushed
+    layer = skopeo_inspect(ref)["Layers"][0]
+    store = make_store("corrupt")
+    before = tree(store.root)
+    with (
+        fault_proxy(registry.host, Faults(corrupt={layer})) as proxy,
+        pytest.raises(DigestMismatch, match=f"verification failed for digest {layer}"),
+    ):
+        RegistryClient(store, options, staging_dir=staging).pull(f"{proxy}/library/busybox:latest")
+    assert tree(store.root) == before
+    assert not store.blob_path(layer).exists()
+    assert list(staging.iterdir()) == []
+
+
+def test_corrupted_manifest_is_refused(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    ref, digest, _ = pushed
+    store = make_store("corrupt-manifest")
+    before = tree(store.root)
+    # Fetched by digest, the manifest must hash to it.
+    with (
+        fault_proxy(registry.host, Faults(corrupt={digest})) as proxy,
+        pytest.raises(DigestMismatch, match="digest mismatch"),
+    ):
+        RegistryClient(store, options, staging_dir=staging).pull(f"{proxy}/library/busybox@{digest}")
+    assert tree(store.root) == before
