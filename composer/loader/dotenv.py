@@ -40,13 +40,13 @@ def _unescape(text: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, filename: str, lookup: Lookup) -> None:
+    def __init__(self, text: str, filename: str, lookup: Lookup, out: dict[str, str]) -> None:
         self.src = text.removeprefix("\ufeff")
         self.pos = 0
         self.line = 1
         self.filename = filename
         self.lookup = lookup
-        self.out: dict[str, str] = {}
+        self.out = out
 
     def fail(self, message: str) -> ConfigError:
         return ConfigError(f"failed to read {self.filename}: line {self.line}: {message}")
@@ -162,12 +162,16 @@ class _Parser:
         raise self.fail(f"unterminated quoted value {first}")
 
 
-def parse_dotenv(text: str, filename: str, lookup: Lookup | None = None) -> dict[str, str]:
-    """Variables of one env file; `lookup` answers `${VAR}` and bare keys before the file's own values."""
-    return _Parser(text, filename, lookup or (lambda _name: None)).parse()
+def parse_dotenv(
+    text: str, filename: str, lookup: Lookup | None = None, into: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Variables of one env file, added to `into` (a new dict by default) and returned.
+
+    `lookup` answers `${VAR}` and bare keys before the values read so far (`into`)."""
+    return _Parser(text, filename, lookup or (lambda _name: None), {} if into is None else into).parse()
 
 
-def read_dotenv(path: str, lookup: Lookup | None = None) -> dict[str, str]:
+def read_dotenv(path: str, lookup: Lookup | None = None, into: dict[str, str] | None = None) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
@@ -177,4 +181,4 @@ def read_dotenv(path: str, lookup: Lookup | None = None) -> dict[str, str]:
         raise ConfigError(f"{path} is a directory") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"failed to read {path}: {exc}") from None
-    return parse_dotenv(text, path, lookup)
+    return parse_dotenv(text, path, lookup, into)

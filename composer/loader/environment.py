@@ -40,12 +40,8 @@ def read_env_files(files: list[str], known: Mapping[str, str]) -> dict[str, str]
     `${VAR}` in a file resolves against `known` first, then what the files defined so far.
     """
     out: dict[str, str] = {}
-
-    def lookup(name: str) -> str | None:
-        return known[name] if name in known else out.get(name)
-
     for path in files:
-        out.update(read_dotenv(os.path.abspath(path), lookup))
+        read_dotenv(os.path.abspath(path), known.get, out)
     return out
 
 

@@ -47,6 +47,12 @@ class _Reset:
     def __repr__(self) -> str:
         return "RESET"
 
+    def __copy__(self) -> _Reset:
+        return self  # a singleton: code tests `is RESET`
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Reset:
+        return self
+
 
 RESET = _Reset()
 
