@@ -38,7 +38,31 @@ def decompressed(kind: str, stream: BinaryIO) -> BinaryIO:
     return stream
 
 
+class _Uncompressed:
+    """A decompressing reader that closes the underlying stream too (GzipFile and friends do not)."""
+
+    def __init__(self, reader: BinaryIO, raw: BinaryIO) -> None:
+        self._reader = reader
+        self._raw = raw
+
+    def read(self, n: int = -1) -> bytes:
+        return self._reader.read(n)
+
+    def close(self) -> None:
+        try:
+            if self._reader is not self._raw:
+                self._reader.close()
+        finally:
+            self._raw.close()
+
+    def __enter__(self) -> _Uncompressed:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def open_uncompressed(stream: BinaryIO) -> BinaryIO:
-    """The uncompressed bytes of a possibly compressed stream."""
+    """The uncompressed bytes of a possibly compressed stream; closing it closes `stream`."""
     kind, rewound = sniff(stream)
-    return decompressed(kind, rewound)
+    return cast(BinaryIO, _Uncompressed(decompressed(kind, rewound), stream))

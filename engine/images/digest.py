@@ -68,6 +68,9 @@ class PrefixedReader:
             return data
         return self._stream.read(n)
 
+    def close(self) -> None:
+        self._stream.close()
+
 
 def read_exact_prefix(stream: BinaryIO, n: int) -> bytes:
     """Read up to n bytes, tolerating short reads from pipes and sockets."""

@@ -35,6 +35,7 @@ class Layer:
     link: str                   # short name under <root>/l/
     sources: tuple[str, ...]    # blob digests this layer arrived as (compressed or plain)
     path: Path                  # the diff directory (overlay lower dir)
+    tar_size: int = 0           # length of the uncompressed tar (what `save` writes)
 
 
 class _Tee:
@@ -85,7 +86,8 @@ class LayerStore:
             meta = read_json(self._dir(diff_id) / "meta.json")
         except FileNotFoundError:
             raise NotFound(f"layer {diff_id} does not exist") from None
-        return Layer(diff_id, meta["size"], meta["link"], tuple(meta["sources"]), self._dir(diff_id) / "diff")
+        return Layer(diff_id, meta["size"], meta["link"], tuple(meta["sources"]), self._dir(diff_id) / "diff",
+                     meta.get("tar_size", 0))
 
     def diff_ids(self) -> list[str]:
         return ["sha256:" + p.name for p in self._layers.iterdir() if not p.name.startswith("tmp-")]
@@ -125,9 +127,10 @@ class LayerStore:
             if isinstance(exc, OSError):
                 raise SystemError_(f"failed to unpack layer: {exc}") from exc
             raise
-        return self._install(tmp, diff_id, size, sources, kind)
+        return self._install(tmp, diff_id, size, plain.size, sources, kind)
 
-    def _install(self, tmp: Path, diff_id: str, size: int, sources: list[str], kind: str) -> Layer:
+    def _install(self, tmp: Path, diff_id: str, size: int, tar_size: int, sources: list[str],
+                 kind: str) -> Layer:
         with self._lock:
             final = self._dir(diff_id)
             if (final / "meta.json").is_file():
@@ -135,21 +138,23 @@ class LayerStore:
                 layer = self.get(diff_id)
                 new = tuple(s for s in sources if s not in layer.sources)
                 if new:
-                    self._write_meta(final, diff_id, layer.size, layer.link, layer.sources + new)
+                    self._write_meta(final, diff_id, layer.size, layer.tar_size, layer.link,
+                                     layer.sources + new)
                 return self.get(diff_id)
             if final.exists():
                 rmtree(final)  # a half-removed layer from a crash
             link = base64.b32encode(secrets.token_bytes(10)).decode()[:16]
-            self._write_meta(tmp, diff_id, size, link, tuple(sources))
+            self._write_meta(tmp, diff_id, size, tar_size, link, tuple(sources))
             os.rename(tmp, final)
             os.symlink(f"../layers/{final.name}/diff", self._links / link)
         log.info("layer added diff_id=%s size=%d compression=%s", diff_id, size, kind)
         return self.get(diff_id)
 
     @staticmethod
-    def _write_meta(directory: Path, diff_id: str, size: int, link: str, sources: tuple[str, ...]) -> None:
-        atomic_write_json(directory / "meta.json", {"diff_id": diff_id, "size": size, "link": link,
-                                                    "sources": list(sources)})
+    def _write_meta(directory: Path, diff_id: str, size: int, tar_size: int, link: str,
+                    sources: tuple[str, ...]) -> None:
+        atomic_write_json(directory / "meta.json", {"diff_id": diff_id, "size": size, "tar_size": tar_size,
+                                                    "link": link, "sources": list(sources)})
 
     def open_tar(self, diff_id: str) -> BinaryIO:
         """The exact uncompressed tar whose sha256 is `diff_id`, reproduced from a kept source blob."""

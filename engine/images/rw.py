@@ -20,6 +20,7 @@ from pathlib import Path
 from engine.errors import InvalidParameter, NotFound, SystemError_
 from engine.images.layers import LayerStore
 from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
+from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
 from engine.util.atomic import atomic_write_json, read_json
 
@@ -27,23 +28,6 @@ log = logging.getLogger(__name__)
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _EXPORTED_XATTR_PREFIXES = ("user.", "security.", "system.posix_acl_")
-_CHUNK = 1 << 20
-
-
-class _Sink:
-    """A write-only file object whose contents are taken out in pieces (to stream a tar as it is made)."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def take(self) -> bytes:
-        data = b"".join(self._parts)
-        self._parts.clear()
-        return data
 
 
 class RwLayers:
@@ -151,8 +135,8 @@ def _is_opaque(path: str) -> bool:
 
 
 def _tar_upper(upper: Path) -> Iterator[bytes]:
-    sink = _Sink()
-    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+    sink = Sink()
+    with open_writer(sink) as tar:
         for dirpath, dirnames, filenames in os.walk(upper):  # never descends into symlinked dirs
             dirnames.sort()
             rel_dir = os.path.relpath(dirpath, upper)
@@ -168,7 +152,7 @@ def _marker(name: str, st: os.stat_result) -> tarfile.TarInfo:
     return info
 
 
-def _add(tar: tarfile.TarFile, sink: _Sink, path: str, arcname: str) -> Iterator[bytes]:
+def _add(tar: tarfile.TarFile, sink: Sink, path: str, arcname: str) -> Iterator[bytes]:
     st = os.lstat(path)
     if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:  # overlay whiteout -> .wh.<name>
         parent, name = os.path.split(arcname)
@@ -184,17 +168,5 @@ def _add(tar: tarfile.TarFile, sink: _Sink, path: str, arcname: str) -> Iterator
             tar.addfile(_marker(os.path.join(arcname, OPAQUE_MARKER), st))
         yield sink.take()
         return
-    # Regular file: header, then the content in chunks, so a large file is never held in memory.
-    header = info.tobuf(tar.format, tar.encoding, tar.errors)
-    tar.fileobj.write(header)  # type: ignore[union-attr]
-    remaining = info.size
     with open(path, "rb") as f:
-        while remaining:
-            chunk = f.read(min(_CHUNK, remaining)) or bytes(min(_CHUNK, remaining))  # file shrank: pad
-            tar.fileobj.write(chunk)  # type: ignore[union-attr]
-            remaining -= len(chunk)
-            yield sink.take()
-    padding = (-info.size) % tarfile.BLOCKSIZE
-    tar.fileobj.write(bytes(padding))  # type: ignore[union-attr]
-    tar.offset += len(header) + info.size + padding
-    yield sink.take()
+        yield from add_stream(tar, sink, info, f)
