@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from composer.errors import ConfigError
+from composer.loader import discovery
+from tests.unit.loader.conftest import load
+
+
+def test_default_file_in_parent_with_override(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services: {a: {image: x}}\n")
+    (tmp_path / "docker-compose.yml").write_text("services: {b: {image: x}}\n")
+    (tmp_path / "compose.override.yaml").write_text("services: {a: {image: y}}\n")
+    sub = tmp_path / "sub" / "deeper"
+    sub.mkdir(parents=True)
+    warnings: list[str] = []
+    found = discovery.config_files([], {}, str(sub), str(sub), warnings)
+    assert found == [str(tmp_path / "compose.yaml"), str(tmp_path / "compose.override.yaml")]
+    assert warnings[0].startswith("Found multiple config files with supported names")
+
+
+def test_nothing_found(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no configuration file provided: not found"):
+        discovery.find_default_files(str(tmp_path), [])
+
+
+def test_compose_file_variable_and_separator(tmp_path: Path) -> None:
+    env = {"COMPOSE_FILE": "a.yaml,sub/b.yaml", "COMPOSE_PATH_SEPARATOR": ","}
+    assert discovery.config_files([], env, str(tmp_path), str(tmp_path), []) == [
+        str(tmp_path / "a.yaml"),
+        str(tmp_path / "sub" / "b.yaml"),
+    ]
+    env = {"COMPOSE_FILE": f"a.yaml{os.pathsep}b.yaml"}
+    assert len(discovery.config_files([], env, str(tmp_path), str(tmp_path), [])) == 2
+    assert discovery.config_files(["-", "x.yaml"], env, "/", str(tmp_path), []) == ["-", str(tmp_path / "x.yaml")]
+
+
+def test_project_directory() -> None:
+    assert discovery.working_directory(None, ["-", "/a/b/c.yaml"], "/cwd") == "/a/b"
+    assert discovery.working_directory("rel", ["/a/b/c.yaml"], "/cwd") == "/cwd/rel"
+    assert discovery.working_directory(None, [], "/cwd") == "/cwd"
+
+
+def test_project_names() -> None:
+    assert discovery.normalize_project_name("_My.Project-1") == "myproject-1"
+    assert discovery.check_project_name("ok_name-1") == "ok_name-1"
+    with pytest.raises(ConfigError, match='invalid project name "Bad": must consist only of lowercase'):
+        discovery.check_project_name("Bad")
+
+
+def test_name_precedence_and_env_file_for_compose_file(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree(
+        {
+            "app/c.yaml": "name: ${N:-fromfile}\nservices: {web: {image: x}}\n",
+            ".env": "COMPOSE_FILE=app/c.yaml\nN=Dot.Env\n",
+        }
+    )
+    loaded = load(root)
+    assert loaded.config_files == (str(root / "app" / "c.yaml"),)
+    assert loaded.working_dir == str(root / "app")
+    assert loaded.name == "dotenv"  # interpolated with the .env next to the cwd, then normalized
+    assert load(root, env={"COMPOSE_PROJECT_NAME": "envname"}).name == "envname"
+    assert load(root, project_name="flag").name == "flag"
+    with pytest.raises(ConfigError, match="invalid project name"):
+        load(root, env={"COMPOSE_PROJECT_NAME": "Upper"})
+
+
+def test_stdin_file(tmp_path: Path) -> None:
+    loaded = load(tmp_path, "-", stdin_text="services: {web: {image: x}}\n", project_name="p")
+    assert list(loaded.canonical["services"]) == ["web"]

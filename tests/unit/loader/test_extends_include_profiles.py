@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import pytest
+
+from composer.errors import ConfigError
+from tests.unit.loader.conftest import load
+
+
+def test_extends_same_file_other_file_and_chains(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree(
+        {
+            "compose.yaml": (
+                "services:\n"
+                "  base: {image: b, environment: {A: '1'}, ports: ['80:80']}\n"
+                "  mid: {extends: base, environment: {B: '2'}}\n"
+                "  web: {extends: mid, command: run}\n"
+                "  ext: {extends: {file: lib/base.yaml, service: svc}, image: mine}\n"
+            ),
+            "lib/base.yaml": "services:\n  svc: {image: lib, build: ., volumes: ['./data:/data'], env_file: e.env}\n",
+            "lib/e.env": "FROM_LIB=1\n",
+        }
+    )
+    services = load(root).canonical["services"]
+    assert services["web"]["environment"] == {"A": "1", "B": "2"}
+    assert services["web"]["command"] == ["run"]
+    assert "extends" not in services["web"]
+    ext = services["ext"]
+    assert ext["image"] == "mine"
+    assert ext["build"]["context"] == str(root / "lib")
+    assert ext["volumes"][0]["source"] == str(root / "lib" / "data")
+    assert ext["environment"] == {"FROM_LIB": "1"}
+
+
+def test_extends_cycle_and_missing(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree({"compose.yaml": "services:\n  a: {extends: b}\n  b: {extends: a}\n"})
+    with pytest.raises(ConfigError, match="circular reference: a in .* extends b in .* extends a in"):
+        load(root)
+    root = tree({"compose.yaml": "services:\n  a: {image: x, extends: nope}\n"})
+    with pytest.raises(ConfigError, match='cannot extend service "a" in .*: service "nope" not found'):
+        load(root)
+
+
+def test_include_has_its_own_directory_and_env(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree(
+        {
+            "compose.yaml": "include: [sub/compose.yaml]\nservices:\n  loc: {image: l, environment: ['V=${V:-unset}']}\n",
+            "sub/compose.yaml": "services:\n  inc: {image: i, build: ., environment: ['V=${V}']}\n",
+            "sub/.env": "V=subv\n",
+        }
+    )
+    services = load(root).canonical["services"]
+    assert services["loc"]["environment"] == {"V": "unset"}
+    assert services["inc"]["environment"] == {"V": "subv"}
+    assert services["inc"]["build"]["context"] == str(root / "sub")
+
+
+def test_include_conflict_and_cycle(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree(
+        {
+            "compose.yaml": "include: [sub.yaml]\nservices:\n  web: {image: local}\n",
+            "sub.yaml": "services:\n  web: {image: other}\n",
+        }
+    )
+    with pytest.raises(ConfigError, match="services.web conflicts with imported resource"):
+        load(root)
+    root = tree({"compose.yaml": "include: [sub.yaml]\nservices: {}\n", "sub.yaml": "include: [compose.yaml]\n"})
+    with pytest.raises(ConfigError, match="include cycle detected"):
+        load(root)
+
+
+PROFILES = (
+    "services:\n"
+    "  a: {image: x, depends_on: [b]}\n"
+    "  b: {image: x, profiles: [p1]}\n"
+    "  c: {image: x, profiles: [p2], depends_on: [d]}\n"
+    "  d: {image: x, profiles: [p3]}\n"
+    "  e: {image: x}\n"
+)
+
+
+def test_profiles(tree) -> None:  # type: ignore[no-untyped-def]
+    root = tree({"compose.yaml": PROFILES})
+    assert sorted(load(root, profiles=["p1"]).canonical["services"]) == ["a", "b", "e"]
+    assert sorted(load(root, profiles=["*"]).canonical["services"]) == ["a", "b", "c", "d", "e"]
+    loaded = load(root, env={"COMPOSE_PROFILES": "p1, p2,p3"})
+    assert sorted(loaded.canonical["services"]) == ["a", "b", "c", "d", "e"]
+    assert loaded.all_profiles == {"p1", "p2", "p3"}
+    selected = load(root, profiles=["p1"], services=["a"])
+    assert sorted(selected.canonical["services"]) == ["a", "b"]
+    with pytest.raises(ConfigError, match="no such service: d"):
+        load(root, profiles=["p1"], services=["c"])
+    with pytest.raises(ConfigError, match="no such service: zz"):
+        load(root, profiles=["p1"], services=["zz"])
