@@ -136,13 +136,14 @@ class RegistryClient:
             chunk_size=chunk_size,
         )
         plan = pusher.plan(image, reference)
-        mounts = tuple(f"repository:{src}:pull" for src in plan.mount_sources)
-
-        def ping(session: Session) -> None:
-            session.authenticate_upfront()
-
-        session, _ = self._on_endpoints(reference, "pull,push", creds, ping, extra_scopes=mounts)
-        return pusher.push(session, reference, plan)
+        try:
+            mounts = tuple(f"repository:{src}:pull" for src in plan.mount_sources)
+            session, _ = self._on_endpoints(
+                reference, "pull,push", creds, lambda s: s.authenticate_upfront(), extra_scopes=mounts
+            )
+            return pusher.push(session, reference, plan)
+        finally:
+            plan.cleanup()
 
     def login(self, registry: str, username: str, password: str) -> dict[str, str]:
         """Check credentials the way `POST /auth` does; raises Unauthorized when the registry refuses them."""

@@ -55,6 +55,10 @@ class PushPlan:
     staging: tempfile.TemporaryDirectory[str] | None = None
     mount_sources: list[str] = field(default_factory=list)
 
+    def cleanup(self) -> None:
+        if self.staging is not None:
+            self.staging.cleanup()
+
 
 class Pusher:
     def __init__(
@@ -169,8 +173,7 @@ class Pusher:
             self._push_config(session, plan)
             return self._push_manifest(session, ref, plan)
         finally:
-            if plan.staging is not None:
-                plan.staging.cleanup()
+            plan.cleanup()
 
     def _push_layer(self, session: Session, layer: PushLayer) -> None:
         ident = short_id(layer.diff_id)
