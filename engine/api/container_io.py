@@ -1,0 +1,243 @@
+"""Container I/O routes: logs, attach (hijacked), top, stats, archive."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+
+from aiohttp import web
+
+from engine.api.backends import Route, backends
+from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, hijack
+from engine.api.params import json_response, qbool, qstr, timestamp_ns
+from engine.api.streams import bridge
+from engine.containers import archive, logs, stdio
+from engine.containers.stats import empty_sample, sample
+from engine.containers.top import top as run_top
+from engine.errors import Conflict, EngineError, InvalidParameter
+
+log = logging.getLogger(__name__)
+
+STATS_INTERVAL = 1.0
+
+
+def _id(request: web.Request) -> str:
+    return request.match_info["id"]
+
+
+def _log_options(request: web.Request) -> logs.LogOptions:
+    stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
+    if not (stdout or stderr):
+        raise InvalidParameter("Bad parameters: you must choose at least one stream")
+    raw_tail = qstr(request, "tail", "all")
+    if raw_tail in ("", "all"):
+        tail = None
+    else:
+        try:
+            tail = int(raw_tail)
+        except ValueError:
+            raise InvalidParameter(f"invalid value for tail: {raw_tail!r}") from None
+        tail = None if tail < 0 else tail
+    since = timestamp_ns(qstr(request, "since"), "since")
+    until = timestamp_ns(qstr(request, "until"), "until")
+    return logs.LogOptions(stdout=stdout, stderr=stderr, since=(since or 0) / 1e9, until=(until or 0) / 1e9,
+                           tail=tail, timestamps=qbool(request, "timestamps"), follow=qbool(request, "follow"))
+
+
+async def container_logs(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    if c.host_config.get("LogConfig", {}).get("Type") == "none":
+        raise InvalidParameter("configured logging driver does not support reading")
+    opts = _log_options(request)
+    tty = bool(c.config.get("Tty"))
+    path = svc.log_path(c.id)
+    entries, mark = await asyncio.to_thread(logs.read_existing, path, opts)
+    resp = web.StreamResponse(headers={"Content-Type": RAW_STREAM if tty else MULTIPLEXED_STREAM})
+    await resp.prepare(request)
+
+    def running() -> bool:
+        cur = svc.store.current(c.id)
+        return cur is not None and cur.state.status in ("running", "paused", "restarting")
+
+    try:
+        await resp.write(b"".join(e.encode(tty, opts.timestamps) for e in entries))
+        if opts.follow and running():
+            async for e in logs.follow(path, opts, mark, running):
+                await resp.write(e.encode(tty, opts.timestamps))
+        await resp.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return resp
+
+
+async def attach(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    stream, want_logs = qbool(request, "stream"), qbool(request, "logs")
+    stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
+    tty = bool(c.config.get("Tty"))
+    await request.read()
+    started = svc.started_event(c.id) if c.state.status not in ("running", "paused") else None
+    conn = await hijack(request)
+    svc.event_publish(c, "attach")
+    try:
+        if want_logs:
+            opts = logs.LogOptions(stdout=stdout, stderr=stderr)
+            entries, _ = await asyncio.to_thread(logs.read_existing, svc.log_path(c.id), opts)
+            await conn.write(b"".join(e.encode(tty, False) for e in entries))
+        if not stream:
+            return conn.response
+        if started is not None:
+            if c.state.status not in ("created", "restarting"):
+                return conn.response  # exited: nothing more will come
+            await _attach_before_start(svc, c.id, conn, started, stdin, stdout, stderr, tty)
+            return conn.response
+        reader, writer = await stdio.connect(svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout,
+                                             stderr=stderr)
+        await bridge(conn, reader, writer, stdin=stdin)
+    except (EngineError, OSError) as e:
+        log.info("attach ended container=%s error=%s", c.id[:12], e)
+    finally:
+        conn.close()
+    return conn.response
+
+
+async def _attach_before_start(svc: object, cid: str, conn: object, started: asyncio.Event, stdin: bool,
+                               stdout: bool, stderr: bool, tty: bool) -> None:
+    """Attached before start (docker run): output comes from the log from the start of this run on, so
+    nothing written before we could connect is lost; stdin goes to the monitor once it exists."""
+    from engine.api.hijack import Hijacked
+    from engine.containers.service import ContainerService
+
+    assert isinstance(svc, ContainerService) and isinstance(conn, Hijacked)
+    gone = asyncio.ensure_future(conn.closed.wait())
+    begun = asyncio.ensure_future(started.wait())
+    removed = asyncio.ensure_future(svc.removed_event(cid).wait())
+    await asyncio.wait([gone, begun, removed], return_when=asyncio.FIRST_COMPLETED)
+    for t in (gone, begun, removed):
+        t.cancel()
+    if not started.is_set():
+        return
+    c = svc.store.current(cid)
+    if c is None:
+        return
+    mark = svc.start_marks.get(cid)
+
+    def running() -> bool:
+        cur = svc.store.current(cid)
+        return cur is not None and cur.state.status in ("running", "paused")
+
+    async def output() -> None:
+        opts = logs.LogOptions(stdout=stdout, stderr=stderr, follow=True)
+        async for e in logs.follow(svc.log_path(cid), opts, mark, running):
+            if not await conn.write(e.encode(tty, False)):
+                return
+
+    writer = None
+    if stdin and running():
+        try:
+            _, writer = await stdio.connect(svc.runtime(c).attach_path(cid), stdin=True, stdout=False,
+                                            stderr=False)
+        except OSError as e:
+            log.info("stdin not attached container=%s error=%s", cid[:12], e)
+    await bridge(conn, None, writer, stdin=stdin, output=asyncio.ensure_future(output()))
+
+
+async def container_top(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    if c.state.status not in ("running", "paused"):
+        raise Conflict(f"container {c.id} is not running")
+    pids = await asyncio.to_thread(svc.runtime(c).top, c.id)
+    return json_response(await asyncio.to_thread(run_top, list(pids), qstr(request, "ps_args")))
+
+
+async def container_stats(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    stream = qbool(request, "stream", True) and not qbool(request, "one-shot")
+
+    async def one(previous: dict | None) -> dict:
+        cur = svc.store.current(c.id) or c
+        if cur.state.status not in ("running", "paused"):
+            return empty_sample(cur)
+        try:
+            raw = await asyncio.to_thread(svc.runtime(cur).stats, cur.id)
+        except (EngineError, OSError):
+            return empty_sample(cur)
+        return sample(cur, raw, previous)
+
+    if not stream:
+        first = await one(None)
+        if not qbool(request, "one-shot") and first["read"] != empty_sample(c)["read"]:
+            await asyncio.sleep(STATS_INTERVAL)  # like dockerd: one sample with a real precpu to compare
+            first = await one(first)
+        return json_response(first)
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    previous = None
+    try:
+        while True:
+            s = await one(previous)
+            await resp.write(json.dumps(s).encode() + b"\n")
+            cur = svc.store.current(c.id)
+            if cur is None or cur.state.status not in ("running", "paused"):
+                break
+            previous = s
+            await asyncio.sleep(STATS_INTERVAL)
+        await resp.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    return resp
+
+
+def _stat_header(stat: dict) -> str:
+    return base64.b64encode(json.dumps(stat).encode()).decode()
+
+
+async def archive_head(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    path = qstr(request, "path")
+    stat = await archive.stat_path(svc, c, path)
+    return web.Response(status=200, headers={"X-Docker-Container-Path-Stat": _stat_header(stat)})
+
+
+async def archive_get(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    path = qstr(request, "path")
+    async with archive.reading(svc, c, path) as (stat, chunks):
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar",
+                                           "X-Docker-Container-Path-Stat": _stat_header(stat)})
+        await resp.prepare(request)
+        async for chunk in chunks:
+            await resp.write(chunk)
+        await resp.write_eof()
+    return resp
+
+
+async def archive_put(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    path = qstr(request, "path")
+    if not path:
+        raise InvalidParameter("path is required")
+    await archive.extract(svc, c, path, request.content, no_overwrite_dir_non_dir=qbool(
+        request, "noOverwriteDirNonDir"), copy_uid_gid=qbool(request, "copyUIDGID"))
+    return web.Response(status=200)
+
+
+def routes() -> list[Route]:
+    return [
+        ("GET", "/containers/{id}/logs", container_logs),
+        ("POST", "/containers/{id}/attach", attach),
+        ("GET", "/containers/{id}/top", container_top),
+        ("GET", "/containers/{id}/stats", container_stats),
+        ("HEAD", "/containers/{id}/archive", archive_head),
+        ("GET", "/containers/{id}/archive", archive_get),
+        ("PUT", "/containers/{id}/archive", archive_put),
+    ]

@@ -1,0 +1,165 @@
+"""Container routes: create, list, inspect, lifecycle, rename, resize, wait, remove, prune.
+Handlers decode, call ContainerService, encode."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from aiohttp import web
+
+from engine.api.backends import Route, backends
+from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr
+from engine.containers import inspect as views
+from engine.containers.model import Container
+from engine.errors import InvalidParameter, NotFound
+
+
+def _id(request: web.Request) -> str:
+    return request.match_info["id"]
+
+
+def _image_matches(b_images: object, ref: str, c: Container) -> bool:
+    if ref in (c.image_name, c.image_id) or c.image_id.startswith("sha256:" + ref) or c.image_id.startswith(ref):
+        return True
+    if ":" not in ref.rsplit("/", 1)[-1] and c.image_name == ref + ":latest":
+        return True
+    try:
+        return b_images.get(ref).id == c.image_id  # type: ignore[attr-defined]
+    except (NotFound, InvalidParameter, AttributeError):
+        return False
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    body = await json_body(request)
+    name = qstr(request, "name") or None
+    cid, warnings = await b.containers.create(name, body, qstr(request, "platform"))
+    return json_response({"Id": cid, "Warnings": warnings}, status=201)
+
+
+async def list_(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    filters = qfilters(request)
+    chosen = views.select(b.containers.store.all(), filters, all_=qbool(request, "all"),
+                          limit=qint(request, "limit"),
+                          image_matches=lambda ref, c: _image_matches(b.images, ref, c))
+    now = time.time()
+    size = qbool(request, "size")
+    out = []
+    for c in chosen:
+        sizes = await b.containers.sizes(c) if size else None
+        out.append(views.summary(c, now, sizes))
+    return json_response(out)
+
+
+async def inspect(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    c = b.containers.get(_id(request))
+    sizes = await b.containers.sizes(c) if qbool(request, "size") else None
+    return json_response(views.inspect(c, str(b.containers.store.dir(c.id)), str(b.containers.log_path(c.id)),
+                                       b.containers.graph_driver_data(c), sizes))
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    body = await request.read()
+    if body.strip() not in (b"", b"null", b"{}"):
+        try:
+            extra = json.loads(body)
+        except ValueError:
+            raise InvalidParameter("invalid JSON in start request") from None
+        if extra:
+            raise InvalidParameter("starting container with non-empty request body was deprecated since API v1.22 "
+                                   "and removed in v1.24")
+    await b.containers.start(_id(request))
+    return web.Response(status=204)
+
+
+def _timeout(request: web.Request) -> int | None:
+    return qint(request, "t", qint(request, "timeout"))
+
+
+async def stop(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.stop(_id(request), signal=qstr(request, "signal") or None,
+                                            timeout=_timeout(request))
+    return web.Response(status=204)
+
+
+async def restart(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.restart(_id(request), signal=qstr(request, "signal") or None,
+                                               timeout=_timeout(request))
+    return web.Response(status=204)
+
+
+async def kill(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.kill(_id(request), qstr(request, "signal") or None)
+    return web.Response(status=204)
+
+
+async def pause(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.pause(_id(request))
+    return web.Response(status=204)
+
+
+async def unpause(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.unpause(_id(request))
+    return web.Response(status=204)
+
+
+async def wait(request: web.Request) -> web.StreamResponse:
+    pending = backends(request).containers.wait_for(_id(request), qstr(request, "condition"))
+    # headers go out as soon as the wait is registered: `docker run` starts the container only then
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    try:
+        await resp.prepare(request)
+        result = await pending
+        await resp.write(json.dumps(result).encode() + b"\n")
+        await resp.write_eof()
+    except (ConnectionResetError, asyncio.CancelledError):
+        pending.close()  # type: ignore[attr-defined]
+    return resp
+
+
+async def remove(request: web.Request) -> web.StreamResponse:
+    if qbool(request, "link"):
+        raise InvalidParameter("links are not supported")
+    await backends(request).containers.remove(_id(request), force=qbool(request, "force"), volumes=qbool(request, "v"))
+    return web.Response(status=204)
+
+
+async def rename(request: web.Request) -> web.StreamResponse:
+    await backends(request).containers.rename(_id(request), qstr(request, "name"))
+    return web.Response(status=204)
+
+
+async def resize(request: web.Request) -> web.StreamResponse:
+    h, w = qint(request, "h", 0), qint(request, "w", 0)
+    await backends(request).containers.resize(_id(request), h or 0, w or 0)
+    return web.Response(status=200)
+
+
+async def prune(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    deleted, reclaimed = await b.containers.prune(qfilters(request))
+    return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
+def routes() -> list[Route]:
+    return [
+        ("POST", "/containers/create", create),
+        ("GET", "/containers/json", list_),
+        ("POST", "/containers/prune", prune),
+        ("GET", "/containers/{id}/json", inspect),
+        ("POST", "/containers/{id}/start", start),
+        ("POST", "/containers/{id}/stop", stop),
+        ("POST", "/containers/{id}/restart", restart),
+        ("POST", "/containers/{id}/kill", kill),
+        ("POST", "/containers/{id}/pause", pause),
+        ("POST", "/containers/{id}/unpause", unpause),
+        ("POST", "/containers/{id}/wait", wait),
+        ("POST", "/containers/{id}/rename", rename),
+        ("POST", "/containers/{id}/resize", resize),
+        ("DELETE", "/containers/{id}", remove),
+    ]

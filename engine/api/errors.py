@@ -1,0 +1,62 @@
+"""The one table from engine error kinds to HTTP, and the middleware that answers Docker's JSON errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from engine import errors
+
+log = logging.getLogger(__name__)
+
+# Kind -> HTTP status. The kinds carry a default `status`; this table is the one place the API consults.
+STATUS: dict[type[errors.EngineError], int] = {
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.InvalidParameter: 400,
+    errors.NotModified: 304,
+    errors.Forbidden: 403,
+    errors.Unavailable: 503,
+    errors.SystemError_: 500,
+}
+
+
+def status_of(err: errors.EngineError) -> int:
+    for kind in type(err).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]  # type: ignore[index]
+    return err.status
+
+
+def error_response(status: int, message: str) -> web.Response:
+    if status == 304:  # a 304 carries no body
+        return web.Response(status=304)
+    return web.Response(status=status, body=json.dumps({"message": message}).encode() + b"\n",
+                        content_type="application/json")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.EngineError as e:
+        status = status_of(e)
+        if status >= 500:
+            log.error("request failed method=%s path=%s error=%s", request.method, request.path, e.message)
+        return error_response(status, e.message)
+    except web.HTTPException as e:
+        if e.status in (404, 405):
+            msg = "page not found" if e.status == 404 else f"method {request.method} not allowed"
+            return error_response(e.status, msg)
+        raise
+    except (ConnectionResetError, BrokenPipeError):
+        raise
+    except Exception as e:  # the last line of defence: one JSON line, the traceback only in the log
+        log.exception("unhandled error method=%s path=%s", request.method, request.path)
+        return error_response(500, f"internal error: {e}")

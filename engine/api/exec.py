@@ -1,0 +1,62 @@
+"""Exec routes: create, start (hijacked unless detached), inspect, resize."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from engine.api.backends import Route, backends
+from engine.api.hijack import hijack
+from engine.api.params import json_body, json_response, qint
+from engine.api.streams import bridge
+from engine.containers import stdio
+from engine.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request)
+    eid = backends(request).execs.create(request.match_info["id"], body)
+    return json_response({"Id": eid}, status=201)
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    execs = backends(request).execs
+    body = await json_body(request, optional=True)
+    detach = bool(body.get("Detach"))
+    tty = body.get("Tty")
+    e, path = await execs.start(request.match_info["id"], detach=detach, tty=None if tty is None else bool(tty))
+    if detach:
+        return web.Response(status=200)
+    conn = await hijack(request)
+    try:
+        reader, writer = await stdio.connect(path, stdin=e.attach_stdin, stdout=e.attach_stdout,
+                                             stderr=e.attach_stderr)
+        await bridge(conn, reader, writer, stdin=e.attach_stdin)
+    except (EngineError, OSError) as err:
+        log.info("exec stream ended exec=%s error=%s", e.id[:12], err)
+    finally:
+        conn.close()
+        execs.finished(e.id)
+    return conn.response
+
+
+async def inspect(request: web.Request) -> web.StreamResponse:
+    return json_response(backends(request).execs.inspect(request.match_info["id"]))
+
+
+async def resize(request: web.Request) -> web.StreamResponse:
+    await backends(request).execs.resize(request.match_info["id"], qint(request, "h", 0) or 0,
+                                         qint(request, "w", 0) or 0)
+    return web.Response(status=201)
+
+
+def routes() -> list[Route]:
+    return [
+        ("POST", "/containers/{id}/exec", create),
+        ("POST", "/exec/{id}/start", start),
+        ("GET", "/exec/{id}/json", inspect),
+        ("POST", "/exec/{id}/resize", resize),
+    ]

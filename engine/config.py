@@ -1,0 +1,165 @@
+"""Daemon configuration: dockerd-like flags merged over a daemon.json-style config file.
+
+Flags win over the file; the file wins over defaults. Bad input raises `ConfigError` with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "unix:///run/composer/engine.sock"
+DEFAULT_DATA_ROOT = Path("/var/lib/composer")
+DEFAULT_EXEC_ROOT = Path("/run/composer")
+DEFAULT_RUNTIME = "composer"  # the built-in runtime (engine.runtime with binary=None)
+
+# daemon.json keys we understand; anything else is an error, as dockerd does.
+_FILE_KEYS = {
+    "hosts", "data-root", "exec-root", "pidfile", "debug", "registry-mirrors", "insecure-registries",
+    "default-runtime", "runtimes", "log-driver", "log-opts", "log-level",
+}
+
+
+class ConfigError(Exception):
+    """A one-line explanation of bad flags or a bad config file."""
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    hosts: tuple[str, ...] = (DEFAULT_HOST,)
+    data_root: Path = DEFAULT_DATA_ROOT
+    exec_root: Path = DEFAULT_EXEC_ROOT
+    pidfile: Path | None = None  # None -> <exec-root>/engine.pid
+    debug: bool = False
+    registry_mirrors: tuple[str, ...] = ()
+    insecure_registries: tuple[str, ...] = ()
+    default_runtime: str = DEFAULT_RUNTIME
+    runtimes: dict[str, str] = field(default_factory=dict)  # name -> binary path ("runc" -> /usr/sbin/runc)
+    log_opts: dict[str, str] = field(default_factory=dict)  # json-file defaults: max-size, max-file
+
+    @property
+    def pid_path(self) -> Path:
+        return self.pidfile if self.pidfile is not None else self.exec_root / "engine.pid"
+
+    def socket_paths(self) -> list[Path]:
+        return [Path(h[len("unix://"):]) for h in self.hosts]
+
+    def runtime_binary(self, name: str | None = None) -> str | None:
+        """The binary for a runtime name; None means the built-in runtime."""
+        name = name or self.default_runtime
+        if name in (DEFAULT_RUNTIME, "io.containerd.runc.v2") and name not in self.runtimes:
+            return None
+        if name not in self.runtimes:
+            raise ConfigError(f"unknown runtime specified {name}")
+        return self.runtimes[name]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="composer-engine", description="Docker-API-compatible container engine")
+    p.add_argument("-H", "--host", action="append", dest="hosts", metavar="unix://PATH",
+                   help="socket to listen on (repeatable)")
+    p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
+    p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
+    p.add_argument("-p", "--pidfile", help="path of the pid file (default <exec-root>/engine.pid)")
+    p.add_argument("--config-file", help="daemon.json-style configuration file")
+    p.add_argument("-D", "--debug", action="store_true", default=None, help="debug logging")
+    p.add_argument("--runtime", "--default-runtime", dest="default_runtime",
+                   help="default OCI runtime: 'composer' (built-in), 'runc', or a name from the config file")
+    p.add_argument("--add-runtime", action="append", metavar="NAME=PATH", help="register a runtime binary")
+    p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
+    p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
+    p.add_argument("--log-opt", action="append", dest="log_opts", metavar="KEY=VALUE")
+    return p
+
+
+def _check_host(host: str) -> str:
+    if not host.startswith("unix://") or len(host) <= len("unix://"):
+        raise ConfigError(f"invalid host {host!r}: only unix://PATH is supported")
+    path = host[len("unix://"):]
+    if len(path.encode()) > 107:
+        raise ConfigError(f"socket path too long (max 107 bytes): {path}")
+    return host
+
+
+def _kv_list(items: Sequence[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"invalid {what} {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _load_file(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read config file {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a JSON object")
+    unknown = sorted(set(data) - _FILE_KEYS)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown option(s): {', '.join(unknown)}")
+    return data
+
+
+def _runtimes_from_file(value: Any, path: Path) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"config file {path}: runtimes must be an object")
+    out: dict[str, str] = {}
+    for name, spec in value.items():
+        binary = spec.get("path") if isinstance(spec, dict) else None
+        if not isinstance(binary, str) or not binary:
+            raise ConfigError(f"config file {path}: runtime {name!r} needs a \"path\"")
+        out[name] = binary
+    return out
+
+
+def parse(argv: Sequence[str]) -> DaemonConfig:
+    """Flags (and the config file they name) -> DaemonConfig. Raises ConfigError on bad input."""
+    try:
+        args = _parser().parse_args(list(argv))
+    except SystemExit as e:  # argparse already printed its one-line usage error
+        raise ConfigError("invalid command line") from e
+    file: dict[str, Any] = {}
+    file_path = Path(args.config_file) if args.config_file else None
+    if file_path is not None:
+        file = _load_file(file_path)
+
+    def pick(flag: Any, key: str, default: Any) -> Any:
+        if flag is not None:
+            return flag
+        return file.get(key, default)
+
+    hosts = args.hosts or file.get("hosts") or [DEFAULT_HOST]
+    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+        raise ConfigError("hosts must be a list of strings")
+    runtimes = _runtimes_from_file(file["runtimes"], file_path) if "runtimes" in file and file_path else {}
+    runtimes.update(_kv_list(args.add_runtime or [], "runtime"))
+    default_runtime = str(pick(args.default_runtime, "default-runtime", DEFAULT_RUNTIME))
+    if default_runtime in ("runc", "crun") and default_runtime not in runtimes:
+        runtimes[default_runtime] = default_runtime
+    log_opts = dict(file.get("log-opts") or {})
+    log_opts.update(_kv_list(args.log_opts or [], "log-opt"))
+    pidfile = pick(args.pidfile, "pidfile", None)
+    cfg = DaemonConfig(
+        hosts=tuple(_check_host(h) for h in hosts),
+        data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)).absolute(),
+        exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)).absolute(),
+        pidfile=Path(pidfile).absolute() if pidfile else None,
+        debug=bool(pick(args.debug, "debug", False)),
+        registry_mirrors=tuple(pick(args.registry_mirrors, "registry-mirrors", [])),
+        insecure_registries=tuple(pick(args.insecure_registries, "insecure-registries", [])),
+        default_runtime=default_runtime,
+        runtimes=runtimes,
+        log_opts={str(k): str(v) for k, v in log_opts.items()},
+    )
+    cfg.runtime_binary()  # validates the default runtime name
+    return cfg

@@ -1,0 +1,115 @@
+"""`docker cp`: stat, tar and untar a path inside a container, through `archive_helper` (a separate process
+that chroots into the container's root). A running container is reached through /proc/<pid>/root, so its
+volumes and binds are seen as the container sees them; a stopped one through its mounted rootfs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.containers.model import Container
+from engine.errors import EngineError, InvalidParameter, NotFound, SystemError_
+
+if TYPE_CHECKING:
+    from engine.containers.service import ContainerService
+
+CHUNK = 64 * 1024
+
+
+@contextlib.asynccontextmanager
+async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Path]:
+    cur = svc.store.current(c.id) or c
+    if cur.state.status in ("running", "paused") and cur.state.pid:
+        yield Path(f"/proc/{cur.state.pid}/root")
+        return
+    async with svc.lock(c.id):
+        merged = await asyncio.to_thread(svc.images.mount_rw, c.id)
+        try:
+            yield Path(merged)
+        finally:
+            now = svc.store.current(c.id)
+            if now is None or now.state.status not in ("running", "paused"):
+                with contextlib.suppress(EngineError, OSError):
+                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
+
+
+def _helper(mode: str, root: Path, path: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "engine.containers.archive_helper", mode, str(root), path, *extra]
+
+
+def _raise(code: int, err: bytes, c: Container, path: str) -> None:
+    msg = err.decode(errors="replace").strip()
+    if code == 2:
+        raise NotFound(f"Could not find the file {path} in container {c.name}")
+    if code == 3:
+        raise InvalidParameter(msg)
+    raise SystemError_(msg or f"archive helper failed with exit code {code}")
+
+
+async def _stat_in(root: Path, c: Container, path: str) -> dict[str, Any]:
+    proc = await asyncio.create_subprocess_exec(*_helper("stat", root, path), stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await proc.communicate()
+    if proc.returncode:
+        _raise(proc.returncode, err, c, path)
+    return json.loads(out)
+
+
+async def stat_path(svc: ContainerService, c: Container, path: str) -> dict[str, Any]:
+    if not path:
+        raise InvalidParameter("path is required")
+    async with _root(svc, c) as root:
+        return await _stat_in(root, c, path)
+
+
+@contextlib.asynccontextmanager
+async def reading(svc: ContainerService, c: Container,
+                  path: str) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[bytes]]]:
+    if not path:
+        raise InvalidParameter("path is required")
+    async with _root(svc, c) as root:
+        stat = await _stat_in(root, c, path)
+        proc = await asyncio.create_subprocess_exec(*_helper("get", root, path), stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            assert proc.stdout is not None
+            while data := await proc.stdout.read(CHUNK):
+                yield data
+
+        try:
+            yield stat, chunks()
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+
+
+async def extract(svc: ContainerService, c: Container, path: str, body: asyncio.StreamReader, *,
+                  no_overwrite_dir_non_dir: bool, copy_uid_gid: bool) -> None:
+    if c.host_config.get("ReadonlyRootfs") and c.state.status in ("running", "paused"):
+        raise InvalidParameter("container rootfs is marked read-only")
+    extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
+    async with _root(svc, c) as root:
+        proc = await asyncio.create_subprocess_exec(*_helper("put", root, path, *extra),
+                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.PIPE)
+        assert proc.stdin is not None
+        try:
+            while data := await body.read(CHUNK):
+                proc.stdin.write(data)
+                await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the helper stopped early; its exit code says why
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.close()
+        _, err = await proc.communicate()
+        if proc.returncode:
+            _raise(proc.returncode, err, c, path)
+    del copy_uid_gid  # numeric owners from the archive are always kept

@@ -1,0 +1,106 @@
+"""Runs as its own small process (never a fork of the daemon): chroots into a container's root so every
+path and symlink resolves inside it, then stats, tars or untars one path.
+
+    python -m engine.containers.archive_helper stat|get|put ROOT PATH [--no-overwrite-dir-non-dir]
+
+Errors: exit 2 "not found", exit 3 "not a directory", exit 4 other; message on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import sys
+import tarfile
+
+GO_DIR, GO_SYMLINK, GO_DEVICE, GO_PIPE, GO_SOCKET = 1 << 31, 1 << 27, 1 << 26, 1 << 25, 1 << 24
+GO_SETUID, GO_SETGID, GO_CHARDEV, GO_STICKY = 1 << 23, 1 << 22, 1 << 21, 1 << 20
+
+
+def go_mode(mode: int) -> int:
+    """A stat mode as Go's os.FileMode, which docker cp's clients decode."""
+    out = mode & 0o777
+    fmt = stat.S_IFMT(mode)
+    out |= {stat.S_IFDIR: GO_DIR, stat.S_IFLNK: GO_SYMLINK, stat.S_IFIFO: GO_PIPE, stat.S_IFSOCK: GO_SOCKET,
+            stat.S_IFBLK: GO_DEVICE, stat.S_IFCHR: GO_DEVICE | GO_CHARDEV}.get(fmt, 0)
+    if mode & stat.S_ISUID:
+        out |= GO_SETUID
+    if mode & stat.S_ISGID:
+        out |= GO_SETGID
+    if mode & stat.S_ISVTX:
+        out |= GO_STICKY
+    return out
+
+
+def _stat(path: str) -> dict[str, object]:
+    st = os.lstat(path)
+    mtime = datetime.datetime.fromtimestamp(st.st_mtime, datetime.UTC).isoformat().replace("+00:00", "Z")
+    link = ""
+    if stat.S_ISLNK(st.st_mode):
+        target = os.readlink(path)
+        link = target if target.startswith("/") else os.path.normpath(os.path.join(os.path.dirname(path), target))
+    name = os.path.basename(path.rstrip("/")) or "/"
+    return {"name": name, "size": st.st_size, "mode": go_mode(st.st_mode), "mtime": mtime, "linkTarget": link}
+
+
+def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type: ignore[no-untyped-def]
+    for member in tar:
+        name = member.name.lstrip("/")
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise ValueError(f"refusing to extract {member.name!r}: it leaves the destination")
+        member.name = "/".join(parts) or "."
+        if member.islnk():
+            lparts = [p for p in member.linkname.lstrip("/").split("/") if p not in ("", ".")]
+            if ".." in lparts:
+                raise ValueError(f"refusing hard link {member.linkname!r}: it leaves the destination")
+        if no_overwrite:
+            target = os.path.join(dest, member.name)
+            if os.path.lexists(target):
+                is_dir = os.path.isdir(target) and not os.path.islink(target)
+                if is_dir != member.isdir():
+                    raise ValueError(f"cannot overwrite {'directory' if is_dir else 'non-directory'} "
+                                     f"{member.name!r} with {'directory' if member.isdir() else 'non-directory'}")
+        yield member
+
+
+def main(argv: list[str]) -> int:
+    mode, root, path = argv[0], argv[1], argv[2]
+    no_overwrite = "--no-overwrite-dir-non-dir" in argv[3:]
+    os.chroot(root)
+    os.chdir("/")
+    path = "/" + path.lstrip("/")
+    try:
+        if mode == "stat":
+            sys.stdout.write(json.dumps(_stat(path)))
+            return 0
+        if mode == "get":
+            st = _stat(path)
+            name = st["name"] if st["name"] != "/" else "."
+            with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                tar.add(path, arcname=str(name), recursive=True)
+            return 0
+        if mode == "put":
+            if not os.path.exists(path):
+                raise FileNotFoundError(path)
+            if not os.path.isdir(path):
+                sys.stderr.write(f"extraction point is not a directory: {path}\n")
+                return 3
+            with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as tar:
+                for member in _safe_members(tar, path, no_overwrite):
+                    tar.extract(member, path, set_attrs=True, numeric_owner=True, filter="fully_trusted")
+            return 0
+    except FileNotFoundError:
+        sys.stderr.write(f"not found: {path}\n")
+        return 2
+    except (OSError, ValueError, tarfile.TarError) as e:
+        sys.stderr.write(f"{e}\n")
+        return 4
+    sys.stderr.write(f"unknown mode {mode}\n")
+    return 4
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

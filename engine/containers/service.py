@@ -1,0 +1,616 @@
+"""ContainerService: container records and their lifecycle (create, start, stop, kill, pause, wait, remove...).
+
+Runs in the daemon's event loop. Blocking work (runtime, mounts, disk) goes to worker threads; a per-container
+lock orders lifecycle operations; container exits are noticed through a pidfd on the monitor (no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import secrets
+import signal as signals
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from engine.containers import mounts as mountlib
+from engine.containers.create import merge_config, normalize_host_config, stop_timeout
+from engine.containers.etcfiles import effective_hostname, write_etc_files
+from engine.containers.health import HealthChecker
+from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339, parse_rfc3339
+from engine.containers.restart import RestartTracker
+from engine.containers.store import ContainerStore
+from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
+from engine.events import EventBus
+
+log = logging.getLogger(__name__)
+
+SIGNALS = {s.name[3:]: int(s) for s in signals.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")}
+
+
+def parse_signal(value: str | int | None, default: int = signals.SIGTERM) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, int) or str(value).isdigit():
+        n = int(value)
+    else:
+        name = str(value).upper().removeprefix("SIG")
+        if name not in SIGNALS:
+            raise InvalidParameter(f"Invalid signal: {value}")
+        n = SIGNALS[name]
+    if not 0 < n < 65:
+        raise InvalidParameter(f"Invalid signal: {value}")
+    return n
+
+
+class ContainerService:
+    def __init__(self, *, store: ContainerStore, images: Any, volumes: Any, runtime_for: Callable[[str], Any],
+                 events: EventBus, default_runtime: str, log_opts: dict[str, str]) -> None:
+        self.store = store
+        self.images = images
+        self.volumes = volumes
+        self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
+        self.events = events
+        self.default_runtime = default_runtime
+        self.log_opts = log_opts
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._exit_fds: dict[str, int] = {}
+        self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
+        self._started: dict[str, asyncio.Event] = {}  # replaced on every exit: "a run began"
+        self._removed: dict[str, asyncio.Event] = {}
+        self.start_marks: dict[str, tuple[int, int]] = {}  # log (inode, size) when the current run began
+        self.restarts = RestartTracker(self)
+        self.health = HealthChecker(self)
+
+    # ---- helpers -------------------------------------------------------------------------------------------
+
+    def lock(self, cid: str) -> asyncio.Lock:
+        return self._locks.setdefault(cid, asyncio.Lock())
+
+    def get(self, ref: str) -> Container:
+        return self.store.get(ref)
+
+    def runtime(self, c: Container) -> Any:
+        return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
+
+    def log_path(self, cid: str) -> Path:
+        return self.store.dir(cid) / f"{cid}-json.log"
+
+    def _event(self, c: Container, action: str, **extra: str) -> None:
+        attrs = {"image": c.image_name, "name": c.name}
+        attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
+        attrs.update(extra)
+        self.events.publish("container", action, c.id, attrs)
+
+    def exited_event(self, cid: str) -> asyncio.Event:
+        return self._exited.setdefault(cid, asyncio.Event())
+
+    def started_event(self, cid: str) -> asyncio.Event:
+        return self._started.setdefault(cid, asyncio.Event())
+
+    def removed_event(self, cid: str) -> asyncio.Event:
+        return self._removed.setdefault(cid, asyncio.Event())
+
+    def counts(self) -> dict[str, int]:
+        all_ = self.store.all()
+        running = sum(1 for c in all_ if c.state.status in ("running", "restarting"))
+        paused = sum(1 for c in all_ if c.state.status == "paused")
+        return {"total": len(all_), "running": running, "paused": paused,
+                "stopped": len(all_) - running - paused}
+
+    def image_users(self, image_id: str) -> list[str]:
+        return [c.id for c in self.store.all() if c.image_id == image_id]
+
+    def volume_users(self, name: str) -> list[str]:
+        return [c.id for c in self.store.all() if any(p.get("Name") == name for p in c.mounts)]
+
+    async def sizes(self, c: Container) -> tuple[int, int]:
+        """(SizeRw, SizeRootFs): bytes in the container's upper dir, and that plus the image."""
+        def measure() -> tuple[int, int]:
+            rw = 0
+            upper = self.graph_driver_data(c) or {}
+            if upper.get("UpperDir"):
+                for root, _dirs, files in os.walk(upper["UpperDir"]):
+                    for f in files:
+                        with contextlib.suppress(OSError):
+                            rw += os.lstat(os.path.join(root, f)).st_size
+            try:
+                image_size = int(self.images.get(c.image_id).size)
+            except (EngineError, OSError, AttributeError):
+                image_size = 0
+            return rw, rw + image_size
+        return await asyncio.to_thread(measure)
+
+    def graph_driver_data(self, c: Container) -> dict[str, str] | None:
+        paths = getattr(self.images, "rw_paths", None)  # optional in the image store
+        if paths is None:
+            return None
+        try:
+            return {k: str(v) for k, v in paths(c.id).items()}
+        except (EngineError, OSError):
+            return None
+
+    async def prune(self, filters: dict[str, tuple[str, ...]]) -> tuple[list[str], int]:
+        from engine.api.params import timestamp_ns  # the same since/until syntax as the API
+        until = [timestamp_ns(v, "until") for v in filters.get("until", ())]
+        labels = filters.get("label", ())
+        deleted: list[str] = []
+        reclaimed = 0
+        for c in self.store.all():
+            if c.state.status not in ("exited", "created", "dead"):
+                continue
+            if until and not all(parse_rfc3339(c.created) * 1e9 < (u or 0) for u in until):
+                continue
+            lab = c.config.get("Labels") or {}
+            if any(not _label_match(lab, want) for want in labels):
+                continue
+            if any(_label_match(lab, want) for want in filters.get("label!", ())):
+                continue
+            rw, _ = await self.sizes(c)
+            try:
+                await self.remove(c.id, force=False, volumes=False)
+            except (NotFound, Conflict):
+                continue
+            deleted.append(c.id)
+            reclaimed += rw
+        return deleted, reclaimed
+
+    def event_publish(self, c: Container, action: str, **extra: str) -> None:
+        self._event(c, action, **extra)
+
+    # ---- create / remove / rename --------------------------------------------------------------------------
+
+    async def create(self, name: str | None, body: dict[str, Any], platform: str = "") -> tuple[str, list[str]]:
+        if self.images is None:
+            raise InvalidParameter("images are not available in this engine")
+        image_ref = body.get("Image") or ""
+        if not isinstance(image_ref, str) or not image_ref:
+            raise InvalidParameter("no image specified: Config.Image is empty")
+        image = await asyncio.to_thread(self.images.get, image_ref)
+        cid = secrets.token_hex(32)
+        host_config = normalize_host_config(body.get("HostConfig"))
+        host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
+        self.runtime(dataclasses.replace(_EMPTY, host_config=host_config))  # unknown runtime -> error now
+        config = merge_config(body, image.config, cid)
+        if not name:
+            name = await asyncio.to_thread(self._generate_name)
+        self.store.reserve_name(name, cid)
+        name = name.lstrip("/")
+        try:
+            c = await asyncio.to_thread(self._create_blocking, cid, name, image, config, host_config)
+        except BaseException:
+            self.store.release_name(name, cid)
+            raise
+        self._event(c, "create")
+        warnings: list[str] = []
+        if host_config.get("Memory") and host_config.get("MemorySwap", 0) == 0:
+            pass
+        return cid, warnings
+
+    def _generate_name(self) -> str:
+        from engine.containers.names import random_name
+        for _ in range(20):
+            name = random_name()
+            if not self.store.name_taken(name):
+                return name
+        return random_name() + secrets.token_hex(2)
+
+    def _create_blocking(self, cid: str, name: str, image: Any, config: dict[str, Any],
+                         host_config: dict[str, Any]) -> Container:
+        resolved = mountlib.resolve(host_config, config, self.volumes)
+        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+        c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, image_name=config["Image"],
+                      config=config, host_config=host_config, path=argv[0], args=tuple(argv[1:]),
+                      mounts=resolved.mount_points, anonymous_volumes=resolved.anonymous_volumes)
+        self.store.dir(cid).mkdir(parents=True, exist_ok=True)
+        try:
+            self.images.create_rw(cid, image)
+            write_etc_files(self.store.dir(cid), config, host_config)
+            return self.store.save(c)
+        except BaseException:
+            self._discard_blocking(c, remove_volumes=True)
+            raise
+
+    def _discard_blocking(self, c: Container, remove_volumes: bool) -> None:
+        for step in (lambda: self.images.unmount_rw(c.id), lambda: self.images.remove_rw(c.id)):
+            try:
+                step()
+            except (EngineError, OSError) as e:
+                log.warning("cleanup step failed container=%s error=%s", c.id[:12], e)
+        if remove_volumes and self.volumes is not None:
+            for vol in c.anonymous_volumes:
+                try:
+                    self.volumes.remove(vol, force=True, in_use=lambda _n: [])
+                except (EngineError, OSError) as e:
+                    log.warning("anonymous volume not removed volume=%s error=%s", vol, e)
+        self.store.delete(c.id)
+
+    async def remove(self, ref: str, *, force: bool, volumes: bool) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            if c.state.status == "removing":
+                raise Conflict(f"removal of container {c.id[:12]} is already in progress")
+            if c.state.running:
+                if not force:
+                    raise Conflict(f'cannot remove container "/{c.name}": container is running: stop the '
+                                   "container before removing or force remove")
+                self.restarts.cancel(c.id)
+                if c.state.status == "restarting":
+                    c = self.store.save(c.with_state(status="exited"))
+                else:
+                    self.store.save(dataclasses.replace(c, manually_stopped=True))
+                    await self._kill_and_wait(c, signals.SIGKILL, None)
+            c = self.store.current(c.id) or c
+            self.store.save(c.with_state(status="removing"))
+            await asyncio.to_thread(self._remove_blocking, c, volumes)
+        self._event(c, "destroy")
+        self.removed_event(c.id).set()
+        self._locks.pop(c.id, None)
+
+    def _remove_blocking(self, c: Container, volumes: bool) -> None:
+        try:
+            self.runtime(c).delete(c.id)
+        except (EngineError, OSError) as e:
+            log.debug("runtime delete on remove container=%s error=%s", c.id[:12], e)
+        self._discard_blocking(c, remove_volumes=volumes)
+
+    async def rename(self, ref: str, new_name: str) -> None:
+        if not new_name:
+            raise InvalidParameter("Neither old nor new names may be empty")
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            old = c.name
+            if new_name.lstrip("/") == old:
+                raise Conflict("Renaming a container with the same name as its current name")
+            self.store.reserve_name(new_name, c.id)
+            c = self.store.save(dataclasses.replace(c, name=new_name.lstrip("/")))
+            self.store.release_name(old, c.id)
+        self._event(c, "rename", oldName="/" + old)
+
+    # ---- start ---------------------------------------------------------------------------------------------
+
+    async def start(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            if c.state.status in ("running", "paused"):
+                raise NotModified("container already started")
+            if c.state.status in ("removing", "dead"):
+                raise Conflict("container is marked for removal and cannot be started")
+            self.restarts.cancel(c.id)
+            c = self.store.save(dataclasses.replace(c, manually_stopped=False))
+            await self._start_locked(c)
+
+    async def _start_locked(self, c: Container) -> Container:
+        self._exited[c.id] = asyncio.Event()
+        try:
+            c = await asyncio.to_thread(self._start_blocking, c)
+        except EngineError as e:
+            code = 127 if "not found" in e.message else 126 if "permission denied" in e.message else 128
+            failed = (self.store.current(c.id) or c).with_state(
+                status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339())
+            self.store.save(failed)
+            self.exited_event(c.id).set()
+            self._event(failed, "die", exitCode=str(code))
+            raise
+        self._watch(c)
+        started = self._started.get(c.id)
+        if started is not None:
+            started.set()
+        self._started.pop(c.id, None)
+        self._event(c, "start")
+        self.restarts.on_started(c)
+        self.health.start(c)
+        return c
+
+    def _start_blocking(self, c: Container) -> Container:
+        from engine.runtime.oci import build_spec, resolve_user
+
+        image = self.images.get(c.image_id)
+        rootfs = self.images.mount_rw(c.id)
+        dockerenv = rootfs / ".dockerenv"
+        if not dockerenv.exists():
+            dockerenv.touch(mode=0o755)  # tools detect "inside a container" by this file, as with Docker
+        points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
+        if points != c.mounts:
+            c = self.store.save(dataclasses.replace(c, mounts=points))
+        del image
+        etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
+        oci_mounts = mountlib.oci_mounts(points, etc)
+        user = resolve_user(rootfs, c.config.get("User") or "")
+        spec = build_spec(c.config, c.host_config, rootfs=rootfs, mounts=oci_mounts,
+                          hostname=effective_hostname(c.config, c.host_config),
+                          cgroups_path=f"/composer/{c.id}", netns_path=self._netns_path(c), user=user)
+        log_opts = dict(self.log_opts)
+        log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
+        if c.host_config.get("LogConfig", {}).get("Type") == "none":
+            log_opts["driver"] = "none"
+        self.start_marks[c.id] = _log_mark(self.log_path(c.id))
+        ps = self.runtime(c).start(c.id, spec, log_path=self.log_path(c.id), log_opts=log_opts,
+                                   tty=bool(c.config.get("Tty")), open_stdin=bool(c.config.get("OpenStdin")))
+        health = Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
+        c = c.with_state(status="running", pid=ps.pid, exit_code=0, oom_killed=False, error="",
+                         started_at=ps.started_at or now_rfc3339(), finished_at=ZERO_TIME, health=health)
+        return self.store.save(c)
+
+    def _netns_path(self, c: Container) -> str | None:
+        mode = c.host_config.get("NetworkMode", "bridge")
+        if mode.startswith("container:"):
+            other = self.get(mode.split(":", 1)[1])
+            if other.state.status not in ("running", "paused"):
+                raise Conflict(f"cannot join network namespace of a non running container: {other.id}")
+            return f"/proc/{other.state.pid}/ns/net"
+        return None  # "host": no namespace; otherwise a new one with loopback only (until networking lands)
+
+    # ---- exits ---------------------------------------------------------------------------------------------
+
+    def _watch(self, c: Container) -> None:
+        """Call _on_exit when the monitor ends (its pidfd becomes readable)."""
+        if c.id in self._exit_fds:
+            return
+        try:
+            fd = self.runtime(c).exit_fd(c.id)
+        except (EngineError, OSError) as e:
+            log.warning("no exit fd, treating as exited container=%s error=%s", c.id[:12], e)
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._on_exit(c.id)))
+            return
+        self._exit_fds[c.id] = fd
+        loop = asyncio.get_running_loop()
+        loop.add_reader(fd, lambda: asyncio.ensure_future(self._on_exit(c.id)))
+
+    def _unwatch(self, cid: str) -> None:
+        fd = self._exit_fds.pop(cid, None)
+        if fd is not None:
+            asyncio.get_running_loop().remove_reader(fd)
+            os.close(fd)
+
+    async def _on_exit(self, cid: str) -> None:
+        if cid not in self._exit_fds and self.store.current(cid) is None:
+            return
+        self._unwatch(cid)
+        self.health.stop(cid)
+        c = self.store.current(cid)
+        if c is None:
+            return
+        c = await asyncio.to_thread(self._exited_blocking, c)
+        self._event(c, "die", exitCode=str(c.state.exit_code))
+        self.exited_event(cid).set()
+        if self.restarts.schedule(c):
+            return
+        if c.host_config.get("AutoRemove") and not self.lock(cid).locked():
+            try:
+                await self.remove(cid, force=True, volumes=True)
+            except NotFound:
+                pass
+
+    def _exited_blocking(self, c: Container) -> Container:
+        rt = self.runtime(c)
+        try:
+            ps = rt.state(c.id)
+            code, oom, finished = ps.exit_code, ps.oom_killed, ps.finished_at
+        except (EngineError, OSError) as e:
+            log.warning("exit status unknown container=%s error=%s", c.id[:12], e)
+            code, oom, finished = (c.state.exit_code if c.state.status == "exited" else 255), False, None
+        try:
+            rt.delete(c.id)
+        except (EngineError, OSError) as e:
+            log.debug("runtime delete after exit container=%s error=%s", c.id[:12], e)
+        try:
+            self.images.unmount_rw(c.id)
+        except (EngineError, OSError) as e:
+            log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
+        health = c.state.health
+        if health is not None:
+            health = dataclasses.replace(health, status="unhealthy") if False else health
+        current = self.store.current(c.id) or c
+        return self.store.save(current.with_state(
+            status="exited", pid=0, exit_code=code if code is not None else 255, oom_killed=bool(oom),
+            finished_at=finished or now_rfc3339(), health=health))
+
+    # ---- stop / kill / pause / restart / wait --------------------------------------------------------------
+
+    async def _kill_and_wait(self, c: Container, sig: int, timeout: float | None) -> bool:
+        """Send `sig`; wait up to `timeout` (None = forever) for the exit. True if it exited."""
+        exited = self.exited_event(c.id)
+        if exited.is_set() or c.state.status not in ("running", "paused"):
+            return True
+        rt = self.runtime(c)
+        await asyncio.to_thread(rt.kill, c.id, sig)
+        self._event(c, "kill", signal=str(sig))
+        if c.state.status == "paused":  # a frozen process cannot act on the signal
+            await asyncio.to_thread(rt.resume, c.id)
+        try:
+            await asyncio.wait_for(exited.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def stop(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            self.restarts.cancel(c.id)
+            if c.state.status == "restarting":
+                self.store.save(dataclasses.replace(c.with_state(status="exited"), manually_stopped=True))
+                self._event(c, "stop")
+                return
+            if c.state.status not in ("running", "paused"):
+                raise NotModified("container already stopped")
+            c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+            await self.stop_locked(c, signal, timeout)
+        self._event(c, "stop")
+
+    async def stop_locked(self, c: Container, signal: str | None, timeout: int | None) -> None:
+        sig = parse_signal(signal or c.config.get("StopSignal"))
+        wait = stop_timeout(c.config, timeout)
+        if not await self._kill_and_wait(c, sig, None if wait < 0 else wait):
+            await self._kill_and_wait(c, signals.SIGKILL, None)
+
+    async def kill(self, ref: str, signal: str | None) -> None:
+        c = self.get(ref)
+        sig = parse_signal(signal, signals.SIGKILL)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            if c.state.status not in ("running", "paused"):
+                raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
+            c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+            rt = self.runtime(c)
+            await asyncio.to_thread(rt.kill, c.id, sig)
+            self._event(c, "kill", signal=str(sig))
+
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            if c.state.status == "paused":
+                raise Conflict(f"cannot pause container {c.id}: container {c.id} is already paused")
+            if c.state.status != "running":
+                raise Conflict(f"cannot pause container {c.id}: container {c.id} is not running")
+            await asyncio.to_thread(self.runtime(c).pause, c.id)
+            c = self.store.save(c.with_state(status="paused"))
+        self._event(c, "pause")
+
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            if c.state.status != "paused":
+                raise Conflict(f"cannot unpause container {c.id}: container {c.id} is not paused")
+            await asyncio.to_thread(self.runtime(c).resume, c.id)
+            c = self.store.save(c.with_state(status="running"))
+        self._event(c, "unpause")
+
+    async def restart(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            self.restarts.cancel(c.id)
+            if c.state.status in ("running", "paused"):
+                c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+                await self.stop_locked(c, signal, timeout)
+                self._event(c, "stop")
+            c = self.store.save(dataclasses.replace(self.store.current(c.id) or c, manually_stopped=False))
+            await self._start_locked(c)
+        self._event(c, "restart")
+
+    def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
+        """Register a wait now (so nothing that happens after this call is missed); await the result later."""
+        c = self.get(ref)
+        if condition not in ("", "not-running", "next-exit", "removed"):
+            raise InvalidParameter(f"invalid condition: {condition!r}")
+        cid = c.id
+        removed = self.removed_event(cid)
+        running = c.state.status in ("running", "paused", "restarting")
+        exited = self.exited_event(cid) if running else None
+        started = None if running else self.started_event(cid)
+
+        def code() -> dict[str, Any]:
+            cur = self.store.current(cid) or c
+            return {"StatusCode": cur.state.exit_code, "Error": None}
+
+        async def until(*events: asyncio.Event) -> None:
+            waiters = [asyncio.ensure_future(e.wait()) for e in events]
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
+
+        async def result() -> dict[str, Any]:
+            if condition == "removed":
+                await removed.wait()
+                return code()
+            if condition in ("", "not-running") and not running:
+                return code()
+            nonlocal exited
+            if exited is None:
+                assert started is not None
+                await until(started, removed)
+                if removed.is_set():
+                    return code()
+                exited = self.exited_event(cid)
+            await until(exited, removed)
+            return code()
+
+        return result()
+
+    async def resize(self, ref: str, height: int, width: int) -> None:
+        c = self.get(ref)
+        if c.state.status not in ("running", "paused"):
+            raise Conflict(f"Container {c.id} is not running")
+        await asyncio.to_thread(self.runtime(c).resize, c.id, height, width)
+        self._event(c, "resize", height=str(height), width=str(width))
+
+    # ---- daemon start / shutdown ---------------------------------------------------------------------------
+
+    async def restore(self) -> None:
+        """Re-adopt containers whose monitors are alive; record the others' exits; restart per policy."""
+        records = await asyncio.to_thread(self.store.load)
+        for c in records:
+            if c.state.status == "removing":
+                await asyncio.to_thread(self._remove_blocking, c, False)
+                continue
+            if c.state.status not in ("running", "paused", "restarting"):
+                continue
+            alive = await asyncio.to_thread(self._alive, c)
+            if alive:
+                self._exited[c.id] = asyncio.Event()
+                self._watch(c)
+                self.restarts.on_started(c)
+                self.health.start(c)
+                log.info("re-adopted container=%s", c.id[:12])
+            else:
+                c = await asyncio.to_thread(self._exited_blocking, c)
+                self._event(c, "die", exitCode=str(c.state.exit_code))
+                self.exited_event(c.id).set()
+        for c in self.store.all():
+            if self.restarts.on_daemon_start(c):
+                try:
+                    await self.start(c.id)
+                except EngineError as e:
+                    log.warning("restart at daemon start failed container=%s error=%s", c.id[:12], e.message)
+
+    def _alive(self, c: Container) -> bool:
+        try:
+            return self.runtime(c).state(c.id).status in ("running", "paused", "created")
+        except (EngineError, OSError):
+            return False
+
+    async def shutdown(self) -> None:
+        """The daemon is going away: containers keep running; we only stop watching them."""
+        self.restarts.cancel_all()
+        self.health.stop_all()
+        for cid in list(self._exit_fds):
+            self._unwatch(cid)
+
+    def uptime_ok(self, c: Container) -> float:
+        return time.time() - parse_rfc3339(c.state.started_at)
+
+
+def _log_mark(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_ino, st.st_size)
+
+
+def _label_match(labels: dict[str, str], want: str) -> bool:
+    key, sep, value = want.partition("=")
+    return key in labels and (not sep or labels[key] == value)
+
+
+def _health_enabled(hc: dict[str, Any]) -> bool:
+    test = hc.get("Test") or []
+    return bool(test) and test[0] != "NONE"
+
+
+_EMPTY = Container(id="", name="", created="", image_id="", image_name="", config={}, host_config={}, path="",
+                   args=())

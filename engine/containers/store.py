@@ -1,0 +1,110 @@
+"""The container store: records on disk under <data-root>/containers/<id>/, indexed by id and name."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+from pathlib import Path
+
+from engine.containers.model import Container
+from engine.errors import Conflict, InvalidParameter, NotFound
+from engine.util.atomic import atomic_write_json, read_json
+
+log = logging.getLogger(__name__)
+
+NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+class ContainerStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._by_id: dict[str, Container] = {}
+        self._names: dict[str, str] = {}  # name -> id
+        self._lock = threading.RLock()
+
+    def dir(self, cid: str) -> Path:
+        return self.root / cid
+
+    def load(self) -> list[Container]:
+        """Read every record; a directory without a readable record is left alone and logged."""
+        with self._lock:
+            for d in sorted(self.root.iterdir()):
+                if not d.is_dir():
+                    continue
+                try:
+                    c = Container.from_json(read_json(d / "config.v2.json"), read_json(d / "hostconfig.json"))
+                except (OSError, ValueError, KeyError) as e:
+                    log.warning("skipping unreadable container record dir=%s error=%s", d, e)
+                    continue
+                self._by_id[c.id] = c
+                self._names[c.name] = c.id
+            return list(self._by_id.values())
+
+    def save(self, c: Container) -> Container:
+        with self._lock:
+            d = self.dir(c.id)
+            d.mkdir(exist_ok=True)
+            # hostconfig first: config.v2.json is the record's commit point
+            atomic_write_json(d / "hostconfig.json", c.host_config)
+            atomic_write_json(d / "config.v2.json", c.to_json())
+            old = self._by_id.get(c.id)
+            if old is not None and old.name != c.name:
+                self._names.pop(old.name, None)
+            self._by_id[c.id] = c
+            self._names[c.name] = c.id
+            return c
+
+    def reserve_name(self, name: str, cid: str) -> None:
+        """Claim a name; Docker's wording on conflicts."""
+        if not NAME_RE.match(name):
+            raise InvalidParameter(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+        name = name.lstrip("/")
+        with self._lock:
+            owner = self._names.get(name)
+            if owner is not None and owner != cid:
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
+                               "You have to remove (or rename) that container to be able to reuse that name.")
+            self._names[name] = cid
+
+    def release_name(self, name: str, cid: str) -> None:
+        with self._lock:
+            if self._names.get(name) == cid:
+                del self._names[name]
+
+    def delete(self, cid: str) -> None:
+        with self._lock:
+            c = self._by_id.pop(cid, None)
+            if c is not None:
+                self.release_name(c.name, cid)
+        shutil.rmtree(self.dir(cid), ignore_errors=True)
+
+    def get(self, ref: str) -> Container:
+        """By full id, name (with or without "/"), or unique id prefix, as Docker resolves them."""
+        with self._lock:
+            if ref in self._by_id:
+                return self._by_id[ref]
+            name = ref.lstrip("/")
+            if name in self._names and self._names[name] in self._by_id:
+                return self._by_id[self._names[name]]
+            if ref:
+                matches = [c for cid, c in self._by_id.items() if cid.startswith(ref)]
+                if len(matches) == 1:
+                    return matches[0]
+                if len(matches) > 1:
+                    raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+
+    def current(self, cid: str) -> Container | None:
+        with self._lock:
+            return self._by_id.get(cid)
+
+    def all(self) -> list[Container]:
+        with self._lock:
+            return list(self._by_id.values())
+
+    def name_taken(self, name: str) -> bool:
+        with self._lock:
+            return name in self._names

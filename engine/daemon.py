@@ -1,0 +1,201 @@
+"""composer-engine: the composition root. Parses flags and config, takes the pidfile lock, builds the stores,
+runtimes, ContainerService, EventBus and the HTTP app, serves the unix sockets, and shuts down cleanly on
+SIGTERM/SIGINT (containers keep running: they belong to their monitors, not to us)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from aiohttp import web
+
+from engine.api.app import make_app
+from engine.api.backends import Backends
+from engine.config import ConfigError, DaemonConfig, parse
+from engine.containers.execs import ExecService
+from engine.containers.service import ContainerService
+from engine.containers.store import ContainerStore
+from engine.errors import EngineError
+from engine.events import EventBus
+from engine.util.atomic import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+SOCKET_MODE = 0o660
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+def _lock(path: Path) -> IO[str]:
+    """Hold an exclusive flock on `path` for the daemon's life; the kernel drops it even after kill -9."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        pid = f.read().strip() or "?"
+        f.close()
+        raise AlreadyRunning(f"another engine (pid {pid}) holds {path}") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"{os.getpid()}\n")
+    f.flush()
+    return f
+
+
+def _engine_id(data_root: Path) -> str:
+    path = data_root / "engine-id"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raw = secrets.token_hex(16).upper()
+        ident = ":".join(raw[i:i + 4] for i in range(0, 32, 4))
+        atomic_write_bytes(path, ident.encode())
+        return ident
+
+
+def _image_store(root: Path) -> Any:
+    try:
+        from engine.images.store import ImageStore
+    except ImportError as e:
+        log.warning("image store unavailable error=%s", e)
+        return None
+    return ImageStore(root)
+
+
+def _volume_store(root: Path) -> Any:
+    try:
+        from engine.volumes.store import VolumeStore
+    except ImportError as e:
+        log.warning("volume store unavailable error=%s", e)
+        return None
+    return VolumeStore(root)
+
+
+class Runtimes:
+    """One engine.runtime.Runtime per configured runtime name, made on first use."""
+
+    def __init__(self, cfg: DaemonConfig) -> None:
+        self._cfg = cfg
+        self._made: dict[str, Any] = {}
+
+    def __call__(self, name: str) -> Any:
+        if name not in self._made:
+            from engine.runtime import Runtime
+
+            try:
+                binary = self._cfg.runtime_binary(name)
+            except ConfigError as e:
+                from engine.errors import InvalidParameter
+                raise InvalidParameter(str(e)) from None
+            self._made[name] = Runtime(self._cfg.exec_root / "runtime", binary)
+        return self._made[name]
+
+
+class Engine:
+    """The running daemon: built by `build`, served by `serve`."""
+
+    def __init__(self, cfg: DaemonConfig) -> None:
+        self.cfg = cfg
+        self.events = EventBus()
+        self.images = _image_store(cfg.data_root / "images")
+        self.volumes = _volume_store(cfg.data_root / "volumes")
+        self.containers = ContainerService(
+            store=ContainerStore(cfg.data_root / "containers"), images=self.images, volumes=self.volumes,
+            runtime_for=Runtimes(cfg), events=self.events, default_runtime=cfg.default_runtime,
+            log_opts=dict(cfg.log_opts))
+        self.backends = Backends(config=cfg, events=self.events, containers=self.containers,
+                                 execs=ExecService(self.containers), images=self.images,
+                                 volumes=self.volumes, engine_id=_engine_id(cfg.data_root), started_at=time.time())
+        self.app = make_app(self.backends)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        self.events.bind_loop(asyncio.get_running_loop())
+        await self.containers.restore()
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await runner.setup()
+        paths = self.cfg.socket_paths()
+        try:
+            for path in paths:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()  # a stale socket of a dead daemon: we hold the lock, so it is ours to replace
+                site = web.UnixSite(runner, str(path))
+                await site.start()
+                os.chmod(path, SOCKET_MODE)
+                log.info("listening socket=%s", path)
+            self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
+            await stop.wait()
+        finally:
+            log.info("shutting down; containers keep running")
+            await self.containers.shutdown()
+            await runner.cleanup()
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+
+def _setup_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def _run(cfg: DaemonConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine = Engine(cfg)
+    await engine.serve(stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        cfg = parse(sys.argv[1:] if argv is None else argv)
+    except ConfigError as e:
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 2
+    _setup_logging(cfg.debug)
+    locks: list[IO[str]] = []
+    try:
+        cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
+        cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # two daemons must never share either root: lock both
+        locks.append(_lock(cfg.pid_path))
+        locks.append(_lock(cfg.data_root / "engine.lock"))
+        asyncio.run(_run(cfg))
+    except AlreadyRunning as e:
+        print(f"composer-engine: cannot start: {e}", file=sys.stderr)
+        return 1
+    except (OSError, EngineError) as e:
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # one line for the operator; the traceback only with --debug
+        if cfg.debug:
+            log.exception("engine failed")
+        print(f"composer-engine: internal error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if locks:
+            with contextlib.suppress(FileNotFoundError):
+                cfg.pid_path.unlink()
+        for f in locks:
+            f.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
