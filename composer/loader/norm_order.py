@@ -212,6 +212,8 @@ _FIELDS: dict[str, Sequence[str]] = {
     ],
     "healthcheck": ("test", "timeout", "interval", "retries", "start_period", "start_interval", "disable"),
     "develop": ("watch",),
+    "hook": ("command", "image", "user", "privileged", "working_dir", "environment", "per_replica"),
+    "device_request": ("capabilities", "driver", "count", "device_ids", "options"),
     "watch": ("path", "action", "target", "exec", "include", "ignore", "initial_sync"),
 }
 
@@ -237,6 +239,12 @@ _CHILDREN: dict[tuple[str, str], tuple[str, str]] = {
     ("build", "secrets"): ("list", "file_ref"),
     ("build", "ulimits"): ("map", "ulimit"),
     ("develop", "watch"): ("list", "watch"),
+    ("watch", "exec"): ("one", "hook"),
+    ("service", "gpus"): ("list", "device_request"),
+    ("service", "post_start"): ("list", "hook"),
+    ("service", "pre_start"): ("list", "hook"),
+    ("service", "pre_stop"): ("list", "hook"),
+    ("resource", "devices"): ("list", "device_request"),
     ("deploy", "update_config"): ("one", "update"),
     ("deploy", "rollback_config"): ("one", "update"),
     ("deploy", "resources"): ("one", "resources"),

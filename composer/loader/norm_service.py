@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from composer.loader import norm_devices
+from composer.loader.norm_devices import DeviceError
+from composer.loader.norm_order import order_struct
 from composer.loader.norm_ports import PortError, normalize_ports
 from composer.loader.norm_units import (
     UnitError,
@@ -121,21 +124,11 @@ def _string_list(value: Any) -> list[str]:
     return [scalar_str(value)] if not isinstance(value, list) else [scalar_str(v) for v in value]
 
 
-def _ulimits(value: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, limit in value.items():
-        if isinstance(limit, dict):
-            result[name] = {k: to_int(v) for k, v in limit.items()}
-        else:
-            result[name] = to_int(limit)
-    return result
-
-
-def _file_refs(value: list[Any], *, secret: bool) -> list[dict[str, Any]]:
+def _file_refs(value: list[Any], *, secret: bool, default_target: bool = True) -> list[dict[str, Any]]:
     refs = []
     for item in value:
         ref = {"source": item} if isinstance(item, str) else dict(item)
-        if secret and "target" not in ref:
+        if secret and default_target and "target" not in ref:
             ref["target"] = f"/run/secrets/{ref.get('source')}"
         if "mode" in ref and ref["mode"] is not None:
             mode = ref["mode"]
@@ -148,7 +141,7 @@ def _file_refs(value: list[Any], *, secret: bool) -> list[dict[str, Any]]:
     return refs
 
 
-_REMOTE_CONTEXT = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|github\.com/)", re.IGNORECASE)
+_REMOTE_CONTEXT = re.compile(r"^([a-z][a-z0-9+.-]*://|git@|github\.com/|service:)", re.IGNORECASE)
 
 
 def _build(value: Any, ctx: ServiceContext) -> dict[str, Any]:
@@ -161,23 +154,28 @@ def _build(value: Any, ctx: ServiceContext) -> dict[str, Any]:
         build["dockerfile"] = "Dockerfile"
     if "args" in build:
         build["args"] = _build_args(build["args"], ctx.environment)
-    for key in ("labels", "additional_contexts"):
-        if key in build:
-            build[key] = to_mapping(build[key], empty="", env=None)
+    if "labels" in build:
+        build["labels"] = to_mapping(build["labels"], empty="", env=None)
+    if "additional_contexts" in build:
+        build["additional_contexts"] = {
+            k: v if _REMOTE_CONTEXT.match(v) else resolve_host_path(v, ctx.project_dir, ctx.home)
+            for k, v in to_mapping(build["additional_contexts"], empty="", env=None).items()
+        }
     if "extra_hosts" in build:
         build["extra_hosts"] = extra_hosts(build["extra_hosts"])
     if "shm_size" in build:
         build["shm_size"] = canonical_bytes(build["shm_size"])
     if "secrets" in build:
-        build["secrets"] = _file_refs(build["secrets"], secret=True)
+        build["secrets"] = _file_refs(build["secrets"], secret=True, default_target=False)
     if "ulimits" in build:
-        build["ulimits"] = _ulimits(build["ulimits"])
+        build["ulimits"] = norm_devices.ulimits(build["ulimits"])
     for key in ("no_cache", "pull", "privileged"):
         if key in build:
             build[key] = to_bool(build[key])
     for key in ("tags", "cache_from", "cache_to", "platforms", "ssh"):
         if isinstance(build.get(key), str):
             build[key] = [build[key]]
+    drop_empty_values(build, keep=())
     return build
 
 
@@ -265,6 +263,9 @@ def _develop(value: dict[str, Any], ctx: ServiceContext) -> dict[str, Any]:
         for key in ("ignore", "include"):
             if isinstance(watch.get(key), str):
                 watch[key] = [watch[key]]
+        hook = dict(watch.get("exec") or {})
+        hook["command"] = split_command(hook.get("command"))
+        watch["exec"] = order_struct(hook, "hook")
         watches.append(watch)
     if "watch" in develop:
         develop["watch"] = watches
@@ -313,12 +314,35 @@ _STEPS: dict[str, _Step] = {
     "ports": lambda v, _c: normalize_ports(v),
     "secrets": lambda v, _c: _file_refs(v, secret=True),
     "configs": lambda v, _c: _file_refs(v, secret=False),
-    "ulimits": lambda v, _c: _ulimits(v),
+    "ulimits": lambda v, _c: norm_devices.ulimits(v),
     "stop_grace_period": lambda v, _c: canonical_duration(v),
     "develop": _develop,
     "volumes": lambda v, c: [normalize_volume(item, c.project_dir, c.home) for item in v],
     "pull_policy": lambda v, _c: "missing" if v == "if_not_present" else v,
+    "devices": lambda v, _c: norm_devices.devices(v),
+    "gpus": lambda v, _c: norm_devices.gpus(v),
+    "blkio_config": lambda v, _c: norm_devices.blkio(v),
+    "group_add": lambda v, _c: _string_list(v),
+    "logging": lambda v, _c: _logging(v),
+    "post_start": lambda v, _c: [_hook(h) for h in v],
+    "pre_stop": lambda v, _c: [_hook(h) for h in v],
+    "pre_start": lambda v, _c: [_hook(h) for h in v],
 }
+
+
+def _logging(value: dict[str, Any]) -> dict[str, Any]:
+    logging = dict(value)
+    if isinstance(logging.get("options"), dict):
+        logging["options"] = {k: None if v is None else scalar_str(v) for k, v in logging["options"].items()}
+    return logging
+
+
+def _hook(value: dict[str, Any]) -> dict[str, Any]:
+    hook = dict(value)
+    hook["command"] = split_command(hook.get("command"))
+    if "environment" in hook:
+        hook["environment"] = to_mapping(hook["environment"], empty=None, env=None)
+    return hook
 
 
 def _depends_on(value: Any) -> dict[str, dict[str, Any]]:
@@ -361,8 +385,16 @@ def normalize_service(raw: Mapping[str, Any], ctx: ServiceContext) -> dict[str, 
             service[key] = _normalize_field(key, value, ctx)
         except FieldError as exc:
             raise FieldError((key, *exc.path), exc.message) from exc
-        except (UnitError, PortError, VolumeError, TypeError, AttributeError) as exc:
+        except (UnitError, PortError, VolumeError, DeviceError, TypeError, AttributeError) as exc:
             raise FieldError((key,), str(exc)) from exc
+    label_files = service.pop("label_file", None)
+    if label_files:
+        try:
+            paths = [resolve_host_path(str(p), ctx.project_dir, ctx.home) for p in label_files]
+            from_files = norm_devices.read_label_files(paths)
+        except DeviceError as exc:
+            raise FieldError(("label_file",), str(exc)) from exc
+        service["labels"] = {**from_files, **(service.get("labels") or {})}
     depends = _depends_on(service.pop("depends_on", []) or [])
     _implicit_dependencies(service, depends)
     if depends:
@@ -395,11 +427,11 @@ def _normalize_field(key: str, value: Any, ctx: ServiceContext) -> Any:
 _KEEP_ZERO = ("scale", "attach", "init", "command", "entrypoint")
 
 
-def drop_empty_values(service: dict[str, Any]) -> None:
+def drop_empty_values(service: dict[str, Any], keep: tuple[str, ...] = _KEEP_ZERO) -> None:
     """Drop what the reference omits as empty: false, 0, "", [] and {} (Go's omitempty)."""
     for key in list(service):
         value = service[key]
-        if key in _KEEP_ZERO or key.startswith("x-"):
+        if key in keep or key.startswith("x-"):
             continue
         empty = value is None or value is False or (not isinstance(value, bool) and value in (0, "", [], {}))
         if empty or (key in _BYTES and value == "0"):

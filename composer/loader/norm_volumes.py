@@ -104,6 +104,12 @@ def parse_volume_spec(spec: str) -> dict[str, Any]:
     return mount
 
 
+def _labels(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    return {k: v for k, _, v in (str(item).partition("=") for item in value)}
+
+
 def _clean_target(target: str) -> str:
     return posixpath.normpath(target) if target else target
 
@@ -120,7 +126,10 @@ def normalize_volume(item: Any, project_dir: str, home: str) -> dict[str, Any]:
         mount["source"] = resolve_host_path(str(mount["source"]), project_dir, home)
     if isinstance(mount.get("bind"), dict):
         bind = dict(mount["bind"])
-        bind["create_host_path"] = to_bool(bind.get("create_host_path", True))
+        if "create_host_path" in bind:
+            bind["create_host_path"] = to_bool(bind["create_host_path"])
+            if not bind["create_host_path"]:
+                del bind["create_host_path"]  # printed only when true, like the reference
         mount["bind"] = bind
     if isinstance(mount.get("tmpfs"), dict):
         tmpfs = dict(mount["tmpfs"])
@@ -132,6 +141,13 @@ def normalize_volume(item: Any, project_dir: str, home: str) -> dict[str, Any]:
         except UnitError as exc:
             raise VolumeError(str(exc)) from exc
         mount["tmpfs"] = tmpfs
-    if isinstance(mount.get("volume"), dict) and "nocopy" in mount["volume"]:
-        mount["volume"] = {**mount["volume"], "nocopy": to_bool(mount["volume"]["nocopy"])}
+    if isinstance(mount.get("volume"), dict):
+        volume = dict(mount["volume"])
+        if "nocopy" in volume:
+            volume["nocopy"] = to_bool(volume["nocopy"])
+            if not volume["nocopy"]:
+                del volume["nocopy"]
+        if "labels" in volume:
+            volume["labels"] = _labels(volume["labels"])
+        mount["volume"] = volume
     return mount

@@ -11,11 +11,13 @@ import pytest
 from composer.model import DependsOn, Healthcheck, Mount, PortMapping, Project, go_json, service_config_hash
 
 from .conftest import load
-from .test_normalize_reference import CASES
+from .test_normalize_reference import CASES, FILES
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_round_trip_is_exact(case: str, project_dir: Path) -> None:
+    for name, content in FILES.get(case, {}).items():
+        (project_dir / name).write_text(content)
     canonical = load(project_dir, CASES[case])
     again = Project.from_dict(canonical).to_dict()
     assert json.dumps(again) == json.dumps(canonical)

@@ -302,12 +302,186 @@ services:
 x-top:
   anything: [1, 2]
 """,
+    "devices_develop_build_long": """
+services:
+  a:
+    image: busybox
+    develop:
+      watch:
+        - path: ./src
+          action: sync
+          target: /app
+          ignore: node_modules/
+        - path: package.json
+          action: rebuild
+    devices:
+      - /dev/fuse
+      - "/dev/sda:/dev/xvda:rwm"
+    blkio_config:
+      weight: 300
+      device_read_bps:
+        - path: /dev/sda
+          rate: 12mb
+    credential_spec:
+      config: my_credential_spec
+    mem_swappiness: 60
+    oom_score_adj: -500
+    cpus: "2"
+    cpu_count: 0
+    ulimits:
+      core: "0"
+      nofile: 1024
+    logging:
+      options:
+        max-file: 3
+    volumes:
+      - type: volume
+        source: v
+        target: /v
+        volume:
+          labels: [a=b]
+      - type: bind
+        source: /x
+        target: /x
+        consistency: cached
+        bind:
+          recursive: readonly
+          propagation: rprivate
+    networks:
+      n:
+        priority: 100
+        driver_opts:
+          foo: bar
+        link_local_ips: [169.254.1.1]
+        mac_address: 02:42:ac:11:65:43
+    healthcheck:
+      test: ["NONE"]
+    post_start:
+      - command: ["echo", "x"]
+        user: root
+    group_add: [mail, 42]
+    security_opt: [no-new-privileges]
+    stop_signal: SIGUSR1
+    hostname: h
+    domainname: d.local
+    user: "0"
+    userns_mode: host
+    platform: linux/amd64
+    storage_opt:
+      size: 1G
+    gpus: all
+  b:
+    image: busybox
+    build:
+      context: .
+      ssh: [default]
+      cache_from: [a]
+      additional_contexts:
+        - base=../base
+      extra_hosts: ["h:1.2.3.4"]
+      ulimits:
+        nofile: 100
+      tags: ["x:1"]
+      platforms: [linux/amd64]
+      network: host
+      target: prod
+      secrets:
+        - bs
+      no_cache: true
+      pull: false
+    network_mode: none
+    label_file: ./labels
+    attach: false
+    init: false
+    tty: false
+secrets:
+  bs:
+    file: ./bs
+volumes:
+  v:
+    driver: local
+    driver_opts:
+      type: tmpfs
+      o: size=1m
+    labels:
+      - k=v
+networks:
+  n:
+    external:
+      name: legacy-net
+  other:
+    internal: true
+""",
+    "binds_hooks_labels_gpus": """
+services:
+  a:
+    image: busybox
+    volumes:
+      - type: bind
+        source: /x
+        target: /x
+        bind:
+          create_host_path: false
+      - type: bind
+        source: /y
+        target: /y
+        bind:
+          selinux: z
+      - type: bind
+        source: /z
+        target: /z
+        bind:
+          create_host_path: true
+      - type: volume
+        target: /anon
+      - type: tmpfs
+        target: /tt
+    develop:
+      watch:
+        - path: ./src
+          action: sync+exec
+          target: /app
+          exec:
+            command: echo hi there
+            user: root
+    blkio_config:
+      weight_device:
+        - path: /dev/sda
+          weight: 400
+      device_write_iops:
+        - path: /dev/sda
+          rate: 30
+    ulimits:
+      core: 0
+      nproc: {soft: 0, hard: 0}
+    labels:
+      A: explicit
+    label_file: ./labels
+    logging:
+      driver: syslog
+    devices:
+      - source: /dev/a
+        target: /dev/b
+      - "/dev/c:/dev/d"
+    gpus:
+      - driver: nvidia
+        count: 1
+        capabilities: [gpu]
+""",
+}
+
+# Files some cases read (label_file); written next to compose.yaml.
+FILES = {
+    "devices_develop_build_long": {"labels": "L1=x\n"},
+    "binds_hooks_labels_gpus": {"labels": "A=fromfile\nB=2\n# comment\nC\n"},
 }
 
 
 @pytest.mark.reference
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_matches_reference(case: str, ours: Loader, project_dir: Path, reference: Reference) -> None:
+    for name, content in FILES.get(case, {}).items():
+        (project_dir / name).write_text(content)
     got = ours(CASES[case])
     want = reference.config(project_dir)
     assert got == want
@@ -317,6 +491,8 @@ def test_matches_reference(case: str, ours: Loader, project_dir: Path, reference
 @pytest.mark.reference
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_config_hash_matches_reference(case: str, project_dir: Path, reference: Reference) -> None:
+    for name, content in FILES.get(case, {}).items():
+        (project_dir / name).write_text(content)
     project = Project.from_dict(load(project_dir, CASES[case]))
     done = reference.run(project_dir, "config", "--hash", "*")
     assert done.returncode == 0, done.stderr
