@@ -1,0 +1,35 @@
+"""From the CLI's global options to a loaded project: the one place commands get their project from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from composer.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from composer.loader.pipeline import LoadedProject
+
+
+def load(options: GlobalOptions, *, services: Sequence[str] = (), interpolate: bool = True) -> LoadedProject:
+    """Load and validate the project; warnings go to stderr once, errors raise ConfigError."""
+    from composer.loader.pipeline import LoadOptions, load_project
+    from composer.presenter import warn
+
+    loaded = load_project(
+        LoadOptions(
+            files=options.files,
+            project_directory=options.project_directory,
+            project_name=options.project_name,
+            env_files=options.env_files,
+            profiles=options.profiles,
+            interpolate=interpolate,
+            environ=dict(options.environ),
+            services=tuple(services),
+            working_dir=os.getcwd(),
+        )
+    )
+    for message in loaded.warnings:
+        warn(message)
+    return loaded
