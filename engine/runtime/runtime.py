@@ -115,6 +115,7 @@ class Runtime:
                 raise Conflict(f"container {cid} is already running")
             self._cleanup(cid, places)
         places.dir.mkdir(parents=True)
+        spec = {**spec, "process": {**spec["process"], "terminal": bool(tty)}}  # one truth: the monitor's pty
         atomic_write_json(places.config, spec)
         atomic_write_json(places.options, {
             "mode": "container", "id": cid, "log_path": str(log_path) if log_path else None,
