@@ -1,0 +1,53 @@
+"""The local driver's `driver_opts`: type/device/o, mounted on the volume's `_data` like `mount -t`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from engine.errors import InvalidParameter, SystemError_
+
+VALID_OPTS = ("type", "device", "o", "size")
+_REQUIRES = {"device": ("type",), "type": ("device",), "o": ("device", "type")}
+
+
+def validate(opts: dict[str, str]) -> None:
+    """Docker's local-driver option checks, with its wording."""
+    for key in opts:
+        if key not in VALID_OPTS:
+            raise InvalidParameter(f'invalid option: "{key}"')
+    for key, required in _REQUIRES.items():
+        if key in opts:
+            for other in required:
+                if other not in opts:
+                    raise InvalidParameter(f'missing required option: "{other}"')
+    if "size" in opts:
+        raise InvalidParameter("quota size requested but no quota support")
+
+
+def needs_mount(opts: dict[str, str]) -> bool:
+    return bool(opts.get("type") or opts.get("device"))
+
+
+def mount(opts: dict[str, str], target: Path) -> None:
+    argv = ["mount", "-t", opts["type"]]
+    options = opts.get("o", "")
+    if options:
+        argv += ["-o", options]
+    device = opts["device"]
+    if opts["type"] == "none" and "bind" in options.split(",") and not os.path.exists(device):
+        raise InvalidParameter(f"error while mounting volume: bind source path does not exist: {device}")
+    proc = subprocess.run([*argv, device, str(target)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemError_(f"error while mounting volume '{target}': {proc.stderr.strip()}")
+
+
+def unmount(target: Path) -> None:
+    if not os.path.ismount(target):
+        return
+    proc = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        proc = subprocess.run(["umount", "-l", str(target)], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemError_(f"error while unmounting volume '{target}': {proc.stderr.strip()}")
