@@ -1,0 +1,96 @@
+"""Monitors outlive the process that started them; runc runs the bundles we build."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from engine.errors import InvalidParameter
+from engine.runtime import Runtime
+from tests.integration.runtime.conftest import Box
+
+pytestmark = pytest.mark.root
+
+STARTER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from engine.runtime import Runtime, build_spec, resolve_user
+    exec_root, rootfs, parent, log = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    rt = Runtime(exec_root)
+    spec = build_spec({"Cmd": ["sh", "-c", "echo up; sleep 100"]}, {}, rootfs=rootfs, mounts=[], hostname="c1",
+                      cgroups_path=f"/{parent}/c1", netns_path=None, user=resolve_user(rootfs, ""))
+    state = rt.start("c1", spec, log_path=log, log_opts={}, tty=False, open_stdin=False)
+    print(state.pid, flush=True)
+    time.sleep(100)
+""")
+
+
+def test_monitor_survives_its_starter_being_killed(box, tmp_path):
+    exec_root = tmp_path / "exec"  # the same exec-root as box.rt, so box cleans up what the starter made
+    proc = subprocess.Popen([sys.executable, "-c", STARTER, str(exec_root), str(box.rootfs), box.parent,
+                             str(box.log_path("c1"))], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    box.started.append("c1")
+    try:
+        assert proc.stdout is not None
+        pid = int(proc.stdout.readline())
+        proc.kill()  # kill -9 of the "daemon"; its zygote exits on EOF, the monitor must not
+        proc.wait()
+        time.sleep(0.2)
+        # A new Runtime (a restarted daemon) re-adopts the container from status.json.
+        rt = Runtime(exec_root)
+        assert proc.poll() is not None
+        state = rt.state("c1")
+        assert state.status == "running" and state.pid == pid
+        os.kill(pid, 0)
+        rt.kill("c1", signal.SIGKILL)
+        assert box.wait().exit_code == 137
+        assert box.output() == "up\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.fixture
+def runc_box(busybox_rootfs, tmp_path):
+    rt = Runtime(tmp_path / "exec-runc", binary="runc")
+    b = Box(rt, busybox_rootfs, tmp_path)
+    try:
+        yield b
+    finally:
+        b.cleanup()
+        rt.close()
+
+
+def test_runc_runs_our_bundle(runc_box):
+    state, out = runc_box.run(["sh", "-c", "hostname; echo $$; grep CapEff /proc/self/status; "
+                                           "id -u; ls /dev/shm >/dev/null && echo shm; exit 7"],
+                              cid="runc1", config={"User": "app"})
+    assert state.exit_code == 7
+    assert out.splitlines() == ["runc1", "1", "CapEff:\t0000000000000000", "1000", "shm"]
+
+
+def test_runc_exec_not_found_is_127(runc_box):
+    with pytest.raises(InvalidParameter, match="executable file not found"):
+        runc_box.start(["nosuchcmd"], cid="runc2")
+    assert runc_box.rt.state("runc2").exit_code == 127
+
+
+def test_runc_kill_oom_and_tty(runc_box):
+    runc_box.start(["sleep", "100"], cid="runc3")
+    runc_box.rt.kill("runc3", signal.SIGKILL)
+    assert runc_box.wait("runc3").exit_code == 137
+    mib = 1024 * 1024
+    state, _ = runc_box.run(["tail", "/dev/zero"], cid="runc4", host={"Memory": 16 * mib, "MemorySwap": 16 * mib})
+    assert state.exit_code == 137 and state.oom_killed
+    state, out = runc_box.run(["sh", "-c", "[ -t 1 ] && echo tty-yes"], cid="runc5", tty=True,
+                              config={"Tty": True})
+    assert state.exit_code == 0 and "tty-yes" in out
