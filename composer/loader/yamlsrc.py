@@ -287,12 +287,13 @@ def parse_documents(text: str, filename: str) -> list[Document]:
                 raise ConfigError("top-level object must be a mapping", location=_loc(filename, node))
             docs.append(Document(data, builder.marks, filename))
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # the construct left open (context) tells the user more than where the parser gave up
+        mark = exc.context_mark or exc.problem_mark
         location = Location(filename, mark.line + 1, mark.column + 1) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"failed to parse {filename}: {problem}", location=location) from None
+        parts = [p for p in (exc.context, exc.problem) if p]
+        raise ConfigError(f"yaml: {': '.join(parts) or 'invalid YAML'}", location=location) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"failed to parse {filename}: {exc}") from None
+        raise ConfigError(f"yaml: {exc}", location=Location(filename, 1, 1)) from None
     finally:
         loader.dispose()
     return docs
@@ -303,7 +304,8 @@ def read_file(path: str) -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except OSError as exc:
-        raise ConfigError(f"failed to read {path}: {exc.strerror or exc}") from None
+        reason = (exc.strerror or str(exc)).lower()
+        raise ConfigError(f"open {path}: {reason}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"failed to read {path}: not valid UTF-8 ({exc.reason})") from None
 

@@ -42,7 +42,7 @@ def load(cwd: Path, *files: str, env: dict[str, str] | None = None, **kw: Any) -
 def _unescape(value: Any) -> Any:
     """The reference's output escapes `$` as `$$`; compare values, not escaping."""
     if isinstance(value, dict):
-        return {k: _unescape(v) for k, v in value.items()}
+        return {k.replace("$$", "$"): _unescape(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_unescape(v) for v in value]
     return value.replace("$$", "$") if isinstance(value, str) else value
