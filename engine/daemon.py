@@ -101,7 +101,7 @@ class Runtimes:
             except ConfigError as e:
                 from engine.errors import InvalidParameter
                 raise InvalidParameter(str(e)) from None
-            self._made[name] = Runtime(self._cfg.exec_root / "runtime", binary)
+            self._made[name] = Runtime(self._cfg.exec_root, binary)  # it keeps its state in <exec-root>/runtime
         return self._made[name]
 
 

@@ -10,11 +10,12 @@ import logging
 from aiohttp import web
 
 from engine.api.backends import Route, backends
-from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, hijack
+from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
 from engine.containers import archive, logs, stdio
 from engine.containers.stats import empty_sample, sample
+from engine.containers.service import ContainerService
 from engine.containers.top import top as run_top
 from engine.errors import Conflict, EngineError, InvalidParameter
 
@@ -93,7 +94,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if started is not None:
             if c.state.status not in ("created", "restarting"):
                 return conn.response  # exited: nothing more will come
-            await _attach_before_start(svc, c.id, conn, started, stdin, stdout, stderr, tty)
+            await _attach_before_start(svc, c.id, conn, started, stdin, stdout, stderr)
             return conn.response
         reader, writer = await stdio.connect(svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout,
                                              stderr=stderr)
@@ -105,45 +106,26 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return conn.response
 
 
-async def _attach_before_start(svc: object, cid: str, conn: object, started: asyncio.Event, stdin: bool,
-                               stdout: bool, stderr: bool, tty: bool) -> None:
-    """Attached before start (docker run): output comes from the log from the start of this run on, so
-    nothing written before we could connect is lost; stdin goes to the monitor once it exists."""
-    from engine.api.hijack import Hijacked
-    from engine.containers.service import ContainerService
-
-    assert isinstance(svc, ContainerService) and isinstance(conn, Hijacked)
-    gone = asyncio.ensure_future(conn.closed.wait())
-    begun = asyncio.ensure_future(started.wait())
-    removed = asyncio.ensure_future(svc.removed_event(cid).wait())
-    await asyncio.wait([gone, begun, removed], return_when=asyncio.FIRST_COMPLETED)
-    for t in (gone, begun, removed):
-        t.cancel()
-    if not started.is_set():
-        return
+async def _attach_before_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event,
+                               stdin: bool, stdout: bool, stderr: bool) -> None:
+    """Attached before start (docker run): wait for the start, which then asks the monitor to hold the
+    output until we connect, so nothing the process writes early is lost."""
+    svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
+    waiters = [asyncio.ensure_future(e.wait()) for e in (conn.closed, started, svc.removed_event(cid))]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        svc.pending_attach[cid] -= 1
+        if not svc.pending_attach[cid]:
+            del svc.pending_attach[cid]
     c = svc.store.current(cid)
-    if c is None:
+    if not started.is_set() or c is None:
         return
-    mark = svc.start_marks.get(cid)
-
-    def running() -> bool:
-        cur = svc.store.current(cid)
-        return cur is not None and cur.state.status in ("running", "paused")
-
-    async def output() -> None:
-        opts = logs.LogOptions(stdout=stdout, stderr=stderr, follow=True)
-        async for e in logs.follow(svc.log_path(cid), opts, mark, running):
-            if not await conn.write(e.encode(tty, False)):
-                return
-
-    writer = None
-    if stdin and running():
-        try:
-            _, writer = await stdio.connect(svc.runtime(c).attach_path(cid), stdin=True, stdout=False,
-                                            stderr=False)
-        except OSError as e:
-            log.info("stdin not attached container=%s error=%s", cid[:12], e)
-    await bridge(conn, None, writer, stdin=stdin, output=asyncio.ensure_future(output()))
+    reader, writer = await stdio.connect(svc.runtime(c).attach_path(cid), stdin=stdin, stdout=stdout,
+                                         stderr=stderr)
+    await bridge(conn, reader, writer, stdin=stdin)
 
 
 async def container_top(request: web.Request) -> web.StreamResponse:

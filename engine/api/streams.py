@@ -33,27 +33,19 @@ async def pump_stdin(conn: Hijacked, dst: asyncio.StreamWriter | None) -> None:
             dst.write_eof()
 
 
-async def bridge(conn: Hijacked, reader: asyncio.StreamReader | None, writer: asyncio.StreamWriter | None,
-                 *, stdin: bool, output: asyncio.Future[None] | None = None) -> None:
-    """Run until the output ends (process exited) or the client goes away; then close both sides."""
-    tasks: list[asyncio.Future[None]] = []
-    out_task = output if output is not None else asyncio.ensure_future(pump_output(reader, conn)) \
-        if reader is not None else None
+async def bridge(conn: Hijacked, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
+                 stdin: bool) -> None:
+    """Run until the output ends (the process exited) or the client goes away; then close both sides."""
+    out_task = asyncio.ensure_future(pump_output(reader, conn))
     in_task = asyncio.ensure_future(pump_stdin(conn, writer if stdin else None))
     gone = asyncio.ensure_future(conn.closed.wait())
-    tasks = [t for t in (out_task, gone) if t is not None]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except (ConnectionResetError, BrokenPipeError):
-        pass
+        await asyncio.wait([out_task, gone], return_when=asyncio.FIRST_COMPLETED)
     finally:
         for t in (out_task, in_task, gone):
-            if t is not None and not t.done():
-                t.cancel()
-        for t in (out_task, in_task):
-            if t is not None:
-                with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-                    await t
-        if writer is not None:
-            writer.close()
+            t.cancel()
+        for t in (out_task, in_task, gone):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
+                await t
+        writer.close()
         conn.close()

@@ -63,7 +63,7 @@ class ContainerService:
         self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
         self._started: dict[str, asyncio.Event] = {}  # replaced on every exit: "a run began"
         self._removed: dict[str, asyncio.Event] = {}
-        self.start_marks: dict[str, tuple[int, int]] = {}  # log (inode, size) when the current run began
+        self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
         self.restarts = RestartTracker(self)
         self.health = HealthChecker(self)
 
@@ -332,9 +332,10 @@ class ContainerService:
         log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
         if c.host_config.get("LogConfig", {}).get("Type") == "none":
             log_opts["driver"] = "none"
-        self.start_marks[c.id] = _log_mark(self.log_path(c.id))
         ps = self.runtime(c).start(c.id, spec, log_path=self.log_path(c.id), log_opts=log_opts,
-                                   tty=bool(c.config.get("Tty")), open_stdin=bool(c.config.get("OpenStdin")))
+                                   tty=bool(c.config.get("Tty")), open_stdin=bool(c.config.get("OpenStdin")),
+                                   # the monitor keeps early output for an attach made before the start
+                                   hold_output=self.pending_attach.get(c.id, 0) > 0)
         health = Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
         c = c.with_state(status="running", pid=ps.pid, exit_code=0, oom_killed=False, error="",
                          started_at=ps.started_at or now_rfc3339(), finished_at=ZERO_TIME, health=health)
@@ -592,14 +593,6 @@ class ContainerService:
 
     def uptime_ok(self, c: Container) -> float:
         return time.time() - parse_rfc3339(c.state.started_at)
-
-
-def _log_mark(path: Path) -> tuple[int, int]:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return (0, 0)
-    return (st.st_ino, st.st_size)
 
 
 def _label_match(labels: dict[str, str], want: str) -> bool:
