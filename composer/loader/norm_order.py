@@ -311,3 +311,37 @@ def order_project(project: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
+
+
+def _strip_struct(value: Any, kind: str) -> Any:
+    """Drop `x-*` keys of a struct and of the structs inside it; maps (labels...) keep every key."""
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if key.startswith("x-"):
+            continue
+        child = _CHILDREN.get((kind, key))
+        if child is None:
+            result[key] = item
+        elif child[0] == "one":
+            result[key] = _strip_struct(item, child[1])
+        elif child[0] == "list" and isinstance(item, list):
+            result[key] = [_strip_struct(v, child[1]) for v in item]
+        elif child[0] == "map" and isinstance(item, dict):
+            result[key] = {k: _strip_struct(v, child[1]) for k, v in item.items()}
+        else:
+            result[key] = item
+    return result
+
+
+def without_extensions(project: dict[str, Any]) -> dict[str, Any]:
+    """The project as the reference's JSON prints it: `x-*` kept only at the top level."""
+    result: dict[str, Any] = {}
+    for key, value in project.items():
+        kind = _TOP_CHILDREN.get(key)
+        if kind is not None and isinstance(value, dict):
+            result[key] = {k: _strip_struct(v, kind) for k, v in value.items()}
+        else:
+            result[key] = value
+    return result

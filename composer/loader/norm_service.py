@@ -188,7 +188,10 @@ def _healthcheck(value: dict[str, Any]) -> dict[str, Any]:
         check["test"] = [scalar_str(t) for t in test]
     for key in ("interval", "timeout", "start_period", "start_interval"):
         if check.get(key) is not None:
-            check[key] = canonical_duration(check[key])
+            try:
+                check[key] = canonical_duration(check[key])
+            except UnitError as exc:
+                raise FieldError((key,), str(exc)) from exc
     if "retries" in check and check["retries"] is not None:
         check["retries"] = to_int(check["retries"])
     if "disable" in check:
@@ -311,13 +314,13 @@ _STEPS: dict[str, _Step] = {
     "healthcheck": lambda v, _c: _healthcheck(v),
     "deploy": lambda v, _c: _deploy(v),
     "networks": lambda v, _c: _networks(v),
-    "ports": lambda v, _c: normalize_ports(v),
+    "ports": lambda v, _c: _each(v, lambda item: normalize_ports([item])),
     "secrets": lambda v, _c: _file_refs(v, secret=True),
     "configs": lambda v, _c: _file_refs(v, secret=False),
     "ulimits": lambda v, _c: norm_devices.ulimits(v),
     "stop_grace_period": lambda v, _c: canonical_duration(v),
     "develop": _develop,
-    "volumes": lambda v, c: [normalize_volume(item, c.project_dir, c.home) for item in v],
+    "volumes": lambda v, c: _each(v, lambda item: [normalize_volume(item, c.project_dir, c.home)]),
     "pull_policy": lambda v, _c: "missing" if v == "if_not_present" else v,
     "devices": lambda v, _c: norm_devices.devices(v),
     "gpus": lambda v, _c: norm_devices.gpus(v),
@@ -328,6 +331,17 @@ _STEPS: dict[str, _Step] = {
     "pre_stop": lambda v, _c: [_hook(h) for h in v],
     "pre_start": lambda v, _c: [_hook(h) for h in v],
 }
+
+
+def _each(items: list[Any], step: Callable[[Any], list[Any]]) -> list[Any]:
+    """Apply `step` to every item, naming the item's index when it fails."""
+    result: list[Any] = []
+    for index, item in enumerate(items):
+        try:
+            result.extend(step(item))
+        except (UnitError, PortError, VolumeError, TypeError, AttributeError) as exc:
+            raise FieldError((index,), str(exc)) from exc
+    return result
 
 
 def _logging(value: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composer.errors import ConfigError, Location
-from composer.loader.norm_order import order_project
+from composer.loader.norm_order import order_project, without_extensions
 from composer.loader.norm_service import (
     FieldError,
     ServiceContext,
@@ -145,14 +145,6 @@ def _used_resources(kind: str, services: Mapping[str, Any]) -> set[str]:
     return used
 
 
-def json_view(canonical: Mapping[str, Any]) -> dict[str, Any]:
+def json_view(canonical: dict[str, Any]) -> dict[str, Any]:
     """The canonical dict as the reference's JSON shows it: `x-*` kept only at the top level."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if not str(k).startswith("x-")}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return {k: (v if str(k).startswith("x-") else strip(v)) for k, v in canonical.items()}
+    return without_extensions(canonical)

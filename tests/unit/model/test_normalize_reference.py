@@ -222,6 +222,7 @@ services:
     network_mode: host
 networks:
   front:
+    x-net-ext: dropped
     driver: bridge
     ipam:
       config:
@@ -242,6 +243,7 @@ services:
       - C=
       - HOME
       - D=x=y
+      - x-not-an-extension=1
     labels:
       - x=y
       - z
