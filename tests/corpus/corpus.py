@@ -178,3 +178,28 @@ def record(case: Case, binary: str) -> dict[str, Any]:
     result["stderr"] = _replace_paths(outcome.stderr.strip(), case)
     case.expected_path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
     return result
+
+
+def differences(got: Any, want: Any, path: str = "", limit: int = 12) -> list[str]:
+    """Human-readable differences between two JSON-like values (for assertion messages)."""
+    found: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in [*a, *(k for k in b if k not in a)]:
+                if key not in b:
+                    found.append(f"{where}.{key}: unexpected {a[key]!r:.80}")
+                elif key not in a:
+                    found.append(f"{where}.{key}: missing, reference has {b[key]!r:.80}")
+                else:
+                    walk(a[key], b[key], f"{where}.{key}")
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{i}]")
+        elif a != b or type(a) is not type(b):
+            found.append(f"{where or '.'}: ours {a!r:.100} != reference {b!r:.100}")
+
+    walk(got, want, path)
+    return found

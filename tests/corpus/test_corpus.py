@@ -9,7 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.corpus.corpus import Case, Outcome, all_cases, comparable, reference_binary, run_reference, stored
+from tests.corpus.corpus import (
+    Case,
+    Outcome,
+    all_cases,
+    comparable,
+    differences,
+    reference_binary,
+    run_reference,
+    stored,
+)
 
 CASES = all_cases()
 REFERENCE = reference_binary()
@@ -52,7 +61,7 @@ def test_case(case: Case, run_ours: Callable[[Case], Outcome]) -> None:
                 f"stderr {ours.stderr!r} does not locate the error at {case.location}"
             )
         return
-    assert got["output"] == expected["output"]
+    assert got["output"] == expected["output"], "\n".join(differences(got["output"], expected["output"]))
     if case.output_format == "yaml":
         assert _key_orders(got["output"]) == _key_orders(expected["output"])
 

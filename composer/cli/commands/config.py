@@ -66,11 +66,28 @@ def _render(args: Mapping[str, Any], loaded: Any) -> str:
         )
     if args["--environment"]:
         return _lines(f"{k}={v}" for k, v in sorted(loaded.environment.items()))
+    render = to_json if args["--format"] == "json" else to_yaml
+    if args["--no-interpolate"]:
+        # The reference prints an uninterpolated model from its generic map form: keys sorted, x-* kept,
+        # no empty struct fields.
+        return render(_sorted_keys(yaml_view(canonical)))
     if args["--format"] == "json":
         from composer.loader.normalize import json_view
 
-        return to_json(json_view(canonical))
-    return to_yaml(yaml_view(canonical))
+        text = to_json(json_view(canonical))
+    else:
+        text = to_yaml(yaml_view(canonical, top_level_order=YAML_TOP_LEVEL))
+    # Like the reference, an interpolated model is printed with `$` escaped as `$$`, so the output is
+    # itself a valid Compose file that loads back to the same values.
+    return text.replace("$", "$$")
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
 
 
 def _lines(items: Any) -> str:
@@ -96,10 +113,15 @@ def _hashes(loaded: Any, selection: str) -> list[tuple[str, str]]:
     return [(name, service_config_hash(project, name)) for name in names]
 
 
-def yaml_view(canonical: Mapping[str, Any]) -> dict[str, Any]:
+# The reference's YAML follows its Project struct's field order; its JSON sorts these keys.
+YAML_TOP_LEVEL = ("name", "services", "networks", "volumes", "secrets", "configs", "models")
+
+
+def yaml_view(canonical: Mapping[str, Any], top_level_order: tuple[str, ...] = ()) -> dict[str, Any]:
     """The canonical dict as the reference's YAML shows it: fields its YAML omits when empty are dropped
     (service command/entrypoint null, network ipam {}, deploy placement {})."""
-    view = dict(canonical)
+    first = [k for k in top_level_order if k in canonical]
+    view = {k: canonical[k] for k in [*first, *(k for k in canonical if k not in first)]}
     services = {}
     for name, service in (canonical.get("services") or {}).items():
         svc = {k: v for k, v in service.items() if not (k in ("command", "entrypoint") and v is None)}
