@@ -1,0 +1,81 @@
+"""The mount recipe, checked call by call against the recording fake (no root needed)."""
+
+from __future__ import annotations
+
+from engine.runtime import rootfs
+from engine.runtime import syscalls as s
+from engine.runtime.oci import build_spec
+from engine.runtime.syscalls import RecordingSyscalls
+from engine.runtime.users import ResolvedUser
+
+
+def make_spec(**host):
+    return build_spec({"Cmd": ["true"]}, host, rootfs="/rf", mounts=[
+        {"destination": "/data", "type": "bind", "source": "/host/data", "options": ["rbind", "ro"]},
+        {"destination": "/etc/hosts", "type": "bind", "source": "/host/hosts", "options": ["bind"]},
+    ], hostname="h", cgroups_path="/composer/x", netns_path=None, user=ResolvedUser(0, 0))
+
+
+def test_prepare_rootfs_order():
+    sc = RecordingSyscalls(existing={"/rf": "dir", "/rf/proc": "dir", "/rf/dev": "dir", "/rf/sys": "dir",
+                                     "/rf/etc": "dir", "/host/hosts": "file", "/host/data": "dir"})
+    spec = make_spec()
+    rootfs.prepare_rootfs(sc, spec, {"memory": "/sys/fs/cgroup/memory/composer/x",
+                                     "name=systemd": "/sys/fs/cgroup/systemd/composer/x"}, console="/dev/pts/7")
+    calls = sc.calls
+    # propagation is made private before anything else, then the rootfs is bound onto itself
+    assert calls[0] == ("mount", "", "/", "", s.MS_PRIVATE | s.MS_REC, "")
+    assert calls[1] == ("mount", "/rf", "/rf", "", s.MS_BIND | s.MS_REC, "")
+    mounts = [c for c in calls if c[0] == "mount"]
+    targets = [c[2] for c in mounts]
+    # /proc before /dev before /dev/pts; user mounts after the defaults; /dev nodes after /dev exists
+    assert targets.index("/rf/proc") < targets.index("/rf/dev") < targets.index("/rf/dev/pts")
+    assert ("mount", "proc", "/rf/proc", "proc", s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV, "") in calls
+    assert ("mount", "sysfs", "/rf/sys", "sysfs", s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV | s.MS_RDONLY, "") in calls
+    devpts = next(c for c in mounts if c[2] == "/rf/dev/pts")
+    assert "newinstance" in devpts[5] and "ptmxmode=0666" in devpts[5]
+    # a read-only bind is a bind followed by a read-only remount
+    data = [c for c in mounts if c[2] == "/rf/data"]
+    assert data[0][4] == s.MS_BIND | s.MS_REC
+    assert data[1][4] & (s.MS_REMOUNT | s.MS_RDONLY | s.MS_BIND) == s.MS_REMOUNT | s.MS_RDONLY | s.MS_BIND
+    # a file bind gets a file mountpoint
+    assert ("touch", "/rf/etc/hosts") in calls
+    # cgroup hierarchies bound under a tmpfs, then the tmpfs made read-only
+    assert ("mkdir", "/rf/sys/fs/cgroup/systemd") in calls
+    assert ("mount", "/sys/fs/cgroup/memory/composer/x", "/rf/sys/fs/cgroup/memory", "", s.MS_BIND, "") in calls
+    # /dev nodes bound from the host, the console from the pty
+    assert ("mount", "/dev/null", "/rf/dev/null", "", s.MS_BIND, "") in calls
+    assert ("symlink", "pts/ptmx", "/rf/dev/ptmx") in calls
+    assert calls[-1] == ("mount", "/dev/pts/7", "/rf/dev/console", "", s.MS_BIND, "")
+    assert targets.index("/rf/dev/pts") < targets.index("/rf/dev/null") and targets.index("/rf/data") < \
+        targets.index("/rf/dev/null")
+
+
+def test_pivot_root_detaches_old_root_after_making_it_slave():
+    sc = RecordingSyscalls()
+    rootfs.pivot_root(sc, "/rf")
+    assert sc.calls == [("chdir", "/rf"), ("pivot_root", ".", "."), ("mount", "", ".", "", s.MS_SLAVE | s.MS_REC, ""),
+                        ("umount", ".", s.MNT_DETACH), ("chdir", "/")]
+
+
+def test_masked_and_readonly_paths_and_readonly_root():
+    sc = RecordingSyscalls(existing={"/proc/kcore": "file", "/sys/firmware": "dir", "/proc/sys": "dir"})
+    rootfs.mask_paths(sc, ["/proc/kcore", "/sys/firmware", "/proc/absent"], ["/proc/sys", "/proc/nope"])
+    rootfs.finalize_root(sc, True)
+    assert sc.calls == [
+        ("mount", "/dev/null", "/proc/kcore", "", s.MS_BIND, ""),
+        ("mount", "tmpfs", "/sys/firmware", "tmpfs", s.MS_RDONLY, ""),
+        ("mount", "/proc/sys", "/proc/sys", "", s.MS_BIND | s.MS_REC, ""),
+        ("mount", "/proc/sys", "/proc/sys", "", s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | s.MS_REC, ""),
+        ("mount", "", "/", "", s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY, ""),
+    ]
+
+
+def test_paths_cannot_climb_out_of_the_rootfs():
+    assert rootfs.in_root("/rf", "/../../etc/passwd") == "/rf/etc/passwd"
+    assert rootfs.in_root("/rf", "/") == "/rf"
+
+
+def test_parse_options():
+    flags, prop, data = rootfs.parse_options(["nosuid", "ro", "rw", "rprivate", "mode=755", "size=1k"])
+    assert flags == s.MS_NOSUID and prop == s.MS_PRIVATE | s.MS_REC and data == "mode=755,size=1k"
