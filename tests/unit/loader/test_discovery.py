@@ -35,7 +35,10 @@ def test_compose_file_variable_and_separator(tmp_path: Path) -> None:
     ]
     env = {"COMPOSE_FILE": f"a.yaml{os.pathsep}b.yaml"}
     assert len(discovery.config_files([], env, str(tmp_path), str(tmp_path), [])) == 2
-    assert discovery.config_files(["-", "x.yaml"], env, "/", str(tmp_path), []) == ["-", str(tmp_path / "x.yaml")]
+    assert discovery.config_files(["-", "x.yaml"], env, "/", str(tmp_path), []) == [
+        "-",
+        str(tmp_path / "x.yaml"),
+    ]
 
 
 def test_project_directory() -> None:

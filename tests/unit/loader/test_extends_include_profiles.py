@@ -16,7 +16,8 @@ def test_extends_same_file_other_file_and_chains(tree) -> None:  # type: ignore[
                 "  web: {extends: mid, command: run}\n"
                 "  ext: {extends: {file: lib/base.yaml, service: svc}, image: mine}\n"
             ),
-            "lib/base.yaml": "services:\n  svc: {image: lib, build: ., volumes: ['./data:/data'], env_file: e.env}\n",
+            "lib/base.yaml": "services:\n"
+            "  svc: {image: lib, build: ., volumes: ['./data:/data'], env_file: e.env}\n",
             "lib/e.env": "FROM_LIB=1\n",
         }
     )
@@ -43,7 +44,8 @@ def test_extends_cycle_and_missing(tree) -> None:  # type: ignore[no-untyped-def
 def test_include_has_its_own_directory_and_env(tree) -> None:  # type: ignore[no-untyped-def]
     root = tree(
         {
-            "compose.yaml": "include: [sub/compose.yaml]\nservices:\n  loc: {image: l, environment: ['V=${V:-unset}']}\n",
+            "compose.yaml": "include: [sub/compose.yaml]\nservices:\n"
+            "  loc: {image: l, environment: ['V=${V:-unset}']}\n",
             "sub/compose.yaml": "services:\n  inc: {image: i, build: ., environment: ['V=${V}']}\n",
             "sub/.env": "V=subv\n",
         }
@@ -63,7 +65,9 @@ def test_include_conflict_and_cycle(tree) -> None:  # type: ignore[no-untyped-de
     )
     with pytest.raises(ConfigError, match="services.web conflicts with imported resource"):
         load(root)
-    root = tree({"compose.yaml": "include: [sub.yaml]\nservices: {}\n", "sub.yaml": "include: [compose.yaml]\n"})
+    root = tree(
+        {"compose.yaml": "include: [sub.yaml]\nservices: {}\n", "sub.yaml": "include: [compose.yaml]\n"}
+    )
     with pytest.raises(ConfigError, match="include cycle detected"):
         load(root)
 

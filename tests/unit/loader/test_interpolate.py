@@ -37,7 +37,9 @@ def test_required_errors_carry_location_and_path() -> None:
     doc = parse_documents("services:\n  web:\n    image: ${FOO:?need foo}\n", "c.yaml")[0]
     with pytest.raises(ConfigError) as err:
         interpolate(doc.data, {}, doc.marks)
-    assert str(err.value) == "c.yaml:3:5: services.web.image: required variable FOO is missing a value: need foo"
+    assert (
+        str(err.value) == "c.yaml:3:5: services.web.image: required variable FOO is missing a value: need foo"
+    )
     doc = parse_documents("x: ${E?}\ny: ${E:?}\n", "c.yaml")[0]
     with pytest.raises(ConfigError, match="required variable E is missing a value$"):
         interpolate(doc.data, ENV, doc.marks)

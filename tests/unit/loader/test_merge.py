@@ -20,8 +20,10 @@ def web(*texts: str) -> dict:
 
 def test_mappings_merge_sequences_append_scalars_replace() -> None:
     svc = web(
-        "services: {web: {image: a, dns: 1.1.1.1, cap_add: [A], build: ., healthcheck: {test: [CMD, a], retries: 2}}}",
-        "services: {web: {image: b, dns: [8.8.8.8], cap_add: [A, B], build: {target: t}, healthcheck: {test: x}}}",
+        "services: {web: {image: a, dns: 1.1.1.1, cap_add: [A], build: .,"
+        " healthcheck: {test: [CMD, a], retries: 2}}}",
+        "services: {web: {image: b, dns: [8.8.8.8], cap_add: [A, B], build: {target: t},"
+        " healthcheck: {test: x}}}",
     )
     assert svc["image"] == "b"
     assert svc["dns"] == ["1.1.1.1", "8.8.8.8"]
@@ -55,12 +57,16 @@ def test_unique_by_key_sequences() -> None:
     assert svc["ports"] == [{"target": 80, "published": "8080"}, "9000:9000", "9001:9001"]
     assert svc["volumes"] == ["./b:/data", "/x:/y"]
     assert svc["expose"] == [1, 2, 3]  # the later entry takes the earlier one's place
-    assert svc["secrets"] == [{"source": "s1", "target": "/run/secrets/s1", "mode": 256}, {"source": "s2", "target": "/t"}]
+    assert svc["secrets"] == [
+        {"source": "s1", "target": "/run/secrets/s1", "mode": 256},
+        {"source": "s2", "target": "/t"},
+    ]
 
 
 def test_depends_on_networks_and_logging() -> None:
     svc = web(
-        "services: {web: {depends_on: [db], networks: [front], logging: {driver: json-file, options: {a: '1'}}}}",
+        "services: {web: {depends_on: [db], networks: [front],"
+        " logging: {driver: json-file, options: {a: '1'}}}}",
         "services: {web: {depends_on: {db: {condition: service_healthy}}, networks: {back: {}},"
         " logging: {driver: syslog}}}",
     )

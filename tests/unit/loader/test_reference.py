@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from textwrap import dedent
 
 import pytest
 
@@ -12,50 +13,94 @@ from tests.unit.loader.conftest import ours_config, reference_config
 
 pytestmark = pytest.mark.reference
 
-CASES: dict[str, tuple[dict[str, str], list[str], dict[str, str]]] = {
+Project = dict[str, str]
+
+
+def _y(text: str) -> str:
+    return dedent(text).lstrip("\n")
+
+
+CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
     "merge-rules": (
         {
-            "a.yaml": (
-                "services:\n  web:\n    image: busybox\n    ports: ['8080:80', '9000:9000']\n"
-                "    expose: ['1', 2]\n    volumes: ['./a:/data', '/x:/y']\n    environment: [A=1, B=2]\n"
-                "    labels: {l1: a}\n    command: [a, b]\n    dns: 1.1.1.1\n    extra_hosts: ['h1:1.1.1.1']\n"
-                "    depends_on: [db]\n    logging: {driver: json-file, options: {a: '1'}}\n"
-                "    healthcheck: {test: [CMD, x], retries: 2}\n  db:\n    image: busybox\n"
-            ),
-            "b.yaml": (
-                "services:\n  web:\n    image: null\n    ports: ['8080:80', '9001:9001']\n    expose: ['1', 3]\n"
-                "    volumes: ['./b:/data']\n    environment: {B: 3, C: null}\n    labels: [l2=b]\n"
-                "    command: c\n    dns: [8.8.8.8]\n    extra_hosts: {h2: 2.2.2.2}\n"
-                "    depends_on: {db: {condition: service_healthy}}\n    logging: {driver: syslog}\n"
-                "    healthcheck: {test: [CMD, y]}\n"
-            ),
+            "a.yaml": _y("""
+                services:
+                  web:
+                    image: busybox
+                    ports: ['8080:80', '9000:9000']
+                    expose: ['1', 2]
+                    volumes: ['./a:/data', '/x:/y']
+                    environment: [A=1, B=2]
+                    labels: {l1: a}
+                    command: [a, b]
+                    dns: 1.1.1.1
+                    extra_hosts: ['h1:1.1.1.1']
+                    depends_on: [db]
+                    logging: {driver: json-file, options: {a: '1'}}
+                    healthcheck: {test: [CMD, x], retries: 2}
+                  db:
+                    image: busybox
+                """),
+            "b.yaml": _y("""
+                services:
+                  web:
+                    image: null
+                    ports: ['8080:80', '9001:9001']
+                    expose: ['1', 3]
+                    volumes: ['./b:/data']
+                    environment: {B: 3, C: null}
+                    labels: [l2=b]
+                    command: c
+                    dns: [8.8.8.8]
+                    extra_hosts: {h2: 2.2.2.2}
+                    depends_on: {db: {condition: service_healthy}}
+                    logging: {driver: syslog}
+                    healthcheck: {test: [CMD, y]}
+                """),
         },
         ["-f", "a.yaml", "-f", "b.yaml"],
         {},
     ),
     "reset-override": (
         {
-            "compose.yaml": (
-                "services:\n  web:\n    image: busybox\n    ports: ['80:80']\n    environment: {A: '1', B: '2'}\n"
-                "    labels: [x=1]\n"
-            ),
-            "compose.override.yaml": (
-                "services:\n  web:\n    ports: !reset []\n    environment: !override {C: '3'}\n    labels: !reset null\n"
-            ),
+            "compose.yaml": _y("""
+                services:
+                  web:
+                    image: busybox
+                    ports: ['80:80']
+                    environment: {A: '1', B: '2'}
+                    labels: [x=1]
+                """),
+            "compose.override.yaml": _y("""
+                services:
+                  web:
+                    ports: !reset []
+                    environment: !override {C: '3'}
+                    labels: !reset null
+                """),
         },
         [],
         {},
     ),
     "dotenv-and-env-file": (
         {
-            "compose.yaml": (
-                "services:\n  web:\n    image: busybox\n    env_file: [a.env, {path: missing.env, required: false}]\n"
-                "    environment: [X, Y, Q, 'Z=${DOT}']\n"
-            ),
-            "a.env": (
-                'X=fromfile\nQ=fq\nR=${DOT}\nexport S: "a\\nb $$x \\$y"\nT=\'${DOT} \\n\' # c\nU=v #c\nW=a#b\n'
-                "BARE\n"
-            ),
+            "compose.yaml": _y("""
+                services:
+                  web:
+                    image: busybox
+                    env_file: [a.env, {path: missing.env, required: false}]
+                    environment: [X, Y, Q, 'Z=${DOT}']
+                """),
+            "a.env": _y(r"""
+                X=fromfile
+                Q=fq
+                R=${DOT}
+                export S: "a\nb $$x \$y"
+                T='${DOT} \n' # c
+                U=v #c
+                W=a#b
+                BARE
+                """),
             ".env": "DOT=dotval\nY=ydot\nBARE=bareval\nQ=fromdotenv\n",
         },
         [],
@@ -63,42 +108,62 @@ CASES: dict[str, tuple[dict[str, str], list[str], dict[str, str]]] = {
     ),
     "interpolation": (
         {
-            "compose.yaml": (
-                "name: ${PN:-My_Project}\n"
-                "services:\n  web:\n    image: 'busybox:${B:-${C:-${A}}}'\n"
-                "    environment:\n      E1: '${E:-e}/${E-e}/${A:+p}/${E+q}/${E:+r}/$$A/$A$$'\n"
-                "      E2: '${B:-{x}}z'\n      E3: '${COMPOSE_PROJECT_NAME}'\n      E4: yes\n      E5: 0777\n"
-                "      E6: on\n    privileged: '${T}'\n    scale: '${N}'\n    labels:\n      ${A}: key-not-interpolated\n"
-            ),
+            "compose.yaml": _y("""
+                name: ${PN:-My_Project}
+                services:
+                  web:
+                    image: 'busybox:${B:-${C:-${A}}}'
+                    environment:
+                      E1: '${E:-e}/${E-e}/${A:+p}/${E+q}/${E:+r}/$$A/$A$$'
+                      E2: '${B:-{x}}z'
+                      E3: '${COMPOSE_PROJECT_NAME}'
+                      E4: yes
+                      E5: 0777
+                      E6: on
+                    privileged: '${T}'
+                    scale: '${N}'
+                    labels:
+                      ${A}: key-not-interpolated
+                """),
         },
         [],
         {"A": "a", "E": "", "T": "true", "N": "2"},
     ),
     "anchors": (
         {
-            "compose.yaml": (
-                "x-common: &common\n  image: busybox\n  environment: {A: '1'}\n"
-                "services:\n  a:\n    <<: *common\n    environment: {B: '2'}\n  b: *common\n"
-            )
+            "compose.yaml": _y("""
+                x-common: &common
+                  image: busybox
+                  environment: {A: '1'}
+                services:
+                  a:
+                    <<: *common
+                    environment: {B: '2'}
+                  b: *common
+                """)
         },
         [],
         {},
     ),
     "extends-and-include": (
         {
-            "compose.yaml": (
-                "include: [inc/compose.yaml]\n"
-                "services:\n  base: {image: b, environment: {A: '1'}, ports: ['80:80']}\n"
-                "  mid: {extends: base, environment: {B: '2'}}\n  web: {extends: mid, command: run}\n"
-                "  ext: {extends: {file: lib/base.yaml, service: svc}, image: mine}\n"
-            ),
-            "lib/base.yaml": (
-                "services:\n  svc: {image: lib, build: ., volumes: ['./data:/data'], env_file: e.env}\n"
-            ),
+            "compose.yaml": _y("""
+                include: [inc/compose.yaml]
+                services:
+                  base: {image: b, environment: {A: '1'}, ports: ['80:80']}
+                  mid: {extends: base, environment: {B: '2'}}
+                  web: {extends: mid, command: run}
+                  ext: {extends: {file: lib/base.yaml, service: svc}, image: mine}
+                """),
+            "lib/base.yaml": _y("""
+                services:
+                  svc: {image: lib, build: ., volumes: ['./data:/data'], env_file: e.env}
+                """),
             "lib/e.env": "FROM_LIB=1\n",
-            "inc/compose.yaml": (
-                "services:\n  inc: {image: i, build: ., environment: ['V=${V}', W], volumes: ['./d:/d']}\n"
-            ),
+            "inc/compose.yaml": _y("""
+                services:
+                  inc: {image: i, build: ., environment: ['V=${V}', W], volumes: ['./d:/d']}
+                """),
             "inc/.env": "V=subv\nW=w\n",
         },
         [],
@@ -106,10 +171,13 @@ CASES: dict[str, tuple[dict[str, str], list[str], dict[str, str]]] = {
     ),
     "profiles": (
         {
-            "compose.yaml": (
-                "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, profiles: [p1]}\n"
-                "  c: {image: x, profiles: [p2]}\n  e: {image: x}\n"
-            )
+            "compose.yaml": _y("""
+                services:
+                  a: {image: x, depends_on: [b]}
+                  b: {image: x, profiles: [p1]}
+                  c: {image: x, profiles: [p2]}
+                  e: {image: x}
+                """)
         },
         ["--profile", "p1"],
         {"COMPOSE_PROFILES": "p2"},
@@ -128,7 +196,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], dict[str, str]]] = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_same_as_reference(name: str, tree: Callable[[dict[str, str]], Path]) -> None:
+def test_same_as_reference(name: str, tree: Callable[[Project], Path]) -> None:
     files, args, env = CASES[name]
     root = tree(files)
     expected, stderr = reference_config(root, args, env)
@@ -136,19 +204,40 @@ def test_same_as_reference(name: str, tree: Callable[[dict[str, str]], Path]) ->
     assert ours_config(root, args, env) == expected
 
 
-ERRORS: dict[str, tuple[dict[str, str], str]] = {
-    "extends-cycle": ("services:\n  a: {extends: b}\n  b: {extends: a}\n", "ircular reference"),
-    "include-conflict": ("include: [compose.yaml]\nservices: {}\n", "include cycle detected"),
-    "required": ("services:\n  web: {image: '${X:?x is needed}'}\n", "required variable X is missing a value: x is needed"),
-    "bad-template": ("services:\n  web: {image: '${X'}\n", "invalid interpolation format"),
-    "duplicate-key": ("services:\n  web:\n    image: a\n    image: b\n", 'mapping key "image" already defined at line 3'),
-    "non-string-key": ("services:\n  web:\n    image: a\n    labels: {1: a}\n", "non-string key in services.web.labels: 1"),
-    "bad-cast": ("services:\n  web: {image: a, tty: '${T:-maybe}'}\n", "invalid boolean: maybe"),
+ERRORS: dict[str, tuple[str, str]] = {
+    "extends-cycle": (
+        "services:\n  a: {extends: b}\n  b: {extends: a}\n",
+        "ircular reference",
+    ),
+    "include-cycle": (
+        "include: [compose.yaml]\nservices: {}\n",
+        "include cycle detected",
+    ),
+    "required": (
+        "services:\n  web: {image: '${X:?x is needed}'}\n",
+        "required variable X is missing a value: x is needed",
+    ),
+    "bad-template": (
+        "services:\n  web: {image: '${X'}\n",
+        "invalid interpolation format",
+    ),
+    "duplicate-key": (
+        "services:\n  web:\n    image: a\n    image: b\n",
+        'mapping key "image" already defined at line 3',
+    ),
+    "non-string-key": (
+        "services:\n  web:\n    image: a\n    labels: {1: a}\n",
+        "non-string key in services.web.labels: 1",
+    ),
+    "bad-cast": (
+        "services:\n  web: {image: a, tty: '${T:-maybe}'}\n",
+        "invalid boolean: maybe",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
-def test_errors_like_reference(name: str, tree: Callable[[dict[str, str]], Path]) -> None:
+def test_errors_like_reference(name: str, tree: Callable[[Project], Path]) -> None:
     text, message = ERRORS[name]
     root = tree({"compose.yaml": text})
     expected, stderr = reference_config(root, [])
