@@ -152,7 +152,7 @@ class Token:
 
 
 class TokenCache:
-    """Bearer tokens keyed by (realm, service, scope, user): one fetch per scope, reused until expiry."""
+    """Bearer tokens keyed by (realm, service, scope, identity): one fetch per scope, reused until expiry."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -158,7 +158,8 @@ class RegistryClient:
         creds = Credentials(username, password)
         errors: list[str] = []
         for ep in [e for e in endpoints_for(host, self.options) if not e.mirror]:
-            session = Session(ep, None, "", creds, self.tokens)
+            # A fresh token cache: a login must prove the password now, not reuse an earlier token.
+            session = Session(ep, None, "", creds, TokenCache())
             try:
                 self._check_login(session)
                 log.info("login succeeded registry=%s user=%s", host, username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import logging
@@ -213,14 +214,21 @@ class Session:
         if ch.params.get("scope") and ch.params["scope"] not in scopes:
             scopes.append(ch.params["scope"])
         scope = " ".join(scopes)
-        user = self.credentials.username if self.credentials else ""
-        key = (realm, service, scope, user)
+        key = (realm, service, scope, self._who())
         cached = self.tokens.get(key)
         if cached:
             return cached
         token, expires_in = self._fetch_token(realm, service, scopes)
         self.tokens.put(key, token, expires_in)
         return token
+
+    def _who(self) -> str:
+        """Tokens are cached per identity: a fingerprint of the credentials, never the secret itself."""
+        c = self.credentials
+        if not c:
+            return ""
+        secret = f"{c.username}\0{c.password}\0{c.identity_token}".encode()
+        return f"{c.username}:{hashlib.sha256(secret).hexdigest()[:16]}"
 
     def _fetch_token(self, realm: str, service: str, scopes: list[str]) -> tuple[str, int]:
         creds = self.credentials

@@ -221,3 +221,140 @@ def running_registry(workdir: Path, **kwargs: object) -> Iterator[Registry]:
         yield reg
     finally:
         reg.stop()
+
+
+# -- Bearer token auth: a small token server that signs JWTs the way distribution's token auth checks them --
+
+
+@dataclass
+class TokenServer:
+    realm: str  # "http://127.0.0.1:PORT/token"
+    service: str
+    issuer: str
+    cert_path: Path  # the registry's rootcertbundle
+    requests: list[dict[str, str]]  # every token request: scope, account, authorized user
+
+    def registry_config(self) -> dict[str, str]:
+        return {
+            "realm": self.realm,
+            "service": self.service,
+            "issuer": self.issuer,
+            "rootcertbundle": str(self.cert_path),
+        }
+
+
+def _b64url(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+@contextmanager
+def token_server(
+    workdir: Path,
+    users: dict[str, str],
+    *,
+    service: str = "composer-test-registry",
+    issuer: str = "composer-test-issuer",
+) -> Iterator[TokenServer]:
+    """Serve GET /token: users with a valid Basic login get the actions they ask for; anonymous callers
+    get "pull" only; a wrong password gets 401. Tokens are ES256 JWTs with the signing cert in `x5c`."""
+    import base64
+    import secrets
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    from cryptography.x509.oid import NameOID
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "composer test token signer")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = workdir / "token-signer.crt"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    log: list[dict[str, str]] = []
+
+    def sign(subject: str, access: list[dict[str, object]]) -> str:
+        t = int(time.time())
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [x5c]}
+        claims = {
+            "iss": issuer,
+            "sub": subject,
+            "aud": service,
+            "exp": t + 300,
+            "nbf": t - 10,
+            "iat": t,
+            "jti": secrets.token_hex(8),
+            "access": access,
+        }
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            query = parse_qs(urlsplit(self.path).query)
+            user = ""
+            header = self.headers.get("Authorization", "")
+            if header.startswith("Basic "):
+                u, _, p = base64.b64decode(header[6:]).decode().partition(":")
+                if users.get(u) != p:
+                    log.append({"scope": " ".join(query.get("scope", [])), "user": "!denied"})
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                user = u
+            access: list[dict[str, object]] = []
+            for scope in query.get("scope", []):
+                for one in scope.split(" "):
+                    kind, _, rest = one.partition(":")
+                    repo, _, actions = rest.rpartition(":")
+                    granted = actions.split(",") if user else [a for a in actions.split(",") if a == "pull"]
+                    access.append({"type": kind, "name": repo, "actions": granted})
+            log.append(
+                {
+                    "scope": " ".join(query.get("scope", [])),
+                    "user": user,
+                    "account": query.get("account", [""])[0],
+                }
+            )
+            token = sign(user, access)
+            body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield TokenServer(
+            f"http://127.0.0.1:{server.server_address[1]}/token", service, issuer, cert_path, log
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

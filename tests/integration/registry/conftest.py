@@ -10,10 +10,8 @@ import pytest
 
 from engine.images.store import ImageStore
 from engine.registry import RegistryClient, RegistryOptions
-from tests.integration.registry.helpers import busybox_image
+from tests.integration.registry.helpers import USERS, busybox_image
 from tests.support.registry import Registry, TLSFiles, make_tls, running_registry
-
-USERS = {"alice": "wonderland"}
 
 
 @pytest.fixture

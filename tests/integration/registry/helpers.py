@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 from engine.images.store import ImageStore
+
+USERS = {"alice": "wonderland"}
 
 
 def busybox_image(store: ImageStore, tar: bytes, tag: str, cmd: list[str] | None = None) -> Any:
@@ -42,3 +45,9 @@ def b64json(obj: object) -> str:
     import base64
 
     return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode()
+
+
+def skopeo_inspect(ref: str, *, raw: bool = False) -> dict[str, Any]:
+    args = ["skopeo", "inspect", "--tls-verify=false", *(["--raw"] if raw else []), f"docker://{ref}"]
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]

@@ -17,8 +17,7 @@ from engine.registry import Credentials, RegistryClient, RegistryOptions
 from engine.registry.auth import decode_registry_auth
 from engine.registry.endpoints import Endpoint
 from engine.registry.errors import Unauthorized
-from tests.integration.registry.conftest import USERS
-from tests.integration.registry.helpers import busybox_image, statuses
+from tests.integration.registry.helpers import USERS, busybox_image, statuses
 from tests.support.registry import Registry, TLSFiles
 
 ALICE = Credentials("alice", USERS["alice"])

@@ -12,9 +12,8 @@ from engine.errors import Unavailable
 from engine.images.store import ImageStore
 from engine.registry import RegistryClient, RegistryOptions
 from engine.registry.errors import DigestMismatch
-from tests.integration.registry.helpers import statuses, tree
+from tests.integration.registry.helpers import skopeo_inspect, statuses, tree
 from tests.integration.registry.proxy import Faults, fault_proxy
-from tests.integration.registry.test_push_pull import skopeo_inspect
 from tests.support.registry import Registry
 
 

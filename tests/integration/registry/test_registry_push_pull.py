@@ -12,14 +12,8 @@ from typing import Any
 from engine.images.store import ImageStore
 from engine.registry import RegistryClient, RegistryOptions
 from engine.registry.manifest import DOCKER_MANIFEST
-from tests.integration.registry.helpers import busybox_image, statuses
+from tests.integration.registry.helpers import busybox_image, skopeo_inspect, statuses
 from tests.support.registry import Registry
-
-
-def skopeo_inspect(ref: str, *, raw: bool = False) -> dict[str, Any]:
-    args = ["skopeo", "inspect", "--tls-verify=false", *(["--raw"] if raw else []), f"docker://{ref}"]
-    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60)
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
 def test_push_then_skopeo_sees_a_valid_image(pushed: tuple[str, str, Any], tmp_path: Path) -> None:
