@@ -7,6 +7,7 @@ controllers are the v1 ones that matter).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -173,7 +174,11 @@ class Cgroup:
                 kind = rule.get("type", "a")
                 major = rule.get("major", "*")
                 minor = rule.get("minor", "*")
-                line = "a" if kind == "a" or ("type" not in rule) else f"{kind} {major}:{minor} {rule.get('access', 'rwm')}"
+                line = (
+                    "a"
+                    if kind == "a" or ("type" not in rule)
+                    else f"{kind} {major}:{minor} {rule.get('access', 'rwm')}"
+                )
                 _write(d / ("devices.allow" if rule.get("allow") else "devices.deny"), line)
 
     def _apply_v2(self, res: dict[str, Any]) -> None:
@@ -197,7 +202,7 @@ class Cgroup:
             _write(d / "cpuset.mems", cpu["mems"])
         if "limit" in pids:
             _write(d / "pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max")
-        # Device rules need an eBPF program on v2; not enforced here (the /dev we build holds only safe nodes).
+        # Device rules need an eBPF program on v2; not enforced here (our /dev holds only safe nodes).
 
     def join(self, pid: int) -> None:
         for d in self.dirs().values():
@@ -254,10 +259,8 @@ class Cgroup:
         """Remove the cgroup dirs (after killing what is left); gone already is fine. Parents are left alone:
         another container may be creating its cgroup beside ours."""
         for pid in self.pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
         if self.is_frozen():
             self.freeze(False)
         for d in self.dirs().values():

@@ -33,9 +33,22 @@ _IFF_UP = 0x1
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
 _RLIMIT_NUMBERS = {
-    "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4, "RLIMIT_RSS": 5,
-    "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9, "RLIMIT_LOCKS": 10,
-    "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13, "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    "RLIMIT_CPU": 0,
+    "RLIMIT_FSIZE": 1,
+    "RLIMIT_DATA": 2,
+    "RLIMIT_STACK": 3,
+    "RLIMIT_CORE": 4,
+    "RLIMIT_RSS": 5,
+    "RLIMIT_NPROC": 6,
+    "RLIMIT_NOFILE": 7,
+    "RLIMIT_MEMLOCK": 8,
+    "RLIMIT_AS": 9,
+    "RLIMIT_LOCKS": 10,
+    "RLIMIT_SIGPENDING": 11,
+    "RLIMIT_MSGQUEUE": 12,
+    "RLIMIT_NICE": 13,
+    "RLIMIT_RTPRIO": 14,
+    "RLIMIT_RTTIME": 15,
 }
 
 
@@ -65,7 +78,7 @@ def loopback_up() -> None:
 
 def set_stdio(stdio: tuple[int, int, int], tty: bool) -> None:
     """Own session (so the container is not in the monitor's), stdio on 0-2, pty as controlling TTY.
-    Signals Python (or the monitor) ignores would stay ignored across execve: give them back their defaults."""
+    Signals Python (or the monitor) ignores would stay ignored across execve: give back their defaults."""
     for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     os.setsid()
@@ -95,11 +108,13 @@ def find_executable(arg0: str, env: list[str]) -> str:
 
 def rootfs_default_path() -> str:
     from engine.runtime.oci import DEFAULT_PATH
+
     return DEFAULT_PATH
 
 
 def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
     import resource
+
     for lim in limits:
         number = _RLIMIT_NUMBERS.get(lim["type"])
         if number is None:
@@ -107,8 +122,10 @@ def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
         try:
             resource.setrlimit(number, (int(lim["soft"]), int(lim["hard"])))
         except (ValueError, OSError) as e:
-            raise InitError(f"error setting rlimit type {number}: {lim['type']} "
-                            f"soft={lim['soft']} hard={lim['hard']}: operation not permitted ({e})") from e
+            raise InitError(
+                f"error setting rlimit type {number}: {lim['type']} "
+                f"soft={lim['soft']} hard={lim['hard']}: operation not permitted ({e})"
+            ) from e
 
 
 def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
@@ -126,9 +143,11 @@ def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     sc.prctl(s.PR_SET_KEEPCAPS, 0)
-    sc.capset(caps.to_mask(capabilities.get("effective") or []),
-              caps.to_mask(capabilities.get("permitted") or []),
-              caps.to_mask(capabilities.get("inheritable") or []))
+    sc.capset(
+        caps.to_mask(capabilities.get("effective") or []),
+        caps.to_mask(capabilities.get("permitted") or []),
+        caps.to_mask(capabilities.get("inheritable") or []),
+    )
     for name in capabilities.get("ambient") or []:
         if name in caps.CAP_NUMBERS:
             sc.prctl(s.PR_CAP_AMBIENT, s.PR_CAP_AMBIENT_RAISE, caps.CAP_NUMBERS[name])
@@ -141,7 +160,7 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int) ->
         os.makedirs(cwd, exist_ok=True)  # Docker creates a missing WorkingDir
         os.chdir(cwd)
     except OSError as e:
-        raise InitError(f"chdir to cwd (\"{cwd}\") set in config.json failed: {e.strerror}", 128) from e
+        raise InitError(f'chdir to cwd ("{cwd}") set in config.json failed: {e.strerror}', 128) from e
     apply_rlimits(process.get("rlimits") or [])
     if process.get("oomScoreAdj"):
         with open("/proc/self/oom_score_adj", "w") as f:
@@ -164,8 +183,13 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int) ->
         raise InitError(f'exec: "{args[0]}": {os.strerror(e.errno or 0).lower()}', code) from e
 
 
-def container_init(spec: Mapping[str, Any], stdio: tuple[int, int, int], console: str | None,
-                   cgroup_dirs: Mapping[str, str], sync_fd: int) -> None:
+def container_init(
+    spec: Mapping[str, Any],
+    stdio: tuple[int, int, int],
+    console: str | None,
+    cgroup_dirs: Mapping[str, str],
+    sync_fd: int,
+) -> None:
     """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`)."""
     sc = LinuxSyscalls()
     try:
@@ -209,8 +233,13 @@ def container_init(spec: Mapping[str, Any], stdio: tuple[int, int, int], console
         report_and_exit(sync_fd, err)
 
 
-def exec_init(process: Mapping[str, Any], target_pid: int, stdio: tuple[int, int, int],
-              cgroup_procs: list[str], sync_fd: int) -> None:
+def exec_init(
+    process: Mapping[str, Any],
+    target_pid: int,
+    stdio: tuple[int, int, int],
+    cgroup_procs: list[str],
+    sync_fd: int,
+) -> None:
     """`docker exec`: join a running container's cgroup and namespaces, then the same tail as init.
 
     The exec monitor has already setns'd its *children's* pid namespace, so this child is inside it.
@@ -229,8 +258,13 @@ def exec_init(process: Mapping[str, Any], target_pid: int, stdio: tuple[int, int
                     continue
             except OSError:
                 continue
-            nstype = {"cgroup": s.CLONE_NEWCGROUP, "ipc": s.CLONE_NEWIPC, "uts": s.CLONE_NEWUTS,
-                      "net": s.CLONE_NEWNET, "mnt": s.CLONE_NEWNS}[name]
+            nstype = {
+                "cgroup": s.CLONE_NEWCGROUP,
+                "ipc": s.CLONE_NEWIPC,
+                "uts": s.CLONE_NEWUTS,
+                "net": s.CLONE_NEWNET,
+                "mnt": s.CLONE_NEWNS,
+            }[name]
             sc.setns(path, nstype)
         exec_process(sc, process, sync_fd)
     except BaseException as err:  # noqa: BLE001

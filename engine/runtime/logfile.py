@@ -13,12 +13,12 @@ _MAX_LINE = 16 * 1024  # Docker splits longer lines into partial entries of this
 
 
 def parse_size(text: str | int | None) -> int:
-    """"10m" -> 10485760; -1/""/None -> -1 (unlimited)."""
+    """ "10m" -> 10485760; -1/""/None -> -1 (unlimited)."""
     if text is None or text == "" or str(text) == "-1":
         return -1
     raw = str(text).strip().lower()
     digits = raw.rstrip("bkmg")
-    unit = raw[len(digits):]
+    unit = raw[len(digits) :]
     if unit not in _UNITS or not digits.replace(".", "", 1).isdigit():
         raise ValueError(f"invalid max-size: {text}")
     return int(float(digits) * _UNITS[unit])
@@ -50,7 +50,7 @@ class JsonFileLog:
                     break
                 nl = _MAX_LINE - 1
             self._entry(stream, buf[: nl + 1])
-            buf = buf[nl + 1:]
+            buf = buf[nl + 1 :]
         self.pending[stream] = buf
 
     def flush(self) -> None:
@@ -60,8 +60,13 @@ class JsonFileLog:
         self.pending = {k: b"" for k in self.pending}
 
     def _entry(self, stream: str, line: bytes) -> None:
-        record = json.dumps({"log": line.decode("utf-8", "replace"), "stream": stream, "time": rfc3339nano()},
-                            ensure_ascii=False).encode() + b"\n"
+        record = (
+            json.dumps(
+                {"log": line.decode("utf-8", "replace"), "stream": stream, "time": rfc3339nano()},
+                ensure_ascii=False,
+            ).encode()
+            + b"\n"
+        )
         if self.max_size > 0 and self.size + len(record) > self.max_size and self.size > 0:
             self._rotate()
         os.write(self.fd, record)

@@ -12,6 +12,7 @@ program is exec'd, or {"code": n, "error": "..."} if it could not be.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
@@ -125,19 +126,35 @@ class Monitor:
         child_close = [*parent_fds, listener.fileno()]
         try:
             if self.exec_mode:
-                pid = self._fork(lambda w: container_init_mod.exec_init(
-                    self.opts["process"], int(self.opts["target_pid"]), stdio,
-                    [str(Path(d) / "cgroup.procs") for d in self.cgroup.dirs().values() if Path(d).is_dir()], w),
-                    child_close, new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid")
+                pid = self._fork(
+                    lambda w: container_init_mod.exec_init(
+                        self.opts["process"],
+                        int(self.opts["target_pid"]),
+                        stdio,
+                        [
+                            str(Path(d) / "cgroup.procs")
+                            for d in self.cgroup.dirs().values()
+                            if Path(d).is_dir()
+                        ],
+                        w,
+                    ),
+                    child_close,
+                    new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid",
+                )
             elif self.opts.get("binary"):
                 pid = self._start_runc(stdio, console)
             else:
                 self.cgroup.create((self.spec.get("linux") or {}).get("resources") or {})
-                pid_ns = any(ns["type"] == "pid" and not ns.get("path")
-                             for ns in (self.spec.get("linux") or {}).get("namespaces") or [])
+                pid_ns = any(
+                    ns["type"] == "pid" and not ns.get("path")
+                    for ns in (self.spec.get("linux") or {}).get("namespaces") or []
+                )
                 dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
-                pid = self._fork(lambda w: container_init_mod.container_init(self.spec, stdio, console, dirs, w),
-                                 child_close, new_pidns="new" if pid_ns else None)
+                pid = self._fork(
+                    lambda w: container_init_mod.container_init(self.spec, stdio, console, dirs, w),
+                    child_close,
+                    new_pidns="new" if pid_ns else None,
+                )
         finally:
             for fd in set(stdio):
                 os.close(fd)
@@ -154,10 +171,8 @@ class Monitor:
         if pid == 0:
             os.close(r)
             for fd in child_close:
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
             child(w)
             os._exit(128)  # not reached: child() execs or exits
         os.close(w)
@@ -177,8 +192,20 @@ class Monitor:
         LinuxSyscalls().prctl(s.PR_SET_CHILD_SUBREAPER, 1)  # the container's init is reparented to us
         runc_log = self.places.dir / "runc.log"
         pidfile = self.places.dir / "init.pid"
-        cmd = [binary, "--root", root, "--log", str(runc_log), "--log-format", "json", "create",
-               "--bundle", str(self.places.dir), "--pid-file", str(pidfile)]
+        cmd = [
+            binary,
+            "--root",
+            root,
+            "--log",
+            str(runc_log),
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            str(self.places.dir),
+            "--pid-file",
+            str(pidfile),
+        ]
         console_sock = None
         if self.tty:
             # runc makes the pty itself and hands us the master over this socket.
@@ -217,8 +244,10 @@ class Monitor:
             except (OSError, ValueError):
                 pass
             subprocess.run([binary, "--root", root, "delete", "--force", cid], capture_output=True)
-            raise StartError(message.removeprefix("runc create failed: unable to start container process: "),
-                             _classify(message))
+            raise StartError(
+                message.removeprefix("runc create failed: unable to start container process: "),
+                _classify(message),
+            )
         pid = int(pidfile.read_text())
         started = subprocess.run([binary, "--root", root, "start", cid], capture_output=True, text=True)
         if started.returncode != 0:
@@ -361,23 +390,17 @@ class Monitor:
 
     def _stdin(self, client: Client, data: bytes) -> None:
         if client.stdin and self.stdin_w is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.write(self.stdin_w, data)
-            except OSError:
-                pass
 
     def _drop(self, client: Client) -> None:
         if client in self.clients:
             self.clients.remove(client)
         if client.reading:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self.sel.unregister(client.sock)
-            except (KeyError, ValueError):
-                pass
-        try:
+        with contextlib.suppress(OSError):
             client.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         client.sock.close()
 
     def _reap(self, pid: int) -> int:
@@ -390,10 +413,15 @@ class Monitor:
             self.log.flush()
         oom = False if self.exec_mode else self.cgroup.oom_killed()
         if self.opts.get("binary") and not self.exec_mode:
-            subprocess.run([self.opts["binary"], "--root", self.opts["runc_root"], "delete", "--force",
-                            self.opts["id"]], capture_output=True)
-        write_status(self.places, ProcessState("exited", self.pid, exit_code, oom, self.started_at,
-                                               rfc3339nano(), ""), monitor_pid=os.getpid())
+            subprocess.run(
+                [self.opts["binary"], "--root", self.opts["runc_root"], "delete", "--force", self.opts["id"]],
+                capture_output=True,
+            )
+        write_status(
+            self.places,
+            ProcessState("exited", self.pid, exit_code, oom, self.started_at, rfc3339nano(), ""),
+            monitor_pid=os.getpid(),
+        )
 
 
 def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
@@ -413,8 +441,11 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
         code = e.code if isinstance(e, StartError) else 128
         message = str(e)
         log.warning("start failed id=%s code=%s err=%s", opts.get("id"), code, message)
-        write_status(places, ProcessState("exited", 0, code, False, mon.started_at, rfc3339nano(), message),
-                     monitor_pid=os.getpid())
+        write_status(
+            places,
+            ProcessState("exited", 0, code, False, mon.started_at, rfc3339nano(), message),
+            monitor_pid=os.getpid(),
+        )
         os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
         os.close(sync_fd)
         listener.close()
@@ -423,8 +454,9 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
             mon.cgroup.destroy()
         return
     mon.pid = pid
-    write_status(places, ProcessState("running", pid, None, False, mon.started_at, None, ""),
-                 monitor_pid=os.getpid())
+    write_status(
+        places, ProcessState("running", pid, None, False, mon.started_at, None, ""), monitor_pid=os.getpid()
+    )
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
     mon.serve(listener, pid)
@@ -436,10 +468,8 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
 
 def detach_stdio(errlog: Path, keep: int) -> None:
     """Own session, no inherited descriptors but `keep`; stdout/stderr to the monitor's own log file."""
-    try:
+    with contextlib.suppress(OSError):
         os.setsid()
-    except OSError:
-        pass
     null = os.open(os.devnull, os.O_RDWR)
     err = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
     os.dup2(null, 0)

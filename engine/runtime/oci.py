@@ -25,17 +25,38 @@ DEFAULT_SHM_SIZE = 64 * 1024 * 1024
 
 # Docker's lists (moby oci/defaults.go): hidden from, and read-only to, unprivileged containers.
 MASKED_PATHS = [
-    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
     "/sys/devices/virtual/powercap",
 ]
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 RLIMITS = {
-    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
-    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
-    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
-    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
+    "core": "RLIMIT_CORE",
+    "cpu": "RLIMIT_CPU",
+    "data": "RLIMIT_DATA",
+    "fsize": "RLIMIT_FSIZE",
+    "locks": "RLIMIT_LOCKS",
+    "memlock": "RLIMIT_MEMLOCK",
+    "msgqueue": "RLIMIT_MSGQUEUE",
+    "nice": "RLIMIT_NICE",
+    "nofile": "RLIMIT_NOFILE",
+    "nproc": "RLIMIT_NPROC",
+    "rss": "RLIMIT_RSS",
+    "rtprio": "RLIMIT_RTPRIO",
+    "rttime": "RLIMIT_RTTIME",
+    "sigpending": "RLIMIT_SIGPENDING",
+    "stack": "RLIMIT_STACK",
+    "as": "RLIMIT_AS",
 }
 
 
@@ -52,9 +73,18 @@ def _device(kind: str, major: int | None, minor: int | None, access: str = "rwm"
 # ptys; /dev/net/tun), as Docker + runc do.
 DEFAULT_DEVICE_RULES = [
     {"allow": False, "access": "rwm"},
-    _device("c", None, None, "m"), _device("b", None, None, "m"),
-    _device("c", 1, 3), _device("c", 1, 5), _device("c", 1, 7), _device("c", 1, 8), _device("c", 1, 9),
-    _device("c", 5, 0), _device("c", 5, 1), _device("c", 5, 2), _device("c", 136, None), _device("c", 10, 200),
+    _device("c", None, None, "m"),
+    _device("b", None, None, "m"),
+    _device("c", 1, 3),
+    _device("c", 1, 5),
+    _device("c", 1, 7),
+    _device("c", 1, 8),
+    _device("c", 1, 9),
+    _device("c", 5, 0),
+    _device("c", 5, 1),
+    _device("c", 5, 2),
+    _device("c", 136, None),
+    _device("c", 10, 200),
 ]
 
 
@@ -62,16 +92,42 @@ def _default_mounts(shm_size: int, sys_ro: bool) -> list[dict[str, Any]]:
     ro = ["ro"] if sys_ro else []
     return [
         {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", *ro]},
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
-         "options": ["nosuid", "noexec", "nodev", "relatime", *ro]},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-         "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"]},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/pts",
+            "type": "devpts",
+            "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        },
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", *ro],
+        },
+        {
+            "destination": "/sys/fs/cgroup",
+            "type": "cgroup",
+            "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", *ro],
+        },
+        {
+            "destination": "/dev/mqueue",
+            "type": "mqueue",
+            "source": "mqueue",
+            "options": ["nosuid", "noexec", "nodev"],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "tmpfs",
+            "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"],
+        },
     ]
 
 
@@ -105,14 +161,18 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
             raise InvalidParameter(f"invalid ulimit type: {ulimit.get('Name')}")
         soft, hard_u = int(ulimit.get("Soft", 0)), int(ulimit.get("Hard", 0))
         if soft > hard_u:
-            raise InvalidParameter(f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard_u}")
+            raise InvalidParameter(
+                f"ulimit soft limit must be less than or equal to hard limit: {soft} > {hard_u}"
+            )
         limits[name] = {"type": name, "soft": soft, "hard": hard_u}
     return list(limits.values())
 
 
 def _resources(host_config: dict[str, Any], privileged: bool) -> dict[str, Any]:
     res: dict[str, Any] = {
-        "devices": [{"allow": True, "access": "rwm"}] if privileged else [dict(r) for r in DEFAULT_DEVICE_RULES]
+        "devices": [{"allow": True, "access": "rwm"}]
+        if privileged
+        else [dict(r) for r in DEFAULT_DEVICE_RULES]
     }
     memory: dict[str, Any] = {}
     limit = int(host_config.get("Memory") or 0)
@@ -181,15 +241,26 @@ def find_init() -> str | None:
     return None
 
 
-def build_spec(config: dict[str, Any], host_config: dict[str, Any], *, rootfs: Path, mounts: list[dict[str, Any]],
-               hostname: str, cgroups_path: str, netns_path: str | None, user: ResolvedUser) -> dict[str, Any]:
+def build_spec(
+    config: dict[str, Any],
+    host_config: dict[str, Any],
+    *,
+    rootfs: Path,
+    mounts: list[dict[str, Any]],
+    hostname: str,
+    cgroups_path: str,
+    netns_path: str | None,
+    user: ResolvedUser,
+) -> dict[str, Any]:
     args = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not args:
         raise InvalidParameter("no command specified")
     privileged = bool(host_config.get("Privileged"))
     tty = bool(config.get("Tty"))
     security_opts = [str(o) for o in host_config.get("SecurityOpt") or []]
-    no_new_privs = any(o.replace(":", "=") in ("no-new-privileges", "no-new-privileges=true") for o in security_opts)
+    no_new_privs = any(
+        o.replace(":", "=") in ("no-new-privileges", "no-new-privileges=true") for o in security_opts
+    )
     cap_list = caps.tweak(host_config.get("CapAdd"), host_config.get("CapDrop"), privileged)
     shm = int(host_config.get("ShmSize") or 0) or DEFAULT_SHM_SIZE
 
@@ -198,12 +269,20 @@ def build_spec(config: dict[str, Any], host_config: dict[str, Any], *, rootfs: P
         init = find_init()
         if init is None:
             raise InvalidParameter("docker-init binary not found on the engine host (install tini)")
-        user_mounts.append({"destination": INIT_PATH, "type": "bind", "source": init,
-                            "options": ["bind", "ro", "nosuid", "nodev"]})
+        user_mounts.append(
+            {
+                "destination": INIT_PATH,
+                "type": "bind",
+                "source": init,
+                "options": ["bind", "ro", "nosuid", "nodev"],
+            }
+        )
         args = [INIT_PATH, "--", *args]
     # A user mount on a default destination replaces the default, as in Docker.
     taken = {m["destination"] for m in user_mounts}
-    all_mounts = [m for m in _default_mounts(shm, not privileged) if m["destination"] not in taken] + user_mounts
+    all_mounts = [
+        m for m in _default_mounts(shm, not privileged) if m["destination"] not in taken
+    ] + user_mounts
 
     gids = list(user.additional_gids)
     for g in host_config.get("GroupAdd") or []:

@@ -14,30 +14,52 @@ from engine.runtime import syscalls as s
 from engine.runtime.syscalls import Syscalls
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
-    "ro": (False, s.MS_RDONLY), "rw": (True, s.MS_RDONLY),
-    "nosuid": (False, s.MS_NOSUID), "suid": (True, s.MS_NOSUID),
-    "nodev": (False, s.MS_NODEV), "dev": (True, s.MS_NODEV),
-    "noexec": (False, s.MS_NOEXEC), "exec": (True, s.MS_NOEXEC),
-    "sync": (False, s.MS_SYNCHRONOUS), "async": (True, s.MS_SYNCHRONOUS),
-    "dirsync": (False, s.MS_DIRSYNC), "remount": (False, s.MS_REMOUNT),
-    "mand": (False, s.MS_MANDLOCK), "nomand": (True, s.MS_MANDLOCK),
-    "noatime": (False, s.MS_NOATIME), "atime": (True, s.MS_NOATIME),
-    "nodiratime": (False, s.MS_NODIRATIME), "diratime": (True, s.MS_NODIRATIME),
-    "relatime": (False, s.MS_RELATIME), "norelatime": (True, s.MS_RELATIME),
-    "strictatime": (False, s.MS_STRICTATIME), "nostrictatime": (True, s.MS_STRICTATIME),
-    "bind": (False, s.MS_BIND), "rbind": (False, s.MS_BIND | s.MS_REC),
+    "ro": (False, s.MS_RDONLY),
+    "rw": (True, s.MS_RDONLY),
+    "nosuid": (False, s.MS_NOSUID),
+    "suid": (True, s.MS_NOSUID),
+    "nodev": (False, s.MS_NODEV),
+    "dev": (True, s.MS_NODEV),
+    "noexec": (False, s.MS_NOEXEC),
+    "exec": (True, s.MS_NOEXEC),
+    "sync": (False, s.MS_SYNCHRONOUS),
+    "async": (True, s.MS_SYNCHRONOUS),
+    "dirsync": (False, s.MS_DIRSYNC),
+    "remount": (False, s.MS_REMOUNT),
+    "mand": (False, s.MS_MANDLOCK),
+    "nomand": (True, s.MS_MANDLOCK),
+    "noatime": (False, s.MS_NOATIME),
+    "atime": (True, s.MS_NOATIME),
+    "nodiratime": (False, s.MS_NODIRATIME),
+    "diratime": (True, s.MS_NODIRATIME),
+    "relatime": (False, s.MS_RELATIME),
+    "norelatime": (True, s.MS_RELATIME),
+    "strictatime": (False, s.MS_STRICTATIME),
+    "nostrictatime": (True, s.MS_STRICTATIME),
+    "bind": (False, s.MS_BIND),
+    "rbind": (False, s.MS_BIND | s.MS_REC),
     "nosymfollow": (False, s.MS_NOSYMFOLLOW),
 }
 _PROPAGATION = {
-    "private": s.MS_PRIVATE, "rprivate": s.MS_PRIVATE | s.MS_REC, "shared": s.MS_SHARED,
-    "rshared": s.MS_SHARED | s.MS_REC, "slave": s.MS_SLAVE, "rslave": s.MS_SLAVE | s.MS_REC,
-    "unbindable": s.MS_UNBINDABLE, "runbindable": s.MS_UNBINDABLE | s.MS_REC,
+    "private": s.MS_PRIVATE,
+    "rprivate": s.MS_PRIVATE | s.MS_REC,
+    "shared": s.MS_SHARED,
+    "rshared": s.MS_SHARED | s.MS_REC,
+    "slave": s.MS_SLAVE,
+    "rslave": s.MS_SLAVE | s.MS_REC,
+    "unbindable": s.MS_UNBINDABLE,
+    "runbindable": s.MS_UNBINDABLE | s.MS_REC,
 }
 # Bound from the host rather than created with mknod: works the same with or without CAP_MKNOD and
 # whatever the rootfs's filesystem allows.
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
-DEV_LINKS = (("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"),
-             ("/proc/self/fd/2", "stderr"), ("pts/ptmx", "ptmx"))
+DEV_LINKS = (
+    ("/proc/self/fd", "fd"),
+    ("/proc/self/fd/0", "stdin"),
+    ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"),
+    ("pts/ptmx", "ptmx"),
+)
 
 
 def parse_options(options: list[str]) -> tuple[int, int, str]:
@@ -117,7 +139,13 @@ def _mount_cgroups(sc: Syscalls, target: str, flags: int, cgroup_dirs: Mapping[s
         _bind(sc, host_dir, sub, s.MS_BIND | s.MS_NOSUID | s.MS_NODEV | s.MS_NOEXEC | ro, 0)
     if ro:
         # Read-only only once the subdirectories exist.
-        sc.mount("tmpfs", target, "", s.MS_REMOUNT | s.MS_NOSUID | s.MS_NODEV | s.MS_NOEXEC | s.MS_RDONLY, "mode=755")
+        sc.mount(
+            "tmpfs",
+            target,
+            "",
+            s.MS_REMOUNT | s.MS_NOSUID | s.MS_NODEV | s.MS_NOEXEC | s.MS_RDONLY,
+            "mode=755",
+        )
 
 
 def setup_dev(sc: Syscalls, rootfs: str, console: str | None) -> None:
@@ -136,14 +164,17 @@ def setup_dev(sc: Syscalls, rootfs: str, console: str | None) -> None:
         sc.mount(console, target, "", s.MS_BIND, "")
 
 
-def prepare_rootfs(sc: Syscalls, spec: Mapping[str, Any], cgroup_dirs: Mapping[str, str],
-                   console: str | None) -> None:
+def prepare_rootfs(
+    sc: Syscalls, spec: Mapping[str, Any], cgroup_dirs: Mapping[str, str], console: str | None
+) -> None:
     """Everything before pivot_root; runs in the new mount namespace."""
     rootfs = spec["root"]["path"]
     # 1. Stop our mounts from propagating back to the host (and the host's from reaching us later):
     #    must precede every other mount.
-    propagation = _PROPAGATION.get(spec.get("linux", {}).get("rootfsPropagation") or "rprivate",
-                                   s.MS_PRIVATE) | s.MS_REC
+    propagation = (
+        _PROPAGATION.get(spec.get("linux", {}).get("rootfsPropagation") or "rprivate", s.MS_PRIVATE)
+        | s.MS_REC
+    )
     sc.mount("", "/", "", propagation, "")
     # 2. pivot_root needs the new root to be a mount point: bind the rootfs onto itself.
     sc.mount(rootfs, rootfs, "", s.MS_BIND | s.MS_REC, "")

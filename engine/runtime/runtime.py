@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,9 +45,13 @@ class Runtime:
     def _start_zygote(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        self._zygote = subprocess.Popen([sys.executable, "-m", "engine.runtime.zygote", str(theirs.fileno())],
-                                        pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
-                                        start_new_session=True, env=env)
+        self._zygote = subprocess.Popen(
+            [sys.executable, "-m", "engine.runtime.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=env,
+        )
         theirs.close()
         self._zsock = ours
 
@@ -61,17 +66,30 @@ class Runtime:
                         if self._zsock is None:
                             self._start_zygote()
                         assert self._zsock is not None
-                        socket.send_fds(self._zsock, [json.dumps({"dir": str(places.dir), "eid": places.eid})
-                                                      .encode()], [w])
+                        socket.send_fds(
+                            self._zsock,
+                            [json.dumps({"dir": str(places.dir), "eid": places.eid}).encode()],
+                            [w],
+                        )
                         sent = True
                         break
                     except OSError as e:
                         log.warning("zygote unavailable, restarting err=%s", e)
                         self._stop_zygote()
             if not sent:
-                proc = subprocess.Popen([sys.executable, "-m", "engine.runtime.monitor", str(places.dir), str(w),
-                                         *([places.eid] if places.eid else [])],
-                                        pass_fds=[w], stdin=subprocess.DEVNULL, start_new_session=True)
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "engine.runtime.monitor",
+                        str(places.dir),
+                        str(w),
+                        *([places.eid] if places.eid else []),
+                    ],
+                    pass_fds=[w],
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
                 proc.wait()
             os.close(w)
             w = -1
@@ -107,8 +125,17 @@ class Runtime:
     def _places(self, cid: str, eid: str = "") -> Places:
         return Places(self.root / cid, eid)
 
-    def start(self, cid: str, spec: dict[str, Any], *, log_path: Path | None, log_opts: dict[str, Any],
-              tty: bool, open_stdin: bool, hold_output: bool = False) -> ProcessState:
+    def start(
+        self,
+        cid: str,
+        spec: dict[str, Any],
+        *,
+        log_path: Path | None,
+        log_opts: dict[str, Any],
+        tty: bool,
+        open_stdin: bool,
+        hold_output: bool = False,
+    ) -> ProcessState:
         places = self._places(cid)
         if places.dir.exists():
             if self._live(places):
@@ -117,10 +144,20 @@ class Runtime:
         places.dir.mkdir(parents=True)
         spec = {**spec, "process": {**spec["process"], "terminal": bool(tty)}}  # one truth: the monitor's pty
         atomic_write_json(places.config, spec)
-        atomic_write_json(places.options, {
-            "mode": "container", "id": cid, "log_path": str(log_path) if log_path else None,
-            "log_opts": dict(log_opts or {}), "tty": tty, "open_stdin": open_stdin, "hold": hold_output,
-            "binary": self.binary, "runc_root": str(self.runc_root)})
+        atomic_write_json(
+            places.options,
+            {
+                "mode": "container",
+                "id": cid,
+                "log_path": str(log_path) if log_path else None,
+                "log_opts": dict(log_opts or {}),
+                "tty": tty,
+                "open_stdin": open_stdin,
+                "hold": hold_output,
+                "binary": self.binary,
+                "runc_root": str(self.runc_root),
+            },
+        )
         answer = self._spawn(places)
         if "error" in answer:
             raise _start_error(answer, "create")
@@ -134,9 +171,14 @@ class Runtime:
         spec_path = places.config
         try:
             spec = json.loads(spec_path.read_text())
-            Cgroup((spec.get("linux") or {}).get("cgroupsPath") or "").destroy() if spec.get("linux") else None
+            Cgroup((spec.get("linux") or {}).get("cgroupsPath") or "").destroy() if spec.get(
+                "linux"
+            ) else None
         except (OSError, ValueError):
             pass
+        # Exec monitors waiting for a client that will never come: their container is gone.
+        for pidfile in places.dir.glob("exec-*.monitor.pid"):
+            _kill_monitor(int(pidfile.read_text() or 0))
         shutil.rmtree(places.dir, ignore_errors=True)
 
     def state(self, cid: str) -> ProcessState:
@@ -237,8 +279,18 @@ class Runtime:
         full = {**base, "terminal": tty, **process}
         full.setdefault("args", base["args"])
         full["terminal"] = tty
-        atomic_write_json(places.options, {"mode": "exec", "id": cid, "eid": eid, "target_pid": state.pid,
-                                           "process": full, "tty": tty, "open_stdin": open_stdin})
+        atomic_write_json(
+            places.options,
+            {
+                "mode": "exec",
+                "id": cid,
+                "eid": eid,
+                "target_pid": state.pid,
+                "process": full,
+                "tty": tty,
+                "open_stdin": open_stdin,
+            },
+        )
         answer = self._spawn(places)
         if "error" in answer:
             raise _start_error(answer, "exec")
@@ -256,6 +308,19 @@ def _start_error(answer: dict[str, Any], what: str) -> Exception:
     if what == "exec":
         text = f"OCI runtime exec failed: exec failed: unable to start container process: {message}: unknown"
     else:
-        text = (f"failed to create task for container: OCI runtime create failed: "
-                f"unable to start container process: {message}: unknown")
+        text = (
+            f"failed to create task for container: OCI runtime create failed: "
+            f"unable to start container process: {message}: unknown"
+        )
     return InvalidParameter(text) if code in (126, 127) else SystemError_(text)
+
+
+def _kill_monitor(pid: int) -> None:
+    """SIGKILL a monitor of ours, checking its command line first (the pid may have been reused)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"engine.runtime" not in f.read():
+                return
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass

@@ -25,10 +25,15 @@ class ProcessState:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProcessState:
-        return cls(status=data.get("status", "created"), pid=int(data.get("pid") or 0),
-                   exit_code=data.get("exit_code"), oom_killed=bool(data.get("oom_killed")),
-                   started_at=data.get("started_at") or "", finished_at=data.get("finished_at"),
-                   error=data.get("error") or "")
+        return cls(
+            status=data.get("status", "created"),
+            pid=int(data.get("pid") or 0),
+            exit_code=data.get("exit_code"),
+            oom_killed=bool(data.get("oom_killed")),
+            started_at=data.get("started_at") or "",
+            finished_at=data.get("finished_at"),
+            error=data.get("error") or "",
+        )
 
 
 @dataclass(frozen=True)

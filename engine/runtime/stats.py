@@ -84,25 +84,40 @@ def _sample_v1(cg: Cgroup) -> dict[str, Any]:
             blk.append({"major": int(major), "minor": int(minor), "op": parts[1], "value": int(parts[2])})
     pids_max = _read(pids / "pids.max")
     return {
-        "pids_stats": {"current": _int(pids / "pids.current"),
-                       **({"limit": int(pids_max)} if pids_max.isdigit() else {})},
-        "blkio_stats": {"io_service_bytes_recursive": blk or None, "io_serviced_recursive": None,
-                        "io_queue_recursive": None, "io_service_time_recursive": None,
-                        "io_wait_time_recursive": None, "io_merged_recursive": None, "io_time_recursive": None,
-                        "sectors_recursive": None},
-        "cpu_stats": {
-            "cpu_usage": {"total_usage": _int(cpuacct / "cpuacct.usage"), "percpu_usage": percpu,
-                          "usage_in_kernelmode": ticks.get("system", 0) * 1_000_000_000 // _CLK_TCK,
-                          "usage_in_usermode": ticks.get("user", 0) * 1_000_000_000 // _CLK_TCK},
-            "throttling_data": {"periods": throttle.get("nr_periods", 0),
-                                "throttled_periods": throttle.get("nr_throttled", 0),
-                                "throttled_time": throttle.get("throttled_time", 0)},
+        "pids_stats": {
+            "current": _int(pids / "pids.current"),
+            **({"limit": int(pids_max)} if pids_max.isdigit() else {}),
         },
-        "memory_stats": {"usage": _int(mem / "memory.usage_in_bytes"),
-                         "max_usage": _int(mem / "memory.max_usage_in_bytes"),
-                         "failcnt": _int(mem / "memory.failcnt"),
-                         "stats": _kv(_read(mem / "memory.stat")),
-                         "limit": min(limit, host_memory())},
+        "blkio_stats": {
+            "io_service_bytes_recursive": blk or None,
+            "io_serviced_recursive": None,
+            "io_queue_recursive": None,
+            "io_service_time_recursive": None,
+            "io_wait_time_recursive": None,
+            "io_merged_recursive": None,
+            "io_time_recursive": None,
+            "sectors_recursive": None,
+        },
+        "cpu_stats": {
+            "cpu_usage": {
+                "total_usage": _int(cpuacct / "cpuacct.usage"),
+                "percpu_usage": percpu,
+                "usage_in_kernelmode": ticks.get("system", 0) * 1_000_000_000 // _CLK_TCK,
+                "usage_in_usermode": ticks.get("user", 0) * 1_000_000_000 // _CLK_TCK,
+            },
+            "throttling_data": {
+                "periods": throttle.get("nr_periods", 0),
+                "throttled_periods": throttle.get("nr_throttled", 0),
+                "throttled_time": throttle.get("throttled_time", 0),
+            },
+        },
+        "memory_stats": {
+            "usage": _int(mem / "memory.usage_in_bytes"),
+            "max_usage": _int(mem / "memory.max_usage_in_bytes"),
+            "failcnt": _int(mem / "memory.failcnt"),
+            "stats": _kv(_read(mem / "memory.stat")),
+            "limit": min(limit, host_memory()),
+        },
     }
 
 
@@ -122,17 +137,26 @@ def _sample_v2(cg: Cgroup) -> dict[str, Any]:
             if key in fields:
                 blk.append({"major": int(major), "minor": int(minor), "op": op, "value": int(fields[key])})
     return {
-        "pids_stats": {"current": _int(d / "pids.current"),
-                       **({"limit": int(pids_max)} if pids_max.isdigit() else {})},
+        "pids_stats": {
+            "current": _int(d / "pids.current"),
+            **({"limit": int(pids_max)} if pids_max.isdigit() else {}),
+        },
         "blkio_stats": {"io_service_bytes_recursive": blk or None},
         "cpu_stats": {
-            "cpu_usage": {"total_usage": cpu.get("usage_usec", 0) * 1000,
-                          "usage_in_kernelmode": cpu.get("system_usec", 0) * 1000,
-                          "usage_in_usermode": cpu.get("user_usec", 0) * 1000},
-            "throttling_data": {"periods": cpu.get("nr_periods", 0),
-                                "throttled_periods": cpu.get("nr_throttled", 0),
-                                "throttled_time": cpu.get("throttled_usec", 0) * 1000},
+            "cpu_usage": {
+                "total_usage": cpu.get("usage_usec", 0) * 1000,
+                "usage_in_kernelmode": cpu.get("system_usec", 0) * 1000,
+                "usage_in_usermode": cpu.get("user_usec", 0) * 1000,
+            },
+            "throttling_data": {
+                "periods": cpu.get("nr_periods", 0),
+                "throttled_periods": cpu.get("nr_throttled", 0),
+                "throttled_time": cpu.get("throttled_usec", 0) * 1000,
+            },
         },
-        "memory_stats": {"usage": _int(d / "memory.current"), "stats": _kv(_read(d / "memory.stat")),
-                         "limit": int(mem_max) if mem_max.isdigit() else host_memory()},
+        "memory_stats": {
+            "usage": _int(d / "memory.current"),
+            "stats": _kv(_read(d / "memory.stat")),
+            "limit": int(mem_max) if mem_max.isdigit() else host_memory(),
+        },
     }

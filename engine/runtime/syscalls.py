@@ -34,7 +34,13 @@ NAMESPACE_FLAGS = {
 }
 # /proc/<pid>/ns/<name> for each OCI namespace type
 NAMESPACE_PROC_NAMES = {
-    "mount": "mnt", "cgroup": "cgroup", "uts": "uts", "ipc": "ipc", "user": "user", "pid": "pid", "network": "net",
+    "mount": "mnt",
+    "cgroup": "cgroup",
+    "uts": "uts",
+    "ipc": "ipc",
+    "user": "user",
+    "pid": "pid",
+    "network": "net",
 }
 
 # mount(2) flags
@@ -81,7 +87,11 @@ class _CapHeader(ctypes.Structure):
 
 
 class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
 
 
 class Syscalls(Protocol):
@@ -119,8 +129,13 @@ class LinuxSyscalls:
         return rc
 
     def mount(self, source: str, target: str, fstype: str, flags: int, data: str) -> None:
-        rc = self.libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None,
-                             ctypes.c_ulong(flags), data.encode() if data else None)
+        rc = self.libc.mount(
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
+        )
         self._check(rc, "mount", source, target, fstype, hex(flags), data)
 
     def umount(self, target: str, flags: int) -> None:
@@ -129,7 +144,9 @@ class LinuxSyscalls:
     def pivot_root(self, new_root: str, put_old: str) -> None:
         # glibc has no wrapper; 155 is pivot_root on x86_64, 41 on aarch64
         nr = 41 if os.uname().machine == "aarch64" else 155
-        self._check(self.libc.syscall(nr, new_root.encode(), put_old.encode()), "pivot_root", new_root, put_old)
+        self._check(
+            self.libc.syscall(nr, new_root.encode(), put_old.encode()), "pivot_root", new_root, put_old
+        )
 
     def unshare(self, flags: int) -> None:
         self._check(self.libc.unshare(flags), "unshare", hex(flags))
@@ -171,8 +188,13 @@ class LinuxSyscalls:
     # --- process credentials and capabilities (used only by the init and exec paths) ---
 
     def prctl(self, option: int, arg2: int = 0, arg3: int = 0) -> int:
-        return self._check(self.libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0),
-                           "prctl", option, arg2, arg3)
+        return self._check(
+            self.libc.prctl(option, ctypes.c_ulong(arg2), ctypes.c_ulong(arg3), 0, 0),
+            "prctl",
+            option,
+            arg2,
+            arg3,
+        )
 
     def capset(self, effective: int, permitted: int, inheritable: int) -> None:
         header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)

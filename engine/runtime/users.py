@@ -77,7 +77,9 @@ def resolve_user(rootfs: Path, user: str) -> ResolvedUser:
         wanted_gid = _as_id(group_arg)
         found = None
         for row in groups:
-            if (wanted_gid is None and row[0] == group_arg) or (wanted_gid is not None and row[2] == group_arg):
+            if (wanted_gid is None and row[0] == group_arg) or (
+                wanted_gid is not None and row[2] == group_arg
+            ):
                 found = row
                 break
         if found is not None and found[2].isdigit():

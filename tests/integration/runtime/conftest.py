@@ -3,6 +3,7 @@ and a `Box` helper that runs containers and always kills and deletes them afterw
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -33,8 +34,8 @@ def read_attach(sock: socket.socket, tty: bool, timeout: float = 10) -> tuple[by
     out = {1: b"", 2: b""}
     while raw:
         stream, size = struct.unpack(">BxxxL", raw[:8])
-        out[stream] += raw[8:8 + size]
-        raw = raw[8 + size:]
+        out[stream] += raw[8 : 8 + size]
+        raw = raw[8 + size :]
     return out[1], out[2]
 
 
@@ -53,19 +54,47 @@ class Box:
         self.parent = f"composer-test-{uuid.uuid4().hex[:8]}"
         self.started: list[str] = []
 
-    def spec(self, cmd: list[str], config: dict[str, Any] | None = None, host: dict[str, Any] | None = None,
-             cid: str = "c1", mounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def spec(
+        self,
+        cmd: list[str],
+        config: dict[str, Any] | None = None,
+        host: dict[str, Any] | None = None,
+        cid: str = "c1",
+        mounts: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
         config = {"Cmd": cmd, **(config or {})}
-        return build_spec(config, host or {}, rootfs=self.rootfs, mounts=mounts or [], hostname=cid[:12],
-                          cgroups_path=f"/{self.parent}/{cid}", netns_path=None,
-                          user=resolve_user(self.rootfs, config.get("User", "")))
+        return build_spec(
+            config,
+            host or {},
+            rootfs=self.rootfs,
+            mounts=mounts or [],
+            hostname=cid[:12],
+            cgroups_path=f"/{self.parent}/{cid}",
+            netns_path=None,
+            user=resolve_user(self.rootfs, config.get("User", "")),
+        )
 
-    def start(self, cmd: list[str], cid: str = "c1", tty: bool = False, open_stdin: bool = False,
-              log_opts: dict[str, Any] | None = None, hold: bool = False, **kw: Any) -> Any:
+    def start(
+        self,
+        cmd: list[str],
+        cid: str = "c1",
+        tty: bool = False,
+        open_stdin: bool = False,
+        log_opts: dict[str, Any] | None = None,
+        hold: bool = False,
+        **kw: Any,
+    ) -> Any:
         spec = self.spec(cmd, cid=cid, **kw)
         self.started.append(cid)
-        return self.rt.start(cid, spec, log_path=self.log_path(cid), log_opts=log_opts or {}, tty=tty,
-                             open_stdin=open_stdin, hold_output=hold)
+        return self.rt.start(
+            cid,
+            spec,
+            log_path=self.log_path(cid),
+            log_opts=log_opts or {},
+            tty=tty,
+            open_stdin=open_stdin,
+            hold_output=hold,
+        )
 
     def log_path(self, cid: str) -> Path:
         return self.tmp / f"{cid}-json.log"
@@ -97,19 +126,15 @@ class Box:
             if status.exists():
                 data = json.loads(status.read_text())
                 monitor_pid = int(data.get("monitor_pid") or 0)
-            try:
+            with contextlib.suppress(Exception):  # best effort, the next steps still run
                 self.rt._cgroup(cid).destroy()
-            except Exception:  # noqa: BLE001 - best effort, the next steps still run
-                pass
             deadline = time.monotonic() + 15
             while monitor_pid and pid_alive(monitor_pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
             if monitor_pid and pid_alive(monitor_pid):
                 os.kill(monitor_pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(Exception):
                 self.rt.delete(cid)
-            except Exception:  # noqa: BLE001
-                pass
         for d in Cgroup(f"/{self.parent}").dirs().values():
             for child in d.glob("*/") if d.is_dir() else []:
                 if child.is_dir():

@@ -55,10 +55,20 @@ def test_tty_mode_interactive_shell(box):
 
 def test_exec_runs_in_the_container(box):
     box.start(["sh", "-c", "echo $$ > /tmp/initpid; sleep 100"], cid="target")
-    sock_path = box.rt.exec("target", "e1", {"args": ["sh", "-c", "hostname; cat /proc/1/cmdline; echo; "
-                                                       "readlink /proc/self/ns/mnt; id -u; exit 5"],
-                                             "user": {"uid": 1000, "gid": 1000, "additionalGids": []}},
-                            tty=False, open_stdin=False)
+    sock_path = box.rt.exec(
+        "target",
+        "e1",
+        {
+            "args": [
+                "sh",
+                "-c",
+                "hostname; cat /proc/1/cmdline; echo; readlink /proc/self/ns/mnt; id -u; exit 5",
+            ],
+            "user": {"uid": 1000, "gid": 1000, "additionalGids": []},
+        },
+        tty=False,
+        open_stdin=False,
+    )
     sock = attach(sock_path)
     out, _ = read_attach(sock, tty=False)
     sock.close()
@@ -76,8 +86,9 @@ def test_exec_runs_in_the_container(box):
 
 def test_exec_with_tty_and_not_found(box):
     box.start(["sleep", "100"])
-    sock = attach(box.rt.exec("c1", "t", {"args": ["sh", "-c", "[ -t 1 ] && echo tty-yes"]},
-                              tty=True, open_stdin=False))
+    sock = attach(
+        box.rt.exec("c1", "t", {"args": ["sh", "-c", "[ -t 1 ] && echo tty-yes"]}, tty=True, open_stdin=False)
+    )
     raw, _ = read_attach(sock, tty=True)
     sock.close()
     assert b"tty-yes" in raw
@@ -102,8 +113,10 @@ def test_pause_and_resume(box):
 
 def test_stats_and_top(box):
     mib = 1024 * 1024
-    state = box.start(["sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 100"],
-                      host={"Memory": 64 * mib, "PidsLimit": 50})
+    state = box.start(
+        ["sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 100"],
+        host={"Memory": 64 * mib, "PidsLimit": 50},
+    )
     time.sleep(0.3)
     stats = box.rt.stats("c1")
     assert stats["memory_stats"]["limit"] == 64 * mib
@@ -118,8 +131,10 @@ def test_stats_and_top(box):
 
 
 def test_log_rotation(box):
-    box.run(["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"],
-            log_opts={"max-size": "1k", "max-file": "3"})
+    box.run(
+        ["sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"],
+        log_opts={"max-size": "1k", "max-file": "3"},
+    )
     log = box.log_path("c1")
     rotated = [log.with_name(log.name + ".1"), log.with_name(log.name + ".2")]
     assert all(p.exists() for p in rotated)

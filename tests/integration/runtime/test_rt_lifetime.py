@@ -21,10 +21,12 @@ STARTER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from engine.runtime import Runtime, build_spec, resolve_user
-    exec_root, rootfs, parent, log = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
+    exec_root, rootfs, parent = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    log = Path(sys.argv[4])
     rt = Runtime(exec_root)
-    spec = build_spec({"Cmd": ["sh", "-c", "echo up; sleep 100"]}, {}, rootfs=rootfs, mounts=[], hostname="c1",
-                      cgroups_path=f"/{parent}/c1", netns_path=None, user=resolve_user(rootfs, ""))
+    spec = build_spec({"Cmd": ["sh", "-c", "echo up; sleep 100"]}, {}, rootfs=rootfs, mounts=[],
+                      hostname="c1", cgroups_path=f"/{parent}/c1", netns_path=None,
+                      user=resolve_user(rootfs, ""))
     state = rt.start("c1", spec, log_path=log, log_opts={}, tty=False, open_stdin=False)
     print(state.pid, flush=True)
     time.sleep(100)
@@ -33,8 +35,12 @@ STARTER = textwrap.dedent("""
 
 def test_monitor_survives_its_starter_being_killed(box, tmp_path):
     exec_root = tmp_path / "exec"  # the same exec-root as box.rt, so box cleans up what the starter made
-    proc = subprocess.Popen([sys.executable, "-c", STARTER, str(exec_root), str(box.rootfs), box.parent,
-                             str(box.log_path("c1"))], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STARTER, str(exec_root), str(box.rootfs), box.parent, str(box.log_path("c1"))],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.getcwd(),
+    )
     box.started.append("c1")
     try:
         assert proc.stdout is not None
@@ -71,9 +77,16 @@ def runc_box(busybox_rootfs, tmp_path):
 
 
 def test_runc_runs_our_bundle(runc_box):
-    state, out = runc_box.run(["sh", "-c", "hostname; echo $$; grep CapEff /proc/self/status; "
-                                           "id -u; ls /dev/shm >/dev/null && echo shm; exit 7"],
-                              cid="runc1", config={"User": "app"})
+    state, out = runc_box.run(
+        [
+            "sh",
+            "-c",
+            "hostname; echo $$; grep CapEff /proc/self/status; "
+            "id -u; ls /dev/shm >/dev/null && echo shm; exit 7",
+        ],
+        cid="runc1",
+        config={"User": "app"},
+    )
     assert state.exit_code == 7
     assert out.splitlines() == ["runc1", "1", "CapEff:\t0000000000000000", "1000", "shm"]
 
@@ -89,8 +102,11 @@ def test_runc_kill_oom_and_tty(runc_box):
     runc_box.rt.kill("runc3", signal.SIGKILL)
     assert runc_box.wait("runc3").exit_code == 137
     mib = 1024 * 1024
-    state, _ = runc_box.run(["tail", "/dev/zero"], cid="runc4", host={"Memory": 16 * mib, "MemorySwap": 16 * mib})
+    state, _ = runc_box.run(
+        ["tail", "/dev/zero"], cid="runc4", host={"Memory": 16 * mib, "MemorySwap": 16 * mib}
+    )
     assert state.exit_code == 137 and state.oom_killed
-    state, out = runc_box.run(["sh", "-c", "[ -t 1 ] && echo tty-yes"], cid="runc5", tty=True,
-                              config={"Tty": True})
+    state, out = runc_box.run(
+        ["sh", "-c", "[ -t 1 ] && echo tty-yes"], cid="runc5", tty=True, config={"Tty": True}
+    )
     assert state.exit_code == 0 and "tty-yes" in out

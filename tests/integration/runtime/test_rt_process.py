@@ -21,7 +21,9 @@ def test_echo_goes_to_the_json_log_by_stream(box):
     assert state.started_at.endswith("Z") and state.finished_at
 
 
-@pytest.mark.parametrize(("cmd", "code"), [(["true"], 0), (["sh", "-c", "exit 1"], 1), (["sh", "-c", "exit 42"], 42)])
+@pytest.mark.parametrize(
+    ("cmd", "code"), [(["true"], 0), (["sh", "-c", "exit 1"], 1), (["sh", "-c", "exit 42"], 42)]
+)
 def test_exit_codes(box, cmd, code):
     state, _ = box.run(cmd)
     assert state.exit_code == code
@@ -49,8 +51,10 @@ def test_sigkill_is_137(box):
 
 
 def test_env_cwd_and_user(box):
-    state, out = box.run(["sh", "-c", 'echo "$FOO|$(pwd)|$(id -u)|$(id -g)|$(id -G)|$HOME|$HOSTNAME|$PATH"'],
-                         config={"Env": ["FOO=bar"], "WorkingDir": "/work/dir", "User": "app"})
+    state, out = box.run(
+        ["sh", "-c", 'echo "$FOO|$(pwd)|$(id -u)|$(id -g)|$(id -G)|$HOME|$HOSTNAME|$PATH"'],
+        config={"Env": ["FOO=bar"], "WorkingDir": "/work/dir", "User": "app"},
+    )
     assert state.exit_code == 0
     foo, cwd, uid, gid, groups, home, hostname, path = out.strip().split("|")
     assert (foo, cwd, uid, gid, home, hostname) == ("bar", "/work/dir", "1000", "1000", "/home/app", "c1")
@@ -74,8 +78,14 @@ def test_init_runs_a_reaper_as_pid1(box):
 
 def test_new_namespaces(box):
     names = ["mnt", "pid", "uts", "ipc", "net"]
-    _, out = box.run(["sh", "-c", "for n in " + " ".join(names) + "; do readlink /proc/self/ns/$n; done; "
-                      "cat /sys/class/net/lo/operstate; ls /sys/class/net"])
+    _, out = box.run(
+        [
+            "sh",
+            "-c",
+            "for n in " + " ".join(names) + "; do readlink /proc/self/ns/$n; done; "
+            "cat /sys/class/net/lo/operstate; ls /sys/class/net",
+        ]
+    )
     lines = out.splitlines()
     inside = lines[:5]
     for name, link in zip(names, inside, strict=True):
@@ -90,10 +100,12 @@ def test_host_network_keeps_the_host_netns(box):
 
 
 def test_proc_sys_readonly_and_masked_paths(box):
-    script = ("grep -E ' /sys | /proc/sys ' /proc/mounts | awk '{print $2, substr($4,1,2)}'; "
-              "touch /sys/x 2>/dev/null || echo sys-ro; "
-              "{ echo 1 > /proc/sys/kernel/shm_rmid_forced; } 2>/dev/null || echo procsys-ro; "
-              "wc -c < /proc/timer_list; wc -c < /proc/interrupts; ls /sys/firmware | wc -l")
+    script = (
+        "grep -E ' /sys | /proc/sys ' /proc/mounts | awk '{print $2, substr($4,1,2)}'; "
+        "touch /sys/x 2>/dev/null || echo sys-ro; "
+        "{ echo 1 > /proc/sys/kernel/shm_rmid_forced; } 2>/dev/null || echo procsys-ro; "
+        "wc -c < /proc/timer_list; wc -c < /proc/interrupts; ls /sys/firmware | wc -l"
+    )
     box.run(["sh", "-c", script])
     lines = box.output(stream="stdout").splitlines()
     assert "/sys ro" in lines and "/proc/sys ro" in lines
@@ -123,15 +135,19 @@ def test_non_root_user_has_no_effective_caps(box):
 
 
 def test_readonly_rootfs(box):
-    state, out = box.run(["sh", "-c", "touch /x 2>/dev/null || echo ro; touch /dev/shm/y && echo shm-rw"],
-                         host={"ReadonlyRootfs": True})
+    state, out = box.run(
+        ["sh", "-c", "touch /x 2>/dev/null || echo ro; touch /dev/shm/y && echo shm-rw"],
+        host={"ReadonlyRootfs": True},
+    )
     assert out.split() == ["ro", "shm-rw"]
 
 
 def test_memory_limit_oom_kill_is_flagged(box):
     mib = 1024 * 1024
-    state, _ = box.run(["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; tail /dev/zero"],
-                       host={"Memory": 16 * mib, "MemorySwap": 16 * mib})
+    state, _ = box.run(
+        ["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes; tail /dev/zero"],
+        host={"Memory": 16 * mib, "MemorySwap": 16 * mib},
+    )
     assert state.exit_code == 137
     assert state.oom_killed is True
     assert box.output().splitlines()[0] == str(16 * mib)
@@ -145,18 +161,27 @@ def test_pids_limit(box):
 
 
 def test_rlimits_and_sysctls(box):
-    _, out = box.run(["sh", "-c", "ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward"],
-                     host={"Ulimits": [{"Name": "nofile", "Soft": 512, "Hard": 1024}],
-                           "Sysctls": {"net.ipv4.ip_forward": "1"}})
+    _, out = box.run(
+        ["sh", "-c", "ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward"],
+        host={
+            "Ulimits": [{"Name": "nofile", "Soft": 512, "Hard": 1024}],
+            "Sysctls": {"net.ipv4.ip_forward": "1"},
+        },
+    )
     assert out.split() == ["512", "1024", "1"]
 
 
 def test_bind_mount_and_shm_size(box, tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "f").write_text("from host\n")
-    mounts = [{"destination": "/data", "type": "bind", "source": str(tmp_path / "data"), "options": ["rbind", "ro"]}]
-    _, out = box.run(["sh", "-c", "cat /data/f; touch /data/g 2>/dev/null || echo ro; df -k /dev/shm | tail -1"],
-                     mounts=mounts, host={"ShmSize": 8 * 1024 * 1024})
+    mounts = [
+        {"destination": "/data", "type": "bind", "source": str(tmp_path / "data"), "options": ["rbind", "ro"]}
+    ]
+    _, out = box.run(
+        ["sh", "-c", "cat /data/f; touch /data/g 2>/dev/null || echo ro; df -k /dev/shm | tail -1"],
+        mounts=mounts,
+        host={"ShmSize": 8 * 1024 * 1024},
+    )
     lines = out.splitlines()
     assert lines[:2] == ["from host", "ro"]
     assert lines[2].split()[1] == "8192"

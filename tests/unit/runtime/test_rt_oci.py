@@ -13,35 +13,57 @@ ROOT = ResolvedUser(0, 0, (), "/root", "root")
 
 
 def spec(busybox_rootfs, config=None, host=None, **kw):
-    args = {"rootfs": busybox_rootfs, "mounts": [], "hostname": "abc", "cgroups_path": "/composer/x",
-            "netns_path": None, "user": ROOT, **kw}
+    args = {
+        "rootfs": busybox_rootfs,
+        "mounts": [],
+        "hostname": "abc",
+        "cgroups_path": "/composer/x",
+        "netns_path": None,
+        "user": ROOT,
+        **kw,
+    }
     return build_spec({"Cmd": ["true"], **(config or {})}, host or {}, **args)
 
 
-@pytest.mark.parametrize(("user", "expected"), [
-    ("", ResolvedUser(0, 0, (10,), "/root", "root")),
-    ("app", ResolvedUser(1000, 1000, (10,), "/home/app", "app")),
-    ("1000", ResolvedUser(1000, 1000, (10,), "/home/app", "app")),
-    ("app:wheel", ResolvedUser(1000, 10, (), "/home/app", "app")),
-    ("1000:65534", ResolvedUser(1000, 65534, (), "/home/app", "app")),
-    ("4242", ResolvedUser(4242, 0, (), "/", "")),
-    ("4242:4343", ResolvedUser(4242, 4343, (), "/", "")),
-    ("nobody:app", ResolvedUser(65534, 1000, (), "/nonexistent", "nobody")),
-])
+@pytest.mark.parametrize(
+    ("user", "expected"),
+    [
+        ("", ResolvedUser(0, 0, (10,), "/root", "root")),
+        ("app", ResolvedUser(1000, 1000, (10,), "/home/app", "app")),
+        ("1000", ResolvedUser(1000, 1000, (10,), "/home/app", "app")),
+        ("app:wheel", ResolvedUser(1000, 10, (), "/home/app", "app")),
+        ("1000:65534", ResolvedUser(1000, 65534, (), "/home/app", "app")),
+        ("4242", ResolvedUser(4242, 0, (), "/", "")),
+        ("4242:4343", ResolvedUser(4242, 4343, (), "/", "")),
+        ("nobody:app", ResolvedUser(65534, 1000, (), "/nonexistent", "nobody")),
+    ],
+)
 def test_resolve_user_forms(busybox_rootfs, user, expected):
     assert resolve_user(busybox_rootfs, user) == expected
 
 
 def test_resolve_user_errors_use_dockers_words(busybox_rootfs):
-    with pytest.raises(InvalidParameter, match="^unable to find user ghost: no matching entries in passwd file$"):
+    with pytest.raises(
+        InvalidParameter, match="^unable to find user ghost: no matching entries in passwd file$"
+    ):
         resolve_user(busybox_rootfs, "ghost")
-    with pytest.raises(InvalidParameter, match="^unable to find group ghosts: no matching entries in group file$"):
+    with pytest.raises(
+        InvalidParameter, match="^unable to find group ghosts: no matching entries in group file$"
+    ):
         resolve_user(busybox_rootfs, "app:ghosts")
 
 
 def test_process_args_env_and_defaults(busybox_rootfs):
-    s = spec(busybox_rootfs, {"Entrypoint": ["/bin/sh", "-c"], "Cmd": ["echo hi"], "Env": ["A=1", "PATH=/x"],
-                              "Tty": True, "WorkingDir": "/srv"})
+    s = spec(
+        busybox_rootfs,
+        {
+            "Entrypoint": ["/bin/sh", "-c"],
+            "Cmd": ["echo hi"],
+            "Env": ["A=1", "PATH=/x"],
+            "Tty": True,
+            "WorkingDir": "/srv",
+        },
+    )
     p = s["process"]
     assert p["args"] == ["/bin/sh", "-c", "echo hi"]
     assert p["env"] == ["PATH=/x", "HOSTNAME=abc", "TERM=xterm", "A=1", "HOME=/root"]
@@ -66,8 +88,9 @@ def test_no_command_is_an_error(busybox_rootfs):
 def test_capabilities(busybox_rootfs):
     s = spec(busybox_rootfs)
     assert to_mask(s["process"]["capabilities"]["effective"]) == 0xA80425FB
-    assert tweak(["net_admin"], ["CAP_CHOWN", "kill"], False) == \
-        [c for c in DEFAULT_CAPABILITIES if c not in ("CAP_CHOWN", "CAP_KILL")] + ["CAP_NET_ADMIN"]
+    assert tweak(["net_admin"], ["CAP_CHOWN", "kill"], False) == [
+        c for c in DEFAULT_CAPABILITIES if c not in ("CAP_CHOWN", "CAP_KILL")
+    ] + ["CAP_NET_ADMIN"]
     assert tweak(["NET_ADMIN"], ["ALL"], False) == ["CAP_NET_ADMIN"]
     assert "CAP_SYS_ADMIN" in tweak(["ALL"], ["CAP_CHOWN"], False)
     assert "CAP_CHOWN" not in tweak(["ALL"], ["CAP_CHOWN"], False)
@@ -78,13 +101,24 @@ def test_capabilities(busybox_rootfs):
 
 def test_resources(busybox_rootfs):
     mib = 1024 * 1024
-    s = spec(busybox_rootfs, host={"Memory": 64 * mib, "NanoCpus": 1_500_000_000, "CpuShares": 512,
-                                   "CpusetCpus": "0", "PidsLimit": 100})
+    s = spec(
+        busybox_rootfs,
+        host={
+            "Memory": 64 * mib,
+            "NanoCpus": 1_500_000_000,
+            "CpuShares": 512,
+            "CpusetCpus": "0",
+            "PidsLimit": 100,
+        },
+    )
     res = s["linux"]["resources"]
     assert res["memory"] == {"limit": 64 * mib, "swap": 128 * mib}
     assert res["cpu"] == {"period": 100000, "quota": 150000, "shares": 512, "cpus": "0"}
     assert res["pids"] == {"limit": 100}
-    assert spec(busybox_rootfs, host={"Memory": mib, "MemorySwap": -1})["linux"]["resources"]["memory"]["swap"] == -1
+    assert (
+        spec(busybox_rootfs, host={"Memory": mib, "MemorySwap": -1})["linux"]["resources"]["memory"]["swap"]
+        == -1
+    )
     with pytest.raises(InvalidParameter, match="Nano CPUs"):
         spec(busybox_rootfs, host={"NanoCpus": 1, "CpuPeriod": 1000})
 
@@ -109,9 +143,15 @@ def test_security_options_and_privileged(busybox_rootfs):
 
 
 def test_ulimits_sysctls_user_and_groups(busybox_rootfs):
-    s = spec(busybox_rootfs, host={"Ulimits": [{"Name": "nproc", "Soft": 10, "Hard": 20}],
-                                   "Sysctls": {"net.ipv4.ip_forward": 1}, "GroupAdd": ["wheel", "4000"]},
-             user=resolve_user(busybox_rootfs, "app"))
+    s = spec(
+        busybox_rootfs,
+        host={
+            "Ulimits": [{"Name": "nproc", "Soft": 10, "Hard": 20}],
+            "Sysctls": {"net.ipv4.ip_forward": 1},
+            "GroupAdd": ["wheel", "4000"],
+        },
+        user=resolve_user(busybox_rootfs, "app"),
+    )
     assert {"type": "RLIMIT_NPROC", "soft": 10, "hard": 20} in s["process"]["rlimits"]
     assert s["linux"]["sysctl"] == {"net.ipv4.ip_forward": "1"}
     assert s["process"]["user"] == {"uid": 1000, "gid": 1000, "additionalGids": [10, 4000]}

@@ -10,18 +10,40 @@ from engine.runtime.users import ResolvedUser
 
 
 def make_spec(**host):
-    return build_spec({"Cmd": ["true"]}, host, rootfs="/rf", mounts=[
-        {"destination": "/data", "type": "bind", "source": "/host/data", "options": ["rbind", "ro"]},
-        {"destination": "/etc/hosts", "type": "bind", "source": "/host/hosts", "options": ["bind"]},
-    ], hostname="h", cgroups_path="/composer/x", netns_path=None, user=ResolvedUser(0, 0))
+    return build_spec(
+        {"Cmd": ["true"]},
+        host,
+        rootfs="/rf",
+        mounts=[
+            {"destination": "/data", "type": "bind", "source": "/host/data", "options": ["rbind", "ro"]},
+            {"destination": "/etc/hosts", "type": "bind", "source": "/host/hosts", "options": ["bind"]},
+        ],
+        hostname="h",
+        cgroups_path="/composer/x",
+        netns_path=None,
+        user=ResolvedUser(0, 0),
+    )
 
 
 def test_prepare_rootfs_order():
-    sc = RecordingSyscalls(existing={"/rf": "dir", "/rf/proc": "dir", "/rf/dev": "dir", "/rf/sys": "dir",
-                                     "/rf/etc": "dir", "/host/hosts": "file", "/host/data": "dir"})
+    sc = RecordingSyscalls(
+        existing={
+            "/rf": "dir",
+            "/rf/proc": "dir",
+            "/rf/dev": "dir",
+            "/rf/sys": "dir",
+            "/rf/etc": "dir",
+            "/host/hosts": "file",
+            "/host/data": "dir",
+        }
+    )
     spec = make_spec()
-    rootfs.prepare_rootfs(sc, spec, {"memory": "/sys/fs/cgroup/memory/composer/x",
-                                     "name=systemd": "/sys/fs/cgroup/systemd/composer/x"}, console="/dev/pts/7")
+    rootfs.prepare_rootfs(
+        sc,
+        spec,
+        {"memory": "/sys/fs/cgroup/memory/composer/x", "name=systemd": "/sys/fs/cgroup/systemd/composer/x"},
+        console="/dev/pts/7",
+    )
     calls = sc.calls
     # propagation is made private before anything else, then the rootfs is bound onto itself
     assert calls[0] == ("mount", "", "/", "", s.MS_PRIVATE | s.MS_REC, "")
@@ -31,7 +53,14 @@ def test_prepare_rootfs_order():
     # /proc before /dev before /dev/pts; user mounts after the defaults; /dev nodes after /dev exists
     assert targets.index("/rf/proc") < targets.index("/rf/dev") < targets.index("/rf/dev/pts")
     assert ("mount", "proc", "/rf/proc", "proc", s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV, "") in calls
-    assert ("mount", "sysfs", "/rf/sys", "sysfs", s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV | s.MS_RDONLY, "") in calls
+    assert (
+        "mount",
+        "sysfs",
+        "/rf/sys",
+        "sysfs",
+        s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV | s.MS_RDONLY,
+        "",
+    ) in calls
     devpts = next(c for c in mounts if c[2] == "/rf/dev/pts")
     assert "newinstance" in devpts[5] and "ptmxmode=0666" in devpts[5]
     # a read-only bind is a bind followed by a read-only remount
@@ -42,20 +71,33 @@ def test_prepare_rootfs_order():
     assert ("touch", "/rf/etc/hosts") in calls
     # cgroup hierarchies bound under a tmpfs, then the tmpfs made read-only
     assert ("mkdir", "/rf/sys/fs/cgroup/systemd") in calls
-    assert ("mount", "/sys/fs/cgroup/memory/composer/x", "/rf/sys/fs/cgroup/memory", "", s.MS_BIND, "") in calls
+    assert (
+        "mount",
+        "/sys/fs/cgroup/memory/composer/x",
+        "/rf/sys/fs/cgroup/memory",
+        "",
+        s.MS_BIND,
+        "",
+    ) in calls
     # /dev nodes bound from the host, the console from the pty
     assert ("mount", "/dev/null", "/rf/dev/null", "", s.MS_BIND, "") in calls
     assert ("symlink", "pts/ptmx", "/rf/dev/ptmx") in calls
     assert calls[-1] == ("mount", "/dev/pts/7", "/rf/dev/console", "", s.MS_BIND, "")
-    assert targets.index("/rf/dev/pts") < targets.index("/rf/dev/null") and targets.index("/rf/data") < \
-        targets.index("/rf/dev/null")
+    assert targets.index("/rf/dev/pts") < targets.index("/rf/dev/null") and targets.index(
+        "/rf/data"
+    ) < targets.index("/rf/dev/null")
 
 
 def test_pivot_root_detaches_old_root_after_making_it_slave():
     sc = RecordingSyscalls()
     rootfs.pivot_root(sc, "/rf")
-    assert sc.calls == [("chdir", "/rf"), ("pivot_root", ".", "."), ("mount", "", ".", "", s.MS_SLAVE | s.MS_REC, ""),
-                        ("umount", ".", s.MNT_DETACH), ("chdir", "/")]
+    assert sc.calls == [
+        ("chdir", "/rf"),
+        ("pivot_root", ".", "."),
+        ("mount", "", ".", "", s.MS_SLAVE | s.MS_REC, ""),
+        ("umount", ".", s.MNT_DETACH),
+        ("chdir", "/"),
+    ]
 
 
 def test_masked_and_readonly_paths_and_readonly_root():
