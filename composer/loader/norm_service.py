@@ -252,6 +252,7 @@ def _networks(value: Any) -> dict[str, Any]:
             for key in ("priority", "gw_priority"):
                 if key in cfg:
                     cfg[key] = to_int(cfg[key])
+            drop_empty_values(cfg, keep=())
         result[name] = cfg
     return result
 

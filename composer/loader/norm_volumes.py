@@ -97,6 +97,8 @@ def parse_volume_spec(spec: str) -> dict[str, Any]:
     if mount["type"] == "bind":
         bind["create_host_path"] = True
         mount["bind"] = bind
+        if volume is not None:
+            mount["volume"] = volume  # the reference keeps `nocopy` even on a bind
     else:
         if bind:
             mount["bind"] = bind

@@ -119,6 +119,8 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
         resource["labels"] = to_mapping(resource["labels"], empty="", env=None)
     if kind == "networks":
         ipam = dict(resource.get("ipam") or {})
+        # The reference (compose-go 2.9) accepts ipam.options but its model has no such field.
+        ipam.pop("options", None)
         resource["ipam"] = ipam
     if kind in ("secrets", "configs") and resource.get("file"):
         home = home_dir(ctx.environment)

@@ -470,6 +470,84 @@ services:
         count: 1
         capabilities: [gpu]
 """,
+    "edge_omitempty": """
+services:
+  a:
+    image: busybox
+    command: ""
+    entrypoint: []
+    environment: {}
+    labels: []
+    ports: ["80/UDP", "1.2.3.4:80-81:80-81"]
+    expose: ["80-85/tcp"]
+    healthcheck:
+      test: ["CMD-SHELL", "true"]
+      retries: 0
+    depends_on:
+      b:
+        condition: service_started
+        restart: false
+    cpus: 0
+    tmpfs:
+      - /run:size=64m
+      - /tmp
+    stop_grace_period: 0s
+    volumes:
+      - "vol:/data:ro"
+      - ".:/src"
+      - "/a:/b:ro,nocopy"
+    networks:
+      default:
+      other:
+        aliases: []
+  b:
+    image: busybox
+    networks: {}
+    restart: "no"
+    privileged: true
+    secrets:
+      - source: s
+        mode: 0o440
+volumes:
+  vol:
+    external: true
+    name: realvol
+networks:
+  other:
+    enable_ipv6: false
+    internal: false
+secrets:
+  s:
+    external: true
+""",
+    "explicit_default_network": """
+services:
+  a:
+    image: busybox
+  b:
+    image: busybox
+    networks: [default, extra]
+networks:
+  default:
+    name: shared-net
+    driver: bridge
+    driver_opts:
+      com.docker.network.bridge.name: br0
+    ipam:
+      driver: default
+      options:
+        foo: bar
+      config:
+        - subnet: 172.28.0.0/16
+          ip_range: 172.28.5.0/24
+          gateway: 172.28.5.254
+          aux_addresses:
+            host1: 172.28.1.5
+  extra:
+    external: true
+    name: someone-elses
+volumes: {}
+""",
 }
 
 # Files some cases read (label_file); written next to compose.yaml.
