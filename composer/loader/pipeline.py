@@ -101,6 +101,13 @@ class _Loader:
         for path in files:
             for doc in self.documents(path):
                 data = doc.data
+                if "version" in data:
+                    warning = (
+                        f"{path}: the attribute `version` is obsolete, it will be ignored, "
+                        "please remove it to avoid potential confusion"
+                    )
+                    if warning not in self.warnings:
+                        self.warnings.append(warning)
                 if self.opts.interpolate:
                     data = interpolate(data, environ, doc.marks, self.warnings)
                 doc_marks = dict(doc.marks)
@@ -164,8 +171,6 @@ def load_project(opts: LoadOptions) -> LoadedProject:
     if not model:
         raise ConfigError("empty compose file")
     model.pop("include", None)
-    if model.get("version") is not None:
-        warnings.append("the attribute `version` is obsolete, it will be ignored, please remove it")
 
     profiles = active_profiles(opts.profiles, environ)
     all_services: dict[str, Any] = model.get("services") or {}

@@ -74,3 +74,14 @@ def test_name_precedence_and_env_file_for_compose_file(tree) -> None:  # type: i
 def test_stdin_file(tmp_path: Path) -> None:
     loaded = load(tmp_path, "-", stdin_text="services: {web: {image: x}}\n", project_name="p")
     assert list(loaded.canonical["services"]) == ["web"]
+
+
+def test_warnings_are_collected_not_printed(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("version: '3'\nservices: {web: {image: '${NOPE}x'}}\n")
+    loaded = load(tmp_path)
+    assert loaded.warnings == (
+        f"{tmp_path / 'compose.yaml'}: the attribute `version` is obsolete, it will be ignored, "
+        "please remove it to avoid potential confusion",
+        'The "NOPE" variable is not set. Defaulting to a blank string.',
+    )
+    assert "version" not in loaded.canonical
