@@ -196,9 +196,12 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-tar",
                                            "X-Docker-Container-Path-Stat": _stat_header(stat)})
         await resp.prepare(request)
-        async for chunk in chunks:
-            await resp.write(chunk)
-        await resp.write_eof()
+        try:
+            async for chunk in chunks:
+                await resp.write(chunk)
+            await resp.write_eof()
+        except ConnectionResetError:
+            log.debug("archive reader went away container=%s", c.id[:12])
     return resp
 
 
