@@ -75,6 +75,7 @@ class _Loader:
         self.opts = opts
         self.warnings = warnings
         self.texts: dict[str, str] = {}
+        self.parsed: dict[str, list[Document]] = {}  # parsed once, read for the name and the model
 
     def text(self, path: str) -> str:
         if path not in self.texts:
@@ -87,7 +88,9 @@ class _Loader:
         return self.texts[path]
 
     def documents(self, path: str) -> list[Document]:
-        return parse_documents(self.text(path), path)
+        if path not in self.parsed:
+            self.parsed[path] = parse_documents(self.text(path), path)
+        return self.parsed[path]
 
     def load_model(
         self, files: list[str], working_dir: str, environ: Mapping[str, str], chain: tuple[str, ...]
