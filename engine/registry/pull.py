@@ -43,16 +43,12 @@ class ResolvedManifest:
     index: Index | None
 
 
-def fetch_manifest(session: Session, ref: str) -> tuple[bytes, str, str]:
+def fetch_manifest(session: Session, ref: str, display: str = "") -> tuple[bytes, str, str]:
     """GET a manifest by tag or digest -> (body, media type, digest), the body verified against the digest."""
     resp = session.request("GET", f"{session.path}/manifests/{ref}", {"Accept": ACCEPT})
     if resp.status != 200:
-        raise registry_error(
-            resp,
-            f"manifest for {session.endpoint.host}/{session.path}:{ref}"
-            if not ref.startswith("sha")
-            else f"manifest {ref}",
-        )
+        name = display or f"{session.endpoint.host}/{session.path}{'@' if ':' in ref else ':'}{ref}"
+        raise registry_error(resp, f"manifest for {name} not found" if resp.status == 404 else name)
     content_type = resp.header("Content-Type")
     header_digest = resp.header("Docker-Content-Digest")
     body = resp.read(MAX_MANIFEST + 1)
@@ -70,7 +66,7 @@ def fetch_manifest(session: Session, ref: str) -> tuple[bytes, str, str]:
 
 
 def resolve(session: Session, ref: Reference, want: Platform) -> ResolvedManifest:
-    body, ctype, digest = fetch_manifest(session, ref.manifest_ref)
+    body, ctype, digest = fetch_manifest(session, ref.manifest_ref, ref.familiar())
     doc = parse_manifest(body, ctype)
     if isinstance(doc, Manifest):
         return ResolvedManifest(digest, doc, digest, None)

@@ -150,8 +150,11 @@ class Pusher:
     def _compress_layer(self, diff_id: str, dest: Path) -> tuple[str, int]:
         h = hashlib.sha256()
         # mtime=0 keeps the compressed digest stable: pushing the same layer twice uploads nothing new.
-        with st.layer_tar(self.store, diff_id) as src, open(dest, "wb") as raw, \
-                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz:
+        with (
+            st.layer_tar(self.store, diff_id) as src,
+            open(dest, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as gz,
+        ):
             shutil.copyfileobj(src, gz, READ)
         with open(dest, "rb") as f:
             while chunk := f.read(READ):
