@@ -117,3 +117,21 @@ def resolve_service_environment(
         result.update(read_dotenv(path, lookup))
     result.update(own)
     return result
+
+
+def resolve_service_labels(service: Mapping[str, Any]) -> dict[str, str]:
+    """`label_file` entries (paths already absolute) in order, under the service's own `labels`.
+
+    `${VAR}` in a label file resolves against the labels read so far, as the reference does."""
+    result: dict[str, str] = {}
+    files = service.get("label_file")
+    for path in [files] if isinstance(files, str) else list(files or []):
+        read_dotenv(path, lambda _name: None, result)
+    own = service.get("labels")
+    if isinstance(own, dict):
+        result.update({k: "" if v is None else _scalar_str(v) for k, v in own.items()})
+    elif isinstance(own, list):
+        for item in own:
+            key, _, value = str(item).partition("=")
+            result[key] = value
+    return result

@@ -21,6 +21,7 @@ from composer.loader.environment import (
     default_env_files,
     read_env_files,
     resolve_service_environment,
+    resolve_service_labels,
     with_defaults,
 )
 from composer.loader.extends import ExtendsResolver
@@ -187,6 +188,9 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         if service.get("environment") is not None or service.get("env_file") is not None:
             service["environment"] = resolve_service_environment(service, environ)
         service.pop("env_file", None)
+        if service.get("label_file") is not None:
+            service["labels"] = resolve_service_labels(service)
+        service.pop("label_file", None)
         services[svc_name] = service
     model["services"] = services
     disabled = tuple(sorted(n for n in all_services if n not in services))

@@ -182,6 +182,41 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         ["--profile", "p1"],
         {"COMPOSE_PROFILES": "p2"},
     ),
+    "include-long-form": (
+        {
+            "compose.yaml": _y("""
+                include:
+                  - path: [lib/one.yaml, lib/two.yaml]
+                    project_directory: other
+                    env_file: inc.env
+                services:
+                  web: {image: w, depends_on: [inc]}
+                """),
+            "lib/one.yaml": _y("""
+                services:
+                  inc:
+                    image: "i:${TAG}"
+                    build: ./ctx
+                    volumes: ["./v:/v", "data:/data"]
+                    env_file: e.env
+                volumes:
+                  data: {}
+                """),
+            "lib/two.yaml": "services:\n  inc:\n    environment: ['X=${TAG}']\n",
+            "inc.env": "TAG=fromincenv\n",
+            "other/e.env": "E=1\n",
+        },
+        [],
+        {},
+    ),
+    "label-file": (
+        {
+            "compose.yaml": "services:\n  web: {image: x, label_file: [a.label], labels: [own=1, b=own]}\n",
+            "a.label": "a=1\nb=2\nc=${a}\n",
+        },
+        [],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
