@@ -171,7 +171,9 @@ def parse_dotenv(
     return _Parser(text, filename, lookup or (lambda _name: None), {} if into is None else into).parse()
 
 
-def read_dotenv(path: str, lookup: Lookup | None = None, into: dict[str, str] | None = None) -> dict[str, str]:
+def read_dotenv(
+    path: str, lookup: Lookup | None = None, into: dict[str, str] | None = None
+) -> dict[str, str]:
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
