@@ -124,10 +124,10 @@ class RegistryClient:
             raise InvalidParameter("cannot push a digest reference; push a tag")
         image = st.find_image(self.store, ref)
         if image is None:
-            raise NotFound(f"An image does not exist locally with the tag: {reference.familiar_name}")
+            raise NotFound(f"An image does not exist locally with the tag: {reference.familiar_name()}")
         creds = self.credentials_for(reference.domain, credentials)
         prog = Progress(progress)
-        prog.status(f"The push refers to repository [{reference.repository}]")
+        prog.status(f"The push refers to repository [{reference.name}]")
         pusher = Pusher(
             self.store,
             prog,

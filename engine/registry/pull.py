@@ -26,7 +26,7 @@ from engine.registry.manifest import (
     select_platform,
 )
 from engine.registry.progress import Progress, short_id
-from engine.registry.reference import Reference
+from engine.registry.reference import Reference, manifest_ref
 from engine.registry.transport import Session, registry_error
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def fetch_manifest(session: Session, ref: str, display: str = "") -> tuple[bytes
 
 
 def resolve(session: Session, ref: Reference, want: Platform) -> ResolvedManifest:
-    body, ctype, digest = fetch_manifest(session, ref.manifest_ref, ref.familiar())
+    body, ctype, digest = fetch_manifest(session, manifest_ref(ref), ref.familiar())
     doc = parse_manifest(body, ctype)
     if isinstance(doc, Manifest):
         return ResolvedManifest(digest, doc, digest, None)
@@ -217,7 +217,7 @@ class Puller:
             if resolved.index is not None:
                 self.store.write_blob(resolved.index.raw, expected=resolved.digest)
             image = st.create_image(self.store, config_raw, tags)
-            st.add_repo_digest(self.store, ref.familiar_name, resolved.digest, image.id)
+            st.add_repo_digest(self.store, ref.familiar_name(), resolved.digest, image.id)
             image = self.store.get(image.id)
         if image.id != manifest.config.digest:
             raise DigestMismatch(

@@ -113,7 +113,7 @@ class Pusher:
                 continue
             if not all(st.has_blob(self.store, layer.digest) for layer in doc.layers):
                 continue
-            source_ref = parse(name, default_tag=None)
+            source_ref = parse(name, default_tag=False)
             mount_from = (
                 source_ref.path if source_ref.domain == ref.domain and source_ref.path != ref.path else None
             )
@@ -221,7 +221,7 @@ class Pusher:
             raise SystemError_(f"registry stored manifest as {answered}, expected {digest}")
         self.progress.status(f"{tag}: digest: {digest} size: {len(raw)}")
         self.progress.aux({"Tag": tag, "Digest": digest, "Size": len(raw)})
-        st.add_repo_digest(self.store, ref.familiar_name, digest, plan.config.digest)
+        st.add_repo_digest(self.store, ref.familiar_name(), digest, plan.config.digest)
         log.info("pushed ref=%s digest=%s", ref, digest)
         return digest
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.errors import InvalidParameter
 from engine.registry.endpoints import RegistryOptions, endpoints_for, is_insecure
-from engine.registry.reference import parse
+from engine.registry.reference import manifest_ref, parse
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def test_familiar_and_manifest_ref() -> None:
     assert parse("busybox").familiar() == "busybox:latest"
     assert str(parse("busybox")) == "docker.io/library/busybox:latest"
     pinned = parse("busybox@sha256:" + "b" * 64)
-    assert pinned.manifest_ref == "sha256:" + "b" * 64
+    assert manifest_ref(pinned) == "sha256:" + "b" * 64
 
 
 @pytest.mark.parametrize("bad", ["", "Busybox", "busybox:bad tag", "a@sha256:short", " busybox"])
