@@ -72,10 +72,14 @@ _TIMESTAMP = re.compile(r"^\d{4}-\d\d?-\d\d?(?:[Tt ].*)?$")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 
 
+def _ambiguous(text: str) -> bool:
+    """Would read back as something other than this string (go-yaml double-quotes these)."""
+    return text == "" or bool(_SPECIAL_WORDS.match(text) or _NUMBER_LIKE.match(text) or _TIMESTAMP.match(text))
+
+
 def _needs_quotes(text: str) -> bool:
-    if text == "" or text != text.strip():
-        return True
-    if _SPECIAL_WORDS.match(text) or _NUMBER_LIKE.match(text) or _TIMESTAMP.match(text):
+    """Cannot be written plain (go-yaml single-quotes these when it can)."""
+    if text != text.strip():
         return True
     first = text[0]
     if first in _INDICATORS and not (first in "-?:" and len(text) > 1 and text[1] not in " \t"):
@@ -105,7 +109,11 @@ def _scalar(value: Any) -> str:
             return ".inf" if value > 0 else "-.inf"
         return repr(value)
     text = str(value)
-    return _quote(text) if _needs_quotes(text) else text
+    if _ambiguous(text) or any(ord(ch) < 0x20 or ch == "\x7f" for ch in text):
+        return _quote(text)
+    if _needs_quotes(text):
+        return "'" + text.replace("'", "''") + "'"
+    return text
 
 
 def _key(key: Any) -> str:

@@ -9,8 +9,8 @@ Each directory under cases/ is one small project with a case.yaml:
   expect: ok | invalid
   error: regex our stderr must match     (invalid only)
   location: "file:line" our stderr must contain, when we can locate the error
-Outputs hold absolute paths: they are stored with the case directory replaced by {CASE}, its parent
-by {CASES}.
+Outputs hold absolute paths: they are stored with the case directory replaced by <CASE>, its parent
+by <CASES>.
 """
 
 from __future__ import annotations
@@ -78,6 +78,20 @@ class Case:
     def expected_path(self) -> Path:
         return self.dir / "expected.json"
 
+    @property
+    def expected_yaml_path(self) -> Path:
+        return self.dir / "expected.yaml"
+
+    @property
+    def has_yaml_twin(self) -> bool:
+        """A valid JSON case is also compared as YAML text (same argv without --format json)."""
+        return self.expect == "ok" and self.output_format == "json"
+
+    @property
+    def yaml_argv(self) -> list[str]:
+        command = [a for a in self.command if a not in ("--format", "json")]
+        return [*self.args, *command]
+
 
 def load_case(case_dir: Path) -> Case:
     meta = yaml.safe_load((case_dir / "case.yaml").read_text())
@@ -130,9 +144,9 @@ class Outcome:
     stderr: str
 
 
-def run_reference(case: Case, binary: str) -> Outcome:
+def run_reference(case: Case, binary: str, argv: list[str] | None = None) -> Outcome:
     proc = subprocess.run(
-        [binary, *case.argv],
+        [binary, *(case.argv if argv is None else argv)],
         cwd=case.workdir,
         env=case_environ(case),
         capture_output=True,
@@ -144,7 +158,7 @@ def run_reference(case: Case, binary: str) -> Outcome:
 
 def _replace_paths(value: Any, case: Case) -> Any:
     if isinstance(value, str):
-        return value.replace(str(case.dir), "{CASE}").replace(str(case.dir.parent), "{CASES}")
+        return placeholders(value, case)
     if isinstance(value, list):
         return [_replace_paths(v, case) for v in value]
     if isinstance(value, dict):
@@ -177,7 +191,21 @@ def record(case: Case, binary: str) -> dict[str, Any]:
     result["exit_code"] = outcome.exit_code
     result["stderr"] = _replace_paths(outcome.stderr.strip(), case)
     case.expected_path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
+    if case.has_yaml_twin:
+        case.expected_yaml_path.write_text(reference_yaml(case, binary))
     return result
+
+
+def placeholders(text: str, case: Case) -> str:
+    return text.replace(str(case.dir), "<CASE>").replace(str(case.dir.parent), "<CASES>")
+
+
+def reference_yaml(case: Case, binary: str) -> str:
+    """The reference's YAML text for a valid case, with machine paths replaced."""
+    outcome = run_reference(case, binary, case.yaml_argv)
+    if outcome.exit_code != 0:
+        raise RuntimeError(f"{case.name}: reference YAML run failed: {outcome.stderr.strip()}")
+    return placeholders(outcome.stdout, case)
 
 
 def differences(got: Any, want: Any, path: str = "", limit: int = 12) -> list[str]:

@@ -15,7 +15,9 @@ from tests.corpus.corpus import (
     all_cases,
     comparable,
     differences,
+    placeholders,
     reference_binary,
+    reference_yaml,
     run_reference,
     stored,
 )
@@ -69,3 +71,21 @@ def test_case(case: Case, run_ours: Callable[[Case], Outcome]) -> None:
 def test_corpus_is_broad() -> None:
     assert len(CASES) >= 60
     assert sum(c.expect == "invalid" for c in CASES) >= 15
+
+
+YAML_CASES = [c for c in CASES if c.has_yaml_twin]
+
+
+@pytest.mark.parametrize("case", YAML_CASES, ids=[c.name for c in YAML_CASES])
+def test_case_yaml_text(case: Case, run_ours: Callable[..., Outcome]) -> None:
+    """Default (YAML) output: same data and key order as the reference, and the same text."""
+    import yaml
+
+    want = reference_yaml(case, REFERENCE) if REFERENCE else case.expected_yaml_path.read_text()
+    ours = run_ours(case, case.yaml_argv)
+    assert ours.exit_code == 0, ours.stderr
+    got = placeholders(ours.stdout, case)
+    got_data, want_data = yaml.safe_load(got), yaml.safe_load(want)
+    assert got_data == want_data, "\n".join(differences(got_data, want_data))
+    assert _key_orders(got_data) == _key_orders(want_data)
+    assert got == want

@@ -71,6 +71,8 @@ def _render(args: Mapping[str, Any], loaded: Any) -> str:
         # The reference prints an uninterpolated model from its generic map form: keys sorted, x-* kept,
         # no empty struct fields.
         return render(_sorted_keys(yaml_view(canonical)))
+    # Extension values are plain maps to the reference, printed with sorted keys.
+    canonical = {k: (_sorted_keys(v) if str(k).startswith("x-") else v) for k, v in canonical.items()}
     if args["--format"] == "json":
         from composer.loader.normalize import json_view
 
