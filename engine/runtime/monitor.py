@@ -430,6 +430,7 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
     places.pidfile.write_text(str(os.getpid()))
     opts = json.loads(places.options.read_text())
     mon = Monitor(places, opts)
+    places.socket.parent.mkdir(mode=0o700, exist_ok=True)
     places.socket.unlink(missing_ok=True)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(places.socket))

@@ -179,6 +179,8 @@ class Runtime:
         # Exec monitors waiting for a client that will never come: their container is gone.
         for pidfile in places.dir.glob("exec-*.monitor.pid"):
             _kill_monitor(int(pidfile.read_text() or 0))
+            Places(places.dir, pidfile.name[len("exec-"):-len(".monitor.pid")]).socket.unlink(missing_ok=True)
+        places.socket.unlink(missing_ok=True)
         shutil.rmtree(places.dir, ignore_errors=True)
 
     def state(self, cid: str) -> ProcessState:

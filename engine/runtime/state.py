@@ -61,7 +61,10 @@ class Places:
 
     @property
     def socket(self) -> Path:
-        return self.dir / f"{self.prefix}monitor.sock"
+        """<runtime-root>/s/<cid[:12]>[-<eid[:12]>].sock: unix socket paths are limited to 107 bytes, too
+        few for <exec-root>/runtime/<64-hex id>/<anything with an exec id>."""
+        name = self.dir.name[:12] + (f"-{self.eid[:12]}" if self.eid else "")
+        return self.dir.parent / "s" / f"{name}.sock"
 
     @property
     def pidfile(self) -> Path:
