@@ -86,6 +86,19 @@ def time_command(argv: list[str], cwd: Path, runs: int) -> tuple[float, list[flo
     return statistics.median(samples), samples
 
 
+def same_output(composer: str, reference: str, project: Path) -> bool:
+    """Both tools must print the same model for the timing to mean anything."""
+    import json
+
+    outputs = [
+        subprocess.run(
+            [tool, "config", "--format", "json"], cwd=project, capture_output=True, check=True
+        ).stdout
+        for tool in (composer, reference)
+    ]
+    return bool(json.loads(outputs[0]) == json.loads(outputs[1]))
+
+
 def machine() -> str:
     cpu = "unknown"
     try:
@@ -115,6 +128,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="loader-bench-") as tmp:
         project = Path(tmp)
         generate(project, args.services)
+        same = same_output(composer, reference, project) if reference else None
         ours, _ = time_command([composer, "config", "--format", "json"], project, args.runs)
         theirs = (
             time_command([reference, "config", "--format", "json"], project, args.runs)[0]
@@ -136,11 +150,17 @@ def main() -> int:
         ref = f"{theirs_s:.3f}" if theirs_s else "not installed"
         table.append(f"| {what} | {ours_s:.3f} | {ref} | {ratio} |")
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    agreement = {
+        True: "identical to the reference's",
+        False: "DIFFERENT from the reference's",
+        None: "unchecked",
+    }
     report = "\n".join(
         [
             f"Date: {when}",
             f"Machine: {machine()}",
             f"Runs: {args.runs} per command, median wall time",
+            f"composer's JSON for the generated project: {agreement[same]} (parsed and compared)",
             "",
             *table,
         ]

@@ -1,0 +1,109 @@
+"""Shared parts of the engine benchmarks: a private engine with the busybox image, a docker CLI runner,
+and process memory readings from /proc."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python3 bench/engine_run.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+DOCKER = "/usr/local/bin/docker"
+
+
+@dataclass(frozen=True)
+class Engine:
+    socket: Path
+    exec_root: Path
+    pid: int
+
+    def env(self, config_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        env.update(
+            {
+                "DOCKER_HOST": f"unix://{self.socket}",
+                "DOCKER_CONFIG": str(config_dir),
+                "DOCKER_CLI_HINTS": "false",
+            }
+        )
+        return env
+
+
+@contextmanager
+def private_engine() -> Iterator[Engine]:
+    """Our engine on a private socket and state dirs, busybox:latest imported; everything removed after."""
+    from tests.support.engine import running_engine  # E3's helper: start, wait for /_ping, import busybox
+
+    with running_engine() as eng:
+        assert eng.proc is not None
+        yield Engine(socket=eng.socket_path, exec_root=eng.exec_root, pid=eng.proc.pid)
+
+
+def docker(env: dict[str, str], *args: str, check: bool = True) -> str:
+    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, env=env, timeout=120)
+    if check and proc.returncode != 0:
+        raise SystemExit(f"docker {' '.join(args)} failed (rc={proc.returncode}): {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def timed(argv: Sequence[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(list(argv), capture_output=True, env=env, timeout=120)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed (rc={proc.returncode}): {proc.stderr.decode().strip()}")
+    return elapsed
+
+
+def summary(samples: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median": statistics.median(ordered),
+        "min": ordered[0],
+        "max": ordered[-1],
+        "p90": ordered[min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))],
+    }
+
+
+def _kib_field(path: str, key: str) -> int:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return 0
+    return 0
+
+
+def rss_kib(pid: int) -> int:
+    return _kib_field(f"/proc/{pid}/status", "VmRSS")
+
+
+def pss_kib(pid: int) -> int:
+    return _kib_field(f"/proc/{pid}/smaps_rollup", "Pss")
+
+
+def parent_pid(pid: int) -> int:
+    return _kib_field(f"/proc/{pid}/status", "PPid")
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem_gib = _kib_field("/proc/meminfo", "MemTotal") / (1 << 20)
+    return f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, Linux {platform.release()}"

@@ -1,0 +1,63 @@
+"""Benchmark: memory of our engine. The daemon's idle RSS/PSS, then what each running container adds
+(daemon growth + its monitor + its process), measured with 10 `busybox sleep` containers.
+
+    python3 bench/engine_memory.py [-n CONTAINERS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from engine_common import docker, machine, parent_pid, private_engine, pss_kib, rss_kib
+
+
+def settle() -> None:
+    time.sleep(1.0)  # let the daemon finish lazy work (imports, caches) before reading /proc
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", "--containers", type=int, default=10)
+    args = p.parse_args()
+    n = args.containers
+    if n < 1:
+        p.error("--containers must be at least 1")
+    print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as cfg, private_engine() as eng:
+        env = eng.env(Path(cfg))
+        docker(env, "run", "--rm", "busybox", "true")  # one warm-up cycle: first-use imports are not "idle"
+        settle()
+        idle_rss, idle_pss = rss_kib(eng.pid), pss_kib(eng.pid)
+        ids = [docker(env, "run", "-d", "busybox", "sleep", "600").strip() for _ in range(n)]
+        try:
+            settle()
+            pids = [json.loads(docker(env, "inspect", "--format", "{{json .State.Pid}}", cid)) for cid in ids]
+            monitors = [parent_pid(pid) for pid in pids]
+            monitors = [m for m in monitors if m not in (0, 1, eng.pid)]
+            daemon_rss, daemon_pss = rss_kib(eng.pid), pss_kib(eng.pid)
+            mon_rss, mon_pss = sum(map(rss_kib, monitors)), sum(map(pss_kib, monitors))
+            ctr_rss, ctr_pss = sum(map(rss_kib, pids)), sum(map(pss_kib, pids))
+        finally:
+            docker(env, "rm", "-f", *ids)
+    added_rss = (daemon_rss - idle_rss + mon_rss + ctr_rss) / n
+    added_pss = (daemon_pss - idle_pss + mon_pss + ctr_pss) / n
+    print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
+    print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
+    print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process)")
+    print(f"monitors total:       RSS {mon_rss / 1024:7.1f} MiB   PSS {mon_pss / 1024:7.1f} MiB")
+    print(f"containers total:     RSS {ctr_rss / 1024:7.1f} MiB   PSS {ctr_pss / 1024:7.1f} MiB")
+    print(
+        f"added per container (daemon growth + monitor + process): RSS {added_rss / 1024:.2f} MiB, "
+        f"PSS {added_pss / 1024:.2f} MiB"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
