@@ -133,7 +133,9 @@ def _resolve_plain(value: str) -> Any:
             return number
         plain = value.replace("_", "")
         if _FLOAT_RE.match(plain):
-            return float(plain)
+            number = float(plain)
+            if not math.isinf(number):  # Go's ParseFloat fails on overflow: the text stays a string
+                return number
     return value
 
 

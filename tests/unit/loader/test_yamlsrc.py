@@ -13,11 +13,11 @@ def one(text: str) -> dict:
 def test_scalars_follow_go_yaml_v3_not_yaml_1_1() -> None:
     data = one(
         "a: yes\nb: on\nc: off\nd: 0777\ne: 0x1f\nf: 1_000\ng: ~\nh:\ni: true\nj: '12'\nk: 1.5\nl: !!str 12\n"
-        "m: -0b101\nn: 0o17\n"
+        "m: -0b101\nn: 0o17\no: 1e400\np: 18446744073709551616\n"
     )
     assert data == {
         "a": "yes", "b": "on", "c": "off", "d": 511, "e": 31, "f": 1000, "g": None, "h": None,
-        "i": True, "j": "12", "k": 1.5, "l": "12", "m": -5, "n": 15,
+        "i": True, "j": "12", "k": 1.5, "l": "12", "m": -5, "n": 15, "o": "1e400", "p": 2.0**64,
     }  # fmt: skip
 
 
