@@ -215,8 +215,16 @@ def _check_mounts(
 def check_top_level(
     project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail
 ) -> None:
-    for name, secret in sorted((project.get("secrets") or {}).items()):
-        if secret.get("external"):
-            continue
-        if not secret.get("file") and not secret.get("environment"):
-            raise fail(marks, ("secrets", name), "one of file|environment must be set")
+    """Secrets and configs take their content from exactly one source (unless external)."""
+    for kind, sources in (
+        ("secrets", ("file", "environment")),
+        ("configs", ("file", "environment", "content")),
+    ):
+        for name, resource in sorted((project.get(kind) or {}).items()):
+            if resource.get("external"):
+                continue
+            given = [s for s in sources if resource.get(s)]
+            if len(given) > 1:
+                raise fail(marks, (kind, name), f"{'|'.join(sources)} attributes are mutually exclusive")
+            if not given:
+                raise fail(marks, (kind, name), f"one of {'|'.join(sources)} must be set")

@@ -6,6 +6,7 @@ container port, keys sorted as the strings "<port>/<proto>" (so "8-10" yields 10
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from composer.loader.norm_units import UnitError, to_int
@@ -45,6 +46,11 @@ def parse_port_spec(spec: str) -> list[dict[str, Any]]:
     body, _, proto = spec.rpartition("/") if "/" in spec else (spec, "", "tcp")
     proto = (proto or "tcp").lower()
     host_ip, host_port, container = _split_spec(body)
+    if host_ip:
+        try:
+            ipaddress.ip_address(host_ip)
+        except ValueError as exc:
+            raise PortError(f"invalid IP address: {host_ip}") from exc
     if not container:
         raise PortError(f"no port specified: {spec}<empty>")
     c_low, c_high = _split_range(container, "containerPort")

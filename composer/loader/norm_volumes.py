@@ -124,6 +124,8 @@ def normalize_volume(item: Any, project_dir: str, home: str) -> dict[str, Any]:
         mount["read_only"] = to_bool(mount["read_only"])
         if not mount["read_only"]:
             del mount["read_only"]
+    if mount.get("type") == "bind" and not mount.get("source"):
+        raise VolumeError('invalid mount config for type "bind": field Source must not be empty')
     if mount.get("type") == "bind" and mount.get("source"):
         mount["source"] = resolve_host_path(str(mount["source"]), project_dir, home)
     if isinstance(mount.get("bind"), dict):
