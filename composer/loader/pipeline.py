@@ -122,12 +122,34 @@ class _Loader:
                         n: own_files(s, working_dir) if isinstance(s, dict) else s
                         for n, s in data["services"].items()
                     }
+                previous = model
                 model = merge(model, data)
-                marks.update(doc_marks)
+                marks.update(_item_marks_that_still_hold(doc_marks, previous))
                 # like the reference, the schema judges the merged model so far, not the file alone
                 # (an override may write `image: null`, which the merge ignores)
                 validate_schema(strip_tags(model), marks, path)
         return enforce_unicity(strip_tags(model)), marks
+
+
+def _item_marks_that_still_hold(doc_marks: Marks, previous: Mapping[str, Any]) -> Marks:
+    """A later file's marks, minus those of sequence items appended to a sequence an earlier file
+    started: their index in the merged sequence differs, so errors locate at the sequence instead."""
+    kept: Marks = {}
+    for path, location in doc_marks.items():
+        first_index = next((i for i, part in enumerate(path) if isinstance(part, int)), None)
+        if first_index is not None and isinstance(_lookup(previous, path[:first_index]), list):
+            continue
+        kept[path] = location
+    return kept
+
+
+def _lookup(value: Any, path: tuple[Any, ...]) -> Any:
+    for part in path:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
 
 
 def _name_from_files(loader: _Loader, files: Sequence[str], environ: Mapping[str, str], interp: bool) -> str:

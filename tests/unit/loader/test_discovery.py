@@ -85,3 +85,15 @@ def test_warnings_are_collected_not_printed(tmp_path: Path) -> None:
         'The "NOPE" variable is not set. Defaulting to a blank string.',
     )
     assert "version" not in loaded.canonical
+
+
+def test_marks_point_into_the_file_that_wrote_the_value(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("services:\n  web:\n    image: x\n    ports: ['80:80']\n")
+    (tmp_path / "b.yaml").write_text("services:\n  web:\n    ports:\n      - '81:81'\n    tty: true\n")
+    marks = load(tmp_path, "a.yaml", "b.yaml").marks
+    assert marks[("services", "web", "image")].file == str(tmp_path / "a.yaml")
+    assert marks[("services", "web", "tty")].file == str(tmp_path / "b.yaml")
+    assert marks[("services", "web", "ports")].file == str(tmp_path / "b.yaml")
+    # the appended item's index in the merged list is not its index in b.yaml
+    assert marks[("services", "web", "ports", 0)].file == str(tmp_path / "a.yaml")
+    assert ("services", "web", "ports", 1) not in marks
