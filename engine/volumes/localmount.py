@@ -43,8 +43,22 @@ def mount(opts: dict[str, str], target: Path) -> None:
         raise SystemError_(f"error while mounting volume '{target}': {proc.stderr.strip()}")
 
 
+def is_mounted(target: Path) -> bool:
+    """True when something is mounted on `target`, bind mounts of the same filesystem included
+    (os.path.ismount compares devices and misses those)."""
+    wanted = os.path.realpath(target)
+    with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as f:
+        for line in f:
+            point = line.split()[4]
+            if "\\" in point:
+                point = point.encode().decode("unicode_escape")
+            if point == wanted:
+                return True
+    return False
+
+
 def unmount(target: Path) -> None:
-    if not os.path.ismount(target):
+    if not is_mounted(target):
         return
     proc = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -165,7 +165,7 @@ class VolumeStore:
         with self._lock:
             localmount.unmount(volume.mountpoint)
             self._mounts.pop(name, None)
-            if os.path.ismount(volume.mountpoint):
+            if localmount.is_mounted(volume.mountpoint):
                 raise Conflict(f"remove {name}: volume is still mounted")
             shutil.rmtree(self.root / name)
         log.info("volume removed name=%s force=%s", name, force)
@@ -212,7 +212,7 @@ class VolumeStore:
         """Make the volume's data available at its mountpoint (mounting driver_opts); counts users by ref."""
         with self._lock:
             users = self._mounts.setdefault(volume.name, set())
-            if localmount.needs_mount(volume.options) and not os.path.ismount(volume.mountpoint):
+            if localmount.needs_mount(volume.options) and not localmount.is_mounted(volume.mountpoint):
                 localmount.mount(volume.options, volume.mountpoint)
             users.add(ref)
             return volume.mountpoint
