@@ -133,9 +133,9 @@ def _resolve_plain(value: str) -> Any:
             return number
         plain = value.replace("_", "")
         if _FLOAT_RE.match(plain):
-            number = float(plain)
-            if not math.isinf(number):  # Go's ParseFloat fails on overflow: the text stays a string
-                return number
+            real = float(plain)
+            if not math.isinf(real):  # Go's ParseFloat fails on overflow: the text stays a string
+                return real
     return value
 
 
