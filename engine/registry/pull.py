@@ -90,6 +90,10 @@ def fetch_config(session: Session, desc: Descriptor) -> bytes:
     return body
 
 
+class Cancelled(Exception):
+    """Stops a download thread from inside its progress callback."""
+
+
 class Puller:
     """One pull into `store`. Store calls are serialized; downloads run `concurrency` at a time."""
 
@@ -108,6 +112,7 @@ class Puller:
         self.max_retries = max_retries
         self.staging_dir = staging_dir
         self._store_lock = threading.Lock()
+        self._abort = threading.Event()  # set when one layer failed: the other downloads stop early
 
     def pull(self, session: Session, ref: Reference, resolved: ResolvedManifest) -> Any:
         manifest = resolved.manifest
@@ -166,6 +171,7 @@ class Puller:
                 for (desc, diff_id), fut in zip(todo, futures, strict=True):
                     self._register(desc, diff_id, fut.result())
             except BaseException:
+                self._abort.set()
                 for fut in futures:
                     fut.cancel()
                 raise
@@ -175,14 +181,13 @@ class Puller:
         if st.has_blob(self.store, desc.digest):
             self.progress.layer("Download complete", ident)
             return None
-        fetch_blob(
-            session,
-            desc.digest,
-            desc.size,
-            dest,
-            max_retries=self.max_retries,
-            progress=lambda cur, tot: self.progress.bytes("Downloading", ident, cur, tot),
-        )
+
+        def report(current: int, total: int) -> None:
+            if self._abort.is_set():
+                raise Cancelled(f"download of {desc.digest} stopped: another layer failed")
+            self.progress.bytes("Downloading", ident, current, total)
+
+        fetch_blob(session, desc.digest, desc.size, dest, max_retries=self.max_retries, progress=report)
         self.progress.layer("Verifying Checksum", ident)
         self.progress.layer("Download complete", ident)
         return dest

@@ -40,8 +40,8 @@ READ = 256 * 1024
 @dataclass(frozen=True)
 class PushLayer:
     diff_id: str
-    desc: Descriptor
-    source: Path  # the exact bytes to upload (a store blob or a staged compression)
+    desc: Descriptor | None = None  # None: compressed (gzip) by the upload worker, then described
+    source: Path | None = None  # the exact bytes to upload when they already exist (a store blob)
     mount_from: str | None = None  # another repository on the same registry that has this blob
 
 
@@ -78,6 +78,8 @@ class Pusher:
 
     # -- planning (local only) -------------------------------------------------------------------------
     def plan(self, image: Any, ref: Reference) -> PushPlan:
+        for diff_id in image.config.get("rootfs", {}).get("diff_ids", []):
+            self.progress.layer("Preparing", short_id(diff_id))
         config_path = self.store.blob_path(image.id)
         if not config_path.is_file():
             raise NotFound(f"image config blob {image.id} is missing from the store")
@@ -132,22 +134,14 @@ class Pusher:
         return None
 
     def _fresh_plan(self, image: Any, config_raw: bytes) -> PushPlan:
-        """Compress each layer (gzip, as docker push does) into a staging dir and describe it."""
+        """Layers to be compressed (gzip, as docker push does) by the upload workers, into a staging dir."""
         cfg = json.loads(config_raw)
+        layers = [PushLayer(diff_id) for diff_id in cfg.get("rootfs", {}).get("diff_ids", [])]
         staging = tempfile.TemporaryDirectory(prefix="push-", dir=self.staging_dir)
-        layers: list[PushLayer] = []
-        try:
-            for diff_id in cfg.get("rootfs", {}).get("diff_ids", []):
-                dest = Path(staging.name) / diff_id.replace(":", "-")
-                digest, size = self._compress_layer(diff_id, dest)
-                layers.append(PushLayer(diff_id, Descriptor(DOCKER_LAYER_GZIP, digest, size), dest))
-        except BaseException:
-            staging.cleanup()
-            raise
         config_desc = Descriptor(DOCKER_CONFIG, image.id, len(config_raw))
         return PushPlan(DOCKER_MANIFEST, config_desc, config_raw, layers, staging=staging)
 
-    def _compress_layer(self, diff_id: str, dest: Path) -> tuple[str, int]:
+    def _compress_layer(self, diff_id: str, dest: Path) -> Descriptor:
         h = hashlib.sha256()
         # mtime=0 keeps the compressed digest stable: pushing the same layer twice uploads nothing new.
         with (
@@ -159,42 +153,46 @@ class Pusher:
         with open(dest, "rb") as f:
             while chunk := f.read(READ):
                 h.update(chunk)
-        return "sha256:" + h.hexdigest(), dest.stat().st_size
+        return Descriptor(DOCKER_LAYER_GZIP, "sha256:" + h.hexdigest(), dest.stat().st_size)
 
     # -- pushing ----------------------------------------------------------------------------------------
     def push(self, session: Session, ref: Reference, plan: PushPlan) -> str:
         try:
-            for layer in plan.layers:
-                self.progress.layer("Preparing", short_id(layer.diff_id))
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="push") as pool:
                 for i, layer in enumerate(plan.layers):
                     if i >= self.concurrency:
                         self.progress.layer("Waiting", short_id(layer.diff_id))
-                results = [pool.submit(self._push_layer, session, layer) for layer in plan.layers]
-                for fut in results:
-                    fut.result()
+                results = [pool.submit(self._push_layer, session, layer, plan) for layer in plan.layers]
+                descs = [fut.result() for fut in results]
             self._push_config(session, plan)
-            return self._push_manifest(session, ref, plan)
+            return self._push_manifest(session, ref, plan, descs)
         finally:
             plan.cleanup()
 
-    def _push_layer(self, session: Session, layer: PushLayer) -> None:
+    def _push_layer(self, session: Session, layer: PushLayer, plan: PushPlan) -> Descriptor:
         ident = short_id(layer.diff_id)
-        if blob_exists(session, layer.desc.digest):
+        desc, source = layer.desc, layer.source
+        if desc is None or source is None:
+            if plan.staging is None:
+                raise SystemError_(f"no staging directory to compress layer {layer.diff_id} in")
+            source = Path(plan.staging.name) / layer.diff_id.replace(":", "-")
+            desc = self._compress_layer(layer.diff_id, source)
+        if blob_exists(session, desc.digest):
             self.progress.layer("Layer already exists", ident)
-            return
-        if layer.mount_from and mount_blob(session, layer.desc.digest, layer.mount_from):
+            return desc
+        if layer.mount_from and mount_blob(session, desc.digest, layer.mount_from):
             self.progress.layer(f"Mounted from {layer.mount_from}", ident)
-            return
+            return desc
         upload_blob(
             session,
-            layer.desc.digest,
-            layer.source,
-            layer.desc.size,
+            desc.digest,
+            source,
+            desc.size,
             self.chunk_size,
             lambda cur, tot: self.progress.bytes("Pushing", ident, cur, tot),
         )
         self.progress.layer("Pushed", ident)
+        return desc
 
     def _push_config(self, session: Session, plan: PushPlan) -> None:
         if blob_exists(session, plan.config.digest):
@@ -204,10 +202,12 @@ class Pusher:
             path.write_bytes(plan.config_raw)
             upload_blob(session, plan.config.digest, path, len(plan.config_raw), None, None)
 
-    def _push_manifest(self, session: Session, ref: Reference, plan: PushPlan) -> str:
+    def _push_manifest(
+        self, session: Session, ref: Reference, plan: PushPlan, layers: list[Descriptor]
+    ) -> str:
         raw = plan.manifest_raw
         if raw is None:
-            raw = build_manifest(plan.media_type, plan.config, [layer.desc for layer in plan.layers])
+            raw = build_manifest(plan.media_type, plan.config, layers)
         digest = "sha256:" + hashlib.sha256(raw).hexdigest()
         tag = ref.tag or "latest"
         resp = session.request(

@@ -6,7 +6,6 @@ import hashlib
 import http.client
 import json
 import logging
-import socket
 import ssl
 import threading
 from collections.abc import Iterable, Mapping
@@ -276,7 +275,3 @@ class Session:
             raise Unauthorized(f"{self.endpoint.host}: token server {realm} answered without a token")
         log.debug("bearer token fetched host=%s scopes=%s", self.endpoint.host, scopes)
         return token, expires_in
-
-
-def is_network_error(exc: BaseException) -> bool:
-    return isinstance(exc, NETWORK_ERRORS) and not isinstance(exc, socket.gaierror | EngineError)
