@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,10 @@ from engine.images.unpack import rmtree, unpack
 from engine.util.atomic import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
+
+# A layer just added is not garbage until an image could have been made from it (a pull or build in
+# progress adds layers first, the image last); like containerd's leases, held in memory.
+LEASE_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class LayerStore:
         self._layers.mkdir(parents=True, exist_ok=True)
         self._links.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._leases: dict[str, float] = {}
         for stale in self._layers.glob("tmp-*"):  # left by a crash mid-unpack
             rmtree(stale)
 
@@ -104,6 +110,7 @@ class LayerStore:
     ) -> Layer:
         """Unpack a (possibly compressed) layer tar; returns the existing layer when the content is known."""
         if expected_diff_id is not None and self.has(expected_diff_id):
+            self._leases[expected_diff_id] = time.monotonic()
             return self.get(expected_diff_id)
         tmp = self._layers / f"tmp-{secrets.token_hex(8)}"
         (tmp / "diff").mkdir(parents=True)
@@ -132,6 +139,7 @@ class LayerStore:
     def _install(self, tmp: Path, diff_id: str, size: int, tar_size: int, sources: list[str],
                  kind: str) -> Layer:
         with self._lock:
+            self._leases[diff_id] = time.monotonic()
             final = self._dir(diff_id)
             if (final / "meta.json").is_file():
                 rmtree(tmp)
@@ -155,6 +163,16 @@ class LayerStore:
                     sources: tuple[str, ...]) -> None:
         atomic_write_json(directory / "meta.json", {"diff_id": diff_id, "size": size, "tar_size": tar_size,
                                                     "link": link, "sources": list(sources)})
+
+    def leased(self) -> set[str]:
+        """Layers added recently that no image may reference yet (kept by garbage collection)."""
+        now = time.monotonic()
+        return {d for d, t in list(self._leases.items()) if now - t < LEASE_SECONDS}
+
+    def release(self, diff_ids: Iterable[str]) -> None:
+        """An image now references these layers: its record keeps them alive from here on."""
+        for diff_id in diff_ids:
+            self._leases.pop(diff_id, None)
 
     def open_tar(self, diff_id: str) -> BinaryIO:
         """The exact uncompressed tar whose sha256 is `diff_id`, reproduced from a kept source blob."""

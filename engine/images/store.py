@@ -175,6 +175,7 @@ class ImageStore:
             for ref in named:
                 self._set_ref(ref, image_id)
             self._save_index()
+            self.layers.release(diff_ids)
             log.info("image created id=%s tags=%s", image_id, ",".join(tags))
             return self._build(image_id)
 
@@ -229,7 +230,7 @@ class ImageStore:
     def collect_layers(self) -> builtins.list[str]:
         """Remove layers no image and no container rw layer uses (reference counts from the records)."""
         with self._lock:
-            used = set(self.rw.referenced_layers())
+            used = self.rw.referenced_layers() | self.layers.leased()
             for image_id in self._index["images"]:
                 try:
                     config = json.loads(self.blobs.read(image_id))

@@ -202,3 +202,16 @@ def test_load_rejects_garbage(store: ImageStore) -> None:
     with pytest.raises(InvalidParameter, match="no manifest.json or index.json"):
         store.load(io.BytesIO(make_tar(E("hello", data=b"x"))))
     assert list((store.root / "ingest").iterdir()) == []
+
+
+def test_fresh_layers_survive_collection_until_an_image_uses_them(
+    store: ImageStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = _image(store, b"other", "other:1")
+    pending = store.add_layer(io.BytesIO(make_tar(E("pending", data=b"p"))))  # a pull in progress
+    store.remove("other:1", force=False, prune=False, in_use=unused)  # runs layer collection
+    assert store.layers.diff_ids() == [pending] and other.diff_ids[0] != pending
+    from engine.images import layers
+
+    monkeypatch.setattr(layers, "LEASE_SECONDS", 0.0)
+    assert store.collect_layers() == [pending]  # abandoned once its lease ran out
