@@ -311,19 +311,15 @@ def token_server(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            query = parse_qs(urlsplit(self.path).query)
-            user = ""
-            header = self.headers.get("Authorization", "")
-            if header.startswith("Basic "):
-                u, _, p = base64.b64decode(header[6:]).decode().partition(":")
-                if users.get(u) != p:
-                    log.append({"scope": " ".join(query.get("scope", [])), "user": "!denied"})
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                user = u
+        def _answer(self, status: int, body: dict[str, object] | None = None) -> None:
+            data = json.dumps(body).encode() if body is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _grant(self, query: dict[str, list[str]], user: str, how: str) -> None:
             access: list[dict[str, object]] = []
             for scope in query.get("scope", []):
                 for one in scope.split(" "):
@@ -336,15 +332,37 @@ def token_server(
                     "scope": " ".join(query.get("scope", [])),
                     "user": user,
                     "account": query.get("account", [""])[0],
+                    "how": how,
                 }
             )
             token = sign(user, access)
-            body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            if how == "refresh_token":
+                self._answer(200, {"access_token": token, "expires_in": 300, "scope": ""})
+            else:
+                self._answer(200, {"token": token, "access_token": token, "expires_in": 300})
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            query = parse_qs(urlsplit(self.path).query)
+            user = ""
+            header = self.headers.get("Authorization", "")
+            if header.startswith("Basic "):
+                u, _, p = base64.b64decode(header[6:]).decode().partition(":")
+                if users.get(u) != p:
+                    log.append({"scope": " ".join(query.get("scope", [])), "user": "!denied"})
+                    self._answer(401)
+                    return
+                user = u
+            self._grant(query, user, "basic" if user else "anonymous")
+
+        def do_POST(self) -> None:  # noqa: N802
+            """OAuth2 refresh-token grant: a refresh token "refresh:<user>" stands for that user."""
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+            user = form.get("refresh_token", [""])[0].removeprefix("refresh:")
+            if form.get("grant_type") != ["refresh_token"] or user not in users:
+                log.append({"scope": " ".join(form.get("scope", [])), "user": "!denied"})
+                self._answer(401)
+                return
+            self._grant(form, user, "refresh_token")
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

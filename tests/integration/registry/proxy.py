@@ -20,6 +20,8 @@ class Faults:
     drop: set[str] = field(default_factory=set)
     drop_times: int = 1
     corrupt: set[str] = field(default_factory=set)
+    redirect: set[str] = field(default_factory=set)  # answered 307 to the registry under another name
+    headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in order
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, Range header)
     dropped: dict[str, int] = field(default_factory=dict)
 
@@ -33,6 +35,14 @@ def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
 
         def _forward(self) -> None:
             faults.seen.append((self.command, self.path, self.headers.get("Range", "")))
+            faults.headers.append(dict(self.headers.items()))
+            if self.command == "GET" and self.path.rsplit("/", 1)[-1] in faults.redirect:
+                port = upstream.rsplit(":", 1)[1]
+                self.send_response(307)
+                self.send_header("Location", f"http://localhost:{port}{self.path}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP | {"host"}}

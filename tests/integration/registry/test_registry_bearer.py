@@ -50,7 +50,9 @@ def test_push_with_login_then_anonymous_pull(
     tokens.requests.clear()
     pulled = RegistryClient(make_store("dst"), options, staging_dir=staging).pull(ref)
     assert pulled.id == image.id
-    assert tokens.requests == [{"scope": "repository:bearer/busybox:pull", "user": "", "account": ""}]
+    assert tokens.requests == [
+        {"scope": "repository:bearer/busybox:pull", "user": "", "account": "", "how": "anonymous"}
+    ]
 
 
 def test_anonymous_push_is_refused(
@@ -73,3 +75,24 @@ def test_bearer_login(bearer_registry: Registry, tokens: TokenServer, options: R
     with pytest.raises(Unauthorized, match="incorrect username or password"):
         client.login(bearer_registry.host, "alice", "bad")
     assert tokens.requests[-1]["user"] == "!denied"
+
+
+def test_identity_token_uses_the_refresh_token_grant(
+    bearer_registry: Registry,
+    tokens: TokenServer,
+    make_store: Callable[[str], ImageStore],
+    busybox_tar: bytes,
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    store = make_store("idtoken")
+    ref = f"{bearer_registry.host}/bearer/idtoken:latest"
+    busybox_image(store, busybox_tar, ref)
+    RegistryClient(store, options, staging_dir=staging).push(
+        ref, credentials=Credentials(identity_token="refresh:alice")
+    )
+    assert [r["how"] for r in tokens.requests] == ["refresh_token"]
+    with pytest.raises(Unauthorized):
+        RegistryClient(store, options, staging_dir=staging).push(
+            ref, credentials=Credentials(identity_token="refresh:mallory")
+        )

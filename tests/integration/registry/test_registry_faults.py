@@ -106,3 +106,21 @@ def test_corrupted_manifest_is_refused(
     ):
         RegistryClient(store, options, staging_dir=staging).pull(f"{proxy}/library/busybox@{digest}")
     assert tree(store.root) == before
+
+
+def test_blob_redirect_is_followed(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    ref, _, image = pushed
+    layer = skopeo_inspect(ref)["Layers"][0]
+    faults = Faults(redirect={layer})
+    with fault_proxy(registry.host, faults) as proxy:
+        pulled = RegistryClient(make_store("redirect"), options, staging_dir=staging).pull(
+            f"{proxy}/library/busybox:latest"
+        )
+    assert pulled.id == image.id
+    assert [p for m, p, _ in faults.seen if p.endswith(layer)] == [f"/v2/library/busybox/blobs/{layer}"]
