@@ -17,6 +17,9 @@ def load(options: GlobalOptions, *, services: Sequence[str] = (), interpolate: b
     from composer.loader.pipeline import LoadOptions, load_project
     from composer.presenter import warn
 
+    environ = dict(options.environ)
+    # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
+    environ.setdefault("PWD", os.getcwd())
     loaded = load_project(
         LoadOptions(
             files=options.files,
@@ -25,7 +28,7 @@ def load(options: GlobalOptions, *, services: Sequence[str] = (), interpolate: b
             env_files=options.env_files,
             profiles=options.profiles,
             interpolate=interpolate,
-            environ=dict(options.environ),
+            environ=environ,
             services=tuple(services),
             working_dir=os.getcwd(),
         )
