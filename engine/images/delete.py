@@ -67,7 +67,7 @@ def remove(store: ImageStore, ref: str, *, force: bool, prune: bool, in_use: InU
     refs = store.refs(image_id)
     quiet = False
     if named is not None:
-        if not force and len(refs) == 1:
+        if not force and _single_reference(refs):
             users = in_use(image_id)
             if users:
                 raise Conflict(
