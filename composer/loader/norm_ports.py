@@ -12,6 +12,9 @@ from typing import Any
 from composer.loader.norm_units import UnitError, to_int
 
 
+_PROTOCOLS = ("tcp", "udp", "sctp")
+
+
 class PortError(ValueError):
     pass
 
@@ -45,6 +48,8 @@ def parse_port_spec(spec: str) -> list[dict[str, Any]]:
     """Expand one short-syntax port into long-form entries (without defaults)."""
     body, _, proto = spec.rpartition("/") if "/" in spec else (spec, "", "tcp")
     proto = (proto or "tcp").lower()
+    if proto not in _PROTOCOLS:
+        raise PortError(f"invalid proto: {proto}")
     host_ip, host_port, container = _split_spec(body)
     if host_ip:
         try:
@@ -86,6 +91,8 @@ def normalize_ports(value: list[Any]) -> list[dict[str, Any]]:
     for item in value:
         if isinstance(item, dict):
             entry = dict(item)
+            if entry.get("target") is None:
+                raise PortError("is missing a target port")
             if "target" in entry:
                 try:
                     entry["target"] = to_int(entry["target"])

@@ -113,6 +113,14 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
                     del resource[bool_key]
     except UnitError as exc:
         raise ConfigError(str(exc), location=locate(ctx.marks, path), key_path=format_key_path(path)) from exc
+    if kind == "volumes" and resource.get("external"):
+        for key in ("driver", "driver_opts", "labels"):
+            if resource.get(key):
+                raise ConfigError(
+                    f'conflicting parameters "external" and "{key}" specified',
+                    location=locate(ctx.marks, (*path, key)),
+                    key_path=format_key_path(path),
+                )
     if resource.get("name") is None:
         resource["name"] = key if resource.get("external") else f"{ctx.project_name}_{key}"
     if "labels" in resource:

@@ -97,6 +97,10 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
         return path, f"{error.instance!r} does not match pattern '{error.validator_value}'", None
     if error.validator == "required":
         return path, error.message, None
+    if error.validator == "uniqueItems" and isinstance(error.instance, list):
+        items = error.instance
+        first, second = next((i, j) for j in range(len(items)) for i in range(j) if items[i] == items[j])
+        return path, f"items at {first} and {second} are equal", None
     if error.validator == "oneOf":
         return path, f"invalid value {_short(error.instance)}", None
     return path, error.message, None

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from composer.loader.interpolate import interpolate
+from composer.loader.merge import enforce_unicity
 from composer.loader.normalize import NormalizeContext, json_view, normalize
 from composer.loader.validate import check_consistency, validate_schema
 from composer.loader.yamlsrc import parse_documents
@@ -61,12 +62,13 @@ Loader = Callable[[str], dict[str, Any]]
 
 
 def load(project_dir: Path, text: str, *, check: bool = True) -> dict[str, Any]:
-    """Our stages on one file: parse, interpolate, schema, normalize, consistency."""
+    """Our stages on one file: parse, interpolate, schema, unicity (as after a merge), normalize, consistency."""
     path = project_dir / "compose.yaml"
     path.write_text(text)
     doc = parse_documents(text, str(path))[0]
     data = interpolate(doc.data, ENV, doc.marks)
     validate_schema(data, doc.marks, str(path))
+    data = enforce_unicity(data)
     name = data.get("name") or project_dir.name
     canonical = normalize(data, NormalizeContext(name, str(project_dir), ENV, doc.marks))
     if check:

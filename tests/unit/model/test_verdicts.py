@@ -562,6 +562,563 @@ volumes:
 """,
         "ok",
     ),
+    (
+        """\
+name: 1
+services:
+  a:
+    image: x
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    networks: {n: {aliases: "x"}}
+networks:
+  n: {}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: [{published: 80}]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [{source: x, target: /x}]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    depends_on: [b, b]
+  b:
+    image: x
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    environment: [A=1, A=2]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    cap_add: [A, A]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    dns: [a, a]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    healthcheck: {test: []}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    build: {}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    build: 1
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v: {external: true, driver: local}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    networks: [n]
+networks:
+  n: {external: true, driver: bridge}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    secrets: [s]
+secrets:
+  s: {external: true, file: x}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    labels: ["=x"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    restart: on-failure:3
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    deploy: {restart_policy: {condition: foo}}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    deploy: {placement: {constraints: "x"}}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["127.0.0.1:80"]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["80-81:90"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["-1"]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    expose: ["abc"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    sysctls: {a: [1]}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    storage_opt: {size: [1]}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["80:80/foo"]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: [{target: 80, protocol: foo}]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: [{target: 80, mode: foo}]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [":/x"]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: ["/x:"]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    environment: ["=x"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    extra_hosts: ["h=1.2.3.4", "h=5.6.7.8"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    dns_opt: x
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    tmpfs: ["/x", "/x"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: ["/x", "/x"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["80", "80"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    healthcheck: {test: "", interval: 5s}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    network_mode: "service:a"
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    depends_on: [a]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes_from: [nothere]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    links: [nothere]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ipc: "service:nothere"
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    links: [b, b]
+  b:
+    image: x
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes_from: [b, b]
+  b:
+    image: x
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v: {external: true, labels: [a=b]}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v: {external: true, driver_opts: {a: b}}
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v: {external: true, name: foo}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    networks: [n]
+networks:
+  n: {external: true, ipam: {driver: x}}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    security_opt: [a, a]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    expose: [80, 80]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    profiles: [a, a]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    external_links: [a, a]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    devices: [/dev/a, /dev/a]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    configs: [c, c]
+configs:
+  c: {content: x}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    secrets: [s, s]
+secrets:
+  s: {file: ./x}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    group_add: [a, a]
+""",
+        "invalid",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    dns_search: [a, a]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    networks: {n: {aliases: [a, a]}}
+networks:
+  n: {}
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: ["80:80/TCP"]
+""",
+        "ok",
+    ),
+    (
+        """\
+services:
+  a:
+    image: x
+    ports: [{target: 80, protocol: TCP}]
+""",
+        "ok",
+    ),
 ]
 
 
