@@ -92,6 +92,10 @@ class Runtimes:
         self._cfg = cfg
         self._made: dict[str, Any] = {}
 
+    def close(self) -> None:
+        for rt in self._made.values():
+            rt.close()  # stops the zygote; containers and monitors keep running
+
     def __call__(self, name: str) -> Any:
         if name not in self._made:
             from engine.runtime import Runtime
@@ -113,9 +117,10 @@ class Engine:
         self.events = EventBus()
         self.images = _image_store(cfg.data_root / "images")
         self.volumes = _volume_store(cfg.data_root / "volumes")
+        self.runtimes = Runtimes(cfg)
         self.containers = ContainerService(
             store=ContainerStore(cfg.data_root / "containers"), images=self.images, volumes=self.volumes,
-            runtime_for=Runtimes(cfg), events=self.events, default_runtime=cfg.default_runtime,
+            runtime_for=self.runtimes, events=self.events, default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts))
         self.backends = Backends(config=cfg, events=self.events, containers=self.containers,
                                  execs=ExecService(self.containers), images=self.images,
@@ -143,6 +148,7 @@ class Engine:
             log.info("shutting down; containers keep running")
             await self.containers.shutdown()
             await runner.cleanup()
+            self.runtimes.close()
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()

@@ -330,9 +330,8 @@ class ContainerService:
                           cgroups_path=f"/composer/{c.id}", netns_path=self._netns_path(c), user=user)
         log_opts = dict(self.log_opts)
         log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
-        if c.host_config.get("LogConfig", {}).get("Type") == "none":
-            log_opts["driver"] = "none"
-        ps = self.runtime(c).start(c.id, spec, log_path=self.log_path(c.id), log_opts=log_opts,
+        no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
+        ps = self.runtime(c).start(c.id, spec, log_path=None if no_log else self.log_path(c.id), log_opts=log_opts,
                                    tty=bool(c.config.get("Tty")), open_stdin=bool(c.config.get("OpenStdin")),
                                    # the monitor keeps early output for an attach made before the start
                                    hold_output=self.pending_attach.get(c.id, 0) > 0)
@@ -385,11 +384,10 @@ class ContainerService:
         self.exited_event(cid).set()
         if self.restarts.schedule(c):
             return
-        if c.host_config.get("AutoRemove") and not self.lock(cid).locked():
-            try:
-                await self.remove(cid, force=True, volumes=True)
-            except NotFound:
-                pass
+        if c.host_config.get("AutoRemove"):
+            # waits for a stop in progress to finish; a container started again meanwhile stays (Conflict)
+            with contextlib.suppress(NotFound, Conflict):
+                await self.remove(cid, force=False, volumes=True)
 
     def _exited_blocking(self, c: Container) -> Container:
         rt = self.runtime(c)
