@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import Conflict, InvalidParameter
 from engine.images import timefmt
+from engine.images.layers import chain_ids
 from engine.images.reference import Reference
 
 if TYPE_CHECKING:
@@ -105,12 +106,16 @@ def _delete(store: ImageStore, image_id: str, records: Records, *, force: bool, 
         if quiet and (store.refs(image_id) or used):
             return  # an untag that leaves a used image in place is not an error (Docker keeps it too)
         raise conflict
-    parent = store.get(image_id).parent
+    image = store.get(image_id)
+    parent = image.parent
     for r in store.refs(image_id):
         records.append({"Untagged": r.familiar()})
     freed = store.delete_image(image_id)
     records.append({"Deleted": image_id})
-    records.extend({"Deleted": d} for d in freed)
+    # Docker names deleted layers by chain id, top-most first
+    chain = dict(zip(image.diff_ids, chain_ids(image.diff_ids), strict=True))
+    records.extend({"Deleted": chain.get(d, d)} for d in sorted(freed, key=lambda d: -image.diff_ids.index(d)
+                                                                if d in image.diff_ids else 0))
     log.info("image deleted id=%s layers_freed=%d", image_id, len(freed))
     if prune and parent and store.exists(parent) and not store.refs(parent):
         with contextlib.suppress(Conflict):

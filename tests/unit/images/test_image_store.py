@@ -215,3 +215,16 @@ def test_fresh_layers_survive_collection_until_an_image_uses_them(
 
     monkeypatch.setattr(layers, "LEASE_SECONDS", 0.0)
     assert store.collect_layers() == [pending]  # abandoned once its lease ran out
+
+
+def test_removal_reports_layers_by_chain_id(store: ImageStore) -> None:
+    from engine.images.layers import chain_ids
+
+    base = _image(store, b"base", None)
+    top = store.add_layer(io.BytesIO(make_tar(E("top", data=b"t"))))
+    diff_ids = base.diff_ids + [top]
+    img = store.create_image(dict(base.config, rootfs={"type": "layers", "diff_ids": diff_ids}), ["two:1"])
+    store.remove(base.id, force=False, prune=False, in_use=unused)
+    records = store.remove("two:1", force=False, prune=False, in_use=unused)
+    assert records == [{"Untagged": "two:1"}, {"Deleted": img.id},
+                       *({"Deleted": c} for c in reversed(chain_ids(diff_ids)))]
