@@ -74,7 +74,9 @@ _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 
 def _ambiguous(text: str) -> bool:
     """Would read back as something other than this string (go-yaml double-quotes these)."""
-    return text == "" or bool(_SPECIAL_WORDS.match(text) or _NUMBER_LIKE.match(text) or _TIMESTAMP.match(text))
+    if text == "":
+        return True
+    return bool(_SPECIAL_WORDS.match(text) or _NUMBER_LIKE.match(text) or _TIMESTAMP.match(text))
 
 
 def _needs_quotes(text: str) -> bool:

@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from composer import __version__
 from composer.cli import commands
@@ -87,7 +88,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     return code
 
 
-def parse_command(doc: str, argv: Sequence[str]) -> dict[str, object]:
+def parse_command(doc: str, argv: Sequence[str]) -> dict[str, Any]:
     """docopt for a command's own usage: `--help` prints it, bad usage becomes one UsageError line."""
     from docopt import DocoptExit, docopt
 
