@@ -11,7 +11,6 @@ from typing import Any
 
 from composer.loader.norm_units import UnitError, to_int
 
-
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
 
