@@ -1,26 +1,15 @@
-"""Registry credentials and challenges: docker config.json, X-Registry-Auth, WWW-Authenticate, tokens."""
+"""Registry authentication: credentials, WWW-Authenticate challenges, the bearer token cache."""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import logging
-import os
 import re
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
-
-from engine.errors import InvalidParameter
-from engine.registry.reference import DOCKER_HUB
 
 log = logging.getLogger(__name__)
-
-# The keys Docker writes into config.json for Docker Hub.
-_HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 
 
 @dataclass(frozen=True)
@@ -77,74 +66,6 @@ def parse_challenges(header: str) -> list[Challenge]:
     return out
 
 
-def _decode_auth_field(value: str) -> tuple[str, str]:
-    try:
-        user, sep, password = base64.b64decode(value, validate=False).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidParameter(f"invalid auth entry in docker config: {exc}") from None
-    if not sep:
-        raise InvalidParameter("invalid auth entry in docker config: expected base64 of user:password")
-    return user, password
-
-
-def decode_registry_auth(header: str) -> Credentials | None:
-    """The API's X-Registry-Auth header: base64url JSON {username,password,auth,identitytoken,...}."""
-    if not header or header.strip() in ("", "e30=", "{}"):
-        return None
-    text = header.strip()
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        data = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise InvalidParameter("invalid X-Registry-Auth header: not base64url-encoded JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidParameter("invalid X-Registry-Auth header: not a JSON object")
-    user, password = str(data.get("username") or ""), str(data.get("password") or "")
-    if not user and data.get("auth"):
-        user, password = _decode_auth_field(str(data["auth"]))
-    creds = Credentials(
-        user, password, str(data.get("identitytoken") or ""), str(data.get("registrytoken") or "")
-    )
-    return creds or None
-
-
-def _host_of_key(key: str) -> str:
-    """config.json keys come as 'host:port', 'https://host:port' or 'https://index.docker.io/v1/'."""
-    if "://" in key:
-        return urlsplit(key).netloc
-    return key.split("/", 1)[0]
-
-
-def default_config_path() -> Path:
-    base = os.environ.get("DOCKER_CONFIG")
-    return Path(base) / "config.json" if base else Path.home() / ".docker" / "config.json"
-
-
-def load_config_credentials(host: str, path: Path | None = None) -> Credentials | None:
-    """Credentials for `host` from a config.json `auths` entry (base64 `auth` or username/password)."""
-    cfg = path or default_config_path()
-    try:
-        data = json.loads(cfg.read_text())
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise InvalidParameter(f"cannot read docker config {cfg}: {exc}") from None
-    auths = data.get("auths") or {}
-    wanted = set(_HUB_KEYS) if host == DOCKER_HUB else {host}
-    for key, entry in auths.items():
-        if key not in wanted and _host_of_key(key) not in wanted or not isinstance(entry, dict):
-            continue
-        user, password = str(entry.get("username") or ""), str(entry.get("password") or "")
-        if entry.get("auth"):
-            user, password = _decode_auth_field(str(entry["auth"]))
-        creds = Credentials(
-            user, password, str(entry.get("identitytoken") or ""), str(entry.get("registrytoken") or "")
-        )
-        if creds:
-            return creds
-    return None
-
-
 @dataclass(frozen=True)
 class Token:
     value: str
@@ -172,8 +93,3 @@ class TokenCache:
 
     def __len__(self) -> int:
         return len(self._tokens)
-
-
-def scope_for(path: str, actions: str) -> str:
-    """Docker's resource scope string: repository:library/busybox:pull,push."""
-    return f"repository:{path}:{actions}"

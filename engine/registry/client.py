@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from engine.errors import EngineError, InvalidParameter, NotFound, Unavailable
 from engine.registry import store as st
-from engine.registry.auth import Credentials, TokenCache, load_config_credentials, parse_challenges
+from engine.registry.auth import Credentials, TokenCache, parse_challenges
+from engine.registry.credentials import load_config_credentials
 from engine.registry.endpoints import Endpoint, RegistryOptions, endpoints_for
 from engine.registry.errors import DigestMismatch, Unauthorized
 from engine.registry.manifest import Platform, host_platform

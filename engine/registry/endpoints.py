@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from engine.errors import InvalidParameter
@@ -30,6 +32,28 @@ class RegistryOptions:
     max_concurrent_downloads: int = 3
     max_concurrent_uploads: int = 5
     max_retries: int = 5
+
+    @classmethod
+    def from_daemon_config(cls, cfg: Mapping[str, Any], **overrides: Any) -> RegistryOptions:
+        """Build from daemon.json keys (registry-mirrors, insecure-registries, max-concurrent-downloads,
+        max-concurrent-uploads, max-download-attempts); `overrides` set the other fields (certs_dir...)."""
+        fields: dict[str, Any] = {}
+        for key, name in (("registry-mirrors", "mirrors"), ("insecure-registries", "insecure")):
+            value = cfg.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise InvalidParameter(f"daemon config: {key} must be a list of strings")
+            fields[name] = tuple(value)
+        for key, name in (
+            ("max-concurrent-downloads", "max_concurrent_downloads"),
+            ("max-concurrent-uploads", "max_concurrent_uploads"),
+            ("max-download-attempts", "max_retries"),
+        ):
+            if key in cfg:
+                value = cfg[key]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise InvalidParameter(f"daemon config: {key} must be a positive integer")
+                fields[name] = value
+        return cls(**{**fields, **overrides})
 
     def __post_init__(self) -> None:
         for url in self.mirrors:

@@ -14,7 +14,7 @@ import pytest
 
 from engine.images.store import ImageStore
 from engine.registry import Credentials, RegistryClient, RegistryOptions
-from engine.registry.auth import decode_registry_auth
+from engine.registry.credentials import decode_registry_auth
 from engine.registry.endpoints import Endpoint
 from engine.registry.errors import Unauthorized
 from tests.integration.registry.helpers import USERS, busybox_image, statuses

@@ -2,18 +2,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from engine.errors import InvalidParameter
-from engine.registry.auth import (
-    Credentials,
-    TokenCache,
-    decode_registry_auth,
-    load_config_credentials,
-    parse_challenges,
-)
+from engine.registry.auth import Credentials, TokenCache, parse_challenges
+from engine.registry.credentials import decode_registry_auth, load_config_credentials
 
 
 def test_bearer_challenge_with_quoted_scope_containing_commas() -> None:
@@ -99,3 +96,47 @@ def test_token_cache_per_scope() -> None:
     cache.put(key_pull, "T1", 300)
     assert cache.get(key_pull) == "T1"
     assert cache.get(key_push) is None
+
+
+def _helper(bin_dir: Path, name: str, script: str) -> None:
+    path = bin_dir / f"docker-credential-{name}"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+
+
+def test_credential_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real helper program speaks the docker-credential protocol: server on stdin, JSON on stdout."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _helper(
+        bin_dir,
+        "fake",
+        textwrap.dedent("""\
+        read server
+        case "$server" in
+          127.0.0.1:5000) echo '{"ServerURL":"127.0.0.1:5000","Username":"carol","Secret":"pw"}';;
+          https://index.docker.io/v1/) echo '{"Username":"<token>","Secret":"refresh"}';;
+          *) echo "credentials not found in native keychain"; exit 1;;
+        esac
+        """),
+    )
+    _helper(bin_dir, "broken", 'echo "boom"; exit 3\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "credsStore": "fake",
+                "credHelpers": {"b.example": "broken"},
+                "auths": {"127.0.0.1:5000": {"auth": base64.b64encode(b"not:used").decode()}},
+            }
+        )
+    )
+    assert load_config_credentials("127.0.0.1:5000", cfg) == Credentials("carol", "pw")
+    assert load_config_credentials("docker.io", cfg) == Credentials(identity_token="refresh")
+    assert load_config_credentials("other:1", cfg) is None
+    with pytest.raises(InvalidParameter, match="docker-credential-broken failed: boom"):
+        load_config_credentials("b.example", cfg)
+    cfg.write_text(json.dumps({"credsStore": "absent"}))
+    with pytest.raises(InvalidParameter, match="docker-credential-absent not found in PATH"):
+        load_config_credentials("x:1", cfg)

@@ -77,3 +77,23 @@ def test_bad_options() -> None:
         RegistryOptions(mirrors=("127.0.0.1:5000",))
     with pytest.raises(InvalidParameter, match="should not contain"):
         RegistryOptions(insecure=("http://x",))
+
+
+def test_options_from_daemon_json(tmp_path: Path) -> None:
+    opts = RegistryOptions.from_daemon_config(
+        {
+            "registry-mirrors": ["http://127.0.0.1:5000"],
+            "insecure-registries": ["myreg:5000"],
+            "max-concurrent-downloads": 6,
+            "max-download-attempts": 2,
+            "debug": True,
+        },
+        certs_dir=tmp_path,
+    )
+    assert opts.mirrors == ("http://127.0.0.1:5000",) and opts.insecure == ("myreg:5000",)
+    assert (opts.max_concurrent_downloads, opts.max_concurrent_uploads, opts.max_retries) == (6, 5, 2)
+    assert opts.certs_dir == tmp_path
+    with pytest.raises(InvalidParameter, match="max-concurrent-uploads must be a positive integer"):
+        RegistryOptions.from_daemon_config({"max-concurrent-uploads": 0})
+    with pytest.raises(InvalidParameter, match="registry-mirrors must be a list of strings"):
+        RegistryOptions.from_daemon_config({"registry-mirrors": "http://x"})
