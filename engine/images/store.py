@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,7 +241,44 @@ class ImageStore:
             freed = [d for d in self.layers.diff_ids() if d not in used]
             for diff_id in freed:
                 self.layers.remove(diff_id)
+            self.collect_blobs()
             return freed
+
+    def collect_blobs(self, grace_seconds: float = 3600.0) -> builtins.list[str]:
+        """Remove blobs nothing refers to: not an image config, a layer's source, or a manifest/index named
+        by a digest reference (or its children). Blobs younger than the grace period belong to pulls and
+        builds still in progress and stay."""
+        with self._lock:
+            keep = set(self._index["images"])
+            for diff_id in self.layers.diff_ids():
+                keep.update(self.layers.get(diff_id).sources)
+            pending = [reference.parse(r).digest for r in self._index["refs"] if "@" in r]
+            while pending:
+                digest = pending.pop()
+                if digest is None or digest in keep:
+                    continue
+                keep.add(digest)
+                try:
+                    doc = json.loads(self.blobs.read(digest))
+                except (NotFound, ValueError):
+                    continue
+                if isinstance(doc, dict):
+                    children = [*(doc.get("manifests") or []), doc.get("config") or {},
+                                *(doc.get("layers") or [])]
+                    pending += [c.get("digest") for c in children if isinstance(c, dict)]
+            now = time.time()
+            removed = []
+            for digest in self.blobs.digests():
+                if digest in keep:
+                    continue
+                try:
+                    age = now - self.blobs.blob_path(digest).stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                if age >= grace_seconds:
+                    self.blobs.delete(digest)
+                    removed.append(digest)
+            return removed
 
     # -- operations with their own modules ---------------------------------------------------------
     def remove(self, ref: str, *, force: bool, prune: bool, in_use: InUse,

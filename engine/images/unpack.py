@@ -67,8 +67,12 @@ class _Unpacker:
             try:
                 os.setxattr(path, name, value, follow_symlinks=False)
             except OSError as exc:
-                if self.is_root or exc.errno not in (errno.EPERM, errno.EACCES, errno.ENOTSUP):
+                # user.* xattrs cannot exist on symlinks, and without root most namespaces are closed
+                if exc.errno not in (errno.EPERM, errno.EACCES, errno.ENOTSUP):
                     raise
+                if self.is_root and not os.path.islink(path):
+                    raise
+                log.debug("xattr skipped path=%s name=%s error=%s", path, name, exc.strerror)
 
     def apply(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         action = tarsafe.translate(member)

@@ -228,3 +228,20 @@ def test_removal_reports_layers_by_chain_id(store: ImageStore) -> None:
     records = store.remove("two:1", force=False, prune=False, in_use=unused)
     assert records == [{"Untagged": "two:1"}, {"Deleted": img.id},
                        *({"Deleted": c} for c in reversed(chain_ids(diff_ids)))]
+
+
+def test_unreferenced_blobs_are_collected_after_their_grace_period(store: ImageStore) -> None:
+    img = _image(store, b"one", "localhost:5000/app:1")
+    config_blob = store.blobs.read(img.id)
+    manifest = json.dumps({"schemaVersion": 2, "config": {"digest": img.id, "size": len(config_blob)},
+                           "layers": []}).encode()
+    manifest_digest, _ = store.write_blob(manifest)
+    index = json.dumps({"schemaVersion": 2, "manifests": [{"digest": manifest_digest}]}).encode()
+    index_digest, _ = store.write_blob(index)
+    stray, _ = store.write_blob(b"left over by an interrupted pull")
+    store.add_digest_ref("localhost:5000/app", index_digest, img.id)
+    assert store.collect_blobs() == []  # everything young
+    assert store.collect_blobs(grace_seconds=0) == [stray]  # the index and its manifest are referenced
+    store.remove("localhost:5000/app:1", force=False, prune=False, in_use=unused)
+    store.collect_blobs(grace_seconds=0)
+    assert store.blobs.digests() == []
