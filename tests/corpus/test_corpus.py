@@ -89,3 +89,14 @@ def test_case_yaml_text(case: Case, run_ours: Callable[..., Outcome]) -> None:
     assert got_data == want_data, "\n".join(differences(got_data, want_data))
     assert _key_orders(got_data) == _key_orders(want_data)
     assert got == want
+
+
+def test_exit_codes_equal_the_reference(run_ours: Callable[..., Outcome]) -> None:
+    """Beyond ok/invalid: the exact exit status, as scripts test it (the reference exits 1 on any error)."""
+    mismatched = []
+    for case in CASES:
+        want = run_reference(case, REFERENCE).exit_code if REFERENCE else stored(case)["exit_code"]
+        got = run_ours(case).exit_code
+        if got != want:
+            mismatched.append(f"{case.name}: ours {got}, reference {want}")
+    assert not mismatched, "\n".join(mismatched)
