@@ -62,7 +62,7 @@ Loader = Callable[[str], dict[str, Any]]
 
 
 def load(project_dir: Path, text: str, *, check: bool = True) -> dict[str, Any]:
-    """Our stages on one file: parse, interpolate, schema, unicity (as after a merge), normalize, consistency."""
+    """Our stages on one file: parse, interpolate, schema, unicity (as a merge does), normalize, check."""
     path = project_dir / "compose.yaml"
     path.write_text(text)
     doc = parse_documents(text, str(path))[0]
