@@ -185,3 +185,34 @@ def test_hub_name_resolves_through_a_registry_mirror(
     assert statuses(msgs)[0] == "Pulling from library/busybox"
     assert statuses(msgs)[-1] == "Status: Downloaded newer image for busybox:latest"
     assert store.get("docker.io/library/busybox:latest").id == image.id
+
+
+def test_push_keeps_the_oci_manifest_the_image_was_pulled_with(
+    registry: Registry,
+    multi: tuple[str, dict[str, str]],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+    tmp_path: Path,
+) -> None:
+    ref, _ = multi
+    store = make_store("oci")
+    client = RegistryClient(store, options, staging_dir=staging)
+    image = client.pull(ref, platform="linux/arm64")
+    target = f"{registry.host}/copies/arm:1"
+    store.tag(image.id, target)
+    msgs: list[dict[str, Any]] = []
+    digest = client.push(target, progress=msgs.append)
+    assert any(s.startswith("Mounted from multi/busybox") for s in statuses(msgs))
+    raw = json.loads(
+        subprocess.run(
+            ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{target}"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        ).stdout
+    )
+    assert raw["mediaType"] == OCI_MANIFEST
+    assert raw["layers"][0]["mediaType"] == OCI_LAYER_ZSTD
+    assert raw["config"]["digest"] == image.id
+    assert f"{registry.host}/copies/arm@{digest}" in store.get(image.id).repo_digests
