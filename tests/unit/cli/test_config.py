@@ -94,3 +94,38 @@ def test_missing_project_is_one_clear_line(
     monkeypatch.chdir(tmp_path)
     result = cli("-f", "absent.yaml", "config")
     assert result.code != 0 and "absent.yaml" in result.err and result.err.count("\n") == 1
+
+
+def test_file_from_stdin_matches_reference(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.corpus.corpus import reference_binary
+
+    text = "services:\n  web:\n    image: busybox\n    ports: ['8080:80']\n"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    argv = ["-f", "-", "config", "--format", "json"]
+    ours = subprocess.run(
+        [sys.executable, "-m", "composer.cli.main", *argv],
+        input=text,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ours.returncode == 0, ours.stderr
+    data = json.loads(ours.stdout)
+    assert data["name"] == tmp_path.name.lower() and data["services"]["web"]["ports"][0]["target"] == 80
+    reference = reference_binary()
+    if reference is not None:
+        theirs = subprocess.run(
+            [reference, *argv], input=text, cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+        )
+        assert data == json.loads(theirs.stdout)
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("always", True), ("never", False)])
+def test_ansi_modes(mode: str, expected: bool) -> None:
+    from composer.presenter import use_color
+
+    assert use_color(mode) is expected
