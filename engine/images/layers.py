@@ -78,8 +78,11 @@ class LayerStore:
         self._links.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._leases: dict[str, float] = {}
-        for stale in self._layers.glob("tmp-*"):  # left by a crash mid-unpack
+        for stale in self._layers.glob("tmp-*"):  # left by a crash mid-unpack or mid-removal
             rmtree(stale)
+        for link in self._links.iterdir():
+            if not link.exists():
+                link.unlink()
 
     def _dir(self, diff_id: str) -> Path:
         return self._layers / check_digest(diff_id)
@@ -153,8 +156,9 @@ class LayerStore:
                 rmtree(final)  # a half-removed layer from a crash
             link = base64.b32encode(secrets.token_bytes(10)).decode()[:16]
             self._write_meta(tmp, diff_id, size, tar_size, link, tuple(sources))
-            os.rename(tmp, final)
+            # link first: a crash in between leaves a dangling link (swept at start), not a linkless layer
             os.symlink(f"../layers/{final.name}/diff", self._links / link)
+            os.rename(tmp, final)
         log.info("layer added diff_id=%s size=%d compression=%s", diff_id, size, kind)
         return self.get(diff_id)
 

@@ -140,14 +140,16 @@ class ImageStore:
             return self._build(image_id)
 
     def exists(self, image_id: str) -> bool:
-        return image_id in self._index["images"]
+        with self._lock:
+            return image_id in self._index["images"]
 
     def list(self) -> list[Image]:
         with self._lock:
             return [self._build(i) for i in sorted(self._index["images"])]
 
     def children(self, image_id: str) -> builtins.list[str]:
-        return [i for i, m in self._index["images"].items() if m.get("parent") == image_id]
+        with self._lock:
+            return [i for i, m in self._index["images"].items() if m.get("parent") == image_id]
 
     # -- creating and naming -----------------------------------------------------------------------
     def create_image(
