@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
+    use_zygote = True  # False: one fresh interpreter per monitor (slower; the fallback when the zygote fails)
+
     def __init__(self, exec_root: Path, binary: str | None = None) -> None:
         self.root = Path(exec_root) / "runtime"
         self.runc_root = Path(exec_root) / "runc"
@@ -55,42 +57,30 @@ class Runtime:
         theirs.close()
         self._zsock = ours
 
+    def _send_to_zygote(self, places: Places, sync_w: int) -> bool:
+        with self._lock:
+            for _attempt in range(2):
+                try:
+                    if self._zsock is None:
+                        self._start_zygote()
+                    assert self._zsock is not None
+                    request = json.dumps({"dir": str(places.dir), "eid": places.eid}).encode()
+                    socket.send_fds(self._zsock, [request], [sync_w])
+                    return True
+                except OSError as e:
+                    log.warning("zygote unavailable, restarting err=%s", e)
+                    self._stop_zygote()
+        return False
+
     def _spawn(self, places: Places) -> dict[str, Any]:
         """Start a monitor for `places` and wait for its one answer on the sync pipe."""
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
-            sent = False
-            with self._lock:
-                for _attempt in range(2):
-                    try:
-                        if self._zsock is None:
-                            self._start_zygote()
-                        assert self._zsock is not None
-                        socket.send_fds(
-                            self._zsock,
-                            [json.dumps({"dir": str(places.dir), "eid": places.eid}).encode()],
-                            [w],
-                        )
-                        sent = True
-                        break
-                    except OSError as e:
-                        log.warning("zygote unavailable, restarting err=%s", e)
-                        self._stop_zygote()
-            if not sent:
-                proc = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "engine.runtime.monitor",
-                        str(places.dir),
-                        str(w),
-                        *([places.eid] if places.eid else []),
-                    ],
-                    pass_fds=[w],
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-                proc.wait()
+            if not (self.use_zygote and self._send_to_zygote(places, w)):
+                argv = [sys.executable, "-m", "engine.runtime.monitor", str(places.dir), str(w)]
+                proc = subprocess.Popen([*argv, *([places.eid] if places.eid else [])], pass_fds=[w],
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                proc.wait()  # it forks the monitor and exits at once
             os.close(w)
             w = -1
             data = b""
@@ -181,6 +171,9 @@ class Runtime:
             _kill_monitor(int(pidfile.read_text() or 0))
             Places(places.dir, pidfile.name[len("exec-"):-len(".monitor.pid")]).socket.unlink(missing_ok=True)
         places.socket.unlink(missing_ok=True)
+        if self.binary:
+            subprocess.run([self.binary, "--root", str(self.runc_root), "delete", "--force", cid],
+                           capture_output=True, check=False)
         shutil.rmtree(places.dir, ignore_errors=True)
 
     def state(self, cid: str) -> ProcessState:
@@ -221,6 +214,8 @@ class Runtime:
             os.kill(state.pid, sig)
         except ProcessLookupError as e:
             raise Conflict(f"Container {cid} is not running") from e
+        if state.status == "paused" and sig == signal.SIGKILL:
+            self._cgroup(cid).freeze(False)  # a frozen task only dies once thawed (as Docker does on kill)
 
     def _cgroup(self, cid: str) -> Cgroup:
         try:

@@ -9,7 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine.runtime.cgroups import CGROUP_ROOT, Cgroup, v1_hierarchies
+from engine.runtime import cgroups
+from engine.runtime.cgroups import Cgroup, v1_hierarchies
 from engine.runtime.logfile import rfc3339nano
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -67,7 +68,7 @@ def sample(cgroup: Cgroup) -> dict[str, Any]:
 
 
 def _dir(name: str, cgroup: Cgroup) -> Path:
-    return v1_hierarchies().get(name, CGROUP_ROOT / name) / cgroup.rel
+    return v1_hierarchies().get(name, cgroups.CGROUP_ROOT / name) / cgroup.rel
 
 
 def _sample_v1(cg: Cgroup) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def _sample_v1(cg: Cgroup) -> dict[str, Any]:
 
 
 def _sample_v2(cg: Cgroup) -> dict[str, Any]:
-    d = CGROUP_ROOT / cg.rel
+    d = cgroups.CGROUP_ROOT / cg.rel
     cpu = _kv(_read(d / "cpu.stat"))
     mem_max = _read(d / "memory.max")
     pids_max = _read(d / "pids.max")

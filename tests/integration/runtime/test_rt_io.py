@@ -12,7 +12,7 @@ import time
 import pytest
 
 from engine.errors import Conflict, InvalidParameter
-from tests.integration.runtime.conftest import attach, read_attach
+from tests.integration.runtime.rt_support import attach, read_attach
 
 pytestmark = pytest.mark.root
 

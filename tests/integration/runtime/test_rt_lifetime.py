@@ -13,7 +13,7 @@ import pytest
 
 from engine.errors import InvalidParameter
 from engine.runtime import Runtime
-from tests.integration.runtime.conftest import Box
+from tests.integration.runtime.rt_support import Box, attach, read_attach
 
 pytestmark = pytest.mark.root
 
@@ -110,3 +110,24 @@ def test_runc_kill_oom_and_tty(runc_box):
         ["sh", "-c", "[ -t 1 ] && echo tty-yes"], cid="runc5", tty=True, config={"Tty": True}
     )
     assert state.exit_code == 0 and "tty-yes" in out
+
+
+def test_fresh_interpreter_monitor_without_zygote(box):
+    box.rt.use_zygote = False
+    state, out = box.run(["sh", "-c", "echo no-zygote; exit 4"])
+    assert (state.exit_code, out) == (4, "no-zygote\n")
+    box.start(["sleep", "100"], cid="c2")
+    sock = box.rt.exec("c2", "e", {"args": ["echo", "exec-ok"]}, tty=False, open_stdin=False)
+    with attach(sock) as client:
+        out_b, _ = read_attach(client, tty=False)
+    assert out_b == b"exec-ok\n"
+
+
+def test_no_log_path_and_kill_while_paused(box):
+    box.started.append("quiet")
+    box.rt.start("quiet", box.spec(["sleep", "100"], cid="quiet"), log_path=None, log_opts={}, tty=False,
+                 open_stdin=False)
+    box.rt.pause("quiet")
+    box.rt.kill("quiet", signal.SIGKILL)
+    assert box.wait("quiet").exit_code == 137
+    assert list(box.tmp.glob("quiet*")) == []
