@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from composer.errors import ConfigError
@@ -106,7 +106,7 @@ def resolve_service_environment(
                 raise ConfigError(f"env file {path} not found: stat {path}: no such file or directory")
             continue
         fmt = entry.get("format")
-        if fmt not in (None, "", ".env"):
+        if fmt not in (None, "", ".env", "raw"):
             raise ConfigError(f'unsupported env_file format "{fmt}"')
 
         def lookup(name: str) -> str | None:
@@ -114,9 +114,34 @@ def resolve_service_environment(
                 return project_env[name]
             return own.get(name)
 
-        result.update(read_dotenv(path, lookup))
+        result.update(read_raw_env(path, lookup) if fmt == "raw" else read_dotenv(path, lookup))
     result.update(own)
     return result
+
+
+def read_raw_env(path: str, lookup: Callable[[str], str | None]) -> dict[str, str]:
+    """`format: raw`: `KEY=VALUE` lines taken verbatim (no quotes, no interpolation, no inline
+    comments); `#` lines and blank lines skipped; a bare `KEY` takes the known value, if any."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"failed to read env_file {path}: {exc.strerror or exc}") from None
+    out: dict[str, str] = {}
+    for line in lines:
+        text = line.lstrip()
+        if not text or text.startswith("#"):
+            continue
+        key, sep, value = text.partition("=")
+        if any(c.isspace() for c in key):
+            raise ConfigError(f"failed to parse env_file {path}: variable '{key}' contains whitespaces")
+        if sep:
+            out[key] = value
+        else:
+            known = lookup(key)
+            if known is not None:
+                out[key] = known
+    return out
 
 
 def resolve_service_labels(service: Mapping[str, Any]) -> dict[str, str]:

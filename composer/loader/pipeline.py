@@ -64,11 +64,17 @@ class LoadedProject:
     warnings: tuple[str, ...]
 
 
-def project_environment(opts: LoadOptions, working_dir: str) -> dict[str, str]:
-    """Shell variables, plus the env files' variables the shell does not set."""
+def shell_environment(opts: LoadOptions) -> dict[str, str]:
+    """The caller's variables, with PWD defaulting to the working directory (as the reference)."""
+    return {"PWD": opts.working_dir, **opts.environ}
+
+
+def project_environment(opts: LoadOptions, working_dir: str, known: Mapping[str, str]) -> dict[str, str]:
+    """`known` variables, plus those of the env files (`--env-file`, else `.env` in `working_dir`)
+    that `known` does not set."""
     files = [discovery.absolute(f, opts.working_dir) for f in opts.env_files]
-    files = files or default_env_files(working_dir, opts.environ)
-    return with_defaults(opts.environ, read_env_files(files, opts.environ))
+    files = files or default_env_files(working_dir, known)
+    return with_defaults(known, read_env_files(files, known))
 
 
 class _Loader:
@@ -175,12 +181,12 @@ def load_project(opts: LoadOptions) -> LoadedProject:
     loader = _Loader(opts, warnings)
     cwd = opts.working_dir
     first_dir = discovery.working_directory(opts.project_directory, opts.files, cwd)
-    environ = project_environment(opts, first_dir)
+    environ = project_environment(opts, first_dir, shell_environment(opts))
     start = discovery.absolute(opts.project_directory, cwd) if opts.project_directory else cwd
     files = discovery.config_files(opts.files, environ, start, cwd, warnings)
     working_dir = discovery.working_directory(opts.project_directory, files, cwd)
     if working_dir != first_dir:
-        environ = with_defaults(environ, project_environment(opts, working_dir))
+        environ = project_environment(opts, working_dir, environ)
 
     if opts.project_name:
         name = discovery.check_project_name(opts.project_name)

@@ -80,5 +80,21 @@ def test_service_environment_from_env_files(tmp_path: Path) -> None:
     assert env == {"X": None, "Y": "own", "Z": "proj", "P": "proj"}
     with pytest.raises(ConfigError, match="env file .*none.env not found"):
         resolve_service_environment({"env_file": str(tmp_path / "none.env")}, {})
-    with pytest.raises(ConfigError, match='unsupported env_file format "raw"'):
-        resolve_service_environment({"env_file": [{"path": str(tmp_path / "a.env"), "format": "raw"}]}, {})
+    with pytest.raises(ConfigError, match='unsupported env_file format "xml"'):
+        resolve_service_environment({"env_file": [{"path": str(tmp_path / "a.env"), "format": "xml"}]}, {})
+
+
+def test_raw_env_file_keeps_values_verbatim(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.env"
+    raw.write_text('A="quoted stays"\n# comment\n\nB=$NOT ${X} # not comment\nC= spaced \nNOEQ\n  D=a=b\r\n')
+    service = {"env_file": [{"path": str(raw), "format": "raw"}]}
+    assert resolve_service_environment(service, {"NOEQ": "known", "X": "x"}) == {
+        "A": '"quoted stays"',
+        "B": "$NOT ${X} # not comment",
+        "C": " spaced ",
+        "NOEQ": "known",
+        "D": "a=b",
+    }
+    raw.write_text("export E=1\n")
+    with pytest.raises(ConfigError, match="variable 'export E' contains whitespaces"):
+        resolve_service_environment(service, {})

@@ -217,6 +217,22 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         [],
         {},
     ),
+    "pwd-and-raw-env-file": (
+        {
+            "compose.yaml": _y("""
+                services:
+                  web:
+                    image: x
+                    volumes: ['${PWD}/data:/data']
+                    environment: {W: '${FROM_DOTENV}'}
+                    env_file: [{path: raw.env, format: raw}]
+                """),
+            ".env": "FROM_DOTENV=${PWD}/x\n",
+            "raw.env": "A='q'\nB=$X # c\n",
+        },
+        [],
+        {"PWD": "/elsewhere"},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
