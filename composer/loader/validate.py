@@ -101,7 +101,7 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
         items = error.instance
         first, second = next((i, j) for j in range(len(items)) for i in range(j) if items[i] == items[j])
         return path, f"items at {first} and {second} are equal", None
-    if error.validator == "oneOf":
+    if error.validator in ("oneOf", "anyOf"):
         return path, f"invalid value {_short(error.instance)}", None
     return path, error.message, None
 
