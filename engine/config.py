@@ -19,8 +19,18 @@ DEFAULT_RUNTIME = "composer"  # the built-in runtime (engine.runtime with binary
 
 # daemon.json keys we understand; anything else is an error, as dockerd does.
 _FILE_KEYS = {
-    "hosts", "data-root", "exec-root", "pidfile", "debug", "registry-mirrors", "insecure-registries",
-    "default-runtime", "runtimes", "log-driver", "log-opts", "log-level",
+    "hosts",
+    "data-root",
+    "exec-root",
+    "pidfile",
+    "debug",
+    "registry-mirrors",
+    "insecure-registries",
+    "default-runtime",
+    "runtimes",
+    "log-driver",
+    "log-opts",
+    "log-level",
 }
 
 
@@ -46,7 +56,7 @@ class DaemonConfig:
         return self.pidfile if self.pidfile is not None else self.exec_root / "engine.pid"
 
     def socket_paths(self) -> list[Path]:
-        return [Path(h[len("unix://"):]) for h in self.hosts]
+        return [Path(h[len("unix://") :]) for h in self.hosts]
 
     def runtime_binary(self, name: str | None = None) -> str | None:
         """The binary for a runtime name; None means the built-in runtime."""
@@ -60,15 +70,25 @@ class DaemonConfig:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="composer-engine", description="Docker-API-compatible container engine")
-    p.add_argument("-H", "--host", action="append", dest="hosts", metavar="unix://PATH",
-                   help="socket to listen on (repeatable)")
+    p.add_argument(
+        "-H",
+        "--host",
+        action="append",
+        dest="hosts",
+        metavar="unix://PATH",
+        help="socket to listen on (repeatable)",
+    )
     p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
     p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
     p.add_argument("-p", "--pidfile", help="path of the pid file (default <exec-root>/engine.pid)")
     p.add_argument("--config-file", help="daemon.json-style configuration file")
     p.add_argument("-D", "--debug", action="store_true", default=None, help="debug logging")
-    p.add_argument("--runtime", "--default-runtime", dest="default_runtime",
-                   help="default OCI runtime: 'composer' (built-in), 'runc', or a name from the config file")
+    p.add_argument(
+        "--runtime",
+        "--default-runtime",
+        dest="default_runtime",
+        help="default OCI runtime: 'composer' (built-in), 'runc', or a name from the config file",
+    )
     p.add_argument("--add-runtime", action="append", metavar="NAME=PATH", help="register a runtime binary")
     p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
     p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
@@ -79,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 def _check_host(host: str) -> str:
     if not host.startswith("unix://") or len(host) <= len("unix://"):
         raise ConfigError(f"invalid host {host!r}: only unix://PATH is supported")
-    path = host[len("unix://"):]
+    path = host[len("unix://") :]
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")
     return host
@@ -117,7 +137,7 @@ def _runtimes_from_file(value: Any, path: Path) -> dict[str, str]:
     for name, spec in value.items():
         binary = spec.get("path") if isinstance(spec, dict) else None
         if not isinstance(binary, str) or not binary:
-            raise ConfigError(f"config file {path}: runtime {name!r} needs a \"path\"")
+            raise ConfigError(f'config file {path}: runtime {name!r} needs a "path"')
         out[name] = binary
     return out
 

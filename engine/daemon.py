@@ -41,7 +41,7 @@ class AlreadyRunning(Exception):
 def _lock(path: Path) -> IO[str]:
     """Hold an exclusive flock on `path` for the daemon's life; the kernel drops it even after kill -9."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, "a+")
+    f = open(path, "a+")  # noqa: SIM115 - held open (and locked) for the daemon's whole life
     try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -62,7 +62,7 @@ def _engine_id(data_root: Path) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         raw = secrets.token_hex(16).upper()
-        ident = ":".join(raw[i:i + 4] for i in range(0, 32, 4))
+        ident = ":".join(raw[i : i + 4] for i in range(0, 32, 4))
         atomic_write_bytes(path, ident.encode())
         return ident
 
@@ -104,8 +104,11 @@ class Runtimes:
                 binary = self._cfg.runtime_binary(name)
             except ConfigError as e:
                 from engine.errors import InvalidParameter
+
                 raise InvalidParameter(str(e)) from None
-            self._made[name] = Runtime(self._cfg.exec_root, binary)  # it keeps its state in <exec-root>/runtime
+            self._made[name] = Runtime(
+                self._cfg.exec_root, binary
+            )  # it keeps its state in <exec-root>/runtime
         return self._made[name]
 
 
@@ -119,12 +122,24 @@ class Engine:
         self.volumes = _volume_store(cfg.data_root / "volumes")
         self.runtimes = Runtimes(cfg)
         self.containers = ContainerService(
-            store=ContainerStore(cfg.data_root / "containers"), images=self.images, volumes=self.volumes,
-            runtime_for=self.runtimes, events=self.events, default_runtime=cfg.default_runtime,
-            log_opts=dict(cfg.log_opts))
-        self.backends = Backends(config=cfg, events=self.events, containers=self.containers,
-                                 execs=ExecService(self.containers), images=self.images,
-                                 volumes=self.volumes, engine_id=_engine_id(cfg.data_root), started_at=time.time())
+            store=ContainerStore(cfg.data_root / "containers"),
+            images=self.images,
+            volumes=self.volumes,
+            runtime_for=self.runtimes,
+            events=self.events,
+            default_runtime=cfg.default_runtime,
+            log_opts=dict(cfg.log_opts),
+        )
+        self.backends = Backends(
+            config=cfg,
+            events=self.events,
+            containers=self.containers,
+            execs=ExecService(self.containers),
+            images=self.images,
+            volumes=self.volumes,
+            engine_id=_engine_id(cfg.data_root),
+            started_at=time.time(),
+        )
         self.app = make_app(self.backends)
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -137,7 +152,7 @@ class Engine:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileNotFoundError):
-                    path.unlink()  # a stale socket of a dead daemon: we hold the lock, so it is ours to replace
+                    path.unlink()  # a dead daemon's stale socket: we hold the lock, so it is ours to replace
                 site = web.UnixSite(runner, str(path))
                 await site.start()
                 os.chmod(path, SOCKET_MODE)
@@ -155,8 +170,11 @@ class Engine:
 
 
 def _setup_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 async def _run(cfg: DaemonConfig) -> None:

@@ -96,7 +96,9 @@ class EventBus:
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def publish(self, type_: str, action: str, actor_id: str, attributes: Mapping[str, str] | None = None) -> Event:
+    def publish(
+        self, type_: str, action: str, actor_id: str, attributes: Mapping[str, str] | None = None
+    ) -> Event:
         ev = Event(type_, action, actor_id, dict(attributes or {}), time.time_ns())
         log.debug("event type=%s action=%s id=%s", type_, action, actor_id[:12])
         with self._lock:
@@ -118,8 +120,9 @@ class EventBus:
         for q in list(self._subscribers):
             q.put_nowait(ev)
 
-    async def stream(self, since_ns: int | None, until_ns: int | None,
-                     flt: EventFilter) -> AsyncIterator[Event]:
+    async def stream(
+        self, since_ns: int | None, until_ns: int | None, flt: EventFilter
+    ) -> AsyncIterator[Event]:
         """History since `since_ns`, then live events, until `until_ns` (or forever)."""
         q: asyncio.Queue[Event] = asyncio.Queue()
         self._subscribers.add(q)  # subscribe before reading history so nothing falls between

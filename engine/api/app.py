@@ -34,11 +34,14 @@ async def version_middleware(request: web.Request, handler: Handler) -> web.Stre
             return error_response(400, f"invalid API version {raw!r}")
         if v > parse_version(API_VERSION):  # type: ignore[operator]
             return error_response(
-                400, f"client version {raw} is too new. Maximum supported API version is {API_VERSION}")
+                400, f"client version {raw} is too new. Maximum supported API version is {API_VERSION}"
+            )
         if v < parse_version(MIN_API_VERSION):  # type: ignore[operator]
             return error_response(
-                400, f"client version {raw} is too old. Minimum supported API version is {MIN_API_VERSION}, "
-                     "please upgrade your client to a newer version")
+                400,
+                f"client version {raw} is too old. Minimum supported API version is {MIN_API_VERSION}, "
+                "please upgrade your client to a newer version",
+            )
     resp = await handler(request)
     return resp
 

@@ -14,8 +14,8 @@ from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
 from engine.containers import archive, logs, stdio
-from engine.containers.stats import empty_sample, sample
 from engine.containers.service import ContainerService
+from engine.containers.stats import empty_sample, sample
 from engine.containers.top import top as run_top
 from engine.errors import Conflict, EngineError, InvalidParameter
 
@@ -43,8 +43,15 @@ def _log_options(request: web.Request) -> logs.LogOptions:
         tail = None if tail < 0 else tail
     since = timestamp_ns(qstr(request, "since"), "since")
     until = timestamp_ns(qstr(request, "until"), "until")
-    return logs.LogOptions(stdout=stdout, stderr=stderr, since=(since or 0) / 1e9, until=(until or 0) / 1e9,
-                           tail=tail, timestamps=qbool(request, "timestamps"), follow=qbool(request, "follow"))
+    return logs.LogOptions(
+        stdout=stdout,
+        stderr=stderr,
+        since=(since or 0) / 1e9,
+        until=(until or 0) / 1e9,
+        tail=tail,
+        timestamps=qbool(request, "timestamps"),
+        follow=qbool(request, "follow"),
+    )
 
 
 async def container_logs(request: web.Request) -> web.StreamResponse:
@@ -96,8 +103,9 @@ async def attach(request: web.Request) -> web.StreamResponse:
                 return conn.response  # exited: nothing more will come
             await _attach_before_start(svc, c.id, conn, started, stdin, stdout, stderr)
             return conn.response
-        reader, writer = await stdio.connect(svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout,
-                                             stderr=stderr)
+        reader, writer = await stdio.connect(
+            svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout, stderr=stderr
+        )
         await bridge(conn, reader, writer, stdin=stdin)
     except (EngineError, OSError) as e:
         log.info("attach ended container=%s error=%s", c.id[:12], e)
@@ -106,8 +114,15 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return conn.response
 
 
-async def _attach_before_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event,
-                               stdin: bool, stdout: bool, stderr: bool) -> None:
+async def _attach_before_start(
+    svc: ContainerService,
+    cid: str,
+    conn: Hijacked,
+    started: asyncio.Event,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+) -> None:
     """Attached before start (docker run): wait for the start, which then asks the monitor to hold the
     output until we connect, so nothing the process writes early is lost."""
     svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
@@ -123,8 +138,9 @@ async def _attach_before_start(svc: ContainerService, cid: str, conn: Hijacked, 
     c = svc.store.current(cid)
     if not started.is_set() or c is None:
         return
-    reader, writer = await stdio.connect(svc.runtime(c).attach_path(cid), stdin=stdin, stdout=stdout,
-                                         stderr=stderr)
+    reader, writer = await stdio.connect(
+        svc.runtime(c).attach_path(cid), stdin=stdin, stdout=stdout, stderr=stderr
+    )
     await bridge(conn, reader, writer, stdin=stdin)
 
 
@@ -193,8 +209,9 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
     c = svc.get(_id(request))
     path = qstr(request, "path")
     async with archive.reading(svc, c, path) as (stat, chunks):
-        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar",
-                                           "X-Docker-Container-Path-Stat": _stat_header(stat)})
+        resp = web.StreamResponse(
+            headers={"Content-Type": "application/x-tar", "X-Docker-Container-Path-Stat": _stat_header(stat)}
+        )
         await resp.prepare(request)
         try:
             async for chunk in chunks:
@@ -211,8 +228,14 @@ async def archive_put(request: web.Request) -> web.StreamResponse:
     path = qstr(request, "path")
     if not path:
         raise InvalidParameter("path is required")
-    await archive.extract(svc, c, path, request.content, no_overwrite_dir_non_dir=qbool(
-        request, "noOverwriteDirNonDir"), copy_uid_gid=qbool(request, "copyUIDGID"))
+    await archive.extract(
+        svc,
+        c,
+        path,
+        request.content,
+        no_overwrite_dir_non_dir=qbool(request, "noOverwriteDirNonDir"),
+        copy_uid_gid=qbool(request, "copyUIDGID"),
+    )
     return web.Response(status=200)
 
 

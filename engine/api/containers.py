@@ -21,7 +21,11 @@ def _id(request: web.Request) -> str:
 
 
 def _image_matches(b_images: object, ref: str, c: Container) -> bool:
-    if ref in (c.image_name, c.image_id) or c.image_id.startswith("sha256:" + ref) or c.image_id.startswith(ref):
+    if (
+        ref in (c.image_name, c.image_id)
+        or c.image_id.startswith("sha256:" + ref)
+        or c.image_id.startswith(ref)
+    ):
         return True
     if ":" not in ref.rsplit("/", 1)[-1] and c.image_name == ref + ":latest":
         return True
@@ -42,9 +46,13 @@ async def create(request: web.Request) -> web.StreamResponse:
 async def list_(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     filters = qfilters(request)
-    chosen = views.select(b.containers.store.all(), filters, all_=qbool(request, "all"),
-                          limit=qint(request, "limit"),
-                          image_matches=lambda ref, c: _image_matches(b.images, ref, c))
+    chosen = views.select(
+        b.containers.store.all(),
+        filters,
+        all_=qbool(request, "all"),
+        limit=qint(request, "limit"),
+        image_matches=lambda ref, c: _image_matches(b.images, ref, c),
+    )
     now = time.time()
     size = qbool(request, "size")
     out = []
@@ -58,8 +66,15 @@ async def inspect(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     c = b.containers.get(_id(request))
     sizes = await b.containers.sizes(c) if qbool(request, "size") else None
-    return json_response(views.inspect(c, str(b.containers.store.dir(c.id)), str(b.containers.log_path(c.id)),
-                                       b.containers.graph_driver_data(c), sizes))
+    return json_response(
+        views.inspect(
+            c,
+            str(b.containers.store.dir(c.id)),
+            str(b.containers.log_path(c.id)),
+            b.containers.graph_driver_data(c),
+            sizes,
+        )
+    )
 
 
 async def start(request: web.Request) -> web.StreamResponse:
@@ -71,8 +86,10 @@ async def start(request: web.Request) -> web.StreamResponse:
         except ValueError:
             raise InvalidParameter("invalid JSON in start request") from None
         if extra:
-            raise InvalidParameter("starting container with non-empty request body was deprecated since API v1.22 "
-                                   "and removed in v1.24")
+            raise InvalidParameter(
+                "starting container with non-empty request body was deprecated since API v1.22 "
+                "and removed in v1.24"
+            )
     await b.containers.start(_id(request))
     return web.Response(status=204)
 
@@ -82,14 +99,16 @@ def _timeout(request: web.Request) -> int | None:
 
 
 async def stop(request: web.Request) -> web.StreamResponse:
-    await backends(request).containers.stop(_id(request), signal=qstr(request, "signal") or None,
-                                            timeout=_timeout(request))
+    await backends(request).containers.stop(
+        _id(request), signal=qstr(request, "signal") or None, timeout=_timeout(request)
+    )
     return web.Response(status=204)
 
 
 async def restart(request: web.Request) -> web.StreamResponse:
-    await backends(request).containers.restart(_id(request), signal=qstr(request, "signal") or None,
-                                               timeout=_timeout(request))
+    await backends(request).containers.restart(
+        _id(request), signal=qstr(request, "signal") or None, timeout=_timeout(request)
+    )
     return web.Response(status=204)
 
 
@@ -125,7 +144,9 @@ async def wait(request: web.Request) -> web.StreamResponse:
 async def remove(request: web.Request) -> web.StreamResponse:
     if qbool(request, "link"):
         raise InvalidParameter("links are not supported")
-    await backends(request).containers.remove(_id(request), force=qbool(request, "force"), volumes=qbool(request, "v"))
+    await backends(request).containers.remove(
+        _id(request), force=qbool(request, "force"), volumes=qbool(request, "v")
+    )
     return web.Response(status=204)
 
 

@@ -34,8 +34,9 @@ def status_of(err: errors.EngineError) -> int:
 def error_response(status: int, message: str) -> web.Response:
     if status == 304:  # a 304 carries no body
         return web.Response(status=304)
-    return web.Response(status=status, body=json.dumps({"message": message}).encode() + b"\n",
-                        content_type="application/json")
+    return web.Response(
+        status=status, body=json.dumps({"message": message}).encode() + b"\n", content_type="application/json"
+    )
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -27,13 +27,16 @@ async def start(request: web.Request) -> web.StreamResponse:
     body = await json_body(request, optional=True)
     detach = bool(body.get("Detach"))
     tty = body.get("Tty")
-    e, path = await execs.start(request.match_info["id"], detach=detach, tty=None if tty is None else bool(tty))
+    e, path = await execs.start(
+        request.match_info["id"], detach=detach, tty=None if tty is None else bool(tty)
+    )
     if detach:
         return web.Response(status=200)
     conn = await hijack(request)
     try:
-        reader, writer = await stdio.connect(path, stdin=e.attach_stdin, stdout=e.attach_stdout,
-                                             stderr=e.attach_stderr)
+        reader, writer = await stdio.connect(
+            path, stdin=e.attach_stdin, stdout=e.attach_stdout, stderr=e.attach_stderr
+        )
         await bridge(conn, reader, writer, stdin=e.attach_stdin)
     except (EngineError, OSError) as err:
         log.info("exec stream ended exec=%s error=%s", e.id[:12], err)
@@ -48,8 +51,9 @@ async def inspect(request: web.Request) -> web.StreamResponse:
 
 
 async def resize(request: web.Request) -> web.StreamResponse:
-    await backends(request).execs.resize(request.match_info["id"], qint(request, "h", 0) or 0,
-                                         qint(request, "w", 0) or 0)
+    await backends(request).execs.resize(
+        request.match_info["id"], qint(request, "h", 0) or 0, qint(request, "w", 0) or 0
+    )
     return web.Response(status=201)
 
 

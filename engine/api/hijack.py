@@ -96,8 +96,11 @@ async def hijack(request: web.Request, *, multiplexed: bool = True) -> Hijacked:
     """Answer the request and take over its connection. The request body must already be read."""
     upgrade = wants_upgrade(request)
     resp = _RawResponse(101, "UPGRADED") if upgrade else _RawResponse(200, "OK")
-    content_type = MULTIPLEXED_STREAM if multiplexed and request.headers.get("Accept") == MULTIPLEXED_STREAM \
+    content_type = (
+        MULTIPLEXED_STREAM
+        if multiplexed and request.headers.get("Accept") == MULTIPLEXED_STREAM
         else RAW_STREAM
+    )
     resp.headers["Content-Type"] = content_type
     if upgrade:
         resp.headers["Connection"] = "Upgrade"

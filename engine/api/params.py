@@ -93,4 +93,6 @@ def timestamp_ns(value: str, name: str) -> int | None:
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    return web.Response(status=status, body=json.dumps(data).encode() + b"\n", content_type="application/json")
+    return web.Response(
+        status=status, body=json.dumps(data).encode() + b"\n", content_type="application/json"
+    )

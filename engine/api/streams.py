@@ -33,8 +33,9 @@ async def pump_stdin(conn: Hijacked, dst: asyncio.StreamWriter | None) -> None:
             dst.write_eof()
 
 
-async def bridge(conn: Hijacked, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 stdin: bool) -> None:
+async def bridge(
+    conn: Hijacked, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, stdin: bool
+) -> None:
     """Run until the output ends (the process exited) or the client goes away; then close both sides."""
     out_task = asyncio.ensure_future(pump_output(reader, conn))
     in_task = asyncio.ensure_future(pump_stdin(conn, writer if stdin else None))

@@ -19,8 +19,13 @@ from engine.api.version import API_VERSION, MIN_API_VERSION
 from engine.events import EventFilter
 
 GO_OS = "linux"
-GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}.get(
-    platform.machine(), platform.machine())
+GO_ARCH = {
+    "x86_64": "amd64",
+    "aarch64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+}.get(platform.machine(), platform.machine())
 
 
 def _ping_headers() -> dict[str, str]:
@@ -46,9 +51,17 @@ def _kernel() -> str:
 async def version(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     build_time = time.strftime("%Y-%m-%dT%H:%M:%S.000000000+00:00", time.gmtime(b.started_at))
-    details = {"ApiVersion": API_VERSION, "Arch": GO_ARCH, "BuildTime": build_time, "Experimental": "false",
-               "GitCommit": "composer", "GoVersion": f"python{platform.python_version()}",
-               "KernelVersion": _kernel(), "MinAPIVersion": MIN_API_VERSION, "Os": GO_OS}
+    details = {
+        "ApiVersion": API_VERSION,
+        "Arch": GO_ARCH,
+        "BuildTime": build_time,
+        "Experimental": "false",
+        "GitCommit": "composer",
+        "GoVersion": f"python{platform.python_version()}",
+        "KernelVersion": _kernel(),
+        "MinAPIVersion": MIN_API_VERSION,
+        "Os": GO_OS,
+    }
     data = {
         "Platform": {"Name": "Composer Engine"},
         "Components": [{"Name": "Engine", "Version": engine.__version__, "Details": details}],
@@ -78,9 +91,10 @@ def _os_name() -> str:
 
 def _mem_total() -> int:
     try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
@@ -103,8 +117,10 @@ async def info(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     counts = b.containers.counts()
     cfg = b.config
-    runtimes: dict[str, Any] = {"composer": {"path": "composer-engine (built-in)"},
-                                "runc": {"path": cfg.runtimes.get("runc", "runc")}}
+    runtimes: dict[str, Any] = {
+        "composer": {"path": "composer-engine (built-in)"},
+        "runc": {"path": cfg.runtimes.get("runc", "runc")},
+    }
     for name, path in cfg.runtimes.items():
         runtimes[name] = {"path": path}
     data = {
@@ -116,12 +132,26 @@ async def info(request: web.Request) -> web.StreamResponse:
         "Images": _images_count(b),
         "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": None,
-                    "Log": ["json-file"]},
-        "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": True,
-        "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True, "BridgeNfIptables": False,
-        "BridgeNfIp6tables": False, "Debug": cfg.debug, "OomKillDisable": _cgroup_version() == "1",
-        "NFd": len(os.listdir("/proc/self/fd")), "NGoroutines": len(asyncio.all_tasks()),
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["bridge", "host", "null"],
+            "Authorization": None,
+            "Log": ["json-file"],
+        },
+        "MemoryLimit": True,
+        "SwapLimit": True,
+        "CpuCfsPeriod": True,
+        "CpuCfsQuota": True,
+        "CPUShares": True,
+        "CPUSet": True,
+        "PidsLimit": True,
+        "IPv4Forwarding": True,
+        "BridgeNfIptables": False,
+        "BridgeNfIp6tables": False,
+        "Debug": cfg.debug,
+        "OomKillDisable": _cgroup_version() == "1",
+        "NFd": len(os.listdir("/proc/self/fd")),
+        "NGoroutines": len(asyncio.all_tasks()),
         "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
@@ -134,29 +164,42 @@ async def info(request: web.Request) -> web.StreamResponse:
         "Architecture": platform.machine(),
         "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": {
-            "AllowNondistributableArtifactsCIDRs": None, "AllowNondistributableArtifactsHostnames": None,
+            "AllowNondistributableArtifactsCIDRs": None,
+            "AllowNondistributableArtifactsHostnames": None,
             "InsecureRegistryCIDRs": ["127.0.0.0/8"],
-            "IndexConfigs": {name: {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
-                             for name in cfg.insecure_registries},
+            "IndexConfigs": {
+                name: {"Name": name, "Mirrors": [], "Secure": False, "Official": False}
+                for name in cfg.insecure_registries
+            },
             "Mirrors": list(cfg.registry_mirrors),
         },
         "NCPU": os.cpu_count() or 1,
         "MemTotal": _mem_total(),
         "GenericResources": None,
         "DockerRootDir": str(cfg.data_root),
-        "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
+        "HttpProxy": "",
+        "HttpsProxy": "",
+        "NoProxy": "",
         "Name": socket.gethostname(),
         "Labels": [],
         "ExperimentalBuild": False,
         "ServerVersion": engine.__version__,
         "Runtimes": runtimes,
         "DefaultRuntime": cfg.default_runtime,
-        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
-                  "Error": "", "RemoteManagers": None},
+        "Swarm": {
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": False,
+            "Error": "",
+            "RemoteManagers": None,
+        },
         "LiveRestoreEnabled": True,  # containers outlive the daemon
         "Isolation": "",
         "InitBinary": "",
-        "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""}, "InitCommit": {"ID": ""},
+        "ContainerdCommit": {"ID": ""},
+        "RuncCommit": {"ID": ""},
+        "InitCommit": {"ID": ""},
         "SecurityOptions": [],
         "Warnings": None,
     }

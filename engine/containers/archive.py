@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.containers.model import Container
 from engine.errors import EngineError, InvalidParameter, NotFound, SystemError_
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from engine.containers.service import ContainerService
 
 CHUNK = 64 * 1024
+
+
+class ByteSource(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
 
 
 @contextlib.asynccontextmanager
@@ -52,8 +56,9 @@ def _raise(code: int, err: bytes, c: Container, path: str) -> None:
 
 
 async def _stat_in(root: Path, c: Container, path: str) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(*_helper("stat", root, path), stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        *_helper("stat", root, path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await proc.communicate()
     if proc.returncode:
         _raise(proc.returncode, err, c, path)
@@ -68,14 +73,16 @@ async def stat_path(svc: ContainerService, c: Container, path: str) -> dict[str,
 
 
 @contextlib.asynccontextmanager
-async def reading(svc: ContainerService, c: Container,
-                  path: str) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[bytes]]]:
+async def reading(
+    svc: ContainerService, c: Container, path: str
+) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[bytes]]]:
     if not path:
         raise InvalidParameter("path is required")
     async with _root(svc, c) as root:
         stat = await _stat_in(root, c, path)
-        proc = await asyncio.create_subprocess_exec(*_helper("get", root, path), stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            *_helper("get", root, path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
 
         async def chunks() -> AsyncIterator[bytes]:
             assert proc.stdout is not None
@@ -91,15 +98,25 @@ async def reading(svc: ContainerService, c: Container,
             await proc.wait()
 
 
-async def extract(svc: ContainerService, c: Container, path: str, body: asyncio.StreamReader, *,
-                  no_overwrite_dir_non_dir: bool, copy_uid_gid: bool) -> None:
+async def extract(
+    svc: ContainerService,
+    c: Container,
+    path: str,
+    body: ByteSource,
+    *,
+    no_overwrite_dir_non_dir: bool,
+    copy_uid_gid: bool,
+) -> None:
     if c.host_config.get("ReadonlyRootfs") and c.state.status in ("running", "paused"):
         raise InvalidParameter("container rootfs is marked read-only")
     extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
     async with _root(svc, c) as root:
-        proc = await asyncio.create_subprocess_exec(*_helper("put", root, path, *extra),
-                                                    stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            *_helper("put", root, path, *extra),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         assert proc.stdin is not None
         try:
             while data := await body.read(CHUNK):

@@ -23,8 +23,14 @@ def go_mode(mode: int) -> int:
     """A stat mode as Go's os.FileMode, which docker cp's clients decode."""
     out = mode & 0o777
     fmt = stat.S_IFMT(mode)
-    out |= {stat.S_IFDIR: GO_DIR, stat.S_IFLNK: GO_SYMLINK, stat.S_IFIFO: GO_PIPE, stat.S_IFSOCK: GO_SOCKET,
-            stat.S_IFBLK: GO_DEVICE, stat.S_IFCHR: GO_DEVICE | GO_CHARDEV}.get(fmt, 0)
+    out |= {
+        stat.S_IFDIR: GO_DIR,
+        stat.S_IFLNK: GO_SYMLINK,
+        stat.S_IFIFO: GO_PIPE,
+        stat.S_IFSOCK: GO_SOCKET,
+        stat.S_IFBLK: GO_DEVICE,
+        stat.S_IFCHR: GO_DEVICE | GO_CHARDEV,
+    }.get(fmt, 0)
     if mode & stat.S_ISUID:
         out |= GO_SETUID
     if mode & stat.S_ISGID:
@@ -40,7 +46,11 @@ def _stat(path: str) -> dict[str, object]:
     link = ""
     if stat.S_ISLNK(st.st_mode):
         target = os.readlink(path)
-        link = target if target.startswith("/") else os.path.normpath(os.path.join(os.path.dirname(path), target))
+        link = (
+            target
+            if target.startswith("/")
+            else os.path.normpath(os.path.join(os.path.dirname(path), target))
+        )
     name = os.path.basename(path.rstrip("/")) or "/"
     return {"name": name, "size": st.st_size, "mode": go_mode(st.st_mode), "mtime": mtime, "linkTarget": link}
 
@@ -61,8 +71,10 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
             if os.path.lexists(target):
                 is_dir = os.path.isdir(target) and not os.path.islink(target)
                 if is_dir != member.isdir():
-                    raise ValueError(f"cannot overwrite {'directory' if is_dir else 'non-directory'} "
-                                     f"{member.name!r} with {'directory' if member.isdir() else 'non-directory'}")
+                    raise ValueError(
+                        f"cannot overwrite {'directory' if is_dir else 'non-directory'} "
+                        f"{member.name!r} with {'directory' if member.isdir() else 'non-directory'}"
+                    )
         yield member
 
 

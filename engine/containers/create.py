@@ -100,13 +100,17 @@ def merge_config(req: dict[str, Any], image_config: dict[str, Any], cid: str) ->
 def _check_restart(policy: dict[str, Any], auto_remove: bool) -> dict[str, Any]:
     name = policy.get("Name") or "no"
     if name not in RESTART_POLICIES:
-        raise InvalidParameter(f"invalid restart policy: unknown policy '{name}'; use one of "
-                               "'no', 'always', 'on-failure', or 'unless-stopped'")
+        raise InvalidParameter(
+            f"invalid restart policy: unknown policy '{name}'; use one of "
+            "'no', 'always', 'on-failure', or 'unless-stopped'"
+        )
     retries = int(policy.get("MaximumRetryCount") or 0)
     if retries < 0:
         raise InvalidParameter("invalid restart policy: maximum retry count can't be negative")
     if retries and name != "on-failure":
-        raise InvalidParameter("invalid restart policy: maximum retry count can only be used with 'on-failure'")
+        raise InvalidParameter(
+            "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+        )
     if auto_remove and name != "no":
         raise InvalidParameter("can't create 'AutoRemove' container with restart policy")
     return {"Name": name, "MaximumRetryCount": retries}
@@ -127,14 +131,16 @@ def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
     swap = int(hc.get("MemorySwap") or 0)
     if memory and swap > 0 and swap < memory:
-        raise InvalidParameter("Minimum memoryswap limit should be larger than memory limit, "
-                               "see usage for details")
+        raise InvalidParameter(
+            "Minimum memoryswap limit should be larger than memory limit, see usage for details"
+        )
     if hc.get("NanoCpus") and (hc.get("CpuQuota") or hc.get("CpuPeriod")):
         raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
     nano = int(hc.get("NanoCpus") or 0)
     if nano < 0 or nano > (os.cpu_count() or 1) * 1_000_000_000:
-        raise InvalidParameter(f"Range of CPUs is from 0.01 to {os.cpu_count()}.00, "
-                               "as there are only that many CPUs available")
+        raise InvalidParameter(
+            f"Range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only that many CPUs available"
+        )
     shm = int(hc.get("ShmSize") or 0)
     if shm < 0:
         raise InvalidParameter("SHM size can not be less than 0")
@@ -144,8 +150,19 @@ def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
     if log_type not in ("json-file", "none", "local"):
         raise InvalidParameter(f"logger: no log driver named '{log_type}' is registered")
     hc["LogConfig"] = {"Type": log_type, "Config": dict(log_config.get("Config") or {})}
-    for key in ("Binds", "CapAdd", "CapDrop", "ExtraHosts", "Dns", "DnsOptions", "DnsSearch", "Links",
-                "VolumesFrom", "SecurityOpt", "GroupAdd"):
+    for key in (
+        "Binds",
+        "CapAdd",
+        "CapDrop",
+        "ExtraHosts",
+        "Dns",
+        "DnsOptions",
+        "DnsSearch",
+        "Links",
+        "VolumesFrom",
+        "SecurityOpt",
+        "GroupAdd",
+    ):
         value = hc.get(key)
         if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             raise InvalidParameter(f"invalid HostConfig.{key}: expected a list of strings")
@@ -161,11 +178,20 @@ def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
     hc.setdefault("Ulimits", None)
     hc.setdefault("IpcMode", "private")
     hc.setdefault("PidMode", "")
-    hc.setdefault("CgroupnsMode", "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers")
-                  else "host")
+    hc.setdefault(
+        "CgroupnsMode", "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "host"
+    )
     hc.setdefault("Runtime", "")
-    for key in ("Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares", "CpuQuota", "CpuPeriod",
-                "PidsLimit"):
+    for key in (
+        "Memory",
+        "MemorySwap",
+        "MemoryReservation",
+        "NanoCpus",
+        "CpuShares",
+        "CpuQuota",
+        "CpuPeriod",
+        "PidsLimit",
+    ):
         hc.setdefault(key, 0)
     hc.setdefault("CpusetCpus", "")
     hc.setdefault("Init", None)
@@ -173,7 +199,7 @@ def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def parse_extra_host(extra: str) -> tuple[str, str]:
-    """"name:ip" or "name=ip" (IPv6 addresses contain colons, so split on the first separator)."""
+    """ "name:ip" or "name=ip" (IPv6 addresses contain colons, so split on the first separator)."""
     if "=" in extra:
         name, _, ip = extra.partition("=")
     else:

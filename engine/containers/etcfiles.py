@@ -65,7 +65,14 @@ def resolv_content(host_config: dict[str, Any], host_resolv: Path) -> str:
     out: list[str] = []
     for line in lines:
         word = line.split()[0] if line.split() else ""
-        if dns and word == "nameserver" or search and word in ("search", "domain") or options and word == "options":
+        if (
+            dns
+            and word == "nameserver"
+            or search
+            and word in ("search", "domain")
+            or options
+            and word == "options"
+        ):
             continue
         if own_netns and _LOOPBACK_NS.match(line):
             continue  # the host's local resolver is unreachable from another network namespace
@@ -80,13 +87,17 @@ def resolv_content(host_config: dict[str, Any], host_resolv: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_etc_files(state_dir: Path, config: dict[str, Any], host_config: dict[str, Any],
-                    host_etc: Path = Path("/etc")) -> dict[str, Path]:
+def write_etc_files(
+    state_dir: Path, config: dict[str, Any], host_config: dict[str, Any], host_etc: Path = Path("/etc")
+) -> dict[str, Path]:
     """Write hosts, resolv.conf and hostname; return {container path: host file}."""
     files = {
         "/etc/hostname": (state_dir / "hostname", effective_hostname(config, host_config) + "\n"),
         "/etc/hosts": (state_dir / "hosts", hosts_content(config, host_config, host_etc / "hosts")),
-        "/etc/resolv.conf": (state_dir / "resolv.conf", resolv_content(host_config, host_etc / "resolv.conf")),
+        "/etc/resolv.conf": (
+            state_dir / "resolv.conf",
+            resolv_content(host_config, host_etc / "resolv.conf"),
+        ),
     }
     for path, content in files.values():
         atomic_write_bytes(path, content.encode())

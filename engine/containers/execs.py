@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def exec_process(c: Container, cmd: list[str], *, env: list[str], user: str, workdir: str, tty: bool,
-                 privileged: bool = False) -> dict[str, Any]:
+def exec_process(
+    c: Container,
+    cmd: list[str],
+    *,
+    env: list[str],
+    user: str,
+    workdir: str,
+    tty: bool,
+    privileged: bool = False,
+) -> dict[str, Any]:
     """An OCI `process` for an exec: the container's environment plus the exec's own, its user and cwd."""
     from engine.runtime.oci import resolve_user
 
@@ -87,11 +95,19 @@ class ExecService:
             raise InvalidParameter("No exec command specified")
         eid = secrets.token_hex(32)
         self._execs[eid] = ExecConfig(
-            id=eid, container_id=c.id, cmd=tuple(cmd), env=tuple(body.get("Env") or ()), user=body.get("User") or "",
-            workdir=body.get("WorkingDir") or "", tty=bool(body.get("Tty")),
-            attach_stdin=bool(body.get("AttachStdin")), attach_stdout=bool(body.get("AttachStdout", True)),
-            attach_stderr=bool(body.get("AttachStderr", True)), privileged=bool(body.get("Privileged")),
-            detach_keys=body.get("DetachKeys") or "")
+            id=eid,
+            container_id=c.id,
+            cmd=tuple(cmd),
+            env=tuple(body.get("Env") or ()),
+            user=body.get("User") or "",
+            workdir=body.get("WorkingDir") or "",
+            tty=bool(body.get("Tty")),
+            attach_stdin=bool(body.get("AttachStdin")),
+            attach_stdout=bool(body.get("AttachStdout", True)),
+            attach_stderr=bool(body.get("AttachStderr", True)),
+            privileged=bool(body.get("Privileged")),
+            detach_keys=body.get("DetachKeys") or "",
+        )
         self._svc.store.save(dataclasses.replace(c, exec_ids=c.exec_ids + (eid,)))
         self._svc.event_publish(c, f"exec_create: {' '.join(cmd)}", execID=eid)
         return eid
@@ -133,12 +149,21 @@ class ExecService:
             e = dataclasses.replace(e, tty=tty)
         e = dataclasses.replace(e, started=True, running=True)
         self._execs[eid] = e
-        process = await asyncio.to_thread(exec_process, c, list(e.cmd), env=list(e.env), user=e.user,
-                                          workdir=e.workdir, tty=e.tty, privileged=e.privileged)
+        process = await asyncio.to_thread(
+            exec_process,
+            c,
+            list(e.cmd),
+            env=list(e.env),
+            user=e.user,
+            workdir=e.workdir,
+            tty=e.tty,
+            privileged=e.privileged,
+        )
         rt = self._svc.runtime(c)
         try:
-            path = await asyncio.to_thread(rt.exec, c.id, eid, process, tty=e.tty,
-                                           open_stdin=e.attach_stdin and not detach)
+            path = await asyncio.to_thread(
+                rt.exec, c.id, eid, process, tty=e.tty, open_stdin=e.attach_stdin and not detach
+            )
         except EngineError:
             self._execs[eid] = dataclasses.replace(e, running=False, exit_code=126)
             raise
@@ -154,11 +179,23 @@ class ExecService:
     def inspect(self, eid: str) -> dict[str, Any]:
         e = self._refresh(self.get(eid))
         return {
-            "ID": e.id, "Running": e.running, "ExitCode": e.exit_code, "ProcessConfig": {
-                "tty": e.tty, "entrypoint": e.cmd[0], "arguments": list(e.cmd[1:]), "privileged": e.privileged,
-                **({"user": e.user} if e.user else {})},
-            "OpenStdin": e.attach_stdin, "OpenStderr": e.attach_stderr, "OpenStdout": e.attach_stdout,
-            "CanRemove": False, "ContainerID": e.container_id, "DetachKeys": e.detach_keys, "Pid": e.pid,
+            "ID": e.id,
+            "Running": e.running,
+            "ExitCode": e.exit_code,
+            "ProcessConfig": {
+                "tty": e.tty,
+                "entrypoint": e.cmd[0],
+                "arguments": list(e.cmd[1:]),
+                "privileged": e.privileged,
+                **({"user": e.user} if e.user else {}),
+            },
+            "OpenStdin": e.attach_stdin,
+            "OpenStderr": e.attach_stderr,
+            "OpenStdout": e.attach_stdout,
+            "CanRemove": False,
+            "ContainerID": e.container_id,
+            "DetachKeys": e.detach_keys,
+            "Pid": e.pid,
         }
 
     async def resize(self, eid: str, height: int, width: int) -> None:

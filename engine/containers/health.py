@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 from engine.containers import stdio
@@ -53,7 +54,9 @@ def next_health(h: Health, exit_code: int, in_start_period: bool, retries: int) 
     if in_start_period:
         return h  # failures while starting do not count
     streak = h.failing_streak + 1
-    return dataclasses.replace(h, failing_streak=streak, status="unhealthy" if streak >= retries else h.status)
+    return dataclasses.replace(
+        h, failing_streak=streak, status="unhealthy" if streak >= retries else h.status
+    )
 
 
 class HealthChecker:
@@ -86,12 +89,9 @@ class HealthChecker:
                 hc = c.config.get("Healthcheck") or {}
                 s = settings(hc)
                 started = parse_rfc3339(c.state.started_at)
-                loop_now = asyncio.get_running_loop().time
-                wall_start = __import__("time").time()
-                in_start = wall_start - started < s["StartPeriod"]
+                in_start = time.time() - started < s["StartPeriod"]
                 if c.state.status == "running":
                     await self._probe(c, s, in_start)
-                del loop_now
                 await asyncio.sleep(s["StartInterval"] if in_start else s["Interval"])
         except asyncio.CancelledError:
             pass

@@ -9,8 +9,22 @@ from engine.containers.model import Container, parse_rfc3339
 from engine.containers.mounts import inspect_mounts
 from engine.errors import InvalidParameter
 
-LIST_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "before", "since", "volume", "health",
-                "network", "is-task", "publish", "expose"}
+LIST_FILTERS = {
+    "id",
+    "name",
+    "label",
+    "status",
+    "ancestor",
+    "exited",
+    "before",
+    "since",
+    "volume",
+    "health",
+    "network",
+    "is-task",
+    "publish",
+    "expose",
+}
 STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 
 
@@ -19,19 +33,51 @@ def _network_settings(c: Container) -> dict[str, Any]:
     networks: dict[str, Any] = {}
     if mode in ("bridge", "host", "none"):
         # without the networking layer a "bridge" container has loopback only: no address to report
-        networks[mode] = {"IPAMConfig": None, "Links": None, "Aliases": None, "MacAddress": "",
-                          "DriverOpts": None, "NetworkID": "", "EndpointID": "", "Gateway": "", "IPAddress": "",
-                          "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                          "DNSNames": None}
-    return {"Bridge": "", "SandboxID": "", "SandboxKey": "", "HairpinMode": False, "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SecondaryIPAddresses": None,
-            "SecondaryIPv6Addresses": None, "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
-            "Networks": networks}
+        networks[mode] = {
+            "IPAMConfig": None,
+            "Links": None,
+            "Aliases": None,
+            "MacAddress": "",
+            "DriverOpts": None,
+            "NetworkID": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "DNSNames": None,
+        }
+    return {
+        "Bridge": "",
+        "SandboxID": "",
+        "SandboxKey": "",
+        "HairpinMode": False,
+        "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {},
+        "SecondaryIPAddresses": None,
+        "SecondaryIPv6Addresses": None,
+        "EndpointID": "",
+        "Gateway": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPAddress": "",
+        "IPPrefixLen": 0,
+        "IPv6Gateway": "",
+        "MacAddress": "",
+        "Networks": networks,
+    }
 
 
-def inspect(c: Container, state_dir: str, log_path: str, driver_data: dict[str, Any] | None = None,
-            size: tuple[int, int] | None = None) -> dict[str, Any]:
+def inspect(
+    c: Container,
+    state_dir: str,
+    log_path: str,
+    driver_data: dict[str, Any] | None = None,
+    size: tuple[int, int] | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Id": c.id,
         "Created": c.created,
@@ -96,7 +142,11 @@ def status_text(c: Container, now: float) -> str:
         if st.status == "paused":
             text += " (Paused)"
         elif st.health is not None:
-            text += f" (health: {st.health.status})" if st.health.status == "starting" else f" ({st.health.status})"
+            text += (
+                f" (health: {st.health.status})"
+                if st.health.status == "starting"
+                else f" ({st.health.status})"
+            )
         return text
     if st.status == "restarting":
         return f"Restarting ({st.exit_code}) {_human_ago(now - parse_rfc3339(st.finished_at))} ago"
@@ -138,8 +188,14 @@ def _labels_ok(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
     return True
 
 
-def select(containers: list[Container], filters: dict[str, tuple[str, ...]], *, all_: bool, limit: int | None,
-           image_matches: Any) -> list[Container]:
+def select(
+    containers: list[Container],
+    filters: dict[str, tuple[str, ...]],
+    *,
+    all_: bool,
+    limit: int | None,
+    image_matches: Any,
+) -> list[Container]:
     """`docker ps` selection: newest first; filters AND across keys, OR within one key."""
     unknown = set(filters) - LIST_FILTERS
     if unknown:
@@ -175,13 +231,15 @@ def select(containers: list[Container], filters: dict[str, tuple[str, ...]], *, 
             continue
         if "status" in filters and c.state.status not in filters["status"]:
             continue
-        if "exited" in filters and not (c.state.status == "exited"
-                                        and str(c.state.exit_code) in filters["exited"]):
+        if "exited" in filters and not (
+            c.state.status == "exited" and str(c.state.exit_code) in filters["exited"]
+        ):
             continue
         if "ancestor" in filters and not any(image_matches(v, c) for v in filters["ancestor"]):
             continue
-        if "volume" in filters and not any(p.get("Name") in filters["volume"] or
-                                           p["Destination"] in filters["volume"] for p in c.mounts):
+        if "volume" in filters and not any(
+            p.get("Name") in filters["volume"] or p["Destination"] in filters["volume"] for p in c.mounts
+        ):
             continue
         if "health" in filters:
             h = c.state.health.status if c.state.health else "none"

@@ -100,8 +100,9 @@ def read_existing(log_path: Path, opts: LogOptions) -> tuple[list[LogEntry], tup
     return chunks, end
 
 
-async def follow(log_path: Path, opts: LogOptions, start: tuple[int, int] | None,
-                 running: Callable[[], bool]) -> AsyncIterator[LogEntry]:
+async def follow(
+    log_path: Path, opts: LogOptions, start: tuple[int, int] | None, running: Callable[[], bool]
+) -> AsyncIterator[LogEntry]:
     """New entries after `start`, across rotations, until the container stops and the log is drained."""
     inode, offset = start if start else (0, 0)
     buf = b""

@@ -89,9 +89,16 @@ class State:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> State:
         health = Health.from_json(d["Health"]) if d.get("Health") else None
-        return cls(d.get("Status", "created"), int(d.get("Pid", 0)), int(d.get("ExitCode", 0)),
-                   bool(d.get("OOMKilled", False)), d.get("Error", ""), d.get("StartedAt", ZERO_TIME),
-                   d.get("FinishedAt", ZERO_TIME), health)
+        return cls(
+            d.get("Status", "created"),
+            int(d.get("Pid", 0)),
+            int(d.get("ExitCode", 0)),
+            bool(d.get("OOMKilled", False)),
+            d.get("Error", ""),
+            d.get("StartedAt", ZERO_TIME),
+            d.get("FinishedAt", ZERO_TIME),
+            health,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,19 +124,38 @@ class Container:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "ID": self.id, "Name": self.name, "Created": self.created, "Image": self.image_id,
-            "ImageName": self.image_name, "Config": self.config, "Path": self.path, "Args": list(self.args),
-            "State": self.state.to_json(), "RestartCount": self.restart_count,
-            "ManuallyStopped": self.manually_stopped, "MountPoints": list(self.mounts),
-            "AnonymousVolumes": list(self.anonymous_volumes), "ExecIDs": list(self.exec_ids),
+            "ID": self.id,
+            "Name": self.name,
+            "Created": self.created,
+            "Image": self.image_id,
+            "ImageName": self.image_name,
+            "Config": self.config,
+            "Path": self.path,
+            "Args": list(self.args),
+            "State": self.state.to_json(),
+            "RestartCount": self.restart_count,
+            "ManuallyStopped": self.manually_stopped,
+            "MountPoints": list(self.mounts),
+            "AnonymousVolumes": list(self.anonymous_volumes),
+            "ExecIDs": list(self.exec_ids),
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any], host_config: dict[str, Any]) -> Container:
         return cls(
-            id=d["ID"], name=d["Name"], created=d["Created"], image_id=d["Image"], image_name=d["ImageName"],
-            config=d["Config"], host_config=host_config, path=d.get("Path", ""), args=tuple(d.get("Args", ())),
-            state=State.from_json(d.get("State", {})), restart_count=int(d.get("RestartCount", 0)),
-            manually_stopped=bool(d.get("ManuallyStopped", False)), mounts=tuple(d.get("MountPoints", ())),
-            anonymous_volumes=tuple(d.get("AnonymousVolumes", ())), exec_ids=(),
+            id=d["ID"],
+            name=d["Name"],
+            created=d["Created"],
+            image_id=d["Image"],
+            image_name=d["ImageName"],
+            config=d["Config"],
+            host_config=host_config,
+            path=d.get("Path", ""),
+            args=tuple(d.get("Args", ())),
+            state=State.from_json(d.get("State", {})),
+            restart_count=int(d.get("RestartCount", 0)),
+            manually_stopped=bool(d.get("ManuallyStopped", False)),
+            mounts=tuple(d.get("MountPoints", ())),
+            anonymous_volumes=tuple(d.get("AnonymousVolumes", ())),
+            exec_ids=(),
         )

@@ -13,8 +13,22 @@ from engine.errors import InvalidParameter
 
 log = logging.getLogger(__name__)
 
-_BIND_MODES = {"ro", "rw", "z", "Z", "nocopy", "private", "rprivate", "shared", "rshared", "slave", "rslave",
-               "consistent", "cached", "delegated"}
+_BIND_MODES = {
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "nocopy",
+    "private",
+    "rprivate",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "consistent",
+    "cached",
+    "delegated",
+}
 _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 
 
@@ -59,15 +73,31 @@ def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -
             raise InvalidParameter(f"Duplicate mount point: {dest}")
         points[dest] = point
 
-    def volume_point(name: str | None, dest: str, rw: bool, mode: str, labels: dict[str, str] | None = None,
-                     driver_opts: dict[str, str] | None = None, nocopy: bool = False) -> dict[str, Any]:
+    def volume_point(
+        name: str | None,
+        dest: str,
+        rw: bool,
+        mode: str,
+        labels: dict[str, str] | None = None,
+        driver_opts: dict[str, str] | None = None,
+        nocopy: bool = False,
+    ) -> dict[str, Any]:
         if volumes is None:
             raise InvalidParameter("volumes are not available in this engine")
         vol = _get_or_create(volumes, name, labels, driver_opts)
         if name is None:
             anonymous.append(vol.name)
-        return {"Type": "volume", "Name": vol.name, "Source": str(vol.mountpoint), "Destination": dest,
-                "Driver": vol.driver, "Mode": mode, "RW": rw, "Propagation": "", "CopyUp": not nocopy}
+        return {
+            "Type": "volume",
+            "Name": vol.name,
+            "Source": str(vol.mountpoint),
+            "Destination": dest,
+            "Driver": vol.driver,
+            "Mode": mode,
+            "RW": rw,
+            "Propagation": "",
+            "CopyUp": not nocopy,
+        }
 
     for spec in host_config.get("Binds") or []:
         src, dest, mode = _parse_bind(spec)
@@ -78,8 +108,16 @@ def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -
             propagation = next((m for m in modes if m in _PROPAGATIONS), "rprivate")
             if not os.path.exists(src):
                 os.makedirs(src, exist_ok=True)  # -v creates a missing host directory, as Docker does
-            add({"Type": "bind", "Source": os.path.normpath(src), "Destination": dest, "Mode": mode, "RW": rw,
-                 "Propagation": propagation})
+            add(
+                {
+                    "Type": "bind",
+                    "Source": os.path.normpath(src),
+                    "Destination": dest,
+                    "Mode": mode,
+                    "RW": rw,
+                    "Propagation": propagation,
+                }
+            )
         else:
             add(volume_point(src or None, dest, rw, mode or "z", nocopy="nocopy" in modes))
 
@@ -90,44 +128,85 @@ def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -
         src = m.get("Source") or ""
         if mtype == "bind":
             if not src.startswith("/"):
-                raise InvalidParameter(f"invalid mount config for type \"bind\": invalid mount path: '{src}' "
-                                       "mount path must be absolute")
+                raise InvalidParameter(
+                    f"invalid mount config for type \"bind\": invalid mount path: '{src}' "
+                    "mount path must be absolute"
+                )
             if not os.path.exists(src):
-                raise InvalidParameter(f"invalid mount config for type \"bind\": bind source path does not "
-                                       f"exist: {src}")
+                raise InvalidParameter(
+                    f'invalid mount config for type "bind": bind source path does not exist: {src}'
+                )
             opts = m.get("BindOptions") or {}
-            add({"Type": "bind", "Source": os.path.normpath(src), "Destination": dest, "Mode": "", "RW": rw,
-                 "Propagation": opts.get("Propagation") or "rprivate"})
+            add(
+                {
+                    "Type": "bind",
+                    "Source": os.path.normpath(src),
+                    "Destination": dest,
+                    "Mode": "",
+                    "RW": rw,
+                    "Propagation": opts.get("Propagation") or "rprivate",
+                }
+            )
         elif mtype == "volume":
             vopts = m.get("VolumeOptions") or {}
             driver_cfg = vopts.get("DriverConfig") or {}
-            add(volume_point(src or None, dest, rw, "z", vopts.get("Labels"), driver_cfg.get("Options"),
-                             bool(vopts.get("NoCopy"))))
+            add(
+                volume_point(
+                    src or None,
+                    dest,
+                    rw,
+                    "z",
+                    vopts.get("Labels"),
+                    driver_cfg.get("Options"),
+                    bool(vopts.get("NoCopy")),
+                )
+            )
         elif mtype == "tmpfs":
             if src:
-                raise InvalidParameter("invalid mount config for type \"tmpfs\": source must not be specified")
+                raise InvalidParameter('invalid mount config for type "tmpfs": source must not be specified')
             topts = m.get("TmpfsOptions") or {}
-            add({"Type": "tmpfs", "Source": "", "Destination": dest, "Mode": "", "RW": rw, "Propagation": "",
-                 "TmpfsSize": int(topts.get("SizeBytes") or 0), "TmpfsMode": int(topts.get("Mode") or 0)})
+            add(
+                {
+                    "Type": "tmpfs",
+                    "Source": "",
+                    "Destination": dest,
+                    "Mode": "",
+                    "RW": rw,
+                    "Propagation": "",
+                    "TmpfsSize": int(topts.get("SizeBytes") or 0),
+                    "TmpfsMode": int(topts.get("Mode") or 0),
+                }
+            )
         else:
             raise InvalidParameter(f"mount type unknown: {mtype!r}")
 
     for dest, opts in (host_config.get("Tmpfs") or {}).items():
         dest = _check_dest(dest)
-        add({"Type": "tmpfs", "Source": "", "Destination": dest, "Mode": opts, "RW": "ro" not in opts.split(","),
-             "Propagation": "", "Hidden": True})  # HostConfig.Tmpfs is not listed in inspect's Mounts
+        add(
+            {
+                "Type": "tmpfs",
+                "Source": "",
+                "Destination": dest,
+                "Mode": opts,
+                "RW": "ro" not in opts.split(","),
+                "Propagation": "",
+                "Hidden": True,
+            }
+        )  # HostConfig.Tmpfs is not listed in inspect's Mounts
 
-    for dest in (config.get("Volumes") or {}):
+    for dest in config.get("Volumes") or {}:
         dest = _check_dest(dest)
         if dest not in points:
             add(volume_point(None, dest, True, ""))
     return Resolved(tuple(points.values()), tuple(anonymous))
 
 
-def _get_or_create(volumes: Any, name: str | None, labels: dict[str, str] | None,
-                   driver_opts: dict[str, str] | None) -> Any:
+def _get_or_create(
+    volumes: Any, name: str | None, labels: dict[str, str] | None, driver_opts: dict[str, str] | None
+) -> Any:
     if name is not None:
         from engine.errors import NotFound
+
         try:
             return volumes.get(name)
         except NotFound:
@@ -140,8 +219,11 @@ def inspect_mounts(points: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     for p in points:
         if p.get("Hidden"):
             continue
-        shown = {k: v for k, v in p.items() if k in ("Type", "Name", "Source", "Destination", "Driver", "Mode",
-                                                    "RW", "Propagation")}
+        shown = {
+            k: v
+            for k, v in p.items()
+            if k in ("Type", "Name", "Source", "Destination", "Driver", "Mode", "RW", "Propagation")
+        }
         out.append(shown)
     return out
 
@@ -166,20 +248,34 @@ def oci_mounts(points: tuple[dict[str, Any], ...], etc_files: dict[str, Path]) -
     out: list[dict[str, Any]] = []
     for p in sorted(points, key=lambda p: p["Destination"].count("/")):
         if p["Type"] == "tmpfs":
-            out.append({"destination": p["Destination"], "type": "tmpfs", "source": "tmpfs",
-                        "options": _tmpfs_options(p)})
+            out.append(
+                {
+                    "destination": p["Destination"],
+                    "type": "tmpfs",
+                    "source": "tmpfs",
+                    "options": _tmpfs_options(p),
+                }
+            )
             continue
         opts = ["rbind", p.get("Propagation") or "rprivate", "rw" if p.get("RW", True) else "ro"]
         out.append({"destination": p["Destination"], "type": "bind", "source": p["Source"], "options": opts})
     mounted = {p["Destination"] for p in points}
     for dest, path in etc_files.items():
         if dest not in mounted:  # a user bind over /etc/hosts wins, as in Docker
-            out.append({"destination": dest, "type": "bind", "source": str(path),
-                        "options": ["rbind", "rprivate", "rw"]})
+            out.append(
+                {
+                    "destination": dest,
+                    "type": "bind",
+                    "source": str(path),
+                    "options": ["rbind", "rprivate", "rw"],
+                }
+            )
     return out
 
 
-def copy_up_new_volumes(points: tuple[dict[str, Any], ...], rootfs: Path, volumes: Any) -> tuple[dict[str, Any], ...]:
+def copy_up_new_volumes(
+    points: tuple[dict[str, Any], ...], rootfs: Path, volumes: Any
+) -> tuple[dict[str, Any], ...]:
     """Fill empty volumes from the image on their first use; return the points with CopyUp cleared."""
     out = []
     for p in points:

@@ -1,4 +1,4 @@
-"""ContainerService: container records and their lifecycle (create, start, stop, kill, pause, wait, remove...).
+"""ContainerService: container records and their lifecycle (create, start, stop, kill, pause, wait, remove).
 
 Runs in the daemon's event loop. Blocking work (runtime, mounts, disk) goes to worker threads; a per-container
 lock orders lifecycle operations; container exits are noticed through a pidfd on the monitor (no polling).
@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import signal as signals
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,9 @@ from engine.events import EventBus
 
 log = logging.getLogger(__name__)
 
-SIGNALS = {s.name[3:]: int(s) for s in signals.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")}
+SIGNALS = {
+    s.name[3:]: int(s) for s in signals.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")
+}
 
 
 def parse_signal(value: str | int | None, default: int = signals.SIGTERM) -> int:
@@ -49,8 +50,17 @@ def parse_signal(value: str | int | None, default: int = signals.SIGTERM) -> int
 
 
 class ContainerService:
-    def __init__(self, *, store: ContainerStore, images: Any, volumes: Any, runtime_for: Callable[[str], Any],
-                 events: EventBus, default_runtime: str, log_opts: dict[str, str]) -> None:
+    def __init__(
+        self,
+        *,
+        store: ContainerStore,
+        images: Any,
+        volumes: Any,
+        runtime_for: Callable[[str], Any],
+        events: EventBus,
+        default_runtime: str,
+        log_opts: dict[str, str],
+    ) -> None:
         self.store = store
         self.images = images
         self.volumes = volumes
@@ -100,8 +110,12 @@ class ContainerService:
         all_ = self.store.all()
         running = sum(1 for c in all_ if c.state.status in ("running", "restarting"))
         paused = sum(1 for c in all_ if c.state.status == "paused")
-        return {"total": len(all_), "running": running, "paused": paused,
-                "stopped": len(all_) - running - paused}
+        return {
+            "total": len(all_),
+            "running": running,
+            "paused": paused,
+            "stopped": len(all_) - running - paused,
+        }
 
     def image_users(self, image_id: str) -> list[str]:
         return [c.id for c in self.store.all() if c.image_id == image_id]
@@ -111,6 +125,7 @@ class ContainerService:
 
     async def sizes(self, c: Container) -> tuple[int, int]:
         """(SizeRw, SizeRootFs): bytes in the container's upper dir, and that plus the image."""
+
         def measure() -> tuple[int, int]:
             rw = 0
             upper = self.graph_driver_data(c) or {}
@@ -124,6 +139,7 @@ class ContainerService:
             except (EngineError, OSError, AttributeError):
                 image_size = 0
             return rw, rw + image_size
+
         return await asyncio.to_thread(measure)
 
     def graph_driver_data(self, c: Container) -> dict[str, str] | None:
@@ -137,6 +153,7 @@ class ContainerService:
 
     async def prune(self, filters: dict[str, tuple[str, ...]]) -> tuple[list[str], int]:
         from engine.api.params import timestamp_ns  # the same since/until syntax as the API
+
         until = [timestamp_ns(v, "until") for v in filters.get("until", ())]
         labels = filters.get("label", ())
         deleted: list[str] = []
@@ -165,7 +182,9 @@ class ContainerService:
 
     # ---- create / remove / rename --------------------------------------------------------------------------
 
-    async def create(self, name: str | None, body: dict[str, Any], platform: str = "") -> tuple[str, list[str]]:
+    async def create(
+        self, name: str | None, body: dict[str, Any], platform: str = ""
+    ) -> tuple[str, list[str]]:
         if self.images is None:
             raise InvalidParameter("images are not available in this engine")
         image_ref = body.get("Image") or ""
@@ -175,7 +194,7 @@ class ContainerService:
         cid = secrets.token_hex(32)
         host_config = normalize_host_config(body.get("HostConfig"))
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
-        self.runtime(dataclasses.replace(_EMPTY, host_config=host_config))  # unknown runtime -> error now
+        self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
         if not name:
             name = await asyncio.to_thread(self._generate_name)
@@ -187,26 +206,35 @@ class ContainerService:
             self.store.release_name(name, cid)
             raise
         self._event(c, "create")
-        warnings: list[str] = []
-        if host_config.get("Memory") and host_config.get("MemorySwap", 0) == 0:
-            pass
-        return cid, warnings
+        return cid, []
 
     def _generate_name(self) -> str:
         from engine.containers.names import random_name
+
         for _ in range(20):
             name = random_name()
             if not self.store.name_taken(name):
                 return name
         return random_name() + secrets.token_hex(2)
 
-    def _create_blocking(self, cid: str, name: str, image: Any, config: dict[str, Any],
-                         host_config: dict[str, Any]) -> Container:
+    def _create_blocking(
+        self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
+    ) -> Container:
         resolved = mountlib.resolve(host_config, config, self.volumes)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
-        c = Container(id=cid, name=name, created=now_rfc3339(), image_id=image.id, image_name=config["Image"],
-                      config=config, host_config=host_config, path=argv[0], args=tuple(argv[1:]),
-                      mounts=resolved.mount_points, anonymous_volumes=resolved.anonymous_volumes)
+        c = Container(
+            id=cid,
+            name=name,
+            created=now_rfc3339(),
+            image_id=image.id,
+            image_name=config["Image"],
+            config=config,
+            host_config=host_config,
+            path=argv[0],
+            args=tuple(argv[1:]),
+            mounts=resolved.mount_points,
+            anonymous_volumes=resolved.anonymous_volumes,
+        )
         self.store.dir(cid).mkdir(parents=True, exist_ok=True)
         try:
             self.images.create_rw(cid, image)
@@ -238,8 +266,10 @@ class ContainerService:
                 raise Conflict(f"removal of container {c.id[:12]} is already in progress")
             if c.state.running:
                 if not force:
-                    raise Conflict(f'cannot remove container "/{c.name}": container is running: stop the '
-                                   "container before removing or force remove")
+                    raise Conflict(
+                        f'cannot remove container "/{c.name}": container is running: stop the '
+                        "container before removing or force remove"
+                    )
                 self.restarts.cancel(c.id)
                 if c.state.status == "restarting":
                     c = self.store.save(c.with_state(status="exited"))
@@ -295,7 +325,8 @@ class ContainerService:
         except EngineError as e:
             code = 127 if "not found" in e.message else 126 if "permission denied" in e.message else 128
             failed = (self.store.current(c.id) or c).with_state(
-                status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339())
+                status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339()
+            )
             self.store.save(failed)
             self.exited_event(c.id).set()
             self._event(failed, "die", exitCode=str(code))
@@ -313,7 +344,7 @@ class ContainerService:
     def _start_blocking(self, c: Container) -> Container:
         from engine.runtime.oci import build_spec, resolve_user
 
-        image = self.images.get(c.image_id)
+        self.images.get(c.image_id)  # NotFound if the image went away meanwhile
         rootfs = self.images.mount_rw(c.id)
         dockerenv = rootfs / ".dockerenv"
         if not dockerenv.exists():
@@ -321,23 +352,45 @@ class ContainerService:
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
             c = self.store.save(dataclasses.replace(c, mounts=points))
-        del image
         etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
-        spec = build_spec(c.config, c.host_config, rootfs=rootfs, mounts=oci_mounts,
-                          hostname=effective_hostname(c.config, c.host_config),
-                          cgroups_path=f"/composer/{c.id}", netns_path=self._netns_path(c), user=user)
+        spec = build_spec(
+            c.config,
+            c.host_config,
+            rootfs=rootfs,
+            mounts=oci_mounts,
+            hostname=effective_hostname(c.config, c.host_config),
+            cgroups_path=f"/composer/{c.id}",
+            netns_path=self._netns_path(c),
+            user=user,
+        )
         log_opts = dict(self.log_opts)
         log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
-        ps = self.runtime(c).start(c.id, spec, log_path=None if no_log else self.log_path(c.id), log_opts=log_opts,
-                                   tty=bool(c.config.get("Tty")), open_stdin=bool(c.config.get("OpenStdin")),
-                                   # the monitor keeps early output for an attach made before the start
-                                   hold_output=self.pending_attach.get(c.id, 0) > 0)
-        health = Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
-        c = c.with_state(status="running", pid=ps.pid, exit_code=0, oom_killed=False, error="",
-                         started_at=ps.started_at or now_rfc3339(), finished_at=ZERO_TIME, health=health)
+        ps = self.runtime(c).start(
+            c.id,
+            spec,
+            log_path=None if no_log else self.log_path(c.id),
+            log_opts=log_opts,
+            tty=bool(c.config.get("Tty")),
+            open_stdin=bool(c.config.get("OpenStdin")),
+            # the monitor keeps early output for an attach made before the start
+            hold_output=self.pending_attach.get(c.id, 0) > 0,
+        )
+        health = (
+            Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
+        )
+        c = c.with_state(
+            status="running",
+            pid=ps.pid,
+            exit_code=0,
+            oom_killed=False,
+            error="",
+            started_at=ps.started_at or now_rfc3339(),
+            finished_at=ZERO_TIME,
+            health=health,
+        )
         return self.store.save(c)
 
     def _netns_path(self, c: Container) -> str | None:
@@ -405,13 +458,18 @@ class ContainerService:
             self.images.unmount_rw(c.id)
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
-        health = c.state.health
-        if health is not None:
-            health = dataclasses.replace(health, status="unhealthy") if False else health
+        health = c.state.health  # the last probes stay visible after the exit, as in Docker
         current = self.store.current(c.id) or c
-        return self.store.save(current.with_state(
-            status="exited", pid=0, exit_code=code if code is not None else 255, oom_killed=bool(oom),
-            finished_at=finished or now_rfc3339(), health=health))
+        return self.store.save(
+            current.with_state(
+                status="exited",
+                pid=0,
+                exit_code=code if code is not None else 255,
+                oom_killed=bool(oom),
+                finished_at=finished or now_rfc3339(),
+                health=health,
+            )
+        )
 
     # ---- stop / kill / pause / restart / wait --------------------------------------------------------------
 
@@ -589,9 +647,6 @@ class ContainerService:
         for cid in list(self._exit_fds):
             self._unwatch(cid)
 
-    def uptime_ok(self, c: Container) -> float:
-        return time.time() - parse_rfc3339(c.state.started_at)
-
 
 def _label_match(labels: dict[str, str], want: str) -> bool:
     key, sep, value = want.partition("=")
@@ -601,7 +656,3 @@ def _label_match(labels: dict[str, str], want: str) -> bool:
 def _health_enabled(hc: dict[str, Any]) -> bool:
     test = hc.get("Test") or []
     return bool(test) and test[0] != "NONE"
-
-
-_EMPTY = Container(id="", name="", created="", image_id="", image_name="", config={}, host_config={}, path="",
-                   args=())

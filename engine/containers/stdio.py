@@ -11,8 +11,9 @@ from pathlib import Path
 CONNECT_TIMEOUT = 5.0
 
 
-async def connect(path: Path, *, stdin: bool, stdout: bool, stderr: bool,
-                  timeout: float = CONNECT_TIMEOUT) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def connect(
+    path: Path, *, stdin: bool, stdout: bool, stderr: bool, timeout: float = CONNECT_TIMEOUT
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect to a monitor socket; retries briefly while the monitor is still creating it."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

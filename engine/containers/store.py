@@ -60,13 +60,17 @@ class ContainerStore:
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
         if not NAME_RE.match(name):
-            raise InvalidParameter(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            raise InvalidParameter(
+                f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )
         name = name.lstrip("/")
         with self._lock:
             owner = self._names.get(name)
             if owner is not None and owner != cid:
-                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
-                               "You have to remove (or rename) that container to be able to reuse that name.")
+                raise Conflict(
+                    f'Conflict. The container name "/{name}" is already in use by container "{owner}". '
+                    "You have to remove (or rename) that container to be able to reuse that name."
+                )
             self._names[name] = cid
 
     def release_name(self, name: str, cid: str) -> None:

@@ -91,12 +91,22 @@ class EngineProcess:
 
     # ---- lifecycle ----
     def start(self) -> None:
-        argv = [sys.executable, "-m", "engine.daemon", "-H", self.docker_host, "--data-root", str(self.data_root),
-                "--exec-root", str(self.exec_root), *self.extra_args]
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        log.close()
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.daemon",
+            "-H",
+            self.docker_host,
+            "--data-root",
+            str(self.data_root),
+            "--exec-root",
+            str(self.exec_root),
+            *self.extra_args,
+        ]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -130,8 +140,15 @@ class EngineProcess:
             return ""
 
     # ---- HTTP ----
-    def request(self, method: str, path: str, body: bytes | str | dict[str, Any] | list[Any] | None = None, *,
-                headers: dict[str, str] | None = None, timeout: float = 60.0) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | dict[str, Any] | list[Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> Response:
         conn = UnixHTTPConnection(str(self.socket_path), timeout=timeout)
         try:
             hdrs = dict(headers or {})
@@ -149,7 +166,9 @@ class EngineProcess:
         finally:
             conn.close()
 
-    def json(self, method: str, path: str, body: Any = None, *, expect: int | tuple[int, ...] = (200, 201)) -> Any:
+    def json(
+        self, method: str, path: str, body: Any = None, *, expect: int | tuple[int, ...] = (200, 201)
+    ) -> Any:
         """Request and decode JSON; an unexpected status raises AssertionError with the engine's message."""
         r = self.request(method, path, body)
         allowed = (expect,) if isinstance(expect, int) else expect
@@ -159,8 +178,13 @@ class EngineProcess:
     def import_busybox(self, tag: str = BUSYBOX_TAG) -> str:
         """Import the busybox rootfs as `tag`; returns the image id."""
         repo, _, t = tag.partition(":")
-        r = self.request("POST", f"/images/create?fromSrc=-&repo={repo}&tag={t or 'latest'}",
-                         busybox.rootfs_tar_bytes(), headers={"Content-Type": "application/x-tar"}, timeout=120)
+        r = self.request(
+            "POST",
+            f"/images/create?fromSrc=-&repo={repo}&tag={t or 'latest'}",
+            busybox.rootfs_tar_bytes(),
+            headers={"Content-Type": "application/x-tar"},
+            timeout=120,
+        )
         assert r.status == 200, f"import failed: {r.status} {r.body[:300]!r}"
         return str(self.json("GET", f"/images/{tag}/json")["Id"])
 
@@ -237,7 +261,9 @@ def new_engine(*, extra_args: tuple[str, ...] = ()) -> EngineProcess:
 
 
 @contextlib.contextmanager
-def running_engine(*, busybox_image: bool = True, extra_args: tuple[str, ...] = ()) -> Iterator[EngineProcess]:
+def running_engine(
+    *, busybox_image: bool = True, extra_args: tuple[str, ...] = ()
+) -> Iterator[EngineProcess]:
     """Start a private engine (with busybox:latest imported unless told not to); always clean up."""
     eng = new_engine(extra_args=extra_args)
     try:

@@ -22,8 +22,8 @@ def demux(data: bytes) -> list[tuple[int, bytes]]:
     out = []
     while data:
         stream, size = struct.unpack(">BxxxI", data[:8])
-        out.append((stream, data[8:8 + size]))
-        data = data[8 + size:]
+        out.append((stream, data[8 : 8 + size]))
+        data = data[8 + size :]
     return out
 
 
@@ -39,7 +39,10 @@ def test_logs_streams_tail_timestamps_since(engine: EngineProcess) -> None:
     # two pipes: order is kept within a stream, not across them (as with Docker)
     assert [f for f in frames if f[0] == 1] == [(1, b"one\n"), (1, b"three\n")]
     assert [f for f in frames if f[0] == 2] == [(2, b"two\n")]
-    assert demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1").body) == [(1, b"one\n"), (1, b"three\n")]
+    assert demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1").body) == [
+        (1, b"one\n"),
+        (1, b"three\n"),
+    ]
     assert demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&tail=1").body) == [(1, b"three\n")]
     assert len(demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1&tail=2").body)) == 2
     stamped = demux(engine.request("GET", f"/containers/{cid}/logs?stderr=1&timestamps=1").body)
@@ -66,8 +69,10 @@ def _hijack(engine: EngineProcess, path: str, body: bytes = b"") -> tuple[socket
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(engine.socket_path))
     s.settimeout(10)
-    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     s.sendall(head + body)
     buf = b""
     while b"\r\n\r\n" not in buf:
@@ -86,9 +91,17 @@ def _read_all(s: socket.socket, rest: bytes) -> bytes:
 
 
 def test_attach_before_start_gets_all_output_and_stdin(engine: EngineProcess) -> None:
-    cid = engine.json("POST", "/containers/create", {
-        "Image": "busybox", "Cmd": ["sh", "-c", "echo early; read x; echo got:$x; echo bye >&2"],
-        "OpenStdin": True, "StdinOnce": True, "AttachStdin": True})["Id"]
+    cid = engine.json(
+        "POST",
+        "/containers/create",
+        {
+            "Image": "busybox",
+            "Cmd": ["sh", "-c", "echo early; read x; echo got:$x; echo bye >&2"],
+            "OpenStdin": True,
+            "StdinOnce": True,
+            "AttachStdin": True,
+        },
+    )["Id"]
     s, rest = _hijack(engine, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1&stderr=1")
     with s:
         engine.json("POST", f"/containers/{cid}/start", expect=204)
@@ -136,8 +149,13 @@ def test_stats_stream_gives_precpu(engine: EngineProcess) -> None:
         deadline = time.monotonic() + 4
         while buf.count(b"\n{") < 2 and time.monotonic() < deadline:
             buf += s.recv(65536)
-    samples = [json.loads(part) for line in buf.split(b"\r\n") if line.startswith(b"{")
-               for part in line.split(b"\n") if part.strip()]
+    samples = [
+        json.loads(part)
+        for line in buf.split(b"\r\n")
+        if line.startswith(b"{")
+        for part in line.split(b"\n")
+        if part.strip()
+    ]
     assert len(samples) >= 2
     assert samples[1]["precpu_stats"]["cpu_usage"]["total_usage"] > 0
     assert samples[1]["preread"] == samples[0]["read"]
@@ -190,12 +208,18 @@ def test_archive_of_stopped_container(engine: EngineProcess) -> None:
 
 def _output(engine: EngineProcess, cmd: list[str], **cfg: object) -> bytes:
     cid = _finished(engine, cmd, **cfg)
-    return b"".join(f[1] for f in demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1").body))
+    return b"".join(
+        f[1] for f in demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1").body)
+    )
 
 
 def test_etc_files_and_dockerenv(engine: EngineProcess) -> None:
-    out = _output(engine, ["sh", "-c", "cat /etc/hostname /etc/hosts /etc/resolv.conf; ls /.dockerenv"],
-                  Hostname="web", HostConfig={"ExtraHosts": ["db:10.1.2.3", "cache=10.1.2.4"]})
+    out = _output(
+        engine,
+        ["sh", "-c", "cat /etc/hostname /etc/hosts /etc/resolv.conf; ls /.dockerenv"],
+        Hostname="web",
+        HostConfig={"ExtraHosts": ["db:10.1.2.3", "cache=10.1.2.4"]},
+    )
     text = out.decode()
     assert text.startswith("web\n")
     assert "127.0.0.1\tlocalhost" in text and "10.1.2.3\tdb" in text and "10.1.2.4\tcache" in text
@@ -208,13 +232,24 @@ def test_mounts_binds_named_anonymous_tmpfs(engine: EngineProcess, tmp_path: Pat
     host = tmp_path / "bind"
     host.mkdir()
     (host / "in.txt").write_text("from host\n")
-    cfg = {"Volumes": {"/anon": {}}, "HostConfig": {
-        "Binds": [f"{host}:/b", "named1:/n"], "Tmpfs": {"/t": "size=1m"},
-        "Mounts": [{"Type": "bind", "Source": str(host), "Target": "/ro", "ReadOnly": True}]}}
-    cmd = ["sh", "-c", "cat /b/in.txt; echo w > /b/out.txt; echo v > /n/v.txt; grep -c ' /t tmpfs' /proc/mounts;"
-           " touch /ro/x 2>/dev/null || echo ro-denied; ls -d /anon"]
+    cfg = {
+        "Volumes": {"/anon": {}},
+        "HostConfig": {
+            "Binds": [f"{host}:/b", "named1:/n"],
+            "Tmpfs": {"/t": "size=1m"},
+            "Mounts": [{"Type": "bind", "Source": str(host), "Target": "/ro", "ReadOnly": True}],
+        },
+    }
+    cmd = [
+        "sh",
+        "-c",
+        "cat /b/in.txt; echo w > /b/out.txt; echo v > /n/v.txt; grep -c ' /t tmpfs' /proc/mounts;"
+        " touch /ro/x 2>/dev/null || echo ro-denied; ls -d /anon",
+    ]
     cid = _finished(engine, cmd, **cfg)
-    out = b"".join(f[1] for f in demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1").body))
+    out = b"".join(
+        f[1] for f in demux(engine.request("GET", f"/containers/{cid}/logs?stdout=1&stderr=1").body)
+    )
     assert out.decode().split() == ["from", "host", "1", "ro-denied", "/anon"]
     assert (host / "out.txt").read_text() == "w\n"
     mounts = {m["Destination"]: m for m in engine.json("GET", f"/containers/{cid}/json")["Mounts"]}

@@ -30,11 +30,26 @@ def _wait_status(engine: EngineProcess, cid: str, status: str, timeout: float = 
 
 
 def test_create_merges_image_config_and_inspect_has_docker_shape(engine: EngineProcess) -> None:
-    r = engine.json("POST", "/containers/create?name=shape", {
-        "Image": "busybox", "Cmd": ["sleep", "5"], "Env": ["A=1"], "WorkingDir": "/tmp", "Labels": {"k": "v"},
-        "Hostname": "box", "StopSignal": "SIGUSR1", "StopTimeout": 3,
-        "HostConfig": {"Memory": 64 << 20, "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
-                       "ExtraHosts": ["db:10.0.0.5"], "Tmpfs": {"/scratch": "size=1m"}}})
+    r = engine.json(
+        "POST",
+        "/containers/create?name=shape",
+        {
+            "Image": "busybox",
+            "Cmd": ["sleep", "5"],
+            "Env": ["A=1"],
+            "WorkingDir": "/tmp",
+            "Labels": {"k": "v"},
+            "Hostname": "box",
+            "StopSignal": "SIGUSR1",
+            "StopTimeout": 3,
+            "HostConfig": {
+                "Memory": 64 << 20,
+                "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 2},
+                "ExtraHosts": ["db:10.0.0.5"],
+                "Tmpfs": {"/scratch": "size=1m"},
+            },
+        },
+    )
     assert len(r["Id"]) == 64 and r["Warnings"] == []
     c = engine.json("GET", "/containers/shape/json")
     assert c["Id"] == r["Id"] and c["Name"] == "/shape"
@@ -58,14 +73,25 @@ def test_create_errors(engine: EngineProcess) -> None:
     assert r.status == 404 and "No such image" in r.message
     r = engine.request("POST", "/containers/create?name=bad/name", {"Image": "busybox", "Cmd": ["true"]})
     assert r.status == 400 and "Invalid container name" in r.message
-    r = engine.request("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"],
-                                                        "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}})
+    r = engine.request(
+        "POST",
+        "/containers/create",
+        {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}},
+    )
     assert r.status == 400 and "restart policy" in r.message
-    r = engine.request("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"],
-                                                        "HostConfig": {"Memory": 1024}})
+    r = engine.request(
+        "POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Memory": 1024}}
+    )
     assert r.status == 400 and "Minimum memory limit" in r.message
-    r = engine.request("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "HostConfig": {
-        "AutoRemove": True, "RestartPolicy": {"Name": "always"}}})
+    r = engine.request(
+        "POST",
+        "/containers/create",
+        {
+            "Image": "busybox",
+            "Cmd": ["true"],
+            "HostConfig": {"AutoRemove": True, "RestartPolicy": {"Name": "always"}},
+        },
+    )
     assert r.status == 400
     engine.json("POST", "/containers/create?name=dup", {"Image": "busybox", "Cmd": ["true"]})
     r = engine.request("POST", "/containers/create?name=dup", {"Image": "busybox", "Cmd": ["true"]})
@@ -84,7 +110,9 @@ def test_start_stop_kill_status_codes(engine: EngineProcess) -> None:
     assert engine.request("POST", f"/containers/{cid}/stop?t=1").status == 204
     assert time.monotonic() - t0 < 5
     st = _state(engine, cid)
-    assert st["Status"] == "exited" and st["ExitCode"] == 137 and st["Pid"] == 0  # sleep ignores TERM as pid 1
+    assert (
+        st["Status"] == "exited" and st["ExitCode"] == 137 and st["Pid"] == 0
+    )  # sleep ignores TERM as pid 1
     assert engine.request("POST", f"/containers/{cid}/stop").status == 304
     r = engine.request("POST", f"/containers/{cid}/kill")
     assert r.status == 409 and "is not running" in r.message
@@ -122,7 +150,9 @@ def test_restart_and_wait_conditions(engine: EngineProcess) -> None:
     st = _state(engine, cid)
     assert st["Running"] and st["StartedAt"] != first
     # not-running on a stopped container answers at once; next-exit waits for the coming run
-    stopped = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["sh", "-c", "exit 4"]})["Id"]
+    stopped = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["sh", "-c", "exit 4"]})[
+        "Id"
+    ]
     out: dict = {}
 
     def waiter() -> None:
@@ -179,8 +209,11 @@ def test_auto_remove(engine: EngineProcess) -> None:
 
 def test_list_filters(engine: EngineProcess) -> None:
     a = engine.run(["sleep", "60"], Labels={"team": "a"})
-    b = engine.json("POST", "/containers/create?name=listb", {"Image": "busybox", "Cmd": ["sh", "-c", "exit 2"],
-                                                              "Labels": {"team": "b"}})["Id"]
+    b = engine.json(
+        "POST",
+        "/containers/create?name=listb",
+        {"Image": "busybox", "Cmd": ["sh", "-c", "exit 2"], "Labels": {"team": "b"}},
+    )["Id"]
     engine.json("POST", f"/containers/{b}/start", expect=204)
     engine.json("POST", f"/containers/{b}/wait")
 
@@ -210,8 +243,9 @@ def test_list_filters(engine: EngineProcess) -> None:
 
 
 def test_restart_policy_on_failure_counts_and_backs_off(engine: EngineProcess) -> None:
-    cid = engine.run(["sh", "-c", "exit 1"], HostConfig={"RestartPolicy": {"Name": "on-failure",
-                                                                           "MaximumRetryCount": 3}})
+    cid = engine.run(
+        ["sh", "-c", "exit 1"], HostConfig={"RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}}
+    )
     deadline = time.monotonic() + 15
     while True:
         c = engine.json("GET", f"/containers/{cid}/json")

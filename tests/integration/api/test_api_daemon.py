@@ -35,14 +35,15 @@ def _logs(eng: EngineProcess, cid: str) -> bytes:
     out = b""
     while data:
         size = struct.unpack(">I", data[4:8])[0]
-        out += data[8:8 + size]
-        data = data[8 + size:]
+        out += data[8 : 8 + size]
+        data = data[8 + size :]
     return out
 
 
 def _daemon(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine.daemon", *args], capture_output=True, text=True,
-                          timeout=30)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.daemon", *args], capture_output=True, text=True, timeout=30
+    )
 
 
 def test_bad_flags_and_config_give_one_line(tmp_path: os.PathLike[str]) -> None:
@@ -59,8 +60,11 @@ def test_bad_flags_and_config_give_one_line(tmp_path: os.PathLike[str]) -> None:
 def test_config_file_and_socket_mode(tmp_path: os.PathLike[str]) -> None:
     eng = new_engine()
     cfg = eng.base / "daemon.json"
-    cfg.write_text(json.dumps({"debug": True, "registry-mirrors": ["http://127.0.0.1:5999"],
-                               "log-opts": {"max-size": "1m"}}))
+    cfg.write_text(
+        json.dumps(
+            {"debug": True, "registry-mirrors": ["http://127.0.0.1:5999"], "log-opts": {"max-size": "1m"}}
+        )
+    )
     eng.extra_args = ("--config-file", str(cfg))
     try:
         eng.start()
@@ -74,14 +78,26 @@ def test_config_file_and_socket_mode(tmp_path: os.PathLike[str]) -> None:
 
 
 def test_second_daemon_on_same_roots_is_refused(own_engine: EngineProcess) -> None:
-    r = _daemon("-H", f"unix://{own_engine.base}/other.sock", "--data-root", str(own_engine.data_root),
-                "--exec-root", str(own_engine.exec_root))
+    r = _daemon(
+        "-H",
+        f"unix://{own_engine.base}/other.sock",
+        "--data-root",
+        str(own_engine.data_root),
+        "--exec-root",
+        str(own_engine.exec_root),
+    )
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [r.stderr.strip()]
     assert "another engine" in r.stderr and str(own_engine.proc.pid) in r.stderr  # type: ignore[union-attr]
     # other exec-root, same data-root: refused too
-    r = _daemon("-H", f"unix://{own_engine.base}/o2.sock", "--data-root", str(own_engine.data_root),
-                "--exec-root", f"{own_engine.base}/exec2")
+    r = _daemon(
+        "-H",
+        f"unix://{own_engine.base}/o2.sock",
+        "--data-root",
+        str(own_engine.data_root),
+        "--exec-root",
+        f"{own_engine.base}/exec2",
+    )
     assert r.returncode == 1 and "another engine" in r.stderr
     assert own_engine.request("GET", "/_ping").status == 200
 

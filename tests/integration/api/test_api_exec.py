@@ -20,8 +20,8 @@ def demux(data: bytes) -> list[tuple[int, bytes]]:
     out = []
     while data:
         stream, size = struct.unpack(">BxxxI", data[:8])
-        out.append((stream, data[8:8 + size]))
-        data = data[8 + size:]
+        out.append((stream, data[8 : 8 + size]))
+        data = data[8 + size :]
     return out
 
 
@@ -32,8 +32,13 @@ def _exec_start(engine: EngineProcess, eid: str, stdin: bytes | None = None, upg
     s.settimeout(10)
     with s:
         upgrade_headers = "Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else ""
-        s.sendall((f"POST /v1.47/exec/{eid}/start HTTP/1.1\r\nHost: x\r\n{upgrade_headers}"
-                   f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        s.sendall(
+            (
+                f"POST /v1.47/exec/{eid}/start HTTP/1.1\r\nHost: x\r\n{upgrade_headers}"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            + body
+        )
         buf = b""
         while b"\r\n\r\n" not in buf:
             buf += s.recv(4096)
@@ -50,9 +55,18 @@ def _exec_start(engine: EngineProcess, eid: str, stdin: bytes | None = None, upg
 
 def test_exec_create_start_inspect(engine: EngineProcess) -> None:
     cid = engine.run(["sleep", "60"], Env=["FROM_CONTAINER=1"])
-    eid = engine.json("POST", f"/containers/{cid}/exec", {
-        "Cmd": ["sh", "-c", "echo $FROM_CONTAINER $X; pwd; id -u; echo oops >&2; exit 3"], "Env": ["X=2"],
-        "WorkingDir": "/tmp", "User": "1000", "AttachStdout": True, "AttachStderr": True})["Id"]
+    eid = engine.json(
+        "POST",
+        f"/containers/{cid}/exec",
+        {
+            "Cmd": ["sh", "-c", "echo $FROM_CONTAINER $X; pwd; id -u; echo oops >&2; exit 3"],
+            "Env": ["X=2"],
+            "WorkingDir": "/tmp",
+            "User": "1000",
+            "AttachStdout": True,
+            "AttachStderr": True,
+        },
+    )["Id"]
     ins = engine.json("GET", f"/exec/{eid}/json")
     assert ins["Running"] is False and ins["ExitCode"] is None and ins["ContainerID"] == cid
     assert ins["ProcessConfig"]["entrypoint"] == "sh"
@@ -71,10 +85,13 @@ def test_exec_create_start_inspect(engine: EngineProcess) -> None:
 
 def test_exec_stdin_and_non_upgraded_start(engine: EngineProcess) -> None:
     cid = engine.run(["sleep", "60"])
-    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["cat"], "AttachStdin": True,
-                                                          "AttachStdout": True})["Id"]
+    eid = engine.json(
+        "POST", f"/containers/{cid}/exec", {"Cmd": ["cat"], "AttachStdin": True, "AttachStdout": True}
+    )["Id"]
     assert demux(_exec_start(engine, eid, stdin=b"through stdin\n")) == [(1, b"through stdin\n")]
-    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["echo", "plain"], "AttachStdout": True})["Id"]
+    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["echo", "plain"], "AttachStdout": True})[
+        "Id"
+    ]
     assert demux(_exec_start(engine, eid, upgrade=False)) == [(1, b"plain\n")]
 
 
@@ -96,8 +113,15 @@ def test_exec_detach_and_errors(engine: EngineProcess) -> None:
 def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
     since = time.time()
     ms = 1_000_000
-    cid = engine.run(["sleep", "60"], Healthcheck={
-        "Test": ["CMD-SHELL", "cat /tmp/ok"], "Interval": 300 * ms, "Timeout": 2000 * ms, "Retries": 2})
+    cid = engine.run(
+        ["sleep", "60"],
+        Healthcheck={
+            "Test": ["CMD-SHELL", "cat /tmp/ok"],
+            "Interval": 300 * ms,
+            "Timeout": 2000 * ms,
+            "Retries": 2,
+        },
+    )
     # the first probe runs at once and fails: still "starting" until Retries failures, then unhealthy
     deadline = time.monotonic() + 10
     while (h := engine.json("GET", f"/containers/{cid}/json")["State"]["Health"])["Status"] != "unhealthy":
@@ -113,8 +137,11 @@ def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
     assert h["FailingStreak"] == 0 and h["Log"][-1]["Output"] == "fine\n" and len(h["Log"]) <= 5
     summary = engine.json("GET", "/containers/json?filters=" + quote(json.dumps({"health": ["healthy"]})))
     assert [c["Id"] for c in summary] == [cid] and summary[0]["Status"].endswith("(healthy)")
-    r = engine.request("GET", f"/events?since={since}&until={time.time()}&filters="
-                       + quote(json.dumps({"container": [cid]})), timeout=10)
+    r = engine.request(
+        "GET",
+        f"/events?since={since}&until={time.time()}&filters=" + quote(json.dumps({"container": [cid]})),
+        timeout=10,
+    )
     actions = [json.loads(x)["Action"] for x in r.body.splitlines() if x.strip()]
     assert "health_status: unhealthy" in actions and "health_status: healthy" in actions
     assert any(a.startswith("exec_create: sh -c") for a in actions)
@@ -122,9 +149,16 @@ def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
 
 def test_healthcheck_start_period_does_not_count_failures(engine: EngineProcess) -> None:
     ms = 1_000_000
-    cid = engine.run(["sleep", "60"], Healthcheck={
-        "Test": ["CMD", "false"], "Interval": 200 * ms, "Retries": 1, "StartPeriod": 5000 * ms,
-        "StartInterval": 100 * ms})
+    cid = engine.run(
+        ["sleep", "60"],
+        Healthcheck={
+            "Test": ["CMD", "false"],
+            "Interval": 200 * ms,
+            "Retries": 1,
+            "StartPeriod": 5000 * ms,
+            "StartInterval": 100 * ms,
+        },
+    )
     time.sleep(1.0)
     h = engine.json("GET", f"/containers/{cid}/json")["State"]["Health"]
     assert h["Status"] == "starting" and h["FailingStreak"] == 0 and len(h["Log"]) >= 3
@@ -135,7 +169,9 @@ def test_wait_and_exec_while_another_client_waits(engine: EngineProcess) -> None
     out: dict = {}
     t = threading.Thread(target=lambda: out.update(r=engine.json("POST", f"/containers/{cid}/wait")))
     t.start()
-    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["echo", "side"], "AttachStdout": True})["Id"]
+    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["echo", "side"], "AttachStdout": True})[
+        "Id"
+    ]
     assert demux(_exec_start(engine, eid)) == [(1, b"side\n")]
     t.join(10)
     assert out["r"]["StatusCode"] == 6

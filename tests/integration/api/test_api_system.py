@@ -61,7 +61,9 @@ def test_api_version_bounds_and_unknown_paths(engine: EngineProcess) -> None:
 
 
 def test_malformed_json_and_bad_parameters_are_400(engine: EngineProcess) -> None:
-    r = engine.request("POST", "/containers/create", b"{not json", headers={"Content-Type": "application/json"})
+    r = engine.request(
+        "POST", "/containers/create", b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert r.status == 400 and "invalid JSON" in r.message
     r = engine.request("GET", "/containers/json?filters=notjson")
     assert r.status == 400 and "filter" in r.message
@@ -69,8 +71,9 @@ def test_malformed_json_and_bad_parameters_are_400(engine: EngineProcess) -> Non
     assert r.status == 400
 
 
-def _read_events(engine: EngineProcess, query: str, out: list[dict], ready: threading.Event,
-                 duration: float) -> None:
+def _read_events(
+    engine: EngineProcess, query: str, out: list[dict], ready: threading.Event, duration: float
+) -> None:
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(engine.socket_path))
         s.sendall(f"GET /events?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
