@@ -191,7 +191,7 @@ def record(case: Case, binary: str) -> dict[str, Any]:
     result["exit_code"] = outcome.exit_code
     result["stderr"] = _replace_paths(outcome.stderr.strip(), case)
     case.expected_path.write_text(json.dumps(result, indent=2, sort_keys=False) + "\n")
-    if case.has_yaml_twin:
+    if case.has_yaml_twin and result["status"] == "ok":
         case.expected_yaml_path.write_text(reference_yaml(case, binary))
     return result
 
