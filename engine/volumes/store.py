@@ -22,7 +22,7 @@ from typing import Any
 from engine.errors import Conflict, InvalidParameter, NotFound
 from engine.util.atomic import atomic_write_json, read_json
 from engine.volumes import localmount
-from engine.volumes.copy import copy_tree
+from engine.volumes.copy import copy_tree, resolve_in_root
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +199,14 @@ class VolumeStore:
             reclaimed += size
         return {"VolumesDeleted": deleted or None, "SpaceReclaimed": reclaimed}
 
-    def copy_up(self, volume: Volume, source_dir: Path) -> None:
-        """Fill an empty volume from an image directory (first use), preserving ownership and modes."""
-        if not source_dir.is_dir():
+    def copy_up(self, volume: Volume, source_dir: Path, *, root: Path | None = None) -> None:
+        """Fill an empty volume from an image directory (first use), preserving ownership and modes.
+
+        With `root` (the container's rootfs), `source_dir` is the path inside the container and is
+        resolved there, so an image's symlink (/var/run -> /run) cannot point the copy at the host."""
+        if root is not None:
+            source_dir = resolve_in_root(root, str(source_dir))
+        if source_dir.is_symlink() or not source_dir.is_dir():
             return
         if any(volume.mountpoint.iterdir()):
             return  # Docker copies only into an empty volume

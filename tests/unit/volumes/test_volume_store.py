@@ -113,3 +113,18 @@ def test_copy_up_into_empty_volume_only(store: VolumeStore, tmp_path: Path) -> N
     (src / "new").write_text("later")
     store.copy_up(vol, src)  # not empty any more: nothing copied
     assert not (vol.mountpoint / "new").exists()
+
+
+def test_copy_up_resolves_the_source_inside_the_container_root(store: VolumeStore, tmp_path: Path) -> None:
+    root = tmp_path / "rootfs"
+    (root / "run" / "app").mkdir(parents=True)
+    (root / "run" / "app" / "pid").write_text("1")
+    (root / "var").mkdir()
+    os.symlink("/run", root / "var" / "run")  # absolute: means the container's /run, not the host's
+    os.symlink("../../../../../../etc", root / "escape")
+    vol = store.create("runvol")
+    store.copy_up(vol, Path("/var/run/app"), root=root)
+    assert (vol.mountpoint / "pid").read_text() == "1"
+    other = store.create("escaped")
+    store.copy_up(other, Path("/escape"), root=root)  # clamped at the root: root/etc does not exist
+    assert list(other.mountpoint.iterdir()) == []
