@@ -479,10 +479,13 @@ class ContainerService:
         if exited.is_set() or c.state.status not in ("running", "paused"):
             return True
         rt = self.runtime(c)
-        await asyncio.to_thread(rt.kill, c.id, sig)
-        self._event(c, "kill", signal=str(sig))
-        if c.state.status == "paused":  # a frozen process cannot act on the signal
-            await asyncio.to_thread(rt.resume, c.id)
+        try:
+            await asyncio.to_thread(rt.kill, c.id, sig)
+            self._event(c, "kill", signal=str(sig))
+            if c.state.status == "paused":  # a frozen process cannot act on the signal
+                await asyncio.to_thread(rt.resume, c.id)
+        except Conflict:
+            pass  # it already ended; its exit is on the way to _on_exit
         try:
             await asyncio.wait_for(exited.wait(), timeout)
             return True
