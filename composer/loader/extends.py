@@ -17,7 +17,7 @@ from composer.errors import ConfigError
 from composer.loader.interpolate import interpolate
 from composer.loader.merge import merge_at
 from composer.loader.paths import rebase_service
-from composer.loader.yamlsrc import parse_documents, read_file
+from composer.loader.yamlsrc import Marks, parse_documents, path_str, read_file
 
 Chain = tuple[tuple[str, str], ...]
 
@@ -28,9 +28,18 @@ class ExtendsResolver:
         self.do_interpolate = do_interpolate
         self.warnings = warnings
         self._files: dict[str, dict[str, Any]] = {}
+        self._marks: dict[str, Marks] = {}
 
-    def apply(self, data: dict[str, Any], filename: str, base_dir: str) -> dict[str, Any]:
+    def _error(self, message: str, filename: str, name: str) -> ConfigError:
+        """An error located at the `extends` of service `name` in `filename`."""
+        marks = self._marks.get(filename, {})
+        path = ("services", name, "extends")
+        location = marks.get(path) or marks.get(path[:2])
+        return ConfigError(message, location=location, key_path=path_str(path))
+
+    def apply(self, data: dict[str, Any], filename: str, base_dir: str, marks: Marks) -> dict[str, Any]:
         """`data` with every service's `extends` resolved (a new dict; `data` is untouched)."""
+        self._marks[filename] = marks
         services = data.get("services")
         if not isinstance(services, dict):
             return data
@@ -50,18 +59,22 @@ class ExtendsResolver:
             steps = [f"{chain[0][1]} in {chain[0][0]}"] + [
                 f"extends {s} in {f}" for f, s in (*chain[1:], link)
             ]
-            raise ConfigError("circular reference: " + ", ".join(steps))
-        ref, other = self._target(name, service["extends"])
+            raise self._error("circular reference: " + ", ".join(steps), filename, name)
+        ref, other = self._target(name, service["extends"], filename)
         if other is None:
             if ref not in services:
-                raise ConfigError(f'cannot extend service "{name}" in {filename}: service "{ref}" not found')
+                raise self._error(
+                    f'cannot extend service "{name}" in {filename}: service "{ref}" not found', filename, name
+                )
             src_services, src_file, src_dir = services, filename, base_dir
         else:
             src_file = other if os.path.isabs(other) else os.path.join(base_dir, other)
-            src_services = self._load(src_file, name)
+            src_services = self._load(src_file, name, filename)
             if ref not in src_services:
-                raise ConfigError(
-                    f'cannot extend service "{name}" in {filename}: service "{ref}" not found in {other}'
+                raise self._error(
+                    f'cannot extend service "{name}" in {filename}: service "{ref}" not found in {other}',
+                    filename,
+                    name,
                 )
             src_dir = os.path.dirname(src_file)
         base = self._service(ref, src_services, src_file, src_dir, (*chain, link))
@@ -75,21 +88,24 @@ class ExtendsResolver:
         services[name] = merged
         return merged
 
-    @staticmethod
-    def _target(name: str, extends: Any) -> tuple[str, str | None]:
+    def _target(self, name: str, extends: Any, filename: str) -> tuple[str, str | None]:
         if isinstance(extends, str):
             return extends, None
         if isinstance(extends, dict) and isinstance(extends.get("service"), str):
             file = extends.get("file")
             return extends["service"], file if isinstance(file, str) else None
-        raise ConfigError(f"extends.{name}.service is required")
+        raise self._error(f"extends.{name}.service is required", filename, name)
 
-    def _load(self, path: str, name: str) -> dict[str, Any]:
+    def _load(self, path: str, name: str, by: str) -> dict[str, Any]:
         """The services of another file (its own `extends` are resolved when used)."""
         path = os.path.abspath(path)
+        if not os.path.isfile(path):
+            raise self._error(f'cannot extend service "{name}" in {by}: open {path}: no such file', by, name)
         if path not in self._files:
+            self._marks[path] = {}
             merged: dict[str, Any] = {}
             for doc in parse_documents(read_file(path), path):
+                self._marks[path].update(doc.marks)
                 data = doc.data
                 if self.do_interpolate:
                     data = interpolate(data, self.environ, doc.marks, self.warnings)

@@ -63,20 +63,24 @@ def apply_include(
     if not entries:
         return data
     model = {k: v for k, v in data.items() if k != "include"}
-    for entry in entries:
+    for index, entry in enumerate(entries):
+        where = marks.get(("include", index)) or marks.get(("include",))
         files = [
             p if os.path.isabs(p) else os.path.join(working_dir, os.path.expanduser(p)) for p in entry["path"]
         ]
         files = [os.path.normpath(f) for f in files]
         if files[0] in chain:
             cycle = " include ".join((*chain, files[0]))
-            raise ConfigError(f"include cycle detected: {cycle}")
+            raise ConfigError(f"include cycle detected: {cycle}", location=where)
         project_dir = entry.get("project_directory")
         if project_dir is None:
             project_dir = os.path.dirname(files[0])
         elif not os.path.isabs(project_dir):
             project_dir = os.path.normpath(os.path.join(working_dir, project_dir))
-        env = with_defaults(environ, _included_env(entry, working_dir, project_dir, environ))
+        try:
+            env = with_defaults(environ, _included_env(entry, working_dir, project_dir, environ))
+        except ConfigError as exc:
+            raise ConfigError(exc.detail, location=exc.location or where) from None
         included, included_marks = load_model(files, project_dir, env, (*chain, files[0]))
         included = rebase_project(included, project_dir)
         _resolve_list_environment(included, env)
@@ -87,7 +91,10 @@ def apply_include(
             target = dict(model.get(kind) or {})
             for name, value in source.items():
                 if name in target and target[name] != value:
-                    raise ConfigError(f"{kind}.{name} conflicts with imported resource")
+                    raise ConfigError(
+                        f"{kind}.{name} conflicts with imported resource",
+                        location=marks.get((kind, name)) or where,
+                    )
                 target[name] = value
             model[kind] = target
         for path, location in included_marks.items():

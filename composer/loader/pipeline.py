@@ -122,7 +122,7 @@ class _Loader:
                     data = interpolate(data, environ, doc.marks, self.warnings)
                 doc_marks = dict(doc.marks)
                 data = apply_include(data, working_dir, environ, (*chain, path), self.load_model, doc_marks)
-                data = extends.apply(data, path, working_dir)
+                data = extends.apply(data, path, working_dir, doc.marks)
                 if isinstance(data.get("services"), dict):
                     data["services"] = {
                         n: own_files(s, working_dir) if isinstance(s, dict) else s

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from composer.errors import ConfigError
+from composer.loader.extends import ExtendsResolver
+from composer.loader.include import apply_include
+from composer.loader.pipeline import LoadOptions, _Loader
+from composer.loader.yamlsrc import parse_documents
 from tests.unit.loader.conftest import load
 
 
@@ -95,3 +101,19 @@ def test_profiles(tree) -> None:  # type: ignore[no-untyped-def]
         load(root, profiles=["p1"], services=["c"])
     with pytest.raises(ConfigError, match="no such service: zz"):
         load(root, profiles=["p1"], services=["zz"])
+
+
+def test_extends_and_include_errors_are_located(tmp_path: Path) -> None:
+    doc = parse_documents("services:\n  web:\n    extends: nothere\n", "c.yaml")[0]
+    with pytest.raises(ConfigError) as err:
+        ExtendsResolver({}, True, []).apply(doc.data, "c.yaml", str(tmp_path), doc.marks)
+    assert str(err.value).startswith("c.yaml:3:5: services.web.extends: cannot extend service")
+
+    (tmp_path / "sub.yaml").write_text("services:\n  web: {image: other}\n")
+    main = tmp_path / "compose.yaml"
+    main.write_text("include:\n  - sub.yaml\nservices:\n  web:\n    image: local\n")
+    doc = parse_documents(main.read_text(), str(main))[0]
+    loader = _Loader(LoadOptions(working_dir=str(tmp_path)), [])
+    with pytest.raises(ConfigError) as err:
+        apply_include(doc.data, str(tmp_path), {}, (str(main),), loader.load_model, dict(doc.marks))
+    assert str(err.value) == f"{main}:4:3: services.web conflicts with imported resource"
