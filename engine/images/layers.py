@@ -109,7 +109,8 @@ class LayerStore:
         return None
 
     def add(
-        self, stream: BinaryIO, *, expected_diff_id: str | None = None, keep_source: bool = True
+        self, stream: BinaryIO, *, expected_diff_id: str | None = None, keep_source: bool = True,
+        source_digest: str | None = None,
     ) -> Layer:
         """Unpack a (possibly compressed) layer tar; returns the existing layer when the content is known."""
         if expected_diff_id is not None and self.has(expected_diff_id):
@@ -117,7 +118,8 @@ class LayerStore:
             return self.get(expected_diff_id)
         tmp = self._layers / f"tmp-{secrets.token_hex(8)}"
         (tmp / "diff").mkdir(parents=True)
-        writer = self.blobs.writer() if keep_source else None
+        # a stream read from a stored blob (source_digest) needs no second copy
+        writer = self.blobs.writer() if keep_source and source_digest is None else None
         try:
             kind, raw = compression.sniff(stream)
             source: BinaryIO = _Tee(raw, writer) if writer is not None else raw  # type: ignore[assignment]
@@ -130,6 +132,8 @@ class LayerStore:
             if expected_diff_id is not None and expected_diff_id != diff_id:
                 raise InvalidParameter(f"layer digest mismatch: expected {expected_diff_id}, got {diff_id}")
             sources = [writer.commit()[0]] if writer is not None else []
+            if source_digest is not None and self.blobs.has(source_digest):
+                sources.append(source_digest)
         except BaseException as exc:
             if writer is not None:
                 writer.abort()

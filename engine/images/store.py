@@ -79,6 +79,11 @@ class ImageStore:
         """Unpack a layer tar (gzip/zstd/plain) once; returns its diff_id."""
         return self.layers.add(tar_stream, expected_diff_id=expected_diff_id).diff_id
 
+    def add_layer_blob(self, digest: str, expected_diff_id: str | None = None) -> str:
+        """Unpack a layer from a blob already in the store (a verified download) without copying it."""
+        with self.blobs.open(digest) as f:
+            return self.layers.add(f, expected_diff_id=expected_diff_id, source_digest=digest).diff_id
+
     # -- lookup ------------------------------------------------------------------------------------
     def _save_index(self) -> None:
         atomic_write_json(self._index_path, self._index)

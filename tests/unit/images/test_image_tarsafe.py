@@ -156,3 +156,12 @@ def test_chain_ids() -> None:
     assert ids[0] == a
     assert ids[1] == sha256_bytes(f"{a} {b}".encode())
     assert ids[2] == sha256_bytes(f"{ids[1]} {c}".encode())
+
+
+def test_layer_from_a_stored_blob_is_not_copied(layers: LayerStore) -> None:
+    data = gzip.compress(make_tar(E("f", data=b"pulled")))
+    digest, _ = layers.blobs.write(data)
+    with layers.blobs.open(digest) as f:
+        layer = layers.add(f, source_digest=digest)
+    assert layer.sources == (digest,) and layers.blobs.digests() == [digest]
+    assert (layer.path / "f").read_bytes() == b"pulled"
