@@ -127,6 +127,8 @@ async def follow(
                             yield e
                         buf = b""
                     inode, offset = st.st_ino, 0
+                elif st.st_size < offset:
+                    offset = 0  # truncated in place (max-file 1)
                 f.seek(offset)
                 data = f.read()
         except FileNotFoundError:
