@@ -135,3 +135,52 @@ def test_events_since_until_replays_history_and_ends(engine: EngineProcess) -> N
     flt = quote(json.dumps({"event": ["die"], "container": [cid[:12]]}))
     r = engine.request("GET", f"/events?since={since:.9f}&until={until:.9f}&filters={flt}", timeout=10)
     assert [json.loads(x)["Action"] for x in r.body.splitlines() if x.strip()] == ["die"]
+
+
+def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
+    since = time.time()
+    cid = engine.json(
+        "POST", "/containers/create?name=evs", {"Image": "busybox", "Cmd": ["sleep", "30"], "Tty": True}
+    )["Id"]
+    engine.json("POST", f"/containers/{cid}/start", expect=204)
+    engine.json("POST", f"/containers/{cid}/pause", expect=204)
+    engine.json("POST", f"/containers/{cid}/unpause", expect=204)
+    engine.json("POST", f"/containers/{cid}/resize?h=10&w=20")
+    engine.json("POST", f"/containers/{cid}/rename?name=evs2", expect=204)
+    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["true"]})["Id"]
+    engine.request("POST", f"/exec/{eid}/start", {"Detach": True})
+    time.sleep(0.3)
+    engine.json("GET", f"/exec/{eid}/json")
+    engine.json("POST", f"/containers/{cid}/restart?t=0", expect=204)
+    engine.json("POST", f"/containers/{cid}/kill?signal=KILL", expect=204)
+    engine.json("POST", f"/containers/{cid}/wait")
+    engine.json("DELETE", f"/containers/{cid}", expect=204)
+    r = engine.request("GET", f"/events?since={since}&until={time.time() + 0.1}", timeout=10)
+    evs = [json.loads(x) for x in r.body.splitlines() if x.strip()]
+    actions = [e["Action"] for e in evs if e["Actor"]["ID"] == cid]
+    for want in (
+        "create",
+        "start",
+        "pause",
+        "unpause",
+        "resize",
+        "rename",
+        "exec_create: true",
+        "exec_start: true",
+        "exec_die",
+        "kill",
+        "die",
+        "stop",
+        "restart",
+        "destroy",
+    ):
+        assert want in actions, (want, actions)
+    rename = next(e for e in evs if e["Action"] == "rename")
+    assert (
+        rename["Actor"]["Attributes"]["oldName"] == "/evs" and rename["Actor"]["Attributes"]["name"] == "evs2"
+    )
+    kill = [e for e in evs if e["Action"] == "kill"][-1]
+    assert kill["Actor"]["Attributes"]["signal"] == "9"
+    # the order of a stop: kill (TERM, then KILL after the timeout), die, stop; restart after the new start
+    seq = [a for a in actions if a in ("kill", "die", "stop", "start", "restart")]
+    assert seq[:7] == ["start", "kill", "kill", "die", "stop", "start", "restart"], seq
