@@ -172,8 +172,7 @@ class Runtime:
             Places(places.dir, pidfile.name[len("exec-"):-len(".monitor.pid")]).socket.unlink(missing_ok=True)
         places.socket.unlink(missing_ok=True)
         if self.binary:
-            subprocess.run([self.binary, "--root", str(self.runc_root), "delete", "--force", cid],
-                           capture_output=True, check=False)
+            self._runc("delete", "--force", cid)
         shutil.rmtree(places.dir, ignore_errors=True)
 
     def state(self, cid: str) -> ProcessState:
@@ -208,12 +207,22 @@ class Runtime:
             raise Conflict(f"Container {cid} is not running")
         return state
 
+    def _runc(self, *args: str) -> subprocess.CompletedProcess[str]:
+        assert self.binary is not None
+        argv = [self.binary, "--root", str(self.runc_root), *args]
+        return subprocess.run(argv, capture_output=True, text=True, check=False)
+
     def kill(self, cid: str, sig: int) -> None:
         state = self._running(cid)
-        try:
-            os.kill(state.pid, sig)
-        except ProcessLookupError as e:
-            raise Conflict(f"Container {cid} is not running") from e
+        if self.binary:
+            done = self._runc("kill", cid, str(int(sig)))
+            if done.returncode != 0:
+                raise Conflict(f"Container {cid} is not running: {done.stderr.strip()}")
+        else:
+            try:
+                os.kill(state.pid, sig)
+            except ProcessLookupError as e:
+                raise Conflict(f"Container {cid} is not running") from e
         if state.status == "paused" and sig == signal.SIGKILL:
             self._cgroup(cid).freeze(False)  # a frozen task only dies once thawed (as Docker does on kill)
 
@@ -228,13 +237,24 @@ class Runtime:
         state = self._running(cid)
         if state.status == "paused":
             raise Conflict(f"Container {cid} is already paused")
-        self._cgroup(cid).freeze(True)
+        if self.binary:
+            self._runc_checked("pause", cid)
+        else:
+            self._cgroup(cid).freeze(True)
 
     def resume(self, cid: str) -> None:
         state = self._running(cid)
         if state.status != "paused":
             raise Conflict(f"Container {cid} is not paused")
-        self._cgroup(cid).freeze(False)
+        if self.binary:
+            self._runc_checked("resume", cid)
+        else:
+            self._cgroup(cid).freeze(False)
+
+    def _runc_checked(self, *args: str) -> None:
+        done = self._runc(*args)
+        if done.returncode != 0:
+            raise SystemError_(f"runc {args[0]} failed: {done.stderr.strip()}")
 
     def _resize(self, places: Places, height: int, width: int) -> None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

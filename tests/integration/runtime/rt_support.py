@@ -58,6 +58,7 @@ class Box:
         host: dict[str, Any] | None = None,
         cid: str = "c1",
         mounts: list[dict[str, Any]] | None = None,
+        netns_path: str | None = None,
     ) -> dict[str, Any]:
         config = {"Cmd": cmd, **(config or {})}
         return build_spec(
@@ -67,7 +68,7 @@ class Box:
             mounts=mounts or [],
             hostname=cid[:12],
             cgroups_path=f"/{self.parent}/{cid}",
-            netns_path=None,
+            netns_path=netns_path,
             user=resolve_user(self.rootfs, config.get("User", "")),
         )
 

@@ -42,13 +42,15 @@ def test_tty_mode_interactive_shell(box):
     box.start(["sh"], tty=True, open_stdin=True, config={"Tty": True, "OpenStdin": True})
     box.rt.resize("c1", 40, 123)
     sock = attach(box.rt.attach_path("c1"), stdin=True)
-    sock.sendall(b"[ -t 0 ] && echo IS-A-TTY; stty size; echo $TERM; exit 3\n")
+    sock.sendall(b"[ -t 0 ] && echo IS-A-TTY; stty size; echo $TERM; "
+                 b"[ -c /dev/console ] && echo CONS-OK; exit 3\n")
     raw, _ = read_attach(sock, tty=True)
     sock.close()
     text = raw.decode().replace("\r", "")
     assert "IS-A-TTY" in text
     assert "40 123" in text
     assert "xterm" in text
+    assert "\nCONS-OK" in text
     assert box.wait().exit_code == 3
     assert "IS-A-TTY" in box.output()  # the log has the pty's output too
 

@@ -131,3 +131,13 @@ def test_no_log_path_and_kill_while_paused(box):
     box.rt.kill("quiet", signal.SIGKILL)
     assert box.wait("quiet").exit_code == 137
     assert list(box.tmp.glob("quiet*")) == []
+
+
+def test_runc_pause_resume_and_signal(runc_box):
+    runc_box.start(["sh", "-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"], cid="runc6")
+    runc_box.rt.pause("runc6")
+    assert runc_box.rt.state("runc6").status == "paused"
+    runc_box.rt.resume("runc6")
+    assert runc_box.rt.state("runc6").status == "running"
+    runc_box.rt.kill("runc6", signal.SIGTERM)
+    assert runc_box.wait("runc6").exit_code == 9

@@ -202,3 +202,22 @@ def test_start_latency_is_reported(box):
     box.wait("timed")
     print(f"runtime start latency: {elapsed * 1000:.1f} ms")
     assert elapsed < 2.0
+
+
+def test_join_another_containers_network_namespace(box):
+    first = box.start(["sleep", "100"], cid="netowner")
+    _, out = box.run(["readlink", "/proc/self/ns/net"], cid="joiner", netns_path=f"/proc/{first.pid}/ns/net")
+    assert out.strip() == os.readlink(f"/proc/{first.pid}/ns/net")
+
+
+def test_dev_nodes_and_links(box):
+    script = ("echo x > /dev/null && head -c 5 /dev/urandom | wc -c && head -c 3 /dev/zero | wc -c; "
+              "ls /dev | tr '\\n' ' '; echo; readlink /dev/ptmx; readlink /dev/fd")
+    state, out = box.run(["sh", "-c", script])
+    assert state.exit_code == 0
+    lines = out.splitlines()
+    assert lines[:2] == ["5", "3"]
+    assert {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue", "stdout"} <= \
+        set(lines[2].split())
+    assert "console" not in lines[2].split()  # only a TTY container gets /dev/console
+    assert lines[3:5] == ["pts/ptmx", "/proc/self/fd"]
