@@ -8,6 +8,8 @@ kernel takes one page of options). The bytes a layer arrived as are kept as a bl
 from __future__ import annotations
 
 import base64
+import contextlib
+import gzip
 import hashlib
 import logging
 import os
@@ -120,9 +122,15 @@ class LayerStore:
         (tmp / "diff").mkdir(parents=True)
         # a stream read from a stored blob (source_digest) needs no second copy
         writer = self.blobs.writer() if keep_source and source_digest is None else None
+        gz: gzip.GzipFile | None = None
         try:
             kind, raw = compression.sniff(stream)
-            source: BinaryIO = _Tee(raw, writer) if writer is not None else raw  # type: ignore[assignment]
+            # A plain tar is kept gzip-compressed (deterministic: level 1, no mtime): half the disk of a
+            # second plain copy, and what a push sends anyway.
+            if writer is not None and kind == "none":
+                gz = gzip.GzipFile(fileobj=writer, mode="wb", compresslevel=1, mtime=0)  # type: ignore[call-overload]
+            sink = gz if gz is not None else writer
+            source: BinaryIO = _Tee(raw, sink) if sink is not None else raw  # type: ignore[assignment]
             plain = HashingReader(compression.decompressed(kind, source))
             size = unpack(plain, str(tmp / "diff"))  # type: ignore[arg-type]
             plain.drain()
@@ -131,10 +139,15 @@ class LayerStore:
             diff_id = plain.digest
             if expected_diff_id is not None and expected_diff_id != diff_id:
                 raise InvalidParameter(f"layer digest mismatch: expected {expected_diff_id}, got {diff_id}")
+            if gz is not None:
+                gz.close()  # flushes the gzip trailer into the blob writer (which stays open)
             sources = [writer.commit()[0]] if writer is not None else []
             if source_digest is not None and self.blobs.has(source_digest):
                 sources.append(source_digest)
         except BaseException as exc:
+            if gz is not None:
+                with contextlib.suppress(Exception):
+                    gz.close()  # before abort, so no finalizer writes to a closed writer later
             if writer is not None:
                 writer.abort()
             rmtree(tmp)
