@@ -84,3 +84,39 @@ def test_hash_ignores_what_compose_ignores(project_dir: Path) -> None:
 
 def test_go_json_escapes_like_go() -> None:
     assert go_json({"a": "<&>", "b": "é"}) == '{"a":"\\u003c\\u0026\\u003e","b":"é"}'
+
+
+def test_runtime_settings_are_typed(project_dir: Path) -> None:
+    text = """
+services:
+  app:
+    image: busybox
+    user: "1000:1000"
+    working_dir: /srv
+    tty: true
+    init: false
+    cap_add: [NET_ADMIN]
+    mem_limit: 64m
+    shm_size: 1g
+    cpus: 1.5
+    stop_grace_period: 1m30s
+    extra_hosts: ["db=10.0.0.2"]
+    ulimits: {nofile: {soft: 10, hard: 20}}
+    sysctls: [net.core.somaxconn=1024]
+"""
+    app = Project.from_dict(load(project_dir, text)).services["app"]
+    assert (app.user, app.working_dir, app.tty, app.init, app.privileged) == (
+        "1000:1000",
+        "/srv",
+        True,
+        False,
+        False,
+    )
+    assert app.cap_add == ("NET_ADMIN",)
+    assert (app.mem_limit, app.shm_size, app.cpus) == (64 << 20, 1 << 30, 1.5)
+    assert app.stop_grace_seconds == 90.0
+    assert app.extra_hosts == ("db=10.0.0.2",)
+    assert app.ulimits == {"nofile": {"soft": 10, "hard": 20}}
+    assert app.sysctls == {"net.core.somaxconn": "1024"}
+    assert app.to_dict()["mem_limit"] == "67108864"
+    assert app.to_dict()["init"] is False
