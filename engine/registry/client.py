@@ -135,6 +135,7 @@ class RegistryClient:
             concurrency=self.options.max_concurrent_uploads,
             staging_dir=self.staging_dir,
             chunk_size=chunk_size,
+            max_retries=self.options.max_retries,
         )
         plan = pusher.plan(image, reference)
         try:

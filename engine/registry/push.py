@@ -8,6 +8,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
-from engine.errors import NotFound, SystemError_
+from engine.errors import NotFound, SystemError_, Unavailable
 from engine.registry import store as st
 from engine.registry.manifest import (
     DOCKER_CONFIG,
@@ -31,7 +32,7 @@ from engine.registry.manifest import (
 )
 from engine.registry.progress import Progress, short_id
 from engine.registry.reference import Reference, parse
-from engine.registry.transport import Session, registry_error
+from engine.registry.transport import NETWORK_ERRORS, Session, registry_error
 
 log = logging.getLogger(__name__)
 READ = 256 * 1024
@@ -69,7 +70,9 @@ class Pusher:
         concurrency: int = 5,
         staging_dir: Path | None = None,
         chunk_size: int | None = None,
+        max_retries: int = 5,
     ) -> None:
+        self.max_retries = max_retries
         self.store = store
         self.progress = progress
         self.concurrency = max(1, concurrency)
@@ -183,12 +186,11 @@ class Pusher:
         if layer.mount_from and mount_blob(session, desc.digest, layer.mount_from):
             self.progress.layer(f"Mounted from {layer.mount_from}", ident)
             return desc
-        upload_blob(
+        self._upload(
             session,
             desc.digest,
             source,
             desc.size,
-            self.chunk_size,
             lambda cur, tot: self.progress.bytes("Pushing", ident, cur, tot),
         )
         self.progress.layer("Pushed", ident)
@@ -200,7 +202,25 @@ class Pusher:
         with tempfile.TemporaryDirectory(prefix="config-", dir=self.staging_dir) as tmp:
             path = Path(tmp) / "config.json"
             path.write_bytes(plan.config_raw)
-            upload_blob(session, plan.config.digest, path, len(plan.config_raw), None, None)
+            self._upload(session, plan.config.digest, path, len(plan.config_raw), None)
+
+    def _upload(self, session: Session, digest: str, source: Path, size: int, progress: Any) -> None:
+        """upload_blob, started afresh after a broken connection, a bounded number of times."""
+        failures = 0
+        while True:
+            try:
+                upload_blob(session, digest, source, size, self.chunk_size, progress)
+                return
+            except NETWORK_ERRORS as exc:
+                failures += 1
+                if failures > self.max_retries:
+                    raise Unavailable(
+                        f"uploading blob {digest}: giving up after {self.max_retries} retries: {exc}"
+                    ) from None
+                log.warning(
+                    "blob upload interrupted, retrying digest=%s attempt=%d error=%s", digest, failures, exc
+                )
+                time.sleep(min(0.2 * 2 ** (failures - 1), 2.0))
 
     def _push_manifest(
         self, session: Session, ref: Reference, plan: PushPlan, layers: list[Descriptor]

@@ -20,6 +20,7 @@ class Faults:
     drop: set[str] = field(default_factory=set)
     drop_times: int = 1
     corrupt: set[str] = field(default_factory=set)
+    drop_uploads: int = 0  # this many blob upload PUT/PATCH requests get no answer (connection closed)
     redirect: set[str] = field(default_factory=set)  # answered 307 to the registry under another name
     headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in order
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, Range header)
@@ -45,7 +46,13 @@ def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
                 return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP | {"host"}}
+            if self.command in ("PUT", "PATCH") and "/blobs/uploads/" in self.path and faults.drop_uploads:
+                faults.drop_uploads -= 1
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return
+            # Host is kept: the registry builds upload Locations from it, so they point back at the proxy.
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
             conn = http.client.HTTPConnection(upstream, timeout=30)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)

@@ -12,7 +12,7 @@ from engine.errors import Unavailable
 from engine.images.store import ImageStore
 from engine.registry import RegistryClient, RegistryOptions
 from engine.registry.errors import DigestMismatch
-from tests.integration.registry.helpers import skopeo_inspect, statuses, tree
+from tests.integration.registry.helpers import busybox_image, skopeo_inspect, statuses, tree
 from tests.integration.registry.proxy import Faults, fault_proxy
 from tests.support.registry import Registry
 
@@ -124,3 +124,23 @@ def test_blob_redirect_is_followed(
         )
     assert pulled.id == image.id
     assert [p for m, p, _ in faults.seen if p.endswith(layer)] == [f"/v2/library/busybox/blobs/{layer}"]
+
+
+def test_broken_upload_is_started_again(
+    registry: Registry,
+    make_store: Callable[[str], ImageStore],
+    busybox_tar: bytes,
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    store = make_store("upload")
+    faults = Faults(drop_uploads=1)
+    with fault_proxy(registry.host, faults) as proxy:
+        ref = f"{proxy}/retry/busybox:latest"
+        image = busybox_image(store, busybox_tar, ref)
+        digest = RegistryClient(store, options, staging_dir=staging).push(ref)
+    assert faults.drop_uploads == 0
+    posts = [p for m, p, _ in faults.seen if m == "POST" and "/blobs/uploads/" in p]
+    assert len(posts) == 3  # the layer twice (first upload broken), then the config
+    assert skopeo_inspect(f"{registry.host}/retry/busybox:latest")["Digest"] == digest
+    assert store.get(ref).id == image.id
