@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from composer.errors import ConfigError
+from composer.errors import ComposerError
 
 
 def active_profiles(requested: Iterable[str], environ: Mapping[str, str]) -> list[str]:
@@ -59,7 +59,8 @@ def apply_profiles(model: dict[str, Any], profiles: list[str], selected: list[st
             if name in keep:
                 continue
             if name not in enabled:
-                raise ConfigError(f"no such service: {name}")
+                # not an invalid file: a wrong argument (exit 1, as the reference)
+                raise ComposerError(f"no such service: {name}")
             keep.add(name)
             pending.extend(
                 d for d, required in _depends_on(enabled[name]).items() if required or d in enabled

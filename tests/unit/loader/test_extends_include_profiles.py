@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from composer.errors import ConfigError
+from composer.errors import ComposerError, ConfigError
 from composer.loader.extends import ExtendsResolver
 from composer.loader.include import apply_include
 from composer.loader.pipeline import LoadOptions, _Loader
@@ -97,9 +97,10 @@ def test_profiles(tree) -> None:  # type: ignore[no-untyped-def]
     assert loaded.all_profiles == {"p1", "p2", "p3"}
     selected = load(root, profiles=["p1"], services=["a"])
     assert sorted(selected.canonical["services"]) == ["a", "b"]
-    with pytest.raises(ConfigError, match="no such service: d"):
+    with pytest.raises(ComposerError, match="no such service: d") as err:
         load(root, profiles=["p1"], services=["c"])
-    with pytest.raises(ConfigError, match="no such service: zz"):
+    assert not isinstance(err.value, ConfigError) and err.value.exit_code == 1
+    with pytest.raises(ComposerError, match="no such service: zz"):
         load(root, profiles=["p1"], services=["zz"])
 
 
