@@ -26,6 +26,7 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 class _Unpacker:
     def __init__(self, root: str) -> None:
         self.root = root
+        self.real_root = os.path.realpath(root)
         self.is_root = os.geteuid() == 0
         self.dir_attrs: dict[str, tarfile.TarInfo] = {}
         self.size = 0
@@ -55,6 +56,9 @@ class _Unpacker:
             if keep_dir:
                 return
             rmtree(path)
+            rel = os.path.relpath(path, self.root)
+            for gone in [r for r in self.dir_attrs if r == rel or r.startswith(rel + "/")]:
+                del self.dir_attrs[gone]  # a later symlink here must not receive the old dir's mode
         else:
             os.unlink(path)
 
@@ -145,6 +149,10 @@ class _Unpacker:
         for rel in sorted(self.dir_attrs, key=lambda r: r.count("/"), reverse=True):
             member = self.dir_attrs[rel]
             path = self.host_path(rel)
+            # chmod follows symlinks: only touch a path that is still a real directory all the way down
+            expected = os.path.join(self.real_root, rel) if rel else self.real_root
+            if os.path.realpath(path) != expected or not stat.S_ISDIR(os.lstat(path).st_mode):
+                continue
             os.chmod(path, member.mode & 0o7777)
             os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
 

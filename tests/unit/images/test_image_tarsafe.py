@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,16 @@ def test_layer_from_a_stored_blob_is_not_copied(layers: LayerStore) -> None:
         layer = layers.add(f, source_digest=digest)
     assert layer.sources == (digest,) and layers.blobs.digests() == [digest]
     assert (layer.path / "f").read_bytes() == b"pulled"
+
+
+def test_a_dir_replaced_by_a_symlink_keeps_its_mode(layers: LayerStore, tmp_path: Path) -> None:
+    target = tmp_path / "host-dir"
+    (target / "b").mkdir(parents=True)
+    os.chmod(target, 0o700)
+    os.chmod(target / "b", 0o700)
+    data = make_tar(E("x", "dir", mode=0o777), E("x", "symlink", target=str(target)), E("a", "dir", mode=0o755),
+                    E("a/b", "dir", mode=0o777), E("a", "symlink", target=str(target)))
+    layer = layers.add(io.BytesIO(data))
+    assert os.readlink(layer.path / "x") == str(target) and os.readlink(layer.path / "a") == str(target)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(target / "b").st_mode) == 0o700
