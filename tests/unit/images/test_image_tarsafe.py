@@ -173,8 +173,9 @@ def test_a_dir_replaced_by_a_symlink_keeps_its_mode(layers: LayerStore, tmp_path
     (target / "b").mkdir(parents=True)
     os.chmod(target, 0o700)
     os.chmod(target / "b", 0o700)
-    data = make_tar(E("x", "dir", mode=0o777), E("x", "symlink", target=str(target)), E("a", "dir", mode=0o755),
-                    E("a/b", "dir", mode=0o777), E("a", "symlink", target=str(target)))
+    link = str(target)
+    data = make_tar(E("x", "dir", mode=0o777), E("x", "symlink", target=link), E("a", "dir", mode=0o755),
+                    E("a/b", "dir", mode=0o777), E("a", "symlink", target=link))
     layer = layers.add(io.BytesIO(data))
     assert os.readlink(layer.path / "x") == str(target) and os.readlink(layer.path / "a") == str(target)
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o700
