@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,6 +33,7 @@ from engine.util.atomic import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 SOCKET_MODE = 0o660
+WORKER_THREADS = 64
 
 
 class AlreadyRunning(Exception):
@@ -180,6 +182,9 @@ def _setup_logging(debug: bool) -> None:
 async def _run(cfg: DaemonConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # blocking runtime and disk work runs in threads; the default pool (cpus + 4) would serialize a
+    # compose project's parallel starts on a small machine
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="engine"))
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     engine = Engine(cfg)

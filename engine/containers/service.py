@@ -618,7 +618,10 @@ class ContainerService:
                 await asyncio.to_thread(self._remove_blocking, c, False)
                 continue
             if c.state.status not in ("running", "paused", "restarting"):
-                continue
+                # killed between the runtime's start and the record's update: the process runs, adopt it
+                c = await asyncio.to_thread(self._adopt_unrecorded_start, c)
+                if c.state.status != "running":
+                    continue
             alive = await asyncio.to_thread(self._alive, c)
             if alive:
                 self._exited[c.id] = asyncio.Event()
@@ -636,6 +639,25 @@ class ContainerService:
                     await self.start(c.id)
                 except EngineError as e:
                     log.warning("restart at daemon start failed container=%s error=%s", c.id[:12], e.message)
+
+    def _adopt_unrecorded_start(self, c: Container) -> Container:
+        try:
+            ps = self.runtime(c).state(c.id)
+        except (EngineError, OSError):
+            return c
+        if ps.status not in ("running", "paused") or ps.started_at <= c.state.started_at:
+            return c
+        log.info("adopting a start the record missed container=%s", c.id[:12])
+        return self.store.save(
+            c.with_state(
+                status="running",
+                pid=ps.pid,
+                exit_code=0,
+                error="",
+                started_at=ps.started_at,
+                finished_at=ZERO_TIME,
+            )
+        )
 
     def _alive(self, c: Container) -> bool:
         try:

@@ -140,3 +140,21 @@ def test_kill9_recovery(own_engine: EngineProcess) -> None:
     st = eng.json("GET", f"/containers/{ticker}/json")["State"]
     assert st["Status"] == "exited" and st["ExitCode"] == 137
     eng.request("POST", f"/containers/{restarter}/stop?t=0")
+
+
+def test_kill9_between_runtime_start_and_record_update(own_engine: EngineProcess) -> None:
+    """The record still says "created" (the daemon died right after the runtime started the process):
+    the restarted daemon adopts the running process instead of leaking it."""
+    eng = own_engine
+    cid = eng.run(["sleep", "60"])
+    pid = eng.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+    eng.kill9()
+    record = eng.data_root / "containers" / cid / "config.v2.json"
+    data = json.loads(record.read_text())
+    data["State"].update(Status="created", Pid=0, StartedAt="0001-01-01T00:00:00Z")
+    record.write_text(json.dumps(data))
+    eng.start()
+    st = eng.json("GET", f"/containers/{cid}/json")["State"]
+    assert st["Status"] == "running" and st["Pid"] == pid
+    assert eng.request("POST", f"/containers/{cid}/kill").status == 204
+    assert eng.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 137
