@@ -435,6 +435,7 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(places.socket))
     listener.listen(16)
+    ours = os.stat(places.socket).st_ino
     mon.started_at = rfc3339nano()
     try:
         pid = mon.start(listener)
@@ -450,7 +451,7 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
         os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
         os.close(sync_fd)
         listener.close()
-        places.socket.unlink(missing_ok=True)
+        _unlink_if_ours(places.socket, ours)
         if not mon.exec_mode and not opts.get("binary"):
             mon.cgroup.destroy()
         return
@@ -462,9 +463,18 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
     os.close(sync_fd)
     mon.serve(listener, pid)
     listener.close()
-    places.socket.unlink(missing_ok=True)
+    _unlink_if_ours(places.socket, ours)
     if mon.log is not None:
         mon.log.close()
+
+
+def _unlink_if_ours(path: Path, inode: int) -> None:
+    """A restarted container's new monitor may already have bound the same path: leave its socket alone."""
+    try:
+        if os.stat(path).st_ino == inode:
+            path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def detach_stdio(errlog: Path, keep: int) -> None:

@@ -82,6 +82,32 @@ def in_root(rootfs: str, path: str) -> str:
     return os.path.join(rootfs, clean) if clean else rootfs
 
 
+def resolve_in_root(sc: Syscalls, rootfs: str, path: str) -> str:
+    """Like `in_root`, but following the image's symlinks as the container would see them: an absolute
+    link target is taken from the container's root, and nothing resolves outside it (runc's securejoin).
+    Without this, a mount onto a symlinked /etc/resolv.conf would land wherever it points on the host."""
+    parts = [p for p in os.path.normpath("/" + path).split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        target = sc.readlink(in_root(rootfs, "/".join([*done, part])))
+        if target is None:
+            done.append(part)
+            continue
+        hops += 1
+        if hops > 40:
+            raise OSError(40, f"too many levels of symbolic links resolving {path!r} in {rootfs}")
+        if target.startswith("/"):
+            done = []
+        parts = [p for p in target.split("/") if p and p != "."] + parts
+    return in_root(rootfs, "/".join(done))
+
+
 def _make_mountpoint(sc: Syscalls, target: str, as_file: bool) -> None:
     if sc.kind(target) is not None:
         return
@@ -105,7 +131,7 @@ def _bind(sc: Syscalls, source: str, target: str, flags: int, propagation: int) 
 
 
 def mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapping[str, str]) -> None:
-    target = in_root(rootfs, m["destination"])
+    target = resolve_in_root(sc, rootfs, m["destination"])
     flags, propagation, data = parse_options(list(m.get("options") or []))
     kind = m.get("type") or ("bind" if flags & s.MS_BIND else "")
     source = m.get("source") or kind

@@ -158,6 +158,8 @@ class Runtime:
         return bool(data and data.get("status") == "running" and pid_alive(int(data.get("monitor_pid") or 0)))
 
     def _cleanup(self, cid: str, places: Places) -> None:
+        # An exited container's monitor may still be waiting for its attach client: it is done.
+        _kill_monitor(int((read_status(places) or {}).get("monitor_pid") or 0))
         spec_path = places.config
         try:
             spec = json.loads(spec_path.read_text())

@@ -109,6 +109,7 @@ class Syscalls(Protocol):
     def symlink(self, target: str, path: str) -> None: ...
     def write_file(self, path: str, data: str) -> None: ...
     def kind(self, path: str) -> str | None: ...  # "dir", "file" (anything not a dir), or None if absent
+    def readlink(self, path: str) -> str | None: ...  # the link's target, or None if not a symlink
 
 
 def _libc() -> ctypes.CDLL:
@@ -185,6 +186,12 @@ class LinuxSyscalls:
             return None
         return "dir" if stat.S_ISDIR(st.st_mode) else "file"
 
+    def readlink(self, path: str) -> str | None:
+        try:
+            return os.readlink(path)
+        except OSError:
+            return None
+
     # --- process credentials and capabilities (used only by the init and exec paths) ---
 
     def prctl(self, option: int, arg2: int = 0, arg3: int = 0) -> int:
@@ -211,6 +218,7 @@ class RecordingSyscalls:
     """A fake that records each call as a tuple; `existing` answers `kind()` (path -> "dir"/"file")."""
 
     existing: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     hostname: str = ""
 
@@ -252,6 +260,9 @@ class RecordingSyscalls:
 
     def kind(self, path: str) -> str | None:
         return self.existing.get(path)
+
+    def readlink(self, path: str) -> str | None:
+        return self.links.get(path)
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]

@@ -221,3 +221,12 @@ def test_dev_nodes_and_links(box):
         set(lines[2].split())
     assert "console" not in lines[2].split()  # only a TTY container gets /dev/console
     assert lines[3:5] == ["pts/ptmx", "/proc/self/fd"]
+
+
+def test_mount_onto_a_symlink_follows_it_inside_the_rootfs(box, tmp_path):
+    (box.rootfs / "etc/resolv.conf").symlink_to("/run/resolv.conf")
+    (tmp_path / "resolv").write_text("nameserver 127.0.0.53\n")
+    mounts = [{"destination": "/etc/resolv.conf", "type": "bind", "source": str(tmp_path / "resolv"),
+               "options": ["rbind", "ro"]}]
+    _, out = box.run(["cat", "/etc/resolv.conf"], mounts=mounts)
+    assert out == "nameserver 127.0.0.53\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.runtime import rootfs
 from engine.runtime import syscalls as s
 from engine.runtime.oci import build_spec
@@ -121,3 +123,13 @@ def test_paths_cannot_climb_out_of_the_rootfs():
 def test_parse_options():
     flags, prop, data = rootfs.parse_options(["nosuid", "ro", "rw", "rprivate", "mode=755", "size=1k"])
     assert flags == s.MS_NOSUID and prop == s.MS_PRIVATE | s.MS_REC and data == "mode=755,size=1k"
+
+
+def test_symlinks_resolve_inside_the_rootfs():
+    sc = RecordingSyscalls(links={"/rf/etc/resolv.conf": "/run/resolv.conf", "/rf/run": "../var/run",
+                                  "/rf/var/run/x": "../../../../../etc/shadow", "/rf/loop": "/loop"})
+    assert rootfs.resolve_in_root(sc, "/rf", "/etc/resolv.conf") == "/rf/var/run/resolv.conf"
+    assert rootfs.resolve_in_root(sc, "/rf", "/run/x") == "/rf/etc/shadow"  # clamped at the container's /
+    assert rootfs.resolve_in_root(sc, "/rf", "/a/b") == "/rf/a/b"
+    with pytest.raises(OSError, match="too many levels"):
+        rootfs.resolve_in_root(sc, "/rf", "/loop")
