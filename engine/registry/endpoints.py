@@ -77,14 +77,6 @@ class Endpoint:
     client_cert: tuple[Path, Path] | None = None
     _ctx: list[ssl.SSLContext] = field(default_factory=list, compare=False, repr=False)
 
-    @property
-    def secure(self) -> bool:
-        return self.url.startswith("https://")
-
-    @property
-    def netloc(self) -> str:
-        return urlsplit(self.url).netloc
-
     def ssl_context(self) -> ssl.SSLContext:
         """Built once per endpoint: system roots plus certs.d CAs, or no verification for insecure hosts."""
         if not self._ctx:

@@ -23,14 +23,6 @@ DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzi
 
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
-LAYER_TYPES = (
-    OCI_LAYER,
-    OCI_LAYER_GZIP,
-    OCI_LAYER_ZSTD,
-    DOCKER_LAYER_GZIP,
-    DOCKER_FOREIGN_LAYER,
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-)
 # What we say we understand, most specific first (as the Accept header of a Docker pull).
 ACCEPT = ", ".join((OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST))
 
