@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, Location
 from composer.loader.environment import read_env_files, with_defaults
 from composer.loader.paths import rebase_project
 from composer.loader.yamlsrc import Marks
@@ -23,19 +23,43 @@ LoadModel = Callable[[list[str], str, Mapping[str, str], tuple[str, ...]], tuple
 _IMPORTED = ("services", "volumes", "networks", "secrets", "configs", "models")
 
 
-def _entries(value: Any) -> list[dict[str, Any]]:
+def _entries(value: Any, marks: Marks) -> list[dict[str, Any]]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise ConfigError(f"`include` must be a list, got {value}")
+        raise ConfigError(f"`include` must be a list, got {value}", location=marks.get(("include",)))
     out = []
-    for item in value:
-        entry = {"path": item} if isinstance(item, str) else dict(item)
+    for index, item in enumerate(value):
+        entry = {"path": item} if isinstance(item, str) else dict(item) if isinstance(item, dict) else None
+        if entry is None:
+            raise ConfigError(
+                f"include[{index}] must be a path or a mapping with a `path`", location=_where(marks, index)
+            )
         for key in ("path", "env_file"):
             if isinstance(entry.get(key), str):
                 entry[key] = [entry[key]]
+        paths = entry.get("path")
+        if not paths or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ConfigError(
+                f"include[{index}].path must be a path or a list of paths", location=_where(marks, index)
+            )
+        env_files = entry.get("env_file")
+        if env_files is not None and not (
+            isinstance(env_files, list) and all(isinstance(f, str) for f in env_files)
+        ):
+            raise ConfigError(
+                f"include[{index}].env_file must be a path or a list of paths", location=_where(marks, index)
+            )
+        if not isinstance(entry.get("project_directory", ""), str):
+            raise ConfigError(
+                f"include[{index}].project_directory must be a path", location=_where(marks, index)
+            )
         out.append(entry)
     return out
+
+
+def _where(marks: Marks, index: int) -> Location | None:
+    return marks.get(("include", index)) or marks.get(("include",))
 
 
 def _resolve_list_environment(model: dict[str, Any], environ: Mapping[str, str]) -> None:
@@ -59,12 +83,12 @@ def apply_include(
     marks: Marks,
 ) -> dict[str, Any]:
     """`data` without `include`, with the included projects' resources imported into it."""
-    entries = _entries(data.get("include"))
+    entries = _entries(data.get("include"), marks)
     if not entries:
         return data
     model = {k: v for k, v in data.items() if k != "include"}
     for index, entry in enumerate(entries):
-        where = marks.get(("include", index)) or marks.get(("include",))
+        where = _where(marks, index)
         files = [
             p if os.path.isabs(p) else os.path.join(working_dir, os.path.expanduser(p)) for p in entry["path"]
         ]

@@ -10,6 +10,7 @@ parser build the node graph and resolve plain scalars ourselves (`_resolve_plain
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import re
@@ -37,6 +38,7 @@ _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
+_BINARY = "tag:yaml.org,2002:binary"
 _PLAIN = "tag:composer,2026:plain"  # untagged plain scalar, typed by _resolve_plain
 
 
@@ -181,6 +183,7 @@ class _Builder:
         self.filename = filename
         self.marks: Marks = {}
         self.visits = 0
+        self.building: set[int] = set()  # ids of the collection nodes being built: alias cycles
 
     def error(self, message: str, node: Node, path: KeyPath) -> ConfigError:
         return ConfigError(message, location=_loc(self.filename, node), key_path=path_str(path) or None)
@@ -198,6 +201,15 @@ class _Builder:
     def _plain(self, node: Node, path: KeyPath) -> Any:
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
+        if id(node) in self.building:
+            raise self.error("anchor value contains itself", node, path)
+        self.building.add(id(node))
+        try:
+            return self._collection(node, path)
+        finally:
+            self.building.discard(id(node))
+
+    def _collection(self, node: Node, path: KeyPath) -> Any:
         if isinstance(node, SequenceNode):
             items: list[Any] = []
             for item in node.value:
@@ -228,6 +240,11 @@ class _Builder:
             return _BOOLS[value]
         if tag == _NULL:
             return None
+        if tag == _BINARY:
+            try:
+                return base64.b64decode("".join(value.split()), validate=True).decode("utf-8", "replace")
+            except ValueError:
+                raise self.error(f"cannot decode {value!r} as binary", node, path) from None
         if tag.startswith("tag:yaml.org,2002:") and tag != _MERGE:
             return value
         # local tags other than !reset/!override: go-yaml decodes the plain value
@@ -268,7 +285,7 @@ class _Builder:
         for source in sources:
             if not isinstance(source, MappingNode):
                 raise self.error("map merge requires map or sequence of maps as the value", source, path)
-            for key, value in self._mapping(source, path).items():
+            for key, value in self._plain(source, path).items():
                 merged.setdefault(key, value)
 
 
@@ -294,8 +311,9 @@ def parse_documents(text: str, filename: str) -> list[Document]:
         location = Location(filename, mark.line + 1, mark.column + 1) if mark else None
         parts = [p for p in (exc.context, exc.problem) if p]
         raise ConfigError(f"yaml: {': '.join(parts) or 'invalid YAML'}", location=location) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"yaml: {exc}", location=Location(filename, 1, 1)) from None
+    except yaml.YAMLError as exc:  # reader errors (bad characters): first line only
+        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        raise ConfigError(f"yaml: {first}", location=Location(filename, 1, 1)) from None
     finally:
         loader.dispose()
     return docs

@@ -118,3 +118,19 @@ def test_extends_and_include_errors_are_located(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         apply_include(doc.data, str(tmp_path), {}, (str(main),), loader.load_model, dict(doc.marks))
     assert str(err.value) == f"{main}:4:3: services.web conflicts with imported resource"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("include: [{project_directory: x}]\n", r"include\[0\].path must be a path or a list of paths"),
+        ("include: [1]\n", r"include\[0\] must be a path or a mapping"),
+        ("include:\n  - path: [a, 1]\n", r"c.yaml:2:5: include\[0\].path must be"),
+        ("include: {a: b}\n", "`include` must be a list"),
+    ],
+)
+def test_malformed_include_is_a_clear_error(text: str, message: str, tmp_path: Path) -> None:
+    doc = parse_documents(text, "c.yaml")[0]
+    loader = _Loader(LoadOptions(working_dir=str(tmp_path)), [])
+    with pytest.raises(ConfigError, match=message):
+        apply_include(doc.data, str(tmp_path), {}, ("c.yaml",), loader.load_model, dict(doc.marks))

@@ -77,3 +77,17 @@ def test_multiple_documents_and_empty_file() -> None:
     docs = parse_documents("a: 1\n---\nb: 2\n", "c.yaml")
     assert [d.data for d in docs] == [{"a": 1}, {"b": 2}]
     assert parse_documents("", "c.yaml") == []
+
+
+def test_alias_cycles_and_binary() -> None:
+    for text in ("x: &a [*a]\n", "a: &a {<<: *a}\n", "b: &b {x: *b}\n"):
+        with pytest.raises(ConfigError, match="anchor value contains itself"):
+            one(text)
+    assert one("a: !!binary aGVsbG8=\n") == {"a": "hello"}
+    assert one("x: &a [1]\ny: [*a, *a]\n") == {"x": [1], "y": [[1], [1]]}
+
+
+def test_reader_errors_are_one_line() -> None:
+    with pytest.raises(ConfigError) as err:
+        one("a: \x00\n")
+    assert "\n" not in str(err.value) and "control characters are not allowed" in str(err.value)
