@@ -107,6 +107,48 @@ class RwLayers:
         self._meta(container_id)
         return _tar_upper(self._path(container_id) / "upper")
 
+    def upper_dir(self, container_id: str) -> Path:
+        self._meta(container_id)
+        return self._path(container_id) / "upper"
+
+    def size(self, container_id: str) -> int:
+        """Bytes of regular files in the rw layer (Docker's SizeRw)."""
+        total = 0
+        for dirpath, _, filenames in os.walk(self.upper_dir(container_id)):
+            for name in filenames:
+                st = os.lstat(os.path.join(dirpath, name))
+                if stat.S_ISREG(st.st_mode):
+                    total += st.st_size
+        return total
+
+    def changes(self, container_id: str) -> list[dict[str, object]]:
+        """`docker diff`: {"Path", "Kind"} with Kind 0 modified, 1 added, 2 deleted, sorted by path."""
+        meta = self._meta(container_id)
+        lowers = self.layers.lower_dirs(meta["diff_ids"])  # type: ignore[arg-type]
+        upper = self._path(container_id) / "upper"
+        out: list[dict[str, object]] = []
+        for dirpath, dirnames, filenames in os.walk(upper):
+            rel_dir = os.path.relpath(dirpath, upper)
+            for name in dirnames + filenames:
+                rel = name if rel_dir == "." else os.path.join(rel_dir, name)
+                st = os.lstat(os.path.join(dirpath, name))
+                if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                    kind = 2
+                else:
+                    kind = 0 if _in_lowers(lowers, rel) else 1
+                out.append({"Path": "/" + rel, "Kind": kind})
+        return sorted(out, key=lambda c: str(c["Path"]))
+
+
+def _in_lowers(lowers: list[Path], rel: str) -> bool:
+    """Whether `rel` is visible in the image's merged view (the top-most layer that knows it decides)."""
+    for lower in lowers:
+        path = lower / rel
+        if os.path.lexists(path):
+            st = os.lstat(path)
+            return not (stat.S_ISCHR(st.st_mode) and st.st_rdev == 0)
+    return False
+
 
 def _run(argv: list[str], cwd: Path | None = None) -> None:
     proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)

@@ -347,3 +347,11 @@ class ImageStore:
 
     def diff_rw(self, container_id: str) -> Iterator[bytes]:
         return self.rw.diff(container_id)
+
+    def size_rw(self, container_id: str) -> int:
+        """Docker's SizeRw: bytes the container has written."""
+        return self.rw.size(container_id)
+
+    def changes_rw(self, container_id: str) -> builtins.list[dict[str, Any]]:
+        """`GET /containers/{id}/changes`: [{"Path": "/x", "Kind": 0|1|2}] (modified/added/deleted)."""
+        return self.rw.changes(container_id)

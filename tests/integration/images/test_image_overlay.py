@@ -178,3 +178,19 @@ def test_removing_images_frees_layers(store: ImageStore, busybox_image: Image) -
     assert not layer.exists()
     assert store.layers.diff_ids() == [] and list((store.root / "l").iterdir()) == []
     assert list((store.root / "blobs" / "sha256").iterdir()) == []
+
+
+def test_changes_and_size_of_the_rw_layer(store: ImageStore, busybox_image: Image) -> None:
+    store.create_rw(CID, busybox_image)
+    merged = store.mount_rw(CID)
+    assert store.changes_rw(CID) == [] and store.size_rw(CID) == 0
+    _sh(merged, "rm /var/www/index.html; echo 12345 > /added; echo x >> /etc/passwd")
+    assert store.changes_rw(CID) == [
+        {"Path": "/added", "Kind": 1},
+        {"Path": "/etc", "Kind": 0},
+        {"Path": "/etc/passwd", "Kind": 0},
+        {"Path": "/var", "Kind": 0},
+        {"Path": "/var/www", "Kind": 0},
+        {"Path": "/var/www/index.html", "Kind": 2},
+    ]
+    assert store.size_rw(CID) == 6 + (merged / "etc/passwd").stat().st_size
