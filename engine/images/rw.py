@@ -111,6 +111,14 @@ class RwLayers:
         self._meta(container_id)
         return self._path(container_id) / "upper"
 
+    def paths(self, container_id: str) -> dict[str, str]:
+        """GraphDriver.Data as `docker inspect` shows it (LowerDir joined with ':', top-most first)."""
+        meta = self._meta(container_id)
+        path = self._path(container_id)
+        lowers = self.layers.lower_dirs(meta["diff_ids"]) or [path / "empty"]  # type: ignore[arg-type]
+        return {"LowerDir": ":".join(str(p) for p in lowers), "MergedDir": str(path / "merged"),
+                "UpperDir": str(path / "upper"), "WorkDir": str(path / "work")}
+
     def size(self, container_id: str) -> int:
         """Bytes of regular files in the rw layer (Docker's SizeRw)."""
         total = 0

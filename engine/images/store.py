@@ -348,6 +348,10 @@ class ImageStore:
     def diff_rw(self, container_id: str) -> Iterator[bytes]:
         return self.rw.diff(container_id)
 
+    def rw_paths(self, container_id: str) -> dict[str, str]:
+        """{"LowerDir", "UpperDir", "WorkDir", "MergedDir"} for a container's GraphDriver.Data."""
+        return self.rw.paths(container_id)
+
     def size_rw(self, container_id: str) -> int:
         """Docker's SizeRw: bytes the container has written."""
         return self.rw.size(container_id)

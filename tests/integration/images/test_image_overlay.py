@@ -194,3 +194,6 @@ def test_changes_and_size_of_the_rw_layer(store: ImageStore, busybox_image: Imag
         {"Path": "/var/www/index.html", "Kind": 2},
     ]
     assert store.size_rw(CID) == 6 + (merged / "etc/passwd").stat().st_size
+    paths = store.rw_paths(CID)
+    assert paths["MergedDir"] == str(merged) and paths["LowerDir"] == str(store.lower_dirs(busybox_image)[0])
+    assert (Path(paths["UpperDir"]) / "added").read_text() == "12345\n"
