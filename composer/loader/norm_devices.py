@@ -48,6 +48,11 @@ def gpus(value: Any) -> list[dict[str, Any]]:
     return [device_request(item) for item in value]
 
 
+def _get(entry: dict[str, Any], key: str) -> Any:
+    """Device entries as users write them (`path`) or as we print them (`Path`, from a YAML round trip)."""
+    return entry.get(key, entry.get(key.capitalize()))
+
+
 def blkio(value: dict[str, Any]) -> dict[str, Any]:
     """Device entries are printed with Go's field names (Path, Rate, Weight): they carry no tags."""
     config = dict(value)
@@ -55,13 +60,15 @@ def blkio(value: dict[str, Any]) -> dict[str, Any]:
         config["weight"] = to_int(config["weight"])
     if "weight_device" in config:
         config["weight_device"] = [
-            {"Path": d.get("path"), "Weight": to_int(d.get("weight", 0))} for d in config["weight_device"]
+            {"Path": _get(d, "path"), "Weight": to_int(_get(d, "weight") or 0)}
+            for d in config["weight_device"]
         ]
     for key in ("device_read_bps", "device_read_iops", "device_write_bps", "device_write_iops"):
         if key in config:
             try:
                 config[key] = [
-                    {"Path": d.get("path"), "Rate": canonical_bytes(d.get("rate", 0))} for d in config[key]
+                    {"Path": _get(d, "path"), "Rate": canonical_bytes(_get(d, "rate") or 0)}
+                    for d in config[key]
                 ]
             except UnitError as exc:
                 raise DeviceError(str(exc)) from exc

@@ -114,11 +114,11 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
     except UnitError as exc:
         raise ConfigError(str(exc), location=locate(ctx.marks, path), key_path=format_key_path(path)) from exc
     if kind == "volumes" and resource.get("external"):
-        for key in ("driver", "driver_opts", "labels"):
-            if resource.get(key):
+        for param in ("driver", "driver_opts", "labels"):
+            if resource.get(param):
                 raise ConfigError(
-                    f'conflicting parameters "external" and "{key}" specified',
-                    location=locate(ctx.marks, (*path, key)),
+                    f'conflicting parameters "external" and "{param}" specified',
+                    location=locate(ctx.marks, (*path, param)),
                     key_path=format_key_path(path),
                 )
     if resource.get("name") is None:

@@ -548,6 +548,38 @@ networks:
     name: someone-elses
 volumes: {}
 """,
+    "external_resources": """
+services:
+  a:
+    image: busybox
+    volumes: [ext:/e, renamed:/r, plain:/p]
+    secrets: [sx, sy]
+    configs: [cx]
+    networks: [nx, ny]
+volumes:
+  ext:
+    external: true
+  renamed:
+    external: true
+    name: real-name
+  plain:
+    name: my-vol
+    labels: {a: b}
+secrets:
+  sx:
+    external: true
+  sy:
+    external: true
+    name: other-secret
+configs:
+  cx:
+    external: true
+networks:
+  nx:
+    external: true
+  ny:
+    name: fixed-net
+""",
 }
 
 # Files some cases read (label_file); written next to compose.yaml.
