@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.errors import ConfigError
 from composer.loader import discovery
@@ -31,6 +31,9 @@ from composer.loader.merge import enforce_unicity, merge
 from composer.loader.paths import own_files
 from composer.loader.profiles import active_profiles, apply_profiles
 from composer.loader.yamlsrc import Document, Marks, parse_documents, read_file, strip_tags
+
+if TYPE_CHECKING:
+    from composer.model import Project
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +54,7 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class LoadedProject:
-    project: Any  # composer.model.Project
+    project: Project
     canonical: dict[str, Any]
     name: str
     working_dir: str
@@ -171,14 +174,10 @@ def _name_from_files(loader: _Loader, files: Sequence[str], environ: Mapping[str
     return discovery.normalize_project_name(name)
 
 
-def load_project(opts: LoadOptions) -> LoadedProject:
-    """Load, merge, normalize and validate the project `opts` describes. Raises ConfigError."""
-    from composer.loader.normalize import NormalizeContext, normalize
-    from composer.loader.validate import check_consistency
-    from composer.model import Project
-
-    warnings: list[str] = []
-    loader = _Loader(opts, warnings)
+def _files_and_environment(opts: LoadOptions, warnings: list[str]) -> tuple[list[str], str, dict[str, str]]:
+    """Config files, project directory and environment. The env files are read twice, as the
+    reference does: from the first guess of the project directory (they may set COMPOSE_FILE), then
+    from the final one, earlier values winning."""
     cwd = opts.working_dir
     first_dir = discovery.working_directory(opts.project_directory, opts.files, cwd)
     environ = project_environment(opts, first_dir, shell_environment(opts))
@@ -187,16 +186,58 @@ def load_project(opts: LoadOptions) -> LoadedProject:
     working_dir = discovery.working_directory(opts.project_directory, files, cwd)
     if working_dir != first_dir:
         environ = project_environment(opts, working_dir, environ)
+    return files, working_dir, environ
 
+
+def _project_name(
+    opts: LoadOptions,
+    loader: _Loader,
+    files: Sequence[str],
+    working_dir: str,
+    environ: Mapping[str, str],
+    warnings: list[str],
+) -> str:
+    """`-p`, else COMPOSE_PROJECT_NAME (both must be valid as given), else the files' `name:`, else
+    the project directory's name (both normalized)."""
     if opts.project_name:
-        name = discovery.check_project_name(opts.project_name)
-    elif environ.get("COMPOSE_PROJECT_NAME"):
-        name = discovery.check_project_name(environ["COMPOSE_PROJECT_NAME"])
-    else:
-        name = _name_from_files(loader, files, environ, opts.interpolate)
-        name = name or discovery.normalize_project_name(os.path.basename(working_dir))
+        return discovery.check_project_name(opts.project_name)
+    if environ.get("COMPOSE_PROJECT_NAME"):
+        return discovery.check_project_name(environ["COMPOSE_PROJECT_NAME"])
+    name = _name_from_files(loader, files, environ, opts.interpolate)
+    if not name:
+        dirname = os.path.basename(working_dir)
+        if os.path.basename(os.path.realpath(working_dir)) != dirname:
+            warnings.append(
+                f'project has been loaded without an explicit name from a symlink. Using name "{dirname}"'
+            )
+        name = discovery.normalize_project_name(dirname)
     if not name:
         raise ConfigError("project name must not be empty")
+    return name
+
+
+def _with_files_read(service: Any, environ: Mapping[str, str]) -> dict[str, Any]:
+    """The service with `env_file` read into `environment` and `label_file` into `labels`."""
+    service = dict(service or {})
+    if service.get("environment") is not None or service.get("env_file") is not None:
+        service["environment"] = resolve_service_environment(service, environ)
+    service.pop("env_file", None)
+    if service.get("label_file") is not None:
+        service["labels"] = resolve_service_labels(service)
+    service.pop("label_file", None)
+    return service
+
+
+def load_project(opts: LoadOptions) -> LoadedProject:
+    """Load, merge, normalize and validate the project `opts` describes. Raises ConfigError."""
+    from composer.loader.normalize import NormalizeContext, normalize
+    from composer.loader.validate import check_consistency
+    from composer.model import Project
+
+    warnings: list[str] = []
+    loader = _Loader(opts, warnings)
+    files, working_dir, environ = _files_and_environment(opts, warnings)
+    name = _project_name(opts, loader, files, working_dir, environ, warnings)
     environ = {**environ, "COMPOSE_PROJECT_NAME": name}
 
     model, marks = loader.load_model(list(files), working_dir, environ, ())
@@ -210,16 +251,7 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         str(p) for s in all_services.values() if isinstance(s, dict) for p in s.get("profiles") or []
     )
     model = apply_profiles(model, profiles, list(opts.services))
-    services = {}
-    for svc_name, service in (model.get("services") or {}).items():
-        service = dict(service or {})
-        if service.get("environment") is not None or service.get("env_file") is not None:
-            service["environment"] = resolve_service_environment(service, environ)
-        service.pop("env_file", None)
-        if service.get("label_file") is not None:
-            service["labels"] = resolve_service_labels(service)
-        service.pop("label_file", None)
-        services[svc_name] = service
+    services = {n: _with_files_read(s, environ) for n, s in (model.get("services") or {}).items()}
     model["services"] = services
     disabled = tuple(sorted(n for n in all_services if n not in services))
 

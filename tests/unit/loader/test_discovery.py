@@ -97,3 +97,21 @@ def test_marks_point_into_the_file_that_wrote_the_value(tmp_path: Path) -> None:
     # the appended item's index in the merged list is not its index in b.yaml
     assert marks[("services", "web", "ports", 0)].file == str(tmp_path / "a.yaml")
     assert ("services", "web", "ports", 1) not in marks
+
+
+def test_symlinked_project_directory_warns_and_uses_the_link_name(tmp_path: Path) -> None:
+    real = tmp_path / "Real_Dir"
+    real.mkdir()
+    (real / "compose.yaml").write_text("services: {web: {image: x}}\n")
+    link = tmp_path / "Link.Name"
+    link.symlink_to(real)
+    loaded = load(link)
+    assert loaded.name == "linkname"
+    assert loaded.warnings == (
+        'project has been loaded without an explicit name from a symlink. Using name "Link.Name"',
+    )
+    with pytest.raises(ConfigError, match="project name must not be empty"):
+        empty = tmp_path / "__"
+        empty.mkdir()
+        (empty / "compose.yaml").write_text("services: {web: {image: x}}\n")
+        load(empty)
