@@ -352,6 +352,15 @@ class ImageStore:
         """{"LowerDir", "UpperDir", "WorkDir", "MergedDir"} for a container's GraphDriver.Data."""
         return self.rw.paths(container_id)
 
+    def commit_rw(self, container_id: str, base: Image | None, container_config: dict[str, Any], *,
+                  tags: Sequence[str] = (), changes: Sequence[str] = (), comment: str = "", author: str = "",
+                  created_by: str = "") -> Image:
+        """`docker commit`: base's layers + this container's diff as a new image (parent = base)."""
+        from engine.images.commit import commit_rw
+
+        return commit_rw(self, container_id, base, container_config, tags=tags, changes=changes,
+                         comment=comment, author=author, created_by=created_by)
+
     def size_rw(self, container_id: str) -> int:
         """Docker's SizeRw: bytes the container has written."""
         return self.rw.size(container_id)

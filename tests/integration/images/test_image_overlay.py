@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.errors import Conflict
 from engine.images.store import Image, ImageStore
 from engine.images.unpack import OPAQUE_XATTR
 from tests.integration.images.mounts import mounts_under
@@ -197,3 +198,25 @@ def test_changes_and_size_of_the_rw_layer(store: ImageStore, busybox_image: Imag
     paths = store.rw_paths(CID)
     assert paths["MergedDir"] == str(merged) and paths["LowerDir"] == str(store.lower_dirs(busybox_image)[0])
     assert (Path(paths["UpperDir"]) / "added").read_text() == "12345\n"
+
+
+def test_commit_makes_a_child_image(store: ImageStore, busybox_image: Image) -> None:
+    store.create_rw(CID, busybox_image)
+    _sh(store.mount_rw(CID), "echo committed > /marker; rm /var/www/index.html")
+    child = store.commit_rw(CID, busybox_image, {"Cmd": ["cat", "/marker"]}, tags=["child:1"],
+                            changes=["ENV MODE=prod"], comment="snapshot", author="tester")
+    assert child.parent == busybox_image.id
+    assert child.config["config"] == {"Cmd": ["cat", "/marker"], "Env": ["MODE=prod"]}
+    assert child.diff_ids[:-1] == busybox_image.diff_ids
+    assert [h["Comment"] for h in store.history("child:1")] == ["snapshot", "Imported from -"]
+    assert store.inspect("child:1")["Parent"] == busybox_image.id
+    with pytest.raises(Conflict, match=r"\(cannot be forced\) - image has dependent child images"):
+        store.remove(busybox_image.id, force=True, prune=False, in_use=lambda _i: [])
+    other = "d" * 64
+    store.create_rw(other, child)
+    view = store.mount_rw(other)
+    assert _sh(view, "cat /marker; test -e /var/www/index.html || echo gone") == "committed\ngone\n"
+    store.remove_rw(other)
+    store.remove_rw(CID)
+    records = store.remove("child:1", force=False, prune=True, in_use=lambda _i: [])
+    assert {"Deleted": child.id} in records and store.exists(busybox_image.id)  # a tagged parent stays
