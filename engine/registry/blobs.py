@@ -60,6 +60,11 @@ def fetch_blob(
             except NETWORK_ERRORS as exc:
                 failures = _retry_or_raise(digest, failures, max_retries, exc, backoff)
                 continue
+            if resp.status == 206 and _range_start(resp.header("Content-Range")) != received:
+                resp.close()
+                raise InvalidParameter(
+                    f"fetching blob {digest}: registry answered a range that does not start at {received}"
+                )
             if resp.status == 200 and received:
                 # The server ignored Range: start over.
                 log.info("registry ignored range request digest=%s offset=%d", digest, received)
@@ -87,10 +92,10 @@ def fetch_blob(
                     if progress:
                         progress(received, size)
             except NETWORK_ERRORS as exc:
-                resp.close()
                 failures = _retry_or_raise(digest, failures, max_retries, exc, backoff)
                 continue
-            resp.close()
+            finally:
+                resp.close()
             if size and received < size:
                 # A clean EOF before the end is a dropped connection too (Content-Length was a lie or absent).
                 failures = _retry_or_raise(
@@ -103,6 +108,13 @@ def fetch_blob(
         dest.unlink(missing_ok=True)
         raise DigestMismatch(f"filesystem layer verification failed for digest {digest}: got {got}")
     return dest
+
+
+def _range_start(content_range: str) -> int | None:
+    """The first byte of `Content-Range: bytes 100-199/200`."""
+    unit, _, spec = content_range.strip().partition(" ")
+    first = spec.split("-", 1)[0]
+    return int(first) if unit == "bytes" and first.isdigit() else None
 
 
 def _retry_or_raise(digest: str, failures: int, max_retries: int, exc: BaseException, backoff: float) -> int:

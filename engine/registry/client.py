@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -84,8 +85,11 @@ class RegistryClient:
         platform: str | None = None,
         credentials: Credentials | None = None,
         progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
     ) -> Any:
-        """Pull `ref` into the store and tag it; progress messages as `docker pull` shows them."""
+        """Pull `ref` into the store and tag it; progress messages as `docker pull` shows them.
+
+        Setting `cancel` (e.g. when the API client disconnects) stops the downloads: Cancelled is raised."""
         if self.store is None:
             raise InvalidParameter("registry client has no image store to pull into")
         reference = parse(ref)
@@ -106,6 +110,7 @@ class RegistryClient:
             concurrency=self.options.max_concurrent_downloads,
             max_retries=self.options.max_retries,
             staging_dir=self.staging_dir,
+            cancel=cancel,
         )
         return puller.pull(session, reference, resolved)
 

@@ -11,5 +11,11 @@ class Unauthorized(EngineError):
     status = 401
 
 
+class Cancelled(EngineError):
+    """The caller gave up (an API client went away); partial downloads were discarded."""
+
+    status = 499
+
+
 class DigestMismatch(SystemError_):
     """Content from a registry did not hash to the digest it was asked for; nothing was stored."""

@@ -15,7 +15,7 @@ from typing import Any
 from engine.errors import InvalidParameter
 from engine.registry import store as st
 from engine.registry.blobs import fetch_blob, verify_bytes
-from engine.registry.errors import DigestMismatch
+from engine.registry.errors import Cancelled, DigestMismatch
 from engine.registry.manifest import (
     ACCEPT,
     Descriptor,
@@ -90,10 +90,6 @@ def fetch_config(session: Session, desc: Descriptor) -> bytes:
     return body
 
 
-class Cancelled(Exception):
-    """Stops a download thread from inside its progress callback."""
-
-
 class Puller:
     """One pull into `store`. Store calls are serialized; downloads run `concurrency` at a time."""
 
@@ -105,6 +101,7 @@ class Puller:
         concurrency: int = 3,
         max_retries: int = 5,
         staging_dir: Path | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.progress = progress
@@ -112,7 +109,8 @@ class Puller:
         self.max_retries = max_retries
         self.staging_dir = staging_dir
         self._store_lock = threading.Lock()
-        self._abort = threading.Event()  # set when one layer failed: the other downloads stop early
+        # Set by the caller to give up, or by a failed layer so the other downloads stop early.
+        self._abort = cancel or threading.Event()
 
     def pull(self, session: Session, ref: Reference, resolved: ResolvedManifest) -> Any:
         manifest = resolved.manifest
@@ -169,7 +167,10 @@ class Puller:
             try:
                 # Registered bottom-up as each download completes, the order Docker extracts in.
                 for (desc, diff_id), fut in zip(todo, futures, strict=True):
-                    self._register(desc, diff_id, fut.result())
+                    path = fut.result()
+                    if self._abort.is_set():
+                        raise Cancelled("pull cancelled")
+                    self._register(desc, diff_id, path)
             except BaseException:
                 self._abort.set()
                 for fut in futures:
@@ -184,7 +185,7 @@ class Puller:
 
         def report(current: int, total: int) -> None:
             if self._abort.is_set():
-                raise Cancelled(f"download of {desc.digest} stopped: another layer failed")
+                raise Cancelled(f"pull cancelled: download of {desc.digest} stopped")
             self.progress.bytes("Downloading", ident, current, total)
 
         fetch_blob(session, desc.digest, desc.size, dest, max_retries=self.max_retries, progress=report)

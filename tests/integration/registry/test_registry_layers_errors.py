@@ -15,7 +15,8 @@ import pytest
 from engine.errors import NotFound, Unavailable
 from engine.images.store import ImageStore
 from engine.registry import RegistryClient, RegistryOptions
-from tests.integration.registry.helpers import skopeo_inspect, statuses
+from engine.registry.errors import Cancelled
+from tests.integration.registry.helpers import skopeo_inspect, statuses, tree
 from tests.support.registry import Registry, free_port
 
 
@@ -98,3 +99,24 @@ def test_unreachable_registry_is_one_clear_error(
         Unavailable, match=rf"cannot reach registry {host}: https://{host}: .*; http://{host}: "
     ):
         RegistryClient(make_store("u"), options, staging_dir=staging).pull(f"{host}/x:1")
+
+
+def test_cancel_stops_a_pull_and_leaves_the_store_unchanged(
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    ref, _, _ = pushed
+    store = make_store("cancel")
+    before = tree(store.root)
+    cancel = threading.Event()
+
+    def on_progress(msg: dict[str, Any]) -> None:
+        if msg.get("status") == "Downloading":
+            cancel.set()  # the API client went away
+
+    with pytest.raises(Cancelled, match="pull cancelled"):
+        RegistryClient(store, options, staging_dir=staging).pull(ref, progress=on_progress, cancel=cancel)
+    assert tree(store.root) == before
+    assert list(staging.iterdir()) == []

@@ -35,3 +35,12 @@ def test_progress_messages_have_dockers_shape() -> None:
     assert downloads[-1]["progressDetail"] == {"current": 1_000_000, "total": 1_000_000}
     assert downloads[-1]["progress"].startswith("[" + "=" * 50 + "]")
     assert seen[-1]["status"] == "Pull complete"
+
+
+def test_content_range_start() -> None:
+    from engine.registry.blobs import _range_start
+
+    assert _range_start("bytes 100-199/200") == 100
+    assert _range_start("bytes 0-0/*") == 0
+    assert _range_start("items 1-2/3") is None
+    assert _range_start("") is None
