@@ -109,3 +109,17 @@ def check_project_name(name: str) -> str:
             "hyphens, and underscores as well as start with a letter or number"
         )
     return name
+
+
+def current_directory(environ: Mapping[str, str]) -> str:
+    """The working directory as the user's shell names it: $PWD when it is the current directory
+    (so a symlinked directory keeps its name, as with Go's os.Getwd), else the resolved path."""
+    cwd = os.getcwd()
+    pwd = environ.get("PWD")
+    if pwd and os.path.isabs(pwd):
+        try:
+            if os.path.samefile(pwd, cwd):
+                return pwd
+        except OSError:
+            pass
+    return cwd

@@ -115,3 +115,14 @@ def test_symlinked_project_directory_warns_and_uses_the_link_name(tmp_path: Path
         empty.mkdir()
         (empty / "compose.yaml").write_text("services: {web: {image: x}}\n")
         load(empty)
+
+
+def test_current_directory_prefers_the_shell_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    monkeypatch.chdir(link)
+    assert discovery.current_directory({"PWD": str(link)}) == str(link)
+    assert discovery.current_directory({"PWD": str(tmp_path)}) == str(real)
+    assert discovery.current_directory({}) == str(real)
