@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import resource
 import signal
 import socket
 import stat
@@ -113,8 +114,6 @@ def rootfs_default_path() -> str:
 
 
 def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
-    import resource
-
     for lim in limits:
         number = _RLIMIT_NUMBERS.get(lim["type"])
         if number is None:

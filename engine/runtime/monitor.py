@@ -51,6 +51,12 @@ class StartError(Exception):
 
 
 @dataclass
+class Pending:
+    sock: socket.socket
+    buf: bytes = b""
+
+
+@dataclass
 class Client:
     sock: socket.socket
     streams: tuple[bool, bool]  # stdout, stderr
@@ -285,6 +291,8 @@ class Monitor:
                     deadline = time.monotonic() + (wait if self.hold is not None else 0)
                 elif isinstance(kind, Client):
                     self._client_input(kind)
+                elif isinstance(kind, Pending):
+                    self._request(kind)
         for client in list(self.clients):
             self._drop(client)
         return exit_code
@@ -338,19 +346,31 @@ class Monitor:
                 self._emit(self.outputs[fd], data)
 
     def _accept(self, listener: socket.socket) -> None:
+        """A new connection sends one JSON request line first; read it without blocking the loop."""
         try:
             sock, _ = listener.accept()
         except BlockingIOError:
             return
-        sock.settimeout(10)
-        buf = b""
-        while b"\n" not in buf:
+        sock.setblocking(False)
+        self.sel.register(sock, selectors.EVENT_READ, Pending(sock))
+
+    def _request(self, pending: Pending) -> None:
+        sock = pending.sock
+        try:
             chunk = sock.recv(4096)
-            if not chunk:
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        pending.buf += chunk
+        if b"\n" not in pending.buf:
+            if not chunk or len(pending.buf) > 65536:
+                self.sel.unregister(sock)
                 sock.close()
-                return
-            buf += chunk
-        line, rest = buf.split(b"\n", 1)
+            return
+        self.sel.unregister(sock)
+        sock.settimeout(10)  # from here on, sends to a slow client block (briefly), as Docker's attach does
+        line, rest = pending.buf.split(b"\n", 1)
         try:
             req = json.loads(line)
         except ValueError:
@@ -359,7 +379,8 @@ class Monitor:
         if "resize" in req:
             if self.master is not None:
                 set_winsize(self.master, int(req["resize"][0]), int(req["resize"][1]))
-            sock.sendall(b"{}\n")
+            with contextlib.suppress(OSError):
+                sock.sendall(b"{}\n")
             sock.close()
             return
         client = Client(sock, (bool(req.get("stdout")), bool(req.get("stderr"))), bool(req.get("stdin")))
