@@ -233,6 +233,59 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         [],
         {"PWD": "/elsewhere"},  # the shell's PWD wins; without one, the working directory
     ),
+    "nested-extends-include-override": (
+        {
+            "compose.yaml": _y("""
+                include:
+                  - inc/compose.yaml
+                services:
+                  web:
+                    extends: {file: a/base.yaml, service: mid}
+                    environment: [TOP=1]
+                volumes:
+                  named: {}
+                """),
+            "a/base.yaml": _y("""
+                services:
+                  mid:
+                    extends: {file: b/deep.yaml, service: deep}
+                    volumes: ["./mid:/mid"]
+                    env_file: mid.env
+                """),
+            "a/mid.env": "MID=1\n",
+            "a/b/deep.yaml": _y("""
+                services:
+                  deep:
+                    image: deep
+                    build: {context: ., dockerfile: D}
+                    volumes: ["./deep:/deep", "named:/named"]
+                    secrets: [s]
+                """),
+            "inc/compose.yaml": _y("""
+                include:
+                  - path: inner/compose.yaml
+                    env_file: inner.env
+                services:
+                  incsvc:
+                    image: "inc:${IV:-none}"
+                    volumes: ["./incdata:/x"]
+                secrets:
+                  s:
+                    file: ./secret.txt
+                """),
+            "inc/.env": "IV=fromincdotenv\n",
+            "inc/inner.env": "IN=frominner\n",
+            "inc/inner/compose.yaml": _y("""
+                services:
+                  inner:
+                    image: "inner:${IN:-none}-${IV:-none}"
+                    build: .
+                """),
+            "ov/override.yaml": "services:\n  web:\n    volumes: ['./ovdata:/ov']\n",
+        },
+        ["-f", "compose.yaml", "-f", "ov/override.yaml"],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
