@@ -121,7 +121,8 @@ YAML_TOP_LEVEL = ("name", "services", "networks", "volumes", "secrets", "configs
 
 def yaml_view(canonical: Mapping[str, Any], top_level_order: tuple[str, ...] = ()) -> dict[str, Any]:
     """The canonical dict as the reference's YAML shows it: fields its YAML omits when empty are dropped
-    (service command/entrypoint null, network ipam {}, deploy placement {})."""
+    (service command/entrypoint null, network ipam {}, deploy placement {}, watch exec without command)
+    and fields whose YAML name differs from the JSON one are renamed."""
     first = [k for k in top_level_order if k in canonical]
     view = {k: canonical[k] for k in [*first, *(k for k in canonical if k not in first)]}
     services = {}
@@ -130,6 +131,12 @@ def yaml_view(canonical: Mapping[str, Any], top_level_order: tuple[str, ...] = (
         deploy = svc.get("deploy")
         if isinstance(deploy, dict) and deploy.get("placement") == {}:
             svc["deploy"] = {k: v for k, v in deploy.items() if k != "placement"}
+        if isinstance(svc.get("blkio_config"), dict):
+            svc["blkio_config"] = _blkio_yaml(svc["blkio_config"])
+        develop = svc.get("develop")
+        if isinstance(develop, dict) and isinstance(develop.get("watch"), list):
+            watch = [_without_empty_exec(rule) for rule in develop["watch"]]
+            svc["develop"] = {**develop, "watch": watch}
         services[name] = svc
     if "services" in canonical:
         view["services"] = services
@@ -143,6 +150,28 @@ def yaml_view(canonical: Mapping[str, Any], top_level_order: tuple[str, ...] = (
             for name, net in canonical["networks"].items()
         }
     return view
+
+
+def _blkio_yaml(blkio: Mapping[str, Any]) -> dict[str, Any]:
+    """Weight and throttle devices carry no JSON tags in the reference (Path/Rate/Weight) but lower-case
+    YAML tags."""
+    view = dict(blkio)
+    for key, value in blkio.items():
+        if isinstance(value, list):
+            view[key] = [
+                {(k.lower() if k in ("Path", "Rate", "Weight") else k): v for k, v in item.items()}
+                if isinstance(item, dict)
+                else item
+                for item in value
+            ]
+    return view
+
+
+def _without_empty_exec(rule: Any) -> Any:
+    """A watch rule's `exec` hook with no command is omitted from the reference's YAML."""
+    if isinstance(rule, dict) and rule.get("exec") == {"command": None}:
+        return {k: v for k, v in rule.items() if k != "exec"}
+    return rule
 
 
 def _write(text: str, output: str | None) -> None:
