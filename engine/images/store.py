@@ -129,6 +129,8 @@ class ImageStore:
                         raise
                     named = None
                 if named is not None:
+                    if named.tag is not None and named.digest is not None:
+                        named = named.with_digest(named.digest)  # Docker: the digest wins over the tag
                     found = self._index["refs"].get(str(named))
                     if found is not None:
                         return found, named

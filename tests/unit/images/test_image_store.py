@@ -245,3 +245,10 @@ def test_unreferenced_blobs_are_collected_after_their_grace_period(store: ImageS
     store.remove("localhost:5000/app:1", force=False, prune=False, in_use=unused)
     store.collect_blobs(grace_seconds=0)
     assert store.blobs.digests() == []
+
+
+def test_tag_and_digest_reference_resolves_by_digest(store: ImageStore) -> None:
+    img = _image(store, b"one", "app:1")
+    digest = "sha256:" + "e" * 64
+    store.add_digest_ref("app", digest, img.id)
+    assert store.get(f"app:whatever@{digest}").id == img.id
