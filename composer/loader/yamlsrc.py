@@ -276,7 +276,12 @@ class _Builder:
                 continue
             out[key] = value
         for key, value in merged.items():
-            out.setdefault(key, value)
+            if out.get(key) is RESET:
+                # go-yaml drops the `!reset` node, then `<<` fills the key in: the merged value
+                # replaces what earlier files had
+                out[key] = Override(value)
+            else:
+                out.setdefault(key, value)
         return out
 
     def _merge_into(self, merged: dict[str, Any], node: Node, path: KeyPath) -> None:

@@ -286,6 +286,29 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         ["-f", "compose.yaml", "-f", "ov/override.yaml"],
         {},
     ),
+    "multi-document-reset-under-merge-key": (
+        {
+            "compose.yaml": _y("""
+                x-base: &base
+                  image: busybox
+                  ports: ["80:80"]
+                  environment: {A: "1"}
+                services:
+                  web:
+                    <<: *base
+                    ports: !reset []
+                    environment: !override {B: "2"}
+                ---
+                services:
+                  other:
+                    image: x
+                  web:
+                    labels: {doc2: "yes"}
+                """),
+        },
+        [],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
