@@ -63,8 +63,9 @@ class InitError(Exception):
 
 def report_and_exit(sync_fd: int, err: BaseException) -> None:
     code = err.code if isinstance(err, InitError) else 128
+    message = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
     try:
-        os.write(sync_fd, json.dumps({"code": code, "error": str(err)}).encode())
+        os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
     finally:
         os._exit(code)
 

@@ -449,37 +449,39 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
     """The monitor's whole life; the caller exits with os._exit afterwards."""
     places = Places(runtime_dir, eid)
     places.pidfile.write_text(str(os.getpid()))
-    opts = json.loads(places.options.read_text())
-    mon = Monitor(places, opts)
-    places.socket.parent.mkdir(mode=0o700, exist_ok=True)
-    places.socket.unlink(missing_ok=True)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(places.socket))
-    listener.listen(16)
-    ours = os.stat(places.socket).st_ino
-    mon.started_at = rfc3339nano()
+    started_at = rfc3339nano()
+    opts: dict[str, Any] = {}
+    mon: Monitor | None = None
+    listener: socket.socket | None = None
+    ours = 0
     try:
+        opts = json.loads(places.options.read_text())
+        mon = Monitor(places, opts)
+        mon.started_at = started_at
+        places.socket.parent.mkdir(mode=0o700, exist_ok=True)
+        places.socket.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(places.socket))
+        listener.listen(16)
+        ours = os.stat(places.socket).st_ino
         pid = mon.start(listener)
     except Exception as e:  # noqa: BLE001 - every start failure is reported to the daemon, once
         code = e.code if isinstance(e, StartError) else 128
         message = str(e)
         log.warning("start failed id=%s code=%s err=%s", opts.get("id"), code, message)
-        write_status(
-            places,
-            ProcessState("exited", 0, code, False, mon.started_at, rfc3339nano(), message),
-            monitor_pid=os.getpid(),
-        )
+        write_status(places, ProcessState("exited", 0, code, False, started_at, rfc3339nano(), message),
+                     monitor_pid=os.getpid())
         os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
         os.close(sync_fd)
-        listener.close()
-        _unlink_if_ours(places.socket, ours)
-        if not mon.exec_mode and not opts.get("binary"):
+        if listener is not None:
+            listener.close()
+            _unlink_if_ours(places.socket, ours)
+        if mon is not None and not mon.exec_mode and not opts.get("binary"):
             mon.cgroup.destroy()
         return
     mon.pid = pid
-    write_status(
-        places, ProcessState("running", pid, None, False, mon.started_at, None, ""), monitor_pid=os.getpid()
-    )
+    write_status(places, ProcessState("running", pid, None, False, started_at, None, ""),
+                 monitor_pid=os.getpid())
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
     mon.serve(listener, pid)

@@ -131,6 +131,15 @@ def _bind(sc: Syscalls, source: str, target: str, flags: int, propagation: int) 
 
 
 def mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapping[str, str]) -> None:
+    try:
+        _mount_one(sc, rootfs, m, cgroup_dirs)
+    except OSError as e:
+        reason = os.strerror(e.errno).lower() if e.errno else str(e)
+        raise OSError(e.errno, f'error mounting "{m.get("source")}" to rootfs at "{m["destination"]}": '
+                               f"{reason}") from e
+
+
+def _mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapping[str, str]) -> None:
     target = resolve_in_root(sc, rootfs, m["destination"])
     flags, propagation, data = parse_options(list(m.get("options") or []))
     kind = m.get("type") or ("bind" if flags & s.MS_BIND else "")

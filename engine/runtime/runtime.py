@@ -21,6 +21,7 @@ from typing import Any
 from engine.errors import Conflict, InvalidParameter, NotFound, SystemError_
 from engine.runtime import stats as stats_mod
 from engine.runtime.cgroups import Cgroup
+from engine.runtime.logfile import parse_size
 from engine.runtime.state import Places, ProcessState, pid_alive, read_status
 from engine.util.atomic import atomic_write_json
 
@@ -126,6 +127,7 @@ class Runtime:
         open_stdin: bool,
         hold_output: bool = False,
     ) -> ProcessState:
+        _check_log_opts(log_opts or {})
         places = self._places(cid)
         if places.dir.exists():
             if self._live(places):
@@ -343,3 +345,12 @@ def _kill_monitor(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError):
         pass
+
+
+def _check_log_opts(opts: dict[str, Any]) -> None:
+    try:
+        parse_size(opts.get("max-size"))
+        if int(opts.get("max-file") or 1) < 1:
+            raise ValueError
+    except ValueError:
+        raise InvalidParameter(f"invalid json-file log options: {opts}") from None

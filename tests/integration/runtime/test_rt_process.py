@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from engine.errors import InvalidParameter
+from engine.errors import InvalidParameter, SystemError_
 
 pytestmark = pytest.mark.root
 
@@ -230,3 +230,14 @@ def test_mount_onto_a_symlink_follows_it_inside_the_rootfs(box, tmp_path):
                "options": ["rbind", "ro"]}]
     _, out = box.run(["cat", "/etc/resolv.conf"], mounts=mounts)
     assert out == "nameserver 127.0.0.53\n"
+
+
+def test_bad_log_options_and_start_failures_are_reported(box):
+    with pytest.raises(InvalidParameter, match="invalid json-file log options"):
+        box.start(["true"], log_opts={"max-size": "lots"})
+    bad = [{"destination": "/x", "type": "bind", "source": "/nonexistent/src", "options": ["rbind"]}]
+    expected = 'error mounting "/nonexistent/src" to rootfs at "/x": no such file or directory'
+    with pytest.raises(SystemError_, match=expected):
+        box.start(["true"], cid="badmount", mounts=bad)
+    state = box.rt.state("badmount")
+    assert (state.status, state.exit_code, state.error) == ("exited", 128, expected)
