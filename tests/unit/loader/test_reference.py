@@ -309,6 +309,78 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         [],
         {},
     ),
+    "merge-rules-wide": (
+        {
+            "a.yaml": _y("""
+                services:
+                  web:
+                    image: x
+                    build: .
+                    networks: [front]
+                    ulimits: {nofile: {soft: 10, hard: 20}, nproc: 5}
+                    deploy: {resources: {limits: {cpus: "0.5", memory: 50M}}, labels: [a=1]}
+                    secrets: [s1, {source: s2, target: /t2}]
+                    configs: [c1]
+                    devices: ["/dev/a:/dev/a"]
+                    extra_hosts: ["h1=1.1.1.1", "h2:2.2.2.2"]
+                    dns: 1.1.1.1
+                    tmpfs: /tmp
+                    sysctls: {net.core.somaxconn: 1024}
+                    healthcheck: {test: "curl a", interval: 10s}
+                    logging: {driver: json-file, options: {max-size: 1m}}
+                    cap_add: [NET_ADMIN]
+                    expose: ["80"]
+                    links: [db:alias]
+                    command: run
+                    entrypoint: [sh, -c]
+                    profiles: [p]
+                  db: {image: db}
+                networks:
+                  front:
+                    labels: [l1=a]
+                    ipam: {config: [{subnet: 10.0.0.0/24, gateway: 10.0.0.1}]}
+                  back: {}
+                volumes:
+                  v: {labels: {a: b}}
+                secrets:
+                  s1: {file: ./s1}
+                  s2: {file: ./s2}
+                configs:
+                  c1: {file: ./c1}
+                  c2: {file: ./c2}
+                """),
+            "b.yaml": _y("""
+                services:
+                  web:
+                    build: {dockerfile: Other, args: [X=1]}
+                    networks: {back: {aliases: [b]}}
+                    ulimits: {nofile: {soft: 15, hard: 30}, nproc: 7}
+                    deploy: {resources: {limits: {memory: 60M}}, labels: {b: "2"}}
+                    secrets: [{source: s1, target: /run/secrets/s1, mode: 0400}]
+                    configs: [{source: c2, target: /c2}]
+                    devices: ["/dev/b:/dev/a"]
+                    extra_hosts: ["h1=1.1.1.1", "h3=3.3.3.3"]
+                    dns: 8.8.8.8
+                    tmpfs: [/run]
+                    sysctls: [net.ipv4.ip_forward=1]
+                    healthcheck: {test: ["CMD", "true"], retries: 3}
+                    logging: {options: {max-file: "3"}}
+                    cap_add: [NET_ADMIN, SYS_TIME]
+                    expose: [80, "81"]
+                    links: [db:other]
+                    entrypoint: sh
+                    profiles: [p, q]
+                networks:
+                  front:
+                    labels: {l2: b}
+                    ipam: {config: [{subnet: 10.0.0.0/24, ip_range: 10.0.0.128/25}, {subnet: 10.1.0.0/24}]}
+                volumes:
+                  v: {labels: [c=d]}
+                """),
+        },
+        ["-f", "a.yaml", "-f", "b.yaml", "--profile", "q"],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
