@@ -72,7 +72,7 @@ class ContainerService:
         self._exit_fds: dict[str, int] = {}
         self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
         self._started: dict[str, asyncio.Event] = {}  # replaced on every exit: "a run began"
-        self._removed: dict[str, asyncio.Event] = {}
+        self._removed: dict[str, Removal] = {}
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
         self.restarts = RestartTracker(self)
         self.health = HealthChecker(self)
@@ -103,8 +103,8 @@ class ContainerService:
     def started_event(self, cid: str) -> asyncio.Event:
         return self._started.setdefault(cid, asyncio.Event())
 
-    def removed_event(self, cid: str) -> asyncio.Event:
-        return self._removed.setdefault(cid, asyncio.Event())
+    def removed_event(self, cid: str) -> Removal:
+        return self._removed.setdefault(cid, Removal())
 
     def counts(self) -> dict[str, int]:
         all_ = self.store.all()
@@ -280,8 +280,13 @@ class ContainerService:
             self.store.save(c.with_state(status="removing"))
             await asyncio.to_thread(self._remove_blocking, c, volumes)
         self._event(c, "destroy")
-        self.removed_event(c.id).set()
+        removal = self.removed_event(c.id)
+        removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
+        removal.set()
         self._locks.pop(c.id, None)
+        self._removed.pop(c.id, None)
+        self._exited.pop(c.id, None)
+        self._started.pop(c.id, None)
 
     def _remove_blocking(self, c: Container, volumes: bool) -> None:
         try:
@@ -316,7 +321,17 @@ class ContainerService:
                 raise Conflict("container is marked for removal and cannot be started")
             self.restarts.cancel(c.id)
             c = self.store.save(dataclasses.replace(c, manually_stopped=False))
-            await self._start_locked(c)
+            try:
+                await self._start_locked(c)
+                return
+            except EngineError as e:
+                if not c.host_config.get("AutoRemove"):
+                    raise
+                error = e
+        # `run --rm` waits for the removal even when the start failed: dockerd removes such a container
+        with contextlib.suppress(NotFound, Conflict):
+            await self.remove(c.id, force=True, volumes=True)
+        raise error
 
     async def _start_locked(self, c: Container) -> Container:
         self._exited[c.id] = asyncio.Event()
@@ -328,6 +343,7 @@ class ContainerService:
                 status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339()
             )
             self.store.save(failed)
+            await asyncio.to_thread(self._after_failed_start, c)
             self.exited_event(c.id).set()
             self._event(failed, "die", exitCode=str(code))
             raise
@@ -340,6 +356,13 @@ class ContainerService:
         self.restarts.on_started(c)
         self.health.start(c)
         return c
+
+    def _after_failed_start(self, c: Container) -> None:
+        for step in (lambda: self.runtime(c).delete(c.id), lambda: self.images.unmount_rw(c.id)):
+            try:
+                step()
+            except (EngineError, OSError) as e:
+                log.debug("cleanup after failed start container=%s error=%s", c.id[:12], e)
 
     def _start_blocking(self, c: Container) -> Container:
         from engine.runtime.oci import build_spec, resolve_user
@@ -572,8 +595,9 @@ class ContainerService:
         started = None if running else self.started_event(cid)
 
         def code() -> dict[str, Any]:
-            cur = self.store.current(cid) or c
-            return {"StatusCode": cur.state.exit_code, "Error": None}
+            cur = self.store.current(cid)
+            exit_code = cur.state.exit_code if cur is not None else removed.exit_code
+            return {"StatusCode": c.state.exit_code if exit_code is None else exit_code, "Error": None}
 
         async def until(*events: asyncio.Event) -> None:
             waiters = [asyncio.ensure_future(e.wait()) for e in events]
@@ -671,6 +695,14 @@ class ContainerService:
         self.health.stop_all()
         for cid in list(self._exit_fds):
             self._unwatch(cid)
+
+
+class Removal(asyncio.Event):
+    """Set when a container is removed; keeps its last exit code for those still waiting."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exit_code: int | None = None
 
 
 def _label_match(labels: dict[str, str], want: str) -> bool:

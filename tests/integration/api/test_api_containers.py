@@ -271,3 +271,38 @@ def test_restart_policy_always_and_manual_stop(engine: EngineProcess) -> None:
     count = c["RestartCount"]
     time.sleep(0.5)
     assert engine.json("GET", f"/containers/{cid}/json")["RestartCount"] == count
+
+
+def test_run_rm_flow_reports_exit_code_after_removal(engine: EngineProcess) -> None:
+    """docker run --rm: wait?condition=removed registered before start answers the real exit code."""
+    cid = engine.json(
+        "POST",
+        "/containers/create",
+        {"Image": "busybox", "Cmd": ["sh", "-c", "exit 3"], "HostConfig": {"AutoRemove": True}},
+    )["Id"]
+    out: dict = {}
+    t = threading.Thread(
+        target=lambda: out.update(r=engine.json("POST", f"/containers/{cid}/wait?condition=removed"))
+    )
+    t.start()
+    time.sleep(0.2)
+    engine.json("POST", f"/containers/{cid}/start", expect=204)
+    t.join(10)
+    assert out["r"] == {"StatusCode": 3, "Error": None}
+    assert engine.request("GET", f"/containers/{cid}/json").status == 404
+
+
+def test_failed_start_exit_codes_and_auto_remove(engine: EngineProcess) -> None:
+    cid = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["nosuchcmd"]})["Id"]
+    r = engine.request("POST", f"/containers/{cid}/start")
+    assert r.status == 400 and "executable file not found" in r.message
+    st = engine.json("GET", f"/containers/{cid}/json")["State"]
+    assert st["Status"] == "exited" and st["ExitCode"] == 127 and "not found" in st["Error"]
+    cid = engine.json(
+        "POST",
+        "/containers/create",
+        {"Image": "busybox", "Cmd": ["/etc/passwd"], "HostConfig": {"AutoRemove": True}},
+    )["Id"]
+    r = engine.request("POST", f"/containers/{cid}/start")
+    assert r.status == 400 and "permission denied" in r.message
+    assert engine.request("GET", f"/containers/{cid}/json").status == 404  # removed, as dockerd does
