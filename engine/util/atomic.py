@@ -1,4 +1,7 @@
-"""Atomic state writes: a reader (or a daemon restarted after kill -9) sees the old or the new file, never a torn one."""
+"""Atomic state writes.
+
+A reader, or a daemon restarted after kill -9, sees the old or the new file, never a torn one.
+"""
 
 from __future__ import annotations
 
