@@ -169,6 +169,9 @@ def _build(value: Any, ctx: ServiceContext) -> dict[str, Any]:
         build["secrets"] = _file_refs(build["secrets"], secret=True, default_target=False)
     if "ulimits" in build:
         build["ulimits"] = norm_devices.ulimits(build["ulimits"])
+    for key in ("provenance", "sbom"):
+        if key in build:
+            build[key] = scalar_str(build[key])  # a boolean is kept as its string
     for key in ("no_cache", "pull", "privileged"):
         if key in build:
             build[key] = to_bool(build[key])
@@ -209,6 +212,8 @@ def _resource(value: dict[str, Any]) -> dict[str, Any]:
         res["memory"] = canonical_bytes(res["memory"])
     if "pids" in res:
         res["pids"] = to_int(res["pids"])
+    if "devices" in res:
+        res["devices"] = [norm_devices.device_request(d) for d in res["devices"]]
     return res
 
 
