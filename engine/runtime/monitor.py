@@ -151,15 +151,14 @@ class Monitor:
                 pid = self._start_runc(stdio, console)
             else:
                 self.cgroup.create((self.spec.get("linux") or {}).get("resources") or {})
-                pid_ns = any(
-                    ns["type"] == "pid" and not ns.get("path")
-                    for ns in (self.spec.get("linux") or {}).get("namespaces") or []
-                )
+                # pid namespaces apply to children only: made (or joined) here, before the fork
+                pid_ns = next((ns for ns in (self.spec.get("linux") or {}).get("namespaces") or []
+                               if ns["type"] == "pid"), None)
                 dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
                 pid = self._fork(
                     lambda w: container_init_mod.container_init(self.spec, stdio, console, dirs, w),
                     child_close,
-                    new_pidns="new" if pid_ns else None,
+                    new_pidns=None if pid_ns is None else (pid_ns.get("path") or "new"),
                 )
         finally:
             for fd in set(stdio):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import resource
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -214,14 +215,14 @@ def _resources(host_config: dict[str, Any], privileged: bool) -> dict[str, Any]:
     return res
 
 
-def _namespaces(host_config: dict[str, Any], netns_path: str | None) -> list[dict[str, Any]]:
+def _namespaces(host_config: dict[str, Any], netns_path: str | None,
+                ns_paths: Mapping[str, str]) -> list[dict[str, Any]]:
     spaces: list[dict[str, Any]] = [{"type": "mount"}]
-    if host_config.get("PidMode") != "host":
-        spaces.append({"type": "pid"})
-    if host_config.get("IpcMode") != "host":
-        spaces.append({"type": "ipc"})
-    if host_config.get("UTSMode") != "host":
-        spaces.append({"type": "uts"})
+    for kind, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode")):
+        if ns_paths.get(kind):
+            spaces.append({"type": kind, "path": ns_paths[kind]})  # "container:<id>": the caller resolved it
+        elif host_config.get(key) != "host":
+            spaces.append({"type": kind})
     if netns_path:
         spaces.append({"type": "network", "path": netns_path})
     elif host_config.get("NetworkMode") != "host":
@@ -251,7 +252,10 @@ def build_spec(
     cgroups_path: str,
     netns_path: str | None,
     user: ResolvedUser,
+    ns_paths: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`ns_paths` joins existing namespaces by type ("pid", "ipc", "uts"), e.g. {"pid": "/proc/123/ns/pid"}
+    for PidMode "container:<id>"; the network namespace comes from `netns_path`."""
     args = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not args:
         raise InvalidParameter("no command specified")
@@ -291,7 +295,7 @@ def build_spec(
             gids.append(gid)
 
     linux: dict[str, Any] = {
-        "namespaces": _namespaces(host_config, netns_path),
+        "namespaces": _namespaces(host_config, netns_path, ns_paths or {}),
         "resources": _resources(host_config, privileged),
         "cgroupsPath": cgroups_path,
         "sysctl": {str(k): str(v) for k, v in (host_config.get("Sysctls") or {}).items()},

@@ -59,6 +59,7 @@ class Box:
         cid: str = "c1",
         mounts: list[dict[str, Any]] | None = None,
         netns_path: str | None = None,
+        ns_paths: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         config = {"Cmd": cmd, **(config or {})}
         return build_spec(
@@ -69,6 +70,7 @@ class Box:
             hostname=cid[:12],
             cgroups_path=f"/{self.parent}/{cid}",
             netns_path=netns_path,
+            ns_paths=ns_paths,
             user=resolve_user(self.rootfs, config.get("User", "")),
         )
 

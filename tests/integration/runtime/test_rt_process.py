@@ -241,3 +241,14 @@ def test_bad_log_options_and_start_failures_are_reported(box):
         box.start(["true"], cid="badmount", mounts=bad)
     state = box.rt.state("badmount")
     assert (state.status, state.exit_code, state.error) == ("exited", 128, expected)
+
+
+def test_join_another_containers_pid_and_ipc_namespaces(box):
+    first = box.start(["sleep", "100"], cid="owner")
+    joined = {"pid": f"/proc/{first.pid}/ns/pid", "ipc": f"/proc/{first.pid}/ns/ipc"}
+    script = "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc; cat /proc/1/cmdline"
+    _, out = box.run(["sh", "-c", script], cid="guest", ns_paths=joined)
+    pid_ns, ipc_ns, init_cmd = out.splitlines()
+    assert pid_ns == os.readlink(f"/proc/{first.pid}/ns/pid")
+    assert ipc_ns == os.readlink(f"/proc/{first.pid}/ns/ipc")
+    assert init_cmd == "sleep\x00100\x00"  # the owner's init is PID 1 for the guest too
