@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, Location
 from composer.loader.interpolate import InterpolationError, Substitutor
 
 Lookup = Callable[[str], str | None]
@@ -44,12 +44,13 @@ class _Parser:
         self.src = text.removeprefix("\ufeff")
         self.pos = 0
         self.line = 1
+        self.statement_line = 1  # where the statement being parsed starts, for error locations
         self.filename = filename
         self.lookup = lookup
         self.out = out
 
     def fail(self, message: str) -> ConfigError:
-        return ConfigError(f"failed to read {self.filename}: line {self.line}: {message}")
+        return ConfigError(message, location=Location(self.filename, self.statement_line, 1))
 
     def _skip_blank_and_comments(self) -> bool:
         src = self.src
@@ -69,6 +70,7 @@ class _Parser:
 
     def parse(self) -> dict[str, str]:
         while self._skip_blank_and_comments():
+            self.statement_line = self.line
             key, inherited = self._key()
             if " " in key:
                 raise self.fail("key cannot contain a space")

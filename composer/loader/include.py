@@ -105,7 +105,12 @@ def apply_include(
             env = with_defaults(environ, _included_env(entry, working_dir, project_dir, environ))
         except ConfigError as exc:
             raise ConfigError(exc.detail, location=exc.location or where) from None
-        included, included_marks = load_model(files, project_dir, env, (*chain, files[0]))
+        try:
+            included, included_marks = load_model(files, project_dir, env, (*chain, files[0]))
+        except ConfigError as exc:
+            if exc.location is not None:
+                raise
+            raise ConfigError(exc.detail, location=where, key_path=f"include[{index}]") from None
         included = rebase_project(included, project_dir)
         _resolve_list_environment(included, env)
         for kind in _IMPORTED:

@@ -30,7 +30,7 @@ from composer.loader.interpolate import interpolate, substitute
 from composer.loader.merge import enforce_unicity, merge
 from composer.loader.paths import own_files
 from composer.loader.profiles import active_profiles, apply_profiles
-from composer.loader.yamlsrc import Document, Marks, parse_documents, read_file, strip_tags
+from composer.loader.yamlsrc import Document, Marks, parse_documents, path_str, read_file, strip_tags
 
 if TYPE_CHECKING:
     from composer.model import Project
@@ -216,15 +216,25 @@ def _project_name(
     return name
 
 
-def _with_files_read(service: Any, environ: Mapping[str, str]) -> dict[str, Any]:
-    """The service with `env_file` read into `environment` and `label_file` into `labels`."""
+def _with_files_read(name: str, service: Any, environ: Mapping[str, str], marks: Marks) -> dict[str, Any]:
+    """The service with `env_file` read into `environment` and `label_file` into `labels`.
+    Errors without a place of their own (a missing file) are located at the service's key."""
     service = dict(service or {})
-    if service.get("environment") is not None or service.get("env_file") is not None:
-        service["environment"] = resolve_service_environment(service, environ)
-    service.pop("env_file", None)
-    if service.get("label_file") is not None:
-        service["labels"] = resolve_service_labels(service)
-    service.pop("label_file", None)
+    for key, target, resolve in (
+        ("env_file", "environment", lambda: resolve_service_environment(service, environ)),
+        ("label_file", "labels", lambda: resolve_service_labels(service)),
+    ):
+        if service.get(key) is not None or (key == "env_file" and service.get(target) is not None):
+            try:
+                service[target] = resolve()
+            except ConfigError as exc:
+                if exc.location is not None:
+                    raise
+                path = ("services", name, key)
+                raise ConfigError(
+                    exc.detail, location=marks.get(path) or marks.get(path[:2]), key_path=path_str(path)
+                ) from None
+        service.pop(key, None)
     return service
 
 
@@ -251,7 +261,7 @@ def load_project(opts: LoadOptions) -> LoadedProject:
         str(p) for s in all_services.values() if isinstance(s, dict) for p in s.get("profiles") or []
     )
     model = apply_profiles(model, profiles, list(opts.services))
-    services = {n: _with_files_read(s, environ) for n, s in (model.get("services") or {}).items()}
+    services = {n: _with_files_read(n, s, environ, marks) for n, s in (model.get("services") or {}).items()}
     model["services"] = services
     disabled = tuple(sorted(n for n in all_services if n not in services))
 

@@ -41,8 +41,10 @@ def test_dotenv_syntax_like_compose() -> None:
 
 
 def test_dotenv_errors_name_the_line() -> None:
-    with pytest.raises(ConfigError, match="line 2: key cannot contain a space"):
+    with pytest.raises(ConfigError, match="^.env:2:1: key cannot contain a space$"):
         parse_dotenv("A=1\nB C=2\n", ".env")
+    with pytest.raises(ConfigError, match="^.env:3:1: required variable B is missing a value: need B$"):
+        parse_dotenv("# c\n\nA=${B:?need B}\n", ".env")
     with pytest.raises(ConfigError, match="unterminated quoted value"):
         parse_dotenv('A="open\n', ".env")
     with pytest.raises(ConfigError, match='unexpected character "!"'):
