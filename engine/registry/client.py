@@ -64,13 +64,16 @@ class RegistryClient:
             try:
                 return session, fn(session)
             except DigestMismatch:
+                session.close()
                 raise
             except NETWORK_ERRORS as exc:
+                session.close()
                 log.info("registry endpoint failed url=%s error=%s", ep.url, exc)
                 errors.append(f"{ep.url}: {exc}")
                 if last:
                     break
             except EngineError as exc:
+                session.close()
                 if not ep.mirror or last:
                     raise
                 log.info("registry mirror failed url=%s error=%s", ep.url, exc.message)
@@ -112,7 +115,8 @@ class RegistryClient:
             staging_dir=self.staging_dir,
             cancel=cancel,
         )
-        return puller.pull(session, reference, resolved)
+        with session:
+            return puller.pull(session, reference, resolved)
 
     def push(
         self,
@@ -148,7 +152,8 @@ class RegistryClient:
             session, _ = self._on_endpoints(
                 reference, "pull,push", creds, lambda s: s.authenticate_upfront(), extra_scopes=mounts
             )
-            return pusher.push(session, reference, plan)
+            with session:
+                return pusher.push(session, reference, plan)
         finally:
             plan.cleanup()
 
@@ -166,9 +171,9 @@ class RegistryClient:
         errors: list[str] = []
         for ep in [e for e in endpoints_for(host, self.options) if not e.mirror]:
             # A fresh token cache: a login must prove the password now, not reuse an earlier token.
-            session = Session(ep, None, "", creds, TokenCache())
             try:
-                self._check_login(session)
+                with Session(ep, None, "", creds, TokenCache()) as session:
+                    self._check_login(session)
                 log.info("login succeeded registry=%s user=%s", host, username)
                 return {"Status": "Login Succeeded", "IdentityToken": ""}
             except NETWORK_ERRORS as exc:
@@ -190,7 +195,7 @@ class RegistryClient:
 
     def ping(self, endpoint: Endpoint) -> int:
         """GET /v2/ without credentials; the HTTP status (200 open, 401 needs auth)."""
-        session = Session(endpoint, None, "", None, self.tokens)
-        resp = session._open("GET", f"{endpoint.url}/v2/", {}, None, 10)
-        resp.body()
-        return resp.status
+        with Session(endpoint, None, "", None, self.tokens) as session:
+            resp = session.request("GET", "", follow=False, authenticate=False)
+            resp.body()
+            return resp.status

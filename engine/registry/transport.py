@@ -8,7 +8,7 @@ import json
 import logging
 import ssl
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -16,6 +16,7 @@ from engine.errors import EngineError, Forbidden, InvalidParameter, NotFound, Un
 from engine.registry.auth import Challenge, Credentials, TokenCache, parse_challenges
 from engine.registry.endpoints import Endpoint
 from engine.registry.errors import Unauthorized
+from engine.registry.pool import STALE_ERRORS, ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Response:
     headers: http.client.HTTPMessage
     url: str
     _resp: http.client.HTTPResponse
-    _conn: http.client.HTTPConnection
+    _release: Callable[[bool], None]  # back to the pool (True) or closed (False)
 
     def header(self, name: str, default: str = "") -> str:
         return self.headers.get(name, default)
@@ -41,14 +42,23 @@ class Response:
         return self._resp.read(amt)
 
     def close(self) -> None:
+        """Done: the connection is reused when the body was read to its end and the server keeps it open."""
+        if self._release is _released:
+            return
+        reusable = self._resp.isclosed() and not self._resp.will_close
         self._resp.close()
-        self._conn.close()
+        release, self._release = self._release, _released
+        release(reusable)
 
     def body(self) -> bytes:
         try:
             return self._resp.read()
         finally:
             self.close()
+
+
+def _released(reusable: bool) -> None:
+    """Marks a Response whose connection went back already."""
 
 
 def registry_error(resp: Response, what: str) -> EngineError:
@@ -97,6 +107,17 @@ class Session:
         self.scopes = ([f"repository:{path}:{actions}"] if path else []) + list(extra_scopes)
         self._auth: str | None = None
         self._lock = threading.Lock()
+        self._pool = ConnectionPool(endpoint.ssl_context)
+
+    def close(self) -> None:
+        """Close the idle keep-alive connections (the session is finished)."""
+        self._pool.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- raw HTTP ---------------------------------------------------------------------------------------
     def _open(
@@ -108,27 +129,42 @@ class Session:
         timeout: float,
     ) -> Response:
         parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
         target = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn: http.client.HTTPConnection
-        if parts.scheme == "https":
-            conn = http.client.HTTPSConnection(
-                parts.netloc, timeout=timeout, context=self.endpoint.ssl_context()
-            )
-        else:
-            conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
-        try:
-            hdrs = {"User-Agent": USER_AGENT, **headers}
-            if isinstance(body, bytes | None):
-                conn.request(method, target, body=body, headers=hdrs)
+        hdrs = {"User-Agent": USER_AGENT, **headers}
+        replayable = isinstance(body, bytes | None)
+        while True:
+            # Streamed bodies cannot be sent twice, so they never risk a connection that may be stale.
+            if replayable:
+                conn, reused = self._pool.get(key, timeout)
             else:
-                conn.request(
-                    method, target, body=body, headers=hdrs, encode_chunked="Content-Length" not in hdrs
-                )
-            resp = conn.getresponse()
-        except BaseException:
-            conn.close()
-            raise
-        return Response(resp.status, resp.headers, url, resp, conn)
+                conn, reused = self._pool.new(key, timeout), False
+            try:
+                if replayable:
+                    conn.request(method, target, body=body, headers=hdrs)
+                else:
+                    conn.request(
+                        method, target, body=body, headers=hdrs, encode_chunked="Content-Length" not in hdrs
+                    )
+                resp = conn.getresponse()
+            except STALE_ERRORS:
+                conn.close()
+                if reused:
+                    continue  # the server dropped an idle connection: once more on a fresh one
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            return Response(resp.status, resp.headers, url, resp, self._releaser(key, conn))
+
+    def _releaser(self, key: tuple[str, str], conn: http.client.HTTPConnection) -> Callable[[bool], None]:
+        def release(reusable: bool) -> None:
+            if reusable:
+                self._pool.put(key, conn)
+            else:
+                conn.close()
+
+        return release
 
     def url(self, suffix: str) -> str:
         return (
@@ -144,6 +180,7 @@ class Session:
         *,
         timeout: float = TIMEOUT,
         follow: bool = True,
+        authenticate: bool = True,
     ) -> Response:
         """One request with auth: a 401 is answered once by authenticating; GET/HEAD follow redirects."""
         url = self.url(suffix)
@@ -166,7 +203,7 @@ class Session:
                 # Blob storage elsewhere (S3, a CDN) must not see our registry credentials.
                 same = urlsplit(location).netloc == urlsplit(url).netloc
                 resp = self._open(method, location, sent if same else hdrs, None, timeout)
-            if resp.status != 401 or attempt == 1 or not isinstance(body, bytes | None):
+            if resp.status != 401 or attempt == 1 or not authenticate or not isinstance(body, bytes | None):
                 return resp
             challenge_header = resp.header("WWW-Authenticate")
             resp.body()

@@ -23,6 +23,7 @@ class Faults:
     drop_uploads: int = 0  # this many blob upload PUT/PATCH requests get no answer (connection closed)
     redirect: set[str] = field(default_factory=set)  # answered 307 to the registry under another name
     headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in order
+    clients: list[tuple[str, int]] = field(default_factory=list)  # the client connection of each request
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, Range header)
     dropped: dict[str, int] = field(default_factory=dict)
 
@@ -37,6 +38,7 @@ def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
         def _forward(self) -> None:
             faults.seen.append((self.command, self.path, self.headers.get("Range", "")))
             faults.headers.append(dict(self.headers.items()))
+            faults.clients.append(self.client_address)
             if self.command == "GET" and self.path.rsplit("/", 1)[-1] in faults.redirect:
                 port = upstream.rsplit(":", 1)[1]
                 self.send_response(307)

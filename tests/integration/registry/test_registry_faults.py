@@ -144,3 +144,20 @@ def test_broken_upload_is_started_again(
     assert len(posts) == 3  # the layer twice (first upload broken), then the config
     assert skopeo_inspect(f"{registry.host}/retry/busybox:latest")["Digest"] == digest
     assert store.get(ref).id == image.id
+
+
+def test_connections_are_kept_alive(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    faults = Faults()
+    with fault_proxy(registry.host, faults) as proxy:
+        RegistryClient(make_store("keepalive"), options, staging_dir=staging).pull(
+            f"{proxy}/library/busybox:latest"
+        )
+    # manifest, config and layer: three requests, one TCP connection.
+    assert len(faults.clients) == 3
+    assert len(set(faults.clients)) == 1
