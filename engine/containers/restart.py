@@ -85,7 +85,7 @@ class RestartTracker:
                 return
             c = svc.store.save(dataclasses.replace(c, restart_count=c.restart_count + 1))
             try:
-                await svc._start_locked(c)
+                await svc.start_locked(c)
             except EngineError as e:
                 log.warning("restart failed container=%s error=%s", cid[:12], e.message)
                 cur = svc.store.current(cid)

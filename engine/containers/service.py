@@ -18,35 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.containers import mounts as mountlib
+from engine.containers import recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.health import HealthChecker
-from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339, parse_rfc3339
+from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.restart import RestartTracker
+from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
+from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
 from engine.events import EventBus
 
 log = logging.getLogger(__name__)
-
-SIGNALS = {
-    s.name[3:]: int(s) for s in signals.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")
-}
-
-
-def parse_signal(value: str | int | None, default: int = signals.SIGTERM) -> int:
-    if value is None or value == "":
-        return default
-    if isinstance(value, int) or str(value).isdigit():
-        n = int(value)
-    else:
-        name = str(value).upper().removeprefix("SIG")
-        if name not in SIGNALS:
-            raise InvalidParameter(f"Invalid signal: {value}")
-        n = SIGNALS[name]
-    if not 0 < n < 65:
-        raise InvalidParameter(f"Invalid signal: {value}")
-    return n
 
 
 class ContainerService:
@@ -124,58 +108,13 @@ class ContainerService:
         return [c.id for c in self.store.all() if any(p.get("Name") == name for p in c.mounts)]
 
     async def sizes(self, c: Container) -> tuple[int, int]:
-        """(SizeRw, SizeRootFs): bytes in the container's upper dir, and that plus the image."""
-
-        def measure() -> tuple[int, int]:
-            rw = 0
-            upper = self.graph_driver_data(c) or {}
-            if upper.get("UpperDir"):
-                for root, _dirs, files in os.walk(upper["UpperDir"]):
-                    for f in files:
-                        with contextlib.suppress(OSError):
-                            rw += os.lstat(os.path.join(root, f)).st_size
-            try:
-                image_size = int(self.images.get(c.image_id).size)
-            except (EngineError, OSError, AttributeError):
-                image_size = 0
-            return rw, rw + image_size
-
-        return await asyncio.to_thread(measure)
+        return await usage.sizes(self, c)
 
     def graph_driver_data(self, c: Container) -> dict[str, str] | None:
-        paths = getattr(self.images, "rw_paths", None)  # optional in the image store
-        if paths is None:
-            return None
-        try:
-            return {k: str(v) for k, v in paths(c.id).items()}
-        except (EngineError, OSError):
-            return None
+        return usage.graph_driver_data(self, c)
 
     async def prune(self, filters: dict[str, tuple[str, ...]]) -> tuple[list[str], int]:
-        from engine.api.params import timestamp_ns  # the same since/until syntax as the API
-
-        until = [timestamp_ns(v, "until") for v in filters.get("until", ())]
-        labels = filters.get("label", ())
-        deleted: list[str] = []
-        reclaimed = 0
-        for c in self.store.all():
-            if c.state.status not in ("exited", "created", "dead"):
-                continue
-            if until and not all(parse_rfc3339(c.created) * 1e9 < (u or 0) for u in until):
-                continue
-            lab = c.config.get("Labels") or {}
-            if any(not _label_match(lab, want) for want in labels):
-                continue
-            if any(_label_match(lab, want) for want in filters.get("label!", ())):
-                continue
-            rw, _ = await self.sizes(c)
-            try:
-                await self.remove(c.id, force=False, volumes=False)
-            except (NotFound, Conflict):
-                continue
-            deleted.append(c.id)
-            reclaimed += rw
-        return deleted, reclaimed
+        return await usage.prune(self, filters)
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
         self._event(c, action, **extra)
@@ -322,7 +261,7 @@ class ContainerService:
             self.restarts.cancel(c.id)
             c = self.store.save(dataclasses.replace(c, manually_stopped=False))
             try:
-                await self._start_locked(c)
+                await self.start_locked(c)
                 return
             except EngineError as e:
                 if not c.host_config.get("AutoRemove"):
@@ -333,7 +272,8 @@ class ContainerService:
             await self.remove(c.id, force=True, volumes=True)
         raise error
 
-    async def _start_locked(self, c: Container) -> Container:
+    async def start_locked(self, c: Container) -> Container:
+        """Start `c`; the caller holds its lock."""
         self._exited[c.id] = asyncio.Event()
         try:
             c = await asyncio.to_thread(self._start_blocking, c)
@@ -580,50 +520,12 @@ class ContainerService:
                 await self.stop_locked(c, signal, timeout)
                 self._event(c, "stop")
             c = self.store.save(dataclasses.replace(self.store.current(c.id) or c, manually_stopped=False))
-            await self._start_locked(c)
+            await self.start_locked(c)
         self._event(c, "restart")
 
     def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
-        """Register a wait now (so nothing that happens after this call is missed); await the result later."""
-        c = self.get(ref)
-        if condition not in ("", "not-running", "next-exit", "removed"):
-            raise InvalidParameter(f"invalid condition: {condition!r}")
-        cid = c.id
-        removed = self.removed_event(cid)
-        running = c.state.status in ("running", "paused", "restarting")
-        exited = self.exited_event(cid) if running else None
-        started = None if running else self.started_event(cid)
-
-        def code() -> dict[str, Any]:
-            cur = self.store.current(cid)
-            exit_code = cur.state.exit_code if cur is not None else removed.exit_code
-            return {"StatusCode": c.state.exit_code if exit_code is None else exit_code, "Error": None}
-
-        async def until(*events: asyncio.Event) -> None:
-            waiters = [asyncio.ensure_future(e.wait()) for e in events]
-            try:
-                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waiters:
-                    w.cancel()
-
-        async def result() -> dict[str, Any]:
-            if condition == "removed":
-                await removed.wait()
-                return code()
-            if condition in ("", "not-running") and not running:
-                return code()
-            nonlocal exited
-            if exited is None:
-                assert started is not None
-                await until(started, removed)
-                if removed.is_set():
-                    return code()
-                exited = self.exited_event(cid)
-            await until(exited, removed)
-            return code()
-
-        return result()
+        """Register a wait now (nothing after this call is missed); await the result later."""
+        return waits.wait_for(self, ref, condition)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
@@ -635,59 +537,24 @@ class ContainerService:
     # ---- daemon start / shutdown ---------------------------------------------------------------------------
 
     async def restore(self) -> None:
-        """Re-adopt containers whose monitors are alive; record the others' exits; restart per policy."""
-        records = await asyncio.to_thread(self.store.load)
-        for c in records:
-            if c.state.status == "removing":
-                await asyncio.to_thread(self._remove_blocking, c, False)
-                continue
-            if c.state.status not in ("running", "paused", "restarting"):
-                # killed between the runtime's start and the record's update: the process runs, adopt it
-                c = await asyncio.to_thread(self._adopt_unrecorded_start, c)
-                if c.state.status != "running":
-                    continue
-            alive = await asyncio.to_thread(self._alive, c)
-            if alive:
-                self._exited[c.id] = asyncio.Event()
-                self._watch(c)
-                self.restarts.on_started(c)
-                self.health.start(c)
-                log.info("re-adopted container=%s", c.id[:12])
-            else:
-                c = await asyncio.to_thread(self._exited_blocking, c)
-                self._event(c, "die", exitCode=str(c.state.exit_code))
-                self.exited_event(c.id).set()
-        for c in self.store.all():
-            if self.restarts.on_daemon_start(c):
-                try:
-                    await self.start(c.id)
-                except EngineError as e:
-                    log.warning("restart at daemon start failed container=%s error=%s", c.id[:12], e.message)
+        await recovery.restore(self)
 
-    def _adopt_unrecorded_start(self, c: Container) -> Container:
-        try:
-            ps = self.runtime(c).state(c.id)
-        except (EngineError, OSError):
-            return c
-        if ps.status not in ("running", "paused") or ps.started_at <= c.state.started_at:
-            return c
-        log.info("adopting a start the record missed container=%s", c.id[:12])
-        return self.store.save(
-            c.with_state(
-                status="running",
-                pid=ps.pid,
-                exit_code=0,
-                error="",
-                started_at=ps.started_at,
-                finished_at=ZERO_TIME,
-            )
-        )
+    def adopt(self, c: Container) -> None:
+        """Watch a container found running at daemon start."""
+        self._exited[c.id] = asyncio.Event()
+        self._watch(c)
+        self.restarts.on_started(c)
+        self.health.start(c)
 
-    def _alive(self, c: Container) -> bool:
-        try:
-            return self.runtime(c).state(c.id).status in ("running", "paused", "created")
-        except (EngineError, OSError):
-            return False
+    async def record_exit(self, c: Container) -> None:
+        """An exit that happened while no daemon was watching."""
+        c = await asyncio.to_thread(self._exited_blocking, c)
+        self._event(c, "die", exitCode=str(c.state.exit_code))
+        self.exited_event(c.id).set()
+
+    async def finish_removal(self, c: Container) -> None:
+        """A removal the previous daemon did not finish."""
+        await asyncio.to_thread(self._remove_blocking, c, False)
 
     async def shutdown(self) -> None:
         """The daemon is going away: containers keep running; we only stop watching them."""
@@ -695,19 +562,6 @@ class ContainerService:
         self.health.stop_all()
         for cid in list(self._exit_fds):
             self._unwatch(cid)
-
-
-class Removal(asyncio.Event):
-    """Set when a container is removed; keeps its last exit code for those still waiting."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.exit_code: int | None = None
-
-
-def _label_match(labels: dict[str, str], want: str) -> bool:
-    key, sep, value = want.partition("=")
-    return key in labels and (not sep or labels[key] == value)
 
 
 def _health_enabled(hc: dict[str, Any]) -> bool:
