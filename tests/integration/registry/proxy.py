@@ -21,6 +21,7 @@ class Faults:
     drop_times: int = 1
     corrupt: set[str] = field(default_factory=set)
     drop_uploads: int = 0  # this many blob upload PUT/PATCH requests get no answer (connection closed)
+    hang_up: bool = False  # close every connection after its answer although it promised keep-alive
     redirect: set[str] = field(default_factory=set)  # answered 307 to the registry under another name
     headers: list[dict[str, str]] = field(default_factory=list)  # request headers, in order
     clients: list[tuple[str, int]] = field(default_factory=list)  # the client connection of each request
@@ -87,6 +88,10 @@ def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
                 return
             self.wfile.write(data)
+            if faults.hang_up:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
 
         do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 

@@ -161,3 +161,20 @@ def test_connections_are_kept_alive(
     # manifest, config and layer: three requests, one TCP connection.
     assert len(faults.clients) == 3
     assert len(set(faults.clients)) == 1
+
+
+def test_an_idle_connection_closed_by_the_server_is_replaced(
+    registry: Registry,
+    pushed: tuple[str, str, Any],
+    make_store: Callable[[str], ImageStore],
+    options: RegistryOptions,
+    staging: Path,
+) -> None:
+    _, _, image = pushed
+    faults = Faults(hang_up=True)
+    with fault_proxy(registry.host, faults) as proxy:
+        pulled = RegistryClient(make_store("hangup"), options, staging_dir=staging).pull(
+            f"{proxy}/library/busybox:latest"
+        )
+    assert pulled.id == image.id
+    assert len(set(faults.clients)) == len(faults.clients) == 3  # each request needed a fresh connection
