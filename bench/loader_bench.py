@@ -139,6 +139,16 @@ def main() -> int:
         ours_y, _ = time_command([composer, "config"], project, args.runs)
         theirs_y = time_command([reference, "config"], project, args.runs)[0] if reference else None
         rows.append((f"config, YAML ({args.services} services)", ours_y, theirs_y))
+        small = project / "small"
+        small.mkdir()
+        (small / "compose.yaml").write_text("services:\n  web:\n    image: busybox:latest\n")
+        ours_s, _ = time_command([composer, "config", "--format", "json"], small, args.runs)
+        theirs_s = (
+            time_command([reference, "config", "--format", "json"], small, args.runs)[0]
+            if reference
+            else None
+        )
+        rows.append(("config --format json (1 service: start-up cost)", ours_s, theirs_s))
         ours_h, _ = time_command([composer, "--help"], project, args.runs)
         theirs_h = time_command([reference, "--help"], project, args.runs)[0] if reference else None
         rows.append(("--help", ours_h, theirs_h))
