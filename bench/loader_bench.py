@@ -109,7 +109,10 @@ def machine() -> str:
     except OSError:
         pass
     return (
-        f"nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}, Python {platform.python_version()}"
+        f"nproc {os.cpu_count()}, CPU {cpu}, kernel {platform.release()}, "
+        f"Python {platform.python_version()}, "
+        f"load average at start {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(the machine is shared: other work inflates both columns)"
     )
 
 
