@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import InvalidParameter
 from engine.runtime import caps
 from engine.runtime.cgroups import detect_version
+from engine.runtime.devices import host_devices
 from engine.runtime.users import ResolvedUser, resolve_user
 
 __all__ = ["build_spec", "resolve_user", "ResolvedUser", "INIT_PATH", "DEFAULT_PATH"]
@@ -294,9 +295,13 @@ def build_spec(
         if gid not in gids:
             gids.append(gid)
 
+    devices, device_rules = host_devices(host_config, privileged)
+    resources = _resources(host_config, privileged)
+    resources["devices"] += device_rules
     linux: dict[str, Any] = {
         "namespaces": _namespaces(host_config, netns_path, ns_paths or {}),
-        "resources": _resources(host_config, privileged),
+        "resources": resources,
+        "devices": devices,
         "cgroupsPath": cgroups_path,
         "sysctl": {str(k): str(v) for k, v in (host_config.get("Sysctls") or {}).items()},
         "maskedPaths": [] if privileged else list(host_config.get("MaskedPaths") or MASKED_PATHS),

@@ -7,7 +7,7 @@ without root (tests/unit/runtime). The order matters and each step says why.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.runtime import syscalls as s
@@ -183,8 +183,18 @@ def _mount_cgroups(sc: Syscalls, target: str, flags: int, cgroup_dirs: Mapping[s
         )
 
 
-def setup_dev(sc: Syscalls, rootfs: str, console: str | None) -> None:
+def setup_dev(sc: Syscalls, rootfs: str, console: str | None,
+              devices: Sequence[Mapping[str, Any]] = ()) -> None:
     dev = in_root(rootfs, "/dev")
+    # The spec's devices (HostConfig.Devices, or the host's /dev when privileged) are made with mknod,
+    # as runc does: the host path may differ from the container path, and /dev is our own tmpfs.
+    for d in devices:
+        target = resolve_in_root(sc, rootfs, d["path"])
+        if sc.kind(os.path.dirname(target)) is None:
+            sc.mkdir(os.path.dirname(target), 0o755)
+        if sc.kind(target) is None:
+            sc.mknod(target, int(d.get("fileMode", 0o666)), d["type"], int(d["major"]), int(d["minor"]),
+                     int(d.get("uid", 0)), int(d.get("gid", 0)))
     for name in DEV_NODES:
         target = os.path.join(dev, name)
         _make_mountpoint(sc, target, True)
@@ -218,7 +228,7 @@ def prepare_rootfs(
         mount_one(sc, rootfs, m, cgroup_dirs)
     # 4. /dev nodes after /dev's tmpfs exists (and after user mounts, which may not replace them).
     if any(m.get("destination") == "/dev" for m in spec.get("mounts") or []):
-        setup_dev(sc, rootfs, console)
+        setup_dev(sc, rootfs, console, (spec.get("linux") or {}).get("devices") or [])
 
 
 def pivot_root(sc: Syscalls, rootfs: str) -> None:

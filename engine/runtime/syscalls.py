@@ -110,6 +110,7 @@ class Syscalls(Protocol):
     def write_file(self, path: str, data: str) -> None: ...
     def kind(self, path: str) -> str | None: ...  # "dir", "file" (anything not a dir), or None if absent
     def readlink(self, path: str) -> str | None: ...  # the link's target, or None if not a symlink
+    def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None: ...
 
 
 def _libc() -> ctypes.CDLL:
@@ -192,6 +193,11 @@ class LinuxSyscalls:
         except OSError:
             return None
 
+    def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None:
+        node = stat.S_IFCHR if kind in ("c", "u") else stat.S_IFBLK
+        os.mknod(path, node | (mode & 0o7777), os.makedev(major, minor))
+        os.chown(path, uid, gid)
+
     # --- process credentials and capabilities (used only by the init and exec paths) ---
 
     def prctl(self, option: int, arg2: int = 0, arg3: int = 0) -> int:
@@ -263,6 +269,10 @@ class RecordingSyscalls:
 
     def readlink(self, path: str) -> str | None:
         return self.links.get(path)
+
+    def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None:
+        self.calls.append(("mknod", path, mode, kind, major, minor, uid, gid))
+        self.existing[path] = "file"
 
     def names(self) -> list[str]:
         return [c[0] for c in self.calls]

@@ -252,3 +252,23 @@ def test_join_another_containers_pid_and_ipc_namespaces(box):
     assert pid_ns == os.readlink(f"/proc/{first.pid}/ns/pid")
     assert ipc_ns == os.readlink(f"/proc/{first.pid}/ns/ipc")
     assert init_cmd == "sleep\x00100\x00"  # the owner's init is PID 1 for the guest too
+
+
+def test_host_device_and_device_cgroup(box):
+    devices = [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/mynull", "CgroupPermissions": "rwm"}]
+    script = ("echo x > /dev/mynull && stat -c '%F %t:%T' /dev/mynull; "
+              "mknod /tmp/loop b 7 0 && { cat /tmp/loop 2>&1 | head -c 200; echo; }")
+    state, out = box.run(["sh", "-c", script], host={"Devices": devices})
+    lines = out.splitlines()
+    assert lines[0] == "character special file 1:3"
+    assert "Operation not permitted" in lines[1]  # mknod allowed ("m"); opening a non-allowed device not
+
+
+def test_privileged_gets_host_devices_and_all_caps(box):
+    _, out = box.run(["sh", "-c", "ls /dev; grep CapEff /proc/self/status; touch /sys/x 2>&1 | head -c 0; "
+                      "cat /dev/loop0 >/dev/null 2>&1 && echo loop-readable"], host={"Privileged": True})
+    names = out.split()
+    assert "loop0" in names and "fuse" in names and "null" in names
+    with open("/proc/self/status") as f:
+        held = next(int(line.split()[1], 16) for line in f if line.startswith("CapBnd:"))
+    assert _cap_eff(out) == held  # everything the engine holds

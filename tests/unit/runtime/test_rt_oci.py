@@ -166,3 +166,19 @@ def test_user_mount_replaces_default_and_init(busybox_rootfs):
     assert shm == mounts
     assert s["process"]["args"] == ["/sbin/docker-init", "--", "true"]
     assert any(m["destination"] == "/sbin/docker-init" for m in s["mounts"])
+
+
+def test_devices_and_device_cgroup_rules(busybox_rootfs):
+    s = spec(busybox_rootfs, host={"Devices": [{"PathOnHost": "/dev/null", "PathInContainer": "/dev/n",
+                                                "CgroupPermissions": "rw"}],
+                                   "DeviceCgroupRules": ["c 10:* rmw", "a *:* m"]})
+    got = [(d["path"], d["type"], d["major"], d["minor"]) for d in s["linux"]["devices"]]
+    assert got == [("/dev/n", "c", 1, 3)]
+    rules = s["linux"]["resources"]["devices"]
+    assert rules[-3:] == [{"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rw"},
+                          {"allow": True, "type": "c", "major": 10, "access": "rmw"},
+                          {"allow": True, "type": "a", "access": "m"}]
+    with pytest.raises(InvalidParameter, match="invalid device cgroup rule format: 'x 1:2 r'"):
+        spec(busybox_rootfs, host={"DeviceCgroupRules": ["x 1:2 r"]})
+    with pytest.raises(InvalidParameter, match='adding custom device "/dev/nope": no such file or directory'):
+        spec(busybox_rootfs, host={"Devices": [{"PathOnHost": "/dev/nope"}]})

@@ -133,3 +133,11 @@ def test_symlinks_resolve_inside_the_rootfs():
     assert rootfs.resolve_in_root(sc, "/rf", "/a/b") == "/rf/a/b"
     with pytest.raises(OSError, match="too many levels"):
         rootfs.resolve_in_root(sc, "/rf", "/loop")
+
+
+def test_spec_devices_are_made_with_mknod_before_the_default_nodes():
+    sc = RecordingSyscalls(existing={"/rf/dev": "dir"})
+    rootfs.setup_dev(sc, "/rf", None, [{"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200,
+                                        "fileMode": 0o666, "uid": 0, "gid": 0}])
+    assert sc.calls[:2] == [("mkdir", "/rf/dev/net"), ("mknod", "/rf/dev/net/tun", 0o666, "c", 10, 200, 0, 0)]
+    assert ("mount", "/dev/null", "/rf/dev/null", "", s.MS_BIND, "") in sc.calls
