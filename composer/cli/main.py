@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     except ComposerError as exc:
         error_line(exc.message, exc.hint)
         return exc.exit_code
+    except BrokenPipeError:
+        # the reader went away (`composer config | head`): not an error worth a message
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         error_line("interrupted")
         return 130
