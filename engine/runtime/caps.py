@@ -79,8 +79,23 @@ def last_cap() -> int:
         return len(CAPABILITIES) - 1
 
 
+def held_mask() -> int:
+    """This process's bounding set: no container can be given a capability outside it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return (1 << (last_cap() + 1)) - 1
+
+
 def all_capabilities() -> list[str]:
-    return CAPABILITIES[: last_cap() + 1]
+    """Docker's "ALL": every capability the kernel knows that the engine itself holds (a sandboxed engine
+    may lack some, e.g. CAP_SYS_RESOURCE; asking runc for those would fail the start)."""
+    held = held_mask()
+    return [name for i, name in enumerate(CAPABILITIES[: last_cap() + 1]) if held & (1 << i)]
 
 
 def _normalize(names: Iterable[str] | None) -> list[str]:

@@ -128,21 +128,13 @@ def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
             ) from e
 
 
-def _held_capabilities() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("CapBnd:"):
-                return int(line.split()[1], 16)
-    return (1 << (caps.last_cap() + 1)) - 1
-
-
 def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
     """Capabilities and identity, in the only order that works: the bounding set can only be shrunk while
     we still hold CAP_SETPCAP; keep-caps carries the permitted set across setuid; then the wanted sets."""
     capabilities = process.get("capabilities") or {}
     # A capability the engine itself lacks (e.g. CAP_SYS_RESOURCE in some sandboxes) cannot be granted:
     # "all capabilities" (privileged) means all that we hold, rather than a failed start.
-    held = _held_capabilities()
+    held = caps.held_mask()
     bounding = caps.to_mask(capabilities.get("bounding") or []) & held
     for number in range(caps.last_cap() + 1):
         if not bounding & (1 << number) and held & (1 << number):

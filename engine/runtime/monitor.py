@@ -22,7 +22,6 @@ import selectors
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import termios
 import time
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.runtime import init as container_init_mod
+from engine.runtime import runc
 from engine.runtime import syscalls as s
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import JsonFileLog, rfc3339nano
@@ -73,14 +73,6 @@ def set_winsize(fd: int, height: int, width: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
 
 
-def _classify(message: str) -> int:
-    if "permission denied" in message:
-        return 126
-    if "executable file not found" in message or "no such file or directory" in message:
-        return 127
-    return 128
-
-
 class Monitor:
     def __init__(self, places: Places, opts: dict[str, Any]) -> None:
         self.places = places
@@ -107,6 +99,9 @@ class Monitor:
     # --- stdio ---
     def make_stdio(self) -> tuple[tuple[int, int, int], list[int], str | None]:
         """(child's 0/1/2, fds the child must close, console path for TTY)."""
+        if self.tty and self.opts.get("binary") and not self.exec_mode:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            return (null, null, null), [], None  # runc makes the pty (see runc.create_and_start)
         if self.tty:
             master, slave = os.openpty()
             os.set_inheritable(master, False)
@@ -148,7 +143,7 @@ class Monitor:
                     new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid",
                 )
             elif self.opts.get("binary"):
-                pid = self._start_runc(stdio, console)
+                pid = self._start_runc(stdio)
             else:
                 self.cgroup.create((self.spec.get("linux") or {}).get("resources") or {})
                 # pid namespaces apply to children only: made (or joined) here, before the fork
@@ -191,72 +186,17 @@ class Monitor:
             raise StartError(err["error"], int(err["code"]))
         return pid
 
-    def _start_runc(self, stdio: tuple[int, int, int], console: str | None) -> int:
-        binary, root = self.opts["binary"], self.opts["runc_root"]
-        cid = self.opts["id"]
-        LinuxSyscalls().prctl(s.PR_SET_CHILD_SUBREAPER, 1)  # the container's init is reparented to us
-        runc_log = self.places.dir / "runc.log"
-        pidfile = self.places.dir / "init.pid"
-        cmd = [
-            binary,
-            "--root",
-            root,
-            "--log",
-            str(runc_log),
-            "--log-format",
-            "json",
-            "create",
-            "--bundle",
-            str(self.places.dir),
-            "--pid-file",
-            str(pidfile),
-        ]
-        console_sock = None
-        if self.tty:
-            # runc makes the pty itself and hands us the master over this socket.
-            path = self.places.dir / "console.sock"
-            path.unlink(missing_ok=True)
-            console_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            console_sock.bind(str(path))
-            console_sock.listen(1)
-            cmd += ["--console-socket", str(path)]
-            if self.master is not None:
-                self.outputs.pop(self.master, None)
-                os.close(self.master)
-                self.master = self.stdin_w = None
-            stdio = (os.open(os.devnull, os.O_RDWR),) * 3  # type: ignore[assignment]
-        proc = subprocess.Popen([*cmd, cid], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], close_fds=True)
-        if console_sock is not None:
-            console_sock.settimeout(10)
-            try:
-                conn, _ = console_sock.accept()
-                _msg, fds, _flags, _addr = socket.recv_fds(conn, 4096, 1)
-                conn.close()
-                self.master = fds[0]
-                self.outputs[self.master] = "stdout"
-                if self.open_stdin:
-                    self.stdin_w = self.master
-            except OSError:
-                pass
-            console_sock.close()
-        if proc.wait() != 0:
-            message = "runc create failed"
-            try:
-                for line in runc_log.read_text().splitlines():
-                    entry = json.loads(line)
-                    if entry.get("level") == "error":
-                        message = entry.get("msg", message)
-            except (OSError, ValueError):
-                pass
-            subprocess.run([binary, "--root", root, "delete", "--force", cid], capture_output=True)
-            raise StartError(
-                message.removeprefix("runc create failed: unable to start container process: "),
-                _classify(message),
-            )
-        pid = int(pidfile.read_text())
-        started = subprocess.run([binary, "--root", root, "start", cid], capture_output=True, text=True)
-        if started.returncode != 0:
-            raise StartError(started.stderr.strip() or "runc start failed", 128)
+    def _start_runc(self, stdio: tuple[int, int, int]) -> int:
+        try:
+            pid, master = runc.create_and_start(self.opts["binary"], self.opts["runc_root"], self.opts["id"],
+                                                self.places.dir, stdio, self.tty)
+        except runc.RuncError as e:
+            raise StartError(str(e), e.code) from e
+        if master is not None:
+            self.master = master
+            self.outputs[master] = "stdout"
+            if self.open_stdin:
+                self.stdin_w = master
         return pid
 
     # --- the loop ---
@@ -433,10 +373,7 @@ class Monitor:
             self.log.flush()
         oom = False if self.exec_mode else self.cgroup.oom_killed()
         if self.opts.get("binary") and not self.exec_mode:
-            subprocess.run(
-                [self.opts["binary"], "--root", self.opts["runc_root"], "delete", "--force", self.opts["id"]],
-                capture_output=True,
-            )
+            runc.delete(self.opts["binary"], self.opts["runc_root"], self.opts["id"])
         write_status(
             self.places,
             ProcessState("exited", self.pid, exit_code, oom, self.started_at, rfc3339nano(), ""),

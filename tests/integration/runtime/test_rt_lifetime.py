@@ -141,3 +141,12 @@ def test_runc_pause_resume_and_signal(runc_box):
     assert runc_box.rt.state("runc6").status == "running"
     runc_box.rt.kill("runc6", signal.SIGTERM)
     assert runc_box.wait("runc6").exit_code == 9
+
+
+def test_runc_privileged_and_readonly(runc_box):
+    state, out = runc_box.run(["sh", "-c", "grep CapEff /proc/self/status; touch /x 2>/dev/null || echo ro"],
+                              cid="runc7", host={"Privileged": True, "ReadonlyRootfs": True})
+    with open("/proc/self/status") as f:
+        held = next(line.split()[1] for line in f if line.startswith("CapBnd:"))
+    assert state.exit_code == 0
+    assert out.splitlines() == [f"CapEff:\t{held}", "ro"]
