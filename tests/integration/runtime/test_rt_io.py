@@ -158,3 +158,27 @@ def test_exit_fd_becomes_readable_on_exit(box):
     finally:
         os.close(fd)
     assert box.rt.state("c1").exit_code == 0
+
+
+def test_exec_stdin_and_output_kept_for_a_late_client(box):
+    box.start(["sleep", "100"])
+    sock_path = box.rt.exec("c1", "in", {"args": ["sh", "-c", "echo early; cat | tr a-z A-Z"]}, tty=False,
+                            open_stdin=True)
+    time.sleep(0.2)  # "early" is written before anyone attaches: the exec monitor keeps it
+    with attach(sock_path, stdin=True) as sock:
+        sock.sendall(b"quiet\n")
+        sock.shutdown(socket.SHUT_WR)
+        out, _ = read_attach(sock, tty=False)
+    assert out == b"early\nQUIET\n"
+
+
+def test_concurrent_starts_from_threads(box):
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = [f"par{i}" for i in range(6)]
+    with ThreadPoolExecutor(6) as pool:
+        states = list(pool.map(lambda cid: box.start(["sh", "-c", f"echo {cid}"], cid=cid), ids))
+    assert len({s.pid for s in states}) == 6
+    for cid in ids:
+        assert box.wait(cid).exit_code == 0
+        assert box.output(cid) == f"{cid}\n"
