@@ -82,7 +82,7 @@ def _check_service(
             raise fail(
                 marks,
                 (*here, "develop", "watch"),
-                f"services.{name}.develop.watch: target is required for non-rebuild actions",
+                "target is required for non-rebuild actions",
             )
 
 
@@ -141,15 +141,15 @@ def _check_limits(
         raise fail(
             marks,
             (*here, "scale"),
-            f"services.{name}: can't set distinct values on 'scale' and 'deploy.replicas'",
+            "can't set distinct values on 'scale' and 'deploy.replicas'",
         )
     if scale is not None and scale < 0:
-        raise fail(marks, (*here, "scale"), f"services.{name}.scale: must be greater than or equal to 0")
+        raise fail(marks, (*here, "scale"), "must be greater than or equal to 0")
     if replicas is not None and replicas < 0:
         raise fail(
             marks,
             (*here, "deploy", "replicas"),
-            f"services.{name}.deploy.replicas: must be greater than or equal to 0",
+            "must be greater than or equal to 0",
         )
     limits = ((deploy or {}).get("resources") or {}).get("limits")
     reservations = ((deploy or {}).get("resources") or {}).get("reservations")
@@ -172,16 +172,14 @@ def _check_limits(
             and section is not None
             and value(section.get(sub)) != value(service[key])
         ):
-            raise fail(
-                marks, (*here, key), f"services.{name}: can't set distinct values on '{key}' and '{label}'"
-            )
+            raise fail(marks, (*here, key), f"can't set distinct values on '{key}' and '{label}'")
     count = scale if scale is not None else (replicas if replicas is not None else 1)
     if count > 1 and service.get("container_name"):
         attr = "scale" if scale is not None else "deploy.replicas"
         raise fail(
             marks,
             (*here, "container_name"),
-            f"services.{name}: can't set container_name and {attr} as container name must be unique",
+            f"can't set container_name and {attr} as container name must be unique",
         )
 
 
@@ -197,7 +195,7 @@ def _check_mounts(
             raise fail(
                 marks,
                 (*here, "tmpfs", index),
-                f"{where}: target {target} already mounted as {mounted[target]}",
+                f"target {target} already mounted as {mounted[target]}",
             )
         mounted[target] = where
     for index, mount in enumerate(service.get("volumes") or []):
@@ -207,7 +205,7 @@ def _check_mounts(
             raise fail(
                 marks,
                 (*here, "volumes", index),
-                f"{where}: target {target} already mounted as {mounted[target]}",
+                f"target {target} already mounted as {mounted[target]}",
             )
         mounted[str(target)] = where
 

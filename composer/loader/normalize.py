@@ -21,15 +21,9 @@ from typing import Any
 
 from composer.errors import ConfigError, Location
 from composer.loader.norm_order import order_project, without_extensions
-from composer.loader.norm_service import (
-    FieldError,
-    ServiceContext,
-    drop_empty_values,
-    home_dir,
-    normalize_service,
-    to_mapping,
-)
+from composer.loader.norm_service import normalize_service
 from composer.loader.norm_units import UnitError, to_bool
+from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
 from composer.loader.norm_volumes import resolve_host_path
 from composer.loader.validate import format_key_path, locate
 

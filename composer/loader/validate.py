@@ -89,7 +89,7 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
     if error.validator == "type":
         expected = error.validator_value
         kinds = [expected] if isinstance(expected, str) else list(expected)
-        return path, "must be " + " or ".join(_TYPE_NAMES.get(n, n) for n in kinds), None
+        return path, "must be " + _one_of_words([_TYPE_NAMES.get(n, n) for n in kinds]), None
     if error.validator == "enum":
         options = ", ".join(repr(v) for v in error.validator_value)
         return path, f"must be one of {options}", None
@@ -102,8 +102,58 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
         first, second = next((i, j) for j in range(len(items)) for i in range(j) if items[i] == items[j])
         return path, f"items at {first} and {second} are equal", None
     if error.validator in ("oneOf", "anyOf"):
+        inner = _error_in_matching_branch(error)
+        if inner is not None:
+            return _describe(inner)
+        kinds = _branch_types(error.validator_value)
+        if kinds:
+            return path, f"must be {_one_of_words(kinds)}, not {_short(error.instance)}", None
         return path, f"invalid value {_short(error.instance)}", None
     return path, error.message, None
+
+
+def _resolve(branch: dict[str, Any]) -> dict[str, Any]:
+    ref = branch.get("$ref", "")
+    if ref.startswith("#/definitions/"):
+        resolved: dict[str, Any] = _validator().schema["definitions"][ref.rsplit("/", 1)[-1]]
+        return resolved
+    return branch
+
+
+def _error_in_matching_branch(error: ValidationError) -> ValidationError | None:
+    """When the value has the type of one alternative (a mapping where a mapping is allowed), the
+    useful error is the one inside that alternative, not "must be X or Y"."""
+    validator = _validator()
+    for sub in sorted(error.context or [], key=lambda e: -len(e.absolute_path)):
+        index = sub.relative_schema_path[0] if sub.relative_schema_path else None
+        if not isinstance(index, int):
+            continue
+        kind = _resolve(error.validator_value[index]).get("type")
+        kinds = [kind] if isinstance(kind, str) else list(kind or [])
+        if sub.validator != "type" and any(validator.is_type(error.instance, k) for k in kinds):
+            return sub
+    return None
+
+
+def _one_of_words(words: list[str]) -> str:
+    """["a string", "an array"] -> "a string or an array"; three or more take commas."""
+    if len(words) <= 2:
+        return " or ".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _branch_types(branches: list[dict[str, Any]]) -> list[str]:
+    """The JSON types the alternatives of an anyOf accept, as words ("a string", "an array"...)."""
+    words: list[str] = []
+    for branch in map(_resolve, branches):
+        if "anyOf" in branch:
+            found = _branch_types(branch["anyOf"])
+        else:
+            kind = branch.get("type")
+            found = [kind] if isinstance(kind, str) else list(kind or [])
+            found = [_TYPE_NAMES.get(k, k) for k in found]
+        words.extend(w for w in found if w not in words)
+    return words
 
 
 def _short(value: Any) -> str:
