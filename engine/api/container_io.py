@@ -239,6 +239,25 @@ async def archive_put(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200)
 
 
+async def export(request: web.Request) -> web.StreamResponse:
+    svc = backends(request).containers
+    c = svc.get(_id(request))
+    async with archive.exporting(svc, c) as chunks:
+        resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+        await resp.prepare(request)
+        try:
+            async for chunk in chunks:
+                await resp.write(chunk)
+            await resp.write_eof()
+        except ConnectionResetError:
+            log.debug("export reader went away container=%s", c.id[:12])
+    return resp
+
+
+async def changes(request: web.Request) -> web.StreamResponse:
+    return json_response(await backends(request).containers.changes(_id(request)) or None)
+
+
 def routes() -> list[Route]:
     return [
         ("GET", "/containers/{id}/logs", container_logs),
@@ -248,4 +267,6 @@ def routes() -> list[Route]:
         ("HEAD", "/containers/{id}/archive", archive_head),
         ("GET", "/containers/{id}/archive", archive_get),
         ("PUT", "/containers/{id}/archive", archive_put),
+        ("GET", "/containers/{id}/export", export),
+        ("GET", "/containers/{id}/changes", changes),
     ]

@@ -10,7 +10,7 @@ import time
 from aiohttp import web
 
 from engine.api.backends import Route, backends
-from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr
+from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns
 from engine.containers import inspect as views
 from engine.containers.model import Container
 from engine.errors import InvalidParameter, NotFound
@@ -163,8 +163,27 @@ async def resize(request: web.Request) -> web.StreamResponse:
 
 async def prune(request: web.Request) -> web.StreamResponse:
     b = backends(request)
-    deleted, reclaimed = await b.containers.prune(qfilters(request))
+    filters = qfilters(request)
+    until = [timestamp_ns(v, "until") or 0 for v in filters.get("until", ())]
+    deleted, reclaimed = await b.containers.prune(filters, until)
     return json_response({"ContainersDeleted": deleted or None, "SpaceReclaimed": reclaimed})
+
+
+async def commit(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request, optional=True)
+    repo, tag = qstr(request, "repo"), qstr(request, "tag")
+    if tag and not repo:
+        raise InvalidParameter("tag requires a repository")
+    image_id = await backends(request).containers.commit(
+        qstr(request, "container"),
+        tags=[f"{repo}:{tag or 'latest'}"] if repo else [],
+        config=body or None,
+        changes=[c for c in request.query.getall("changes", []) if c.strip()],
+        comment=qstr(request, "comment"),
+        author=qstr(request, "author"),
+        pause=qbool(request, "pause", True),
+    )
+    return json_response({"Id": image_id}, status=201)
 
 
 def routes() -> list[Route]:
@@ -183,4 +202,5 @@ def routes() -> list[Route]:
         ("POST", "/containers/{id}/rename", rename),
         ("POST", "/containers/{id}/resize", resize),
         ("DELETE", "/containers/{id}", remove),
+        ("POST", "/commit", commit),
     ]

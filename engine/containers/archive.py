@@ -42,6 +42,34 @@ async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Path]:
                     await asyncio.to_thread(svc.images.unmount_rw, c.id)
 
 
+@contextlib.asynccontextmanager
+async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar."""
+    async with svc.lock(c.id):
+        merged = Path(await asyncio.to_thread(svc.images.mount_rw, c.id))
+    proc = await asyncio.create_subprocess_exec(
+        *_helper("export", merged, "/"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        assert proc.stdout is not None
+        while data := await proc.stdout.read(CHUNK):
+            yield data
+
+    try:
+        yield chunks()
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        await proc.wait()
+        async with svc.lock(c.id):
+            now = svc.store.current(c.id)
+            if now is None or now.state.status not in ("running", "paused"):
+                with contextlib.suppress(EngineError, OSError):
+                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
+
+
 def _helper(mode: str, root: Path, path: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "engine.containers.archive_helper", mode, str(root), path, *extra]
 

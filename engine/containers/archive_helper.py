@@ -1,7 +1,7 @@
 """Runs as its own small process (never a fork of the daemon): chroots into a container's root so every
 path and symlink resolves inside it, then stats, tars or untars one path.
 
-    python -m engine.containers.archive_helper stat|get|put ROOT PATH [--no-overwrite-dir-non-dir]
+    python -m engine.containers.archive_helper stat|get|put|export ROOT PATH [--no-overwrite-dir-non-dir]
 
 Errors: exit 2 "not found", exit 3 "not a directory", exit 4 other; message on stderr.
 """
@@ -93,6 +93,11 @@ def main(argv: list[str]) -> int:
             name = st["name"] if st["name"] != "/" else "."
             with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 tar.add(path, arcname=str(name), recursive=True)
+            return 0
+        if mode == "export":
+            with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for name in sorted(os.listdir("/")):
+                    tar.add("/" + name, arcname=name, recursive=True)
             return 0
         if mode == "put":
             if not os.path.exists(path):

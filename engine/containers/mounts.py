@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import InvalidParameter
+from engine.errors import EngineError, InvalidParameter
 
 log = logging.getLogger(__name__)
 
@@ -276,18 +276,32 @@ def oci_mounts(points: tuple[dict[str, Any], ...], etc_files: dict[str, Path]) -
 def copy_up_new_volumes(
     points: tuple[dict[str, Any], ...], rootfs: Path, volumes: Any
 ) -> tuple[dict[str, Any], ...]:
-    """Fill empty volumes from the image on their first use; return the points with CopyUp cleared."""
+    """Fill empty volumes from the image on their first use (the store copies into empty ones only, and
+    resolves the container path inside the rootfs); return the points with CopyUp cleared."""
     out = []
     for p in points:
         if p["Type"] == "volume" and p.get("CopyUp") and volumes is not None:
-            source = rootfs / p["Destination"].lstrip("/")
-            mountpoint = Path(p["Source"])
-            try:
-                empty = not any(mountpoint.iterdir())
-            except OSError:
-                empty = False
-            if empty and source.is_dir():
-                volumes.copy_up(volumes.get(p["Name"]), source)
+            volumes.copy_up(volumes.get(p["Name"]), Path(p["Destination"]), root=rootfs)
             p = {**p, "CopyUp": False}
         out.append(p)
     return tuple(out)
+
+
+def mount_volumes(points: tuple[dict[str, Any], ...], volumes: Any, ref: str) -> None:
+    """Volumes with driver options (tmpfs, nfs, bind devices) are mounted when a user starts."""
+    if volumes is None:
+        return
+    for p in points:
+        if p["Type"] == "volume":
+            volumes.mount(volumes.get(p["Name"]), ref)
+
+
+def unmount_volumes(points: tuple[dict[str, Any], ...], volumes: Any, ref: str) -> None:
+    if volumes is None:
+        return
+    for p in points:
+        if p["Type"] == "volume":
+            try:
+                volumes.unmount(volumes.get(p["Name"]), ref)
+            except (EngineError, OSError) as e:
+                log.warning("volume not unmounted volume=%s error=%s", p["Name"], e)

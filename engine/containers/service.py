@@ -113,8 +113,8 @@ class ContainerService:
     def graph_driver_data(self, c: Container) -> dict[str, str] | None:
         return usage.graph_driver_data(self, c)
 
-    async def prune(self, filters: dict[str, tuple[str, ...]]) -> tuple[list[str], int]:
-        return await usage.prune(self, filters)
+    async def prune(self, filters: dict[str, tuple[str, ...]], until_ns: list[int]) -> tuple[list[str], int]:
+        return await usage.prune(self, filters, until_ns)
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
         self._event(c, action, **extra)
@@ -298,7 +298,11 @@ class ContainerService:
         return c
 
     def _after_failed_start(self, c: Container) -> None:
-        for step in (lambda: self.runtime(c).delete(c.id), lambda: self.images.unmount_rw(c.id)):
+        for step in (
+            lambda: self.runtime(c).delete(c.id),
+            lambda: self.images.unmount_rw(c.id),
+            lambda: mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id),
+        ):
             try:
                 step()
             except (EngineError, OSError) as e:
@@ -312,6 +316,7 @@ class ContainerService:
         dockerenv = rootfs / ".dockerenv"
         if not dockerenv.exists():
             dockerenv.touch(mode=0o755)  # tools detect "inside a container" by this file, as with Docker
+        mountlib.mount_volumes(c.mounts, self.volumes, ref=c.id)
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
             c = self.store.save(dataclasses.replace(c, mounts=points))
@@ -327,6 +332,7 @@ class ContainerService:
             cgroups_path=f"/composer/{c.id}",
             netns_path=self._netns_path(c),
             user=user,
+            ns_paths=self._shared_ns_paths(c),
         )
         log_opts = dict(self.log_opts)
         log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
@@ -356,14 +362,26 @@ class ContainerService:
         )
         return self.store.save(c)
 
+    def _joined_ns(self, mode: str, kind: str, what: str) -> str:
+        other = self.get(mode.split(":", 1)[1])
+        if other.state.status not in ("running", "paused"):
+            raise Conflict(f"cannot join {what} namespace of a non running container: {other.id}")
+        return f"/proc/{other.state.pid}/ns/{kind}"
+
     def _netns_path(self, c: Container) -> str | None:
         mode = c.host_config.get("NetworkMode", "bridge")
         if mode.startswith("container:"):
-            other = self.get(mode.split(":", 1)[1])
-            if other.state.status not in ("running", "paused"):
-                raise Conflict(f"cannot join network namespace of a non running container: {other.id}")
-            return f"/proc/{other.state.pid}/ns/net"
+            return self._joined_ns(mode, "net", "network")
         return None  # "host": no namespace; otherwise a new one with loopback only (until networking lands)
+
+    def _shared_ns_paths(self, c: Container) -> dict[str, str]:
+        """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""
+        out = {}
+        for key, kind in (("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")):
+            mode = str(c.host_config.get(key) or "")
+            if mode.startswith("container:"):
+                out[kind] = self._joined_ns(mode, kind, kind)
+        return out
 
     # ---- exits ---------------------------------------------------------------------------------------------
 
@@ -421,6 +439,7 @@ class ContainerService:
             self.images.unmount_rw(c.id)
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
+        mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
         health = c.state.health  # the last probes stay visible after the exit, as in Docker
         current = self.store.current(c.id) or c
         return self.store.save(
@@ -526,6 +545,46 @@ class ContainerService:
     def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
         """Register a wait now (nothing after this call is missed); await the result later."""
         return waits.wait_for(self, ref, condition)
+
+    async def commit(
+        self,
+        ref: str,
+        *,
+        tags: list[str],
+        config: dict[str, Any] | None,
+        changes: list[str],
+        comment: str,
+        author: str,
+        pause: bool,
+    ) -> str:
+        """`docker commit`: the container's changes on top of its image; paused meanwhile if asked."""
+        c = self.get(ref)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            freeze = pause and c.state.status == "running"
+            if freeze:
+                await asyncio.to_thread(self.runtime(c).pause, c.id)
+            try:
+                base = await asyncio.to_thread(self.images.get, c.image_id)
+                image = await asyncio.to_thread(
+                    self.images.commit_rw,
+                    c.id,
+                    base,
+                    config or c.config,
+                    tags=tags,
+                    changes=changes,
+                    comment=comment,
+                    author=author,
+                )
+            finally:
+                if freeze:
+                    await asyncio.to_thread(self.runtime(c).resume, c.id)
+        self._event(c, "commit", comment=comment)
+        return str(image.id)
+
+    async def changes(self, ref: str) -> list[dict[str, Any]]:
+        c = self.get(ref)
+        return list(await asyncio.to_thread(self.images.changes_rw, c.id))
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from typing import TYPE_CHECKING
 
 from engine.containers.model import Container, parse_rfc3339
@@ -18,13 +16,10 @@ async def sizes(svc: ContainerService, c: Container) -> tuple[int, int]:
     """(SizeRw, SizeRootFs): bytes in the container's upper dir, and that plus the image."""
 
     def measure() -> tuple[int, int]:
-        rw = 0
-        upper = svc.graph_driver_data(c) or {}
-        if upper.get("UpperDir"):
-            for root, _dirs, files in os.walk(upper["UpperDir"]):
-                for f in files:
-                    with contextlib.suppress(OSError):
-                        rw += os.lstat(os.path.join(root, f)).st_size
+        try:
+            rw = int(svc.images.size_rw(c.id))
+        except (EngineError, OSError):
+            rw = 0
         try:
             image_size = int(svc.images.get(c.image_id).size)
         except (EngineError, OSError, AttributeError):
@@ -35,26 +30,23 @@ async def sizes(svc: ContainerService, c: Container) -> tuple[int, int]:
 
 
 def graph_driver_data(svc: ContainerService, c: Container) -> dict[str, str] | None:
-    paths = getattr(svc.images, "rw_paths", None)  # optional in the image store
-    if paths is None:
-        return None
     try:
-        return {k: str(v) for k, v in paths(c.id).items()}
+        return {k: str(v) for k, v in svc.images.rw_paths(c.id).items()}
     except (EngineError, OSError):
         return None
 
 
-async def prune(svc: ContainerService, filters: dict[str, tuple[str, ...]]) -> tuple[list[str], int]:
-    from engine.api.params import timestamp_ns  # the same since/until syntax as the API
-
-    until = [timestamp_ns(v, "until") for v in filters.get("until", ())]
+async def prune(
+    svc: ContainerService, filters: dict[str, tuple[str, ...]], until_ns: list[int]
+) -> tuple[list[str], int]:
+    """Remove stopped containers matching label/label! filters, created before every `until_ns`."""
     labels = filters.get("label", ())
     deleted: list[str] = []
     reclaimed = 0
     for c in svc.store.all():
         if c.state.status not in ("exited", "created", "dead"):
             continue
-        if until and not all(parse_rfc3339(c.created) * 1e9 < (u or 0) for u in until):
+        if until_ns and not all(parse_rfc3339(c.created) * 1e9 < u for u in until_ns):
             continue
         lab = c.config.get("Labels") or {}
         if any(not _label_match(lab, want) for want in labels):
