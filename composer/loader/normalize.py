@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composer.errors import ConfigError, Location
+from composer.loader.norm_marks import alias_marks
 from composer.loader.norm_order import order_project, without_extensions
 from composer.loader.norm_service import normalize_service
 from composer.loader.norm_units import UnitError, to_bool
@@ -34,7 +35,10 @@ RESOURCE_KINDS = ("networks", "volumes", "secrets", "configs")
 
 @dataclass(frozen=True)
 class NormalizeContext:
-    """What normalization needs besides the dict: the project's identity and environment."""
+    """What normalization needs besides the dict: the project's identity and environment.
+
+    `marks` (key path -> Location) gains the canonical spellings of list entries (see norm_marks).
+    """
 
     project_name: str
     project_dir: str
@@ -51,6 +55,7 @@ def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
     svc_ctx = ServiceContext(ctx.project_dir, ctx.environment, home_dir(ctx.environment))
     services: dict[str, Any] = {}
     for name, raw in (project.get("services") or {}).items():
+        alias_marks(ctx.marks, name, raw or {})
         try:
             service = normalize_service(raw or {}, svc_ctx)
         except FieldError as exc:

@@ -196,3 +196,21 @@ def test_reference_agrees_on_schema_errors(
     done = reference.run(project_dir, "config", "-q")
     assert done.returncode == 1 and reference_says in done.stderr
     assert reference_says.split(" ", 1)[-1] in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "services:\n  web:\n    image: x\n    networks:\n      - front\n      - nowhere\nnetworks:\n  front: {}\n",
+            6,
+        ),
+        ("services:\n  web:\n    image: x\n    depends_on:\n      - ghost\n", 5),
+        ("services:\n  web:\n    image: x\n    network_mode: service:ghost\n", 4),
+        ("services:\n  web:\n    image: x\n    volumes_from:\n      - ghost:ro\n", 5),
+        ("services:\n  web:\n    image: x\n    links:\n      - ghost:g\n", 5),
+    ],
+)
+def test_references_are_located_at_the_users_entry(project_dir: Path, text: str, line: int) -> None:
+    err = schema_error(project_dir, text)
+    assert err.location is not None and err.location.line == line, str(err)
