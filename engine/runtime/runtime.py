@@ -23,7 +23,6 @@ from engine.runtime import stats as stats_mod
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import parse_size
 from engine.runtime.state import Places, ProcessState, pid_alive, read_status
-from engine.util.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +134,8 @@ class Runtime:
             self._cleanup(cid, places)
         places.dir.mkdir(parents=True)
         spec = {**spec, "process": {**spec["process"], "terminal": bool(tty)}}  # one truth: the monitor's pty
-        atomic_write_json(places.config, spec)
-        atomic_write_json(
+        _write_bundle_file(places.config, spec)
+        _write_bundle_file(
             places.options,
             {
                 "mode": "container",
@@ -300,7 +299,7 @@ class Runtime:
         full = {**base, "terminal": tty, **process}
         full.setdefault("args", base["args"])
         full["terminal"] = tty
-        atomic_write_json(
+        _write_bundle_file(
             places.options,
             {
                 "mode": "exec",
@@ -354,3 +353,11 @@ def _check_log_opts(opts: dict[str, Any]) -> None:
             raise ValueError
     except ValueError:
         raise InvalidParameter(f"invalid json-file log options: {opts}") from None
+
+
+def _write_bundle_file(path: Path, obj: Any) -> None:
+    """Bundle inputs (config.json, monitor options) are written before the monitor exists and read once by
+    it: no reader can see them torn, and a crash here fails the start anyway, so no fsync on the start path.
+    status.json, which a restarted daemon trusts, is written atomically by the monitor."""
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
