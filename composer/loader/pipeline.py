@@ -31,6 +31,7 @@ from composer.loader.merge import enforce_unicity, merge
 from composer.loader.paths import own_files
 from composer.loader.profiles import active_profiles, apply_profiles
 from composer.loader.yamlsrc import Document, Marks, parse_documents, path_str, read_file, strip_tags
+from composer.loader.yamltime import plain_timestamps
 
 if TYPE_CHECKING:
     from composer.model import Project
@@ -137,7 +138,7 @@ class _Loader:
                 # like the reference, the schema judges the merged model so far, not the file alone
                 # (an override may write `image: null`, which the merge ignores)
                 validate_schema(strip_tags(model), marks, path)
-        return enforce_unicity(strip_tags(model)), marks
+        return enforce_unicity(plain_timestamps(strip_tags(model))), marks
 
 
 def _item_marks_that_still_hold(doc_marks: Marks, previous: Mapping[str, Any]) -> Marks:

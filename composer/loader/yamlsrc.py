@@ -22,6 +22,7 @@ import yaml.cyaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from composer.errors import ConfigError, Location
+from composer.loader.yamltime import parse_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,10 @@ def _resolve_plain(value: str) -> Any:
         return _BOOLS[value]
     if value in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[value]
+    if value[:1].isdigit() and "-" in value:
+        stamp = parse_timestamp(value)
+        if stamp is not None:
+            return stamp
     if value[:1] in "+-.0123456789":
         number = _parse_int(value)
         if number is not None:

@@ -381,6 +381,16 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         ["-f", "a.yaml", "-f", "b.yaml", "--profile", "q"],
         {},
     ),
+    "timestamps-in-extensions": (
+        {
+            "compose.yaml": _y("""
+                x-when: [2024-01-02, 2024-1-2t1:2:3.5+01:00, 2024-02-30]
+                services: {web: {image: x}}
+                """)
+        },
+        [],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
@@ -404,6 +414,10 @@ def test_same_as_reference(name: str, tree: Callable[[Project], Path]) -> None:
 
 
 ERRORS: dict[str, tuple[str, str]] = {
+    "timestamp-where-a-string-is-due": (
+        "services:\n  web:\n    image: x\n    environment:\n      DATE: 2024-01-02\n",
+        "DATE",
+    ),
     "extends-cycle": (
         "services:\n  a: {extends: b}\n  b: {extends: a}\n",
         "ircular reference",

@@ -4,6 +4,7 @@ import pytest
 
 from composer.errors import ConfigError, Location
 from composer.loader.yamlsrc import RESET, Override, parse_documents, path_str, strip_tags
+from composer.loader.yamltime import Timestamp, plain_timestamps
 
 
 def one(text: str) -> dict:
@@ -91,3 +92,22 @@ def test_reader_errors_are_one_line() -> None:
     with pytest.raises(ConfigError) as err:
         one("a: \x00\n")
     assert "\n" not in str(err.value) and "control characters are not allowed" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "rfc3339"),
+    [
+        ("2024-01-02", "2024-01-02T00:00:00Z"),
+        ("2024-1-2 1:2:3", "2024-01-02T01:02:03Z"),
+        ("2024-1-2t1:2:3.5+01:00", "2024-01-02T01:02:03.5+01:00"),
+        ("2024-01-02T10:00:00.1234567891-00:00", "2024-01-02T10:00:00.123456789Z"),
+    ],
+)
+def test_unquoted_dates_are_timestamps(text: str, rfc3339: str) -> None:
+    value = one(f"d: {text}\n")["d"]
+    assert isinstance(value, Timestamp) and plain_timestamps(value) == rfc3339
+
+
+@pytest.mark.parametrize("text", ["2024-02-30", "2024-01-02T10:00:00", "20240102", "'2024-01-02'"])
+def test_not_timestamps_stay_strings_or_numbers(text: str) -> None:
+    assert not isinstance(one(f"d: {text}\n")["d"], Timestamp)
