@@ -202,7 +202,8 @@ def test_reference_agrees_on_schema_errors(
     ("text", "line"),
     [
         (
-            "services:\n  web:\n    image: x\n    networks:\n      - front\n      - nowhere\nnetworks:\n  front: {}\n",
+            "services:\n  web:\n    image: x\n    networks:\n      - front\n      - nowhere\n"
+            "networks:\n  front: {}\n",
             6,
         ),
         ("services:\n  web:\n    image: x\n    depends_on:\n      - ghost\n", 5),
