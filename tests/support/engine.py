@@ -255,8 +255,41 @@ def _remove_cgroups(ids: set[str]) -> None:
                 cg.rmdir()
 
 
+OWNER_FILE = "owner.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans() -> None:
+    """Clean up engines left by test processes that were killed before their cleanup ran (kill -9, a
+    timeout): each base dir records its owner's pid, and only dead owners' dirs are touched."""
+    for base in Path("/tmp").glob("ce-*"):
+        try:
+            owner = int((base / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if _pid_alive(owner):
+            continue
+        eng = EngineProcess(base)
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((eng.exec_root / "engine.pid").read_text())
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        eng.cleanup()
+
+
 def new_engine(*, extra_args: tuple[str, ...] = ()) -> EngineProcess:
+    sweep_orphans()
     base = Path(tempfile.mkdtemp(prefix="ce-", dir="/tmp"))
+    (base / OWNER_FILE).write_text(str(os.getpid()))
     return EngineProcess(base, extra_args)
 
 
