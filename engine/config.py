@@ -64,6 +64,8 @@ class DaemonConfig:
         if name in (DEFAULT_RUNTIME, "io.containerd.runc.v2") and name not in self.runtimes:
             return None
         if name not in self.runtimes:
+            if name in ("runc", "crun"):
+                return name  # found on PATH, as dockerd knows runc without configuration
             raise ConfigError(f"unknown runtime specified {name}")
         return self.runtimes[name]
 

@@ -129,3 +129,12 @@ def test_logs_follow_across_rotation(engine: EngineProcess) -> None:
     # everything still on disk arrives, in order, without duplicates (the oldest files may be gone)
     assert lines == [str(i) for i in range(int(lines[0]), 60)]
     assert int(lines[0]) < 40
+
+
+def test_runc_runtime_per_container(engine: EngineProcess) -> None:
+    code, out = _out(engine, ["sh", "-c", "echo via runc"], HostConfig={"Runtime": "runc"})
+    assert code == 0 and out == "via runc\n"
+    r = engine.request(
+        "POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"Runtime": "nope"}}
+    )
+    assert r.status == 400 and "unknown runtime" in r.message
