@@ -11,7 +11,13 @@ from typing import Any
 from composer.errors import ConfigError, Location
 from composer.loader.norm_units import parse_bytes, to_float
 
-Fail = Callable[[Mapping[tuple[Any, ...], Location], tuple[Any, ...], str], ConfigError]
+Fail = Callable[..., ConfigError]  # (marks, key path, message, hint=None)
+
+
+def _hint(word: Any, defined: Mapping[str, Any] | None) -> str | None:
+    from composer.loader.validate import did_you_mean
+
+    return did_you_mean(str(word), defined or {})
 
 
 def check_services(project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail) -> None:
@@ -53,7 +59,12 @@ def _check_service(
         )
     for net in networks:
         if net not in (project.get("networks") or {}):
-            raise fail(marks, (*here, "networks", net), f'service "{name}" refers to undefined network {net}')
+            raise fail(
+                marks,
+                (*here, "networks", net),
+                f'service "{name}" refers to undefined network {net}',
+                _hint(net, project.get("networks")),
+            )
     test = (service.get("healthcheck") or {}).get("test")
     if test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
         raise fail(
@@ -64,7 +75,10 @@ def _check_service(
     for dep, cfg in (service.get("depends_on") or {}).items():
         if dep not in services and cfg.get("required", True):
             raise fail(
-                marks, (*here, "depends_on", dep), f'service "{name}" depends on undefined service "{dep}"'
+                marks,
+                (*here, "depends_on", dep),
+                f'service "{name}" depends on undefined service "{dep}"',
+                _hint(dep, services),
             )
     mode = service.get("network_mode") or ""
     if mode.startswith("service:") and mode[len("service:") :] not in services:
@@ -101,6 +115,7 @@ def _check_references(
                 marks,
                 (*here, "volumes", index),
                 f'service "{name}" refers to undefined volume {mount["source"]}',
+                _hint(mount["source"], volumes),
             )
     secrets = project.get("secrets") or {}
     for index, ref in enumerate((service.get("build") or {}).get("secrets") or []):
@@ -109,6 +124,7 @@ def _check_references(
                 marks,
                 (*here, "build", "secrets", index),
                 f'service "{name}" refers to undefined build secret {ref.get("source")}',
+                _hint(ref.get("source"), secrets),
             )
     configs = project.get("configs") or {}
     for index, ref in enumerate(service.get("configs") or []):
@@ -117,6 +133,7 @@ def _check_references(
                 marks,
                 (*here, "configs", index),
                 f'service "{name}" refers to undefined config {ref.get("source")}',
+                _hint(ref.get("source"), configs),
             )
     for index, ref in enumerate(service.get("secrets") or []):
         if ref.get("source") not in secrets:
@@ -124,6 +141,7 @@ def _check_references(
                 marks,
                 (*here, "secrets", index),
                 f'service "{name}" refers to undefined secret {ref.get("source")}',
+                _hint(ref.get("source"), secrets),
             )
 
 

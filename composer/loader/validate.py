@@ -80,10 +80,7 @@ def _describe(error: ValidationError) -> tuple[tuple[Any, ...], str, str | None]
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         extra = _extra_keys(error) or ["?"]
         key = extra[0]
-        hint = None
-        close = difflib.get_close_matches(key, _allowed_keys(error), n=1)
-        if close:
-            hint = f"did you mean '{close[0]}'?"
+        hint = did_you_mean(key, _allowed_keys(error))
         names = ", ".join(f"'{k}'" for k in extra)
         return (*path, key), f"additional properties {names} not allowed", hint
     if error.validator == "type":
@@ -179,8 +176,14 @@ def validate_schema(data: Mapping[str, Any], marks: Marks, filename: str) -> Non
     raise ConfigError(message, location=location, key_path=format_key_path(path) or None, hint=hint)
 
 
-def _fail(marks: Marks, path: tuple[Any, ...], message: str) -> ConfigError:
-    return ConfigError(message, location=locate(marks, path), key_path=format_key_path(path))
+def _fail(marks: Marks, path: tuple[Any, ...], message: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(message, location=locate(marks, path), key_path=format_key_path(path), hint=hint)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+    """A "did you mean 'x'?" hint when a close spelling exists."""
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f"did you mean '{close[0]}'?" if close else None
 
 
 def check_consistency(canonical: Mapping[str, Any], marks: Marks) -> None:

@@ -215,3 +215,10 @@ def test_reference_agrees_on_schema_errors(
 def test_references_are_located_at_the_users_entry(project_dir: Path, text: str, line: int) -> None:
     err = schema_error(project_dir, text)
     assert err.location is not None and err.location.line == line, str(err)
+
+
+def test_undefined_references_suggest_a_close_name(project_dir: Path) -> None:
+    text = "services:\n  web:\n    image: x\n    depends_on: [databse]\n  database:\n    image: x\n"
+    assert schema_error(project_dir, text).hint == "did you mean 'database'?"
+    text = "services:\n  web:\n    image: x\n    volumes: [dta:/d]\nvolumes:\n  data: {}\n"
+    assert schema_error(project_dir, text).hint == "did you mean 'data'?"
