@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 Key: TypeAlias = str | int
 KeyPath: TypeAlias = tuple[Key, ...]
-# key path -> where it was written; for mapping entries the key's position, for items the item's.
+# key path -> where it was written; for mapping entries the key's position, for items the item's
+# (under their index, and for string items also under the text before any `=`).
 Marks: TypeAlias = dict[KeyPath, Location]
 
 MAX_NODE_VISITS = 100_000  # same guard as compose-go against alias bombs
@@ -222,7 +223,12 @@ class _Builder:
                 value = self.build(item, item_path)
                 if value is RESET:
                     continue
-                self.marks.setdefault(item_path, _loc(self.filename, item))
+                location = _loc(self.filename, item)
+                self.marks.setdefault(item_path, location)
+                if isinstance(value, str) and value:
+                    # list spellings of maps (`depends_on: [db]`, `environment: [A=1]`) become
+                    # mappings: let `("depends_on", "db")` find the item too
+                    self.marks.setdefault((*path, value.split("=", 1)[0]), location)
                 items.append(value)
             return items
         assert isinstance(node, MappingNode)

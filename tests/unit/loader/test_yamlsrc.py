@@ -111,3 +111,10 @@ def test_unquoted_dates_are_timestamps(text: str, rfc3339: str) -> None:
 @pytest.mark.parametrize("text", ["2024-02-30", "2024-01-02T10:00:00", "20240102", "'2024-01-02'"])
 def test_not_timestamps_stay_strings_or_numbers(text: str) -> None:
     assert not isinstance(one(f"d: {text}\n")["d"], Timestamp)
+
+
+def test_list_items_are_also_marked_by_name() -> None:
+    text = "services:\n  web:\n    depends_on:\n      - db\n    environment: [A=1]\n"
+    doc = parse_documents(text, "c.yaml")[0]
+    assert doc.marks[("services", "web", "depends_on", "db")] == Location("c.yaml", 4, 9)
+    assert doc.marks[("services", "web", "environment", "A")] == Location("c.yaml", 5, 19)
