@@ -140,11 +140,7 @@ class Cgroup:
         mem, cpu, pids = res.get("memory") or {}, res.get("cpu") or {}, res.get("pids") or {}
         m = self._dir("memory")
         if m is not None:
-            if "limit" in mem:
-                _write(m / "memory.limit_in_bytes", str(mem["limit"]))
-            # memsw exists only with swap accounting; it must be written after (and be >=) the limit.
-            if "swap" in mem and (m / "memory.memsw.limit_in_bytes").exists():
-                _write(m / "memory.memsw.limit_in_bytes", str(mem["swap"]))
+            self._memory_v1(m, mem)
             if "reservation" in mem:
                 _write(m / "memory.soft_limit_in_bytes", str(mem["reservation"]))
             if "swappiness" in mem:
@@ -180,6 +176,22 @@ class Cgroup:
                     else f"{kind} {major}:{minor} {rule.get('access', 'rwm')}"
                 )
                 _write(d / ("devices.allow" if rule.get("allow") else "devices.deny"), line)
+
+    @staticmethod
+    def _memory_v1(m: Path, mem: dict[str, Any]) -> None:
+        """The kernel keeps memory <= memory+swap at every step: raise memsw first when the new limit is
+        above the current memsw, else set the limit first. memsw exists only with swap accounting."""
+        memsw = m / "memory.memsw.limit_in_bytes"
+        swap = mem.get("swap") if memsw.exists() else None
+        limit = mem.get("limit")
+        current_memsw = int(_read(memsw, "-1") or -1) if swap is not None else -1
+        swap_first = swap is not None and limit is not None and (swap == -1 or 0 <= current_memsw < limit)
+        if swap_first:
+            _write(memsw, str(swap))
+        if limit is not None:
+            _write(m / "memory.limit_in_bytes", str(limit))
+        if swap is not None and not swap_first:
+            _write(memsw, str(swap))
 
     def _apply_v2(self, res: dict[str, Any]) -> None:
         d = CGROUP_ROOT / self.rel

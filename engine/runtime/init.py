@@ -224,6 +224,8 @@ def container_init(
         # 5. Hostname needs the new UTS namespace; sysctls must be written before /proc/sys turns read-only.
         if spec.get("hostname") and flags & s.CLONE_NEWUTS:
             sc.sethostname(spec["hostname"])
+        if spec.get("domainname") and flags & s.CLONE_NEWUTS:
+            sc.setdomainname(spec["domainname"])
         for key, value in (linux.get("sysctl") or {}).items():
             sc.write_file("/proc/sys/" + key.replace(".", "/"), value)
         # 6. Masked and read-only paths over the container's own /proc and /sys.

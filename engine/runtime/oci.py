@@ -308,7 +308,7 @@ def build_spec(
         "readonlyPaths": [] if privileged else list(host_config.get("ReadonlyPaths") or READONLY_PATHS),
         "rootfsPropagation": "private",
     }
-    return {
+    spec: dict[str, Any] = {
         "ociVersion": "1.0.2",
         "process": {
             "terminal": tty,
@@ -326,3 +326,6 @@ def build_spec(
         "mounts": all_mounts,
         "linux": linux,
     }
+    if config.get("Domainname"):
+        spec["domainname"] = str(config["Domainname"])
+    return spec

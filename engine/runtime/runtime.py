@@ -275,6 +275,21 @@ class Runtime:
     def attach_path(self, cid: str) -> Path:
         return self._places(cid).socket
 
+    def update(self, cid: str, resources: dict[str, Any]) -> None:
+        """`docker update`: new OCI linux.resources (as build_spec makes them) for a running container.
+        Only the keys given change; config.json records the result so a restart keeps it."""
+        self._running(cid)
+        places = self._places(cid)
+        spec = json.loads(places.config.read_text())
+        current = (spec.setdefault("linux", {})).setdefault("resources", {})
+        for key, value in resources.items():
+            current[key] = {**(current.get(key) or {}), **value} if isinstance(value, dict) else value
+        try:
+            self._cgroup(cid).apply({k: v for k, v in resources.items() if k != "devices"})
+        except OSError as e:
+            raise InvalidParameter(f"Cannot update container {cid}: {e.strerror or e}") from e
+        _write_bundle_file(places.config, spec)
+
     def stats(self, cid: str) -> dict[str, Any]:
         return stats_mod.sample(self._cgroup(cid))
 

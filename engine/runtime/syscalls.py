@@ -103,6 +103,7 @@ class Syscalls(Protocol):
     def unshare(self, flags: int) -> None: ...
     def setns(self, path: str, nstype: int) -> None: ...
     def sethostname(self, name: str) -> None: ...
+    def setdomainname(self, name: str) -> None: ...
     def chdir(self, path: str) -> None: ...
     def mkdir(self, path: str, mode: int) -> None: ...
     def touch(self, path: str) -> None: ...
@@ -163,6 +164,10 @@ class LinuxSyscalls:
     def sethostname(self, name: str) -> None:
         raw = name.encode()
         self._check(self.libc.sethostname(raw, len(raw)), "sethostname", name)
+
+    def setdomainname(self, name: str) -> None:
+        raw = name.encode()
+        self._check(self.libc.setdomainname(raw, len(raw)), "setdomainname", name)
 
     def chdir(self, path: str) -> None:
         os.chdir(path)
@@ -245,6 +250,9 @@ class RecordingSyscalls:
 
     def sethostname(self, name: str) -> None:
         self.calls.append(("sethostname", name))
+
+    def setdomainname(self, name: str) -> None:
+        self.calls.append(("setdomainname", name))
 
     def chdir(self, path: str) -> None:
         self.calls.append(("chdir", path))

@@ -182,3 +182,22 @@ def test_concurrent_starts_from_threads(box):
     for cid in ids:
         assert box.wait(cid).exit_code == 0
         assert box.output(cid) == f"{cid}\n"
+
+
+def test_update_resources_of_a_running_container(box):
+    mib = 1024 * 1024
+    box.start(["sleep", "100"], host={"Memory": 32 * mib, "PidsLimit": 10})
+    box.rt.update("c1", {"memory": {"limit": 48 * mib, "swap": 96 * mib}, "pids": {"limit": 20}})
+    stats = box.rt.stats("c1")
+    assert stats["memory_stats"]["limit"] == 48 * mib and stats["pids_stats"]["limit"] == 20
+    # above the current memory+swap: memsw has to be raised first
+    box.rt.update("c1", {"memory": {"limit": 200 * mib, "swap": 400 * mib}})
+    assert box.rt.stats("c1")["memory_stats"]["limit"] == 200 * mib
+    with pytest.raises(InvalidParameter, match="Cannot update container c1"):
+        box.rt.update("c1", {"memory": {"limit": 1}})  # below what the container already uses
+
+
+def test_domainname(box):
+    _, out = box.run(["sh", "-c", "hostname; cat /proc/sys/kernel/domainname"],
+                     config={"Domainname": "example.test"})
+    assert out.split() == ["c1", "example.test"]
