@@ -14,10 +14,15 @@ from composer.loader.norm_units import parse_bytes, to_float
 Fail = Callable[..., ConfigError]  # (marks, key path, message, hint=None)
 
 
-def _hint(word: Any, defined: Mapping[str, Any] | None) -> str | None:
+def _hint(
+    word: Any, kind: str, project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location]
+) -> str | None:
+    """Suggest a declared name; unused declarations are gone from the canonical form but not from marks."""
     from composer.loader.validate import did_you_mean
 
-    return did_you_mean(str(word), defined or {})
+    declared = set(project.get(kind) or {})
+    declared.update(str(path[1]) for path in marks if len(path) == 2 and path[0] == kind)
+    return did_you_mean(str(word), sorted(declared))
 
 
 def check_services(project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail) -> None:
@@ -63,7 +68,7 @@ def _check_service(
                 marks,
                 (*here, "networks", net),
                 f'service "{name}" refers to undefined network {net}',
-                _hint(net, project.get("networks")),
+                _hint(net, "networks", project, marks),
             )
     test = (service.get("healthcheck") or {}).get("test")
     if test and test[0] not in ("CMD", "CMD-SHELL", "NONE"):
@@ -78,7 +83,7 @@ def _check_service(
                 marks,
                 (*here, "depends_on", dep),
                 f'service "{name}" depends on undefined service "{dep}"',
-                _hint(dep, services),
+                _hint(dep, "services", project, marks),
             )
     mode = service.get("network_mode") or ""
     if mode.startswith("service:") and mode[len("service:") :] not in services:
@@ -115,7 +120,7 @@ def _check_references(
                 marks,
                 (*here, "volumes", index),
                 f'service "{name}" refers to undefined volume {mount["source"]}',
-                _hint(mount["source"], volumes),
+                _hint(mount["source"], "volumes", project, marks),
             )
     secrets = project.get("secrets") or {}
     for index, ref in enumerate((service.get("build") or {}).get("secrets") or []):
@@ -124,7 +129,7 @@ def _check_references(
                 marks,
                 (*here, "build", "secrets", index),
                 f'service "{name}" refers to undefined build secret {ref.get("source")}',
-                _hint(ref.get("source"), secrets),
+                _hint(ref.get("source"), "secrets", project, marks),
             )
     configs = project.get("configs") or {}
     for index, ref in enumerate(service.get("configs") or []):
@@ -133,7 +138,7 @@ def _check_references(
                 marks,
                 (*here, "configs", index),
                 f'service "{name}" refers to undefined config {ref.get("source")}',
-                _hint(ref.get("source"), configs),
+                _hint(ref.get("source"), "configs", project, marks),
             )
     for index, ref in enumerate(service.get("secrets") or []):
         if ref.get("source") not in secrets:
@@ -141,7 +146,7 @@ def _check_references(
                 marks,
                 (*here, "secrets", index),
                 f'service "{name}" refers to undefined secret {ref.get("source")}',
-                _hint(ref.get("source"), secrets),
+                _hint(ref.get("source"), "secrets", project, marks),
             )
 
 
