@@ -310,11 +310,9 @@ async def save_images(request: web.Request) -> web.StreamResponse:
     chunks: Iterator[bytes] = await asyncio.to_thread(b.images.save, names)
     resp = web.StreamResponse(status=200, headers={"Content-Type": "application/x-tar"})
     await resp.prepare(request)
-    while True:
-        chunk = await asyncio.to_thread(next, chunks, b"")
-        if not chunk:
-            break
-        await resp.write(chunk)
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        if chunk:  # a producer may yield empty pieces; only the end of the iterator ends the archive
+            await resp.write(chunk)
     await resp.write_eof()
     for name, image in zip(names, images, strict=True):
         b.events.publish("image", "save", image.id, _event_attrs(name))
