@@ -240,20 +240,21 @@ def _env_file_key(value: Any) -> str:
     return str(value.get("path")) if isinstance(value, dict) else str(value)
 
 
+_ANY_HOST = "0.0.0.0"  # an unset host_ip binds all addresses: the same port as an explicit 0.0.0.0
+
+
 def _port_key(value: Any) -> str:
-    """Ports written short or long that publish the same thing get the same key."""
+    """Ports written short or long that publish the same thing get the same key
+    (host_ip:published:target/protocol, as the reference keys its canonical ports)."""
     if isinstance(value, dict):
-        host = value.get("host_ip") or ""
+        host = value.get("host_ip") or _ANY_HOST
         published = _kv_text(value.get("published") or "")
         return f"{host}:{published}:{_kv_text(value.get('target'))}/{value.get('protocol') or 'tcp'}"
     text = _kv_text(value)
     spec, _, proto = text.partition("/")
     parts = spec.rsplit(":", 2) if not spec.startswith("[") else [spec]
-    if len(parts) == 1:
-        return f"::{parts[0]}/{proto or 'tcp'}"
-    if len(parts) == 2:
-        return f":{parts[0]}:{parts[1]}/{proto or 'tcp'}"
-    return f"{parts[0]}:{parts[1]}:{parts[2]}/{proto or 'tcp'}"
+    host, published, target = ([_ANY_HOST, ""] + parts)[-3:] if len(parts) < 3 else parts
+    return f"{host or _ANY_HOST}:{published}:{target}/{proto or 'tcp'}"
 
 
 _UNIQUE: list[tuple[Path, Indexer]] = [

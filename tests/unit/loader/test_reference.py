@@ -391,6 +391,29 @@ CASES: dict[str, tuple[Project, list[str], dict[str, str]]] = {
         [],
         {},
     ),
+    "port-unicity-across-spellings": (
+        {
+            "a.yaml": _y("""
+                services:
+                  web:
+                    image: x
+                    ports: ["0.0.0.0:8080:80", "9000:9000/udp", "7000-7001:7000-7001", "127.0.0.1::5000"]
+                """),
+            "b.yaml": _y("""
+                services:
+                  web:
+                    ports:
+                      - "8080:80"
+                      - {target: 9000, published: "9000", protocol: udp}
+                      - "7000-7001:7000-7001"
+                      - "127.0.0.1::5000"
+                      - {target: 6000}
+                      - "6000"
+                """),
+        },
+        ["-f", "a.yaml", "-f", "b.yaml"],
+        {},
+    ),
     "compose-file-from-dotenv": (
         {
             "app/one.yaml": "services:\n  web: {image: x, environment: ['V=${V}']}\n",
