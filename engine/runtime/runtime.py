@@ -106,6 +106,13 @@ class Runtime:
                 self._zygote.wait()
             self._zygote = None
 
+    def warm(self) -> None:
+        """Start the zygote now (the daemon calls this at boot) instead of on the first start()."""
+        if self.use_zygote:
+            with self._lock:
+                if self._zsock is None:
+                    self._start_zygote()
+
     def close(self) -> None:
         """Stop the zygote (containers and their monitors keep running)."""
         with self._lock:
@@ -199,10 +206,15 @@ class Runtime:
     def exit_fd(self, cid: str) -> int:
         """A pidfd of the monitor (readable once the container ended and its status is recorded)."""
         data = read_status(self._places(cid)) or {}
-        try:
-            return os.pidfd_open(int(data.get("monitor_pid") or 0))
-        except (OSError, ValueError):
-            return os.eventfd(1)  # already gone: readable at once
+        for key in ("monitor_pid", "pid"):
+            # A monitor killed on its own leaves its container running: then wait on the container itself.
+            pid = int(data.get(key) or 0)
+            if pid_alive(pid) and (key == "monitor_pid" or data.get("status") == "running"):
+                try:
+                    return os.pidfd_open(pid)
+                except OSError:
+                    continue
+        return os.eventfd(1)  # already gone: readable at once
 
     def _running(self, cid: str) -> ProcessState:
         state = self.state(cid)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -150,3 +152,22 @@ def test_runc_privileged_and_readonly(runc_box):
         held = next(line.split()[1] for line in f if line.startswith("CapBnd:"))
     assert state.exit_code == 0
     assert out.splitlines() == [f"CapEff:\t{held}", "ro"]
+
+
+def test_container_outlives_a_killed_monitor(box):
+    box.rt.warm()
+    state = box.start(["sleep", "100"])
+    monitor_pid = int(json.loads(box.rt._places("c1").status.read_text())["monitor_pid"])
+    os.kill(monitor_pid, signal.SIGKILL)
+    time.sleep(0.1)
+    assert box.rt.state("c1").status == "running"
+    fd = box.rt.exit_fd("c1")  # now the container's own pidfd
+    try:
+        assert select.select([fd], [], [], 0)[0] == []
+        os.kill(state.pid, signal.SIGKILL)
+        assert select.select([fd], [], [], 10)[0] == [fd]
+    finally:
+        os.close(fd)
+    time.sleep(0.1)
+    after = box.rt.state("c1")
+    assert (after.status, after.exit_code) == ("exited", 255)
