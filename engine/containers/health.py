@@ -8,6 +8,7 @@ Interval. Failures inside the start period do not count; Retries consecutive fai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from engine.containers import stdio
 from engine.containers.execs import exec_process
 from engine.containers.model import Container, Health, now_rfc3339, parse_rfc3339
-from engine.errors import EngineError
+from engine.errors import EngineError, NotFound
 
 if TYPE_CHECKING:
     from engine.containers.service import ContainerService
@@ -129,9 +130,18 @@ class HealthChecker:
             data, _ = await stdio.read_frames(reader, MAX_OUTPUT)
         finally:
             writer.close()
-        for _ in range(100):
-            st = await asyncio.to_thread(rt.exec_state, c.id, eid)
-            if st.status == "exited":
-                return int(st.exit_code or 0), data.decode(errors="replace")
-            await asyncio.sleep(0.01)
-        return -1, data.decode(errors="replace")
+        try:
+            for _ in range(200):
+                try:
+                    st = await asyncio.to_thread(rt.exec_state, c.id, eid)
+                except NotFound:  # its monitor has not written a status yet
+                    st = None
+                if st is not None and st.status == "exited":
+                    return int(st.exit_code or 0), data.decode(errors="replace")
+                await asyncio.sleep(0.01)
+            return -1, data.decode(errors="replace")
+        finally:
+            forget = getattr(rt, "exec_delete", None)  # a probe's files are not kept
+            if forget is not None:
+                with contextlib.suppress(EngineError, OSError):
+                    await asyncio.to_thread(forget, c.id, eid)

@@ -397,7 +397,12 @@ class ContainerService:
             return
         self._exit_fds[c.id] = fd
         loop = asyncio.get_running_loop()
-        loop.add_reader(fd, lambda: asyncio.ensure_future(self._on_exit(c.id)))
+
+        def readable() -> None:
+            self._unwatch(c.id)  # now: the fd stays readable, and one exit must be handled once
+            asyncio.ensure_future(self._on_exit(c.id))
+
+        loop.add_reader(fd, readable)
 
     def _unwatch(self, cid: str) -> None:
         fd = self._exit_fds.pop(cid, None)
@@ -406,9 +411,6 @@ class ContainerService:
             os.close(fd)
 
     async def _on_exit(self, cid: str) -> None:
-        if cid not in self._exit_fds and self.store.current(cid) is None:
-            return
-        self._unwatch(cid)
         self.health.stop(cid)
         c = self.store.current(cid)
         if c is None:

@@ -183,4 +183,5 @@ def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
     assert kill["Actor"]["Attributes"]["signal"] == "9"
     # the order of a stop: kill (TERM, then KILL after the timeout), die, stop; restart after the new start
     seq = [a for a in actions if a in ("kill", "die", "stop", "start", "restart")]
+    assert actions.count("die") == 2 and actions.count("start") == 2  # one event per exit and per start
     assert seq[:7] == ["start", "kill", "kill", "die", "stop", "start", "restart"], seq
