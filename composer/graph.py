@@ -134,6 +134,19 @@ def stop_order(project: Project) -> list[list[str]]:
     return list(reversed(start_levels(project)))
 
 
+def with_dependencies(project: Project, names: Iterable[str]) -> list[str]:
+    """`names` plus everything they need, transitively (what `up web` must start), sorted."""
+    edges = project_edges(project)
+    found: set[str] = set()
+    frontier = [n for n in names if n in edges]
+    while frontier:
+        current = frontier.pop()
+        if current not in found:
+            found.add(current)
+            frontier.extend(edges[current])
+    return sorted(found)
+
+
 def dependents(project: Project, name: str) -> list[str]:
     """Services that depend on `name`, directly or not (what must restart with it)."""
     edges = project_edges(project)

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from composer.errors import ConfigError
-from composer.graph import dependents, find_cycle, service_dependencies, start_levels, stop_order
+from composer.graph import (
+    dependents,
+    find_cycle,
+    service_dependencies,
+    start_levels,
+    stop_order,
+    with_dependencies,
+)
 from composer.model import Project
 
 from .conftest import load
@@ -101,3 +108,15 @@ def test_optional_dependency_on_a_missing_service_is_ignored(project_dir: Path) 
         "      gone:\n        condition: service_started\n        required: false\n"
     )
     assert start_levels(project(project_dir, text)) == [["a"]]
+
+
+def test_with_dependencies_is_transitive(project_dir: Path) -> None:
+    assert with_dependencies(project(project_dir), ["sidecar"]) == [
+        "api",
+        "cache",
+        "data",
+        "db",
+        "sidecar",
+        "web",
+    ]
+    assert with_dependencies(project(project_dir), ["db", "unknown"]) == ["db"]
