@@ -93,11 +93,15 @@ class RestartTracker:
                     self.schedule(cur)
 
     def on_daemon_start(self, c: Container) -> bool:
-        """Containers that should come back when the daemon starts (Docker: always, and unless-stopped
-        unless the user stopped it; on-failure if it was running and exited non-zero meanwhile)."""
-        if c.state.status != "exited" or c.manually_stopped:
+        """Containers that come back when the daemon starts, as with dockerd: "always" even after a manual
+        stop, "unless-stopped" unless the user stopped it, "on-failure" if it failed while we were away."""
+        if c.state.status != "exited":
             return False
         name = (c.host_config.get("RestartPolicy") or {}).get("Name") or "no"
-        if name in ("always", "unless-stopped"):
+        if name == "always":
+            return True
+        if c.manually_stopped:
+            return False
+        if name == "unless-stopped":
             return True
         return name == "on-failure" and c.state.exit_code != 0 and should_restart(c, c.restart_count)

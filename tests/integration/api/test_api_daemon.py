@@ -158,3 +158,16 @@ def test_kill9_between_runtime_start_and_record_update(own_engine: EngineProcess
     assert st["Status"] == "running" and st["Pid"] == pid
     assert eng.request("POST", f"/containers/{cid}/kill").status == 204
     assert eng.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 137
+
+
+def test_restart_policies_at_daemon_start(own_engine: EngineProcess) -> None:
+    eng = own_engine
+    always = eng.run(["sleep", "60"], HostConfig={"RestartPolicy": {"Name": "always"}})
+    unless = eng.run(["sleep", "60"], HostConfig={"RestartPolicy": {"Name": "unless-stopped"}})
+    for cid in (always, unless):
+        assert eng.request("POST", f"/containers/{cid}/stop?t=0").status == 204
+    eng.stop()
+    eng.start()
+    # dockerd's rules: "always" comes back even after a manual stop, "unless-stopped" does not
+    assert eng.json("GET", f"/containers/{always}/json")["State"]["Status"] == "running"
+    assert eng.json("GET", f"/containers/{unless}/json")["State"]["Status"] == "exited"
