@@ -2,7 +2,7 @@
 
 discover files and project directory -> read the environment (.env twice, as the reference: once
 for COMPOSE_FILE, once in the final project directory) -> project name -> per file and document:
-parse, interpolate, include, extends, merge, validate the merged schema -> profiles/selection ->
+parse, interpolate, extends, include, merge, validate the merged schema -> profiles/selection ->
 env_file into environment -> normalize -> consistency -> Project.
 """
 
@@ -125,8 +125,9 @@ class _Loader:
                 if self.opts.interpolate:
                     data = interpolate(data, environ, doc.marks, self.warnings)
                 doc_marks = dict(doc.marks)
-                data = apply_include(data, working_dir, environ, (*chain, path), self.load_model, doc_marks)
+                # extends first, as the reference: a service cannot extend one it includes
                 data = extends.apply(data, path, working_dir, doc.marks)
+                data = apply_include(data, working_dir, environ, (*chain, path), self.load_model, doc_marks)
                 if isinstance(data.get("services"), dict):
                     data["services"] = {
                         n: own_files(s, working_dir) if isinstance(s, dict) else s

@@ -472,6 +472,20 @@ ERRORS: dict[str, tuple[str, str]] = {
 }
 
 
+def test_a_service_cannot_extend_one_it_includes(tree: Callable[[Project], Path]) -> None:
+    root = tree(
+        {
+            "compose.yaml": "include: [lib/compose.yaml]\nservices:\n  web: {extends: libsvc}\n",
+            "lib/compose.yaml": "services:\n  libsvc: {image: lib}\n",
+        }
+    )
+    expected, stderr = reference_config(root, [])
+    message = 'service "libsvc" not found'
+    assert expected is None and message in stderr
+    with pytest.raises(ConfigError, match=message):
+        ours_config(root, [])
+
+
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_errors_like_reference(name: str, tree: Callable[[Project], Path]) -> None:
     text, message = ERRORS[name]
