@@ -45,6 +45,20 @@ def v1_hierarchies() -> dict[str, Path]:
     return found
 
 
+@cache
+def hybrid_unified_mounts() -> tuple[Path, ...]:
+    """cgroup2 mounts beside the v1 ones (e.g. /sys/fs/cgroup/unified); none on a v2-only host."""
+    if detect_version() == 2:
+        return ()
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] == ["cgroup2"]:
+                found.append(Path(left.split()[4]))
+    return tuple(found)
+
+
 def _write(path: Path, value: str) -> None:
     with open(path, "w") as f:
         f.write(value)
@@ -82,6 +96,11 @@ class Cgroup:
         for name, mount in v1_hierarchies().items():
             seen.setdefault(mount, name)
         return {name: mount / self.rel for mount, name in seen.items()}
+
+    def all_dirs(self) -> list[Path]:
+        """dirs() plus, on a hybrid host, the cgroup2 mount's dir (runc makes one there; we remove it)."""
+        extra = [mount / self.rel for mount in hybrid_unified_mounts()]
+        return [*self.dirs().values(), *extra]
 
     def _dir(self, controller: str) -> Path | None:
         if self.version == 2:
@@ -275,7 +294,7 @@ class Cgroup:
                 os.kill(pid, 9)
         if self.is_frozen():
             self.freeze(False)
-        for d in self.dirs().values():
+        for d in self.all_dirs():
             for _ in range(200):
                 try:
                     d.rmdir()

@@ -135,7 +135,7 @@ class Box:
                 os.kill(monitor_pid, signal.SIGKILL)
             with contextlib.suppress(Exception):
                 self.rt.delete(cid)
-        for d in Cgroup(f"/{self.parent}").dirs().values():
+        for d in Cgroup(f"/{self.parent}").all_dirs():
             for child in d.glob("*/") if d.is_dir() else []:
                 if child.is_dir():
                     child.rmdir()
