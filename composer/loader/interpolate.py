@@ -113,16 +113,19 @@ class Substitutor:
     def _apply(self, name: str, op: str | None, arg: str) -> str:
         if op is None:
             return self._value(name)
+        # Compose v2.40 expands the default/alternative/message even when it is not used, so
+        # `${A:-${B:?x}}` fails while A is set; we keep that behaviour
+        expanded = self.substitute(arg)
         value = self.lookup(name)
         empty_counts = op.startswith(":")
         missing = value is None or (empty_counts and value == "")
         kind = op[-1]
         if kind == "-":
-            return self.substitute(arg) if missing else (value or "")
+            return expanded if missing else (value or "")
         if kind == "+":
-            return (value or "") if missing else self.substitute(arg)
+            return (value or "") if missing else expanded
         if missing:  # `?` and `:?`
-            raise MissingRequired(name, self.substitute(arg))
+            raise MissingRequired(name, expanded)
         return value or ""
 
 

@@ -465,6 +465,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "services:\n  web:\n    image: a\n    labels: {1: a}\n",
         "non-string key in services.web.labels: 1",
     ),
+    "eager-default": (
+        "services:\n  web: {image: '${HOME:-${B:?need b}}'}\n",
+        "required variable B is missing a value: need b",
+    ),
     "bad-cast": (
         "services:\n  web: {image: a, tty: '${T:-maybe}'}\n",
         "invalid boolean: maybe",
