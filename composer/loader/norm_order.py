@@ -345,3 +345,51 @@ def without_extensions(project: dict[str, Any]) -> dict[str, Any]:
         else:
             result[key] = value
     return result
+
+
+def _yaml_struct(value: Any, kind: str) -> Any:
+    """One struct as the reference's YAML prints it (see `yaml_view`)."""
+    if not isinstance(value, dict):
+        return value
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        child = _CHILDREN.get((kind, key))
+        if child is not None and child[0] == "one":
+            item = _yaml_struct(item, child[1])
+        elif child is not None and child[0] == "list" and isinstance(item, list):
+            item = [_yaml_struct(v, child[1]) for v in item]
+        elif child is not None and child[0] == "map" and isinstance(item, dict):
+            item = {k: _yaml_struct(v, child[1]) for k, v in item.items()}
+        if kind == "service" and key in ("command", "entrypoint") and item is None:
+            continue
+        if (kind, key) in _YAML_OMITS_EMPTY and (item == {} or item == {"command": None}):
+            continue
+        if kind == "blkio" and isinstance(item, list):
+            item = [{str(k).lower(): v for k, v in entry.items()} for entry in item]
+        if kind == "service" and key == "ulimits" and isinstance(item, dict):
+            item = {k: {"soft": 0, "hard": 0} if v == {} else v for k, v in item.items()}
+        result[key] = item
+    return result
+
+
+# Structs the reference's JSON prints as {} but its YAML omits when empty.
+_YAML_OMITS_EMPTY = {
+    ("network", "ipam"),
+    ("deploy", "placement"),
+    ("deploy", "resources"),
+    ("watch", "exec"),
+}
+
+
+def yaml_view(project: dict[str, Any]) -> dict[str, Any]:
+    """The project as the reference's YAML prints it: `x-*` kept everywhere, null command/entrypoint
+    and empty ipam/placement/resources/exec omitted, blkio device fields in lower case, zero ulimits
+    spelt out."""
+    result: dict[str, Any] = {}
+    for key, value in project.items():
+        kind = _TOP_CHILDREN.get(key)
+        if kind is not None and isinstance(value, dict):
+            result[key] = {k: _yaml_struct(v, kind) for k, v in value.items()}
+        else:
+            result[key] = value
+    return result

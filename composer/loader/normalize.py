@@ -22,6 +22,7 @@ from typing import Any
 from composer.errors import ConfigError, Location
 from composer.loader.norm_marks import alias_marks
 from composer.loader.norm_order import order_project, without_extensions
+from composer.loader.norm_order import yaml_view as _yaml_view
 from composer.loader.norm_service import normalize_service
 from composer.loader.norm_units import UnitError, to_bool
 from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
@@ -157,3 +158,8 @@ def _used_resources(kind: str, services: Mapping[str, Any]) -> set[str]:
 def json_view(canonical: dict[str, Any]) -> dict[str, Any]:
     """The canonical dict as the reference's JSON shows it: `x-*` kept only at the top level."""
     return without_extensions(canonical)
+
+
+def yaml_view(canonical: dict[str, Any]) -> dict[str, Any]:
+    """The canonical dict as the reference's YAML shows it (see norm_order.yaml_view)."""
+    return _yaml_view(canonical)

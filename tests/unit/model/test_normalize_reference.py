@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from composer.loader.normalize import yaml_view
 from composer.model import Project, service_config_hash
 
 from .conftest import Loader, Reference, load
@@ -610,3 +612,14 @@ def test_config_hash_matches_reference(case: str, project_dir: Path, reference: 
     assert done.returncode == 0, done.stderr
     want = sorted(line for line in done.stdout.splitlines() if line)
     assert want == [f"{name} {service_config_hash(project, name)}" for name in sorted(project.services)]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_yaml_view_matches_reference_yaml(case: str, project_dir: Path, reference: Reference) -> None:
+    for name, content in FILES.get(case, {}).items():
+        (project_dir / name).write_text(content)
+    got = yaml_view(load(project_dir, CASES[case]))
+    done = reference.run(project_dir, "config", "--format", "yaml")
+    assert done.returncode == 0, done.stderr
+    assert got == yaml.safe_load(done.stdout)
