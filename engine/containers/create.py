@@ -19,6 +19,73 @@ NETWORK_MODES_WITHOUT_NETWORKING = ("none", "host", "bridge", "default")
 _HOSTNAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,253})$")
 
 
+# What dockerd shows for a HostConfig field the client left out (inspect, and `-f '{{.HostConfig.X}}'`).
+HOST_CONFIG_DEFAULTS: dict[str, Any] = {
+    "Binds": None,
+    "ContainerIDFile": "",
+    "PortBindings": {},
+    "AutoRemove": False,
+    "VolumeDriver": "",
+    "VolumesFrom": None,
+    "ConsoleSize": [0, 0],
+    "CapAdd": None,
+    "CapDrop": None,
+    "Dns": [],
+    "DnsOptions": [],
+    "DnsSearch": [],
+    "ExtraHosts": None,
+    "GroupAdd": None,
+    "IpcMode": "private",
+    "Cgroup": "",
+    "Links": None,
+    "OomScoreAdj": 0,
+    "PidMode": "",
+    "Privileged": False,
+    "PublishAllPorts": False,
+    "ReadonlyRootfs": False,
+    "SecurityOpt": None,
+    "UTSMode": "",
+    "UsernsMode": "",
+    "Runtime": "",
+    "Isolation": "",
+    "CpuShares": 0,
+    "Memory": 0,
+    "NanoCpus": 0,
+    "CgroupParent": "",
+    "BlkioWeight": 0,
+    "BlkioWeightDevice": [],
+    "BlkioDeviceReadBps": [],
+    "BlkioDeviceWriteBps": [],
+    "BlkioDeviceReadIOps": [],
+    "BlkioDeviceWriteIOps": [],
+    "CpuPeriod": 0,
+    "CpuQuota": 0,
+    "CpuRealtimePeriod": 0,
+    "CpuRealtimeRuntime": 0,
+    "CpusetCpus": "",
+    "CpusetMems": "",
+    "Devices": [],
+    "DeviceCgroupRules": None,
+    "DeviceRequests": None,
+    "MemoryReservation": 0,
+    "MemorySwap": 0,
+    "MemorySwappiness": None,
+    "OomKillDisable": None,
+    "PidsLimit": None,
+    "Ulimits": None,
+    "CpuCount": 0,
+    "CpuPercent": 0,
+    "IOMaximumIOps": 0,
+    "IOMaximumBandwidth": 0,
+    "Mounts": [],
+    "Tmpfs": None,
+    "Sysctls": None,
+    "Init": None,
+    "MaskedPaths": None,
+    "ReadonlyPaths": None,
+}
+
+
 def _env_merge(image_env: list[str], user_env: list[str]) -> list[str]:
     out: dict[str, str] = {}
     for item in image_env + user_env:
@@ -168,33 +235,14 @@ def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
             raise InvalidParameter(f"invalid HostConfig.{key}: expected a list of strings")
     for extra in hc.get("ExtraHosts") or []:
         parse_extra_host(extra)
-    hc.setdefault("Privileged", False)
-    hc.setdefault("ReadonlyRootfs", False)
-    hc.setdefault("AutoRemove", False)
-    hc.setdefault("PortBindings", {})
-    hc.setdefault("Mounts", [])
-    hc.setdefault("Tmpfs", None)
-    hc.setdefault("Sysctls", None)
-    hc.setdefault("Ulimits", None)
-    hc.setdefault("IpcMode", "private")
-    hc.setdefault("PidMode", "")
+    for key, default in HOST_CONFIG_DEFAULTS.items():
+        if hc.get(key) is None and default is not None:
+            hc[key] = default
+        else:
+            hc.setdefault(key, default)
     hc.setdefault(
         "CgroupnsMode", "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "host"
     )
-    hc.setdefault("Runtime", "")
-    for key in (
-        "Memory",
-        "MemorySwap",
-        "MemoryReservation",
-        "NanoCpus",
-        "CpuShares",
-        "CpuQuota",
-        "CpuPeriod",
-        "PidsLimit",
-    ):
-        hc.setdefault(key, 0)
-    hc.setdefault("CpusetCpus", "")
-    hc.setdefault("Init", None)
     return hc
 
 
