@@ -464,6 +464,9 @@ def main(argv: list[str]) -> None:
 
 
 def serve_forever(runtime_dir: Path, sync_fd: int, eid: str) -> None:
+    # A name `ps -o comm` / `top` show: forked from the zygote, the command line still says "zygote".
+    with contextlib.suppress(OSError), open("/proc/self/comm", "w") as f:
+        f.write(f"cmon-{runtime_dir.name[:6]}{'-e' if eid else ''}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         run(runtime_dir, sync_fd, eid)
