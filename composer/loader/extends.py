@@ -16,7 +16,7 @@ from typing import Any
 from composer.errors import ConfigError
 from composer.loader.interpolate import interpolate
 from composer.loader.merge import merge_at
-from composer.loader.paths import rebase_service
+from composer.loader.paths import is_remote, rebase_service
 from composer.loader.yamlsrc import Marks, parse_documents, path_str, read_file
 
 Chain = tuple[tuple[str, str], ...]
@@ -68,6 +68,8 @@ class ExtendsResolver:
                 )
             src_services, src_file, src_dir = services, filename, base_dir
         else:
+            if is_remote(other):
+                raise self._error(f"remote extends is not supported: {other}", filename, name)
             src_file = other if os.path.isabs(other) else os.path.join(base_dir, other)
             src_services = self._load(src_file, name, filename)
             if ref not in src_services:

@@ -14,7 +14,7 @@ from typing import Any
 
 from composer.errors import ConfigError, Location
 from composer.loader.environment import read_env_files, with_defaults
-from composer.loader.paths import rebase_project
+from composer.loader.paths import is_remote, rebase_project
 from composer.loader.yamlsrc import Marks
 
 # (files, project_dir, environment, include chain) -> (model, marks)
@@ -89,6 +89,9 @@ def apply_include(
     model = {k: v for k, v in data.items() if k != "include"}
     for index, entry in enumerate(entries):
         where = _where(marks, index)
+        remote = next((p for p in entry["path"] if is_remote(p)), None)
+        if remote is not None:
+            raise ConfigError(f"remote include is not supported: {remote}", location=where)
         files = [
             p if os.path.isabs(p) else os.path.join(working_dir, os.path.expanduser(p)) for p in entry["path"]
         ]

@@ -27,12 +27,13 @@ def _abs(path: str, base: str) -> str:
     return os.path.normpath(os.path.join(base, path))
 
 
-def _is_remote(path: str) -> bool:
+def is_remote(path: str) -> bool:
+    """A URL, git or OCI reference rather than a local path (build contexts, include, extends)."""
     return path.startswith(_REMOTE_PREFIXES) or "://" in path
 
 
 def _context(path: Any, base: str) -> Any:
-    if not isinstance(path, str) or _is_remote(path) or path.startswith(_CONTEXT_SCHEMES):
+    if not isinstance(path, str) or is_remote(path) or path.startswith(_CONTEXT_SCHEMES):
         return path
     return _abs(path, base)
 

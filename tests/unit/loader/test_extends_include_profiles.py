@@ -134,3 +134,14 @@ def test_malformed_include_is_a_clear_error(text: str, message: str, tmp_path: P
     loader = _Loader(LoadOptions(working_dir=str(tmp_path)), [])
     with pytest.raises(ConfigError, match=message):
         apply_include(doc.data, str(tmp_path), {}, ("c.yaml",), loader.load_model, dict(doc.marks))
+
+
+def test_remote_include_and_extends_are_refused_clearly(tmp_path: Path) -> None:
+    doc = parse_documents("include: [oci://registry/project:1]\n", "c.yaml")[0]
+    loader = _Loader(LoadOptions(working_dir=str(tmp_path)), [])
+    with pytest.raises(ConfigError, match="c.yaml:1:11: remote include is not supported: oci://"):
+        apply_include(doc.data, str(tmp_path), {}, ("c.yaml",), loader.load_model, dict(doc.marks))
+    text = "services:\n  web: {extends: {file: 'https://example.invalid/c.yaml', service: b}}\n"
+    doc = parse_documents(text, "c.yaml")[0]
+    with pytest.raises(ConfigError, match="remote extends is not supported"):
+        ExtendsResolver({}, True, []).apply(doc.data, "c.yaml", str(tmp_path), doc.marks)
