@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from composer.errors import ConfigError
-from composer.loader.normalize import json_view
+from composer.loader.normalize import json_view, yaml_view
 
 from .conftest import Reference, load
 
@@ -164,5 +165,8 @@ def test_snippet_matches_reference(snippet: str, project_dir: Path, reference: R
         with pytest.raises(ConfigError):
             load(project_dir, text)
         return
-    got = json.dumps(escaped(json_view(load(project_dir, text))), indent=1)
+    canonical = load(project_dir, text)
+    got = json.dumps(escaped(json_view(canonical)), indent=1)
     assert got == json.dumps(json.loads(done.stdout), indent=1)
+    as_yaml = reference.run(project_dir, "config", "--format", "yaml")
+    assert escaped(yaml_view(canonical)) == yaml.safe_load(as_yaml.stdout)
