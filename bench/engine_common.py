@@ -98,6 +98,20 @@ def parent_pid(pid: int) -> int:
     return _kib_field(f"/proc/{pid}/status", "PPid")
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it (the daemon and its helpers, e.g. the runtime's zygote)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            children.setdefault(parent_pid(int(entry)), []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def machine() -> str:
     cpu = "unknown cpu"
     try:
@@ -106,4 +120,6 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     mem_gib = _kib_field("/proc/meminfo", "MemTotal") / (1 << 20)
-    return f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, Linux {platform.release()}"
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())  # the machine is shared: say how busy it was
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, "
+            f"Linux {platform.release()}, load average {load}")

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine_common import docker, machine, parent_pid, private_engine, pss_kib, rss_kib
+from engine_common import descendants, docker, machine, parent_pid, private_engine, pss_kib, rss_kib
 
 
 def settle() -> None:
@@ -33,20 +33,23 @@ def main() -> int:
         env = eng.env(Path(cfg))
         docker(env, "run", "--rm", "busybox", "true")  # one warm-up cycle: first-use imports are not "idle"
         settle()
-        idle_rss, idle_pss = rss_kib(eng.pid), pss_kib(eng.pid)
+        idle_tree = descendants(eng.pid)
+        idle_rss, idle_pss = sum(map(rss_kib, idle_tree)), sum(map(pss_kib, idle_tree))
         ids = [docker(env, "run", "-d", "busybox", "sleep", "600").strip() for _ in range(n)]
         try:
             settle()
             pids = [json.loads(docker(env, "inspect", "--format", "{{json .State.Pid}}", cid)) for cid in ids]
             monitors = [parent_pid(pid) for pid in pids]
             monitors = [m for m in monitors if m not in (0, 1, eng.pid)]
-            daemon_rss, daemon_pss = rss_kib(eng.pid), pss_kib(eng.pid)
+            tree = [p for p in descendants(eng.pid) if p not in pids and p not in monitors]
+            daemon_rss, daemon_pss = sum(map(rss_kib, tree)), sum(map(pss_kib, tree))
             mon_rss, mon_pss = sum(map(rss_kib, monitors)), sum(map(pss_kib, monitors))
             ctr_rss, ctr_pss = sum(map(rss_kib, pids)), sum(map(pss_kib, pids))
         finally:
             docker(env, "rm", "-f", *ids)
     added_rss = (daemon_rss - idle_rss + mon_rss + ctr_rss) / n
     added_pss = (daemon_pss - idle_pss + mon_pss + ctr_pss) / n
+    print(f"daemon processes: {len(idle_tree)} (the daemon and its helper processes)")
     print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
     print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
     print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process)")

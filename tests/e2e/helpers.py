@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -87,12 +89,17 @@ class Tmux:
 
     def __init__(self, env: Mapping[str, str], name: str) -> None:
         self.env = dict(env)
-        self.server = f"e2e-{os.getpid()}-{name}"
+        self._dir = tempfile.mkdtemp(prefix=f"e2e-tmux-{name}-")
+        self.server = os.path.join(self._dir, "sock")  # a private server socket, removed with its dir
         self._tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", "/bin/sh")
-        self.prompt_ready()
+        try:
+            self.prompt_ready()
+        except BaseException:
+            self.close()
+            raise
 
     def _tmux(self, *args: str) -> str:
-        proc = subprocess.run(["tmux", "-L", self.server, *args], capture_output=True, text=True,
+        proc = subprocess.run(["tmux", "-S", self.server, *args], capture_output=True, text=True,
                               env=self.env, timeout=10)
         if proc.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -120,7 +127,7 @@ class Tmux:
         self._tmux("clear-history", "-t", "main")
         self._tmux("send-keys", "-t", "main", "Enter")  # and have the shell draw one fresh prompt
 
-    def wait_for(self, text: str, timeout: float = 15, count: int = 1) -> str:
+    def wait_for(self, text: str, timeout: float = 30, count: int = 1) -> str:
         screen = ""
 
         def seen() -> bool:
@@ -135,7 +142,8 @@ class Tmux:
         return screen
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=10)
+        subprocess.run(["tmux", "-S", self.server, "kill-server"], capture_output=True, timeout=10)
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def docker_command(args: Sequence[str]) -> str:
