@@ -27,7 +27,7 @@ from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
 from engine.containers.waits import Removal
-from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified
+from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ class ContainerService:
     def log_path(self, cid: str) -> Path:
         return self.store.dir(cid) / f"{cid}-json.log"
 
-    def _event(self, c: Container, action: str, **extra: str) -> None:
+    def event_publish(self, c: Container, action: str, **extra: str) -> None:
+        """A container event; its attributes carry the image, the name and the labels, as dockerd's."""
         attrs = {"image": c.image_name, "name": c.name}
         attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
         attrs.update(extra)
@@ -116,14 +117,12 @@ class ContainerService:
     async def prune(self, filters: dict[str, tuple[str, ...]], until_ns: list[int]) -> tuple[list[str], int]:
         return await usage.prune(self, filters, until_ns)
 
-    def event_publish(self, c: Container, action: str, **extra: str) -> None:
-        self._event(c, action, **extra)
-
     # ---- create / remove / rename --------------------------------------------------------------------------
 
     async def create(
         self, name: str | None, body: dict[str, Any], platform: str = ""
     ) -> tuple[str, list[str]]:
+        """Create a container; returns its id and warnings. `platform` is accepted: one platform here."""
         if self.images is None:
             raise InvalidParameter("images are not available in this engine")
         image_ref = body.get("Image") or ""
@@ -144,7 +143,7 @@ class ContainerService:
         except BaseException:
             self.store.release_name(name, cid)
             raise
-        self._event(c, "create")
+        self.event_publish(c, "create")
         return cid, []
 
     def _generate_name(self) -> str:
@@ -218,7 +217,7 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.store.save(c.with_state(status="removing"))
             await asyncio.to_thread(self._remove_blocking, c, volumes)
-        self._event(c, "destroy")
+        self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
         removal.set()
@@ -246,7 +245,7 @@ class ContainerService:
             self.store.reserve_name(new_name, c.id)
             c = self.store.save(dataclasses.replace(c, name=new_name.lstrip("/")))
             self.store.release_name(old, c.id)
-        self._event(c, "rename", oldName="/" + old)
+        self.event_publish(c, "rename", oldName="/" + old)
 
     # ---- start ---------------------------------------------------------------------------------------------
 
@@ -276,23 +275,26 @@ class ContainerService:
         """Start `c`; the caller holds its lock."""
         self._exited[c.id] = asyncio.Event()
         try:
-            c = await asyncio.to_thread(self._start_blocking, c)
+            try:
+                c = await asyncio.to_thread(self._start_blocking, c)
+            except OSError as os_error:  # a mount or a disk write failed: still one clear error
+                raise SystemError_(f"cannot start container {c.id[:12]}: {os_error}") from os_error
         except EngineError as e:
-            code = 127 if "not found" in e.message else 126 if "permission denied" in e.message else 128
+            code = _start_failure_code(e)
             failed = (self.store.current(c.id) or c).with_state(
                 status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339()
             )
             self.store.save(failed)
             await asyncio.to_thread(self._after_failed_start, c)
             self.exited_event(c.id).set()
-            self._event(failed, "die", exitCode=str(code))
+            self.event_publish(failed, "die", exitCode=str(code))
             raise
         self._watch(c)
         started = self._started.get(c.id)
         if started is not None:
             started.set()
         self._started.pop(c.id, None)
-        self._event(c, "start")
+        self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
         return c
@@ -416,7 +418,7 @@ class ContainerService:
         if c is None:
             return
         c = await asyncio.to_thread(self._exited_blocking, c)
-        self._event(c, "die", exitCode=str(c.state.exit_code))
+        self.event_publish(c, "die", exitCode=str(c.state.exit_code))
         self.exited_event(cid).set()
         if self.restarts.schedule(c):
             return
@@ -465,7 +467,7 @@ class ContainerService:
         rt = self.runtime(c)
         try:
             await asyncio.to_thread(rt.kill, c.id, sig)
-            self._event(c, "kill", signal=str(sig))
+            self.event_publish(c, "kill", signal=str(sig))
             if c.state.status == "paused":  # a frozen process cannot act on the signal
                 await asyncio.to_thread(rt.resume, c.id)
         except Conflict:
@@ -483,13 +485,13 @@ class ContainerService:
             self.restarts.cancel(c.id)
             if c.state.status == "restarting":
                 self.store.save(dataclasses.replace(c.with_state(status="exited"), manually_stopped=True))
-                self._event(c, "stop")
+                self.event_publish(c, "stop")
                 return
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
             c = self.store.save(dataclasses.replace(c, manually_stopped=True))
             await self.stop_locked(c, signal, timeout)
-        self._event(c, "stop")
+        self.event_publish(c, "stop")
 
     async def stop_locked(self, c: Container, signal: str | None, timeout: int | None) -> None:
         sig = parse_signal(signal or c.config.get("StopSignal"))
@@ -507,7 +509,10 @@ class ContainerService:
             c = self.store.save(dataclasses.replace(c, manually_stopped=True))
             rt = self.runtime(c)
             await asyncio.to_thread(rt.kill, c.id, sig)
-            self._event(c, "kill", signal=str(sig))
+            self.event_publish(c, "kill", signal=str(sig))
+            if sig == signals.SIGKILL and c.state.status == "paused":
+                with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
+                    await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
 
     async def pause(self, ref: str) -> None:
         c = self.get(ref)
@@ -519,7 +524,7 @@ class ContainerService:
                 raise Conflict(f"cannot pause container {c.id}: container {c.id} is not running")
             await asyncio.to_thread(self.runtime(c).pause, c.id)
             c = self.store.save(c.with_state(status="paused"))
-        self._event(c, "pause")
+        self.event_publish(c, "pause")
 
     async def unpause(self, ref: str) -> None:
         c = self.get(ref)
@@ -529,7 +534,7 @@ class ContainerService:
                 raise Conflict(f"cannot unpause container {c.id}: container {c.id} is not paused")
             await asyncio.to_thread(self.runtime(c).resume, c.id)
             c = self.store.save(c.with_state(status="running"))
-        self._event(c, "unpause")
+        self.event_publish(c, "unpause")
 
     async def restart(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
         c = self.get(ref)
@@ -539,10 +544,10 @@ class ContainerService:
             if c.state.status in ("running", "paused"):
                 c = self.store.save(dataclasses.replace(c, manually_stopped=True))
                 await self.stop_locked(c, signal, timeout)
-                self._event(c, "stop")
+                self.event_publish(c, "stop")
             c = self.store.save(dataclasses.replace(self.store.current(c.id) or c, manually_stopped=False))
             await self.start_locked(c)
-        self._event(c, "restart")
+        self.event_publish(c, "restart")
 
     def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
         """Register a wait now (nothing after this call is missed); await the result later."""
@@ -581,7 +586,7 @@ class ContainerService:
             finally:
                 if freeze:
                     await asyncio.to_thread(self.runtime(c).resume, c.id)
-        self._event(c, "commit", comment=comment)
+        self.event_publish(c, "commit", comment=comment)
         return str(image.id)
 
     async def changes(self, ref: str) -> list[dict[str, Any]]:
@@ -593,7 +598,7 @@ class ContainerService:
         if c.state.status not in ("running", "paused"):
             raise Conflict(f"Container {c.id} is not running")
         await asyncio.to_thread(self.runtime(c).resize, c.id, height, width)
-        self._event(c, "resize", height=str(height), width=str(width))
+        self.event_publish(c, "resize", height=str(height), width=str(width))
 
     # ---- daemon start / shutdown ---------------------------------------------------------------------------
 
@@ -610,7 +615,7 @@ class ContainerService:
     async def record_exit(self, c: Container) -> None:
         """An exit that happened while no daemon was watching."""
         c = await asyncio.to_thread(self._exited_blocking, c)
-        self._event(c, "die", exitCode=str(c.state.exit_code))
+        self.event_publish(c, "die", exitCode=str(c.state.exit_code))
         self.exited_event(c.id).set()
 
     async def finish_removal(self, c: Container) -> None:
@@ -623,6 +628,19 @@ class ContainerService:
         self.health.stop_all()
         for cid in list(self._exit_fds):
             self._unwatch(cid)
+
+
+def _start_failure_code(error: EngineError) -> int:
+    """Docker's exit codes for a process that could not be started (the runtime reports those two cases as
+    invalid parameters: the user's command is at fault)."""
+    if not isinstance(error, InvalidParameter):
+        return 128
+    lowered = error.message.lower()
+    if "not found" in lowered or "no such file or directory" in lowered:
+        return 127
+    if "permission denied" in lowered:
+        return 126
+    return 128
 
 
 def _health_enabled(hc: dict[str, Any]) -> bool:

@@ -306,3 +306,14 @@ def test_failed_start_exit_codes_and_auto_remove(engine: EngineProcess) -> None:
     r = engine.request("POST", f"/containers/{cid}/start")
     assert r.status == 400 and "permission denied" in r.message
     assert engine.request("GET", f"/containers/{cid}/json").status == 404  # removed, as dockerd does
+
+
+def test_kill_and_stop_of_a_paused_container(engine: EngineProcess) -> None:
+    cid = engine.run(["sleep", "60"])
+    engine.json("POST", f"/containers/{cid}/pause", expect=204)
+    assert engine.request("POST", f"/containers/{cid}/kill").status == 204
+    assert engine.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 137
+    cid = engine.run(["sleep", "60"])
+    engine.json("POST", f"/containers/{cid}/pause", expect=204)
+    assert engine.request("POST", f"/containers/{cid}/stop?t=1").status == 204
+    assert _state(engine, cid)["Status"] == "exited"
