@@ -20,8 +20,8 @@ from aiohttp import web
 
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
-from engine.errors import InvalidParameter, SystemError_
-from engine.images import timefmt
+from engine.errors import InvalidParameter, NotFound, SystemError_
+from engine.images import reference, timefmt
 from engine.images.inspect import summary
 
 log = logging.getLogger(__name__)
@@ -223,43 +223,50 @@ async def tag_image(request: web.Request) -> web.StreamResponse:
     source = _name(request)
     image = await asyncio.to_thread(b.images.get, source)
     await asyncio.to_thread(b.images.tag, source, new_ref)
-    b.events.publish("image", "tag", image.id, _event_attrs(_display(new_ref)))
+    b.events.publish("image", "tag", image.id, _event_attrs(reference.parse_tagged(new_ref).familiar()))
     return web.Response(status=201)
-
-
-def _display(ref: str) -> str:
-    """`x` -> `x:latest`, as the events and messages dockerd writes show a tagged name."""
-    last = ref.rsplit("/", 1)[-1]
-    return ref if (":" in last or "@" in ref) else ref + ":latest"
 
 
 async def delete_image(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     name = _name(request)
     force, noprune = qbool(request, "force"), qbool(request, "noprune")
+    image = await asyncio.to_thread(b.images.get, name)
     deleted = await asyncio.to_thread(
         b.images.remove, name, force=force, prune=not noprune, in_use=lambda iid: image_users(b, iid),
         running=lambda iid: image_users(b, iid, running_only=True))
-    _publish_removals(b, deleted)
+    _publish_removals(b, deleted, {image.id}, kept=image.id)
     return json_response(deleted)
 
 
 async def prune_images(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     filters = {k: list(v) for k, v in qfilters(request).items()}
+    before = {i.id for i in await asyncio.to_thread(b.images.list)}
     report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=lambda iid: image_users(b, iid))
     deleted = report.get("ImagesDeleted") or []
-    _publish_removals(b, deleted)
+    _publish_removals(b, deleted, before)
     reclaimed = int(report.get("SpaceReclaimed") or 0)
     b.events.publish("image", "prune", "", {"reclaimed": str(reclaimed)})
     return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})
 
 
-def _publish_removals(b: Backends, items: list[dict[str, str]]) -> None:
+def _publish_removals(b: Backends, items: list[dict[str, str]], image_ids: set[str], kept: str = "") -> None:
+    """untag/delete events as dockerd sends them, with the image id as the actor. A removal report lists
+    an image's untags before its deletion and also names deleted layers, which get no event; untags
+    with no deletion after them belong to `kept`, the image that stays."""
+    pending = 0
     for item in items:
-        for kind, action in (("Untagged", "untag"), ("Deleted", "delete")):
-            if kind in item:
-                b.events.publish("image", action, item[kind], _event_attrs(item[kind]))
+        if "Untagged" in item:
+            pending += 1
+        elif item.get("Deleted") in image_ids:
+            image_id = item["Deleted"]
+            for _ in range(pending):
+                b.events.publish("image", "untag", image_id, _event_attrs(image_id))
+            pending = 0
+            b.events.publish("image", "delete", image_id, _event_attrs(image_id))
+    for _ in range(pending if kept else 0):
+        b.events.publish("image", "untag", kept, _event_attrs(kept))
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:
@@ -297,7 +304,11 @@ async def load_images(request: web.Request) -> web.StreamResponse:
         body.close()
     for line in lines:
         ref = line.split(": ", 1)[-1].strip()
-        b.events.publish("image", "load", ref, _event_attrs(ref))
+        try:
+            image_id = (await asyncio.to_thread(b.images.get, ref)).id
+        except NotFound:  # removed meanwhile
+            continue
+        b.events.publish("image", "load", image_id, _event_attrs(image_id))
     return await _json_stream(request, [{"stream": line.rstrip("\n") + "\n"} for line in lines])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,39 @@ def test_volume_prune_and_anonymous(docker: DockerCLI) -> None:
     assert "e2e-named" in docker("volume", "ls", "-q").out.split()
     assert "e2e-named" in docker("volume", "prune", "-f", "--all").out
     assert "e2e-named" not in docker("volume", "ls", "-q").out.split()
+
+
+def test_image_events(docker: DockerCLI) -> None:
+    bid = image_id(docker, "busybox")
+    since = str(int(time.time()) - 1)
+    docker("tag", "busybox", "e2e/ev:1")
+    docker("rmi", "e2e/ev:1")
+    until = str(int(time.time()) + 1)
+    res = docker(
+        "events",
+        "--since",
+        since,
+        "--until",
+        until,
+        "--filter",
+        "type=image",
+        "--format",
+        "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}",
+        timeout=15,
+    )
+    lines = res.out.splitlines()
+    assert f"tag {bid} e2e/ev:1" in lines, lines
+    assert f"untag {bid} {bid}" in lines, lines
+
+
+def test_bad_input_gets_one_clear_error(docker: DockerCLI, tmp_path: Path) -> None:
+    garbage = docker("load", input=b"this is not a tar archive\n", rc=1)
+    assert garbage.err.startswith("Error response from daemon: ") and "Traceback" not in garbage.err
+    missing = docker("save", "-o", str(tmp_path / "x.tar"), "e2e/nosuch:1", rc=1)
+    assert "No such image: e2e/nosuch:1" in missing.err
+    assert not (tmp_path / "x.tar").exists()
+    assert "No such image: e2e/nosuch:1" in docker("history", "e2e/nosuch:1", rc=1).err
+    assert "invalid filter 'bogus'" in docker("images", "--filter", "bogus=1", rc=1).err
+    assert "no such volume" in docker("volume", "inspect", "e2e-nosuch", rc=1).err
+    bad = docker("volume", "create", "bad/name", rc=1)
+    assert "includes invalid characters for a local volume name" in bad.err
