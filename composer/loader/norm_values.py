@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from composer.loader.norm_devices import DeviceError
 from composer.loader.norm_ports import PortError
+from composer.loader.norm_shellwords import ShellWordsError, split_words
 from composer.loader.norm_units import UnitError, scalar_str, to_int
 from composer.loader.norm_volumes import VolumeError
 
@@ -34,15 +34,15 @@ class ServiceContext:
 
 
 def split_command(value: Any) -> list[str] | None:
-    """Compose splits a string command shell-style (quotes honoured, no expansion)."""
+    """Compose splits a string command into words (see norm_shellwords; no expansion)."""
     if value is None:
         return None
     if isinstance(value, list):
         return [scalar_str(v) for v in value]
     try:
-        return shlex.split(str(value))
-    except ValueError as exc:
-        raise FieldError((), f"invalid command line {value!r}: {exc}") from exc
+        return split_words(str(value))
+    except ShellWordsError as exc:
+        raise FieldError((), f"{exc}: {value}") from exc
 
 
 def to_mapping(value: Any, *, empty: str | None, env: Mapping[str, str] | None) -> dict[str, Any]:
