@@ -47,14 +47,19 @@ def exec_process(
         merged["TERM"] = "TERM=xterm"
     if "HOME" not in merged:
         merged["HOME"] = "HOME=" + (u.home or "/")
-    return {
+    process: dict[str, Any] = {
         "terminal": tty,
         "user": {"uid": u.uid, "gid": u.gid, "additionalGids": list(u.additional_gids)},
         "args": cmd,
         "env": list(merged.values()),
         "cwd": workdir or c.config.get("WorkingDir") or "/",
-        "privileged": privileged,
     }
+    if privileged:  # every capability; otherwise the container's own set applies
+        from engine.runtime.caps import tweak
+
+        every = tweak(None, None, True)
+        process["capabilities"] = {"bounding": every, "effective": every, "permitted": every}
+    return process
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,24 @@ def test_wait_and_exec_while_another_client_waits(engine: EngineProcess) -> None
     assert demux(_exec_start(engine, eid)) == [(1, b"side\n")]
     t.join(10)
     assert out["r"]["StatusCode"] == 6
+
+
+def test_privileged_exec_gets_every_capability(engine: EngineProcess) -> None:
+    cid = engine.run(["sleep", "60"], HostConfig={"CapDrop": ["NET_RAW"]})
+
+    def cap_eff(privileged: bool) -> int:
+        eid = engine.json(
+            "POST",
+            f"/containers/{cid}/exec",
+            {
+                "Cmd": ["sh", "-c", "grep CapEff /proc/self/status"],
+                "AttachStdout": True,
+                "Privileged": privileged,
+            },
+        )["Id"]
+        out = b"".join(f[1] for f in demux(_exec_start(engine, eid)))
+        return int(out.split()[1], 16)
+
+    plain, full = cap_eff(False), cap_eff(True)
+    assert not plain & (1 << 13)  # CAP_NET_RAW dropped for the container and its plain execs
+    assert full & (1 << 13) and full & (1 << 21)  # NET_RAW and SYS_ADMIN
