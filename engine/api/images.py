@@ -9,6 +9,7 @@ when nothing has been streamed yet.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import re
@@ -141,6 +142,21 @@ def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> li
             if c.image_id == image_id and (not running_only or c.state.status in live)]
 
 
+def layer_sharing(b: Backends, images: list[Any]) -> tuple[dict[str, int], int]:
+    """Per image id, the bytes of its layers other images use too; and the size of all distinct layers."""
+    users: collections.Counter[str] = collections.Counter()
+    for image in images:
+        users.update(set(image.diff_ids))
+    sizes = {}
+    for diff_id in users:
+        try:
+            sizes[diff_id] = int(b.images.layers.get(diff_id).size)
+        except NotFound:  # removed meanwhile
+            sizes[diff_id] = 0
+    shared = {i.id: sum(sizes[d] for d in set(i.diff_ids) if users[d] > 1) for i in images}
+    return shared, sum(sizes.values())
+
+
 def _event_attrs(name: str, **extra: str) -> dict[str, str]:
     return {"name": name, **extra}
 
@@ -191,9 +207,12 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     images = await asyncio.to_thread(b.images.list)
     chosen = await asyncio.to_thread(select, images, filters, b.images.get)
     with_digests = qbool(request, "digests", True)
+    shared = (await asyncio.to_thread(layer_sharing, b, images))[0] if qbool(request, "shared-size") else {}
     out = []
     for image in chosen:
         item = summary(image)
+        if shared:
+            item["SharedSize"] = shared[image.id]
         if "reference" in filters:  # as dockerd: only the names that matched are listed
             item["RepoTags"] = matching_refs(image.repo_tags, filters["reference"])
             item["RepoDigests"] = matching_refs(image.repo_digests, filters["reference"])

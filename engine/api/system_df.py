@@ -16,12 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from engine.api.backends import Backends, Route, backends
-from engine.api.images import summary
+from engine.api.images import layer_sharing
 from engine.api.params import json_response
 from engine.api.volumes import encode as encode_volume
 from engine.api.volumes import volume_users
 from engine.containers.model import parse_rfc3339
 from engine.errors import InvalidParameter, NotFound
+from engine.images.inspect import summary
 
 log = logging.getLogger(__name__)
 
@@ -47,26 +48,17 @@ def dir_size(root: Path) -> int:
     return total
 
 
-def _layer_size(b: Backends, diff_id: str) -> int:
-    try:
-        return int(b.images.layers.get(diff_id).size)
-    except NotFound:
-        return 0
-
-
 def _images(b: Backends) -> tuple[list[dict[str, Any]], int]:
     images = b.images.list()
     users = collections.Counter(c.image_id for c in b.containers.store.all())
-    layer_users: collections.Counter[str] = collections.Counter()
-    for image in images:
-        layer_users.update(set(image.diff_ids))
-    sizes = {d: _layer_size(b, d) for d in layer_users}
+    shared, layers_size = layer_sharing(b, images)
     out = []
     for image in images:
-        item = summary(image, containers=users.get(image.id, 0))
-        item["SharedSize"] = sum(sizes[d] for d in set(image.diff_ids) if layer_users[d] > 1)
+        item = summary(image)
+        item["Containers"] = users.get(image.id, 0)
+        item["SharedSize"] = shared[image.id]
         out.append(item)
-    return out, sum(sizes.values())
+    return out, layers_size
 
 
 def _rw_size(b: Backends, cid: str) -> int:
