@@ -31,7 +31,7 @@ class Location:
 class ConfigError(ComposerError):
     """An invalid project: rendered as `file:line:col: key.path: message`."""
 
-    exit_code = 15  # docker compose exits 15 on an invalid project file
+    exit_code = 1  # as docker compose v2: every project error exits 1
 
     def __init__(
         self,
