@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 async def restore(svc: ContainerService) -> None:
     """Re-adopt containers whose monitors are alive; record the others' exits; restart per policy."""
-    records = await asyncio.to_thread(svc.store.load)
+    records, orphans = await asyncio.to_thread(svc.store.load)
+    for cid in orphans:
+        await svc.discard_orphan(cid)
     for c in records:
         if c.state.status == "removing":
             await svc.finish_removal(c)

@@ -618,6 +618,19 @@ class ContainerService:
         self.event_publish(c, "die", exitCode=str(c.state.exit_code))
         self.exited_event(c.id).set()
 
+    async def discard_orphan(self, cid: str) -> None:
+        """A container directory without a record (create or removal cut short): drop its leftovers."""
+
+        def discard() -> None:
+            with contextlib.suppress(EngineError, OSError):
+                self.images.unmount_rw(cid)
+            with contextlib.suppress(EngineError, OSError):
+                self.images.remove_rw(cid)
+            self.store.delete(cid)
+
+        log.info("discarding container leftovers without a record container=%s", cid[:12])
+        await asyncio.to_thread(discard)
+
     async def finish_removal(self, c: Container) -> None:
         """A removal the previous daemon did not finish."""
         await asyncio.to_thread(self._remove_blocking, c, False)

@@ -28,11 +28,16 @@ class ContainerStore:
     def dir(self, cid: str) -> Path:
         return self.root / cid
 
-    def load(self) -> list[Container]:
-        """Read every record; a directory without a readable record is left alone and logged."""
+    def load(self) -> tuple[list[Container], list[str]]:
+        """Read every record. Returns the records and the ids of directories without a committed record
+        (a create or a removal cut short by a crash): their leftovers are the caller's to clean."""
+        orphans: list[str] = []
         with self._lock:
             for d in sorted(self.root.iterdir()):
                 if not d.is_dir():
+                    continue
+                if not (d / "config.v2.json").exists():
+                    orphans.append(d.name)
                     continue
                 try:
                     c = Container.from_json(read_json(d / "config.v2.json"), read_json(d / "hostconfig.json"))
@@ -41,7 +46,7 @@ class ContainerStore:
                     continue
                 self._by_id[c.id] = c
                 self._names[c.name] = c.id
-            return list(self._by_id.values())
+            return list(self._by_id.values()), orphans
 
     def save(self, c: Container) -> Container:
         with self._lock:
@@ -83,6 +88,8 @@ class ContainerStore:
             c = self._by_id.pop(cid, None)
             if c is not None:
                 self.release_name(c.name, cid)
+        # the record goes first: a crash in the middle leaves an orphan directory, never half a record
+        (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
         shutil.rmtree(self.dir(cid), ignore_errors=True)
 
     def get(self, ref: str) -> Container:

@@ -171,3 +171,15 @@ def test_restart_policies_at_daemon_start(own_engine: EngineProcess) -> None:
     # dockerd's rules: "always" comes back even after a manual stop, "unless-stopped" does not
     assert eng.json("GET", f"/containers/{always}/json")["State"]["Status"] == "running"
     assert eng.json("GET", f"/containers/{unless}/json")["State"]["Status"] == "exited"
+
+
+def test_leftovers_of_an_interrupted_create_are_discarded(own_engine: EngineProcess) -> None:
+    eng = own_engine
+    cid = eng.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    eng.kill9()
+    # as if the daemon died before committing the record
+    (eng.data_root / "containers" / cid / "config.v2.json").unlink()
+    eng.start()
+    assert eng.request("GET", f"/containers/{cid}/json").status == 404
+    assert not (eng.data_root / "containers" / cid).exists()
+    assert not (eng.data_root / "images" / "rw" / cid).exists()
