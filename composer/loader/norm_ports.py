@@ -52,6 +52,8 @@ def parse_port_spec(spec: str) -> list[dict[str, Any]]:
     host_ip, host_port, container = _split_spec(body)
     if host_ip:
         try:
+            if "%" in host_ip:  # zoned IPv6 addresses are refused, as Go's net.ParseIP does
+                raise ValueError(host_ip)
             ipaddress.ip_address(host_ip)
         except ValueError as exc:
             raise PortError(f"invalid IP address: {host_ip}") from exc

@@ -21,16 +21,23 @@ class VolumeError(ValueError):
 
 
 def is_file_path(source: str) -> bool:
-    """Compose's rule for a bind source in the short syntax: starts with '.', '/' or '~'."""
-    return bool(source) and source[0] in "./~"
+    """Compose's rule for a bind source in the short syntax: a path (., /, ~, \\\\) or a drive."""
+    return bool(source) and (source[0] in "./~" or source.startswith("\\\\") or is_windows_path(source))
+
+
+def is_windows_path(path: str) -> bool:
+    """`C:\\x` or `C:/x`: kept verbatim, as the reference does on any host."""
+    return len(path) >= 2 and path[0].isalpha() and path[1] == ":"
 
 
 def resolve_host_path(path: str, project_dir: str, home: str) -> str:
-    if path == "~" or path.startswith("~/"):
-        path = home + path[1:]
-    if not os.path.isabs(path):
-        path = os.path.join(project_dir, path)
-    return posixpath.normpath(path)
+    """`~` expands to HOME, relative paths join the project directory (both cleaned); absolute paths
+    are kept exactly as written, like the reference."""
+    if path.startswith("~"):
+        return posixpath.normpath(posixpath.join(home, path[1:].lstrip("/")))
+    if os.path.isabs(path) or is_windows_path(path) or path.startswith("\\\\"):
+        return path
+    return posixpath.normpath(posixpath.join(project_dir, path))
 
 
 def _split_fields(spec: str) -> list[str]:
@@ -45,7 +52,8 @@ def _split_fields(spec: str) -> list[str]:
             depth += 1
         elif char == "}" and depth:
             depth -= 1
-        elif char == ":" and depth == 0:
+        elif char == ":" and depth == 0 and not (len(buf) == 1 and buf[0].isalpha()):
+            # a one-letter field followed by ':' is a Windows drive (C:\\data), not a separator
             fields.append("".join(buf))
             buf = []
             i += 1
@@ -61,7 +69,7 @@ def parse_volume_spec(spec: str) -> dict[str, Any]:
     if not spec:
         raise VolumeError("invalid empty volume spec")
     if len(spec) <= 2:
-        return {"type": "volume", "target": spec, "volume": {}}
+        return {"type": "volume", "target": spec}
     fields = _split_fields(spec)
     if any(not f for f in fields):
         raise VolumeError(f"invalid spec: {spec}: empty section between colons")
