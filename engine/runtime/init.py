@@ -26,7 +26,7 @@ import termios
 from collections.abc import Mapping
 from typing import Any
 
-from engine.runtime import caps, rootfs
+from engine.runtime import caps, rootfs, seccomp
 from engine.runtime import syscalls as s
 from engine.runtime.syscalls import LinuxSyscalls
 
@@ -156,7 +156,8 @@ def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
             sc.prctl(s.PR_CAP_AMBIENT, s.PR_CAP_AMBIENT_RAISE, caps.CAP_NUMBERS[name])
 
 
-def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int) -> None:
+def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int,
+                 seccomp_profile: Mapping[str, Any] | None = None) -> None:
     """The common tail of container init and exec: cwd, rlimits, user, caps, execve."""
     cwd = process.get("cwd") or "/"
     try:
@@ -174,6 +175,10 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int) ->
     path = find_executable(args[0], env)
     if process.get("noNewPrivileges"):
         sc.prctl(s.PR_SET_NO_NEW_PRIVS, 1)
+    # seccomp last but one: installing it needs CAP_SYS_ADMIN (or no_new_privs), which we are about to drop,
+    # and nothing the filter denies is called from here to execve.
+    if seccomp_profile:
+        seccomp.install(seccomp.compile_filter(seccomp_profile))
     drop_privileges(sc, process)
     # Nothing but stdio and the sync pipe (close-on-exec) may leak into the container's program.
     os.closerange(3, sync_fd)
@@ -232,8 +237,8 @@ def container_init(
         rootfs.mask_paths(sc, list(linux.get("maskedPaths") or []), list(linux.get("readonlyPaths") or []))
         # 7. A read-only root last: mount points had to be created in it first.
         rootfs.finalize_root(sc, bool((spec.get("root") or {}).get("readonly")))
-        # 8. cwd, rlimits, no_new_privs, capabilities, user, execve.
-        exec_process(sc, process, sync_fd)
+        # 8. cwd, rlimits, no_new_privs, seccomp, capabilities, user, execve.
+        exec_process(sc, process, sync_fd, linux.get("seccomp"))
     except BaseException as err:  # noqa: BLE001 - every failure must reach the monitor, then _exit
         report_and_exit(sync_fd, err)
 
@@ -244,6 +249,7 @@ def exec_init(
     stdio: tuple[int, int, int],
     cgroup_procs: list[str],
     sync_fd: int,
+    seccomp_profile: Mapping[str, Any] | None = None,
 ) -> None:
     """`docker exec`: join a running container's cgroup and namespaces, then the same tail as init.
 
@@ -271,6 +277,6 @@ def exec_init(
                 "mnt": s.CLONE_NEWNS,
             }[name]
             sc.setns(path, nstype)
-        exec_process(sc, process, sync_fd)
+        exec_process(sc, process, sync_fd, seccomp_profile)
     except BaseException as err:  # noqa: BLE001
         report_and_exit(sync_fd, err)

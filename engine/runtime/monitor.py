@@ -138,6 +138,7 @@ class Monitor:
                             if Path(d).is_dir()
                         ],
                         w,
+                        (self.spec.get("linux") or {}).get("seccomp"),
                     ),
                     child_close,
                     new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidParameter
-from engine.runtime import caps
+from engine.runtime import caps, seccomp
 from engine.runtime.cgroups import detect_version
 from engine.runtime.devices import host_devices
 from engine.runtime.users import ResolvedUser, resolve_user
@@ -235,6 +235,21 @@ def _namespaces(host_config: dict[str, Any], netns_path: str | None,
     return spaces
 
 
+def _seccomp(security_opts: list[str], privileged: bool, cap_list: list[str]) -> dict[str, Any] | None:
+    """Docker's rules: privileged or seccomp=unconfined -> none; otherwise the default profile."""
+    chosen = None
+    for opt in security_opts:
+        key, _, value = opt.replace(":", "=", 1).partition("=")
+        if key == "seccomp":
+            chosen = value
+    if privileged or chosen == "unconfined":
+        return None
+    if chosen not in (None, "", "builtin"):
+        raise InvalidParameter("custom seccomp profiles are not supported by this engine; "
+                               "use the default or seccomp=unconfined")
+    return seccomp.default_profile(cap_list)
+
+
 def find_init() -> str | None:
     for name in INIT_CANDIDATES:
         path = shutil.which(name)
@@ -308,6 +323,9 @@ def build_spec(
         "readonlyPaths": [] if privileged else list(host_config.get("ReadonlyPaths") or READONLY_PATHS),
         "rootfsPropagation": "private",
     }
+    profile = _seccomp(security_opts, privileged, cap_list)
+    if profile is not None:
+        linux["seccomp"] = profile
     spec: dict[str, Any] = {
         "ociVersion": "1.0.2",
         "process": {

@@ -171,3 +171,9 @@ def test_container_outlives_a_killed_monitor(box):
     time.sleep(0.1)
     after = box.rt.state("c1")
     assert (after.status, after.exit_code) == ("exited", 255)
+
+
+def test_runc_applies_the_same_seccomp_profile(runc_box):
+    _, out = runc_box.run(["sh", "-c", "unshare -U true 2>/dev/null && echo allowed || echo denied; "
+                                       "grep Seccomp: /proc/self/status"], cid="runc8")
+    assert out.split() == ["denied", "Seccomp:", "2"]

@@ -272,3 +272,13 @@ def test_privileged_gets_host_devices_and_all_caps(box):
     with open("/proc/self/status") as f:
         held = next(int(line.split()[1], 16) for line in f if line.startswith("CapBnd:"))
     assert _cap_eff(out) == held  # everything the engine holds
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ({}, "denied"),
+    ({"SecurityOpt": ["seccomp=unconfined"]}, "allowed"),
+    ({"CapAdd": ["SYS_ADMIN"]}, "allowed"),
+])
+def test_seccomp_blocks_namespace_creation_like_docker(box, host, expected):
+    _, out = box.run(["sh", "-c", "unshare -U true 2>/dev/null && echo allowed || echo denied"], host=host)
+    assert out.strip() == expected

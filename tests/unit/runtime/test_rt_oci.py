@@ -182,3 +182,29 @@ def test_devices_and_device_cgroup_rules(busybox_rootfs):
         spec(busybox_rootfs, host={"DeviceCgroupRules": ["x 1:2 r"]})
     with pytest.raises(InvalidParameter, match='adding custom device "/dev/nope": no such file or directory'):
         spec(busybox_rootfs, host={"Devices": [{"PathOnHost": "/dev/nope"}]})
+
+
+def test_seccomp_default_unconfined_and_custom(busybox_rootfs):
+    profile = spec(busybox_rootfs)["linux"]["seccomp"]
+    assert profile["defaultAction"] == "SCMP_ACT_ALLOW"
+    denied = profile["syscalls"][0]["names"]
+    assert {"keyctl", "mount", "reboot", "init_module"} <= set(denied)
+    assert "seccomp" not in spec(busybox_rootfs, host={"SecurityOpt": ["seccomp:unconfined"]})["linux"]
+    assert "seccomp" not in spec(busybox_rootfs, host={"Privileged": True})["linux"]
+    admin = spec(busybox_rootfs, host={"CapAdd": ["SYS_ADMIN"]})["linux"]["seccomp"]
+    assert "mount" not in admin["syscalls"][0]["names"] and len(admin["syscalls"]) == 1
+    with pytest.raises(InvalidParameter, match="custom seccomp profiles are not supported"):
+        spec(busybox_rootfs, host={"SecurityOpt": ['seccomp={"defaultAction": "SCMP_ACT_ERRNO"}']})
+
+
+def test_seccomp_program_shape():
+    from engine.runtime import seccomp
+
+    profile = seccomp.default_profile(["CAP_CHOWN"])
+    prog = seccomp.compile_filter(profile, "x86_64")
+    assert len(prog) % 8 == 0
+    first = prog[:8]
+    assert first == bytes([0x20, 0, 0, 0, 4, 0, 0, 0])  # load the arch word first
+    assert prog[-8:] == bytes([0x06, 0, 0, 0]) + (0x7FFF0000).to_bytes(4, "little")  # default: allow
+    with pytest.raises(ValueError, match="defaultAction"):
+        seccomp.compile_filter({"defaultAction": "SCMP_ACT_ERRNO"}, "x86_64")
