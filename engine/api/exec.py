@@ -26,10 +26,9 @@ async def start(request: web.Request) -> web.StreamResponse:
     execs = backends(request).execs
     body = await json_body(request, optional=True)
     detach = bool(body.get("Detach"))
-    tty = body.get("Tty")
-    e, path = await execs.start(
-        request.match_info["id"], detach=detach, tty=None if tty is None else bool(tty)
-    )
+    # the process's TTY is the exec's own (from create), as dockerd: the start body's Tty only tells
+    # the client how to read the stream
+    e, path = await execs.start(request.match_info["id"], detach=detach)
     if detach:
         return web.Response(status=200)
     conn = await hijack(request)

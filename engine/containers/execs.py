@@ -142,7 +142,7 @@ class ExecService:
             self._execs[e.id] = e
         return e
 
-    async def start(self, eid: str, *, detach: bool, tty: bool | None) -> tuple[ExecConfig, Path]:
+    async def start(self, eid: str, *, detach: bool) -> tuple[ExecConfig, Path]:
         """Start the process; returns its socket for the caller to bridge (unless detached)."""
         e = self.get(eid)
         if e.started:
@@ -150,8 +150,6 @@ class ExecService:
         c = self._svc.get(e.container_id)
         if c.state.status != "running":
             raise Conflict(f"container {c.id} is not running")
-        if tty is not None:
-            e = dataclasses.replace(e, tty=tty)
         e = dataclasses.replace(e, started=True, running=True)
         self._execs[eid] = e
         process = await asyncio.to_thread(

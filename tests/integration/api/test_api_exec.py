@@ -196,3 +196,28 @@ def test_privileged_exec_gets_every_capability(engine: EngineProcess) -> None:
     plain, full = cap_eff(False), cap_eff(True)
     assert not plain & (1 << 13)  # CAP_NET_RAW dropped for the container and its plain execs
     assert full & (1 << 13) and full & (1 << 21)  # NET_RAW and SYS_ADMIN
+
+
+def test_exec_tty_and_resize(engine: EngineProcess) -> None:
+    cid = engine.run(["sleep", "60"])
+    eid = engine.json(
+        "POST",
+        f"/containers/{cid}/exec",
+        {
+            "Cmd": ["sh", "-c", "sleep 0.6; stty size"],
+            "Tty": True,
+            "AttachStdout": True,
+            "AttachStdin": True,
+        },
+    )["Id"]
+    out: dict = {}
+    t = threading.Thread(target=lambda: out.update(data=_exec_start(engine, eid)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while engine.request("POST", f"/exec/{eid}/resize?h=12&w=34").status != 201:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    t.join(10)
+    text = out["data"].replace(b"\r\n", b"\n").decode()  # a TTY: raw bytes, no stdcopy frames
+    assert text == "12 34\n"
+    assert engine.request("POST", "/exec/nope/resize?h=1&w=1").status == 404
