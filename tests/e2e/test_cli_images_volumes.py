@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 import time
 from pathlib import Path
 
@@ -80,6 +81,14 @@ def test_save_load_round_trip(docker: DockerCLI, tmp_path: Path) -> None:
     piped = docker.shell("docker tag busybox e2e/piped:1 && docker save e2e/piped:1 | gzip | docker load")
     assert "Loaded image: e2e/piped:1" in piped.out, piped
     assert image_id(docker, "e2e/piped:1") == bid
+    # several names in one archive: one manifest entry for the image, carrying both tags
+    both = tmp_path / "both.tar"
+    docker("save", "-o", str(both), "busybox", "e2e/piped:1")
+    with tarfile.open(both) as tar:
+        names = set(tar.getnames())
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert {"manifest.json", "index.json", "oci-layout"} <= names
+    assert [sorted(m["RepoTags"]) for m in manifest] == [["busybox:latest", "e2e/piped:1"]]
     docker("rmi", "e2e/piped:1")
 
 

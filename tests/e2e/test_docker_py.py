@@ -76,3 +76,20 @@ def test_images_and_volumes(docker_client: docker.DockerClient) -> None:
         vol.remove(force=True)
     with pytest.raises(docker.errors.NotFound):
         docker_client.volumes.get("e2e-pyvol")
+
+
+def test_image_save_load_import(docker_client: docker.DockerClient, busybox_tar: bytes) -> None:
+    busybox = docker_client.images.get("busybox")
+    busybox.tag("e2e/pysave", "1")
+    archive = b"".join(docker_client.images.get("e2e/pysave:1").save(named=True))
+    docker_client.images.remove("e2e/pysave:1")
+    loaded = docker_client.images.load(archive)  # parses the JSON stream for "Loaded image" lines
+    assert [img.id for img in loaded] == [busybox.id]
+    assert "e2e/pysave:1" in docker_client.images.get(busybox.id).tags
+
+    out = docker_client.api.import_image_from_data(busybox_tar, repository="e2e/pyimport", tag="2",
+                                                   changes=["CMD [\"echo\", \"py-imported\"]"])
+    assert '"status":"sha256:' in out.replace(" ", "")
+    assert docker_client.containers.run("e2e/pyimport:2", remove=True) == b"py-imported\n"
+    docker_client.images.remove("e2e/pyimport:2")
+    docker_client.images.remove("e2e/pysave:1")
