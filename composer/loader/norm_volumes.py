@@ -22,12 +22,16 @@ class VolumeError(ValueError):
 
 def is_file_path(source: str) -> bool:
     """Compose's rule for a bind source in the short syntax: a path (., /, ~, \\\\) or a drive."""
-    return bool(source) and (source[0] in "./~" or source.startswith("\\\\") or is_windows_path(source))
+    return bool(source) and (source[0] in "./~" or source.startswith("\\\\") or _has_drive(source))
+
+
+def _has_drive(path: str) -> bool:
+    return len(path) >= 2 and path[0].isalpha() and path[1] == ":"
 
 
 def is_windows_path(path: str) -> bool:
-    """`C:\\x` or `C:/x`: kept verbatim, as the reference does on any host."""
-    return len(path) >= 2 and path[0].isalpha() and path[1] == ":"
+    """`C:\\x` or `C:/x`: an absolute Windows path, kept verbatim as the reference does on any host."""
+    return _has_drive(path) and len(path) >= 3 and path[2] in "\\/"
 
 
 def resolve_host_path(path: str, project_dir: str, home: str) -> str:

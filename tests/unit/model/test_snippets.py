@@ -19,6 +19,9 @@ from composer.loader.normalize import json_view, yaml_view
 from .conftest import Reference, load
 
 SNIPPETS = [
+    'volumes: ["a::b"]',
+    'volumes: ["ab::c"]',
+    'volumes: ["vol:/x:ro:z"]',
     'ports: ["::1:80:80"]',
     'ports: ["[::]:80:80", "0.0.0.0::80/udp"]',
     'ports: ["8000-8001:80-81/sctp"]',

@@ -74,6 +74,9 @@ def test_volume_short_syntax() -> None:
         "create_host_path": True,
     }
     with pytest.raises(VolumeError):
-        parse_volume_spec("a::b")
+        parse_volume_spec("ab::c")
     with pytest.raises(VolumeError):
-        parse_volume_spec("a:b:c:d")
+        parse_volume_spec("vol:/x:ro:z")
+    # a one-letter field before ':' is a Windows drive, as in the reference
+    assert parse_volume_spec("C:\\data:/data")["source"] == "C:\\data"
+    assert parse_volume_spec("a:/b:c:d")["target"] == "c:d"
