@@ -28,6 +28,7 @@ from typing import Any
 
 from engine.runtime import caps, rootfs, seccomp
 from engine.runtime import syscalls as s
+from engine.runtime.oci import DEFAULT_PATH
 from engine.runtime.syscalls import LinuxSyscalls
 
 _IFF_UP = 0x1
@@ -96,7 +97,7 @@ def find_executable(arg0: str, env: list[str]) -> str:
         if not os.path.exists(arg0):
             raise InitError(f'exec: "{arg0}": stat {arg0}: no such file or directory', 127)
         return arg0
-    path = next((e[5:] for e in env if e.startswith("PATH=")), rootfs_default_path())
+    path = next((e[5:] for e in env if e.startswith("PATH=")), DEFAULT_PATH)
     for d in path.split(":"):
         candidate = os.path.join(d or ".", arg0)
         try:
@@ -106,12 +107,6 @@ def find_executable(arg0: str, env: list[str]) -> str:
         if stat.S_ISREG(st.st_mode) and st.st_mode & 0o111:
             return candidate
     raise InitError(f'exec: "{arg0}": executable file not found in $PATH', 127)
-
-
-def rootfs_default_path() -> str:
-    from engine.runtime.oci import DEFAULT_PATH
-
-    return DEFAULT_PATH
 
 
 def apply_rlimits(limits: list[Mapping[str, Any]]) -> None:
