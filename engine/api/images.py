@@ -162,8 +162,10 @@ def _event_attrs(name: str, **extra: str) -> dict[str, str]:
 
 
 async def _spool_body(request: web.Request) -> IO[bytes]:
-    """The request body in a file object the store can read from a worker thread."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by caller
+    """The request body in a file object the store can read from a worker thread. Big bodies go to an
+    unlinked file in the image store's own directory: /tmp may be a small tmpfs, images can be gigabytes."""
+    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
+        max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root))
     try:
         async for chunk in request.content.iter_chunked(CHUNK):
             spool.write(chunk)

@@ -3,7 +3,10 @@ volume create/ls/inspect/rm, and a pull that cannot reach a registry."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
 import re
 import tarfile
 import time
@@ -209,3 +212,20 @@ def test_bad_input_gets_one_clear_error(docker: DockerCLI, tmp_path: Path) -> No
     assert "no such volume" in docker("volume", "inspect", "e2e-nosuch", rc=1).err
     bad = docker("volume", "create", "bad/name", rc=1)
     assert "includes invalid characters for a local volume name" in bad.err
+
+
+def test_import_body_larger_than_memory_spool(docker: DockerCLI, tmp_path: Path) -> None:
+    """A body past the in-memory spool limit (32 MiB) goes through the on-disk spool intact."""
+    payload = os.urandom(1 << 20) * 40  # 40 MiB
+    tarball = tmp_path / "big.tar"
+    with tarfile.open(tarball, "w") as tar:
+        info = tarfile.TarInfo("big.bin")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    new_id = docker("import", str(tarball), "e2e/big:1", timeout=120).out.strip()
+    inspect = json.loads(docker("image", "inspect", "e2e/big:1").out)[0]
+    assert inspect["Id"] == new_id
+    assert inspect["Size"] >= len(payload)
+    expected = "sha256:" + hashlib.sha256(tarball.read_bytes()).hexdigest()
+    assert inspect["RootFS"]["Layers"] == [expected]  # the layer's diff_id is the digest of what we sent
+    docker("rmi", "e2e/big:1")
