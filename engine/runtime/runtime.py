@@ -139,7 +139,7 @@ class Runtime:
             if self._live(places):
                 raise Conflict(f"container {cid} is already running")
             self._cleanup(cid, places)
-        places.dir.mkdir(parents=True)
+        places.dir.mkdir(parents=True, mode=0o700)  # config.json holds the env (secrets)
         spec = {**spec, "process": {**spec["process"], "terminal": bool(tty)}}  # one truth: the monitor's pty
         _write_bundle_file(places.config, spec)
         _write_bundle_file(
