@@ -30,7 +30,7 @@ from .conftest import load
             "invalid duration",
         ),
         (
-            "services:\n  a:\n    image: x\n    volumes:\n      - a::b\n",
+            "services:\n  a:\n    image: x\n    volumes:\n      - ab::c\n",
             "services.a.volumes[0]",
             5,
             "empty section",
