@@ -34,8 +34,11 @@ IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
 
 # ---- encoding -------------------------------------------------------------------------------------
 
-def created_unix(image: Any) -> int:
-    return timefmt.to_unix(image.config.get("created"))
+def created_ns(image: Any) -> int:
+    """The config's `created` in nanoseconds: before/since compare at full precision, as dockerd does."""
+    raw = image.config.get("created") or ""
+    frac = re.search(r"T\d\d:\d\d:\d\d\.(\d+)", raw)
+    return timefmt.to_unix(raw) * 1_000_000_000 + (int((frac.group(1) + "0" * 9)[:9]) if frac else 0)
 
 
 def image_labels(image: Any) -> dict[str, str]:
@@ -104,15 +107,12 @@ def select(images: Iterable[Any], filters: dict[str, tuple[str, ...]],
     if unknown:
         raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
     dangling = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else None
-    before = min((created_unix(lookup(r)) for r in filters.get("before", ())), default=None)
-    since = max((created_unix(lookup(r)) for r in filters.get("since", ())), default=None)
-    until = None
-    if filters.get("until"):
-        ns = timestamp_ns(filters["until"][0], "until")
-        until = None if ns is None else ns // 1_000_000_000
+    before = min((created_ns(lookup(r)) for r in filters.get("before", ())), default=None)
+    since = max((created_ns(lookup(r)) for r in filters.get("since", ())), default=None)
+    until = timestamp_ns(filters["until"][0], "until") if filters.get("until") else None
     out = []
     for image in images:
-        created = created_unix(image)
+        created = created_ns(image)
         if dangling is not None and (not image.repo_tags) != dangling:
             continue
         if "label" in filters and not _labels_match(image_labels(image), filters["label"]):
@@ -211,7 +211,7 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     with_digests = qbool(request, "digests", True)
     shared = (await asyncio.to_thread(layer_sharing, b, images))[0] if qbool(request, "shared-size") else {}
     out = []
-    for image in chosen:
+    for image in sorted(chosen, key=created_ns, reverse=True):  # newest first, as `docker images` lists
         item = summary(image)
         if shared:
             item["SharedSize"] = shared[image.id]
@@ -221,7 +221,6 @@ async def list_images(request: web.Request) -> web.StreamResponse:
         if not with_digests:
             item["RepoDigests"] = []
         out.append(item)
-    out.sort(key=lambda s: s["Created"], reverse=True)
     return json_response(out)
 
 

@@ -229,3 +229,23 @@ def test_import_body_larger_than_memory_spool(docker: DockerCLI, tmp_path: Path)
     expected = "sha256:" + hashlib.sha256(tarball.read_bytes()).hexdigest()
     assert inspect["RootFS"]["Layers"] == [expected]  # the layer's diff_id is the digest of what we sent
     docker("rmi", "e2e/big:1")
+
+
+def test_image_list_filters(docker: DockerCLI, busybox_tar: bytes) -> None:
+    first = docker("import", "--change", "LABEL e2e.order=first", "-", "e2e/order:first", input=busybox_tar)
+    second = docker(
+        "import", "--change", "LABEL e2e.order=second", "-", "e2e/order:second", input=busybox_tar
+    )
+    first_id, second_id = first.out.strip(), second.out.strip()
+
+    def listed(*filters: str) -> list[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return docker("images", "--no-trunc", "--format", "{{.ID}}", *args).out.split()
+
+    assert listed("reference=e2e/order") == [second_id, first_id]  # newest first
+    assert listed("since=e2e/order:first", "reference=e2e/order") == [second_id]
+    assert listed("before=e2e/order:second", "reference=e2e/order") == [first_id]
+    assert listed("label=e2e.order=second") == [second_id]
+    assert listed("label=e2e.order") == [second_id, first_id]
+    assert first_id not in listed("dangling=true")
+    docker("rmi", "e2e/order:first", "e2e/order:second")
