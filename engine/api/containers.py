@@ -186,6 +186,12 @@ async def commit(request: web.Request) -> web.StreamResponse:
     return json_response({"Id": image_id}, status=201)
 
 
+async def update(request: web.Request) -> web.StreamResponse:
+    body = await json_body(request)
+    warnings = await backends(request).containers.update(_id(request), body)
+    return json_response({"Warnings": warnings})
+
+
 def routes() -> list[Route]:
     return [
         ("POST", "/containers/create", create),
@@ -201,6 +207,7 @@ def routes() -> list[Route]:
         ("POST", "/containers/{id}/wait", wait),
         ("POST", "/containers/{id}/rename", rename),
         ("POST", "/containers/{id}/resize", resize),
+        ("POST", "/containers/{id}/update", update),
         ("DELETE", "/containers/{id}", remove),
         ("POST", "/commit", commit),
     ]

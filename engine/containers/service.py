@@ -32,6 +32,26 @@ from engine.events import EventBus
 
 log = logging.getLogger(__name__)
 
+# HostConfig resources `docker update` may change
+UPDATABLE = frozenset(
+    {
+        "Memory",
+        "MemorySwap",
+        "MemoryReservation",
+        "NanoCpus",
+        "CpuShares",
+        "CpuQuota",
+        "CpuPeriod",
+        "CpusetCpus",
+        "CpusetMems",
+        "PidsLimit",
+        "BlkioWeight",
+        "KernelMemory",
+        "CpuRealtimePeriod",
+        "CpuRealtimeRuntime",
+    }
+)
+
 
 class ContainerService:
     def __init__(
@@ -588,6 +608,28 @@ class ContainerService:
                     await asyncio.to_thread(self.runtime(c).resume, c.id)
         self.event_publish(c, "commit", comment=comment)
         return str(image.id)
+
+    async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
+        """`docker update`: the restart policy at any time; resources of a stopped container (they apply at
+        its next start; a running container's cgroup is not changed in place)."""
+        c = self.get(ref)
+        # clients send every field, zero when unchanged
+        unknown = sorted(k for k, v in body.items() if k not in UPDATABLE | {"RestartPolicy"} and v)
+        if unknown:
+            raise InvalidParameter(f"cannot update {', '.join(unknown)}")
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            resources = {k: v for k, v in body.items() if k in UPDATABLE and v not in (None, 0, "")}
+            if resources and c.state.status in ("running", "paused", "restarting"):
+                raise Conflict(f"cannot update the resources of running container {c.id[:12]}: stop it first")
+            merged = {**c.host_config, **resources}
+            policy = body.get("RestartPolicy") or {}
+            if policy.get("Name"):  # an empty name means "unchanged"
+                merged["RestartPolicy"] = policy
+            merged = normalize_host_config(merged)
+            c = self.store.save(dataclasses.replace(c, host_config=merged))
+        self.event_publish(c, "update")
+        return []
 
     async def changes(self, ref: str) -> list[dict[str, Any]]:
         c = self.get(ref)

@@ -317,3 +317,19 @@ def test_kill_and_stop_of_a_paused_container(engine: EngineProcess) -> None:
     engine.json("POST", f"/containers/{cid}/pause", expect=204)
     assert engine.request("POST", f"/containers/{cid}/stop?t=1").status == 204
     assert _state(engine, cid)["Status"] == "exited"
+
+
+def test_update_restart_policy_and_stopped_resources(engine: EngineProcess) -> None:
+    cid = engine.run(["sleep", "60"])
+    r = engine.request(
+        "POST",
+        f"/containers/{cid}/update",
+        {"RestartPolicy": {"Name": "always"}, "Memory": 0, "BlkioWeightDevice": None},
+    )
+    assert r.status == 200 and r.json() == {"Warnings": []}
+    assert engine.request("POST", f"/containers/{cid}/update", {"Memory": 64 << 20}).status == 409
+    engine.json("POST", f"/containers/{cid}/stop?t=0", expect=204)
+    engine.json("POST", f"/containers/{cid}/update", {"Memory": 64 << 20, "RestartPolicy": {"Name": ""}})
+    hc = engine.json("GET", f"/containers/{cid}/json")["HostConfig"]
+    assert hc["Memory"] == 64 << 20 and hc["RestartPolicy"]["Name"] == "always"
+    assert engine.request("POST", f"/containers/{cid}/update", {"Privileged": True}).status == 400
