@@ -249,3 +249,36 @@ def test_image_list_filters(docker: DockerCLI, busybox_tar: bytes) -> None:
     assert listed("label=e2e.order") == [second_id, first_id]
     assert first_id not in listed("dangling=true")
     docker("rmi", "e2e/order:first", "e2e/order:second")
+
+
+def test_volume_filters_and_driver_opts(docker: DockerCLI) -> None:
+    docker("volume", "create", "e2e-used")
+    docker("volume", "create", "e2e-idle")
+    docker("create", "--name", "e2e-vol-holder", "-v", "e2e-used:/data", "busybox", "true")
+
+    def names(*filters: str) -> set[str]:
+        args = [a for f in filters for a in ("--filter", f)]
+        return {n for n in docker("volume", "ls", "-q", *args).out.split() if n.startswith("e2e-")}
+
+    assert names("dangling=true") == {"e2e-idle"}
+    assert names("dangling=false") == {"e2e-used"}
+    assert names("name=e2e-id") == {"e2e-idle"}
+    assert names("driver=local") >= {"e2e-used", "e2e-idle"}
+
+    docker(
+        "volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs", "--opt", "o=size=2m", "e2e-tmpfs"
+    )
+    info = json.loads(docker("volume", "inspect", "e2e-tmpfs").out)[0]
+    assert info["Options"] == {"type": "tmpfs", "device": "tmpfs", "o": "size=2m"}
+    out = docker(
+        "run",
+        "--rm",
+        "-v",
+        "e2e-tmpfs:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /data ' /proc/mounts | cut -d' ' -f3; df -k /data | tail -1",
+    ).out.splitlines()
+    assert out[0] == "tmpfs"
+    assert out[1].split()[1] == "2048"  # size=2m
