@@ -97,6 +97,8 @@ def parse_bytes(value: object) -> int:
         raise UnitError(f"invalid size {value!r}")
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        return 0  # the reference decodes only integers and strings; a YAML float is silently unset
     text = str(value).strip()
     if re.fullmatch(r"-?\d+", text):
         return int(text)
