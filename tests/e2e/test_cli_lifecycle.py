@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +162,56 @@ def test_events_report_lifecycle(docker: DockerCLI) -> None:
     for step in ("create", "start", "die", "destroy"):
         assert step in actions, actions
     assert actions.index("create") < actions.index("start") < actions.index("die") < actions.index("destroy")
+
+
+def test_run_options_reach_the_container(docker: DockerCLI, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # uid 1000 writes into it
+    (shared / "in.txt").write_text("from the host\n")
+    env_file = tmp_path / "env"
+    env_file.write_text("FROM_FILE=yes\n")
+    script = "cat /mnt/in.txt; echo $FROM_FILE $X; pwd; id -u; hostname; echo out > /mnt/out.txt"
+    out = docker(
+        "run",
+        "--rm",
+        "-v",
+        f"{shared}:/mnt",
+        "--env-file",
+        str(env_file),
+        "-e",
+        "X=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "1000",
+        "--hostname",
+        "e2e-host",
+        "busybox",
+        "sh",
+        "-c",
+        script,
+    ).out
+    assert out.splitlines() == ["from the host", "yes 1", "/tmp", "1000", "e2e-host"]
+    assert (shared / "out.txt").read_text() == "out\n"
+    assert (
+        docker("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint").out
+        == "via entrypoint\n"
+    )
+    ro = docker("run", "--rm", "--read-only", "busybox", "touch", "/x", rc=1)
+    assert "Read-only file system" in ro.err
+    limit = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max"
+    assert docker("run", "--rm", "-m", "64m", "busybox", "sh", "-c", limit).out.strip() == str(64 << 20)
+
+
+def test_pause_unpause_rename(docker: DockerCLI) -> None:
+    docker("run", "-d", "--name", "e2e-pause", "busybox", "sleep", "300")
+    docker("pause", "e2e-pause")
+    assert state(docker, "e2e-pause")["Status"] == "paused"
+    assert "(Paused)" in docker("ps", "--filter", "name=e2e-pause", "--format", "{{.Status}}").out
+    docker("unpause", "e2e-pause")
+    assert state(docker, "e2e-pause")["Status"] == "running"
+    docker("rename", "e2e-pause", "e2e-renamed")
+    assert docker("inspect", "--format", "{{.Name}}", "e2e-renamed").out.strip() == "/e2e-renamed"
+    taken = docker("run", "-d", "--name", "e2e-renamed", "busybox", "true", rc=125)
+    assert 'The container name "/e2e-renamed" is already in use' in taken.err
