@@ -17,12 +17,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import mounts as mountlib
 from engine.containers import recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
-from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.health import HealthChecker
-from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
+from engine.containers.host import HostOps
+from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
@@ -71,7 +70,14 @@ class ContainerService:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.events = events
         self.default_runtime = default_runtime
-        self.log_opts = log_opts
+        self.host = HostOps(
+            store=store,
+            images=images,
+            volumes=volumes,
+            runtime_for=runtime_for,
+            default_runtime=default_runtime,
+            log_opts=log_opts,
+        )
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_fds: dict[str, int] = {}
         self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
@@ -90,10 +96,10 @@ class ContainerService:
         return self.store.get(ref)
 
     def runtime(self, c: Container) -> Any:
-        return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
+        return self.host.runtime(c)
 
     def log_path(self, cid: str) -> Path:
-        return self.store.dir(cid) / f"{cid}-json.log"
+        return self.host.log_path(cid)
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
         """A container event; its attributes carry the image, the name and the labels, as dockerd's."""
@@ -159,7 +165,7 @@ class ContainerService:
         self.store.reserve_name(name, cid)
         name = name.lstrip("/")
         try:
-            c = await asyncio.to_thread(self._create_blocking, cid, name, image, config, host_config)
+            c = await asyncio.to_thread(self.host.create, cid, name, image, config, host_config)
         except BaseException:
             self.store.release_name(name, cid)
             raise
@@ -174,47 +180,6 @@ class ContainerService:
             if not self.store.name_taken(name):
                 return name
         return random_name() + secrets.token_hex(2)
-
-    def _create_blocking(
-        self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
-    ) -> Container:
-        resolved = mountlib.resolve(host_config, config, self.volumes)
-        argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
-        c = Container(
-            id=cid,
-            name=name,
-            created=now_rfc3339(),
-            image_id=image.id,
-            image_name=config["Image"],
-            config=config,
-            host_config=host_config,
-            path=argv[0],
-            args=tuple(argv[1:]),
-            mounts=resolved.mount_points,
-            anonymous_volumes=resolved.anonymous_volumes,
-        )
-        self.store.dir(cid).mkdir(parents=True, exist_ok=True)
-        try:
-            self.images.create_rw(cid, image)
-            write_etc_files(self.store.dir(cid), config, host_config)
-            return self.store.save(c)
-        except BaseException:
-            self._discard_blocking(c, remove_volumes=True)
-            raise
-
-    def _discard_blocking(self, c: Container, remove_volumes: bool) -> None:
-        for step in (lambda: self.images.unmount_rw(c.id), lambda: self.images.remove_rw(c.id)):
-            try:
-                step()
-            except (EngineError, OSError) as e:
-                log.warning("cleanup step failed container=%s error=%s", c.id[:12], e)
-        if remove_volumes and self.volumes is not None:
-            for vol in c.anonymous_volumes:
-                try:
-                    self.volumes.remove(vol, force=True, in_use=lambda _n: [])
-                except (EngineError, OSError) as e:
-                    log.warning("anonymous volume not removed volume=%s error=%s", vol, e)
-        self.store.delete(c.id)
 
     async def remove(self, ref: str, *, force: bool, volumes: bool) -> None:
         c = self.get(ref)
@@ -236,7 +201,7 @@ class ContainerService:
                     await self._kill_and_wait(c, signals.SIGKILL, None)
             c = self.store.current(c.id) or c
             self.store.save(c.with_state(status="removing"))
-            await asyncio.to_thread(self._remove_blocking, c, volumes)
+            await asyncio.to_thread(self.host.remove, c, volumes)
         self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
@@ -245,13 +210,6 @@ class ContainerService:
         self._removed.pop(c.id, None)
         self._exited.pop(c.id, None)
         self._started.pop(c.id, None)
-
-    def _remove_blocking(self, c: Container, volumes: bool) -> None:
-        try:
-            self.runtime(c).delete(c.id)
-        except (EngineError, OSError) as e:
-            log.debug("runtime delete on remove container=%s error=%s", c.id[:12], e)
-        self._discard_blocking(c, remove_volumes=volumes)
 
     async def rename(self, ref: str, new_name: str) -> None:
         if not new_name:
@@ -291,12 +249,16 @@ class ContainerService:
             await self.remove(c.id, force=True, volumes=True)
         raise error
 
+    def _start_host(self, c: Container) -> Container:
+        # the monitor keeps early output for an attach made before the start (docker run)
+        return self.host.start(c, hold_output=self.pending_attach.get(c.id, 0) > 0)
+
     async def start_locked(self, c: Container) -> Container:
         """Start `c`; the caller holds its lock."""
         self._exited[c.id] = asyncio.Event()
         try:
             try:
-                c = await asyncio.to_thread(self._start_blocking, c)
+                c = await asyncio.to_thread(self._start_host, c)
             except OSError as os_error:  # a mount or a disk write failed: still one clear error
                 raise SystemError_(f"cannot start container {c.id[:12]}: {os_error}") from os_error
         except EngineError as e:
@@ -305,7 +267,7 @@ class ContainerService:
                 status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339()
             )
             self.store.save(failed)
-            await asyncio.to_thread(self._after_failed_start, c)
+            await asyncio.to_thread(self.host.after_failed_start, c)
             self.exited_event(c.id).set()
             self.event_publish(failed, "die", exitCode=str(code))
             raise
@@ -318,92 +280,6 @@ class ContainerService:
         self.restarts.on_started(c)
         self.health.start(c)
         return c
-
-    def _after_failed_start(self, c: Container) -> None:
-        for step in (
-            lambda: self.runtime(c).delete(c.id),
-            lambda: self.images.unmount_rw(c.id),
-            lambda: mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id),
-        ):
-            try:
-                step()
-            except (EngineError, OSError) as e:
-                log.debug("cleanup after failed start container=%s error=%s", c.id[:12], e)
-
-    def _start_blocking(self, c: Container) -> Container:
-        from engine.runtime.oci import build_spec, resolve_user
-
-        self.images.get(c.image_id)  # NotFound if the image went away meanwhile
-        rootfs = self.images.mount_rw(c.id)
-        dockerenv = rootfs / ".dockerenv"
-        if not dockerenv.exists():
-            dockerenv.touch(mode=0o755)  # tools detect "inside a container" by this file, as with Docker
-        mountlib.mount_volumes(c.mounts, self.volumes, ref=c.id)
-        points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
-        if points != c.mounts:
-            c = self.store.save(dataclasses.replace(c, mounts=points))
-        etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
-        oci_mounts = mountlib.oci_mounts(points, etc)
-        user = resolve_user(rootfs, c.config.get("User") or "")
-        spec = build_spec(
-            c.config,
-            c.host_config,
-            rootfs=rootfs,
-            mounts=oci_mounts,
-            hostname=effective_hostname(c.config, c.host_config),
-            cgroups_path=f"/composer/{c.id}",
-            netns_path=self._netns_path(c),
-            user=user,
-            ns_paths=self._shared_ns_paths(c),
-        )
-        log_opts = dict(self.log_opts)
-        log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
-        no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
-        ps = self.runtime(c).start(
-            c.id,
-            spec,
-            log_path=None if no_log else self.log_path(c.id),
-            log_opts=log_opts,
-            tty=bool(c.config.get("Tty")),
-            open_stdin=bool(c.config.get("OpenStdin")),
-            # the monitor keeps early output for an attach made before the start
-            hold_output=self.pending_attach.get(c.id, 0) > 0,
-        )
-        health = (
-            Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
-        )
-        c = c.with_state(
-            status="running",
-            pid=ps.pid,
-            exit_code=0,
-            oom_killed=False,
-            error="",
-            started_at=ps.started_at or now_rfc3339(),
-            finished_at=ZERO_TIME,
-            health=health,
-        )
-        return self.store.save(c)
-
-    def _joined_ns(self, mode: str, kind: str, what: str) -> str:
-        other = self.get(mode.split(":", 1)[1])
-        if other.state.status not in ("running", "paused"):
-            raise Conflict(f"cannot join {what} namespace of a non running container: {other.id}")
-        return f"/proc/{other.state.pid}/ns/{kind}"
-
-    def _netns_path(self, c: Container) -> str | None:
-        mode = c.host_config.get("NetworkMode", "bridge")
-        if mode.startswith("container:"):
-            return self._joined_ns(mode, "net", "network")
-        return None  # "host": no namespace; otherwise a new one with loopback only (until networking lands)
-
-    def _shared_ns_paths(self, c: Container) -> dict[str, str]:
-        """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""
-        out = {}
-        for key, kind in (("PidMode", "pid"), ("IpcMode", "ipc"), ("UTSMode", "uts")):
-            mode = str(c.host_config.get(key) or "")
-            if mode.startswith("container:"):
-                out[kind] = self._joined_ns(mode, kind, kind)
-        return out
 
     # ---- exits ---------------------------------------------------------------------------------------------
 
@@ -437,7 +313,7 @@ class ContainerService:
         c = self.store.current(cid)
         if c is None:
             return
-        c = await asyncio.to_thread(self._exited_blocking, c)
+        c = await asyncio.to_thread(self.host.exited, c)
         self.event_publish(c, "die", exitCode=str(c.state.exit_code))
         self.exited_event(cid).set()
         if self.restarts.schedule(c):
@@ -446,36 +322,6 @@ class ContainerService:
             # waits for a stop in progress to finish; a container started again meanwhile stays (Conflict)
             with contextlib.suppress(NotFound, Conflict):
                 await self.remove(cid, force=False, volumes=True)
-
-    def _exited_blocking(self, c: Container) -> Container:
-        rt = self.runtime(c)
-        try:
-            ps = rt.state(c.id)
-            code, oom, finished = ps.exit_code, ps.oom_killed, ps.finished_at
-        except (EngineError, OSError) as e:
-            log.warning("exit status unknown container=%s error=%s", c.id[:12], e)
-            code, oom, finished = (c.state.exit_code if c.state.status == "exited" else 255), False, None
-        try:
-            rt.delete(c.id)
-        except (EngineError, OSError) as e:
-            log.debug("runtime delete after exit container=%s error=%s", c.id[:12], e)
-        try:
-            self.images.unmount_rw(c.id)
-        except (EngineError, OSError) as e:
-            log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
-        mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
-        health = c.state.health  # the last probes stay visible after the exit, as in Docker
-        current = self.store.current(c.id) or c
-        return self.store.save(
-            current.with_state(
-                status="exited",
-                pid=0,
-                exit_code=code if code is not None else 255,
-                oom_killed=bool(oom),
-                finished_at=finished or now_rfc3339(),
-                health=health,
-            )
-        )
 
     # ---- stop / kill / pause / restart / wait --------------------------------------------------------------
 
@@ -656,26 +502,19 @@ class ContainerService:
 
     async def record_exit(self, c: Container) -> None:
         """An exit that happened while no daemon was watching."""
-        c = await asyncio.to_thread(self._exited_blocking, c)
+        c = await asyncio.to_thread(self.host.exited, c)
         self.event_publish(c, "die", exitCode=str(c.state.exit_code))
         self.exited_event(c.id).set()
 
     async def discard_orphan(self, cid: str) -> None:
         """A container directory without a record (create or removal cut short): drop its leftovers."""
 
-        def discard() -> None:
-            with contextlib.suppress(EngineError, OSError):
-                self.images.unmount_rw(cid)
-            with contextlib.suppress(EngineError, OSError):
-                self.images.remove_rw(cid)
-            self.store.delete(cid)
-
         log.info("discarding container leftovers without a record container=%s", cid[:12])
-        await asyncio.to_thread(discard)
+        await asyncio.to_thread(self.host.discard_orphan, cid)
 
     async def finish_removal(self, c: Container) -> None:
         """A removal the previous daemon did not finish."""
-        await asyncio.to_thread(self._remove_blocking, c, False)
+        await asyncio.to_thread(self.host.remove, c, False)
 
     async def shutdown(self) -> None:
         """The daemon is going away: containers keep running; we only stop watching them."""
@@ -696,8 +535,3 @@ def _start_failure_code(error: EngineError) -> int:
     if "permission denied" in lowered:
         return 126
     return 128
-
-
-def _health_enabled(hc: dict[str, Any]) -> bool:
-    test = hc.get("Test") or []
-    return bool(test) and test[0] != "NONE"
