@@ -149,6 +149,8 @@ def networks(value: Any) -> dict[str, Any]:
             for key in ("priority", "gw_priority"):
                 if key in cfg:
                     cfg[key] = to_int(cfg[key])
+            if isinstance(cfg.get("driver_opts"), dict):
+                cfg["driver_opts"] = {k: scalar_str(v) for k, v in cfg["driver_opts"].items()}
             drop_empty_values(cfg, keep=())
         result[name] = cfg
     return result

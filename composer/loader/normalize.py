@@ -24,7 +24,7 @@ from composer.loader.norm_marks import alias_marks
 from composer.loader.norm_order import order_project, without_extensions
 from composer.loader.norm_order import yaml_view as _yaml_view
 from composer.loader.norm_service import normalize_service
-from composer.loader.norm_units import UnitError, to_bool
+from composer.loader.norm_units import UnitError, scalar_str, to_bool
 from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
 from composer.loader.norm_volumes import resolve_host_path
 from composer.loader.validate import format_key_path, locate
@@ -45,6 +45,7 @@ class NormalizeContext:
     project_dir: str
     environment: Mapping[str, str] = field(default_factory=dict)
     marks: Mapping[tuple[Any, ...], Location] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # appended to; the CLI shows them
 
 
 def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
@@ -100,8 +101,14 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
         external = resource.get("external")
         if isinstance(external, dict):
             resource["external"] = True
-            if "name" in external and "name" not in resource:
-                resource["name"] = external["name"]
+            legacy = external.get("name")
+            if legacy is not None and resource.get("name") not in (None, legacy):
+                raise UnitError("name and external.name conflict; only use name")
+            if legacy is not None:
+                ctx.warnings.append(
+                    f"{format_key_path(path)}: external.name is deprecated. Please set name and external: true"
+                )
+                resource["name"] = legacy
         elif external is not None:
             resource["external"] = to_bool(external)
             if not resource["external"]:
@@ -125,6 +132,8 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
         resource["name"] = key if resource.get("external") else f"{ctx.project_name}_{key}"
     if "labels" in resource:
         resource["labels"] = to_mapping(resource["labels"], empty="", env=None)
+    if isinstance(resource.get("driver_opts"), dict):
+        resource["driver_opts"] = {k: scalar_str(v) for k, v in resource["driver_opts"].items()}
     if kind == "networks":
         ipam = dict(resource.get("ipam") or {})
         # The reference (compose-go 2.9) accepts ipam.options but its model has no such field.

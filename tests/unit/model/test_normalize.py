@@ -97,3 +97,14 @@ def test_context_supplies_name_dir_and_environment() -> None:
     assert canonical["networks"] == {"default": {"name": "shop_default", "ipam": {}}}
     assert "volumes" not in canonical  # unused resources are dropped, as the reference does
     assert canonical["name"] == "shop"
+
+
+def test_deprecations_are_reported_as_warnings() -> None:
+    ctx = NormalizeContext("p", "/srv/p")
+    data = {
+        "services": {"a": {"image": "x", "networks": ["n"]}},
+        "networks": {"n": {"external": {"name": "old"}}},
+    }
+    canonical = normalize(data, ctx)
+    assert canonical["networks"]["n"] == {"name": "old", "ipam": {}, "external": True}
+    assert ctx.warnings == ["networks.n: external.name is deprecated. Please set name and external: true"]

@@ -1,0 +1,174 @@
+"""Whole small files (top-level resources, extensions) through our stages and the reference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from composer.errors import ConfigError
+from composer.loader.normalize import json_view, yaml_view
+
+from .conftest import Reference, load
+from .test_snippets import escaped
+
+FILES = [
+    """\
+services:
+  a:
+    image: x
+    networks: [n]
+networks:
+  n:
+    driver: overlay
+    attachable: true
+    internal: true
+    enable_ipv6: true
+    enable_ipv4: false
+    labels: {a: 1}
+    driver_opts: {mtu: 1400}
+""",
+    """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v:
+    driver_opts: {size: 10}
+    labels: [a=b, c]
+""",
+    """\
+services:
+  a:
+    image: x
+    networks: [n]
+networks:
+  n:
+    external: {name: legacy}
+    name: legacy
+""",
+    """\
+services:
+  a:
+    image: x
+    networks: [n]
+networks:
+  n:
+    external: {name: legacy}
+    name: other
+""",
+    """\
+services:
+  a:
+    image: x
+    secrets: [s]
+secrets:
+  s:
+    file: ~/secret
+    labels: [a=1]
+""",
+    """\
+services:
+  a:
+    image: x
+    configs: [c]
+configs:
+  c:
+    environment: HOME
+    template_driver: golang
+""",
+    """\
+name: MyProj
+services:
+  a:
+    image: x
+""",
+    """\
+services:
+  a:
+    image: x
+x-a: &anchor
+  b: 1
+x-list: [1, 2]
+""",
+    """\
+services:
+  a:
+    image: x
+    networks:
+      default:
+        ipv4_address: 172.20.0.5
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: 172.20.0.0/16
+""",
+    """\
+services:
+  a:
+    image: x
+    network_mode: bridge
+""",
+    """\
+services:
+  a:
+    image: x
+    network_mode: none
+  b:
+    image: x
+    network_mode: host
+""",
+    """\
+services: {}
+""",
+    """\
+services:
+  a:
+    image: x
+volumes:
+  v: {}
+networks:
+  n: {}
+""",
+    """\
+services:
+  a:
+    image: x
+    volumes: [v:/x]
+volumes:
+  v:
+    x-ext: 1
+""",
+    """\
+services:
+  a:
+    image: x
+    x-a: 1
+    ports:
+      - target: 80
+        x-p: 2
+    deploy:
+      x-d: 3
+""",
+]
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("text", FILES)
+def test_file_matches_reference(text: str, project_dir: Path, reference: Reference) -> None:
+    (project_dir / "compose.yaml").write_text(text)
+    done = reference.run(project_dir, "config", "--format", "json")
+    if done.returncode != 0:
+        with pytest.raises(ConfigError):
+            load(project_dir, text)
+        return
+    canonical = load(project_dir, text)
+    assert json.dumps(escaped(json_view(canonical)), indent=1) == json.dumps(
+        json.loads(done.stdout), indent=1
+    )
+    as_yaml = reference.run(project_dir, "config", "--format", "yaml")
+    assert escaped(yaml_view(canonical)) == yaml.safe_load(as_yaml.stdout)
