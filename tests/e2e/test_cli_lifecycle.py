@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -215,3 +218,25 @@ def test_pause_unpause_rename(docker: DockerCLI) -> None:
     assert docker("inspect", "--format", "{{.Name}}", "e2e-renamed").out.strip() == "/e2e-renamed"
     taken = docker("run", "-d", "--name", "e2e-renamed", "busybox", "true", rc=125)
     assert 'The container name "/e2e-renamed" is already in use' in taken.err
+
+
+def test_events_stream_live(docker: DockerCLI) -> None:
+    watcher = docker.popen("events", "--filter", "container=e2e-live", "--format", "{{.Action}}")
+    lines: queue.Queue[str] = queue.Queue()
+    assert watcher.stdout is not None
+    stream = watcher.stdout
+    reader = threading.Thread(target=lambda: [lines.put(line.strip()) for line in stream], daemon=True)
+    reader.start()
+    try:
+        time.sleep(0.3)  # let the subscription reach the engine before the events happen
+        docker("run", "--rm", "--name", "e2e-live", "busybox", "true")
+        seen: list[str] = []
+        with contextlib.suppress(queue.Empty):
+            while "destroy" not in seen:
+                seen.append(lines.get(timeout=15))
+        assert seen == ["create", "attach", "start", "die", "destroy"]  # dockerd's order for a foreground run
+    finally:
+        watcher.kill()
+        reader.join(5)
+        with watcher:  # closes its pipes and reaps it
+            pass
