@@ -88,15 +88,22 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     return code
 
 
-def parse_command(doc: str, argv: Sequence[str]) -> dict[str, Any]:
-    """docopt for a command's own usage: `--help` prints it, bad usage becomes one UsageError line."""
+def parse_command(doc: str, argv: Sequence[str], *, options_first: bool = False) -> dict[str, Any]:
+    """docopt for a command's own usage (argv[0] is the command name): `-h/--help` prints it, bad usage
+    becomes one UsageError line. Commands that pass arguments through (exec, run) set options_first, so
+    a `-h` after the first positional belongs to them, not to us."""
     from docopt import DocoptExit, docopt
 
-    if "-h" in argv or "--help" in argv:
+    args = list(argv[1:])
+    ours = args[: args.index("--")] if "--" in args else args
+    if options_first:
+        positional = next((i for i, a in enumerate(ours) if not a.startswith("-")), len(ours))
+        ours = ours[:positional]
+    if "-h" in ours or "--help" in ours:
         sys.stdout.write(doc.strip() + "\n")
         raise SystemExit(0)
     try:
-        return dict(docopt(doc, list(argv[1:]), default_help=False))
+        return dict(docopt(doc, args, default_help=False, options_first=options_first))
     except DocoptExit as exc:
         text = str(exc).strip()
         raise UsageError(

@@ -131,3 +131,19 @@ def test_help_is_fast() -> None:
         subprocess.run([sys.executable, "-m", "composer.cli.main", "--help"], capture_output=True, check=True)
         samples.append(time.perf_counter() - start)
     assert statistics.median(samples) < 0.150, samples
+
+
+def test_command_help_and_pass_through(capsys: pytest.CaptureFixture[str]) -> None:
+    from composer.cli.main import parse_command
+
+    doc = "Run a command.\n\nUsage:\n  exec [options] SERVICE COMMAND [ARGS...]\n\nOptions:\n  -T  No TTY\n"
+    parsed = parse_command(doc, ["exec", "-T", "web", "ls", "-h"], options_first=True)
+    assert (parsed["SERVICE"], parsed["COMMAND"], parsed["ARGS"]) == ("web", "ls", ["-h"])
+    with pytest.raises(SystemExit) as stop:
+        parse_command(doc, ["exec", "--help"], options_first=True)
+    assert stop.value.code == 0 and "Usage:" in capsys.readouterr().out
+
+
+def test_config_help(cli: Callable[..., Result]) -> None:
+    result = cli("config", "--help")
+    assert result.code == 0 and "--no-interpolate" in result.out
