@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.cli.options import GlobalOptions, UsageError
 from composer.errors import ComposerError
+
+if TYPE_CHECKING:
+    from composer.loader.pipeline import LoadedProject
 
 FORMATS = ("yaml", "json")
 
@@ -38,14 +41,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"unsupported format {fmt!r}: use yaml or json")
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
-    text = _render(args, loaded)
     if args["--quiet"]:
         return 0
-    _write(text, args["--output"])
+    _write(_render(args, loaded), args["--output"])
     return 0
 
 
-def _render(args: Mapping[str, Any], loaded: Any) -> str:
+def _render(args: Mapping[str, Any], loaded: LoadedProject) -> str:
     """The text to print; listing flags are checked in the reference's order (the first one set wins)."""
     from composer.presenter import to_json, to_yaml
 
@@ -101,7 +103,7 @@ def _image_name(project: str, service: str, config: Mapping[str, Any]) -> str:
     return str(config.get("image") or f"{project}-{service}")
 
 
-def _hashes(loaded: Any, selection: str) -> list[tuple[str, str]]:
+def _hashes(loaded: LoadedProject, selection: str) -> list[tuple[str, str]]:
     from composer.model import Project, service_config_hash
 
     project = Project.from_dict(loaded.canonical)
