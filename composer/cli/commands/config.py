@@ -104,9 +104,9 @@ def _image_name(project: str, service: str, config: Mapping[str, Any]) -> str:
 
 
 def _hashes(loaded: LoadedProject, selection: str) -> list[tuple[str, str]]:
-    from composer.model import Project, service_config_hash
+    from composer.model import service_config_hash
 
-    project = Project.from_dict(loaded.canonical)
+    project = loaded.project
     services: dict[str, Any] = loaded.canonical.get("services") or {}
     names = (
         list(services) if selection.strip() == "*" else [s.strip() for s in selection.split(",") if s.strip()]
