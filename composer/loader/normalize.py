@@ -105,8 +105,9 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
             if legacy is not None and resource.get("name") not in (None, legacy):
                 raise UnitError("name and external.name conflict; only use name")
             if legacy is not None:
+                where = format_key_path(path)
                 ctx.warnings.append(
-                    f"{format_key_path(path)}: external.name is deprecated. Please set name and external: true"
+                    f"{where}: external.name is deprecated. Please set name and external: true"
                 )
                 resource["name"] = legacy
         elif external is not None:

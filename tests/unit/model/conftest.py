@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from composer.loader.discovery import normalize_project_name
 from composer.loader.interpolate import interpolate
 from composer.loader.merge import enforce_unicity
 from composer.loader.normalize import NormalizeContext, json_view, normalize
@@ -69,7 +70,7 @@ def load(project_dir: Path, text: str, *, check: bool = True) -> dict[str, Any]:
     data = interpolate(doc.data, ENV, doc.marks)
     validate_schema(data, doc.marks, str(path))
     data = enforce_unicity(data)
-    name = data.get("name") or project_dir.name
+    name = normalize_project_name(str(data.get("name") or project_dir.name))
     canonical = normalize(data, NormalizeContext(name, str(project_dir), ENV, doc.marks))
     if check:
         check_consistency(canonical, doc.marks)
