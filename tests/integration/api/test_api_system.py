@@ -185,3 +185,25 @@ def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
     seq = [a for a in actions if a in ("kill", "die", "stop", "start", "restart")]
     assert actions.count("die") == 2 and actions.count("start") == 2  # one event per exit and per start
     assert seq[:7] == ["start", "kill", "kill", "die", "stop", "start", "restart"], seq
+
+
+def test_clients_going_away_mid_stream_leave_the_daemon_well(engine: EngineProcess) -> None:
+    cid = engine.run(["sh", "-c", "while :; do echo spam; sleep 0.05; done"])
+    streams = [
+        "GET /events HTTP/1.1",
+        f"GET /containers/{cid}/logs?stdout=1&follow=1 HTTP/1.1",
+        f"GET /containers/{cid}/stats HTTP/1.1",
+        f"POST /containers/{cid}/attach?stream=1&stdout=1 HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: tcp",
+        f"POST /containers/{cid}/wait HTTP/1.1",
+    ]
+    for head in streams:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(engine.socket_path))
+        s.sendall(f"{head}\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+        s.settimeout(5)
+        assert s.recv(100).startswith(b"HTTP/1.1 ")
+        s.close()
+    time.sleep(0.5)
+    assert engine.request("GET", "/_ping").status == 200
+    assert engine.json("GET", f"/containers/{cid}/json")["State"]["Running"]
+    assert "Traceback" not in engine.log()
