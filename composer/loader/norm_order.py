@@ -335,6 +335,11 @@ def _strip_struct(value: Any, kind: str) -> Any:
     return result
 
 
+def strip_extensions(value: Any, kind: str) -> Any:
+    """One struct (a service, a network...) without its `x-*` keys, nested structs included."""
+    return _strip_struct(value, kind)
+
+
 def without_extensions(project: dict[str, Any]) -> dict[str, Any]:
     """The project as the reference's JSON prints it: `x-*` kept only at the top level."""
     result: dict[str, Any] = {}

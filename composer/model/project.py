@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from composer.loader.norm_order import order_project, order_struct
+from composer.loader.norm_order import order_project, order_struct, strip_extensions
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 from composer.model.service import Service
 
@@ -121,5 +121,5 @@ def service_config_hash(project: Project, name: str) -> str:
         service.pop(key, None)
     if isinstance(service.get("deploy"), dict):
         service["deploy"].pop("replicas", None)
-    service = {k: v for k, v in service.items() if not k.startswith("x-")}
+    service = strip_extensions(service, "service")  # the reference's JSON has no x-* below the top
     return hashlib.sha256(go_json(service).encode("utf-8")).hexdigest()

@@ -10,6 +10,7 @@ import yaml
 
 from composer.errors import ConfigError
 from composer.loader.normalize import json_view, yaml_view
+from composer.model import Project, service_config_hash
 
 from .conftest import Reference, load
 from .test_snippets import escaped
@@ -172,3 +173,7 @@ def test_file_matches_reference(text: str, project_dir: Path, reference: Referen
     )
     as_yaml = reference.run(project_dir, "config", "--format", "yaml")
     assert escaped(yaml_view(canonical)) == yaml.safe_load(as_yaml.stdout)
+    hashes = reference.run(project_dir, "config", "--hash", "*")
+    project = Project.from_dict(canonical)
+    want = sorted(line for line in hashes.stdout.splitlines() if line)
+    assert want == [f"{name} {service_config_hash(project, name)}" for name in sorted(project.services)]
