@@ -62,7 +62,7 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     opts = _log_options(request)
     tty = bool(c.config.get("Tty"))
     path = svc.log_path(c.id)
-    entries, mark = await asyncio.to_thread(logs.read_existing, path, opts)
+    existing = logs.ExistingLog(path, opts)
     resp = web.StreamResponse(headers={"Content-Type": RAW_STREAM if tty else MULTIPLEXED_STREAM})
     await resp.prepare(request)
 
@@ -71,9 +71,10 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
         return cur is not None and cur.state.status in ("running", "paused", "restarting")
 
     try:
-        await resp.write(b"".join(e.encode(tty, opts.timestamps) for e in entries))
+        while (batch := await asyncio.to_thread(existing.next_batch)) is not None:
+            await resp.write(b"".join(e.encode(tty, opts.timestamps) for e in batch))
         if opts.follow and running():
-            async for e in logs.follow(path, opts, mark, running):
+            async for e in logs.follow(path, opts, existing.end, running):
                 await resp.write(e.encode(tty, opts.timestamps))
         await resp.write_eof()
     except (ConnectionResetError, asyncio.CancelledError):

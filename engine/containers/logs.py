@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,27 +78,76 @@ def _wanted(e: LogEntry, opts: LogOptions) -> bool:
     return True
 
 
-def read_existing(log_path: Path, opts: LogOptions) -> tuple[list[LogEntry], tuple[int, int] | None]:
-    """Everything already written that matches; plus (inode, offset) of the current file's end."""
-    chunks: list[LogEntry] = []
-    end: tuple[int, int] | None = None
-    for path in _files(log_path):
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
+BATCH_BYTES = 1 << 20  # existing logs are sent in batches of about this size, never loaded whole
+
+
+class ExistingLog:
+    """The entries already written, oldest first, read in batches (`tail` keeps only the last N).
+    After the last batch, `end` is (inode, offset) of the current file's end, where `follow` goes on."""
+
+    def __init__(self, log_path: Path, opts: LogOptions) -> None:
+        self.log_path = log_path
+        self.opts = opts
+        self.end: tuple[int, int] | None = None
+        self._batches = self._read()
+
+    def next_batch(self) -> list[LogEntry] | None:
+        """Blocking; None when done."""
+        return next(self._batches, None)
+
+    def _read(self) -> Iterator[list[LogEntry]]:
+        tail: deque[LogEntry] | None = None
+        if self.opts.tail is not None:
+            tail = deque(maxlen=max(self.opts.tail, 0))
+        batch: list[LogEntry] = []
+        size = 0
+        for path in _files(self.log_path):
+            with contextlib.ExitStack() as stack:
+                try:
+                    f = stack.enter_context(open(path, "rb"))
+                except FileNotFoundError:
+                    continue  # rotated away meanwhile
                 st = os.fstat(f.fileno())
-        except FileNotFoundError:
-            continue
-        complete = data[: data.rfind(b"\n") + 1]
-        if path == log_path:
-            end = (st.st_ino, len(complete))
-        for line in complete.splitlines():
-            e = _parse(line)
-            if e is not None and _wanted(e, opts):
-                chunks.append(e)
-    if opts.tail is not None and opts.tail >= 0:
-        chunks = list(deque(chunks, maxlen=opts.tail)) if opts.tail else []
-    return chunks, end
+                # only what is there now: the current file keeps growing while we read
+                remaining = st.st_size
+                offset = 0
+                pending = b""
+                while remaining > 0:
+                    data = f.read(min(BATCH_BYTES, remaining))
+                    if not data:
+                        break
+                    remaining -= len(data)
+                    data = pending + data
+                    cut = data.rfind(b"\n") + 1
+                    pending = data[cut:]
+                    offset += cut
+                    for line in data[:cut].splitlines():
+                        e = _parse(line)
+                        if e is None or not _wanted(e, self.opts):
+                            continue
+                        if tail is not None:
+                            tail.append(e)
+                            continue
+                        batch.append(e)
+                        size += len(e.data)
+                    if batch and size >= BATCH_BYTES:
+                        yield batch
+                        batch, size = [], 0
+                if path == self.log_path:
+                    self.end = (st.st_ino, offset)
+        if tail is not None:
+            batch = list(tail)
+        if batch:
+            yield batch
+
+
+def read_existing(log_path: Path, opts: LogOptions) -> tuple[list[LogEntry], tuple[int, int] | None]:
+    """Everything already written that matches, at once (small logs, tests); plus the follow position."""
+    existing = ExistingLog(log_path, opts)
+    out: list[LogEntry] = []
+    while (batch := existing.next_batch()) is not None:
+        out += batch
+    return out, existing.end
 
 
 async def follow(
