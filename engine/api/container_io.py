@@ -94,9 +94,9 @@ async def attach(request: web.Request) -> web.StreamResponse:
     svc.event_publish(c, "attach")
     try:
         if want_logs:
-            opts = logs.LogOptions(stdout=stdout, stderr=stderr)
-            entries, _ = await asyncio.to_thread(logs.read_existing, svc.log_path(c.id), opts)
-            await conn.write(b"".join(e.encode(tty, False) for e in entries))
+            existing = logs.ExistingLog(svc.log_path(c.id), logs.LogOptions(stdout=stdout, stderr=stderr))
+            while (batch := await asyncio.to_thread(existing.next_batch)) is not None:
+                await conn.write(b"".join(e.encode(tty, False) for e in batch))
         if not stream:
             return conn.response
         if started is not None:
