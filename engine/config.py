@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 DEFAULT_HOST = "unix:///run/composer/engine.sock"
 DEFAULT_DATA_ROOT = Path("/var/lib/composer")
@@ -70,8 +70,13 @@ class DaemonConfig:
         return self.runtimes[name]
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, no usage dump
+        raise ConfigError(f"{message} (see --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="composer-engine", description="Docker-API-compatible container engine")
+    p = _Parser(prog="composer-engine", description="Docker-API-compatible container engine")
     p.add_argument(
         "-H",
         "--host",
@@ -146,10 +151,7 @@ def _runtimes_from_file(value: Any, path: Path) -> dict[str, str]:
 
 def parse(argv: Sequence[str]) -> DaemonConfig:
     """Flags (and the config file they name) -> DaemonConfig. Raises ConfigError on bad input."""
-    try:
-        args = _parser().parse_args(list(argv))
-    except SystemExit as e:  # argparse already printed its one-line usage error
-        raise ConfigError("invalid command line") from e
+    args = _parser().parse_args(list(argv))
     file: dict[str, Any] = {}
     file_path = Path(args.config_file) if args.config_file else None
     if file_path is not None:

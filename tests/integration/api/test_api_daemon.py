@@ -55,6 +55,11 @@ def test_bad_flags_and_config_give_one_line(tmp_path: os.PathLike[str]) -> None:
     r = _daemon("--config-file", bad)
     assert r.returncode != 0 and "unknown option(s): nonsense" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    r = _daemon("--bogus")
+    assert (
+        r.returncode == 2
+        and r.stderr.strip() == "composer-engine: unrecognized arguments: --bogus (see --help)"
+    )
 
 
 def test_config_file_and_socket_mode(tmp_path: os.PathLike[str]) -> None:
