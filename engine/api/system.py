@@ -34,6 +34,7 @@ def _ping_headers() -> dict[str, str]:
         "Docker-Experimental": "false",
         "Ostype": GO_OS,
         "Builder-Version": "1",  # the classic builder: the CLI then uses POST /build
+        "Swarm": "inactive",
         "Cache-Control": "no-cache, no-store, must-revalidate",
         "Pragma": "no-cache",
     }
