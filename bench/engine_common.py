@@ -75,6 +75,16 @@ def summary(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
+def unmount_under(base: Path) -> None:
+    """Lazily unmount everything mounted at or below `base`, deepest first."""
+    prefix = str(base.resolve())
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    below = [p for p in points if p == prefix or p.startswith(prefix + "/")]
+    for point in sorted(below, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
 def _kib_field(path: str, key: str) -> int:
     try:
         with open(path) as f:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine_common import DOCKER, machine, private_engine, summary, timed
+from engine_common import DOCKER, machine, private_engine, summary, timed, unmount_under
 
 from tests.support import busybox
 
@@ -75,7 +75,7 @@ def private_dockerd() -> Iterator[dict[str, str]]:
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 daemon.wait()
-            subprocess.run(["umount", "-R", "-l", tmp], capture_output=True)
+            unmount_under(Path(tmp))
 
 
 def measure(env: dict[str, str], runs: int, warmup: int) -> dict[str, float]:
