@@ -1,6 +1,6 @@
 """Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load.
 
-Handlers decode the request, call the image store (`engine.images.ImageStore`, E2) in a worker thread
+Handlers decode the request, call the image store (`engine.images.ImageStore`) in a worker thread
 (its calls touch the disk), publish the event dockerd would, and encode Docker's JSON. Request bodies
 (import, load) are spooled first so a bad archive is answered with a plain HTTP error, as dockerd does
 when nothing has been streamed yet.
@@ -24,6 +24,7 @@ from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
 from engine.errors import InvalidParameter, NotFound, SystemError_
 from engine.images import reference, timefmt
 from engine.images.inspect import summary
+from engine.images.store import Image
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,14 @@ IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
 
 # ---- encoding -------------------------------------------------------------------------------------
 
-def created_ns(image: Any) -> int:
+def created_ns(image: Image) -> int:
     """The config's `created` in nanoseconds: before/since compare at full precision, as dockerd does."""
     raw = image.config.get("created") or ""
     frac = re.search(r"T\d\d:\d\d:\d\d\.(\d+)", raw)
     return timefmt.to_unix(raw) * 1_000_000_000 + (int((frac.group(1) + "0" * 9)[:9]) if frac else 0)
 
 
-def image_labels(image: Any) -> dict[str, str]:
+def image_labels(image: Image) -> dict[str, str]:
     return dict((image.config.get("config") or {}).get("Labels") or {})
 
 
@@ -82,7 +83,7 @@ def matching_refs(refs: Iterable[str], patterns: tuple[str, ...]) -> list[str]:
     return [r for r in refs if any(_path_match(p, _repo_name(r)) or _path_match(p, r) for p in patterns)]
 
 
-def _reference_matches(image: Any, patterns: tuple[str, ...]) -> bool:
+def _reference_matches(image: Image, patterns: tuple[str, ...]) -> bool:
     return bool(matching_refs(image.repo_tags, patterns) or matching_refs(image.repo_digests, patterns))
 
 
@@ -100,8 +101,8 @@ def _bool_filter(values: tuple[str, ...], key: str) -> bool:
     return values[0].lower() in ("true", "1")
 
 
-def select(images: Iterable[Any], filters: dict[str, tuple[str, ...]],
-           lookup: Callable[[str], Any]) -> list[Any]:
+def select(images: Iterable[Image], filters: dict[str, tuple[str, ...]],
+           lookup: Callable[[str], Image]) -> list[Image]:
     """Docker's image filters: AND across keys, OR within a key (except label, which is AND)."""
     unknown = set(filters) - IMAGE_FILTERS
     if unknown:
@@ -142,7 +143,7 @@ def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> li
             if c.image_id == image_id and (not running_only or c.state.status in live)]
 
 
-def layer_sharing(b: Backends, images: list[Any]) -> tuple[dict[str, int], int]:
+def layer_sharing(b: Backends, images: list[Image]) -> tuple[dict[str, int], int]:
     """Per image id, the bytes of its layers other images use too; and the size of all distinct layers."""
     users: collections.Counter[str] = collections.Counter()
     for image in images:

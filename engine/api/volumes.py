@@ -1,6 +1,6 @@
 """Volume endpoints of the Docker Engine API: create, list, inspect, remove, prune.
 
-Handlers decode, call the volume store (`engine.volumes.VolumeStore`, E2) in a worker thread, publish
+Handlers decode, call the volume store (`engine.volumes.VolumeStore`) in a worker thread, publish
 dockerd's events and encode Docker's Volume JSON.
 """
 
@@ -15,6 +15,7 @@ from aiohttp import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_body, json_response, qbool, qfilters
 from engine.errors import InvalidParameter, NotFound
+from engine.volumes.store import Volume
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ VOLUME_FILTERS = {"name", "label", "dangling", "driver"}
 PRUNE_FILTERS = {"label", "label!", "all"}
 
 
-def encode(volume: Any, usage: dict[str, int] | None = None) -> dict[str, Any]:
+def encode(volume: Volume, usage: dict[str, int] | None = None) -> dict[str, Any]:
     """Docker's Volume object; `usage` adds UsageData as /system/df shows it."""
     out: dict[str, Any] = {
         "Name": volume.name,
