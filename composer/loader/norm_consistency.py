@@ -78,7 +78,10 @@ def _check_service(
             'healthcheck.test must start either by "CMD", "CMD-SHELL" or "NONE"',
         )
     for dep, cfg in (service.get("depends_on") or {}).items():
-        if dep not in services and cfg.get("required", True):
+        # an optional dependency may name a service the profiles disabled (it was declared: it has
+        # a mark), never one that does not exist at all
+        disabled = ("services", dep) in marks
+        if dep not in services and (cfg.get("required", True) or not disabled):
             raise fail(
                 marks,
                 (*here, "depends_on", dep),
@@ -236,16 +239,19 @@ def _check_mounts(
 def check_top_level(
     project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail
 ) -> None:
-    """Secrets and configs take their content from exactly one source (unless external)."""
-    for kind, sources in (
-        ("secrets", ("file", "environment")),
-        ("configs", ("file", "environment", "content")),
-    ):
-        for name, resource in sorted((project.get(kind) or {}).items()):
-            if resource.get("external"):
-                continue
-            given = [s for s in sources if resource.get(s)]
-            if len(given) > 1:
-                raise fail(marks, (kind, name), f"{'|'.join(sources)} attributes are mutually exclusive")
-            if not given:
-                raise fail(marks, (kind, name), f"one of {'|'.join(sources)} must be set")
+    """Top-level checks that need the whole canonical project (none yet: secrets and configs are
+    checked by `check_file_source` while normalizing, before unused ones are dropped)."""
+
+
+def check_file_source(
+    kind: str, name: str, resource: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location], fail: Fail
+) -> None:
+    """A secret or config takes its content from exactly one source, unless it is external."""
+    if kind not in ("secrets", "configs") or resource.get("external"):
+        return
+    sources = ("file", "environment") if kind == "secrets" else ("file", "environment", "content")
+    given = [s for s in sources if resource.get(s)]
+    if len(given) > 1:
+        raise fail(marks, (kind, name), f"{'|'.join(sources)} attributes are mutually exclusive")
+    if not given:
+        raise fail(marks, (kind, name), f"one of {'|'.join(sources)} must be set")

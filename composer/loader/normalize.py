@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from composer.errors import ConfigError, Location
+from composer.loader.norm_consistency import check_file_source
 from composer.loader.norm_marks import alias_marks
 from composer.loader.norm_order import order_project, without_extensions
 from composer.loader.norm_order import yaml_view as _yaml_view
@@ -27,6 +28,7 @@ from composer.loader.norm_service import normalize_service
 from composer.loader.norm_units import UnitError, scalar_str, to_bool
 from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
 from composer.loader.norm_volumes import resolve_host_path
+from composer.loader.validate import _fail as fail
 from composer.loader.validate import format_key_path, locate
 
 log = logging.getLogger(__name__)
@@ -129,6 +131,7 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
                     location=locate(ctx.marks, (*path, param)),
                     key_path=format_key_path(path),
                 )
+    check_file_source(kind, key, resource, ctx.marks, fail)
     if resource.get("name") is None:
         resource["name"] = key if resource.get("external") else f"{ctx.project_name}_{key}"
     if "labels" in resource:

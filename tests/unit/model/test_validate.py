@@ -222,3 +222,16 @@ def test_undefined_references_suggest_a_close_name(project_dir: Path) -> None:
     assert schema_error(project_dir, text).hint == "did you mean 'database'?"
     text = "services:\n  web:\n    image: x\n    volumes: [dta:/d]\nvolumes:\n  data: {}\n"
     assert schema_error(project_dir, text).hint == "did you mean 'data'?"
+
+
+def test_optional_dependency_on_a_disabled_service_is_allowed() -> None:
+    from composer.errors import Location
+    from composer.loader.normalize import NormalizeContext, normalize
+    from composer.loader.validate import check_consistency
+
+    dep = {"gone": {"condition": "service_started", "required": False}}
+    data = {"services": {"a": {"image": "x", "depends_on": dep}}}
+    declared = {("services", "gone"): Location("compose.yaml", 9, 3)}  # a profile disabled it
+    check_consistency(normalize(data, NormalizeContext("p", "/p")), declared)
+    with pytest.raises(ConfigError, match='depends on undefined service "gone"'):
+        check_consistency(normalize(data, NormalizeContext("p", "/p")), {})
