@@ -20,6 +20,73 @@ FILES = [
 services:
   a:
     image: x
+secrets:
+  s:
+    name: foo
+""",
+    """\
+services:
+  a:
+    image: x
+configs:
+  c: {}
+""",
+    """\
+services:
+  a:
+    image: x
+volumes:
+  v:
+    external: true
+    driver: local
+""",
+    """\
+services:
+  a:
+    image: x
+networks:
+  n:
+    external: {name: a}
+    name: b
+""",
+    """\
+services:
+  a:
+    image: x
+    depends_on:
+      b: {condition: service_started, required: false}
+""",
+    """\
+services:
+  a:
+    image: x
+    build: {context: ., dockerfile: x, dockerfile_inline: "FROM y"}
+""",
+    """\
+services:
+  a:
+    image: x
+    scale: 2
+    deploy: {replicas: 2}
+""",
+    """\
+services:
+  a:
+    image: x
+    cpus: 1
+    deploy: {resources: {limits: {cpus: 1}}}
+""",
+    """\
+services:
+  a:
+    image: x
+    mem_limit: 1g
+    deploy: {resources: {limits: {memory: 1024m}}}
+""",
+    """\
+services:
+  a:
+    image: x
     networks: [n]
 networks:
   n:
