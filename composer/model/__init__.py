@@ -17,11 +17,24 @@ from composer.model.parts import (
     PortMapping,
     ServiceNetwork,
 )
-from composer.model.project import Project, Resource, go_json, service_config_hash
+from composer.model.project import (
+    Config,
+    Network,
+    Project,
+    Resource,
+    Secret,
+    Volume,
+    go_json,
+    service_config_hash,
+)
 from composer.model.service import Service
 
 __all__ = [
     "BuildSpec",
+    "Config",
+    "Network",
+    "Secret",
+    "Volume",
     "DependsOn",
     "FileRef",
     "FrozenMap",

@@ -37,6 +37,43 @@ class Resource:
             other=rest,
         )
 
+    # Kind-specific settings, read from `other` (kept there so the canonical order round-trips).
+    @property
+    def driver_opts(self) -> Mapping[str, str]:
+        return self.other.get("driver_opts") or empty()
+
+    @property
+    def ipam(self) -> FrozenMap:
+        """networks: {driver, config: [{subnet, gateway, ip_range, aux_addresses}]}."""
+        return self.other.get("ipam") or empty()
+
+    @property
+    def internal(self) -> bool:
+        return bool(self.other.get("internal", False))
+
+    @property
+    def attachable(self) -> bool:
+        return bool(self.other.get("attachable", False))
+
+    @property
+    def enable_ipv6(self) -> bool | None:
+        return self.other.get("enable_ipv6")
+
+    @property
+    def file(self) -> str | None:
+        """secrets/configs: the absolute path of the source file."""
+        return self.other.get("file")
+
+    @property
+    def environment(self) -> str | None:
+        """secrets/configs: the variable holding the content."""
+        return self.other.get("environment")
+
+    @property
+    def content(self) -> str | None:
+        """configs: inline content."""
+        return self.other.get("content")
+
     def to_dict(self, kind: str) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
         put(out, "driver", self.driver)
@@ -48,6 +85,9 @@ class Resource:
         return order_struct(out, kind)
 
 
+# One shape serves the four top-level kinds; the names say which one a mapping holds.
+Network = Volume = Secret = Config = Resource
+
 _RESOURCE_KINDS = {"networks": "network", "volumes": "volume", "secrets": "file_obj", "configs": "file_obj"}
 
 
@@ -55,10 +95,10 @@ _RESOURCE_KINDS = {"networks": "network", "volumes": "volume", "secrets": "file_
 class Project:
     name: str
     services: Mapping[str, Service] = field(default_factory=empty)
-    networks: Mapping[str, Resource] = field(default_factory=empty)
-    volumes: Mapping[str, Resource] = field(default_factory=empty)
-    secrets: Mapping[str, Resource] = field(default_factory=empty)
-    configs: Mapping[str, Resource] = field(default_factory=empty)
+    networks: Mapping[str, Network] = field(default_factory=empty)
+    volumes: Mapping[str, Volume] = field(default_factory=empty)
+    secrets: Mapping[str, Secret] = field(default_factory=empty)
+    configs: Mapping[str, Config] = field(default_factory=empty)
     extensions: FrozenMap = field(default_factory=empty)
     """Top-level `x-*` keys and any other top-level key we keep verbatim."""
 

@@ -120,3 +120,34 @@ services:
     assert app.sysctls == {"net.core.somaxconn": "1024"}
     assert app.to_dict()["mem_limit"] == "67108864"
     assert app.to_dict()["init"] is False
+
+
+def test_resources_expose_their_settings(project_dir: Path) -> None:
+    (project_dir / "s.txt").write_text("x")
+    text = """
+services:
+  a:
+    image: busybox
+    networks: [back]
+    volumes: [data:/d]
+    secrets: [token]
+    configs: [conf]
+networks:
+  back:
+    internal: true
+    ipam:
+      config: [{subnet: 10.9.0.0/24}]
+volumes:
+  data:
+    driver_opts: {type: tmpfs, device: tmpfs}
+secrets:
+  token: {file: ./s.txt}
+configs:
+  conf: {content: "hello"}
+"""
+    proj = Project.from_dict(load(project_dir, text))
+    back = proj.networks["back"]
+    assert (back.name, back.internal, back.ipam["config"][0]["subnet"]) == ("proj_back", True, "10.9.0.0/24")
+    assert proj.volumes["data"].driver_opts == {"type": "tmpfs", "device": "tmpfs"}
+    assert proj.secrets["token"].file == str(project_dir / "s.txt")
+    assert proj.configs["conf"].content == "hello"
