@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
 from composer.loader.norm_order import order_project, order_struct, strip_extensions
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
@@ -86,7 +86,10 @@ class Resource:
 
 
 # One shape serves the four top-level kinds; the names say which one a mapping holds.
-Network = Volume = Secret = Config = Resource
+Network: TypeAlias = Resource
+Volume: TypeAlias = Resource
+Secret: TypeAlias = Resource
+Config: TypeAlias = Resource
 
 _RESOURCE_KINDS = {"networks": "network", "volumes": "volume", "secrets": "file_obj", "configs": "file_obj"}
 
