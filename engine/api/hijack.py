@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 from typing import Any
 
 from aiohttp import web
@@ -31,8 +32,9 @@ class _RawResponse(web.StreamResponse):
 
 
 class _RawProtocol(asyncio.Protocol):
-    def __init__(self, transport: asyncio.Transport, tail: bytes) -> None:
+    def __init__(self, transport: asyncio.Transport, tail: bytes, previous: asyncio.BaseProtocol) -> None:
         self.transport = transport
+        self._previous = previous  # aiohttp's; told when the connection ends so its server forgets it
         self.reader = asyncio.StreamReader()
         self.closed = asyncio.Event()
         self._can_write = asyncio.Event()
@@ -45,12 +47,15 @@ class _RawProtocol(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.reader.feed_eof()
-        return True  # keep our half open: output continues after the client's stdin EOF
+        # A half-close is stdin EOF: output must go on. A full close (the peer shut down both ways, POLLHUP
+        # on a unix socket) means the client is gone: let the transport close, which ends the session.
+        return not _peer_gone(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reader.feed_eof()
         self.closed.set()
         self._can_write.set()
+        self._previous.connection_lost(exc)
 
     def pause_writing(self) -> None:
         self._can_write.clear()
@@ -60,6 +65,15 @@ class _RawProtocol(asyncio.Protocol):
 
     async def drain(self) -> None:
         await self._can_write.wait()
+
+
+def _peer_gone(transport: asyncio.Transport) -> bool:
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLHUP)
+    return any(ev & select.POLLHUP for _, ev in poller.poll(0))
 
 
 class Hijacked:
@@ -116,6 +130,6 @@ async def hijack(request: web.Request, *, multiplexed: bool = True) -> Hijacked:
         tail = bytes(getattr(protocol, "_message_tail", b"") or b"")
         if tail:
             protocol._message_tail = b""
-    proto = _RawProtocol(transport, tail)  # type: ignore[arg-type]
+    proto = _RawProtocol(transport, tail, protocol)  # type: ignore[arg-type]
     transport.set_protocol(proto)
     return Hijacked(proto, resp)

@@ -163,16 +163,10 @@ async def follow(
             with open(log_path, "rb") as f:
                 st = os.fstat(f.fileno())
                 if st.st_ino != inode:
-                    # rotated: finish the old file (now <log>.1) first, then start the new one at 0
+                    # rotated (maybe more than once since the last look): finish the file we were in,
+                    # then every newer rotated file, then start the current one at 0
                     if inode:
-                        old = log_path.with_name(log_path.name + ".1")
-                        try:
-                            with open(old, "rb") as g:
-                                if os.fstat(g.fileno()).st_ino == inode:
-                                    g.seek(offset)
-                                    buf += g.read()
-                        except FileNotFoundError:
-                            pass
+                        buf += _after_rotation(log_path, inode, offset)
                         for e in _drain(buf, opts):
                             yield e
                         buf = b""
@@ -198,6 +192,37 @@ async def follow(
                 stopping = True  # one more read: lines written just before the exit
                 continue
             await asyncio.sleep(FOLLOW_POLL)
+
+
+def _after_rotation(log_path: Path, inode: int, offset: int) -> bytes:
+    """What was written after (inode, offset): the rest of that file, now <log>.k, then <log>.k-1 .. <log>.1.
+    If the file is gone (rotated out past max-file), every rotated file left is newer: all of them."""
+    rotated = _files(log_path)[:-1]  # oldest first
+    out = b""
+    found = False
+    for path in rotated:
+        try:
+            with open(path, "rb") as f:
+                if not found and os.fstat(f.fileno()).st_ino == inode:
+                    found = True
+                    f.seek(offset)
+                    out = f.read()
+                    continue
+                data = f.read()
+        except FileNotFoundError:
+            continue
+        if found:
+            out += data
+    if not found:
+        out = b"".join(_read_quietly(p) for p in rotated)
+    return out
+
+
+def _read_quietly(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def _drain(data: bytes, opts: LogOptions) -> list[LogEntry]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import socket
 import struct
 import tarfile
@@ -271,3 +272,25 @@ def test_new_volume_is_filled_from_the_image(engine: EngineProcess) -> None:
     out = _output(engine, ["ls", "/etc/"], HostConfig={"Binds": ["etcvol:/etc"]})
     assert b"passwd" in out
     engine.request("DELETE", "/volumes/etcvol")
+
+
+def test_attach_clients_that_leave_are_forgotten(engine: EngineProcess) -> None:
+    """A client that closes its attach to a silent container frees the daemon's sockets at once."""
+    cid = engine.run(["sleep", "60"])
+    pid = engine.proc.pid  # type: ignore[union-attr]
+
+    def sockets() -> int:
+        return sum(
+            1
+            for f in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{f}").startswith("socket:")
+        )
+
+    before = sockets()
+    for _ in range(10):
+        s, _rest = _hijack(engine, f"/containers/{cid}/attach?stream=1&stdout=1")
+        s.close()
+    deadline = time.monotonic() + 5
+    while sockets() > before:
+        assert time.monotonic() < deadline, (before, sockets())
+        time.sleep(0.05)

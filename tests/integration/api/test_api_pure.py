@@ -166,3 +166,50 @@ def test_logs_read_across_rotated_files(tmp_path: Path) -> None:
     assert end is not None and end[1] == len(line("c\n"))
     entries, _ = read_existing(log, LogOptions(stderr=False, tail=2))
     assert [e.data for e in entries] == [b"b\n", b"c\n"]
+
+
+def test_follow_survives_several_rotations_between_looks(tmp_path: Path) -> None:
+    import asyncio
+    import os
+
+    from engine.containers import logs as logmod
+
+    log = tmp_path / "c-json.log"
+
+    def line(i: int) -> bytes:
+        return (
+            json.dumps({"log": f"{i}\n", "stream": "stdout", "time": "2024-01-01T00:00:00Z"}).encode() + b"\n"
+        )
+
+    def rotate() -> None:  # as the json-file writer does with max-file 3
+        for i in (2, 1):
+            older = log.with_name(f"c-json.log.{i}")
+            if older.exists():
+                os.replace(older, log.with_name(f"c-json.log.{i + 1}"))
+        os.replace(log, log.with_name("c-json.log.1"))
+
+    log.write_bytes(line(0) + line(1))
+    state = {"running": True}
+
+    async def scenario() -> list[bytes]:
+        existing, end = logmod.read_existing(log, logmod.LogOptions())
+        got = [e.data for e in existing]
+
+        async def writer() -> None:
+            await asyncio.sleep(0.05)
+            with open(log, "ab") as f:
+                f.write(line(2))
+            rotate()
+            log.write_bytes(line(3))
+            rotate()  # a second rotation before the follower looks again
+            log.write_bytes(line(4))
+            await asyncio.sleep(0.3)
+            state["running"] = False
+
+        task = asyncio.ensure_future(writer())
+        async for e in logmod.follow(log, logmod.LogOptions(follow=True), end, lambda: state["running"]):
+            got.append(e.data)
+        await task
+        return got
+
+    assert asyncio.run(scenario()) == [f"{i}\n".encode() for i in range(5)]
