@@ -55,6 +55,8 @@ def _check_service(
             (*here, "build"),
             f'service "{name}" declares mutualy exclusive dockerfile and dockerfile_inline',
         )
+    if build is not None:
+        _check_build(name, build, services, here, marks, fail, service.get("platform"))
     networks = service.get("networks") or {}
     if service.get("network_mode") and networks:
         raise fail(
@@ -106,6 +108,42 @@ def _check_service(
                 (*here, "develop", "watch"),
                 "target is required for non-rebuild actions",
             )
+
+
+def _check_build(
+    name: str,
+    build: Mapping[str, Any],
+    services: Mapping[str, Any],
+    here: tuple[Any, ...],
+    marks: Mapping[tuple[Any, ...], Location],
+    fail: Fail,
+    platform: str | None,
+) -> None:
+    for context_name, context in (build.get("additional_contexts") or {}).items():
+        if not str(context).startswith("service:"):
+            continue
+        target = str(context)[len("service:") :]
+        where = (*here, "build", "additional_contexts", context_name)
+        if target not in services:
+            raise fail(
+                marks,
+                where,
+                f'service "{name}" declares unknown service "{target}" as additional contexts {context_name}',
+            )
+        if services[target].get("build") is None:
+            raise fail(
+                marks,
+                where,
+                f'service "{name}" declares non-buildable service "{target}" '
+                f"as additional contexts {context_name}",
+            )
+    platforms = build.get("platforms") or []
+    if platforms and platform and platform not in platforms:
+        raise fail(
+            marks,
+            (*here, "build", "platforms"),
+            f'service.build.platforms MUST include service.platform "{platform}"',
+        )
 
 
 def _check_references(

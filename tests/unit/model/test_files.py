@@ -19,6 +19,50 @@ FILES = [
     """\
 services:
   a:
+    build:
+      context: .
+      additional_contexts:
+        base: service:nothere
+""",
+    """\
+services:
+  a:
+    build:
+      context: .
+      additional_contexts:
+        base: service:b
+  b:
+    image: x
+""",
+    """\
+services:
+  a:
+    build:
+      context: .
+      additional_contexts:
+        base: service:b
+  b:
+    build: .
+""",
+    """\
+services:
+  a:
+    platform: linux/arm64
+    build:
+      context: .
+      platforms: [linux/amd64]
+""",
+    """\
+services:
+  a:
+    platform: linux/amd64
+    build:
+      context: .
+      platforms: [linux/amd64, linux/arm64]
+""",
+    """\
+services:
+  a:
     image: x
 secrets:
   s:
