@@ -19,6 +19,58 @@ FILES = [
     """\
 services:
   a:
+""",
+    """\
+networks:
+  n: {}
+""",
+    """\
+services:
+  a:
+    image: x
+    build: .
+    pull_policy: build
+""",
+    """\
+services:
+  a:
+    image: x
+    networks:
+      default: {}
+      other: null
+networks:
+  other:
+""",
+    """\
+services:
+  a:
+    image: x
+    networks: {}
+""",
+    """\
+services:
+  web:
+    image: x
+    depends_on:
+      db:
+        condition: service_healthy
+        restart: true
+  db:
+    image: x
+    healthcheck:
+      test: ["CMD", "true"]
+""",
+    """\
+services:
+  a:
+    image: x
+    environment:
+      PATH:
+      HOME:
+""",
+    """\
+services:
+  a:
     build:
       context: .
       additional_contexts:
