@@ -171,13 +171,29 @@ class ExecService:
             self._execs[eid] = dataclasses.replace(e, running=False, exit_code=126)
             raise
         self._svc.event_publish(c, f"exec_start: {' '.join(e.cmd)}", execID=eid)
+        if detach:
+            asyncio.ensure_future(self.watch_exit(eid))
         return e, path
 
     def finished(self, eid: str) -> None:
-        """The bridged stream ended: record the exit (and its event) now."""
+        """The bridged stream ended: record the exit (and its event) now, or as soon as it is written."""
         e = self._execs.get(eid)
-        if e is not None:
-            self._refresh(e)
+        if e is not None and self._refresh(e).running:
+            asyncio.ensure_future(self.watch_exit(eid))
+
+    async def watch_exit(self, eid: str) -> None:
+        """Until the exec's process ended, then its exit code and exec_die. Execs have no exit fd in the
+        runtime's contract, so this looks at their status with a growing interval (20 ms up to 1 s)."""
+        delay = 0.02
+        while True:
+            e = self._execs.get(eid)
+            if e is None or not self._refresh(e).running:
+                return
+            c = self._svc.store.current(e.container_id)
+            if c is None or c.state.status not in ("running", "paused"):
+                return  # the container ended; its exec went with it
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def inspect(self, eid: str) -> dict[str, Any]:
         e = self._refresh(self.get(eid))

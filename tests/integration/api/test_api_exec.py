@@ -221,3 +221,27 @@ def test_exec_tty_and_resize(engine: EngineProcess) -> None:
     text = out["data"].replace(b"\r\n", b"\n").decode()  # a TTY: raw bytes, no stdcopy frames
     assert text == "12 34\n"
     assert engine.request("POST", "/exec/nope/resize?h=1&w=1").status == 404
+
+
+def test_detached_exec_reports_its_exit_without_being_asked(engine: EngineProcess) -> None:
+    since = time.time()
+    cid = engine.run(["sleep", "60"])
+    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["sh", "-c", "exit 5"]})["Id"]
+    assert engine.request("POST", f"/exec/{eid}/start", {"Detach": True}).status == 200
+    deadline = time.monotonic() + 5
+    while True:
+        r = engine.request(
+            "GET",
+            f"/events?since={since}&until={time.time()}&filters="
+            + quote(json.dumps({"event": ["exec_die"]})),
+            timeout=10,
+        )
+        dies = [json.loads(x) for x in r.body.splitlines() if x.strip()]
+        if dies:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert (
+        dies[0]["Actor"]["Attributes"]["execID"] == eid and dies[0]["Actor"]["Attributes"]["exitCode"] == "5"
+    )
+    assert engine.json("GET", f"/exec/{eid}/json")["ExitCode"] == 5
