@@ -147,6 +147,7 @@ def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
     engine.json("POST", f"/containers/{cid}/unpause", expect=204)
     engine.json("POST", f"/containers/{cid}/resize?h=10&w=20")
     engine.json("POST", f"/containers/{cid}/rename?name=evs2", expect=204)
+    assert engine.request("POST", f"/containers/{cid}/attach?logs=1&stdout=1").status == 200
     eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["true"]})["Id"]
     engine.request("POST", f"/exec/{eid}/start", {"Detach": True})
     time.sleep(0.3)
@@ -165,6 +166,7 @@ def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
         "unpause",
         "resize",
         "rename",
+        "attach",
         "exec_create: true",
         "exec_start: true",
         "exec_die",
