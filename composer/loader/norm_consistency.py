@@ -99,6 +99,14 @@ def _check_service(
             f"service \"{other}\" not found for network_mode 'service:{other}'",
         )
     _check_references(project, name, service, here, marks, fail)
+    for model in service.get("models") or {}:
+        if model not in (project.get("models") or {}):
+            raise fail(
+                marks,
+                (*here, "models", model),
+                f'service "{name}" refers to undefined model {model}',
+                _hint(model, "models", project, marks),
+            )
     _check_limits(name, service, here, marks, fail)
     _check_mounts(service, here, marks, fail)
     for watch in (service.get("develop") or {}).get("watch") or []:

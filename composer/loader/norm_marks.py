@@ -19,7 +19,7 @@ _NAMESPACES = ("network_mode", "ipc", "pid", "uts", "cgroup")
 def _aliases(raw: Mapping[str, Any]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
     """canonical suffix -> raw suffix, relative to the service."""
     found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for key in ("networks", "depends_on"):
+    for key in ("networks", "depends_on", "models"):
         value = raw.get(key)
         if isinstance(value, list):
             for index, name in enumerate(value):

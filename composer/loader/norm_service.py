@@ -84,6 +84,7 @@ _STEPS: dict[str, _Step] = {
     "develop": norm_sections.develop,
     "volumes": lambda v, c: each(v, lambda item: [normalize_volume(item, c.project_dir, c.home)]),
     "pull_policy": lambda v, _c: "missing" if v == "if_not_present" else v,
+    "models": lambda v, _c: norm_sections.networks(v),  # same shapes: a list of names or a map
     "devices": lambda v, _c: each(v, lambda item: norm_devices.devices([item])),
     "gpus": lambda v, _c: norm_devices.gpus(v),
     "blkio_config": lambda v, _c: norm_devices.blkio(v),
@@ -128,9 +129,15 @@ def _implicit_dependencies(service: dict[str, Any], depends: dict[str, dict[str,
             depends.setdefault(str(ref).split(":")[0], {"condition": "service_started", "required": True})
 
 
+# Accepted by the reference's schema but absent from its model: never printed.
+_DROPPED = ("pull_refresh_after",)
+
+
 def normalize_service(raw: Mapping[str, Any], ctx: ServiceContext) -> dict[str, Any]:
     service: dict[str, Any] = {}
     for key, value in raw.items():
+        if key in _DROPPED:
+            continue
         try:
             service[key] = _normalize_field(key, value, ctx)
         except FieldError as exc:

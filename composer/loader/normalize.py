@@ -82,6 +82,12 @@ def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
             project[kind] = kept
         else:
             project.pop(kind, None)
+    used_models = {m for s in services.values() for m in s.get("models") or {}}
+    models = {k: v for k, v in (project.get("models") or {}).items() if k in used_models}
+    if models:
+        project["models"] = models
+    else:
+        project.pop("models", None)
     return order_project(project)
 
 
@@ -169,8 +175,11 @@ def _used_resources(kind: str, services: Mapping[str, Any]) -> set[str]:
 
 
 def json_view(canonical: dict[str, Any]) -> dict[str, Any]:
-    """The canonical dict as the reference's JSON shows it: `x-*` kept only at the top level."""
-    return without_extensions(canonical)
+    """The canonical dict as the reference's JSON shows it: `x-*` kept only at the top level, and no
+    top-level `models` (its JSON omits them; its YAML prints them)."""
+    view = without_extensions(canonical)
+    view.pop("models", None)
+    return view
 
 
 def yaml_view(canonical: dict[str, Any]) -> dict[str, Any]:

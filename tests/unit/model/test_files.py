@@ -19,6 +19,49 @@ FILES = [
     """\
 services:
   a:
+    image: x
+    models: [m]
+    pull_refresh_after: 1h
+models:
+  m:
+    model: ai/smollm2
+""",
+    """\
+services:
+  a:
+    image: x
+    models: [zz]
+""",
+    """\
+services:
+  a:
+    image: x
+    models:
+      m:
+        endpoint_var: E
+        model_var: N
+      n:
+models:
+  m:
+    model: ai/x
+    context_size: 1024
+    runtime_flags: [--a]
+  n:
+    model: ai/y
+    name: custom
+  unused:
+    model: y
+""",
+    """\
+services:
+  a:
+    image: x
+    pre_start:
+      - command: echo
+""",
+    """\
+services:
+  a:
 """,
     """\
 networks:
