@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import secrets
 from dataclasses import dataclass
+from inspect import signature
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -163,10 +164,11 @@ class ExecService:
             privileged=e.privileged,
         )
         rt = self._svc.runtime(c)
+        options: dict[str, Any] = {"tty": e.tty, "open_stdin": e.attach_stdin and not detach}
+        if detach and "hold_output" in signature(rt.exec).parameters:
+            options["hold_output"] = False  # nobody will collect the output of a detached exec
         try:
-            path = await asyncio.to_thread(
-                rt.exec, c.id, eid, process, tty=e.tty, open_stdin=e.attach_stdin and not detach
-            )
+            path = await asyncio.to_thread(rt.exec, c.id, eid, process, **options)
         except EngineError:
             self._execs[eid] = dataclasses.replace(e, running=False, exit_code=126)
             raise
