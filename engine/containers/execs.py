@@ -114,7 +114,7 @@ class ExecService:
             privileged=bool(body.get("Privileged")),
             detach_keys=body.get("DetachKeys") or "",
         )
-        self._svc.store.save(dataclasses.replace(c, exec_ids=c.exec_ids + (eid,)))
+        self._svc.store.update(c.id, lambda cur: dataclasses.replace(cur, exec_ids=cur.exec_ids + (eid,)))
         self._svc.event_publish(c, f"exec_create: {' '.join(cmd)}", execID=eid)
         return eid
 

@@ -110,15 +110,23 @@ class HealthChecker:
         except (EngineError, OSError) as e:
             code, output = -1, str(e)
         result = {"Start": begin, "End": now_rfc3339(), "ExitCode": code, "Output": output}
-        cur = svc.store.current(c.id)
-        if cur is None or cur.state.status not in ("running", "paused"):
+        change: dict[str, Health] = {}
+
+        def record(cur: Container) -> Container:
+            if cur.state.status not in ("running", "paused"):
+                return cur  # it ended while the probe ran
+            old = cur.state.health or Health()
+            new = next_health(old, code, in_start, int(s["Retries"]))
+            new = dataclasses.replace(new, log=(tuple(old.log) + (result,))[-MAX_LOG:])
+            change.update(old=old, new=new)
+            return cur.with_state(health=new)
+
+        try:
+            cur = svc.store.update(c.id, record)
+        except NotFound:
             return
-        old = cur.state.health or Health()
-        new = next_health(old, code, in_start, int(s["Retries"]))
-        new = dataclasses.replace(new, log=(tuple(old.log) + (result,))[-MAX_LOG:])
-        cur = svc.store.save(cur.with_state(health=new))
-        if new.status != old.status:
-            svc.event_publish(cur, f"health_status: {new.status}")
+        if change and change["new"].status != change["old"].status:
+            svc.event_publish(cur, f"health_status: {change['new'].status}")
 
     async def _run(self, c: Container, cmd: list[str]) -> tuple[int, str]:
         rt = self._service.runtime(c)

@@ -116,7 +116,7 @@ class HostOps:
         mountlib.mount_volumes(c.mounts, self.volumes, ref=c.id)
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
-            c = self.store.save(dataclasses.replace(c, mounts=points))
+            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, mounts=points))
         etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
@@ -147,17 +147,19 @@ class HostOps:
         health = (
             Health() if c.config.get("Healthcheck") and _health_enabled(c.config["Healthcheck"]) else None
         )
-        c = c.with_state(
-            status="running",
-            pid=ps.pid,
-            exit_code=0,
-            oom_killed=False,
-            error="",
-            started_at=ps.started_at or now_rfc3339(),
-            finished_at=ZERO_TIME,
-            health=health,
+        return self.store.update(
+            c.id,
+            lambda cur: cur.with_state(
+                status="running",
+                pid=ps.pid,
+                exit_code=0,
+                oom_killed=False,
+                error="",
+                started_at=ps.started_at or now_rfc3339(),
+                finished_at=ZERO_TIME,
+                health=health,
+            ),
         )
-        return self.store.save(c)
 
     def _joined_ns(self, mode: str, kind: str, what: str) -> str:
         other = self.store.get(mode.split(":", 1)[1])
@@ -197,17 +199,16 @@ class HostOps:
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
         mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
-        health = c.state.health  # the last probes stay visible after the exit, as in Docker
-        current = self.store.current(c.id) or c
-        return self.store.save(
-            current.with_state(
+        # the last probes stay visible after the exit, as in Docker
+        return self.store.update(
+            c.id,
+            lambda current: current.with_state(
                 status="exited",
                 pid=0,
                 exit_code=code if code is not None else 255,
                 oom_killed=bool(oom),
                 finished_at=finished or now_rfc3339(),
-                health=health,
-            )
+            ),
         )
 
     def discard_orphan(self, cid: str) -> None:

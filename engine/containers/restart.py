@@ -70,7 +70,7 @@ class RestartTracker:
         delay = next_delay(self._delay.get(c.id, 0.0), ran_for)
         self._delay[c.id] = delay
         svc = self._service
-        svc.store.save(c.with_state(status="restarting"))
+        svc.store.update(c.id, lambda cur: cur.with_state(status="restarting"))
         loop = asyncio.get_running_loop()
         self._pending[c.id] = loop.call_later(delay, lambda: asyncio.ensure_future(self._restart(c.id)))
         log.info("restart scheduled container=%s delay=%.1fs", c.id[:12], delay)
@@ -83,7 +83,9 @@ class RestartTracker:
             c = svc.store.current(cid)
             if c is None or c.state.status != "restarting" or c.manually_stopped:
                 return
-            c = svc.store.save(dataclasses.replace(c, restart_count=c.restart_count + 1))
+            c = svc.store.update(
+                cid, lambda cur: dataclasses.replace(cur, restart_count=cur.restart_count + 1)
+            )
             try:
                 await svc.start_locked(c)
             except EngineError as e:

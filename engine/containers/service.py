@@ -195,12 +195,11 @@ class ContainerService:
                     )
                 self.restarts.cancel(c.id)
                 if c.state.status == "restarting":
-                    c = self.store.save(c.with_state(status="exited"))
+                    c = self.store.update(c.id, lambda cur: cur.with_state(status="exited"))
                 else:
-                    self.store.save(dataclasses.replace(c, manually_stopped=True))
+                    c = self.store.update(c.id, _manually_stopped(True))
                     await self._kill_and_wait(c, signals.SIGKILL, None)
-            c = self.store.current(c.id) or c
-            self.store.save(c.with_state(status="removing"))
+            c = self.store.update(c.id, lambda cur: cur.with_state(status="removing"))
             await asyncio.to_thread(self.host.remove, c, volumes)
         self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)
@@ -221,7 +220,7 @@ class ContainerService:
             if new_name.lstrip("/") == old:
                 raise Conflict("Renaming a container with the same name as its current name")
             self.store.reserve_name(new_name, c.id)
-            c = self.store.save(dataclasses.replace(c, name=new_name.lstrip("/")))
+            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, name=new_name.lstrip("/")))
             self.store.release_name(old, c.id)
         self.event_publish(c, "rename", oldName="/" + old)
 
@@ -236,7 +235,7 @@ class ContainerService:
             if c.state.status in ("removing", "dead"):
                 raise Conflict("container is marked for removal and cannot be started")
             self.restarts.cancel(c.id)
-            c = self.store.save(dataclasses.replace(c, manually_stopped=False))
+            c = self.store.update(c.id, _manually_stopped(False))
             try:
                 await self.start_locked(c)
                 return
@@ -263,10 +262,13 @@ class ContainerService:
                 raise SystemError_(f"cannot start container {c.id[:12]}: {os_error}") from os_error
         except EngineError as e:
             code = _start_failure_code(e)
-            failed = (self.store.current(c.id) or c).with_state(
-                status="exited", exit_code=code, error=e.message, pid=0, finished_at=now_rfc3339()
+            message = e.message
+            failed = self.store.update(
+                c.id,
+                lambda cur: cur.with_state(
+                    status="exited", exit_code=code, error=message, pid=0, finished_at=now_rfc3339()
+                ),
             )
-            self.store.save(failed)
             await asyncio.to_thread(self.host.after_failed_start, c)
             self.exited_event(c.id).set()
             self.event_publish(failed, "die", exitCode=str(code))
@@ -350,12 +352,15 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.restarts.cancel(c.id)
             if c.state.status == "restarting":
-                self.store.save(dataclasses.replace(c.with_state(status="exited"), manually_stopped=True))
+                self.store.update(
+                    c.id,
+                    lambda cur: dataclasses.replace(cur.with_state(status="exited"), manually_stopped=True),
+                )
                 self.event_publish(c, "stop")
                 return
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
-            c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+            c = self.store.update(c.id, _manually_stopped(True))
             await self.stop_locked(c, signal, timeout)
         self.event_publish(c, "stop")
 
@@ -372,7 +377,7 @@ class ContainerService:
             c = self.store.current(c.id) or c
             if c.state.status not in ("running", "paused"):
                 raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
-            c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+            c = self.store.update(c.id, _manually_stopped(True))
             rt = self.runtime(c)
             await asyncio.to_thread(rt.kill, c.id, sig)
             self.event_publish(c, "kill", signal=str(sig))
@@ -389,7 +394,7 @@ class ContainerService:
             if c.state.status != "running":
                 raise Conflict(f"cannot pause container {c.id}: container {c.id} is not running")
             await asyncio.to_thread(self.runtime(c).pause, c.id)
-            c = self.store.save(c.with_state(status="paused"))
+            c = self.store.update(c.id, _transition("running", "paused"))
         self.event_publish(c, "pause")
 
     async def unpause(self, ref: str) -> None:
@@ -399,7 +404,7 @@ class ContainerService:
             if c.state.status != "paused":
                 raise Conflict(f"cannot unpause container {c.id}: container {c.id} is not paused")
             await asyncio.to_thread(self.runtime(c).resume, c.id)
-            c = self.store.save(c.with_state(status="running"))
+            c = self.store.update(c.id, _transition("paused", "running"))
         self.event_publish(c, "unpause")
 
     async def restart(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
@@ -408,10 +413,10 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.restarts.cancel(c.id)
             if c.state.status in ("running", "paused"):
-                c = self.store.save(dataclasses.replace(c, manually_stopped=True))
+                c = self.store.update(c.id, _manually_stopped(True))
                 await self.stop_locked(c, signal, timeout)
                 self.event_publish(c, "stop")
-            c = self.store.save(dataclasses.replace(self.store.current(c.id) or c, manually_stopped=False))
+            c = self.store.update(c.id, _manually_stopped(False))
             await self.start_locked(c)
         self.event_publish(c, "restart")
 
@@ -473,7 +478,7 @@ class ContainerService:
             if policy.get("Name"):  # an empty name means "unchanged"
                 merged["RestartPolicy"] = policy
             merged = normalize_host_config(merged)
-            c = self.store.save(dataclasses.replace(c, host_config=merged))
+            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, host_config=merged))
         self.event_publish(c, "update")
         return []
 
@@ -522,6 +527,15 @@ class ContainerService:
         self.health.stop_all()
         for cid in list(self._exit_fds):
             self._unwatch(cid)
+
+
+def _manually_stopped(value: bool) -> Callable[[Container], Container]:
+    return lambda cur: dataclasses.replace(cur, manually_stopped=value)
+
+
+def _transition(from_status: str, to_status: str) -> Callable[[Container], Container]:
+    """A state change that only applies if nothing else (an exit) changed the state meanwhile."""
+    return lambda cur: cur.with_state(status=to_status) if cur.state.status == from_status else cur
 
 
 def _start_failure_code(error: EngineError) -> int:

@@ -6,6 +6,7 @@ import logging
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from engine.containers.model import Container
@@ -61,6 +62,16 @@ class ContainerStore:
             self._by_id[c.id] = c
             self._names[c.name] = c.id
             return c
+
+    def update(self, cid: str, change: Callable[[Container], Container]) -> Container:
+        """Apply `change` to the current record and save, atomically with respect to every other update:
+        an exit recorded by a worker thread is never overwritten by a change computed from an older copy."""
+        with self._lock:
+            current = self._by_id.get(cid)
+            if current is None:
+                raise NotFound(f"No such container: {cid}")
+            new = change(current)
+            return current if new is current else self.save(new)
 
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
