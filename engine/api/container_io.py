@@ -90,7 +90,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     tty = bool(c.config.get("Tty"))
     await request.read()
     started = svc.started_event(c.id) if c.state.status not in ("running", "paused") else None
-    conn = await hijack(request)
+    conn = await hijack(request, multiplexed=not tty)
     svc.event_publish(c, "attach")
     try:
         if want_logs:

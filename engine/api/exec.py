@@ -31,7 +31,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     e, path = await execs.start(request.match_info["id"], detach=detach)
     if detach:
         return web.Response(status=200)
-    conn = await hijack(request)
+    conn = await hijack(request, multiplexed=not e.tty)
     try:
         reader, writer = await stdio.connect(
             path, stdin=e.attach_stdin, stdout=e.attach_stdout, stderr=e.attach_stderr

@@ -106,8 +106,9 @@ def wants_upgrade(request: web.Request) -> bool:
     return "upgrade" in conn and request.headers.get("Upgrade", "").lower() == "tcp"
 
 
-async def hijack(request: web.Request, *, multiplexed: bool = True) -> Hijacked:
-    """Answer the request and take over its connection. The request body must already be read."""
+async def hijack(request: web.Request, *, multiplexed: bool) -> Hijacked:
+    """Answer the request and take over its connection. The request body must already be read.
+    `multiplexed`: the stream carries stdcopy frames (no TTY); said so when the client asks (API 1.42+)."""
     upgrade = wants_upgrade(request)
     resp = _RawResponse(101, "UPGRADED") if upgrade else _RawResponse(200, "OK")
     content_type = (
