@@ -19,6 +19,8 @@ from composer.loader.normalize import json_view, yaml_view
 from .conftest import Reference, load
 
 SNIPPETS = [
+    "command: [sleep, 10]",
+    'depends_on: {other: {condition: service_started, required: "true"}}',
     "mem_limit: 1ki",
     'mem_limit: "1 g"',
     "mem_limit: 1KiB",
