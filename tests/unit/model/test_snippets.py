@@ -20,7 +20,6 @@ from .conftest import Reference, load
 
 SNIPPETS = [
     "command: [sleep, 10]",
-    'depends_on: {other: {condition: service_started, required: "true"}}',
     "mem_limit: 1ki",
     'mem_limit: "1 g"',
     "mem_limit: 1KiB",
