@@ -92,7 +92,6 @@ _STEPS: dict[str, _Step] = {
     "logging": lambda v, _c: norm_sections.logging_options(v),
     "post_start": lambda v, _c: [norm_sections.hook(h) for h in v],
     "pre_stop": lambda v, _c: [norm_sections.hook(h) for h in v],
-    "pre_start": lambda v, _c: [norm_sections.hook(h) for h in v],
 }
 
 
@@ -178,6 +177,3 @@ def _normalize_field(key: str, value: Any, ctx: ServiceContext) -> Any:
     if key in _STRING_LISTS:
         return string_list(value)
     return value
-
-
-# Pointer fields in the reference's model: a zero value is still printed.

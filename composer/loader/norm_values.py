@@ -155,6 +155,7 @@ def each(items: list[Any], step: Callable[[Any], list[Any]]) -> list[Any]:
 
 # Sizes print as strings of bytes: "0" is their empty value.
 BYTES_KEYS = ("mem_limit", "mem_reservation", "memswap_limit", "mem_swappiness", "shm_size")
+# Pointer fields in the reference's model: a zero value is still printed.
 _KEEP_ZERO = ("scale", "attach", "init", "command", "entrypoint")
 
 
