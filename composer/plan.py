@@ -1,0 +1,83 @@
+"""The plan: operations, each one Engine API call with the cause that made reconcile choose it.
+
+`Plan.__str__` is what `--dry-run` prints and what golden tests compare; a converged project has an empty
+plan (prints nothing). Operations form a DAG through `after` (ids of operations that must finish first);
+`composer.execute` walks it and decides nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    CREATE_NETWORK = "create_network"
+    CREATE_VOLUME = "create_volume"
+    PULL_IMAGE = "pull_image"
+    BUILD_IMAGE = "build_image"
+    CREATE_CONTAINER = "create_container"
+    START_CONTAINER = "start_container"
+    STOP_CONTAINER = "stop_container"
+    REMOVE_CONTAINER = "remove_container"
+    AWAIT = "await"  # wait for a dependency's condition before starting a dependent
+    REMOVE_NETWORK = "remove_network"
+    REMOVE_VOLUME = "remove_volume"
+    REMOVE_IMAGE = "remove_image"
+
+
+# How each kind reads in `--dry-run` output: (resource word, verb).
+_WORDS = {
+    Kind.CREATE_NETWORK: ("Network", "Create"),
+    Kind.CREATE_VOLUME: ("Volume", "Create"),
+    Kind.PULL_IMAGE: ("Image", "Pull"),
+    Kind.BUILD_IMAGE: ("Image", "Build"),
+    Kind.CREATE_CONTAINER: ("Container", "Create"),
+    Kind.START_CONTAINER: ("Container", "Start"),
+    Kind.STOP_CONTAINER: ("Container", "Stop"),
+    Kind.REMOVE_CONTAINER: ("Container", "Remove"),
+    Kind.AWAIT: ("Service", "Wait"),
+    Kind.REMOVE_NETWORK: ("Network", "Remove"),
+    Kind.REMOVE_VOLUME: ("Volume", "Remove"),
+    Kind.REMOVE_IMAGE: ("Image", "Remove"),
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str  # unique within the plan, e.g. "create:web-1"
+    kind: Kind
+    target: str  # the engine-side name (container, network, volume, image ref) or service for AWAIT
+    cause: str
+    service: str | None = None
+    number: int | None = None  # container number for CREATE_CONTAINER
+    container_id: str | None = None  # existing container for start/stop/remove
+    key: str | None = None  # project key of a network/volume
+    condition: str | None = None  # AWAIT: service_started / service_healthy / service_completed_successfully
+    required: bool = True  # AWAIT: a failed optional dependency only warns
+    timeout: int | None = None  # STOP_CONTAINER: seconds between the stop signal and SIGKILL
+    after: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        word, verb = _WORDS[self.kind]
+        what = f"{self.target} {self.condition}" if self.kind is Kind.AWAIT else self.target
+        return f"{word} {what}: {verb} ({self.cause})"
+
+
+@dataclass(frozen=True)
+class Plan:
+    project: str
+    operations: tuple[Operation, ...] = ()
+    warnings: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return bool(self.operations)
+
+    def __str__(self) -> str:
+        return "".join(f"{op}\n" for op in self.operations)
+
+    def by_id(self) -> dict[str, Operation]:
+        return {op.id: op for op in self.operations}
+
+    def of_kind(self, *kinds: Kind) -> list[Operation]:
+        return [op for op in self.operations if op.kind in kinds]

@@ -1,0 +1,397 @@
+"""Pure decisions: (project, observed snapshot, options) -> Plan. No I/O here.
+
+Each container of a service is kept, started, recreated or removed; missing numbers are created
+(`project-service-N`); networks and volumes the project lacks are created; images are pulled or built as
+`pull_policy`/--pull/--build say. A converged project gives an empty plan, so `up` twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from composer.errors import ComposerError
+from composer.graph import project_edges, start_levels, with_dependencies
+from composer.model import Project, Service, service_config_hash
+from composer.observe import Observed, ObservedContainer
+from composer.plan import Kind, Operation, Plan
+from composer.spec import image_ref, stop_timeout
+
+
+class ReconcileError(ComposerError):
+    """The project cannot be brought up as asked (missing image with pull_policy never, ...)."""
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    services: tuple[str, ...] = ()  # empty: every service
+    no_deps: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    no_start: bool = False
+    remove_orphans: bool = False
+    scale: Mapping[str, int] = field(default_factory=dict)
+    build: str = "auto"  # auto (build when missing), always (--build), never (--no-build)
+    pull: str | None = None  # --pull always|missing|never|build; None: each service's pull_policy
+    timeout: int | None = None
+    known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
+
+
+@dataclass(frozen=True)
+class DownOptions:
+    remove_orphans: bool = False
+    volumes: bool = False
+    rmi: str | None = None  # local | all
+    timeout: int | None = None
+    known_services: frozenset[str] = frozenset()
+
+
+ORPHAN_WARNING = (
+    "Found orphan containers ({names}) for this project. If you removed or renamed this service in your "
+    "compose file, you can run this command with the --remove-orphans flag to clean it up."
+)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.ops: dict[str, Operation] = {}
+
+    def add(self, op: Operation) -> str:
+        if op.id not in self.ops:
+            self.ops[op.id] = op
+        return op.id
+
+
+def selected_services(project: Project, options: UpOptions) -> list[str]:
+    if not options.services:
+        return list(project.services)
+    unknown = [s for s in options.services if s not in project.services]
+    if unknown:
+        raise ReconcileError(f"no such service: {', '.join(unknown)}")
+    return list(options.services) if options.no_deps else with_dependencies(project, options.services)
+
+
+def _image_op(project: Project, svc: Service, observed: Observed, options: UpOptions) -> Operation | None:
+    ref = image_ref(project, svc)
+    have = observed.images.get(ref)
+    policy = options.pull or svc.pull_policy or "missing"
+    if policy == "if_not_present":
+        policy = "missing"
+    if svc.build is not None and options.build != "never":
+        if options.build == "always" or policy == "build":
+            return Operation(f"image:{ref}", Kind.BUILD_IMAGE, ref, "--build", service=svc.name)
+        if have is None:
+            return Operation(f"image:{ref}", Kind.BUILD_IMAGE, ref, "image missing", service=svc.name)
+        return None
+    if policy == "always":
+        return Operation(f"image:{ref}", Kind.PULL_IMAGE, ref, "pull_policy always", service=svc.name)
+    if have is not None:
+        return None
+    if policy == "never" or (svc.build is not None and options.build == "never"):
+        raise ReconcileError(
+            f"service {svc.name}: image {ref} is missing and "
+            + ("--no-build was given" if svc.build is not None else "pull_policy is never")
+        )
+    return Operation(f"image:{ref}", Kind.PULL_IMAGE, ref, "image missing", service=svc.name)
+
+
+def _recreate_reason(
+    c: ObservedContainer, wanted_hash: str, image_id: str | None, options: UpOptions
+) -> str | None:
+    if options.no_recreate:
+        return None
+    if options.force_recreate:
+        return "--force-recreate"
+    if c.config_hash != wanted_hash:
+        return "config hash changed"
+    if image_id and c.image_id and c.image_id != image_id:
+        return "image changed"
+    return None
+
+
+def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptions()) -> Plan:
+    """The operations that bring `observed` to `project` (for the selected services)."""
+    b = _Builder()
+    warnings: list[str] = []
+    selected = selected_services(project, options)
+    edges = project_edges(project)
+    used_networks = {k for s in selected for k in project.services[s].networks}
+    used_volumes = {
+        m.source
+        for s in selected
+        for m in project.services[s].volumes
+        if m.type == "volume" and m.source in project.volumes
+    }
+
+    resource_ops: list[str] = []
+    if observed.networks is not None:
+        for key in [k for k in project.networks if k in used_networks]:
+            net = project.networks[key]
+            if net.external:
+                if not observed.external_networks.get(net.name, True):
+                    raise ReconcileError(f"network {net.name} declared as external, but could not be found")
+                continue
+            if net.name not in observed.networks:
+                resource_ops.append(
+                    b.add(Operation(f"network:{key}", Kind.CREATE_NETWORK, net.name, "missing", key=key))
+                )
+    for key in [k for k in project.volumes if k in used_volumes]:
+        vol = project.volumes[key]
+        if not vol.external and vol.name not in observed.volumes:
+            resource_ops.append(
+                b.add(Operation(f"volume:{key}", Kind.CREATE_VOLUME, vol.name, "missing", key=key))
+            )
+
+    image_ops: dict[str, str] = {}
+    for name in selected:
+        op = _image_op(project, project.services[name], observed, options)
+        if op is not None:
+            image_ops[name] = b.add(op)
+
+    starts: dict[str, list[str]] = {}  # service -> its start op ids (what dependents wait on)
+    recreated: set[str] = set()
+    for level in start_levels(project):
+        for name in [s for s in level if s in selected]:
+            svc = project.services[name]
+            _converge_service(
+                b, project, observed, options, svc, edges, resource_ops, image_ops, starts, recreated
+            )
+
+    if not options.no_start:
+        _await_dependencies(b, project, selected, starts)
+    orphans = [
+        c
+        for c in observed.containers
+        if not c.oneoff and c.service not in project.services and c.service not in options.known_services
+    ]
+    if orphans and options.remove_orphans:
+        for c in orphans:
+            _stop_remove(b, c, "orphan", options.timeout)
+    elif orphans:
+        warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
+    return Plan(project.name, tuple(b.ops.values()), tuple(warnings))
+
+
+def _converge_service(
+    b: _Builder,
+    project: Project,
+    observed: Observed,
+    options: UpOptions,
+    svc: Service,
+    edges: Mapping[str, list[str]],
+    resource_ops: list[str],
+    image_ops: Mapping[str, str],
+    starts: dict[str, list[str]],
+    recreated: set[str],
+) -> None:
+    name = svc.name
+    want = options.scale.get(name, svc.replicas)
+    existing = observed.service_containers(name)
+    keep, extra = existing[:want], existing[want:]
+    timeout = stop_timeout(svc, options.timeout)
+    for c in reversed(extra):
+        _stop_remove(b, c, f"scale down to {want}", timeout)
+    wanted_hash = service_config_hash(project, name)
+    image_id = observed.images.get(image_ref(project, svc))
+    restarted_by = [
+        dep for dep, d in svc.depends_on.items() if d.restart and dep in recreated and not options.no_recreate
+    ]
+    # dependencies' starts come first: network_mode/volumes_from "service:x" need x's container at create
+    before = [*resource_ops, *([image_ops[name]] if name in image_ops else [])]
+    before += [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
+    mine: list[str] = []
+    for c in keep:
+        reason = _recreate_reason(c, wanted_hash, image_id, options)
+        if reason is None and restarted_by:
+            reason = f"dependency {restarted_by[0]} recreated"
+        if reason is not None:
+            recreated.add(name)
+            removed = _stop_remove(b, c, reason, timeout)
+            create = b.add(
+                Operation(
+                    f"create:{c.name}",
+                    Kind.CREATE_CONTAINER,
+                    c.name,
+                    f"recreate: {reason}",
+                    service=name,
+                    number=c.number,
+                    after=(*before, removed),
+                )
+            )
+            if not options.no_start:
+                mine.append(_start(b, c.name, name, None, "recreated", (create,)))
+        elif not c.running and not options.no_start:
+            mine.append(_start(b, c.name, name, c.id, f"{c.state or 'not running'}", tuple(before)))
+    numbers = {c.number for c in existing}
+    next_number = max(numbers, default=0) + 1
+    for i in range(want - len(keep)):
+        number = next_number + i
+        cname = svc.container_name if svc.container_name and want == 1 else f"{project.name}-{name}-{number}"
+        cause = "missing" if not existing else f"scale up to {want}"
+        create = b.add(
+            Operation(
+                f"create:{cname}",
+                Kind.CREATE_CONTAINER,
+                cname,
+                cause,
+                service=name,
+                number=number,
+                after=tuple(before),
+            )
+        )
+        if not options.no_start:
+            mine.append(_start(b, cname, name, None, "created", (create,)))
+    starts[name] = mine
+
+
+def _start(b: _Builder, cname: str, service: str, cid: str | None, cause: str, after: tuple[str, ...]) -> str:
+    return b.add(
+        Operation(
+            f"start:{cname}",
+            Kind.START_CONTAINER,
+            cname,
+            cause,
+            service=service,
+            container_id=cid,
+            after=after,
+        )
+    )
+
+
+def _stop_remove(
+    b: _Builder, c: ObservedContainer, cause: str, timeout: int | None, after: Iterable[str] = ()
+) -> str:
+    """Stop (when running) then remove; returns the id of the remove operation."""
+    deps = tuple(after)
+    if c.running:
+        deps = (
+            b.add(
+                Operation(
+                    f"stop:{c.id}",
+                    Kind.STOP_CONTAINER,
+                    c.name,
+                    cause,
+                    service=c.service,
+                    container_id=c.id,
+                    timeout=timeout,
+                    after=deps,
+                )
+            ),
+        )
+    return b.add(
+        Operation(
+            f"remove:{c.id}",
+            Kind.REMOVE_CONTAINER,
+            c.name,
+            cause,
+            service=c.service,
+            container_id=c.id,
+            after=deps,
+        )
+    )
+
+
+def _await_dependencies(
+    b: _Builder, project: Project, selected: list[str], starts: dict[str, list[str]]
+) -> None:
+    """Each start of a dependent waits for its depends_on conditions (only where something starts)."""
+    for name in selected:
+        mine = starts.get(name) or []
+        if not mine:
+            continue
+        awaits: list[str] = []
+        for dep, d in project.services[name].depends_on.items():
+            if dep not in project.services or dep not in selected:
+                continue
+            awaits.append(
+                b.add(
+                    Operation(
+                        f"await:{dep}:{d.condition}",
+                        Kind.AWAIT,
+                        dep,
+                        f"needed by {name}",
+                        service=dep,
+                        condition=d.condition,
+                        required=d.required,
+                        after=tuple(starts.get(dep) or ()),
+                    )
+                )
+            )
+        if awaits:
+            for op_id in mine:
+                op = b.ops[op_id]
+                b.ops[op_id] = Operation(**{**op.__dict__, "after": (*op.after, *awaits)})
+
+
+def plan_down(project: Project | None, observed: Observed, options: DownOptions = DownOptions()) -> Plan:
+    """Stop and remove the containers (dependents first), then networks, volumes (-v), images (--rmi)."""
+    b = _Builder()
+    warnings: list[str] = []
+    known = set(options.known_services) | set(project.services if project else ())
+    ours = [c for c in observed.containers if c.service in known and not c.oneoff]
+    orphans = [c for c in observed.containers if c not in ours]
+    if orphans and not options.remove_orphans:
+        warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
+    targets = ours + (orphans if options.remove_orphans else [])
+    dependents: dict[str, set[str]] = {}
+    if project is not None:
+        for svc, deps in project_edges(project).items():
+            for dep in deps:
+                dependents.setdefault(dep, set()).add(svc)
+    else:  # the labels hold the dependency record of a project whose file is gone
+        for c in targets:
+            for item in filter(None, c.labels.get("com.docker.compose.depends_on", "").split(",")):
+                dependents.setdefault(item.split(":")[0], set()).add(c.service)
+    by_service: dict[str, list[ObservedContainer]] = {}
+    for c in targets:
+        by_service.setdefault(c.service, []).append(c)
+    removes: list[str] = []
+
+    def stop_ops(service: str, seen: frozenset[str]) -> list[str]:
+        """Stop/remove ids of `service`'s dependents (they stop first)."""
+        ids: list[str] = []
+        for dependent in sorted(dependents.get(service, ())):
+            if dependent in seen:
+                continue
+            ids += visit(dependent, seen | {dependent})
+        return ids
+
+    done: dict[str, list[str]] = {}
+
+    def visit(service: str, seen: frozenset[str]) -> list[str]:
+        if service in done:
+            return done[service]
+        first = stop_ops(service, seen)
+        ids = []
+        svc = project.services.get(service) if project else None
+        for c in by_service.get(service, []):
+            ids.append(
+                _stop_remove(
+                    b, c, "down" if c in ours else "orphan", stop_timeout(svc, options.timeout), first
+                )
+            )
+        done[service] = ids
+        return ids
+
+    for service in sorted(by_service):
+        removes += visit(service, frozenset({service}))
+    after = tuple(removes)
+    networks = observed.networks or {}
+    for net in sorted(networks.values(), key=lambda n: n.name):
+        b.add(Operation(f"rmnet:{net.name}", Kind.REMOVE_NETWORK, net.name, "down", key=net.key, after=after))
+    if options.volumes:
+        for vol in sorted(observed.volumes.values(), key=lambda v: v.name):
+            b.add(
+                Operation(
+                    f"rmvol:{vol.name}", Kind.REMOVE_VOLUME, vol.name, "down -v", key=vol.key, after=after
+                )
+            )
+    if options.rmi and project is not None:
+        for built in project.services.values():
+            if options.rmi == "all" or not built.image:
+                ref = image_ref(project, built)
+                if observed.images.get(ref):
+                    b.add(
+                        Operation(f"rmi:{ref}", Kind.REMOVE_IMAGE, ref, f"--rmi {options.rmi}", after=after)
+                    )
+    return Plan(observed.project, tuple(b.ops.values()), tuple(warnings))
