@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -282,10 +283,8 @@ def test_attach_clients_that_leave_are_forgotten(engine: EngineProcess) -> None:
     def sockets() -> int:
         count = 0
         for f in os.listdir(f"/proc/{pid}/fd"):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # closed while we looked
                 count += os.readlink(f"/proc/{pid}/fd/{f}").startswith("socket:")
-            except FileNotFoundError:
-                pass  # closed while we looked
         return count
 
     before = sockets()
