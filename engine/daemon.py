@@ -143,6 +143,12 @@ class Engine:
             started_at=time.time(),
         )
         self.app = make_app(self.backends)
+        # B1: registry client (daemon.json registry-mirrors/insecure-registries, staging under data-root)
+        # and the builder, made once here and reached by the build/distribution routes
+        from engine.api import build as build_api
+        from engine.api import distribution
+
+        build_api.install(self.app, self.backends, distribution.install(self.app, self.backends))
 
     async def serve(self, stop: asyncio.Event) -> None:
         self.events.bind_loop(asyncio.get_running_loop())

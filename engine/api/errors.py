@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from engine import errors
+from engine.registry import errors as registry_errors
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ STATUS: dict[type[errors.EngineError], int] = {
     errors.Forbidden: 403,
     errors.Unavailable: 503,
     errors.SystemError_: 500,
+    registry_errors.Unauthorized: 401,  # a registry refused the credentials (docker login, pulls)
 }
 
 

@@ -1,0 +1,126 @@
+"""POST /build (the classic builder API `DOCKER_BUILDKIT=0 docker build` and `composer build` use) and
+POST /build/prune. Decodes the query, unpacks the context, runs engine.build's Builder, streams its output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from engine.api.backends import Backends, Route, backends
+from engine.api.jsonstream import JSONStream
+from engine.api.params import qbool, qstr
+from engine.build.context import unpack
+from engine.build.executor import BuildError, Builder, BuildOptions
+from engine.errors import EngineError, InvalidParameter
+
+BUILDER: web.AppKey[Builder] = web.AppKey("builder", Builder)
+_lazy: dict[int, Builder] = {}
+
+
+def build_root(b: Backends) -> Path:
+    return Path(b.config.data_root) / "build"
+
+
+def install(app: web.Application, b: Backends, registry: Any) -> None:
+    """Called by the composition root before the app starts."""
+    app[BUILDER] = Builder(b.images, b.containers, registry, build_root(b))
+
+
+def builder(request: web.Request) -> Builder:
+    if BUILDER in request.app:
+        return request.app[BUILDER]
+    from engine.api.distribution import registry_client
+
+    b = backends(request)
+    key = id(request.app)
+    if key not in _lazy:
+        _lazy[key] = Builder(b.images, b.containers, registry_client(request), build_root(b))
+    return _lazy[key]
+
+
+def _json_map(request: web.Request, name: str) -> dict[str, str]:
+    raw = qstr(request, name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(f"invalid {name}: not JSON") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"invalid {name}: expected a JSON object")
+    # a null build-arg value means "take it from the environment": nothing to take here, so it is unset
+    return {str(k): str(v) for k, v in value.items() if v is not None}
+
+
+def options(request: web.Request) -> BuildOptions:
+    if qstr(request, "remote"):
+        raise InvalidParameter("building from a remote context (git or URL) is not supported by this engine")
+    return BuildOptions(
+        dockerfile=qstr(request, "dockerfile") or "Dockerfile",
+        tags=tuple(t for t in request.query.getall("t", []) if t),
+        build_args=_json_map(request, "buildargs"),
+        labels=_json_map(request, "labels"),
+        target=qstr(request, "target"),
+        no_cache=qbool(request, "nocache"),
+        pull=qbool(request, "pull"),
+        platform=qstr(request, "platform"),
+    )
+
+
+async def build(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    opts = options(request)
+    for tag in opts.tags:
+        from engine.images import reference
+
+        reference.parse_tagged(tag)  # a bad -t is a 400 before any work
+    root = build_root(b)
+    spool = root / "spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
+    with tempfile.TemporaryFile(dir=spool) as body:
+        async for chunk in request.content.iter_chunked(1 << 20):
+            body.write(chunk)
+        body.seek(0)
+        ctx = await asyncio.to_thread(unpack, body, root / "contexts", opts.dockerfile)
+    stream = JSONStream(request)
+    quiet = qbool(request, "q")
+
+    def emit(msg: dict[str, Any]) -> None:
+        if quiet and "stream" in msg:
+            return
+        stream.emit(msg)
+
+    async def work() -> None:
+        image_id = await builder(request).build(ctx, opts, emit)
+        if quiet:
+            stream.emit({"stream": image_id + "\n"})
+
+    def code(e: EngineError) -> int | None:
+        return e.code if isinstance(e, BuildError) else None
+
+    try:
+        return await stream.run(work, code)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, ctx, True)
+
+
+async def prune(request: web.Request) -> web.StreamResponse:
+    """The classic builder keeps no cache beyond images; the step index is simply forgotten."""
+    b = backends(request)
+    path = build_root(b) / "cache.json"
+    path.unlink(missing_ok=True)
+    bld = builder(request)
+    with bld.cache._lock:
+        bld.cache._entries.clear()
+    return web.json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
+def routes() -> list[Route]:
+    return [("POST", "/build", build), ("POST", "/build/prune", prune)]

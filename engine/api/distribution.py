@@ -1,0 +1,160 @@
+"""Registry routes: POST /images/create?fromImage= (pull, streamed progress), POST /images/{name}/push,
+POST /auth (docker login) and GET /distribution/{name}/json. `fromSrc` imports stay with engine.api.images.
+
+The RegistryClient is made by the composition root (`install`), with the daemon's registry-mirrors,
+insecure-registries and a staging dir under the data root; a lazily made one serves apps built without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from engine.api.backends import Backends, Route, backends
+from engine.api.jsonstream import JSONStream
+from engine.api.params import qstr
+from engine.errors import InvalidParameter
+from engine.registry import RegistryClient, RegistryOptions, decode_registry_auth
+
+log = logging.getLogger(__name__)
+REGISTRY: web.AppKey[RegistryClient] = web.AppKey("registry", RegistryClient)
+_lazy: dict[int, RegistryClient] = {}
+
+
+def make_client(b: Backends) -> RegistryClient:
+    cfg = b.config
+    options = RegistryOptions.from_daemon_config(
+        {"registry-mirrors": list(cfg.registry_mirrors), "insecure-registries": list(cfg.insecure_registries)}
+    )
+    staging = Path(cfg.data_root) / "registry-staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    return RegistryClient(b.images, options, staging_dir=staging)
+
+
+def install(app: web.Application, b: Backends) -> RegistryClient:
+    """Called by the composition root before the app starts; returns the client (the builder pulls with it)."""
+    client = make_client(b)
+    app[REGISTRY] = client
+    return client
+
+
+def registry_client(request: web.Request) -> RegistryClient:
+    if REGISTRY in request.app:
+        return request.app[REGISTRY]
+    key = id(request.app)
+    if key not in _lazy:
+        _lazy[key] = make_client(backends(request))
+    return _lazy[key]
+
+
+def _ref(request: web.Request, name: str) -> str:
+    tag = qstr(request, "tag")
+    if tag:
+        sep = "@" if tag.startswith("sha256:") else ":"
+        last = name.rsplit("/", 1)[-1]
+        if ":" in last or "@" in name:
+            return name
+        return f"{name}{sep}{tag}"
+    return name
+
+
+async def create_image(request: web.Request) -> web.StreamResponse:
+    from_image = qstr(request, "fromImage")
+    if not from_image:
+        from engine.api import images
+
+        return await images.create_image(request)  # fromSrc: E4's import
+    b = backends(request)
+    ref = _ref(request, from_image)
+    creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
+    platform = qstr(request, "platform") or None
+    client = registry_client(request)
+    stream = JSONStream(request)
+
+    async def work() -> None:
+        image = await asyncio.to_thread(
+            client.pull, ref, platform=platform, credentials=creds, progress=stream.emit, cancel=stream.gone
+        )
+        image_id = getattr(image, "id", "")
+        if image_id:
+            b.events.publish("image", "pull", image_id, {"name": ref})
+
+    return await stream.run(work)
+
+
+async def push_image(request: web.Request) -> web.StreamResponse:
+    b = backends(request)
+    ref = _ref(request, request.match_info["name"])
+    creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
+    client = registry_client(request)
+    stream = JSONStream(request)
+
+    async def work() -> None:
+        await asyncio.to_thread(client.push, ref, credentials=creds, progress=stream.emit)
+        b.events.publish("image", "push", ref, {"name": ref})
+
+    return await stream.run(work)
+
+
+async def auth(request: web.Request) -> web.StreamResponse:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidParameter("invalid auth config: not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidParameter("invalid auth config: expected a JSON object")
+    client = registry_client(request)
+    result = await asyncio.to_thread(
+        client.login,
+        str(body.get("serveraddress") or ""),
+        str(body.get("username") or ""),
+        str(body.get("password") or ""),
+    )
+    return web.json_response(result)
+
+
+async def distribution_info(request: web.Request) -> web.StreamResponse:
+    """The manifest descriptor a reference names and the platforms it offers (docker's service/distribution)."""
+    from engine.registry.pull import fetch_manifest
+    from engine.registry.reference import parse
+
+    name = request.match_info["name"]
+    creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
+    client = registry_client(request)
+    reference = parse(name)
+
+    def look() -> dict[str, Any]:
+        target = reference.digest or reference.tag or "latest"
+        creds_for = client.credentials_for(reference.domain, creds)
+        _, (body, ctype, digest) = client._on_endpoints(
+            reference, "pull", creds_for, lambda s: fetch_manifest(s, target, reference.familiar())
+        )
+        doc = json.loads(body)
+        platforms: list[dict[str, Any]] = []
+        if "manifests" in doc:
+            for m in doc["manifests"]:
+                p = m.get("platform") or {}
+                if p:
+                    platforms.append({k: v for k, v in p.items() if v})
+        else:
+            platforms.append({"architecture": "", "os": ""})
+        return {
+            "Descriptor": {"mediaType": ctype, "digest": digest, "size": len(body)},
+            "Platforms": platforms,
+        }
+
+    return web.json_response(await asyncio.to_thread(look))
+
+
+def routes() -> list[Route]:
+    return [
+        ("POST", "/images/create", create_image),
+        ("POST", "/images/{name:.+}/push", push_image),
+        ("POST", "/auth", auth),
+        ("GET", "/distribution/{name:.+}/json", distribution_info),
+    ]

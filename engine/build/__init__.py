@@ -1,0 +1,1 @@
+"""The Dockerfile builder: parser, variable expansion, .dockerignore, build context, step cache, executor."""
