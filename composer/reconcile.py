@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from composer.errors import ComposerError
 from composer.graph import project_edges, start_levels, with_dependencies
+from composer.labels import DEPENDS_ON as DEPENDS_ON_LABEL
 from composer.model import Project, Service, service_config_hash
 from composer.observe import Observed, ObservedContainer
 from composer.plan import Kind, Operation, Plan
@@ -323,6 +324,78 @@ def _await_dependencies(
                 b.ops[op_id] = Operation(**{**op.__dict__, "after": (*op.after, *awaits)})
 
 
+def _ordered_stops(
+    b: _Builder,
+    project: Project | None,
+    targets: list[ObservedContainer],
+    cause: Mapping[str, str],
+    timeout: int | None,
+    *,
+    remove: bool,
+) -> list[str]:
+    """Stop (and remove) `targets` with every service's dependents handled before the service itself.
+    Returns the ids of the last operation per container."""
+    dependents: dict[str, set[str]] = {}
+    if project is not None:
+        for svc, deps in project_edges(project).items():
+            for dep in deps:
+                dependents.setdefault(dep, set()).add(svc)
+    for c in targets:  # the labels also hold the dependency record (a project whose file is gone)
+        for item in filter(None, c.labels.get(DEPENDS_ON_LABEL, "").split(",")):
+            dependents.setdefault(item.split(":")[0], set()).add(c.service)
+    by_service: dict[str, list[ObservedContainer]] = {}
+    for c in targets:
+        by_service.setdefault(c.service, []).append(c)
+    done: dict[str, list[str]] = {}
+
+    def visit(service: str, seen: frozenset[str]) -> list[str]:
+        if service in done:
+            return done[service]
+        first: list[str] = []
+        for dependent in sorted(dependents.get(service, ())):
+            if dependent not in seen:
+                first += visit(dependent, seen | {dependent})
+        svc = project.services.get(service) if project else None
+        wait = stop_timeout(svc, timeout)
+        ids = []
+        for c in by_service.get(service, []):
+            if remove:
+                ids.append(_stop_remove(b, c, cause.get(c.id, "down"), wait, first))
+            elif c.running:
+                ids.append(
+                    b.add(
+                        Operation(
+                            f"stop:{c.id}",
+                            Kind.STOP_CONTAINER,
+                            c.name,
+                            cause.get(c.id, "stop"),
+                            service=c.service,
+                            container_id=c.id,
+                            timeout=wait,
+                            after=tuple(first),
+                        )
+                    )
+                )
+        done[service] = ids
+        return ids
+
+    last: list[str] = []
+    for service in sorted(by_service):
+        last += visit(service, frozenset({service}))
+    return last
+
+
+def plan_stop(
+    project: Project | None, observed: Observed, services: Iterable[str] = (), timeout: int | None = None
+) -> Plan:
+    """Stop the running containers of `services` (all when empty), dependents first."""
+    wanted = set(services)
+    targets = [c for c in observed.containers if not c.oneoff and (not wanted or c.service in wanted)]
+    b = _Builder()
+    _ordered_stops(b, project, targets, {}, timeout, remove=False)
+    return Plan(observed.project, tuple(b.ops.values()))
+
+
 def plan_down(project: Project | None, observed: Observed, options: DownOptions = DownOptions()) -> Plan:
     """Stop and remove the containers (dependents first), then networks, volumes (-v), images (--rmi)."""
     b = _Builder()
@@ -333,49 +406,8 @@ def plan_down(project: Project | None, observed: Observed, options: DownOptions 
     if orphans and not options.remove_orphans:
         warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
     targets = ours + (orphans if options.remove_orphans else [])
-    dependents: dict[str, set[str]] = {}
-    if project is not None:
-        for svc, deps in project_edges(project).items():
-            for dep in deps:
-                dependents.setdefault(dep, set()).add(svc)
-    else:  # the labels hold the dependency record of a project whose file is gone
-        for c in targets:
-            for item in filter(None, c.labels.get("com.docker.compose.depends_on", "").split(",")):
-                dependents.setdefault(item.split(":")[0], set()).add(c.service)
-    by_service: dict[str, list[ObservedContainer]] = {}
-    for c in targets:
-        by_service.setdefault(c.service, []).append(c)
-    removes: list[str] = []
-
-    def stop_ops(service: str, seen: frozenset[str]) -> list[str]:
-        """Stop/remove ids of `service`'s dependents (they stop first)."""
-        ids: list[str] = []
-        for dependent in sorted(dependents.get(service, ())):
-            if dependent in seen:
-                continue
-            ids += visit(dependent, seen | {dependent})
-        return ids
-
-    done: dict[str, list[str]] = {}
-
-    def visit(service: str, seen: frozenset[str]) -> list[str]:
-        if service in done:
-            return done[service]
-        first = stop_ops(service, seen)
-        ids = []
-        svc = project.services.get(service) if project else None
-        for c in by_service.get(service, []):
-            ids.append(
-                _stop_remove(
-                    b, c, "down" if c in ours else "orphan", stop_timeout(svc, options.timeout), first
-                )
-            )
-        done[service] = ids
-        return ids
-
-    for service in sorted(by_service):
-        removes += visit(service, frozenset({service}))
-    after = tuple(removes)
+    causes = {c.id: "orphan" for c in orphans}
+    after = tuple(_ordered_stops(b, project, targets, causes, options.timeout, remove=True))
     networks = observed.networks or {}
     for net in sorted(networks.values(), key=lambda n: n.name):
         b.add(Operation(f"rmnet:{net.name}", Kind.REMOVE_NETWORK, net.name, "down", key=net.key, after=after))

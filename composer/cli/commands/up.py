@@ -1,0 +1,126 @@
+"""Create and start containers.
+
+Usage:
+  up [options] [--scale SERVICE=NUM]... [--attach SERVICE]... [--no-attach SERVICE]... [SERVICE...]
+
+Options:
+  -d, --detach                  Detached mode: run containers in the background
+  --build                       Build images before starting containers
+  --no-build                    Don't build an image, even if it's missing
+  --pull POLICY                 Pull image before running (always, missing, never, build)
+  --force-recreate              Recreate containers even if their configuration and image haven't changed
+  --no-recreate                 If containers already exist, don't recreate them
+  --no-deps                     Don't start linked services
+  --no-start                    Don't start the services after creating them
+  --remove-orphans              Remove containers for services not defined in the Compose file
+  --scale SERVICE=NUM           Scale SERVICE to NUM instances (overrides `scale` in the file)
+  --wait                        Wait for services to be running|healthy; implies detached mode
+  --wait-timeout SECONDS        Maximum duration in seconds to wait for the project to be running|healthy
+  --abort-on-container-exit     Stops all containers if any container was stopped
+  --exit-code-from SERVICE      Return the exit code of the selected service container
+  --attach SERVICE              Restrict attaching to the specified services
+  --no-attach SERVICE           Do not attach (stream logs) to the specified services
+  --no-color                    Produce monochrome output
+  --no-log-prefix               Don't print prefix in logs
+  -t, --timeout SECONDS         Use this timeout in seconds for container shutdown
+  --quiet-pull                  Pull without printing progress information
+  --progress MODE               Progress output: auto, tty, plain, quiet [default: auto]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from composer.cli.options import GlobalOptions, UsageError
+
+SUPPORTS_DRY_RUN = True
+
+
+def _int(value: str | None, flag: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{flag} needs a whole number, not {value!r}") from None
+
+
+def _scale(items: list[str]) -> dict[str, int]:
+    out = {}
+    for item in items:
+        name, sep, num = item.partition("=")
+        if not sep or not num.isdigit():
+            raise UsageError(f"invalid --scale {item!r}: use SERVICE=NUM")
+        out[name] = int(num)
+    return out
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.main import parse_command
+
+    args = parse_command(__doc__ or "", argv)
+    return up(args, options)
+
+
+def up(args: dict[str, Any], options: GlobalOptions) -> int:
+    from composer.cli.attach import follow_project
+    from composer.execute import Context, execute
+    from composer.presenter import out, warn
+    from composer.progress import Progress
+    from composer.reconcile import UpOptions, reconcile
+    from composer.session import open_session
+    from composer.waiting import wait_project
+
+    if args["--build"] and args["--no-build"]:
+        raise UsageError("--build and --no-build are incompatible")
+    if args["--force-recreate"] and args["--no-recreate"]:
+        raise UsageError("--force-recreate and --no-recreate are incompatible")
+    if args["--pull"] not in (None, "always", "missing", "never", "build", "policy"):
+        raise UsageError(f"invalid --pull {args['--pull']!r}: use always, missing, never or build")
+    detach = bool(args["--detach"] or args["--wait"])
+    if detach and (args["--abort-on-container-exit"] or args["--exit-code-from"]):
+        raise UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d/--wait")
+    timeout = _int(args["--timeout"], "--timeout")
+    session = open_session(options)
+    project = session.project
+    services = tuple(args["SERVICE"])
+    if args["--exit-code-from"] and args["--exit-code-from"] not in project.services:
+        raise UsageError(f"no such service: {args['--exit-code-from']}")
+    upopts = UpOptions(
+        services=services,
+        no_deps=bool(args["--no-deps"]),
+        force_recreate=bool(args["--force-recreate"]),
+        no_recreate=bool(args["--no-recreate"]),
+        no_start=bool(args["--no-start"]),
+        remove_orphans=bool(args["--remove-orphans"]),
+        scale=_scale(args["--scale"]),
+        build="always" if args["--build"] else "never" if args["--no-build"] else "auto",
+        pull=None if args["--pull"] in (None, "policy") else args["--pull"],
+        timeout=timeout,
+        known_services=session.known_services,
+    )
+    observed = session.observe()
+    plan = reconcile(project, observed, upopts)
+    for message in plan.warnings:
+        warn(message)
+    if options.dry_run:
+        out(str(plan) or "Nothing to do: the project is up to date")
+        return 0
+    progress = Progress("quiet" if args["--progress"] == "quiet" else args["--progress"])
+    ctx = Context(
+        api=session.engine.api,
+        project=project,
+        progress=progress,
+        meta=session.meta,
+        networks_supported=observed.networks is not None,
+        quiet_pull=bool(args["--quiet-pull"]),
+    )
+    execute(plan, ctx)
+    if args["--no-start"]:
+        return 0
+    if args["--wait"]:
+        wait_project(session, services, _int(args["--wait-timeout"], "--wait-timeout"), progress)
+        return 0
+    if detach:
+        return 0
+    return follow_project(session, args, ctx, upopts)

@@ -1,0 +1,352 @@
+"""Walk a Plan: every operation is one Engine API call, run as soon as the operations it comes after are
+done (graphlib.TopologicalSorter), in parallel within that limit. Nothing is decided here; the first
+failure stops new work, lets running calls finish, and is raised as one line naming the service.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import graphlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from composer import labels as L
+from composer.client import engine_errors, is_not_found
+from composer.errors import ComposerError
+from composer.model import Project, service_config_hash
+from composer.plan import Kind, Operation, Plan
+from composer.progress import Progress
+from composer.spec import ProjectMeta, container_config, image_ref
+
+if TYPE_CHECKING:
+    import docker
+
+log = logging.getLogger(__name__)
+
+WORKERS = 16
+POLL = 0.05  # seconds between looks at a dependency's state while awaiting its condition
+
+
+class ExecuteError(ComposerError):
+    pass
+
+
+@dataclass
+class Context:
+    api: docker.APIClient
+    project: Project | None
+    progress: Progress
+    meta: ProjectMeta = field(default_factory=lambda: ProjectMeta(working_dir=""))
+    networks_supported: bool = True
+    quiet_pull: bool = False
+    container_ids: dict[str, str] = field(default_factory=dict)  # name -> id, filled as containers appear
+    started: list[str] = field(default_factory=list)  # ids this run started, in order
+    _images: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def execute(plan: Plan, ctx: Context) -> None:
+    ops = plan.by_id()
+    sorter = graphlib.TopologicalSorter({i: [a for a in op.after if a in ops] for i, op in ops.items()})
+    sorter.prepare()
+    failure: BaseException | None = None
+    with cf.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="op") as pool:
+        running: dict[cf.Future[None], str] = {}
+        while sorter.is_active() or running:
+            if failure is None:
+                for op_id in sorter.get_ready():
+                    running[pool.submit(_run, ops[op_id], ctx)] = op_id
+            if not running:
+                break
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                op_id = running.pop(fut)
+                exc = fut.exception()
+                if exc is None:
+                    sorter.done(op_id)
+                elif failure is None:
+                    failure = exc
+    if failure is not None:
+        raise failure
+
+
+def _run(op: Operation, ctx: Context) -> None:
+    what = f"service {op.service}: " if op.service else ""
+    try:
+        _HANDLERS[op.kind](op, ctx)
+    except ComposerError as exc:
+        ctx.progress.event(_word(op), op.target, "Error", "")
+        if op.kind is Kind.AWAIT and not op.required:
+            ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
+            return
+        msg = exc.message if exc.message.startswith("service ") else what + exc.message
+        raise ExecuteError(msg, exc.hint) from exc
+
+
+def _word(op: Operation) -> str:
+    return {
+        Kind.CREATE_NETWORK: "Network",
+        Kind.REMOVE_NETWORK: "Network",
+        Kind.CREATE_VOLUME: "Volume",
+        Kind.REMOVE_VOLUME: "Volume",
+        Kind.PULL_IMAGE: "Image",
+        Kind.BUILD_IMAGE: "Image",
+        Kind.REMOVE_IMAGE: "Image",
+        Kind.AWAIT: "Container",
+    }.get(op.kind, "Container")
+
+
+def _create_network(op: Operation, ctx: Context) -> None:
+    assert ctx.project is not None and op.key is not None
+    net = ctx.project.networks[op.key]
+    ctx.progress.event("Network", net.name, "Creating")
+    labels = {**net.labels, L.PROJECT: ctx.project.name, L.NETWORK: op.key, L.VERSION: L.COMPOSE_VERSION}
+    ipam = None
+    if net.ipam:
+        from docker.types import IPAMConfig, IPAMPool
+
+        pools = [
+            IPAMPool(subnet=c.get("subnet"), iprange=c.get("ip_range"), gateway=c.get("gateway"))
+            for c in net.ipam.get("config") or []
+        ]
+        ipam = IPAMConfig(driver=net.ipam.get("driver") or "default", pool_configs=pools)
+    with engine_errors(f"creating network {net.name}"):
+        ctx.api.create_network(
+            net.name,
+            driver=net.driver or "bridge",
+            options=dict(net.driver_opts) or None,
+            ipam=ipam,
+            internal=net.internal,
+            labels=labels,
+            enable_ipv6=bool(net.enable_ipv6),
+            attachable=net.attachable or None,
+        )
+    ctx.progress.event("Network", net.name, "Created")
+
+
+def _create_volume(op: Operation, ctx: Context) -> None:
+    assert ctx.project is not None and op.key is not None
+    vol = ctx.project.volumes[op.key]
+    ctx.progress.event("Volume", vol.name, "Creating")
+    labels = {**vol.labels, L.PROJECT: ctx.project.name, L.VOLUME: op.key, L.VERSION: L.COMPOSE_VERSION}
+    with engine_errors(f"creating volume {vol.name}"):
+        ctx.api.create_volume(
+            vol.name, driver=vol.driver or "local", driver_opts=dict(vol.driver_opts), labels=labels
+        )
+    ctx.progress.event("Volume", vol.name, "Created")
+
+
+def _stream_errors(stream: Any, doing: str) -> None:
+    """Pull/build replies are JSON message streams; an `error` entry is the failure."""
+    for item in stream:
+        if isinstance(item, dict) and item.get("error"):
+            raise ComposerError(f"{doing}: {str(item['error']).strip()}")
+
+
+def _pull(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Image", op.target, "Pulling")
+    repo, _, tag = op.target.rpartition(":") if ":" in op.target.split("/")[-1] else (op.target, "", "latest")
+    with engine_errors(f"pulling image {op.target}"):
+        _stream_errors(
+            ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True), f"pulling {op.target}"
+        )
+    ctx.progress.event("Image", op.target, "Pulled")
+
+
+def _build(op: Operation, ctx: Context) -> None:
+    assert ctx.project is not None and op.service is not None
+    svc = ctx.project.services[op.service]
+    assert svc.build is not None
+    ctx.progress.event("Image", op.target, "Building")
+    with engine_errors(f"building image {op.target}"):
+        stream = ctx.api.build(
+            path=svc.build.context,
+            dockerfile=svc.build.dockerfile,
+            tag=op.target,
+            buildargs={k: str(v) for k, v in svc.build.args.items() if v is not None} or None,
+            target=svc.build.target,
+            rm=True,
+            decode=True,
+            labels={L.PROJECT: ctx.project.name, L.SERVICE: op.service},
+        )
+        _stream_errors(stream, f"building {op.target}")
+    ctx.progress.event("Image", op.target, "Built")
+
+
+def _image_id(ctx: Context, ref: str) -> str:
+    with ctx._lock:
+        if ref in ctx._images:
+            return ctx._images[ref]
+    with engine_errors(f"inspecting image {ref}"):
+        image_id = str(ctx.api.inspect_image(ref)["Id"])
+    with ctx._lock:
+        ctx._images[ref] = image_id
+    return image_id
+
+
+def _service_container(ctx: Context, service: str) -> str:
+    """The id of `service`'s first container (for network_mode/ipc/pid "service:x")."""
+    assert ctx.project is not None
+    with engine_errors(f"looking up service {service}"):
+        found = ctx.api.containers(all=True, filters=L.service_filter(ctx.project.name, service))
+    if not found:
+        raise ComposerError(f"service {service} has no container")
+    return str(sorted(found, key=lambda c: L.number_of(c.get("Labels") or {}))[0]["Id"])
+
+
+def _create_container(op: Operation, ctx: Context) -> None:
+    assert ctx.project is not None and op.service is not None and op.number is not None
+    svc = ctx.project.services[op.service]
+    ctx.progress.event("Container", op.target, "Creating")
+    ref = image_ref(ctx.project, svc)
+    try:
+        image_id = _image_id(ctx, ref)
+    except ComposerError:
+        raise ComposerError(f"image {ref} not found") from None
+    body = container_config(
+        ctx.project,
+        svc,
+        op.number,
+        config_hash=service_config_hash(ctx.project, op.service),
+        image_id=image_id,
+        meta=ctx.meta,
+        networks_supported=ctx.networks_supported,
+        resolve_service=lambda name: _service_container(ctx, name),
+    )
+    with engine_errors(f"creating container {op.target}"):
+        reply = ctx.api.create_container_from_config(body, name=op.target)
+    with ctx._lock:
+        ctx.container_ids[op.target] = str(reply["Id"])
+    ctx.progress.event("Container", op.target, "Created")
+
+
+def _start(op: Operation, ctx: Context) -> None:
+    cid = op.container_id or ctx.container_ids.get(op.target) or op.target
+    ctx.progress.event("Container", op.target, "Starting")
+    with engine_errors(f"starting container {op.target}"):
+        ctx.api.start(cid)
+    with ctx._lock:
+        ctx.started.append(cid)
+    ctx.progress.event("Container", op.target, "Started")
+
+
+def _stop(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Container", op.target, "Stopping")
+    try:
+        with engine_errors(f"stopping container {op.target}"):
+            ctx.api.stop(op.container_id or op.target, timeout=op.timeout if op.timeout is not None else 10)
+    except ComposerError as exc:
+        if not is_not_found(exc.__cause__ or exc):
+            raise
+    ctx.progress.event("Container", op.target, "Stopped")
+
+
+def _remove(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Container", op.target, "Removing")
+    _gone_is_fine(
+        lambda: ctx.api.remove_container(op.container_id or op.target, force=True),
+        f"removing container {op.target}",
+    )
+    ctx.progress.event("Container", op.target, "Removed")
+
+
+def _remove_network(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Network", op.target, "Removing")
+    _gone_is_fine(lambda: ctx.api.remove_network(op.target), f"removing network {op.target}")
+    ctx.progress.event("Network", op.target, "Removed")
+
+
+def _remove_volume(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Volume", op.target, "Removing")
+    _gone_is_fine(lambda: ctx.api.remove_volume(op.target), f"removing volume {op.target}")
+    ctx.progress.event("Volume", op.target, "Removed")
+
+
+def _remove_image(op: Operation, ctx: Context) -> None:
+    ctx.progress.event("Image", op.target, "Removing")
+    _gone_is_fine(lambda: ctx.api.remove_image(op.target), f"removing image {op.target}")
+    ctx.progress.event("Image", op.target, "Removed")
+
+
+def _gone_is_fine(call: Any, doing: str) -> None:
+    """Deleting what is already gone is success."""
+    try:
+        with engine_errors(doing):
+            call()
+    except ComposerError as exc:
+        if not is_not_found(exc.__cause__ or exc):
+            raise
+
+
+def _await(op: Operation, ctx: Context) -> None:
+    """Block until every container of the dependency meets the condition; fail clearly when it cannot."""
+    assert ctx.project is not None and op.service is not None
+    condition = op.condition or "service_started"
+    while True:
+        with engine_errors(f"inspecting service {op.service}"):
+            found = ctx.api.containers(all=True, filters=L.service_filter(ctx.project.name, op.service))
+        if not found:
+            raise ComposerError(f"dependency {op.service} has no container")
+        states = []
+        for item in found:
+            name = str((item.get("Names") or [item["Id"]])[0]).lstrip("/")
+            with engine_errors(f"inspecting container {name}"):
+                state = ctx.api.inspect_container(item["Id"])["State"]
+            states.append(_condition_state(condition, name, op.service, state))
+        if all(s == "ok" for s in states):
+            word = {"service_healthy": "Healthy", "service_completed_successfully": "Exited"}.get(condition)
+            if word:
+                for item in found:
+                    ctx.progress.event("Container", str(item["Names"][0]).lstrip("/"), word)
+            return
+        for item, s in zip(found, states, strict=True):
+            if s == "wait":
+                ctx.progress.event("Container", str(item["Names"][0]).lstrip("/"), "Waiting", "")
+        time.sleep(POLL)
+
+
+def _condition_state(condition: str, name: str, service: str, state: dict[str, Any]) -> str:
+    """ok / wait for one container, or raise when the condition can no longer be met."""
+    status = state.get("Status")
+    if condition == "service_completed_successfully":
+        if status in ("exited", "dead"):
+            code = int(state.get("ExitCode") or 0)
+            if code != 0:
+                raise ComposerError(f"service {service} didn't complete successfully: exit {code}")
+            return "ok"
+        return "wait"
+    if condition == "service_healthy":
+        health = (state.get("Health") or {}).get("Status")
+        if health is None:
+            raise ComposerError(f"dependency {service} (container {name}) has no healthcheck configured")
+        if health == "healthy":
+            return "ok"
+        if health == "unhealthy":
+            raise ComposerError(f"dependency failed to start: container {name} is unhealthy")
+        if status in ("exited", "dead"):
+            raise ComposerError(
+                f"dependency failed to start: container {name} exited ({state.get('ExitCode')})"
+            )
+        return "wait"
+    if status in ("running", "paused", "restarting") or status == "exited":
+        return "ok"
+    return "wait"
+
+
+_HANDLERS = {
+    Kind.CREATE_NETWORK: _create_network,
+    Kind.CREATE_VOLUME: _create_volume,
+    Kind.PULL_IMAGE: _pull,
+    Kind.BUILD_IMAGE: _build,
+    Kind.CREATE_CONTAINER: _create_container,
+    Kind.START_CONTAINER: _start,
+    Kind.STOP_CONTAINER: _stop,
+    Kind.REMOVE_CONTAINER: _remove,
+    Kind.AWAIT: _await,
+    Kind.REMOVE_NETWORK: _remove_network,
+    Kind.REMOVE_VOLUME: _remove_volume,
+    Kind.REMOVE_IMAGE: _remove_image,
+}

@@ -1,0 +1,57 @@
+"""What a project command starts from: the loaded project, the engine, and a snapshot of what exists.
+
+    s = open_session(options)                       # loads the project (errors are one line) and connects
+    observed = s.observe(image_refs=...)            # composer.observe over s.engine.api
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from composer.client import Engine, connect
+from composer.observe import Observed, observe
+from composer.spec import ProjectMeta, image_ref
+
+if TYPE_CHECKING:
+    from composer.cli.options import GlobalOptions
+    from composer.loader.pipeline import LoadedProject
+    from composer.model import Project
+
+
+@dataclass(frozen=True)
+class Session:
+    options: GlobalOptions
+    loaded: LoadedProject
+    engine: Engine
+
+    @property
+    def project(self) -> Project:
+        return self.loaded.project
+
+    @property
+    def name(self) -> str:
+        return self.loaded.project.name
+
+    @property
+    def known_services(self) -> frozenset[str]:
+        """Every service of the file, those disabled by profiles included (they are not orphans)."""
+        return frozenset((*self.project.services, *self.loaded.disabled_services))
+
+    @property
+    def meta(self) -> ProjectMeta:
+        return ProjectMeta(working_dir=self.loaded.working_dir, config_files=self.loaded.config_files)
+
+    def observe(self, services: Iterable[str] | None = None) -> Observed:
+        names = list(self.project.services) if services is None else list(services)
+        refs = [image_ref(self.project, self.project.services[n]) for n in names]
+        externals = [n.name for n in self.project.networks.values() if n.external]
+        return observe(self.engine.api, self.name, image_refs=refs, external_networks=externals)
+
+
+def open_session(options: GlobalOptions) -> Session:
+    from composer.cli.project import load
+
+    loaded = load(options)
+    return Session(options, loaded, connect(options))
