@@ -1,0 +1,146 @@
+"""`DOCKER_BUILDKIT=0 docker build` against our engine: multi-stage, the step cache, .dockerignore, errors;
+then push to a real docker-registry, pull into a clean engine, skopeo cross-check, run the pulled image."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import DockerCLI, client_env
+from tests.support.engine import EngineProcess, running_engine
+from tests.support.registry import Registry
+
+pytestmark = pytest.mark.root
+
+DOCKERFILE = """\
+# syntax=docker/dockerfile:1
+ARG BASE=busybox
+FROM $BASE AS base
+ARG GREETING=hello
+ENV WHO="the world" \\
+    OTHER=x
+WORKDIR /app
+COPY src/ ./src/
+COPY conf.txt /etc/app/
+RUN echo "$GREETING $WHO" > out.txt && cat src/a.txt
+RUN <<EOT
+echo heredoc $OTHER > /app/h.txt
+EOT
+ADD files.tar /unpacked/
+COPY --chown=1000:1000 --chmod=600 conf.txt /owned
+USER 1000
+CMD ["cat", "/app/out.txt"]
+
+FROM scratch AS unused
+COPY missing-on-purpose /nowhere
+
+FROM busybox AS final
+COPY --from=base /app/ /copied/
+LABEL stage=final
+"""
+
+
+def _write_context(ctx: Path) -> None:
+    (ctx / "Dockerfile").write_text(DOCKERFILE)
+    (ctx / "src").mkdir()
+    (ctx / "src" / "a.txt").write_text("source a\n")
+    (ctx / "conf.txt").write_text("conf\n")
+    (ctx / "secret.log").write_text("must not be sent\n")
+    (ctx / ".dockerignore").write_text("*.log\n")
+    inner = ctx / "inner"
+    inner.mkdir()
+    (inner / "t.txt").write_text("from tar\n")
+    subprocess.run(["tar", "-C", str(inner), "-cf", str(ctx / "files.tar"), "t.txt"], check=True)
+
+
+def test_build_run_cache_and_rebuild(docker: DockerCLI, context: Path) -> None:
+    _write_context(context)
+    first = docker("build", "--build-arg", "GREETING=hi", "-t", "b1/app:1", "--target", "base", str(context),
+                   timeout=120)
+    assert "Step 1/" in first.out and "Successfully tagged b1/app:1" in first.out
+    assert "source a" in first.out  # RUN output streamed
+    assert "missing-on-purpose" not in first.out  # the unused stage is not built
+    out = docker("run", "--rm", "b1/app:1").out
+    assert out == "hi the world\n"
+    ls = docker("run", "--rm", "--user", "0", "b1/app:1", "sh", "-c",
+                "cat /app/h.txt /unpacked/t.txt /app/src/a.txt /etc/app/conf.txt; stat -c '%u:%g %a' /owned; "
+                "ls /app").out
+    assert ls.split("\n")[:5] == ["heredoc x", "from tar", "source a", "conf", "1000:1000 600"]
+    inspect = json.loads(docker("image", "inspect", "b1/app:1").out)[0]
+    assert inspect["Config"]["User"] == "1000" and inspect["Config"]["WorkingDir"] == "/app"
+    assert "WHO=the world" in inspect["Config"]["Env"]
+
+    # fully cached: every step from cache, no container made, fast
+    since = f"{time.time():.9f}"
+    t0 = time.monotonic()
+    again = docker("build", "--build-arg", "GREETING=hi", "-t", "b1/app:1", "--target", "base", str(context))
+    elapsed = time.monotonic() - t0
+    assert again.out.count("Using cache") == 10, again.out
+    assert "Running in" not in again.out
+    assert elapsed < 2.0
+    events = docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
+                    "type=container").out
+    assert events == ""
+
+    # one source changed: steps before its COPY cached, from there on re-run
+    (context / "conf.txt").write_text("conf 2\n")
+    third = docker("build", "--build-arg", "GREETING=hi", "-t", "b1/app:2", "--target", "base", str(context))
+    steps = third.out.split("Step ")
+    cached = [s.split(" :")[0] for s in steps if "Using cache" in s]
+    assert cached == ["3/12", "4/12", "5/12"], third.out  # ENV, WORKDIR, COPY src/; ARG has no image
+    assert docker("run", "--rm", "--user", "0", "b1/app:2", "cat", "/etc/app/conf.txt").out == "conf 2\n"
+
+    # the final stage copies from base; --no-cache re-runs everything
+    final = docker("build", "--no-cache", "-t", "b1/final", str(context), timeout=120)
+    assert "Using cache" not in final.out
+    assert "missing-on-purpose" not in final.out
+    assert docker("run", "--rm", "b1/final", "cat", "/copied/out.txt").out == "hello the world\n"
+
+
+def test_build_errors(docker: DockerCLI, context: Path) -> None:
+    (context / "Dockerfile").write_text("FROM busybox\nRUN echo start && exit 3\n")
+    res = docker("build", str(context), check=False)
+    assert res.rc != 0
+    assert "The command '/bin/sh -c echo start && exit 3' returned a non-zero code: 3" in res.err
+    (context / "Dockerfile").write_text("FROM busybox\n\nBOGUS x\n")
+    res = docker("build", str(context), check=False)
+    assert res.rc != 0 and "line 3: unknown instruction: BOGUS" in res.err
+    (context / "Dockerfile").write_text("FROM busybox\nCOPY nothere /x\n")
+    res = docker("build", str(context), check=False)
+    assert res.rc != 0 and "nothere" in res.err
+    assert docker("ps", "-aq").out == ""  # failed RUN containers are removed
+
+
+def test_push_pull_skopeo_and_run(docker: DockerCLI, context: Path, registry: Registry, tmp_path: Path) -> None:
+    (context / "Dockerfile").write_text("FROM busybox\nRUN echo pushed > /p.txt\nCMD [\"cat\", \"/p.txt\"]\n")
+    ref = f"{registry.host}/b1/pushed:v1"
+    docker("build", "-t", ref, str(context), timeout=120)
+    push = docker("push", ref, timeout=120)
+    assert "v1: digest: sha256:" in push.out
+    info = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{ref}"], capture_output=True,
+                          text=True, check=True)
+    assert len(json.loads(info.stdout)["Layers"]) == 2
+    copy = subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{tmp_path / 'd'}"],
+                          capture_output=True, text=True)
+    assert copy.returncode == 0, copy.stderr
+    with running_engine(busybox_image=False) as clean:
+        cli = DockerCLI(client_env(clean.socket_path, clean.base / "docker-config"))
+        pulled = cli("pull", ref, timeout=120)
+        assert "Downloaded newer image" in pulled.out or "Pull complete" in pulled.out, pulled.out
+        assert cli("run", "--rm", ref).out == "pushed\n"
+        dist = clean.json("GET", f"/distribution/{ref}/json")
+        assert dist["Descriptor"]["digest"].startswith("sha256:")
+
+
+def test_pull_missing_is_a_clear_error(docker: DockerCLI, registry: Registry) -> None:
+    res = docker("pull", f"{registry.host}/b1/none:latest", check=False)
+    assert res.rc != 0 and "b1/none" in res.err
+
+
+def test_login_through_auth(engine: EngineProcess, registry: Registry) -> None:
+    res = engine.request("POST", "/auth", {"serveraddress": registry.host, "username": "u", "password": "p"})
+    assert res.status == 200 and res.json()["Status"] == "Login Succeeded"
