@@ -15,7 +15,7 @@ from engine.api.backends import Backends, Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qbool, qstr
 from engine.build.context import unpack
-from engine.build.executor import BuildError, Builder, BuildOptions
+from engine.build.executor import Builder, BuildError, BuildOptions
 from engine.errors import EngineError, InvalidParameter
 
 BUILDER: web.AppKey[Builder] = web.AppKey("builder", Builder)

@@ -37,7 +37,7 @@ def make_client(b: Backends) -> RegistryClient:
 
 
 def install(app: web.Application, b: Backends) -> RegistryClient:
-    """Called by the composition root before the app starts; returns the client (the builder pulls with it)."""
+    """Called by the composition root before the app starts; returns the client (the builder pulls too)."""
     client = make_client(b)
     app[REGISTRY] = client
     return client
@@ -119,7 +119,7 @@ async def auth(request: web.Request) -> web.StreamResponse:
 
 
 async def distribution_info(request: web.Request) -> web.StreamResponse:
-    """The manifest descriptor a reference names and the platforms it offers (docker's service/distribution)."""
+    """The manifest descriptor a reference names and the platforms it offers (as dockerd answers it)."""
     from engine.registry.pull import fetch_manifest
     from engine.registry.reference import parse
 

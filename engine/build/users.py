@@ -1,4 +1,4 @@
-"""`--chown=user:group` names resolved against the image's own /etc/passwd and /etc/group (inside the root)."""
+"""`--chown=user:group` resolved against the image's own /etc/passwd and /etc/group, inside its root."""
 
 from __future__ import annotations
 

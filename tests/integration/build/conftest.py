@@ -35,7 +35,9 @@ def seed(registry: Registry) -> None:
 @pytest.fixture(scope="package")
 def engine(registry: Registry, seed: None) -> Iterator[EngineProcess]:
     """An engine with no busybox of its own: `FROM busybox` pulls through the mirror."""
-    with running_engine(busybox_image=False, extra_args=(f"--registry-mirror=http://{registry.host}",)) as eng:
+    with running_engine(
+        busybox_image=False, extra_args=(f"--registry-mirror=http://{registry.host}",)
+    ) as eng:
         yield eng
 
 

@@ -59,16 +59,24 @@ def _write_context(ctx: Path) -> None:
 
 def test_build_run_cache_and_rebuild(docker: DockerCLI, context: Path) -> None:
     _write_context(context)
-    first = docker("build", "--build-arg", "GREETING=hi", "-t", "b1/app:1", "--target", "base", str(context),
-                   timeout=120)
+    first = docker(
+        "build", "--build-arg", "GREETING=hi", "-t", "b1/app:1", "--target", "base", str(context), timeout=120
+    )
     assert "Step 1/" in first.out and "Successfully tagged b1/app:1" in first.out
     assert "source a" in first.out  # RUN output streamed
     assert "missing-on-purpose" not in first.out  # the unused stage is not built
     out = docker("run", "--rm", "b1/app:1").out
     assert out == "hi the world\n"
-    ls = docker("run", "--rm", "--user", "0", "b1/app:1", "sh", "-c",
-                "cat /app/h.txt /unpacked/t.txt /app/src/a.txt /etc/app/conf.txt; stat -c '%u:%g %a' /owned; "
-                "ls /app").out
+    ls = docker(
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "b1/app:1",
+        "sh",
+        "-c",
+        "cat /app/h.txt /unpacked/t.txt /app/src/a.txt /etc/app/conf.txt; stat -c '%u:%g %a' /owned; ls /app",
+    ).out
     assert ls.split("\n")[:5] == ["heredoc x", "from tar", "source a", "conf", "1000:1000 600"]
     inspect = json.loads(docker("image", "inspect", "b1/app:1").out)[0]
     assert inspect["Config"]["User"] == "1000" and inspect["Config"]["WorkingDir"] == "/app"
@@ -82,8 +90,9 @@ def test_build_run_cache_and_rebuild(docker: DockerCLI, context: Path) -> None:
     assert again.out.count("Using cache") == 10, again.out
     assert "Running in" not in again.out
     assert elapsed < 2.0
-    events = docker("events", "--since", since, "--until", str(int(time.time()) + 1), "--filter",
-                    "type=container").out
+    events = docker(
+        "events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "type=container"
+    ).out
     assert events == ""
 
     # one source changed: steps before its COPY cached, from there on re-run
@@ -115,17 +124,26 @@ def test_build_errors(docker: DockerCLI, context: Path) -> None:
     assert docker("ps", "-aq").out == ""  # failed RUN containers are removed
 
 
-def test_push_pull_skopeo_and_run(docker: DockerCLI, context: Path, registry: Registry, tmp_path: Path) -> None:
-    (context / "Dockerfile").write_text("FROM busybox\nRUN echo pushed > /p.txt\nCMD [\"cat\", \"/p.txt\"]\n")
+def test_push_pull_skopeo_and_run(
+    docker: DockerCLI, context: Path, registry: Registry, tmp_path: Path
+) -> None:
+    (context / "Dockerfile").write_text('FROM busybox\nRUN echo pushed > /p.txt\nCMD ["cat", "/p.txt"]\n')
     ref = f"{registry.host}/b1/pushed:v1"
     docker("build", "-t", ref, str(context), timeout=120)
     push = docker("push", ref, timeout=120)
     assert "v1: digest: sha256:" in push.out
-    info = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{ref}"], capture_output=True,
-                          text=True, check=True)
+    info = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert len(json.loads(info.stdout)["Layers"]) == 2
-    copy = subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{tmp_path / 'd'}"],
-                          capture_output=True, text=True)
+    copy = subprocess.run(
+        ["skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{tmp_path / 'd'}"],
+        capture_output=True,
+        text=True,
+    )
     assert copy.returncode == 0, copy.stderr
     with running_engine(busybox_image=False) as clean:
         cli = DockerCLI(client_env(clean.socket_path, clean.base / "docker-config"))

@@ -27,7 +27,9 @@ def test_stages_directives_continuations_comments() -> None:
 
 
 def test_json_and_heredoc_forms() -> None:
-    df = dockerfile.parse('FROM x\nCMD ["a", "b c"]\nRUN <<EOF\necho hi\n\techo $X\nEOF\nRUN cat <<-"E"\n\tz\nE\n')
+    df = dockerfile.parse(
+        'FROM x\nCMD ["a", "b c"]\nRUN <<EOF\necho hi\n\techo $X\nEOF\nRUN cat <<-"E"\n\tz\nE\n'
+    )
     cmd, run, run2 = df.stages[0].instructions
     assert cmd.json_args == ("a", "b c")
     assert run.heredocs[0].content == "echo hi\n\techo $X\n" and run.heredocs[0].expand
@@ -62,7 +64,7 @@ def test_env_label_forms_and_metadata() -> None:
     df = dockerfile.parse(
         'FROM x\nENV A=1 B="two words"\nENV C ${A} and more\nLABEL "k"=v\nEXPOSE 80 53/udp\n'
         "HEALTHCHECK --interval=5s --retries=2 CMD true\nSTOPSIGNAL SIGINT\nUSER 1000:1000\nWORKDIR a\n"
-        "WORKDIR b\nVOLUME /data\nSHELL [\"/bin/bash\", \"-c\"]\nENTRYPOINT echo\n"
+        'WORKDIR b\nVOLUME /data\nSHELL ["/bin/bash", "-c"]\nENTRYPOINT echo\n'
     )
     config: dict[str, object] = {}
     for ins in df.stages[0].instructions:
@@ -72,7 +74,9 @@ def test_env_label_forms_and_metadata() -> None:
     assert config["Labels"] == {"k": "v"}
     assert config["ExposedPorts"] == {"80/tcp": {}, "53/udp": {}}
     assert config["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000, "Retries": 2}
-    assert config["WorkingDir"] == "/a/b" and config["User"] == "1000:1000" and config["StopSignal"] == "SIGINT"
+    assert (
+        config["WorkingDir"] == "/a/b" and config["User"] == "1000:1000" and config["StopSignal"] == "SIGINT"
+    )
     assert config["Volumes"] == {"/data": {}}
     assert config["Entrypoint"] == ["/bin/bash", "-c", "echo"]
 
