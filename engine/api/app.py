@@ -19,9 +19,15 @@ from engine.api.version import API_VERSION, MIN_API_VERSION, parse_version
 
 log = logging.getLogger(__name__)
 
-_OURS = ("engine.api.system", "engine.api.containers", "engine.api.container_io", "engine.api.exec",
-         # B1: before engine.api.images so its /images/create (pull, else import) wins
-         "engine.api.distribution", "engine.api.build")
+_OURS = (
+    "engine.api.system",
+    "engine.api.containers",
+    "engine.api.container_io",
+    "engine.api.exec",
+    # B1: before engine.api.images so its /images/create (pull, else import) wins
+    "engine.api.distribution",
+    "engine.api.build",
+)
 _THEIRS = ("engine.api.images", "engine.api.volumes", "engine.api.system_df")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -13,7 +13,7 @@ from engine.api.backends import Route, backends
 from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
-from engine.containers import archive, logs, stdio
+from engine.containers import archive, detachkeys, logs, stdio
 from engine.containers.service import ContainerService
 from engine.containers.stats import empty_sample, sample
 from engine.containers.top import top as run_top
@@ -87,6 +87,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     c = svc.get(_id(request))
     stream, want_logs = qbool(request, "stream"), qbool(request, "logs")
     stdin, stdout, stderr = qbool(request, "stdin"), qbool(request, "stdout"), qbool(request, "stderr")
+    keys = detachkeys.parse(qstr(request, "detachKeys"))  # a bad spec is a 400, before the hijack
     tty = bool(c.config.get("Tty"))
     await request.read()
     started = svc.started_event(c.id) if c.state.status not in ("running", "paused") else None
@@ -102,12 +103,13 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if started is not None:
             if c.state.status not in ("created", "restarting"):
                 return conn.response  # exited: nothing more will come
-            await _attach_before_start(svc, c.id, conn, started, stdin, stdout, stderr)
-            return conn.response
+            if not await _wait_for_start(svc, c.id, conn, started):
+                return conn.response
         reader, writer = await stdio.connect(
             svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout, stderr=stderr
         )
-        await bridge(conn, reader, writer, stdin=stdin)
+        if await bridge(conn, reader, writer, stdin=stdin, detach_keys=keys):
+            svc.event_publish(c, "detach")
     except (EngineError, OSError) as e:
         log.info("attach ended container=%s error=%s", c.id[:12], e)
     finally:
@@ -115,17 +117,9 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return conn.response
 
 
-async def _attach_before_start(
-    svc: ContainerService,
-    cid: str,
-    conn: Hijacked,
-    started: asyncio.Event,
-    stdin: bool,
-    stdout: bool,
-    stderr: bool,
-) -> None:
+async def _wait_for_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event) -> bool:
     """Attached before start (docker run): wait for the start, which then asks the monitor to hold the
-    output until we connect, so nothing the process writes early is lost."""
+    output until we connect, so nothing the process writes early is lost. False if it never came."""
     svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
     waiters = [asyncio.ensure_future(e.wait()) for e in (conn.closed, started, svc.removed_event(cid))]
     try:
@@ -136,13 +130,7 @@ async def _attach_before_start(
         svc.pending_attach[cid] -= 1
         if not svc.pending_attach[cid]:
             del svc.pending_attach[cid]
-    c = svc.store.current(cid)
-    if not started.is_set() or c is None:
-        return
-    reader, writer = await stdio.connect(
-        svc.runtime(c).attach_path(cid), stdin=stdin, stdout=stdout, stderr=stderr
-    )
-    await bridge(conn, reader, writer, stdin=stdin)
+    return started.is_set() and svc.store.current(cid) is not None
 
 
 async def container_top(request: web.Request) -> web.StreamResponse:

@@ -10,7 +10,7 @@ from engine.api.backends import Route, backends
 from engine.api.hijack import hijack
 from engine.api.params import json_body, json_response, qint
 from engine.api.streams import bridge
-from engine.containers import stdio
+from engine.containers import detachkeys, stdio
 from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,9 @@ async def start(request: web.Request) -> web.StreamResponse:
         reader, writer = await stdio.connect(
             path, stdin=e.attach_stdin, stdout=e.attach_stdout, stderr=e.attach_stderr
         )
-        await bridge(conn, reader, writer, stdin=e.attach_stdin)
+        keys = detachkeys.parse(e.detach_keys)
+        if await bridge(conn, reader, writer, stdin=e.attach_stdin, detach_keys=keys):
+            log.info("exec detached exec=%s", e.id[:12])
     except (EngineError, OSError) as err:
         log.info("exec stream ended exec=%s error=%s", e.id[:12], err)
     finally:

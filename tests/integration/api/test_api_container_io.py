@@ -295,3 +295,19 @@ def test_attach_clients_that_leave_are_forgotten(engine: EngineProcess) -> None:
     while sockets() > before:
         assert time.monotonic() < deadline, (before, sockets())
         time.sleep(0.05)
+
+
+def test_detach_keys_end_the_attach_and_leave_the_container_running(engine: EngineProcess) -> None:
+    cid = engine.run(["cat"], OpenStdin=True, Tty=True)
+    s, rest = _hijack(engine, f"/containers/{cid}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,a")
+    with s:
+        s.sendall(b"hello\x18b\n")  # ctrl-x then b is not the sequence: it goes through
+        data = rest
+        while data.count(b"hello") < 2:  # the terminal's echo, then cat's copy
+            data += s.recv(4096)
+        s.sendall(b"\x18a")
+        data = _read_all(s, data)  # the daemon ends the session
+    assert b"\x18b" in data or b"^Xb" in data
+    assert engine.json("GET", f"/containers/{cid}/json")["State"]["Running"]
+    r = engine.request("POST", f"/containers/{cid}/attach?stream=1&stdin=1&detachKeys=ctrl-%3F%3F")
+    assert r.status == 400 and "Invalid escape keys" in r.message

@@ -213,3 +213,15 @@ def test_follow_survives_several_rotations_between_looks(tmp_path: Path) -> None
         return got
 
     assert asyncio.run(scenario()) == [f"{i}\n".encode() for i in range(5)]
+
+
+def test_detach_key_specs_and_matching() -> None:
+    from engine.containers import detachkeys
+
+    assert detachkeys.parse("") == b"\x10\x11" and detachkeys.parse("a,ctrl-@") == b"a\x00"
+    w = detachkeys.Watcher(b"\x10\x11")
+    assert w.feed(b"ab\x10") == (b"ab", False)  # a partial match is held back
+    assert w.feed(b"c") == (b"\x10c", False)
+    assert w.feed(b"x\x10\x11tail") == (b"x", True)
+    with pytest.raises(InvalidParameter):
+        detachkeys.parse("ctrl-1")
