@@ -427,3 +427,28 @@ def plan_down(project: Project | None, observed: Observed, options: DownOptions 
                         Operation(f"rmi:{ref}", Kind.REMOVE_IMAGE, ref, f"--rmi {options.rmi}", after=after)
                     )
     return Plan(observed.project, tuple(b.ops.values()), tuple(warnings))
+
+
+def plan_start(project: Project, observed: Observed, services: Iterable[str] = ()) -> Plan:
+    """Start the existing, not running containers of `services` (all when empty) in dependency order,
+    each waiting for its dependencies' conditions; a service without any container is an error."""
+    wanted = list(services) or list(project.services)
+    unknown = [s for s in wanted if s not in project.services]
+    if unknown:
+        raise ReconcileError(f"no such service: {', '.join(unknown)}")
+    b = _Builder()
+    starts: dict[str, list[str]] = {}
+    edges = project_edges(project)
+    for level in start_levels(project):
+        for name in [s for s in level if s in wanted]:
+            containers = observed.service_containers(name)
+            if not containers:
+                raise ReconcileError(f"service {name!r} has no container to start")
+            before = tuple(op for dep in edges.get(name, []) for op in starts.get(dep, []))
+            starts[name] = [
+                _start(b, c.name, name, c.id, c.state or "not running", before)
+                for c in containers
+                if not c.running
+            ]
+    _await_dependencies(b, project, wanted, starts)
+    return Plan(project.name, tuple(b.ops.values()))

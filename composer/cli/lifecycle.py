@@ -1,0 +1,34 @@
+"""Shared steps of the lifecycle commands (start, stop, restart, rm): parse a timeout, check service
+names, run a plan with progress."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from composer.cli.options import UsageError
+
+if TYPE_CHECKING:
+    from composer.plan import Plan
+    from composer.session import Session
+
+
+def check_services(session: Session, names: list[str]) -> None:
+    unknown = [s for s in names if s not in session.project.services]
+    if unknown:
+        raise UsageError(f"no such service: {', '.join(unknown)}")
+
+
+def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str = "auto") -> None:
+    from composer.execute import Context, execute
+    from composer.presenter import out, warn
+    from composer.progress import Progress
+
+    for message in plan.warnings:
+        warn(message)
+    if dry_run:
+        out(str(plan) or "Nothing to do")
+        return
+    ctx = Context(
+        api=session.engine.api, project=session.project, progress=Progress(progress), meta=session.meta
+    )
+    execute(plan, ctx)
