@@ -1,0 +1,84 @@
+"""Manage the embedded engine (composer-engine).
+
+Usage:
+  engine start [--no-seed]
+  engine stop
+  engine status
+  engine logs [-f] [--tail N]
+
+Options:
+  --no-seed     Don't import busybox:latest from the host's busybox-static when the engine lacks it
+  -f, --follow  Follow the log output
+  --tail N      Number of lines to show from the end of the log [default: all]
+
+The embedded engine listens on /run/composer/engine.sock and keeps its state in /var/lib/composer
+(COMPOSER_ENGINE_ROOT=<dir> moves both under one directory). Other commands start it on demand.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from composer.cli.options import GlobalOptions, UsageError
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.main import parse_command
+    from composer.client import ping
+    from composer.embedded import places, seed_busybox, start_embedded_engine, stop_embedded_engine
+    from composer.presenter import out
+
+    args = parse_command(__doc__ or "", argv)
+    where = places(options.environ)
+    if args["start"]:
+        if ping(where.host, options.environ):
+            out(f"The embedded engine is already running at {where.host}")
+        else:
+            start_embedded_engine(announce=False, environ=options.environ)
+            out(f"Started the embedded engine at {where.host} (log: {where.log_path})")
+        if not args["--no-seed"] and seed_busybox(where.host, options.environ):
+            out("Imported busybox:latest from the host's busybox-static")
+        return 0
+    if args["stop"]:
+        if stop_embedded_engine(options.environ):
+            out("Stopped the embedded engine (its containers keep running)")
+        else:
+            out("The embedded engine is not running")
+        return 0
+    if args["status"]:
+        if ping(where.host, options.environ):
+            out(f"running at {where.host} (data: {where.data_root}, log: {where.log_path})")
+            return 0
+        out(f"not running (socket {where.socket})")
+        return 3  # as `systemctl status`: 3 = not running
+    return _logs(where.log_path, args["--follow"], args["--tail"])
+
+
+def _logs(path: object, follow: bool, tail: str) -> int:
+    from pathlib import Path
+
+    from composer.errors import ComposerError
+
+    log_path = Path(str(path))
+    if tail != "all" and not tail.isdigit():
+        raise UsageError(f"invalid --tail {tail!r}: use a number or 'all'")
+    try:
+        handle = log_path.open("rb")
+    except OSError as exc:
+        raise ComposerError(f"cannot read the engine log {log_path}: {exc.strerror}") from None
+    with handle:
+        data = handle.read()
+        text = data.decode(errors="replace").splitlines(keepends=True)
+        if tail != "all":
+            text = text[-int(tail) :] if int(tail) else []
+        sys.stdout.write("".join(text))
+        sys.stdout.flush()
+        while follow:
+            chunk = handle.read()
+            if chunk:
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+            else:
+                time.sleep(0.2)
+    return 0
