@@ -12,18 +12,18 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from composer.errors import ConfigError, Location
+from composer.loader.schema_file import SCHEMA_PATH, fast_check
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 log = logging.getLogger(__name__)
 
 Marks = Mapping[tuple[Any, ...], Location]
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "compose-spec.json"
 _TYPE_NAMES = {
     "string": "a string",
     "number": "a number",
@@ -57,6 +57,8 @@ def locate(marks: Marks, path: tuple[Any, ...]) -> Location | None:
 
 @functools.cache
 def _validator() -> jsonschema.Draft7Validator:
+    import jsonschema  # ~50 ms: only paid when the fast check refuses a file
+
     with SCHEMA_PATH.open(encoding="utf-8") as fh:
         schema = json.load(fh)
     return jsonschema.Draft7Validator(schema)
@@ -167,6 +169,10 @@ def validate_schema(data: Mapping[str, Any], marks: Marks, filename: str) -> Non
     """Check one Compose file (after interpolation) against schemas/compose-spec.json."""
     if not isinstance(data, Mapping):
         raise ConfigError("top-level object must be a mapping", location=Location(filename, 1, 1))
+    if _passes_fast_check(data):
+        return
+    from jsonschema.exceptions import best_match
+
     errors = list(_validator().iter_errors(data))
     if not errors:
         return
@@ -174,6 +180,19 @@ def validate_schema(data: Mapping[str, Any], marks: Marks, filename: str) -> Non
     path, message, hint = _describe(error)
     location = locate(marks, path) or Location(filename, 1, 1)
     raise ConfigError(message, location=location, key_path=format_key_path(path) or None, hint=hint)
+
+
+def _passes_fast_check(data: Mapping[str, Any]) -> bool:
+    """True only when jsonschema would find no error (see schema_compile); anything unusual enough to
+    trip the compiled check is judged by jsonschema itself."""
+    check = fast_check()
+    if check is None:
+        return False
+    try:
+        return check(data)
+    except Exception as exc:  # e.g. a value type the compiled check does not model
+        log.debug("fast schema check gave up error=%r", exc)
+        return False
 
 
 def _fail(marks: Marks, path: tuple[Any, ...], message: str, hint: str | None = None) -> ConfigError:
