@@ -1,0 +1,409 @@
+"""The container side of networking: a network namespace per container, one veth endpoint per network it
+joins, published ports, the embedded DNS's view of names, /etc/hosts and resolv.conf, and the start-up
+reconcile that finishes whatever a killed daemon left half done."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import itertools
+import logging
+import os
+import secrets
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import Forbidden, InvalidParameter, NotFound
+from engine.network import etc, firewall, ipam, netlink, views
+from engine.network.dns import DnsServer
+from engine.network.model import Endpoint, EndpointConfig, Network
+from engine.network.ports import PortHolder
+from engine.network.store import Attachment, Membership, NetworkStore
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+
+def _mode(host_config: dict[str, Any]) -> str:
+    mode = host_config.get("NetworkMode") or "bridge"
+    return "bridge" if mode == "default" else mode
+
+
+def _own_netns(mode: str) -> bool:
+    return mode not in ("host", "none") and not mode.startswith("container:")
+
+
+def _mac_for(ip: str) -> str:
+    # Docker's scheme: 02:42 + the IPv4 address, so a MAC never repeats on one bridge
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
+
+
+def parse_links(host_config: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """HostConfig.Links ("/db:/web/alias" or "db:alias") -> (alias, target name)."""
+    out = []
+    for item in host_config.get("Links") or []:
+        target, _, alias = str(item).partition(":")
+        target = target.strip("/")
+        alias = alias.rsplit("/", 1)[-1] or target
+        out.append((alias, target))
+    return tuple(out)
+
+
+def _netns_in_use(path: str) -> bool:
+    """Does any process still live in the namespace bound at `path`?"""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if not os.path.ismount(path):
+        return False
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            with contextlib.suppress(OSError):
+                ns = os.stat(f"/proc/{pid}/ns/net")
+                if ns.st_ino == st.st_ino and ns.st_dev == st.st_dev:
+                    return True
+    return False
+
+
+class ContainerNetworking:
+    # provided by NetworkService
+    store: NetworkStore
+    ports: PortHolder
+    dns: DnsServer
+    table: str
+    default_bridge: str
+    veth_prefix: str
+    _lock: threading.RLock
+    _rr: itertools.count[int]
+    _nets: dict[str, Network]
+    _members: dict[str, Membership]
+    _live: dict[str, Attachment]
+
+    if TYPE_CHECKING:
+
+        def get(self, ref: str) -> Network: ...
+        def _bring_up(self, n: Network) -> None: ...
+        def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]: ...
+        def on_create(
+            self, cid: str, name: str, host_config: dict[str, Any], networking: dict[str, Any]
+        ) -> None: ...
+        @staticmethod
+        def _endpoint_config(d: dict[str, Any]) -> EndpointConfig: ...
+
+    def _is_default(self, nid: str) -> bool:
+        n = self._nets.get(nid)
+        return n is not None and n.name == "bridge"
+
+    def _save_live(self, a: Attachment) -> None:
+        self.store.save_attachment(a)
+        self._live = {**self._live, a.cid: a}
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+    def attach(self, cid: str, name: str, config: dict[str, Any], host_config: dict[str, Any]) -> str | None:
+        """Before the container's process starts: its namespace, endpoints and ports. Returns the netns path
+        for the runtime to join (None: not ours to make - host, none, container:<id>)."""
+        mode = _mode(host_config)
+        if not _own_netns(mode):
+            return None
+        if cid not in self._members:
+            self.on_create(cid, name, host_config, {})  # a container made before networking existed
+        self.detach(cid)  # whatever a previous run left
+        with self._lock:
+            m = self._members[cid]
+            ns = self.store.netns_path(cid)
+            a = Attachment(
+                cid,
+                str(ns),
+                hostname=config.get("Hostname") or cid[:12],
+                links=parse_links(host_config),
+                upstreams=tuple(host_config.get("Dns") or ()),
+            )
+            self._save_live(a)  # intent first
+            try:
+                netlink.create_netns(ns)
+                for nid, cfg in m.networks.items():
+                    a = self._add_endpoint(a, nid, cfg)
+                if any(not self._nets[e.network_id].internal for e in a.endpoints):
+                    a = replace(a, ports=tuple(self.ports.allocate(cid, host_config, config)))
+                self._save_live(a)
+                self._apply_firewall()
+            except BaseException:
+                self.detach(cid)
+                raise
+        self._open_dns(a)
+        return str(ns)
+
+    def _open_dns(self, a: Attachment) -> None:
+        if any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid):
+            try:
+                self.dns.open(a.cid, Path(a.netns), list(a.upstreams))
+            except OSError as e:
+                log.warning("embedded dns not started container=%s error=%s", a.cid[:12], e)
+
+    def _add_endpoint(self, a: Attachment, nid: str, cfg: EndpointConfig) -> Attachment:
+        n = self._nets.get(nid)
+        if n is None:
+            raise NotFound(f"network {nid} not found")
+        self._bring_up(n)  # idempotent; the default bridge is made on first use
+        pool = n.pools[0]
+        subnet = ipaddress.IPv4Network(pool.subnet)
+        used = {e.ip for _, e in self._endpoints_on(nid)}
+        if cfg.ipv4:
+            if not n.user_ipam:
+                raise InvalidParameter(
+                    "user specified IP address is supported only when connecting to "
+                    "networks with user configured subnets"
+                )
+            ip = ipam.check_requested(subnet, cfg.ipv4, used, pool.gateway)
+        else:
+            rng = ipaddress.IPv4Network(pool.ip_range) if pool.ip_range else None
+            ip = ipam.allocate(subnet, rng, used, pool.gateway)
+        taken = {e.ifname for e in a.endpoints}
+        ifname = next(f"eth{i}" for i in itertools.count() if f"eth{i}" not in taken)
+        routed = not n.internal and not any(not self._nets[e.network_id].internal for e in a.endpoints)
+        ep = Endpoint(
+            id=secrets.token_hex(32),
+            network_id=nid,
+            container_id=a.cid,
+            ifname=ifname,
+            host_veth=f"{self.veth_prefix}{secrets.token_hex(4)[:7]}",
+            ip=ip,
+            prefixlen=subnet.prefixlen,
+            gateway="" if n.internal else pool.gateway,
+            mac=cfg.mac or _mac_for(ip),
+        )
+        a = replace(a, endpoints=(*a.endpoints, ep))
+        self._save_live(a)  # recorded before the veth exists, so a crash cannot leak it
+        netlink.add_veth(ep.host_veth, f"tmp{secrets.token_hex(4)}", n.bridge, Path(a.netns))
+        tmp = [i for i in netlink.used_ifnames(Path(a.netns)) if i.startswith("tmp")]
+        netlink.configure_peer(
+            Path(a.netns), tmp[0], ifname, ip, subnet.prefixlen, ep.mac, pool.gateway if routed else None
+        )
+        return a
+
+    def detach(self, cid: str) -> None:
+        """After the container ended (or a failed start): everything attach made, gone. Idempotent."""
+        self.dns.close(cid)
+        self.ports.release(cid)
+        with self._lock:
+            a = self._live.get(cid)
+            if a is None:
+                netlink.remove_netns(self.store.netns_path(cid))
+                return
+            for e in a.endpoints:
+                netlink.delete_link(e.host_veth)
+            netlink.remove_netns(Path(a.netns))
+            self.store.delete_attachment(cid)
+            self._live = {k: v for k, v in self._live.items() if k != cid}
+            self._apply_firewall()
+
+    def _apply_firewall(self) -> None:
+        bridges = []
+        default_used = False
+        for n in self._nets.values():
+            if n.driver != "bridge":
+                continue
+            if n.name == "bridge":
+                default_used = bool(self._endpoints_on(n.id))
+                if not default_used:
+                    continue
+            bridges.append(firewall.BridgeRules(n.bridge, n.pools[0].subnet, n.internal))
+        forwards = []
+        for a in self._live.values():
+            primary = next((e for e in a.endpoints if not self._nets[e.network_id].internal), None)
+            if primary is None:
+                continue
+            for p in a.ports:
+                forwards.append(
+                    firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
+                )
+        firewall.apply(self.table, bridges, forwards)
+        if not default_used:
+            netlink.delete_link(self.default_bridge)  # made on first use, gone when unused
+
+    # ---- connect / disconnect ----------------------------------------------------------------------
+    def connect(
+        self, ref: str, cid: str, name: str, running: bool, host_config: dict[str, Any], body: dict[str, Any]
+    ) -> None:
+        n = self.get(ref)
+        mode = _mode(host_config)
+        if n.driver == "host" or mode == "host":
+            raise Forbidden("container cannot be disconnected from host network or connected to host network")
+        if n.driver != "bridge" or not _own_netns(mode):
+            raise Forbidden(
+                "container sharing network namespace with another container or host cannot be "
+                "connected to any other network"
+            )
+        cfg = self._endpoint_config(body or {})
+        with self._lock:
+            m = self._members.get(cid) or Membership(cid, name.lstrip("/"), {})
+            if n.id in m.networks:
+                raise Forbidden(f"endpoint with name {m.name} already exists in network {n.name}")
+            new = replace(m, networks={**m.networks, n.id: cfg})
+            a = self._live.get(cid)
+            if running and a is not None:
+                a = self._add_endpoint(a, n.id, cfg)
+                self._save_live(a)
+                self._apply_firewall()
+            self.store.save_membership(new)
+            self._members = {**self._members, cid: new}
+        if running and a is not None:
+            self._open_dns(a)
+
+    def disconnect(self, ref: str, cid: str, name: str, force: bool) -> None:
+        n = self.get(ref)
+        with self._lock:
+            m = self._members.get(cid)
+            if m is None or n.id not in m.networks:
+                if force:
+                    return
+                raise Forbidden(f"container {cid} is not connected to network {n.name}")
+            a = self._live.get(cid)
+            if a is not None:
+                for e in a.endpoints:
+                    if e.network_id == n.id:
+                        netlink.delete_link(e.host_veth)
+                a = replace(a, endpoints=tuple(e for e in a.endpoints if e.network_id != n.id))
+                self._save_live(a)
+            new = replace(m, networks={k: v for k, v in m.networks.items() if k != n.id})
+            self.store.save_membership(new)
+            self._members = {**self._members, cid: new}
+            self._apply_firewall()
+
+    # ---- what the container sees --------------------------------------------------------------------
+    def settings(self, cid: str, config: dict[str, Any], host_config: dict[str, Any]) -> dict[str, Any]:
+        """NetworkSettings of `docker inspect`."""
+        mode = _mode(host_config)
+        a = self._live.get(cid)
+        m = self._members.get(cid)
+        networks: dict[str, Any] = {}
+        if mode in ("host", "none"):
+            with contextlib.suppress(NotFound):
+                networks[mode] = views.endpoint_settings(self.get(mode), EndpointConfig(), None, None)
+        elif m is not None:
+            for nid, cfg in m.networks.items():
+                n = self._nets.get(nid)
+                if n is None:
+                    continue
+                ep = next((e for e in a.endpoints if e.network_id == nid), None) if a else None
+                names = None if n.name == "bridge" else [m.name, *cfg.aliases, cid[:12]] if ep else None
+                networks[n.name] = views.endpoint_settings(n, cfg, ep, names)
+        primary = None
+        if a is not None:
+            primary = next((e for e in a.endpoints if self._is_default(e.network_id)), None)
+        ports = views.ports_json(a.ports, config.get("ExposedPorts") or {}) if a else {}
+        return views.settings_json(
+            self.default_bridge if primary else "", a.netns if a else "", networks, primary, ports
+        )
+
+    def ps_ports(self, cid: str, config: dict[str, Any]) -> list[dict[str, Any]]:
+        a = self._live.get(cid)
+        return views.ps_ports(a.ports if a else (), config.get("ExposedPorts") or {})
+
+    def write_etc(
+        self, cid: str, files: dict[str, Path], config: dict[str, Any], host_config: dict[str, Any]
+    ) -> None:
+        """Rewrite the container's hosts and resolv.conf (made by the containers service) for its networks."""
+        a = self._live.get(cid)
+        if a is None or not a.endpoints:
+            return
+        first = a.endpoints[0]
+        gateway = next((e.gateway for e in a.endpoints if e.gateway), first.gateway)
+        links = []
+        for alias, target in a.links:
+            ips = self._lookup_on(cid, target, default_only=True)
+            if ips:
+                links.append((ips[0], alias, target))
+        hostname = config.get("Hostname") or cid[:12]
+        if config.get("Domainname"):
+            hostname = f"{hostname}.{config['Domainname']}"
+        from engine.util.atomic import atomic_write_bytes
+
+        if "/etc/hosts" in files:
+            content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links)
+            atomic_write_bytes(files["/etc/hosts"], content.encode())
+        if "/etc/resolv.conf" in files:
+            embedded = any(not self._is_default(e.network_id) for e in a.endpoints)
+            try:
+                current = files["/etc/resolv.conf"].read_text()
+            except OSError:
+                current = ""
+            atomic_write_bytes(files["/etc/resolv.conf"], etc.resolv(current, host_config, embedded).encode())
+
+    # ---- the embedded DNS's questions (called on the event loop: read-only, no lock) ---------------
+    def _lookup_on(self, cid: str, qname: str, default_only: bool = False) -> list[str]:
+        live, members = self._live, self._members
+        a = live.get(cid)
+        if a is None:
+            return []
+        name = qname.rstrip(".").lower()
+        mine = {e.network_id for e in a.endpoints if self._is_default(e.network_id) == default_only}
+        if not default_only:
+            for alias, target in a.links:
+                if alias.lower() == name:
+                    name = target.lower()
+        ips = []
+        for other in live.values():
+            om = members.get(other.cid)
+            if om is None:
+                continue
+            for e in other.endpoints:
+                if e.network_id not in mine:
+                    continue
+                cfg = om.networks.get(e.network_id, EndpointConfig())
+                names = {om.name.lower(), other.cid[:12], *(x.lower() for x in cfg.aliases)}
+                if name in names:
+                    ips.append(e.ip)
+        return ips
+
+    def _lookup(self, cid: str, qname: str) -> list[str] | None:
+        ips = self._lookup_on(cid, qname)
+        if not ips:
+            return None
+        k = next(self._rr) % len(ips)  # round robin over replicas
+        return ips[k:] + ips[:k]
+
+    def _reverse(self, cid: str, ip: str) -> str | None:
+        a = self._live.get(cid)
+        if a is None:
+            return None
+        mine = {e.network_id for e in a.endpoints if not self._is_default(e.network_id)}
+        for other in self._live.values():
+            om = self._members.get(other.cid)
+            for e in other.endpoints:
+                if e.ip == ip and e.network_id in mine and om is not None:
+                    return f"{om.name}.{self._nets[e.network_id].name}"
+        return None
+
+    # ---- daemon start --------------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """Finish what a killed daemon left: attachments of dead containers, missing bridges, leaked veths,
+        stale namespaces, ports, rules; reopen the embedded DNS of the living."""
+        with self._lock:
+            for a in list(self._live.values()):
+                if not _netns_in_use(a.netns):
+                    log.info("releasing network of ended container container=%s", a.cid[:12])
+                    self.detach(a.cid)
+            for n in self._nets.values():
+                if n.driver == "bridge" and (n.name != "bridge" or self._endpoints_on(n.id)):
+                    self._bring_up(n)
+            known = {e.host_veth for a in self._live.values() for e in a.endpoints}
+            for veth in netlink.list_links(self.veth_prefix):
+                if veth not in known:
+                    log.info("removing leaked veth name=%s", veth)
+                    netlink.delete_link(veth)
+            namespaces = {Path(a.netns).name for a in self._live.values()}
+            for p in self.store.netns_dir.iterdir():
+                if p.name not in namespaces:
+                    netlink.remove_netns(p)
+            for a in self._live.values():
+                self.ports.readopt(a.cid, a.ports)
+            self._apply_firewall()
+            living = list(self._live.values())
+        for a in living:
+            self._open_dns(a)

@@ -1,0 +1,124 @@
+"""Packet filtering and NAT for our networks, as one nftables table per engine.
+
+The whole table is rendered from the engine's state and replaced in one nft transaction, so the rules can
+never drift from the records: reconciling after a crash is the same call as any other change, and removing
+the table removes every rule we ever made. Docker uses iptables chains; a table of our own keeps us out of
+the way of a real dockerd and of other engines on the same host (each has its own table name).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine.errors import SystemError_
+
+log = logging.getLogger(__name__)
+
+NFT = "nft"
+
+
+@dataclass(frozen=True)
+class BridgeRules:
+    bridge: str
+    subnet: str
+    internal: bool
+
+
+@dataclass(frozen=True)
+class Forward:
+    """A published port: host_ip ("" = every local address) host_port/proto -> ip:port."""
+
+    proto: str
+    host_ip: str
+    host_port: int
+    ip: str
+    port: int
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', "") + '"'
+
+
+def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forward]) -> str:
+    nat_ports = []
+    for f in forwards:
+        dst = f"ip daddr {f.host_ip} " if f.host_ip else ""
+        nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} dnat to {f.ip}:{f.port}")
+    post, fwd, inp = [], [], []
+    names = [b.bridge for b in bridges]
+    for b in bridges:
+        br = _q(b.bridge)
+        # the host's own loopback connections to a published 127.0.0.1 port leave through the bridge
+        post.append(f"    oifname {br} ip saddr 127.0.0.0/8 masquerade")
+        if b.internal:
+            # no route out, none in: only the bridge's own members talk to each other
+            fwd.append(f"    iifname {br} oifname != {br} drop")
+            fwd.append(f"    oifname {br} iifname != {br} drop")
+            inp.append(f"    iifname {br} drop")
+        else:
+            post.append(f"    ip saddr {b.subnet} oifname != {br} masquerade")
+    # published ports are reachable from every (non-internal) network, as with Docker
+    fwd.append("    ct status dnat accept")
+    for b in bridges:
+        others = [n for n in names if n != b.bridge]
+        if others:
+            fwd.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
+    body = "\n".join(
+        [
+            f"table ip {table} {{",
+            "  chain ports {",
+            *nat_ports,
+            "  }",
+            "  chain prerouting {",
+            "    type nat hook prerouting priority dstnat; policy accept;",
+            "    fib daddr type local jump ports",
+            "  }",
+            "  chain output {",
+            "    type nat hook output priority -100; policy accept;",
+            "    fib daddr type local jump ports",
+            "  }",
+            "  chain postrouting {",
+            "    type nat hook postrouting priority srcnat; policy accept;",
+            *post,
+            "  }",
+            "  chain forward {",
+            "    type filter hook forward priority filter; policy accept;",
+            *fwd,
+            "  }",
+            "  chain input {",
+            "    type filter hook input priority filter; policy accept;",
+            *inp,
+            "  }",
+            "}",
+        ]
+    )
+    return body + "\n"
+
+
+def _nft(script: str) -> None:
+    try:
+        res = subprocess.run([NFT, "-f", "-"], input=script.encode(), capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise SystemError_(f"nft failed: {e}") from None
+    if res.returncode != 0:
+        raise SystemError_(f"nft failed: {res.stderr.decode(errors='replace').strip()}")
+
+
+def apply(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forward]) -> None:
+    """Replace our table atomically (an empty table is added first so the delete never fails)."""
+    if not bridges and not forwards:
+        remove(table)
+        return
+    _nft(f"table ip {table} {{}}\ndelete table ip {table}\n" + render(table, bridges, forwards))
+
+
+def remove(table: str) -> None:
+    _nft(f"table ip {table} {{}}\ndelete table ip {table}\n")
+
+
+def exists(table: str) -> bool:
+    res = subprocess.run([NFT, "list", "table", "ip", table], capture_output=True)
+    return res.returncode == 0

@@ -1,0 +1,105 @@
+"""Networks and endpoints as recorded on disk and shown by the API (Docker's field names where they exist)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PREDEFINED = ("bridge", "host", "none")
+
+
+@dataclass(frozen=True)
+class IPAMPool:
+    subnet: str
+    gateway: str
+    ip_range: str = ""
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    name: str
+    driver: str  # "bridge" | "host" | "null"
+    created: str
+    bridge: str = ""  # Linux bridge name ("" for host/none)
+    internal: bool = False
+    attachable: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    pools: tuple[IPAMPool, ...] = ()
+    ipam_driver_options: dict[str, str] = field(default_factory=dict)
+    user_ipam: bool = False  # IPAM.Config given by the user (inspect shows it as given)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Network:
+        d = dict(d)
+        d["pools"] = tuple(IPAMPool(**p) for p in d.get("pools", ()))
+        return cls(**d)
+
+    @property
+    def scope_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    """What a container asked for on one network (create's EndpointsConfig, or connect)."""
+
+    aliases: tuple[str, ...] = ()
+    ipv4: str = ""  # IPAMConfig.IPv4Address
+    links: tuple[str, ...] = ()
+    mac: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> EndpointConfig:
+        return cls(
+            aliases=tuple(d.get("aliases", ())),
+            ipv4=d.get("ipv4", ""),
+            links=tuple(d.get("links", ())),
+            mac=d.get("mac", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A live attachment: one veth pair between a container's netns and a bridge."""
+
+    id: str
+    network_id: str
+    container_id: str
+    ifname: str  # inside the container (eth0, eth1...)
+    host_veth: str
+    ip: str
+    prefixlen: int
+    gateway: str
+    mac: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Endpoint:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """One published port: host_ip:host_port/proto -> container port."""
+
+    container_port: int
+    proto: str  # "tcp" | "udp"
+    host_ip: str  # "" = all IPv4 addresses
+    host_port: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> PortMapping:
+        return cls(**d)

@@ -1,0 +1,140 @@
+"""Published ports: HostConfig.PortBindings (+ PublishAllPorts) turned into concrete mappings, each host port
+held by a bound socket of the daemon so nothing else can take it (and so an ephemeral port is picked by the
+kernel, as for any program). Traffic itself goes through the kernel's DNAT (see firewall)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import ipaddress
+import socket
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from engine.errors import Conflict, InvalidParameter
+from engine.network.model import PortMapping
+
+
+def parse_port_key(key: str) -> tuple[int, str]:
+    port, _, proto = key.partition("/")
+    proto = (proto or "tcp").lower()
+    if proto not in ("tcp", "udp"):
+        raise InvalidParameter(f"invalid protocol {proto!r} in port {key!r} (tcp and udp are supported)")
+    try:
+        n = int(port)
+    except ValueError:
+        raise InvalidParameter(f"invalid port {key!r}") from None
+    if not 0 < n < 65536:
+        raise InvalidParameter(f"invalid port {key!r}")
+    return n, proto
+
+
+def _host_range(text: str) -> tuple[int, int]:
+    text = (text or "").strip()
+    if not text:
+        return 0, 0
+    lo, _, hi = text.partition("-")
+    try:
+        a, b = int(lo), int(hi or lo)
+    except ValueError:
+        raise InvalidParameter(f"invalid host port {text!r}") from None
+    if not (0 <= a <= b < 65536):
+        raise InvalidParameter(f"invalid host port range {text!r}")
+    return a, b
+
+
+def _host_ip(text: str) -> str:
+    text = (text or "").strip().strip("[]")
+    if text in ("", "0.0.0.0"):
+        return ""
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        raise InvalidParameter(f"invalid host IP {text!r}") from None
+    if addr.version == 6:
+        if addr.is_unspecified:
+            return "::"
+        raise InvalidParameter(f"publishing on IPv6 address {text} is not supported by this engine")
+    return text
+
+
+class PortHolder:
+    """Bound sockets per container. Thread-safe; `release` is idempotent."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, list[socket.socket]] = {}
+        self._lock = threading.Lock()
+
+    def allocate(self, cid: str, host_config: dict[str, Any], config: dict[str, Any]) -> list[PortMapping]:
+        wanted: list[tuple[int, str, str, tuple[int, int]]] = []
+        bindings = dict(host_config.get("PortBindings") or {})
+        if host_config.get("PublishAllPorts"):
+            for key in config.get("ExposedPorts") or {}:
+                bindings.setdefault(key, [{"HostIp": "", "HostPort": ""}])
+        for key, items in sorted(bindings.items()):
+            cport, proto = parse_port_key(key)
+            for item in items or [{}]:
+                ip = _host_ip((item or {}).get("HostIp", ""))
+                if ip == "::":
+                    continue  # "all IPv6 addresses": this engine publishes on IPv4 only
+                wanted.append((cport, proto, ip, _host_range((item or {}).get("HostPort", ""))))
+        out, socks = [], []
+        try:
+            for cport, proto, ip, (lo, hi) in wanted:
+                port, sock = _reserve(proto, ip, lo, hi)
+                socks.append(sock)
+                out.append(PortMapping(container_port=cport, proto=proto, host_ip=ip, host_port=port))
+        except BaseException:
+            for s in socks:
+                s.close()
+            raise
+        with self._lock:
+            for s in self._held.pop(cid, []):
+                s.close()
+            self._held[cid] = socks
+        return out
+
+    def readopt(self, cid: str, mappings: Iterable[PortMapping]) -> None:
+        """After a daemon restart: take the recorded ports again (best effort: the DNAT keeps working)."""
+        socks = []
+        for m in mappings:
+            with contextlib.suppress(Conflict):
+                socks.append(_reserve(m.proto, m.host_ip, m.host_port, m.host_port)[1])
+        with self._lock:
+            self._held[cid] = socks
+
+    def release(self, cid: str) -> None:
+        with self._lock:
+            socks = self._held.pop(cid, [])
+        for s in socks:
+            s.close()
+
+    def release_all(self) -> None:
+        with self._lock:
+            cids = list(self._held)
+        for cid in cids:
+            self.release(cid)
+
+
+def _reserve(proto: str, ip: str, lo: int, hi: int) -> tuple[int, socket.socket]:
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    last: OSError | None = None
+    for port in range(lo, hi + 1):
+        sock = socket.socket(socket.AF_INET, kind)
+        try:
+            sock.bind((ip or "0.0.0.0", port))
+        except OSError as e:
+            sock.close()
+            last = e
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise InvalidParameter(f"host IP {ip} is not an address of this host") from None
+            continue
+        return sock.getsockname()[1], sock
+    where = f"{ip or '0.0.0.0'}:{lo if lo == hi else f'{lo}-{hi}'}"
+    reason = last.strerror if last else "no free port"
+    raise Conflict(
+        f"driver failed programming external connectivity: Bind for {where} failed: {reason.lower()}"
+        if reason
+        else f"Bind for {where} failed: port is already allocated"
+    )

@@ -1,0 +1,313 @@
+"""NetworkService: networks (create/list/inspect/remove/prune/connect/disconnect) and the network side of a
+container's life (attach before its process starts, detach after it ends, reconcile at daemon start).
+
+Blocking methods run in the daemon's worker threads; one lock orders them. The embedded DNS server answers
+from the event loop and reads `_nets`/`_members`/`_live`, which are only ever replaced whole (never mutated)
+so the loop never waits for the lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import itertools
+import logging
+import secrets
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Conflict, Forbidden, InvalidParameter, NotFound
+from engine.network import ipam, netlink, views
+from engine.network.attach import ContainerNetworking
+from engine.network.dns import DnsServer, host_nameservers
+from engine.network.model import PREDEFINED, Endpoint, EndpointConfig, IPAMPool, Network
+from engine.network.ports import PortHolder
+from engine.network.store import Attachment, Membership, NetworkStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA_ROOT = Path("/var/lib/composer")
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _mode_network(host_config: dict[str, Any]) -> str:
+    mode = host_config.get("NetworkMode") or "bridge"
+    return "bridge" if mode == "default" else mode
+
+
+class NetworkService(ContainerNetworking):
+    def __init__(
+        self, data_root: Path, exec_root: Path, resolv_conf: Path = Path("/etc/resolv.conf")
+    ) -> None:
+        self.store = NetworkStore(data_root, exec_root)
+        self.resolv_conf = resolv_conf
+        # per-engine names, so engines side by side (tests) and a real dockerd never share kernel objects
+        tag = hashlib.sha256(str(data_root.resolve()).encode()).hexdigest()
+        default = data_root.resolve() == DEFAULT_DATA_ROOT
+        self.default_bridge = "composer0" if default else f"cb{tag[:8]}"
+        self.table = "composer" if default else f"composer_{tag[:8]}"
+        self.veth_prefix = f"ve{tag[:4]}"
+        self.ports = PortHolder()
+        self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
+        self._lock = threading.RLock()
+        self._rr = itertools.count()
+        self._nets: dict[str, Network] = {n.id: n for n in self.store.networks()}
+        self._members: dict[str, Membership] = {m.cid: m for m in self.store.memberships()}
+        self._live: dict[str, Attachment] = {a.cid: a for a in self.store.attachments()}
+        self._ensure_predefined()
+
+    # ---- networks --------------------------------------------------------------------------------
+    def _ensure_predefined(self) -> None:
+        have = {n.name for n in self._nets.values()}
+        for name, driver in (("bridge", "bridge"), ("host", "host"), ("none", "null")):
+            if name in have:
+                continue
+            pools: tuple[IPAMPool, ...] = ()
+            if driver == "bridge":
+                subnet = ipam.choose_subnet(self._used_subnets())
+                pools = (IPAMPool(str(subnet), ipam.default_gateway(subnet)),)
+            n = Network(
+                id=secrets.token_hex(32),
+                name=name,
+                driver=driver,
+                created=_now(),
+                bridge=self.default_bridge if driver == "bridge" else "",
+                pools=pools,
+                options={views.DRIVER_OPTION_BRIDGE: self.default_bridge} if driver == "bridge" else {},
+            )
+            self.store.save_network(n)
+            self._nets = {**self._nets, n.id: n}
+
+    def _used_subnets(self) -> list[ipaddress.IPv4Network]:
+        used = netlink.host_networks()
+        for n in self._nets.values():
+            used += [ipaddress.IPv4Network(p.subnet) for p in n.pools]
+        return used
+
+    def get(self, ref: str) -> Network:
+        nets = self._nets
+        if ref in nets:
+            return nets[ref]
+        for n in nets.values():
+            if n.name == ref:
+                return n
+        found = [n for n in nets.values() if n.id.startswith(ref)] if ref else []
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise InvalidParameter(
+                f"network {ref} is ambiguous ({len(found)} matches found based on ID prefix)"
+            )
+        raise NotFound(f"network {ref} not found")
+
+    def create(self, body: dict[str, Any]) -> Network:
+        name = str(body.get("Name") or "").strip()
+        if not name:
+            raise InvalidParameter("network name is required")
+        driver = body.get("Driver") or "bridge"
+        if driver != "bridge":
+            if driver in ("host", "null"):
+                raise Forbidden(f'only one instance of "{driver}" network is allowed')
+            raise NotFound(f'plugin "{driver}" not found')
+        if body.get("EnableIPv6"):
+            raise InvalidParameter("IPv6 networks are not supported by this engine")
+        options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        ipam_body = body.get("IPAM") or {}
+        if (ipam_body.get("Driver") or "default") != "default":
+            raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
+        with self._lock:
+            if any(n.name == name for n in self._nets.values()):
+                raise Conflict(f"network with name {name} already exists")
+            nid = secrets.token_hex(32)
+            pools = self._pools(ipam_body.get("Config") or [])
+            bridge = options.get(views.DRIVER_OPTION_BRIDGE) or f"br-{nid[:12]}"
+            if len(bridge) > 15:
+                raise InvalidParameter(f"bridge name {bridge!r} is longer than 15 characters")
+            if any(n.bridge == bridge for n in self._nets.values()) or netlink.link_exists(bridge):
+                raise Conflict(f"bridge name {bridge} is already in use")
+            n = Network(
+                id=nid,
+                name=name,
+                driver="bridge",
+                created=_now(),
+                bridge=bridge,
+                internal=bool(body.get("Internal")),
+                attachable=bool(body.get("Attachable")),
+                labels={str(k): str(v) for k, v in (body.get("Labels") or {}).items()},
+                options=options,
+                pools=pools,
+                ipam_driver_options=dict(ipam_body.get("Options") or {}),
+                user_ipam=bool(ipam_body.get("Config")),
+            )
+            self.store.save_network(n)  # the record first: a crash leaves something reconcile can remove
+            self._nets = {**self._nets, n.id: n}
+            try:
+                self._bring_up(n)
+                self._apply_firewall()
+            except BaseException:
+                self._delete_network(n)
+                raise
+            return n
+
+    def _pools(self, config: list[dict[str, Any]]) -> tuple[IPAMPool, ...]:
+        if not config:
+            subnet = ipam.choose_subnet(self._used_subnets())
+            return (IPAMPool(str(subnet), ipam.default_gateway(subnet)),)
+        if len(config) > 1:
+            raise InvalidParameter("only one IPv4 IPAM config per network is supported by this engine")
+        item = config[0]
+        if not item.get("Subnet"):
+            raise InvalidParameter("IPAM config needs a Subnet")
+        subnet = ipam.parse_net(item["Subnet"])
+        for n in self._nets.values():
+            for p in n.pools:
+                if ipaddress.IPv4Network(p.subnet).overlaps(subnet):
+                    raise Forbidden(f"Pool overlaps with other one on this address space ({n.name})")
+        gateway = item.get("Gateway") or ipam.default_gateway(subnet)
+        try:
+            if ipaddress.IPv4Address(gateway) not in subnet:
+                raise InvalidParameter(f"no matching subnet for gateway {gateway}")
+        except ValueError:
+            raise InvalidParameter(f"invalid gateway {gateway!r}") from None
+        ip_range = ""
+        if item.get("IPRange"):
+            rng = ipam.parse_net(item["IPRange"], "ip range")
+            if not rng.subnet_of(subnet):
+                raise InvalidParameter(f"ip range {rng} is not inside subnet {subnet}")
+            ip_range = str(rng)
+        return (IPAMPool(str(subnet), gateway, ip_range),)
+
+    def _bring_up(self, n: Network) -> None:
+        pool = n.pools[0]
+        netlink.ensure_bridge(n.bridge, pool.gateway, ipaddress.IPv4Network(pool.subnet).prefixlen)
+        # the host's own connections to 127.0.0.1-published ports are routed into the bridge (DNAT)
+        netlink.set_sysctl(f"net/ipv4/conf/{n.bridge}/route_localnet", "1")
+        netlink.set_sysctl("net/ipv4/ip_forward", "1")  # as dockerd does with its first bridge
+
+    def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]:
+        return [(a.cid, e) for a in self._live.values() for e in a.endpoints if e.network_id == nid]
+
+    def remove(self, ref: str) -> None:
+        with self._lock:
+            n = self.get(ref)
+            if n.name in PREDEFINED:
+                raise Forbidden(f"{n.name} is a pre-defined network and cannot be removed")
+            if self._endpoints_on(n.id):
+                raise Forbidden(
+                    f"error while removing network: network {n.name} id {n.id} has active endpoints"
+                )
+            self._delete_network(n)
+            self._apply_firewall()
+
+    def _delete_network(self, n: Network) -> None:
+        netlink.delete_link(n.bridge)
+        self.store.delete_network(n.id)
+        self._nets = {k: v for k, v in self._nets.items() if k != n.id}
+
+    def find(self, filters: dict[str, list[str]]) -> list[Network]:
+        for key in filters:
+            if key not in ("name", "id", "label", "driver", "type", "scope", "dangling"):
+                raise InvalidParameter(f"invalid filter '{key}'")
+        return [n for n in sorted(self._nets.values(), key=lambda n: n.created) if self._matches(n, filters)]
+
+    def _matches(self, n: Network, f: dict[str, list[str]]) -> bool:
+        if "name" in f and not any(v in n.name for v in f["name"]):
+            return False
+        if "id" in f and not any(n.id.startswith(v) for v in f["id"]):
+            return False
+        if "driver" in f and n.driver not in f["driver"]:
+            return False
+        if "scope" in f and "local" not in f["scope"]:
+            return False
+        if "type" in f:
+            kind = "builtin" if n.name in PREDEFINED else "custom"
+            if kind not in f["type"]:
+                return False
+        for want in f.get("label", []):
+            k, sep, v = want.partition("=")
+            if k not in n.labels or (sep and n.labels[k] != v):
+                return False
+        if "dangling" in f:
+            used = any(n.id in m.networks for m in self._members.values())
+            if (f["dangling"][0].lower() in ("1", "true")) == used or n.name in PREDEFINED:
+                return False
+        return True
+
+    def prune(self, filters: dict[str, list[str]]) -> list[str]:
+        removed = []
+        with self._lock:
+            for n in self.find({k: v for k, v in filters.items() if k == "label"}):
+                if n.name in PREDEFINED or self._endpoints_on(n.id):
+                    continue
+                if any(n.id in m.networks for m in self._members.values()):
+                    continue
+                self._delete_network(n)
+                removed.append(n.name)
+            self._apply_firewall()
+        return removed
+
+    def inspect(self, n: Network) -> dict[str, Any]:
+        names = {m.cid: m.name for m in self._members.values()}
+        containers = {
+            cid: views.container_entry(names.get(cid, ""), e) for cid, e in self._endpoints_on(n.id)
+        }
+        return views.network_json(n, containers)
+
+    # ---- memberships: what a container asked for ---------------------------------------------------
+    def on_create(self, cid: str, name: str, host_config: dict[str, Any], networking: dict[str, Any]) -> None:
+        """Check the container's networks exist and record its wishes (create's EndpointsConfig)."""
+        mode = _mode_network(host_config)
+        if mode in ("host", "none") or mode.startswith("container:"):
+            return
+        endpoints = dict((networking or {}).get("EndpointsConfig") or {})
+        wanted: dict[str, EndpointConfig] = {}
+        for ref in [mode, *[k for k in endpoints if k != mode]]:
+            n = self.get(ref)
+            if n.driver != "bridge":
+                raise InvalidParameter(f"container cannot be connected to network {n.name} and {mode}")
+            cfg = self._endpoint_config(
+                endpoints.get(ref) or endpoints.get(n.name) or endpoints.get(n.id) or {}
+            )
+            wanted[n.id] = cfg
+        with self._lock:
+            m = Membership(cid, name.lstrip("/"), wanted)
+            self.store.save_membership(m)
+            self._members = {**self._members, cid: m}
+
+    @staticmethod
+    def _endpoint_config(d: dict[str, Any]) -> EndpointConfig:
+        ipam_cfg = d.get("IPAMConfig") or {}
+        if ipam_cfg.get("IPv6Address"):
+            raise InvalidParameter("IPv6 addresses are not supported by this engine")
+        return EndpointConfig(
+            aliases=tuple(d.get("Aliases") or ()),
+            ipv4=ipam_cfg.get("IPv4Address") or "",
+            links=tuple(d.get("Links") or ()),
+            mac=d.get("MacAddress") or "",
+        )
+
+    def rename(self, cid: str, name: str) -> None:
+        with self._lock:
+            m = self._members.get(cid)
+            if m is not None:
+                m = replace(m, name=name.lstrip("/"))
+                self.store.save_membership(m)
+                self._members = {**self._members, cid: m}
+
+    def forget(self, cid: str) -> None:
+        """The container is removed: detach and drop its wishes."""
+        self.detach(cid)
+        with self._lock:
+            self.store.delete_membership(cid)
+            self._members = {k: v for k, v in self._members.items() if k != cid}
+
+    def close(self) -> None:
+        """Daemon shutdown: stop answering DNS and let go of port sockets; kernel state stays for restart."""
+        self.dns.close_all()
+        self.ports.release_all()

@@ -1,0 +1,217 @@
+"""NetworkService against the real kernel: bridges, veths, namespaces, nft rules, the embedded DNS,
+published ports; everything gone again afterwards."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.network import firewall, netlink
+from engine.network.service import NetworkService
+from tests.integration.network.conftest import in_netns
+
+pytestmark = pytest.mark.root
+
+BUSYBOX = "/bin/busybox"
+
+
+def _container(svc: NetworkService, name: str, net: str, **host: Any) -> tuple[str, str]:
+    cid = os.urandom(32).hex()
+    hc = {"NetworkMode": net, **host}
+    svc.on_create(cid, name, hc, {})
+    ns = svc.attach(cid, name, {"Hostname": cid[:12]}, hc)
+    assert ns is not None
+    return cid, ns
+
+
+def _ip(svc: NetworkService, cid: str) -> str:
+    return svc._live[cid].endpoints[0].ip
+
+
+def test_network_lifecycle_bridge_and_rules(service: NetworkService) -> None:
+    n = service.create({"Name": "t-life", "Labels": {"a": "b"}})
+    assert netlink.link_exists(n.bridge)
+    info = service.inspect(n)
+    assert info["Name"] == "t-life" and info["Driver"] == "bridge" and info["Labels"] == {"a": "b"}
+    subnet = info["IPAM"]["Config"][0]["Subnet"]
+    assert not subnet.startswith("192.0.2.")  # never the host's own route
+    assert firewall.exists(service.table)
+    assert [x.name for x in service.find({"label": ["a=b"]})] == ["t-life"]
+    assert {"bridge", "host", "none"} <= {x.name for x in service.find({})}
+    with pytest.raises(Conflict):
+        service.create({"Name": "t-life"})
+    service.remove("t-life")
+    assert not netlink.link_exists(n.bridge)
+    assert not firewall.exists(service.table)
+    with pytest.raises(NotFound):
+        service.get("t-life")
+    with pytest.raises(Forbidden):
+        service.remove("bridge")
+
+
+def test_containers_reach_each_other_by_name(service: NetworkService) -> None:
+    service.create({"Name": "t-app"})
+    web, web_ns = _container(service, "web", "t-app")
+    cli, cli_ns = _container(service, "client", "t-app")
+    in_netns(cli_ns, BUSYBOX, "ping", "-c", "1", "-W", "3", _ip(service, web))
+    out = in_netns(cli_ns, BUSYBOX, "nslookup", "web", "127.0.0.11").stdout
+    assert _ip(service, web) in out
+    # an unknown single-label name: NXDOMAIN at once, not a timeout
+    t0 = time.monotonic()
+    res = in_netns(cli_ns, BUSYBOX, "nslookup", "nosuchservice", "127.0.0.11", check=False)
+    assert res.returncode != 0 and time.monotonic() - t0 < 2.0
+    # detach cleans the namespace, veth and rules
+    veth = service._live[web].endpoints[0].host_veth
+    service.detach(web)
+    assert not netlink.link_exists(veth) and not Path(web_ns).exists()
+    service.forget(cli)
+    assert not netlink.list_links(service.veth_prefix)
+
+
+def test_aliases_round_robin_and_resolv(service: NetworkService, tmp_path: Path) -> None:
+    service.create({"Name": "t-rr"})
+    ips = set()
+    for i in range(2):
+        cid = os.urandom(32).hex()
+        hc = {"NetworkMode": "t-rr"}
+        service.on_create(cid, f"svc-{i}", hc, {"EndpointsConfig": {"t-rr": {"Aliases": ["db"]}}})
+        service.attach(cid, f"svc-{i}", {}, hc)
+        ips.add(_ip(service, cid))
+    cid, ns = _container(service, "c", "t-rr", ExtraHosts=["gw:host-gateway"])
+    answers = service._lookup(cid, "db")
+    assert answers is not None and set(answers) == ips
+    assert service._lookup(cid, "db") != answers  # rotated
+    files = {"/etc/hosts": tmp_path / "hosts", "/etc/resolv.conf": tmp_path / "resolv.conf"}
+    files["/etc/resolv.conf"].write_text("nameserver 10.0.0.1\nsearch example.org\n")
+    service.write_etc(cid, files, {"Hostname": "myhost"}, {"ExtraHosts": ["gw:host-gateway"]})
+    assert files["/etc/resolv.conf"].read_text() == "nameserver 127.0.0.11\nsearch example.org\n"
+    hosts = files["/etc/hosts"].read_text()
+    assert f"{_ip(service, cid)}\tmyhost" in hosts
+    assert f"{service._live[cid].endpoints[0].gateway}\tgw" in hosts
+
+
+def test_networks_are_isolated(service: NetworkService) -> None:
+    service.create({"Name": "t-a"})
+    service.create({"Name": "t-b"})
+    a, a_ns = _container(service, "a", "t-a")
+    b, b_ns = _container(service, "b", "t-b")
+    res = in_netns(a_ns, BUSYBOX, "ping", "-c", "1", "-W", "1", _ip(service, b), check=False)
+    assert res.returncode != 0
+    assert service._lookup(a, "b") is None  # names are scoped per network
+
+
+def test_published_port_and_internal_network(service: NetworkService, netns_server: Any) -> None:
+    service.create({"Name": "t-pub"})
+    service.create({"Name": "t-int", "Internal": True})
+    srv, srv_ns = _container(
+        service, "srv", "t-pub", PortBindings={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "0"}]}
+    )
+    netns_server(srv_ns, 80, "hello")
+    port = service._live[srv].ports[0].host_port
+    assert port > 0
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        assert s.recv(16) == b"hello"
+    settings = service.settings(srv, {"ExposedPorts": {"80/tcp": {}}}, {"NetworkMode": "t-pub"})
+    assert settings["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert settings["Networks"]["t-pub"]["IPAddress"] == _ip(service, srv)
+    # a port already taken is a clear error, and leaves nothing behind
+    with pytest.raises(Conflict):
+        _container(
+            service, "dup", "t-pub", PortBindings={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+        )
+    # an internal network has no way to the other network's published port (nor anywhere off its bridge)
+    pub2, pub2_ns = _container(service, "srv2", "t-pub", PortBindings={"81/tcp": [{"HostPort": "0"}]})
+    netns_server(pub2_ns, 81, "open")
+    port2 = service._live[pub2].ports[0].host_port
+    iso, iso_ns = _container(service, "iso", "t-int")
+    gw_int = service.get("t-int").pools[0].gateway
+    gw_pub = service.get("t-pub").pools[0].gateway
+    for target in (gw_int, gw_pub, _ip(service, pub2)):
+        res = in_netns(
+            iso_ns,
+            BUSYBOX,
+            "nc",
+            "-w",
+            "1",
+            target,
+            str(port2 if target != _ip(service, pub2) else 81),
+            check=False,
+            timeout=10,
+        )
+        assert "open" not in res.stdout
+    # ...while a container of a normal network reaches it through the host's published port
+    other, other_ns = _container(service, "other", "t-pub")
+    res = in_netns(other_ns, BUSYBOX, "nc", "-w", "2", gw_pub, str(port2), check=False)
+    assert "open" in res.stdout
+
+
+def test_reconcile_after_kill(make_service: Any) -> None:
+    svc = make_service()
+    svc.create({"Name": "t-rec"})
+    cid, ns = _container(svc, "gone", "t-rec")
+    veth = svc._live[cid].endpoints[0].host_veth
+    # "kill -9": a new service on the same state, the container's process long gone
+    svc2 = make_service()
+    svc2.reconcile()
+    assert not netlink.link_exists(veth) and not Path(ns).exists()
+    assert cid not in svc2._live
+    assert netlink.link_exists(svc2.get("t-rec").bridge)
+    svc2.remove("t-rec")
+    assert not firewall.exists(svc2.table)
+
+
+def test_reconcile_keeps_living_container(make_service: Any) -> None:
+    svc = make_service()
+    svc.create({"Name": "t-keep"})
+    cid, ns = _container(svc, "alive", "t-keep")
+    peer, peer_ns = _container(svc, "peer", "t-keep")
+    sleeper = subprocess.Popen(["nsenter", f"--net={ns}", "sleep", "30"])
+    try:
+        time.sleep(0.2)
+        svc.close()
+        svc2 = make_service()
+        svc2.reconcile()
+        assert cid in svc2._live and peer not in svc2._live
+        assert svc2.dns.is_open(cid)
+        out = in_netns(ns, BUSYBOX, "nslookup", "alive", "127.0.0.11").stdout
+        assert _ip(svc2, cid) in out
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_dns_forwards_to_upstream(make_service: Any, tmp_path: Path) -> None:
+    # a fake upstream resolver on a loopback address of the test's own
+    upstream_ip = f"127.{os.getpid() % 200 + 20}.{os.urandom(1)[0]}.53"
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text(f"nameserver {upstream_ip}\n")
+    up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    up.bind((upstream_ip, 53))
+    up.settimeout(10)
+    svc = make_service(resolv)
+    svc.create({"Name": "t-fwd"})
+    cid, ns = _container(svc, "q", "t-fwd")
+    proc = subprocess.Popen(
+        ["nsenter", f"--net={ns}", BUSYBOX, "nslookup", "-type=a", "example.test", "127.0.0.11"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        data, addr = up.recvfrom(512)
+        # answer 192.0.2.99 for it (a fake record; nothing is contacted)
+        reply = bytearray(data[:2]) + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + data[12:]
+        reply += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 99])
+        up.sendto(bytes(reply), addr)
+        out, _ = proc.communicate(timeout=10)
+        assert "192.0.2.99" in out
+    finally:
+        proc.kill()
+        proc.wait()
+        up.close()
