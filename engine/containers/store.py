@@ -53,10 +53,12 @@ class ContainerStore:
         with self._lock:
             d = self.dir(c.id)
             d.mkdir(exist_ok=True)
-            # hostconfig first: config.v2.json is the record's commit point
-            atomic_write_json(d / "hostconfig.json", c.host_config)
-            atomic_write_json(d / "config.v2.json", c.to_json())
             old = self._by_id.get(c.id)
+            # hostconfig first: config.v2.json is the record's commit point. Most changes (state, health
+            # probes) leave the host config alone: then it is not rewritten.
+            if old is None or old.host_config != c.host_config:
+                atomic_write_json(d / "hostconfig.json", c.host_config)
+            atomic_write_json(d / "config.v2.json", c.to_json())
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)
             self._by_id[c.id] = c
