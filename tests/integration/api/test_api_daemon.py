@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.engine import EngineProcess, new_engine
+from tests.support.engine import EngineProcess, UnixHTTPConnection, new_engine
 
 pytestmark = pytest.mark.root
 
@@ -188,3 +188,20 @@ def test_leftovers_of_an_interrupted_create_are_discarded(own_engine: EngineProc
     assert eng.request("GET", f"/containers/{cid}/json").status == 404
     assert not (eng.data_root / "containers" / cid).exists()
     assert not (eng.data_root / "images" / "rw" / cid).exists()
+
+
+def test_two_sockets_and_a_pidfile_flag() -> None:
+    eng = new_engine()
+    second = eng.base / "second.sock"
+    pidfile = eng.base / "custom.pid"
+    eng.extra_args = ("-H", f"unix://{second}", "--pidfile", str(pidfile))
+    try:
+        eng.start()  # answers on its first socket
+        assert pidfile.read_text().strip() == str(eng.proc.pid)  # type: ignore[union-attr]
+        conn = UnixHTTPConnection(str(second))
+        conn.request("GET", "/_ping")
+        assert conn.getresponse().read() == b"OK"
+        conn.close()
+    finally:
+        eng.cleanup()
+    assert not second.exists()
