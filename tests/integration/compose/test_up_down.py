@@ -1,0 +1,189 @@
+"""`up`/`down` against a real engine: ordering by depends_on conditions, idempotence, recreation, scaling,
+clean removal, and clear one-line failures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from composer import labels as L
+from tests.integration.compose.conftest import Runner
+
+pytestmark = pytest.mark.root
+
+PROJECT = """
+name: shop
+services:
+  kv:
+    image: busybox:latest
+    command: sh -c 'sleep 0.5; touch /tmp/ready; exec sleep 1000'
+    init: true
+    volumes: [data:/data]
+    healthcheck:
+      test: ["CMD", "test", "-e", "/tmp/ready"]
+      interval: 30s
+      start_interval: 200ms
+      start_period: 10s
+  web:
+    image: busybox:latest
+    command: sleep 1000
+    init: true
+    environment: {COLOR: "blue"}
+    depends_on: {kv: {condition: service_healthy}}
+  worker:
+    image: busybox:latest
+    command: sleep 1000
+    init: true
+    deploy: {replicas: 2}
+    depends_on: [kv]
+volumes:
+  data: {}
+"""
+
+
+def _containers(api: docker.APIClient, project: str = "shop") -> dict[str, dict]:  # type: ignore[type-arg]
+    items = api.containers(all=True, filters={"label": [f"{L.PROJECT}={project}"]})
+    return {i["Names"][0].lstrip("/"): i for i in items}
+
+
+def test_up_orders_by_health_is_idempotent_recreates_scales_and_down_cleans(
+    composer: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    (project_dir / "compose.yaml").write_text(PROJECT)
+    first = composer("up", "-d")
+    assert first.code == 0, first.err
+    found = _containers(api)
+    assert sorted(found) == ["shop-kv-1", "shop-web-1", "shop-worker-1", "shop-worker-2"]
+    assert all(c["State"] == "running" for c in found.values())
+    kv = api.inspect_container("shop-kv-1")
+    web = api.inspect_container("shop-web-1")
+    assert kv["State"]["Health"]["Status"] == "healthy"
+    assert web["State"]["StartedAt"] > kv["State"]["StartedAt"]
+    assert " Container shop-kv-1  Healthy" in first.err
+    assert web["Config"]["Labels"][L.DEPENDS_ON] == "kv:service_healthy:false"
+    ids = {n: c["Id"] for n, c in found.items()}
+
+    # a second up changes nothing, and fast
+    assert composer("--dry-run", "up", "-d").out.strip() == "Nothing to do: the project is up to date"
+    t0 = time.monotonic()
+    again = composer("up", "-d")
+    assert again.code == 0 and again.err == ""
+    assert time.monotonic() - t0 < 2.0
+    assert {n: c["Id"] for n, c in _containers(api).items()} == ids
+
+    # a changed service is recreated, the others are left alone
+    (project_dir / "compose.yaml").write_text(PROJECT.replace("blue", "green"))
+    dry = composer("--dry-run", "up", "-d")
+    assert "Container shop-web-1: Create (recreate: config hash changed)" in dry.out
+    assert "shop-worker" not in dry.out and "shop-kv" not in dry.out
+    assert composer("up", "-d").code == 0
+    now = {n: c["Id"] for n, c in _containers(api).items()}
+    assert now["shop-web-1"] != ids["shop-web-1"]
+    assert {n: i for n, i in now.items() if n != "shop-web-1"} == {
+        n: i for n, i in ids.items() if n != "shop-web-1"
+    }
+    assert "COLOR=green" in api.inspect_container("shop-web-1")["Config"]["Env"]
+
+    # scale up and down by number
+    assert composer("up", "-d", "--scale", "worker=3").code == 0
+    assert "shop-worker-3" in _containers(api)
+    assert composer("up", "-d").code == 0
+    assert "shop-worker-3" not in _containers(api)
+
+    # down -v leaves nothing of the project
+    down = composer("down", "-v", "-t", "1")
+    assert down.code == 0, down.err
+    assert _containers(api) == {}
+    assert not [v for v in api.volumes().get("Volumes") or [] if v["Name"] == "shop_data"]
+    assert composer("down").code == 0  # deleting what is gone is success
+
+
+def test_unhealthy_dependency_fails_with_one_line_and_next_up_repairs(
+    composer: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    (project_dir / "compose.yaml").write_text(
+        """
+name: sick
+services:
+  db:
+    image: busybox:latest
+    command: sleep 1000
+    init: true
+    healthcheck: {test: ["CMD", "false"], interval: 200ms, retries: 1}
+  app:
+    image: busybox:latest
+    command: sleep 1000
+    depends_on: {db: {condition: service_healthy}}
+"""
+    )
+    res = composer("up", "-d")
+    assert res.code == 1
+    last = res.err.strip().splitlines()[-1]
+    assert last == "service db: dependency failed to start: container sick-db-1 is unhealthy"
+    assert api.inspect_container("sick-app-1")["State"]["Status"] == "created"  # labelled, not started
+    assert composer("down", "-t", "0").code == 0
+
+
+def test_completed_successfully_gates_and_failure_names_the_service(
+    composer: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    compose = """
+name: jobs
+services:
+  migrate:
+    image: busybox:latest
+    command: sh -c 'sleep 0.3; exit {code}'
+  app:
+    image: busybox:latest
+    command: sleep 1000
+    init: true
+    depends_on: {{migrate: {{condition: service_completed_successfully}}}}
+"""
+    (project_dir / "compose.yaml").write_text(compose.format(code=0))
+    ok = composer("up", "-d")
+    assert ok.code == 0, ok.err
+    assert api.inspect_container("jobs-app-1")["State"]["Status"] == "running"
+    assert api.inspect_container("jobs-migrate-1")["State"]["ExitCode"] == 0
+    composer("down", "-t", "0")
+    (project_dir / "compose.yaml").write_text(compose.format(code=3))
+    bad = composer("up", "-d")
+    assert bad.code == 1
+    assert bad.err.strip().splitlines()[-1] == "service migrate didn't complete successfully: exit 3"
+    composer("down", "-t", "0")
+
+
+def test_missing_image_is_one_clear_line(composer: Runner, project_dir: Path) -> None:
+    (project_dir / "compose.yaml").write_text(
+        "name: nope\nservices:\n  ghost:\n    image: nosuch/ghost:1\n    pull_policy: never\n"
+    )
+    res = composer("up", "-d")
+    assert res.code == 1
+    assert res.err.strip() == "service ghost: image nosuch/ghost:1 is missing and pull_policy is never"
+
+
+def test_wait_counts_a_one_shot_exit_zero_as_done(composer: Runner, project_dir: Path) -> None:
+    (project_dir / "compose.yaml").write_text(
+        "name: waity\nservices:\n  once: {image: busybox:latest, command: 'true'}\n"
+        "  svc: {image: busybox:latest, command: sleep 1000, init: true}\n"
+    )
+    res = composer("up", "-d", "--wait", "--wait-timeout", "20")
+    assert res.code == 0, res.err
+    composer("down", "-t", "0")
+
+
+def test_attached_up_prefixes_logs_and_returns_the_exit_code_from(
+    composer: Runner, project_dir: Path
+) -> None:
+    (project_dir / "compose.yaml").write_text(
+        "name: att\nservices:\n"
+        "  job: {image: busybox:latest, command: sh -c 'echo hello from job; sleep 0.5; exit 7'}\n"
+        "  side: {image: busybox:latest, command: sleep 1000, init: true}\n"
+    )
+    res = composer("up", "--exit-code-from", "job", "-t", "1", timeout=60)
+    assert res.code == 7, res.err
+    assert "job-1   | hello from job" in res.out  # padded to side-1
+    assert "att-job-1 exited with code 7" in res.out
+    composer("down", "-t", "0")
