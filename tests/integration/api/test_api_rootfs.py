@@ -97,3 +97,15 @@ def test_pid_and_ipc_namespace_of_another_container(engine: EngineProcess) -> No
         HostConfig={"PidMode": f"container:{first}", "IpcMode": f"container:{first}"},
     )
     assert _text(engine, cid).strip() == "1"
+
+
+def test_image_volume_becomes_an_anonymous_volume_filled_from_the_image(engine: EngineProcess) -> None:
+    base = _finished(engine, ["sh", "-c", "mkdir -p /data && echo seeded > /data/seed"])
+    r = engine.request("POST", f"/commit?container={base}&repo=withvol&changes=VOLUME%20%2Fdata", {})
+    assert r.status == 201, r.body
+    cid = _finished(engine, ["cat", "/data/seed"], Image="withvol")
+    assert _text(engine, cid) == "seeded\n"
+    (mount,) = engine.json("GET", f"/containers/{cid}/json")["Mounts"]
+    assert mount["Type"] == "volume" and mount["Destination"] == "/data" and len(mount["Name"]) == 64
+    assert engine.request("DELETE", f"/containers/{cid}?v=1").status == 204
+    assert engine.request("GET", f"/volumes/{mount['Name']}").status == 404
