@@ -88,6 +88,7 @@ class ContainerNetworking:
 
         def get(self, ref: str) -> Network: ...
         def _bring_up(self, n: Network) -> None: ...
+        def mtu(self, n: Network) -> int: ...
         def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]: ...
         def on_create(
             self, cid: str, name: str, host_config: dict[str, Any], networking: dict[str, Any]
@@ -179,7 +180,7 @@ class ContainerNetworking:
         )
         a = replace(a, endpoints=(*a.endpoints, ep))
         self._save_live(a)  # recorded before the veth exists, so a crash cannot leak it
-        netlink.add_veth(ep.host_veth, f"tmp{secrets.token_hex(4)}", n.bridge, Path(a.netns))
+        netlink.add_veth(ep.host_veth, f"tmp{secrets.token_hex(4)}", n.bridge, Path(a.netns), self.mtu(n))
         tmp = [i for i in netlink.used_ifnames(Path(a.netns)) if i.startswith("tmp")]
         netlink.configure_peer(
             Path(a.netns), tmp[0], ifname, ip, subnet.prefixlen, ep.mac, pool.gateway if routed else None

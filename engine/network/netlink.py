@@ -36,7 +36,7 @@ def link_exists(name: str) -> bool:
         return link_index(ipr, name) is not None
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
+def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None:
     """Create (or adopt) bridge `name` with the gateway address, up."""
     with IPRoute() as ipr:
         idx = link_index(ipr, name)
@@ -55,6 +55,8 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
                 except NetlinkError as e:
                     if e.code != EEXIST:
                         raise _fail(f"failed to set address on {name}", e) from None
+        if mtu:
+            ipr.link("set", index=idx, mtu=mtu)
         ipr.link("set", index=idx, state="up")
 
 
@@ -121,7 +123,7 @@ def remove_netns(path: Path) -> None:
         path.unlink()
 
 
-def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path) -> None:
+def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path, mtu: int = 0) -> None:
     """A veth pair: `host_name` enslaved to `bridge` (up), `peer_tmp` moved into the namespace."""
     with IPRoute() as ipr:
         if link_index(ipr, host_name) is not None:

@@ -118,6 +118,9 @@ class NetworkService(ContainerNetworking):
         if body.get("EnableIPv6"):
             raise InvalidParameter("IPv6 networks are not supported by this engine")
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
+        mtu = options.get(views.DRIVER_OPTION_MTU, "0")
+        if not mtu.isdigit() or int(mtu) and not 68 <= int(mtu) <= 65535:
+            raise InvalidParameter(f"invalid MTU {mtu!r}")
         ipam_body = body.get("IPAM") or {}
         if (ipam_body.get("Driver") or "default") != "default":
             raise NotFound(f'plugin "{ipam_body["Driver"]}" not found')
@@ -185,10 +188,20 @@ class NetworkService(ContainerNetworking):
 
     def _bring_up(self, n: Network) -> None:
         pool = n.pools[0]
-        netlink.ensure_bridge(n.bridge, pool.gateway, ipaddress.IPv4Network(pool.subnet).prefixlen)
+        netlink.ensure_bridge(
+            n.bridge, pool.gateway, ipaddress.IPv4Network(pool.subnet).prefixlen, self.mtu(n)
+        )
         # the host's own connections to 127.0.0.1-published ports are routed into the bridge (DNAT)
         netlink.set_sysctl(f"net/ipv4/conf/{n.bridge}/route_localnet", "1")
         netlink.set_sysctl("net/ipv4/ip_forward", "1")  # as dockerd does with its first bridge
+
+    @staticmethod
+    def mtu(n: Network) -> int:
+        """Docker's com.docker.network.driver.mtu option (0: the kernel's default, 1500)."""
+        try:
+            return int(n.options.get(views.DRIVER_OPTION_MTU, "0"))
+        except ValueError:
+            return 0
 
     def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]:
         return [(a.cid, e) for a in self._live.values() for e in a.endpoints if e.network_id == nid]

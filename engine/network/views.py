@@ -9,6 +9,7 @@ from engine.network.model import Endpoint, EndpointConfig, Network, PortMapping
 from engine.network.ports import parse_port_key
 
 DRIVER_OPTION_BRIDGE = "com.docker.network.bridge.name"
+DRIVER_OPTION_MTU = "com.docker.network.driver.mtu"
 
 
 def ipam_config(n: Network) -> list[dict[str, str]]:
