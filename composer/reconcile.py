@@ -34,6 +34,7 @@ class UpOptions:
     scale: Mapping[str, int] = field(default_factory=dict)
     build: str = "auto"  # auto (build when missing), always (--build), never (--no-build)
     pull: str | None = None  # --pull always|missing|never|build; None: each service's pull_policy
+    images_ready: bool = False  # images were pulled/built already: plan no image operations
     timeout: int | None = None
     known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
 
@@ -144,7 +145,7 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
             )
 
     image_ops: dict[str, str] = {}
-    for name in selected:
+    for name in [] if options.images_ready else selected:
         op = _image_op(project, project.services[name], observed, options)
         if op is not None:
             image_ops[name] = b.add(op)

@@ -29,6 +29,7 @@ Options:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from composer.cli.options import GlobalOptions, UsageError
@@ -65,6 +66,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
     from composer.cli.attach import follow_project
     from composer.execute import Context, execute
+    from composer.plan import Kind, Plan
     from composer.presenter import out, warn
     from composer.progress import Progress
     from composer.reconcile import UpOptions, reconcile
@@ -115,6 +117,12 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         networks_supported=observed.networks is not None,
         quiet_pull=bool(args["--quiet-pull"]),
     )
+    if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
+        # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
+        # newly pulled tag changes the ID, and only then is the container recreated.
+        execute(Plan(plan.project, tuple(plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE))), ctx)
+        upopts = replace(upopts, images_ready=True)
+        plan = reconcile(project, session.observe(), upopts)
     execute(plan, ctx)
     if args["--no-start"]:
         return 0
