@@ -102,6 +102,23 @@ async def disconnect_network(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200)
 
 
+def overlay_inspect(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """A container's inspect JSON with NetworkSettings from the networking layer (used by containers.py)."""
+    svc = request.app.get(NETWORKS)
+    if svc is not None:
+        out["NetworkSettings"] = svc.settings(c.id, c.config, c.host_config)
+    return out
+
+
+def overlay_summary(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+    """A `docker ps` entry with its published ports and networks."""
+    svc = request.app.get(NETWORKS)
+    if svc is not None:
+        out["Ports"] = svc.ps_ports(c.id, c.config)
+        out["NetworkSettings"] = {"Networks": svc.settings(c.id, c.config, c.host_config)["Networks"]}
+    return out
+
+
 def routes() -> list[Route]:
     return [
         ("GET", "/networks", list_networks),
@@ -114,4 +131,4 @@ def routes() -> list[Route]:
     ]
 
 
-__all__ = ["NETWORKS", "routes"]
+__all__ = ["NETWORKS", "overlay_inspect", "overlay_summary", "routes"]

@@ -87,7 +87,7 @@ class ContainerNetworking:
     if TYPE_CHECKING:
 
         def get(self, ref: str) -> Network: ...
-        def _bring_up(self, n: Network) -> None: ...
+        def _bring_up(self, n: Network) -> Network: ...
         def mtu(self, n: Network) -> int: ...
         def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]: ...
         def on_create(
@@ -150,7 +150,7 @@ class ContainerNetworking:
         n = self._nets.get(nid)
         if n is None:
             raise NotFound(f"network {nid} not found")
-        self._bring_up(n)  # idempotent; the default bridge is made on first use
+        n = self._bring_up(n)  # idempotent; the default bridge is made on first use
         pool = n.pools[0]
         subnet = ipaddress.IPv4Network(pool.subnet)
         used = {e.ip for _, e in self._endpoints_on(nid)}

@@ -186,7 +186,9 @@ class NetworkService(ContainerNetworking):
             ip_range = str(rng)
         return (IPAMPool(str(subnet), gateway, ip_range),)
 
-    def _bring_up(self, n: Network) -> None:
+    def _bring_up(self, n: Network) -> Network:
+        if n.name == "bridge" and not netlink.link_exists(n.bridge):
+            n = self._repick_default(n)
         pool = n.pools[0]
         netlink.ensure_bridge(
             n.bridge, pool.gateway, ipaddress.IPv4Network(pool.subnet).prefixlen, self.mtu(n)
@@ -194,6 +196,24 @@ class NetworkService(ContainerNetworking):
         # the host's own connections to 127.0.0.1-published ports are routed into the bridge (DNAT)
         netlink.set_sysctl(f"net/ipv4/conf/{n.bridge}/route_localnet", "1")
         netlink.set_sysctl("net/ipv4/ip_forward", "1")  # as dockerd does with its first bridge
+        return n
+
+    def _repick_default(self, n: Network) -> Network:
+        """The default bridge is made on first use: its subnet is checked against the host's routes again
+        then (another engine may have taken it meanwhile) and moved if it now collides."""
+        subnet = ipaddress.IPv4Network(n.pools[0].subnet)
+        host = netlink.host_networks()
+        if not any(subnet.overlaps(h) for h in host if h.prefixlen > 0):
+            return n
+        others = [
+            ipaddress.IPv4Network(p.subnet) for m in self._nets.values() if m.id != n.id for p in m.pools
+        ]
+        new = ipam.choose_subnet(host + others)
+        n = replace(n, pools=(IPAMPool(str(new), ipam.default_gateway(new)),))
+        self.store.save_network(n)
+        self._nets = {**self._nets, n.id: n}
+        log.info("default bridge subnet moved subnet=%s", new)
+        return n
 
     @staticmethod
     def mtu(n: Network) -> int:
