@@ -8,7 +8,6 @@ made absolute against its own file's directory; chains are followed and cycles r
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +16,7 @@ from composer.errors import ConfigError
 from composer.loader.interpolate import interpolate
 from composer.loader.merge import merge_at
 from composer.loader.paths import is_remote, rebase_service
+from composer.loader.pathtable import copy_tree
 from composer.loader.yamlsrc import Marks, parse_documents, path_str, read_file
 
 Chain = tuple[tuple[str, str], ...]
@@ -82,7 +82,7 @@ class ExtendsResolver:
         base = self._service(ref, src_services, src_file, src_dir, (*chain, link))
         if base is None:
             return service
-        base = copy.deepcopy(base)
+        base = copy_tree(base)
         if other is not None:
             base = rebase_service(base, src_dir)
         merged = merge_at(base, service, ("services", "x"))

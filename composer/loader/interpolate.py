@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from composer.errors import ConfigError, Location
+from composer.loader.pathtable import PathTable
 from composer.loader.yamlsrc import KeyPath, Marks, Override, path_str
 
 log = logging.getLogger(__name__)
@@ -213,11 +214,11 @@ _CASTS: dict[tuple[str, ...], str] = {
 }
 
 
+_CAST_TABLE: PathTable[str] = PathTable(_CASTS.items())
+
+
 def _cast_kind(path: KeyPath) -> str | None:
-    for pattern, kind in _CASTS.items():
-        if len(pattern) == len(path) and all(p == "*" or p == k for p, k in zip(pattern, path, strict=True)):
-            return kind
-    return None
+    return _CAST_TABLE.get(path)
 
 
 class Interpolator:

@@ -10,18 +10,14 @@ the later entry taking the earlier one's place. `!reset` removes, `!override` re
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
 from composer.errors import ConfigError
+from composer.loader.pathtable import PathTable, copy_tree
 from composer.loader.yamlsrc import RESET, KeyPath, Override, path_str
 
 Path = tuple[str, ...]
-
-
-def _matches(pattern: Path, path: KeyPath) -> bool:
-    return len(pattern) == len(path) and all(p == "*" or p == k for p, k in zip(pattern, path, strict=True))
 
 
 def _p(text: str) -> Path:
@@ -127,45 +123,47 @@ def _ipam_config(base: Any, other: Any, path: KeyPath) -> Any:
     return pools
 
 
-_SPECIAL: list[tuple[Path, Merger]] = [
-    (_p("networks.*.ipam.config"), _ipam_config),
-    (_p("networks.*.labels"), _as_sequences),
-    (_p("volumes.*.labels"), _as_sequences),
-    (_p("services.*.annotations"), _as_sequences),
-    (_p("services.*.build"), _build),
-    (_p("services.*.build.args"), _as_sequences),
-    (_p("services.*.build.additional_contexts"), _as_sequences),
-    (_p("services.*.build.extra_hosts"), _extra_hosts),
-    (_p("services.*.build.labels"), _as_sequences),
-    (_p("services.*.command"), _replace),
-    (_p("services.*.depends_on"), _depends_on),
-    (_p("services.*.deploy.labels"), _as_sequences),
-    (_p("services.*.dns"), _as_sequences),
-    (_p("services.*.dns_opt"), _as_sequences),
-    (_p("services.*.dns_search"), _as_sequences),
-    (_p("services.*.entrypoint"), _replace),
-    (_p("services.*.env_file"), _as_sequences),
-    (_p("services.*.label_file"), _as_sequences),
-    (_p("services.*.environment"), _as_sequences),
-    (_p("services.*.extra_hosts"), _extra_hosts),
-    (_p("services.*.healthcheck.test"), _replace),
-    (_p("services.*.labels"), _as_sequences),
-    (_p("services.*.volumes.*.volume.labels"), _as_sequences),
-    (_p("services.*.logging"), _logging),
-    (_p("services.*.models"), _name_mapping),
-    (_p("services.*.networks"), _name_mapping),
-    (_p("services.*.sysctls"), _as_sequences),
-    (_p("services.*.tmpfs"), _as_sequences),
-    (_p("services.*.ulimits.*"), _replace),
-]
+_SPECIAL: PathTable[Merger] = PathTable(
+    [
+        (_p("networks.*.ipam.config"), _ipam_config),
+        (_p("networks.*.labels"), _as_sequences),
+        (_p("volumes.*.labels"), _as_sequences),
+        (_p("services.*.annotations"), _as_sequences),
+        (_p("services.*.build"), _build),
+        (_p("services.*.build.args"), _as_sequences),
+        (_p("services.*.build.additional_contexts"), _as_sequences),
+        (_p("services.*.build.extra_hosts"), _extra_hosts),
+        (_p("services.*.build.labels"), _as_sequences),
+        (_p("services.*.command"), _replace),
+        (_p("services.*.depends_on"), _depends_on),
+        (_p("services.*.deploy.labels"), _as_sequences),
+        (_p("services.*.dns"), _as_sequences),
+        (_p("services.*.dns_opt"), _as_sequences),
+        (_p("services.*.dns_search"), _as_sequences),
+        (_p("services.*.entrypoint"), _replace),
+        (_p("services.*.env_file"), _as_sequences),
+        (_p("services.*.label_file"), _as_sequences),
+        (_p("services.*.environment"), _as_sequences),
+        (_p("services.*.extra_hosts"), _extra_hosts),
+        (_p("services.*.healthcheck.test"), _replace),
+        (_p("services.*.labels"), _as_sequences),
+        (_p("services.*.volumes.*.volume.labels"), _as_sequences),
+        (_p("services.*.logging"), _logging),
+        (_p("services.*.models"), _name_mapping),
+        (_p("services.*.networks"), _name_mapping),
+        (_p("services.*.sysctls"), _as_sequences),
+        (_p("services.*.tmpfs"), _as_sequences),
+        (_p("services.*.ulimits.*"), _replace),
+    ]
+)
 
 
 def _merge_value(base: Any, other: Any, path: KeyPath) -> Any:
     if isinstance(other, Override):
-        return copy.deepcopy(other.value)
-    for pattern, merger in _SPECIAL:
-        if _matches(pattern, path):
-            return merger(base, other, path)
+        return copy_tree(other.value)
+    merger = _SPECIAL.get(path)
+    if merger is not None:
+        return merger(base, other, path)
     if other is None:
         return base
     if isinstance(base, dict):
@@ -193,13 +191,13 @@ def _merge_mappings(base: dict[str, Any], other: dict[str, Any], path: KeyPath) 
 
 def merge(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """`other` merged over `base` (neither is modified), then unique-by-key sequences deduplicated."""
-    merged = _merge_mappings(copy.deepcopy(base), copy.deepcopy(other), ())
+    merged = _merge_mappings(copy_tree(base), copy_tree(other), ())
     return enforce_unicity(merged)
 
 
 def merge_at(base: dict[str, Any], other: dict[str, Any], path: KeyPath) -> dict[str, Any]:
     """Merge two mappings that live at `path` (used by `extends` for one service)."""
-    return _merge_mappings(copy.deepcopy(base), copy.deepcopy(other), path)
+    return _merge_mappings(copy_tree(base), copy_tree(other), path)
 
 
 # --- unicity: one entry per key in keyed sequences ---
@@ -257,7 +255,7 @@ def _port_key(value: Any) -> str:
     return f"{host or _ANY_HOST}:{published}:{target}/{proto or 'tcp'}"
 
 
-_UNIQUE: list[tuple[Path, Indexer]] = [
+_UNIQUE: PathTable[Indexer] = PathTable(
     (_p(text), indexer)
     for text, indexer in [
         ("networks.*.labels", _kv_key),
@@ -290,7 +288,7 @@ _UNIQUE: list[tuple[Path, Indexer]] = [
         ("services.*.tmpfs", _kv_key),
         ("services.*.volumes", _volume_key),
     ]
-]
+)
 
 
 def _unique(items: list[Any], indexer: Indexer) -> list[Any]:
@@ -310,8 +308,8 @@ def enforce_unicity(value: Any, path: KeyPath = ()) -> Any:
     if isinstance(value, dict):
         return {k: enforce_unicity(v, (*path, k)) for k, v in value.items()}
     if isinstance(value, list):
-        for pattern, indexer in _UNIQUE:
-            if _matches(pattern, path):
-                return _unique(value, indexer)
+        indexer = _UNIQUE.get(path)
+        if indexer is not None:
+            return _unique(value, indexer)
         return [enforce_unicity(v, (*path, i)) for i, v in enumerate(value)]
     return value

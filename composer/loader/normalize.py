@@ -13,7 +13,6 @@ Path resolution split with the loader: the loader resolves the paths of files it
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from composer.loader.norm_service import normalize_service
 from composer.loader.norm_units import UnitError, scalar_str, to_bool
 from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
 from composer.loader.norm_volumes import resolve_host_path
+from composer.loader.pathtable import copy_tree
 from composer.loader.validate import _fail as fail
 from composer.loader.validate import format_key_path, locate
 
@@ -52,7 +52,7 @@ class NormalizeContext:
 
 def normalize(data: dict[str, Any], ctx: NormalizeContext) -> dict[str, Any]:
     """Return the canonical project dict; `data` is not modified. Raises ConfigError."""
-    project = copy.deepcopy(data)
+    project = copy_tree(data)
     project.pop("version", None)  # obsolete; the reference only warns about it
     project.pop("include", None)  # resolved by the loader before we get here
     project["name"] = ctx.project_name
