@@ -91,7 +91,8 @@ class Tmux:
         self.env = dict(env)
         self._dir = tempfile.mkdtemp(prefix=f"e2e-tmux-{name}-")
         self.server = os.path.join(self._dir, "sock")  # a private server socket, removed with its dir
-        self._tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", "/bin/sh")
+        # the prompt comes from the environment: typing PS1=... would race the shell's first prompt
+        self._tmux("new-session", "-d", "-s", "main", "-x", "160", "-y", "48", "env 'PS1=host$ ' /bin/sh")
         try:
             self.prompt_ready()
         except BaseException:
@@ -106,9 +107,8 @@ class Tmux:
         return proc.stdout
 
     def prompt_ready(self) -> None:
-        """A recognisable prompt, then a clean screen: later waits count prompts from zero."""
-        self.send_line("PS1='host$ '")
-        self.wait_for("\nhost$")
+        """The shell's prompt, then a clean screen: later waits count prompts from zero."""
+        self.wait_for("host$")
         self.clear()
         self.wait_for("host$")
 
