@@ -4,10 +4,14 @@ POST /build/prune. Decodes the query, unpacks the context, runs engine.build's B
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -17,6 +21,8 @@ from engine.api.params import qbool, qstr
 from engine.build.context import unpack
 from engine.build.executor import Builder, BuildError, BuildOptions
 from engine.errors import EngineError, InvalidParameter
+from engine.images import reference
+from engine.registry import decode_registry_auth
 
 BUILDER: web.AppKey[Builder] = web.AppKey("builder", Builder)
 _lazy: dict[int, Builder] = {}
@@ -57,6 +63,42 @@ def _json_map(request: web.Request, name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items() if v is not None}
 
 
+def _json_list(request: web.Request, name: str) -> list[str]:
+    raw = qstr(request, name)
+    if not raw:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise InvalidParameter(f"invalid {name}: not JSON") from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidParameter(f"invalid {name}: expected a JSON list of strings")
+    return value
+
+
+def registry_config(header: str) -> dict[str, Any]:
+    """X-Registry-Config: base64url JSON {registry: auth config}, the credentials for base-image pulls."""
+    if not header.strip():
+        return {}
+    text = header.strip()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError):
+        raise InvalidParameter("invalid X-Registry-Config header: not base64url-encoded JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidParameter("invalid X-Registry-Config header: not a JSON object")
+    out: dict[str, Any] = {}
+    for key, entry in data.items():
+        if isinstance(entry, dict):
+            raw = base64.urlsafe_b64encode(json.dumps(entry).encode()).decode()
+            creds = decode_registry_auth(raw)
+            if creds:
+                key = str(key)  # "host:port", "https://host:port" or "https://index.docker.io/v1/"
+                host = urlsplit(key).netloc if "://" in key else key.split("/", 1)[0]
+                out["docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host] = creds
+    return out
+
+
 def options(request: web.Request) -> BuildOptions:
     if qstr(request, "remote"):
         raise InvalidParameter("building from a remote context (git or URL) is not supported by this engine")
@@ -69,6 +111,8 @@ def options(request: web.Request) -> BuildOptions:
         no_cache=qbool(request, "nocache"),
         pull=qbool(request, "pull"),
         platform=qstr(request, "platform"),
+        registry_auth=registry_config(request.headers.get("X-Registry-Config", "")),
+        cache_from=tuple(_json_list(request, "cachefrom")),
     )
 
 
@@ -76,14 +120,10 @@ async def build(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     opts = options(request)
     for tag in opts.tags:
-        from engine.images import reference
-
         reference.parse_tagged(tag)  # a bad -t is a 400 before any work
     root = build_root(b)
     spool = root / "spool"
     spool.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
     with tempfile.TemporaryFile(dir=spool) as body:
         async for chunk in request.content.iter_chunked(1 << 20):
             body.write(chunk)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.build import cachefrom, fsops, instructions, runmounts
 from engine.build import dockerfile as dfp
-from engine.build import fsops, instructions
 from engine.build.cache import StepCache, step_key
 from engine.build.context import Context, Source, checksum
 from engine.build.expand import expand, expand_words
@@ -44,6 +44,8 @@ PROXY_ARGS = frozenset(
         "all_proxy",
     }
 )
+NOP = "/bin/sh -c #(nop)  "  # history of a config-only step, as the classic builder writes it
+NOP_LAYER = "/bin/sh -c #(nop) "  # COPY/ADD/WORKDIR steps that made a layer
 _META = {
     "ENV",
     "LABEL",
@@ -78,6 +80,8 @@ class BuildOptions:
     no_cache: bool = False
     pull: bool = False
     platform: str = ""
+    registry_auth: dict[str, Any] = field(default_factory=dict)  # registry host -> Credentials (base pulls)
+    cache_from: tuple[str, ...] = ()
 
 
 @dataclass
@@ -87,6 +91,7 @@ class _Stage:
     args: dict[str, str]
     escape: str
     context: Path
+    cache_from: tuple[Any, ...] = ()  # --cache-from images present in the store
 
     @property
     def shell(self) -> list[str]:
@@ -102,6 +107,7 @@ class Builder:
         self.images = images
         self.containers = containers
         self.registry = registry
+        self.root = workdir
         self.cache = StepCache(workdir / "cache.json")
 
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
@@ -122,6 +128,7 @@ class Builder:
                 raise InvalidParameter(f"failed to reach build target {opts.target} in Dockerfile")
             target = found
         needed = self._needed(df, target, meta_args)
+        cache_images = await asyncio.to_thread(self._cache_images, opts.cache_from)
         total = sum(1 + len(df.stages[i].instructions) for i in needed)
         step = 0
         built: dict[int, Any] = {}
@@ -131,6 +138,7 @@ class Builder:
             step += 1
             emit({"stream": f"Step {step}/{total} : {stage.line and _from_text(stage)}\n"})
             st = await self._from(df, stage, built, meta_args, opts, emit, context_dir)
+            st.cache_from = cache_images
             for ins in stage.instructions:
                 step += 1
                 emit({"stream": f"Step {step}/{total} : {ins.original}\n"})
@@ -157,6 +165,16 @@ class Builder:
             await asyncio.to_thread(self.images.tag, final.id, tag)
             emit({"stream": f"Successfully tagged {tag}\n"})
         return str(final.id)
+
+    def _cache_images(self, refs: tuple[str, ...]) -> tuple[Any, ...]:
+        """--cache-from images must be in the store already (the client pulls them), as with dockerd."""
+        found = []
+        for ref in refs:
+            try:
+                found.append(self.images.get(ref))
+            except (NotFound, InvalidParameter):
+                log.info("cache-from image not present ref=%s", ref)
+        return tuple(found)
 
     # -- stages ---------------------------------------------------------------------------------------------
     def _needed(self, df: dfp.Dockerfile, target: int, meta_args: dict[str, str]) -> list[int]:
@@ -217,7 +235,12 @@ class Builder:
                 pass
         if self.registry is None:
             raise NotFound(f"pull access denied for {name}: no registry client in this engine")
-        await asyncio.to_thread(self.registry.pull, name, platform=opts.platform or None, progress=emit)
+        from engine.images.reference import parse
+
+        creds = opts.registry_auth.get(parse(name).domain)
+        await asyncio.to_thread(
+            self.registry.pull, name, platform=opts.platform or None, credentials=creds, progress=emit
+        )
         return await asyncio.to_thread(self.images.get, name)
 
     # -- one instruction -----------------------------------------------------------------------------------
@@ -260,27 +283,35 @@ class Builder:
             return
         raise InvalidParameter(f"Dockerfile parse error line {ins.line}: unknown instruction {ins.cmd}")
 
-    def _cached(self, key: str, opts: BuildOptions) -> Any:
+    def _cached(
+        self, key: str, opts: BuildOptions, st: _Stage, created_bys: tuple[str, ...], config: dict[str, Any]
+    ) -> Any:
+        """The step's image from the local step cache, else restored from a --cache-from image."""
         if opts.no_cache:
             return None
         image_id = self.cache.get(key)
-        if image_id is None:
+        if image_id is not None:
+            try:
+                return self.images.get(image_id)
+            except NotFound:
+                pass
+        if not st.cache_from:
             return None
-        try:
-            return self.images.get(image_id)
-        except NotFound:
-            return None
+        hit = cachefrom.restore(self.images, st.image, st.cache_from, created_bys, config)
+        if hit is not None:
+            self.cache.put(key, hit.id)
+        return hit
 
     async def _commit_meta(
         self, st: _Stage, config: dict[str, Any], text: str, opts: BuildOptions, emit: Emit
     ) -> None:
         parent = st.image.id if st.image is not None else ""
         key = step_key(parent, "#(nop) " + text, {"config": json.dumps(config, sort_keys=True)})
-        hit = await asyncio.to_thread(self._cached, key, opts)
+        hit = await asyncio.to_thread(self._cached, key, opts, st, (NOP + text,), config)
         if hit is not None:
             emit({"stream": " ---> Using cache\n"})
         else:
-            hit = await asyncio.to_thread(self._meta_image, st.image, config, "/bin/sh -c #(nop)  " + text)
+            hit = await asyncio.to_thread(self._meta_image, st.image, config, NOP + text)
             self.cache.put(key, hit.id)
         self._advance(st, hit, config, emit)
 
@@ -332,18 +363,29 @@ class Builder:
         )
         created_by = prefix + (" ".join(argv) if ins.json_args is None else json.dumps(argv))
         parent = st.image.id if st.image is not None else ""
-        key = step_key(parent, "RUN " + created_by, {"config": json.dumps(st.config, sort_keys=True)})
-        hit = await asyncio.to_thread(self._cached, key, opts)
+        host_config, bound = runmounts.host_config(
+            ins.flags,
+            ins.line,
+            build_root=self.root,
+            context=st.context,
+            workdir=st.config.get("WorkingDir") or "/",
+        )
+        extra = {
+            "config": json.dumps(st.config, sort_keys=True),
+            "flags": json.dumps(ins.flags, sort_keys=True),
+            "binds": await asyncio.to_thread(checksum, [Source(p, t) for p, t in bound]) if bound else "",
+        }
+        key = step_key(parent, "RUN " + created_by, extra)
+        hit = await asyncio.to_thread(self._cached, key, opts, st, (created_by,), st.config)
         if hit is not None:
             emit({"stream": " ---> Using cache\n"})
             self._advance(st, hit, st.config, emit)
             return
         if st.image is None:
             st.image = await asyncio.to_thread(self._meta_image, None, st.config, "")
-        env = {
-            **{k: v for k, v in st.args.items() if v or k not in PROXY_ARGS},
-            **instructions.env_dict(st.config),
-        }
+        # the predefined proxy ARGs reach RUN when passed, declared or not; they stay out of the cache key
+        proxies = {k: v for k, v in opts.build_args.items() if k in PROXY_ARGS}
+        env = {**proxies, **st.args, **instructions.env_dict(st.config)}
         body = {
             "Image": st.image.id,
             "Cmd": argv,
@@ -352,7 +394,7 @@ class Builder:
             "WorkingDir": st.config.get("WorkingDir") or "",
             "User": st.config.get("User") or "",
             "Healthcheck": {"Test": ["NONE"]},
-            "HostConfig": {"NetworkMode": "host"},
+            "HostConfig": host_config,
         }
         cid, _ = await self.containers.create(None, body)
         emit({"stream": f" ---> Running in {cid[:12]}\n"})
@@ -411,8 +453,8 @@ class Builder:
         try:
             root = self.images.mount_rw(rid)
             if not work(root):
-                return self._meta_image(base, config, "/bin/sh -c #(nop)  " + created_by)
-            return self.images.commit_rw(rid, base, config, created_by="/bin/sh -c #(nop) " + created_by)
+                return self._meta_image(base, config, NOP + created_by)
+            return self.images.commit_rw(rid, base, config, created_by=NOP_LAYER + created_by)
         finally:
             with contextlib.suppress(EngineError, OSError):
                 self.images.unmount_rw(rid)
@@ -424,7 +466,7 @@ class Builder:
         text = instructions.apply(ins, config, st.env(), st.escape, st.shell)
         parent = st.image.id if st.image is not None else ""
         key = step_key(parent, text, {"config": json.dumps(config, sort_keys=True)})
-        hit = await asyncio.to_thread(self._cached, key, opts)
+        hit = await asyncio.to_thread(self._cached, key, opts, st, (NOP + text, NOP_LAYER + text), config)
         if hit is None:
             target = config["WorkingDir"]
 
@@ -510,14 +552,14 @@ class Builder:
                 "config": json.dumps(st.config, sort_keys=True),
             },
         )
-        hit = await asyncio.to_thread(self._cached, key, opts)
+        created_by = (
+            f"{ins.cmd} {content.split(':', 1)[-1][:64] if from_image is None else content} in {abs_dest} "
+        )
+        hit = await asyncio.to_thread(self._cached, key, opts, st, (NOP_LAYER + created_by,), st.config)
         if hit is not None:
             emit({"stream": " ---> Using cache\n"})
             self._advance(st, hit, st.config, emit)
             return
-        created_by = (
-            f"{ins.cmd} {content.split(':', 1)[-1][:64] if from_image is None else content} in {abs_dest} "
-        )
 
         def work(root: Path) -> bool:
             owner = resolve_owner(root, chown) if chown else None

@@ -162,3 +162,52 @@ def test_pull_missing_is_a_clear_error(docker: DockerCLI, registry: Registry) ->
 def test_login_through_auth(engine: EngineProcess, registry: Registry) -> None:
     res = engine.request("POST", "/auth", {"serveraddress": registry.host, "username": "u", "password": "p"})
     assert res.status == 200 and res.json()["Status"] == "Login Succeeded"
+
+
+def test_run_mounts_and_network(docker: DockerCLI, context: Path) -> None:
+    (context / "data.txt").write_text("bound\n")
+    (context / "Dockerfile").write_text(
+        "FROM busybox\n"
+        "ARG N=1\n"
+        "RUN --mount=type=cache,target=/cache sh -c 'echo $N >> /cache/runs; cat /cache/runs | wc -l > /count'\n"
+        "RUN --mount=type=bind,source=data.txt,target=/in.txt cp /in.txt /copied.txt\n"
+        "RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/x && grep -q tmpfs /proc/mounts'\n"
+        "RUN --network=none sh -c 'test \"$(ls /sys/class/net)\" = lo'\n"
+    )
+    docker("build", "--build-arg", "N=1", "-t", "b1/mounts:1", str(context), timeout=120)
+    docker("build", "--build-arg", "N=2", "-t", "b1/mounts:2", str(context), timeout=120)
+    # the cache mount outlived the first build: the second run saw both lines
+    assert docker("run", "--rm", "b1/mounts:2", "cat", "/count").out.strip() == "2"
+    assert docker(
+        "run", "--rm", "b1/mounts:2", "sh", "-c", "cat /copied.txt; ls /cache /scratch 2>&1"
+    ).out.startswith("bound\n")
+    # changing the bound file re-runs its RUN (the bind source is part of the cache key)
+    (context / "data.txt").write_text("bound 2\n")
+    res = docker("build", "--build-arg", "N=2", "-t", "b1/mounts:3", str(context), timeout=120)
+    assert res.out.count("Using cache") == 1, res.out  # only the cache-mount RUN before it is a hit
+    assert docker("run", "--rm", "b1/mounts:3", "cat", "/copied.txt").out == "bound 2\n"
+    (context / "Dockerfile").write_text("FROM busybox\nRUN --mount=type=secret,id=x true\n")
+    res = docker("build", str(context), check=False)
+    assert res.rc != 0 and "needs BuildKit" in res.err
+
+
+def test_cache_from_a_pulled_image(docker: DockerCLI, context: Path, registry: Registry) -> None:
+    (context / "a.txt").write_text("a\n")
+    (context / "Dockerfile").write_text(
+        'FROM busybox\nENV X=1\nCOPY a.txt /a.txt\nRUN echo ran > /ran.txt\nWORKDIR /w\nCMD ["cat", "/ran.txt"]\n'
+    )
+    ref = f"{registry.host}/b1/cachefrom:v1"
+    docker("build", "-t", ref, str(context), timeout=120)
+    docker("push", ref, timeout=120)
+    with running_engine(
+        busybox_image=False, extra_args=(f"--registry-mirror=http://{registry.host}",)
+    ) as clean:
+        cli = DockerCLI(client_env(clean.socket_path, clean.base / "docker-config"))
+        cli("pull", ref, timeout=120)
+        res = cli("build", "--cache-from", ref, "-t", "b1/fromcache", str(context), timeout=120)
+        assert "Running in" not in res.out, res.out
+        assert res.out.count("Using cache") == 5, res.out
+        assert cli("run", "--rm", "b1/fromcache").out == "ran\n"
+        original = json.loads(cli("image", "inspect", ref).out)[0]["RootFS"]["Layers"]
+        rebuilt = json.loads(cli("image", "inspect", "b1/fromcache").out)[0]["RootFS"]["Layers"]
+        assert rebuilt == original
