@@ -12,27 +12,11 @@ from aiohttp import web
 from engine.api.backends import Route, backends
 from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns
 from engine.containers import inspect as views
-from engine.containers.model import Container
-from engine.errors import InvalidParameter, NotFound
+from engine.errors import InvalidParameter
 
 
 def _id(request: web.Request) -> str:
     return request.match_info["id"]
-
-
-def _image_matches(b_images: object, ref: str, c: Container) -> bool:
-    if (
-        ref in (c.image_name, c.image_id)
-        or c.image_id.startswith("sha256:" + ref)
-        or c.image_id.startswith(ref)
-    ):
-        return True
-    if ":" not in ref.rsplit("/", 1)[-1] and c.image_name == ref + ":latest":
-        return True
-    try:
-        return b_images.get(ref).id == c.image_id  # type: ignore[attr-defined]
-    except (NotFound, InvalidParameter, AttributeError):
-        return False
 
 
 async def create(request: web.Request) -> web.StreamResponse:
@@ -51,7 +35,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
         filters,
         all_=qbool(request, "all"),
         limit=qint(request, "limit"),
-        image_matches=lambda ref, c: _image_matches(b.images, ref, c),
+        image_matches=b.containers.image_matches,
     )
     now = time.time()
     size = qbool(request, "size")

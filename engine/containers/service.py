@@ -131,6 +131,17 @@ class ContainerService:
     def image_users(self, image_id: str) -> list[str]:
         return [c.id for c in self.store.all() if c.image_id == image_id]
 
+    def image_matches(self, ref: str, c: Container) -> bool:
+        """The `ancestor` filter: `ref` names the image `c` was created from (name, tag, id or prefix)."""
+        if ref in (c.image_name, c.image_id) or c.image_id.startswith(("sha256:" + ref, ref)):
+            return True
+        if ":" not in ref.rsplit("/", 1)[-1] and c.image_name == ref + ":latest":
+            return True
+        try:
+            return bool(self.images.get(ref).id == c.image_id)
+        except (NotFound, InvalidParameter):
+            return False
+
     def volume_users(self, name: str) -> list[str]:
         return [c.id for c in self.store.all() if any(p.get("Name") == name for p in c.mounts)]
 
