@@ -1,0 +1,122 @@
+"""Helpers shared by the commands that act on a project's existing containers.
+
+Engine access goes through `connect()`: it uses O1's `composer.client` when that module offers
+`api_client(options)`, else a docker-py APIClient on -H / DOCKER_HOST / the embedded engine's socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from composer.cli.options import GlobalOptions
+from composer.errors import ComposerError
+
+if TYPE_CHECKING:
+    from composer.containers import ProjectContainer
+    from composer.loader.pipeline import LoadedProject
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_HOST = "unix:///run/composer/engine.sock"
+
+
+def connect(options: GlobalOptions) -> Any:
+    """A docker-py APIClient for the selected engine."""
+    with contextlib.suppress(ImportError, AttributeError):
+        from composer import client as composer_client
+
+        return composer_client.api_client(options)  # type: ignore[attr-defined]
+    import docker
+
+    host = options.host or options.environ.get("DOCKER_HOST") or EMBEDDED_HOST
+    with engine_errors():
+        return docker.APIClient(base_url=host, version="auto", timeout=None)
+
+
+@contextlib.contextmanager
+def engine_errors() -> Iterator[None]:
+    """Engine API failures become one ComposerError line (the engine's own message when it sent one)."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        message = exc.explanation or str(exc)
+        if isinstance(message, bytes):
+            message = message.decode(errors="replace")
+        raise ComposerError(str(message).strip()) from None
+    except docker.errors.DockerException as exc:
+        raise ComposerError(f"cannot reach the engine: {exc}") from None
+    except requests.exceptions.ConnectionError as exc:
+        raise ComposerError(f"cannot reach the engine: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """The loaded project and a client of the engine it runs on."""
+
+    loaded: LoadedProject
+    api: Any
+
+    @property
+    def name(self) -> str:
+        return self.loaded.name
+
+    def check_services(self, services: Sequence[str]) -> None:
+        known = set(self.loaded.project.services) | set(self.loaded.disabled_services)
+        unknown = [s for s in services if s not in known]
+        if unknown:
+            raise ComposerError(f"no such service: {unknown[0]}")
+
+    def containers(
+        self, services: Sequence[str] = (), *, all: bool = False, oneoff: bool | None = False
+    ) -> list[ProjectContainer]:
+        from composer.containers import list_containers
+
+        self.check_services(services)
+        with engine_errors():
+            return list_containers(self.api, self.name, services, all=all, oneoff=oneoff)
+
+    def container(self, service: str, index: int | None) -> ProjectContainer:
+        """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
+        found = self.containers([service])
+        if index is not None:
+            found = [c for c in found if c.number == index]
+            if not found:
+                raise ComposerError(f"service {service!r} is not running container #{index}")
+        if not found:
+            raise ComposerError(f"service {service!r} is not running")
+        return found[0]
+
+
+def target(options: GlobalOptions, services: Sequence[str] = ()) -> Target:
+    from composer.cli.project import load
+
+    loaded = load(options)
+    t = Target(loaded, connect(options))
+    t.check_services(services)
+    return t
+
+
+def progress(kind: str, name: str, status: str) -> None:
+    """A plain progress line on stderr, as `docker compose` prints when stderr is not a terminal."""
+    sys.stderr.write(f" {kind} {name}  {status}\n")
+    sys.stderr.flush()
+
+
+def parse_index(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        index = int(value)
+    except ValueError:
+        raise ComposerError(f"invalid --index value {value!r}: expected a number") from None
+    if index < 1:
+        raise ComposerError(f"invalid --index value {value!r}: containers are numbered from 1")
+    return index

@@ -1,0 +1,115 @@
+"""View output from containers.
+
+Usage:
+  logs [options] [SERVICE...]
+
+Options:
+  -f, --follow          Follow log output (also containers recreated or started later)
+  --index INDEX         Index of the container if the service has multiple replicas
+  --no-color            Produce monochrome output
+  --no-log-prefix       Don't print the prefix in logs
+  --since SINCE         Show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)
+  --until UNTIL         Show logs before a timestamp or relative (42m)
+  -n, --tail TAIL       Number of lines to show from the end of the logs for each container [default: all]
+  -t, --timestamps      Show timestamps
+  --merge               Print the lines of all containers in timestamp order
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import sys
+import time
+
+from composer.cli.options import GlobalOptions
+from composer.errors import ComposerError
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns))+$")
+_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
+_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_time(value: str | None, flag: str) -> float | None:
+    """--since/--until as the docker CLI takes them: a Go duration back from now, a unix time, or an
+    RFC 3339 date (time); returned as unix seconds."""
+    if value is None or value == "":
+        return None
+    if _DURATION.match(value):
+        return time.time() - sum(float(n) * _UNIT[u] for n, u in _PART.findall(value))
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        raise ComposerError(
+            f"invalid {flag} value {value!r}: use a timestamp or a duration like 42m"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a date without zone is local time, as the docker CLI reads it
+    return moment.timestamp()
+
+
+def parse_tail(value: str) -> int | None:
+    if value in ("all", ""):
+        return None
+    try:
+        tail = int(value)
+    except ValueError:
+        raise ComposerError(f"invalid --tail value {value!r}: a number or 'all'") from None
+    return None if tail < 0 else tail
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.logs import LogFormat, LogPrinter, LogStreamer, merged_history
+    from composer.presenter import use_color
+
+    args = parse_command(argv)
+    since = parse_time(args["--since"], "--since")
+    until = parse_time(args["--until"], "--until")
+    tail = parse_tail(args["--tail"])
+    index = parse_index(args["--index"])
+    services = list(args["SERVICE"])
+    t = target(options, services)
+    containers = t.containers(services, all=True)
+    if index is not None:
+        containers = [c for c in containers if c.number == index]
+    from composer.containers import display_name
+
+    fmt = LogFormat(
+        color=not args["--no-color"] and use_color(options.ansi),
+        prefix=not args["--no-log-prefix"],
+        timestamps=bool(args["--timestamps"]),
+    )
+    printer = LogPrinter(sys.stdout, fmt, [display_name(c, t.name) for c in containers])
+    follow = bool(args["--follow"])
+    with engine_errors():
+        if args["--merge"]:
+            for line in merged_history(t.api, containers, t.name, tail=tail, since=since, until=until):
+                printer.line(line)
+            if not follow:
+                return 0
+            since = time.time()  # the history is printed: follow from here on
+            tail = None
+        streamer = LogStreamer(t.api, t.name, printer, follow=follow, tail=tail, since=since, until=until)
+        try:
+            if follow and until is None:
+                streamer.watch(services)
+            for c in containers:
+                streamer.add(c)
+            streamer.wait()
+        except KeyboardInterrupt:
+            return 0  # Ctrl-C is how a user ends `logs -f`
+        finally:
+            streamer.close()
+    return 0
+
+
+def parse_command(argv: list[str]) -> dict[str, object]:
+    from composer.cli.main import parse_command as parse
+
+    return parse(__doc__ or "", argv)

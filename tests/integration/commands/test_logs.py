@@ -1,0 +1,92 @@
+"""`composer logs`: prefixes, service selection, --tail, --no-log-prefix, -t, --merge, -f across recreation."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.integration.commands.conftest import Project
+
+pytestmark = pytest.mark.root
+
+
+def _wait_for_log(project: Project, cid: str, text: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in project.api.logs(cid).decode():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in {cid[:12]}'s log")
+
+
+def test_logs_prefixes_each_container_padded_to_the_widest_name(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "echo one; echo two; sleep 3600"])
+    worker = project.container("worker", cmd=["sh", "-c", "echo ready; sleep 3600"])
+    _wait_for_log(project, web, "two")
+    _wait_for_log(project, worker, "ready")
+    result = project.composer("logs", "--no-color", check=True)
+    lines = result.stdout.splitlines()
+    assert sorted(lines) == sorted(["web-1     | one", "web-1     | two", "worker-1  | ready"])
+    assert lines.index("web-1     | one") < lines.index("web-1     | two")
+
+
+def test_logs_of_one_service_with_tail_and_without_prefix(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "for i in 1 2 3 4; do echo line$i; done; sleep 3600"])
+    project.container("worker")
+    _wait_for_log(project, web, "line4")
+    result = project.composer("logs", "--no-log-prefix", "--tail", "2", "web", check=True)
+    assert result.stdout == "line3\nline4\n"
+
+
+def test_logs_timestamps_are_rfc3339(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "echo stamped; sleep 3600"])
+    _wait_for_log(project, web, "stamped")
+    out = project.composer("logs", "-t", "--no-color", "web", check=True).stdout
+    assert re.fullmatch(r"web-1  \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z stamped\n", out), out
+
+
+def test_logs_merge_orders_lines_by_time_across_containers(project: Project) -> None:
+    a = project.container("web", cmd=["sh", "-c", "echo a1; sleep 1; echo a2; sleep 1; echo a3; sleep 3600"])
+    b = project.container("worker", cmd=["sh", "-c", "sleep 0.5; echo b1; sleep 1; echo b2; sleep 3600"])
+    _wait_for_log(project, a, "a3")
+    _wait_for_log(project, b, "b2")
+    out = project.composer("logs", "--merge", "--no-log-prefix", check=True).stdout
+    # the order the engine's own timestamps give (read with docker-py), and it interleaves the two
+    stamped = []
+    for cid in (a, b):
+        for raw in project.api.logs(cid, timestamps=True).decode().splitlines():
+            stamp, _, text = raw.partition(" ")
+            stamp = stamp.rstrip("Z")
+            whole, _, frac = stamp.partition(".")
+            stamped.append((whole, frac.ljust(9, "0"), text))
+    assert out.split() == [text for *_, text in sorted(stamped)]
+    assert out.split() != ["a1", "a2", "a3", "b1", "b2"]
+
+
+def test_logs_unknown_service_is_one_line(project: Project) -> None:
+    result = project.composer("logs", "nope")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "no such service: nope"
+
+
+def test_logs_follow_continues_into_a_recreated_container(project: Project) -> None:
+    old = project.container("web", cmd=["sh", "-c", "echo first life; sleep 3600"])
+    _wait_for_log(project, old, "first life")
+    proc = project.popen("logs", "-f", "--no-color", "web")
+    try:
+        time.sleep(1.0)  # the follower is attached and watching events
+        project.api.remove_container(old, force=True)
+        project.container("web", cmd=["sh", "-c", "echo second life; sleep 3600"])
+        deadline = time.monotonic() + 10
+        seen: list[str] = []
+        assert proc.stdout is not None
+        while time.monotonic() < deadline and "web-1  | second life" not in seen:
+            seen.append(proc.stdout.readline().rstrip("\n"))
+        assert seen[0] == "web-1  | first life"
+        assert "web-1  | second life" in seen
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
