@@ -6,6 +6,7 @@ up at call time so tests capturing sys.stdout/sys.stderr see it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -50,8 +51,68 @@ def warn(message: str) -> None:
 
 
 def to_json(data: Any) -> str:
-    """JSON as the reference prints it: two-space indent, keys in model order, no trailing newline added."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON as the reference prints it: two-space indent, keys in model order, no trailing newline added.
+
+    Byte for byte what `json.dumps(data, indent=2, ensure_ascii=False)` prints; its indenting encoder is
+    pure Python and slow on large models, so plain trees go through `_json_lines` and anything unusual
+    (non-string keys, NaN, other types) through json.dumps itself."""
+    out_parts: list[str] = []
+    try:
+        _json_lines(data, "\n", out_parts)
+    except _NotPlain:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return "".join(out_parts)
+
+
+class _NotPlain(Exception):
+    """A value the fast JSON path leaves to json.dumps."""
+
+
+_json_string = json.encoder.encode_basestring  # the C escaper json.dumps uses with ensure_ascii=False
+
+
+def _json_lines(value: Any, newline: str, parts: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        parts.append(_json_string(value))
+    elif kind is dict:
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        separator = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            parts.append(separator)
+            parts.append(_json_string(key))
+            parts.append(": ")
+            _json_lines(item, inner, parts)
+            separator = "," + inner
+        parts.append(newline + "}")
+    elif kind is list:
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        separator = "[" + inner
+        for item in value:
+            parts.append(separator)
+            _json_lines(item, inner, parts)
+            separator = "," + inner
+        parts.append(newline + "]")
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    elif kind is int:
+        parts.append(int.__repr__(value))
+    elif kind is float and math.isfinite(value):
+        parts.append(float.__repr__(value))
+    else:
+        raise _NotPlain
 
 
 # --- YAML --------------------------------------------------------------------------------------------
@@ -69,6 +130,7 @@ _NUMBER_LIKE = re.compile(
     r"|[0-9][0-9_]*|(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+)$"
 )
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d?-\d\d?(?:[Tt ].*)?$")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 
 
@@ -88,7 +150,7 @@ def _needs_quotes(text: str) -> bool:
         return True
     if ": " in text or " #" in text or text.endswith(":"):
         return True
-    return any(ord(ch) < 0x20 or ch == "\x7f" for ch in text)
+    return bool(_CONTROL.search(text))
 
 
 def _quote(text: str) -> str:
@@ -110,8 +172,12 @@ def _scalar(value: Any) -> str:
         if math.isinf(value):
             return ".inf" if value > 0 else "-.inf"
         return repr(value)
-    text = str(value)
-    if _ambiguous(text) or any(ord(ch) < 0x20 or ch == "\x7f" for ch in text):
+    return _text_scalar(str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # keys and many values repeat across services
+def _text_scalar(text: str) -> str:
+    if _ambiguous(text) or _CONTROL.search(text):
         return _quote(text)
     if _needs_quotes(text):
         return "'" + text.replace("'", "''") + "'"
