@@ -84,6 +84,8 @@ class Observed:
     volumes: Mapping[str, ObservedVolume] = field(default_factory=lambda: MappingProxyType({}))
     images: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
     external_networks: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
+    details: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    """container id -> inspect JSON, for containers whose config hash is stale (to explain why)."""
 
     def service_containers(self, service: str) -> list[ObservedContainer]:
         """The service's own (not `run`) containers, by number."""
@@ -188,15 +190,28 @@ def observe(
     *,
     image_refs: Iterable[str] = (),
     external_networks: Iterable[str] = (),
+    wanted_hashes: Mapping[str, str] | None = None,
 ) -> Observed:
-    """One snapshot: containers (all states, `run` ones included), networks, volumes, images."""
+    """One snapshot: containers (all states, `run` ones included), networks, volumes, images; with
+    `wanted_hashes` (service -> config hash) also the inspect of every container whose hash is stale."""
     networks = list_networks(api, project)
+    containers = list_containers(api, project)
+    details: dict[str, Mapping[str, Any]] = {}
+    for c in containers:
+        if wanted_hashes and c.service in wanted_hashes and wanted_hashes[c.service] != c.config_hash:
+            try:
+                with engine_errors(f"inspecting container {c.name}"):
+                    details[c.id] = api.inspect_container(c.id)
+            except Exception as exc:
+                if not is_not_found(exc.__cause__ or exc):
+                    raise
     externals = {n: network_exists(api, n) for n in external_networks} if networks is not None else {}
     return Observed(
         project=project,
-        containers=tuple(list_containers(api, project)),
+        containers=tuple(containers),
         networks=MappingProxyType(networks) if networks is not None else None,
         volumes=MappingProxyType(list_volumes(api, project)),
         images=MappingProxyType(image_ids(api, image_refs)),
         external_networks=MappingProxyType(externals),
+        details=MappingProxyType(details),
     )

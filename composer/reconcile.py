@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from composer.diff import changed_fields
 from composer.errors import ComposerError
 from composer.graph import project_edges, start_levels, with_dependencies
 from composer.labels import DEPENDS_ON as DEPENDS_ON_LABEL
 from composer.model import Project, Service, service_config_hash
 from composer.observe import Observed, ObservedContainer
 from composer.plan import Kind, Operation, Plan
-from composer.spec import image_ref, stop_timeout
+from composer.spec import ProjectMeta, container_config, image_ref, stop_timeout
 
 
 class ReconcileError(ComposerError):
@@ -98,14 +99,14 @@ def _image_op(project: Project, svc: Service, observed: Observed, options: UpOpt
 
 
 def _recreate_reason(
-    c: ObservedContainer, wanted_hash: str, image_id: str | None, options: UpOptions
+    c: ObservedContainer, wanted_hash: str, image_id: str | None, options: UpOptions, fields: list[str]
 ) -> str | None:
     if options.no_recreate:
         return None
     if options.force_recreate:
         return "--force-recreate"
     if c.config_hash != wanted_hash:
-        return "config hash changed"
+        return "config hash changed" + (f": {', '.join(fields)}" if fields else "")
     if image_id and c.image_id and c.image_id != image_id:
         return "image changed"
     return None
@@ -203,7 +204,8 @@ def _converge_service(
     before += [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
     mine: list[str] = []
     for c in keep:
-        reason = _recreate_reason(c, wanted_hash, image_id, options)
+        fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
+        reason = _recreate_reason(c, wanted_hash, image_id, options, fields)
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"
         if reason is not None:
@@ -244,6 +246,24 @@ def _converge_service(
         if not options.no_start:
             mine.append(_start(b, cname, name, None, "created", (create,)))
     starts[name] = mine
+
+
+def _changed(project: Project, observed: Observed, svc: Service, c: ObservedContainer) -> list[str]:
+    """The fields that differ from the old container, when observe inspected it."""
+    detail = observed.details.get(c.id)
+    if detail is None:
+        return []
+    wanted = container_config(
+        project,
+        svc,
+        c.number,
+        config_hash="",
+        image_id="",
+        meta=ProjectMeta(""),
+        networks_supported=observed.networks is not None,
+        resolve_service=lambda name: name,
+    )
+    return changed_fields(wanted, detail)
 
 
 def _start(b: _Builder, cname: str, service: str, cid: str | None, cause: str, after: tuple[str, ...]) -> str:

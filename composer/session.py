@@ -1,7 +1,7 @@
 """What a project command starts from: the loaded project, the engine, and a snapshot of what exists.
 
-    s = open_session(options)                       # loads the project (errors are one line) and connects
-    observed = s.observe(image_refs=...)            # composer.observe over s.engine.api
+s = open_session(options)                       # loads the project (errors are one line) and connects
+observed = s.observe(image_refs=...)            # composer.observe over s.engine.api
 """
 
 from __future__ import annotations
@@ -46,8 +46,13 @@ class Session:
     def observe(self, services: Iterable[str] | None = None) -> Observed:
         names = list(self.project.services) if services is None else list(services)
         refs = [image_ref(self.project, self.project.services[n]) for n in names]
+        from composer.model import service_config_hash
+
         externals = [n.name for n in self.project.networks.values() if n.external]
-        return observe(self.engine.api, self.name, image_refs=refs, external_networks=externals)
+        hashes = {n: service_config_hash(self.project, n) for n in names}
+        return observe(
+            self.engine.api, self.name, image_refs=refs, external_networks=externals, wanted_hashes=hashes
+        )
 
 
 def open_session(options: GlobalOptions) -> Session:

@@ -77,7 +77,7 @@ def test_up_orders_by_health_is_idempotent_recreates_scales_and_down_cleans(
     # a changed service is recreated, the others are left alone
     (project_dir / "compose.yaml").write_text(PROJECT.replace("blue", "green"))
     dry = composer("--dry-run", "up", "-d")
-    assert "Container shop-web-1: Create (recreate: config hash changed)" in dry.out
+    assert "Container shop-web-1: Create (recreate: config hash changed: environment)" in dry.out
     assert "shop-worker" not in dry.out and "shop-kv" not in dry.out
     assert composer("up", "-d").code == 0
     now = {n: c["Id"] for n, c in _containers(api).items()}
