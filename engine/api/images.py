@@ -297,7 +297,8 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     if from_image:
         ref = from_image if not qstr(request, "tag") else f"{from_image}:{qstr(request, 'tag')}"
         host = _registry_host(ref)
-        # Pulling is a later issue; answer as dockerd does when the registry cannot be reached.
+        # Pulling lives in engine.api.distribution, which is mounted first and hands fromSrc imports to us;
+        # without it, answer as dockerd does when the registry cannot be reached.
         raise SystemError_(f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
                            "(pulling images is not supported yet)")
     if from_src != "-":

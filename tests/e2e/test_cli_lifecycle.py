@@ -225,7 +225,12 @@ def test_events_stream_live(docker: DockerCLI) -> None:
     lines: queue.Queue[str] = queue.Queue()
     assert watcher.stdout is not None
     stream = watcher.stdout
-    reader = threading.Thread(target=lambda: [lines.put(line.strip()) for line in stream], daemon=True)
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line.strip())
+
+    reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
         time.sleep(0.3)  # let the subscription reach the engine before the events happen
