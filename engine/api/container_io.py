@@ -14,10 +14,9 @@ from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
 from engine.containers import archive, detachkeys, logs, stdio
+from engine.containers.model import ZERO_TIME
 from engine.containers.service import ContainerService
-from engine.containers.stats import empty_sample, sample
-from engine.containers.top import top as run_top
-from engine.errors import Conflict, EngineError, InvalidParameter
+from engine.errors import EngineError, InvalidParameter, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -134,49 +133,32 @@ async def _wait_for_start(svc: ContainerService, cid: str, conn: Hijacked, start
 
 
 async def container_top(request: web.Request) -> web.StreamResponse:
-    svc = backends(request).containers
-    c = svc.get(_id(request))
-    if c.state.status not in ("running", "paused"):
-        raise Conflict(f"container {c.id} is not running")
-    pids = await asyncio.to_thread(svc.runtime(c).top, c.id)
-    return json_response(await asyncio.to_thread(run_top, list(pids), qstr(request, "ps_args")))
+    return json_response(await backends(request).containers.top(_id(request), qstr(request, "ps_args")))
 
 
 async def container_stats(request: web.Request) -> web.StreamResponse:
     svc = backends(request).containers
-    c = svc.get(_id(request))
+    cid = svc.get(_id(request)).id
     stream = qbool(request, "stream", True) and not qbool(request, "one-shot")
-
-    async def one(previous: dict | None) -> dict:
-        cur = svc.store.current(c.id) or c
-        if cur.state.status not in ("running", "paused"):
-            return empty_sample(cur)
-        try:
-            raw = await asyncio.to_thread(svc.runtime(cur).stats, cur.id)
-        except (EngineError, OSError):
-            return empty_sample(cur)
-        return sample(cur, raw, previous)
-
     if not stream:
-        first = await one(None)
-        if not qbool(request, "one-shot") and first["read"] != empty_sample(c)["read"]:
+        first = await svc.stats(cid, None)
+        if not qbool(request, "one-shot") and first["read"] != ZERO_TIME:
             await asyncio.sleep(STATS_INTERVAL)  # like dockerd: one sample with a real precpu to compare
-            first = await one(first)
+            first = await svc.stats(cid, first)
         return json_response(first)
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
     await resp.prepare(request)
     previous = None
     try:
         while True:
-            s = await one(previous)
-            await resp.write(json.dumps(s).encode() + b"\n")
-            cur = svc.store.current(c.id)
-            if cur is None or cur.state.status not in ("running", "paused"):
+            sample = await svc.stats(cid, previous)
+            await resp.write(json.dumps(sample).encode() + b"\n")
+            if sample["read"] == ZERO_TIME:  # not running (any more): the stream ends
                 break
-            previous = s
+            previous = sample
             await asyncio.sleep(STATS_INTERVAL)
         await resp.write_eof()
-    except (ConnectionResetError, asyncio.CancelledError):
+    except (ConnectionResetError, asyncio.CancelledError, NotFound):
         pass
     return resp
 

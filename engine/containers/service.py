@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.containers import recovery, usage, waits
+from engine.containers import stats as statslib
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -25,6 +26,7 @@ from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
+from engine.containers.top import top as run_top
 from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
@@ -496,6 +498,27 @@ class ContainerService:
     async def changes(self, ref: str) -> list[dict[str, Any]]:
         c = self.get(ref)
         return list(await asyncio.to_thread(self.images.changes_rw, c.id))
+
+    async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
+        """`docker top`: the host's ps, rows of this container's processes only."""
+        c = self.get(ref)
+        if c.state.status not in ("running", "paused"):
+            raise Conflict(f"container {c.id} is not running")
+        pids = await asyncio.to_thread(self.runtime(c).top, c.id)
+        return await asyncio.to_thread(run_top, list(pids), ps_args)
+
+    async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+        """One `docker stats` sample (zeros, with the zero `read` time, when not running)."""
+        c = self.store.current(cid)
+        if c is None:
+            raise NotFound(f"No such container: {cid}")
+        if c.state.status not in ("running", "paused"):
+            return statslib.empty_sample(c)
+        try:
+            raw = await asyncio.to_thread(self.runtime(c).stats, c.id)
+        except (EngineError, OSError):
+            return statslib.empty_sample(c)
+        return statslib.sample(c, raw, previous)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
