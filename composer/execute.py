@@ -170,7 +170,7 @@ def _build(op: Operation, ctx: Context) -> None:
             target=svc.build.target,
             rm=True,
             decode=True,
-            labels={L.PROJECT: ctx.project.name, L.SERVICE: op.service},
+            labels=dict(svc.build.other.get("labels") or {}) or None,
         )
         _stream_errors(stream, f"building {op.target}")
     ctx.progress.event("Image", op.target, "Built")
