@@ -13,7 +13,6 @@ Supported keywords are exactly those our schema uses; an unknown keyword makes t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -50,10 +49,6 @@ _TYPE_TESTS = {
 
 class Unsupported(Exception):
     """The schema uses a keyword or form this compiler does not model."""
-
-
-def schema_digest(text: bytes) -> str:
-    return hashlib.sha256(text).hexdigest()
 
 
 class _Generator:
@@ -217,6 +212,8 @@ def generate(schema: dict[str, Any], digest: str) -> str:
 
 def compile_check(schema_text: bytes) -> Check | None:
     """The compiled check for a schema, or None when it uses something we do not model."""
+    from composer.loader.schema_file import schema_digest
+
     try:
         source = generate(json.loads(schema_text), schema_digest(schema_text))
     except Unsupported as exc:

@@ -11,11 +11,12 @@ only when the digest it was generated from matches the schema file, otherwise it
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-
-from composer.loader.schema_compile import Check, compile_check, generate, schema_digest
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,12 @@ SCHEMA_PATH = _PACKAGED if _PACKAGED.is_file() else _REPOSITORY
 GENERATED_PATH = _HERE / "_schema_check.py"
 
 
+def schema_digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
 @functools.cache
-def fast_check() -> Check | None:
+def fast_check() -> Callable[[Any], bool] | None:
     text = SCHEMA_PATH.read_bytes()
     digest = schema_digest(text)
     try:
@@ -38,12 +43,16 @@ def fast_check() -> Check | None:
     except ImportError:
         pass
     log.debug("pre-generated schema check is stale; compiling path=%s", SCHEMA_PATH)
+    from composer.loader.schema_compile import compile_check
+
     return compile_check(text)
 
 
 def write_generated() -> None:
     """Regenerate composer/loader/_schema_check.py from the schema."""
     import json
+
+    from composer.loader.schema_compile import generate
 
     text = SCHEMA_PATH.read_bytes()
     GENERATED_PATH.write_text(generate(json.loads(text), schema_digest(text)), encoding="utf-8")
