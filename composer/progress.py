@@ -38,11 +38,26 @@ class _Line:
     ended: float | None = None
 
 
+MODES = ("auto", "tty", "plain", "quiet", "json")
+
+
 class Progress:
-    def __init__(self, mode: str = "auto", stream: TextIO | None = None, title: str = "Running") -> None:
+    def __init__(
+        self, mode: str = "auto", stream: TextIO | None = None, title: str = "Running", ansi: str = "auto"
+    ) -> None:
+        """mode: --progress; ansi: the global --ansi (never forces plain lines, always allows redraws)."""
+        from composer.errors import ComposerError
+
+        if mode not in MODES:
+            raise ComposerError(f"invalid --progress {mode!r}: use auto, tty, plain or quiet")
         self.stream = stream or sys.stderr
+        if mode == "json":
+            mode = "plain"
         if mode == "auto":
-            mode = "tty" if self.stream.isatty() else "plain"
+            tty = self.stream.isatty() if ansi == "auto" else ansi == "always"
+            mode = "tty" if tty else "plain"
+        if mode == "tty" and ansi == "never":
+            mode = "plain"
         self.mode = mode
         self.title = title
         self._lines: dict[tuple[str, str], _Line] = {}

@@ -29,6 +29,9 @@ def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str = "au
         out(str(plan) or "Nothing to do")
         return
     ctx = Context(
-        api=session.engine.api, project=session.project, progress=Progress(progress), meta=session.meta
+        api=session.engine.api,
+        project=session.project,
+        progress=Progress(progress, ansi=session.options.ansi),
+        meta=session.meta,
     )
     execute(plan, ctx)

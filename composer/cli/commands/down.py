@@ -56,6 +56,10 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if options.dry_run:
         out(str(plan) or "Nothing to do: the project has nothing to remove")
         return 0
-    ctx = Context(api=session.engine.api, project=session.project, progress=Progress(args["--progress"]))
+    ctx = Context(
+        api=session.engine.api,
+        project=session.project,
+        progress=Progress(args["--progress"], ansi=options.ansi),
+    )
     execute(plan, ctx)
     return 0

@@ -35,7 +35,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     observed = session.observe([])
     wanted = set(args["SERVICE"]) or set(session.project.services)
     mine = [c for c in observed.containers if c.service in wanted and not c.oneoff]
-    ctx = Context(api=session.engine.api, project=session.project, progress=Progress(), meta=session.meta)
+    ctx = Context(
+        api=session.engine.api,
+        project=session.project,
+        progress=Progress(ansi=options.ansi),
+        meta=session.meta,
+    )
     if args["--stop"] and any(c.running for c in mine):
         stop = plan_stop(session.project, observed, sorted(wanted))
         if options.dry_run:

@@ -108,7 +108,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     if options.dry_run:
         out(str(plan) or "Nothing to do: the project is up to date")
         return 0
-    progress = Progress("quiet" if args["--progress"] == "quiet" else args["--progress"])
+    progress = Progress(args["--progress"], ansi=options.ansi)
     ctx = Context(
         api=session.engine.api,
         project=project,
