@@ -11,6 +11,7 @@ import pytest
 
 from composer import labels as L
 from tests.integration.compose.conftest import Runner
+from tests.support.engine import EngineProcess
 
 pytestmark = pytest.mark.root
 
@@ -187,3 +188,50 @@ def test_attached_up_prefixes_logs_and_returns_the_exit_code_from(
     assert "job-1   | hello from job" in res.out  # padded to side-1
     assert "att-job-1 exited with code 7" in res.out
     composer("down", "-t", "0")
+
+
+def test_ctrl_c_in_attached_up_stops_gracefully_and_exits_non_zero(
+    compose_engine: EngineProcess, api: docker.APIClient, project_dir: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    (project_dir / "compose.yaml").write_text(
+        "name: intr\nservices:\n"
+        "  db: {image: busybox:latest, command: sh -c 'echo db up; exec sleep 1000', init: true}\n"
+        "  app: {image: busybox:latest, command: sh -c 'echo app up; exec sleep 1000', init: true,"
+        " depends_on: [db]}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
+    env["DOCKER_HOST"] = compose_engine.docker_host
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "composer.cli.main", "--ansi", "never", "up"],
+        cwd=project_dir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        seen = set()
+        while len(seen) < 2:
+            line = proc.stdout.readline()
+            assert line, "composer up ended before the services logged"
+            seen |= {w for w in ("db up", "app up") if w in line}
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "Gracefully stopping... (press Ctrl+C again to force)" in err
+    assert err.index(" Container intr-app-1  Stopped") < err.index(" Container intr-db-1  Stopping")
+    states = {
+        c["Names"][0]: c["State"]
+        for c in api.containers(all=True, filters={"label": ["com.docker.compose.project=intr"]})
+    }
+    assert states == {"/intr-app-1": "exited", "/intr-db-1": "exited"}
