@@ -17,8 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import recovery, usage, waits
-from engine.containers import stats as statslib
+from engine.containers import ops, recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -26,32 +25,11 @@ from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
-from engine.containers.top import top as run_top
 from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
 
 log = logging.getLogger(__name__)
-
-# HostConfig resources `docker update` may change
-UPDATABLE = frozenset(
-    {
-        "Memory",
-        "MemorySwap",
-        "MemoryReservation",
-        "NanoCpus",
-        "CpuShares",
-        "CpuQuota",
-        "CpuPeriod",
-        "CpusetCpus",
-        "CpusetMems",
-        "PidsLimit",
-        "BlkioWeight",
-        "KernelMemory",
-        "CpuRealtimePeriod",
-        "CpuRealtimeRuntime",
-    }
-)
 
 
 class ContainerService:
@@ -448,77 +426,21 @@ class ContainerService:
         author: str,
         pause: bool,
     ) -> str:
-        """`docker commit`: the container's changes on top of its image; paused meanwhile if asked."""
-        c = self.get(ref)
-        async with self.lock(c.id):
-            c = self.store.current(c.id) or c
-            freeze = pause and c.state.status == "running"
-            if freeze:
-                await asyncio.to_thread(self.runtime(c).pause, c.id)
-            try:
-                base = await asyncio.to_thread(self.images.get, c.image_id)
-                image = await asyncio.to_thread(
-                    self.images.commit_rw,
-                    c.id,
-                    base,
-                    config or c.config,
-                    tags=tags,
-                    changes=changes,
-                    comment=comment,
-                    author=author,
-                )
-            finally:
-                if freeze:
-                    await asyncio.to_thread(self.runtime(c).resume, c.id)
-        self.event_publish(c, "commit", comment=comment)
-        return str(image.id)
+        return await ops.commit(
+            self, ref, tags=tags, config=config, changes=changes, comment=comment, author=author, pause=pause
+        )
 
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
-        """`docker update`: the restart policy at any time; resources of a stopped container (they apply at
-        its next start; a running container's cgroup is not changed in place)."""
-        c = self.get(ref)
-        # clients send every field, zero when unchanged
-        unknown = sorted(k for k, v in body.items() if k not in UPDATABLE | {"RestartPolicy"} and v)
-        if unknown:
-            raise InvalidParameter(f"cannot update {', '.join(unknown)}")
-        async with self.lock(c.id):
-            c = self.store.current(c.id) or c
-            resources = {k: v for k, v in body.items() if k in UPDATABLE and v not in (None, 0, "")}
-            if resources and c.state.status in ("running", "paused", "restarting"):
-                raise Conflict(f"cannot update the resources of running container {c.id[:12]}: stop it first")
-            merged = {**c.host_config, **resources}
-            policy = body.get("RestartPolicy") or {}
-            if policy.get("Name"):  # an empty name means "unchanged"
-                merged["RestartPolicy"] = policy
-            merged = normalize_host_config(merged)
-            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, host_config=merged))
-        self.event_publish(c, "update")
-        return []
+        return await ops.update(self, ref, body)
 
     async def changes(self, ref: str) -> list[dict[str, Any]]:
-        c = self.get(ref)
-        return list(await asyncio.to_thread(self.images.changes_rw, c.id))
+        return await ops.changes(self, ref)
 
     async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
-        """`docker top`: the host's ps, rows of this container's processes only."""
-        c = self.get(ref)
-        if c.state.status not in ("running", "paused"):
-            raise Conflict(f"container {c.id} is not running")
-        pids = await asyncio.to_thread(self.runtime(c).top, c.id)
-        return await asyncio.to_thread(run_top, list(pids), ps_args)
+        return await ops.top(self, ref, ps_args)
 
     async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
-        """One `docker stats` sample (zeros, with the zero `read` time, when not running)."""
-        c = self.store.current(cid)
-        if c is None:
-            raise NotFound(f"No such container: {cid}")
-        if c.state.status not in ("running", "paused"):
-            return statslib.empty_sample(c)
-        try:
-            raw = await asyncio.to_thread(self.runtime(c).stats, c.id)
-        except (EngineError, OSError):
-            return statslib.empty_sample(c)
-        return statslib.sample(c, raw, previous)
+        return await ops.stats(self, cid, previous)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
