@@ -53,8 +53,9 @@ def execute(plan: Plan, ctx: Context) -> None:
     sorter = graphlib.TopologicalSorter({i: [a for a in op.after if a in ops] for i, op in ops.items()})
     sorter.prepare()
     failure: BaseException | None = None
-    with cf.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="op") as pool:
-        running: dict[cf.Future[None], str] = {}
+    pool = cf.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="op")
+    running: dict[cf.Future[None], str] = {}
+    try:
         while sorter.is_active() or running:
             if failure is None:
                 for op_id in sorter.get_ready():
@@ -69,6 +70,12 @@ def execute(plan: Plan, ctx: Context) -> None:
                     sorter.done(op_id)
                 elif failure is None:
                     failure = exc
+    except KeyboardInterrupt:
+        # Ctrl-C: start nothing new and return at once; calls in flight finish on their own (a create
+        # always carries its labels, so nothing is left unlabelled)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     if failure is not None:
         raise failure
 
@@ -234,13 +241,27 @@ def _start(op: Operation, ctx: Context) -> None:
 
 
 def _stop(op: Operation, ctx: Context) -> None:
+    grace = op.timeout if op.timeout is not None else 10
     ctx.progress.event("Container", op.target, "Stopping")
+    done = threading.Event()
+
+    def countdown() -> None:
+        """Say how long until the engine kills a container that ignores its stop signal."""
+        for left in range(grace - 1, 0, -1):
+            if done.wait(1):
+                return
+            ctx.progress.event("Container", op.target, "Stopping", f"(killed in {left}s)")
+
+    ticker = threading.Thread(target=countdown, daemon=True)
+    ticker.start()
     try:
         with engine_errors(f"stopping container {op.target}"):
-            ctx.api.stop(op.container_id or op.target, timeout=op.timeout if op.timeout is not None else 10)
+            ctx.api.stop(op.container_id or op.target, timeout=grace)
     except ComposerError as exc:
         if not is_not_found(exc.__cause__ or exc):
             raise
+    finally:
+        done.set()
     ctx.progress.event("Container", op.target, "Stopped")
 
 
