@@ -99,6 +99,7 @@ class ExecService:
             cmd = [cmd]
         if not cmd or not isinstance(cmd, list) or not all(isinstance(a, str) for a in cmd):
             raise InvalidParameter("No exec command specified")
+        self._forget_removed()
         eid = secrets.token_hex(32)
         self._execs[eid] = ExecConfig(
             id=eid,
@@ -224,6 +225,7 @@ class ExecService:
         c = self._svc.get(e.container_id)
         await asyncio.to_thread(self._svc.runtime(c).exec_resize, c.id, eid, height, width)
 
-    def forget_container(self, cid: str) -> None:
-        for eid in [k for k, v in self._execs.items() if v.container_id == cid]:
+    def _forget_removed(self) -> None:
+        """Exec records live as long as their container (as in dockerd)."""
+        for eid in [k for k, v in self._execs.items() if self._svc.store.current(v.container_id) is None]:
             del self._execs[eid]
