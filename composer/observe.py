@@ -131,7 +131,8 @@ def list_networks(api: docker.APIClient, project: str) -> dict[str, ObservedNetw
         with engine_errors(f"listing the networks of project {project}"):
             items = api.networks(filters=L.project_filter(project, oneoff=None))
     except Exception as exc:
-        if is_not_found(exc.__cause__ or exc):
+        cause = exc.__cause__ or exc
+        if is_not_found(cause) or getattr(cause, "status_code", None) == 503:
             log.info("engine has no networks API project=%s", project)
             return None
         raise
