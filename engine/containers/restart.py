@@ -57,6 +57,11 @@ class RestartTracker:
         if handle is not None:
             handle.cancel()
 
+    def forget(self, cid: str) -> None:
+        self.cancel(cid)
+        self._delay.pop(cid, None)
+        self._started_mono.pop(cid, None)
+
     def cancel_all(self) -> None:
         for cid in list(self._pending):
             self.cancel(cid)

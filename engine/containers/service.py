@@ -197,6 +197,7 @@ class ContainerService:
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
         removal.set()
         self._locks.pop(c.id, None)
+        self.restarts.forget(c.id)
         self._removed.pop(c.id, None)
         self._exited.pop(c.id, None)
         self._started.pop(c.id, None)
