@@ -1,0 +1,93 @@
+"""Receive real time events from containers.
+
+Usage:
+  events [options] [SERVICE...]
+
+Options:
+  --json          Output events as a stream of json objects
+  --since SINCE   Show all events created since timestamp
+  --until UNTIL   Stream events until this timestamp
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from composer.cli.options import GlobalOptions
+
+# Compose's own labels are the project's bookkeeping, not news for the reader.
+_HIDDEN_PREFIX = "com.docker.compose."
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import engine_errors, target
+    from composer.cli.commands.logs import parse_time
+    from composer.containers import PROJECT, SERVICE
+
+    args = parse_command(argv)
+    services = set(args["SERVICE"])
+    t = target(options, list(services))
+    since = parse_time(args["--since"], "--since")
+    until = parse_time(args["--until"], "--until")
+    with engine_errors():
+        stream = t.api.events(
+            decode=True,
+            since=since,
+            until=until,
+            filters={"type": "container", "label": [f"{PROJECT}={t.name}"]},
+        )
+        try:
+            for event in stream:
+                attrs = (event.get("Actor") or {}).get("Attributes") or {}
+                service = attrs.get(SERVICE, "")
+                if services and service not in services:
+                    continue
+                line = _json_line(event, service, attrs) if args["--json"] else _text_line(event, attrs)
+                print(line, flush=True)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            stream.close()
+    return 0
+
+
+def _moment(event: Mapping[str, Any]) -> datetime.datetime:
+    nanos = int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
+    return datetime.datetime.fromtimestamp(nanos / 1e9).astimezone()
+
+
+def _shown(attrs: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(attrs.items()) if not k.startswith(_HIDDEN_PREFIX)}
+
+
+def _text_line(event: Mapping[str, Any], attrs: Mapping[str, str]) -> str:
+    stamp = _moment(event).strftime("%Y-%m-%d %H:%M:%S.%f")
+    cid = (event.get("Actor") or {}).get("ID") or event.get("id", "")
+    text = f"{stamp} container {event.get('Action', '')} {cid}"
+    shown = _shown(attrs)
+    if shown:
+        text += " (" + ", ".join(f"{k}={v}" for k, v in shown.items()) + ")"
+    return text
+
+
+def _json_line(event: Mapping[str, Any], service: str, attrs: Mapping[str, str]) -> str:
+    return json.dumps(
+        {
+            "time": _moment(event).isoformat(),
+            "type": "container",
+            "action": event.get("Action", ""),
+            "id": (event.get("Actor") or {}).get("ID") or event.get("id", ""),
+            "service": service,
+            "attributes": _shown(attrs),
+        },
+        separators=(",", ":"),
+    )
+
+
+def parse_command(argv: list[str]) -> dict[str, Any]:
+    from composer.cli.main import parse_command as parse
+
+    return parse(__doc__ or "", argv)

@@ -1,0 +1,100 @@
+"""List images used by the created containers.
+
+Usage:
+  images [options] [SERVICE...]
+
+Options:
+  --format FORMAT   Format the output: table or json [default: table]
+  -q, --quiet       Only display IDs
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from composer.cli.options import GlobalOptions
+from composer.errors import ComposerError
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import engine_errors, target
+    from composer.cli.main import parse_command
+    from composer.presenter import out
+
+    args = parse_command(__doc__ or "", argv)
+    fmt = args["--format"]
+    if fmt not in ("table", "json"):
+        raise ComposerError(f"unsupported format {fmt!r}: use table or json")
+    services = list(args["SERVICE"])
+    t = target(options, services)
+    containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
+    images: dict[str, dict[str, Any]] = {}
+    with engine_errors():
+        for c in containers:
+            if c.image_id not in images:
+                images[c.image_id] = t.api.inspect_image(c.image_id)
+    if args["--quiet"]:
+        for image_id in dict.fromkeys(c.image_id for c in containers):
+            out(image_id.removeprefix("sha256:"))
+        return 0
+    entries = [_entry(c.name, c.image, images[c.image_id]) for c in containers]
+    if fmt == "json":
+        out(_compact_json([{k: v for k, v in e.items() if k != "Created"} for e in entries]))
+        return 0
+    out(_table(entries))
+    return 0
+
+
+def _compact_json(entries: list[dict[str, Any]]) -> str:
+    import json
+
+    return json.dumps(entries, separators=(",", ":"), ensure_ascii=False)
+
+
+def _entry(container: str, image_ref: str, image: dict[str, Any]) -> dict[str, Any]:
+    """One row: the repository and tag are the ones the container was created from when it names a tag
+    the image still carries, else the image's first tag."""
+    tags = list(image.get("RepoTags") or [])
+    ref = image_ref if image_ref in tags else (tags[0] if tags else "<none>:<none>")
+    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    return {
+        "ID": image["Id"],
+        "ContainerName": container,
+        "Repository": repo,
+        "Tag": tag,
+        "Platform": f"{image.get('Os', 'linux')}/{image.get('Architecture', 'amd64')}",
+        "Size": int(image.get("Size") or 0),
+        "Created": image.get("Created", ""),
+        "LastTagTime": (image.get("Metadata") or {}).get("LastTagTime", ""),
+    }
+
+
+def _created(stamp: str) -> str:
+    from composer.cli.commands._common import human_duration
+    from composer.logs import timestamp_key
+
+    seconds, _ = timestamp_key(stamp)
+    if not seconds:
+        return ""
+    return human_duration(max(0.0, time.time() - seconds)) + " ago"
+
+
+def _table(entries: list[dict[str, Any]]) -> str:
+    from composer.cli.commands._common import human_size, table
+
+    rows = [["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE ID", "SIZE", "CREATED"]]
+    for e in entries:
+        rows.append(
+            [
+                e["ContainerName"],
+                e["Repository"],
+                e["Tag"],
+                e["Platform"],
+                e["ID"].removeprefix("sha256:")[:12],
+                human_size(e["Size"]),
+                _created(e["Created"] or e["LastTagTime"]),
+            ]
+        )
+    return table(rows, padding=1, min_width=20)
+

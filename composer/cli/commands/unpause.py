@@ -1,0 +1,31 @@
+"""Unpause services.
+
+Usage:
+  unpause [SERVICE...]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from composer.cli.options import GlobalOptions
+
+if TYPE_CHECKING:
+    from composer.containers import ProjectContainer
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import in_parallel, progress, target
+    from composer.cli.main import parse_command
+
+    args = parse_command(__doc__ or "", argv)
+    services = list(args["SERVICE"])
+    t = target(options, services)
+    chosen = [c for c in t.containers(services, all=True) if c.state == "paused"]
+
+    def act(c: ProjectContainer) -> None:
+        t.api.unpause(c.id)
+        progress("Container", c.name, "Unpaused")
+
+    in_parallel(chosen, act)
+    return 0

@@ -1,0 +1,46 @@
+"""Block until containers of all (or specified) services stop.
+
+Usage:
+  wait SERVICE...
+
+The exit status is the exit code of the first container that stopped.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+from composer.cli.options import GlobalOptions
+from composer.errors import ComposerError
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import engine_errors, target
+    from composer.cli.main import parse_command
+
+    args = parse_command(__doc__ or "", argv)
+    services = list(args["SERVICE"])
+    t = target(options, services)
+    containers = t.containers(services, all=True)
+    if not containers:
+        raise ComposerError(f'no containers for project "{t.name}"')
+    codes: queue.Queue[tuple[str, int | BaseException]] = queue.Queue()
+
+    def wait_one(cid: str) -> None:
+        try:
+            with engine_errors():
+                codes.put((cid, int(t.api.wait(cid)["StatusCode"])))
+        except BaseException as exc:  # handed to the main thread, which reports it
+            codes.put((cid, exc))
+
+    for c in containers:
+        threading.Thread(target=wait_one, args=(c.id,), daemon=True).start()
+    first: int | None = None
+    for _ in containers:
+        _, result = codes.get()
+        if isinstance(result, BaseException):
+            raise result
+        if first is None:
+            first = result
+    return first or 0

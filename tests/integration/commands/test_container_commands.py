@@ -1,0 +1,122 @@
+"""kill, pause, unpause, top, port, images, wait, stats, events against a real engine; states and results
+are checked through docker-py, an independent client."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+
+import pytest
+
+from tests.integration.commands.conftest import Project
+
+pytestmark = pytest.mark.root
+
+
+def _state(project: Project, cid: str) -> dict[str, object]:
+    return dict(project.api.inspect_container(cid)["State"])
+
+
+def test_kill_sends_the_signal_to_the_chosen_service_only(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"])
+    worker = project.container("worker")
+    time.sleep(0.3)  # the trap is set
+    result = project.composer("kill", "-s", "SIGTERM", "web", check=True)
+    assert result.stderr == " Container demo-web-1  Killing\n Container demo-web-1  Killed\n"
+    assert project.api.wait(web, timeout=10)["StatusCode"] == 7
+    assert _state(project, worker)["Running"] is True
+
+
+def test_kill_with_nothing_running_says_so(project: Project) -> None:
+    result = project.composer("kill")
+    assert (result.returncode, result.stderr) == (0, "no container to kill\n")
+
+
+def test_pause_and_unpause(project: Project) -> None:
+    web = project.container("web")
+    result = project.composer("pause", "web", check=True)
+    assert result.stderr == " Container demo-web-1  Paused\n"
+    assert _state(project, web)["Paused"] is True
+    result = project.composer("unpause", check=True)
+    assert result.stderr == " Container demo-web-1  Unpaused\n"
+    assert _state(project, web)["Paused"] is False
+
+
+def test_top_lists_processes_per_service_and_number(project: Project) -> None:
+    project.container("web", cmd=["sleep", "3601"])
+    project.container("worker", 2, cmd=["sleep", "3602"])
+    lines = project.composer("top", check=True).stdout.splitlines()
+    assert re.match(r"SERVICE +# +UID +PID +PPID +C +STIME +TTY +TIME +CMD$", lines[0]), lines[0]
+    assert re.match(r"web +1 +root +\d+ .*sleep 3601$", lines[1]), lines
+    assert re.match(r"worker +2 +root +\d+ .*sleep 3602$", lines[2]), lines
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_port_prints_the_published_address(project: Project) -> None:
+    host_port = _free_port()
+    web = project.container(
+        "web",
+        ports=[8080],
+        host_config=project.api.create_host_config(port_bindings={8080: ("127.0.0.1", host_port)}),
+    )
+    # what the engine publishes, as docker-py sees it (an engine without port publishing reports none)
+    published = (project.api.inspect_container(web)["NetworkSettings"]["Ports"] or {}).get("8080/tcp")
+    result = project.composer("port", "web", "8080")
+    if published:
+        assert (result.returncode, result.stdout) == (0, f"{published[0]['HostIp']}:{published[0]['HostPort']}\n")
+    else:
+        assert (result.returncode, result.stderr) == (1, "no port 8080/tcp for container demo-web-1\n")
+    missing = project.composer("port", "web", "9999")
+    assert (missing.returncode, missing.stderr) == (1, "no port 9999/tcp for container demo-web-1\n")
+    stopped = project.composer("port", "worker", "80")
+    assert (stopped.returncode, stopped.stderr) == (1, "service 'worker' is not running\n")
+
+
+def test_images_table_quiet_and_json(project: Project) -> None:
+    project.container("web")
+    image_id = project.api.inspect_image("busybox:latest")["Id"]
+    lines = project.composer("images", check=True).stdout.splitlines()
+    assert lines[0].split() == ["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE", "ID", "SIZE", "CREATED"]
+    assert lines[1].split()[:5] == ["demo-web-1", "busybox", "latest", "linux/amd64", image_id[7:19]]
+    assert project.composer("images", "-q", check=True).stdout == image_id[7:] + "\n"
+    entries = json.loads(project.composer("images", "--format", "json", check=True).stdout)
+    assert [(e["ContainerName"], e["ID"], e["Tag"]) for e in entries] == [("demo-web-1", image_id, "latest")]
+
+
+def test_wait_returns_the_exit_code_of_the_first_to_stop(project: Project) -> None:
+    project.container("once", cmd=["sh", "-c", "sleep 0.5; exit 3"])
+    assert project.composer("wait", "once").returncode == 3
+    none = project.composer("wait", "worker")
+    assert (none.returncode, none.stderr) == (1, 'no containers for project "demo"\n')
+
+
+def test_stats_no_stream_reports_each_running_container(project: Project) -> None:
+    web = project.container("web")
+    lines = project.composer("stats", "--no-stream", check=True).stdout.splitlines()
+    assert lines[0].split("   ")[:2] == ["CONTAINER ID", "NAME"]
+    assert lines[1].startswith(web[:12]) and "demo-web-1" in lines[1]
+    assert re.search(r"\d+\.\d\d% +\S+ / \S+ +\d+\.\d\d% ", lines[1]), lines[1]
+
+
+def test_events_streams_the_projects_container_events(project: Project) -> None:
+    proc = project.popen("events", "--json")
+    try:
+        time.sleep(1.0)
+        cid = project.container("worker")
+        assert proc.stdout is not None
+        event = json.loads(proc.stdout.readline())
+        while event["action"] != "start":
+            event = json.loads(proc.stdout.readline())
+        assert (event["id"], event["service"], event["type"]) == (cid, "worker", "container")
+        assert event["attributes"]["name"] == "demo-worker-1"
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err
