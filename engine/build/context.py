@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from engine.build import ignore
+from engine.build.paths import scoped
 from engine.errors import InvalidParameter
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,18 @@ class Context:
     def __init__(self, root: Path) -> None:
         self.root = root
 
+    def _path(self, rel: str) -> Path:
+        """`rel` inside the root, symlinks (the last one too, as COPY follows a source link) resolved with
+        the root as `/`: a link in the context never leads to the host's files."""
+        return scoped(self.root, rel)
+
     def select(self, pattern: str) -> list[Source]:
         """Context paths matching `pattern` (Go filepath.Match per component); `..` cannot leave the root."""
         clean = os.path.normpath("/" + pattern).lstrip("/")
         if clean in ("", "."):
             return [Source(self.root, ".")]
         if not any(ch in clean for ch in "*?["):
-            path = self.root / clean
+            path = self._path(clean)
             if not os.path.lexists(path):
                 raise InvalidParameter(
                     f"COPY failed: file not found in build context or excluded by "
@@ -50,8 +56,9 @@ class Context:
         for part in clean.split("/"):
             nxt: list[str] = []
             for base in found:
+                where = self._path(base) if base else self.root
                 try:
-                    names = sorted(os.listdir(self.root / base)) if (self.root / base).is_dir() else []
+                    names = sorted(os.listdir(where)) if where.is_dir() else []
                 except OSError:
                     names = []
                 nxt.extend(os.path.join(base, n) for n in names if fnmatch.fnmatchcase(n, part))
@@ -60,7 +67,7 @@ class Context:
             raise InvalidParameter(
                 f"COPY failed: no source files were specified (pattern {pattern!r} matched nothing)"
             )
-        return [Source(self.root / rel, rel) for rel in found]
+        return [Source(self._path(rel), rel) for rel in found]
 
 
 def checksum(sources: list[Source]) -> str:
@@ -110,6 +117,10 @@ def unpack(body: BinaryIO, workdir: Path, dockerfile: str) -> Path:
                     continue
                 chosen.append(m)
             tar.extractall(dest, members=chosen, filter="tar")
+    except tarfile.ReadError:
+        # not an archive: `docker build - < Dockerfile` sends the Dockerfile alone, as dockerd accepts
+        body.seek(0)
+        (dest / os.path.basename(dockerfile or "Dockerfile")).write_bytes(body.read())
     except tarfile.TarError as e:
         shutil.rmtree(dest, ignore_errors=True)
         raise InvalidParameter(f"invalid build context: {e}") from None

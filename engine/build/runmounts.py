@@ -13,7 +13,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from engine.build.fsops import scoped
+from engine.build.paths import scoped
 from engine.errors import InvalidParameter
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.build.fsops import scoped
+from engine.build.paths import scoped
 from engine.errors import InvalidParameter
 
 
