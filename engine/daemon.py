@@ -28,6 +28,7 @@ from engine.containers.service import ContainerService
 from engine.containers.store import ContainerStore
 from engine.errors import EngineError
 from engine.events import EventBus
+from engine.network.service import NetworkService
 from engine.util.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ class Engine:
         self.images = _image_store(cfg.data_root / "images")
         self.volumes = _volume_store(cfg.data_root / "volumes")
         self.runtimes = Runtimes(cfg)
+        # bridges, endpoints, ports and the embedded DNS (engine.network); used by the container lifecycle
+        self.networks = NetworkService(cfg.data_root, cfg.exec_root)
         self.containers = ContainerService(
             store=ContainerStore(cfg.data_root / "containers"),
             images=self.images,
@@ -131,6 +134,7 @@ class Engine:
             events=self.events,
             default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts),
+            networks=self.networks,
         )
         self.backends = Backends(
             config=cfg,
@@ -143,6 +147,9 @@ class Engine:
             started_at=time.time(),
         )
         self.app = make_app(self.backends)
+        from engine.api.networks import NETWORKS
+
+        self.app[NETWORKS] = self.networks
         # B1: registry client (daemon.json registry-mirrors/insecure-registries, staging under data-root)
         # and the builder, made once here and reached by the build/distribution routes
         from engine.api import build as build_api
@@ -152,6 +159,9 @@ class Engine:
 
     async def serve(self, stop: asyncio.Event) -> None:
         self.events.bind_loop(asyncio.get_running_loop())
+        self.networks.dns.bind_loop(asyncio.get_running_loop())
+        # before containers are restored: release what dead containers held, reopen the living's DNS
+        await asyncio.to_thread(self.networks.reconcile)
         await self.containers.restore()
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
@@ -171,6 +181,7 @@ class Engine:
             log.info("shutting down; containers keep running")
             await self.containers.shutdown()
             await runner.cleanup()
+            self.networks.close()  # kernel state stays for the running containers and the next start
             self.runtimes.close()
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):

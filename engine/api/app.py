@@ -24,6 +24,7 @@ _OURS = (
     "engine.api.containers",
     "engine.api.container_io",
     "engine.api.exec",
+    "engine.api.networks",  # N1: networks
     # B1: before engine.api.images so its /images/create (pull, else import) wins
     "engine.api.distribution",
     "engine.api.build",

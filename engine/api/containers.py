@@ -10,6 +10,7 @@ import time
 from aiohttp import web
 
 from engine.api.backends import Route, backends
+from engine.api.networks import overlay_inspect, overlay_summary
 from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns
 from engine.containers import inspect as views
 from engine.errors import InvalidParameter
@@ -42,7 +43,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
     out = []
     for c in chosen:
         sizes = await b.containers.sizes(c) if size else None
-        out.append(views.summary(c, now, sizes))
+        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks (N1)
     return json_response(out)
 
 
@@ -51,12 +52,16 @@ async def inspect(request: web.Request) -> web.StreamResponse:
     c = b.containers.get(_id(request))
     sizes = await b.containers.sizes(c) if qbool(request, "size") else None
     return json_response(
-        views.inspect(
+        overlay_inspect(  # NetworkSettings from engine.network (N1)
+            request,
             c,
-            str(b.containers.store.dir(c.id)),
-            str(b.containers.log_path(c.id)),
-            b.containers.graph_driver_data(c),
-            sizes,
+            views.inspect(
+                c,
+                str(b.containers.store.dir(c.id)),
+                str(b.containers.log_path(c.id)),
+                b.containers.graph_driver_data(c),
+                sizes,
+            ),
         )
     )
 

@@ -183,13 +183,14 @@ def _check_restart(policy: dict[str, Any], auto_remove: bool) -> dict[str, Any]:
     return {"Name": name, "MaximumRetryCount": retries}
 
 
-def normalize_host_config(hc: dict[str, Any] | None) -> dict[str, Any]:
+def normalize_host_config(hc: dict[str, Any] | None, *, networks: bool = False) -> dict[str, Any]:
     """HostConfig with dockerd's defaults filled and its validations applied."""
     hc = dict(hc or {})
     mode = hc.get("NetworkMode") or "bridge"
     if mode == "default":
         mode = "bridge"
-    if mode not in NETWORK_MODES_WITHOUT_NETWORKING and not mode.startswith("container:"):
+    # with networking (networks=True), engine.network checks user-defined network names at create
+    if not networks and mode not in NETWORK_MODES_WITHOUT_NETWORKING and not mode.startswith("container:"):
         raise InvalidParameter(f"network {mode} not found")  # user-defined networks come with networking
     hc["NetworkMode"] = mode
     hc["RestartPolicy"] = _check_restart(hc.get("RestartPolicy") or {}, bool(hc.get("AutoRemove")))

@@ -32,8 +32,10 @@ class HostOps:
         runtime_for: Callable[[str], Any],
         default_runtime: str,
         log_opts: dict[str, str],
+        networks: Any = None,
     ) -> None:
         self.store = store
+        self.networks = networks  # engine.network.NetworkService or None
         self.images = images
         self.volumes = volumes
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
@@ -92,6 +94,7 @@ class HostOps:
             self.runtime(c).delete(c.id)
         except (EngineError, OSError) as e:
             log.debug("runtime delete on remove container=%s error=%s", c.id[:12], e)
+        self._network_step("forget", c)
         self.discard(c, remove_volumes=volumes)
 
     def after_failed_start(self, c: Container) -> None:
@@ -104,6 +107,16 @@ class HostOps:
                 step()
             except (EngineError, OSError) as e:
                 log.debug("cleanup after failed start container=%s error=%s", c.id[:12], e)
+        self._network_step("detach", c)
+
+    def _network_step(self, step: str, c: Container) -> None:
+        """Release the container's endpoints, ports and namespace (detach) or also its networks (forget)."""
+        if self.networks is None:
+            return
+        try:
+            getattr(self.networks, step)(c.id)
+        except (EngineError, OSError) as e:
+            log.warning("network %s failed container=%s error=%s", step, c.id[:12], e)
 
     def start(self, c: Container, *, hold_output: bool) -> Container:
         from engine.runtime.oci import build_spec, resolve_user
@@ -117,7 +130,11 @@ class HostOps:
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
             c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, mounts=points))
+        # networking first: the namespace to join, then hosts/resolv.conf with the container's addresses
+        netns = self.networks.attach(c.id, c.name, c.config, c.host_config) if self.networks else None
         etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
+        if self.networks is not None:
+            self.networks.write_etc(c.id, etc, c.config, c.host_config)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
         spec = build_spec(
@@ -127,7 +144,7 @@ class HostOps:
             mounts=oci_mounts,
             hostname=effective_hostname(c.config, c.host_config),
             cgroups_path=f"/composer/{c.id}",
-            netns_path=self._netns_path(c),
+            netns_path=netns or self._netns_path(c),
             user=user,
             ns_paths=self._shared_ns_paths(c),
         )
@@ -199,6 +216,7 @@ class HostOps:
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
         mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
+        self._network_step("detach", c)
         # the last probes stay visible after the exit, as in Docker
         return self.store.update(
             c.id,

@@ -43,8 +43,10 @@ class ContainerService:
         events: EventBus,
         default_runtime: str,
         log_opts: dict[str, str],
+        networks: Any = None,
     ) -> None:
         self.store = store
+        self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
         self.images = images
         self.volumes = volumes
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
@@ -57,6 +59,7 @@ class ContainerService:
             runtime_for=runtime_for,
             default_runtime=default_runtime,
             log_opts=log_opts,
+            networks=networks,
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_fds: dict[str, int] = {}
@@ -147,7 +150,7 @@ class ContainerService:
             raise InvalidParameter("no image specified: Config.Image is empty")
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
-        host_config = normalize_host_config(body.get("HostConfig"))
+        host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
@@ -156,9 +159,15 @@ class ContainerService:
         self.store.reserve_name(name, cid)
         name = name.lstrip("/")
         try:
+            if self.networks is not None:  # the networks must exist; EndpointsConfig is recorded
+                await asyncio.to_thread(
+                    self.networks.on_create, cid, name, host_config, body.get("NetworkingConfig") or {}
+                )
             c = await asyncio.to_thread(self.host.create, cid, name, image, config, host_config)
         except BaseException:
             self.store.release_name(name, cid)
+            if self.networks is not None:
+                await asyncio.to_thread(self.networks.forget, cid)
             raise
         self.event_publish(c, "create")
         return cid, []
@@ -214,6 +223,8 @@ class ContainerService:
             self.store.reserve_name(new_name, c.id)
             c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, name=new_name.lstrip("/")))
             self.store.release_name(old, c.id)
+            if self.networks is not None:
+                self.networks.rename(c.id, c.name)  # the embedded DNS answers the new name
         self.event_publish(c, "rename", oldName="/" + old)
 
     # ---- start ---------------------------------------------------------------------------------------------
