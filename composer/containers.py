@@ -73,9 +73,7 @@ def list_containers(
     filters = [f"{PROJECT}={project}"]
     if oneoff is not None:
         filters.append(f"{ONEOFF}={'True' if oneoff else 'False'}")
-    found = [
-        ProjectContainer.from_summary(s) for s in api.containers(all=all, filters={"label": filters})
-    ]
+    found = [ProjectContainer.from_summary(s) for s in api.containers(all=all, filters={"label": filters})]
     chosen = [c for c in found if not wanted or c.service in wanted]
     log.debug("listed project=%s found=%d chosen=%d", project, len(found), len(chosen))
     return sorted(chosen, key=lambda c: (c.service, c.number, c.name))

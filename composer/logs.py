@@ -208,7 +208,9 @@ class LogStreamer:
         self._watcher: threading.Thread | None = None
         self._last: dict[str, tuple[int, int]] = {}  # container id -> its last printed line's time
 
-    def add(self, container: ProjectContainer, *, since: float | None = None, tail: int | None = None) -> None:
+    def add(
+        self, container: ProjectContainer, *, since: float | None = None, tail: int | None = None
+    ) -> None:
         """Stream one container (a no-op when it is already streamed)."""
         with self._lock:
             if self._closed.is_set() or container.id in self._active:
@@ -216,7 +218,11 @@ class LogStreamer:
             self._printer.register(display_name(container, self._project))
             thread = threading.Thread(
                 target=self._pump,
-                args=(container, self._since if since is None else since, self._tail if tail is None else tail),
+                args=(
+                    container,
+                    self._since if since is None else since,
+                    self._tail if tail is None else tail,
+                ),
                 name=f"logs-{container.name}",
                 daemon=True,
             )
@@ -270,8 +276,13 @@ class LogStreamer:
                 if attrs.get(PROJECT) != self._project:
                     continue
                 container = ProjectContainer.from_summary(
-                    {"Id": event.get("id") or event["Actor"]["ID"], "Names": [attrs.get("name", "")],
-                     "Labels": attrs, "State": "running", "Image": attrs.get("image", "")}
+                    {
+                        "Id": event.get("id") or event["Actor"]["ID"],
+                        "Names": [attrs.get("name", "")],
+                        "Labels": attrs,
+                        "State": "running",
+                        "Image": attrs.get("image", ""),
+                    }
                 )
                 if container.oneoff or (wanted and container.service not in wanted):
                     continue

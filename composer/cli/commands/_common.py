@@ -148,9 +148,13 @@ def table(rows: Sequence[Sequence[str]], *, padding: int = 2, min_width: int = 0
 
 def human_size(size: float, *, binary: bool = False) -> str:
     """go-units HumanSize (decimal, 3 significant digits: "1.98MB") or BytesSize (binary: "292KiB")."""
-    base, units = (1024.0, ("B", "KiB", "MiB", "GiB", "TiB", "PiB")) if binary else (
-        1000.0,
-        ("B", "kB", "MB", "GB", "TB", "PB"),
+    base, units = (
+        (1024.0, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"))
+        if binary
+        else (
+            1000.0,
+            ("B", "kB", "MB", "GB", "TB", "PB"),
+        )
     )
     i = 0
     while size >= base and i < len(units) - 1:

@@ -97,4 +97,3 @@ def _table(entries: list[dict[str, Any]]) -> str:
             ]
         )
     return table(rows, padding=1, min_width=20)
-

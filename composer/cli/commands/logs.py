@@ -21,6 +21,7 @@ import datetime
 import re
 import sys
 import time
+from typing import Any
 
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
@@ -109,7 +110,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     return 0
 
 
-def parse_command(argv: list[str]) -> dict[str, object]:
+def parse_command(argv: list[str]) -> dict[str, Any]:
     from composer.cli.main import parse_command as parse
 
     return parse(__doc__ or "", argv)

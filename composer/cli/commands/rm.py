@@ -21,7 +21,6 @@ SUPPORTS_DRY_RUN = True
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.lifecycle import check_services
     from composer.cli.main import parse_command
-    from composer.client import engine_errors
     from composer.execute import Context, execute
     from composer.plan import Kind, Operation, Plan
     from composer.presenter import out
@@ -61,19 +60,19 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         session.name,
         tuple(
             Operation(
-                f"remove:{c.id}", Kind.REMOVE_CONTAINER, c.name, "rm", service=c.service, container_id=c.id
+                f"remove:{c.id}",
+                Kind.REMOVE_CONTAINER,
+                c.name,
+                "rm",
+                service=c.service,
+                container_id=c.id,
+                remove_volumes=bool(args["--volumes"]),
             )
             for c in targets
         ),
     )
     if options.dry_run:
         out(str(plan))
-        return 0
-    if args["--volumes"]:
-        for c in targets:  # anonymous volumes go with their container
-            with engine_errors(f"removing container {c.name}"):
-                session.engine.api.remove_container(c.id, v=True, force=True)
-            ctx.progress.event("Container", c.name, "Removed")
         return 0
     execute(plan, ctx)
     return 0

@@ -81,7 +81,9 @@ def _row(container: ProjectContainer, s: Mapping[str, Any], no_trunc: bool) -> l
     cpu_pct = cpu_delta / system_delta * cpus * 100 if system_delta > 0 and cpu_delta > 0 else 0.0
     mem = s.get("memory_stats") or {}
     stats = mem.get("stats") or {}
-    usage = max(0, int(mem.get("usage", 0)) - int(stats.get("total_inactive_file", stats.get("inactive_file", 0))))
+    usage = max(
+        0, int(mem.get("usage", 0)) - int(stats.get("total_inactive_file", stats.get("inactive_file", 0)))
+    )
     limit = int(mem.get("limit", 0))
     mem_pct = usage / limit * 100 if limit else 0.0
     nets = (s.get("networks") or {}).values()

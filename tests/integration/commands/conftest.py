@@ -79,7 +79,13 @@ class Project:
         )
 
     def container(
-        self, service: str, number: int = 1, *, cmd: list[str] | None = None, start: bool = True, **config: Any
+        self,
+        service: str,
+        number: int = 1,
+        *,
+        cmd: list[str] | None = None,
+        start: bool = True,
+        **config: Any,
     ) -> str:
         """Create (and start) `demo-<service>-<number>` with the labels `up` gives it."""
         labels = {

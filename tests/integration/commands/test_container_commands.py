@@ -70,7 +70,10 @@ def test_port_prints_the_published_address(project: Project) -> None:
     published = (project.api.inspect_container(web)["NetworkSettings"]["Ports"] or {}).get("8080/tcp")
     result = project.composer("port", "web", "8080")
     if published:
-        assert (result.returncode, result.stdout) == (0, f"{published[0]['HostIp']}:{published[0]['HostPort']}\n")
+        assert (result.returncode, result.stdout) == (
+            0,
+            f"{published[0]['HostIp']}:{published[0]['HostPort']}\n",
+        )
     else:
         assert (result.returncode, result.stderr) == (1, "no port 8080/tcp for container demo-web-1\n")
     missing = project.composer("port", "web", "9999")
@@ -83,7 +86,16 @@ def test_images_table_quiet_and_json(project: Project) -> None:
     project.container("web")
     image_id = project.api.inspect_image("busybox:latest")["Id"]
     lines = project.composer("images", check=True).stdout.splitlines()
-    assert lines[0].split() == ["CONTAINER", "REPOSITORY", "TAG", "PLATFORM", "IMAGE", "ID", "SIZE", "CREATED"]
+    assert lines[0].split() == [
+        "CONTAINER",
+        "REPOSITORY",
+        "TAG",
+        "PLATFORM",
+        "IMAGE",
+        "ID",
+        "SIZE",
+        "CREATED",
+    ]
     assert lines[1].split()[:5] == ["demo-web-1", "busybox", "latest", "linux/amd64", image_id[7:19]]
     assert project.composer("images", "-q", check=True).stdout == image_id[7:] + "\n"
     entries = json.loads(project.composer("images", "--format", "json", check=True).stdout)

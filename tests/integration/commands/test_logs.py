@@ -1,4 +1,4 @@
-"""`composer logs`: prefixes, service selection, --tail, --no-log-prefix, -t, --merge, -f across recreation."""
+"""`composer logs`: prefixes, service choice, --tail, --no-log-prefix, -t, --merge, -f across recreation."""
 
 from __future__ import annotations
 
