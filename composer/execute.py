@@ -268,7 +268,7 @@ def _stop(op: Operation, ctx: Context) -> None:
 def _remove(op: Operation, ctx: Context) -> None:
     ctx.progress.event("Container", op.target, "Removing")
     _gone_is_fine(
-        lambda: ctx.api.remove_container(op.container_id or op.target, force=True),
+        lambda: ctx.api.remove_container(op.container_id or op.target, v=op.remove_volumes, force=True),
         f"removing container {op.target}",
     )
     ctx.progress.event("Container", op.target, "Removed")

@@ -56,6 +56,7 @@ class Operation:
     condition: str | None = None  # AWAIT: service_started / service_healthy / service_completed_successfully
     required: bool = True  # AWAIT: a failed optional dependency only warns
     timeout: int | None = None  # STOP_CONTAINER: seconds between the stop signal and SIGKILL
+    remove_volumes: bool = False  # REMOVE_CONTAINER: its anonymous volumes go too (down -v, rm -v)
     after: tuple[str, ...] = ()
 
     def __str__(self) -> str:

@@ -281,7 +281,13 @@ def _start(b: _Builder, cname: str, service: str, cid: str | None, cause: str, a
 
 
 def _stop_remove(
-    b: _Builder, c: ObservedContainer, cause: str, timeout: int | None, after: Iterable[str] = ()
+    b: _Builder,
+    c: ObservedContainer,
+    cause: str,
+    timeout: int | None,
+    after: Iterable[str] = (),
+    *,
+    remove_volumes: bool = False,
 ) -> str:
     """Stop (when running) then remove; returns the id of the remove operation."""
     deps = tuple(after)
@@ -308,6 +314,7 @@ def _stop_remove(
             cause,
             service=c.service,
             container_id=c.id,
+            remove_volumes=remove_volumes,
             after=deps,
         )
     )
@@ -353,6 +360,7 @@ def _ordered_stops(
     timeout: int | None,
     *,
     remove: bool,
+    remove_volumes: bool = False,
 ) -> list[str]:
     """Stop (and remove) `targets` with every service's dependents handled before the service itself.
     Returns the ids of the last operation per container."""
@@ -381,7 +389,9 @@ def _ordered_stops(
         ids = []
         for c in by_service.get(service, []):
             if remove:
-                ids.append(_stop_remove(b, c, cause.get(c.id, "down"), wait, first))
+                ids.append(
+                    _stop_remove(b, c, cause.get(c.id, "down"), wait, first, remove_volumes=remove_volumes)
+                )
             elif c.running:
                 ids.append(
                     b.add(
@@ -428,7 +438,11 @@ def plan_down(project: Project | None, observed: Observed, options: DownOptions 
         warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
     targets = ours + (orphans if options.remove_orphans else [])
     causes = {c.id: "orphan" for c in orphans}
-    after = tuple(_ordered_stops(b, project, targets, causes, options.timeout, remove=True))
+    after = tuple(
+        _ordered_stops(
+            b, project, targets, causes, options.timeout, remove=True, remove_volumes=options.volumes
+        )
+    )
     networks = observed.networks or {}
     for net in sorted(networks.values(), key=lambda n: n.name):
         b.add(Operation(f"rmnet:{net.name}", Kind.REMOVE_NETWORK, net.name, "down", key=net.key, after=after))
