@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import netns as pr_netns
-
 from engine.network import dnsmsg
+from engine.network.netlink import CLONE_NEWNET
+from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ def _sockets_in_netns(ns_path: Path, port: int) -> tuple[socket.socket, socket.s
         udp = tcp = None
         try:
             # only this thread changes namespace; it ends right after, so the daemon's threads never do
-            pr_netns.setns(str(ns_path))
+            LinuxSyscalls().setns(str(ns_path), CLONE_NEWNET)
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             udp.bind((DNS_IP, port))
             tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

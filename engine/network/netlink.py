@@ -6,18 +6,44 @@ the start-up reconcile can call them blindly.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import ipaddress
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-from pyroute2 import IPRoute, netns
+from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from engine.errors import Conflict, SystemError_
+from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
+    """pyroute2's synchronous IPRoute drives an asyncio loop of its own, which cannot run in a thread that
+    already runs one (the daemon's): there, the call is made in a short-lived worker thread instead."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return fn(*args, **kwargs)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(fn, *args, **kwargs).result()
+
+    return wrapper
+
 
 ENOENT, ENODEV, EEXIST = 2, 19, 17
 
@@ -31,11 +57,13 @@ def link_index(ipr: IPRoute, name: str) -> int | None:
     return found[0] if found else None
 
 
+@off_loop
 def link_exists(name: str) -> bool:
     with IPRoute() as ipr:
         return link_index(ipr, name) is not None
 
 
+@off_loop
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None:
     """Create (or adopt) bridge `name` with the gateway address, up."""
     with IPRoute() as ipr:
@@ -60,6 +88,7 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None
         ipr.link("set", index=idx, state="up")
 
 
+@off_loop
 def delete_link(name: str) -> None:
     with IPRoute() as ipr:
         idx = link_index(ipr, name)
@@ -72,12 +101,14 @@ def delete_link(name: str) -> None:
                 raise _fail(f"failed to delete {name}", e) from None
 
 
+@off_loop
 def list_links(prefix: str) -> list[str]:
     with IPRoute() as ipr:
         names = [link.get("IFLA_IFNAME") for link in ipr.get_links()]
     return [n for n in names if n and n.startswith(prefix)]
 
 
+@off_loop
 def host_networks() -> list[ipaddress.IPv4Network]:
     """Every IPv4 route destination and interface network of the host: subnets we must never reuse."""
     out: list[ipaddress.IPv4Network] = []
@@ -101,6 +132,42 @@ def set_sysctl(path: str, value: str) -> None:
 
 
 # --- namespaces -------------------------------------------------------------------------------------
+# Namespace changes happen in short-lived threads of our own (a thread has its own network namespace), never
+# in a forked child: pyroute2's netns helpers fork, and a child of the threaded asyncio daemon inherits the
+# loop's signal wakeup fd (and runs Python in a damaged copy of the process).
+
+CLONE_NEWNET = 0x40000000
+MS_BIND = 4096
+MNT_DETACH = 2
+
+
+def _in_thread(fn: Callable[[], T]) -> T:
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append((True, fn()))
+        except BaseException as e:  # handed to the caller's thread
+            box.append((False, e))
+
+    t = threading.Thread(target=run, name="netns")
+    t.start()
+    t.join()
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def in_netns(ns_path: Path, fn: Callable[[IPRoute], T]) -> T:
+    """fn(ipr) with a netlink socket inside the namespace bound at ns_path."""
+
+    def work() -> T:
+        LinuxSyscalls().setns(str(ns_path), CLONE_NEWNET)
+        with IPRoute() as ipr:
+            return fn(ipr)
+
+    return _in_thread(work)
 
 
 def create_netns(path: Path) -> None:
@@ -108,21 +175,33 @@ def create_netns(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and os.path.ismount(path):
         return
-    netns.create(str(path))
-    with IPRoute(netns=str(path)) as ipr:
-        idx = link_index(ipr, "lo")
-        if idx is not None:
-            ipr.link("set", index=idx, state="up")
+    path.touch()
+
+    def work() -> None:
+        sc = LinuxSyscalls()
+        sc.unshare(CLONE_NEWNET)  # this thread only
+        sc.mount(f"/proc/self/task/{threading.get_native_id()}/ns/net", str(path), "none", MS_BIND, "")
+        with IPRoute() as ipr:
+            idx = link_index(ipr, "lo")
+            if idx is not None:
+                ipr.link("set", index=idx, state="up")
+
+    try:
+        _in_thread(work)
+    except BaseException:
+        remove_netns(path)
+        raise
 
 
 def remove_netns(path: Path) -> None:
     if os.path.ismount(path):
         with contextlib.suppress(OSError):
-            netns.remove(str(path))
+            LinuxSyscalls().umount(str(path), MNT_DETACH)
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
 
 
+@off_loop
 def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path, mtu: int = 0) -> None:
     """A veth pair: `host_name` enslaved to `bridge` (up), `peer_tmp` moved into the namespace."""
     with IPRoute() as ipr:
@@ -145,7 +224,8 @@ def configure_peer(
     ns_path: Path, tmp: str, ifname: str, ip: str, prefixlen: int, mac: str, gateway: str | None
 ) -> str:
     """Inside the namespace: rename the peer, give it its address (and default route); returns its MAC."""
-    with IPRoute(netns=str(ns_path)) as ipr:
+
+    def work(ipr: IPRoute) -> str:
         idx = link_index(ipr, tmp)
         if idx is None:
             raise SystemError_(f"veth peer {tmp} missing in {ns_path}")
@@ -160,20 +240,10 @@ def configure_peer(
             except NetlinkError as e:
                 if e.code != EEXIST:
                     raise _fail("failed to set the default route", e) from None
-        link = ipr.get_links(idx)[0]
-        return str(link.get("IFLA_ADDRESS"))
+        return str(ipr.get_links(idx)[0].get("IFLA_ADDRESS"))
+
+    return in_netns(ns_path, work)
 
 
 def used_ifnames(ns_path: Path) -> set[str]:
-    with IPRoute(netns=str(ns_path)) as ipr:
-        return {str(link.get("IFLA_IFNAME")) for link in ipr.get_links()}
-
-
-def delete_in_netns(ns_path: Path, ifname: str) -> None:
-    if not os.path.ismount(ns_path):
-        return
-    with IPRoute(netns=str(ns_path)) as ipr:
-        idx = link_index(ipr, ifname)
-        if idx is not None:
-            with contextlib.suppress(NetlinkError):
-                ipr.link("del", index=idx)
+    return in_netns(ns_path, lambda ipr: {str(link.get("IFLA_IFNAME")) for link in ipr.get_links()})

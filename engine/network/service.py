@@ -299,6 +299,8 @@ class NetworkService(ContainerNetworking):
         if mode in ("host", "none") or mode.startswith("container:"):
             return
         endpoints = dict((networking or {}).get("EndpointsConfig") or {})
+        if "default" in endpoints:  # the docker CLI's spelling of the default network
+            endpoints.setdefault("bridge", endpoints.pop("default"))
         wanted: dict[str, EndpointConfig] = {}
         for ref in [mode, *[k for k in endpoints if k != mode]]:
             n = self.get(ref)
