@@ -8,19 +8,25 @@ docker) inside functions so `composer --help` stays fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from types import ModuleType
 
 
+@functools.cache  # `composer --help` asks once per command; the directory does not change meanwhile
+def _found() -> tuple[str, ...]:
+    found = [m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
+    return tuple(sorted(found))
+
+
 def names() -> list[str]:
     """Command names, from the module files (without importing them)."""
-    found = [m.name.replace("_", "-") for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")]
-    return sorted(found)
+    return list(_found())
 
 
 def load(name: str) -> ModuleType | None:
-    if name not in names():
+    if name not in _found():
         return None
     return importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
 
