@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Conflict, Forbidden, InvalidParameter, NotFound
-from engine.network import ipam, netlink, views
+from engine.network import firewall, ipam, netlink, views
 from engine.network.attach import ContainerNetworking
 from engine.network.dns import DnsServer, host_nameservers
 from engine.network.model import PREDEFINED, Endpoint, EndpointConfig, IPAMPool, Network
@@ -41,18 +41,38 @@ def _mode_network(host_config: dict[str, Any]) -> str:
     return "bridge" if mode == "default" else mode
 
 
+def kernel_names(data_root: Path) -> tuple[str, str, str]:
+    """(default bridge, nft table, veth prefix) of the engine on `data_root`: per-engine names, so engines
+    side by side (tests) and a real dockerd never share kernel objects."""
+    tag = hashlib.sha256(str(data_root.resolve()).encode()).hexdigest()
+    if data_root.resolve() == DEFAULT_DATA_ROOT:
+        return "composer0", "composer", f"ve{tag[:4]}"
+    return f"cb{tag[:8]}", f"composer_{tag[:8]}", f"ve{tag[:4]}"
+
+
+def sweep(data_root: Path, exec_root: Path) -> None:
+    """Remove every kernel object an engine on these roots may have made (its daemon is gone): bridges,
+    veths, namespaces, the nft table. For test teardown and `composer engine` uninstall paths."""
+    default_bridge, table, veth_prefix = kernel_names(data_root)
+    store = NetworkStore(data_root, exec_root)
+    for veth in netlink.list_links(veth_prefix):
+        netlink.delete_link(veth)
+    for p in store.netns_dir.iterdir():
+        netlink.remove_netns(p)
+    for n in store.networks():
+        if n.bridge:
+            netlink.delete_link(n.bridge)
+    netlink.delete_link(default_bridge)
+    firewall.remove(table)
+
+
 class NetworkService(ContainerNetworking):
     def __init__(
         self, data_root: Path, exec_root: Path, resolv_conf: Path = Path("/etc/resolv.conf")
     ) -> None:
         self.store = NetworkStore(data_root, exec_root)
         self.resolv_conf = resolv_conf
-        # per-engine names, so engines side by side (tests) and a real dockerd never share kernel objects
-        tag = hashlib.sha256(str(data_root.resolve()).encode()).hexdigest()
-        default = data_root.resolve() == DEFAULT_DATA_ROOT
-        self.default_bridge = "composer0" if default else f"cb{tag[:8]}"
-        self.table = "composer" if default else f"composer_{tag[:8]}"
-        self.veth_prefix = f"ve{tag[:4]}"
+        self.default_bridge, self.table, self.veth_prefix = kernel_names(data_root)
         self.ports = PortHolder()
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
         self._lock = threading.RLock()

@@ -210,6 +210,7 @@ class EngineProcess:
             self.remove_all_containers()
         self.stop()
         _kill_leftovers(self.exec_root)
+        _sweep_network(self.data_root, self.exec_root)
         _unmount_under(self.base)
         _remove_cgroups(ids)
         shutil.rmtree(self.base, ignore_errors=True)
@@ -229,6 +230,17 @@ def _kill_leftovers(exec_root: Path) -> None:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
     time.sleep(0.1)
+
+
+def _sweep_network(data_root: Path, exec_root: Path) -> None:
+    """Bridges, veths, namespaces and the nft table of the engine (N1: engine.network), which outlive a
+    stopped daemon as dockerd's do."""
+    try:
+        from engine.network.service import sweep
+
+        sweep(data_root, exec_root)
+    except Exception as e:  # cleanup goes on; the leak is reported, not hidden
+        print(f"network sweep failed: {e}", file=sys.stderr)
 
 
 def _unmount_under(base: Path) -> None:
