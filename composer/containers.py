@@ -11,12 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-log = logging.getLogger(__name__)
+from composer.labels import CONTAINER_NUMBER as NUMBER
+from composer.labels import ONEOFF, PROJECT, SERVICE
 
-PROJECT = "com.docker.compose.project"
-SERVICE = "com.docker.compose.service"
-NUMBER = "com.docker.compose.container-number"
-ONEOFF = "com.docker.compose.oneoff"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Helpers shared by the commands that act on a project's existing containers.
 
-Engine access goes through `connect()`: it uses O1's `composer.client` when that module offers
-`api_client(options)`, else a docker-py APIClient on -H / DOCKER_HOST / the embedded engine's socket.
+Engine access goes through `connect()`, a thin layer over `composer.client.connect`.
 """
 
 from __future__ import annotations
@@ -22,20 +21,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_HOST = "unix:///run/composer/engine.sock"
 
+def connect(options: GlobalOptions, *, streaming: bool = False) -> Any:
+    """A docker-py APIClient for the selected engine (O1's `composer.client.connect`, which starts the
+    embedded engine when it is the target). `streaming` lifts the per-request timeout for calls that
+    legitimately block for long (logs -f, events, wait, exec sessions)."""
+    from composer.client import connect as connect_engine
 
-def connect(options: GlobalOptions) -> Any:
-    """A docker-py APIClient for the selected engine."""
-    with contextlib.suppress(ImportError, AttributeError):
-        from composer import client as composer_client
-
-        return composer_client.api_client(options)  # type: ignore[attr-defined]
-    import docker
-
-    host = options.host or options.environ.get("DOCKER_HOST") or EMBEDDED_HOST
-    with engine_errors():
-        return docker.APIClient(base_url=host, version="auto", timeout=None)
+    api = connect_engine(options).api
+    if streaming:
+        api.timeout = None
+    return api
 
 
 @contextlib.contextmanager
@@ -86,20 +82,20 @@ class Target:
     def container(self, service: str, index: int | None) -> ProjectContainer:
         """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
         found = self.containers([service])
+        if not found:
+            raise ComposerError(f"service {service!r} is not running")
         if index is not None:
             found = [c for c in found if c.number == index]
             if not found:
                 raise ComposerError(f"service {service!r} is not running container #{index}")
-        if not found:
-            raise ComposerError(f"service {service!r} is not running")
         return found[0]
 
 
-def target(options: GlobalOptions, services: Sequence[str] = ()) -> Target:
+def target(options: GlobalOptions, services: Sequence[str] = (), *, streaming: bool = False) -> Target:
     from composer.cli.project import load
 
     loaded = load(options)
-    t = Target(loaded, connect(options))
+    t = Target(loaded, connect(options, streaming=streaming))
     t.check_services(services)
     return t
 

@@ -29,7 +29,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
     args = parse_command(argv)
     services = set(args["SERVICE"])
-    t = target(options, list(services))
+    t = target(options, list(services), streaming=True)
     since = parse_time(args["--since"], "--since")
     until = parse_time(args["--until"], "--until")
     with engine_errors():

@@ -75,7 +75,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     tail = parse_tail(args["--tail"])
     index = parse_index(args["--index"])
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = target(options, services, streaming=True)
     containers = t.containers(services, all=True)
     if index is not None:
         containers = [c for c in containers if c.number == index]

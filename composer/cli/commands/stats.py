@@ -36,7 +36,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if fmt not in ("table", "json"):
         raise ComposerError(f"unsupported format {fmt!r}: use table or json")
     services = [args["SERVICE"]] if args["SERVICE"] else []
-    t = target(options, services)
+    t = target(options, services, streaming=True)
     try:
         while True:
             containers = t.containers(services, all=bool(args["--all"]))

@@ -21,7 +21,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
     args = parse_command(__doc__ or "", argv)
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = target(options, services, streaming=True)
     containers = t.containers(services, all=True)
     if not containers:
         raise ComposerError(f'no containers for project "{t.name}"')

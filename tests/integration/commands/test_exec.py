@@ -1,0 +1,52 @@
+"""`composer exec`: output streams, exit codes, stdin, -e/-w/-u, --index, -d."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.commands.conftest import Project
+
+pytestmark = pytest.mark.root
+
+
+def test_exec_passes_stdout_stderr_and_the_exit_code(project: Project) -> None:
+    project.container("web")
+    result = project.composer("exec", "-T", "web", "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert (result.returncode, result.stdout, result.stderr) == (5, "out\n", "err\n")
+
+
+def test_exec_forwards_stdin_until_eof(project: Project) -> None:
+    project.container("web")
+    result = project.composer("exec", "-T", "web", "sh", "-c", "tr a-z A-Z", input=b"hello\n")
+    assert (result.returncode, result.stdout) == (0, "HELLO\n")
+
+
+def test_exec_env_workdir_user_and_index(project: Project) -> None:
+    project.container("web", 1)
+    project.container("web", 2, hostname="second")
+    result = project.composer(
+        "exec", "-T", "--index", "2", "-e", "GREETING=hi", "-w", "/tmp", "-u", "65534",
+        "web", "sh", "-c", 'echo "$GREETING $(pwd) $(id -u) $(hostname)"', check=True,
+    )  # fmt: skip
+    assert result.stdout == "hi /tmp 65534 second\n"
+
+
+def test_exec_detached_returns_at_once(project: Project) -> None:
+    web = project.container("web")
+    started = time.monotonic()
+    project.composer("exec", "-d", "web", "sh", "-c", "sleep 1; echo done > /tmp/marker", check=True)
+    assert time.monotonic() - started < 5
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        check = project.api.exec_create(web, ["cat", "/tmp/marker"])
+        if project.api.exec_start(check) == b"done\n":
+            return
+        time.sleep(0.2)
+    raise AssertionError("the detached command never ran")
+
+
+def test_exec_in_a_service_that_is_not_running(project: Project) -> None:
+    result = project.composer("exec", "-T", "worker", "true")
+    assert (result.returncode, result.stderr) == (1, "service 'worker' is not running\n")
