@@ -196,14 +196,34 @@ def _setup_logging(debug: bool) -> None:
     )
 
 
+def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """SIGTERM/SIGINT stop the daemon: plain handlers, not loop.add_signal_handler. That one relays signals
+    through a wakeup fd a forked child inherits (pyroute2 forks helpers and SIGTERMs them), so a signal
+    meant for the child would stop the daemon; here a forked child dies as it would by default."""
+    daemon_pid = os.getpid()
+
+    def stopped(signum: int) -> None:
+        log.info("signal received signal=%s", signal.Signals(signum).name)
+        stop.set()
+
+    def handler(signum: int, _frame: object) -> None:
+        if os.getpid() != daemon_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        loop.call_soon_threadsafe(stopped, signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+
+
 async def _run(cfg: DaemonConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # blocking runtime and disk work runs in threads; the default pool (cpus + 4) would serialize a
     # compose project's parallel starts on a small machine
     loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="engine"))
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    _handle_signals(loop, stop)
     engine = Engine(cfg)
     await engine.serve(stop)
 
