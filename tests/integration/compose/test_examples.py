@@ -39,3 +39,57 @@ def test_build_example_builds_runs_and_down_v_leaves_nothing(composer: Runner, a
     assert down.code == 0, down.err
     assert _leftovers(api, "build-example") == []
     assert not api.images(name="build-example/hello")
+
+
+def _exec(api: docker.APIClient, container: str, cmd: list[str]) -> str:
+    exec_id = api.exec_create(container, cmd)["Id"]
+    return api.exec_start(exec_id).decode(errors="replace")
+
+
+def test_webapp_example_serves_on_its_published_port_and_the_worker_reaches_kv(
+    composer: Runner, api: docker.APIClient
+) -> None:
+    import time
+    import urllib.request
+
+    compose_file = str(EXAMPLES / "webapp" / "compose.yaml")
+    try:
+        up = composer("-f", compose_file, "up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
+        assert up.code == 0, up.err
+        with urllib.request.urlopen("http://127.0.0.1:8080/", timeout=5) as reply:
+            page = reply.read().decode()
+        assert page == (EXAMPLES / "webapp" / "www" / "index.html").read_text()
+        deadline = time.monotonic() + 15
+        stored = ""
+        while "job " not in stored and time.monotonic() < deadline:
+            stored = _exec(api, "webapp-kv-1", ["sh", "-c", "cat /data/kv 2>/dev/null || true"])
+            time.sleep(0.5)
+        assert "job " in stored  # the worker found "kv" by name on the project network
+    finally:
+        down = composer("-f", compose_file, "down", "-v", "-t", "2")
+    assert down.code == 0, down.err
+    assert _leftovers(api, "webapp") == []
+    assert not [n for n in api.networks() if n["Name"] == "webapp_default"]
+
+
+def test_replicas_example_spreads_requests_over_the_replicas_by_name(
+    composer: Runner, api: docker.APIClient
+) -> None:
+    compose_file = str(EXAMPLES / "replicas" / "compose.yaml")
+    try:
+        up = composer("-f", compose_file, "up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
+        assert up.code == 0, up.err
+        names = {
+            c["Names"][0].lstrip("/")
+            for c in api.containers(filters={"label": ["com.docker.compose.project=replicas"]})
+        }
+        assert names == {"replicas-echo-1", "replicas-echo-2", "replicas-echo-3", "replicas-client-1"}
+        answers = _exec(
+            api, "replicas-client-1", ["sh", "/srv/client.sh", "9"]
+        )
+        served_by = {line.split()[-1] for line in answers.splitlines() if line.startswith("served-by")}
+        assert len(served_by) >= 2, answers
+    finally:
+        down = composer("-f", compose_file, "down", "-t", "2")
+    assert down.code == 0, down.err
+    assert _leftovers(api, "replicas") == []
