@@ -78,8 +78,8 @@ def test_sysctls_ulimits_shm(engine: EngineProcess) -> None:
 def test_network_modes(engine: EngineProcess) -> None:
     _, out = _out(engine, ["sh", "-c", "ls /sys/class/net; hostname"], HostConfig={"NetworkMode": "none"})
     assert out.split()[0] == "lo" and len(out.split()) == 2
-    _, out = _out(engine, ["ls", "/sys/class/net"])  # bridge, until networking lands: loopback only
-    assert out.split() == ["lo"]
+    _, out = _out(engine, ["ls", "/sys/class/net"])  # bridge: its own namespace (engine.network adds eth0)
+    assert "lo" in out.split() and socket.gethostname() not in out
     _, out = _out(engine, ["hostname"], HostConfig={"NetworkMode": "host"})
     assert out.strip() == socket.gethostname()
     r = engine.request(
