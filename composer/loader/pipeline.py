@@ -110,6 +110,7 @@ class _Loader:
         from composer.loader.validate import validate_schema
 
         model: dict[str, Any] = {}
+        stripped: dict[str, Any] = {}  # strip_tags(model), kept for the return value
         marks: Marks = {}
         extends = ExtendsResolver(environ, self.opts.interpolate, self.warnings)
         for path in files:
@@ -138,13 +139,16 @@ class _Loader:
                 marks.update(_item_marks_that_still_hold(doc_marks, previous))
                 # like the reference, the schema judges the merged model so far, not the file alone
                 # (an override may write `image: null`, which the merge ignores)
-                validate_schema(strip_tags(model), marks, path)
-        return enforce_unicity(plain_timestamps(strip_tags(model))), marks
+                stripped = strip_tags(model)
+                validate_schema(stripped, marks, path)
+        return enforce_unicity(plain_timestamps(stripped)), marks
 
 
 def _item_marks_that_still_hold(doc_marks: Marks, previous: Mapping[str, Any]) -> Marks:
     """A later file's marks, minus those of sequence items appended to a sequence an earlier file
     started: their index in the merged sequence differs, so errors locate at the sequence instead."""
+    if not previous:  # the first file: nothing earlier to append to
+        return doc_marks
     kept: Marks = {}
     for path, location in doc_marks.items():
         first_index = next((i for i, part in enumerate(path) if isinstance(part, int)), None)
