@@ -76,6 +76,7 @@ class ContainerNetworking:
     ports: PortHolder
     dns: DnsServer
     table: str
+    containers_dir: Path
     default_bridge: str
     veth_prefix: str
     _lock: threading.RLock
@@ -88,6 +89,7 @@ class ContainerNetworking:
 
         def get(self, ref: str) -> Network: ...
         def _bring_up(self, n: Network) -> Network: ...
+        def forget(self, cid: str) -> None: ...
         def mtu(self, n: Network) -> int: ...
         def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]: ...
         def on_create(
@@ -386,6 +388,9 @@ class ContainerNetworking:
         """Finish what a killed daemon left: attachments of dead containers, missing bridges, leaked veths,
         stale namespaces, ports, rules; reopen the embedded DNS of the living."""
         with self._lock:
+            for m in list(self._members.values()):
+                if not (self.containers_dir / m.cid / "config.v2.json").exists():
+                    self.forget(m.cid)  # removed (or never finished creating) while we were away
             for a in list(self._live.values()):
                 if not _netns_in_use(a.netns):
                     log.info("releasing network of ended container container=%s", a.cid[:12])

@@ -71,6 +71,7 @@ class NetworkService(ContainerNetworking):
         self, data_root: Path, exec_root: Path, resolv_conf: Path = Path("/etc/resolv.conf")
     ) -> None:
         self.store = NetworkStore(data_root, exec_root)
+        self.containers_dir = data_root / "containers"  # engine.containers records, see engine-contracts
         self.resolv_conf = resolv_conf
         self.default_bridge, self.table, self.veth_prefix = kernel_names(data_root)
         self.ports = PortHolder()

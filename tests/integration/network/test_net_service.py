@@ -24,6 +24,9 @@ BUSYBOX = "/bin/busybox"
 
 def _container(svc: NetworkService, name: str, net: str, **host: Any) -> tuple[str, str]:
     cid = os.urandom(32).hex()
+    record = svc.containers_dir / cid / "config.v2.json"  # what engine.containers keeps for a container
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
     hc = {"NetworkMode": net, **host}
     svc.on_create(cid, name, hc, {})
     ns = svc.attach(cid, name, {"Hostname": cid[:12]}, hc)
