@@ -19,6 +19,7 @@ from engine.api.backends import Backends, Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr
 from engine.errors import InvalidParameter
+from engine.images.reference import familiar, normalize
 from engine.registry import RegistryClient, RegistryOptions, decode_registry_auth
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,9 @@ async def create_image(request: web.Request) -> web.StreamResponse:
         image = await asyncio.to_thread(
             client.pull, ref, platform=platform, credentials=creds, progress=stream.emit, cancel=stream.gone
         )
-        image_id = getattr(image, "id", "")
-        if image_id:
-            b.events.publish("image", "pull", image_id, {"name": ref})
+        if getattr(image, "id", ""):
+            name = familiar(normalize(ref)) if "@" not in ref else ref
+            b.events.publish("image", "pull", name, {"name": name})  # dockerd's actor: the reference
 
     return await stream.run(work)
 
@@ -96,7 +97,8 @@ async def push_image(request: web.Request) -> web.StreamResponse:
 
     async def work() -> None:
         await asyncio.to_thread(client.push, ref, credentials=creds, progress=stream.emit)
-        b.events.publish("image", "push", ref, {"name": ref})
+        name = familiar(normalize(ref))
+        b.events.publish("image", "push", name, {"name": name})
 
     return await stream.run(work)
 
@@ -120,7 +122,8 @@ async def auth(request: web.Request) -> web.StreamResponse:
 
 async def distribution_info(request: web.Request) -> web.StreamResponse:
     """The manifest descriptor a reference names and the platforms it offers (as dockerd answers it)."""
-    from engine.registry.pull import fetch_manifest
+    from engine.registry.manifest import Manifest, parse_manifest
+    from engine.registry.pull import fetch_config, fetch_manifest
     from engine.registry.reference import parse
 
     name = request.match_info["name"]
@@ -128,25 +131,30 @@ async def distribution_info(request: web.Request) -> web.StreamResponse:
     client = registry_client(request)
     reference = parse(name)
 
-    def look() -> dict[str, Any]:
+    def fetch(session: Any) -> dict[str, Any]:
         target = reference.digest or reference.tag or "latest"
-        creds_for = client.credentials_for(reference.domain, creds)
-        _, (body, ctype, digest) = client._on_endpoints(
-            reference, "pull", creds_for, lambda s: fetch_manifest(s, target, reference.familiar())
-        )
-        doc = json.loads(body)
+        body, ctype, digest = fetch_manifest(session, target, reference.familiar())
+        doc = parse_manifest(body, ctype)
         platforms: list[dict[str, Any]] = []
-        if "manifests" in doc:
-            for m in doc["manifests"]:
+        if isinstance(doc, Manifest):
+            config = json.loads(fetch_config(session, doc.config))
+            platforms.append({k: config[k] for k in ("architecture", "os", "variant") if config.get(k)})
+        else:
+            for m in json.loads(body).get("manifests") or []:
                 p = m.get("platform") or {}
                 if p:
                     platforms.append({k: v for k, v in p.items() if v})
-        else:
-            platforms.append({"architecture": "", "os": ""})
         return {
             "Descriptor": {"mediaType": ctype, "digest": digest, "size": len(body)},
             "Platforms": platforms,
         }
+
+    def look() -> dict[str, Any]:
+        session, info = client._on_endpoints(
+            reference, "pull", client.credentials_for(reference.domain, creds), fetch
+        )
+        session.close()
+        return info
 
     return web.json_response(await asyncio.to_thread(look))
 

@@ -147,11 +147,16 @@ def test_push_pull_skopeo_and_run(
     assert copy.returncode == 0, copy.stderr
     with running_engine(busybox_image=False) as clean:
         cli = DockerCLI(client_env(clean.socket_path, clean.base / "docker-config"))
+        since = time.time() - 1
         pulled = cli("pull", ref, timeout=120)
         assert "Downloaded newer image" in pulled.out or "Pull complete" in pulled.out, pulled.out
         assert cli("run", "--rm", ref).out == "pushed\n"
         dist = clean.json("GET", f"/distribution/{ref}/json")
         assert dist["Descriptor"]["digest"].startswith("sha256:")
+        assert dist["Platforms"][0]["os"] == "linux" and dist["Platforms"][0]["architecture"]
+        raw = clean.request("GET", f"/events?since={since:.0f}&until={int(time.time()) + 1}").body.decode()
+        events = [json.loads(line) for line in raw.splitlines() if line.strip()]
+        assert any(e["Action"] == "pull" and e["Actor"]["ID"] == ref for e in events), events
 
 
 def test_pull_missing_is_a_clear_error(docker: DockerCLI, registry: Registry) -> None:
@@ -169,7 +174,7 @@ def test_run_mounts_and_network(docker: DockerCLI, context: Path) -> None:
     (context / "Dockerfile").write_text(
         "FROM busybox\n"
         "ARG N=1\n"
-        "RUN --mount=type=cache,target=/cache sh -c 'echo $N >> /cache/runs; cat /cache/runs | wc -l > /count'\n"
+        "RUN --mount=type=cache,target=/cache sh -c 'echo $N >> /cache/runs; wc -l < /cache/runs > /count'\n"
         "RUN --mount=type=bind,source=data.txt,target=/in.txt cp /in.txt /copied.txt\n"
         "RUN --mount=type=tmpfs,target=/scratch sh -c 'echo t > /scratch/x && grep -q tmpfs /proc/mounts'\n"
         "RUN --network=none sh -c 'test \"$(ls /sys/class/net)\" = lo'\n"
@@ -194,7 +199,8 @@ def test_run_mounts_and_network(docker: DockerCLI, context: Path) -> None:
 def test_cache_from_a_pulled_image(docker: DockerCLI, context: Path, registry: Registry) -> None:
     (context / "a.txt").write_text("a\n")
     (context / "Dockerfile").write_text(
-        'FROM busybox\nENV X=1\nCOPY a.txt /a.txt\nRUN echo ran > /ran.txt\nWORKDIR /w\nCMD ["cat", "/ran.txt"]\n'
+        "FROM busybox\nENV X=1\nCOPY a.txt /a.txt\nRUN echo ran > /ran.txt\nWORKDIR /w\n"
+        'CMD ["cat", "/ran.txt"]\n'
     )
     ref = f"{registry.host}/b1/cachefrom:v1"
     docker("build", "-t", ref, str(context), timeout=120)
