@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 
 def _split(arg: str) -> tuple[str | None, str]:
-    """SERVICE:PATH -> (service, path); a local path (absolute, ./relative, or without ':') -> (None, path)."""
+    """SERVICE:PATH -> (service, path); a local path (absolute, ./relative, without ':') -> (None, path)."""
     if arg == "-" or arg.startswith(("/", ".")) or ":" not in arg:
         return None, arg
     service, _, path = arg.partition(":")
@@ -99,10 +99,8 @@ def _copy_out(t: Target, c: ProjectContainer, src: str, dest: str, *, follow: bo
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream)), mode="r|") as tar:
             tar.extractall(tmp, filter="tar")
         root = os.path.join(tmp, stat["name"])
-        if os.path.isdir(dest) and not contents_only:
-            target_path = os.path.join(dest, stat["name"])
-        else:
-            target_path = dest
+        into = os.path.isdir(dest) and not contents_only
+        target_path = os.path.join(dest, stat["name"]) if into else dest
         if os.path.isdir(root) and os.path.isdir(target_path):
             shutil.copytree(root, target_path, dirs_exist_ok=True, symlinks=True)
         else:
