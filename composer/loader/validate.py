@@ -6,7 +6,6 @@ Messages follow the reference's wording so users (and our differential tests) se
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import logging
@@ -201,6 +200,8 @@ def _fail(marks: Marks, path: tuple[Any, ...], message: str, hint: str | None = 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean 'x'?" hint when a close spelling exists."""
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(word, list(candidates), n=1)
     return f"did you mean '{close[0]}'?" if close else None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -165,4 +164,6 @@ def service_config_hash(project: Project, name: str) -> str:
     if isinstance(service.get("deploy"), dict):
         service["deploy"].pop("replicas", None)
     service = strip_extensions(service, "service")  # the reference's JSON has no x-* below the top
+    import hashlib  # `config` without --hash never needs it
+
     return hashlib.sha256(go_json(service).encode("utf-8")).hexdigest()
