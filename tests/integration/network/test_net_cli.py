@@ -99,6 +99,23 @@ def test_containers_talk_by_name(docker: DockerCLI) -> None:
         assert ip in docker("exec", cli, "nslookup", web).out
         hosts = docker("exec", web, "cat", "/etc/hosts").out
         assert ip in hosts
+        gw = json.loads(docker("network", "inspect", net).out)[0]["IPAM"]["Config"][0]["Gateway"]
+        extra = docker(
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--hostname",
+            "h1",
+            "--add-host",
+            "gw:host-gateway",
+            "--add-host",
+            "db:10.1.2.3",
+            "busybox",
+            "cat",
+            "/etc/hosts",
+        ).out
+        assert f"{gw}\tgw" in extra and "10.1.2.3\tdb" in extra and "\th1\n" in extra
     finally:
         docker("rm", "-f", web, cli, check=False)
         docker("network", "rm", net)

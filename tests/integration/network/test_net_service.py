@@ -218,3 +218,28 @@ def test_dns_forwards_to_upstream(make_service: Any, tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
         up.close()
+
+
+def test_published_udp_port(service: NetworkService) -> None:
+    service.create({"Name": "t-udp"})
+    cid, ns = _container(
+        service, "u", "t-udp", PortBindings={"5353/udp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+    )
+    code = (
+        "import socket\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(('0.0.0.0',5353));print('ready',flush=True)\n"
+        "d,a=s.recvfrom(100);s.sendto(b'echo:'+d,a)\n"
+    )
+    proc = subprocess.Popen(["nsenter", f"--net={ns}", "python3", "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        port = service._live[cid].ports[0].host_port
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(5)
+            s.sendto(b"hi", ("127.0.0.1", port))
+            assert s.recvfrom(100)[0] == b"echo:hi"
+    finally:
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
