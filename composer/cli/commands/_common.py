@@ -18,6 +18,7 @@ from composer.errors import ComposerError
 if TYPE_CHECKING:
     from composer.containers import ProjectContainer
     from composer.loader.pipeline import LoadedProject
+    from composer.model import Project
 
 log = logging.getLogger(__name__)
 
@@ -188,3 +189,13 @@ def human_duration(seconds: float) -> str:
     if hours < 24 * 365 * 2:
         return f"{hours // 24 // 30} months"
     return f"{hours // 24 // 365} years"
+
+
+def selected(project: Project, services: Sequence[str], *, include_deps: bool) -> list[str]:
+    """The named services (all when none named) in start order, with their dependencies on request."""
+    from composer.graph import start_levels, with_dependencies
+
+    wanted = set(services or project.services)
+    if include_deps:
+        wanted = set(with_dependencies(project, wanted))
+    return [name for level in start_levels(project) for name in level if name in wanted]

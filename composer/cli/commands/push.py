@@ -1,0 +1,55 @@
+"""Push service images.
+
+Usage:
+  push [options] [SERVICE...]
+
+Options:
+  --ignore-push-failures    Push what it can and ignores images with push failures
+  --include-deps            Also push images of services declared as dependencies
+  -q, --quiet               Push without printing progress information
+
+Only services that are built and name an `image:` are pushed (the others are someone else's images).
+"""
+
+from __future__ import annotations
+
+from composer.cli.options import GlobalOptions
+from composer.errors import ComposerError
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.commands._common import in_parallel, selected, target
+    from composer.cli.main import parse_command
+    from composer.image_ops import push
+    from composer.presenter import warn
+    from composer.progress import Progress
+
+    args = parse_command(__doc__ or "", argv)
+    t = target(options, args["SERVICE"])
+    project = t.loaded.project
+    progress = Progress("quiet" if args["--quiet"] else "auto", ansi=options.ansi, title="Pushing")
+    todo = []
+    for name in selected(project, args["SERVICE"], include_deps=bool(args["--include-deps"])):
+        svc = project.services[name]
+        if svc.build is None or not svc.image:
+            continue
+        todo.append((name, svc.image))
+    failures: list[str] = []
+
+    def one(item: tuple[str, str]) -> None:
+        name, ref = item
+        progress.event("Image", ref, "Pushing")
+        try:
+            push(t.api, ref, name)
+        except ComposerError as exc:
+            progress.event("Image", ref, "Error")
+            if not args["--ignore-push-failures"]:
+                raise
+            failures.append(exc.message)
+            return
+        progress.event("Image", ref, "Pushed")
+
+    in_parallel(todo, one)
+    for message in failures:
+        warn(message)
+    return 0

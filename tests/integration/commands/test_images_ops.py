@@ -1,0 +1,102 @@
+"""`composer build`, `push` and `pull` through the engine's build and registry routes, with a real
+docker-registry on 127.0.0.1; results are checked with docker-py and the registry's own HTTP API."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.commands.conftest import Project
+from tests.support.registry import Registry, running_registry
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    with running_registry(tmp_path / "registry") as reg:
+        yield reg
+
+
+def _write_project(project: Project, image: str) -> None:
+    (project.path / "app").mkdir()
+    (project.path / "app" / "Dockerfile").write_text(
+        textwrap.dedent(
+            """\
+            FROM busybox:latest
+            ARG FLAVOUR=plain
+            COPY greeting.txt /greeting.txt
+            RUN echo "$FLAVOUR" > /flavour
+            """
+        )
+    )
+    (project.path / "app" / "greeting.txt").write_text("hello from the build\n")
+    (project.path / "compose.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            name: demo
+            services:
+              app:
+                build:
+                  context: ./app
+                  args: {{FLAVOUR: file}}
+                image: {image}
+              plain:
+                image: busybox:latest
+            """
+        )
+    )
+
+
+def _read(project: Project, image: str, path: str) -> str:
+    cid = project.api.create_container(image, ["cat", path])["Id"]
+    try:
+        project.api.start(cid)
+        project.api.wait(cid, timeout=30)
+        return bytes(project.api.logs(cid)).decode()
+    finally:
+        project.api.remove_container(cid, force=True)
+
+
+def test_build_push_and_pull_round_trip(project: Project, registry: Registry) -> None:
+    image = f"{registry.host}/demo/app:1"
+    _write_project(project, image)
+    built = project.composer("build", "--build-arg", "FLAVOUR=cli", "app")
+    assert built.returncode == 0, built.stderr
+    assert _read(project, image, "/greeting.txt") == "hello from the build\n"
+    assert _read(project, image, "/flavour") == "cli\n"  # --build-arg wins over the file's args
+    image_id = project.api.inspect_image(image)["Id"]
+
+    pushed = project.composer("push")
+    assert pushed.returncode == 0, pushed.stderr
+    with urllib.request.urlopen(f"http://{registry.host}/v2/demo/app/tags/list", timeout=10) as resp:
+        assert json.load(resp)["tags"] == ["1"]
+
+    project.api.remove_image(image, force=True)
+    pulled = project.composer("pull", "app")
+    assert pulled.returncode == 0, pulled.stderr
+    assert project.api.inspect_image(image)["Id"] == image_id
+
+
+def test_a_failing_build_is_one_line_naming_the_service(project: Project) -> None:
+    _write_project(project, "demo-app:broken")
+    (project.path / "app" / "Dockerfile").write_text("FROM busybox:latest\nRUN exit 9\n")
+    result = project.composer("build", "-q")
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("service app: building demo-app:broken: "), line
+
+
+def test_pull_of_a_missing_image_fails_naming_the_service(project: Project, registry: Registry) -> None:
+    _write_project(project, "unused")
+    (project.path / "compose.yaml").write_text(
+        f"name: demo\nservices:\n  gone:\n    image: {registry.host}/nothing/here:1\n"
+    )
+    result = project.composer("pull")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(f"service gone: pulling {registry.host}/nothing/here:1")
