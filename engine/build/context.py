@@ -93,11 +93,23 @@ def _hash_tree(h: hashlib._Hash, path: Path, rel: str) -> None:  # type: ignore[
             _hash_tree(h, path / name, f"{rel}/{name}")
 
 
+def _complete_tar(body: BinaryIO) -> None:
+    """The docker CLI's rewritten context (`-f` outside the context) ends without the last block's padding
+    and the end-of-archive blocks, which Go's reader tolerates and Python's does not: add them back."""
+    head = body.read(512)
+    body.seek(0, os.SEEK_END)
+    size = body.tell()
+    if head[257:262] == b"ustar" and body.writable():
+        body.write(b"\0" * ((-size) % 512 + 1024))
+    body.seek(0)
+
+
 def unpack(body: BinaryIO, workdir: Path, dockerfile: str) -> Path:
     """Unpack the context tar (plain or compressed) into a new directory under `workdir`, leaving out what
     `.dockerignore` excludes (the Dockerfile and .dockerignore themselves are always kept)."""
     workdir.mkdir(parents=True, exist_ok=True)
     dest = Path(tempfile.mkdtemp(prefix="ctx-", dir=workdir))
+    _complete_tar(body)
     try:
         with tarfile.open(fileobj=body, mode="r:*") as tar:
             members = tar.getmembers()

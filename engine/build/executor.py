@@ -27,6 +27,7 @@ from engine.build.context import Context, Source, checksum
 from engine.build.expand import expand, expand_words
 from engine.build.users import resolve_owner
 from engine.errors import EngineError, InvalidParameter, NotFound
+from engine.images.reference import familiar, normalize
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
@@ -163,7 +164,7 @@ class Builder:
         emit({"stream": f"Successfully built {final.id.split(':')[1][:12]}\n"})
         for tag in opts.tags:
             await asyncio.to_thread(self.images.tag, final.id, tag)
-            emit({"stream": f"Successfully tagged {tag}\n"})
+            emit({"stream": f"Successfully tagged {familiar(normalize(tag))}\n"})
         return str(final.id)
 
     def _cache_images(self, refs: tuple[str, ...]) -> tuple[Any, ...]:

@@ -217,3 +217,47 @@ def test_cache_from_a_pulled_image(docker: DockerCLI, context: Path, registry: R
         original = json.loads(cli("image", "inspect", ref).out)[0]["RootFS"]["Layers"]
         rebuilt = json.loads(cli("image", "inspect", "b1/fromcache").out)[0]["RootFS"]["Layers"]
         assert rebuilt == original
+
+
+def test_onbuild_args_pull_and_dockerfile_forms(docker: DockerCLI, context: Path, tmp_path: Path) -> None:
+    (context / "Dockerfile").write_text(
+        "FROM busybox\nONBUILD COPY trigger.txt /trigger.txt\nONBUILD RUN echo triggered >> /trigger.txt\n"
+        'SHELL ["/bin/sh", "-ec"]\nHEALTHCHECK --interval=3s CMD true\nSTOPSIGNAL SIGUSR1\nVOLUME /vol\n'
+    )
+    docker("build", "--pull", "-t", "b1/onbuild-base", str(context), timeout=120)
+    base = json.loads(docker("image", "inspect", "b1/onbuild-base").out)[0]["Config"]
+    assert base["OnBuild"] == ["COPY trigger.txt /trigger.txt", "RUN echo triggered >> /trigger.txt"]
+    assert base["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 3_000_000_000}
+    assert base["StopSignal"] == "SIGUSR1" and base["Volumes"] == {"/vol": {}}
+    assert base["Shell"] == ["/bin/sh", "-ec"]
+
+    child = tmp_path / "child"
+    child.mkdir()
+    (child / "trigger.txt").write_text("copied\n")
+    outside = tmp_path / "Dockerfile.outside"  # -f outside the context: the CLI sends it along
+    outside.write_text(
+        "ARG TAG=onbuild-base\nFROM b1/$TAG\nARG TAG\nARG LATE=late-default\n"
+        'RUN echo "$TAG $LATE" > /args.txt\n'
+    )
+    docker(
+        "build",
+        "-f",
+        str(outside),
+        "--build-arg",
+        "LATE=given",
+        "-t",
+        "b1/onbuild-child",
+        str(child),
+        timeout=120,
+    )
+    out = docker("run", "--rm", "b1/onbuild-child", "cat", "/trigger.txt", "/args.txt").out
+    assert out == "copied\ntriggered\nonbuild-base given\n"
+    assert json.loads(docker("image", "inspect", "b1/onbuild-child").out)[0]["Config"]["OnBuild"] in (
+        None,
+        [],
+    )
+
+    # a Dockerfile alone on stdin (no context)
+    res = docker("build", "-t", "b1/stdin", "-", input='FROM busybox\nCMD ["echo", "from stdin"]\n')
+    assert "Successfully tagged b1/stdin:latest" in res.out
+    assert docker("run", "--rm", "b1/stdin").out == "from stdin\n"
