@@ -492,6 +492,12 @@ class Builder:
         emit: Emit,
         opts: BuildOptions,
     ) -> None:
+        for flag in ("parents", "exclude", "checksum", "keep-git-dir"):
+            if flag in ins.flags:
+                raise InvalidParameter(
+                    f"Dockerfile parse error line {ins.line}: {ins.cmd} --{flag} needs BuildKit, which this "
+                    "engine does not offer"
+                )
         env = st.env()
         if ins.json_args is not None:
             words = [expand(w, env, df.escape) for w in ins.json_args]

@@ -41,6 +41,11 @@ def host_config(
         hc["NetworkMode"] = "none"
     elif network not in ("default", "host"):
         raise InvalidParameter(f"Dockerfile parse error line {line}: unsupported RUN --network={network}")
+    if "security" in flags:
+        raise InvalidParameter(
+            f"Dockerfile parse error line {line}: RUN --security needs BuildKit, which this "
+            "engine does not offer"
+        )
     binds: list[str] = []
     tmpfs: dict[str, str] = {}
     bound: list[tuple[Path, str]] = []

@@ -261,3 +261,16 @@ def test_onbuild_args_pull_and_dockerfile_forms(docker: DockerCLI, context: Path
     res = docker("build", "-t", "b1/stdin", "-", input='FROM busybox\nCMD ["echo", "from stdin"]\n')
     assert "Successfully tagged b1/stdin:latest" in res.out
     assert docker("run", "--rm", "b1/stdin").out == "from stdin\n"
+
+
+def test_copy_heredoc_and_buildkit_only_flags(docker: DockerCLI, context: Path) -> None:
+    (context / "Dockerfile").write_text(
+        "FROM busybox\nARG WHO=you\nCOPY <<EOF /greeting.txt\nhello $WHO\nEOF\n"
+        "COPY --chmod=755 <<'EOT' /run.sh\n#!/bin/sh\necho $WHO\nEOT\n"
+    )
+    docker("build", "-t", "b1/heredoc", str(context), timeout=120)
+    out = docker("run", "--rm", "b1/heredoc", "sh", "-c", "cat /greeting.txt /run.sh; stat -c %a /run.sh").out
+    assert out == "hello you\n#!/bin/sh\necho $WHO\n755\n"
+    (context / "Dockerfile").write_text("FROM busybox\nCOPY --exclude=*.md . /app\n")
+    res = docker("build", str(context), check=False)
+    assert res.rc != 0 and "line 2: COPY --exclude needs BuildKit" in res.err
