@@ -17,12 +17,16 @@ embedded default do we start a daemon when nobody answers, and we say so in one 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
+import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from composer.errors import ComposerError
+from composer.lite import unix_path
 
 if TYPE_CHECKING:
     import docker
@@ -44,12 +48,30 @@ class EngineUnreachable(EngineError):
 
 @dataclass(frozen=True)
 class Engine:
-    api: docker.APIClient
     host: str
     embedded: bool  # True when we talk to the default embedded engine
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def api(self) -> docker.APIClient:
+        """docker-py's low-level client (imported on first use: it costs ~0.13 s)."""
+        return make_api(self.host, self.environ)
+
+    @cached_property
+    def reader(self) -> Any:
+        """For read-only calls (observe): a small unix-socket client when possible, else `api`."""
+        path = unix_path(self.host)
+        if path is None:
+            return self.api
+        from composer.lite import ReadClient
+
+        return ReadClient(path, timeout=TIMEOUT)
 
     def close(self) -> None:
-        self.api.close()
+        if "api" in self.__dict__:
+            self.api.close()
+        if "reader" in self.__dict__ and self.reader is not self.__dict__.get("api"):
+            self.reader.close()
 
 
 def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
@@ -90,18 +112,29 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
     """Does an engine answer on `host`? (no exception, no version negotiation)."""
+    path = unix_path(host)
+    if path is not None:
+        from composer.lite import ReadClient
+
+        client = ReadClient(path, timeout=timeout)
+        try:
+            return client.ping()
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            client.close()
     import docker
 
     try:
-        client = docker.APIClient(base_url=host, version="1.41", timeout=timeout)
+        api = docker.APIClient(base_url=host, version="1.41", timeout=timeout)
     except docker.errors.DockerException:
         return False
     try:
-        return bool(client.ping())
+        return bool(api.ping())
     except Exception:  # any failure to reach it means "no"
         return False
     finally:
-        client.close()
+        api.close()
 
 
 def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
@@ -112,7 +145,7 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
 
         start_embedded_engine(announce=True, environ=options.environ)
     log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(api=make_api(host, options.environ), host=host, embedded=embedded)
+    return Engine(host=host, embedded=embedded, environ=options.environ)
 
 
 def _short(exc: BaseException) -> str:
@@ -125,28 +158,35 @@ def _short(exc: BaseException) -> str:
 
 
 def is_not_found(exc: BaseException) -> bool:
-    import docker
-
-    return isinstance(exc, docker.errors.NotFound)
+    return getattr(exc, "status_code", None) == 404
 
 
 def is_conflict(exc: BaseException) -> bool:
-    import docker
-
-    return isinstance(exc, docker.errors.APIError) and exc.status_code == 409
+    return getattr(exc, "status_code", None) == 409
 
 
 @contextlib.contextmanager
 def engine_errors(doing: str) -> Iterator[None]:
-    """Turn docker-py / connection failures into one `EngineError` line: '<doing>: <engine's message>'."""
-    import docker
-    import requests
+    """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>'.
+    The original exception stays as __cause__ (is_not_found(exc.__cause__) tells a 404)."""
+    from composer.lite import LiteError
 
     try:
         yield
-    except docker.errors.APIError as exc:
+    except LiteError as exc:
         raise EngineError(f"{doing}: {_short(exc)}") from exc
-    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
-    except docker.errors.DockerException as exc:
-        raise EngineError(f"{doing}: {_short(exc)}") from exc
+    except Exception as exc:
+        if "docker" not in sys.modules:
+            raise
+        import docker
+        import requests
+
+        if isinstance(exc, docker.errors.APIError):
+            raise EngineError(f"{doing}: {_short(exc)}") from exc
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
+        if isinstance(exc, docker.errors.DockerException):
+            raise EngineError(f"{doing}: {_short(exc)}") from exc
+        raise

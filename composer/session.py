@@ -51,7 +51,7 @@ class Session:
         externals = [n.name for n in self.project.networks.values() if n.external]
         hashes = {n: service_config_hash(self.project, n) for n in names}
         return observe(
-            self.engine.api, self.name, image_refs=refs, external_networks=externals, wanted_hashes=hashes
+            self.engine.reader, self.name, image_refs=refs, external_networks=externals, wanted_hashes=hashes
         )
 
 

@@ -56,6 +56,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if options.dry_run:
         out(str(plan) or "Nothing to do: the project has nothing to remove")
         return 0
+    if not plan:
+        return 0
     ctx = Context(
         api=session.engine.api,
         project=session.project,

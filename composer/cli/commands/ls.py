@@ -35,7 +35,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         name_filter = value
     engine = connect(options)
     with engine_errors("listing containers"):
-        items = engine.api.containers(all=True, filters=L.any_project_filter())
+        items = engine.reader.containers(all=True, filters=L.any_project_filter())
     states: dict[str, Counter[str]] = {}
     files: dict[str, str] = {}
     for item in items:

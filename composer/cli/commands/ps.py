@@ -42,7 +42,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if unknown:
         raise UsageError(f"no such service: {', '.join(unknown)}")
     with engine_errors(f"listing the containers of project {session.name}"):
-        items = session.engine.api.containers(
+        items = session.engine.reader.containers(
             all=True, filters=L.project_filter(session.name, oneoff=None if args["--all"] else False)
         )
     shown_all = args["--all"] or args["--status"]
