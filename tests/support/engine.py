@@ -68,6 +68,7 @@ class EngineProcess:
     base: Path  # everything lives under here (short, so the socket path stays under 107 bytes)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
+    run_host_config: dict[str, Any] = field(default_factory=dict)
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -189,8 +190,10 @@ class EngineProcess:
         return str(self.json("GET", f"/images/{tag}/json")["Id"])
 
     def run(self, cmd: list[str], **config: Any) -> str:
-        """Create and start a busybox container; returns its id."""
-        body = {"Image": BUSYBOX_TAG, "Cmd": cmd, **config}
+        """Create and start a busybox container; returns its id. `run_host_config` fills HostConfig keys
+        the call leaves out (e.g. {"NetworkMode": "none"} for suites that need no network)."""
+        host_config = {**self.run_host_config, **(config.pop("HostConfig", None) or {})}
+        body = {"Image": BUSYBOX_TAG, "Cmd": cmd, **config, "HostConfig": host_config}
         cid = str(self.json("POST", "/containers/create", body)["Id"])
         self.json("POST", f"/containers/{cid}/start", expect=204)
         return cid

@@ -15,6 +15,8 @@ def module_engine() -> Iterator[EngineProcess]:
     if os.geteuid() != 0:
         pytest.skip("needs root; CI runs as root")
     with running_engine() as eng:
+        # these suites test containers, not networking: no bridge/veth setup on every start
+        eng.run_host_config = {"NetworkMode": "none"}
         yield eng
 
 
