@@ -71,7 +71,12 @@ def main() -> int:
     ap.add_argument("--gib", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--record", action="store_true")
-    ap.add_argument("--mtu", type=int, default=0, help="the network's com.docker.network.driver.mtu option")
+    ap.add_argument(
+        "--mtu",
+        type=int,
+        default=0,
+        help="the network's com.docker.network.driver.mtu option (0: the engine's default)",
+    )
     args = ap.parse_args()
     total = int(args.gib * (1 << 30)) // CHUNK * CHUNK
     base = Path(tempfile.mkdtemp(prefix="cnet-bench-"))
@@ -98,6 +103,7 @@ def main() -> int:
         med = {k: statistics.median(v) for k, v in times.items()}
         gbps = {k: total * 8 / v / 1e9 for k, v in med.items()}
         ratio = med["direct"] / med["published"]
+        mtu = svc.mtu(svc.get("bench-net"))
         lines = [
             "# Network benchmark: 1 GiB through a published TCP port vs direct loopback",
             "",
@@ -112,7 +118,7 @@ def main() -> int:
             "| path | median s | Gbit/s |",
             "|---|---|---|",
             f"| direct loopback 127.0.0.1 | {med['direct']:.3f} | {gbps['direct']:.1f} |",
-            f"| published 127.0.0.1:{published} -> container :80 (bridge + veth, kernel DNAT) | "
+            f"| published 127.0.0.1:{published} -> container :80 (bridge + veth, MTU {mtu}, kernel DNAT) | "
             f"{med['published']:.3f} | {gbps['published']:.1f} |",
             "",
             f"Ratio published/direct throughput: {ratio:.2f} (target >= 0.8). dockerd is not run on this "

@@ -185,7 +185,14 @@ class ContainerNetworking:
         netlink.add_veth(ep.host_veth, f"tmp{secrets.token_hex(4)}", n.bridge, Path(a.netns), self.mtu(n))
         tmp = [i for i in netlink.used_ifnames(Path(a.netns)) if i.startswith("tmp")]
         netlink.configure_peer(
-            Path(a.netns), tmp[0], ifname, ip, subnet.prefixlen, ep.mac, pool.gateway if routed else None
+            Path(a.netns),
+            tmp[0],
+            ifname,
+            ip,
+            subnet.prefixlen,
+            ep.mac,
+            pool.gateway if routed else None,
+            self.mtu(n),
         )
         return a
 

@@ -217,11 +217,13 @@ def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path, mtu: int
         br = link_index(ipr, bridge)
         if idx is None or br is None:
             raise SystemError_(f"bridge {bridge} or veth {host_name} vanished")
+        if mtu:
+            ipr.link("set", index=idx, mtu=mtu)
         ipr.link("set", index=idx, master=br, state="up")
 
 
 def configure_peer(
-    ns_path: Path, tmp: str, ifname: str, ip: str, prefixlen: int, mac: str, gateway: str | None
+    ns_path: Path, tmp: str, ifname: str, ip: str, prefixlen: int, mac: str, gateway: str | None, mtu: int = 0
 ) -> str:
     """Inside the namespace: rename the peer, give it its address (and default route); returns its MAC."""
 
@@ -232,6 +234,8 @@ def configure_peer(
         ipr.link("set", index=idx, ifname=ifname)
         if mac:
             ipr.link("set", index=idx, address=mac)
+        if mtu:
+            ipr.link("set", index=idx, mtu=mtu)
         ipr.addr("add", index=idx, address=ip, prefixlen=prefixlen)
         ipr.link("set", index=idx, state="up")
         if gateway:
