@@ -34,7 +34,9 @@ def build_root(b: Backends) -> Path:
 
 def install(app: web.Application, b: Backends, registry: Any) -> None:
     """Called by the composition root before the app starts."""
-    app[BUILDER] = Builder(b.images, b.containers, registry, build_root(b))
+    bld = Builder(b.images, b.containers, registry, build_root(b))
+    bld.recover()
+    app[BUILDER] = bld
 
 
 def builder(request: web.Request) -> Builder:

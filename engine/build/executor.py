@@ -111,6 +111,21 @@ class Builder:
         self.root = workdir
         self.cache = StepCache(workdir / "cache.json")
 
+    def recover(self) -> None:
+        """At daemon start: drop what a build cut short by a crash left behind (its overlay work dirs, its
+        unpacked contexts). Intermediate RUN containers are ordinary containers and stay visible, as with
+        dockerd."""
+        import shutil
+
+        shutil.rmtree(self.root / "contexts", ignore_errors=True)
+        rw_root = Path(getattr(self.images, "root", "")) / "rw"
+        for path in rw_root.glob("build-*") if rw_root.is_dir() else []:
+            with contextlib.suppress(EngineError, OSError):
+                self.images.unmount_rw(path.name)
+            with contextlib.suppress(EngineError, OSError):
+                self.images.remove_rw(path.name)
+                log.info("leftover build layer removed id=%s", path.name)
+
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
         path = fsops.scoped(context_dir, opts.dockerfile)
         try:

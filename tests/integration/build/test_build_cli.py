@@ -274,3 +274,16 @@ def test_copy_heredoc_and_buildkit_only_flags(docker: DockerCLI, context: Path) 
     (context / "Dockerfile").write_text("FROM busybox\nCOPY --exclude=*.md . /app\n")
     res = docker("build", str(context), check=False)
     assert res.rc != 0 and "line 2: COPY --exclude needs BuildKit" in res.err
+
+
+def test_daemon_start_drops_leftovers_of_a_crashed_build() -> None:
+    with running_engine(busybox_image=False) as eng:
+        rw = eng.data_root / "images" / "rw" / "build-0123456789abcdef"
+        for sub in ("upper", "work", "merged", "empty"):
+            (rw / sub).mkdir(parents=True)
+        (rw / "meta.json").write_text('{"image": "", "diff_ids": []}')
+        ctx = eng.data_root / "build" / "contexts" / "ctx-left"
+        ctx.mkdir(parents=True)
+        eng.kill9()
+        eng.start()
+        assert not rw.exists() and not ctx.exists()
