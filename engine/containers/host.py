@@ -188,7 +188,9 @@ class HostOps:
         mode = c.host_config.get("NetworkMode", "bridge")
         if mode.startswith("container:"):
             return self._joined_ns(mode, "net", "network")
-        return None  # "host": no namespace; otherwise a new one with loopback only (until networking lands)
+        # "host": no namespace; the others get one from engine.network, or, without it, a fresh
+        # loopback-only one from the runtime
+        return None
 
     def _shared_ns_paths(self, c: Container) -> dict[str, str]:
         """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""

@@ -32,7 +32,7 @@ def _network_settings(c: Container) -> dict[str, Any]:
     mode = c.host_config.get("NetworkMode", "bridge")
     networks: dict[str, Any] = {}
     if mode in ("bridge", "host", "none"):
-        # without the networking layer a "bridge" container has loopback only: no address to report
+        # the view without engine.network (loopback only, no address); with it, the API shows its view
         networks[mode] = {
             "IPAMConfig": None,
             "Links": None,
