@@ -84,11 +84,11 @@ class Target:
         """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
         found = self.containers([service])
         if not found:
-            raise ComposerError(f"service {service!r} is not running")
+            raise ComposerError(f'service "{service}" is not running')
         if index is not None:
             found = [c for c in found if c.number == index]
             if not found:
-                raise ComposerError(f"service {service!r} is not running container #{index}")
+                raise ComposerError(f'service "{service}" is not running container #{index}')
         return found[0]
 
 

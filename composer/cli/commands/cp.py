@@ -67,7 +67,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         if index is not None:
             chosen = [t.container(service, index)]
         if not chosen:
-            raise ComposerError(f"service {service!r} is not running")
+            raise ComposerError(f'service "{service}" is not running')
         for c in chosen:
             _copy_in(t, c, src, dest, follow=bool(args["--follow-link"]), archive=bool(args["--archive"]))
     return 0

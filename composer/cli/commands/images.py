@@ -96,4 +96,4 @@ def _table(entries: list[dict[str, Any]]) -> str:
                 _created(e["Created"] or e["LastTagTime"]),
             ]
         )
-    return table(rows, padding=1, min_width=20)
+    return table(rows, padding=3, min_width=20)  # the docker CLI's table writer: minwidth 20, padding 3

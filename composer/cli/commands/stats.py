@@ -45,7 +45,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             if fmt == "json":
                 text = "".join(json.dumps(dict(zip(_JSON_KEYS, r, strict=True))) + "\n" for r in rows)
             else:
-                text = table([_HEADER, *rows], padding=3)
+                text = table([_HEADER, *rows], padding=3, min_width=10)
             if args["--no-stream"]:
                 sys.stdout.write(text)
                 return 0

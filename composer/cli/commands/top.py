@@ -26,5 +26,5 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     for c, top in zip(running, tops, strict=True):
         for proc in top.get("Processes") or []:
             rows.append([c.service, str(c.number), *(str(v) for v in proc)])
-    out(table(rows, padding=2))
+    out(table(rows, padding=2, min_width=4))  # the reference's tabwriter: minwidth 4, padding 2
     return 0

@@ -79,7 +79,7 @@ def test_port_prints_the_published_address(project: Project) -> None:
     missing = project.composer("port", "web", "9999")
     assert (missing.returncode, missing.stderr) == (1, "no port 9999/tcp for container demo-web-1\n")
     stopped = project.composer("port", "worker", "80")
-    assert (stopped.returncode, stopped.stderr) == (1, "service 'worker' is not running\n")
+    assert (stopped.returncode, stopped.stderr) == (1, 'service "worker" is not running\n')
 
 
 def test_images_table_quiet_and_json(project: Project) -> None:

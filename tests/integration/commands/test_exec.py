@@ -49,4 +49,4 @@ def test_exec_detached_returns_at_once(project: Project) -> None:
 
 def test_exec_in_a_service_that_is_not_running(project: Project) -> None:
     result = project.composer("exec", "-T", "worker", "true")
-    assert (result.returncode, result.stderr) == (1, "service 'worker' is not running\n")
+    assert (result.returncode, result.stderr) == (1, 'service "worker" is not running\n')
