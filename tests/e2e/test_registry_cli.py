@@ -13,7 +13,7 @@ import pytest
 from tests.e2e.helpers import DockerCLI, client_env
 from tests.integration.registry.proxy import Faults, fault_proxy
 from tests.support.engine import EngineProcess, running_engine
-from tests.support.registry import Registry, running_registry
+from tests.support.registry import Registry, make_tls, running_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -116,3 +116,36 @@ def test_dropped_connection_resumes(
     assert any(rng.startswith("bytes=") and not rng.startswith("bytes=0-") for _, _, rng in faults.seen), (
         faults.seen
     )
+
+
+@pytest.fixture
+def tls_registry(tmp_path: Path) -> Iterator[Registry]:
+    """htpasswd Basic auth + TLS from a CA the test makes."""
+    with running_registry(tmp_path / "reg-tls", tls=make_tls(tmp_path / "tls"), users={"bob": "pw"}) as reg:
+        yield reg
+
+
+def test_tls_registry_with_basic_auth(docker: DockerCLI, tls_registry: Registry, tmp_path: Path) -> None:
+    # Loopback registries are insecure for Docker (the address, or what a name resolves to, is in
+    # 127.0.0.0/8): HTTPS is spoken without verifying the chain, as dockerd does; the CA path itself is
+    # covered by tests/integration/registry/test_registry_auth_tls.py with a certs.d directory.
+    host = tls_registry.host
+    ref = f"{host}/e2e/tls:v1"
+    _build(docker, tmp_path, ref, "tls")
+    bad = docker("login", "-u", "bob", "--password-stdin", host, input="nope", check=False)
+    assert bad.rc != 0 and "incorrect username or password" in bad.err
+    docker("login", "-u", "bob", "--password-stdin", host, input="pw")
+    try:
+        docker("push", ref, timeout=120)
+        docker("rmi", ref)
+        docker("pull", ref, timeout=120)
+        assert docker("run", "--rm", ref).out == "tls\n"
+    finally:
+        docker("logout", host, check=False)
+    info = subprocess.run(
+        ["skopeo", "inspect", "--creds", "bob:pw", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True,
+        text=True,
+    )
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["Name"] == f"{host}/e2e/tls"
