@@ -235,3 +235,30 @@ def test_ctrl_c_in_attached_up_stops_gracefully_and_exits_non_zero(
         for c in api.containers(all=True, filters={"label": ["com.docker.compose.project=intr"]})
     }
     assert states == {"/intr-app-1": "exited", "/intr-db-1": "exited"}
+
+
+def test_port_already_taken_is_one_line_and_the_next_up_repairs(
+    composer: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    (project_dir / "compose.yaml").write_text(
+        "name: taken\nservices:\n"
+        f"  web: {{image: busybox:latest, command: sleep 1000, init: true, ports: ['127.0.0.1:{port}:80']}}\n"
+    )
+    try:
+        res = composer("up", "-d")
+    finally:
+        holder.close()
+    assert res.code == 1
+    last = res.err.strip().splitlines()[-1]
+    assert last.startswith("service web: starting container taken-web-1: ") and str(port) in last, last
+    assert api.inspect_container("taken-web-1")["Config"]["Labels"]["com.docker.compose.project"] == "taken"
+    repaired = composer("up", "-d")
+    assert repaired.code == 0, repaired.err
+    assert api.inspect_container("taken-web-1")["State"]["Status"] == "running"
+    assert composer("down", "-t", "0").code == 0
