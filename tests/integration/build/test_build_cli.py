@@ -159,9 +159,30 @@ def test_push_pull_skopeo_and_run(
         assert any(e["Action"] == "pull" and e["Actor"]["ID"] == ref for e in events), events
 
 
-def test_pull_missing_is_a_clear_error(docker: DockerCLI, registry: Registry) -> None:
+def test_pull_and_push_errors_and_mirror(docker: DockerCLI, registry: Registry) -> None:
     res = docker("pull", f"{registry.host}/b1/none:latest", check=False)
     assert res.rc != 0 and "b1/none" in res.err
+    res = docker("push", f"{registry.host}/b1/never-built:v1", check=False)
+    assert res.rc != 0 and "An image does not exist locally with the tag" in res.err
+    # `busybox` means docker.io/library/busybox: answered by the mirror from daemon.json/--registry-mirror
+    pulled = docker("pull", "busybox", timeout=120)
+    assert "docker.io/library/busybox:latest" in pulled.out
+
+
+def test_proxy_build_args_reach_run_but_not_history(docker: DockerCLI, context: Path) -> None:
+    (context / "Dockerfile").write_text('FROM busybox\nRUN echo "proxy=$HTTP_PROXY" > /proxy.txt\n')
+    docker(
+        "build",
+        "--build-arg",
+        "HTTP_PROXY=http://127.0.0.1:3128",
+        "-t",
+        "b1/proxy",
+        str(context),
+        timeout=120,
+    )
+    assert docker("run", "--rm", "b1/proxy", "cat", "/proxy.txt").out == "proxy=http://127.0.0.1:3128\n"
+    history = docker("history", "--no-trunc", "b1/proxy").out
+    assert "3128" not in history
 
 
 def test_login_through_auth(engine: EngineProcess, registry: Registry) -> None:
