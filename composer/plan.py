@@ -75,7 +75,22 @@ class Plan:
         return bool(self.operations)
 
     def __str__(self) -> str:
-        return "".join(f"{op}\n" for op in self.operations)
+        return "".join(f"{op}\n" for op in self.ordered())
+
+    def ordered(self) -> list[Operation]:
+        """Operations in an order that respects `after`, otherwise as planned (stable for golden tests)."""
+        ids = {op.id for op in self.operations}
+        done: set[str] = set()
+        pending = list(self.operations)
+        out: list[Operation] = []
+        while pending:
+            ready = next(
+                (op for op in pending if all(a in done or a not in ids for a in op.after)), pending[0]
+            )
+            pending.remove(ready)
+            done.add(ready.id)
+            out.append(ready)
+        return out
 
     def by_id(self) -> dict[str, Operation]:
         return {op.id: op for op in self.operations}

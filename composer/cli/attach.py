@@ -65,6 +65,10 @@ def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts:
         threading.Thread(target=pump, args=(c.id, prefixes[c.id], c.id in started), daemon=True).start()
     if not containers:
         return 0
+    sys.stdout.write(
+        f"Attaching to {', '.join(sorted(_prefix(dict(c.labels), c.name) for c in containers))}\n"
+    )
+    sys.stdout.flush()
     exit_from = args["--exit-code-from"]
     abort = bool(args["--abort-on-container-exit"] or exit_from)
     live = {c.id for c in containers}

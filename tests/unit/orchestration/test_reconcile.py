@@ -40,10 +40,10 @@ def test_fresh_project_creates_everything_in_dependency_order(load: Loader) -> N
         "Container shop-db-1: Create (missing)\n"
         "Container shop-db-1: Start (created)\n"
         "Container shop-web-1: Create (missing)\n"
-        "Container shop-web-1: Start (created)\n"
         "Container shop-web-2: Create (missing)\n"
-        "Container shop-web-2: Start (created)\n"
         "Service db service_healthy: Wait (needed by web)\n"
+        "Container shop-web-1: Start (created)\n"
+        "Container shop-web-2: Start (created)\n"
     )
     ops = plan.by_id()
     # web's containers are created after db started, and started only after db is healthy
