@@ -4,6 +4,7 @@ real subprocess against that engine."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import docker.errors
 import pytest
 
 from tests.support.engine import EngineProcess, running_engine
@@ -127,5 +129,19 @@ def project(module_engine: EngineProcess, tmp_path: Path) -> Iterator[Project]:
     try:
         yield Project(module_engine, tmp_path, api)
     finally:
-        api.close()
         module_engine.remove_all_containers()
+        _remove_project_resources(api)
+        api.close()
+
+
+def _remove_project_resources(api: docker.APIClient) -> None:
+    """Networks and volumes a command made for the project (run creates the default network)."""
+    project_label = {"label": ["com.docker.compose.project"]}
+    with contextlib.suppress(docker.errors.APIError):
+        for net in api.networks(filters=project_label):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_network(net["Id"])
+    with contextlib.suppress(docker.errors.APIError):
+        for vol in api.volumes(filters=project_label).get("Volumes") or []:
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_volume(vol["Name"], force=True)

@@ -50,3 +50,53 @@ def test_exec_detached_returns_at_once(project: Project) -> None:
 def test_exec_in_a_service_that_is_not_running(project: Project) -> None:
     result = project.composer("exec", "-T", "worker", "true")
     assert (result.returncode, result.stderr) == (1, 'service "worker" is not running\n')
+
+
+def test_exec_on_a_terminal_allocates_a_tty(project: Project) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.integration.commands.conftest import _env
+
+    project.container("web")
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "composer.cli.main",
+                "exec",
+                "web",
+                "sh",
+                "-c",
+                "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exit 2",
+            ],
+            cwd=project.path,
+            env={**_env(), "DOCKER_HOST": project.engine.docker_host},
+            stdin=follower,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+        )
+        os.close(follower)
+        follower = -1
+        output = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: every writer of the terminal is gone
+                break
+            if not chunk:
+                break
+            output += chunk
+        _, err = proc.communicate(timeout=20)
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert proc.returncode == 2, err
+    assert b"on-a-tty\r\n" in output, (
+        output
+    )  # stdin and stdout are a terminal (CRLF from its line discipline)

@@ -42,3 +42,24 @@ def test_run_detached_prints_the_name_and_labels_the_container_as_oneoff(project
 def test_run_of_an_unknown_service(project: Project) -> None:
     result = project.composer("run", "nope")
     assert (result.returncode, result.stderr) == (1, "no such service: nope\n")
+
+
+def test_run_starts_the_dependencies_first_unless_no_deps(project: Project) -> None:
+    (project.path / "compose.yaml").write_text(
+        "name: demo\n"
+        "services:\n"
+        "  db:\n"
+        "    image: busybox:latest\n"
+        "    command: [sleep, '3600']\n"
+        "  app:\n"
+        "    image: busybox:latest\n"
+        "    depends_on: [db]\n"
+    )
+    alone = project.composer("run", "--rm", "--no-deps", "-T", "app", "true")
+    assert alone.returncode == 0, alone.stderr
+    assert project.api.containers(filters={"name": "demo-db-1"}) == []
+    result = project.composer("run", "--rm", "-T", "app", "echo", "ran")
+    assert (result.returncode, result.stdout) == (0, "ran\n"), result.stderr
+    (db,) = project.api.containers(filters={"label": ["com.docker.compose.service=db"]})
+    assert db["State"] == "running" and db["Names"] == ["/demo-db-1"]
+    assert project.api.containers(all=True, filters={"label": ["com.docker.compose.service=app"]}) == []
