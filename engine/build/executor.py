@@ -135,8 +135,11 @@ class Builder:
         df = dfp.parse(text)
         meta_args: dict[str, str] = {}
         for ins in df.global_args:
-            for k, v in instructions.key_values(ins, meta_args, df.escape):
-                meta_args[k] = opts.build_args.get(k, v) if k in opts.build_args else v
+            for k, default in instructions.arg_decls(ins, meta_args, df.escape):
+                if k in opts.build_args:
+                    meta_args[k] = opts.build_args[k]
+                elif default is not None:
+                    meta_args[k] = default
         target = len(df.stages) - 1
         if opts.target:
             found = df.stage_index(opts.target)
@@ -272,16 +275,16 @@ class Builder:
         consumed: set[str],
     ) -> None:
         if ins.cmd == "ARG":
-            for k, v in instructions.key_values(ins, st.env(), df.escape):
+            for k, default in instructions.arg_decls(ins, st.env(), df.escape):
                 if k in opts.build_args:
                     consumed.add(k)
                     st.args[k] = opts.build_args[k]
-                elif v or "=" in ins.rest:
-                    st.args[k] = v
-                elif k in meta_args:
+                elif default is not None:
+                    st.args[k] = default
+                elif k in meta_args:  # a global ARG brought into the stage
                     st.args[k] = meta_args[k]
-                else:
-                    st.args[k] = ""
+                else:  # declared without a value: unset, as ${k-x} tells
+                    st.args.pop(k, None)
             return
         if ins.cmd == "RUN":
             await self._run(ins, st, opts, emit)

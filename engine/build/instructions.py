@@ -48,8 +48,6 @@ def key_values(ins: Instruction, env: Mapping[str, str], escape: str) -> list[tu
             f"Dockerfile parse error line {ins.line}: {ins.cmd} requires at least one argument"
         )
     if "=" not in words[0]:
-        if ins.cmd == "ARG":
-            return [(words[0], "")]
         if len(words) < 2:
             raise InvalidParameter(
                 f"Dockerfile parse error line {ins.line}: {ins.cmd} must have two arguments"
@@ -66,6 +64,17 @@ def key_values(ins: Instruction, env: Mapping[str, str], escape: str) -> list[tu
         k, _, v = w.partition("=")
         pairs.append((expand(k, env, escape), expand(v, env, escape)))
     return pairs
+
+
+def arg_decls(ins: Instruction, env: Mapping[str, str], escape: str) -> list[tuple[str, str | None]]:
+    """`ARG a b=1 c="x y"`: each name with its default, None when it has none."""
+    out: list[tuple[str, str | None]] = []
+    for w in split_raw(ins.rest, escape):
+        name, sep, value = w.partition("=")
+        if not name or not all(ch.isalnum() or ch == "_" for ch in name):
+            raise InvalidParameter(f"Dockerfile parse error line {ins.line}: invalid ARG name {name!r}")
+        out.append((name, expand(value, env, escape) if sep else None))
+    return out
 
 
 def command(ins: Instruction, shell: list[str]) -> list[str]:

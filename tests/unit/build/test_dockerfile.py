@@ -86,3 +86,11 @@ def test_dockerignore_with_exceptions() -> None:
     assert m.ignored("a.log") and not m.ignored("keep.log") and not m.ignored("d/a.log")
     assert m.ignored("node_modules/x/y") and m.ignored("src/a/tmp/q") and m.ignored("tmp")
     assert m.ignored("abs/x") and not m.ignored("src/a.py")
+
+
+def test_arg_declarations() -> None:
+    ins = dockerfile.parse('FROM x\nARG a b=1 c="x y" d=${b}2\n').stages[0].instructions[0]
+    assert instructions.arg_decls(ins, {"b": "1"}, "\\") == [("a", None), ("b", "1"), ("c", "x y"), ("d", "12")]
+    bad = dockerfile.parse("FROM x\nARG a-b\n").stages[0].instructions[0]
+    with pytest.raises(InvalidParameter, match="invalid ARG name"):
+        instructions.arg_decls(bad, {}, "\\")
