@@ -9,11 +9,19 @@ Options:
   -v, --volumes           Remove named volumes declared in the "volumes" section and anonymous volumes
   -t, --timeout SECONDS   Specify a shutdown timeout in seconds
   --progress MODE         Progress output: auto, tty, plain, quiet [default: auto]
+
+With -p NAME and no Compose file, everything labelled as project NAME is removed.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from composer.cli.options import GlobalOptions, UsageError
+
+if TYPE_CHECKING:
+    from composer.model import Project
+    from composer.observe import Observed
 
 SUPPORTS_DRY_RUN = True
 
@@ -22,33 +30,23 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import _int
     from composer.cli.main import parse_command
     from composer.execute import Context, execute
-    from composer.observe import Observed
     from composer.presenter import out, warn
     from composer.progress import Progress
     from composer.reconcile import DownOptions, plan_down
-    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     if args["--rmi"] not in (None, "local", "all"):
         raise UsageError(f"invalid --rmi {args['--rmi']!r}: use local or all")
-    session = open_session(options)
-    observed = session.observe()
-    if args["SERVICE"]:
-        unknown = [s for s in args["SERVICE"] if s not in session.project.services]
-        if unknown:
-            raise UsageError(f"no such service: {', '.join(unknown)}")
-        wanted = set(args["SERVICE"])
-        # only those services' containers; shared networks and volumes stay
-        observed = Observed(observed.project, tuple(c for c in observed.containers if c.service in wanted))
+    project, observed, known, engine = _target(args, options)
     plan = plan_down(
-        session.project,
+        project,
         observed,
         DownOptions(
             remove_orphans=bool(args["--remove-orphans"]),
             volumes=bool(args["--volumes"]),
             rmi=args["--rmi"],
             timeout=_int(args["--timeout"], "--timeout"),
-            known_services=session.known_services,
+            known_services=known,
         ),
     )
     for message in plan.warnings:
@@ -58,10 +56,35 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         return 0
     if not plan:
         return 0
-    ctx = Context(
-        api=session.engine.api,
-        project=session.project,
-        progress=Progress(args["--progress"], ansi=options.ansi),
-    )
+    ctx = Context(api=engine.api, project=project, progress=Progress(args["--progress"], ansi=options.ansi))
     execute(plan, ctx)
     return 0
+
+
+def _target(
+    args: dict[str, Any], options: GlobalOptions
+) -> tuple[Project | None, Observed, frozenset[str], Any]:
+    """(project or None, snapshot, services that are not orphans, engine)."""
+    from composer.client import connect
+    from composer.errors import ConfigError
+    from composer.observe import Observed, observe
+    from composer.session import open_session
+
+    try:
+        session = open_session(options)
+    except ConfigError:
+        if not options.project_name or args["SERVICE"]:
+            raise
+        # no usable file but a name: the labels are the whole record of what the project owns
+        engine = connect(options)
+        snapshot = observe(engine.reader, options.project_name)
+        return None, snapshot, frozenset(c.service for c in snapshot.containers), engine
+    observed = session.observe()
+    if args["SERVICE"]:
+        unknown = [s for s in args["SERVICE"] if s not in session.project.services]
+        if unknown:
+            raise UsageError(f"no such service: {', '.join(unknown)}")
+        wanted = set(args["SERVICE"])
+        # only those services' containers; shared networks and volumes stay
+        observed = Observed(observed.project, tuple(c for c in observed.containers if c.service in wanted))
+    return session.project, observed, session.known_services, session.engine

@@ -88,3 +88,17 @@ def test_bad_input_is_one_line(composer: Runner, project_dir: Path) -> None:
         res = composer(*args)
         assert res.code == 1, args
         assert len(res.err.strip().splitlines()) == 1 and message in res.err, res.err
+
+
+def test_down_by_project_name_without_the_file(
+    composer: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    (project_dir / "compose.yaml").write_text(PROJECT)
+    assert composer("up", "-d").code == 0
+    (project_dir / "compose.yaml").unlink()
+    assert composer("down").code == 1  # no file and no name: one line, nothing touched
+    assert len(_states(api)) == 2
+    res = composer("-p", "life", "down", "-v", "-t", "1")
+    assert res.code == 0, res.err
+    assert _states(api) == {}
+    assert not [n for n in api.networks() if n["Name"] == "life_default"]
