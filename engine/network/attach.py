@@ -20,6 +20,7 @@ from engine.network import etc, firewall, ipam, netlink, views
 from engine.network.dns import DnsServer
 from engine.network.model import Endpoint, EndpointConfig, Network
 from engine.network.ports import PortHolder
+from engine.network.proxy import Proxies
 from engine.network.store import Attachment, Membership, NetworkStore
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class ContainerNetworking:
     # provided by NetworkService
     store: NetworkStore
     ports: PortHolder
+    proxies: Proxies
     dns: DnsServer
     table: str
     containers_dir: Path
@@ -135,11 +137,18 @@ class ContainerNetworking:
                     a = replace(a, ports=tuple(self.ports.allocate(cid, host_config, config)))
                 self._save_live(a)
                 self._apply_firewall()
+                self._start_proxies(a)
             except BaseException:
                 self.detach(cid)
                 raise
         self._open_dns(a)
         return str(ns)
+
+    def _start_proxies(self, a: Attachment) -> None:
+        primary = next((e for e in a.endpoints if not self._nets[e.network_id].internal), None)
+        if primary is not None:
+            for m, sock in self.ports.ipv6_listeners(a.cid, a.ports):
+                self.proxies.start(a.cid, sock, primary.ip, m.container_port)
 
     def _open_dns(self, a: Attachment) -> None:
         if any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid):
@@ -199,6 +208,7 @@ class ContainerNetworking:
     def detach(self, cid: str) -> None:
         """After the container ended (or a failed start): everything attach made, gone. Idempotent."""
         self.dns.close(cid)
+        self.proxies.stop(cid)  # before the sockets it serves are released
         self.ports.release(cid)
         with self._lock:
             a = self._live.get(cid)
@@ -229,6 +239,8 @@ class ContainerNetworking:
             if primary is None:
                 continue
             for p in a.ports:
+                if ":" in p.host_ip:
+                    continue  # IPv6 host addresses: the userland proxy
                 forwards.append(
                     firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
                 )
@@ -416,6 +428,7 @@ class ContainerNetworking:
                     netlink.remove_netns(p)
             for a in self._live.values():
                 self.ports.readopt(a.cid, a.ports)
+                self._start_proxies(a)
             self._apply_firewall()
             living = list(self._live.values())
         for a in living:

@@ -52,11 +52,9 @@ def _host_ip(text: str) -> str:
         addr = ipaddress.ip_address(text)
     except ValueError:
         raise InvalidParameter(f"invalid host IP {text!r}") from None
-    if addr.version == 6:
-        if addr.is_unspecified:
-            return "::"
-        raise InvalidParameter(f"publishing on IPv6 address {text} is not supported by this engine")
-    return text
+    if addr.version == 6 and addr.is_unspecified:
+        return "::"
+    return str(addr)
 
 
 class PortHolder:
@@ -77,7 +75,9 @@ class PortHolder:
             for item in items or [{}]:
                 ip = _host_ip((item or {}).get("HostIp", ""))
                 if ip == "::":
-                    continue  # "all IPv6 addresses": this engine publishes on IPv4 only
+                    continue  # "all IPv6 addresses": published on IPv4 only (explicit IPv6 addresses work)
+                if ":" in ip and proto != "tcp":
+                    raise InvalidParameter(f"publishing {proto} on IPv6 address {ip} is not supported")
                 wanted.append((cport, proto, ip, _host_range((item or {}).get("HostPort", ""))))
         out, socks = [], []
         try:
@@ -104,6 +104,21 @@ class PortHolder:
         with self._lock:
             self._held[cid] = socks
 
+    def ipv6_listeners(
+        self, cid: str, mappings: Iterable[PortMapping]
+    ) -> list[tuple[PortMapping, socket.socket]]:
+        """The held sockets of IPv6 mappings (served by the userland proxy: kernel DNAT here is IPv4 only)."""
+        with self._lock:
+            socks = list(self._held.get(cid, []))
+        out = []
+        for m in mappings:
+            if ":" not in m.host_ip:
+                continue
+            for sock in socks:
+                if sock.family == socket.AF_INET6 and sock.getsockname()[1] == m.host_port:
+                    out.append((m, sock))
+        return out
+
     def release(self, cid: str) -> None:
         with self._lock:
             socks = self._held.pop(cid, [])
@@ -119,9 +134,10 @@ class PortHolder:
 
 def _reserve(proto: str, ip: str, lo: int, hi: int) -> tuple[int, socket.socket]:
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    family = socket.AF_INET6 if ":" in ip else socket.AF_INET
     last: OSError | None = None
     for port in range(lo, hi + 1):
-        sock = socket.socket(socket.AF_INET, kind)
+        sock = socket.socket(family, kind)
         try:
             sock.bind((ip or "0.0.0.0", port))
         except OSError as e:

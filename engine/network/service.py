@@ -25,6 +25,7 @@ from engine.network.attach import ContainerNetworking
 from engine.network.dns import DnsServer, host_nameservers
 from engine.network.model import PREDEFINED, Endpoint, EndpointConfig, IPAMPool, Network
 from engine.network.ports import PortHolder
+from engine.network.proxy import Proxies
 from engine.network.store import Attachment, Membership, NetworkStore
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class NetworkService(ContainerNetworking):
         self.default_bridge, self.table, self.veth_prefix = kernel_names(data_root)
         self.ports = PortHolder()
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
+        self.proxies = Proxies(lambda: self.dns.loop)  # IPv6-published ports, on the same loop
         self._lock = threading.RLock()
         self._rr = itertools.count()
         self._nets: dict[str, Network] = {n.id: n for n in self.store.networks()}
@@ -371,4 +373,5 @@ class NetworkService(ContainerNetworking):
     def close(self) -> None:
         """Daemon shutdown: stop answering DNS and let go of port sockets; kernel state stays for restart."""
         self.dns.close_all()
+        self.proxies.stop_all()
         self.ports.release_all()

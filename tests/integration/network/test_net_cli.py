@@ -146,6 +146,26 @@ def test_published_port_http_from_host(docker: DockerCLI) -> None:
         assert body == b"hello from busybox\n"  # the test image's index.html
         ports = json.loads(docker("inspect", c).out)[0]["NetworkSettings"]["Ports"]
         assert ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": port}]
+        # IPv6 loopback too (relayed by the engine's proxy)
+        c6 = c + "v6"
+        docker(
+            "run",
+            "-d",
+            "--name",
+            c6,
+            "-p",
+            "[::1]:0:80",
+            "busybox",
+            "httpd",
+            "-f",
+            "-p",
+            "80",
+            "-h",
+            "/var/www",
+        )
+        port6 = docker("port", c6, "80").out.strip().splitlines()[0].rpartition(":")[2]
+        assert urllib.request.urlopen(f"http://[::1]:{port6}/", timeout=10).read() == b"hello from busybox\n"
+        docker("rm", "-f", c6)
         # the same port again: a clear error at start
         res = docker(
             "run", "-d", "--name", c + "x", "-p", f"127.0.0.1:{port}:80", "busybox", "true", check=False

@@ -243,3 +243,17 @@ def test_published_udp_port(service: NetworkService) -> None:
         proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_published_on_ipv6_loopback(service: NetworkService, netns_server: Any) -> None:
+    service.create({"Name": "t-v6"})
+    cid, ns = _container(service, "v6", "t-v6", PortBindings={"80/tcp": [{"HostIp": "::1", "HostPort": "0"}]})
+    netns_server(ns, 80, "six")
+    [m] = service._live[cid].ports
+    assert m.host_ip == "::1" and m.host_port > 0
+    for _ in range(2):  # the proxy serves every connection
+        with socket.create_connection(("::1", m.host_port), timeout=5) as s:
+            assert s.recv(16) == b"six"
+    service.detach(cid)
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", m.host_port))  # released
