@@ -70,6 +70,7 @@ class Plan:
     project: str
     operations: tuple[Operation, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    unchanged: tuple[str, ...] = ()  # selected services that need nothing (for --dry-run's explanation)
 
     def __bool__(self) -> bool:
         return bool(self.operations)

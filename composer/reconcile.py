@@ -172,7 +172,9 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
             _stop_remove(b, c, "orphan", options.timeout)
     elif orphans:
         warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
-    return Plan(project.name, tuple(b.ops.values()), tuple(warnings))
+    touched = {op.service for op in b.ops.values() if op.kind is not Kind.AWAIT}
+    unchanged = tuple(s for s in selected if s not in touched)
+    return Plan(project.name, tuple(b.ops.values()), tuple(warnings), unchanged)
 
 
 def _converge_service(

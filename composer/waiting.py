@@ -48,7 +48,8 @@ def wait_project(session: Session, services: Iterable[str], timeout: int | None,
             with engine_errors(f"inspecting container {name}"):
                 state = api.inspect_container(item["Id"])["State"]
             if container_ready(name, state):
-                progress.event("Container", name, "Healthy" if state.get("Health") else "Running")
+                word = "Exited" if state.get("Status") in ("exited", "dead") else "Running"
+                progress.event("Container", name, "Healthy" if state.get("Health") else word)
             else:
                 pending.add(name)
                 progress.event("Container", name, "Waiting")

@@ -107,6 +107,8 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         warn(message)
     if options.dry_run:
         out(str(plan) or "Nothing to do: the project is up to date")
+        if plan:
+            out("".join(f"Service {name}: unchanged\n" for name in plan.unchanged))
         return 0
     progress = Progress(args["--progress"], ansi=options.ansi)
     if not plan and (detach or args["--no-start"]) and not args["--wait"]:

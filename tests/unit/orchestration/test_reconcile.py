@@ -80,6 +80,7 @@ def test_changed_config_recreates_only_that_service(load: Loader) -> None:
         "Container shop-db-1: Start (recreated)\n"
     )
     assert plan.by_id()["create:shop-db-1"].number == 1
+    assert plan.unchanged == ("web",)  # --dry-run says so
 
 
 def test_changed_image_recreates(load: Loader) -> None:
