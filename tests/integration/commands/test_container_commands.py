@@ -132,3 +132,23 @@ def test_events_streams_the_projects_container_events(project: Project) -> None:
         proc.send_signal(2)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
+
+
+def test_events_text_lines(project: Project) -> None:
+    proc = project.popen("events")
+    try:
+        time.sleep(1.0)
+        cid = project.container("web")
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while " container start " not in line:
+            line = proc.stdout.readline()
+        assert re.fullmatch(
+            rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{6}} container start {cid} \(.*name=demo-web-1.*\)\n",
+            line,
+        ), line
+        assert "com.docker.compose" not in line
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0, err

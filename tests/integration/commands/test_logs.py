@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
 
@@ -90,3 +91,28 @@ def test_logs_follow_continues_into_a_recreated_container(project: Project) -> N
         proc.send_signal(2)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
+
+
+def test_logs_colour_prefixes_with_ansi_always(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "echo tinted; sleep 3600"])
+    _wait_for_log(project, web, "tinted")
+    out = project.composer("--ansi", "always", "logs", "web", check=True).stdout
+    assert re.fullmatch(r"\x1b\[[0-9;]+mweb-1  \|\x1b\[0m tinted\n", out), repr(out)
+    plain = project.composer("--ansi", "always", "logs", "--no-color", "web", check=True).stdout
+    assert plain == "web-1  | tinted\n"
+
+
+def test_logs_since_and_until(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "echo early; sleep 2; echo late; sleep 3600"])
+    _wait_for_log(project, web, "late")
+    recent = project.composer("logs", "--no-log-prefix", "--since", "1s", "web", check=True).stdout
+    assert recent == "late\n"
+    first = project.api.logs(web, timestamps=True).decode().splitlines()[0].split(" ")[0]
+    moment = datetime.datetime.fromisoformat(first[:26].rstrip("Z") + "+00:00") + datetime.timedelta(
+        seconds=1
+    )
+    until = moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # between the two lines, as an absolute time
+    old = project.composer("logs", "--no-log-prefix", "--until", until, "web", check=True).stdout
+    assert old == "early\n"
+    bad = project.composer("logs", "--since", "yesterday-ish")
+    assert (bad.returncode, bad.stderr.count("\n")) == (1, 1)
