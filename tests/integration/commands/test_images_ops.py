@@ -100,3 +100,19 @@ def test_pull_of_a_missing_image_fails_naming_the_service(project: Project, regi
     result = project.composer("pull")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(f"service gone: pulling {registry.host}/nothing/here:1")
+
+
+def test_pull_policy_missing_and_ignored_failures(project: Project, registry: Registry) -> None:
+    (project.path / "compose.yaml").write_text(
+        "name: demo\n"
+        "services:\n"
+        "  local:\n"
+        "    image: busybox:latest\n"  # present: --policy missing must not reach any registry for it
+        "  gone:\n"
+        f"    image: {registry.host}/nothing/here:1\n"
+    )
+    result = project.composer("pull", "--policy", "missing", "--ignore-pull-failures")
+    assert result.returncode == 0, result.stderr
+    assert "busybox" not in result.stderr
+    warning = [ln for ln in result.stderr.splitlines() if ln.startswith("WARNING:")]
+    assert len(warning) == 1 and "service gone: pulling" in warning[0]
