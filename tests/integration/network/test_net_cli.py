@@ -8,10 +8,12 @@ import json
 import secrets
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from engine.network import netlink
+from engine.network.service import kernel_names
 from tests.e2e.helpers import DockerCLI, client_env
 from tests.support.engine import EngineProcess, running_engine
 
@@ -35,6 +37,10 @@ def engine() -> Iterator[EngineProcess]:
 @pytest.fixture(scope="module")
 def docker(engine: EngineProcess, tmp_path_factory: pytest.TempPathFactory) -> DockerCLI:
     return DockerCLI(client_env(engine.socket_path, tmp_path_factory.mktemp("dcfg")))
+
+
+def engine_data_root(docker: DockerCLI) -> Path:
+    return Path(docker.env["DOCKER_HOST"].removeprefix("unix://")).parent / "data"
 
 
 def _name(prefix: str) -> str:
@@ -64,6 +70,14 @@ def test_network_commands(docker: DockerCLI) -> None:
         assert "10.213.7.50" not in docker("exec", c, "ip", "-4", "addr").out
         docker("rm", "-f", c)
         assert docker("network", "rm", "bridge", check=False).rc != 0
+        # a container that ends at once (a crash) leaves no veth or namespace behind
+        prefix = kernel_names(engine_data_root(docker))[2]
+        assert docker("run", "--network", net, "busybox", "sh", "-c", "exit 3", check=False).rc == 3
+        assert netlink.list_links(prefix) == []
+        unused = _name("unused")
+        docker("network", "create", unused)
+        assert unused in docker("network", "prune", "-f").out
+        assert net in docker("network", "ls", "--format", "{{.Name}}").out  # prune: only unused ones
     finally:
         docker("network", "rm", net)
     assert not netlink.link_exists(f"br-{nid[:12]}")

@@ -257,3 +257,18 @@ def test_published_on_ipv6_loopback(service: NetworkService, netns_server: Any) 
     service.detach(cid)
     with socket.socket(socket.AF_INET6) as s:
         s.bind(("::1", m.host_port))  # released
+
+
+def test_port_range_and_links(service: NetworkService) -> None:
+    service.create({"Name": "t-rng"})
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        lo = busy.getsockname()[1]
+        rng = {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": f"{lo}-{lo + 20}"}]}
+        cid, _ = _container(service, "r", "t-rng", PortBindings=rng)
+        port = service._live[cid].ports[0].host_port
+        assert lo < port <= lo + 20  # the first free port of the range
+    db, _ = _container(service, "db1", "t-rng")
+    app, _ = _container(service, "app", "t-rng", Links=["/db1:/app/database"])
+    assert service._lookup(app, "database") == [_ip(service, db)]
+    assert service._lookup(cid, "database") is None  # a link is the linking container's own name
