@@ -166,15 +166,19 @@ class Builder:
                 st.image = await asyncio.to_thread(self._meta_image, None, st.config, "")
             built[i] = st.image
         final = built[target]
-        if opts.labels:
+        if opts.labels:  # --label: one more config-only step, cached like the others
             cfg = copy.deepcopy(final.config.get("config") or {})
             cfg["Labels"] = {**(cfg.get("Labels") or {}), **opts.labels}
-            final = await asyncio.to_thread(
-                self._meta_image,
-                final,
-                cfg,
-                "LABEL " + " ".join(f"{k}={v}" for k, v in sorted(opts.labels.items())),
-            )
+            text = "LABEL " + " ".join(f"{k}={v}" for k, v in sorted(opts.labels.items()))
+            key = step_key(final.id, "#(nop) " + text, {"config": json.dumps(cfg, sort_keys=True)})
+            hit = None if opts.no_cache else self.cache.get(key)
+            try:
+                final = await asyncio.to_thread(self.images.get, hit) if hit else None
+            except NotFound:
+                final = None
+            if final is None:
+                final = await asyncio.to_thread(self._meta_image, built[target], cfg, NOP + text)
+                self.cache.put(key, final.id)
         unused = sorted(set(opts.build_args) - consumed - set(meta_args) - PROXY_ARGS)
         if unused:
             emit({"stream": f"[Warning] One or more build-args {unused} were not consumed\n"})

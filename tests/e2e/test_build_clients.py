@@ -41,6 +41,10 @@ def test_docker_py_build(docker_client: docker.DockerClient, tmp_path: Path) -> 
     assert "Step 1/6 : FROM busybox AS base" in lines
     assert image.labels == {"from": "dockerfile", "by": "docker-py"}
     assert docker_client.containers.run("e2e/pybuild:1", remove=True) == b"from py\n"
+    again, _ = docker_client.images.build(
+        path=str(ctx), tag="e2e/pybuild:1", buildargs={"MSG": "from py"}, labels={"by": "docker-py"}, rm=True
+    )
+    assert again.id == image.id  # a cached rebuild, --label step included, gives the same image
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN exit 7\n")
     # the low-level stream (read to its end: docker-py's high-level error leaves the response open)
     messages = list(docker_client.api.build(path=str(ctx), tag="e2e/pybuild:bad", decode=True))
