@@ -17,6 +17,7 @@ Copying into a service without --index copies into every one of its running cont
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -25,6 +26,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from composer.cli.options import GlobalOptions
@@ -61,7 +63,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     t = target(options, [service])
     with engine_errors():
         if src_service is not None:
-            _copy_out(t, t.container(service, index), src, dest, follow=bool(args["--follow-link"]))
+            c = t.container(service, index)
+            with _announced(c.name, f"{c.name}:{src} to {dest}"):
+                _copy_out(t, c, src, dest, follow=bool(args["--follow-link"]))
             return 0
         chosen = t.containers([service], oneoff=None if args["--all"] else False)
         if index is not None:
@@ -69,8 +73,18 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         if not chosen:
             raise ComposerError(f'service "{service}" is not running')
         for c in chosen:
-            _copy_in(t, c, src, dest, follow=bool(args["--follow-link"]), archive=bool(args["--archive"]))
+            with _announced(c.name, f"{src} to {c.name}:{dest}"):
+                _copy_in(t, c, src, dest, follow=bool(args["--follow-link"]), archive=bool(args["--archive"]))
     return 0
+
+
+@contextlib.contextmanager
+def _announced(name: str, what: str) -> Iterator[None]:
+    """The reference's progress lines on stderr: ` <container> copy <what> Copying`, then `Copied`."""
+    sys.stderr.write(f" {name} copy {what} Copying\n")
+    sys.stderr.flush()
+    yield
+    sys.stderr.write(f" {name} copy {what} Copied\n")
 
 
 def _stat(t: Target, cid: str, path: str) -> dict[str, Any] | None:

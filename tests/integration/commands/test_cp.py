@@ -22,7 +22,8 @@ def test_cp_a_file_into_every_replica_and_back_out(project: Project, tmp_path: P
     one = project.container("web", 1)
     two = project.container("web", 2)
     (tmp_path / "note.txt").write_text("hello cp\n")
-    project.composer("cp", str(tmp_path / "note.txt"), "web:/tmp/", check=True)
+    result = project.composer("cp", str(tmp_path / "note.txt"), "web:/tmp/", check=True)
+    assert f" demo-web-2 copy {tmp_path}/note.txt to demo-web-2:/tmp/ Copied\n" in result.stderr
     assert _cat(project, one, "/tmp/note.txt") == _cat(project, two, "/tmp/note.txt") == b"hello cp\n"
     project.composer("cp", "web:/tmp/note.txt", str(tmp_path / "back.txt"), check=True)
     assert (tmp_path / "back.txt").read_text() == "hello cp\n"
@@ -53,4 +54,4 @@ def test_cp_of_a_missing_path_is_one_line(project: Project, tmp_path: Path) -> N
     project.container("web")
     result = project.composer("cp", "web:/no/such", str(tmp_path / "x"))
     assert result.returncode == 1
-    assert len(result.stderr.splitlines()) == 1 and "/no/such" in result.stderr
+    assert result.stderr.splitlines()[-1] == "Could not find the file /no/such in container demo-web-1"
