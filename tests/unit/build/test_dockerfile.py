@@ -90,7 +90,12 @@ def test_dockerignore_with_exceptions() -> None:
 
 def test_arg_declarations() -> None:
     ins = dockerfile.parse('FROM x\nARG a b=1 c="x y" d=${b}2\n').stages[0].instructions[0]
-    assert instructions.arg_decls(ins, {"b": "1"}, "\\") == [("a", None), ("b", "1"), ("c", "x y"), ("d", "12")]
+    assert instructions.arg_decls(ins, {"b": "1"}, "\\") == [
+        ("a", None),
+        ("b", "1"),
+        ("c", "x y"),
+        ("d", "12"),
+    ]
     bad = dockerfile.parse("FROM x\nARG a-b\n").stages[0].instructions[0]
     with pytest.raises(InvalidParameter, match="invalid ARG name"):
         instructions.arg_decls(bad, {}, "\\")
