@@ -222,7 +222,7 @@ class ContainerNetworking:
             self._live = {k: v for k, v in self._live.items() if k != cid}
             self._apply_firewall()
 
-    def _apply_firewall(self) -> None:
+    def _apply_firewall(self, force: bool = False) -> None:
         bridges = []
         default_used = False
         for n in self._nets.values():
@@ -244,7 +244,7 @@ class ContainerNetworking:
                 forwards.append(
                     firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
                 )
-        firewall.apply(self.table, bridges, forwards)
+        firewall.apply(self.table, bridges, forwards, force)
         if not default_used:
             netlink.delete_link(self.default_bridge)  # made on first use, gone when unused
 
@@ -429,7 +429,7 @@ class ContainerNetworking:
             for a in self._live.values():
                 self.ports.readopt(a.cid, a.ports)
                 self._start_proxies(a)
-            self._apply_firewall()
+            self._apply_firewall(force=True)  # whatever the kernel has now, it gets our rules
             living = list(self._live.values())
         for a in living:
             self._open_dns(a)

@@ -256,7 +256,9 @@ def test_published_on_ipv6_loopback(service: NetworkService, netns_server: Any) 
             assert s.recv(16) == b"six"
     service.detach(cid)
     with socket.socket(socket.AF_INET6) as s:
-        s.bind(("::1", m.host_port))  # released
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the relayed connections sit in TIME_WAIT
+        s.bind(("::1", m.host_port))
+        s.listen(1)  # nobody listens there any more
 
 
 def test_port_range_and_links(service: NetworkService) -> None:
