@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
+from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
 from composer.model import Project, service_config_hash
@@ -42,6 +43,7 @@ class Context:
     meta: ProjectMeta = field(default_factory=lambda: ProjectMeta(working_dir=""))
     networks_supported: bool = True
     quiet_pull: bool = False
+    build_contexts: dict[str, str] = field(default_factory=dict)  # built service -> context record label
     container_ids: dict[str, str] = field(default_factory=dict)  # name -> id, filled as containers appear
     started: list[str] = field(default_factory=list)  # ids this run started, in order
     _images: dict[str, str] = field(default_factory=dict)
@@ -222,6 +224,11 @@ def _create_container(op: Operation, ctx: Context) -> None:
         meta=ctx.meta,
         networks_supported=ctx.networks_supported,
         resolve_service=lambda name: _service_container(ctx, name),
+        extra_labels=(
+            {BUILD_CONTEXT_LABEL: ctx.build_contexts[op.service]}
+            if op.service in ctx.build_contexts
+            else None
+        ),
     )
     with engine_errors(f"creating container {op.target}"):
         reply = ctx.api.create_container_from_config(body, name=op.target)

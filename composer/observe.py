@@ -85,6 +85,8 @@ class Observed:
     images: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
     external_networks: Mapping[str, bool] = field(default_factory=lambda: MappingProxyType({}))
     details: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    contexts: Mapping[str, Mapping[str, str] | None] = field(default_factory=lambda: MappingProxyType({}))
+    """built service -> its build context's file digests now (composer.buildcontext)."""
     """container id -> inspect JSON, for containers whose config hash is stale (to explain why)."""
 
     def service_containers(self, service: str) -> list[ObservedContainer]:

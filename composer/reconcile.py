@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from composer.buildcontext import BUILD_CONTEXT_LABEL, changed_files
 from composer.diff import changed_fields
 from composer.errors import ComposerError
 from composer.graph import project_edges, start_levels, with_dependencies
@@ -148,6 +149,10 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
     image_ops: dict[str, str] = {}
     for name in [] if options.images_ready else selected:
         op = _image_op(project, project.services[name], observed, options)
+        rebuild = _context_changes(observed, name)
+        if op is None and rebuild and options.build != "never":
+            ref = image_ref(project, project.services[name])
+            op = Operation(f"image:{ref}", Kind.BUILD_IMAGE, ref, f"{_files(rebuild)} changed", service=name)
         if op is not None:
             image_ops[name] = b.add(op)
 
@@ -208,6 +213,9 @@ def _converge_service(
     for c in keep:
         fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
         reason = _recreate_reason(c, wanted_hash, image_id, options, fields)
+        rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
+        if reason is None and rebuilt and not options.no_recreate and options.build != "never":
+            reason = f"rebuild: {_files(rebuilt)} changed"
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"
         if reason is not None:
@@ -248,6 +256,20 @@ def _converge_service(
         if not options.no_start:
             mine.append(_start(b, cname, name, None, "created", (create,)))
     starts[name] = mine
+
+
+def _context_changes(observed: Observed, service: str) -> list[str]:
+    """Files of a built service's context that differ from what its containers were built from."""
+    current = observed.contexts.get(service)
+    for c in observed.service_containers(service):
+        changed = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), current)
+        if changed:
+            return changed
+    return []
+
+
+def _files(paths: list[str]) -> str:
+    return ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
 
 
 def _changed(project: Project, observed: Observed, svc: Service, c: ObservedContainer) -> list[str]:

@@ -50,9 +50,20 @@ class Session:
 
         externals = [n.name for n in self.project.networks.values() if n.external]
         hashes = {n: service_config_hash(self.project, n) for n in names}
-        return observe(
+        from dataclasses import replace
+        from types import MappingProxyType
+
+        from composer.buildcontext import context_digests
+
+        snapshot = observe(
             self.engine.reader, self.name, image_refs=refs, external_networks=externals, wanted_hashes=hashes
         )
+        contexts = {
+            n: context_digests(svc.build.context)
+            for n in names
+            if (svc := self.project.services[n]).build is not None
+        }
+        return replace(snapshot, contexts=MappingProxyType(contexts))
 
 
 def open_session(options: GlobalOptions) -> Session:

@@ -158,6 +158,7 @@ def container_config(
     meta: ProjectMeta,
     networks_supported: bool,
     resolve_service: Callable[[str], str] = lambda name: name,
+    extra_labels: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The POST /containers/create body for container `number` of `service`."""
     exposed, bindings = _ports(service)
@@ -208,7 +209,10 @@ def container_config(
     body: dict[str, Any] = {
         "Image": image_ref(project, service),
         "Env": [f"{k}={v}" for k, v in service.environment.items() if v is not None],
-        "Labels": container_labels(project, service, number, config_hash, image_id, meta),
+        "Labels": {
+            **container_labels(project, service, number, config_hash, image_id, meta),
+            **(extra_labels or {}),
+        },
         "Tty": service.tty,
         "OpenStdin": service.stdin_open,
         "AttachStdin": False,

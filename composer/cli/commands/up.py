@@ -64,6 +64,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
+    from composer.buildcontext import encode
     from composer.cli.attach import follow_project
     from composer.execute import Context, execute
     from composer.plan import Kind, Plan
@@ -120,6 +121,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         meta=session.meta,
         networks_supported=observed.networks is not None,
         quiet_pull=bool(args["--quiet-pull"]),
+        build_contexts={n: encode(d) for n, d in observed.contexts.items() if d is not None},
     )
     if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
         # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
