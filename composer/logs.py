@@ -8,6 +8,7 @@ API (thread-safe; one reader thread per container, one for engine events):
     streamer.watch(services=())        # also follow containers of the project that start later
                                        # (recreated, scaled up, restarted), from their start on
     streamer.wait()                    # until every stream ended (follow=False) / streamer.close()
+    streamer.follow_until_idle(list_running)  # `logs -f`: until none of them runs (2 s grace)
     printer.note("web-1", "web-1 exited with code 0")   # a coloured line without the `|` prefix
 
 `merged_history(api, containers, ...)` returns the past lines of several containers in timestamp order
@@ -22,7 +23,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -207,6 +208,7 @@ class LogStreamer:
         self._events: Any = None
         self._watcher: threading.Thread | None = None
         self._last: dict[str, tuple[int, int]] = {}  # container id -> its last printed line's time
+        self._ended: dict[str, float] = {}  # container id -> when its last stream ended
 
     def add(
         self, container: ProjectContainer, *, since: float | None = None, tail: int | None = None
@@ -252,6 +254,39 @@ class LogStreamer:
         finally:
             with self._lock:
                 self._active.pop(container.id, None)
+                self._ended[container.id] = time.time()
+
+    def resume(self, container: ProjectContainer) -> None:
+        """Stream a container again from where its last stream stopped (a restart), or from its
+        beginning when it is new to us (a recreated or scaled-up container)."""
+        with self._lock:
+            last = self._last.get(container.id)
+            ended = self._ended.get(container.id)
+        if last is not None:
+            self.add(container, since=last[0] + last[1] / 1e9 + 1e-6, tail=-1)
+        elif ended is not None:
+            self.add(container, since=ended, tail=-1)
+        else:
+            self.add(container, tail=-1)
+
+    def follow_until_idle(self, running: Callable[[], list[ProjectContainer]], grace: float = 2.0) -> None:
+        """Follow until no stream is open and `running()` (the containers to follow) stays empty for
+        `grace` seconds: a recreate's gap between stop and start is no reason to leave."""
+        idle_since: float | None = None
+        while not self._closed.is_set():
+            if self.active():
+                idle_since = None
+            else:
+                alive = running()
+                for c in alive:
+                    self.resume(c)
+                if alive:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= grace:
+                    return
+            time.sleep(0.2)
 
     def watch(self, services: Iterable[str] = ()) -> None:
         """Follow project containers (of `services`, or all) that start from now on."""
@@ -286,10 +321,7 @@ class LogStreamer:
                 )
                 if container.oneoff or (wanted and container.service not in wanted):
                     continue
-                # A new container is read from its beginning; a restarted one from after its last line.
-                last = self._last.get(container.id)
-                since = None if last is None else last[0] + last[1] / 1e9 + 1e-6
-                self.add(container, since=since, tail=-1)
+                self.resume(container)
         except Exception as exc:
             log.debug("event watch ended error=%s", exc)
 

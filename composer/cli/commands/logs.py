@@ -21,10 +21,14 @@ import datetime
 import re
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
+
+if TYPE_CHECKING:
+    from composer.cli.commands._common import Target
+    from composer.containers import ProjectContainer
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
@@ -102,12 +106,21 @@ def run(argv: list[str], options: GlobalOptions) -> int:
                 streamer.watch(services)
             for c in containers:
                 streamer.add(c)
-            streamer.wait()
+            if follow and until is None:
+                # as the reference: -f ends once none of the followed services' containers runs
+                streamer.follow_until_idle(lambda: _running(t, services, index))
+            else:
+                streamer.wait()
         except KeyboardInterrupt:
             return 0  # Ctrl-C is how a user ends `logs -f`
         finally:
             streamer.close()
     return 0
+
+
+def _running(t: Target, services: list[str], index: int | None) -> list[ProjectContainer]:
+    running = t.containers(services)
+    return [c for c in running if index is None or c.number == index]
 
 
 def parse_command(argv: list[str]) -> dict[str, Any]:

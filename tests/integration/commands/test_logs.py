@@ -116,3 +116,11 @@ def test_logs_since_and_until(project: Project) -> None:
     assert old == "early\n"
     bad = project.composer("logs", "--since", "yesterday-ish")
     assert (bad.returncode, bad.stderr.count("\n")) == (1, 1)
+
+
+def test_logs_follow_ends_by_itself_when_nothing_runs_any_more(project: Project) -> None:
+    project.container("web", cmd=["sh", "-c", "echo short life; sleep 1"])
+    started = time.monotonic()
+    result = project.composer("logs", "-f", "--no-color", timeout=30, check=True)
+    assert result.stdout == "web-1  | short life\n"
+    assert time.monotonic() - started < 15
