@@ -78,8 +78,8 @@ def private_dockerd() -> Iterator[dict[str, str]]:
             unmount_under(Path(tmp))
 
 
-def measure(env: dict[str, str], runs: int, warmup: int) -> dict[str, float]:
-    argv = [DOCKER, *COMMAND]
+def measure(env: dict[str, str], runs: int, warmup: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    argv = [DOCKER, *COMMAND[:2], *extra, *COMMAND[2:]]
     for _ in range(warmup):
         timed(argv, env)
     return summary([timed(argv, env) for _ in range(runs)])
@@ -97,10 +97,11 @@ def main() -> int:
     print(f"command: docker {' '.join(COMMAND)}  ({args.runs} runs after {args.warmup} warm-up)")
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as cfg, private_engine() as eng:
         ours = measure(eng.env(Path(cfg)), args.runs, args.warmup)
-    print(
-        f"composer-engine: median {ours['median']:.3f} s  (min {ours['min']:.3f}, p90 {ours['p90']:.3f}, "
-        f"max {ours['max']:.3f})"
-    )
+        # the same without a network endpoint: separates the runtime's start from the network setup
+        no_net = measure(eng.env(Path(cfg)), args.runs, args.warmup, ("--network", "none"))
+    for label, r in (("composer-engine", ours), ("composer-engine --network none", no_net)):
+        print(f"{label}: median {r['median']:.3f} s  "
+              f"(min {r['min']:.3f}, p90 {r['p90']:.3f}, max {r['max']:.3f})")
     if shutil.which("dockerd") is None:
         print("dockerd not installed")
         ref = RECORDED_DOCKERD_S
