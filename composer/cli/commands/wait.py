@@ -1,7 +1,10 @@
 """Block until containers of all (or specified) services stop.
 
 Usage:
-  wait SERVICE...
+  wait [options] SERVICE...
+
+Options:
+  --down-project   Drops the project (as `down`) when the first container stops
 
 The exit status is the exit code of the first container that stopped.
 """
@@ -43,4 +46,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             raise result
         if first is None:
             first = result
+            if args["--down-project"]:
+                from composer.cli.commands import down
+
+                down.run(["down"], options)
+                break
     return first or 0

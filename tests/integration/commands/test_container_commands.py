@@ -152,3 +152,11 @@ def test_events_text_lines(project: Project) -> None:
         proc.send_signal(2)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
+
+
+def test_wait_down_project_removes_the_project_after_the_first_exit(project: Project) -> None:
+    project.container("once", cmd=["sh", "-c", "sleep 0.5; exit 2"])
+    project.container("worker", cmd=["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"])
+    result = project.composer("wait", "--down-project", "once", "worker")
+    assert result.returncode == 2, result.stderr
+    assert project.api.containers(all=True, filters={"label": ["com.docker.compose.project=demo"]}) == []
