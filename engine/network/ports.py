@@ -138,6 +138,9 @@ def _reserve(proto: str, ip: str, lo: int, hi: int) -> tuple[int, socket.socket]
     last: OSError | None = None
     for port in range(lo, hi + 1):
         sock = socket.socket(family, kind)
+        if family == socket.AF_INET6 and kind == socket.SOCK_STREAM:
+            # this one will listen (the proxy): its past connections' TIME_WAITs must not block a rebind
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((ip or "0.0.0.0", port))
         except OSError as e:

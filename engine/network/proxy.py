@@ -31,6 +31,7 @@ class Proxies:
     def __init__(self, loop: Callable[[], asyncio.AbstractEventLoop | None]) -> None:
         self._loop = loop  # the daemon's event loop (the embedded DNS server's)
         self._servers: dict[str, list[Any]] = {}
+        self._conns: dict[str, set[asyncio.StreamWriter]] = {}  # open relayed connections, per container
         self._lock = threading.Lock()
 
     @property
@@ -44,15 +45,23 @@ class Proxies:
             return
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            live = self._conns.setdefault(cid, set())  # only touched on the loop
+            live.add(writer)
             try:
                 up_reader, up_writer = await asyncio.open_connection(target_ip, target_port)
             except OSError as e:
                 log.debug("proxy: container unreachable container=%s error=%s", cid[:12], e)
                 writer.close()
+                live.discard(writer)
                 return
-            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
-            up_writer.close()
-            writer.close()
+            live.add(up_writer)
+            try:
+                await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            finally:
+                up_writer.close()
+                writer.close()
+                live.discard(writer)
+                live.discard(up_writer)
 
         async def serve() -> Any:
             sock.listen(128)
@@ -76,15 +85,21 @@ class Proxies:
             try:
                 for server in servers:
                     server.close()
+                for w in self._conns.pop(cid, set()):
+                    w.close()  # the container is gone: so are its connections (and their hold on the port)
             finally:
-                done.set()
+                # transports close their sockets in callbacks queued by close(): let those run first
+                loop.call_soon(done.set)
 
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if running is loop:
-            close()
+            for server in servers:
+                server.close()
+            for w in self._conns.pop(cid, set()):
+                w.close()
             return
         loop.call_soon_threadsafe(close)
         done.wait(10)
