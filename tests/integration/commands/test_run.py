@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tests.integration.commands.conftest import Project
@@ -63,3 +65,27 @@ def test_run_starts_the_dependencies_first_unless_no_deps(project: Project) -> N
     (db,) = project.api.containers(filters={"label": ["com.docker.compose.service=db"]})
     assert db["State"] == "running" and db["Names"] == ["/demo-db-1"]
     assert project.api.containers(all=True, filters={"label": ["com.docker.compose.service=app"]}) == []
+
+
+def test_run_publishes_only_what_it_is_asked_to(project: Project) -> None:
+    # web declares ports: ["8080"]; a one-off does not publish them unless --service-ports
+    quiet = project.composer("run", "-d", "--no-deps", "web", "sleep", "30", check=True).stdout.strip()
+    assert project.api.inspect_container(quiet)["HostConfig"]["PortBindings"] in ({}, None)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    explicit = project.composer(
+        "run", "-d", "--no-deps", "-p", f"127.0.0.1:{port}:9000", "web", "sleep", "30", check=True
+    ).stdout.strip()
+    bindings = project.api.inspect_container(explicit)["HostConfig"]["PortBindings"]
+    assert bindings == {"9000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    service = project.composer("run", "-d", "--no-deps", "--service-ports", "web", "sleep", "30", check=True)
+    assert "8080/tcp" in project.api.inspect_container(service.stdout.strip())["HostConfig"]["PortBindings"]
+
+
+def test_run_entrypoint_user_workdir_and_labels(project: Project) -> None:
+    result = project.composer(
+        "run", "--rm", "--no-deps", "-T", "--entrypoint", "sh -c", "-u", "65534", "-w", "/tmp",
+        "-l", "team=ops", "worker", 'echo "$(id -u) $(pwd)"',
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (0, "65534 /tmp\n"), result.stderr
