@@ -27,7 +27,11 @@ def hosts(
         if not sep:
             continue
         addr = addr.strip("[]")
-        lines.append(f"{gateway if addr == 'host-gateway' else addr}\t{name}\n")
+        if addr == "host-gateway":
+            if not gateway:
+                continue  # an internal network has no way to the host
+            addr = gateway
+        lines.append(f"{addr}\t{name}\n")
     for lip, alias, target in links:
         lines.append(f"{lip}\t{alias} {target}\n" if alias != target else f"{lip}\t{target}\n")
     if ip and hostname:

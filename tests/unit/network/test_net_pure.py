@@ -105,6 +105,7 @@ def test_etc_files() -> None:
     )
     assert "10.9.9.9\tdb\n" in hosts and "10.1.0.1\tgw\n" in hosts and "10.1.0.3\tal t\n" in hosts
     assert hosts.endswith("10.1.0.2\tweb\n")
+    assert "gw" not in etc.hosts("web", "10.1.0.2", "", ["gw:host-gateway"], [])  # internal: no host
     resolv = etc.resolv("nameserver 1.2.3.4\nsearch a.b\noptions ndots:2\n", {"DnsSearch": ["x.y"]}, True)
     assert resolv == "nameserver 127.0.0.11\noptions ndots:2\nsearch x.y\n"
     assert etc.resolv("nameserver 1.2.3.4\n", {}, False) == "nameserver 1.2.3.4\n"
