@@ -34,7 +34,7 @@ FORMATS = ("yaml", "json")
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
-    from composer.cli.project import load
+    from composer.cli.project import load, paused_gc
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
@@ -43,7 +43,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
     if args["--quiet"]:
         return 0
-    _write(_render(args, loaded), args["--output"])
+    with paused_gc():
+        text = _render(args, loaded)
+    _write(text, args["--output"])
     return 0
 
 
