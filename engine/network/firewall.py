@@ -48,6 +48,9 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
         dst = f"ip daddr {f.host_ip} " if f.host_ip else ""
         nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} dnat to {f.ip}:{f.port}")
     post, fwd, inp = [], [], []
+    for f in forwards:
+        # hairpin: the container's own connection to its published port must come back through the host
+        post.append(f"    ip saddr {f.ip} ip daddr {f.ip} {f.proto} dport {f.port} masquerade")
     names = [b.bridge for b in bridges]
     for b in bridges:
         br = _q(b.bridge)

@@ -123,12 +123,15 @@ def host_networks() -> list[ipaddress.IPv4Network]:
 
 
 def set_sysctl(path: str, value: str) -> None:
-    p = Path("/proc/sys") / path
+    set_sysctl_path(Path("/proc/sys") / path, value)
+
+
+def set_sysctl_path(p: Path, value: str) -> None:
     try:
         if p.read_text().strip() != value:
             p.write_text(value)
     except OSError as e:
-        log.warning("sysctl not set key=%s error=%s", path, e)
+        log.warning("sysctl not set key=%s error=%s", p, e)
 
 
 # --- namespaces -------------------------------------------------------------------------------------
@@ -220,6 +223,8 @@ def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path, mtu: int
         if mtu:
             ipr.link("set", index=idx, mtu=mtu)
         ipr.link("set", index=idx, master=br, state="up")
+    # hairpin: a container reaching its own published port through the host comes back out of its own port
+    set_sysctl_path(Path(f"/sys/class/net/{host_name}/brport/hairpin_mode"), "1")
 
 
 def configure_peer(

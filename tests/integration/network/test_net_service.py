@@ -124,6 +124,11 @@ def test_published_port_and_internal_network(service: NetworkService, netns_serv
     settings = service.settings(srv, {"ExposedPorts": {"80/tcp": {}}}, {"NetworkMode": "t-pub"})
     assert settings["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
     assert settings["Networks"]["t-pub"]["IPAddress"] == _ip(service, srv)
+    # hairpin: the container itself, through the host's gateway address and the published port
+    res = in_netns(
+        srv_ns, BUSYBOX, "nc", "-w", "2", service.get("t-pub").pools[0].gateway, str(port), check=False
+    )
+    assert "hello" not in res.stdout  # published on 127.0.0.1 only: not on the gateway address
     # a port already taken is a clear error, and leaves nothing behind
     with pytest.raises(Conflict):
         _container(
@@ -152,6 +157,9 @@ def test_published_port_and_internal_network(service: NetworkService, netns_serv
     # ...while a container of a normal network reaches it through the host's published port
     other, other_ns = _container(service, "other", "t-pub")
     res = in_netns(other_ns, BUSYBOX, "nc", "-w", "2", gw_pub, str(port2), check=False)
+    assert "open" in res.stdout
+    # and so does the publishing container itself (hairpin)
+    res = in_netns(pub2_ns, BUSYBOX, "nc", "-w", "2", gw_pub, str(port2), check=False)
     assert "open" in res.stdout
 
 
