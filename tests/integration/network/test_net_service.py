@@ -282,3 +282,18 @@ def test_port_range_and_links(service: NetworkService) -> None:
     app, _ = _container(service, "app", "t-rng", Links=["/db1:/app/database"])
     assert service._lookup(app, "database") == [_ip(service, db)]
     assert service._lookup(cid, "database") is None  # a link is the linking container's own name
+
+
+def test_dns_over_tcp(service: NetworkService) -> None:
+    service.create({"Name": "t-tcp"})
+    web, _ = _container(service, "webtcp", "t-tcp")
+    _, ns = _container(service, "asker", "t-tcp")
+    code = (
+        "import socket,struct\n"
+        "q=struct.pack('!HHHHHH',9,256,1,0,0,0)+b'\\x06webtcp\\x00'+struct.pack('!HH',1,1)\n"
+        "s=socket.create_connection(('127.0.0.11',53),timeout=5);s.sendall(struct.pack('!H',len(q))+q)\n"
+        "n=struct.unpack('!H',s.recv(2))[0];r=b''\n"
+        "while len(r)<n: r+=s.recv(n-len(r))\n"
+        "print('.'.join(map(str,r[-4:])))\n"
+    )
+    assert in_netns(ns, "python3", "-c", code).stdout.strip() == _ip(service, web)
