@@ -22,11 +22,10 @@ import signal
 import socket
 import stat
 import struct
-import termios
 from collections.abc import Mapping
 from typing import Any
 
-from engine.runtime import caps, rootfs, seccomp
+from engine.runtime import caps, console, rootfs, seccomp
 from engine.runtime import syscalls as s
 from engine.runtime.oci import DEFAULT_PATH
 from engine.runtime.syscalls import LinuxSyscalls
@@ -79,16 +78,19 @@ def loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | _IFF_UP))
 
 
-def set_stdio(stdio: tuple[int, int, int], tty: bool) -> None:
-    """Own session (so the container is not in the monitor's), stdio on 0-2, pty as controlling TTY.
-    Signals Python (or the monitor) ignores would stay ignored across execve: give back their defaults."""
+def set_stdio(stdio: tuple[int, int, int]) -> None:
+    """Own session (so the container is not in the monitor's), stdio on 0-2 (a TTY comes later: see
+    console.py). Signals Python (or the monitor) ignores would stay ignored across execve: give back
+    their defaults."""
     for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     os.setsid()
     for target, fd in enumerate(stdio):
         os.dup2(fd, target, inheritable=True)
-    if tty:
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _uid(process: Mapping[str, Any]) -> int:
+    return int((process.get("user") or {}).get("uid", 0))
 
 
 def find_executable(arg0: str, env: list[str]) -> str:
@@ -189,16 +191,17 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int,
 def container_init(
     spec: Mapping[str, Any],
     stdio: tuple[int, int, int],
-    console: str | None,
+    console_sock: int | None,
     cgroup_dirs: Mapping[str, str],
     sync_fd: int,
 ) -> None:
-    """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`)."""
+    """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`).
+    With `console_sock` (a TTY), the pty is made here and its master sent back on that socket."""
     sc = LinuxSyscalls()
     try:
         process = spec["process"]
         linux = spec.get("linux") or {}
-        set_stdio(stdio, bool(process.get("terminal")))
+        set_stdio(stdio)
         # 1. Join the cgroup first: everything we allocate from here on is charged to the container, and the
         #    cgroup namespace made below is rooted at this cgroup only if we are already in it.
         for d in cgroup_dirs.values():
@@ -218,7 +221,17 @@ def container_init(
         if flags & s.CLONE_NEWNET:
             loopback_up()
         # 3. Filesystem: propagation private, rootfs bind, mounts, /dev, console (needs the new mount ns).
-        rootfs.prepare_rootfs(sc, spec, cgroup_dirs, console)
+        rootfs.prepare_rootfs(sc, spec, cgroup_dirs, None)
+        #    The TTY: a pty of the container's devpts (mounted just now), its slave bound at /dev/console
+        #    as runc does; opened before pivot_root, the slave still reads as /dev/pts/N afterwards.
+        if console_sock is not None:
+            root = spec["root"]["path"]
+            pts = rootfs.in_root(root, "/dev/pts")
+            # A spec without a devpts at /dev/pts (custom mounts): the host's, as before.
+            master, slave, path = console.new_pty(pts if os.path.exists(pts + "/ptmx") else "/dev/pts")
+            rootfs.bind_console(sc, root, path)
+            console.send_master(console_sock, master)
+            console.take_as_stdio(slave, _uid(process))
         # 4. pivot_root: from here on every path is a container path.
         rootfs.pivot_root(sc, spec["root"]["path"])
         # 5. Hostname needs the new UTS namespace; sysctls must be written before /proc/sys turns read-only.
@@ -245,6 +258,7 @@ def exec_init(
     cgroup_procs: list[str],
     sync_fd: int,
     seccomp_profile: Mapping[str, Any] | None = None,
+    console_sock: int | None = None,
 ) -> None:
     """`docker exec`: join a running container's cgroup and namespaces, then the same tail as init.
 
@@ -252,7 +266,7 @@ def exec_init(
     """
     sc = LinuxSyscalls()
     try:
-        set_stdio(stdio, bool(process.get("terminal")))
+        set_stdio(stdio)
         for procs in cgroup_procs:
             with open(procs, "w") as f:
                 f.write("0")
@@ -272,6 +286,11 @@ def exec_init(
                 "mnt": s.CLONE_NEWNS,
             }[name]
             sc.setns(path, nstype)
+        # The TTY from the container's own devpts (reachable now that we are in its mount namespace).
+        if console_sock is not None:
+            master, slave, _path = console.new_pty("/dev/pts")
+            console.send_master(console_sock, master)
+            console.take_as_stdio(slave, _uid(process))
         exec_process(sc, process, sync_fd, seccomp_profile)
     except BaseException as err:  # noqa: BLE001
         report_and_exit(sync_fd, err)

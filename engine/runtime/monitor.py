@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.runtime import console, runc
 from engine.runtime import init as container_init_mod
-from engine.runtime import runc
 from engine.runtime import syscalls as s
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import JsonFileLog, rfc3339nano
@@ -90,6 +90,7 @@ class Monitor:
         self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
         self.stdin_w: int | None = None
         self.master: int | None = None
+        self.console_child: socket.socket | None = None  # the child's end of the console socket (TTY)
         self.hold: list[tuple[str, bytes]] | None = [] if (opts.get("hold") or self.exec_mode) else None
         self.held = 0
         self.served = False
@@ -97,19 +98,17 @@ class Monitor:
         self.started_at = ""
 
     # --- stdio ---
-    def make_stdio(self) -> tuple[tuple[int, int, int], list[int], str | None]:
-        """(child's 0/1/2, fds the child must close, console path for TTY)."""
+    def make_stdio(self) -> tuple[tuple[int, int, int], list[int], socket.socket | None]:
+        """(child's 0/1/2, fds the child must close, our end of the console socket for a TTY)."""
         if self.tty and self.opts.get("binary") and not self.exec_mode:
             null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
             return (null, null, null), [], None  # runc makes the pty (see runc.create_and_start)
         if self.tty:
-            master, slave = os.openpty()
-            os.set_inheritable(master, False)
-            self.master = master
-            self.outputs[master] = "stdout"
-            if self.open_stdin:
-                self.stdin_w = master
-            return (slave, slave, slave), [master], os.ttyname(slave)
+            # The child makes the pty in the container's devpts and sends us the master (console.py).
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.console_child = theirs
+            return (null, null, null), [ours.fileno()], ours
         if self.open_stdin:
             in_r, in_w = os.pipe2(os.O_CLOEXEC)
             self.stdin_w = in_w
@@ -121,10 +120,21 @@ class Monitor:
         self.outputs[err_r] = "stderr"
         return (in_r, out_w, err_w), [fd for fd in (in_w, out_r, err_r) if fd >= 0], None
 
+    def _take_console(self, ours: socket.socket) -> None:
+        master = console.receive_master(ours)
+        ours.close()
+        if master is None:
+            raise StartError("the container's init sent no terminal", 128)
+        self.master = master
+        self.outputs[master] = "stdout"
+        if self.open_stdin:
+            self.stdin_w = master
+
     # --- starting the process ---
     def start(self, listener: socket.socket) -> int:
-        stdio, parent_fds, console = self.make_stdio()
+        stdio, parent_fds, console_ours = self.make_stdio()
         child_close = [*parent_fds, listener.fileno()]
+        theirs = self.console_child.fileno() if self.console_child is not None else None
         try:
             if self.exec_mode:
                 pid = self._fork(
@@ -139,6 +149,7 @@ class Monitor:
                         ],
                         w,
                         (self.spec.get("linux") or {}).get("seccomp"),
+                        theirs,
                     ),
                     child_close,
                     new_pidns=f"/proc/{self.opts['target_pid']}/ns/pid",
@@ -152,13 +163,20 @@ class Monitor:
                                if ns["type"] == "pid"), None)
                 dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
                 pid = self._fork(
-                    lambda w: container_init_mod.container_init(self.spec, stdio, console, dirs, w),
+                    lambda w: container_init_mod.container_init(self.spec, stdio, theirs, dirs, w),
                     child_close,
                     new_pidns=None if pid_ns is None else (pid_ns.get("path") or "new"),
                 )
+            if console_ours is not None:
+                self._take_console(console_ours)  # sent before the child's execve: already queued
         finally:
             for fd in set(stdio):
                 os.close(fd)
+            if self.console_child is not None:
+                self.console_child.close()
+                self.console_child = None
+            if console_ours is not None:
+                console_ours.close()
         return pid
 
     def _fork(self, child: Any, child_close: list[int], new_pidns: str | None) -> int:

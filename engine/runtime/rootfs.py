@@ -203,10 +203,14 @@ def setup_dev(sc: Syscalls, rootfs: str, console: str | None,
         if sc.kind(os.path.join(dev, name)) is None:
             sc.symlink(src, os.path.join(dev, name))
     if console:
-        # The pty's slave, bound where a TTY program looks for its console.
-        target = os.path.join(dev, "console")
-        _make_mountpoint(sc, target, True)
-        sc.mount(console, target, "", s.MS_BIND, "")
+        bind_console(sc, rootfs, console)
+
+
+def bind_console(sc: Syscalls, rootfs: str, slave: str) -> None:
+    """The pty's slave, bound where a TTY program looks for its console."""
+    target = in_root(rootfs, "/dev/console")
+    _make_mountpoint(sc, target, True)
+    sc.mount(slave, target, "", s.MS_BIND, "")
 
 
 def prepare_rootfs(
