@@ -58,20 +58,26 @@ class Engine:
         return make_api(self.host, self.environ)
 
     @cached_property
-    def reader(self) -> Any:
-        """For read-only calls (observe): a small unix-socket client when possible, else `api`."""
+    def client(self) -> Any:
+        """docker-py-compatible client for composer's own calls: the small unix-socket client
+        (`composer.lite.Client`, which hands streams to `api`) when possible, else `api` itself."""
         path = unix_path(self.host)
         if path is None:
             return self.api
-        from composer.lite import ReadClient
+        from composer.lite import Client
 
-        return ReadClient(path, timeout=TIMEOUT)
+        return Client(path, timeout=TIMEOUT, fallback=lambda: self.api)
+
+    @property
+    def reader(self) -> Any:
+        """For read-only calls (observe, ps, ls)."""
+        return self.client
 
     def close(self) -> None:
         if "api" in self.__dict__:
             self.api.close()
-        if "reader" in self.__dict__ and self.reader is not self.__dict__.get("api"):
-            self.reader.close()
+        if "client" in self.__dict__ and self.client is not self.__dict__.get("api"):
+            self.client.close()
 
 
 def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
@@ -114,9 +120,9 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
     """Does an engine answer on `host`? (no exception, no version negotiation)."""
     path = unix_path(host)
     if path is not None:
-        from composer.lite import ReadClient
+        from composer.lite import Client
 
-        client = ReadClient(path, timeout=timeout)
+        client = Client(path, timeout=timeout)
         try:
             return client.ping()
         except (OSError, http.client.HTTPException):

@@ -1,7 +1,7 @@
 """What a project command starts from: the loaded project, the engine, and a snapshot of what exists.
 
 s = open_session(options)                       # loads the project (errors are one line) and connects
-observed = s.observe(image_refs=...)            # composer.observe over s.engine.api
+observed = s.observe(image_refs=...)            # composer.observe over s.engine.reader
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def container_ready(name: str, state: dict[str, object]) -> bool:
 def wait_project(session: Session, services: Iterable[str], timeout: int | None, progress: Progress) -> None:
     wanted = set(services) or set(session.project.services)
     deadline = None if timeout is None else time.monotonic() + timeout
-    api = session.engine.api
+    api = session.engine.client
     pending: set[str] = set()
     while True:
         with engine_errors(f"listing the containers of project {session.name}"):

@@ -29,7 +29,7 @@ def _prefix(labels: dict[str, str], fallback: str) -> str:
 def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
     from composer.observe import list_containers
 
-    api = session.engine.api
+    api = session.engine.client
     project = session.project
     attach = set(args["--attach"]) or set(upopts.services) or set(project.services)
     attach -= set(args["--no-attach"])
@@ -114,7 +114,7 @@ def _exit_code(session: Session, cid: str) -> int:
         return 0
     try:
         with engine_errors("inspecting a container"):
-            return int(session.engine.api.inspect_container(cid)["State"].get("ExitCode") or 0)
+            return int(session.engine.client.inspect_container(cid)["State"].get("ExitCode") or 0)
     except Exception:
         return 0
 
@@ -126,7 +126,7 @@ def _stop_started(session: Session, ctx: Context, upopts: UpOptions) -> None:
     from composer.reconcile import plan_stop
 
     containers = tuple(
-        c for c in list_containers(session.engine.api, session.name, oneoff=False) if c.running
+        c for c in list_containers(session.engine.client, session.name, oneoff=False) if c.running
     )
     plan = plan_stop(session.project, Observed(session.name, containers), upopts.services, upopts.timeout)
     execute(plan, ctx)
@@ -135,11 +135,11 @@ def _stop_started(session: Session, ctx: Context, upopts: UpOptions) -> None:
 def _kill_started(session: Session, ctx: Context) -> None:
     from composer.observe import list_containers
 
-    for c in list_containers(session.engine.api, session.name, oneoff=False):
+    for c in list_containers(session.engine.client, session.name, oneoff=False):
         if c.running:
             try:
                 with engine_errors(f"killing {c.name}"):
-                    session.engine.api.kill(c.id)
+                    session.engine.client.kill(c.id)
                 ctx.progress.event("Container", c.name, "Killed")
             except Exception:
                 continue

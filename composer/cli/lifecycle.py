@@ -29,7 +29,7 @@ def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str = "au
         out(str(plan) or "Nothing to do")
         return
     ctx = Context(
-        api=session.engine.api,
+        api=session.engine.client,
         project=session.project,
         progress=Progress(progress, ansi=session.options.ansi),
         meta=session.meta,

@@ -56,7 +56,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         return 0
     if not plan:
         return 0
-    ctx = Context(api=engine.api, project=project, progress=Progress(args["--progress"], ansi=options.ansi))
+    ctx = Context(
+        api=engine.client, project=project, progress=Progress(args["--progress"], ansi=options.ansi)
+    )
     execute(plan, ctx)
     return 0
 

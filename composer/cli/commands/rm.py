@@ -35,7 +35,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     wanted = set(args["SERVICE"]) or set(session.project.services)
     mine = [c for c in observed.containers if c.service in wanted and not c.oneoff]
     ctx = Context(
-        api=session.engine.api,
+        api=session.engine.client,
         project=session.project,
         progress=Progress(ansi=options.ansi),
         meta=session.meta,

@@ -115,7 +115,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     if not plan and (detach or args["--no-start"]) and not args["--wait"]:
         return 0  # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
     ctx = Context(
-        api=session.engine.api,
+        api=session.engine.client,
         project=project,
         progress=progress,
         meta=session.meta,
