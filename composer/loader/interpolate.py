@@ -247,6 +247,16 @@ class Interpolator:
             return [self.walk(v, (*path, i)) for i, v in enumerate(value)]
         if not isinstance(value, str):
             return value
+        result = self._substitute(value, path) if "$" in value else value  # no `$`: nothing to do
+        kind = _cast_kind(path)
+        if kind is None:
+            return result
+        try:
+            return self._casts[kind](result)
+        except ValueError as exc:
+            raise self._error(f"failed to cast to expected type: {exc}", path) from None
+
+    def _substitute(self, value: str, path: KeyPath) -> str:
         sub = Substitutor(self.environ.get)
         try:
             result = sub.substitute(value)
@@ -256,13 +266,7 @@ class Interpolator:
             warning = f'The "{name}" variable is not set. Defaulting to a blank string.'
             if warning not in self.warnings:
                 self.warnings.append(warning)
-        kind = _cast_kind(path)
-        if kind is None:
-            return result
-        try:
-            return self._casts[kind](result)
-        except ValueError as exc:
-            raise self._error(f"failed to cast to expected type: {exc}", path) from None
+        return result
 
 
 def interpolate(
