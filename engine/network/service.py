@@ -331,7 +331,11 @@ class NetworkService(ContainerNetworking):
             endpoints.setdefault("bridge", endpoints.pop("default"))
         wanted: dict[str, EndpointConfig] = {}
         for ref in [mode, *[k for k in endpoints if k != mode]]:
-            n = self.get(ref)
+            try:
+                n = self.get(ref)
+            except NotFound as e:
+                # 400, not 404: the docker CLI takes a 404 at create for a missing image and pulls
+                raise InvalidParameter(e.message) from None
             if n.driver != "bridge":
                 raise InvalidParameter(f"container cannot be connected to network {n.name} and {mode}")
             cfg = self._endpoint_config(

@@ -70,6 +70,8 @@ def test_network_commands(docker: DockerCLI) -> None:
         assert "10.213.7.50" not in docker("exec", c, "ip", "-4", "addr").out
         docker("rm", "-f", c)
         assert docker("network", "rm", "bridge", check=False).rc != 0
+        res = docker("run", "--rm", "--network", "no-such-net", "busybox", "true", check=False)
+        assert res.rc != 0 and "network no-such-net not found" in res.err and "Pulling" not in res.err
         # a container that ends at once (a crash) leaves no veth or namespace behind
         prefix = kernel_names(engine_data_root(docker))[2]
         assert docker("run", "--network", net, "busybox", "sh", "-c", "exit 3", check=False).rc == 3
