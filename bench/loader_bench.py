@@ -2,7 +2,7 @@
 200-service project, plus `composer --help` start-up time. Both tools run on the same machine in the same run.
 
 Usage: python bench/loader_bench.py [--services N] [--runs N] [--record]
---record rewrites bench/RESULTS.md with this run's numbers and the machine description.
+--record replaces the loader section of bench/RESULTS.md with this run's numbers and the machine description.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--record", action="store_true", help="rewrite bench/RESULTS.md")
+    parser.add_argument("--record", action="store_true", help="replace the loader section of RESULTS.md")
     args = parser.parse_args()
 
     composer = shutil.which("composer")
@@ -180,12 +180,28 @@ def main() -> int:
     )
     print(report)
     if args.record:
-        (HERE / "RESULTS.md").write_text(
+        record(
             "# Loader benchmark results\n\nProduced by `python bench/loader_bench.py --record`.\n\n"
             + report
             + "\n"
         )
     return 0
+
+
+def record(section: str) -> None:
+    """Replace the loader section of bench/RESULTS.md (up to the next heading), keeping the other
+    benchmarks' sections; the loader section goes first when there is none yet."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    title = section.splitlines()[0]
+    start = next((i for i, line in enumerate(lines) if line.rstrip("\n") == title), None)
+    if start is None:
+        path.write_text(section + ("\n" + text if text else ""))
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    rest = "".join(lines[end:])
+    path.write_text("".join(lines[:start]) + section + ("\n" + rest if rest else ""))
 
 
 if __name__ == "__main__":
