@@ -7,6 +7,7 @@ import json
 import logging
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from engine.errors import InvalidParameter
 from engine.registry import store as st
-from engine.registry.blobs import fetch_blob, verify_bytes
+from engine.registry.blobs import fetch_blob, stream_blob, verify_bytes
 from engine.registry.errors import Cancelled, DigestMismatch
 from engine.registry.manifest import (
     ACCEPT,
@@ -91,7 +92,7 @@ def fetch_config(session: Session, desc: Descriptor) -> bytes:
 
 
 class Puller:
-    """One pull into `store`. Store calls are serialized; downloads run `concurrency` at a time."""
+    """One pull into `store`: `concurrency` layers at a time, each downloaded, then unpacked by its worker."""
 
     def __init__(
         self,
@@ -157,61 +158,130 @@ class Puller:
             tempfile.TemporaryDirectory(prefix="pull-", dir=self.staging_dir) as tmp,
             ThreadPoolExecutor(self.concurrency, thread_name_prefix="pull") as pool,
         ):
-            futures: list[Future[Path | None]] = []
-            for i, (desc, _) in enumerate(todo):
+            futures: list[Future[None]] = []
+            for i, (desc, diff_id) in enumerate(todo):
                 if i >= self.concurrency:
                     self.progress.layer("Waiting", short_id(desc.digest))
-                futures.append(
-                    pool.submit(self._download, session, desc, Path(tmp) / desc.digest.replace(":", "-"))
-                )
+                futures.append(pool.submit(self._layer, session, desc, diff_id, Path(tmp)))
             try:
-                # Registered bottom-up as each download completes, the order Docker extracts in.
-                for (desc, diff_id), fut in zip(todo, futures, strict=True):
-                    path = fut.result()
+                # Each worker downloads and unpacks its own layer: in overlay form a layer's directory does
+                # not depend on its parent's, so unpacks overlap with each other and with the downloads.
+                # "Pull complete" is still reported bottom-up, the order Docker shows.
+                for (desc, _), fut in zip(todo, futures, strict=True):
+                    fut.result()
                     if self._abort.is_set():
                         raise Cancelled("pull cancelled")
-                    self._register(desc, diff_id, path)
+                    self.progress.layer("Pull complete", short_id(desc.digest))
             except BaseException:
                 self._abort.set()
                 for fut in futures:
                     fut.cancel()
                 raise
 
-    def _download(self, session: Session, desc: Descriptor, dest: Path) -> Path | None:
+    def _layer(self, session: Session, desc: Descriptor, diff_id: str, staging: Path) -> None:
         ident = short_id(desc.digest)
         if st.has_blob(self.store, desc.digest):
             self.progress.layer("Download complete", ident)
-            return None
+            self._unpack_blob(desc, diff_id, new_blob=False)
+            return
+        writer = st.blob_writer(self.store) if desc.digest.startswith("sha256:") else None
+        if writer is None:
+            path = self._download(session, desc, staging / desc.digest.replace(":", "-"))
+            self._register(desc, diff_id, path)
+            return
+        self._download_blob(session, desc, _WriterSink(self.store, writer))
+        self._unpack_blob(desc, diff_id, new_blob=True)
+
+    def _report(self, desc: Descriptor) -> Callable[[int, int], None]:
+        ident = short_id(desc.digest)
 
         def report(current: int, total: int) -> None:
             if self._abort.is_set():
                 raise Cancelled(f"pull cancelled: download of {desc.digest} stopped")
             self.progress.bytes("Downloading", ident, current, total)
 
-        fetch_blob(session, desc.digest, desc.size, dest, max_retries=self.max_retries, progress=report)
-        self.progress.layer("Verifying Checksum", ident)
-        self.progress.layer("Download complete", ident)
-        return dest
+        return report
 
-    def _register(self, desc: Descriptor, diff_id: str, path: Path | None) -> None:
+    def _download_blob(self, session: Session, desc: Descriptor, sink: _WriterSink) -> None:
+        """Stream the blob straight into the store's ingest area (hashed once, by the writer); it becomes a
+        blob only when the digest matches, so a corrupt or cancelled download leaves nothing stored."""
         ident = short_id(desc.digest)
-        source = path if path is not None else self.store.blob_path(desc.digest)
-        with self._store_lock:
-            self.progress.bytes("Extracting", ident, 0, desc.size)
-            with open(source, "rb") as f:
-                got = st.add_layer(self.store, f, diff_id)
+        try:
+            stream_blob(
+                session,
+                desc.digest,
+                desc.size,
+                sink,
+                max_retries=self.max_retries,
+                progress=self._report(desc),
+            )
+            if self._abort.is_set():
+                raise Cancelled(f"pull cancelled: download of {desc.digest} stopped")
+            self.progress.layer("Verifying Checksum", ident)
+            got = sink.writer.digest
+            if got != desc.digest:
+                raise DigestMismatch(
+                    f"filesystem layer verification failed for digest {desc.digest}: got {got}"
+                )
+            sink.writer.commit(expected=desc.digest)
+        except BaseException:
+            sink.writer.abort()
+            raise
+        self.progress.layer("Download complete", ident)
+
+    def _unpack_blob(self, desc: Descriptor, diff_id: str, *, new_blob: bool) -> None:
+        """Unpack a stored blob in place (the store keeps it as the layer's source: no second copy)."""
+        ident = short_id(desc.digest)
+        if self._abort.is_set():
+            self._drop(desc, new_blob)
+            raise Cancelled("pull cancelled")
+        self.progress.bytes("Extracting", ident, 0, desc.size)
+        try:
+            got = st.add_layer_blob(self.store, desc.digest, diff_id)
             if got != diff_id:
                 raise DigestMismatch(
                     f"layer {desc.digest} unpacks to {got}, but the config expects {diff_id}"
                 )
-            if not st.has_blob(self.store, desc.digest):
-                # Stores that do not keep a layer's source get the compressed blob too (push reuses it).
-                with open(source, "rb") as f:
-                    self.store.write_blob(f, expected=desc.digest)
-            self.progress.bytes("Extracting", ident, desc.size, desc.size)
-        if path is not None:
+        except BaseException:
+            self._drop(desc, new_blob)  # a blob no layer was made from is not kept
+            raise
+        self.progress.bytes("Extracting", ident, desc.size, desc.size)
+
+    def _drop(self, desc: Descriptor, new_blob: bool) -> None:
+        if new_blob:
+            st.delete_blob(self.store, desc.digest)
+
+    def _download(self, session: Session, desc: Descriptor, dest: Path) -> Path:
+        """Stores without their own ingest area: download to a staging file first."""
+        ident = short_id(desc.digest)
+        fetch_blob(
+            session, desc.digest, desc.size, dest, max_retries=self.max_retries, progress=self._report(desc)
+        )
+        self.progress.layer("Verifying Checksum", ident)
+        self.progress.layer("Download complete", ident)
+        return dest
+
+    def _register(self, desc: Descriptor, diff_id: str, path: Path) -> None:
+        """Stores of unknown thread-safety (no ingest area) get their calls one at a time."""
+        ident = short_id(desc.digest)
+        try:
+            with self._store_lock:
+                if self._abort.is_set():
+                    raise Cancelled("pull cancelled")
+                self.progress.bytes("Extracting", ident, 0, desc.size)
+                with open(path, "rb") as f:
+                    got = st.add_layer(self.store, f, diff_id)
+                if got != diff_id:
+                    raise DigestMismatch(
+                        f"layer {desc.digest} unpacks to {got}, but the config expects {diff_id}"
+                    )
+                if not st.has_blob(self.store, desc.digest):
+                    # Stores that do not keep a layer's source get the compressed blob too (push reuses it).
+                    with open(path, "rb") as f:
+                        self.store.write_blob(f, expected=desc.digest)
+                self.progress.bytes("Extracting", ident, desc.size, desc.size)
+        finally:
             path.unlink(missing_ok=True)
-        self.progress.layer("Pull complete", ident)
 
     def _finish(
         self, config_raw: bytes, manifest: Manifest, resolved: ResolvedManifest, ref: Reference
@@ -230,3 +300,21 @@ class Puller:
                 f"image id {image.id} differs from the config digest {manifest.config.digest}"
             )
         return image
+
+
+class _WriterSink:
+    """The download's sink: the store's blob writer, replaced by a fresh one if the download starts over."""
+
+    def __init__(self, store: st.BlobStore, writer: st.BlobWriter) -> None:
+        self._store = store
+        self.writer = writer
+
+    def write(self, data: bytes) -> object:
+        return self.writer.write(data)
+
+    def restart(self) -> None:
+        self.writer.abort()
+        fresh = st.blob_writer(self._store)
+        if fresh is None:
+            raise InvalidParameter("the image store stopped offering blob writers mid-pull")
+        self.writer = fresh

@@ -43,6 +43,39 @@ def add_layer(store: BlobStore, stream: BinaryIO, diff_id: str) -> str:
         return store.add_layer(stream)
 
 
+class BlobWriter(Protocol):
+    """engine.images.blobs.BlobWriter: bytes in, sha256 on the fly, commit() renames into the store."""
+
+    offset: int
+
+    def write(self, data: bytes) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    def commit(self, expected: str | None = None, expected_size: int | None = None) -> tuple[str, int]: ...
+    def abort(self) -> None: ...
+
+
+def blob_writer(store: BlobStore) -> BlobWriter | None:
+    """A writer into the store's own ingest area, when the store has one (downloads then need no copy)."""
+    make = getattr(getattr(store, "blobs", None), "writer", None)
+    return make() if callable(make) and callable(getattr(store, "add_layer_blob", None)) else None
+
+
+def add_layer_blob(store: BlobStore, digest: str, diff_id: str) -> str:
+    """Unpack the stored blob `digest` as a layer; the blob itself becomes the layer's kept source."""
+    add = getattr(store, "add_layer_blob", None)
+    if callable(add):
+        return str(add(digest, expected_diff_id=diff_id))
+    with open(store.blob_path(digest), "rb") as f:
+        return add_layer(store, f, diff_id)
+
+
+def delete_blob(store: BlobStore, digest: str) -> None:
+    remove = getattr(getattr(store, "blobs", None), "delete", None)
+    if callable(remove):
+        remove(digest)
+
+
 @contextmanager
 def layer_tar(store: BlobStore, diff_id: str) -> Iterator[BinaryIO]:
     """The uncompressed tar whose sha256 is `diff_id` (what push compresses)."""
