@@ -73,8 +73,8 @@ async def commit(
 
 
 async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[str]:
-    """`docker update`: the restart policy at any time; resources of a stopped container (they apply at
-    its next start; a running container's cgroup is not changed in place)."""
+    """`docker update`: the restart policy and resources at any time; a running (or paused) container's
+    cgroup takes the new limits at once (E5: Runtime.update), a stopped one gets them at its next start."""
     c = svc.get(ref)
     # clients send every field, zero when unchanged
     unknown = sorted(k for k, v in body.items() if k not in UPDATABLE | {"RestartPolicy"} and v)
@@ -83,13 +83,16 @@ async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[
     async with svc.lock(c.id):
         c = svc.store.current(c.id) or c
         resources = {k: v for k, v in body.items() if k in UPDATABLE and v not in (None, 0, "")}
-        if resources and c.state.status in ("running", "paused", "restarting"):
-            raise Conflict(f"cannot update the resources of running container {c.id[:12]}: stop it first")
         merged = {**c.host_config, **resources}
         policy = body.get("RestartPolicy") or {}
         if policy.get("Name"):  # an empty name means "unchanged"
             merged["RestartPolicy"] = policy
         merged = normalize_host_config(merged)
+        if resources and c.state.status in ("running", "paused"):
+            # E5: written to the live cgroup first; the record changes only if the kernel took them.
+            from engine.runtime.oci import live_resources
+
+            await asyncio.to_thread(svc.runtime(c).update, c.id, live_resources(merged))
         c = svc.store.update(c.id, lambda cur: dataclasses.replace(cur, host_config=merged))
     svc.event_publish(c, "update")
     return []

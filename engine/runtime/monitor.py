@@ -91,7 +91,8 @@ class Monitor:
         self.stdin_w: int | None = None
         self.master: int | None = None
         self.console_child: socket.socket | None = None  # the child's end of the console socket (TTY)
-        self.hold: list[tuple[str, bytes]] | None = [] if (opts.get("hold") or self.exec_mode) else None
+        # An exec holds by default (its client connects after the start); a detached one says hold=False.
+        self.hold: list[tuple[str, bytes]] | None = [] if opts.get("hold", self.exec_mode) else None
         self.held = 0
         self.served = False
         self.pid = 0

@@ -216,6 +216,13 @@ def _resources(host_config: dict[str, Any], privileged: bool) -> dict[str, Any]:
     return res
 
 
+def live_resources(host_config: dict[str, Any]) -> dict[str, Any]:
+    """The linux.resources a running container's cgroup takes from `docker update` (memory, cpu, pids),
+    computed from its whole updated HostConfig exactly as a start would; device rules never change live."""
+    res = _resources(host_config, False)
+    return {key: res[key] for key in ("memory", "cpu", "pids") if key in res}
+
+
 def _namespaces(host_config: dict[str, Any], netns_path: str | None,
                 ns_paths: Mapping[str, str]) -> list[dict[str, Any]]:
     spaces: list[dict[str, Any]] = [{"type": "mount"}]

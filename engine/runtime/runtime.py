@@ -6,6 +6,7 @@ zygote process (see zygote.py) or, if that is unavailable, from a fresh interpre
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -317,7 +318,10 @@ class Runtime:
         self._cleanup(cid, places)
 
     # --- exec ---
-    def exec(self, cid: str, eid: str, process: dict[str, Any], *, tty: bool, open_stdin: bool) -> Path:
+    def exec(self, cid: str, eid: str, process: dict[str, Any], *, tty: bool, open_stdin: bool,
+             hold_output: bool = True) -> Path:
+        """Start an exec; its monitor keeps the output for the first client and waits for it (up to
+        monitor.EXEC_WAIT) after the exit, unless `hold_output` is False (detached: nobody will come)."""
         state = self._running(cid)
         if state.status == "paused":
             raise Conflict(f"Container {cid} is paused, unpause the container before exec")
@@ -336,6 +340,7 @@ class Runtime:
                 "process": full,
                 "tty": tty,
                 "open_stdin": open_stdin,
+                "hold": hold_output,
             },
         )
         answer = self._spawn(places)
@@ -348,6 +353,24 @@ class Runtime:
 
     def exec_resize(self, cid: str, eid: str, height: int, width: int) -> None:
         self._resize(self._places(cid, eid), height, width)
+
+    def exec_delete(self, cid: str, eid: str) -> None:
+        """Forget an exec: its files and socket go (healthchecks exec every few seconds for the container's
+        whole life). One still running (a timed-out probe) is killed first, as Docker kills it. Deleting
+        what is already gone is success."""
+        places = self._places(cid, eid)
+        data = read_status(places) or {}
+        try:
+            monitor_pid = int(places.pidfile.read_text() or 0)
+        except (OSError, ValueError):
+            monitor_pid = int(data.get("monitor_pid") or 0)
+        _kill_monitor(monitor_pid)  # first: a live monitor would record the exit after we removed its files
+        if data.get("status") == "running" and pid_alive(int(data.get("pid") or 0)):
+            with contextlib.suppress(OSError):
+                os.kill(int(data["pid"]), signal.SIGKILL)
+        places.socket.unlink(missing_ok=True)
+        for path in (places.options, places.status, places.pidfile, places.errlog):
+            path.unlink(missing_ok=True)
 
 
 def _start_error(answer: dict[str, Any], what: str) -> Exception:
