@@ -129,11 +129,9 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
             return False
         finally:
             client.close()
-    import docker
-
     try:
-        api = docker.APIClient(base_url=host, version="1.41", timeout=timeout)
-    except docker.errors.DockerException:
+        api = make_api(host, environ, timeout=timeout)  # with the TLS settings of tcp:// hosts
+    except ComposerError:
         return False
     try:
         return bool(api.ping())
@@ -150,6 +148,10 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
         from composer.embedded import start_embedded_engine
 
         start_embedded_engine(announce=True, environ=options.environ)
+    elif not embedded and not ping(host, options.environ, timeout=5):
+        raise EngineUnreachable(
+            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+        )
     log.debug("connecting host=%s embedded=%s", host, embedded)
     return Engine(host=host, embedded=embedded, environ=options.environ)
 
