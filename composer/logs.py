@@ -217,7 +217,6 @@ class LogStreamer:
         with self._lock:
             if self._closed.is_set() or container.id in self._active:
                 return
-            self._printer.register(display_name(container, self._project))
             thread = threading.Thread(
                 target=self._pump,
                 args=(

@@ -83,14 +83,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     containers = t.containers(services, all=True)
     if index is not None:
         containers = [c for c in containers if c.number == index]
-    from composer.containers import display_name
-
     fmt = LogFormat(
         color=not args["--no-color"] and use_color(options.ansi),
         prefix=not args["--no-log-prefix"],
         timestamps=bool(args["--timestamps"]),
     )
-    printer = LogPrinter(sys.stdout, fmt, [display_name(c, t.name) for c in containers])
+    # names are registered as their first line prints, so the padding grows as the reference's does
+    printer = LogPrinter(sys.stdout, fmt)
     follow = bool(args["--follow"])
     with engine_errors():
         if args["--merge"]:

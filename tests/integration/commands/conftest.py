@@ -8,6 +8,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import sysconfig
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import pytest
 from tests.support.engine import EngineProcess, running_engine
 
 PROJECT = "demo"
+# the real binary that the `compose` pip package wraps (its wrapper script hides exit codes)
+REFERENCE = str(Path(sysconfig.get_paths()["purelib"]) / "compose" / "docker-compose")
 
 COMPOSE = """\
 name: demo
@@ -70,6 +73,17 @@ class Project:
             assert proc.returncode == 0, f"composer {' '.join(args)} -> {proc.returncode}: {proc.stderr}"
         return proc
 
+    def reference(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """The reference Docker Compose v2 binary (not the pip wrapper, which hides exit codes)."""
+        return subprocess.run(
+            [REFERENCE, *args],
+            cwd=self.path,
+            env={**_env(), "DOCKER_HOST": self.engine.docker_host},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "composer.cli.main", *args],
@@ -97,6 +111,10 @@ class Project:
             "com.docker.compose.oneoff": "False",
             "com.docker.compose.project.working_dir": str(self.path),
             "com.docker.compose.project.config_files": str(self.path / "compose.yaml"),
+            # the reference lists only containers that carry these too
+            "com.docker.compose.version": "2.40.3",
+            "com.docker.compose.config-hash": "0" * 64,
+            "com.docker.compose.image": self.api.inspect_image("busybox:latest")["Id"],
         }
         host_config = config.pop("host_config", None)
         created = self.api.create_container(
