@@ -70,6 +70,7 @@ def parse_tail(value: str) -> int | None:
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.containers import display_name
     from composer.logs import LogFormat, LogPrinter, LogStreamer, merged_history
     from composer.presenter import use_color
 
@@ -92,19 +93,23 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     printer = LogPrinter(sys.stdout, fmt)
     follow = bool(args["--follow"])
     with engine_errors():
+        resume_at: dict[str, float] = {}  # display name -> follow from just after the merged history
         if args["--merge"]:
+            read_at = time.time()
             for line in merged_history(t.api, containers, t.name, tail=tail, since=since, until=until):
                 printer.line(line)
+                seconds, nanos = line.sort_key
+                resume_at[line.name] = seconds + nanos / 1e9 + 1e-6
             if not follow:
                 return 0
-            since = time.time()  # the history is printed: follow from here on
+            since = read_at
             tail = None
         streamer = LogStreamer(t.api, t.name, printer, follow=follow, tail=tail, since=since, until=until)
         try:
             if follow and until is None:
                 streamer.watch(services)
             for c in containers:
-                streamer.add(c)
+                streamer.add(c, since=resume_at.get(display_name(c, t.name)))
             if follow and until is None:
                 # as the reference: -f ends once none of the followed services' containers runs
                 streamer.follow_until_idle(lambda: _running(t, services, index))

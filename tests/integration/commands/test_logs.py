@@ -125,3 +125,20 @@ def test_logs_follow_ends_by_itself_when_nothing_runs_any_more(project: Project)
     result = project.composer("logs", "-f", "--no-color", timeout=30, check=True)
     assert result.stdout == "web-1  | short life\n"
     assert time.monotonic() - started < 15
+
+
+def test_logs_merge_follow_continues_without_gaps_or_repeats(project: Project) -> None:
+    web = project.container("web", cmd=["sh", "-c", "echo w1; sleep 2; echo w2; sleep 3600"])
+    worker = project.container(
+        "worker", cmd=["sh", "-c", "sleep 0.3; echo k1; sleep 2.5; echo k2; sleep 3600"]
+    )
+    _wait_for_log(project, web, "w1")
+    _wait_for_log(project, worker, "k1")
+    proc = project.popen("logs", "-f", "--merge", "--no-log-prefix")
+    try:
+        assert proc.stdout is not None
+        seen = [proc.stdout.readline().strip() for _ in range(4)]
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=10)
+    assert seen == ["w1", "k1", "w2", "k2"], err
