@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from composer.client import ping
+from composer.embedded import places, stop_embedded_engine
 from tests.integration.compose.conftest import Runner
 from tests.support.engine import EngineProcess
 
@@ -27,6 +29,12 @@ PROJECT = "name: emb\nservices:\n  app: {image: busybox:latest, command: sleep 1
 def embedded_root() -> Iterator[Path]:
     root = Path(tempfile.mkdtemp(prefix="ce-emb-", dir="/tmp"))  # short: the socket path must fit
     yield root
+    env = {"COMPOSER_ENGINE_ROOT": str(root)}
+    where = places(env)
+    if ping(where.host, env):  # a test that failed half-way: remove its containers, stop its daemon
+        leftover = EngineProcess(root)
+        leftover.remove_all_containers()
+    stop_embedded_engine(env)
     EngineProcess(root).cleanup()  # kills leftovers, unmounts, removes cgroups and the directory
 
 
