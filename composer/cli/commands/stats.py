@@ -43,7 +43,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             samples = in_parallel(containers, lambda c: _sample(t.api, c))
             rows = [_row(c, s, bool(args["--no-trunc"])) for c, s in zip(containers, samples, strict=True)]
             if fmt == "json":
-                text = "".join(json.dumps(dict(zip(_JSON_KEYS, r, strict=True))) + "\n" for r in rows)
+                text = "".join(_json_line(c, r) for c, r in zip(containers, rows, strict=True))
             else:
                 text = table([_HEADER, *rows], padding=3, min_width=10)
             if args["--no-stream"]:
@@ -57,6 +57,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 _JSON_KEYS = ("ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs")
+
+
+def _json_line(container: ProjectContainer, row: list[str]) -> str:
+    """The docker CLI's `--format json` object: its keys sorted, Container as the name given."""
+    entry = dict(zip(_JSON_KEYS, row, strict=True))
+    entry["Container"] = container.name
+    return json.dumps(dict(sorted(entry.items())), separators=(",", ":")) + "\n"
 
 
 def _sample(api: Any, container: ProjectContainer) -> Mapping[str, Any]:

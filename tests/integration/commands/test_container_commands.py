@@ -160,3 +160,13 @@ def test_wait_down_project_removes_the_project_after_the_first_exit(project: Pro
     result = project.composer("wait", "--down-project", "once", "worker")
     assert result.returncode == 2, result.stderr
     assert project.api.containers(all=True, filters={"label": ["com.docker.compose.project=demo"]}) == []
+
+
+def test_stats_json(project: Project) -> None:
+    web = project.container("web")
+    (line,) = project.composer("stats", "--no-stream", "--format", "json", check=True).stdout.splitlines()
+    entry = json.loads(line)
+    assert sorted(entry) == [
+        "BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs",
+    ]  # fmt: skip
+    assert (entry["ID"], entry["Name"], entry["PIDs"]) == (web[:12], "demo-web-1", "1")
