@@ -332,8 +332,20 @@ def _await(op: Operation, ctx: Context) -> None:
             return
         for item, s in zip(found, states, strict=True):
             if s == "wait":
-                ctx.progress.event("Container", str(item["Names"][0]).lstrip("/"), "Waiting", "")
+                ctx.progress.event(
+                    "Container",
+                    str(item["Names"][0]).lstrip("/"),
+                    "Waiting",
+                    f"to be {_GOAL.get(condition, condition)} ({op.cause})",
+                )
         time.sleep(POLL)
+
+
+_GOAL = {
+    "service_started": "started",
+    "service_healthy": "healthy",
+    "service_completed_successfully": "completed successfully",
+}
 
 
 def _condition_state(condition: str, name: str, service: str, state: dict[str, Any]) -> str:

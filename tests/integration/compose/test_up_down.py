@@ -64,6 +64,7 @@ def test_up_orders_by_health_is_idempotent_recreates_scales_and_down_cleans(
     assert kv["State"]["Health"]["Status"] == "healthy"
     assert web["State"]["StartedAt"] > kv["State"]["StartedAt"]
     assert " Container shop-kv-1  Healthy" in first.err
+    assert " Container shop-kv-1  Waiting to be healthy (needed by web)" in first.err
     assert web["Config"]["Labels"][L.DEPENDS_ON] == "kv:service_healthy:false"
     ids = {n: c["Id"] for n, c in found.items()}
 
