@@ -54,10 +54,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         _split(args["SERVICE:SRC_PATH"] or args["SRC_PATH"]),
         _split(args["DEST_PATH"] or args["SERVICE:DEST_PATH"]),
     )
-    if (src_service is None) == (dest_service is None):
+    if src_service is not None and dest_service is not None:
         raise ComposerError(
-            "copying between services is not supported; name one SERVICE:PATH and one local path"
+            "copying between services is not supported: name one SERVICE:PATH and one local path"
         )
+    if src_service is None and dest_service is None:
+        raise ComposerError("one of the two paths must be SERVICE:PATH (a service's container)")
     service = str(src_service or dest_service)
     index = parse_index(args["--index"])
     t = target(options, [service])
