@@ -56,8 +56,15 @@ class BlobWriter:
     def digest(self) -> str:
         return "sha256:" + self._hash.hexdigest()
 
-    def commit(self, expected: str | None = None, expected_size: int | None = None) -> tuple[str, int]:
-        """Verify, fsync and move into the store; returns (digest, size). Idempotent for existing blobs."""
+    def commit(
+        self, expected: str | None = None, expected_size: int | None = None, *, durable: bool = True
+    ) -> tuple[str, int]:
+        """Verify, fsync and move into the store; returns (digest, size). Idempotent for existing blobs.
+
+        durable=False skips both fsyncs, for a blob whose loss in a power cut is no worse than the loss of
+        what is built from it (a pulled layer's source: its unpacked files are not fsynced either). The
+        rename is still atomic for every process, so a daemon killed at any point sees the whole verified
+        blob or none: only the kernel's unwritten page cache, lost with the machine, is at stake."""
         digest, size = self.digest, self.offset
         try:
             if expected is not None and expected != digest:
@@ -66,12 +73,14 @@ class BlobWriter:
             if expected_size is not None and expected_size != size:
                 raise InvalidParameter(f"size mismatch for {digest}: expected {expected_size}, got {size}")
             self._file.flush()
-            os.fsync(self._file.fileno())
+            if durable:
+                os.fsync(self._file.fileno())
             self._file.close()
             final = self._store.blob_path(digest)
             os.chmod(self._path, 0o644)
             os.rename(self._path, final)
-            self._store.sync_dir()
+            if durable:
+                self._store.sync_dir()
         except BaseException:
             self.abort()
             raise

@@ -158,6 +158,10 @@ class LayerStore:
 
     def _install(self, tmp: Path, diff_id: str, size: int, tar_size: int, sources: list[str],
                  kind: str) -> Layer:
+        # The new layer's meta goes into its private temp dir before the lock: its fsync then overlaps with
+        # other layers' unpacks instead of queueing them (parallel pulls install several layers at once).
+        link = base64.b32encode(secrets.token_bytes(10)).decode()[:16]
+        self._write_meta(tmp, diff_id, size, tar_size, link, tuple(sources))
         with self._lock:
             self._leases[diff_id] = time.monotonic()
             final = self._dir(diff_id)
@@ -171,8 +175,6 @@ class LayerStore:
                 return self.get(diff_id)
             if final.exists():
                 rmtree(final)  # a half-removed layer from a crash
-            link = base64.b32encode(secrets.token_bytes(10)).decode()[:16]
-            self._write_meta(tmp, diff_id, size, tar_size, link, tuple(sources))
             # link first: a crash in between leaves a dangling link (swept at start), not a linkless layer
             os.symlink(f"../layers/{final.name}/diff", self._links / link)
             os.rename(tmp, final)

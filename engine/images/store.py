@@ -84,6 +84,14 @@ class ImageStore:
         with self.blobs.open(digest) as f:
             return self.layers.add(f, expected_diff_id=expected_diff_id, source_digest=digest).diff_id
 
+    def add_layer_stream(
+        self, stream: BinaryIO, source_digest: str, expected_diff_id: str | None = None
+    ) -> str:
+        """Unpack a layer while it downloads. `stream` stores blob `source_digest` itself (verified) before it
+        reports EOF, and that blob becomes the layer's kept source: nothing is written twice. A stream that
+        fails or a diff_id mismatch leaves no layer (the caller drops a blob it stored)."""
+        return self.layers.add(stream, expected_diff_id=expected_diff_id, source_digest=source_digest).diff_id
+
     # -- lookup ------------------------------------------------------------------------------------
     def _save_index(self) -> None:
         atomic_write_json(self._index_path, self._index)

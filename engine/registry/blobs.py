@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from engine.errors import InvalidParameter, Unavailable
 from engine.registry.errors import DigestMismatch
@@ -35,31 +34,6 @@ def verify_bytes(data: bytes, digest: str) -> None:
         raise DigestMismatch(f"digest mismatch: expected {digest}, got {got}")
 
 
-class Sink(Protocol):
-    """Where a blob's bytes go as they arrive."""
-
-    def write(self, data: bytes) -> object: ...
-    def restart(self) -> None: ...  # the registry ignored Range: what was written so far is dropped
-
-
-class _FileSink:
-    """A plain file, hashed here (the store's blob writers hash for themselves)."""
-
-    def __init__(self, out: BinaryIO, digest: str) -> None:
-        self._out = out
-        self._digest = digest
-        self.hash = hasher_for(digest)
-
-    def write(self, data: bytes) -> object:
-        self.hash.update(data)
-        return self._out.write(data)
-
-    def restart(self) -> None:
-        self._out.seek(0)
-        self._out.truncate()
-        self.hash = hasher_for(self._digest)
-
-
 def fetch_blob(
     session: Session,
     digest: str,
@@ -71,30 +45,34 @@ def fetch_blob(
     backoff: float = 0.2,
 ) -> Path:
     """Download blob `digest` into `dest`; verified before returning. On mismatch `dest` is removed."""
+    h = hasher_for(digest)
     with open(dest, "wb") as out:
-        sink = _FileSink(out, digest)
-        stream_blob(session, digest, size, sink, max_retries=max_retries, progress=progress, backoff=backoff)
-    got = f"{digest.partition(':')[0]}:{sink.hash.hexdigest()}"
+        for chunk in iter_blob(
+            session, digest, size, max_retries=max_retries, progress=progress, backoff=backoff
+        ):
+            h.update(chunk)
+            out.write(chunk)
+    got = f"{digest.partition(':')[0]}:{h.hexdigest()}"
     if got != digest:
         dest.unlink(missing_ok=True)
         raise DigestMismatch(f"filesystem layer verification failed for digest {digest}: got {got}")
     return dest
 
 
-def stream_blob(
+def iter_blob(
     session: Session,
     digest: str,
     size: int,
-    sink: Sink,
     *,
     max_retries: int = 5,
     progress: ProgressFn | None = None,
     backoff: float = 0.2,
-) -> int:
-    """Stream blob `digest` into `sink`; returns the byte count. The caller verifies the digest.
+) -> Generator[bytes, None, None]:
+    """The bytes of blob `digest` in order, as they arrive; the consumer verifies the digest.
 
-    A connection that breaks mid-body is reopened with `Range: bytes=<received>-` up to `max_retries` times;
-    the sink keeps what it has, so the bytes already received are neither refetched nor rehashed.
+    A connection that breaks mid-body is reopened with `Range: bytes=<received>-` up to `max_retries` times,
+    so the consumer sees one unbroken stream. A server that ignores Range sends the whole blob again; its
+    first `received` bytes are skipped (the consumer's digest covers exactly the bytes it was given).
     """
     received = 0
     failures = 0
@@ -105,16 +83,15 @@ def stream_blob(
         except NETWORK_ERRORS as exc:
             failures = _retry_or_raise(digest, failures, max_retries, exc, backoff)
             continue
+        skip = 0
         if resp.status == 206 and _range_start(resp.header("Content-Range")) != received:
             resp.close()
             raise InvalidParameter(
                 f"fetching blob {digest}: registry answered a range that does not start at {received}"
             )
         if resp.status == 200 and received:
-            # The server ignored Range: start over.
             log.info("registry ignored range request digest=%s offset=%d", digest, received)
-            sink.restart()
-            received = 0
+            skip = received
         elif resp.status not in (200, 206):
             if resp.status >= 500 or resp.status == 429:
                 resp.body()
@@ -128,10 +105,15 @@ def stream_blob(
                 chunk = resp.read(CHUNK)
                 if not chunk:
                     break
-                sink.write(chunk)
+                if skip:
+                    dropped = min(skip, len(chunk))
+                    chunk, skip = chunk[dropped:], skip - dropped
+                    if not chunk:
+                        continue
                 received += len(chunk)
                 if size and received > size:
                     raise DigestMismatch(f"blob {digest} is longer than its descriptor's size {size}")
+                yield chunk
                 if progress:
                     progress(received, size)
         except NETWORK_ERRORS as exc:
@@ -145,7 +127,7 @@ def stream_blob(
                 digest, failures, max_retries, OSError(f"short read {received}/{size}"), backoff
             )
             continue
-        return received
+        return
 
 
 def _range_start(content_range: str) -> int | None:

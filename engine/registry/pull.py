@@ -15,7 +15,8 @@ from typing import Any
 
 from engine.errors import InvalidParameter
 from engine.registry import store as st
-from engine.registry.blobs import fetch_blob, stream_blob, verify_bytes
+from engine.registry.blobs import fetch_blob, iter_blob, verify_bytes
+from engine.registry.download import VerifiedDownload
 from engine.registry.errors import Cancelled, DigestMismatch
 from engine.registry.manifest import (
     ACCEPT,
@@ -189,8 +190,63 @@ class Puller:
             path = self._download(session, desc, staging / desc.digest.replace(":", "-"))
             self._register(desc, diff_id, path)
             return
-        self._download_blob(session, desc, _WriterSink(self.store, writer))
+        if callable(getattr(self.store, "add_layer_stream", None)):
+            self._stream_layer(session, desc, diff_id, writer)
+            return
+        self._download_blob(session, desc, writer)
         self._unpack_blob(desc, diff_id, new_blob=True)
+
+    def _stream_layer(self, session: Session, desc: Descriptor, diff_id: str, writer: st.BlobWriter) -> None:
+        """Unpack while downloading: the tar reader pulls the bytes off the connection, the blob writer keeps
+        them, and the layer is installed only after the blob verified (see engine.registry.download)."""
+        ident = short_id(desc.digest)
+
+        def verified() -> None:
+            self.progress.layer("Verifying Checksum", ident)
+            self.progress.layer("Download complete", ident)
+
+        chunks = iter_blob(
+            session, desc.digest, desc.size, max_retries=self.max_retries, progress=self._report(desc)
+        )
+        download = VerifiedDownload(chunks, writer, desc.digest, verified, self._check_cancel)
+        try:
+            got = self.store.add_layer_stream(download, desc.digest, expected_diff_id=diff_id)  # type: ignore[attr-defined]
+            if got != diff_id:
+                raise DigestMismatch(
+                    f"layer {desc.digest} unpacks to {got}, but the config expects {diff_id}"
+                )
+        except (Cancelled, DigestMismatch):
+            self._give_up(download, desc)
+            raise
+        except Exception:
+            if not (download.done or download.failed or self._abort.is_set()):
+                # A corrupt download usually breaks the gzip or tar reader before the digest is known: read
+                # the rest so the user hears about the digest, not about a bad archive.
+                try:
+                    download.drain()
+                except DigestMismatch:
+                    self._give_up(download, desc)
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the first error is the one reported
+                    log.debug("draining a failed layer download digest=%s error=%s", desc.digest, exc)
+            self._give_up(download, desc)
+            raise
+        except BaseException:
+            self._give_up(download, desc)
+            raise
+        finally:
+            chunks.close()
+        if not download.done:
+            download.abort()  # the layer was there already (another pull): nothing was downloaded
+        self.progress.bytes("Extracting", ident, desc.size, desc.size)
+
+    def _check_cancel(self) -> None:
+        if self._abort.is_set():
+            raise Cancelled("pull cancelled")
+
+    def _give_up(self, download: VerifiedDownload, desc: Descriptor) -> None:
+        self._drop(desc, download.done)  # a blob that verified but made no layer is not kept
+        download.abort()
 
     def _report(self, desc: Descriptor) -> Callable[[int, int], None]:
         ident = short_id(desc.digest)
@@ -202,30 +258,26 @@ class Puller:
 
         return report
 
-    def _download_blob(self, session: Session, desc: Descriptor, sink: _WriterSink) -> None:
+    def _download_blob(self, session: Session, desc: Descriptor, writer: st.BlobWriter) -> None:
         """Stream the blob straight into the store's ingest area (hashed once, by the writer); it becomes a
         blob only when the digest matches, so a corrupt or cancelled download leaves nothing stored."""
         ident = short_id(desc.digest)
         try:
-            stream_blob(
-                session,
-                desc.digest,
-                desc.size,
-                sink,
-                max_retries=self.max_retries,
-                progress=self._report(desc),
-            )
+            for chunk in iter_blob(
+                session, desc.digest, desc.size, max_retries=self.max_retries, progress=self._report(desc)
+            ):
+                writer.write(chunk)
             if self._abort.is_set():
                 raise Cancelled(f"pull cancelled: download of {desc.digest} stopped")
             self.progress.layer("Verifying Checksum", ident)
-            got = sink.writer.digest
+            got = writer.digest
             if got != desc.digest:
                 raise DigestMismatch(
                     f"filesystem layer verification failed for digest {desc.digest}: got {got}"
                 )
-            sink.writer.commit(expected=desc.digest)
+            writer.commit(expected=desc.digest)
         except BaseException:
-            sink.writer.abort()
+            writer.abort()
             raise
         self.progress.layer("Download complete", ident)
 
@@ -300,21 +352,3 @@ class Puller:
                 f"image id {image.id} differs from the config digest {manifest.config.digest}"
             )
         return image
-
-
-class _WriterSink:
-    """The download's sink: the store's blob writer, replaced by a fresh one if the download starts over."""
-
-    def __init__(self, store: st.BlobStore, writer: st.BlobWriter) -> None:
-        self._store = store
-        self.writer = writer
-
-    def write(self, data: bytes) -> object:
-        return self.writer.write(data)
-
-    def restart(self) -> None:
-        self.writer.abort()
-        fresh = st.blob_writer(self._store)
-        if fresh is None:
-            raise InvalidParameter("the image store stopped offering blob writers mid-pull")
-        self.writer = fresh
