@@ -29,11 +29,17 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     services = list(args["SERVICE"])
     t = target(options, services)
     containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
+    import docker.errors
+
     images: dict[str, dict[str, Any]] = {}
     with engine_errors():
         for c in containers:
-            if c.image_id not in images:
+            if c.image_id in images:
+                continue
+            try:
                 images[c.image_id] = t.api.inspect_image(c.image_id)
+            except docker.errors.NotFound:  # removed under a container that still exists: no tags left
+                images[c.image_id] = {"Id": c.image_id, "RepoTags": []}
     if args["--quiet"]:
         for image_id in dict.fromkeys(c.image_id for c in containers):
             out(image_id.removeprefix("sha256:"))
