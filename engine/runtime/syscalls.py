@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import stat
 from dataclasses import dataclass, field
@@ -114,8 +115,14 @@ class Syscalls(Protocol):
     def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None: ...
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """Loaded once per process (the zygote loads it before forking monitors). By soname first:
+    find_library runs `ldconfig -p`, a subprocess that cost ~10 ms on every container start."""
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:  # not glibc
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
 class LinuxSyscalls:

@@ -14,7 +14,7 @@ import socket
 import sys
 from pathlib import Path
 
-from engine.runtime import monitor
+from engine.runtime import monitor, syscalls
 from engine.runtime.state import Places
 
 
@@ -54,6 +54,7 @@ def serve(sock: socket.socket) -> None:
 
 def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
+    syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
     serve(sock)
 
 
