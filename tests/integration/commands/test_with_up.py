@@ -3,8 +3,6 @@ a real recreation by the reconciler; exec, top and run see the same project."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.integration.commands.conftest import Project
