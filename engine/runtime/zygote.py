@@ -1,15 +1,17 @@
 """A warm, single-threaded process that forks monitors on request.
 
 Starting a fresh interpreter per container costs ~0.1 s here; forking this already-initialised
-process costs ~1 ms. The daemon cannot fork itself (it is threaded), so it starts one zygote and
-sends it requests over a SOCK_SEQPACKET pair: one JSON message {"dir", "eid"} carrying the sync pipe's
-write end as SCM_RIGHTS. The zygote exits when the daemon's end closes; monitors it forked live on.
+process costs ~1 ms; monitors are forked directly (no intermediate process to reap). The daemon
+cannot fork itself (it is threaded), so it starts one zygote and sends it requests over a
+SOCK_SEQPACKET pair: one JSON message {"dir", "eid"} carrying the sync pipe's write end as
+SCM_RIGHTS. The zygote exits when the daemon's end closes; monitors it forked live on.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -35,25 +37,24 @@ def serve(sock: socket.socket) -> None:
         if not fds:
             continue
         sync_fd = fds[0]
-        child = os.fork()
-        if child == 0:
-            # Intermediate: new session, only the sync fd kept, fork the monitor, exit (we reap it below).
+        if os.fork() == 0:
+            # The monitor itself (one fork: SIGCHLD is ignored here, so the kernel reaps monitors that end
+            # while we live, and they pass to init when we exit). New session, only the sync fd kept.
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the monitor waits for its own children
             runtime_dir = Path(req["dir"])
             eid = req.get("eid") or ""
             if sync_fd < 3:
                 sync_fd = os.dup(sync_fd)
             sock.close()
             monitor.detach_stdio(Places(runtime_dir, eid).errlog, sync_fd)
-            if os.fork() == 0:
-                monitor.serve_forever(runtime_dir, sync_fd, eid)
-            os._exit(0)
+            monitor.serve_forever(runtime_dir, sync_fd, eid)
         for fd in fds:
             os.close(fd)
-        os.waitpid(child, 0)
 
 
 def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
     syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
     serve(sock)
 
