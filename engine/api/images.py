@@ -130,6 +130,13 @@ def select(images: Iterable[Image], filters: dict[str, tuple[str, ...]],
     return out
 
 
+def hide_intermediate(chosen: list[Image], images: list[Image]) -> list[Image]:
+    """Without `all`, dockerd leaves out nameless images that have children: a build's intermediate steps.
+    A nameless image nothing builds on (dangling) is still listed, as `<none>`."""
+    parents = {image.parent for image in images if image.parent}
+    return [i for i in chosen if i.repo_tags or i.repo_digests or i.id not in parents]
+
+
 # ---- helpers --------------------------------------------------------------------------------------
 
 def _name(request: web.Request) -> str:
@@ -209,6 +216,8 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     filters = qfilters(request)
     images = await asyncio.to_thread(b.images.list)
     chosen = await asyncio.to_thread(select, images, filters, b.images.get)
+    if not qbool(request, "all", False):
+        chosen = hide_intermediate(chosen, images)
     with_digests = qbool(request, "digests", True)
     shared = (await asyncio.to_thread(layer_sharing, b, images))[0] if qbool(request, "shared-size") else {}
     out = []
