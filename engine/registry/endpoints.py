@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import ssl
@@ -78,18 +79,45 @@ class Endpoint:
     _ctx: list[ssl.SSLContext] = field(default_factory=list, compare=False, repr=False)
 
     def ssl_context(self) -> ssl.SSLContext:
-        """Built once per endpoint: system roots plus certs.d CAs, or no verification for insecure hosts."""
+        """System roots plus certs.d CAs, or no verification for insecure hosts (see _shared_context)."""
         if not self._ctx:
-            ctx = ssl.create_default_context()
-            for ca in self.ca_files:
-                ctx.load_verify_locations(cafile=str(ca))
-            if self.client_cert:
-                ctx.load_cert_chain(str(self.client_cert[0]), str(self.client_cert[1]))
-            if not self.tls_verify:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-            self._ctx.append(ctx)
+            files = (*self.ca_files, *(self.client_cert or ()))
+            self._ctx.append(
+                _shared_context(self.tls_verify, self.ca_files, self.client_cert, _stamps(files))
+            )
         return self._ctx[0]
+
+
+def _stamps(paths: tuple[Path, ...]) -> tuple[int, ...]:
+    """Modification times, so a changed certs.d file gets a fresh context."""
+    out = []
+    for path in paths:
+        try:
+            out.append(path.stat().st_mtime_ns)
+        except OSError:
+            out.append(-1)  # loading it will report the problem
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_context(
+    tls_verify: bool,
+    ca_files: tuple[Path, ...],
+    client_cert: tuple[Path, Path] | None,
+    stamps: tuple[int, ...],
+) -> ssl.SSLContext:
+    """Loading the system roots takes ~20 ms; a daemon pulls often, from few registries, so contexts are
+    reused across pulls (SSLContext is safe to share between connections and threads)."""
+    del stamps  # only part of the cache key
+    ctx = ssl.create_default_context()
+    for ca in ca_files:
+        ctx.load_verify_locations(cafile=str(ca))
+    if client_cert:
+        ctx.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
+    if not tls_verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def is_insecure(host: str, options: RegistryOptions) -> bool:
