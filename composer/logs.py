@@ -346,7 +346,8 @@ class LogStreamer:
                 return False
 
     def close(self) -> None:
-        """Stop reading: open streams and the event watch are closed."""
+        """Stop reading: open streams and the event watch are closed and their threads joined, so no
+        reader is still writing to stdout while the interpreter shuts down."""
         self._closed.set()
         for stream in [*self._streams, self._events]:
             if stream is not None and hasattr(stream, "close"):
@@ -354,3 +355,7 @@ class LogStreamer:
                     stream.close()
                 except Exception as exc:
                     log.debug("closing a log stream failed error=%s", exc)
+        with self._lock:
+            threads = [*self._active.values(), *([self._watcher] if self._watcher else [])]
+        for thread in threads:
+            thread.join(2.0)

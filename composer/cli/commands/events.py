@@ -45,18 +45,34 @@ def run(argv: list[str], options: GlobalOptions) -> int:
                 service = attrs.get(SERVICE, "")
                 if services and service not in services:
                     continue
-                line = _json_line(event, service, attrs) if args["--json"] else _text_line(event, attrs)
-                print(line, flush=True)
+                if args["--json"]:
+                    print(_json_line(event, service, attrs), flush=True)
+                else:
+                    print(_text_line(event, attrs) + "\n", flush=True)  # the reference leaves a blank line
         except KeyboardInterrupt:
-            return 0
+            return 130  # as the reference: ended by Ctrl-C
         finally:
             stream.close()
     return 0
 
 
+def _nanos(event: Mapping[str, Any]) -> int:
+    return int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
+
+
 def _moment(event: Mapping[str, Any]) -> datetime.datetime:
-    nanos = int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
-    return datetime.datetime.fromtimestamp(nanos / 1e9).astimezone()
+    """Local time, truncated to microseconds as Go's formatting truncates."""
+    seconds, nanos = divmod(_nanos(event), 1_000_000_000)
+    moment = datetime.datetime.fromtimestamp(seconds).astimezone()
+    return moment.replace(microsecond=nanos // 1000)
+
+
+def _rfc3339_nano(event: Mapping[str, Any]) -> str:
+    """UTC with the nanoseconds, trailing zeros trimmed (Go's time.RFC3339Nano)."""
+    seconds, nanos = divmod(_nanos(event), 1_000_000_000)
+    base = datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = f"{nanos:09d}".rstrip("0")
+    return f"{base}{'.' + fraction if fraction else ''}Z"
 
 
 def _shown(attrs: Mapping[str, str]) -> dict[str, str]:
@@ -74,17 +90,15 @@ def _text_line(event: Mapping[str, Any], attrs: Mapping[str, str]) -> str:
 
 
 def _json_line(event: Mapping[str, Any], service: str, attrs: Mapping[str, str]) -> str:
-    return json.dumps(
-        {
-            "time": _moment(event).isoformat(),
-            "type": "container",
-            "action": event.get("Action", ""),
-            "id": (event.get("Actor") or {}).get("ID") or event.get("id", ""),
-            "service": service,
-            "attributes": _shown(attrs),
-        },
-        separators=(",", ":"),
-    )
+    entry = {
+        "action": event.get("Action", ""),
+        "attributes": _shown(attrs),
+        "id": (event.get("Actor") or {}).get("ID") or event.get("id", ""),
+        "service": service,
+        "time": _rfc3339_nano(event),
+        "type": "container",
+    }
+    return json.dumps(entry, separators=(",", ":"))
 
 
 def parse_command(argv: list[str]) -> dict[str, Any]:

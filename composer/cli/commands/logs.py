@@ -116,7 +116,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             else:
                 streamer.wait()
         except KeyboardInterrupt:
-            return 0  # Ctrl-C is how a user ends `logs -f`
+            return 130  # as the reference: ended by Ctrl-C
         finally:
             streamer.close()
     return 0

@@ -127,11 +127,13 @@ def test_events_streams_the_projects_container_events(project: Project) -> None:
         while event["action"] != "start":
             event = json.loads(proc.stdout.readline())
         assert (event["id"], event["service"], event["type"]) == (cid, "worker", "container")
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z", event["time"]), event["time"]
+        assert list(event) == sorted(event)  # keys in the reference's (alphabetical) order
         assert event["attributes"]["name"] == "demo-worker-1"
     finally:
         proc.send_signal(2)
         _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # ended by Ctrl-C, as the reference
 
 
 def test_events_text_lines(project: Project) -> None:
@@ -148,10 +150,11 @@ def test_events_text_lines(project: Project) -> None:
             line,
         ), line
         assert "com.docker.compose" not in line
+        assert proc.stdout.readline() == "\n"  # the reference leaves a blank line after each event
     finally:
         proc.send_signal(2)
         _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # ended by Ctrl-C, as the reference
 
 
 def test_wait_down_project_removes_the_project_after_the_first_exit(project: Project) -> None:
