@@ -11,13 +11,14 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Forbidden, InvalidParameter, NotFound
 from engine.network import etc, firewall, ipam, netlink, views
-from engine.network.dns import DnsServer
+from engine.network.dns import DnsServer, Sockets, bind_sockets
 from engine.network.model import Endpoint, EndpointConfig, Network
 from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
@@ -82,6 +83,7 @@ class ContainerNetworking:
     default_bridge: str
     veth_prefix: str
     _lock: threading.RLock
+    _up: set[str]  # bridges this process brought up (or checked) and has not deleted since
     _rr: itertools.count[int]
     _nets: dict[str, Network]
     _members: dict[str, Membership]
@@ -118,31 +120,44 @@ class ContainerNetworking:
         if cid not in self._members:
             self.on_create(cid, name, host_config, {})  # a container made before networking existed
         self.detach(cid)  # whatever a previous run left
-        with self._lock:
-            m = self._members[cid]
-            ns = self.store.netns_path(cid)
-            a = Attachment(
-                cid,
-                str(ns),
-                hostname=config.get("Hostname") or cid[:12],
-                links=parse_links(host_config),
-                upstreams=tuple(host_config.get("Dns") or ()),
-            )
-            self._save_live(a)  # intent first
-            try:
-                netlink.create_netns(ns)
+        try:
+            with self._lock:
+                m = self._members[cid]
+                ns = self.store.netns_path(cid)
+                a = Attachment(
+                    cid,
+                    str(ns),
+                    hostname=config.get("Hostname") or cid[:12],
+                    links=parse_links(host_config),
+                    upstreams=tuple(host_config.get("Dns") or ()),
+                )
+                specs = []
                 for nid, cfg in m.networks.items():
-                    a = self._add_endpoint(a, nid, cfg)
+                    a, spec = self._new_endpoint(a, nid, cfg)
+                    specs.append(spec)
                 if any(not self._nets[e.network_id].internal for e in a.endpoints):
                     a = replace(a, ports=tuple(self.ports.allocate(cid, host_config, config)))
+                # intent first: every name (netns, veths) and address is on disk before the kernel has it,
+                # so a crash cannot leak them; one write instead of one per step
                 self._save_live(a)
+            # the kernel work runs outside the lock: other containers' starts plumb at the same time
+            want_dns = self._wants_dns(a)
+            sockets = netlink.plumb(ns, specs, True, self._dns_binder() if want_dns else None)
+            with self._lock:
                 self._apply_firewall()
                 self._start_proxies(a)
-            except BaseException:
-                self.detach(cid)
-                raise
-        self._open_dns(a)
+        except BaseException:
+            self.detach(cid)
+            raise
+        self._open_dns(a, sockets)
         return str(ns)
+
+    def _wants_dns(self, a: Attachment) -> bool:
+        return any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid)
+
+    def _dns_binder(self) -> Callable[[], Sockets]:
+        port = self.dns.port
+        return lambda: bind_sockets(port)
 
     def _start_proxies(self, a: Attachment) -> None:
         primary = next((e for e in a.endpoints if not self._nets[e.network_id].internal), None)
@@ -150,18 +165,25 @@ class ContainerNetworking:
             for m, sock in self.ports.ipv6_listeners(a.cid, a.ports):
                 self.proxies.start(a.cid, sock, primary.ip, m.container_port)
 
-    def _open_dns(self, a: Attachment) -> None:
-        if any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid):
-            try:
-                self.dns.open(a.cid, Path(a.netns), list(a.upstreams))
-            except OSError as e:
-                log.warning("embedded dns not started container=%s error=%s", a.cid[:12], e)
+    def _open_dns(self, a: Attachment, sockets: Sockets | None = None) -> None:
+        if not self._wants_dns(a):
+            for made in sockets or ():
+                made.close()
+            return
+        try:
+            self.dns.open(a.cid, Path(a.netns), list(a.upstreams), sockets)
+        except OSError as e:
+            log.warning("embedded dns not started container=%s error=%s", a.cid[:12], e)
 
-    def _add_endpoint(self, a: Attachment, nid: str, cfg: EndpointConfig) -> Attachment:
+    def _new_endpoint(
+        self, a: Attachment, nid: str, cfg: EndpointConfig
+    ) -> tuple[Attachment, netlink.VethSpec]:
+        """An address and names for the container on network `nid` (under the lock; nothing made yet)."""
         n = self._nets.get(nid)
         if n is None:
             raise NotFound(f"network {nid} not found")
-        n = self._bring_up(n)  # idempotent; the default bridge is made on first use
+        if n.bridge not in self._up:
+            n = self._bring_up(n)  # the default bridge is made on first use
         pool = n.pools[0]
         subnet = ipaddress.IPv4Network(pool.subnet)
         used = {e.ip for _, e in self._endpoints_on(nid)}
@@ -189,13 +211,9 @@ class ContainerNetworking:
             gateway="" if n.internal else pool.gateway,
             mac=cfg.mac or _mac_for(ip),
         )
-        a = replace(a, endpoints=(*a.endpoints, ep))
-        self._save_live(a)  # recorded before the veth exists, so a crash cannot leak it
-        netlink.add_veth(ep.host_veth, f"tmp{secrets.token_hex(4)}", n.bridge, Path(a.netns), self.mtu(n))
-        tmp = [i for i in netlink.used_ifnames(Path(a.netns)) if i.startswith("tmp")]
-        netlink.configure_peer(
-            Path(a.netns),
-            tmp[0],
+        spec = netlink.VethSpec(
+            ep.host_veth,
+            n.bridge,
             ifname,
             ip,
             subnet.prefixlen,
@@ -203,7 +221,7 @@ class ContainerNetworking:
             pool.gateway if routed else None,
             self.mtu(n),
         )
-        return a
+        return replace(a, endpoints=(*a.endpoints, ep)), spec
 
     def detach(self, cid: str) -> None:
         """After the container ended (or a failed start): everything attach made, gone. Idempotent."""
@@ -245,8 +263,9 @@ class ContainerNetworking:
                     firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
                 )
         firewall.apply(self.table, bridges, forwards, force)
-        if not default_used:
+        if not default_used and (force or self.default_bridge in self._up):
             netlink.delete_link(self.default_bridge)  # made on first use, gone when unused
+            self._up.discard(self.default_bridge)
 
     # ---- connect / disconnect ----------------------------------------------------------------------
     def connect(
@@ -269,8 +288,9 @@ class ContainerNetworking:
             new = replace(m, networks={**m.networks, n.id: cfg})
             a = self._live.get(cid)
             if running and a is not None:
-                a = self._add_endpoint(a, n.id, cfg)
-                self._save_live(a)
+                a, spec = self._new_endpoint(a, n.id, cfg)
+                self._save_live(a)  # recorded before the veth exists, so a crash cannot leak it
+                netlink.plumb(Path(a.netns), [spec], False)
                 self._apply_firewall()
             self.store.save_membership(new)
             self._members = {**self._members, cid: new}
@@ -407,6 +427,7 @@ class ContainerNetworking:
         """Finish what a killed daemon left: attachments of dead containers, missing bridges, leaked veths,
         stale namespaces, ports, rules; reopen the embedded DNS of the living."""
         with self._lock:
+            self._up.clear()  # look at the kernel again
             for m in list(self._members.values()):
                 if not (self.containers_dir / m.cid / "config.v2.json").exists():
                     self.forget(m.cid)  # removed (or never finished creating) while we were away

@@ -55,27 +55,38 @@ class _Listener:
     upstreams: list[str] = field(default_factory=list)
 
 
-def _sockets_in_netns(ns_path: Path, port: int) -> tuple[socket.socket, socket.socket]:
+Sockets = tuple[socket.socket, socket.socket]
+
+
+def bind_sockets(port: int) -> Sockets:
+    """The listener's UDP and TCP sockets, bound in the calling thread's network namespace."""
+    udp = tcp = None
+    try:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind((DNS_IP, port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind((DNS_IP, port))
+        tcp.listen(64)
+        udp.setblocking(False)
+        tcp.setblocking(False)
+        return udp, tcp
+    except BaseException:
+        for made in (udp, tcp):
+            if made is not None:
+                made.close()
+        raise
+
+
+def _sockets_in_netns(ns_path: Path, port: int) -> Sockets:
     result: list[Any] = []
 
     def enter() -> None:
-        udp = tcp = None
         try:
             # only this thread changes namespace; it ends right after, so the daemon's threads never do
             LinuxSyscalls().setns(str(ns_path), CLONE_NEWNET)
-            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            udp.bind((DNS_IP, port))
-            tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            tcp.bind((DNS_IP, port))
-            tcp.listen(64)
-            udp.setblocking(False)
-            tcp.setblocking(False)
-            result.append((udp, tcp))
+            result.append(bind_sockets(port))
         except BaseException as e:  # reported in the caller's thread
-            for made in (udp, tcp):
-                if made is not None:
-                    made.close()
             result.append(e)
 
     t = threading.Thread(target=enter, name="dns-netns")
@@ -102,12 +113,16 @@ class DnsServer:
         self.loop = loop
 
     # --- called from worker threads ------------------------------------------------------------------
-    def open(self, cid: str, ns_path: Path, upstreams: list[str]) -> None:
+    def open(self, cid: str, ns_path: Path, upstreams: list[str], sockets: Sockets | None = None) -> None:
+        """Serve the container's namespace; `sockets` already bound there (by bind_sockets, while the
+        caller was inside it anyway) save a thread that enters the namespace only to bind them."""
         if self.loop is None:
+            for made in sockets or ():
+                made.close()
             log.warning("dns: no event loop; container=%s gets no embedded DNS", cid[:12])
             return
         self.close(cid)
-        udp, tcp = _sockets_in_netns(ns_path, self.port)
+        udp, tcp = sockets or _sockets_in_netns(ns_path, self.port)
         listener = _Listener(upstreams=[u for u in upstreams if u != DNS_IP] or list(self.default_upstreams))
         fut = asyncio.run_coroutine_threadsafe(self._serve(cid, listener, udp, tcp), self.loop)
         try:

@@ -14,7 +14,8 @@ import ipaddress
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,19 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _workers() -> concurrent.futures.ThreadPoolExecutor:
+    # one shared pool: a fresh executor per call cost a thread start and join per netlink operation
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="netlink")
+        return _pool
+
+
 def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
     """pyroute2's synchronous IPRoute drives an asyncio loop of its own, which cannot run in a thread that
     already runs one (the daemon's): there, the call is made in a short-lived worker thread instead."""
@@ -39,8 +53,7 @@ def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
             asyncio.get_running_loop()
         except RuntimeError:
             return fn(*args, **kwargs)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(fn, *args, **kwargs).result()
+        return _workers().submit(fn, *args, **kwargs).result()
 
     return wrapper
 
@@ -162,40 +175,6 @@ def _in_thread(fn: Callable[[], T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
-def in_netns(ns_path: Path, fn: Callable[[IPRoute], T]) -> T:
-    """fn(ipr) with a netlink socket inside the namespace bound at ns_path."""
-
-    def work() -> T:
-        LinuxSyscalls().setns(str(ns_path), CLONE_NEWNET)
-        with IPRoute() as ipr:
-            return fn(ipr)
-
-    return _in_thread(work)
-
-
-def create_netns(path: Path) -> None:
-    """A new network namespace kept alive by a bind mount on `path`, loopback up."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and os.path.ismount(path):
-        return
-    path.touch()
-
-    def work() -> None:
-        sc = LinuxSyscalls()
-        sc.unshare(CLONE_NEWNET)  # this thread only
-        sc.mount(f"/proc/self/task/{threading.get_native_id()}/ns/net", str(path), "none", MS_BIND, "")
-        with IPRoute() as ipr:
-            idx = link_index(ipr, "lo")
-            if idx is not None:
-                ipr.link("set", index=idx, state="up")
-
-    try:
-        _in_thread(work)
-    except BaseException:
-        remove_netns(path)
-        raise
-
-
 def remove_netns(path: Path) -> None:
     if os.path.ismount(path):
         with contextlib.suppress(OSError):
@@ -204,55 +183,95 @@ def remove_netns(path: Path) -> None:
         path.unlink()
 
 
-@off_loop
-def add_veth(host_name: str, peer_tmp: str, bridge: str, ns_path: Path, mtu: int = 0) -> None:
-    """A veth pair: `host_name` enslaved to `bridge` (up), `peer_tmp` moved into the namespace."""
-    with IPRoute() as ipr:
-        if link_index(ipr, host_name) is not None:
-            raise Conflict(f"interface {host_name} already exists")
+@dataclass(frozen=True)
+class VethSpec:
+    """One endpoint's kernel side: host veth `host` on `bridge`, its peer `ifname` in the namespace."""
+
+    host: str
+    bridge: str
+    ifname: str
+    ip: str
+    prefixlen: int
+    mac: str
+    gateway: str | None  # the default route's gateway (None: no default route through this endpoint)
+    mtu: int = 0
+
+
+def plumb(
+    ns_path: Path, specs: Sequence[VethSpec], create: bool, inside: Callable[[], T] | None = None
+) -> T | None:
+    """Make (create=True) or enter the namespace at ns_path and give it the veth pairs of `specs`, all in
+    one short-lived thread: the host side is made, enslaved, sized and up in one netlink request with its
+    peer born inside the namespace under its final name and MAC (no rename, no lookup of a temporary
+    name); then addresses, links and routes inside. `inside()` runs last, in the namespace (the embedded
+    DNS binds its sockets there), and its result is returned. On failure a namespace made here is gone."""
+    if create:
+        path_ready(ns_path)
+
+    def work() -> T | None:
+        sc = LinuxSyscalls()
+        host_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         try:
-            ipr.link(
-                "add", ifname=host_name, kind="veth", peer={"ifname": peer_tmp, "net_ns_fd": str(ns_path)}
-            )
+            if create:
+                sc.unshare(CLONE_NEWNET)  # this thread only
+                sc.mount(
+                    f"/proc/self/task/{threading.get_native_id()}/ns/net", str(ns_path), "none", MS_BIND, ""
+                )
+                sc.setns(f"/proc/self/fd/{host_fd}", CLONE_NEWNET)
+            if specs:
+                with IPRoute() as ipr:
+                    for s in specs:
+                        _host_side(ipr, s, ns_path)
+                for s in specs:
+                    set_sysctl_path(Path(f"/sys/class/net/{s.host}/brport/hairpin_mode"), "1")
+            sc.setns(str(ns_path), CLONE_NEWNET)
+            with IPRoute() as ipr:
+                if create:
+                    ipr.link("set", index=1, state="up")  # lo is always index 1 in a new namespace
+                for s in specs:
+                    _ns_side(ipr, s)
+            return inside() if inside is not None else None
+        finally:
+            os.close(host_fd)
+
+    try:
+        return _in_thread(work)
+    except BaseException:
+        if create:
+            remove_netns(ns_path)
+        raise
+
+
+def path_ready(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+
+
+def _host_side(ipr: IPRoute, s: VethSpec, ns_path: Path) -> None:
+    br = link_index(ipr, s.bridge)
+    if br is None:
+        raise SystemError_(f"bridge {s.bridge} is missing")
+    mtu = {"mtu": s.mtu} if s.mtu else {}
+    peer: dict[str, Any] = {"ifname": s.ifname, "net_ns_fd": str(ns_path), **mtu}
+    if s.mac:
+        peer["address"] = s.mac
+    try:
+        ipr.link("add", ifname=s.host, kind="veth", master=br, state="up", peer=peer, **mtu)
+    except NetlinkError as e:
+        if e.code == EEXIST:
+            raise Conflict(f"interface {s.host} already exists") from None
+        raise _fail("failed to create veth pair", e) from None
+
+
+def _ns_side(ipr: IPRoute, s: VethSpec) -> None:
+    idx = link_index(ipr, s.ifname)
+    if idx is None:
+        raise SystemError_(f"veth peer {s.ifname} missing")
+    ipr.addr("add", index=idx, address=s.ip, prefixlen=s.prefixlen)
+    ipr.link("set", index=idx, state="up")
+    if s.gateway:
+        try:
+            ipr.route("add", dst="0.0.0.0/0", gateway=s.gateway, oif=idx)
         except NetlinkError as e:
-            raise _fail("failed to create veth pair", e) from None
-        idx = link_index(ipr, host_name)
-        br = link_index(ipr, bridge)
-        if idx is None or br is None:
-            raise SystemError_(f"bridge {bridge} or veth {host_name} vanished")
-        if mtu:
-            ipr.link("set", index=idx, mtu=mtu)
-        ipr.link("set", index=idx, master=br, state="up")
-    # hairpin: a container reaching its own published port through the host comes back out of its own port
-    set_sysctl_path(Path(f"/sys/class/net/{host_name}/brport/hairpin_mode"), "1")
-
-
-def configure_peer(
-    ns_path: Path, tmp: str, ifname: str, ip: str, prefixlen: int, mac: str, gateway: str | None, mtu: int = 0
-) -> str:
-    """Inside the namespace: rename the peer, give it its address (and default route); returns its MAC."""
-
-    def work(ipr: IPRoute) -> str:
-        idx = link_index(ipr, tmp)
-        if idx is None:
-            raise SystemError_(f"veth peer {tmp} missing in {ns_path}")
-        ipr.link("set", index=idx, ifname=ifname)
-        if mac:
-            ipr.link("set", index=idx, address=mac)
-        if mtu:
-            ipr.link("set", index=idx, mtu=mtu)
-        ipr.addr("add", index=idx, address=ip, prefixlen=prefixlen)
-        ipr.link("set", index=idx, state="up")
-        if gateway:
-            try:
-                ipr.route("add", dst="0.0.0.0/0", gateway=gateway, oif=idx)
-            except NetlinkError as e:
-                if e.code != EEXIST:
-                    raise _fail("failed to set the default route", e) from None
-        return str(ipr.get_links(idx)[0].get("IFLA_ADDRESS"))
-
-    return in_netns(ns_path, work)
-
-
-def used_ifnames(ns_path: Path) -> set[str]:
-    return in_netns(ns_path, lambda ipr: {str(link.get("IFLA_IFNAME")) for link in ipr.get_links()})
+            if e.code != EEXIST:
+                raise _fail("failed to set the default route", e) from None

@@ -84,6 +84,7 @@ class NetworkService(ContainerNetworking):
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
         self.proxies = Proxies(lambda: self.dns.loop)  # IPv6-published ports, on the same loop
         self._lock = threading.RLock()
+        self._up: set[str] = set()
         self._rr = itertools.count()
         self._nets: dict[str, Network] = {n.id: n for n in self.store.networks()}
         self._members: dict[str, Membership] = {m.cid: m for m in self.store.memberships()}
@@ -224,6 +225,7 @@ class NetworkService(ContainerNetworking):
         # the host's own connections to 127.0.0.1-published ports are routed into the bridge (DNAT)
         netlink.set_sysctl(f"net/ipv4/conf/{n.bridge}/route_localnet", "1")
         netlink.set_sysctl("net/ipv4/ip_forward", "1")  # as dockerd does with its first bridge
+        self._up.add(n.bridge)  # container starts skip the checks above until the bridge is deleted
         return n
 
     def _repick_default(self, n: Network) -> Network:
@@ -268,6 +270,7 @@ class NetworkService(ContainerNetworking):
 
     def _delete_network(self, n: Network) -> None:
         netlink.delete_link(n.bridge)
+        self._up.discard(n.bridge)
         self.store.delete_network(n.id)
         self._nets = {k: v for k, v in self._nets.items() if k != n.id}
 
