@@ -194,25 +194,32 @@ def container_init(
     console_sock: int | None,
     cgroup_dirs: Mapping[str, str],
     sync_fd: int,
+    go_fd: int | None = None,
 ) -> None:
     """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`).
-    With `console_sock` (a TTY), the pty is made here and its master sent back on that socket."""
+    With `console_sock` (a TTY), the pty is made here and its master sent back on that socket.
+    With `go_fd`, the monitor moves us into the cgroup meanwhile and says "go" on it once done."""
     sc = LinuxSyscalls()
     try:
         process = spec["process"]
         linux = spec.get("linux") or {}
         set_stdio(stdio)
-        # 1. Join the cgroup first: everything we allocate from here on is charged to the container, and the
-        #    cgroup namespace made below is rooted at this cgroup only if we are already in it.
-        for d in cgroup_dirs.values():
-            with open(os.path.join(d, "cgroup.procs"), "w") as f:
-                f.write("0")
+        # 1. The cgroup: joined here, first, when we do it ourselves; else the monitor is moving us (see
+        #    monitor._fork) and we must be in it before a cgroup namespace is made (it is rooted at the
+        #    cgroup we are in) and before execve (the program must run under its limits).
+        if go_fd is None:
+            for d in cgroup_dirs.values():
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write("0")
         # 2. Namespaces. Joined ones (path) before new ones; pid was unshared by the monitor before fork
         #    (it only applies to children), so we already are PID 1 of a new pid namespace.
         flags = 0
         for ns in linux.get("namespaces") or []:
             if ns["type"] == "pid":
                 continue
+            if ns["type"] == "cgroup":
+                _wait_for_cgroup(go_fd)
+                go_fd = None
             if ns.get("path"):
                 sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
             else:
@@ -245,10 +252,21 @@ def container_init(
         rootfs.mask_paths(sc, list(linux.get("maskedPaths") or []), list(linux.get("readonlyPaths") or []))
         # 7. A read-only root last: mount points had to be created in it first.
         rootfs.finalize_root(sc, bool((spec.get("root") or {}).get("readonly")))
-        # 8. cwd, rlimits, no_new_privs, seccomp, capabilities, user, execve.
+        # 8. In our cgroup by now; then cwd, rlimits, no_new_privs, seccomp, capabilities, user, execve.
+        _wait_for_cgroup(go_fd)
         exec_process(sc, process, sync_fd, linux.get("seccomp"))
     except BaseException as err:  # noqa: BLE001 - every failure must reach the monitor, then _exit
         report_and_exit(sync_fd, err)
+
+
+def _wait_for_cgroup(go_fd: int | None) -> None:
+    """Block until the monitor has moved us into the container's cgroup (once; later calls pass None)."""
+    if go_fd is None:
+        return
+    word = os.read(go_fd, 1)
+    os.close(go_fd)
+    if word != b"g":
+        raise InitError("the monitor could not move the container into its cgroup")
 
 
 def exec_init(
