@@ -155,9 +155,16 @@ class ContainerNetworking:
     def _wants_dns(self, a: Attachment) -> bool:
         return any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid)
 
-    def _dns_binder(self) -> Callable[[], Sockets]:
+    def _dns_binder(self) -> Callable[[], Sockets | None]:
         port = self.dns.port
-        return lambda: bind_sockets(port)
+
+        def bind() -> Sockets | None:
+            try:
+                return bind_sockets(port)
+            except OSError:
+                return None  # _open_dns tries again, and warns: no DNS never fails a start
+
+        return bind
 
     def _start_proxies(self, a: Attachment) -> None:
         primary = next((e for e in a.endpoints if not self._nets[e.network_id].internal), None)

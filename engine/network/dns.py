@@ -53,6 +53,8 @@ class _Listener:
     udp: Any = None
     tcp: Any = None
     upstreams: list[str] = field(default_factory=list)
+    raw: tuple[socket.socket, ...] = ()  # bound sockets not yet served (open does not wait for the loop)
+    closed: bool = False
 
 
 Sockets = tuple[socket.socket, socket.socket]
@@ -123,17 +125,15 @@ class DnsServer:
             return
         self.close(cid)
         udp, tcp = sockets or _sockets_in_netns(ns_path, self.port)
-        listener = _Listener(upstreams=[u for u in upstreams if u != DNS_IP] or list(self.default_upstreams))
-        fut = asyncio.run_coroutine_threadsafe(self._serve(cid, listener, udp, tcp), self.loop)
-        try:
-            fut.result(timeout=10)
-        except BaseException:
-            self._on_loop(self._close_listener, listener)
-            udp.close()
-            tcp.close()
-            raise
+        listener = _Listener(
+            upstreams=[u for u in upstreams if u != DNS_IP] or list(self.default_upstreams), raw=(udp, tcp)
+        )
         with self._lock:
             self._listeners[cid] = listener
+        # not waited for: the sockets are bound (TCP listening), so the kernel queues whatever the container
+        # sends before the loop serves them; waiting cost a start the loop's whole backlog when it was busy
+        # (a 20-service up: most of each start)
+        asyncio.run_coroutine_threadsafe(self._serve(cid, listener, udp, tcp), self.loop)
 
     def close(self, cid: str) -> None:
         with self._lock:
@@ -176,12 +176,28 @@ class DnsServer:
     # --- on the loop ---------------------------------------------------------------------------------
     @staticmethod
     def _close_listener(listener: _Listener) -> None:
+        listener.closed = True  # _serve, if still setting up, closes what it makes next
         if listener.udp is not None:
             listener.udp.close()
         if listener.tcp is not None:
             listener.tcp.close()
+        for sock in listener.raw:
+            sock.close()  # a second close of a socket a transport already closed is harmless
 
     async def _serve(self, cid: str, listener: _Listener, udp: socket.socket, tcp: socket.socket) -> None:
+        try:
+            await self._serve_sockets(cid, listener, udp, tcp)
+        except (OSError, ValueError) as e:  # closed before it was served, or the socket went bad
+            if not listener.closed:
+                log.warning("embedded dns not started container=%s error=%s", cid[:12], e)
+            self._close_listener(listener)
+            return
+        if listener.closed:  # closed while the servers were being made
+            self._close_listener(listener)
+
+    async def _serve_sockets(
+        self, cid: str, listener: _Listener, udp: socket.socket, tcp: socket.socket
+    ) -> None:
         loop = asyncio.get_running_loop()
         server = self
 
@@ -201,6 +217,8 @@ class DnsServer:
 
         transport, _ = await loop.create_datagram_endpoint(Udp, sock=udp)
         listener.udp = transport
+        if listener.closed:
+            return
 
         async def on_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
