@@ -27,6 +27,7 @@ class Faults:
     clients: list[tuple[str, int]] = field(default_factory=list)  # the client connection of each request
     seen: list[tuple[str, str, str]] = field(default_factory=list)  # (method, path, Range header)
     dropped: dict[str, int] = field(default_factory=dict)
+    ignore_range: bool = False  # answer Range requests with the whole blob (200), as some servers do
 
 
 def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
@@ -56,6 +57,8 @@ def _handler(upstream: str, faults: Faults) -> type[BaseHTTPRequestHandler]:
                 return
             # Host is kept: the registry builds upload Locations from it, so they point back at the proxy.
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+            if faults.ignore_range:
+                headers = {k: v for k, v in headers.items() if k.lower() != "range"}
             conn = http.client.HTTPConnection(upstream, timeout=30)
             try:
                 conn.request(self.command, self.path, body=body, headers=headers)
