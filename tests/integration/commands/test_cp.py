@@ -30,11 +30,10 @@ def test_cp_a_file_into_every_replica_and_back_out(project: Project, tmp_path: P
 
 
 def test_cp_a_directory_out_and_into_a_new_name(project: Project, tmp_path: Path) -> None:
-    web = project.container(
-        "web", cmd=["sh", "-c", "mkdir -p /data/sub && echo deep > /data/sub/f && sleep 3600"]
-    )
+    web = project.container("web")
     project.container("web", 2)
-    exec_id = project.api.exec_create(web, ["sh", "-c", "while [ ! -f /data/sub/f ]; do sleep 0.05; done"])
+    # made by an exec, which returns once the files are complete
+    exec_id = project.api.exec_create(web, ["sh", "-c", "mkdir -p /data/sub && echo deep > /data/sub/f"])
     project.api.exec_start(exec_id)
     project.composer("cp", "--index", "1", "web:/data", str(tmp_path / "copy"), check=True)
     assert (tmp_path / "copy" / "sub" / "f").read_text() == "deep\n"
