@@ -20,9 +20,13 @@ def _state(project: Project, cid: str) -> dict[str, object]:
 
 
 def test_kill_sends_the_signal_to_the_chosen_service_only(project: Project) -> None:
-    web = project.container("web", cmd=["sh", "-c", "trap 'exit 7' TERM; while true; do sleep 0.1; done"])
+    web = project.container(
+        "web", cmd=["sh", "-c", "trap 'exit 7' TERM; echo armed; while true; do sleep 0.1; done"]
+    )
     worker = project.container("worker")
-    time.sleep(0.3)  # the trap is set
+    deadline = time.monotonic() + 10
+    while b"armed" not in project.api.logs(web) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the trap is set once "armed" is printed
     result = project.composer("kill", "-s", "SIGTERM", "web", check=True)
     assert result.stderr == " Container demo-web-1  Killing\n Container demo-web-1  Killed\n"
     assert project.api.wait(web, timeout=10)["StatusCode"] == 7
