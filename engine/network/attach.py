@@ -235,14 +235,18 @@ class ContainerNetworking:
         self.dns.close(cid)
         self.proxies.stop(cid)  # before the sockets it serves are released
         self.ports.release(cid)
+        a = self._live.get(cid)
+        if a is None:
+            netlink.remove_netns(self.store.netns_path(cid))
+            return
+        # outside the lock: each veth deletion waits for the kernel (an RCU grace period, ~20 ms), so the
+        # detaches of a `down` overlap; the record stays (and keeps the addresses taken) until they are gone
+        for e in a.endpoints:
+            netlink.delete_link(e.host_veth)
+        netlink.remove_netns(Path(a.netns))
         with self._lock:
-            a = self._live.get(cid)
-            if a is None:
-                netlink.remove_netns(self.store.netns_path(cid))
-                return
-            for e in a.endpoints:
-                netlink.delete_link(e.host_veth)
-            netlink.remove_netns(Path(a.netns))
+            if cid not in self._live:
+                return  # a concurrent detach finished first
             self.store.delete_attachment(cid)
             self._live = {k: v for k, v in self._live.items() if k != cid}
             self._apply_firewall()
