@@ -53,6 +53,9 @@ _RLIMIT_NUMBERS = {
 }
 
 
+NO_CGROUP = "the monitor could not move the container into its cgroup"
+
+
 class InitError(Exception):
     """A failure to report to the monitor with Docker's exit code (127, 126, or 128 for the rest)."""
 
@@ -266,7 +269,7 @@ def _wait_for_cgroup(go_fd: int | None) -> None:
     word = os.read(go_fd, 1)
     os.close(go_fd)
     if word != b"g":
-        raise InitError("the monitor could not move the container into its cgroup")
+        raise InitError(NO_CGROUP)
 
 
 def exec_init(

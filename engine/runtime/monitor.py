@@ -226,9 +226,9 @@ class Monitor:
         if data:
             os.waitpid(pid, 0)
             err = json.loads(data)
-            if join_error is not None:
+            if join_error is not None and err["error"] == container_init_mod.NO_CGROUP:
                 raise StartError(f"cannot join the container's cgroup: {join_error}", 128)
-            raise StartError(err["error"], int(err["code"]))
+            raise StartError(err["error"], int(err["code"]))  # the child's own failure (our write then broke)
         return pid
 
     def _start_runc(self, stdio: tuple[int, int, int]) -> int:
