@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 Message = dict[str, Any]
 ProgressCallback = Callable[[Message], None]
+MIN_INTERVAL = 0.1  # seconds between two byte-progress messages of one layer
 
 
 def short_id(digest: str) -> str:
@@ -40,7 +42,7 @@ class Progress:
     def __init__(self, callback: ProgressCallback | None) -> None:
         self._cb = callback
         self._lock = threading.Lock()
-        self._last: dict[str, int] = {}
+        self._last: dict[str, tuple[int, float]] = {}  # (bytes, monotonic time) last reported
 
     def emit(self, msg: Message) -> None:
         if self._cb is None:
@@ -57,15 +59,22 @@ class Progress:
     def layer(self, status: str, ident: str) -> None:
         self.emit({"status": status, "progressDetail": {}, "id": ident})
 
-    def bytes(self, status: str, ident: str, current: int, total: int) -> None:
-        """Byte progress, thinned to ~1% steps so a fast loopback pull does not flood the client."""
+    def bytes(self, status: str, ident: str, current: int, total: int, min_interval: float = 0.0) -> None:
+        """Byte progress, thinned to steps of at least ~1% and, with `min_interval` (dockerd's downloads use
+        0.1 s), to a rate per layer; the first and the last always go out, so a fast loopback pull does
+        not flood the client."""
         step = max(total // 100, 64 * 1024) if total else 512 * 1024
         key = f"{status}:{ident}"
+        now = time.monotonic()
         with self._lock:
-            last = self._last.get(key, -step)
-            if current - last < step and current != total:
+            last = self._last.get(key)
+            if (
+                last is not None
+                and current != total
+                and (current - last[0] < step or now - last[1] < min_interval)
+            ):
                 return
-            self._last[key] = current
+            self._last[key] = (current, now)
         detail: dict[str, int] = {"current": current}
         if total:
             detail["total"] = total

@@ -27,7 +27,7 @@ from engine.registry.manifest import (
     parse_manifest,
     select_platform,
 )
-from engine.registry.progress import Progress, short_id
+from engine.registry.progress import MIN_INTERVAL, Progress, short_id
 from engine.registry.reference import Reference, manifest_ref
 from engine.registry.transport import Session, registry_error
 
@@ -254,7 +254,7 @@ class Puller:
         def report(current: int, total: int) -> None:
             if self._abort.is_set():
                 raise Cancelled(f"pull cancelled: download of {desc.digest} stopped")
-            self.progress.bytes("Downloading", ident, current, total)
+            self.progress.bytes("Downloading", ident, current, total, MIN_INTERVAL)
 
         return report
 

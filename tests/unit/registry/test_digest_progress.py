@@ -44,3 +44,18 @@ def test_content_range_start() -> None:
     assert _range_start("bytes 0-0/*") == 0
     assert _range_start("items 1-2/3") is None
     assert _range_start("") is None
+
+
+def test_download_progress_is_rate_limited_per_layer() -> None:
+    seen: list[dict] = []
+    p = Progress(seen.append)
+    for ident in ("aaaaaaaaaaaa", "bbbbbbbbbbbb"):
+        for cur in range(0, 10_000_001, 100_000):
+            p.bytes("Downloading", ident, cur, 10_000_000, min_interval=60.0)
+    # within the interval only each layer's first and final (100%) messages go out
+    assert [(m["id"], m["progressDetail"]["current"]) for m in seen] == [
+        ("aaaaaaaaaaaa", 0),
+        ("aaaaaaaaaaaa", 10_000_000),
+        ("bbbbbbbbbbbb", 0),
+        ("bbbbbbbbbbbb", 10_000_000),
+    ]
