@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from composer.containers import PROJECT, ProjectContainer, display_name
+from composer.containers import ProjectContainer, container_from_summary, display_name
+from composer.labels import PROJECT
 
 log = logging.getLogger(__name__)
 
@@ -298,8 +299,6 @@ class LogStreamer:
         self._watcher.start()
 
     def _watch(self, wanted: set[str]) -> None:
-        from composer.containers import ProjectContainer
-
         try:
             for event in self._events:
                 if self._closed.is_set():
@@ -309,7 +308,7 @@ class LogStreamer:
                 attrs = (event.get("Actor") or {}).get("Attributes") or {}
                 if attrs.get(PROJECT) != self._project:
                     continue
-                container = ProjectContainer.from_summary(
+                container = container_from_summary(
                     {
                         "Id": event.get("id") or event["Actor"]["ID"],
                         "Names": [attrs.get("name", "")],

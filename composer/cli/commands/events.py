@@ -25,7 +25,7 @@ _HIDDEN_PREFIX = "com.docker.compose."
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import engine_errors, target
     from composer.cli.commands.logs import parse_time
-    from composer.containers import PROJECT, SERVICE
+    from composer.labels import PROJECT, SERVICE
 
     args = parse_command(argv)
     services = set(args["SERVICE"])
