@@ -8,6 +8,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from engine.util import securejoin
+
 
 def _copy_xattrs(src: str, dst: str) -> None:
     try:
@@ -30,29 +32,8 @@ def _copy_attrs(src: str, dst: str, st: os.stat_result) -> None:
 
 
 def resolve_in_root(root: Path, path: str) -> Path:
-    """The host path of container path `path` under `root`, symlinks followed as if `root` were `/`
-    (an absolute link or `..` can never lead out of the root, as in a chroot)."""
-    pending = [c for c in path.split("/") if c not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        comp = pending.pop(0)
-        if comp == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, comp)
-        if candidate.is_symlink():
-            links += 1
-            if links > 40:
-                raise OSError(f"too many levels of symbolic links: {path}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            pending = [c for c in target.split("/") if c not in ("", ".")] + pending
-            continue
-        resolved.append(comp)
-    return root.joinpath(*resolved)
+    """The host path of container path `path` under `root`, symlinks followed as if `root` were `/`."""
+    return Path(securejoin.resolve_in_root(str(root), path))
 
 
 def copy_tree(source: Path, dest: Path) -> None:
