@@ -58,7 +58,8 @@ def test_tty_is_the_containers_own_pty(docker: DockerCLI, sleeper: str, how: str
     """As with dockerd, the terminal is a pty of the container's own devpts (`tty` names /dev/pts/N) in its
     default cooked mode (output newlines become CR LF)."""
     args = ["run", "--rm", "-t", "busybox"] if how == "run" else ["exec", "-t", sleeper]
-    out = docker(*args, "sh", "-c", "tty; echo done").out
+    # bytes input keeps the output undecoded by universal newlines, so the pty's CR LF stays visible
+    out = docker(*args, "sh", "-c", "tty; echo done", input=b"").out
     assert re.fullmatch(r"/dev/pts/\d+\r\ndone\r\n", out), out
 
 
