@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.runtime import syscalls as s
 from engine.runtime.syscalls import Syscalls
+from engine.util import securejoin
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)
     "ro": (False, s.MS_RDONLY),
@@ -86,26 +87,7 @@ def resolve_in_root(sc: Syscalls, rootfs: str, path: str) -> str:
     """Like `in_root`, but following the image's symlinks as the container would see them: an absolute
     link target is taken from the container's root, and nothing resolves outside it (runc's securejoin).
     Without this, a mount onto a symlinked /etc/resolv.conf would land wherever it points on the host."""
-    parts = [p for p in os.path.normpath("/" + path).split("/") if p]
-    done: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        target = sc.readlink(in_root(rootfs, "/".join([*done, part])))
-        if target is None:
-            done.append(part)
-            continue
-        hops += 1
-        if hops > 40:
-            raise OSError(40, f"too many levels of symbolic links resolving {path!r} in {rootfs}")
-        if target.startswith("/"):
-            done = []
-        parts = [p for p in target.split("/") if p and p != "."] + parts
-    return in_root(rootfs, "/".join(done))
+    return securejoin.resolve_in_root(rootfs, path, readlink=sc.readlink)
 
 
 def _make_mountpoint(sc: Syscalls, target: str, as_file: bool) -> None:
