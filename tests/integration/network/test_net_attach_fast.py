@@ -1,0 +1,100 @@
+"""The attach path's speed-ups keep its behaviour: a start does not wait for a busy event loop to serve the
+embedded DNS (queries wait in the kernel instead), attaches and detaches run concurrently without sharing an
+address or leaking a veth, and connect plumbs a second endpoint into a running container's namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.network import netlink
+from engine.network.service import NetworkService
+from tests.integration.network.conftest import in_netns
+
+pytestmark = pytest.mark.root
+
+BUSYBOX = "/bin/busybox"
+
+
+def _made(svc: NetworkService, name: str, net: str) -> tuple[str, dict[str, Any]]:
+    cid = os.urandom(32).hex()
+    record = svc.containers_dir / cid / "config.v2.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
+    hc = {"NetworkMode": net}
+    svc.on_create(cid, name, hc, {})
+    return cid, hc
+
+
+def _addresses(ns: str) -> list[dict[str, Any]]:
+    return json.loads(in_netns(ns, "ip", "-j", "addr").stdout)  # type: ignore[no-any-return]
+
+
+def test_start_does_not_wait_for_a_busy_loop(service: NetworkService) -> None:
+    service.create({"Name": "t-busy"})
+    web, hc = _made(service, "web", "t-busy")
+    service.attach(web, "web", {}, hc)
+    cli, hc = _made(service, "cli", "t-busy")
+    loop = service.dns.loop
+    assert loop is not None
+    loop.call_soon_threadsafe(time.sleep, 2.0)  # the daemon's loop, busy with something else
+    t0 = time.monotonic()
+    ns = service.attach(cli, "cli", {}, hc)
+    assert ns is not None
+    assert time.monotonic() - t0 < 1.5
+    # the listener is bound already: the query waits in its socket until the loop is free, then is answered
+    out = in_netns(ns, BUSYBOX, "nslookup", "web", "127.0.0.11", timeout=15).stdout
+    assert service._live[web].endpoints[0].ip in out
+
+
+def test_concurrent_attach_and_detach(service: NetworkService) -> None:
+    service.create({"Name": "t-many"})
+    made = [_made(service, f"c{i}", "t-many") for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        spaces = list(pool.map(lambda m: service.attach(m[0], m[0], {}, m[1]), made))
+    ips = [service._live[cid].endpoints[0].ip for cid, _ in made]
+    assert len(set(ips)) == len(ips)
+    for ns, ip, (cid, _) in zip(spaces, ips, made, strict=True):
+        assert ns is not None
+        links = {a["ifname"]: a for a in _addresses(ns)}
+        eth0 = links["eth0"]
+        assert eth0["operstate"] == "UP" and eth0["mtu"] == 65520
+        assert eth0["address"] == service._live[cid].endpoints[0].mac
+        assert [x["local"] for x in eth0["addr_info"] if x["family"] == "inet"] == [ip]
+        assert links["lo"]["flags"].count("UP") == 1
+        assert "default via" in in_netns(ns, "ip", "route").stdout
+    assert spaces[0] is not None
+    in_netns(spaces[0], BUSYBOX, "ping", "-c", "1", "-W", "3", ips[-1])
+    veths = [service._live[cid].endpoints[0].host_veth for cid, _ in made]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda m: service.forget(m[0]), made))
+    assert not any(netlink.link_exists(v) for v in veths)
+    assert not netlink.list_links(service.veth_prefix)
+    assert not any(Path(ns).exists() for ns in spaces if ns)
+    assert service._live == {}
+
+
+def test_connect_plumbs_a_second_endpoint(service: NetworkService) -> None:
+    service.create({"Name": "t-front"})
+    service.create({"Name": "t-back"})
+    db, hc = _made(service, "db", "t-back")
+    service.attach(db, "db", {}, hc)
+    web, hc = _made(service, "web", "t-front")
+    ns = service.attach(web, "web", {}, hc)
+    assert ns is not None
+    service.connect("t-back", web, "web", True, hc, {"Aliases": ["www"]})
+    eps = service._live[web].endpoints
+    assert [e.ifname for e in eps] == ["eth0", "eth1"]
+    links = {a["ifname"]: a for a in _addresses(ns)}
+    assert [x["local"] for x in links["eth1"]["addr_info"] if x["family"] == "inet"] == [eps[1].ip]
+    # one default route, through the first network; the second network is reached on its own subnet
+    assert in_netns(ns, "ip", "route").stdout.count("default") == 1
+    in_netns(ns, BUSYBOX, "ping", "-c", "1", "-W", "3", service._live[db].endpoints[0].ip)
+    out = in_netns(ns, BUSYBOX, "nslookup", "db", "127.0.0.11").stdout
+    assert service._live[db].endpoints[0].ip in out
