@@ -24,6 +24,11 @@ app:x:1000:
 """
 
 
+# Directories of the image, besides /tmp (mode 1777); parents come first, as a tar wants them.
+DIRS = ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "home/app", "proc", "sys", "dev",
+        "var", "var/www")
+
+
 def applets() -> list[str]:
     out = subprocess.run([str(BUSYBOX), "--list-full"], check=True, capture_output=True, text=True).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
@@ -31,7 +36,7 @@ def applets() -> list[str]:
 
 def make_rootfs(dest: Path) -> Path:
     """Lay out a minimal busybox rootfs at `dest` (bin/busybox, applet links, /etc basics)."""
-    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "tmp", "home/app", "proc", "sys", "dev", "var/www"):
+    for d in (*DIRS, "tmp"):
         (dest / d).mkdir(parents=True, exist_ok=True)
     os.chmod(dest / "tmp", 0o1777)
     shutil.copy2(BUSYBOX, dest / "bin/busybox")
@@ -63,8 +68,7 @@ def rootfs_tar_bytes() -> bytes:
             info.mode = mode
             tar.addfile(info, io.BytesIO(data))
 
-        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "home/app", "proc",
-                  "sys", "dev", "var", "var/www"):
+        for d in DIRS:
             add_dir(d)
         add_dir("tmp", 0o1777)
         add_file("bin/busybox", BUSYBOX.read_bytes(), 0o755)
