@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine_common import DOCKER, machine, private_engine, summary, timed, unmount_under
-
-from tests.support import busybox
+import peers
+from engine_common import DOCKER, machine, private_engine, summary, timed
 
 RECORDED_DOCKERD_S = 0.34  # DESIGN.md "Facts": docker run --rm busybox true against dockerd on this machine
 COMMAND = ("run", "--rm", "busybox", "true")
@@ -28,54 +23,9 @@ COMMAND = ("run", "--rm", "busybox", "true")
 
 @contextmanager
 def private_dockerd() -> Iterator[dict[str, str]]:
-    """A dockerd on a private socket and state dirs (no bridge, no iptables), busybox imported."""
-    with tempfile.TemporaryDirectory(prefix="bench-dockerd-", dir="/tmp") as tmp:
-        sock = Path(tmp) / "docker.sock"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
-        env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp})
-        daemon = subprocess.Popen(
-            [
-                "dockerd",
-                "-H",
-                f"unix://{sock}",
-                "--data-root",
-                f"{tmp}/data",
-                "--exec-root",
-                f"{tmp}/exec",
-                "--pidfile",
-                f"{tmp}/docker.pid",
-                "--bridge",
-                "none",
-                "--iptables=false",
-                "--ip6tables=false",
-                "--exec-opt",
-                "native.cgroupdriver=cgroupfs",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
-                if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("dockerd did not come up")
-                time.sleep(0.2)
-            subprocess.run(
-                [DOCKER, "import", "-", "busybox:latest"],
-                input=busybox.rootfs_tar_bytes(),
-                env=env,
-                capture_output=True,
-                check=True,
-            )
-            yield env
-        finally:
-            daemon.terminate()
-            try:
-                daemon.wait(30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
-            unmount_under(Path(tmp))
+    """A private dockerd (bench/peers.py) with busybox imported; yields the docker CLI's environment."""
+    with peers.private_dockerd() as (env, _tmp, _daemon):
+        yield env
 
 
 def measure(env: dict[str, str], runs: int, warmup: int, extra: tuple[str, ...] = ()) -> dict[str, float]:
@@ -102,7 +52,7 @@ def main() -> int:
     for label, r in (("composer-engine", ours), ("composer-engine --network none", no_net)):
         print(f"{label}: median {r['median']:.3f} s  "
               f"(min {r['min']:.3f}, p90 {r['p90']:.3f}, max {r['max']:.3f})")
-    if shutil.which("dockerd") is None:
+    if not peers.dockerd_installed():
         print("dockerd not installed")
         ref = RECORDED_DOCKERD_S
         label = "dockerd (figure recorded for this machine in DESIGN.md, not measured now)"
