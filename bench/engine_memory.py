@@ -13,11 +13,29 @@ import tempfile
 import time
 from pathlib import Path
 
+import peers
 from engine_common import descendants, docker, machine, parent_pid, private_engine, pss_kib, rss_kib
 
 
 def settle() -> None:
     time.sleep(1.0)  # let the daemon finish lazy work (imports, caches) before reading /proc
+
+
+def measure_dockerd(n: int) -> tuple[int, int, float, float, int]:
+    """dockerd + containerd idle, then per container (daemons' growth + shim + process); KiB; shim count."""
+    with peers.private_dockerd() as (env, tmp, _daemon):
+        docker(env, "run", "--rm", "busybox", "true")  # the same warm-up cycle as ours
+        settle()
+        idle = peers.peer_pids(tmp)
+        idle_rss, idle_pss = sum(map(rss_kib, idle)), sum(map(pss_kib, idle))
+        ids = [docker(env, "run", "-d", "busybox", "sleep", "600").strip() for _ in range(n)]
+        settle()
+        pids = [json.loads(docker(env, "inspect", "--format", "{{json .State.Pid}}", cid)) for cid in ids]
+        tree = [p for p in peers.peer_pids(tmp) if p not in pids]  # dockerd, containerd, the shims
+        shims = len(tree) - len(idle)
+        rss = sum(map(rss_kib, tree)) + sum(map(rss_kib, pids))
+        pss = sum(map(pss_kib, tree)) + sum(map(pss_kib, pids))
+    return idle_rss, idle_pss, (rss - idle_rss) / n, (pss - idle_pss) / n, shims
 
 
 def main() -> int:
@@ -59,6 +77,15 @@ def main() -> int:
         f"added per container (daemon growth + monitor + process): RSS {added_rss / 1024:.2f} MiB, "
         f"PSS {added_pss / 1024:.2f} MiB"
     )
+    if not peers.dockerd_installed():
+        print("dockerd not installed")
+        return 0
+    d_idle_rss, d_idle_pss, d_added_rss, d_added_pss, shims = measure_dockerd(n)
+    print(f"dockerd + containerd idle: RSS {d_idle_rss / 1024:7.1f} MiB   PSS {d_idle_pss / 1024:7.1f} MiB")
+    print(f"dockerd added per container (daemons' growth + shim + process; {shims} new processes): "
+          f"RSS {d_added_rss / 1024:.2f} MiB, PSS {d_added_pss / 1024:.2f} MiB")
+    print(f"ratio ours/dockerd: idle RSS {idle_rss / d_idle_rss:.2f}, idle PSS {idle_pss / d_idle_pss:.2f}, "
+          f"added RSS {added_rss / d_added_rss:.2f}, added PSS {added_pss / d_added_pss:.2f}")
     return 0
 
 
