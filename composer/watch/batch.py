@@ -1,0 +1,74 @@
+"""Debounce: file events collected until the tree is quiet for `quiet` seconds (or `longest` passed since
+the first one), then handed over as one batch per service. A `git checkout` of 500 files is one batch."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+QUIET = 0.03  # seconds without events that close a batch: an editor's save is a few events within ~10 ms
+LONGEST = 1.0  # a steady stream of events still flushes this often
+
+
+@dataclass(frozen=True)
+class Batch:
+    service: str
+    paths: frozenset[Path] = field(default_factory=frozenset)
+
+
+class Debouncer:
+    """Thread-safe: `add(service, path)` from the watchdog thread; `flush` runs on the debouncer's own
+    thread, one batch per service, in the order the services were first touched."""
+
+    def __init__(
+        self, flush: Callable[[Batch], None], quiet: float = QUIET, longest: float = LONGEST
+    ) -> None:
+        self._flush = flush
+        self._quiet = quiet
+        self._longest = longest
+        self._pending: dict[str, set[Path]] = {}
+        self._first = 0.0
+        self._last = 0.0
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="watch-debounce", daemon=True)
+        self._thread.start()
+
+    def add(self, service: str, path: Path) -> None:
+        with self._cond:
+            now = time.monotonic()
+            if not self._pending:
+                self._first = now
+            self._pending.setdefault(service, set()).add(path)
+            self._last = now
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=5)
+
+    def _take(self) -> list[Batch] | None:
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                if not self._pending:
+                    self._cond.wait()
+                    continue
+                now = time.monotonic()
+                due = min(self._last + self._quiet, self._first + self._longest)
+                if now >= due:
+                    batches = [Batch(s, frozenset(p)) for s, p in self._pending.items()]
+                    self._pending = {}
+                    return batches
+                self._cond.wait(due - now)
+
+    def _run(self) -> None:
+        while (batches := self._take()) is not None:
+            for batch in batches:
+                self._flush(batch)
