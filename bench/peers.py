@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -76,7 +77,9 @@ def _remove_cgroups(name: str) -> None:
     for top in [base / name, *(d / name for d in base.iterdir() if d.is_dir())]:
         if not top.is_dir():
             continue
-        for sub in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        for sub in sorted(
+            (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        ):
             with suppress(OSError):
                 sub.rmdir()
         with suppress(OSError):
@@ -84,13 +87,15 @@ def _remove_cgroups(name: str) -> None:
 
 
 def peer_pids(tmp: str) -> list[int]:
-    """dockerd, its containerd and the shims: every process started with the private dir on its command line."""
+    """dockerd, its containerd and the shims: the processes with the private dir on their command line."""
     return _pids_mentioning(tmp)
 
 
 @contextmanager
-def private_dockerd(with_busybox: bool = True) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
-    """A dockerd on a private socket and state dirs; yields (env for the docker CLI, its temp dir, process)."""
+def private_dockerd(
+    with_busybox: bool = True,
+) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
+    """A dockerd on a private socket and state dirs; yields (docker CLI env, its temp dir, its process)."""
     before = _links()
     with firewall_guard(), tempfile.TemporaryDirectory(prefix="bench-dockerd-", dir="/tmp") as tmp:
         cgroup_parent = f"bench-dockerd-{os.getpid()}"
@@ -98,26 +103,58 @@ def private_dockerd(with_busybox: bool = True) -> Iterator[tuple[dict[str, str],
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp, "DOCKER_CLI_HINTS": "false"})
         argv = [
-            "dockerd", "-H", f"unix://{sock}", "--data-root", f"{tmp}/data", "--exec-root", f"{tmp}/exec",
-            "--pidfile", f"{tmp}/docker.pid", "--bip", DOCKERD_BIP, "--default-address-pool", DOCKERD_POOL,
-            "--iptables=false", "--ip6tables=false", "--ip-forward=false", "--ip-masq=false",
-            "--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", f"/{cgroup_parent}",
-            "--config-file", f"{tmp}/daemon.json", "--storage-driver", "overlay2",
+            "dockerd",
+            "-H",
+            f"unix://{sock}",
+            "--data-root",
+            f"{tmp}/data",
+            "--exec-root",
+            f"{tmp}/exec",
+            "--pidfile",
+            f"{tmp}/docker.pid",
+            "--bip",
+            DOCKERD_BIP,
+            "--default-address-pool",
+            DOCKERD_POOL,
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+            "--exec-opt",
+            "native.cgroupdriver=cgroupfs",
+            "--cgroup-parent",
+            f"/{cgroup_parent}",
+            "--config-file",
+            f"{tmp}/daemon.json",
+            "--storage-driver",
+            "overlay2",
         ]
+        if shutil.which("docker-init") is None and Path("/usr/bin/tini-static").exists():
+            argv += ["--init-path", "/usr/bin/tini-static"]  # Debian's docker.io ships tini, not docker-init
         Path(tmp, "daemon.json").write_text("{}\n")
-        daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/dockerd.log", "wb"))
+        with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
+            daemon = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=logf)
         try:
             deadline = time.monotonic() + 60
             while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
                 if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("dockerd did not come up: " + Path(tmp, "dockerd.log").read_text()[-400:])
+                    raise SystemExit(
+                        "dockerd did not come up: " + Path(tmp, "dockerd.log").read_text()[-400:]
+                    )
                 time.sleep(0.2)
             if with_busybox:
-                subprocess.run([DOCKER, "import", "-", "busybox:latest"], input=busybox.rootfs_tar_bytes(),
-                               env=env, capture_output=True, check=True)
+                subprocess.run(
+                    [DOCKER, "import", "-", "busybox:latest"],
+                    input=busybox.rootfs_tar_bytes(),
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                )
             yield env, tmp, daemon
         finally:
-            ids = subprocess.run([DOCKER, "ps", "-aq"], env=env, capture_output=True, text=True).stdout.split()
+            ids = subprocess.run(
+                [DOCKER, "ps", "-aq"], env=env, capture_output=True, text=True
+            ).stdout.split()
             if ids:
                 subprocess.run([DOCKER, "rm", "-f", *ids], env=env, capture_output=True)
             daemon.terminate()
@@ -137,14 +174,17 @@ def private_dockerd(with_busybox: bool = True) -> Iterator[tuple[dict[str, str],
 
 @contextmanager
 def private_podman() -> Iterator[dict[str, str]]:
-    """Environment for podman / podman-compose with private storage, runtime and network config; busybox imported."""
+    """Env for podman / podman-compose: private storage, runtime and network config; busybox imported."""
     before = _links()
     with firewall_guard(), tempfile.TemporaryDirectory(prefix="bench-podman-", dir="/tmp") as tmp:
         t = Path(tmp)
         (t / "cni").mkdir()
         (t / "containers.conf").write_text(
             "[containers]\n"
-            f'cgroupns = "private"\n'
+            # podman's catatonit is not packaged here; tini (a docker.io dependency) is
+            'init_path = "/usr/bin/tini-static"\n'
+            # podman raises nofile/nproc over this sandbox's hard limits (no CAP_SYS_RESOURCE): runc fails
+            f"default_ulimits = {_ulimits()}\n"
             "[engine]\n"
             'runtime = "runc"\n'
             'cgroup_manager = "cgroupfs"\n'
@@ -160,16 +200,24 @@ def private_podman() -> Iterator[dict[str, str]]:
             f'[storage]\ndriver = "overlay"\ngraphroot = "{tmp}/root"\nrunroot = "{tmp}/run"\n'
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "CONTAINERS_"))}
-        env.update({"CONTAINERS_CONF": str(t / "containers.conf"),
-                    "CONTAINERS_STORAGE_CONF": str(t / "storage.conf"),
-                    "XDG_RUNTIME_DIR": str(t / "xdg")})
+        env.update(
+            {
+                "CONTAINERS_CONF": str(t / "containers.conf"),
+                "CONTAINERS_STORAGE_CONF": str(t / "storage.conf"),
+                "XDG_RUNTIME_DIR": str(t / "xdg"),
+            }
+        )
         (t / "xdg").mkdir()
         try:
             with tempfile.NamedTemporaryFile(suffix=".tar") as tar:
                 tar.write(busybox.rootfs_tar_bytes())
                 tar.flush()
-                subprocess.run(["podman", "import", tar.name, "docker.io/library/busybox:latest"],
-                               env=env, capture_output=True, check=True)
+                subprocess.run(
+                    ["podman", "import", tar.name, "docker.io/library/busybox:latest"],
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                )
             yield env
         finally:
             subprocess.run(["podman", "rm", "-af", "-t", "0"], env=env, capture_output=True)
@@ -182,6 +230,15 @@ def private_podman() -> Iterator[dict[str, str]]:
                 if link.startswith(("cni-podman", "podman", "veth")):
                     subprocess.run(["ip", "link", "del", link], capture_output=True)
             _remove_cgroups("libpod_parent")
+
+
+def _ulimits() -> str:
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)
+    fmt = [f"nofile={nofile[0]}:{nofile[1]}"]
+    if nproc[1] != resource.RLIM_INFINITY:
+        fmt.append(f"nproc={min(nproc[1], 4096)}:{min(nproc[1], 4096)}")
+    return "[" + ", ".join(f'"{x}"' for x in fmt) + "]"
 
 
 def _iptables_rules() -> dict[str, tuple[set[str], list[str], dict[str, str]]]:
