@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DOCKERD_BIP = "10.213.0.1/24"  # docker0; no route on this machine uses 10.213/10.214
 DOCKERD_POOL = "base=10.214.0.0/16,size=24"
 PODMAN_SUBNET = "10.215.0.0/24"
+PEER_ADDRESS_PREFIXES = ("10.213.", "10.214.", "10.215.", "10.216.")
 PEER_CHAIN_PREFIXES = ("CNI-", "DOCKER", "NETAVARK")
 
 
@@ -48,6 +49,24 @@ def podman_installed() -> bool:
 def _links() -> set[str]:
     out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     return {line.split(":", 2)[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
+
+
+def _remove_peer_links(before: set[str]) -> None:
+    """Delete the bridges the peer left behind (new since `before`, holding an address from the peers'
+    private ranges) and the veths still enslaved to them. Other sessions' bridges (our engine also names
+    its bridges br-<id>) are never matched: they hold other addresses."""
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    bridges = {
+        line.split()[1]
+        for line in out.splitlines()
+        if len(line.split()) > 3 and line.split()[3].startswith(PEER_ADDRESS_PREFIXES)
+    } - before
+    for link in _links() - before:
+        master = Path("/sys/class/net", link, "master")
+        if master.exists() and master.resolve().name in bridges:
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for bridge in bridges:
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
 
 
 def _pids_mentioning(text: str) -> list[int]:
@@ -166,9 +185,7 @@ def private_dockerd(
             _kill_all(_pids_mentioning(tmp))  # containerd and shims outliving dockerd
             time.sleep(0.2)
             unmount_under(Path(tmp))
-            for link in _links() - before:  # docker0, br-*, veths it left behind
-                if link == "docker0" or link.startswith(("br-", "veth")):
-                    subprocess.run(["ip", "link", "del", link], capture_output=True)
+            _remove_peer_links(before)
             _remove_cgroups(cgroup_parent)
 
 
@@ -226,9 +243,7 @@ def private_podman() -> Iterator[dict[str, str]]:
             subprocess.run(["podman", "system", "reset", "-f"], env=env, capture_output=True)
             _kill_all(_pids_mentioning(tmp))
             unmount_under(t)
-            for link in _links() - before:
-                if link.startswith(("cni-podman", "podman", "veth")):
-                    subprocess.run(["ip", "link", "del", link], capture_output=True)
+            _remove_peer_links(before)
             _remove_cgroups("libpod_parent")
 
 
