@@ -3,6 +3,7 @@ exec; or rebuild the image and recreate only that service. Each action taken is 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -41,7 +42,7 @@ def _count(present: Sequence[str], deleted: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def rebuild(session: Session, service: str, say: Say) -> bool:
+def rebuild(session: Session, service: str, say: Say, *, prune: bool = False) -> bool:
     from composer.reconcile import UpOptions
     from composer.watch.converge import converge
 
@@ -57,11 +58,20 @@ def rebuild(session: Session, service: str, say: Say) -> bool:
         say(f"Rebuild of service {service} failed, the running container is kept: {exc}")
         return False
     say(f"Service {service} rebuilt and recreated")
+    if prune:
+        with contextlib.suppress(Exception):  # pruning is housekeeping: a failure must not stop watching
+            session.engine.api.prune_images(filters={"dangling": True})
     return True
 
 
 def apply(
-    session: Session, rules: Iterable[WatchRule], service: str, paths: frozenset[Path], say: Say
+    session: Session,
+    rules: Iterable[WatchRule],
+    service: str,
+    paths: frozenset[Path],
+    say: Say,
+    *,
+    prune: bool = False,
 ) -> None:
     """Apply every rule of `service` that one of `paths` hits; a rebuild supersedes the syncs."""
     hits: list[tuple[WatchRule, list[str], list[str]]] = []
@@ -77,7 +87,7 @@ def apply(
     if not hits:
         return
     if any(rule.action == "rebuild" for rule, _, _ in hits):
-        rebuild(session, service, say)
+        rebuild(session, service, say, prune=prune)
         return
     replicas = running_replicas(session, service)
     if not replicas:

@@ -50,12 +50,19 @@ class _Handler(FileSystemEventHandler):
 
 class Watcher:
     def __init__(
-        self, session: Session, services: Sequence[str], say: actions.Say, *, reapply: bool = False
+        self,
+        session: Session,
+        services: Sequence[str],
+        say: actions.Say,
+        *,
+        reapply: bool = False,
+        prune: bool = False,
     ) -> None:
         self.session = session
         self._services = tuple(services)
         self._say = say
         self._reapply = reapply
+        self._prune = prune
         self._lock = threading.Lock()
         self._observer: Any = None
         self.polling = False
@@ -132,7 +139,9 @@ class Watcher:
                 if batch.service == PROJECT:
                     self._apply_project()
                 else:
-                    actions.apply(self.session, self.rules, batch.service, batch.paths, self._say)
+                    actions.apply(
+                        self.session, self.rules, batch.service, batch.paths, self._say, prune=self._prune
+                    )
             except ComposerError as exc:
                 self._say(f"Watch: {exc}")
             except Exception:  # one failing batch must not end watching

@@ -1,0 +1,164 @@
+"""`composer watch` against a private engine: edits in a real project dir become what the container sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+from tests.integration.watch.conftest import Start, read, until
+
+pytestmark = pytest.mark.root
+
+SYNC = """\
+name: w1
+services:
+  app:
+    image: busybox:latest
+    command: [sleep, "1000"]
+    init: true
+    scale: 2
+    develop:
+      watch:
+        - {action: sync, path: ./src, target: /app, ignore: [skip/]}
+        - action: sync+exec
+          path: ./hook
+          target: /hook
+          exec: {command: [sh, -c, "cat /hook/n > /hook-ran"]}
+"""
+
+
+def test_sync_into_every_replica_deletes_and_ignores(
+    start: Start, api: docker.APIClient, tmp_path: Path
+) -> None:
+    (tmp_path / "compose.yaml").write_text(SYNC)
+    src = tmp_path / "src"
+    (src / "skip").mkdir(parents=True)
+    (tmp_path / "hook").mkdir()
+    (src / "gone.txt").write_text("old\n")
+    w = start("watch")
+    w.expect("Watch enabled", timeout=60)
+    replicas = ["w1-app-1", "w1-app-2"]
+    (src / "a.txt").write_text("hello\n")
+    (src / "sub").mkdir()
+    (src / "sub" / "b.txt").write_text("deep\n")
+    for c in replicas:
+        until(
+            lambda c=c: read(api, c, "/app/a.txt") == "hello\n" and read(api, c, "/app/sub/b.txt") == "deep\n"
+        )
+    (src / "a.txt").write_text("again\n")
+    (src / "gone.txt").write_text("x\n")
+    w.expect("Synced service app")
+    (src / "gone.txt").unlink()
+    (src / ".a.txt.swp").write_text("editor noise\n")
+    (src / "skip" / "c.txt").write_text("ignored by the rule\n")
+    for c in replicas:
+        until(lambda c=c: read(api, c, "/app/a.txt") == "again\n" and read(api, c, "/app/gone.txt") is None)
+        assert read(api, c, "/app/.a.txt.swp") is None
+        assert read(api, c, "/app/skip/c.txt") is None
+    # sync+exec: the command runs after the file arrived, in every replica
+    (tmp_path / "hook" / "n").write_text("42\n")
+    w.expect("Ran sh -c")
+    for c in replicas:
+        assert read(api, c, "/hook-ran") == "42\n"
+
+
+RESTART = """\
+name: w2
+services:
+  app:
+    build: .
+    command: [sh, -c, "cat /etc/conf.txt; echo pid=$$$$; exec sleep 1000"]
+    init: true
+    develop:
+      watch:
+        - {action: sync+restart, path: ./conf.txt, target: /etc/conf.txt}
+        - {action: rebuild, path: ./layer.txt}
+"""
+
+
+def _pid(api: docker.APIClient, name: str) -> int:
+    return int(api.inspect_container(name)["State"]["Pid"])
+
+
+def test_restart_and_rebuild(start: Start, api: docker.APIClient, tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM busybox:latest\nCOPY layer.txt /layer.txt\n")
+    (tmp_path / "layer.txt").write_text("v1\n")
+    (tmp_path / "conf.txt").write_text("first\n")
+    (tmp_path / "compose.yaml").write_text(RESTART)
+    w = start("watch")
+    w.expect("Watch enabled", timeout=120)
+    first_pid = _pid(api, "w2-app-1")
+    first_id = api.inspect_container("w2-app-1")["Id"]
+    (tmp_path / "conf.txt").write_text("second\n")
+    w.expect("Restarted service app")
+    assert read(api, "w2-app-1", "/etc/conf.txt") == "second\n"
+    assert _pid(api, "w2-app-1") != first_pid
+    assert api.inspect_container("w2-app-1")["Id"] == first_id  # restarted, not recreated
+    old_image = api.inspect_image("w2-app")
+    (tmp_path / "layer.txt").write_text("v2\n")
+    w.expect("Service app rebuilt and recreated", timeout=120)
+    new_image = api.inspect_image("w2-app")
+    assert new_image["Id"] != old_image["Id"]
+    assert new_image["RootFS"]["Layers"][-1] != old_image["RootFS"]["Layers"][-1]
+    assert api.inspect_container("w2-app-1")["Id"] != first_id
+    assert read(api, "w2-app-1", "/layer.txt") == "v2\n"
+    # a failing rebuild keeps the running container and says why
+    running = api.inspect_container("w2-app-1")["Id"]
+    (tmp_path / "Dockerfile").write_text("FROM busybox:latest\nRUN exit 3\nCOPY layer.txt /layer.txt\n")
+    (tmp_path / "layer.txt").write_text("v3\n")
+    w.expect("failed, the running container is kept", timeout=120)
+    state = api.inspect_container("w2-app-1")
+    assert state["Id"] == running and state["State"]["Running"]
+
+
+PROJECT = """\
+name: w3
+services:
+  app:
+    image: busybox:latest
+    command: [sleep, "1000"]
+    init: true
+    environment: {MODE: one}
+    develop:
+      watch:
+        - {action: sync, path: ./src, target: /app, initial_sync: true}
+  other:
+    image: busybox:latest
+    command: [sleep, "1000"]
+    init: true
+"""
+
+
+def test_initial_sync_and_project_file_reapply(start: Start, api: docker.APIClient, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "early.txt").write_text("before watching\n")
+    (tmp_path / "compose.yaml").write_text(PROJECT)
+    w = start("up", "--watch")
+    w.expect("Watch enabled", timeout=60)
+    until(lambda: read(api, "w3-app-1", "/app/early.txt") == "before watching\n")
+    app_id = api.inspect_container("w3-app-1")["Id"]
+    other_id = api.inspect_container("w3-other-1")["Id"]
+    # an invalid edit is reported with its place and changes nothing
+    (tmp_path / "compose.yaml").write_text(
+        PROJECT.replace("init: true\n    environment", "init: maybe\n    environment")
+    )
+    line = w.expect("Project file not applied")
+    assert "compose.yaml" in line
+    assert api.inspect_container("w3-app-1")["Id"] == app_id
+    assert api.inspect_container("w3-other-1")["Id"] == other_id
+    # a valid one recreates only the changed service and starts a new one
+    edited = (
+        PROJECT.replace("MODE: one", "MODE: two")
+        + "  extra:\n    image: busybox:latest\n    command: [sleep, '1000']\n    init: true\n"
+    )
+    (tmp_path / "compose.yaml").write_text(edited)
+    w.expect("Project file re-applied")
+    app = api.inspect_container("w3-app-1")
+    assert app["Id"] != app_id and "MODE=two" in app["Config"]["Env"]
+    assert api.inspect_container("w3-other-1")["Id"] == other_id
+    assert api.inspect_container("w3-extra-1")["State"]["Running"]
+    # watching continues on the recreated container, and its logs keep streaming
+    (tmp_path / "src" / "late.txt").write_text("after recreate\n")
+    until(lambda: read(api, "w3-app-1", "/app/late.txt") == "after recreate\n")
