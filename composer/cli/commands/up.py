@@ -25,6 +25,8 @@ Options:
   -t, --timeout SECONDS         Use this timeout in seconds for container shutdown
   --quiet-pull                  Pull without printing progress information
   --progress MODE               Progress output: auto, tty, plain, quiet [default: auto]
+  -w, --watch                   Watch source code and rebuild/refresh containers when files are updated;
+                                edits of the project file(s) and .env are re-applied too
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     if args["--pull"] not in (None, "always", "missing", "never", "build", "policy"):
         raise UsageError(f"invalid --pull {args['--pull']!r}: use always, missing, never or build")
     detach = bool(args["--detach"] or args["--wait"])
+    if args.get("--watch") and detach:
+        raise UsageError("--watch cannot be combined with -d/--wait")
     if detach and (args["--abort-on-container-exit"] or args["--exit-code-from"]):
         raise UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d/--wait")
     timeout = _int(args["--timeout"], "--timeout")
@@ -137,4 +141,8 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         return 0
     if detach:
         return 0
+    if args.get("--watch"):
+        from composer.watch.follow import follow_watching
+
+        return follow_watching(session, args, services)
     return follow_project(session, args, ctx, upopts)
