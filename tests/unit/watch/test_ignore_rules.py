@@ -1,0 +1,120 @@
+"""Which paths a watch rule acts on: built-ins, the rule's ignore/include, .dockerignore, project files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from composer.loader.pipeline import LoadOptions, load_project
+from composer.watch.batch import Batch, Debouncer
+from composer.watch.ignore import Patterns, builtin_ignored
+from composer.watch.rules import WatchError, rules_for
+
+
+@pytest.mark.parametrize(
+    ("rel", "ignored"),
+    [
+        ("a.py", False),
+        (".git/HEAD", True),
+        ("src/.git/objects/x", True),
+        ("a.py.swp", True),
+        (".a.py.swp", True),
+        ("a.py~", True),
+        ("4913", True),
+        ("pkg/__pycache__/m.pyc", True),
+        ("gitignore", False),
+    ],
+)
+def test_builtin(rel: str, ignored: bool) -> None:
+    assert builtin_ignored(rel) is ignored
+
+
+def test_dockerignore_syntax() -> None:
+    p = Patterns.parse(["# comment", "*.log", "build/", "**/tmp", "!keep.log", "/docs/*.md"])
+    assert p.matches("x.log") and not p.matches("keep.log")
+    assert p.matches("build/out/a.o")
+    assert p.matches("a/b/tmp/c") and p.matches("tmp")
+    assert p.matches("docs/a.md") and not p.matches("docs/sub/a.md")
+    assert not p.matches("src/x.log")  # `*` does not cross directories
+
+
+def _load(tmp_path: Path, text: str) -> tuple:
+    (tmp_path / "compose.yaml").write_text(text)
+    loaded = load_project(
+        LoadOptions(files=(str(tmp_path / "compose.yaml"),), working_dir=str(tmp_path), environ={})
+    )
+    return loaded.project, loaded.config_files
+
+
+def test_rules_apply_ignore_include_and_dockerignore(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text("secret.txt\n")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    project, files = _load(
+        tmp_path,
+        """services:
+  web:
+    build: .
+    develop:
+      watch:
+        - action: sync
+          path: .
+          target: /app
+          ignore: [node_modules/]
+          include: ["*.py", "*.yaml", "Dockerfile", "*.txt"]
+""",
+    )
+    (rule,) = rules_for(project, ["web"], files)
+    assert rule.relative(tmp_path / "main.py") == "main.py"
+    assert rule.relative(tmp_path / "node_modules" / "x.py") is None
+    assert rule.relative(tmp_path / "README.md") is None  # not included
+    assert rule.relative(tmp_path / "secret.txt") is None  # .dockerignore
+    assert rule.relative(tmp_path / "compose.yaml") is None  # the project file is never synced
+    assert rule.relative(tmp_path / "Dockerfile") is None
+    assert rule.container_path("main.py") == "/app/main.py"
+
+
+def test_per_dockerfile_ignore_wins(tmp_path: Path) -> None:
+    (tmp_path / ".dockerignore").write_text("a.txt\n")
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    (tmp_path / "Dockerfile.dockerignore").write_text("b.txt\n")
+    project, files = _load(
+        tmp_path,
+        "services:\n  web:\n    build: .\n    develop:\n      watch:\n        - {action: rebuild, path: .}\n",
+    )
+    (rule,) = rules_for(project, ["web"], files)
+    assert rule.relative(tmp_path / "a.txt") == "a.txt"
+    assert rule.relative(tmp_path / "b.txt") is None
+
+
+def test_bad_rules_are_one_line_errors(tmp_path: Path) -> None:
+    project, files = _load(
+        tmp_path,
+        "services:\n  web:\n    image: busybox\n    develop:\n      watch:\n"
+        "        - {action: rebuild, path: .}\n",
+    )
+    with pytest.raises(WatchError, match="rebuild needs a build section"):
+        rules_for(project, ["web"], files)
+
+
+def test_debouncer_batches_a_burst() -> None:
+    got: list[Batch] = []
+    done = threading.Event()
+
+    def flush(batch: Batch) -> None:
+        got.append(batch)
+        done.set()
+
+    d = Debouncer(flush, quiet=0.05)
+    try:
+        for i in range(500):
+            d.add("web", Path(f"/p/{i}"))
+        d.add("db", Path("/q"))
+        assert done.wait(2)
+        time.sleep(0.2)
+    finally:
+        d.close()
+    assert sorted(b.service for b in got) == ["db", "web"]
+    assert len(next(b for b in got if b.service == "web").paths) == 500
