@@ -3,7 +3,8 @@
 The published port is made by engine.network exactly as for a container (`-p 127.0.0.1:0:80`): a bridge, a
 veth into a fresh network namespace, kernel DNAT; the sink runs inside that namespace. The direct transfer
 goes to the same sink program on the host's 127.0.0.1. When dockerd is installed, a private one
-(bench/peers.py) publishes a busybox container's port the same way and its row is interleaved with ours. Run as root:
+(bench/peers.py) publishes a busybox container's port the same way and its row is interleaved with ours.
+Run as root:
 
     python3 bench/network_throughput.py [--gib 1] [--runs 5] [--record]
 """
