@@ -123,3 +123,8 @@ def read(api: docker.APIClient, container: str, path: str) -> str | None:
     if api.exec_inspect(exec_id)["ExitCode"]:
         return None
     return out.decode()
+
+
+def sees(api: docker.APIClient, container: str, files: dict[str, str | None]) -> Callable[[], bool]:
+    """A check for `until`: every file has that content in the container (None: does not exist)."""
+    return lambda: all(read(api, container, path) == content for path, content in files.items())

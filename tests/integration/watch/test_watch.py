@@ -7,7 +7,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.integration.watch.conftest import Start, read, until
+from tests.integration.watch.conftest import Start, read, sees, until
 
 pytestmark = pytest.mark.root
 
@@ -44,9 +44,7 @@ def test_sync_into_every_replica_deletes_and_ignores(
     (src / "sub").mkdir()
     (src / "sub" / "b.txt").write_text("deep\n")
     for c in replicas:
-        until(
-            lambda c=c: read(api, c, "/app/a.txt") == "hello\n" and read(api, c, "/app/sub/b.txt") == "deep\n"
-        )
+        until(sees(api, c, {"/app/a.txt": "hello\n", "/app/sub/b.txt": "deep\n"}))
     (src / "a.txt").write_text("again\n")
     (src / "gone.txt").write_text("x\n")
     w.expect("Synced service app")
@@ -54,14 +52,14 @@ def test_sync_into_every_replica_deletes_and_ignores(
     (src / ".a.txt.swp").write_text("editor noise\n")
     (src / "skip" / "c.txt").write_text("ignored by the rule\n")
     for c in replicas:
-        until(lambda c=c: read(api, c, "/app/a.txt") == "again\n" and read(api, c, "/app/gone.txt") is None)
+        until(sees(api, c, {"/app/a.txt": "again\n", "/app/gone.txt": None}))
         assert read(api, c, "/app/.a.txt.swp") is None
         assert read(api, c, "/app/skip/c.txt") is None
     # sync+exec: the command runs after the file arrived, in every replica
     (tmp_path / "hook" / "n").write_text("42\n")
     w.expect("Ran sh -c")
     for c in replicas:  # a slow writer may make two batches: the last one's exec has the whole file
-        until(lambda c=c: read(api, c, "/hook-ran") == "42\n")
+        until(sees(api, c, {"/hook-ran": "42\n"}))
 
 
 RESTART = """\
@@ -131,6 +129,14 @@ services:
 """
 
 
+def _env(api: docker.APIClient, name: str) -> list[str]:
+    """The container's environment; [] while it is being recreated (briefly absent)."""
+    try:
+        return list(api.inspect_container(name)["Config"]["Env"] or [])
+    except docker.errors.NotFound:
+        return []
+
+
 def test_initial_sync_and_project_file_reapply(start: Start, api: docker.APIClient, tmp_path: Path) -> None:
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "early.txt").write_text("before watching\n")
@@ -165,6 +171,14 @@ def test_initial_sync_and_project_file_reapply(start: Start, api: docker.APIClie
     # watching continues on the recreated container, and its logs keep streaming
     (tmp_path / "src" / "late.txt").write_text("after recreate\n")
     until(lambda: read(api, "w3-app-1", "/app/late.txt") == "after recreate\n")
+    # a removed service stops; `.env` is watched too
+    (tmp_path / ".env").write_text("MODE=three\n")
+    (tmp_path / "compose.yaml").write_text(PROJECT.replace("MODE: one", 'MODE: "${MODE}"'))
+    until(lambda: not api.containers(all=True, filters={"name": "w3-extra-1"}))
+    until(lambda: "MODE=three" in _env(api, "w3-app-1"))
+    (tmp_path / ".env").write_text("MODE=four\n")
+    until(lambda: "MODE=four" in _env(api, "w3-app-1"))
+    assert api.inspect_container("w3-other-1")["Id"] == other_id
 
 
 BURST = """\
