@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 QUIET = 0.03  # seconds without events that close a batch: an editor's save is a few events within ~10 ms
-LONGEST = 1.0  # a steady stream of events still flushes this often
+LONGEST = 10.0  # a steady stream of events (a long checkout) still flushes this often
 
 
 @dataclass(frozen=True)
