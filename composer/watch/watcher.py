@@ -8,6 +8,7 @@ saved edits are re-loaded and re-applied (only what changed is recreated; an inv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -108,6 +109,9 @@ class Watcher:
             observer.start()
         except OSError as exc:  # no inotify, or its watch/instance limit reached
             from watchdog.observers.polling import PollingObserver
+
+            with contextlib.suppress(Exception):  # emitters that did start go away with it
+                observer.stop()
 
             self._say(f"inotify unavailable ({exc.strerror or exc}): polling for changes instead")
             self.polling = True

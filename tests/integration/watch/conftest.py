@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import docker
@@ -42,9 +42,9 @@ def environ(engine: EngineProcess) -> dict[str, str]:
 class Watching:
     """A running `composer` whose output lines are queued; `expect` waits for a line containing a text."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, args: list[str], cwd: Path, env: dict[str, str], prefix: Sequence[str] = ()) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "composer.cli.main", *args],
+            [*prefix, sys.executable, "-m", "composer.cli.main", *args],
             cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
@@ -97,8 +97,8 @@ Start = Callable[..., Watching]
 def start(watch_engine: EngineProcess, tmp_path: Path) -> Iterator[Start]:
     started: list[Watching] = []
 
-    def run(*args: str) -> Watching:
-        w = Watching(list(args), tmp_path, environ(watch_engine))
+    def run(*args: str, prefix: Sequence[str] = ()) -> Watching:
+        w = Watching(list(args), tmp_path, environ(watch_engine), prefix)
         started.append(w)
         return w
 

@@ -209,3 +209,25 @@ def test_a_burst_of_500_files_is_one_sync(start: Start, api: docker.APIClient, t
     while not w.lines.empty():
         rest.append(w.lines.get())
     assert not [line for line in rest if "Synced" in line], rest
+
+
+NO_INOTIFY = (
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "sh",
+    "-c",
+    'echo 0 > /proc/sys/user/max_inotify_instances && exec "$@"',
+    "sh",
+)
+
+
+def test_polling_when_inotify_is_unavailable(start: Start, api: docker.APIClient, tmp_path: Path) -> None:
+    """A user namespace whose inotify instance limit is 0: the watcher says so and polls."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "compose.yaml").write_text(BURST.replace("w4", "w5"))
+    w = start("watch", prefix=NO_INOTIFY)
+    assert "polling" in w.expect("inotify unavailable", timeout=60)
+    w.expect("Watch enabled (polling)")
+    (tmp_path / "src" / "p.txt").write_text("polled\n")
+    until(sees(api, "w5-app-1", {"/app/p.txt": "polled\n"}))
