@@ -341,8 +341,11 @@ class ContainerService:
             self.event_publish(c, "kill", signal=str(sig))
             if c.state.status == "paused":  # a frozen process cannot act on the signal
                 await asyncio.to_thread(rt.resume, c.id)
-        except Conflict:
-            pass  # it already ended; its exit is on the way to _on_exit
+        except (Conflict, NotFound):
+            # It already ended; its exit is on the way to _on_exit. NotFound: host.exited has already deleted
+            # the runtime's state while the record still says running. Reporting that would make a stop or
+            # a forced remove answer 404 for a container that is still there (clients take it as removed).
+            pass
         try:
             await asyncio.wait_for(exited.wait(), timeout)
             return True
@@ -382,7 +385,10 @@ class ContainerService:
                 raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
             c = self.store.update(c.id, _manually_stopped(True))
             rt = self.runtime(c)
-            await asyncio.to_thread(rt.kill, c.id, sig)
+            try:
+                await asyncio.to_thread(rt.kill, c.id, sig)
+            except NotFound:  # ended, and the runtime already forgot it (see _kill_and_wait)
+                raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
             self.event_publish(c, "kill", signal=str(sig))
             if sig == signals.SIGKILL and c.state.status == "paused":
                 with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
