@@ -47,9 +47,12 @@ class Runtime:
     # --- spawning monitors ---
     def _start_zygote(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # -S: no site import (.pth hooks, certifi...), ~5 MiB less in the zygote and so in every monitor;
+        # the path it would have built is passed instead, with the engine's own root first.
+        paths = [str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         self._zygote = subprocess.Popen(
-            [sys.executable, "-m", "engine.runtime.zygote", str(theirs.fileno())],
+            [sys.executable, "-S", "-m", "engine.runtime.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             start_new_session=True,

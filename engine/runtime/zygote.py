@@ -9,6 +9,7 @@ SCM_RIGHTS. The zygote exits when the daemon's end closes; monitors it forked li
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -56,6 +57,10 @@ def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
     syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
+    # Everything loaded so far lives as long as the monitors: freezing it keeps their collector from
+    # writing GC headers into these objects, which would copy the shared pages into each monitor.
+    gc.collect()
+    gc.freeze()
     serve(sock)
 
 
