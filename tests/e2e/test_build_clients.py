@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ import docker
 import pytest
 
 from tests.e2e.helpers import DockerCLI
+from tests.support.reference import reference_binary
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -55,7 +55,7 @@ def test_docker_py_build(docker_client: docker.DockerClient, tmp_path: Path) -> 
 
 @pytest.mark.reference
 def test_compose_v2_build(docker: DockerCLI, tmp_path: Path) -> None:
-    binary = shutil.which("docker-compose")
+    binary = reference_binary()
     assert binary, "the reference docker-compose binary is installed here"
     ctx = _context(tmp_path)
     (ctx / "compose.yaml").write_text(

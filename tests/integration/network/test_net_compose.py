@@ -12,6 +12,7 @@ from engine.network import firewall, netlink
 from engine.network.service import kernel_names
 from tests.e2e.helpers import client_env
 from tests.support.engine import running_engine
+from tests.support.reference import reference_binary
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e, pytest.mark.reference]
 
@@ -30,6 +31,10 @@ services:
 """
 
 
+# the Go binary itself: the pip wrapper named docker-compose drops the exit status
+COMPOSE_BIN = reference_binary() or "docker-compose"
+
+
 def test_compose_project_service_discovery(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(COMPOSE)
     with running_engine() as eng:
@@ -41,7 +46,7 @@ def test_compose_project_service_discovery(tmp_path: Path) -> None:
             return res.stdout
 
         try:
-            run("docker-compose", "-p", "n1c", "up", "-d")
+            run(COMPOSE_BIN, "-p", "n1c", "up", "-d")
             out = run("docker", "exec", "n1c-client-1", "nslookup", "web")
             ips = {
                 eng.json("GET", f"/containers/n1c-web-{i}/json")["NetworkSettings"]["Networks"][
@@ -54,11 +59,11 @@ def test_compose_project_service_discovery(tmp_path: Path) -> None:
                 "hello from busybox\n"
             )
             run("docker", "exec", "n1c-client-1", "ping", "-c1", "-W", "3", "n1c-web-2")
-            host, _, port = run("docker-compose", "-p", "n1c", "port", "client", "80").strip().rpartition(":")
+            host, _, port = run(COMPOSE_BIN, "-p", "n1c", "port", "client", "80").strip().rpartition(":")
             assert host == "127.0.0.1" and int(port) > 0
         finally:
             subprocess.run(
-                ["docker-compose", "-p", "n1c", "down"],
+                [COMPOSE_BIN, "-p", "n1c", "down"],
                 cwd=tmp_path,
                 env=env,
                 capture_output=True,
