@@ -42,7 +42,9 @@ def _count(present: Sequence[str], deleted: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def rebuild(session: Session, service: str, say: Say, *, prune: bool = False) -> bool:
+def rebuild(
+    session: Session, service: str, say: Say, *, prune: bool = False, progress: str = "quiet"
+) -> bool:
     from composer.reconcile import UpOptions
     from composer.watch.converge import converge
 
@@ -53,6 +55,7 @@ def rebuild(session: Session, service: str, say: Say, *, prune: bool = False) ->
             UpOptions(
                 services=(service,), no_deps=True, build="always", known_services=session.known_services
             ),
+            progress,
         )
     except ComposerError as exc:
         say(f"Rebuild of service {service} failed, the running container is kept: {exc}")
@@ -72,6 +75,7 @@ def apply(
     say: Say,
     *,
     prune: bool = False,
+    progress: str = "quiet",
 ) -> None:
     """Apply every rule of `service` that one of `paths` hits; a rebuild supersedes the syncs."""
     hits: list[tuple[WatchRule, list[str], list[str]]] = []
@@ -87,7 +91,7 @@ def apply(
     if not hits:
         return
     if any(rule.action == "rebuild" for rule, _, _ in hits):
-        rebuild(session, service, say, prune=prune)
+        rebuild(session, service, say, prune=prune, progress=progress)
         return
     replicas = running_replicas(session, service)
     if not replicas:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 QUIET = 0.03  # seconds without events that close a batch: an editor's save is a few events within ~10 ms
+UNCLOSED = 0.5  # how long a file opened for writing (no close event yet) may hold its batch back
 LONGEST = 10.0  # a steady stream of events (a long checkout) still flushes this often
 
 
@@ -30,6 +31,7 @@ class Debouncer:
         self._quiet = quiet
         self._longest = longest
         self._pending: dict[str, set[Path]] = {}
+        self._writing: set[Path] = set()  # created/modified but not closed yet: a save in progress
         self._first = 0.0
         self._last = 0.0
         self._cond = threading.Condition()
@@ -37,8 +39,14 @@ class Debouncer:
         self._thread = threading.Thread(target=self._run, name="watch-debounce", daemon=True)
         self._thread.start()
 
-    def add(self, service: str, path: Path) -> None:
+    def add(self, service: str, path: Path, *, writing: bool | None = None) -> None:
+        """`writing`: True when the event says the file is being written (created/modified), False when
+        it was closed after writing, None when the event says neither (deleted, moved, polling)."""
         with self._cond:
+            if writing is True:
+                self._writing.add(path)
+            elif writing is False:
+                self._writing.discard(path)
             now = time.monotonic()
             if not self._pending:
                 self._first = now
@@ -61,10 +69,14 @@ class Debouncer:
                     self._cond.wait()
                     continue
                 now = time.monotonic()
-                due = min(self._last + self._quiet, self._first + self._longest)
+                quiet = self._quiet
+                if self._writing:  # wait for the writer's close (a slow writer made one create event)
+                    quiet = max(quiet, UNCLOSED)
+                due = min(self._last + quiet, self._first + self._longest)
                 if now >= due:
                     batches = [Batch(s, frozenset(p)) for s, p in self._pending.items()]
                     self._pending = {}
+                    self._writing = set()
                     return batches
                 self._cond.wait(due - now)
 

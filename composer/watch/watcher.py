@@ -44,9 +44,14 @@ class _Handler(FileSystemEventHandler):
             return
         if event.is_directory and event.event_type == "modified":
             return  # a child's own event says what changed
+        writing = None
+        if not event.is_directory and event.event_type in ("created", "modified"):
+            writing = not self._watcher.polling  # polling sees no close events: never wait for one
+        elif event.event_type == "closed":
+            writing = False
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:
-                self._watcher.route(Path(raw if isinstance(raw, str) else raw.decode()))
+                self._watcher.route(Path(raw if isinstance(raw, str) else raw.decode()), writing)
 
 
 class Watcher:
@@ -58,12 +63,14 @@ class Watcher:
         *,
         reapply: bool = False,
         prune: bool = False,
+        progress: str = "quiet",
     ) -> None:
         self.session = session
         self._services = tuple(services)
         self._say = say
         self._reapply = reapply
         self._prune = prune
+        self._progress = progress  # the rebuild's build/progress output: quiet or plain
         self._lock = threading.Lock()
         self._observer: Any = None
         self.polling = False
@@ -129,13 +136,13 @@ class Watcher:
             self._observer = None
         self._debouncer.close()
 
-    def route(self, path: Path) -> None:
+    def route(self, path: Path, writing: bool | None = None) -> None:
         if self._reapply and path in self._project_files():
-            self._debouncer.add(PROJECT, path)
+            self._debouncer.add(PROJECT, path, writing=writing)
             return
         for rule in self.rules:
             if rule.relative(path) is not None:
-                self._debouncer.add(rule.service, path)
+                self._debouncer.add(rule.service, path, writing=writing)
 
     def _flush(self, batch: Batch) -> None:
         with self._lock:
@@ -144,7 +151,13 @@ class Watcher:
                     self._apply_project()
                 else:
                     actions.apply(
-                        self.session, self.rules, batch.service, batch.paths, self._say, prune=self._prune
+                        self.session,
+                        self.rules,
+                        batch.service,
+                        batch.paths,
+                        self._say,
+                        prune=self._prune,
+                        progress=self._progress,
                     )
             except ComposerError as exc:
                 self._say(f"Watch: {exc}")

@@ -41,7 +41,14 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         from composer.cli.commands import up
 
         up.up(parse_command(up.__doc__ or "", ["up", "-d", "--quiet-pull", *services]), options)
-    watcher = start(session, services, printer(), reapply=True, prune=bool(args["--prune"]))
+    watcher = start(
+        session,
+        services,
+        printer(),
+        reapply=True,
+        prune=bool(args["--prune"]),
+        progress="quiet" if args["--quiet"] else "plain",
+    )
     try:
         wait_forever()
     finally:
@@ -68,12 +75,13 @@ def start(
     *,
     reapply: bool,
     prune: bool = False,
+    progress: str = "quiet",
 ) -> Watcher:
     from composer.watch.watcher import Watcher, watched_services
 
     if not watched_services(session, services):
         raise ComposerError("none of the selected services has a develop.watch section: nothing to watch")
-    watcher = Watcher(session, services, say, reapply=reapply, prune=prune)
+    watcher = Watcher(session, services, say, reapply=reapply, prune=prune, progress=progress)
     watcher.start()
     say(f"Watch enabled{' (polling)' if watcher.polling else ''}")
     return watcher

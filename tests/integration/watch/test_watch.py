@@ -179,6 +179,10 @@ def test_initial_sync_and_project_file_reapply(start: Start, api: docker.APIClie
     (tmp_path / ".env").write_text("MODE=four\n")
     until(lambda: "MODE=four" in _env(api, "w3-app-1"))
     assert api.inspect_container("w3-other-1")["Id"] == other_id
+    # as attached `up`: ending it stops the project's containers
+    assert w.stop() == 0
+    assert not api.inspect_container("w3-app-1")["State"]["Running"]
+    assert not api.inspect_container("w3-other-1")["State"]["Running"]
 
 
 BURST = """\

@@ -118,3 +118,22 @@ def test_debouncer_batches_a_burst() -> None:
         d.close()
     assert sorted(b.service for b in got) == ["db", "web"]
     assert len(next(b for b in got if b.service == "web").paths) == 500
+
+
+def test_debouncer_waits_for_an_unclosed_file() -> None:
+    """A created file whose writer has not closed it holds the batch back until the close arrives."""
+    got: list[tuple[float, Batch]] = []
+    d = Debouncer(lambda b: got.append((time.monotonic(), b)), quiet=0.02)
+    try:
+        t0 = time.monotonic()
+        d.add("web", Path("/p/slow"), writing=True)
+        time.sleep(0.15)
+        assert got == []  # well past the quiet window: still waiting for the close
+        d.add("web", Path("/p/slow"), writing=False)
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        d.close()
+    assert len(got) == 1 and got[0][1].paths == {Path("/p/slow")}
+    assert got[0][0] - t0 >= 0.15
