@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 # What editors and VCS write next to real files (Compose ignores the same kinds).
-BUILTIN_DIRS = (".git", ".hg", ".svn", ".bzr", ".idea", ".vscode", "__pycache__", "node_modules/.cache")
+BUILTIN_DIRS = (".git", ".hg", ".svn", ".bzr")
 BUILTIN_NAMES = (
     "*~",
     "*.swp",
@@ -26,8 +26,6 @@ BUILTIN_NAMES = (
     "4913",  # vim's write-permission probe
     "#*#",
     ".#*",
-    ".DS_Store",
-    "*.tmp",
     "*.kate-swp",
     "___jb_tmp___",
     "___jb_old___",

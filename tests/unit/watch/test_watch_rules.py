@@ -24,7 +24,7 @@ from composer.watch.rules import WatchError, rules_for
         (".a.py.swp", True),
         ("a.py~", True),
         ("4913", True),
-        ("pkg/__pycache__/m.pyc", True),
+        ("pkg/__pycache__/m.pyc", False),  # synced, as Compose does: only VCS dirs and editor temps go
         ("gitignore", False),
     ],
 )
