@@ -7,7 +7,6 @@ same function serves the built-in runtime and runc alike.
 from __future__ import annotations
 
 import resource
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -258,8 +257,11 @@ def _seccomp(security_opts: list[str], privileged: bool, cap_list: list[str]) ->
 
 
 def find_init() -> str | None:
+    # imported here: shutil (bz2, lzma...) would cost every monitor ~0.6 MiB (init imports this module)
+    from shutil import which
+
     for name in INIT_CANDIDATES:
-        path = shutil.which(name)
+        path = which(name)
         if path:
             return path
     return None

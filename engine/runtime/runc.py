@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 from pathlib import Path
 
 from engine.runtime import syscalls as s
@@ -63,6 +62,8 @@ def create_and_start(binary: str, root: str, cid: str, bundle: Path, stdio: tupl
         null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         stdio = (null, null, null)
     master = None
+    import subprocess  # here: only runc monitors need it; the zygote (so each monitor) stays ~0.4 MiB smaller
+
     try:
         proc = subprocess.Popen([*cmd, cid], stdin=stdio[0], stdout=stdio[1], stderr=stdio[2], close_fds=True)
         if console is not None:
@@ -93,4 +94,6 @@ def create_and_start(binary: str, root: str, cid: str, bundle: Path, stdio: tupl
 
 
 def delete(binary: str, root: str, cid: str) -> None:
+    import subprocess  # see create()
+
     subprocess.run([binary, "--root", root, "delete", "--force", cid], capture_output=True, check=False)
