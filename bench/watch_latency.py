@@ -220,7 +220,7 @@ def report(r: dict[str, object], ref: dict[str, float] | None) -> str:
 Produced by `python3 bench/watch_latency.py -n {r["n"]} --record`: `composer up --watch` against a
 private engine, and the reference Docker Compose v2 binary's `up --watch` against a private dockerd
 (bench/peers.py), on the same project (busybox, a `sync` rule); the container's view read through
-/proc/<pid>/root. Compose v2 debounces file events (about 0.5 s) before syncing, which dominates its figure.
+/proc/<pid>/root. Compose v2 sits near 0.5 s on every edit (it batches file events before syncing).
 (Keep this section when re-recording others.)
 
 Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
