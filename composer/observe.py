@@ -42,6 +42,7 @@ class ObservedContainer:
     oneoff: bool
     labels: Mapping[str, str] = field(default_factory=dict)
     created: int = 0
+    networks: Mapping[str, str] | None = None  # network name -> NetworkID; None: the engine did not say
 
     @property
     def running(self) -> bool:
@@ -116,6 +117,18 @@ def container_from_summary(item: Mapping[str, Any]) -> ObservedContainer:
         oneoff=lab.get(L.ONEOFF, L.FALSE) == L.TRUE,
         labels=MappingProxyType(lab),
         created=int(item.get("Created") or 0),
+        networks=_network_ids(item),
+    )
+
+
+def _network_ids(item: Mapping[str, Any]) -> Mapping[str, str] | None:
+    """The networks a container is attached to, as Docker lists them also for stopped containers (with
+    the NetworkID it was connected to, which may since have been removed)."""
+    settings = item.get("NetworkSettings")
+    if not isinstance(settings, Mapping) or not isinstance(settings.get("Networks"), Mapping):
+        return None
+    return MappingProxyType(
+        {str(name): str((ep or {}).get("NetworkID") or "") for name, ep in settings["Networks"].items()}
     )
 
 

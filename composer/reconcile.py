@@ -100,7 +100,12 @@ def _image_op(project: Project, svc: Service, observed: Observed, options: UpOpt
 
 
 def _recreate_reason(
-    c: ObservedContainer, wanted_hash: str, image_id: str | None, options: UpOptions, fields: list[str]
+    c: ObservedContainer,
+    wanted_hash: str,
+    image_id: str | None,
+    options: UpOptions,
+    fields: list[str],
+    network: str | None = None,
 ) -> str | None:
     if options.no_recreate:
         return None
@@ -110,7 +115,7 @@ def _recreate_reason(
         return "config hash changed" + (f": {', '.join(fields)}" if fields else "")
     if image_id and c.image_id and c.image_id != image_id:
         return "image changed"
-    return None
+    return network
 
 
 def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptions()) -> Plan:
@@ -212,7 +217,9 @@ def _converge_service(
     mine: list[str] = []
     for c in keep:
         fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
-        reason = _recreate_reason(c, wanted_hash, image_id, options, fields)
+        reason = _recreate_reason(
+            c, wanted_hash, image_id, options, fields, _network_change(project, observed, svc, c)
+        )
         rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
         if reason is None and rebuilt and not options.no_recreate and options.build != "never":
             reason = f"rebuild: {_files(rebuilt)} changed"
@@ -256,6 +263,29 @@ def _converge_service(
         if not options.no_start:
             mine.append(_start(b, cname, name, None, "created", (create,)))
     starts[name] = mine
+
+
+def _network_change(project: Project, observed: Observed, svc: Service, c: ObservedContainer) -> str | None:
+    """Why the container no longer fits the project's networks: one was removed and created again (the
+    container still names the old NetworkID, and starting it would fail with "network ... not found"),
+    one is missing and will be created, or the container is not attached to it. Compose checks this for
+    running containers only, so a stopped container on a re-created network fails to start there; here
+    every state is checked. Unknown when the engine lists no networks for containers."""
+    if observed.networks is None or c.networks is None:
+        return None
+    for key in svc.networks:
+        net = project.networks.get(key)
+        if net is None or net.external:
+            continue
+        current = observed.networks.get(net.name)
+        if current is None:
+            return f"network {net.name} is missing"
+        if current.id in c.networks.values():
+            continue
+        if net.name in c.networks:
+            return f"network {net.name} was recreated"
+        return f"not attached to network {net.name}"
+    return None
 
 
 def _context_changes(observed: Observed, service: str) -> list[str]:

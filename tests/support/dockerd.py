@@ -1,0 +1,266 @@
+"""A private dockerd (Debian's docker.io: dockerd 20.10 with its own containerd) for tests and bench/:
+state, exec-root and socket in a temp dir, and everything it made removed afterwards, even on failure.
+
+    with private_dockerd() as (env, tmp, daemon):    # env: for the docker CLI (DOCKER_HOST=unix://...)
+        subprocess.run([DOCKER, "ps"], env=env)
+
+It shares the machine with other test runs, so it stays off the host's shared state: --iptables=false
+--ip-forward=false (no firewall rules, no FORWARD policy change), its default bridge on a private --bip
+and its networks from a private address pool, its cgroups under a private --cgroup-parent. After it stops,
+its processes (containerd, shims), mounts, bridges and cgroups are removed; the firewall chains a peer
+added (DOCKER*, CNI-*, NETAVARK*) are removed rule by rule, never by restoring a snapshot (that would undo
+other sessions' rules).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from tests.support import busybox
+
+log = logging.getLogger(__name__)
+
+DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
+DOCKERD_BIP = "10.213.0.1/24"  # docker0; no route on this machine uses 10.213/10.214
+DOCKERD_POOL = "base=10.214.0.0/16,size=24"
+PEER_ADDRESS_PREFIXES = ("10.213.", "10.214.", "10.215.", "10.216.")
+PEER_CHAIN_PREFIXES = ("CNI-", "DOCKER", "NETAVARK")
+START_TIMEOUT = 60.0
+
+
+def dockerd_installed() -> bool:
+    return shutil.which("dockerd") is not None and shutil.which("containerd") is not None
+
+
+def links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {line.split(":", 2)[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
+
+
+def peer_links(before: set[str]) -> set[str]:
+    """Bridges that appeared since `before` holding an address from the peers' private ranges (other
+    sessions' bridges, our engine's br-<id> too, hold other addresses and are never matched)."""
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
+    return {
+        line.split()[1]
+        for line in out.splitlines()
+        if len(line.split()) > 3 and line.split()[3].startswith(PEER_ADDRESS_PREFIXES)
+    } - before
+
+
+def remove_peer_links(before: set[str]) -> None:
+    """Delete the bridges a peer left behind and the veths still enslaved to them."""
+    bridges = peer_links(before)
+    for link in links() - before:
+        master = Path("/sys/class/net", link, "master")
+        if master.exists() and master.resolve().name in bridges:
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for bridge in bridges:
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+
+
+def pids_mentioning(text: str) -> list[int]:
+    """Processes whose command line names `text` (the peer's private temp dir)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+peer_pids = pids_mentioning  # dockerd, its containerd and the shims name the private dir
+
+
+def kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def remove_cgroups(name: str) -> None:
+    """rmdir the private cgroup parent in every v1 hierarchy (or the v2 tree), deepest first."""
+    base = Path("/sys/fs/cgroup")
+    for top in [base / name, *(d / name for d in base.iterdir() if d.is_dir())]:
+        if not top.is_dir():
+            continue
+        for sub in sorted(
+            (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        ):
+            with suppress(OSError):
+                sub.rmdir()
+        with suppress(OSError):
+            top.rmdir()
+
+
+def mounts_under(base: Path) -> list[str]:
+    prefix = str(base.resolve())
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].replace("\\040", " ") for line in f]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
+
+
+def unmount_under(base: Path) -> None:
+    """Lazily unmount everything mounted at or below `base`, deepest first."""
+    for point in sorted(mounts_under(base), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
+def _argv(tmp: str, sock: Path, cgroup_parent: str) -> list[str]:
+    argv = [
+        "dockerd",
+        "-H",
+        f"unix://{sock}",
+        "--data-root",
+        f"{tmp}/data",
+        "--exec-root",
+        f"{tmp}/exec",
+        "--pidfile",
+        f"{tmp}/docker.pid",
+        "--bip",
+        DOCKERD_BIP,
+        "--default-address-pool",
+        DOCKERD_POOL,
+        "--iptables=false",
+        "--ip6tables=false",
+        "--ip-forward=false",
+        "--ip-masq=false",
+        "--exec-opt",
+        "native.cgroupdriver=cgroupfs",
+        "--cgroup-parent",
+        f"/{cgroup_parent}",
+        "--config-file",
+        f"{tmp}/daemon.json",
+        "--storage-driver",
+        "overlay2",
+    ]
+    if shutil.which("docker-init") is None and Path("/usr/bin/tini-static").exists():
+        argv += ["--init-path", "/usr/bin/tini-static"]  # Debian's docker.io ships tini, not docker-init
+    return argv
+
+
+@contextmanager
+def private_dockerd(
+    with_busybox: bool = True,
+) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
+    """A dockerd on a private socket and state dirs; yields (docker CLI env, its temp dir, its process).
+    with_busybox: `docker import` the busybox rootfs as busybox:latest (no CMD, as bench/ needs)."""
+    before = links()
+    with firewall_guard(), tempfile.TemporaryDirectory(prefix="t-dockerd-", dir="/tmp") as tmp:
+        cgroup_parent = f"t-dockerd-{os.getpid()}-{Path(tmp).name[-8:]}"
+        sock = Path(tmp) / "docker.sock"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
+        env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp, "DOCKER_CLI_HINTS": "false"})
+        Path(tmp, "daemon.json").write_text("{}\n")
+        with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
+            daemon = subprocess.Popen(_argv(tmp, sock, cgroup_parent), stdout=subprocess.DEVNULL, stderr=logf)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT
+            while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
+                if daemon.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "dockerd did not come up: " + Path(tmp, "dockerd.log").read_text()[-400:]
+                    )
+                time.sleep(0.2)
+            if with_busybox:
+                subprocess.run(
+                    [DOCKER, "import", "-", "busybox:latest"],
+                    input=busybox.rootfs_tar_bytes(),
+                    env=env,
+                    capture_output=True,
+                    check=True,
+                )
+            yield env, tmp, daemon
+        finally:
+            _stop(env, tmp, daemon)
+            unmount_under(Path(tmp))
+            remove_peer_links(before)
+            remove_cgroups(cgroup_parent)
+
+
+def _stop(env: dict[str, str], tmp: str, daemon: subprocess.Popen[bytes]) -> None:
+    if daemon.poll() is None:
+        ids = subprocess.run(
+            [DOCKER, "ps", "-aq"], env=env, capture_output=True, text=True, timeout=30
+        ).stdout.split()
+        if ids:
+            subprocess.run([DOCKER, "rm", "-f", *ids], env=env, capture_output=True, timeout=60)
+        daemon.terminate()
+    try:
+        daemon.wait(30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+    kill_all(pids_mentioning(tmp))  # containerd and shims outliving dockerd
+    time.sleep(0.2)
+
+
+# --- the firewall: undo what a peer added, and only that ---------------------------------------------
+
+
+def _iptables_rules() -> dict[str, tuple[set[str], list[str], dict[str, str]]]:
+    """Per table: (chains, rule lines, builtin chain policies) from iptables-save."""
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    tables: dict[str, tuple[set[str], list[str], dict[str, str]]] = {}
+    table = ""
+    for line in out.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+            tables[table] = (set(), [], {})
+        elif line.startswith(":") and table:
+            name, policy = line[1:].split()[:2]
+            tables[table][0].add(name)
+            if policy != "-":
+                tables[table][2][name] = policy
+        elif line.startswith("-A ") and table:
+            tables[table][1].append(line)
+    return tables
+
+
+@contextmanager
+def firewall_guard() -> Iterator[None]:
+    """Remove the chains a peer added (CNI-*, DOCKER*, NETAVARK*) and the rules using them; restore policies.
+    Only what the peer added is touched, so other sessions' concurrent rules survive."""
+    have = shutil.which("iptables-save") is not None
+    before = _iptables_rules() if have else {}
+    try:
+        yield
+    finally:
+        if have:
+            _undo_peer_rules(before)
+
+
+def _undo_peer_rules(before: dict[str, tuple[set[str], list[str], dict[str, str]]]) -> None:
+    after = _iptables_rules()
+    for table, (chains, rules, policies) in after.items():
+        old_chains, old_rules, old_policies = before.get(table, (set(), [], {}))
+        new_chains = {c for c in chains - old_chains if c.startswith(PEER_CHAIN_PREFIXES)}
+        old = set(old_rules)
+        for line in rules:
+            words = shlex.split(line)
+            if line in old or not (set(words) & new_chains):
+                continue
+            subprocess.run(["iptables", "-t", table, "-D", *words[1:]], capture_output=True)
+        for chain in new_chains:
+            subprocess.run(["iptables", "-t", table, "-F", chain], capture_output=True)
+        for chain in new_chains:
+            subprocess.run(["iptables", "-t", table, "-X", chain], capture_output=True)
+        for chain, policy in old_policies.items():
+            if policies.get(chain) != policy:
+                log.warning("restoring %s %s policy to %s", table, chain, policy)
+                subprocess.run(["iptables", "-t", table, "-P", chain, policy], capture_output=True)
