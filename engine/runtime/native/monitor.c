@@ -971,7 +971,7 @@ static void usage(const char *word) {
     exit(2);
 }
 
-static void parse_args(int argc, char **argv) {
+static void parse_args(int argc, char **argv, bool serving) {
     for (int i = 1; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (eq == NULL)
@@ -1024,7 +1024,7 @@ static void parse_args(int argc, char **argv) {
         else
             usage(k);
     }
-    if (M.pid <= 0 || M.listener.fd < 0 || M.status_path == NULL || M.started_at == NULL)
+    if (serving && (M.pid <= 0 || M.listener.fd < 0 || M.status_path == NULL || M.started_at == NULL))
         usage("pid, listen, status and started are required");
     if (M.runc != NULL && (M.runc_root == NULL || M.cid == NULL))
         usage("runc needs runc-root and id");
@@ -1034,8 +1034,41 @@ static void parse_args(int argc, char **argv) {
         M.log.max_size = -1;
 }
 
+/* `log-replay log=<path> ...`: feed the json-file writer from stdin records (stream byte 0/1, 4-byte
+ * big-endian length, data) and flush at EOF. Tests write the same chunks through logfile.JsonFileLog and
+ * compare the files; it is also a handy way to see what the writer does with odd bytes. */
+static int log_replay(void) {
+    unsigned char head[5];
+    if (!M.logging || !jlog_open(&M.log))
+        return 1;
+    for (;;) {
+        ssize_t n = read(0, head, 5);
+        if (n == 0)
+            break;
+        if (n != 5)
+            return 1;
+        size_t len = (size_t)head[1] << 24 | (size_t)head[2] << 16 | (size_t)head[3] << 8 | head[4];
+        char *data = xmalloc(len);
+        size_t got = 0;
+        while (got < len) {
+            ssize_t r = read(0, data + got, len - got);
+            if (r <= 0)
+                return 1;
+            got += (size_t)r;
+        }
+        jlog_write(&M.log, head[0] ? 1 : 0, data, len);
+        free(data);
+    }
+    jlog_flush(&M.log);
+    return close(M.log.fd) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
-    parse_args(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "log-replay") == 0) {
+        parse_args(argc - 1, argv + 1, false);
+        return log_replay();
+    }
+    parse_args(argc, argv, true);
     if (M.comm != NULL)
         prctl(PR_SET_NAME, M.comm, 0, 0, 0); /* what `ps -o comm` showed for the Python monitor */
     signal(SIGPIPE, SIG_IGN);
