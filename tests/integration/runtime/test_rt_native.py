@@ -1,0 +1,152 @@
+"""The native monitor in a real engine: it takes over after the start, it is built once per source and
+exec root, and the Python loop stays in use when it is disabled or cannot be built."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.runtime import Runtime, native
+from engine.runtime.state import Places, read_status
+from tests.integration.runtime.rt_support import Box, attach, read_attach
+
+pytestmark = pytest.mark.root
+
+
+def monitor_pid(box: Box, cid: str) -> int:
+    data = read_status(box.rt._places(cid))
+    assert data is not None
+    return int(data["monitor_pid"])
+
+
+def monitor_exe(pid: int) -> str:
+    return os.readlink(f"/proc/{pid}/exe")
+
+
+def monitor_log(box: Box, cid: str) -> str:
+    path = Places(box.rt._places(cid).dir).errlog
+    return path.read_text() if path.exists() else ""
+
+
+def run_with_attach(box: Box, cid: str) -> bool:
+    """A container that answers stdin on both streams, attached while it runs; True if its monitor (once
+    serving: it answered) is the native one."""
+    box.start(["sh", "-c", "read x; echo out-$x; echo err-$x >&2; cat"], cid=cid, open_stdin=True)
+    pid = monitor_pid(box, cid)
+    sock = attach(box.rt.attach_path(cid), stdin=True)
+    sock.sendall(b"hi\n")
+    sock.settimeout(10)
+    raw = b""
+    while len(raw) < 2 * (8 + len(b"out-hi\n")):  # both frames: the serve loop (final) is running
+        chunk = sock.recv(4096)
+        assert chunk, raw
+        raw += chunk
+    is_native = monitor_exe(pid).startswith(str(box.rt.root.parent / "native"))
+    sock.shutdown(socket.SHUT_WR)  # EOF for `cat`
+    rest = read_attach(sock, tty=False)
+    sock.close()
+    assert rest == (b"", b"")
+    assert raw == b"\x01\0\0\0\0\0\0\x07out-hi\n\x02\0\0\0\0\0\0\x07err-hi\n"
+    assert box.wait(cid).exit_code == 0
+    assert box.output(cid, "stdout") == "out-hi\n" and box.output(cid, "stderr") == "err-hi\n"
+    return is_native
+
+
+def wait_native(box: Box, pid: int) -> None:
+    deadline = time.monotonic() + 20
+    while not monitor_exe(pid).startswith(str(box.rt.root.parent / "native")):
+        assert time.monotonic() < deadline, "the monitor did not become the native one"
+        time.sleep(0.02)
+
+
+def test_native_monitor_takes_over(box: Box) -> None:
+    assert run_with_attach(box, "n1")
+    box.start(["sleep", "30"], cid="n2")
+    pid = monitor_pid(box, "n2")
+    wait_native(box, pid)
+    with open(f"/proc/{pid}/comm") as f:
+        assert f.read().strip() == "cmon-n2"
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == native.ARGV0.encode()  # runtime._kill_monitor knows it
+    with open(f"/proc/{pid}/status") as f:
+        rss_kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    assert rss_kib < 4096  # not an interpreter
+    box.rt.kill("n2", signal.SIGKILL)
+    assert box.wait("n2").exit_code == 137
+    assert "native monitor built" in monitor_log(box, "n1")  # the first start built it, and said so once
+    assert "native monitor built" not in monitor_log(box, "n2")
+
+
+def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Path) -> None:
+    box.start(["sh", "-c", "echo up; sleep 30"], cid="a1")
+    wait_native(box, monitor_pid(box, "a1"))
+    builds = list((tmp_path / "exec" / "native").glob("cmon-*"))
+    assert len(builds) == 1 and ".failed" not in builds[0].name
+    built = builds[0].stat()
+    box.rt.close()  # the daemon goes away (its zygote exits); the monitor and container stay
+    rt2 = Runtime(tmp_path / "exec")
+    try:
+        state = rt2.state("a1")
+        assert state.status == "running"
+        box2 = Box(rt2, box.rootfs, tmp_path)
+        box2.parent = box.parent
+        box2.start(["echo", "again"], cid="a2")
+        box.started.append("a2")
+        assert box2.wait("a2").exit_code == 0 and box2.output("a2") == "again\n"
+        assert "native monitor built" not in monitor_log(box2, "a2")
+        after = builds[0].stat()
+        assert (after.st_ino, after.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
+        rt2.kill("a1", signal.SIGKILL)
+        assert box2.wait("a1").exit_code == 137 and box2.output("a1") == "up\n"
+    finally:
+        rt2.close()
+
+
+@pytest.fixture
+def python_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
+    monkeypatch.setenv(native.ENV, "0")  # before the Runtime: its zygote (so each monitor) inherits it
+    rt = Runtime(tmp_path / "exec")
+    b = Box(rt, busybox_rootfs, tmp_path)
+    try:
+        yield b
+    finally:
+        b.cleanup()
+        rt.close()
+
+
+def test_disabled_native_monitor_keeps_the_python_loop(python_box: Box, tmp_path: Path) -> None:
+    assert run_with_attach(python_box, "p1") is False
+    assert not (tmp_path / "exec" / "native").exists()
+
+
+@pytest.fixture
+def broken_cc_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cc = bin_dir / "cc"
+    cc.write_text("#!/bin/sh\necho 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n")
+    cc.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    rt = Runtime(tmp_path / "exec")
+    b = Box(rt, busybox_rootfs, tmp_path)
+    try:
+        yield b
+    finally:
+        b.cleanup()
+        rt.close()
+
+
+def test_broken_compiler_falls_back_with_one_warning(broken_cc_box: Box, tmp_path: Path) -> None:
+    assert run_with_attach(broken_cc_box, "b1") is False
+    assert run_with_attach(broken_cc_box, "b2") is False
+    first, second = monitor_log(broken_cc_box, "b1"), monitor_log(broken_cc_box, "b2")
+    warnings = [line for line in first.splitlines() if "native monitor build failed" in line]
+    assert len(warnings) == 1 and "broken on purpose" in warnings[0]
+    assert "native monitor" not in second  # remembered: no second attempt, no second warning
+    assert [p.name.endswith(".failed") for p in (tmp_path / "exec" / "native").glob("cmon-*")] == [True]
