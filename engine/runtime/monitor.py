@@ -18,7 +18,6 @@ import fcntl
 import json
 import logging
 import os
-import selectors
 import signal
 import socket
 import struct
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.runtime import console, native, runc
+from engine.runtime import console, native
 from engine.runtime import init as container_init_mod
 from engine.runtime import syscalls as s
 from engine.runtime.cgroups import Cgroup, v1_hierarchies
@@ -42,6 +41,9 @@ log = logging.getLogger(__name__)
 HOLD_LIMIT = 4 * 1024 * 1024  # output kept for a not-yet-connected attach client (attach-before-start)
 HOLD_WAIT = 10.0  # seconds an exited process waits for that client
 EXEC_WAIT = 30.0  # seconds an exited exec waits for its first client to collect output and status
+
+
+EVENT_READ = 1  # selectors.EVENT_READ; selectors itself is imported by the Python loop only
 
 
 class StartError(Exception):
@@ -85,7 +87,7 @@ class Monitor:
         self.log: JsonFileLog | None = None
         if opts.get("log_path") and not self.exec_mode:
             self.log = JsonFileLog(Path(opts["log_path"]), opts.get("log_opts") or {})
-        self.sel = selectors.DefaultSelector()
+        self.sel: Any = None  # the Python loop's selector, made in serve()
         self.clients: list[Client] = []
         self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
         self.stdin_w: int | None = None
@@ -232,6 +234,8 @@ class Monitor:
         return pid
 
     def _start_runc(self, stdio: tuple[int, int, int]) -> int:
+        from engine.runtime import runc  # runc monitors only
+
         try:
             pid, master = runc.create_and_start(self.opts["binary"], self.opts["runc_root"], self.opts["id"],
                                                 self.places.dir, stdio, self.tty)
@@ -291,13 +295,16 @@ class Monitor:
 
     # --- the loop ---
     def serve(self, listener: socket.socket, pid: int) -> int:
+        import selectors  # the fallback loop's only: the zygote (so each forked monitor) stays smaller
+
+        self.sel = selectors.DefaultSelector()
         pidfd = os.pidfd_open(pid)
         for fd in self.outputs:
             os.set_blocking(fd, False)
-            self.sel.register(fd, selectors.EVENT_READ, "out")
+            self.sel.register(fd, EVENT_READ, "out")
         listener.setblocking(False)
-        self.sel.register(listener, selectors.EVENT_READ, "listen")
-        self.sel.register(pidfd, selectors.EVENT_READ, "exit")
+        self.sel.register(listener, EVENT_READ, "listen")
+        self.sel.register(pidfd, EVENT_READ, "exit")
         exit_code: int | None = None
         deadline = 0.0
         while True:
@@ -381,7 +388,7 @@ class Monitor:
         except BlockingIOError:
             return
         sock.setblocking(False)
-        self.sel.register(sock, selectors.EVENT_READ, Pending(sock))
+        self.sel.register(sock, EVENT_READ, Pending(sock))
 
     def _request(self, pending: Pending) -> None:
         sock = pending.sock
@@ -419,7 +426,7 @@ class Monitor:
                 self._send(client, stream, data)
             self.hold = None
         self.clients.append(client)
-        self.sel.register(sock, selectors.EVENT_READ, client)
+        self.sel.register(sock, EVENT_READ, client)
         if rest:
             self._stdin(client, rest)
 
@@ -463,6 +470,8 @@ class Monitor:
             self.log.flush()
         oom = False if self.exec_mode else self.cgroup.oom_killed()
         if self.opts.get("binary") and not self.exec_mode:
+            from engine.runtime import runc
+
             runc.delete(self.opts["binary"], self.opts["runc_root"], self.opts["id"])
         write_status(
             self.places,
@@ -524,6 +533,10 @@ def _native_binary(places: Places) -> Path | None:
     """The native monitor to exec into, or None (disabled, no compiler, failed build): serve in Python."""
     if not native.enabled():
         return None
+    # unshare(CLONE_NEWPID) before the container's fork left our next children in its pid namespace,
+    # dead already if the container exited: the compiler must be forked in our own (as runc's delete).
+    with contextlib.suppress(OSError):
+        LinuxSyscalls().setns("/proc/self/ns/pid", s.CLONE_NEWPID)
     try:
         return native.binary(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id> -> <exec-root>
     except OSError as e:

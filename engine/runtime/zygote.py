@@ -56,11 +56,14 @@ def serve(sock: socket.socket) -> None:
 def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
-    syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
+    sc = syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
     # Everything loaded so far lives as long as the monitors: freezing it keeps their collector from
     # writing GC headers into these objects, which would copy the shared pages into each monitor.
     gc.collect()
     gc.freeze()
+    # Importing left freed blocks in malloc's arenas (compile-time garbage, the re cache...): hand them
+    # back to the kernel, ~0.7 MiB of the zygote's idle RSS.
+    sc.libc.malloc_trim(0)
     serve(sock)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -44,6 +43,8 @@ def binary(cache_dir: Path) -> Path | None:
     failed = target.with_name(target.name + ".failed")
     if failed.exists():
         return None
+    import shutil  # not in the zygote: only the first start of a new source looks for a compiler
+
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:
         log.info("no C compiler in PATH: native monitor unavailable, using the Python loop")

@@ -108,6 +108,14 @@ def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Pat
         rt2.close()
 
 
+def test_first_container_exits_before_the_build(box: Box, tmp_path: Path) -> None:
+    state, _ = box.run(["true"], cid="t0")  # its pid namespace is gone when the monitor forks the compiler
+    assert state.exit_code == 0
+    names = [p.name for p in (tmp_path / "exec" / "native").glob("cmon-*")]
+    assert len(names) == 1 and not names[0].endswith(".failed"), monitor_log(box, "t0")
+    assert run_with_attach(box, "t1")
+
+
 @pytest.fixture
 def python_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
     monkeypatch.setenv(native.ENV, "0")  # before the Runtime: its zygote (so each monitor) inherits it
