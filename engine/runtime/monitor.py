@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.runtime import console, native
+from engine.runtime import console
 from engine.runtime import init as container_init_mod
 from engine.runtime import syscalls as s
-from engine.runtime.cgroups import Cgroup, v1_hierarchies
+from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import JsonFileLog, rfc3339nano
+from engine.runtime.native import handoff
 from engine.runtime.state import Places, ProcessState, write_status
 from engine.runtime.syscalls import LinuxSyscalls
 
@@ -247,51 +248,6 @@ class Monitor:
             if self.open_stdin:
                 self.stdin_w = master
         return pid
-
-    # --- the loop, native ---
-    def native_args(self, listener: socket.socket, socket_inode: int) -> tuple[list[str], list[int]]:
-        """The native monitor's command line (key=value words, see native/monitor.c) and the fds it keeps."""
-        args = [
-            native.ARGV0, f"pid={self.pid}", f"listen={listener.fileno()}", f"status={self.places.status}",
-            f"started={self.started_at}", f"sock={self.places.socket}", f"sock-ino={socket_inode}",
-            f"comm={comm_name(self.places)}", f"tty={int(self.tty)}", f"exec={int(self.exec_mode)}",
-            f"hold={int(self.hold is not None)}",
-        ]
-        keep = [listener.fileno(), *self.outputs]
-        args += [f"{stream}={fd}" for fd, stream in self.outputs.items()]
-        if self.stdin_w is not None:
-            args.append(f"stdin={self.stdin_w}")
-            keep.append(self.stdin_w)
-        if self.master is not None:
-            args.append(f"master={self.master}")
-            keep.append(self.master)
-        if self.log is not None:
-            lf = self.log
-            args += [f"log={lf.path}", f"log-max-size={lf.max_size}", f"log-max-file={lf.max_file}"]
-        if not self.exec_mode:
-            # where Cgroup.oom_killed looks: the v2 dir, or the v1 memory controller's
-            v1_memory = v1_hierarchies().get("memory") if self.cgroup.version == 1 else None
-            memory = self.cgroup.dirs()["unified"] if self.cgroup.version == 2 else (
-                v1_memory / self.cgroup.rel if v1_memory else None)
-            if memory is not None:
-                args.append(f"oom=v{self.cgroup.version}:{memory}")
-            if self.opts.get("binary"):
-                o = self.opts
-                args += [f"runc={o['binary']}", f"runc-root={o['runc_root']}", f"id={o['id']}"]
-        return args, keep
-
-    def exec_native(self, exe: Path, listener: socket.socket, socket_inode: int) -> None:
-        """Become the native monitor: same pid, children and descriptors. Returns only on failure."""
-        args, keep = self.native_args(listener, socket_inode)
-        for fd in keep:
-            os.set_inheritable(fd, True)
-        logging.shutdown()  # our log handlers' buffers: the native side appends to the same file
-        try:
-            os.execv(exe, args)
-        except OSError as e:
-            for fd in keep:
-                os.set_inheritable(fd, False)
-            log.warning("native monitor exec failed, using the Python loop path=%s err=%s", exe, e)
 
     # --- the loop ---
     def serve(self, listener: socket.socket, pid: int) -> int:
@@ -519,33 +475,14 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
                  monitor_pid=os.getpid())
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
-    exe = _native_binary(places)
+    exe = handoff.native_binary(places)
     if exe is not None:
-        mon.exec_native(exe, listener, ours)  # returns only if the execve failed
+        handoff.exec_native(mon, exe, listener, ours)  # returns only if the execve failed
     mon.serve(listener, pid)
     listener.close()
     _unlink_if_ours(places.socket, ours)
     if mon.log is not None:
         mon.log.close()
-
-
-def _native_binary(places: Places) -> Path | None:
-    """The native monitor to exec into, or None (disabled, no compiler, failed build): serve in Python."""
-    if not native.enabled():
-        return None
-    # unshare(CLONE_NEWPID) before the container's fork left our next children in its pid namespace,
-    # dead already if the container exited: the compiler must be forked in our own (as runc's delete).
-    with contextlib.suppress(OSError):
-        LinuxSyscalls().setns("/proc/self/ns/pid", s.CLONE_NEWPID)
-    try:
-        return native.binary(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id> -> <exec-root>
-    except OSError as e:
-        log.warning("native monitor unavailable, using the Python loop err=%s", e)
-        return None
-
-
-def comm_name(places: Places) -> str:
-    return f"cmon-{places.dir.name[:6]}{'-e' if places.eid else ''}"
 
 
 def _unlink_if_ours(path: Path, inode: int) -> None:
@@ -587,7 +524,7 @@ def main(argv: list[str]) -> None:
 def serve_forever(runtime_dir: Path, sync_fd: int, eid: str) -> None:
     # A name `ps -o comm` / `top` show: forked from the zygote, the command line still says "zygote".
     with contextlib.suppress(OSError), open("/proc/self/comm", "w") as f:
-        f.write(comm_name(Places(runtime_dir, eid)))
+        f.write(handoff.comm_name(Places(runtime_dir, eid)))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         run(runtime_dir, sync_fd, eid)

@@ -1,0 +1,92 @@
+"""The hand-over from the Python monitor to the native one: which binary, and the command line for it.
+
+After Monitor.start (and the answer to the daemon), the monitor execve()s the native binary with the
+descriptors it holds and a key=value word for everything the serve loop needs (see monitor.c's
+parse_args). Same pid, same children: the container's init is still ours to wait for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.runtime import native
+from engine.runtime import syscalls as s
+from engine.runtime.cgroups import v1_hierarchies
+from engine.runtime.state import Places
+from engine.runtime.syscalls import LinuxSyscalls
+
+if TYPE_CHECKING:
+    from engine.runtime.monitor import Monitor
+
+log = logging.getLogger(__name__)
+
+
+def comm_name(places: Places) -> str:
+    """What `ps -o comm` / `top` show for a monitor, Python or native."""
+    return f"cmon-{places.dir.name[:6]}{'-e' if places.eid else ''}"
+
+
+def native_binary(places: Places) -> Path | None:
+    """The native monitor to exec into, or None (disabled, no compiler, failed build): serve in Python."""
+    if not native.enabled():
+        return None
+    # unshare(CLONE_NEWPID) before the container's fork left our next children in its pid namespace,
+    # dead already if the container exited: the compiler must be forked in our own.
+    with contextlib.suppress(OSError):
+        LinuxSyscalls().setns("/proc/self/ns/pid", s.CLONE_NEWPID)
+    try:
+        return native.binary(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id> -> <exec-root>
+    except OSError as e:
+        log.warning("native monitor unavailable, using the Python loop err=%s", e)
+        return None
+
+
+def native_args(mon: Monitor, listener: socket.socket, socket_inode: int) -> tuple[list[str], list[int]]:
+    """The native monitor's command line and the descriptors it keeps."""
+    args = [
+        native.ARGV0, f"pid={mon.pid}", f"listen={listener.fileno()}", f"status={mon.places.status}",
+        f"started={mon.started_at}", f"sock={mon.places.socket}", f"sock-ino={socket_inode}",
+        f"comm={comm_name(mon.places)}", f"tty={int(mon.tty)}", f"exec={int(mon.exec_mode)}",
+        f"hold={int(mon.hold is not None)}",
+    ]
+    keep = [listener.fileno(), *mon.outputs]
+    args += [f"{stream}={fd}" for fd, stream in mon.outputs.items()]
+    if mon.stdin_w is not None:
+        args.append(f"stdin={mon.stdin_w}")
+        keep.append(mon.stdin_w)
+    if mon.master is not None:
+        args.append(f"master={mon.master}")
+        keep.append(mon.master)
+    if mon.log is not None:
+        lf = mon.log
+        args += [f"log={lf.path}", f"log-max-size={lf.max_size}", f"log-max-file={lf.max_file}"]
+    if not mon.exec_mode:
+        # where Cgroup.oom_killed looks: the v2 dir, or the v1 memory controller's
+        cg = mon.cgroup
+        v1_memory = v1_hierarchies().get("memory") if cg.version == 1 else None
+        memory = cg.dirs()["unified"] if cg.version == 2 else (v1_memory / cg.rel if v1_memory else None)
+        if memory is not None:
+            args.append(f"oom=v{cg.version}:{memory}")
+        if mon.opts.get("binary"):
+            o = mon.opts
+            args += [f"runc={o['binary']}", f"runc-root={o['runc_root']}", f"id={o['id']}"]
+    return args, keep
+
+
+def exec_native(mon: Monitor, exe: Path, listener: socket.socket, socket_inode: int) -> None:
+    """Become the native monitor: same pid, children and descriptors. Returns only on failure."""
+    args, keep = native_args(mon, listener, socket_inode)
+    for fd in keep:
+        os.set_inheritable(fd, True)
+    logging.shutdown()  # flush our log handlers: the native side appends to the same file
+    try:
+        os.execv(exe, args)
+    except OSError as e:
+        for fd in keep:
+            os.set_inheritable(fd, False)
+        log.warning("native monitor exec failed, using the Python loop path=%s err=%s", exe, e)
