@@ -22,6 +22,7 @@ from engine.network.dns import DnsServer, Sockets, bind_sockets
 from engine.network.model import Endpoint, EndpointConfig, Network
 from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
+from engine.network.reaper import VethReaper
 from engine.network.store import Attachment, Membership, NetworkStore
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ class ContainerNetworking:
     ports: PortHolder
     proxies: Proxies
     dns: DnsServer
+    reaper: VethReaper
     table: str
     containers_dir: Path
     default_bridge: str
@@ -232,24 +234,21 @@ class ContainerNetworking:
 
     def detach(self, cid: str) -> None:
         """After the container ended (or a failed start): everything attach made, gone. Idempotent."""
-        self.dns.close(cid)
+        self.dns.close(cid)  # its sockets hold the namespace alive
         self.proxies.stop(cid)  # before the sockets it serves are released
         self.ports.release(cid)
         a = self._live.get(cid)
+        netlink.remove_netns(Path(a.netns) if a is not None else self.store.netns_path(cid))
         if a is None:
-            netlink.remove_netns(self.store.netns_path(cid))
             return
-        # outside the lock: each veth deletion waits for the kernel (an RCU grace period, ~20 ms), so the
-        # detaches of a `down` overlap; the record stays (and keeps the addresses taken) until they are gone
-        for e in a.endpoints:
-            netlink.delete_link(e.host_veth)
-        netlink.remove_netns(Path(a.netns))
         with self._lock:
             if cid not in self._live:
                 return  # a concurrent detach finished first
             self.store.delete_attachment(cid)
             self._live = {k: v for k, v in self._live.items() if k != cid}
             self._apply_firewall()
+        # the namespace is gone, and the kernel deletes its veth pairs; the reaper sees to any it keeps
+        self.reaper.reap(e.host_veth for e in a.endpoints)
 
     def _apply_firewall(self, force: bool = False) -> None:
         bridges = []
@@ -259,8 +258,8 @@ class ContainerNetworking:
                 continue
             if n.name == "bridge":
                 default_used = bool(self._endpoints_on(n.id))
-                if not default_used:
-                    continue
+                if not default_used and n.bridge not in self._up:
+                    continue  # rules only for a default bridge that exists
             bridges.append(firewall.BridgeRules(n.bridge, n.pools[0].subnet, n.internal))
         forwards = []
         for a in self._live.values():
@@ -274,9 +273,8 @@ class ContainerNetworking:
                     firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
                 )
         firewall.apply(self.table, bridges, forwards, force)
-        if not default_used and (force or self.default_bridge in self._up):
-            netlink.delete_link(self.default_bridge)  # made on first use, gone when unused
-            self._up.discard(self.default_bridge)
+        if force and not default_used and self.default_bridge not in self._up:
+            netlink.delete_link(self.default_bridge)  # a dead daemon's unused one (reconcile)
 
     # ---- connect / disconnect ----------------------------------------------------------------------
     def connect(

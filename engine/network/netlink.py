@@ -1,15 +1,14 @@
-"""Kernel objects through netlink (pyroute2): bridges, veth pairs, addresses, routes, network namespaces.
+"""Kernel objects through netlink (engine.network.rtnl): bridges, veth pairs, addresses, routes, network
+namespaces.
 
 Every function is idempotent where it can be (deleting what is already gone is success), so cleanup and
-the start-up reconcile can call them blindly.
+the start-up reconcile can call them blindly. Calls are short blocking syscalls, safe on any thread.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
-import functools
+import errno
 import ipaddress
 import logging
 import os
@@ -19,10 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from engine.errors import Conflict, SystemError_
+from engine.network.rtnl import Rtnl, RtnlError
 from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
@@ -30,108 +27,63 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-_pool: concurrent.futures.ThreadPoolExecutor | None = None
-_pool_lock = threading.Lock()
+def _fail(what: str, e: RtnlError) -> SystemError_:
+    return SystemError_(f"{what}: {e.strerror}")
 
 
-def _workers() -> concurrent.futures.ThreadPoolExecutor:
-    # one shared pool: a fresh executor per call cost a thread start and join per netlink operation
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="netlink")
-        return _pool
-
-
-def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
-    """pyroute2's synchronous IPRoute drives an asyncio loop of its own, which cannot run in a thread that
-    already runs one (the daemon's): there, the call is made in a short-lived worker thread instead."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return fn(*args, **kwargs)
-        return _workers().submit(fn, *args, **kwargs).result()
-
-    return wrapper
-
-
-ENOENT, ENODEV, EEXIST = 2, 19, 17
-
-
-def _fail(what: str, e: NetlinkError) -> SystemError_:
-    return SystemError_(f"{what}: {e.args[1] if len(e.args) > 1 else e}")
-
-
-def link_index(ipr: IPRoute, name: str) -> int | None:
-    found = ipr.link_lookup(ifname=name)
-    return found[0] if found else None
-
-
-@off_loop
 def link_exists(name: str) -> bool:
-    with IPRoute() as ipr:
-        return link_index(ipr, name) is not None
+    with Rtnl() as nl:
+        return nl.link_index(name) is not None
 
 
-@off_loop
 def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None:
     """Create (or adopt) bridge `name` with the gateway address, up."""
-    with IPRoute() as ipr:
-        idx = link_index(ipr, name)
+    with Rtnl() as nl:
+        idx = nl.link_index(name)
         if idx is None:
             try:
-                ipr.link("add", ifname=name, kind="bridge")
-            except NetlinkError as e:
-                raise _fail(f"failed to create bridge {name}", e) from None
-            idx = link_index(ipr, name)
-        assert idx is not None
-        if gateway:
-            have = {a.get("IFA_ADDRESS") for a in ipr.get_addr(index=idx, family=2)}
-            if gateway not in have:
-                try:
-                    ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
-                except NetlinkError as e:
-                    if e.code != EEXIST:
-                        raise _fail(f"failed to set address on {name}", e) from None
-        if mtu:
-            ipr.link("set", index=idx, mtu=mtu)
-        ipr.link("set", index=idx, state="up")
+                nl.add_bridge(name)
+            except RtnlError as e:
+                if e.errno != errno.EEXIST:  # made meanwhile by another engine thread: adopt it
+                    raise _fail(f"failed to create bridge {name}", e) from None
+            idx = nl.link_index(name)
+            if idx is None:
+                raise SystemError_(f"failed to create bridge {name}: it vanished")
+        if gateway and gateway not in {a.address for a in nl.addrs(idx)}:
+            try:
+                nl.add_addr(idx, gateway, prefixlen)
+            except RtnlError as e:
+                if e.errno != errno.EEXIST:
+                    raise _fail(f"failed to set address on {name}", e) from None
+        try:
+            nl.set_link(idx, up=True, mtu=mtu)
+        except RtnlError as e:
+            raise _fail(f"failed to bring up bridge {name}", e) from None
 
 
-@off_loop
 def delete_link(name: str) -> None:
-    with IPRoute() as ipr:
-        idx = link_index(ipr, name)
+    with Rtnl() as nl:
+        idx = nl.link_index(name)
         if idx is None:
             return
         try:
-            ipr.link("del", index=idx)
-        except NetlinkError as e:
-            if e.code not in (ENOENT, ENODEV):
+            nl.del_link(idx)
+        except RtnlError as e:
+            if e.errno not in (errno.ENOENT, errno.ENODEV):
                 raise _fail(f"failed to delete {name}", e) from None
 
 
-@off_loop
 def list_links(prefix: str) -> list[str]:
-    with IPRoute() as ipr:
-        names = [link.get("IFLA_IFNAME") for link in ipr.get_links()]
-    return [n for n in names if n and n.startswith(prefix)]
+    with Rtnl() as nl:
+        return [link.name for link in nl.links() if link.name.startswith(prefix)]
 
 
-@off_loop
 def host_networks() -> list[ipaddress.IPv4Network]:
     """Every IPv4 route destination and interface network of the host: subnets we must never reuse."""
-    out: list[ipaddress.IPv4Network] = []
-    with IPRoute() as ipr:
-        for r in ipr.get_routes(family=2, table=254):
-            dst = r.get("RTA_DST")
-            if dst:
-                out.append(ipaddress.IPv4Network(f"{dst}/{r['dst_len']}", strict=False))
-        for a in ipr.get_addr(family=2):
-            out.append(ipaddress.IPv4Network(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}", strict=False))
+    with Rtnl() as nl:
+        out = nl.route_destinations()
+        for a in nl.addrs():
+            out.append(ipaddress.IPv4Network(f"{a.address}/{a.prefixlen}", strict=False))
     return out
 
 
@@ -149,8 +101,8 @@ def set_sysctl_path(p: Path, value: str) -> None:
 
 # --- namespaces -------------------------------------------------------------------------------------
 # Namespace changes happen in short-lived threads of our own (a thread has its own network namespace), never
-# in a forked child: pyroute2's netns helpers fork, and a child of the threaded asyncio daemon inherits the
-# loop's signal wakeup fd (and runs Python in a damaged copy of the process).
+# in a forked child: a child of the threaded asyncio daemon inherits the loop's signal wakeup fd (and runs
+# Python in a damaged copy of the process).
 
 CLONE_NEWNET = 0x40000000
 MS_BIND = 4096
@@ -219,17 +171,21 @@ def plumb(
                 )
                 sc.setns(f"/proc/self/fd/{host_fd}", CLONE_NEWNET)
             if specs:
-                with IPRoute() as ipr:
-                    for s in specs:
-                        _host_side(ipr, s, ns_path)
+                ns_fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    with Rtnl() as nl:
+                        for s in specs:
+                            _host_side(nl, s, ns_fd)
+                finally:
+                    os.close(ns_fd)
                 for s in specs:
                     set_sysctl_path(Path(f"/sys/class/net/{s.host}/brport/hairpin_mode"), "1")
             sc.setns(str(ns_path), CLONE_NEWNET)
-            with IPRoute() as ipr:
+            with Rtnl() as nl:
                 if create:
-                    ipr.link("set", index=1, state="up")  # lo is always index 1 in a new namespace
+                    nl.set_link(1, up=True)  # lo is always index 1 in a new namespace
                 for s in specs:
-                    _ns_side(ipr, s)
+                    _ns_side(nl, s)
             return inside() if inside is not None else None
         finally:
             os.close(host_fd)
@@ -243,7 +199,7 @@ def plumb(
         raise
 
 
-# Plumbing is CPU work (ours, pyroute2's, the kernel's under its rtnl lock), nothing that waits: concurrent
+# Plumbing is CPU work (ours, the kernel's under its rtnl lock), nothing that waits: concurrent
 # runs only contend (20 in 4 threads took 1.7x as long as one after another), so they take turns.
 _plumb_lock = threading.Lock()
 
@@ -253,31 +209,30 @@ def path_ready(path: Path) -> None:
     path.touch()
 
 
-def _host_side(ipr: IPRoute, s: VethSpec, ns_path: Path) -> None:
-    br = link_index(ipr, s.bridge)
+def _host_side(nl: Rtnl, s: VethSpec, ns_fd: int) -> None:
+    br = nl.link_index(s.bridge)
     if br is None:
         raise SystemError_(f"bridge {s.bridge} is missing")
-    mtu = {"mtu": s.mtu} if s.mtu else {}
-    peer: dict[str, Any] = {"ifname": s.ifname, "net_ns_fd": str(ns_path), **mtu}
-    if s.mac:
-        peer["address"] = s.mac
     try:
-        ipr.link("add", ifname=s.host, kind="veth", master=br, state="up", peer=peer, **mtu)
-    except NetlinkError as e:
-        if e.code == EEXIST:
+        nl.add_veth(s.host, master=br, mtu=s.mtu, peer=s.ifname, peer_ns_fd=ns_fd, peer_mac=s.mac)
+    except RtnlError as e:
+        if e.errno == errno.EEXIST:
             raise Conflict(f"interface {s.host} already exists") from None
         raise _fail("failed to create veth pair", e) from None
 
 
-def _ns_side(ipr: IPRoute, s: VethSpec) -> None:
-    idx = link_index(ipr, s.ifname)
+def _ns_side(nl: Rtnl, s: VethSpec) -> None:
+    idx = nl.link_index(s.ifname)
     if idx is None:
         raise SystemError_(f"veth peer {s.ifname} missing")
-    ipr.addr("add", index=idx, address=s.ip, prefixlen=s.prefixlen)
-    ipr.link("set", index=idx, state="up")
+    try:
+        nl.add_addr(idx, s.ip, s.prefixlen)
+        nl.set_link(idx, up=True)
+    except RtnlError as e:
+        raise _fail(f"failed to configure {s.ifname}", e) from None
     if s.gateway:
         try:
-            ipr.route("add", dst="0.0.0.0/0", gateway=s.gateway, oif=idx)
-        except NetlinkError as e:
-            if e.code != EEXIST:
+            nl.add_default_route(s.gateway, idx)
+        except RtnlError as e:
+            if e.errno != errno.EEXIST:
                 raise _fail("failed to set the default route", e) from None

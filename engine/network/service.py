@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Conflict, Forbidden, InvalidParameter, NotFound
+from engine.errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
 from engine.network import firewall, ipam, netlink, views
 from engine.network.attach import ContainerNetworking
 from engine.network.dns import DnsServer, host_nameservers
 from engine.network.model import PREDEFINED, Endpoint, EndpointConfig, IPAMPool, Network
 from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
+from engine.network.reaper import VethReaper
 from engine.network.store import Attachment, Membership, NetworkStore
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class NetworkService(ContainerNetworking):
         self.ports = PortHolder()
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
         self.proxies = Proxies(lambda: self.dns.loop)  # IPv6-published ports, on the same loop
+        self.reaper = VethReaper(netlink.delete_link)
         self._lock = threading.RLock()
         self._up: set[str] = set()
         self._rr = itertools.count()
@@ -378,7 +380,19 @@ class NetworkService(ContainerNetworking):
             self._members = {k: v for k, v in self._members.items() if k != cid}
 
     def close(self) -> None:
-        """Daemon shutdown: stop answering DNS and let go of port sockets; kernel state stays for restart."""
+        """Daemon shutdown: stop answering DNS and let go of port sockets; kernel state stays for restart,
+        except an unused default bridge (kept while the daemon runs, as docker0, so that a start does not
+        make it, and its rules, again)."""
         self.dns.close_all()
         self.proxies.stop_all()
         self.ports.release_all()
+        with self._lock:
+            default = next((n for n in self._nets.values() if n.name == "bridge"), None)
+            if default is None or self.default_bridge not in self._up or self._endpoints_on(default.id):
+                return
+            self._up.discard(self.default_bridge)
+            try:
+                self._apply_firewall()
+                netlink.delete_link(self.default_bridge)
+            except (SystemError_, OSError) as e:
+                log.warning("default bridge not removed bridge=%s error=%s", self.default_bridge, e)

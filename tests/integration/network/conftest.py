@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,6 +47,26 @@ def sweep(svc: NetworkService) -> None:
         for p in svc.store.netns_dir.iterdir():
             netlink.remove_netns(p)
     firewall.remove(svc.table)
+
+
+def veths_left(prefix: str, keep: int = 0, timeout: float = 5.0) -> list[str]:
+    """Host veths named `prefix*` once at most `keep` remain (or the timeout passed): an ended container's
+    veth pair is deleted by the kernel with its namespace, or by the reaper, shortly after the detach."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = netlink.list_links(prefix)
+        if len(left) <= keep or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
+
+
+def link_gone(name: str, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while netlink.link_exists(name):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 @pytest.fixture

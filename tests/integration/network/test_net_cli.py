@@ -15,6 +15,7 @@ import pytest
 from engine.network import netlink
 from engine.network.service import kernel_names
 from tests.e2e.helpers import DockerCLI, client_env
+from tests.integration.network.conftest import veths_left
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
@@ -75,7 +76,7 @@ def test_network_commands(docker: DockerCLI) -> None:
         # a container that ends at once (a crash) leaves no veth or namespace behind
         prefix = kernel_names(engine_data_root(docker))[2]
         assert docker("run", "--network", net, "busybox", "sh", "-c", "exit 3", check=False).rc == 3
-        assert netlink.list_links(prefix) == []
+        assert veths_left(prefix) == []
         unused = _name("unused")
         docker("network", "create", unused)
         assert unused in docker("network", "prune", "-f").out

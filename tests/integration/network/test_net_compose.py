@@ -11,6 +11,7 @@ import pytest
 from engine.network import firewall, netlink
 from engine.network.service import kernel_names
 from tests.e2e.helpers import client_env
+from tests.integration.network.conftest import veths_left
 from tests.support.engine import running_engine
 from tests.support.reference import reference_binary
 
@@ -70,5 +71,5 @@ def test_compose_project_service_discovery(tmp_path: Path) -> None:
                 timeout=60,
             )
         bridge, table, prefix = kernel_names(eng.data_root)
-        assert netlink.list_links(prefix) == [] and not netlink.link_exists(bridge)
+        assert veths_left(prefix) == [] and not netlink.link_exists(bridge)
         assert not firewall.exists(table)

@@ -15,6 +15,7 @@ import pytest
 
 from engine.network import firewall, netlink
 from engine.network.service import kernel_names
+from tests.integration.network.conftest import veths_left
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = pytest.mark.root
@@ -68,5 +69,5 @@ def test_kill9_restart_reconciles(engine: EngineProcess) -> None:
     engine.request("DELETE", f"/containers/{keep}?force=1")
     engine.request("DELETE", f"/containers/{gone}?force=1")
     assert engine.request("DELETE", "/networks/rec-net").status == 204
-    assert netlink.list_links(prefix) == []
+    assert veths_left(prefix) == []
     assert not firewall.exists(kernel_names(engine.data_root)[1])
