@@ -46,6 +46,9 @@ class Context:
     build_contexts: dict[str, str] = field(default_factory=dict)  # built service -> context record label
     container_ids: dict[str, str] = field(default_factory=dict)  # name -> id, filled as containers appear
     started: list[str] = field(default_factory=list)  # ids this run started, in order
+    # stop by sending the stop signal and killing after the grace ourselves (kill calls of our own), not
+    # with one long /stop call: a second Ctrl-C's kill must not queue behind an engine's stop
+    signal_stops: bool = False
     _images: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -263,13 +266,35 @@ def _stop(op: Operation, ctx: Context) -> None:
     ticker.start()
     try:
         with engine_errors(f"stopping container {op.target}"):
-            ctx.api.stop(op.container_id or op.target, timeout=grace)
+            if ctx.signal_stops:
+                _signal_stop(ctx.api, op.container_id or op.target, grace)
+            else:
+                ctx.api.stop(op.container_id or op.target, timeout=grace)
     except ComposerError as exc:
         if not is_not_found(exc.__cause__ or exc):
             raise
     finally:
         done.set()
     ctx.progress.event("Container", op.target, "Stopped")
+
+
+def _signal_stop(api: Any, cid: str, grace: int) -> None:
+    """What /stop does, in short calls: the container's stop signal, `grace` seconds, then SIGKILL."""
+    info = api.inspect_container(cid)
+    if not info["State"].get("Running"):
+        return
+    api.kill(cid, signal=(info.get("Config") or {}).get("StopSignal") or "SIGTERM")
+    for sig in ("SIGKILL", None):
+        deadline = time.monotonic() + (grace if sig else 10)
+        while time.monotonic() < deadline:
+            if not api.inspect_container(cid)["State"].get("Running"):
+                return
+            time.sleep(POLL * 2)
+        if sig is not None:
+            try:
+                api.kill(cid, signal=sig)
+            except Exception as exc:  # ended between the look and the kill
+                log.debug("kill after grace failed container=%s error=%s", cid, exc)
 
 
 def _remove(op: Operation, ctx: Context) -> None:

@@ -5,6 +5,7 @@ API (thread-safe; one reader thread per container, one for engine events):
     printer = LogPrinter(sys.stdout, LogFormat(color=True, prefix=True, timestamps=False))
     streamer = LogStreamer(api, project="demo", printer=printer, follow=True)
     streamer.add(container)            # a composer.containers.ProjectContainer; tail/since from the streamer
+    streamer = LogStreamer(..., on_end=callback)  # callback(container) when a stream ends by itself
     streamer.watch(services=())        # also follow containers of the project that start later
                                        # (recreated, scaled up, restarted), from their start on
     streamer.wait()                    # until every stream ended (follow=False) / streamer.close()
@@ -194,8 +195,10 @@ class LogStreamer:
         tail: int | None = None,
         since: float | None = None,
         until: float | None = None,
+        on_end: Callable[[ProjectContainer], None] | None = None,
     ) -> None:
         self._api = api
+        self._on_end = on_end
         self._project = project
         self._printer = printer
         self._follow = follow
@@ -255,6 +258,8 @@ class LogStreamer:
             with self._lock:
                 self._active.pop(container.id, None)
                 self._ended[container.id] = time.time()
+            if self._on_end is not None and not self._closed.is_set():
+                self._on_end(container)  # the container stopped (or went away): attached `up` reports it
 
     def resume(self, container: ProjectContainer) -> None:
         """Stream a container again from where its last stream stopped (a restart), or from its

@@ -1,145 +1,137 @@
-"""Attached `up`: the services' logs interleaved with coloured `service-N  | ` prefixes, until every
-attached container exits. Ctrl-C stops what this `up` started (dependents first, each with its own stop
-signal and grace period); a second Ctrl-C kills them. --abort-on-container-exit and --exit-code-from."""
+"""Attached `up`: the services' logs interleaved with coloured `name |` prefixes (composer.logs, the same
+follower as `logs -f`, so containers recreated or scaled up meanwhile are followed too) until every
+attached container has exited; `name exited with code N` notes; --abort-on-container-exit and
+--exit-code-from. Ctrl-C or SIGTERM ends it through composer.cli.teardown."""
 
 from __future__ import annotations
 
+import logging
 import queue
+import signal
 import sys
-import threading
+import time
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from composer import labels as L
 from composer.client import engine_errors
-from composer.presenter import use_color
 
 if TYPE_CHECKING:
+    from composer.containers import ProjectContainer
     from composer.execute import Context
+    from composer.model import Project
     from composer.reconcile import UpOptions
     from composer.session import Session
 
-COLORS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
+log = logging.getLogger(__name__)
+
+IDLE_GRACE = 1.0  # seconds with no stream open and nothing running before `up` ends (a recreate's gap)
+POLL = 0.2
 
 
-def _prefix(labels: dict[str, str], fallback: str) -> str:
-    service = labels.get(L.SERVICE)
-    return f"{service}-{labels.get(L.CONTAINER_NUMBER, '1')}" if service else fallback
+def attached_services(project: Project, args: dict[str, Any], upopts: UpOptions) -> set[str]:
+    attach = set(args["--attach"]) or set(upopts.services) or set(project.services)
+    attach -= set(args["--no-attach"])
+    if not args["--attach"]:  # `attach: false` in the file hides a service unless --attach names it
+        attach = {s for s in attach if s not in project.services or project.services[s].attach is not False}
+    return attach
+
+
+def _terminate(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends an attached `up` as Ctrl-C does
 
 
 def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
-    from composer.observe import list_containers
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _follow(session, args, ctx, upopts)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
+    from composer.cli import teardown
+    from composer.containers import display_name, list_containers
+    from composer.logs import LogFormat, LogPrinter, LogStreamer
+    from composer.presenter import use_color
 
     api = session.engine.client
-    project = session.project
-    attach = set(args["--attach"]) or set(upopts.services) or set(project.services)
-    attach -= set(args["--no-attach"])
-    if not args["--attach"]:
-        attach = {
-            s for s in attach if project.services.get(s) is None or project.services[s].attach is not False
-        }
-    containers = [c for c in list_containers(api, session.name, oneoff=False) if c.service in attach]
-    color = use_color("never" if args["--no-color"] else session.options.ansi)
-    width = max((len(_prefix(dict(c.labels), c.name)) for c in containers), default=0)
-    events: queue.Queue[tuple[str, str, str]] = queue.Queue()  # (kind, container id, text)
+    attach = sorted(attached_services(session.project, args, upopts))
     started = set(ctx.started)
-
-    def pump(cid: str, prefix: str, fresh: bool) -> None:
-        try:
-            stream = api.logs(cid, stream=True, follow=True, tail="all" if fresh else 0)
-            pending = b""
-            for chunk in stream:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    events.put(("line", cid, line.decode(errors="replace")))
-            if pending:
-                events.put(("line", cid, pending.decode(errors="replace")))
-        except Exception as exc:  # the stream breaking ends this container's output, nothing more
-            events.put(("line", cid, f"(log stream ended: {exc})"))
-        events.put(("exit", cid, ""))
-
-    prefixes: dict[str, str] = {}
-    for i, c in enumerate(sorted(containers, key=lambda c: c.name)):
-        label = _prefix(dict(c.labels), c.name).ljust(width)
-        prefixes[c.id] = f"\x1b[{COLORS[i % len(COLORS)]}m{label}  |\x1b[0m " if color else f"{label}  | "
-        threading.Thread(target=pump, args=(c.id, prefixes[c.id], c.id in started), daemon=True).start()
+    # what this `up` started (also when it already exited: a one-shot's output and exit are shown) and
+    # what was running before and left unchanged (followed from now on, as Compose attaches to it)
+    containers = [
+        c for c in list_containers(api, session.name, attach, all=True) if c.id in started or c.running
+    ]
     if not containers:
         return 0
-    sys.stdout.write(
-        f"Attaching to {', '.join(sorted(_prefix(dict(c.labels), c.name) for c in containers))}\n"
+    fmt = LogFormat(
+        color=not args["--no-color"] and use_color(session.options.ansi), prefix=not args["--no-log-prefix"]
     )
+    names = sorted(display_name(c, session.name) for c in containers)
+    printer = LogPrinter(sys.stdout, fmt, names)
+    ended: queue.Queue[ProjectContainer] = queue.Queue()
+    streamer = LogStreamer(api, session.name, printer, follow=True, on_end=ended.put)
+    sys.stdout.write(f"Attaching to {', '.join(names)}\n")
     sys.stdout.flush()
     exit_from = args["--exit-code-from"]
-    abort = bool(args["--abort-on-container-exit"] or exit_from)
-    live = {c.id for c in containers}
-    by_id = {c.id: c for c in containers}
+    aborting = bool(args["--abort-on-container-exit"] or exit_from)
     code = 0
     try:
-        while live:
-            kind, cid, text = events.get()
-            if kind == "line":
-                if args["--no-log-prefix"]:
-                    sys.stdout.write(text + "\n")
-                else:
-                    sys.stdout.write(prefixes[cid] + text + "\n")
-                sys.stdout.flush()
+        streamer.watch(attach)
+        for c in containers:
+            streamer.add(c, tail=None if c.id in started else 0)
+        idle_since: float | None = None
+        while True:
+            try:
+                c = ended.get(timeout=POLL)
+            except queue.Empty:
+                if streamer.active():
+                    idle_since = None
+                    continue
+                alive = list_containers(api, session.name, attach)
+                for running in alive:
+                    streamer.resume(running)
+                if alive:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = time.monotonic()
+                elif time.monotonic() - idle_since >= IDLE_GRACE:
+                    break
                 continue
-            live.discard(cid)
-            exit_code = _exit_code(session, cid)
-            c = by_id[cid]
-            sys.stdout.write(f"{c.name} exited with code {exit_code}\n")
-            sys.stdout.flush()
+            exit_code = _exit_code(session, c.id)
+            if exit_code is None:
+                continue  # still running (a broken stream: resumed above) or removed under us
+            name = display_name(c, session.name)
+            printer.note(name, f"{name} exited with code {exit_code}")
             if exit_from and c.service == exit_from:
                 code = exit_code
-            if abort:
+            if aborting:
                 if not exit_from and exit_code:
                     code = exit_code
+                streamer.close()
                 sys.stdout.write("Aborting on container exit...\n")
-                _stop_started(session, ctx, upopts)
+                sys.stdout.flush()
+                teardown.abort(session, ctx, upopts)
                 break
     except KeyboardInterrupt:
-        sys.stderr.write("Gracefully stopping... (press Ctrl+C again to force)\n")
-        try:
-            _stop_started(session, ctx, upopts)
-        except KeyboardInterrupt:
-            _kill_started(session, ctx)
-        return 130
+        streamer.close()
+        return teardown.interrupted(session, ctx, upopts)
+    finally:
+        streamer.close()
     if exit_from and code == 0:
-        code = _exit_code(session, next((c.id for c in containers if c.service == exit_from), ""))
+        found = [c for c in list_containers(api, session.name, [exit_from], all=True)]
+        code = (_exit_code(session, found[0].id) or 0) if found else 0
     return code
 
 
-def _exit_code(session: Session, cid: str) -> int:
-    if not cid:
-        return 0
+def _exit_code(session: Session, cid: str) -> int | None:
+    """The container's exit code once it has stopped; None while it runs or when it is gone."""
     try:
         with engine_errors("inspecting a container"):
-            return int(session.engine.client.inspect_container(cid)["State"].get("ExitCode") or 0)
-    except Exception:
-        return 0
-
-
-def _stop_started(session: Session, ctx: Context, upopts: UpOptions) -> None:
-    """Stop the project's running containers in reverse dependency order (each with its grace period)."""
-    from composer.execute import execute
-    from composer.observe import Observed, list_containers
-    from composer.reconcile import plan_stop
-
-    containers = tuple(
-        c for c in list_containers(session.engine.client, session.name, oneoff=False) if c.running
-    )
-    plan = plan_stop(session.project, Observed(session.name, containers), upopts.services, upopts.timeout)
-    execute(plan, ctx)
-
-
-def _kill_started(session: Session, ctx: Context) -> None:
-    from composer.observe import list_containers
-
-    for c in list_containers(session.engine.client, session.name, oneoff=False):
-        if c.running:
-            try:
-                with engine_errors(f"killing {c.name}"):
-                    session.engine.client.kill(c.id)
-                ctx.progress.event("Container", c.name, "Killed")
-            except Exception:
-                continue
+            state = session.engine.client.inspect_container(cid)["State"]
+    except Exception as exc:
+        log.debug("inspect failed container=%s error=%s", cid, exc)
+        return None
+    if state.get("Running") or state.get("Restarting"):
+        return None
+    return int(state.get("ExitCode") or 0)

@@ -187,7 +187,7 @@ def test_attached_up_prefixes_logs_and_returns_the_exit_code_from(
     res = composer("up", "--exit-code-from", "job", "-t", "1", timeout=60)
     assert res.code == 7, res.err
     assert "job-1   | hello from job" in res.out  # padded to side-1
-    assert "att-job-1 exited with code 7" in res.out
+    assert "job-1 exited with code 7" in res.out  # the name without `project-`, as Compose v2
     composer("down", "-t", "0")
 
 
