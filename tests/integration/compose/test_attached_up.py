@@ -195,3 +195,33 @@ def test_attached_up_follows_containers_recreated_and_scaled_by_another_up(
         assert up.finish() == 130
     finally:
         composer("down", "-t", "0")
+
+
+def test_ctrl_c_on_a_terminal_shows_the_message_and_a_countdown(
+    composer: Runner, compose_engine: EngineProcess, api: docker.APIClient, project_dir: Path
+) -> None:
+    from tests.e2e.helpers import Tmux
+
+    (project_dir / "compose.yaml").write_text(
+        "name: tty\nservices:\n"
+        "  slow:\n    image: busybox:latest\n    stop_grace_period: 4s\n"
+        "    command: sh -c 'trap \"\" TERM; echo slow up; sleep 1000 & wait'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
+    env["DOCKER_HOST"] = compose_engine.docker_host
+    term = Tmux(env, "attached-up")
+    try:
+        term.send_line(f"cd {project_dir} && {sys.executable} -m composer.cli.main up; echo rc=$?")
+        term.wait_for("slow-1  | slow up")
+        term.send_keys("C-c")
+        term.wait_for(GRACEFUL)
+        term.wait_for("[+] Stopping 0/1")
+        screen = term.wait_for("Container tty-slow-1  Stopping (killed in 2s)")
+        assert "\x1b" not in screen  # drawn, not printed as escape codes
+        screen = term.wait_for("rc=130", timeout=20)
+        assert "[+] Stopping 1/1" in screen
+        assert "✔ Container tty-slow-1  Stopped" in screen
+        assert api.inspect_container("tty-slow-1")["State"]["ExitCode"] == 137
+    finally:
+        term.close()
+        composer("down", "-t", "0")
