@@ -586,18 +586,23 @@ static void send_to(conn_t *c, int stream, const char *data, size_t n) {
     if (c->dead || !c->want[stream])
         return;
     bool ok;
-    if (M.tty || n > READ_SIZE)
+    if (M.tty)
         ok = send_all(c->tag.fd, data, n);
     else {
-        /* stdcopy: stream id, 3 zero bytes, big-endian length; one send as monitor.frame() builds it */
-        framed[0] = (char)(stream + 1);
-        framed[1] = framed[2] = framed[3] = 0;
-        framed[4] = (char)(n >> 24);
-        framed[5] = (char)(n >> 16);
-        framed[6] = (char)(n >> 8);
-        framed[7] = (char)n;
-        memcpy(framed + 8, data, n);
-        ok = send_all(c->tag.fd, framed, n + 8);
+        /* stdcopy: stream id, 3 zero bytes, big-endian length; one send as monitor.frame() builds it
+         * (n never exceeds one read, READ_SIZE; a larger one would go as header, then payload) */
+        char *head = framed;
+        head[0] = (char)(stream + 1);
+        head[1] = head[2] = head[3] = 0;
+        head[4] = (char)(n >> 24);
+        head[5] = (char)(n >> 16);
+        head[6] = (char)(n >> 8);
+        head[7] = (char)n;
+        if (n <= READ_SIZE) {
+            memcpy(framed + 8, data, n);
+            ok = send_all(c->tag.fd, framed, n + 8);
+        } else
+            ok = send_all(c->tag.fd, head, 8) && send_all(c->tag.fd, data, n);
     }
     if (!ok)
         drop(c);
@@ -976,8 +981,10 @@ static void parse_args(int argc, char **argv, bool serving) {
         char *eq = strchr(argv[i], '=');
         if (eq == NULL)
             usage(argv[i]);
-        *eq = 0;
-        const char *k = argv[i], *v = eq + 1;
+        /* the key copied out: argv stays intact, so /proc/<pid>/cmdline reads as it was passed */
+        char k[32];
+        snprintf(k, sizeof k, "%.*s", (int)(eq - argv[i]), argv[i]);
+        const char *v = eq + 1;
         if (!strcmp(k, "pid"))
             M.pid = (pid_t)atoi(v);
         else if (!strcmp(k, "listen"))
