@@ -1,0 +1,104 @@
+"""The rtnetlink client and the teardown policy against the real kernel: clear errors, veths of ended
+containers gone with their namespace (or by the reaper when something still holds it), and the default
+bridge kept while the daemon runs but not after."""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.errors import SystemError_
+from engine.network import firewall, netlink
+from engine.network.rtnl import Rtnl, RtnlError
+from engine.network.service import NetworkService
+from tests.integration.network.conftest import link_gone
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def bridge_name() -> Iterator[str]:
+    name = f"nlt{secrets.token_hex(4)}"
+    try:
+        yield name
+    finally:
+        netlink.delete_link(name)
+
+
+def test_errors_are_clear_and_deletes_idempotent(bridge_name: str) -> None:
+    netlink.ensure_bridge(bridge_name, "10.231.9.1", 24, 1400)
+    netlink.ensure_bridge(bridge_name, "10.231.9.1", 24, 1400)  # adopted, address not doubled
+    with Rtnl() as nl:
+        idx = nl.link_index(bridge_name)
+        assert idx is not None
+        assert [(a.address, a.prefixlen) for a in nl.addrs(idx)] == [("10.231.9.1", 24)]
+        with pytest.raises(RtnlError) as made_twice:
+            nl.add_bridge(bridge_name)
+        assert made_twice.value.errno == errno.EEXIST
+        with pytest.raises(RtnlError) as missing:
+            nl.del_link(0x7FFFFFF0)
+        assert missing.value.errno == errno.ENODEV and "No such device" in str(missing.value)
+        assert nl.link_index("nosuchlink0") is None
+    assert Path(f"/sys/class/net/{bridge_name}/mtu").read_text().strip() == "1400"
+    assert int(Path(f"/sys/class/net/{bridge_name}/flags").read_text(), 16) & 1  # IFF_UP
+    assert any(str(n) == "10.231.9.0/24" for n in netlink.host_networks())
+    netlink.delete_link(bridge_name)
+    netlink.delete_link(bridge_name)  # already gone: success
+    assert not netlink.link_exists(bridge_name)
+
+
+def test_veth_on_missing_bridge_is_one_clear_error(tmp_path: Path) -> None:
+    spec = netlink.VethSpec("nltv" + secrets.token_hex(3), "nosuchbr0", "eth0", "10.231.8.2", 24, "", None)
+    ns = tmp_path / "ns"
+    with pytest.raises(SystemError_, match="bridge nosuchbr0 is missing"):
+        netlink.plumb(ns, [spec], True)
+    assert not ns.exists()  # the namespace made for it is gone again
+
+
+def _held(ns: str) -> subprocess.Popen[bytes]:
+    """A process living in the namespace (a `container:<id>` sharer outliving the owner)."""
+    return subprocess.Popen(["nsenter", f"--net={ns}", "sleep", "30"])
+
+
+def test_ended_containers_veth_goes_even_when_the_namespace_is_held(service: NetworkService) -> None:
+    service.create({"Name": "t-held"})
+    cid = os.urandom(32).hex()
+    (service.containers_dir / cid).mkdir(parents=True)
+    (service.containers_dir / cid / "config.v2.json").write_text("{}")
+    hc = {"NetworkMode": "t-held"}
+    service.on_create(cid, "held", hc, {})
+    ns = service.attach(cid, "held", {}, hc)
+    assert ns is not None
+    veth = service._live[cid].endpoints[0].host_veth
+    sharer = _held(ns)
+    try:
+        service.detach(cid)
+        assert cid not in service._live and not Path(ns).exists()
+        # the namespace lives on in the sharer, so the kernel keeps the pair: the reaper deletes it
+        assert link_gone(veth)
+    finally:
+        sharer.kill()
+        sharer.wait()
+    service.forget(cid)
+    service.remove("t-held")
+
+
+def test_default_bridge_kept_while_running_and_removed_at_close(service: NetworkService) -> None:
+    cid = os.urandom(32).hex()
+    (service.containers_dir / cid).mkdir(parents=True)
+    (service.containers_dir / cid / "config.v2.json").write_text("{}")
+    service.on_create(cid, "plain", {}, {})
+    assert service.attach(cid, "plain", {}, {}) is not None
+    assert netlink.link_exists(service.default_bridge) and firewall.exists(service.table)
+    service.forget(cid)
+    # as docker0: the next start neither makes the bridge nor loads rules again
+    assert netlink.link_exists(service.default_bridge) and firewall.exists(service.table)
+    service.close()
+    assert not netlink.link_exists(service.default_bridge)
+    assert not firewall.exists(service.table)
