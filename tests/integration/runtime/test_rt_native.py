@@ -158,3 +158,33 @@ def test_broken_compiler_falls_back_with_one_warning(broken_cc_box: Box, tmp_pat
     assert len(warnings) == 1 and "broken on purpose" in warnings[0]
     assert "native monitor" not in second  # remembered: no second attempt, no second warning
     assert [p.name.endswith(".failed") for p in (tmp_path / "exec" / "native").glob("cmon-*")] == [True]
+
+
+def test_native_request_line_edge_cases(box: Box) -> None:
+    box.start(["sh", "-c", "read x; echo got-$x; sleep 30"], cid="r1", open_stdin=True)
+    wait_native(box, monitor_pid(box, "r1"))
+    path = str(box.rt.attach_path("r1"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as bad:  # not JSON: closed without an answer
+        bad.settimeout(10)
+        bad.connect(path)
+        bad.sendall(b"{nope\n")
+        assert bad.recv(100) == b""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as resize:  # no TTY: still answered
+        resize.settimeout(10)
+        resize.connect(path)
+        resize.sendall(b'{"resize": [30, 100]}\n')
+        assert resize.recv(100) == b"{}\n"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(path)
+        sock.sendall(b'{"stdin": true, ')  # the request line in two pieces, stdin right after it
+        time.sleep(0.1)
+        sock.sendall(b'"stdout": 1, "stderr": false, "x": [1, {"y": null}]}\nfirst\n')
+        raw = b""
+        while len(raw) < 8 + len(b"got-first\n"):
+            chunk = sock.recv(4096)
+            assert chunk
+            raw += chunk
+        assert raw == b"\x01\0\0\0\0\0\0\x0agot-first\n"
+    box.rt.kill("r1", signal.SIGKILL)
+    assert box.wait("r1").exit_code == 137
