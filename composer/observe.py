@@ -54,7 +54,7 @@ class ObservedContainer:
         m = _HEALTH.search(self.status)
         if not m:
             return None
-        return "starting" if m.group(1).startswith("health") else m.group(1)
+        return "starting" if m.group(1) == "health: starting" else m.group(1)
 
     @property
     def exit_code(self) -> int | None:

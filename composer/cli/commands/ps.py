@@ -125,7 +125,7 @@ def _json_row(item: dict[str, Any], project: str) -> dict[str, Any]:
     health = ""
     for word in ("unhealthy", "healthy", "health: starting"):
         if f"({word})" in status:
-            health = "starting" if word.startswith("health") else word
+            health = "starting" if word == "health: starting" else word
             break
     exit_code = 0
     if status.startswith("Exited ("):
