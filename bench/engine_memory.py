@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -38,6 +39,14 @@ def measure_dockerd(n: int) -> tuple[int, int, float, float, int]:
     return idle_rss, idle_pss, (rss - idle_rss) / n, (pss - idle_pss) / n, shims
 
 
+def monitor_is_native(pid: int) -> bool:
+    """The C monitor (engine/runtime/native), not the Python loop (COMPOSER_NATIVE_MONITOR=0, no cc)."""
+    try:
+        return "/native/cmon-" in os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", "--containers", type=int, default=10)
@@ -62,6 +71,7 @@ def main() -> int:
             tree = [p for p in descendants(eng.pid) if p not in pids and p not in monitors]
             daemon_rss, daemon_pss = sum(map(rss_kib, tree)), sum(map(pss_kib, tree))
             mon_rss, mon_pss = sum(map(rss_kib, monitors)), sum(map(pss_kib, monitors))
+            native = sum(monitor_is_native(m) for m in monitors)
             ctr_rss, ctr_pss = sum(map(rss_kib, pids)), sum(map(pss_kib, pids))
         finally:
             docker(env, "rm", "-f", *ids)
@@ -70,7 +80,8 @@ def main() -> int:
     print(f"daemon processes: {len(idle_tree)} (the daemon and its helper processes)")
     print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
     print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
-    print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process)")
+    print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process); "
+          f"native: {native}, Python: {len(monitors) - native}")
     print(f"monitors total:       RSS {mon_rss / 1024:7.1f} MiB   PSS {mon_pss / 1024:7.1f} MiB")
     print(f"containers total:     RSS {ctr_rss / 1024:7.1f} MiB   PSS {ctr_pss / 1024:7.1f} MiB")
     print(
