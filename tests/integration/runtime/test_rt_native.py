@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,17 @@ def test_native_request_line_edge_cases(box: Box) -> None:
         assert raw == b"\x01\0\0\0\0\0\0\x0agot-first\n"
     box.rt.kill("r1", signal.SIGKILL)
     assert box.wait("r1").exit_code == 137
+
+
+def test_concurrent_first_starts_build_once(box: Box, tmp_path: Path) -> None:
+    cids = [f"k{i}" for i in range(4)]
+    with ThreadPoolExecutor(len(cids)) as pool:
+        list(pool.map(lambda cid: box.start(["sleep", "30"], cid=cid), cids))
+    for cid in cids:  # every monitor waited for the one build (flock), then exec'd it
+        wait_native(box, monitor_pid(box, cid))
+    assert sum(monitor_log(box, cid).count("native monitor built") for cid in cids) == 1
+    left = [p.name for p in (tmp_path / "exec" / "native").iterdir() if p.name != ".lock"]
+    assert len(left) == 1 and left[0].startswith("cmon-")  # no temp files, no second build
+    for cid in cids:
+        box.rt.kill(cid, signal.SIGKILL)
+        assert box.wait(cid).exit_code == 137
