@@ -18,8 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
 from engine.config import ConfigError, DaemonConfig, parse
@@ -163,24 +162,20 @@ class Engine:
         # before containers are restored: release what dead containers held, reopen the living's DNS
         await asyncio.to_thread(self.networks.reconcile)
         await self.containers.restore()
-        runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await runner.setup()
+        server = web.Server(self.app)
         paths = self.cfg.socket_paths()
         try:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()  # a dead daemon's stale socket: we hold the lock, so it is ours to replace
-                site = web.UnixSite(runner, str(path))
-                await site.start()
-                os.chmod(path, SOCKET_MODE)
+                # a dead daemon's stale socket is replaced: we hold the lock, so it is ours
+                await server.listen_unix(str(path), SOCKET_MODE)
                 log.info("listening socket=%s", path)
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
             await stop.wait()
         finally:
             log.info("shutting down; containers keep running")
             await self.containers.shutdown()
-            await runner.cleanup()
+            await server.close()
             self.networks.close()  # kernel state stays for the running containers and the next start
             self.runtimes.close()
             for path in paths:

@@ -1,4 +1,4 @@
-"""The aiohttp application: one route table, mounted at `/` and at `/v1.NN/`.
+"""The HTTP application (engine.api.web): one route table, answered at `/` and under `/v1.NN/`.
 
 Every API module exposes `routes() -> list[Route]`; handlers reach the domain services through
 `request.app[BACKENDS]` (see `engine.api.backends`). E4's images/volumes/system_df modules are mounted
@@ -11,8 +11,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import BACKENDS, Backends, Route
 from engine.api.errors import error_middleware, error_response
 from engine.api.version import API_VERSION, MIN_API_VERSION, parse_version
@@ -70,19 +69,15 @@ def collect_routes() -> list[Route]:
 
 
 def make_app(backends: Backends) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, version_middleware], client_max_size=0)
+    app = web.Application(middlewares=[error_middleware, version_middleware])
     app[BACKENDS] = backends
-    seen: set[tuple[str, str]] = set()
     routes = collect_routes()
     explicit_head = {path for method, path, _ in routes if method == "HEAD"}
     for method, path, handler in routes:
-        if (method, path) in seen:
-            continue  # first module wins; keeps a duplicate route from crashing the daemon
-        seen.add((method, path))
-        for prefix in ("", r"/v{version:[0-9]+\.[0-9]+}"):
-            if method == "GET":
-                # also answers HEAD, unless the path has its own HEAD handler
-                app.router.add_get(prefix + path, handler, allow_head=path not in explicit_head)
-            else:
-                app.router.add_route(method, prefix + path, handler)
+        # the first module wins a duplicate; the router answers /v1.NN/ too (match_info["version"])
+        if method == "GET":
+            # also answers HEAD, unless the path has its own HEAD handler
+            app.router.add_get(path, handler, allow_head=path not in explicit_head)
+        else:
+            app.router.add_route(method, path, handler)
     return app

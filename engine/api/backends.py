@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
+from engine.api import web
 
 if TYPE_CHECKING:
     from engine.config import DaemonConfig

@@ -7,8 +7,7 @@ import base64
 import json
 import logging
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns

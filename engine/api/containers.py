@@ -7,8 +7,7 @@ import asyncio
 import json
 import time
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.networks import overlay_inspect, overlay_summary
 from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns

@@ -13,8 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr

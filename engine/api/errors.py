@@ -6,9 +6,8 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
 from engine import errors
+from engine.api import web
 from engine.registry import errors as registry_errors
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.hijack import hijack
 from engine.api.params import json_body, json_response, qint

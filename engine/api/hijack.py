@@ -4,18 +4,17 @@ With `Upgrade: tcp` the answer is `101 UPGRADED` and the connection becomes a ra
 stream; without it (docker-py's non-socket exec start) the answer is a `200` whose body is the raw
 stream until the connection closes. Either way no chunked encoding: clients read the socket directly.
 
-aiohttp writes the status line and headers; then we take the transport over with our own protocol,
-because the client's half-close (stdin EOF) must not close our sending side.
+The connection (engine.api.web.server) keeps our sending side open when the client half-closes: that
+is stdin EOF, and output must go on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import select
-from typing import Any
 
-from aiohttp import web
+from engine.api import web
+from engine.api.web.server import Connection
 
 log = logging.getLogger(__name__)
 
@@ -23,114 +22,56 @@ RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 
 
-class _RawResponse(web.StreamResponse):
-    """A response whose body is written as is: no Content-Length, no chunking."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(status=status, reason=reason)
-        self._length_check = False
-
-
-class _RawProtocol(asyncio.Protocol):
-    def __init__(self, transport: asyncio.Transport, tail: bytes, previous: asyncio.BaseProtocol) -> None:
-        self.transport = transport
-        self._previous = previous  # aiohttp's; told when the connection ends so its server forgets it
-        self.reader = asyncio.StreamReader()
-        self.closed = asyncio.Event()
-        self._can_write = asyncio.Event()
-        self._can_write.set()
-        if tail:
-            self.reader.feed_data(tail)
-
-    def data_received(self, data: bytes) -> None:
-        self.reader.feed_data(data)
-
-    def eof_received(self) -> bool:
-        self.reader.feed_eof()
-        # A half-close is stdin EOF: output must go on. A full close (the peer shut down both ways, POLLHUP
-        # on a unix socket) means the client is gone: let the transport close, which ends the session.
-        return not _peer_gone(self.transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.reader.feed_eof()
-        self.closed.set()
-        self._can_write.set()
-        self._previous.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self._can_write.clear()
-
-    def resume_writing(self) -> None:
-        self._can_write.set()
-
-    async def drain(self) -> None:
-        await self._can_write.wait()
-
-
-def _peer_gone(transport: asyncio.Transport) -> bool:
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return False
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLHUP)
-    return any(ev & select.POLLHUP for _, ev in poller.poll(0))
-
-
 class Hijacked:
-    """The client connection after the hijack."""
+    """The client connection after the hijack: `reader` has the bytes after the request head."""
 
-    def __init__(self, proto: _RawProtocol, response: web.StreamResponse) -> None:
-        self._proto = proto
+    def __init__(self, conn: Connection, response: web.StreamResponse) -> None:
+        self._conn = conn
         self.response = response
-        self.reader = proto.reader
+        self.reader: asyncio.StreamReader = conn.reader
 
     @property
     def closed(self) -> asyncio.Event:
-        return self._proto.closed
+        return self._conn.closed
 
     async def write(self, data: bytes) -> bool:
         """Send bytes; False once the client is gone."""
-        if self._proto.closed.is_set() or self._proto.transport.is_closing():
+        try:
+            await self._conn.send(data)
+        except ConnectionError:
             return False
-        self._proto.transport.write(data)
-        await self._proto.drain()
-        return not self._proto.closed.is_set()
+        return not self._conn.closed.is_set()
 
     def close(self) -> None:
-        if not self._proto.transport.is_closing():
-            self._proto.transport.close()
+        self._conn.close()
 
 
 def wants_upgrade(request: web.Request) -> bool:
-    conn = request.headers.get("Connection", "").lower()
-    return "upgrade" in conn and request.headers.get("Upgrade", "").lower() == "tcp"
+    conn = request.headers.get("connection", "").lower()
+    return "upgrade" in conn and request.headers.get("upgrade", "").lower() == "tcp"
+
+
+def take_over(request: web.Request, status: int, reason: str, headers: web.Headers) -> Hijacked:
+    """Send the final head and hand the raw connection to the handler (also used by the websocket)."""
+    resp = web.StreamResponse(status=status, reason=reason)
+    resp.hijacked = True
+    request.connection.hijack_head(status, reason, headers)
+    return Hijacked(request.connection, resp)
 
 
 async def hijack(request: web.Request, *, multiplexed: bool) -> Hijacked:
     """Answer the request and take over its connection. The request body must already be read.
     `multiplexed`: the stream carries stdcopy frames (no TTY); said so when the client asks (API 1.42+)."""
     upgrade = wants_upgrade(request)
-    resp = _RawResponse(101, "UPGRADED") if upgrade else _RawResponse(200, "OK")
     content_type = (
         MULTIPLEXED_STREAM
-        if multiplexed and request.headers.get("Accept") == MULTIPLEXED_STREAM
+        if multiplexed and request.headers.get("accept") == MULTIPLEXED_STREAM
         else RAW_STREAM
     )
-    resp.headers["Content-Type"] = content_type
+    headers = web.Headers({"Content-Type": content_type})
     if upgrade:
-        resp.headers["Connection"] = "Upgrade"
-        resp.headers["Upgrade"] = "tcp"
-    resp.force_close()
-    await resp.prepare(request)
-    transport = request.transport
-    if transport is None:
-        raise ConnectionResetError("client went away before the hijack")
-    protocol: Any = request.protocol
-    tail = b""
-    if upgrade:
-        tail = bytes(getattr(protocol, "_message_tail", b"") or b"")
-        if tail:
-            protocol._message_tail = b""
-    proto = _RawProtocol(transport, tail, protocol)  # type: ignore[arg-type]
-    transport.set_protocol(proto)
-    return Hijacked(proto, resp)
+        headers["Connection"] = "Upgrade"
+        headers["Upgrade"] = "tcp"
+    else:
+        headers["Connection"] = "close"
+    return take_over(request, 101 if upgrade else 200, "UPGRADED" if upgrade else "OK", headers)

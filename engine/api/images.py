@@ -17,8 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
 from engine.errors import InvalidParameter, NotFound, SystemError_

@@ -10,8 +10,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.errors import EngineError
 
 log = logging.getLogger(__name__)

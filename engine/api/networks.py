@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.params import json_body, json_response, qfilters
 from engine.errors import InvalidParameter, Unavailable

@@ -6,8 +6,7 @@ import datetime
 import json
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.errors import InvalidParameter
 
 

@@ -10,9 +10,8 @@ import socket
 import time
 from typing import Any
 
-from aiohttp import web
-
 import engine
+from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qfilters, qstr, timestamp_ns
 from engine.api.version import API_VERSION, MIN_API_VERSION
@@ -41,7 +40,7 @@ def _ping_headers() -> dict[str, str]:
 
 
 async def ping(request: web.Request) -> web.StreamResponse:
-    # aiohttp leaves the body out of a HEAD answer by itself
+    # the connection leaves the body out of a HEAD answer by itself
     return web.Response(body=b"OK", content_type="text/plain", headers=_ping_headers())
 
 

@@ -13,8 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.images import layer_sharing
 from engine.api.params import json_response

@@ -10,8 +10,7 @@ import asyncio
 import logging
 from typing import Any
 
-from aiohttp import web
-
+from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_body, json_response, qbool, qfilters
 from engine.errors import InvalidParameter, NotFound
