@@ -22,7 +22,7 @@ from engine.network.dns import DnsServer, Sockets, bind_sockets
 from engine.network.model import Endpoint, EndpointConfig, Network
 from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
-from engine.network.reaper import VethReaper
+from engine.network.reaper import LinkReaper
 from engine.network.store import Attachment, Membership, NetworkStore
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ContainerNetworking:
     ports: PortHolder
     proxies: Proxies
     dns: DnsServer
-    reaper: VethReaper
+    reaper: LinkReaper
     table: str
     containers_dir: Path
     default_bridge: str
@@ -95,6 +95,7 @@ class ContainerNetworking:
 
         def get(self, ref: str) -> Network: ...
         def _bring_up(self, n: Network) -> Network: ...
+        def _delete_doomed_bridges(self) -> None: ...
         def forget(self, cid: str) -> None: ...
         def mtu(self, n: Network) -> int: ...
         def _endpoints_on(self, nid: str) -> list[tuple[str, Endpoint]]: ...
@@ -447,6 +448,7 @@ class ContainerNetworking:
             for n in self._nets.values():
                 if n.driver == "bridge" and (n.name != "bridge" or self._endpoints_on(n.id)):
                     self._bring_up(n)
+            self._delete_doomed_bridges()
             known = {e.host_veth for a in self._live.values() for e in a.endpoints}
             for veth in netlink.list_links(self.veth_prefix):
                 if veth not in known:

@@ -26,7 +26,7 @@ from engine.network.dns import DnsServer, host_nameservers
 from engine.network.model import PREDEFINED, Endpoint, EndpointConfig, IPAMPool, Network
 from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
-from engine.network.reaper import VethReaper
+from engine.network.reaper import LinkReaper
 from engine.network.store import Attachment, Membership, NetworkStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,9 @@ def sweep(data_root: Path, exec_root: Path) -> None:
     for n in store.networks():
         if n.bridge:
             netlink.delete_link(n.bridge)
+    for name in store.doomed_bridges():
+        netlink.delete_link(name)
+        store.bridge_gone(name)
     netlink.delete_link(default_bridge)
     firewall.remove(table)
 
@@ -84,7 +87,7 @@ class NetworkService(ContainerNetworking):
         self.ports = PortHolder()
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
         self.proxies = Proxies(lambda: self.dns.loop)  # IPv6-published ports, on the same loop
-        self.reaper = VethReaper(netlink.delete_link)
+        self.reaper = LinkReaper(netlink.delete_link)
         self._lock = threading.RLock()
         self._up: set[str] = set()
         self._rr = itertools.count()
@@ -163,6 +166,9 @@ class NetworkService(ContainerNetworking):
             bridge = options.get(views.DRIVER_OPTION_BRIDGE) or f"br-{nid[:12]}"
             if len(bridge) > 15:
                 raise InvalidParameter(f"bridge name {bridge!r} is longer than 15 characters")
+            if self.reaper.take(bridge):  # a removed network's bridge, still queued: gone before reuse
+                netlink.delete_link(bridge)
+                self.store.bridge_gone(bridge)
             if any(n.bridge == bridge for n in self._nets.values()) or netlink.link_exists(bridge):
                 raise Conflict(f"bridge name {bridge} is already in use")
             n = Network(
@@ -271,10 +277,21 @@ class NetworkService(ContainerNetworking):
             self._apply_firewall()
 
     def _delete_network(self, n: Network) -> None:
-        netlink.delete_link(n.bridge)
+        # the bridge goes in the background (an RCU grace period the caller need not wait for); the
+        # tombstone, written before the record goes, finishes the job if the daemon dies meanwhile
+        self.store.doom_bridge(n.bridge)
         self._up.discard(n.bridge)
         self.store.delete_network(n.id)
         self._nets = {k: v for k, v in self._nets.items() if k != n.id}
+        self.reaper.reap([n.bridge], grace=0, done=self.store.bridge_gone)
+
+    def _delete_doomed_bridges(self) -> None:
+        """Bridges of networks removed while a daemon was going away (reconcile, sweep)."""
+        in_use = {n.bridge for n in self._nets.values()}
+        for name in self.store.doomed_bridges():
+            if name not in in_use:
+                netlink.delete_link(name)
+            self.store.bridge_gone(name)
 
     def find(self, filters: dict[str, list[str]]) -> list[Network]:
         for key in filters:
@@ -386,6 +403,7 @@ class NetworkService(ContainerNetworking):
         self.dns.close_all()
         self.proxies.stop_all()
         self.ports.release_all()
+        self.reaper.flush()
         with self._lock:
             default = next((n for n in self._nets.values() if n.name == "bridge"), None)
             if default is None or self.default_bridge not in self._up or self._endpoints_on(default.id):

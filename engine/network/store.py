@@ -86,7 +86,8 @@ class NetworkStore:
         self.member_dir = self.net_dir / "containers"
         self.live_dir = exec_root / "network"
         self.netns_dir = exec_root / "netns"
-        for d in (self.net_dir, self.member_dir, self.live_dir, self.netns_dir):
+        self.doomed_dir = self.live_dir / "doomed-bridges"
+        for d in (self.net_dir, self.member_dir, self.live_dir, self.netns_dir, self.doomed_dir):
             d.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
@@ -131,6 +132,16 @@ class NetworkStore:
     def delete_attachment(self, cid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.live_dir / f"{cid}.json").unlink()
+
+    # bridges of removed networks the kernel may still have: tombstones, so a killed daemon finishes them
+    def doom_bridge(self, name: str) -> None:
+        (self.doomed_dir / name).touch()
+
+    def doomed_bridges(self) -> list[str]:
+        return sorted(p.name for p in self.doomed_dir.iterdir())
+
+    def bridge_gone(self, name: str) -> None:
+        (self.doomed_dir / name).unlink(missing_ok=True)
 
     def netns_path(self, cid: str) -> Path:
         return self.netns_dir / cid[:12]

@@ -38,6 +38,9 @@ def sweep(svc: NetworkService) -> None:
     for cid in list(svc._live):
         with contextlib.suppress(Exception):
             svc.detach(cid)
+    svc.reaper.flush()
+    for name in svc.store.doomed_bridges() if svc.store.doomed_dir.is_dir() else []:
+        netlink.delete_link(name)
     for veth in netlink.list_links(svc.veth_prefix):
         netlink.delete_link(veth)
     for n in svc._nets.values():

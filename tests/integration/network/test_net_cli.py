@@ -15,7 +15,7 @@ import pytest
 from engine.network import netlink
 from engine.network.service import kernel_names
 from tests.e2e.helpers import DockerCLI, client_env
-from tests.integration.network.conftest import veths_left
+from tests.integration.network.conftest import link_gone, veths_left
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
@@ -83,7 +83,7 @@ def test_network_commands(docker: DockerCLI) -> None:
         assert net in docker("network", "ls", "--format", "{{.Name}}").out  # prune: only unused ones
     finally:
         docker("network", "rm", net)
-    assert not netlink.link_exists(f"br-{nid[:12]}")
+    assert link_gone(f"br-{nid[:12]}")
 
 
 def test_containers_talk_by_name(docker: DockerCLI) -> None:

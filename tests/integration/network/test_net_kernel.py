@@ -8,8 +8,10 @@ import errno
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +104,27 @@ def test_default_bridge_kept_while_running_and_removed_at_close(service: Network
     service.close()
     assert not netlink.link_exists(service.default_bridge)
     assert not firewall.exists(service.table)
+
+
+def test_bridge_of_a_network_removed_by_a_dying_daemon_is_deleted_at_start(make_service: Any) -> None:
+    svc = make_service()
+    n = svc.create({"Name": "t-doomed"})
+    # the daemon died right after the record went, before its reaper deleted the bridge
+    svc.store.doom_bridge(n.bridge)
+    svc.store.delete_network(n.id)
+    assert netlink.link_exists(n.bridge)
+    svc2 = make_service()
+    svc2.reconcile()
+    assert not netlink.link_exists(n.bridge) and svc2.store.doomed_bridges() == []
+
+
+def test_custom_bridge_name_reused_at_once(service: NetworkService) -> None:
+    name = f"nlc{secrets.token_hex(4)}"
+    opts = {"com.docker.network.bridge.name": name}
+    service.remove(service.create({"Name": "t-first", "Options": opts}).id)
+    again = service.create({"Name": "t-again", "Options": opts})  # its predecessor's deletion was queued
+    assert again.bridge == name
+    time.sleep(0.1)  # the reaper would have deleted a name still queued by now
+    assert netlink.link_exists(name)
+    service.remove(again.id)
+    assert link_gone(name)

@@ -51,7 +51,11 @@ def test_network_lifecycle_bridge_and_rules(service: NetworkService) -> None:
     with pytest.raises(Conflict):
         service.create({"Name": "t-life"})
     service.remove("t-life")
-    assert not netlink.link_exists(n.bridge)
+    assert link_gone(n.bridge)
+    deadline = time.monotonic() + 2
+    while service.store.doomed_bridges() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the tombstone goes right after the deletion
+    assert service.store.doomed_bridges() == []
     assert not firewall.exists(service.table)
     with pytest.raises(NotFound):
         service.get("t-life")

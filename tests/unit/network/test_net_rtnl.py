@@ -9,7 +9,7 @@ import threading
 import time
 
 from engine.network import rtnl
-from engine.network.reaper import VethReaper
+from engine.network.reaper import LinkReaper
 
 
 def test_attributes_are_padded_and_parsed_back() -> None:
@@ -57,7 +57,7 @@ def test_reaper_deletes_after_the_grace_in_order() -> None:
         if len(done) == 3:
             all_done.set()
 
-    reaper = VethReaper(delete, grace=0.05)
+    reaper = LinkReaper(delete, grace=0.05)
     t0 = time.monotonic()
     reaper.reap(["a", "fails"])
     reaper.reap(["b"])
@@ -66,3 +66,15 @@ def test_reaper_deletes_after_the_grace_in_order() -> None:
     assert [n for n, _ in done] == ["a", "fails", "b"]
     assert done[0][1] - t0 >= 0.05  # the kernel gets its chance first
     assert reaper.pending() == set()  # a failed deletion is logged, not retried forever
+
+
+def test_reaper_take_flush_and_done() -> None:
+    deleted: list[str] = []
+    finished: list[str] = []
+    reaper = LinkReaper(deleted.append, grace=60)
+    reaper.reap(["br-a", "br-b"], done=finished.append)
+    reaper.reap(["ve1"])
+    assert reaper.take("br-a") and not reaper.take("br-a")
+    reaper.flush()  # shutdown: everything now, in the caller's thread
+    assert deleted == ["br-b", "ve1"] and finished == ["br-b"]
+    assert reaper.pending() == set()
