@@ -20,6 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import engine_common  # noqa: F401  (first: it puts the repository on sys.path for peers)
+
+# isort: split
 import peers
 from engine_common import ROOT, machine, private_engine
 

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import engine_common  # noqa: F401  (first: it puts the repository on sys.path for peers)
+
+# isort: split
 import peers
 from engine_common import DOCKER, machine, private_engine, summary, timed
 
