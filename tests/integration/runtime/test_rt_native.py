@@ -203,3 +203,33 @@ def test_concurrent_first_starts_build_once(box: Box, tmp_path: Path) -> None:
     for cid in cids:
         box.rt.kill(cid, signal.SIGKILL)
         assert box.wait(cid).exit_code == 137
+
+
+def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tmp_path: Path) -> None:
+    box.start(["sleep", "100"], cid="x1")
+    sock_path = box.rt.exec("x1", "e1", {"args": ["sh", "-c", "echo early; cat; exit 3"]}, tty=False,
+                            open_stdin=True)
+    pid = int(Places(box.rt._places("x1").dir, "e1").pidfile.read_text())
+    wait_native(box, pid)  # the exec's output waits in its hold buffer for the first client
+    with open(f"/proc/{pid}/comm") as f:
+        assert f.read().strip() == "cmon-x1-e"
+    with attach(sock_path, stdin=True) as sock:
+        sock.sendall(b"late\n")
+        sock.shutdown(socket.SHUT_WR)
+        assert read_attach(sock, tty=False) == (b"early\nlate\n", b"")
+    deadline = time.monotonic() + 10
+    while box.rt.exec_state("x1", "e1").status != "exited":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert box.rt.exec_state("x1", "e1").exit_code == 3
+
+    rt = Runtime(tmp_path / "exec-runc", binary="runc")
+    runc_box = Box(rt, busybox_rootfs, tmp_path)
+    try:
+        runc_box.start(["sh", "-c", "echo hi; sleep 30"], cid="rn1")
+        wait_native(runc_box, monitor_pid(runc_box, "rn1"))
+        rt.kill("rn1", signal.SIGKILL)
+        assert runc_box.wait("rn1").exit_code == 137 and runc_box.output("rn1") == "hi\n"
+    finally:
+        runc_box.cleanup()
+        rt.close()
