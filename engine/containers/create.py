@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from engine.errors import InvalidParameter
+from engine.runtime import caps, seccomp
 
 RESTART_POLICIES = ("", "no", "always", "on-failure", "unless-stopped")
 DEFAULT_SHM_SIZE = 64 * 1024 * 1024
@@ -236,6 +237,7 @@ def normalize_host_config(hc: dict[str, Any] | None, *, networks: bool = False) 
             raise InvalidParameter(f"invalid HostConfig.{key}: expected a list of strings")
     for extra in hc.get("ExtraHosts") or []:
         parse_extra_host(extra)
+    _check_security_opts(hc)
     for key, default in HOST_CONFIG_DEFAULTS.items():
         if hc.get(key) is None and default is not None:
             hc[key] = default
@@ -245,6 +247,15 @@ def normalize_host_config(hc: dict[str, Any] | None, *, networks: bool = False) 
         "CgroupnsMode", "private" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "host"
     )
     return hc
+
+
+def _check_security_opts(hc: dict[str, Any]) -> None:
+    """Bad SecurityOpt, or a seccomp profile that cannot be compiled, is a 400 at create (not a failed
+    start). The profile is resolved against the container's capabilities, as at start."""
+    opts = seccomp.parse_security_opts(hc.get("SecurityOpt") or [])
+    privileged = bool(hc.get("Privileged"))
+    if opts.seccomp and not privileged:
+        seccomp.linux_seccomp(opts, privileged, caps.tweak(hc.get("CapAdd"), hc.get("CapDrop"), privileged))
 
 
 def parse_extra_host(extra: str) -> tuple[str, str]:

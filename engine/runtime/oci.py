@@ -241,21 +241,6 @@ def _namespaces(host_config: dict[str, Any], netns_path: str | None,
     return spaces
 
 
-def _seccomp(security_opts: list[str], privileged: bool, cap_list: list[str]) -> dict[str, Any] | None:
-    """Docker's rules: privileged or seccomp=unconfined -> none; otherwise the default profile."""
-    chosen = None
-    for opt in security_opts:
-        key, _, value = opt.replace(":", "=", 1).partition("=")
-        if key == "seccomp":
-            chosen = value
-    if privileged or chosen == "unconfined":
-        return None
-    if chosen not in (None, "", "builtin"):
-        raise InvalidParameter("custom seccomp profiles are not supported by this engine; "
-                               "use the default or seccomp=unconfined")
-    return seccomp.default_profile(cap_list)
-
-
 def find_init() -> str | None:
     # imported here: shutil (bz2, lzma...) would cost every monitor ~0.6 MiB (init imports this module)
     from shutil import which
@@ -286,10 +271,7 @@ def build_spec(
         raise InvalidParameter("no command specified")
     privileged = bool(host_config.get("Privileged"))
     tty = bool(config.get("Tty"))
-    security_opts = [str(o) for o in host_config.get("SecurityOpt") or []]
-    no_new_privs = any(
-        o.replace(":", "=") in ("no-new-privileges", "no-new-privileges=true") for o in security_opts
-    )
+    security = seccomp.parse_security_opts(str(o) for o in host_config.get("SecurityOpt") or [])
     cap_list = caps.tweak(host_config.get("CapAdd"), host_config.get("CapDrop"), privileged)
     shm = int(host_config.get("ShmSize") or 0) or DEFAULT_SHM_SIZE
 
@@ -332,7 +314,7 @@ def build_spec(
         "readonlyPaths": [] if privileged else list(host_config.get("ReadonlyPaths") or READONLY_PATHS),
         "rootfsPropagation": "private",
     }
-    profile = _seccomp(security_opts, privileged, cap_list)
+    profile = seccomp.linux_seccomp(security, privileged, cap_list)
     if profile is not None:
         linux["seccomp"] = profile
     spec: dict[str, Any] = {
@@ -345,7 +327,7 @@ def build_spec(
             "cwd": config.get("WorkingDir") or "/",
             "capabilities": {"bounding": cap_list, "effective": cap_list, "permitted": cap_list},
             "rlimits": _rlimits(host_config),
-            "noNewPrivileges": no_new_privs,
+            "noNewPrivileges": security.no_new_privileges,
             "oomScoreAdj": int(host_config.get("OomScoreAdj") or 0),
         },
         "root": {"path": str(rootfs), "readonly": bool(host_config.get("ReadonlyRootfs"))},

@@ -1,132 +1,48 @@
-"""A seccomp filter in the spirit of Docker's default profile: the system calls Docker keeps from
-unprivileged containers (the kernel keyring, module loading, clocks, namespace creation, new mount API...)
-fail with EPERM unless the container holds the capability that Docker's profile ties them to.
+"""Seccomp for containers, as Docker chooses it from HostConfig.SecurityOpt and Privileged.
 
-`default_profile(caps)` gives it as OCI `linux.seccomp` (so runc applies it through libseccomp);
-`compile_filter` turns that OCI subset into a classic BPF program for the built-in runtime.
-Docker's own profile is an allowlist; this is its denylist counterpart, written for this engine.
+- `default_profile(caps)`: a filter in the spirit of Docker's default profile. The system calls Docker keeps
+  from unprivileged containers (the kernel keyring, module loading, clocks, namespace creation, the new
+  mount API...) fail with EPERM unless the container holds the capability Docker's profile ties them to.
+  Docker's own profile is an allowlist; this is its denylist counterpart, written for this engine.
+- `docker_profile(text, caps)`: a profile in Docker's JSON format (what `--security-opt seccomp=file.json`
+  sends) -> OCI `linux.seccomp`, with Docker's includes/excludes resolved for this container.
+- `linux_seccomp(...)`: which of the two, or none (privileged, seccomp=unconfined).
+
+The OCI form goes to runc as is; `compile_filter` (engine.runtime.bpf_seccomp) turns it into classic
+BPF for the built-in runtime.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
+import json
 import os
-import struct
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+from engine.errors import InvalidParameter
+from engine.runtime.bpf_seccomp import NATIVE, OPS, RET, SeccompError, compile_filter, install
+
+__all__ = ["compile_filter", "install", "default_profile", "docker_profile", "linux_seccomp",
+           "SecurityOptions", "parse_security_opts", "SeccompError"]
 
 EPERM = errno.EPERM
 ENOSYS = errno.ENOSYS
 
-# Names -> numbers for the two architectures we build filters for (from the kernel's unistd headers).
-_X86_64 = {
-    "acct": 163,
-    "add_key": 248,
-    "bpf": 321,
-    "clock_adjtime": 305,
-    "clock_settime": 227,
-    "create_module": 174,
-    "delete_module": 176,
-    "finit_module": 313,
-    "get_kernel_syms": 177,
-    "get_mempolicy": 239,
-    "init_module": 175,
-    "ioperm": 173,
-    "iopl": 172,
-    "kexec_file_load": 320,
-    "kexec_load": 246,
-    "keyctl": 250,
-    "lookup_dcookie": 212,
-    "mbind": 237,
-    "mount": 165,
-    "move_pages": 279,
-    "name_to_handle_at": 303,
-    "nfsservctl": 180,
-    "open_by_handle_at": 304,
-    "perf_event_open": 298,
-    "pivot_root": 155,
-    "quotactl": 179,
-    "reboot": 169,
-    "request_key": 249,
-    "set_mempolicy": 238,
-    "setns": 308,
-    "settimeofday": 164,
-    "swapon": 167,
-    "swapoff": 168,
-    "sysfs": 139,
-    "_sysctl": 156,
-    "umount2": 166,
-    "unshare": 272,
-    "uselib": 134,
-    "userfaultfd": 323,
-    "ustat": 136,
-    "clone": 56,
-    "clone3": 435,
-    "syslog": 103,
-    "fsopen": 430,
-    "fsconfig": 431,
-    "fsmount": 432,
-    "fspick": 433,
-    "move_mount": 429,
-    "open_tree": 428,
-    "mount_setattr": 442,
-    "quotactl_fd": 443,
-    "vhangup": 153,
-    "fanotify_init": 300,
+# The ABIs a native one runs beside (Docker's archMap for its default profile): named in the profile so the
+# filter refuses their calls rather than killing the caller.
+SUB_ARCHES = {"x86_64": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"], "aarch64": ["SCMP_ARCH_ARM"]}
+KNOWN_ARCHES = {
+    f"SCMP_ARCH_{a}"
+    for a in ("X86", "X86_64", "X32", "ARM", "AARCH64", "MIPS", "MIPS64", "MIPS64N32", "MIPSEL", "MIPSEL64",
+              "MIPSEL64N32", "PPC", "PPC64", "PPC64LE", "S390", "S390X", "PARISC", "PARISC64", "RISCV64",
+              "LOONGARCH64", "M68K", "SH", "SHEB")
 }
-_AARCH64 = {
-    "acct": 89,
-    "add_key": 217,
-    "bpf": 280,
-    "clock_adjtime": 266,
-    "clock_settime": 112,
-    "delete_module": 106,
-    "finit_module": 273,
-    "get_mempolicy": 236,
-    "init_module": 105,
-    "kexec_file_load": 294,
-    "kexec_load": 104,
-    "keyctl": 219,
-    "lookup_dcookie": 18,
-    "mbind": 235,
-    "mount": 40,
-    "move_pages": 239,
-    "name_to_handle_at": 264,
-    "nfsservctl": 42,
-    "open_by_handle_at": 265,
-    "perf_event_open": 241,
-    "pivot_root": 41,
-    "quotactl": 60,
-    "reboot": 142,
-    "request_key": 218,
-    "set_mempolicy": 237,
-    "setns": 268,
-    "settimeofday": 170,
-    "swapon": 224,
-    "swapoff": 225,
-    "umount2": 39,
-    "unshare": 97,
-    "userfaultfd": 282,
-    "clone": 220,
-    "clone3": 435,
-    "syslog": 116,
-    "fsopen": 430,
-    "fsconfig": 431,
-    "fsmount": 432,
-    "fspick": 433,
-    "move_mount": 429,
-    "open_tree": 428,
-    "mount_setattr": 442,
-    "quotactl_fd": 443,
-    "vhangup": 58,
-    "fanotify_init": 262,
-}
-# machine -> (AUDIT_ARCH_*, OCI names, table)
-ARCHES = {
-    "x86_64": (0xC000003E, ["SCMP_ARCH_X86_64"], _X86_64),
-    "aarch64": (0xC00000B7, ["SCMP_ARCH_AARCH64"], _AARCH64),
-}
+FLAGS = ("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+         "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+# Docker names architectures in includes/excludes as Go does.
+GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 
 ALWAYS_DENIED = [
     "add_key",
@@ -184,9 +100,9 @@ def default_profile(capabilities: Iterable[str]) -> dict[str, Any] | None:
     """The OCI linux.seccomp for a container with these (effective) capabilities; None on an architecture
     we have no table for."""
     machine = os.uname().machine
-    if machine not in ARCHES:
+    if machine not in NATIVE:
         return None
-    table = ARCHES[machine][2]
+    _audit, native_name, table = NATIVE[machine]
     held = set(capabilities)
     denied = [n for n in ALWAYS_DENIED if n in table]
     for cap, names in BY_CAPABILITY.items():
@@ -207,75 +123,183 @@ def default_profile(capabilities: Iterable[str]) -> dict[str, Any] | None:
                     "args": [{"index": 0, "value": bit, "valueTwo": bit, "op": "SCMP_CMP_MASKED_EQ"}],
                 }
             )
-    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ARCHES[machine][1], "syscalls": rules}
+    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [native_name, *SUB_ARCHES[machine]],
+            "syscalls": rules}
 
 
-# classic BPF, as seccomp reads it
-_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
-_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
-_NR, _ARCH, _ARG0 = 0, 4, 16
-_X32_BIT = 0x40000000
+# --- Docker's profile format -> OCI ---
 
 
-def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
-    return struct.pack("HBBI", code, jt, jf, k)
+def _kernel_at_least(wanted: str) -> bool:
+    def parts(text: str) -> tuple[int, ...]:
+        nums = []
+        for piece in text.split("-")[0].split(".")[:2]:
+            digits = "".join(ch for ch in piece if ch.isdigit())
+            nums.append(int(digits or 0))
+        return tuple(nums)
+
+    return parts(os.uname().release) >= parts(wanted)
 
 
-def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> bytes:
-    """The OCI subset default_profile() emits -> a BPF program (bytes of struct sock_filter)."""
+def _applies(call: Mapping[str, Any], go_arch: str, caps: set[str]) -> bool:
+    """Docker's includes/excludes: arches (as Go names them), caps (all of them), minKernel."""
+    excludes = call.get("excludes") or {}
+    if go_arch in (excludes.get("arches") or []):
+        return False
+    if any(c in caps for c in excludes.get("caps") or []):
+        return False
+    if excludes.get("minKernel") and _kernel_at_least(str(excludes["minKernel"])):
+        return False
+    includes = call.get("includes") or {}
+    if includes.get("arches") and go_arch not in includes["arches"]:
+        return False
+    if any(c not in caps for c in includes.get("caps") or []):
+        return False
+    return not (includes.get("minKernel") and not _kernel_at_least(str(includes["minKernel"])))
+
+
+def _errno(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFF:
+        raise SeccompError(f"{where}: errno {value!r} is not a number from 0 to 65535")
+    return value
+
+
+def _action(value: Any, where: str) -> str:
+    if value == "SCMP_ACT_NOTIFY":
+        raise SeccompError(f"{where}: SCMP_ACT_NOTIFY needs a seccomp listener, which this engine does "
+                           "not support")
+    if value not in RET:
+        raise SeccompError(f'{where}: unknown action "{value}"')
+    return str(value)
+
+
+def _args(value: Any, where: str) -> list[dict[str, Any]]:
+    out = []
+    for arg in value or []:
+        if not isinstance(arg, dict):
+            raise SeccompError(f"{where}: each of args must be an object")
+        index, op = arg.get("index"), arg.get("op")
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= 5:
+            raise SeccompError(f"{where}: argument index {index!r} out of range 0-5")
+        if op not in OPS:
+            raise SeccompError(f'{where}: unknown comparison operator "{op}"')
+        for key in ("value", "valueTwo"):
+            v = arg.get(key, 0)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
+                raise SeccompError(f"{where}: args {key} {v!r} is not an unsigned 64-bit number")
+        out.append({"index": index, "value": arg.get("value", 0), "valueTwo": arg.get("valueTwo", 0),
+                    "op": op})
+    return out
+
+
+def docker_profile(text: str, capabilities: Iterable[str], machine: str | None = None) -> dict[str, Any]:
+    """A Docker seccomp profile (JSON text) -> OCI linux.seccomp for a container holding `capabilities`.
+    Raises SeccompError naming what is wrong."""
     machine = machine or os.uname().machine
-    if machine not in ARCHES:
-        raise ValueError(f"no seccomp syscall table for {machine}")
-    audit_arch, _names, table = ARCHES[machine]
-    if profile.get("defaultAction") != "SCMP_ACT_ALLOW":
-        raise ValueError("only defaultAction SCMP_ACT_ALLOW profiles are supported")
-    prog = [
-        _insn(_LD_W_ABS, _ARCH),
-        _insn(_JEQ, audit_arch, 1, 0),
-        _insn(_RET, _RET_ERRNO | EPERM),  # another ABI (i386 via int 0x80) could dodge the numbers below
-        _insn(_LD_W_ABS, _NR),
-        _insn(_JGE, _X32_BIT, 0, 1),
-        _insn(_RET, _RET_ERRNO | EPERM),  # the x32 ABI, same reason
-    ]
-    for rule in profile.get("syscalls") or []:
-        if rule.get("action") != "SCMP_ACT_ERRNO":
-            raise ValueError(f"unsupported seccomp action {rule.get('action')}")
-        ret = _RET_ERRNO | int(rule.get("errnoRet", EPERM))
-        for name in rule["names"]:
-            if name not in table:
-                continue
-            args = rule.get("args") or []
-            if not args:
-                prog += [_insn(_JEQ, table[name], 0, 1), _insn(_RET, ret)]
-                continue
-            (arg,) = args
-            if arg.get("op") != "SCMP_CMP_MASKED_EQ" or arg["value"] != arg["valueTwo"] or arg["index"] != 0:
-                raise ValueError("only single-bit SCMP_CMP_MASKED_EQ tests on argument 0 are supported")
-            # nr matches and the flag bit is set -> errno; otherwise reload nr and go on
-            prog += [
-                _insn(_JEQ, table[name], 0, 4),
-                _insn(_LD_W_ABS, _ARG0),
-                _insn(_JSET, int(arg["value"]), 0, 1),
-                _insn(_RET, ret),
-                _insn(_LD_W_ABS, _NR),
-            ]
-    prog.append(_insn(_RET, _RET_ALLOW))
-    return b"".join(prog)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SeccompError(f"Decoding seccomp profile failed: {e}") from None
+    if not isinstance(data, dict):
+        raise SeccompError("Decoding seccomp profile failed: the profile must be a JSON object")
+    if data.get("architectures") and data.get("archMap"):
+        raise SeccompError('both "architectures" and "archMap" are specified in the seccomp profile, use '
+                           'either "architectures" or "archMap"')
+    native_name = NATIVE[machine][1] if machine in NATIVE else ""
+    arches = list(data.get("architectures") or [])
+    for entry in data.get("archMap") or []:
+        if isinstance(entry, dict) and entry.get("architecture") == native_name:
+            arches += [entry["architecture"], *(entry.get("subArchitectures") or [])]
+    for arch in arches:
+        if arch not in KNOWN_ARCHES:
+            raise SeccompError(f'unknown architecture "{arch}" in the seccomp profile')
+    out: dict[str, Any] = {"defaultAction": _action(data.get("defaultAction"), "defaultAction")}
+    default_errno = _errno(data.get("defaultErrnoRet"), "defaultErrnoRet")
+    if default_errno is not None:
+        out["defaultErrnoRet"] = default_errno
+    if arches:
+        out["architectures"] = list(dict.fromkeys(arches))
+    flags = data.get("flags") or []
+    for flag in flags:
+        if flag not in FLAGS:
+            raise SeccompError(f'unknown seccomp flag "{flag}"')
+    if flags:
+        out["flags"] = list(flags)
+    calls = data.get("syscalls") or []
+    if not isinstance(calls, list):
+        raise SeccompError("syscalls must be a list")
+    caps, go_arch = set(capabilities), GO_ARCH.get(machine, machine)
+    out["syscalls"] = []
+    for i, call in enumerate(calls):
+        where = f"syscalls[{i}]"
+        if not isinstance(call, dict):
+            raise SeccompError(f"{where} must be an object")
+        names = call.get("names") or []
+        if call.get("name"):
+            if names:
+                raise SeccompError('both "name" and "names" are specified in the seccomp profile, use '
+                                   'either "name" or "names"')
+            names = [call["name"]]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise SeccompError(f"{where}: names must be a list of strings")
+        rule: dict[str, Any] = {"names": names, "action": _action(call.get("action"), where)}
+        errno_ret = _errno(call.get("errnoRet"), where)
+        if errno_ret is not None:
+            rule["errnoRet"] = errno_ret
+        args = _args(call.get("args"), where)
+        if args:
+            rule["args"] = args
+        if _applies(call, go_arch, caps):
+            out["syscalls"].append(rule)
+    if machine in NATIVE:
+        compile_filter(out, machine)  # anything it cannot compile is a bad profile, said now
+    return out
 
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+# --- HostConfig.SecurityOpt ---
 
 
-def install(program: bytes) -> None:
-    """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): needs CAP_SYS_ADMIN or no_new_privs, so the init calls it
-    before dropping capabilities. Applies to this process and whatever it execs."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    buf = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
-        err = ctypes.get_errno()
-        raise OSError(
-            err,
-            f"prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, <{len(program) // 8} insns>): {os.strerror(err)}",
-        )
+@dataclass(frozen=True)
+class SecurityOptions:
+    seccomp: str = ""  # "" or "builtin": the default profile; "unconfined"; else a profile's JSON text
+    no_new_privileges: bool = False
+
+
+_TRUE = ("1", "t", "T", "true", "TRUE", "True")
+_FALSE = ("0", "f", "F", "false", "FALSE", "False")
+
+
+def parse_security_opts(opts: Iterable[str]) -> SecurityOptions:
+    """Docker's parsing and wording; label/apparmor options are accepted (no LSM here) and ignored."""
+    seccomp, nnp = "", False
+    for opt in opts:
+        if opt == "no-new-privileges":
+            nnp = True
+            continue
+        if opt == "disable":
+            continue
+        sep = "=" if "=" in opt else ":"
+        key, found, value = opt.partition(sep)
+        if not found:
+            raise InvalidParameter(f'invalid --security-opt 1: "{opt}"')
+        if key == "seccomp":
+            seccomp = value
+        elif key == "no-new-privileges" and value in _TRUE + _FALSE:
+            nnp = value in _TRUE
+        elif key not in ("label", "apparmor", "writable-cgroups"):
+            raise InvalidParameter(f'invalid --security-opt 2: "{opt}"')
+    return SecurityOptions(seccomp=seccomp, no_new_privileges=nnp)
+
+
+def linux_seccomp(opts: SecurityOptions, privileged: bool, capabilities: list[str]) -> dict[str, Any] | None:
+    """Docker's choice: privileged or seccomp=unconfined -> none; a profile given -> it; else the default."""
+    if privileged or opts.seccomp == "unconfined":
+        return None
+    if opts.seccomp in ("", "builtin"):
+        return default_profile(capabilities)
+    try:
+        return docker_profile(opts.seccomp, capabilities)
+    except SeccompError as e:
+        raise InvalidParameter(f"invalid seccomp profile: {e}") from None
