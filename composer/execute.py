@@ -18,6 +18,7 @@ from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
 from composer.model import Project, service_config_hash
+from composer.netplan import network_hash
 from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
 from composer.spec import ProjectMeta, container_config, image_ref
@@ -115,7 +116,13 @@ def _create_network(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.key is not None
     net = ctx.project.networks[op.key]
     ctx.progress.event("Network", net.name, "Creating")
-    labels = {**net.labels, L.PROJECT: ctx.project.name, L.NETWORK: op.key, L.VERSION: L.COMPOSE_VERSION}
+    labels = {
+        **net.labels,
+        L.PROJECT: ctx.project.name,
+        L.NETWORK: op.key,
+        L.VERSION: L.COMPOSE_VERSION,
+        L.CONFIG_HASH: network_hash(net),  # a later `up` sees when the configuration changed
+    }
     ipam = None
     if net.ipam:
         from docker.types import IPAMConfig, IPAMPool

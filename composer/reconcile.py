@@ -16,6 +16,7 @@ from composer.errors import ComposerError
 from composer.graph import project_edges, start_levels, with_dependencies
 from composer.labels import DEPENDS_ON as DEPENDS_ON_LABEL
 from composer.model import Project, Service, service_config_hash
+from composer.netplan import attached, changed_networks, network_change
 from composer.observe import Observed, ObservedContainer
 from composer.plan import Kind, Operation, Plan
 from composer.spec import ProjectMeta, container_config, image_ref, stop_timeout
@@ -133,6 +134,7 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
     }
 
     resource_ops: list[str] = []
+    changed = changed_networks(project, observed, used_networks)
     if observed.networks is not None:
         for key in [k for k in project.networks if k in used_networks]:
             net = project.networks[key]
@@ -140,7 +142,21 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
                 if not observed.external_networks.get(net.name, True):
                     raise ReconcileError(f"network {net.name} declared as external, but could not be found")
                 continue
-            if net.name not in observed.networks:
+            if net.name in changed:
+                removed = _remove_changed_network(b, project, observed, options, selected, net.name, key)
+                resource_ops.append(
+                    b.add(
+                        Operation(
+                            f"network:{key}",
+                            Kind.CREATE_NETWORK,
+                            net.name,
+                            "configuration changed",
+                            key=key,
+                            after=(removed,),
+                        )
+                    )
+                )
+            elif net.name not in observed.networks:
                 resource_ops.append(
                     b.add(Operation(f"network:{key}", Kind.CREATE_NETWORK, net.name, "missing", key=key))
                 )
@@ -167,7 +183,7 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
         for name in [s for s in level if s in selected]:
             svc = project.services[name]
             _converge_service(
-                b, project, observed, options, svc, edges, resource_ops, image_ops, starts, recreated
+                b, project, observed, options, svc, edges, resource_ops, image_ops, starts, recreated, changed
             )
 
     if not options.no_start:
@@ -198,6 +214,7 @@ def _converge_service(
     image_ops: Mapping[str, str],
     starts: dict[str, list[str]],
     recreated: set[str],
+    changed_nets: Mapping[str, str],
 ) -> None:
     name = svc.name
     want = options.scale.get(name, svc.replicas)
@@ -218,7 +235,7 @@ def _converge_service(
     for c in keep:
         fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
         reason = _recreate_reason(
-            c, wanted_hash, image_id, options, fields, _network_change(project, observed, svc, c)
+            c, wanted_hash, image_id, options, fields, network_change(project, observed, svc, c, changed_nets)
         )
         rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
         if reason is None and rebuilt and not options.no_recreate and options.build != "never":
@@ -265,27 +282,37 @@ def _converge_service(
     starts[name] = mine
 
 
-def _network_change(project: Project, observed: Observed, svc: Service, c: ObservedContainer) -> str | None:
-    """Why the container no longer fits the project's networks: one was removed and created again (the
-    container still names the old NetworkID, and starting it would fail with "network ... not found"),
-    one is missing and will be created, or the container is not attached to it. Compose checks this for
-    running containers only, so a stopped container on a re-created network fails to start there; here
-    every state is checked. Unknown when the engine lists no networks for containers."""
-    if observed.networks is None or c.networks is None:
-        return None
-    for key in svc.networks:
-        net = project.networks.get(key)
-        if net is None or net.external:
-            continue
-        current = observed.networks.get(net.name)
-        if current is None:
-            return f"network {net.name} is missing"
-        if current.id in c.networks.values():
-            continue
-        if net.name in c.networks:
-            return f"network {net.name} was recreated"
-        return f"not attached to network {net.name}"
-    return None
+def _remove_changed_network(
+    b: _Builder,
+    project: Project,
+    observed: Observed,
+    options: UpOptions,
+    selected: list[str],
+    name: str,
+    key: str,
+) -> str:
+    """A network whose configuration changed goes after every container on it (they are recreated on
+    the new one); containers this `up` does not manage would be cut off, so that is refused."""
+    on_it = attached(project, observed, name, key)
+    foreign = sorted(c.name for c in on_it if c.oneoff or c.service not in selected)
+    if foreign or options.no_recreate:
+        why = "--no-recreate was given" if options.no_recreate else f"{', '.join(foreign)} use it"
+        raise ReconcileError(
+            f"network {name} configuration changed but it cannot be recreated: {why}",
+            "run `down` first, or `up` for every service using it",
+        )
+    after = tuple(
+        _stop_remove(
+            b,
+            c,
+            f"network {name} configuration changed",
+            stop_timeout(project.services[c.service], options.timeout),
+        )
+        for c in on_it
+    )
+    return b.add(
+        Operation(f"rmnet:{name}", Kind.REMOVE_NETWORK, name, "configuration changed", key=key, after=after)
+    )
 
 
 def _context_changes(observed: Observed, service: str) -> list[str]:

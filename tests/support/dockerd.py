@@ -47,20 +47,20 @@ def links() -> set[str]:
     return {line.split(":", 2)[1].strip().split("@")[0] for line in out.splitlines() if ":" in line}
 
 
-def peer_links(before: set[str]) -> set[str]:
-    """Bridges that appeared since `before` holding an address from the peers' private ranges (other
+def peer_links(before: set[str], prefixes: tuple[str, ...] = PEER_ADDRESS_PREFIXES) -> set[str]:
+    """Bridges that appeared since `before` holding an address from the peer's private ranges (other
     sessions' bridges, our engine's br-<id> too, hold other addresses and are never matched)."""
     out = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True).stdout
     return {
         line.split()[1]
         for line in out.splitlines()
-        if len(line.split()) > 3 and line.split()[3].startswith(PEER_ADDRESS_PREFIXES)
+        if len(line.split()) > 3 and line.split()[3].startswith(prefixes)
     } - before
 
 
-def remove_peer_links(before: set[str]) -> None:
+def remove_peer_links(before: set[str], prefixes: tuple[str, ...] = PEER_ADDRESS_PREFIXES) -> None:
     """Delete the bridges a peer left behind and the veths still enslaved to them."""
-    bridges = peer_links(before)
+    bridges = peer_links(before, prefixes)
     for link in links() - before:
         master = Path("/sys/class/net", link, "master")
         if master.exists() and master.resolve().name in bridges:
@@ -121,7 +121,7 @@ def unmount_under(base: Path) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def _argv(tmp: str, sock: Path, cgroup_parent: str) -> list[str]:
+def _argv(tmp: str, sock: Path, cgroup_parent: str, bip: str, pool: str) -> list[str]:
     argv = [
         "dockerd",
         "-H",
@@ -133,9 +133,9 @@ def _argv(tmp: str, sock: Path, cgroup_parent: str) -> list[str]:
         "--pidfile",
         f"{tmp}/docker.pid",
         "--bip",
-        DOCKERD_BIP,
+        bip,
         "--default-address-pool",
-        DOCKERD_POOL,
+        pool,
         "--iptables=false",
         "--ip6tables=false",
         "--ip-forward=false",
@@ -154,12 +154,20 @@ def _argv(tmp: str, sock: Path, cgroup_parent: str) -> list[str]:
     return argv
 
 
+def _prefix(cidr: str) -> str:
+    """The first two octets of an address range ("10.214.0.0/16" -> "10.214.")."""
+    return ".".join(cidr.split("/")[0].split(".")[:2]) + "."
+
+
 @contextmanager
 def private_dockerd(
-    with_busybox: bool = True,
+    with_busybox: bool = True, bip: str = DOCKERD_BIP, pool: str = DOCKERD_POOL
 ) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
     """A dockerd on a private socket and state dirs; yields (docker CLI env, its temp dir, its process).
-    with_busybox: `docker import` the busybox rootfs as busybox:latest (no CMD, as bench/ needs)."""
+    with_busybox: `docker import` the busybox rootfs as busybox:latest (no CMD, as bench/ needs).
+    bip/pool: its address ranges (two users at once, say bench/ and the e2e test, need different ones:
+    the cleanup removes the bridges holding addresses of these ranges)."""
+    prefixes = (_prefix(bip), _prefix(pool.split(",")[0].partition("=")[2]))
     before = links()
     with firewall_guard(), tempfile.TemporaryDirectory(prefix="t-dockerd-", dir="/tmp") as tmp:
         cgroup_parent = f"t-dockerd-{os.getpid()}-{Path(tmp).name[-8:]}"
@@ -168,7 +176,9 @@ def private_dockerd(
         env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp, "DOCKER_CLI_HINTS": "false"})
         Path(tmp, "daemon.json").write_text("{}\n")
         with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
-            daemon = subprocess.Popen(_argv(tmp, sock, cgroup_parent), stdout=subprocess.DEVNULL, stderr=logf)
+            daemon = subprocess.Popen(
+                _argv(tmp, sock, cgroup_parent, bip, pool), stdout=subprocess.DEVNULL, stderr=logf
+            )
         try:
             deadline = time.monotonic() + START_TIMEOUT
             while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
@@ -189,7 +199,7 @@ def private_dockerd(
         finally:
             _stop(env, tmp, daemon)
             unmount_under(Path(tmp))
-            remove_peer_links(before)
+            remove_peer_links(before, prefixes)
             remove_cgroups(cgroup_parent)
 
 

@@ -111,3 +111,31 @@ def test_created_but_never_started_containers_are_not_recreated(
     started = _states(api)
     assert {name: cid for name, (cid, _s) in started.items()} == {n: c for n, (c, _s) in created.items()}
     assert {state for _id, state in started.values()} == {"running"}
+
+
+def test_a_network_whose_configuration_changed_is_created_again_with_its_containers(
+    project: Runner, api: docker.APIClient, project_dir: Path
+) -> None:
+    assert project("up", "-d").code == 0
+    assert project("stop", "-t", "0", "b").code == 0  # one running, one stopped: both move
+    old_net = api.inspect_network(NET)["Id"]
+    before = _states(api)
+    (project_dir / "compose.yaml").write_text(PROJECT + "networks:\n  default:\n    labels: {tier: front}\n")
+
+    dry = project("--dry-run", "up", "-d")
+    assert dry.code == 0, dry.err
+    assert f"network {NET} configuration changed" in dry.out, dry.out
+
+    up = project("up", "-d")
+    assert up.code == 0, up.err
+    net = api.inspect_network(NET)
+    assert net["Id"] != old_net and net["Labels"]["tier"] == "front"
+    after = _states(api)
+    for name, (cid, state) in after.items():
+        assert state == "running", name
+        assert cid != before[name][0], f"{name} was not recreated"
+        assert _attached(api, name) == net["Id"]
+
+    again = project("up", "-d")  # converged: the recorded hash matches now
+    assert again.code == 0, again.err
+    assert _states(api) == after and api.inspect_network(NET)["Id"] == net["Id"]
