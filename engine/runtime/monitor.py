@@ -8,6 +8,11 @@ itself (safe: no threads here), writes the json-file log, and records status.jso
 Started as `python3 -m engine.runtime.monitor <runtime-dir> <sync-fd> [<exec-id>]` or forked from the
 runtime's zygote. It answers the daemon on <sync-fd> with one JSON object: {"pid": n} once the
 program is exec'd, or {"code": n, "error": "..."} if it could not be.
+
+Once the process runs and the daemon has its answer, the monitor execve()s the native monitor
+(native/monitor.c, see native/handoff.py): the same loop, log and records in ~1.4 MiB instead of a
+Python interpreter. The Python loop below (serve) stays for when it cannot be had: no C compiler, a
+failed build, or COMPOSER_NATIVE_MONITOR=0. Both speak the same protocol and write the same files.
 """
 
 from __future__ import annotations
