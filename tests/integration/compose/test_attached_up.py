@@ -80,7 +80,7 @@ def start_up(compose_engine: EngineProcess, project_dir: Path) -> Iterator[objec
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
         env["DOCKER_HOST"] = compose_engine.docker_host
         proc = subprocess.Popen(
-            [sys.executable, "-m", "composer.cli.main", "--ansi", "never", "up", *args],
+            [sys.executable, "-m", "composer.cli.main", "--ansi", "never", *args],
             cwd=project_dir,
             env=env,
             stdout=subprocess.PIPE,
@@ -125,7 +125,7 @@ def test_ctrl_c_stops_only_what_this_up_started_dependents_first_with_their_sign
     (project_dir / "compose.yaml").write_text(STOPS)
     try:
         assert composer("up", "-d", "before").code == 0  # running before, left unchanged by the next up
-        up = start_up()  # type: ignore[operator]
+        up = start_up("up")  # type: ignore[operator]
         up.wait_for("db up")
         up.wait_for("app up")
         up.proc.send_signal(signal.SIGINT)
@@ -157,7 +157,7 @@ def test_a_second_ctrl_c_kills(
         "    command: sh -c 'trap \"\" TERM; echo slow up; sleep 1000 & wait'\n"
     )
     try:
-        up = start_up()  # type: ignore[operator]
+        up = start_up("up")  # type: ignore[operator]
         up.wait_for("slow up")
         started = time.monotonic()
         up.proc.send_signal(signal.SIGINT)
@@ -181,7 +181,7 @@ def test_attached_up_follows_containers_recreated_and_scaled_by_another_up(
         "    command: sh -c 'echo web $$HOSTNAME says hi; exec sleep 1000'\n"
     )
     try:
-        up = start_up()  # type: ignore[operator]
+        up = start_up("up")  # type: ignore[operator]
         up.wait_for("says hi")
         assert composer("up", "-d", "--scale", "web=2").code == 0
         up.wait_for("web-2  | web ")
@@ -224,4 +224,28 @@ def test_ctrl_c_on_a_terminal_shows_the_message_and_a_countdown(
         assert api.inspect_container("tty-slow-1")["State"]["ExitCode"] == 137
     finally:
         term.close()
+        composer("down", "-t", "0")
+
+
+def test_logs_follow_picks_up_containers_of_a_scale_up(
+    composer: Runner, start_up: object, project_dir: Path
+) -> None:
+    (project_dir / "compose.yaml").write_text(
+        "name: scalelogs\nservices:\n"
+        "  web:\n    image: busybox:latest\n    init: true\n"
+        "    command: sh -c 'echo hello from $$HOSTNAME; exec sleep 1000'\n"
+    )
+    try:
+        assert composer("up", "-d").code == 0
+        logs = start_up("logs", "-f")  # type: ignore[operator]
+        logs.wait_for("web-1  | hello from")
+        assert composer("up", "-d", "--scale", "web=3").code == 0
+        logs.wait_for("web-2  | hello from")
+        logs.wait_for("web-3  | hello from")
+        assert composer("up", "-d", "--scale", "web=1", "-t", "0").code == 0
+        time.sleep(1)
+        assert logs.proc.poll() is None  # web-1 still runs: still following
+        logs.proc.send_signal(signal.SIGINT)
+        assert logs.finish() == 130
+    finally:
         composer("down", "-t", "0")
