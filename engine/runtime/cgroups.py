@@ -3,6 +3,9 @@
 The version is detected from what is mounted at /sys/fs/cgroup: cgroup2 there means a v2-only host;
 otherwise the v1 controller mounts are used (a hybrid host's extra cgroup2 mount is ignored, as its
 controllers are the v1 ones that matter).
+
+Device rules: v1 writes them to the devices controller; v2 has none, so they become an eBPF program
+attached to the cgroup (engine.runtime.bpf_device / bpf_load), as runc does.
 """
 
 from __future__ import annotations
@@ -83,15 +86,18 @@ def _kv(text: str) -> dict[str, int]:
 class Cgroup:
     """One container's cgroup, addressed by the OCI cgroupsPath (e.g. "/composer/<id>")."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, root: Path | None = None) -> None:
+        """`root` names a cgroup2 mount to use as a v2 hierarchy (e.g. a hybrid host's unified mount);
+        by default the host's own layout decides."""
         self.rel = path.strip("/")
-        self.version = detect_version()
+        self.root = root or CGROUP_ROOT
+        self.version = 2 if root is not None else detect_version()
 
     # --- where it lives ---
     def dirs(self) -> dict[str, Path]:
         """Hierarchy name -> this cgroup's directory (one entry, "unified", on v2)."""
         if self.version == 2:
-            return {"unified": CGROUP_ROOT / self.rel}
+            return {"unified": self.root / self.rel}
         seen: dict[Path, str] = {}
         for name, mount in v1_hierarchies().items():
             seen.setdefault(mount, name)
@@ -99,12 +105,12 @@ class Cgroup:
 
     def all_dirs(self) -> list[Path]:
         """dirs() plus, on a hybrid host, the cgroup2 mount's dir (runc makes one there; we remove it)."""
-        extra = [mount / self.rel for mount in hybrid_unified_mounts()]
+        extra = [mount / self.rel for mount in hybrid_unified_mounts() if mount != self.root]
         return [*self.dirs().values(), *extra]
 
     def _dir(self, controller: str) -> Path | None:
         if self.version == 2:
-            return CGROUP_ROOT / self.rel
+            return self.root / self.rel
         mount = v1_hierarchies().get(controller)
         return mount / self.rel if mount else None
 
@@ -137,9 +143,9 @@ class Cgroup:
                     _write(level / f, _read(level.parent / f))
 
     def _create_v2(self) -> None:
-        available = set(_read(CGROUP_ROOT / "cgroup.controllers").split())
+        available = set(_read(self.root / "cgroup.controllers").split())
         wanted = " ".join(f"+{c}" for c in _V2_CONTROLLERS if c in available)
-        p = CGROUP_ROOT
+        p = self.root
         for part in self.rel.split("/"):
             if wanted:
                 try:
@@ -213,7 +219,7 @@ class Cgroup:
             _write(memsw, str(swap))
 
     def _apply_v2(self, res: dict[str, Any]) -> None:
-        d = CGROUP_ROOT / self.rel
+        d = self.root / self.rel
         mem, cpu, pids = res.get("memory") or {}, res.get("cpu") or {}, res.get("pids") or {}
         if "limit" in mem:
             _write(d / "memory.max", str(mem["limit"]))
@@ -233,7 +239,17 @@ class Cgroup:
             _write(d / "cpuset.mems", cpu["mems"])
         if "limit" in pids:
             _write(d / "pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max")
-        # Device rules need an eBPF program on v2; not enforced here (our /dev holds only safe nodes).
+        if res.get("devices"):
+            self._devices_v2(d, res["devices"])
+
+    @staticmethod
+    def _devices_v2(d: Path, rules: list[dict[str, Any]]) -> None:
+        # imported here: only v2 hosts need them, and every monitor (forked from the zygote) imports us
+        from engine.runtime.bpf_device import device_program
+        from engine.runtime.bpf_load import install_device_rules
+
+        install_device_rules(str(d), device_program(rules))
+        log.debug("device program attached cgroup=%s rules=%d", d, len(rules))
 
     def join(self, pid: int) -> None:
         for d in self.dirs().values():
@@ -250,7 +266,7 @@ class Cgroup:
     # --- freezer ---
     def freeze(self, frozen: bool) -> None:
         if self.version == 2:
-            d = CGROUP_ROOT / self.rel
+            d = self.root / self.rel
             _write(d / "cgroup.freeze", "1" if frozen else "0")
             want = "frozen 1" if frozen else "frozen 0"
             for _ in range(1000):
@@ -271,13 +287,13 @@ class Cgroup:
 
     def is_frozen(self) -> bool:
         if self.version == 2:
-            return "frozen 1" in _read(CGROUP_ROOT / self.rel / "cgroup.events")
+            return "frozen 1" in _read(self.root / self.rel / "cgroup.events")
         f = self._dir("freezer")
         return f is not None and _read(f / "freezer.state") == "FROZEN"
 
     def oom_killed(self) -> bool:
         if self.version == 2:
-            return _kv(_read(CGROUP_ROOT / self.rel / "memory.events")).get("oom_kill", 0) > 0
+            return _kv(_read(self.root / self.rel / "memory.events")).get("oom_kill", 0) > 0
         m = self._dir("memory")
         if m is None:
             return False
