@@ -56,7 +56,16 @@ class DaemonConfig:
         return self.pidfile if self.pidfile is not None else self.exec_root / "engine.pid"
 
     def socket_paths(self) -> list[Path]:
-        return [Path(h[len("unix://") :]) for h in self.hosts]
+        return [Path(h[len("unix://") :]) for h in self.hosts if h.startswith("unix://")]
+
+    def tcp_addresses(self) -> list[tuple[str, int]]:
+        """tcp://HOST:PORT listeners: plain HTTP, no TLS, so meant for loopback (as dockerd warns)."""
+        out = []
+        for h in self.hosts:
+            if h.startswith("tcp://"):
+                host, _, port = h[len("tcp://") :].rpartition(":")
+                out.append((host.strip("[]"), int(port)))
+        return out
 
     def runtime_binary(self, name: str | None = None) -> str | None:
         """The binary for a runtime name; None means the built-in runtime."""
@@ -82,8 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         action="append",
         dest="hosts",
-        metavar="unix://PATH",
-        help="socket to listen on (repeatable)",
+        metavar="unix://PATH|tcp://HOST:PORT",
+        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated",
     )
     p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
     p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
@@ -104,8 +113,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_host(host: str) -> str:
+    if host.startswith("tcp://"):
+        addr, sep, port = host[len("tcp://") :].rpartition(":")
+        if not sep or not addr or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"invalid host {host!r}: expected tcp://HOST:PORT")
+        return host
     if not host.startswith("unix://") or len(host) <= len("unix://"):
-        raise ConfigError(f"invalid host {host!r}: only unix://PATH is supported")
+        raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
     path = host[len("unix://") :]
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")

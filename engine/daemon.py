@@ -170,6 +170,9 @@ class Engine:
                 # a dead daemon's stale socket is replaced: we hold the lock, so it is ours
                 await server.listen_unix(str(path), SOCKET_MODE)
                 log.info("listening socket=%s", path)
+            for host, port in self.cfg.tcp_addresses():
+                await server.listen_tcp(host, port)
+                log.warning("listening on tcp without TLS or authentication address=%s port=%d", host, port)
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
             await stop.wait()
         finally:

@@ -22,6 +22,7 @@ _OURS = (
     "engine.api.system",
     "engine.api.containers",
     "engine.api.container_io",
+    "engine.api.attach_ws",
     "engine.api.exec",
     "engine.api.networks",  # N1: networks
     # B1: before engine.api.images so its /images/create (pull, else import) wins

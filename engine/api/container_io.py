@@ -101,7 +101,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if started is not None:
             if c.state.status not in ("created", "restarting"):
                 return conn.response  # exited: nothing more will come
-            if not await _wait_for_start(svc, c.id, conn, started):
+            if not await wait_for_start(svc, c.id, conn, started):
                 return conn.response
         reader, writer = await stdio.connect(
             svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout, stderr=stderr
@@ -115,7 +115,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     return conn.response
 
 
-async def _wait_for_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event) -> bool:
+async def wait_for_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event) -> bool:
     """Attached before start (docker run): wait for the start, which then asks the monitor to hold the
     output until we connect, so nothing the process writes early is lost. False if it never came."""
     svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1

@@ -34,6 +34,7 @@ IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
 
 # ---- encoding -------------------------------------------------------------------------------------
 
+
 def created_ns(image: Image) -> int:
     """The config's `created` in nanoseconds: before/since compare at full precision, as dockerd does."""
     raw = image.config.get("created") or ""
@@ -46,6 +47,7 @@ def image_labels(image: Image) -> dict[str, str]:
 
 
 # ---- filters --------------------------------------------------------------------------------------
+
 
 def _path_match(pattern: str, name: str) -> bool:
     """Go's path.Match as Docker uses it for `reference`: `*` and `?` never cross a `/`."""
@@ -61,7 +63,7 @@ def _path_match(pattern: str, name: str) -> bool:
             end = pattern.find("]", i + 1)
             if end < 0:
                 raise InvalidParameter(f"invalid reference filter {pattern!r}: syntax error in pattern")
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             rx.append("[" + ("^" + body[1:] if body.startswith("^") else body) + "]")
             i = end
         else:
@@ -100,8 +102,9 @@ def _bool_filter(values: tuple[str, ...], key: str) -> bool:
     return values[0].lower() in ("true", "1")
 
 
-def select(images: Iterable[Image], filters: dict[str, tuple[str, ...]],
-           lookup: Callable[[str], Image]) -> list[Image]:
+def select(
+    images: Iterable[Image], filters: dict[str, tuple[str, ...]], lookup: Callable[[str], Image]
+) -> list[Image]:
     """Docker's image filters: AND across keys, OR within a key (except label, which is AND)."""
     unknown = set(filters) - IMAGE_FILTERS
     if unknown:
@@ -138,6 +141,7 @@ def hide_intermediate(chosen: list[Image], images: list[Image]) -> list[Image]:
 
 # ---- helpers --------------------------------------------------------------------------------------
 
+
 def _name(request: web.Request) -> str:
     return request.match_info["name"]
 
@@ -145,8 +149,11 @@ def _name(request: web.Request) -> str:
 def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> list[str]:
     """Ids of the containers created from `image_id` (all of them, or only those running)."""
     live = ("running", "restarting", "paused")
-    return [c.id for c in b.containers.store.all()
-            if c.image_id == image_id and (not running_only or c.state.status in live)]
+    return [
+        c.id
+        for c in b.containers.store.all()
+        if c.image_id == image_id and (not running_only or c.state.status in live)
+    ]
 
 
 def layer_sharing(b: Backends, images: list[Image]) -> tuple[dict[str, int], int]:
@@ -172,7 +179,8 @@ async def _spool_body(request: web.Request) -> IO[bytes]:
     """The request body in a file object the store can read from a worker thread. Big bodies go to an
     unlinked file in the image store's own directory: /tmp may be a small tmpfs, images can be gigabytes."""
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
-        max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root))
+        max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root)
+    )
     try:
         async for chunk in request.content.iter_chunked(CHUNK):
             spool.write(chunk)
@@ -202,13 +210,17 @@ def _repo_tag(repo: str, tag: str) -> str | None:
 
 def _registry_host(ref: str) -> str:
     first, sep, _ = ref.partition("/")
-    if sep and ("." in first or ":" in first or first == "localhost") and first not in ("docker.io",
-                                                                                            "index.docker.io"):
+    if (
+        sep
+        and ("." in first or ":" in first or first == "localhost")
+        and first not in ("docker.io", "index.docker.io")
+    ):
         return first
     return "registry-1.docker.io"
 
 
 # ---- handlers -------------------------------------------------------------------------------------
+
 
 async def list_images(request: web.Request) -> web.StreamResponse:
     b = backends(request)
@@ -262,8 +274,13 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
     force, noprune = qbool(request, "force"), qbool(request, "noprune")
     image = await asyncio.to_thread(b.images.get, name)
     deleted = await asyncio.to_thread(
-        b.images.remove, name, force=force, prune=not noprune, in_use=lambda iid: image_users(b, iid),
-        running=lambda iid: image_users(b, iid, running_only=True))
+        b.images.remove,
+        name,
+        force=force,
+        prune=not noprune,
+        in_use=lambda iid: image_users(b, iid),
+        running=lambda iid: image_users(b, iid, running_only=True),
+    )
     _publish_removals(b, deleted, {image.id}, kept=image.id)
     return json_response(deleted)
 
@@ -307,8 +324,10 @@ async def create_image(request: web.Request) -> web.StreamResponse:
         host = _registry_host(ref)
         # Pulling lives in engine.api.distribution, which is mounted first and hands fromSrc imports to us;
         # without it, answer as dockerd does when the registry cannot be reached.
-        raise SystemError_(f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
-                           "(pulling images is not supported yet)")
+        raise SystemError_(
+            f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
+            "(pulling images is not supported yet)"
+        )
     if from_src != "-":
         if not from_src:
             raise InvalidParameter("fromImage or fromSrc is required")

@@ -75,20 +75,22 @@ def _containers(b: Backends) -> list[dict[str, Any]]:
             except NotFound:
                 image_sizes[c.image_id] = 0
         size_rw = _rw_size(b, c.id)
-        out.append({
-            "Id": c.id,
-            "Names": ["/" + c.name],
-            "Image": c.image_name,
-            "ImageID": c.image_id,
-            "Command": " ".join([c.path, *c.args]).strip(),
-            "Created": int(parse_rfc3339(c.created)),
-            "State": c.state.status,
-            "Status": c.state.status,
-            "Labels": dict(c.config.get("Labels") or {}),
-            "Mounts": list(c.mounts),
-            "SizeRw": size_rw,
-            "SizeRootFs": size_rw + image_sizes[c.image_id],
-        })
+        out.append(
+            {
+                "Id": c.id,
+                "Names": ["/" + c.name],
+                "Image": c.image_name,
+                "ImageID": c.image_id,
+                "Command": " ".join([c.path, *c.args]).strip(),
+                "Created": int(parse_rfc3339(c.created)),
+                "State": c.state.status,
+                "Status": c.state.status,
+                "Labels": dict(c.config.get("Labels") or {}),
+                "Mounts": list(c.mounts),
+                "SizeRw": size_rw,
+                "SizeRootFs": size_rw + image_sizes[c.image_id],
+            }
+        )
     return out
 
 

@@ -40,8 +40,11 @@ def encode(volume: Volume, usage: dict[str, int] | None = None) -> dict[str, Any
 
 def volume_users(b: Backends, name: str) -> list[str]:
     """Ids of the containers (running or not) that mount volume `name`."""
-    return [c.id for c in b.containers.store.all()
-            if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)]
+    return [
+        c.id
+        for c in b.containers.store.all()
+        if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)
+    ]
 
 
 def _name(request: web.Request) -> str:
@@ -119,8 +122,12 @@ async def prune_volumes(request: web.Request) -> web.StreamResponse:
     for name in report.get("VolumesDeleted") or []:
         b.events.publish("volume", "destroy", name, {"driver": "local"})
     b.events.publish("volume", "prune", "", {"reclaimed": str(report.get("SpaceReclaimed", 0))})
-    return json_response({"VolumesDeleted": report.get("VolumesDeleted") or None,
-                          "SpaceReclaimed": int(report.get("SpaceReclaimed", 0))})
+    return json_response(
+        {
+            "VolumesDeleted": report.get("VolumesDeleted") or None,
+            "SpaceReclaimed": int(report.get("SpaceReclaimed", 0)),
+        }
+    )
 
 
 def routes() -> list[Route]:

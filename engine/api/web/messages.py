@@ -133,7 +133,7 @@ class Request:
         path: str,
         query_string: str,
         version: tuple[int, int],
-        headers: Mapping[str, str],
+        headers: RequestHeaders,
         body: Body,
     ) -> None:
         self.app = app

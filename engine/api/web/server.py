@@ -95,8 +95,14 @@ class Connection(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.reader.feed_eof()
-        # keep our sending side open on a half-close; close when the peer is gone altogether
-        return self.transport is not None and not peer_gone(self.transport)
+        # keep our sending side open on a half-close; close when the peer is gone altogether. TCP can't
+        # tell the two apart: there EOF outside a hijack means gone (as Go's server takes it).
+        if self.transport is None:
+            return False
+        sock = self.transport.get_extra_info("socket")
+        if sock is None or sock.family != socket.AF_UNIX:
+            return self.hijacked
+        return not peer_gone(self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.reader.feed_eof()
@@ -338,6 +344,10 @@ class Server:
             raise
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_unix_server(lambda: Connection(self.app, self), sock=sock))
+
+    async def listen_tcp(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
 
     async def close(self) -> None:
         for s in self._servers:
