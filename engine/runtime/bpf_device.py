@@ -27,14 +27,16 @@ _ALL = ACC_MKNOD | ACC_READ | ACC_WRITE
 _LDX_W = 0x61  # BPF_LDX | BPF_MEM | BPF_W
 _MOV64_X, _MOV64_K = 0xBF, 0xB7
 _AND32_K, _RSH32_K = 0x54, 0x74
-_JEQ_K, _JNE_K = 0x15, 0x55
+_JEQ_K, _JNE_K = 0x16, 0x56  # BPF_JMP32: compare the low 32 bits (majors/minors are u32)
 _EXIT = 0x95
 # registers: r1 ctx, r2 type, r3 access, r4 major, r5 minor, r6 scratch, r0 verdict
 _CTX, _TYPE, _ACC, _MAJ, _MIN, _TMP, _RET = 1, 2, 3, 4, 5, 6, 0
 
 
 def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
-    return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
+    if not -(1 << 31) <= imm < 1 << 32:
+        raise ValueError(f"device number {imm} out of the 32-bit range")
+    return struct.pack("<BBhi", code, (src << 4) | dst, off, imm - (1 << 32) if imm >= 1 << 31 else imm)
 
 
 def access_mask(access: str) -> int:

@@ -74,10 +74,11 @@ def parse_rule(text: str) -> dict[str, Any]:
     if m is None:
         raise InvalidParameter(f"invalid device cgroup rule format: '{text}'")
     rule: dict[str, Any] = {"allow": True, "type": m.group(1), "access": m.group(4)}
-    if m.group(2) != "*":
-        rule["major"] = int(m.group(2))
-    if m.group(3) != "*":
-        rule["minor"] = int(m.group(3))
+    for key, group in (("major", 2), ("minor", 3)):
+        if m.group(group) != "*":
+            rule[key] = int(m.group(group))
+            if rule[key] >= 1 << 32:  # the kernel's device numbers are 32-bit (a cgroup v2 program compares u32)
+                raise InvalidParameter(f"invalid device cgroup rule format: '{text}'")
     return rule
 
 

@@ -198,6 +198,9 @@ def docker_profile(text: str, capabilities: Iterable[str], machine: str | None =
     """A Docker seccomp profile (JSON text) -> OCI linux.seccomp for a container holding `capabilities`.
     Raises SeccompError naming what is wrong."""
     machine = machine or os.uname().machine
+    if not text.lstrip().startswith("{"):
+        raise SeccompError(f"Decoding seccomp profile failed: expected the profile's JSON text, got "
+                           f"{text[:60]!r} (a client reads the profile file and sends its content)")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:

@@ -195,7 +195,8 @@ def test_docker_profile_translation():
     ("profile", "message"),
     [
         ("{not json", "Decoding seccomp profile failed"),
-        ("[]", "must be a JSON object"),
+        ("[]", "expected the profile's JSON text"),
+        ("./profile.json", "expected the profile's JSON text, got './profile.json'"),
         ('{"defaultAction": "SCMP_ACT_NOPE"}', 'unknown action "SCMP_ACT_NOPE"'),
         ('{"defaultAction": "SCMP_ACT_NOTIFY"}', "SCMP_ACT_NOTIFY needs a seccomp listener"),
         ('{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], '
