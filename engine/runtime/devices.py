@@ -77,7 +77,7 @@ def parse_rule(text: str) -> dict[str, Any]:
     for key, group in (("major", 2), ("minor", 3)):
         if m.group(group) != "*":
             rule[key] = int(m.group(group))
-            if rule[key] >= 1 << 32:  # the kernel's device numbers are 32-bit (a cgroup v2 program compares u32)
+            if rule[key] >= 1 << 32:  # device numbers are 32-bit (a cgroup v2 program compares u32)
                 raise InvalidParameter(f"invalid device cgroup rule format: '{text}'")
     return rule
 
