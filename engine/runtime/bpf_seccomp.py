@@ -4,9 +4,10 @@ Layout of the program:
 
     load arch; not the native ABI -> the foreign action      (we hold syscall tables for one ABI only)
     load nr;   x32 bit set       -> the foreign action
-    per system call: nr matches -> its entries, in profile order; the first whose argument conditions
+    binary search on nr over the syscalls the profile names; at a leaf, per system call:
+                     nr matches -> its entries, in profile order; the first whose argument conditions
                      all hold decides; none holds -> the default action
-    ret default action
+    not named -> the default action
 
 Argument conditions compare the full 64-bit value as two 32-bit words (classic BPF is 32-bit),
 high word first. When one rule tests the same argument more than once its conditions are
@@ -43,6 +44,7 @@ RET = {
 OPS = ("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
        "SCMP_CMP_MASKED_EQ")
 MAX_INSNS = 4096  # BPF_MAXINSNS
+_LEAF = 4  # syscalls tested one by one at the bottom of the search
 
 _LD_W_ABS, _AND_K, _JA, _JEQ, _JGT, _JGE, _RET_K = 0x20, 0x54, 0x05, 0x15, 0x25, 0x35, 0x06
 _NR, _ARCH = 0, 4
@@ -132,6 +134,24 @@ def _rule_entries(rule: Mapping[str, Any]) -> list[list[list[tuple[int, int, int
     return [conds]
 
 
+def _search(bodies: list[tuple[int, list[bytes]]], ret_default: bytes) -> list[bytes]:
+    """Find the syscall's block by binary search on nr (A holds nr; every path ends in a ret), so a large
+    allowlist costs a few comparisons per call rather than one per listed syscall. Few left: test each."""
+    if len(bodies) <= _LEAF:
+        out: list[bytes] = []
+        for nr, body in bodies:
+            if len(body) <= 255:
+                out.append(_insn(_JEQ, nr, 0, len(body)))
+            else:
+                out += [_insn(_JEQ, nr, 1, 0), _insn(_JA, len(body))]
+            out += body
+        return [*out, ret_default]
+    mid = len(bodies) // 2
+    low, high = _search(bodies[:mid], ret_default), _search(bodies[mid:], ret_default)
+    # nr >= the middle one: over the jump into the low half, to the high half
+    return [_insn(_JGE, bodies[mid][0], 0, 1), _insn(_JA, len(low)), *low, *high]
+
+
 def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> bytes:
     """An OCI linux.seccomp -> the bytes of a `struct sock_filter` array."""
     machine = machine or os.uname().machine
@@ -165,16 +185,13 @@ def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> by
                 if not conds:
                     closed.add(nr)
                     break
+    bodies = []
     for nr in sorted(by_nr):
         body = [insn for entry in by_nr[nr] for insn in entry]
         if nr not in closed:
             body.append(_insn(_RET_K, default))
-        if len(body) <= 255:
-            prog.append(_insn(_JEQ, nr, 0, len(body)))
-        else:
-            prog += [_insn(_JEQ, nr, 1, 0), _insn(_JA, len(body))]
-        prog += body
-    prog.append(_insn(_RET_K, default))
+        bodies.append((nr, body))
+    prog += _search(bodies, _insn(_RET_K, default))
     if len(prog) > MAX_INSNS:
         raise SeccompError(f"seccomp profile too large: {len(prog)} BPF instructions (the kernel takes "
                            f"{MAX_INSNS})")

@@ -9,6 +9,7 @@ import errno
 import json
 import os
 import signal
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -250,3 +251,48 @@ def test_big_profile_fits_and_long_blocks_jump():
     status, out = run_filtered(profile, lambda: [_raw(NR["getppid"], 1000 + 59), _raw(NR["getppid"], 5) > 0])
     assert os.waitstatus_to_exitcode(status) == 0
     assert out == [-(20 + 59), True]
+
+
+def _interpret(prog: bytes, nr: int, arch: int, args: tuple[int, ...] = ()) -> int:
+    """Classic BPF as seccomp runs it, for the opcodes the compiler emits."""
+    words = [nr, arch, 0, 0]
+    for a in (*args, 0, 0, 0, 0, 0, 0)[:6]:
+        words += [a & 0xFFFFFFFF, a >> 32]
+    acc, pc = 0, 0
+    while True:
+        code, jt, jf, k = struct.unpack_from("HBBI", prog, pc * 8)
+        pc += 1
+        if code == 0x20:
+            acc = words[k // 4]
+        elif code == 0x54:
+            acc &= k
+        elif code == 0x05:
+            pc += k
+        elif code in (0x15, 0x25, 0x35):
+            hit = acc == k if code == 0x15 else acc > k if code == 0x25 else acc >= k
+            pc += jt if hit else jf
+        elif code == 0x06:
+            return k
+        else:
+            raise AssertionError(f"unexpected opcode {code:#x}")
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_search_tree_finds_every_syscall(machine):
+    audit, _name, table = NATIVE[machine]
+    names = sorted(table)
+    profile = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 4095,
+               "syscalls": [{"names": [n], "action": "SCMP_ACT_ERRNO", "errnoRet": i + 1}
+                            for i, n in enumerate(names)]}
+    prog = compile_filter(profile, machine)
+    assert len(prog) // 8 < 4096
+    for i, name in enumerate(names):
+        assert _interpret(prog, table[name], audit) == 0x00050000 | (i + 1), name
+    for nr in set(range(600)) - set(table.values()):
+        assert _interpret(prog, nr, audit) == 0x00050000 | 4095
+    # an argument rule behind the search still sees its arguments
+    profile["syscalls"].insert(0, {"names": ["getppid"], "action": "SCMP_ACT_ALLOW",
+                                   "args": [{"index": 1, "value": 1 << 40, "op": "SCMP_CMP_GE"}]})
+    prog = compile_filter(profile, machine)
+    assert _interpret(prog, table["getppid"], audit, (0, 1 << 41)) == 0x7FFF0000
+    assert _interpret(prog, table["getppid"], audit, (0, 5)) == 0x00050000 | (names.index("getppid") + 1)
