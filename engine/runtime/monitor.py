@@ -476,11 +476,11 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
             mon.cgroup.destroy()
         return
     mon.pid = pid
+    exe = handoff.built_binary(places)
     write_status(places, ProcessState("running", pid, None, False, started_at, None, ""),
                  monitor_pid=os.getpid())
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
-    exe = handoff.native_binary(places)
     if exe is not None:
         handoff.exec_native(mon, exe, listener, ours)  # returns only if the execve failed
     mon.serve(listener, pid)

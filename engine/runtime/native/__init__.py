@@ -1,18 +1,23 @@
 """The native monitor (monitor.c): built on first need with the host's C compiler, cached by source hash.
 
-A monitor that has started its container execve()s the binary (see monitor.Monitor.exec_native), so the
-process that waits for the container and serves its stdio is a few hundred KiB of C instead of a Python
-interpreter. The binary lives at <exec-root>/native/cmon-<sha256[:16]> (the runtime knows only the exec
-root); it is compiled once, under an flock so concurrent first starts do not race, and renamed into
-place atomically. Without a compiler, with a compiler that fails (remembered in a `.failed` file beside
-it, so the warning is logged once), or with COMPOSER_NATIVE_MONITOR=0, the Python loop stays in use.
+A monitor that has started its container execve()s the binary (see handoff.py), so the process that
+waits for the container and serves its stdio is ~1.4 MiB of C instead of a Python interpreter. The
+binary lives at <exec-root>/native/cmon-<sha256[:16]> (the runtime knows only the exec root). The zygote
+builds it on the first start in an exec root, in a child of its own (log: build.log beside it), while
+that first container is served by the Python loop; the build holds an flock so builds never race, and
+renames the result into place atomically. Without a compiler, with a compiler that fails (remembered in
+a `.failed` file beside it, so the warning is logged once), or with COMPOSER_NATIVE_MONITOR=0, the
+Python loop stays in use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 from pathlib import Path
+from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +32,32 @@ def enabled() -> bool:
     return os.environ.get(ENV, "1") != "0"
 
 
-def source_key() -> str:
-    import hashlib  # here, not in the zygote: only a monitor about to exec needs it
+_key: str | None = None
 
-    return hashlib.sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+
+def source_key() -> str:
+    """sha256 of the source and flags (16 hex digits), computed once: the zygote does it before forking."""
+    global _key
+    if _key is None:
+        import importlib
+
+        sha256: Any = None
+        # CPython's own sha256 (3.11: _sha256, 3.12+: _sha2): hashlib would load OpenSSL, ~3.6 MiB more
+        # in the zygote and so in every monitor it forks.
+        for name in ("_sha256", "_sha2", "hashlib"):
+            with contextlib.suppress(ImportError):
+                sha256 = importlib.import_module(name).sha256
+                break
+        _key = sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    return _key
+
+
+def built(cache_dir: Path) -> Path | None:
+    """The binary if it is enabled and already built: a look-up, never a build."""
+    if not enabled():
+        return None
+    target = cache_dir / f"cmon-{source_key()}"
+    return target if os.access(target, os.X_OK) else None
 
 
 def binary(cache_dir: Path) -> Path | None:
@@ -59,6 +86,28 @@ def binary(cache_dir: Path) -> Path | None:
         if failed.exists():
             return None
         return _compile(cc, target, failed)
+
+
+def build_in_child(cache_dir: Path) -> NoReturn:
+    """The body of the zygote's builder child: own session, stdio to <cache_dir>/build.log, build, exit."""
+    code = 1
+    try:
+        os.setsid()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we wait for the compiler
+        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(cache_dir / "build.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.closerange(3, 65536)  # the zygote's socket, the fds of monitors it just forked
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        code = 0 if binary(cache_dir) is not None else 1
+    except Exception:
+        log.exception("native monitor build failed dir=%s", cache_dir)
+    finally:
+        logging.shutdown()
+        os._exit(code)
 
 
 def _compile(cc: str, target: Path, failed: Path) -> Path | None:

@@ -7,7 +7,6 @@ parse_args). Same pid, same children: the container's init is still ours to wait
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
@@ -15,10 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.runtime import native
-from engine.runtime import syscalls as s
 from engine.runtime.cgroups import v1_hierarchies
 from engine.runtime.state import Places
-from engine.runtime.syscalls import LinuxSyscalls
 
 if TYPE_CHECKING:
     from engine.runtime.monitor import Monitor
@@ -31,19 +28,11 @@ def comm_name(places: Places) -> str:
     return f"cmon-{places.dir.name[:6]}{'-e' if places.eid else ''}"
 
 
-def native_binary(places: Places) -> Path | None:
-    """The native monitor to exec into, or None (disabled, no compiler, failed build): serve in Python."""
-    if not native.enabled():
-        return None
-    # unshare(CLONE_NEWPID) before the container's fork left our next children in its pid namespace,
-    # dead already if the container exited: the compiler must be forked in our own.
-    with contextlib.suppress(OSError):
-        LinuxSyscalls().setns("/proc/self/ns/pid", s.CLONE_NEWPID)
-    try:
-        return native.binary(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id> -> <exec-root>
-    except OSError as e:
-        log.warning("native monitor unavailable, using the Python loop err=%s", e)
-        return None
+def built_binary(places: Places) -> Path | None:
+    """The native monitor if it is enabled and built already (the zygote builds it: a monitor never
+    waits for a compiler). Checked before the daemon gets its answer, so that the hand-over right after
+    it is a single execve."""
+    return native.built(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id>
 
 
 def native_args(mon: Monitor, listener: socket.socket, socket_inode: int) -> tuple[list[str], list[int]]:

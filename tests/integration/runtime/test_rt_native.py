@@ -59,37 +59,77 @@ def run_with_attach(box: Box, cid: str) -> bool:
     return is_native
 
 
+def native_dir(box: Box) -> Path:
+    return box.rt.root.parent / "native"
+
+
+def build_log(box: Box) -> str:
+    path = native_dir(box) / "build.log"
+    return path.read_text() if path.exists() else ""
+
+
+def wait_built(box: Box, suffix: str = "") -> Path:
+    """The zygote's builder child is done: the binary (or, with suffix=".failed", the failure record)."""
+    deadline = time.monotonic() + 60
+    while True:
+        found = [p for p in native_dir(box).glob("cmon-*") if p.name.endswith(suffix) and "tmp" not in p.name]
+        if suffix or not any(p.name.endswith(".failed") for p in found):
+            found = [p for p in found if suffix or "." not in p.name]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"no native build: {build_log(box)}"
+        time.sleep(0.05)
+
+
+def warm(box: Box) -> Path:
+    """A first container (served by the Python loop) makes the zygote build the native monitor."""
+    state, _ = box.run(["true"], cid="warm")
+    assert state.exit_code == 0
+    return wait_built(box)
+
+
 def wait_native(box: Box, pid: int) -> None:
+    """Until the monitor runs the native binary's main: exec'd (argv[0]), and named cmon-<id> (right
+    after the execve the kernel names it after the binary's file, cmon-<hash>)."""
     deadline = time.monotonic() + 20
-    while not monitor_exe(pid).startswith(str(box.rt.root.parent / "native")):
+    while True:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv0 = f.read().split(b"\0")[0]
+        with open(f"/proc/{pid}/comm") as f:
+            comm = f.read().strip()
+        exe = monitor_exe(pid)
+        if argv0 == native.ARGV0.encode() and comm != Path(exe).name[:15]:
+            return
         assert time.monotonic() < deadline, "the monitor did not become the native one"
         time.sleep(0.02)
 
 
-def test_native_monitor_takes_over(box: Box) -> None:
-    assert run_with_attach(box, "n1")
-    box.start(["sleep", "30"], cid="n2")
-    pid = monitor_pid(box, "n2")
+def test_first_start_builds_beside_a_python_monitor(box: Box) -> None:
+    assert run_with_attach(box, "n1") is False  # served at once by the Python loop while the build runs
+    wait_built(box)
+    assert build_log(box).count("native monitor built") == 1
+    assert "native monitor" not in monitor_log(box, "n1")
+    assert run_with_attach(box, "n2") is True
+    box.start(["sleep", "30"], cid="n3")
+    pid = monitor_pid(box, "n3")
     wait_native(box, pid)
     with open(f"/proc/{pid}/comm") as f:
-        assert f.read().strip() == "cmon-n2"
+        assert f.read().strip() == "cmon-n3"
     with open(f"/proc/{pid}/cmdline", "rb") as f:
         assert f.read().split(b"\0")[0] == native.ARGV0.encode()  # runtime._kill_monitor knows it
     with open(f"/proc/{pid}/status") as f:
         rss_kib = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
     assert rss_kib < 4096  # not an interpreter
-    box.rt.kill("n2", signal.SIGKILL)
-    assert box.wait("n2").exit_code == 137
-    assert "native monitor built" in monitor_log(box, "n1")  # the first start built it, and said so once
-    assert "native monitor built" not in monitor_log(box, "n2")
+    box.rt.kill("n3", signal.SIGKILL)
+    assert box.wait("n3").exit_code == 137
+    assert build_log(box).count("native monitor built") == 1  # built once
 
 
 def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Path) -> None:
+    exe = warm(box)
     box.start(["sh", "-c", "echo up; sleep 30"], cid="a1")
     wait_native(box, monitor_pid(box, "a1"))
-    builds = list((tmp_path / "exec" / "native").glob("cmon-*"))
-    assert len(builds) == 1 and ".failed" not in builds[0].name
-    built = builds[0].stat()
+    built = exe.stat()
     box.rt.close()  # the daemon goes away (its zygote exits); the monitor and container stay
     rt2 = Runtime(tmp_path / "exec")
     try:
@@ -97,24 +137,15 @@ def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Pat
         assert state.status == "running"
         box2 = Box(rt2, box.rootfs, tmp_path)
         box2.parent = box.parent
-        box2.start(["echo", "again"], cid="a2")
         box.started.append("a2")
-        assert box2.wait("a2").exit_code == 0 and box2.output("a2") == "again\n"
-        assert "native monitor built" not in monitor_log(box2, "a2")
-        after = builds[0].stat()
+        assert run_with_attach(box2, "a2") is True  # the new zygote's first start: native at once
+        assert build_log(box2).count("native monitor built") == 1
+        after = exe.stat()
         assert (after.st_ino, after.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
         rt2.kill("a1", signal.SIGKILL)
         assert box2.wait("a1").exit_code == 137 and box2.output("a1") == "up\n"
     finally:
         rt2.close()
-
-
-def test_first_container_exits_before_the_build(box: Box, tmp_path: Path) -> None:
-    state, _ = box.run(["true"], cid="t0")  # its pid namespace is gone when the monitor forks the compiler
-    assert state.exit_code == 0
-    names = [p.name for p in (tmp_path / "exec" / "native").glob("cmon-*")]
-    assert len(names) == 1 and not names[0].endswith(".failed"), monitor_log(box, "t0")
-    assert run_with_attach(box, "t1")
 
 
 @pytest.fixture
@@ -153,15 +184,16 @@ def broken_cc_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_pat
 
 def test_broken_compiler_falls_back_with_one_warning(broken_cc_box: Box, tmp_path: Path) -> None:
     assert run_with_attach(broken_cc_box, "b1") is False
+    wait_built(broken_cc_box, ".failed")
     assert run_with_attach(broken_cc_box, "b2") is False
-    first, second = monitor_log(broken_cc_box, "b1"), monitor_log(broken_cc_box, "b2")
-    warnings = [line for line in first.splitlines() if "native monitor build failed" in line]
-    assert len(warnings) == 1 and "broken on purpose" in warnings[0]
-    assert "native monitor" not in second  # remembered: no second attempt, no second warning
-    assert [p.name.endswith(".failed") for p in (tmp_path / "exec" / "native").glob("cmon-*")] == [True]
+    lines = build_log(broken_cc_box).splitlines()
+    warnings = [line for line in lines if "native monitor build failed" in line]
+    assert len(warnings) == 1 and "broken on purpose" in warnings[0]  # remembered: no second attempt
+    assert "native monitor" not in monitor_log(broken_cc_box, "b1") + monitor_log(broken_cc_box, "b2")
 
 
 def test_native_request_line_edge_cases(box: Box) -> None:
+    warm(box)
     box.start(["sh", "-c", "read x; echo got-$x; sleep 30"], cid="r1", open_stdin=True)
     wait_native(box, monitor_pid(box, "r1"))
     path = str(box.rt.attach_path("r1"))
@@ -195,17 +227,17 @@ def test_concurrent_first_starts_build_once(box: Box, tmp_path: Path) -> None:
     cids = [f"k{i}" for i in range(4)]
     with ThreadPoolExecutor(len(cids)) as pool:
         list(pool.map(lambda cid: box.start(["sleep", "30"], cid=cid), cids))
-    for cid in cids:  # every monitor waited for the one build (flock), then exec'd it
-        wait_native(box, monitor_pid(box, cid))
-    assert sum(monitor_log(box, cid).count("native monitor built") for cid in cids) == 1
-    left = [p.name for p in (tmp_path / "exec" / "native").iterdir() if p.name != ".lock"]
-    assert len(left) == 1 and left[0].startswith("cmon-")  # no temp files, no second build
+    wait_built(box)
+    assert build_log(box).count("native monitor built") == 1
+    left = sorted(p.name for p in native_dir(box).iterdir())
+    assert len(left) == 3 and left[:2] == [".lock", "build.log"] and left[2].startswith("cmon-")  # no tmp
     for cid in cids:
         box.rt.kill(cid, signal.SIGKILL)
         assert box.wait(cid).exit_code == 137
 
 
 def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tmp_path: Path) -> None:
+    warm(box)
     box.start(["sleep", "100"], cid="x1")
     sock_path = box.rt.exec("x1", "e1", {"args": ["sh", "-c", "echo early; cat; exit 3"]}, tty=False,
                             open_stdin=True)
@@ -226,6 +258,7 @@ def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tm
     rt = Runtime(tmp_path / "exec-runc", binary="runc")
     runc_box = Box(rt, busybox_rootfs, tmp_path)
     try:
+        warm(runc_box)
         runc_box.start(["sh", "-c", "echo hi; sleep 30"], cid="rn1")
         wait_native(runc_box, monitor_pid(runc_box, "rn1"))
         rt.kill("rn1", signal.SIGKILL)
