@@ -14,12 +14,14 @@ from composer.buildcontext import BUILD_CONTEXT_LABEL, changed_files
 from composer.diff import changed_fields
 from composer.errors import ComposerError
 from composer.graph import project_edges, start_levels, with_dependencies
-from composer.labels import DEPENDS_ON as DEPENDS_ON_LABEL
 from composer.model import Project, Service, service_config_hash
 from composer.netplan import attached, changed_networks, network_change
 from composer.observe import Observed, ObservedContainer
 from composer.plan import Kind, Operation, Plan
 from composer.spec import ProjectMeta, container_config, image_ref, stop_timeout
+from composer.stopplan import ORPHAN_WARNING, Builder, DownOptions, plan_down, plan_stop, stop_remove
+
+__all__ = ["DownOptions", "ReconcileError", "UpOptions", "plan_down", "plan_start", "plan_stop", "reconcile"]
 
 
 class ReconcileError(ComposerError):
@@ -40,31 +42,6 @@ class UpOptions:
     images_ready: bool = False  # images were pulled/built already: plan no image operations
     timeout: int | None = None
     known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
-
-
-@dataclass(frozen=True)
-class DownOptions:
-    remove_orphans: bool = False
-    volumes: bool = False
-    rmi: str | None = None  # local | all
-    timeout: int | None = None
-    known_services: frozenset[str] = frozenset()
-
-
-ORPHAN_WARNING = (
-    "Found orphan containers ({names}) for this project. If you removed or renamed this service in your "
-    "compose file, you can run this command with the --remove-orphans flag to clean it up."
-)
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.ops: dict[str, Operation] = {}
-
-    def add(self, op: Operation) -> str:
-        if op.id not in self.ops:
-            self.ops[op.id] = op
-        return op.id
 
 
 def selected_services(project: Project, options: UpOptions) -> list[str]:
@@ -121,7 +98,7 @@ def _recreate_reason(
 
 def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptions()) -> Plan:
     """The operations that bring `observed` to `project` (for the selected services)."""
-    b = _Builder()
+    b = Builder()
     warnings: list[str] = []
     selected = selected_services(project, options)
     edges = project_edges(project)
@@ -195,7 +172,7 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
     ]
     if orphans and options.remove_orphans:
         for c in orphans:
-            _stop_remove(b, c, "orphan", options.timeout)
+            stop_remove(b, c, "orphan", options.timeout)
     elif orphans:
         warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
     touched = {op.service for op in b.ops.values() if op.kind is not Kind.AWAIT}
@@ -204,7 +181,7 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
 
 
 def _converge_service(
-    b: _Builder,
+    b: Builder,
     project: Project,
     observed: Observed,
     options: UpOptions,
@@ -222,7 +199,7 @@ def _converge_service(
     keep, extra = existing[:want], existing[want:]
     timeout = stop_timeout(svc, options.timeout)
     for c in reversed(extra):
-        _stop_remove(b, c, f"scale down to {want}", timeout)
+        stop_remove(b, c, f"scale down to {want}", timeout)
     wanted_hash = service_config_hash(project, name)
     image_id = observed.images.get(image_ref(project, svc))
     restarted_by = [
@@ -244,7 +221,7 @@ def _converge_service(
             reason = f"dependency {restarted_by[0]} recreated"
         if reason is not None:
             recreated.add(name)
-            removed = _stop_remove(b, c, reason, timeout)
+            removed = stop_remove(b, c, reason, timeout)
             create = b.add(
                 Operation(
                     f"create:{c.name}",
@@ -283,7 +260,7 @@ def _converge_service(
 
 
 def _remove_changed_network(
-    b: _Builder,
+    b: Builder,
     project: Project,
     observed: Observed,
     options: UpOptions,
@@ -302,7 +279,7 @@ def _remove_changed_network(
             "run `down` first, or `up` for every service using it",
         )
     after = tuple(
-        _stop_remove(
+        stop_remove(
             b,
             c,
             f"network {name} configuration changed",
@@ -347,7 +324,7 @@ def _changed(project: Project, observed: Observed, svc: Service, c: ObservedCont
     return changed_fields(wanted, detail)
 
 
-def _start(b: _Builder, cname: str, service: str, cid: str | None, cause: str, after: tuple[str, ...]) -> str:
+def _start(b: Builder, cname: str, service: str, cid: str | None, cause: str, after: tuple[str, ...]) -> str:
     return b.add(
         Operation(
             f"start:{cname}",
@@ -361,48 +338,8 @@ def _start(b: _Builder, cname: str, service: str, cid: str | None, cause: str, a
     )
 
 
-def _stop_remove(
-    b: _Builder,
-    c: ObservedContainer,
-    cause: str,
-    timeout: int | None,
-    after: Iterable[str] = (),
-    *,
-    remove_volumes: bool = False,
-) -> str:
-    """Stop (when running) then remove; returns the id of the remove operation."""
-    deps = tuple(after)
-    if c.running:
-        deps = (
-            b.add(
-                Operation(
-                    f"stop:{c.id}",
-                    Kind.STOP_CONTAINER,
-                    c.name,
-                    cause,
-                    service=c.service,
-                    container_id=c.id,
-                    timeout=timeout,
-                    after=deps,
-                )
-            ),
-        )
-    return b.add(
-        Operation(
-            f"remove:{c.id}",
-            Kind.REMOVE_CONTAINER,
-            c.name,
-            cause,
-            service=c.service,
-            container_id=c.id,
-            remove_volumes=remove_volumes,
-            after=deps,
-        )
-    )
-
-
 def _await_dependencies(
-    b: _Builder, project: Project, selected: list[str], starts: dict[str, list[str]]
+    b: Builder, project: Project, selected: list[str], starts: dict[str, list[str]]
 ) -> None:
     """Each start of a dependent waits for its depends_on conditions (only where something starts)."""
     for name in selected:
@@ -433,118 +370,6 @@ def _await_dependencies(
                 b.ops[op_id] = Operation(**{**op.__dict__, "after": (*op.after, *awaits)})
 
 
-def _ordered_stops(
-    b: _Builder,
-    project: Project | None,
-    targets: list[ObservedContainer],
-    cause: Mapping[str, str],
-    timeout: int | None,
-    *,
-    remove: bool,
-    remove_volumes: bool = False,
-) -> list[str]:
-    """Stop (and remove) `targets` with every service's dependents handled before the service itself.
-    Returns the ids of the last operation per container."""
-    dependents: dict[str, set[str]] = {}
-    if project is not None:
-        for svc, deps in project_edges(project).items():
-            for dep in deps:
-                dependents.setdefault(dep, set()).add(svc)
-    for c in targets:  # the labels also hold the dependency record (a project whose file is gone)
-        for item in filter(None, c.labels.get(DEPENDS_ON_LABEL, "").split(",")):
-            dependents.setdefault(item.split(":")[0], set()).add(c.service)
-    by_service: dict[str, list[ObservedContainer]] = {}
-    for c in targets:
-        by_service.setdefault(c.service, []).append(c)
-    done: dict[str, list[str]] = {}
-
-    def visit(service: str, seen: frozenset[str]) -> list[str]:
-        if service in done:
-            return done[service]
-        first: list[str] = []
-        for dependent in sorted(dependents.get(service, ())):
-            if dependent not in seen:
-                first += visit(dependent, seen | {dependent})
-        svc = project.services.get(service) if project else None
-        wait = stop_timeout(svc, timeout)
-        ids = []
-        for c in by_service.get(service, []):
-            if remove:
-                ids.append(
-                    _stop_remove(b, c, cause.get(c.id, "down"), wait, first, remove_volumes=remove_volumes)
-                )
-            elif c.running:
-                ids.append(
-                    b.add(
-                        Operation(
-                            f"stop:{c.id}",
-                            Kind.STOP_CONTAINER,
-                            c.name,
-                            cause.get(c.id, "stop"),
-                            service=c.service,
-                            container_id=c.id,
-                            timeout=wait,
-                            after=tuple(first),
-                        )
-                    )
-                )
-        done[service] = ids
-        return ids
-
-    last: list[str] = []
-    for service in sorted(by_service):
-        last += visit(service, frozenset({service}))
-    return last
-
-
-def plan_stop(
-    project: Project | None, observed: Observed, services: Iterable[str] = (), timeout: int | None = None
-) -> Plan:
-    """Stop the running containers of `services` (all when empty), dependents first."""
-    wanted = set(services)
-    targets = [c for c in observed.containers if not c.oneoff and (not wanted or c.service in wanted)]
-    b = _Builder()
-    _ordered_stops(b, project, targets, {}, timeout, remove=False)
-    return Plan(observed.project, tuple(b.ops.values()))
-
-
-def plan_down(project: Project | None, observed: Observed, options: DownOptions = DownOptions()) -> Plan:
-    """Stop and remove the containers (dependents first), then networks, volumes (-v), images (--rmi)."""
-    b = _Builder()
-    warnings: list[str] = []
-    known = set(options.known_services) | set(project.services if project else ())
-    ours = [c for c in observed.containers if c.service in known and not c.oneoff]
-    orphans = [c for c in observed.containers if c not in ours]
-    if orphans and not options.remove_orphans:
-        warnings.append(ORPHAN_WARNING.format(names=", ".join(sorted(c.name for c in orphans))))
-    targets = ours + (orphans if options.remove_orphans else [])
-    causes = {c.id: "orphan" for c in orphans}
-    after = tuple(
-        _ordered_stops(
-            b, project, targets, causes, options.timeout, remove=True, remove_volumes=options.volumes
-        )
-    )
-    networks = observed.networks or {}
-    for net in sorted(networks.values(), key=lambda n: n.name):
-        b.add(Operation(f"rmnet:{net.name}", Kind.REMOVE_NETWORK, net.name, "down", key=net.key, after=after))
-    if options.volumes:
-        for vol in sorted(observed.volumes.values(), key=lambda v: v.name):
-            b.add(
-                Operation(
-                    f"rmvol:{vol.name}", Kind.REMOVE_VOLUME, vol.name, "down -v", key=vol.key, after=after
-                )
-            )
-    if options.rmi and project is not None:
-        for built in project.services.values():
-            if options.rmi == "all" or not built.image:
-                ref = image_ref(project, built)
-                if observed.images.get(ref):
-                    b.add(
-                        Operation(f"rmi:{ref}", Kind.REMOVE_IMAGE, ref, f"--rmi {options.rmi}", after=after)
-                    )
-    return Plan(observed.project, tuple(b.ops.values()), tuple(warnings))
-
-
 def plan_start(project: Project, observed: Observed, services: Iterable[str] = ()) -> Plan:
     """Start the existing, not running containers of `services` (all when empty) in dependency order,
     each waiting for its dependencies' conditions; a service without any container is an error."""
@@ -552,7 +377,7 @@ def plan_start(project: Project, observed: Observed, services: Iterable[str] = (
     unknown = [s for s in wanted if s not in project.services]
     if unknown:
         raise ReconcileError(f"no such service: {', '.join(unknown)}")
-    b = _Builder()
+    b = Builder()
     starts: dict[str, list[str]] = {}
     edges = project_edges(project)
     for level in start_levels(project):
