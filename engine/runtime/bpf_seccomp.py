@@ -176,6 +176,8 @@ def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> by
     for rule in profile.get("syscalls") or []:
         ret = action_value(str(rule.get("action", "")), rule.get("errnoRet"))
         alternatives = _rule_entries(rule)
+        if ret == default:
+            continue  # the default anyway; runc (libseccomp) drops such rules, so they shadow nothing
         for name in rule.get("names") or []:
             nr = table.get(name)
             if nr is None or nr in closed:

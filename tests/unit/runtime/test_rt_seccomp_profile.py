@@ -296,3 +296,15 @@ def test_search_tree_finds_every_syscall(machine):
     prog = compile_filter(profile, machine)
     assert _interpret(prog, table["getppid"], audit, (0, 1 << 41)) == 0x7FFF0000
     assert _interpret(prog, table["getppid"], audit, (0, 5)) == 0x00050000 | (names.index("getppid") + 1)
+
+
+def test_rules_with_the_default_action_shadow_nothing():
+    # as runc drops them: getppid(0) is refused by the second rule, not allowed by the first
+    profile = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["getppid"], "action": "SCMP_ACT_ALLOW",
+         "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"}]},
+        {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 9},
+    ]}
+    audit, _name, table = NATIVE["x86_64"]
+    assert _interpret(compile_filter(profile, "x86_64"), table["getppid"], audit, (0,)) == 0x00050009
+
