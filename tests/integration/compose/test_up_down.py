@@ -217,7 +217,7 @@ def test_ctrl_c_in_attached_up_stops_gracefully_and_exits_non_zero(
     )
     try:
         assert proc.stdout is not None
-        seen = set()
+        seen: set[str] = set()
         while len(seen) < 2:
             line = proc.stdout.readline()
             assert line, "composer up ended before the services logged"
