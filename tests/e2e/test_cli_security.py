@@ -110,3 +110,24 @@ def test_bad_options_are_refused_at_create(docker: DockerCLI, tmp_path: Path) ->
     res = docker("run", "--rm", "--security-opt", "bogus=1", "busybox", "true", rc=125)
     assert 'invalid --security-opt 2: "bogus=1"' in res.err
     assert docker("ps", "-aq").out == before
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_both_runtimes_decide_alike(docker: DockerCLI, tmp_path: Path, runtime: str) -> None:
+    """A rule with the default action is dropped (it shadows nothing); one argument tested twice means
+    either value; the first applicable rule of a syscall decides."""
+    def mode_is(*modes: int) -> list[dict]:
+        return [{"index": 1, "value": m, "op": "SCMP_CMP_EQ"} for m in modes]
+
+    p = profile_file(tmp_path, {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["chmod"], "action": "SCMP_ACT_ALLOW"},
+        {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EACCES,
+         "args": mode_is(0o700, 0o750)},
+        {"names": ["chmod"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.ENOSPC, "args": mode_is(0o600)},
+    ]})
+    script = "touch /f; for m in 700 750 755 600; do chmod $m /f 2>&1 || true; done; stat -c %a /f"
+    res = docker("run", "--rm", "--runtime", runtime, "--security-opt", f"seccomp={p}", "busybox",
+                 "sh", "-c", script)
+    lines = res.out.splitlines()  # 755 is allowed silently
+    assert [EACCES_TEXT in lines[0], EACCES_TEXT in lines[1], "No space left" in lines[2]] == [True] * 3
+    assert lines[3] == "755"
