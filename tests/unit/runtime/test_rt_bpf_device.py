@@ -111,3 +111,13 @@ def test_bad_rules_are_refused():
         device_program([{"allow": True, "type": "c", "major": 1 << 32, "access": "r"}])
     with pytest.raises(ValueError, match="invalid device type"):
         device_program([{"allow": True, "type": "p", "access": "r"}])
+
+
+def test_device_cgroup_rules_past_32_bits_are_refused_at_parse():
+    from engine.errors import InvalidParameter
+    from engine.runtime.devices import parse_rule
+
+    top = parse_rule("c 4294967295:* rw")
+    assert top == {"allow": True, "type": "c", "access": "rw", "major": 4294967295}
+    with pytest.raises(InvalidParameter, match="invalid device cgroup rule format: 'c 4294967296:1 r'"):
+        parse_rule("c 4294967296:1 r")
