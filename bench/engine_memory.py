@@ -39,6 +39,18 @@ def measure_dockerd(n: int) -> tuple[int, int, float, float, int]:
     return idle_rss, idle_pss, (rss - idle_rss) / n, (pss - idle_pss) / n, shims
 
 
+def wait_native_build(exec_root: Path, timeout: float = 60) -> None:
+    """Until the zygote's builder child is done (binary or .failed): the measured monitors are of one kind."""
+    if os.environ.get("COMPOSER_NATIVE_MONITOR") == "0":
+        return
+    deadline = time.monotonic() + timeout
+    while not any("tmp" not in p.name for p in (exec_root / "native").glob("cmon-*")):
+        if time.monotonic() > deadline:
+            print("native monitor: no build finished (no compiler?)")
+            return
+        time.sleep(0.05)
+
+
 def monitor_is_native(pid: int) -> bool:
     """The C monitor (engine/runtime/native), not the Python loop (COMPOSER_NATIVE_MONITOR=0, no cc)."""
     try:
@@ -59,6 +71,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as cfg, private_engine() as eng:
         env = eng.env(Path(cfg))
         docker(env, "run", "--rm", "busybox", "true")  # one warm-up cycle: first-use imports are not "idle"
+        wait_native_build(Path(eng.exec_root))  # that first start had the zygote build the native monitor
         settle()
         idle_tree = descendants(eng.pid)
         idle_rss, idle_pss = sum(map(rss_kib, idle_tree)), sum(map(pss_kib, idle_tree))
