@@ -65,9 +65,10 @@ def _build_native_once(cache_dir: Path, sock: socket.socket) -> None:
     if cache_dir in _builds or not native.enabled() or native.built(cache_dir) is not None:
         return
     _builds.add(cache_dir)
+    zygote = os.getpid()
     if os.fork() == 0:  # reaped by the kernel: SIGCHLD is ignored here
         sock.close()
-        native.build_in_child(cache_dir)
+        native.build_in_child(cache_dir, zygote)
 
 
 def main(argv: list[str]) -> None:

@@ -88,21 +88,29 @@ def binary(cache_dir: Path) -> Path | None:
         return _compile(cc, target, failed)
 
 
-def build_in_child(cache_dir: Path) -> NoReturn:
-    """The body of the zygote's builder child: own session, stdio to <cache_dir>/build.log, build, exit."""
+def build_in_child(cache_dir: Path, zygote: int) -> NoReturn:
+    """The body of the zygote's builder child: own session, stdio to <cache_dir>/build.log, build, exit.
+
+    A build belongs to its zygote (so to its daemon): when that exits, the builder gets SIGTERM and takes
+    its whole process group (the compiler's processes) down; the next zygote builds again."""
+    from engine.runtime import syscalls
+
     code = 1
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we wait for the compiler
-        cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        null = os.open(os.devnull, os.O_RDONLY)
-        out = os.open(cache_dir / "build.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-        os.dup2(null, 0)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.closerange(3, 65536)  # the zygote's socket, the fds of monitors it just forked
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        code = 0 if binary(cache_dir) is not None else 1
+        signal.signal(signal.SIGTERM, lambda _sig, _frame: os.killpg(0, signal.SIGKILL))
+        syscalls.LinuxSyscalls().prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == zygote:  # else it exited before the prctl: nothing to build for
+            cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            null = os.open(os.devnull, os.O_RDONLY)
+            out = os.open(cache_dir / "build.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+            os.dup2(null, 0)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.closerange(3, 65536)  # the zygote's socket, the fds of monitors it just forked
+            logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+            code = 0 if binary(cache_dir) is not None else 1
     except Exception:
         log.exception("native monitor build failed dir=%s", cache_dir)
     finally:
@@ -114,6 +122,8 @@ def _compile(cc: str, target: Path, failed: Path) -> Path | None:
     import subprocess
     import time
 
+    for stale in target.parent.glob(".cmon-*.tmp-*"):  # left by a build killed with its zygote
+        stale.unlink(missing_ok=True)  # (we hold the lock: no other build is writing)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     began = time.monotonic()
     try:

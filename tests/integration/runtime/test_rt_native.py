@@ -266,3 +266,45 @@ def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tm
     finally:
         runc_box.cleanup()
         rt.close()
+
+
+def build_processes(cache_dir: Path) -> list[int]:
+    """The builder child (it holds build.log open) and the compiler's processes (output under cache_dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            fds = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        if str(cache_dir).encode() in cmdline or str(cache_dir / "build.log") in fds:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_build_ends_with_its_zygote(box: Box, tmp_path: Path) -> None:
+    cache_dir = native_dir(box)
+    box.start(["sleep", "30"], cid="z1")
+    deadline = time.monotonic() + 10
+    while not build_processes(cache_dir):  # the build is under way...
+        assert time.monotonic() < deadline and not any(cache_dir.glob("cmon-*")), "no build seen running"
+        time.sleep(0.005)
+    box.rt.close()  # ...when the daemon (so its zygote) goes
+    deadline = time.monotonic() + 10
+    while left := build_processes(cache_dir):
+        assert time.monotonic() < deadline, f"build processes left: {left}"
+        time.sleep(0.05)
+    assert not any(p.name.startswith("cmon-") for p in cache_dir.iterdir())  # nothing half-built in place
+    rt2 = Runtime(tmp_path / "exec")  # the next daemon builds again
+    try:
+        box2 = Box(rt2, box.rootfs, tmp_path)
+        box2.parent = box.parent
+        box.started.append("z2")
+        box2.start(["true"], cid="z2")
+        wait_built(box2)
+        rt2.kill("z1", signal.SIGKILL)
+        assert box2.wait("z1").exit_code == 137
+    finally:
+        rt2.close()
