@@ -88,6 +88,16 @@ def binary(cache_dir: Path) -> Path | None:
         return _compile(cc, target, failed)
 
 
+def _abandon(_sig: int, _frame: object) -> None:
+    """The zygote is gone: end the compiler's processes (our process group), reap them all, exit."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)  # we ignore it now; cc, cc1, as, ld do not
+    with contextlib.suppress(ChildProcessError):
+        while True:
+            os.waitpid(-1, 0)
+    os._exit(1)
+
+
 def build_in_child(cache_dir: Path, zygote: int) -> NoReturn:
     """The body of the zygote's builder child: own session, stdio to <cache_dir>/build.log, build, exit.
 
@@ -99,8 +109,10 @@ def build_in_child(cache_dir: Path, zygote: int) -> NoReturn:
     try:
         os.setsid()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the zygote ignores it; we wait for the compiler
-        signal.signal(signal.SIGTERM, lambda _sig, _frame: os.killpg(0, signal.SIGKILL))
-        syscalls.LinuxSyscalls().prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _abandon)
+        sc = syscalls.LinuxSyscalls()
+        sc.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)  # the compiler's orphans are ours to reap, not init's
+        sc.prctl(syscalls.PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() == zygote:  # else it exited before the prctl: nothing to build for
             cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             null = os.open(os.devnull, os.O_RDONLY)
