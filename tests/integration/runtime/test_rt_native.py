@@ -3,6 +3,7 @@ exec root, and the Python loop stays in use when it is disabled or cannot be bui
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -56,6 +57,16 @@ def run_with_attach(box: Box, cid: str) -> bool:
     assert raw == b"\x01\0\0\0\0\0\0\x07out-hi\n\x02\0\0\0\0\0\0\x07err-hi\n"
     assert box.wait(cid).exit_code == 0
     assert box.output(cid, "stdout") == "out-hi\n" and box.output(cid, "stderr") == "err-hi\n"
+    places = box.rt._places(cid)
+    raw = places.status.read_text()  # byte for byte what state.write_status writes
+    record = json.loads(raw)
+    assert raw == json.dumps(record, separators=(",", ":"), sort_keys=True)
+    assert set(record) == {"status", "pid", "exit_code", "oom_killed", "started_at", "finished_at", "error",
+                           "monitor_pid"}
+    assert [record[k] for k in ("status", "exit_code", "oom_killed", "error")] == ["exited", 0, False, ""]
+    assert record["monitor_pid"] == pid and record["finished_at"] > record["started_at"]
+    assert [p.name for p in places.dir.iterdir() if ".tmp" in p.name] == []
+    assert not places.socket.exists()  # unlinked: it was still ours
     return is_native
 
 
