@@ -9,7 +9,6 @@ SCM_RIGHTS. The zygote exits when the daemon's end closes; monitors it forked li
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import os
@@ -75,8 +74,7 @@ def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
     sc = syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
-    with contextlib.suppress(OSError):
-        native.source_key()  # the native monitor's cache key, hashed once here rather than per monitor
+    native.source_key()  # the native monitor's cache key, hashed once here rather than per monitor
     # Everything loaded so far lives as long as the monitors: freezing it keeps their collector from
     # writing GC headers into these objects, which would copy the shared pages into each monitor.
     gc.collect()

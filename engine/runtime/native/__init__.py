@@ -29,7 +29,7 @@ ARGV0 = "engine.runtime.native-monitor"
 
 
 def enabled() -> bool:
-    return os.environ.get(ENV, "1") != "0"
+    return os.environ.get(ENV, "1") != "0" and source_key() != ""
 
 
 _key: str | None = None
@@ -48,7 +48,11 @@ def source_key() -> str:
             with contextlib.suppress(ImportError):
                 sha256 = importlib.import_module(name).sha256
                 break
-        _key = sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+        try:
+            _key = sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+        except OSError as e:  # not installed with the package: the Python loop serves
+            log.warning("native monitor source unreadable, using the Python loop err=%s", e)
+            _key = ""
     return _key
 
 
