@@ -24,7 +24,10 @@ class ContainerStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._by_id: dict[str, Container] = {}
         self._names: dict[str, str] = {}  # name -> id
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the indexes; never held across disk writes
+        # one per container: orders its record writes (and its removal) without making the exits of a
+        # `down` wait for each other's fsyncs, as one lock around every write did
+        self._record_locks: dict[str, threading.RLock] = {}
 
     def dir(self, cid: str) -> Path:
         return self.root / cid
@@ -49,31 +52,43 @@ class ContainerStore:
                 self._names[c.name] = c.id
             return list(self._by_id.values()), orphans
 
-    def save(self, c: Container) -> Container:
+    def _record_lock(self, cid: str) -> threading.RLock:
         with self._lock:
-            d = self.dir(c.id)
-            d.mkdir(exist_ok=True)
+            return self._record_locks.setdefault(cid, threading.RLock())
+
+    def save(self, c: Container) -> Container:
+        with self._record_lock(c.id):
+            return self._save(c)
+
+    def _save(self, c: Container) -> Container:
+        """Write the record (the caller holds its record lock), then index it."""
+        d = self.dir(c.id)
+        d.mkdir(exist_ok=True)
+        with self._lock:
             old = self._by_id.get(c.id)
-            # hostconfig first: config.v2.json is the record's commit point. Most changes (state, health
-            # probes) leave the host config alone: then it is not rewritten.
-            if old is None or old.host_config != c.host_config:
-                atomic_write_json(d / "hostconfig.json", c.host_config)
-            atomic_write_json(d / "config.v2.json", c.to_json())
+        # hostconfig first: config.v2.json is the record's commit point. Most changes (state, health
+        # probes) leave the host config alone: then it is not rewritten.
+        if old is None or old.host_config != c.host_config:
+            atomic_write_json(d / "hostconfig.json", c.host_config)
+        atomic_write_json(d / "config.v2.json", c.to_json())
+        with self._lock:
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)
             self._by_id[c.id] = c
             self._names[c.name] = c.id
-            return c
+        return c
 
     def update(self, cid: str, change: Callable[[Container], Container]) -> Container:
-        """Apply `change` to the current record and save, atomically with respect to every other update:
-        an exit recorded by a worker thread is never overwritten by a change computed from an older copy."""
-        with self._lock:
-            current = self._by_id.get(cid)
+        """Apply `change` to the current record and save, atomically with respect to every other update of
+        that container: an exit recorded by a worker thread is never overwritten by a change computed from
+        an older copy."""
+        with self._record_lock(cid):
+            with self._lock:
+                current = self._by_id.get(cid)
             if current is None:
                 raise NotFound(f"No such container: {cid}")
             new = change(current)
-            return current if new is current else self.save(new)
+            return current if new is current else self._save(new)
 
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
@@ -97,12 +112,14 @@ class ContainerStore:
                 del self._names[name]
 
     def delete(self, cid: str) -> None:
-        with self._lock:
-            c = self._by_id.pop(cid, None)
-            if c is not None:
-                self.release_name(c.name, cid)
-        # the record goes first: a crash in the middle leaves an orphan directory, never half a record
-        (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
+        with self._record_lock(cid):  # no update of it can write the record again after this
+            with self._lock:
+                c = self._by_id.pop(cid, None)
+                if c is not None:
+                    self.release_name(c.name, cid)
+                self._record_locks.pop(cid, None)
+            # the record goes first: a crash in the middle leaves an orphan directory, never half a record
+            (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
         shutil.rmtree(self.dir(cid), ignore_errors=True)
 
     def get(self, ref: str) -> Container:

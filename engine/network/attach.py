@@ -235,7 +235,7 @@ class ContainerNetworking:
 
     def detach(self, cid: str) -> None:
         """After the container ended (or a failed start): everything attach made, gone. Idempotent."""
-        self.dns.close(cid)  # its sockets hold the namespace alive
+        self.dns.close(cid, wait=False)  # the namespace goes too: nothing will rebind its port
         self.proxies.stop(cid)  # before the sockets it serves are released
         self.ports.release(cid)
         a = self._live.get(cid)

@@ -135,11 +135,13 @@ class DnsServer:
         # (a 20-service up: most of each start)
         asyncio.run_coroutine_threadsafe(self._serve(cid, listener, udp, tcp), self.loop)
 
-    def close(self, cid: str) -> None:
+    def close(self, cid: str, wait: bool = True) -> None:
+        """Stop serving the container. wait=False when its namespace is going away anyway (a detach): nobody
+        can rebind there, so the exit need not wait for a busy loop (a `down`) to close the sockets."""
         with self._lock:
             listener = self._listeners.pop(cid, None)
         if listener is not None:
-            self._on_loop(self._close_listener, listener)
+            self._on_loop(self._close_listener, listener, wait)
 
     def close_all(self) -> None:
         with self._lock:
@@ -148,8 +150,9 @@ class DnsServer:
         for listener in listeners:
             self._on_loop(self._close_listener, listener)
 
-    def _on_loop(self, fn: Callable[[_Listener], None], listener: _Listener) -> None:
-        """Run fn on the loop and wait for it: the port must be free when we return (a restart rebinds)."""
+    def _on_loop(self, fn: Callable[[_Listener], None], listener: _Listener, wait: bool = True) -> None:
+        """Run fn on the loop and (wait) wait for it: the port must be free when we return if the same
+        namespace may bind it again."""
         loop = self.loop
         try:
             current = asyncio.get_running_loop()
@@ -167,7 +170,8 @@ class DnsServer:
                 done.set()
 
         loop.call_soon_threadsafe(run)
-        done.wait(10)
+        if wait:
+            done.wait(10)
 
     def is_open(self, cid: str) -> bool:
         with self._lock:
