@@ -1,7 +1,8 @@
 """A service's container as the Engine API's create body: a pure translation of the typed model.
 
 `container_config(...)` returns the JSON body of POST /containers/create (Config + HostConfig +
-NetworkingConfig), labelled as Docker Compose v2 labels its containers.
+NetworkingConfig), labelled as Docker Compose v2 labels its containers. The one read from outside the model: a
+seccomp profile named in `security_opt` is a file whose JSON goes into the body, as Compose sends it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from composer import labels as L
 from composer.graph import SERVICE_PREFIX
 from composer.model import Healthcheck, Mount, Project, Service
+from composer.security_opts import resolve_security_opts
 
 NS = 1_000_000_000
 
@@ -162,6 +164,7 @@ def container_config(
 ) -> dict[str, Any]:
     """The POST /containers/create body for container `number` of `service`."""
     exposed, bindings = _ports(service)
+    security = resolve_security_opts(service.security_opt, meta.working_dir)
     binds: list[str] = []
     mounts: list[dict[str, Any]] = []
     for m in service.volumes:
@@ -183,7 +186,7 @@ def container_config(
         "DnsSearch": list(service.dns_search) or None,
         "DnsOptions": list(service.dns_opt) or None,
         "ExtraHosts": list(service.extra_hosts) or None,
-        "SecurityOpt": list(service.security_opt) or None,
+        "SecurityOpt": list(security.security_opt) or None,
         "GroupAdd": list(service.group_add) or None,
         "Sysctls": dict(service.sysctls) or None,
         "Init": service.init,
@@ -193,6 +196,9 @@ def container_config(
         "PidsLimit": service.pids_limit,
         "VolumesFrom": [v for v in service.volumes_from] or None,
     }
+    if security.unconfined_paths:
+        host["MaskedPaths"] = []
+        host["ReadonlyPaths"] = []
     if service.tmpfs:
         host["Tmpfs"] = {t.partition(":")[0]: t.partition(":")[2] for t in service.tmpfs}
     if service.logging:

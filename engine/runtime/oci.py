@@ -169,6 +169,11 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
     return list(limits.values())
 
 
+def _paths(given: list[str] | None, default: list[str]) -> list[str]:
+    """Docker's rule: an absent list means the defaults, an empty one (`systempaths=unconfined`) means none."""
+    return list(default) if given is None else list(given)
+
+
 def _resources(host_config: dict[str, Any], privileged: bool) -> dict[str, Any]:
     res: dict[str, Any] = {
         "devices": [{"allow": True, "access": "rwm"}]
@@ -310,8 +315,8 @@ def build_spec(
         "devices": devices,
         "cgroupsPath": cgroups_path,
         "sysctl": {str(k): str(v) for k, v in (host_config.get("Sysctls") or {}).items()},
-        "maskedPaths": [] if privileged else list(host_config.get("MaskedPaths") or MASKED_PATHS),
-        "readonlyPaths": [] if privileged else list(host_config.get("ReadonlyPaths") or READONLY_PATHS),
+        "maskedPaths": [] if privileged else _paths(host_config.get("MaskedPaths"), MASKED_PATHS),
+        "readonlyPaths": [] if privileged else _paths(host_config.get("ReadonlyPaths"), READONLY_PATHS),
         "rootfsPropagation": "private",
     }
     profile = seccomp.linux_seccomp(security, privileged, cap_list)
