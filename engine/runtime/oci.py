@@ -170,7 +170,7 @@ def _rlimits(host_config: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _paths(given: list[str] | None, default: list[str]) -> list[str]:
-    """Docker's rule: an absent list means the defaults, an empty one (`systempaths=unconfined`) means none."""
+    """Docker's rule: absent means the defaults; empty (`systempaths=unconfined`) means none."""
     return list(default) if given is None else list(given)
 
 

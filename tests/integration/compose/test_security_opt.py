@@ -1,5 +1,6 @@
-"""`security_opt` as Compose v2 sends it: a seccomp profile file read relative to the project, its JSON sent to the
-engine and enforced in the container; `systempaths=unconfined` clears the masked paths; a missing file is one line."""
+"""`security_opt` as Compose v2 sends it: a seccomp profile file read relative to the project, its JSON
+sent to the engine and enforced in the container; `systempaths=unconfined` clears the masked paths; a
+missing file is one line."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def test_seccomp_profile_file_is_enforced(composer: Runner, api: docker.APIClien
     assert allowed.code == 0, allowed.err
 
 
-def test_systempaths_unconfined_unmasks_proc(composer: Runner, api: docker.APIClient, project_dir: Path) -> None:
+def test_systempaths_unconfined_unmasks_proc(composer: Runner, project_dir: Path) -> None:
     (project_dir / "profiles").mkdir()
     (project_dir / "profiles" / "deny-mkdir.json").write_text(json.dumps(DENY_MKDIR))
     (project_dir / "compose.yaml").write_text(PROJECT)
