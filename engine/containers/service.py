@@ -377,22 +377,24 @@ class ContainerService:
             await self._kill_and_wait(c, signals.SIGKILL, None)
 
     async def kill(self, ref: str, signal: str | None) -> None:
+        """Not under the container's lock, as in dockerd: a stop holds that lock for its whole grace period,
+        and a kill sent meanwhile (the second Ctrl-C of `up`) must act at once. Signalling a live process
+        needs no ordering; one that has just ended answers Conflict like any stopped container."""
         c = self.get(ref)
         sig = parse_signal(signal, signals.SIGKILL)
-        async with self.lock(c.id):
-            c = self.store.current(c.id) or c
-            if c.state.status not in ("running", "paused"):
-                raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
-            c = self.store.update(c.id, _manually_stopped(True))
-            rt = self.runtime(c)
-            try:
-                await asyncio.to_thread(rt.kill, c.id, sig)
-            except NotFound:  # ended, and the runtime already forgot it (see _kill_and_wait)
-                raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
-            self.event_publish(c, "kill", signal=str(sig))
-            if sig == signals.SIGKILL and c.state.status == "paused":
-                with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
-                    await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
+        c = self.store.current(c.id) or c
+        if c.state.status not in ("running", "paused"):
+            raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
+        c = self.store.update(c.id, _manually_stopped(True))
+        rt = self.runtime(c)
+        try:
+            await asyncio.to_thread(rt.kill, c.id, sig)
+        except NotFound:  # ended, and the runtime already forgot it (see _kill_and_wait)
+            raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
+        self.event_publish(c, "kill", signal=str(sig))
+        if sig == signals.SIGKILL and c.state.status == "paused":
+            with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
+                await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
 
     async def pause(self, ref: str) -> None:
         c = self.get(ref)

@@ -335,3 +335,24 @@ def test_update_restart_policy_and_stopped_resources(engine: EngineProcess) -> N
     hc = engine.json("GET", f"/containers/{cid}/json")["HostConfig"]
     assert hc["Memory"] == 96 << 20 and hc["RestartPolicy"]["Name"] == "always"
     assert engine.request("POST", f"/containers/{cid}/update", {"Privileged": True}).status == 400
+
+
+def test_kill_during_a_stop_acts_at_once(engine: EngineProcess) -> None:
+    """A stop waits out its grace period holding the container; a kill meanwhile must not queue behind it."""
+    cid = engine.run(["sleep", "600"])  # PID 1 with no handler ignores SIGTERM: the stop would wait 30 s
+    stop_status: list[int] = []
+    stopper = threading.Thread(
+        target=lambda: stop_status.append(engine.request("POST", f"/containers/{cid}/stop?t=30").status))
+    stopper.start()
+    try:
+        time.sleep(0.5)
+        began = time.monotonic()
+        assert engine.request("POST", f"/containers/{cid}/kill", timeout=10).status == 204
+        assert time.monotonic() - began < 5
+        stopper.join(10)
+        assert not stopper.is_alive()
+        assert stop_status == [204]
+        assert _state(engine, cid)["ExitCode"] == 137
+    finally:
+        engine.request("POST", f"/containers/{cid}/kill")
+        stopper.join(35)
