@@ -6,6 +6,7 @@ Flags win over the file; the file wins over defaults. Bad input raises `ConfigEr
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,11 @@ def _check_host(host: str) -> str:
         addr, sep, port = host[len("tcp://") :].rpartition(":")
         if not sep or not addr or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"invalid host {host!r}: expected tcp://HOST:PORT")
+        if not _loopback(addr.strip("[]")):
+            raise ConfigError(
+                f"invalid host {host!r}: tcp is served without TLS or authentication, "
+                "so only loopback addresses (127.0.0.1, ::1, localhost) are allowed; use unix://PATH"
+            )
         return host
     if not host.startswith("unix://") or len(host) <= len("unix://"):
         raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
@@ -124,6 +130,15 @@ def _check_host(host: str) -> str:
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")
     return host
+
+
+def _loopback(addr: str) -> bool:
+    if addr == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(addr).is_loopback
+    except ValueError:
+        return False
 
 
 def _kv_list(items: Sequence[str], what: str) -> dict[str, str]:

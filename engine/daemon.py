@@ -149,12 +149,11 @@ class Engine:
         from engine.api.networks import NETWORKS
 
         self.app[NETWORKS] = self.networks
-        # B1: registry client (daemon.json registry-mirrors/insecure-registries, staging under data-root)
-        # and the builder, made once here and reached by the build/distribution routes
+        # the registry client and the builder are made on first use (engine.api.distribution/build);
+        # only a build cut short by a crash needs the builder now
         from engine.api import build as build_api
-        from engine.api import distribution
 
-        build_api.install(self.app, self.backends, distribution.install(self.app, self.backends))
+        build_api.recover(self.backends)
 
     async def serve(self, stop: asyncio.Event) -> None:
         self.events.bind_loop(asyncio.get_running_loop())

@@ -10,44 +10,47 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
+from engine.api.distribution import decode_registry_auth, registry_client
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qbool, qstr
-from engine.build.context import unpack
-from engine.build.executor import Builder, BuildError, BuildOptions
 from engine.errors import EngineError, InvalidParameter
 from engine.images import reference
-from engine.registry import decode_registry_auth
 
-BUILDER: web.AppKey[Builder] = web.AppKey("builder", Builder)
-_lazy: dict[int, Builder] = {}
+if TYPE_CHECKING:
+    from engine.build.executor import Builder, BuildOptions
+
+# the builder is loaded on the first build: the idle daemon does not need it
+BUILDER: web.AppKey[Builder] = web.AppKey("builder")
 
 
 def build_root(b: Backends) -> Path:
     return Path(b.config.data_root) / "build"
 
 
-def install(app: web.Application, b: Backends, registry: Any) -> None:
-    """Called by the composition root before the app starts."""
-    bld = Builder(b.images, b.containers, registry, build_root(b))
-    bld.recover()
-    app[BUILDER] = bld
+def recover(b: Backends) -> None:
+    """At daemon start: let the builder drop what a build cut short by a crash left behind. The builder
+    is loaded only when there is something to drop (its unpacked contexts or build-* rw layers)."""
+    rw_root = Path(getattr(b.images, "root", "") or "/nonexistent") / "rw"
+    leftovers = (build_root(b) / "contexts").exists() or (rw_root.is_dir() and any(rw_root.glob("build-*")))
+    if leftovers and b.images is not None:
+        from engine.build.executor import Builder
+
+        Builder(b.images, b.containers, None, build_root(b)).recover()
 
 
 def builder(request: web.Request) -> Builder:
-    if BUILDER in request.app:
-        return request.app[BUILDER]
-    from engine.api.distribution import registry_client
+    bld = request.app.get(BUILDER)
+    if bld is None:
+        from engine.build.executor import Builder
 
-    b = backends(request)
-    key = id(request.app)
-    if key not in _lazy:
-        _lazy[key] = Builder(b.images, b.containers, registry_client(request), build_root(b))
-    return _lazy[key]
+        b = backends(request)
+        bld = request.app[BUILDER] = Builder(b.images, b.containers, registry_client(request), build_root(b))
+    return bld
 
 
 def _json_map(request: web.Request, name: str) -> dict[str, str]:
@@ -101,6 +104,8 @@ def registry_config(header: str) -> dict[str, Any]:
 
 
 def options(request: web.Request) -> BuildOptions:
+    from engine.build.executor import BuildOptions
+
     if qstr(request, "remote"):
         raise InvalidParameter("building from a remote context (git or URL) is not supported by this engine")
     return BuildOptions(
@@ -129,6 +134,8 @@ async def build(request: web.Request) -> web.StreamResponse:
         async for chunk in request.content.iter_chunked(1 << 20):
             body.write(chunk)
         body.seek(0)
+        from engine.build.context import unpack
+
         ctx = await asyncio.to_thread(unpack, body, root / "contexts", opts.dockerfile)
     stream = JSONStream(request)
     quiet = qbool(request, "q")
@@ -144,6 +151,8 @@ async def build(request: web.Request) -> web.StreamResponse:
             stream.emit({"stream": image_id + "\n"})
 
     def code(e: EngineError) -> int | None:
+        from engine.build.executor import BuildError
+
         return e.code if isinstance(e, BuildError) else None
 
     try:

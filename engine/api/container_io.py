@@ -12,7 +12,7 @@ from engine.api.backends import Route, backends
 from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
-from engine.containers import archive, detachkeys, logs, stdio
+from engine.containers import detachkeys, logs, stdio
 from engine.containers.model import ZERO_TIME
 from engine.containers.service import ContainerService
 from engine.errors import EngineError, InvalidParameter, NotFound
@@ -71,7 +71,9 @@ async def container_logs(request: web.Request) -> web.StreamResponse:
     try:
         while (batch := await asyncio.to_thread(existing.next_batch)) is not None:
             await resp.write(b"".join(e.encode(tty, opts.timestamps) for e in batch))
-        if opts.follow and running():
+        if opts.follow:
+            # even when the container has just exited: follow reads once more, so lines the monitor
+            # wrote between our first read and the exit are not lost
             async for e in logs.follow(path, opts, existing.end, running):
                 await resp.write(e.encode(tty, opts.timestamps))
         await resp.write_eof()
@@ -167,6 +169,8 @@ def _stat_header(stat: dict) -> str:
 
 
 async def archive_head(request: web.Request) -> web.StreamResponse:
+    from engine.containers import archive  # tar helpers: loaded on first use
+
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
@@ -175,6 +179,8 @@ async def archive_head(request: web.Request) -> web.StreamResponse:
 
 
 async def archive_get(request: web.Request) -> web.StreamResponse:
+    from engine.containers import archive  # tar helpers: loaded on first use
+
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
@@ -193,6 +199,8 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
 
 
 async def archive_put(request: web.Request) -> web.StreamResponse:
+    from engine.containers import archive  # tar helpers: loaded on first use
+
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
@@ -210,6 +218,8 @@ async def archive_put(request: web.Request) -> web.StreamResponse:
 
 
 async def export(request: web.Request) -> web.StreamResponse:
+    from engine.containers import archive  # tar helpers: loaded on first use
+
     svc = backends(request).containers
     c = svc.get(_id(request))
     async with archive.exporting(svc, c) as chunks:

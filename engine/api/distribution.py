@@ -1,8 +1,8 @@
 """Registry routes: POST /images/create?fromImage= (pull, streamed progress), POST /images/{name}/push,
 POST /auth (docker login) and GET /distribution/{name}/json. `fromSrc` imports stay with engine.api.images.
 
-The RegistryClient is made by the composition root (`install`), with the daemon's registry-mirrors,
-insecure-registries and a staging dir under the data root; a lazily made one serves apps built without it.
+The RegistryClient (with the daemon's registry-mirrors, insecure-registries and a staging dir under the
+data root) is made on first use and kept on the app: the idle daemon never loads the registry client.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
@@ -19,14 +19,17 @@ from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr
 from engine.errors import InvalidParameter
 from engine.images.reference import familiar, normalize
-from engine.registry import RegistryClient, RegistryOptions, decode_registry_auth
+
+if TYPE_CHECKING:
+    from engine.registry import RegistryClient
 
 log = logging.getLogger(__name__)
-REGISTRY: web.AppKey[RegistryClient] = web.AppKey("registry", RegistryClient)
-_lazy: dict[int, RegistryClient] = {}
+REGISTRY: web.AppKey[RegistryClient] = web.AppKey("registry")
 
 
 def make_client(b: Backends) -> RegistryClient:
+    from engine.registry import RegistryClient, RegistryOptions
+
     cfg = b.config
     options = RegistryOptions.from_daemon_config(
         {"registry-mirrors": list(cfg.registry_mirrors), "insecure-registries": list(cfg.insecure_registries)}
@@ -36,20 +39,17 @@ def make_client(b: Backends) -> RegistryClient:
     return RegistryClient(b.images, options, staging_dir=staging)
 
 
-def install(app: web.Application, b: Backends) -> RegistryClient:
-    """Called by the composition root before the app starts; returns the client (the builder pulls too)."""
-    client = make_client(b)
-    app[REGISTRY] = client
+def registry_client(request: web.Request) -> RegistryClient:
+    client = request.app.get(REGISTRY)
+    if client is None:
+        client = request.app[REGISTRY] = make_client(backends(request))
     return client
 
 
-def registry_client(request: web.Request) -> RegistryClient:
-    if REGISTRY in request.app:
-        return request.app[REGISTRY]
-    key = id(request.app)
-    if key not in _lazy:
-        _lazy[key] = make_client(backends(request))
-    return _lazy[key]
+def decode_registry_auth(header: str) -> Any:
+    from engine.registry import decode_registry_auth as decode
+
+    return decode(header)
 
 
 def _ref(request: web.Request, name: str) -> str:
