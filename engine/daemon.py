@@ -195,7 +195,7 @@ def _setup_logging(debug: bool) -> None:
 
 def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     """SIGTERM/SIGINT stop the daemon: plain handlers, not loop.add_signal_handler. That one relays signals
-    through a wakeup fd a forked child inherits (pyroute2 forks helpers and SIGTERMs them), so a signal
+    through a wakeup fd a forked child inherits (a helper the daemon forks may get SIGTERM), so a signal
     meant for the child would stop the daemon; here a forked child dies as it would by default."""
     daemon_pid = os.getpid()
 
