@@ -11,13 +11,18 @@ is stdin EOF, and output must go on.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import socket
+import struct
+import termios
 
 from engine.api import web
 from engine.api.web.server import Connection
 
 log = logging.getLogger(__name__)
 
+HEAD_READ_WAIT = 0.2  # seconds the stream waits at most for the client to read the hijack's head
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 
@@ -74,4 +79,32 @@ async def hijack(request: web.Request, *, multiplexed: bool) -> Hijacked:
         headers["Upgrade"] = "tcp"
     else:
         headers["Connection"] = "close"
-    return take_over(request, 101 if upgrade else 200, "UPGRADED" if upgrade else "OK", headers)
+    hijacked = take_over(request, 101 if upgrade else 200, "UPGRADED" if upgrade else "OK", headers)
+    await _until_head_read(request.connection)
+    return hijacked
+
+
+async def _until_head_read(conn: Connection) -> None:
+    """Hold the stream back until the client has read the response head (bounded wait).
+
+    docker-py reads the head through http.client's buffered reader, then reads the raw socket under it:
+    stream bytes that arrived together with the head stay in that buffer and are lost. Output that is
+    ready at once (an exec's held output) makes that likely. On a Unix socket, TIOCOUTQ counts the bytes
+    the peer has not read yet, so waiting for zero separates the head from the stream."""
+    transport = conn.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if transport is None or sock is None or sock.family != socket.AF_UNIX:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HEAD_READ_WAIT
+    while transport.get_write_buffer_size() or _unread(sock.fileno()):
+        if loop.time() >= deadline or transport.is_closing():
+            return
+        await asyncio.sleep(0.0005)
+
+
+def _unread(fd: int) -> int:
+    try:
+        return int(struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0])
+    except OSError:
+        return 0

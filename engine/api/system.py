@@ -200,7 +200,9 @@ async def info(request: web.Request) -> web.StreamResponse:
         "ContainerdCommit": {"ID": ""},
         "RuncCommit": {"ID": ""},
         "InitCommit": {"ID": ""},
-        "SecurityOptions": [],
+        # as dockerd reports them: seccomp with its built-in default profile, and cgroup namespaces on v2
+        "SecurityOptions": ["name=seccomp,profile=builtin"]
+        + (["name=cgroupns"] if _cgroup_version() == "2" else []),
         "Warnings": None,
     }
     return json_response(data)

@@ -44,6 +44,7 @@ def test_info_has_the_fields_the_docker_cli_prints(engine: EngineProcess) -> Non
     assert info["Images"] >= 1
     assert info["Driver"] == "overlay2" and info["CgroupDriver"] == "cgroupfs"
     assert info["CgroupVersion"] in ("1", "2")
+    assert "name=seccomp,profile=builtin" in info["SecurityOptions"]
     assert info["DockerRootDir"] == str(engine.data_root)
     assert info["NCPU"] >= 1 and info["MemTotal"] > 0
     assert info["ID"] and info["Name"] and info["ServerVersion"] and info["KernelVersion"]
