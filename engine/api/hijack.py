@@ -97,8 +97,8 @@ async def _until_head_read(conn: Connection) -> None:
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + HEAD_READ_WAIT
-    while transport.get_write_buffer_size() or _unread(sock.fileno()):
-        if loop.time() >= deadline or transport.is_closing():
+    while not transport.is_closing() and loop.time() < deadline:
+        if not transport.get_write_buffer_size() and not _unread(sock.fileno()):
             return
         await asyncio.sleep(0.0005)
 
@@ -106,5 +106,5 @@ async def _until_head_read(conn: Connection) -> None:
 def _unread(fd: int) -> int:
     try:
         return int(struct.unpack("i", fcntl.ioctl(fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0])
-    except OSError:
+    except (OSError, ValueError):  # ValueError: the client went away and the transport closed its socket
         return 0
