@@ -12,6 +12,7 @@ import socket
 import struct
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,16 @@ class Box:
                     child.rmdir()
             if d.is_dir():
                 d.rmdir()
+
+
+@contextlib.contextmanager
+def runtime_box(exec_root: Path, rootfs: Path, tmp: Path, binary: str | None = None) -> Iterator[Box]:
+    """A Runtime of its own (e.g. with runc, or started under a changed environment) and a Box on it; both
+    cleaned up whatever the test did."""
+    rt = Runtime(exec_root, binary=binary)
+    box = Box(rt, rootfs, tmp)
+    try:
+        yield box
+    finally:
+        box.cleanup()
+        rt.close()

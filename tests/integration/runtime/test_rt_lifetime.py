@@ -15,7 +15,7 @@ import pytest
 
 from engine.errors import InvalidParameter
 from engine.runtime import Runtime
-from tests.integration.runtime.rt_support import Box, attach, read_attach
+from tests.integration.runtime.rt_support import attach, read_attach, runtime_box
 
 pytestmark = pytest.mark.root
 
@@ -69,13 +69,8 @@ def test_monitor_survives_its_starter_being_killed(box, tmp_path):
 
 @pytest.fixture
 def runc_box(busybox_rootfs, tmp_path):
-    rt = Runtime(tmp_path / "exec-runc", binary="runc")
-    b = Box(rt, busybox_rootfs, tmp_path)
-    try:
+    with runtime_box(tmp_path / "exec-runc", busybox_rootfs, tmp_path, binary="runc") as b:
         yield b
-    finally:
-        b.cleanup()
-        rt.close()
 
 
 def test_runc_runs_our_bundle(runc_box):

@@ -16,7 +16,7 @@ import pytest
 
 from engine.runtime import Runtime, native
 from engine.runtime.state import Places, read_status
-from tests.integration.runtime.rt_support import Box, attach, read_attach
+from tests.integration.runtime.rt_support import Box, attach, read_attach, runtime_box
 
 pytestmark = pytest.mark.root
 
@@ -162,13 +162,8 @@ def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Pat
 @pytest.fixture
 def python_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
     monkeypatch.setenv(native.ENV, "0")  # before the Runtime: its zygote (so each monitor) inherits it
-    rt = Runtime(tmp_path / "exec")
-    b = Box(rt, busybox_rootfs, tmp_path)
-    try:
+    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
         yield b
-    finally:
-        b.cleanup()
-        rt.close()
 
 
 def test_disabled_native_monitor_keeps_the_python_loop(python_box: Box, tmp_path: Path) -> None:
@@ -184,13 +179,8 @@ def broken_cc_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_pat
     cc.write_text("#!/bin/sh\necho 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n")
     cc.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    rt = Runtime(tmp_path / "exec")
-    b = Box(rt, busybox_rootfs, tmp_path)
-    try:
+    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
         yield b
-    finally:
-        b.cleanup()
-        rt.close()
 
 
 def test_broken_compiler_falls_back_with_one_warning(broken_cc_box: Box, tmp_path: Path) -> None:
@@ -266,17 +256,12 @@ def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tm
         time.sleep(0.02)
     assert box.rt.exec_state("x1", "e1").exit_code == 3
 
-    rt = Runtime(tmp_path / "exec-runc", binary="runc")
-    runc_box = Box(rt, busybox_rootfs, tmp_path)
-    try:
+    with runtime_box(tmp_path / "exec-runc", busybox_rootfs, tmp_path, binary="runc") as runc_box:
         warm(runc_box)
         runc_box.start(["sh", "-c", "echo hi; sleep 30"], cid="rn1")
         wait_native(runc_box, monitor_pid(runc_box, "rn1"))
-        rt.kill("rn1", signal.SIGKILL)
+        runc_box.rt.kill("rn1", signal.SIGKILL)
         assert runc_box.wait("rn1").exit_code == 137 and runc_box.output("rn1") == "hi\n"
-    finally:
-        runc_box.cleanup()
-        rt.close()
 
 
 def build_processes(cache_dir: Path) -> list[int]:

@@ -10,22 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.runtime import Runtime
 from engine.runtime.bpf_seccomp import NATIVE
-from tests.integration.runtime.rt_support import Box
+from tests.integration.runtime.rt_support import Box, runtime_box
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture(params=["composer", "runc"])
 def any_box(request, busybox_rootfs, tmp_path) -> Iterator[Box]:  # type: ignore[no-untyped-def]
-    rt = Runtime(tmp_path / f"exec-{request.param}", binary="runc" if request.param == "runc" else None)
-    b = Box(rt, busybox_rootfs, tmp_path)
-    try:
+    binary = "runc" if request.param == "runc" else None
+    with runtime_box(tmp_path / f"exec-{request.param}", busybox_rootfs, tmp_path, binary=binary) as b:
         yield b
-    finally:
-        b.cleanup()
-        rt.close()
 
 
 def opts(profile: dict) -> dict:
