@@ -59,16 +59,22 @@ def stop_containers(
 
 def interrupted(session: Session, ctx: Context, upopts: UpOptions) -> int:
     """The first Ctrl-C (or SIGTERM) arrived: stop what this `up` started; a second one kills it."""
+    return stop_interrupted(session, ctx, ctx.started, upopts.timeout)
+
+
+def stop_interrupted(session: Session, ctx: Context, ours: Iterable[str], timeout: int | None) -> int:
+    """Stop the running containers with ids in `ours` (a second Ctrl-C kills them); the exit status."""
     sys.stderr.write(GRACEFUL + "\n")
     sys.stderr.flush()
-    targets = _running(session, ctx.started)
+    ids = set(ours)
+    targets = _running(session, ids)
     log.info("interrupted: stopping %d containers this up started", len(targets))
     try:
-        stop_containers(session, ctx, targets, upopts.timeout)
+        stop_containers(session, ctx, targets, timeout)
     except KeyboardInterrupt:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third Ctrl-C must not stop the kill
         try:
-            kill_containers(session, ctx, _running(session, ctx.started))
+            kill_containers(session, ctx, _running(session, ids))
         finally:
             signal.signal(signal.SIGINT, previous)
     return INTERRUPTED

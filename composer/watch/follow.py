@@ -1,5 +1,7 @@
 """`up --watch`: the services' logs and the watch's one-line messages interleaved on stdout, logs following
-containers across a restart or a recreate, until Ctrl-C/SIGTERM, which stops the project's containers."""
+containers across a restart or a recreate, until Ctrl-C/SIGTERM. That ends it as attached `up` ends
+(composer.cli.teardown): what this `up` and its watch started is stopped, what ran before untouched keeps
+running, a second Ctrl-C kills."""
 
 from __future__ import annotations
 
@@ -8,12 +10,23 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from composer.execute import Context
     from composer.session import Session
 
 WATCH = "watch"  # the name watch messages are painted with
 
 
-def follow_watching(session: Session, args: dict[str, Any], services: Sequence[str]) -> int:
+def follow_watching(
+    session: Session,
+    args: dict[str, Any],
+    services: Sequence[str],
+    ctx: Context,
+    running_before: set[str],
+    timeout: int | None,
+) -> int:
+    """`running_before`: ids of the project's containers that ran before this `up`; those it left alone
+    (not in ctx.started) are not ours to stop."""
+    from composer.cli import teardown
     from composer.cli.commands.watch import start, wait_forever
     from composer.containers import list_containers
     from composer.logs import LogFormat, LogPrinter, LogStreamer
@@ -36,19 +49,6 @@ def follow_watching(session: Session, args: dict[str, Any], services: Sequence[s
     finally:
         watcher.stop()
         streamer.close()
-    sys.stderr.write("Gracefully stopping...\n")
-    _stop(watcher.session)
-    return 0
-
-
-def _stop(session: Session) -> None:
-    from composer.execute import Context, execute
-    from composer.observe import Observed, list_containers
-    from composer.progress import Progress
-    from composer.reconcile import plan_stop
-
-    containers = tuple(
-        c for c in list_containers(session.engine.client, session.name, oneoff=False) if c.running
-    )
-    plan = plan_stop(session.project, Observed(session.name, containers), (), None)
-    execute(plan, Context(api=session.engine.client, project=session.project, progress=Progress("quiet")))
+    left_alone = running_before - set(ctx.started)
+    ours = [c.id for c in list_containers(api, watcher.session.name, ()) if c.id not in left_alone]
+    return teardown.stop_interrupted(watcher.session, ctx, ours, timeout)

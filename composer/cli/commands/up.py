@@ -144,5 +144,6 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     if args.get("--watch"):
         from composer.watch.follow import follow_watching
 
-        return follow_watching(session, args, services)
+        running_before = {c.id for c in observed.containers if c.running}
+        return follow_watching(session, args, services, ctx, running_before, timeout)
     return follow_project(session, args, ctx, upopts)
