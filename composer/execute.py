@@ -219,7 +219,8 @@ def _service_container(ctx: Context, service: str) -> str:
 def _create_container(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.service is not None and op.number is not None
     svc = ctx.project.services[op.service]
-    ctx.progress.event("Container", op.target, "Creating")
+    if not op.recreate:
+        ctx.progress.event("Container", op.target, "Creating")
     ref = image_ref(ctx.project, svc)
     try:
         image_id = _image_id(ctx, ref)
@@ -244,7 +245,7 @@ def _create_container(op: Operation, ctx: Context) -> None:
         reply = ctx.api.create_container_from_config(body, name=op.target)
     with ctx._lock:
         ctx.container_ids[op.target] = str(reply["Id"])
-    ctx.progress.event("Container", op.target, "Created")
+    ctx.progress.event("Container", op.target, "Recreated" if op.recreate else "Created")
 
 
 def _start(op: Operation, ctx: Context) -> None:
@@ -259,7 +260,8 @@ def _start(op: Operation, ctx: Context) -> None:
 
 def _stop(op: Operation, ctx: Context) -> None:
     grace = op.timeout if op.timeout is not None else 10
-    ctx.progress.event("Container", op.target, "Stopping")
+    doing = "Recreate" if op.recreate else "Stopping"
+    ctx.progress.event("Container", op.target, doing)
     done = threading.Event()
 
     def countdown() -> None:
@@ -267,7 +269,7 @@ def _stop(op: Operation, ctx: Context) -> None:
         for left in range(grace - 1, 0, -1):
             if done.wait(1):
                 return
-            ctx.progress.event("Container", op.target, "Stopping", f"(killed in {left}s)")
+            ctx.progress.event("Container", op.target, doing, f"(killed in {left}s)")
 
     ticker = threading.Thread(target=countdown, daemon=True)
     ticker.start()
@@ -282,7 +284,8 @@ def _stop(op: Operation, ctx: Context) -> None:
             raise
     finally:
         done.set()
-    ctx.progress.event("Container", op.target, "Stopped")
+    if not op.recreate:
+        ctx.progress.event("Container", op.target, "Stopped")
 
 
 def _signal_stop(api: Any, cid: str, grace: int) -> None:
@@ -305,12 +308,13 @@ def _signal_stop(api: Any, cid: str, grace: int) -> None:
 
 
 def _remove(op: Operation, ctx: Context) -> None:
-    ctx.progress.event("Container", op.target, "Removing")
+    ctx.progress.event("Container", op.target, "Recreate" if op.recreate else "Removing")
     _gone_is_fine(
         lambda: ctx.api.remove_container(op.container_id or op.target, v=op.remove_volumes, force=True),
         f"removing container {op.target}",
     )
-    ctx.progress.event("Container", op.target, "Removed")
+    if not op.recreate:
+        ctx.progress.event("Container", op.target, "Removed")
 
 
 def _remove_network(op: Operation, ctx: Context) -> None:

@@ -57,6 +57,7 @@ class Operation:
     required: bool = True  # AWAIT: a failed optional dependency only warns
     timeout: int | None = None  # STOP_CONTAINER: seconds between the stop signal and SIGKILL
     remove_volumes: bool = False  # REMOVE_CONTAINER: its anonymous volumes go too (down -v, rm -v)
+    recreate: bool = False  # stop/remove/create of a recreate: progress says Recreate, Recreated (as Compose)
     after: tuple[str, ...] = ()
 
     def __str__(self) -> str:

@@ -221,7 +221,7 @@ def _converge_service(
             reason = f"dependency {restarted_by[0]} recreated"
         if reason is not None:
             recreated.add(name)
-            removed = stop_remove(b, c, reason, timeout)
+            removed = stop_remove(b, c, reason, timeout, recreate=True)
             create = b.add(
                 Operation(
                     f"create:{c.name}",
@@ -230,6 +230,7 @@ def _converge_service(
                     f"recreate: {reason}",
                     service=name,
                     number=c.number,
+                    recreate=True,
                     after=(*before, removed),
                 )
             )
@@ -284,6 +285,7 @@ def _remove_changed_network(
             c,
             f"network {name} configuration changed",
             stop_timeout(project.services[c.service], options.timeout),
+            recreate=True,
         )
         for c in on_it
     )

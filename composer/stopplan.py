@@ -47,6 +47,7 @@ def stop_remove(
     after: Iterable[str] = (),
     *,
     remove_volumes: bool = False,
+    recreate: bool = False,
 ) -> str:
     """Stop (when running) then remove; returns the id of the remove operation."""
     deps = tuple(after)
@@ -61,6 +62,7 @@ def stop_remove(
                     service=c.service,
                     container_id=c.id,
                     timeout=timeout,
+                    recreate=recreate,
                     after=deps,
                 )
             ),
@@ -74,6 +76,7 @@ def stop_remove(
             service=c.service,
             container_id=c.id,
             remove_volumes=remove_volumes,
+            recreate=recreate,
             after=deps,
         )
     )

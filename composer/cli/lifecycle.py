@@ -18,7 +18,7 @@ def check_services(session: Session, names: list[str]) -> None:
         raise UsageError(f"no such service: {', '.join(unknown)}")
 
 
-def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str = "auto") -> None:
+def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str | None = None) -> None:
     from composer.execute import Context, execute
     from composer.presenter import out, warn
     from composer.progress import Progress
@@ -31,7 +31,7 @@ def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str = "au
     ctx = Context(
         api=session.engine.client,
         project=session.project,
-        progress=Progress(progress, ansi=session.options.ansi),
+        progress=Progress(progress or session.options.progress, ansi=session.options.ansi),
         meta=session.meta,
     )
     execute(plan, ctx)

@@ -33,6 +33,7 @@ Options:
   --env-file PATH               Alternate environment files (repeatable)
   --profile NAME                Enable a profile (repeatable)
   --ansi MODE                   Control characters: never, always, auto [default: auto]
+  --progress MODE               Progress output: auto, tty, plain, json, quiet [default: auto]
   -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the embedded engine)
   --debug                       Show tracebacks and debug logs{dry_run}
   -h, --help                    Show this help

@@ -9,6 +9,8 @@ from typing import Any
 from composer.errors import ComposerError
 from composer.presenter import ANSI_MODES
 
+PROGRESS_MODES = ("auto", "tty", "plain", "json", "quiet")
+
 
 class UsageError(ComposerError):
     """Bad command-line usage; docker compose exits 1 for these too."""
@@ -22,6 +24,7 @@ class GlobalOptions:
     env_files: tuple[str, ...] = ()
     profiles: tuple[str, ...] = ()
     ansi: str = "auto"
+    progress: str = "auto"  # auto, tty, plain, json, quiet; up/create/down's own --progress wins
     host: str | None = None
     debug: bool = False
     dry_run: bool = False
@@ -32,6 +35,9 @@ class GlobalOptions:
         ansi = parsed.get("--ansi") or "auto"
         if ansi not in ANSI_MODES:
             raise UsageError(f"invalid --ansi value {ansi!r}: use one of {', '.join(ANSI_MODES)}")
+        progress = parsed.get("--progress") or "auto"
+        if progress not in PROGRESS_MODES:
+            raise UsageError(f"invalid --progress value {progress!r}: use one of {', '.join(PROGRESS_MODES)}")
         return cls(
             files=tuple(parsed.get("--file") or ()),
             project_name=parsed.get("--project-name"),
@@ -39,6 +45,7 @@ class GlobalOptions:
             env_files=tuple(parsed.get("--env-file") or ()),
             profiles=tuple(parsed.get("--profile") or ()),
             ansi=ansi,
+            progress=progress,
             host=parsed.get("--host"),
             debug=bool(parsed.get("--debug")),
             dry_run=bool(parsed.get("--dry-run")),

@@ -42,7 +42,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         build_args=build_args,
         quiet=bool(args["--quiet"]),
     )
-    progress = Progress("quiet" if args["--quiet"] else "auto", ansi=options.ansi, title="Building")
+    progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Building")
     names = selected(project, args["SERVICE"], include_deps=bool(args["--with-dependencies"]))
     # one at a time: the classic builder's output is a log, interleaving two would make it unreadable
     for name in names:

@@ -12,7 +12,7 @@ Options:
   --remove-orphans        Remove containers for services not defined in the Compose file
   --scale SERVICE=NUM     Scale SERVICE to NUM instances
   --quiet-pull            Pull without printing progress information
-  --progress MODE         Progress output: auto, tty, plain, quiet [default: auto]
+  --progress MODE         Progress output: auto, tty, plain, quiet (default: the global --progress)
 """
 
 from __future__ import annotations

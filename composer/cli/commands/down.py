@@ -8,7 +8,7 @@ Options:
   --rmi TYPE              Remove images used by services: "local" (no custom tag) or "all"
   -v, --volumes           Remove named volumes declared in the "volumes" section and anonymous volumes
   -t, --timeout SECONDS   Specify a shutdown timeout in seconds
-  --progress MODE         Progress output: auto, tty, plain, quiet [default: auto]
+  --progress MODE         Progress output: auto, tty, plain, quiet (default: the global --progress)
 
 With -p NAME and no Compose file, everything labelled as project NAME is removed.
 """
@@ -56,9 +56,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         return 0
     if not plan:
         return 0
-    ctx = Context(
-        api=engine.client, project=project, progress=Progress(args["--progress"], ansi=options.ansi)
-    )
+    progress = Progress(args["--progress"] or options.progress, ansi=options.ansi)
+    ctx = Context(api=engine.client, project=project, progress=progress)
     execute(plan, ctx)
     return 0
 

@@ -31,7 +31,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         raise ComposerError(f"invalid --policy {args['--policy']!r}: use missing or always")
     t = target(options, args["SERVICE"])
     project = t.loaded.project
-    progress = Progress("quiet" if args["--quiet"] else "auto", ansi=options.ansi, title="Pulling")
+    progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pulling")
     todo = []
     for name in selected(project, args["SERVICE"], include_deps=bool(args["--include-deps"])):
         svc = project.services[name]

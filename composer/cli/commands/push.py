@@ -27,7 +27,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     args = parse_command(__doc__ or "", argv)
     t = target(options, args["SERVICE"])
     project = t.loaded.project
-    progress = Progress("quiet" if args["--quiet"] else "auto", ansi=options.ansi, title="Pushing")
+    progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pushing")
     todo = []
     for name in selected(project, args["SERVICE"], include_deps=bool(args["--include-deps"])):
         svc = project.services[name]

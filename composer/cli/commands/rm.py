@@ -37,7 +37,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     ctx = Context(
         api=session.engine.client,
         project=session.project,
-        progress=Progress(ansi=options.ansi),
+        progress=Progress(options.progress, ansi=options.ansi),
         meta=session.meta,
     )
     if args["--stop"] and any(c.running for c in mine):

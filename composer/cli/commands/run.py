@@ -77,7 +77,7 @@ def _prepare(session: Session, service: str, args: dict[str, Any]) -> None:
     ctx = Context(
         api=session.engine.api,
         project=session.project,
-        progress=Progress("auto", ansi=session.options.ansi),
+        progress=Progress(session.options.progress, ansi=session.options.ansi),
         meta=session.meta,
         networks_supported=observed.networks is not None,
         quiet_pull=bool(args["--quiet-pull"]),

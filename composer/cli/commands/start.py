@@ -31,5 +31,5 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     plan = plan_start(session.project, session.observe([]), args["SERVICE"])
     run_plan(session, plan, dry_run=options.dry_run)
     if args["--wait"] and not options.dry_run:
-        wait_project(session, args["SERVICE"], wait_timeout, Progress(ansi=options.ansi))
+        wait_project(session, args["SERVICE"], wait_timeout, Progress(options.progress, ansi=options.ansi))
     return 0

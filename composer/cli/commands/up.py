@@ -24,7 +24,7 @@ Options:
   --no-log-prefix               Don't print prefix in logs
   -t, --timeout SECONDS         Use this timeout in seconds for container shutdown
   --quiet-pull                  Pull without printing progress information
-  --progress MODE               Progress output: auto, tty, plain, quiet [default: auto]
+  --progress MODE               Progress output: auto, tty, plain, quiet (default: the global --progress)
   -w, --watch                   Watch source code and rebuild/refresh containers when files are updated;
                                 edits of the project file(s) and .env are re-applied too
 """
@@ -115,7 +115,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         if plan:
             out("".join(f"Service {name}: unchanged\n" for name in plan.unchanged))
         return 0
-    progress = Progress(args["--progress"], ansi=options.ansi)
+    progress = Progress(args["--progress"] or options.progress, ansi=options.ansi)
     if not plan and (detach or args["--no-start"]) and not args["--wait"]:
         return 0  # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
     ctx = Context(

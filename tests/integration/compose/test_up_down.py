@@ -81,7 +81,11 @@ def test_up_orders_by_health_is_idempotent_recreates_scales_and_down_cleans(
     dry = composer("--dry-run", "up", "-d")
     assert "Container shop-web-1: Create (recreate: config hash changed: environment)" in dry.out
     assert "shop-worker" not in dry.out and "shop-kv" not in dry.out
-    assert composer("up", "-d").code == 0
+    recreated = composer("--progress", "plain", "up", "-d")
+    assert recreated.code == 0, recreated.err
+    # as Compose words it: the replaced container reads Recreate -> Recreated, not stop/remove/create
+    web_lines = [line.split()[-1] for line in recreated.err.splitlines() if "shop-web-1 " in line]
+    assert web_lines == ["Recreate", "Recreated", "Starting", "Started"], recreated.err
     now = {n: c["Id"] for n, c in _containers(api).items()}
     assert now["shop-web-1"] != ids["shop-web-1"]
     assert {n: i for n, i in now.items() if n != "shop-web-1"} == {

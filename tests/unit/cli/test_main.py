@@ -50,6 +50,7 @@ def test_version(cli: Callable[..., Result]) -> None:
         ("--nosuchflag", "version"),
         ("version", "--nosuchflag"),
         ("--ansi", "sometimes", "version"),
+        ("--progress", "fancy", "version"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_1(cli: Callable[..., Result], args: tuple[str, ...]) -> None:
