@@ -15,7 +15,7 @@ import struct
 
 from engine.api import web
 from engine.api.backends import Route, backends
-from engine.api.container_io import wait_for_start
+from engine.api.container_io import StartHold, wait_for_start
 from engine.api.hijack import take_over
 from engine.api.params import qbool, qstr
 from engine.api.streams import bridge
@@ -143,6 +143,7 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
     tty = bool(c.config.get("Tty"))
     opcode = ws.BINARY if version >= (1, 28) else ws.TEXT
     started = svc.started_event(c.id) if c.state.status not in ("running", "paused") else None
+    hold = StartHold(svc, c.id, wanted=stream and started is not None)
     hijacked = take_over(request, 101, "Switching Protocols", headers)
     conn = WebSocketConn(request.connection, hijacked.response, opcode, demux=not tty)
     svc.event_publish(c, "attach")
@@ -153,7 +154,8 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
                 await conn.send(b"".join(e.encode(True, False) for e in batch))  # payloads, no frames
         if stream:
             live = started is None or (
-                c.state.status in ("created", "restarting") and await wait_for_start(svc, c.id, conn, started)  # type: ignore[arg-type]
+                c.state.status in ("created", "restarting")
+                and await wait_for_start(svc, c.id, conn, started, hold)  # type: ignore[arg-type]
             )
             if live:
                 reader, writer = await stdio.connect(
@@ -164,6 +166,7 @@ async def attach_ws(request: web.Request) -> web.StreamResponse:
     except (EngineError, OSError) as e:
         log.info("websocket attach ended container=%s error=%s", c.id[:12], e)
     finally:
+        hold.release()
         await conn.finish()
     return hijacked.response
 

@@ -91,7 +91,12 @@ async def attach(request: web.Request) -> web.StreamResponse:
     tty = bool(c.config.get("Tty"))
     await request.read()
     started = svc.started_event(c.id) if c.state.status not in ("running", "paused") else None
-    conn = await hijack(request, multiplexed=not tty)
+    hold = StartHold(svc, c.id, wanted=stream and started is not None)
+    try:
+        conn = await hijack(request, multiplexed=not tty)
+    except BaseException:
+        hold.release()
+        raise
     svc.event_publish(c, "attach")
     try:
         if want_logs:
@@ -103,7 +108,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
         if started is not None:
             if c.state.status not in ("created", "restarting"):
                 return conn.response  # exited: nothing more will come
-            if not await wait_for_start(svc, c.id, conn, started):
+            if not await wait_for_start(svc, c.id, conn, started, hold):
                 return conn.response
         reader, writer = await stdio.connect(
             svc.runtime(c).attach_path(c.id), stdin=stdin, stdout=stdout, stderr=stderr
@@ -113,23 +118,44 @@ async def attach(request: web.Request) -> web.StreamResponse:
     except (EngineError, OSError) as e:
         log.info("attach ended container=%s error=%s", c.id[:12], e)
     finally:
+        hold.release()
         conn.close()
     return conn.response
 
 
-async def wait_for_start(svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event) -> bool:
-    """Attached before start (docker run): wait for the start, which then asks the monitor to hold the
-    output until we connect, so nothing the process writes early is lost. False if it never came."""
-    svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
+class StartHold:
+    """An attach made before the start (docker run) has the start ask the monitor to hold early output
+    until we connect, so nothing is lost. Counted from before our response head goes out (the client
+    sends its start as soon as it has read that head) until the start came or the attach gave up."""
+
+    def __init__(self, svc: ContainerService, cid: str, *, wanted: bool) -> None:
+        self._svc, self._cid, self._held = svc, cid, wanted
+        if wanted:
+            svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        left = self._svc.pending_attach[self._cid] - 1
+        if left:
+            self._svc.pending_attach[self._cid] = left
+        else:
+            del self._svc.pending_attach[self._cid]
+
+
+async def wait_for_start(
+    svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event, hold: StartHold
+) -> bool:
+    """Attached before start: wait for the start (or the client leaving, or the container's removal).
+    False if it never came."""
     waiters = [asyncio.ensure_future(e.wait()) for e in (conn.closed, started, svc.removed_event(cid))]
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for w in waiters:
             w.cancel()
-        svc.pending_attach[cid] -= 1
-        if not svc.pending_attach[cid]:
-            del svc.pending_attach[cid]
+        hold.release()
     return started.is_set() and svc.store.current(cid) is not None
 
 
