@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import engine_common  # noqa: F401  (first: it puts the repository on sys.path for peers)
 import peers
 from engine_common import descendants, docker, machine, parent_pid, private_engine, pss_kib, rss_kib
 
