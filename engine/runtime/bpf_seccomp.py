@@ -204,15 +204,31 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install(program: bytes) -> None:
-    """prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER): needs CAP_SYS_ADMIN or no_new_privs, so the init calls it
-    before dropping capabilities. Applies to this process and whatever it execs."""
+FILTER_FLAGS = {  # the OCI names of seccomp(2)'s SECCOMP_FILTER_FLAG_* bits
+    "SECCOMP_FILTER_FLAG_TSYNC": 1,
+    "SECCOMP_FILTER_FLAG_LOG": 2,
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": 4,
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": 32,
+}
+
+
+def install(program: bytes, flags: tuple[str, ...] | list[str] = ()) -> None:
+    """Install the filter on this process and whatever it execs: needs CAP_SYS_ADMIN or no_new_privs, so
+    the init calls it before dropping capabilities. prctl(PR_SET_SECCOMP) takes no flags; a profile's
+    `flags` need the seccomp(2) system call (SECCOMP_SET_MODE_FILTER)."""
     libc = ctypes.CDLL(None, use_errno=True)
     buf = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    if libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    bits = 0
+    for flag in flags:
+        bits |= FILTER_FLAGS[flag]
+    if bits:
+        nr = NATIVE[os.uname().machine][2]["seccomp"]
+        call = f"seccomp(SECCOMP_SET_MODE_FILTER, {'|'.join(flags)}, <{len(program) // 8} insns>)"
+        result = libc.syscall(ctypes.c_long(nr), ctypes.c_ulong(1), ctypes.c_ulong(bits), ctypes.byref(fprog))
+    else:
+        call = f"prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, <{len(program) // 8} insns>)"
+        result = libc.prctl(22, 2, ctypes.byref(fprog), 0, 0)  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+    if result < 0:
         err = ctypes.get_errno()
-        raise OSError(
-            err,
-            f"prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, <{len(program) // 8} insns>): {os.strerror(err)}",
-        )
+        raise OSError(err, f"{call}: {os.strerror(err)}")

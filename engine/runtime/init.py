@@ -178,7 +178,7 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int,
     # seccomp last but one: installing it needs CAP_SYS_ADMIN (or no_new_privs), which we are about to drop,
     # and nothing the filter denies is called from here to execve.
     if seccomp_profile:
-        seccomp.install(seccomp.compile_filter(seccomp_profile))
+        seccomp.install(seccomp.compile_filter(seccomp_profile), seccomp_profile.get("flags") or ())
     drop_privileges(sc, process)
     # Nothing but stdio and the sync pipe (close-on-exec) may leak into the container's program.
     os.closerange(3, sync_fd)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import InvalidParameter
-from engine.runtime.bpf_seccomp import NATIVE, OPS, RET, SeccompError, compile_filter, install
+from engine.runtime.bpf_seccomp import FILTER_FLAGS, NATIVE, OPS, RET, SeccompError, compile_filter, install
 
 __all__ = ["compile_filter", "install", "default_profile", "docker_profile", "linux_seccomp",
            "SecurityOptions", "parse_security_opts", "SeccompError"]
@@ -39,8 +39,7 @@ KNOWN_ARCHES = {
               "MIPSEL64N32", "PPC", "PPC64", "PPC64LE", "S390", "S390X", "PARISC", "PARISC64", "RISCV64",
               "LOONGARCH64", "M68K", "SH", "SHEB")
 }
-FLAGS = ("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-         "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+FLAGS = tuple(FILTER_FLAGS)
 # Docker names architectures in includes/excludes as Go does.
 GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
 

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import struct
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -32,9 +33,11 @@ def _raw(nr: int, *args: int) -> int:
     return -ctypes.get_errno() if res == -1 else int(res)
 
 
-def run_filtered(profile: dict[str, Any], calls: Callable[[], Any]) -> tuple[int, Any]:
-    """Fork; the child installs the filter and runs `calls`, sending back its JSON result.
-    Returns (wait status, result or None)."""
+def run_filtered(
+    profile: dict[str, Any], calls: Callable[[], Any], flags: tuple[str, ...] = ()
+) -> tuple[int, Any]:
+    """Fork; the child installs the filter (with seccomp(2) `flags`) and runs `calls`, sending back its
+    JSON result. Returns (wait status, result or None)."""
     prog = compile_filter(profile)
     r, w = os.pipe()
     pid = os.fork()
@@ -43,7 +46,7 @@ def run_filtered(profile: dict[str, Any], calls: Callable[[], Any]) -> tuple[int
         try:
             os.close(r)
             libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-            install(prog)
+            install(prog, flags)
             os.write(w, json.dumps(calls()).encode())
         except BaseException:
             code = 3
@@ -80,6 +83,59 @@ def test_errno_default_action_and_allowlist():
     status, out = run_filtered(profile, lambda: [_raw(NR["getpid"]) > 0, _raw(NR["getuid"])])
     assert os.waitstatus_to_exitcode(status) == 0, status
     assert out == [True, -errno.EACCES]
+
+
+def _filters_in_force() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Seccomp_filters:"))
+
+
+@pytest.mark.parametrize("flags", [("SECCOMP_FILTER_FLAG_LOG",), ("SECCOMP_FILTER_FLAG_TSYNC",
+                                                                   "SECCOMP_FILTER_FLAG_SPEC_ALLOW")])
+def test_profile_flags_go_through_the_seccomp_syscall(flags: tuple[str, ...]) -> None:
+    """prctl takes no flags: with them the filter is installed by seccomp(2), and it is still enforced."""
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}]}
+    status, out = run_filtered(profile, lambda: [_filters_in_force(), _raw(NR["getppid"])], flags)
+    assert os.waitstatus_to_exitcode(status) == 0, status
+    assert out == [1, -errno.EPERM]
+
+
+def test_tsync_flag_filters_the_other_threads_too() -> None:
+    """SECCOMP_FILTER_FLAG_TSYNC only exists for seccomp(2): a thread started before the install is
+    filtered with it, and not without it."""
+    profile = {"defaultAction": "SCMP_ACT_ALLOW",
+               "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}]}
+    prog = compile_filter(profile)
+
+    def other_thread_sees(flags: tuple[str, ...]) -> int:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            ready, go, seen = threading.Event(), threading.Event(), []
+
+            def call_after_install() -> None:
+                ready.set()
+                go.wait()
+                seen.append(_raw(NR["getppid"]))
+
+            worker = threading.Thread(target=call_after_install)
+            worker.start()
+            ready.wait()
+            libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+            install(prog, flags)
+            go.set()
+            worker.join()
+            os.write(w, json.dumps(seen[0]).encode())
+            os._exit(0)
+        os.close(w)
+        data = os.read(r, 100)
+        os.close(r)
+        os.waitpid(pid, 0)
+        return int(json.loads(data))
+
+    assert other_thread_sees(("SECCOMP_FILTER_FLAG_TSYNC",)) == -errno.EPERM
+    assert other_thread_sees(()) == os.getpid()  # the child's parent: this process
 
 
 @pytest.mark.parametrize(
