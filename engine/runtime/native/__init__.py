@@ -1,4 +1,5 @@
-"""The native monitor (monitor.c): built on first need with the host's C compiler, cached by source hash.
+"""The native monitor (monitor.c + jsonlog.c, request.c, util.c): built on first need with the host's C
+compiler, cached by the sources' hash.
 
 A monitor that has started its container execve()s the binary (see handoff.py), so the process that
 waits for the container and serves its stdio is ~1.4 MiB of C instead of a Python interpreter. The
@@ -21,7 +22,9 @@ from typing import Any, NoReturn
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("monitor.c")
+HERE = Path(__file__).parent
+SOURCES = ("monitor.c", "jsonlog.c", "request.c", "util.c")  # compiled together
+HEADERS = ("native.h",)
 ENV = "COMPOSER_NATIVE_MONITOR"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
 # The argv[0] the binary runs under: runtime._kill_monitor checks a pid's cmdline for "engine.runtime".
@@ -36,7 +39,7 @@ _key: str | None = None
 
 
 def source_key() -> str:
-    """sha256 of the source and flags (16 hex digits), computed once: the zygote does it before forking."""
+    """sha256 of the sources and flags (16 hex digits), computed once: the zygote does it before forking."""
     global _key
     if _key is None:
         import importlib
@@ -49,7 +52,8 @@ def source_key() -> str:
                 sha256 = importlib.import_module(name).sha256
                 break
         try:
-            _key = sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+            text = b"".join((HERE / name).read_bytes() for name in (*SOURCES, *HEADERS))
+            _key = sha256(text + " ".join(CFLAGS).encode()).hexdigest()[:16]
         except OSError as e:  # not installed with the package: the Python loop serves
             log.warning("native monitor source unreadable, using the Python loop err=%s", e)
             _key = ""
@@ -143,7 +147,8 @@ def _compile(cc: str, target: Path, failed: Path) -> Path | None:
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     began = time.monotonic()
     try:
-        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), str(SOURCE)], capture_output=True, text=True,
+        sources = [str(HERE / name) for name in SOURCES]
+        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), *sources], capture_output=True, text=True,
                               timeout=120, check=False)
         error = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["exit status"])[0]
     except (OSError, subprocess.TimeoutExpired) as e:
