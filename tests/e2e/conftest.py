@@ -10,7 +10,9 @@ from pathlib import Path
 import docker as docker_sdk
 import pytest
 
+from tests.e2e.both import ENGINES, Engine
 from tests.e2e.helpers import DockerCLI, client_env
+from tests.support import dockerd
 from tests.support.engine import EngineProcess, running_engine
 
 
@@ -75,3 +77,35 @@ def _sweep(cli: DockerCLI, before: dict[str, set[str]]) -> None:
         tags = cli("images", "--format", "{{.Repository}}:{{.Tag}}", check=False).out.split()
         if e2e_tags := [t for t in tags if t.startswith(("e2e/", "localhost:5000/e2e/"))]:
             cli("rmi", "-f", *e2e_tags, check=False)
+
+
+# --- one test against both engines (tests/e2e/both.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def dockerd_engine(engine_handle: EngineProcess, docker_cli: DockerCLI,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A private dockerd 20.10 holding our busybox:latest (saved from our engine: the same image id)."""
+    if not dockerd.dockerd_installed():
+        pytest.skip("dockerd is not installed")
+    archive = tmp_path_factory.mktemp("busybox-archive") / "busybox.tar"
+    docker_cli("save", "-o", str(archive), "busybox:latest")
+    with dockerd.private_dockerd(with_busybox=False) as (_env, tmp, _daemon):
+        sock = Path(tmp) / "docker.sock"
+        cli = DockerCLI(client_env(sock, Path(tmp)))
+        cli("load", "-i", str(archive))
+        yield Engine("dockerd", sock, cli)
+
+
+@pytest.fixture(params=ENGINES)
+def either(request: pytest.FixtureRequest, engine_socket: Path, docker_cli: DockerCLI) -> Iterator[Engine]:
+    """The same test against our engine and against a private dockerd; what the test made is removed."""
+    if request.param == "dockerd":
+        eng: Engine = request.getfixturevalue("dockerd_engine")
+    else:
+        eng = Engine("composer", engine_socket, docker_cli)
+    before = eng.inventory()
+    try:
+        yield eng
+    finally:
+        eng.sweep(before)

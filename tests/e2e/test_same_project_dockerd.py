@@ -34,9 +34,6 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "webapp"
 PROJECT = "webapp"
-# address ranges of its own: bench/ runs its dockerd on 10.213/10.214 and removes bridges holding those
-BIP, POOL = "10.217.0.1/24", "base=10.218.0.0/16,size=24"
-PREFIXES = ("10.217.", "10.218.")
 
 
 @dataclass(frozen=True)
@@ -74,15 +71,14 @@ def busybox_archive(engine_handle: EngineProcess, tmp_path_factory: pytest.TempP
 
 @pytest.fixture(scope="module")
 def dockerd_host(busybox_archive: Path) -> Iterator[str]:
-    before = dockerd.links()
-    with dockerd.private_dockerd(with_busybox=False, bip=BIP, pool=POOL) as (_env, tmp, daemon):
+    with dockerd.private_dockerd(with_busybox=False) as (_env, tmp, daemon):
         host = f"unix://{tmp}/docker.sock"
         loaded = _docker(host, "load", "-i", str(busybox_archive))
         assert loaded.returncode == 0, loaded.stderr.decode()
         yield host
     assert daemon.poll() is not None
     assert dockerd.pids_mentioning(tmp) == [], "dockerd, containerd or a shim outlived the test"
-    assert dockerd.peer_links(before, PREFIXES) == set(), "dockerd's bridges were left behind"
+    assert dockerd.bridge_name(tmp) not in dockerd.links(), "dockerd's bridge was left behind"
     assert not Path(tmp).exists() and dockerd.mounts_under(Path(tmp)) == []
 
 

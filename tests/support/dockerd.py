@@ -5,11 +5,14 @@ state, exec-root and socket in a temp dir, and everything it made removed afterw
         subprocess.run([DOCKER, "ps"], env=env)
 
 It shares the machine with other test runs, so it stays off the host's shared state: --iptables=false
---ip-forward=false (no firewall rules, no FORWARD policy change), its default bridge on a private --bip
-and its networks from a private address pool, its cgroups under a private --cgroup-parent. After it stops,
-its processes (containerd, shims), mounts, bridges and cgroups are removed; the firewall chains a peer
-added (DOCKER*, CNI-*, NETAVARK*) are removed rule by rule, never by restoring a snapshot (that would undo
-other sessions' rules).
+--ip-forward=false (no firewall rules, no FORWARD policy change), its cgroups under a private --cgroup-parent,
+and a default bridge of its own: created here (`bridge_name(tmp)`, never `docker0`, which every dockerd
+would share and re-address) on an address slot no other private dockerd holds (a lock file per slot), and
+passed with --bridge; its networks come from the slot's own address pool. After it stops, its processes
+(containerd, shims), mounts and cgroups are removed, and so is every bridge it made (its own, and the br-*
+of its networks, found by name whatever addresses they hold) with the veths enslaved to them; the firewall
+chains a peer added (DOCKER*, CNI-*, NETAVARK*) are removed rule by rule, never by restoring a snapshot
+(that would undo other sessions' rules).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from tests.support import busybox
 log = logging.getLogger(__name__)
 
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
-DOCKERD_BIP = "10.213.0.1/24"  # docker0; no route on this machine uses 10.213/10.214
-DOCKERD_POOL = "base=10.214.0.0/16,size=24"
+# address slots: slot n has the bridge 10.213.n.1/24 and the pool 10.214.(16n).0/20 (16 networks of /24);
+# no route on this machine uses 10.213/10.214
+SLOTS = 16
+SLOT_LOCKS = "/tmp/t-dockerd-slot-{}.lock"
 PEER_ADDRESS_PREFIXES = ("10.213.", "10.214.", "10.215.", "10.216.")
 PEER_CHAIN_PREFIXES = ("CNI-", "DOCKER", "NETAVARK")
 START_TIMEOUT = 60.0
@@ -121,7 +126,7 @@ def unmount_under(base: Path) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def _argv(tmp: str, sock: Path, cgroup_parent: str, bip: str, pool: str) -> list[str]:
+def _argv(tmp: str, sock: Path, cgroup_parent: str, bridge: str, pool: str) -> list[str]:
     argv = [
         "dockerd",
         "-H",
@@ -132,8 +137,8 @@ def _argv(tmp: str, sock: Path, cgroup_parent: str, bip: str, pool: str) -> list
         f"{tmp}/exec",
         "--pidfile",
         f"{tmp}/docker.pid",
-        "--bip",
-        bip,
+        "--bridge",
+        bridge,
         "--default-address-pool",
         pool,
         "--iptables=false",
@@ -154,62 +159,130 @@ def _argv(tmp: str, sock: Path, cgroup_parent: str, bip: str, pool: str) -> list
     return argv
 
 
-def _prefix(cidr: str) -> str:
-    """The first two octets of an address range ("10.214.0.0/16" -> "10.214.")."""
-    return ".".join(cidr.split("/")[0].split(".")[:2]) + "."
+def bridge_name(tmp: str) -> str:
+    """The default bridge of the private dockerd living in `tmp` (at most 15 characters, as Linux wants)."""
+    return "tdk" + Path(tmp).name[-8:].replace("_", "0")
+
+
+@contextmanager
+def _address_slot() -> Iterator[tuple[str, str]]:
+    """(bridge address, pool) of a slot no other private dockerd holds, locked until the dockerd is gone."""
+    import fcntl
+
+    for n in range(SLOTS):
+        fd = os.open(SLOT_LOCKS.format(n), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            yield f"10.213.{n}.1/24", f"base=10.214.{16 * n}.0/20,size=24"
+        finally:
+            os.close(fd)  # releases the lock
+        return
+    raise RuntimeError(f"all {SLOTS} private dockerd address slots are taken")
+
+
+def _make_bridge(name: str, address: str) -> None:
+    subprocess.run(["ip", "link", "add", "name", name, "type", "bridge"], check=True, capture_output=True)
+    subprocess.run(["ip", "addr", "add", address, "dev", name], check=True, capture_output=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True, capture_output=True)
+
+
+def network_bridges(env: dict[str, str]) -> set[str]:
+    """The Linux bridges of the dockerd's bridge networks (br-<id12>, or the name given as an option)."""
+    listed = subprocess.run(
+        [DOCKER, "network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge"],
+        env=env, capture_output=True, text=True, timeout=30,
+    )
+    ids = listed.stdout.split() if listed.returncode == 0 else []
+    if not ids:
+        return set()
+    shown = subprocess.run(
+        [DOCKER, "network", "inspect", "--format",
+         '{{.ID}} {{index .Options "com.docker.network.bridge.name"}}', *ids],
+        env=env, capture_output=True, text=True, timeout=30,
+    )
+    names = set()
+    for line in shown.stdout.splitlines():
+        nid, _, option = line.partition(" ")
+        names.add(option.strip() or f"br-{nid[:12]}")
+    return names
+
+
+def remove_bridges(bridges: set[str]) -> None:
+    """Delete these bridges and every veth enslaved to them (the host ends of containers' interfaces)."""
+    for link in links():
+        master = Path("/sys/class/net", link, "master")
+        if link not in bridges and master.exists() and master.resolve().name in bridges:
+            subprocess.run(["ip", "link", "del", link], capture_output=True)
+    for bridge in bridges & links():
+        subprocess.run(["ip", "link", "del", bridge], capture_output=True)
 
 
 @contextmanager
 def private_dockerd(
-    with_busybox: bool = True, bip: str = DOCKERD_BIP, pool: str = DOCKERD_POOL
+    with_busybox: bool = True, bip: str | None = None, pool: str | None = None
 ) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
     """A dockerd on a private socket and state dirs; yields (docker CLI env, its temp dir, its process).
     with_busybox: `docker import` the busybox rootfs as busybox:latest (no CMD, as bench/ needs).
-    bip/pool: its address ranges (two users at once, say bench/ and the e2e test, need different ones:
-    the cleanup removes the bridges holding addresses of these ranges)."""
-    prefixes = (_prefix(bip), _prefix(pool.split(",")[0].partition("=")[2]))
-    before = links()
-    with firewall_guard(), tempfile.TemporaryDirectory(prefix="t-dockerd-", dir="/tmp") as tmp:
+    bip/pool: its address ranges; by default those of a free slot (so any number of private dockerds,
+    up to SLOTS, can run at once)."""
+    with _address_slot() as (slot_bip, slot_pool), firewall_guard(), tempfile.TemporaryDirectory(
+        prefix="t-dockerd-", dir="/tmp"
+    ) as tmp:
+        bip, pool = bip or slot_bip, pool or slot_pool
         cgroup_parent = f"t-dockerd-{os.getpid()}-{Path(tmp).name[-8:]}"
         sock = Path(tmp) / "docker.sock"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp, "DOCKER_CLI_HINTS": "false"})
         Path(tmp, "daemon.json").write_text("{}\n")
-        with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
-            daemon = subprocess.Popen(
-                _argv(tmp, sock, cgroup_parent, bip, pool), stdout=subprocess.DEVNULL, stderr=logf
-            )
+        made = {bridge_name(tmp)}
         try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
-                if daemon.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "dockerd did not come up: " + Path(tmp, "dockerd.log").read_text()[-400:]
-                    )
-                time.sleep(0.2)
-            if with_busybox:
-                subprocess.run(
-                    [DOCKER, "import", "-", "busybox:latest"],
-                    input=busybox.rootfs_tar_bytes(),
-                    env=env,
-                    capture_output=True,
-                    check=True,
+            _make_bridge(bridge_name(tmp), bip)
+            with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
+                daemon = subprocess.Popen(
+                    _argv(tmp, sock, cgroup_parent, bridge_name(tmp), pool),
+                    stdout=subprocess.DEVNULL,
+                    stderr=logf,
                 )
-            yield env, tmp, daemon
+            try:
+                deadline = time.monotonic() + START_TIMEOUT
+                while subprocess.run([DOCKER, "version"], env=env, capture_output=True).returncode != 0:
+                    if daemon.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            "dockerd did not come up: " + Path(tmp, "dockerd.log").read_text()[-400:]
+                        )
+                    time.sleep(0.2)
+                if with_busybox:
+                    subprocess.run(
+                        [DOCKER, "import", "-", "busybox:latest"],
+                        input=busybox.rootfs_tar_bytes(),
+                        env=env,
+                        capture_output=True,
+                        check=True,
+                    )
+                yield env, tmp, daemon
+            finally:
+                made |= _stop(env, tmp, daemon)
+                unmount_under(Path(tmp))
+                remove_cgroups(cgroup_parent)
         finally:
-            _stop(env, tmp, daemon)
-            unmount_under(Path(tmp))
-            remove_peer_links(before, prefixes)
-            remove_cgroups(cgroup_parent)
+            remove_bridges(made)
 
 
-def _stop(env: dict[str, str], tmp: str, daemon: subprocess.Popen[bytes]) -> None:
+def _stop(env: dict[str, str], tmp: str, daemon: subprocess.Popen[bytes]) -> set[str]:
+    """Stop the dockerd and everything it started; returns the bridges its networks had."""
+    bridges: set[str] = set()
     if daemon.poll() is None:
         ids = subprocess.run(
             [DOCKER, "ps", "-aq"], env=env, capture_output=True, text=True, timeout=30
         ).stdout.split()
         if ids:
             subprocess.run([DOCKER, "rm", "-f", *ids], env=env, capture_output=True, timeout=60)
+        bridges = network_bridges(env)
+        subprocess.run([DOCKER, "network", "prune", "-f"], env=env, capture_output=True, timeout=60)
         daemon.terminate()
     try:
         daemon.wait(30)
@@ -218,6 +291,7 @@ def _stop(env: dict[str, str], tmp: str, daemon: subprocess.Popen[bytes]) -> Non
         daemon.wait()
     kill_all(pids_mentioning(tmp))  # containerd and shims outliving dockerd
     time.sleep(0.2)
+    return bridges
 
 
 # --- the firewall: undo what a peer added, and only that ---------------------------------------------
