@@ -25,13 +25,13 @@ def _docker(env: dict[str, str], *args: str) -> str:
 
 
 def _address(link: str) -> str:
-    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", link], capture_output=True, text=True).stdout
-    return out.split()[3]
+    out = subprocess.run(["ip", "-o", "-4", "addr", "show", "dev", link], capture_output=True, text=True)
+    return out.stdout.split()[3]
 
 
 def _enslaved(bridge: str) -> set[str]:
-    out = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True).stdout
-    return {line.split(":", 2)[1].strip().split("@")[0] for line in out.splitlines()}
+    out = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True)
+    return {line.split(":", 2)[1].strip().split("@")[0] for line in out.stdout.splitlines()}
 
 
 def test_two_private_dockerds_each_have_their_own_bridge_and_leave_nothing() -> None:
