@@ -45,3 +45,12 @@ class SystemError_(EngineError):
     """An unexpected failure of the host (a syscall, the disk)."""
 
     status = 500
+
+
+class ProcessStartFailed(InvalidParameter):
+    """A process could not be executed in its container; `exit_code` is the shell's: 127 not found,
+    126 found but not executable."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

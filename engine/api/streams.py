@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 
 from engine.api.hijack import Hijacked
+from engine.containers import stdio
 from engine.containers.detachkeys import Watcher
 
 log = logging.getLogger(__name__)
@@ -18,6 +20,38 @@ async def pump_output(src: asyncio.StreamReader, conn: Hijacked) -> None:
         data = await src.read(CHUNK)
         if not data or not await conn.write(data):
             return
+
+
+def reframe(src: asyncio.StreamReader, *, framed: bool) -> asyncio.StreamReader:
+    """The monitor's output in the other framing: raw TTY bytes as stdout frames (`framed`), or stdcopy
+    frames as their bare payloads. Ends when `src` ends."""
+    out = asyncio.StreamReader(limit=1 << 20)
+
+    async def pump() -> None:
+        try:
+            while True:
+                if framed:
+                    data = await src.read(CHUNK)
+                    if not data:
+                        break
+                    out.feed_data(stdio.frame(1, data))
+                else:  # as dockerd, a raw stream carries stdout only: stderr has no place in it
+                    stream, size = struct.unpack(">BxxxI", await src.readexactly(8))
+                    payload = await src.readexactly(size)
+                    if stream != 2:
+                        out.feed_data(payload)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            pass
+        finally:
+            out.feed_eof()
+
+    task = asyncio.ensure_future(pump())
+    _PUMPS.add(task)
+    task.add_done_callback(_PUMPS.discard)
+    return out
+
+
+_PUMPS: set[asyncio.Task[None]] = set()  # reframe's tasks, referenced until done
 
 
 async def pump_stdin(conn: Hijacked, dst: asyncio.StreamWriter | None, keys: Watcher | None) -> bool:
@@ -51,9 +85,10 @@ async def bridge(
     *,
     stdin: bool,
     detach_keys: bytes | None = None,
+    farewell: bytes = b"",
 ) -> bool:
     """Run until the output ends (the process exited), the client goes away or types the detach keys;
-    then close both sides. True if the client detached."""
+    then close both sides. True if the client detached (after `farewell` was sent to it)."""
     out_task = asyncio.ensure_future(pump_output(reader, conn))
     watcher = Watcher(detach_keys) if stdin and detach_keys else None
     in_task = asyncio.ensure_future(pump_stdin(conn, writer if stdin else None, watcher))
@@ -65,6 +100,8 @@ async def bridge(
             if in_task not in done:
                 return False
             if not in_task.cancelled() and in_task.exception() is None and in_task.result():
+                if farewell:
+                    await conn.write(farewell)
                 return True
             waiting.remove(in_task)  # stdin ended without detaching: output goes on
     finally:

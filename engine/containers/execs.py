@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.containers import detachkeys
 from engine.containers.model import Container
-from engine.errors import Conflict, EngineError, InvalidParameter, NotFound
+from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, ProcessStartFailed
 
 if TYPE_CHECKING:
     from engine.containers.service import ContainerService
@@ -98,6 +99,7 @@ class ExecService:
             cmd = [cmd]
         if not cmd or not isinstance(cmd, list) or not all(isinstance(a, str) for a in cmd):
             raise InvalidParameter("No exec command specified")
+        detachkeys.parse(body.get("DetachKeys") or "")  # refused here already, as dockerd does
         self._forget_removed()
         eid = secrets.token_hex(32)
         self._execs[eid] = ExecConfig(
@@ -170,6 +172,9 @@ class ExecService:
                                    "hold_output": not detach}
         try:
             path = await asyncio.to_thread(rt.exec, c.id, eid, process, **options)
+        except ProcessStartFailed as err:
+            self._execs[eid] = dataclasses.replace(e, running=False, exit_code=err.exit_code)
+            raise
         except EngineError:
             self._execs[eid] = dataclasses.replace(e, running=False, exit_code=126)
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,11 @@ async def commit(
         c = svc.store.current(c.id) or c
         freeze = pause and c.state.status == "running"
         if freeze:
-            await asyncio.to_thread(svc.runtime(c).pause, c.id)
+            # as dockerd, a pause that fails (the process has just ended) does not fail the commit
+            try:
+                await asyncio.to_thread(svc.runtime(c).pause, c.id)
+            except (EngineError, OSError):
+                freeze = False
         try:
             base = await asyncio.to_thread(svc.images.get, c.image_id)
             image = await asyncio.to_thread(
@@ -67,7 +72,8 @@ async def commit(
             )
         finally:
             if freeze:
-                await asyncio.to_thread(svc.runtime(c).resume, c.id)
+                with contextlib.suppress(EngineError, OSError):  # it may have ended meanwhile
+                    await asyncio.to_thread(svc.runtime(c).resume, c.id)
     svc.event_publish(c, "commit", comment=comment)
     return str(image.id)
 

@@ -26,10 +26,19 @@ from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
 from engine.containers.waits import Removal
-from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
+from engine.errors import (
+    Conflict,
+    EngineError,
+    InvalidParameter,
+    NotFound,
+    NotModified,
+    ProcessStartFailed,
+    SystemError_,
+)
 from engine.events import EventBus
 
 log = logging.getLogger(__name__)
+KILL_EXIT_WAIT = 10.0  # seconds a SIGKILL answer waits at most for the exit to be recorded
 
 
 class ContainerService:
@@ -395,6 +404,11 @@ class ContainerService:
         if sig == signals.SIGKILL and c.state.status == "paused":
             with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
                 await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
+        if sig == signals.SIGKILL:
+            # as dockerd: the answer waits for the exit to be recorded, so an inspect right after shows it
+            # exited and a remove right after is no Conflict
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.exited_event(c.id).wait(), KILL_EXIT_WAIT)
 
     async def pause(self, ref: str) -> None:
         c = self.get(ref)
@@ -517,6 +531,8 @@ def _transition(from_status: str, to_status: str) -> Callable[[Container], Conta
 def _start_failure_code(error: EngineError) -> int:
     """Docker's exit codes for a process that could not be started (the runtime reports those two cases as
     invalid parameters: the user's command is at fault)."""
+    if isinstance(error, ProcessStartFailed):
+        return error.exit_code
     if not isinstance(error, InvalidParameter):
         return 128
     lowered = error.message.lower()

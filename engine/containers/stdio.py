@@ -49,3 +49,8 @@ async def read_frames(reader: asyncio.StreamReader, limit: int) -> tuple[bytes, 
             out += payload[:room]
         if len(payload) > room:
             truncated = True
+
+
+def frame(stream: int, payload: bytes) -> bytes:
+    """One stdcopy frame: stream (0 stdin, 1 stdout, 2 stderr), three zero bytes, big-endian size."""
+    return struct.pack(">BxxxI", stream, len(payload)) + payload

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Conflict, InvalidParameter, NotFound, SystemError_
+from engine.errors import Conflict, InvalidParameter, NotFound, ProcessStartFailed, SystemError_
 from engine.runtime import stats as stats_mod
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import parse_size
@@ -385,7 +385,7 @@ def _start_error(answer: dict[str, Any], what: str) -> Exception:
             f"failed to create task for container: OCI runtime create failed: "
             f"unable to start container process: {message}: unknown"
         )
-    return InvalidParameter(text) if code in (126, 127) else SystemError_(text)
+    return ProcessStartFailed(text, code) if code in (126, 127) else SystemError_(text)
 
 
 def _kill_monitor(pid: int) -> None:

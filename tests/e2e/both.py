@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,27 @@ class Engine:
         finally:
             conn.close()
 
+    def open(self, method: str, path: str, body: Any = None, *, upgrade: bool = True,
+             timeout: float = 30.0) -> tuple[socket.socket, bytes, bytes]:
+        """Send one request on a fresh connection and read its head: (socket, head, bytes read past it).
+        With `upgrade`, asks for the Docker hijack (`Upgrade: tcp`), as the docker CLI does."""
+        data = json.dumps(body).encode() if body is not None else b""
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        sock.connect(str(self.socket))
+        head = (f"{method} /v1.41{path} HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\n")
+        head += "Connection: Upgrade\r\nUpgrade: tcp\r\n" if upgrade else "Connection: close\r\n"
+        sock.sendall(head.encode() + b"\r\n" + data)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        head_bytes, _, rest = got.partition(b"\r\n\r\n")
+        return sock, head_bytes, rest
+
     def inventory(self) -> dict[str, set[str]]:
         def ids(*args: str) -> set[str]:
             res = self.cli(*args, check=False)
@@ -89,3 +111,23 @@ class Engine:
                 self.cli("volume", "rm", "-f", *extra, check=False)
             if extra := sorted(after["images"] - before["images"]):
                 self.cli("rmi", "-f", *extra, check=False)
+
+
+def read_all(sock: socket.socket, already: bytes = b"") -> bytes:
+    """The rest of a stream, until the engine closes it."""
+    out = already
+    while chunk := sock.recv(65536):
+        out += chunk
+    sock.close()
+    return out
+
+
+def demux(stream: bytes) -> list[tuple[int, bytes]]:
+    """stdcopy frames -> [(stream, payload)]; raises on bytes that are not frames."""
+    frames = []
+    while stream:
+        assert len(stream) >= 8 and stream[0] in (0, 1, 2) and stream[1:4] == b"\0\0\0", stream[:16]
+        size = int.from_bytes(stream[4:8], "big")
+        frames.append((stream[0], stream[8:8 + size]))
+        stream = stream[8 + size:]
+    return frames

@@ -34,8 +34,9 @@ from tests.support import busybox
 log = logging.getLogger(__name__)
 
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
-# address slots: slot n has the bridge 10.213.n.1/24 and the pool 10.214.(16n).0/20 (16 networks of /24);
-# no route on this machine uses 10.213/10.214
+# address slots: slot n has the bridge 10.222.n.1/24 and the pool 10.223.(16n).0/20 (16 networks of /24);
+# no route on this machine uses 10.222/10.223, and no older cleanup (which removed bridges by address,
+# 10.213-10.218) matches them
 SLOTS = 16
 SLOT_LOCKS = "/tmp/t-dockerd-slot-{}.lock"
 PEER_ADDRESS_PREFIXES = ("10.213.", "10.214.", "10.215.", "10.216.")
@@ -177,7 +178,7 @@ def _address_slot() -> Iterator[tuple[str, str]]:
             os.close(fd)
             continue
         try:
-            yield f"10.213.{n}.1/24", f"base=10.214.{16 * n}.0/20,size=24"
+            yield f"10.222.{n}.1/24", f"base=10.223.{16 * n}.0/20,size=24"
         finally:
             os.close(fd)  # releases the lock
         return

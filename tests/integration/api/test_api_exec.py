@@ -25,8 +25,10 @@ def demux(data: bytes) -> list[tuple[int, bytes]]:
     return out
 
 
-def _exec_start(engine: EngineProcess, eid: str, stdin: bytes | None = None, upgrade: bool = True) -> bytes:
-    body = json.dumps({"Detach": False, "Tty": False}).encode()
+def _exec_start(
+    engine: EngineProcess, eid: str, stdin: bytes | None = None, upgrade: bool = True, tty: bool = False
+) -> bytes:
+    body = json.dumps({"Detach": False, "Tty": tty}).encode()  # the start's Tty decides the framing
     s = socket.socket(socket.AF_UNIX)
     s.connect(str(engine.socket_path))
     s.settimeout(10)
@@ -211,7 +213,7 @@ def test_exec_tty_and_resize(engine: EngineProcess) -> None:
         },
     )["Id"]
     out: dict = {}
-    t = threading.Thread(target=lambda: out.update(data=_exec_start(engine, eid)))
+    t = threading.Thread(target=lambda: out.update(data=_exec_start(engine, eid, tty=True)))
     t.start()
     deadline = time.monotonic() + 5
     while engine.request("POST", f"/exec/{eid}/resize?h=12&w=34").status != 201:
