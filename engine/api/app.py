@@ -28,6 +28,7 @@ _OURS = (
     # B1: before engine.api.images so its /images/create (pull, else import) wins
     "engine.api.distribution",
     "engine.api.build",
+    "engine.api.swarm",
 )
 _THEIRS = ("engine.api.images", "engine.api.volumes", "engine.api.system_df")
 

@@ -17,8 +17,9 @@ from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr
-from engine.errors import InvalidParameter
+from engine.errors import Forbidden, InvalidParameter
 from engine.images.reference import familiar, normalize
+from engine.registry.errors import Unauthorized
 
 if TYPE_CHECKING:
     from engine.registry import RegistryClient
@@ -84,7 +85,12 @@ async def create_image(request: web.Request) -> web.StreamResponse:
             name = familiar(normalize(ref)) if "@" not in ref else ref
             b.events.publish("image", "pull", name, {"name": name})  # dockerd's actor: the reference
 
-    return await stream.run(work)
+    try:
+        return await stream.run(work)
+    except Unauthorized as e:
+        # never a 401 for a pull (dockerd does not say 401 either): the docker CLI would take it as a cue
+        # to prompt for a login
+        raise Forbidden(e.message) from None
 
 
 async def push_image(request: web.Request) -> web.StreamResponse:

@@ -349,6 +349,9 @@ async def load_images(request: web.Request) -> web.StreamResponse:
     body = await _spool_body(request)
     try:
         lines = await asyncio.to_thread(b.images.load, body)
+    except (InvalidParameter, NotFound) as e:
+        # as dockerd, which has answered 200 before it reads the archive: the error is in the stream
+        return await _json_stream(request, [{"errorDetail": {"message": e.message}, "error": e.message}])
     finally:
         body.close()
     for line in lines:

@@ -15,6 +15,7 @@ from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qfilters, qstr, timestamp_ns
 from engine.api.version import API_VERSION, MIN_API_VERSION
+from engine.config import DEFAULT_RUNTIME
 from engine.events import EventFilter
 
 GO_OS = "linux"
@@ -185,7 +186,9 @@ async def info(request: web.Request) -> web.StreamResponse:
         "ExperimentalBuild": False,
         "ServerVersion": engine.__version__,
         "Runtimes": runtimes,
-        "DefaultRuntime": cfg.default_runtime,
+        # clients expect dockerd's name; containers without a runtime run on the built-in one, which
+        # also stays selectable as "composer" (and "runc" runs the runc binary: the same OCI bundle)
+        "DefaultRuntime": "runc" if cfg.default_runtime == DEFAULT_RUNTIME else cfg.default_runtime,
         "Swarm": {
             "NodeID": "",
             "NodeAddr": "",

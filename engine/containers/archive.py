@@ -1,6 +1,9 @@
 """`docker cp`: stat, tar and untar a path inside a container, through `archive_helper` (a separate process
 that chroots into the container's root). A running container is reached through /proc/<pid>/root, so its
-volumes and binds are seen as the container sees them; a stopped one through its mounted rootfs."""
+volumes and binds are seen as the container sees them; a stopped one through its mounted rootfs, with its
+volumes and binds mounted over it in the helper's own mount namespace (as dockerd mounts them). Either
+way /proc and /sys are the empty directories of the rootfs, as dockerd shows them, never the live ones.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.containers import mounts as mountlib
 from engine.containers.model import Container
 from engine.errors import EngineError, InvalidParameter, NotFound, SystemError_
 
@@ -25,21 +30,47 @@ class ByteSource(Protocol):
     async def read(self, n: int = -1) -> bytes: ...
 
 
+@dataclass(frozen=True)
+class Root:
+    path: Path
+    # a stopped container: its overlay (working dir, options) and its volumes and binds, which the helper
+    # mounts in a mount namespace of its own, out of reach of anything the daemon mounts or unmounts
+    overlay: tuple[str, str] | None = None
+    binds: tuple[dict[str, Any], ...] = ()
+
+    def helper(self, mode: str, path: str, *extra: str) -> list[str]:
+        if self.overlay is None:
+            return _helper(mode, self.path, path, *extra)
+        own = json.dumps({"overlay": self.overlay, "binds": list(self.binds)})
+        return _helper(mode, self.path, path, *extra, "--mounts", own)
+
+
+def _binds(c: Container) -> tuple[dict[str, Any], ...]:
+    """A stopped container's volumes and binds: {source, destination, rw}, parents first."""
+    points = sorted(c.mounts, key=lambda p: str(p.get("Destination", "")).count("/"))
+    return tuple(
+        {"source": p["Source"], "destination": p["Destination"], "rw": bool(p.get("RW", True))}
+        for p in points
+        if p.get("Type") in ("volume", "bind") and p.get("Source")
+    )
+
+
 @contextlib.asynccontextmanager
-async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Path]:
+async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Root]:
     cur = svc.store.current(c.id) or c
     if cur.state.status in ("running", "paused") and cur.state.pid:
-        yield Path(f"/proc/{cur.state.pid}/root")
+        yield Root(Path(f"/proc/{cur.state.pid}/root"))
         return
-    async with svc.lock(c.id):
-        merged = await asyncio.to_thread(svc.images.mount_rw, c.id)
+    async with svc.lock(c.id):  # no start meanwhile
+        overlay = await asyncio.to_thread(svc.images.rw_overlay, c.id)
+        ref = f"{c.id}-archive"
+        with contextlib.suppress(EngineError, OSError):  # volumes with driver options (tmpfs, nfs)
+            await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, svc.volumes, ref)
         try:
-            yield Path(merged)
+            yield Root(overlay[0], (str(overlay[1]), overlay[2]), _binds(cur))
         finally:
-            now = svc.store.current(c.id)
-            if now is None or now.state.status not in ("running", "paused"):
-                with contextlib.suppress(EngineError, OSError):
-                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
+            with contextlib.suppress(EngineError, OSError):
+                await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, svc.volumes, ref)
 
 
 @contextlib.asynccontextmanager
@@ -83,9 +114,9 @@ def _raise(code: int, err: bytes, c: Container, path: str) -> None:
     raise SystemError_(msg or f"archive helper failed with exit code {code}")
 
 
-async def _stat_in(root: Path, c: Container, path: str) -> dict[str, Any]:
+async def _stat_in(root: Root, c: Container, path: str) -> dict[str, Any]:
     proc = await asyncio.create_subprocess_exec(
-        *_helper("stat", root, path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *root.helper("stat", path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await proc.communicate()
     if proc.returncode:
@@ -109,7 +140,7 @@ async def reading(
     async with _root(svc, c) as root:
         stat = await _stat_in(root, c, path)
         proc = await asyncio.create_subprocess_exec(
-            *_helper("get", root, path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            *root.helper("get", path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
 
         async def chunks() -> AsyncIterator[bytes]:
@@ -140,7 +171,7 @@ async def extract(
     extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
     async with _root(svc, c) as root:
         proc = await asyncio.create_subprocess_exec(
-            *_helper("put", root, path, *extra),
+            *root.helper("put", path, *extra),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

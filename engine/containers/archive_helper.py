@@ -2,6 +2,12 @@
 path and symlink resolves inside it, then stats, tars or untars one path.
 
     python -m engine.containers.archive_helper stat|get|put|export ROOT PATH [--no-overwrite-dir-non-dir]
+        [--mounts JSON]   (a stopped container: {"overlay": [cwd, options], "binds": [{source, destination,
+                           rw}]}: its rootfs mounted at ROOT and its volumes over it, in a mount namespace
+                           of the helper's own, before the chroot)
+
+/proc and /sys are shown as dockerd shows them (it reads the container's rootfs, not the live mounts):
+empty directories; paths below them are not found.
 
 Errors: exit 2 "not found", exit 3 "not a directory", exit 4 other; message on stderr.
 """
@@ -14,6 +20,7 @@ import os
 import stat
 import sys
 import tarfile
+from typing import Any
 
 GO_DIR, GO_SYMLINK, GO_DEVICE, GO_PIPE, GO_SOCKET = 1 << 31, 1 << 27, 1 << 26, 1 << 25, 1 << 24
 GO_SETUID, GO_SETGID, GO_CHARDEV, GO_STICKY = 1 << 23, 1 << 22, 1 << 21, 1 << 20
@@ -78,13 +85,54 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
         yield member
 
 
+LIVE = ("/proc", "/sys")  # kernel filesystems in a running container: shown empty, as dockerd does
+
+
+def _live(path: str) -> bool:
+    real = os.path.realpath(path)
+    return any(real.startswith(top + "/") for top in LIVE)
+
+
+def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
+    """`path` and what is below it, never descending into /proc or /sys (their entries come and go)."""
+    tar.add(path, arcname=arcname, recursive=False)
+    if os.path.isdir(path) and not os.path.islink(path) and os.path.realpath(path) not in LIVE:
+        for entry in sorted(os.listdir(path)):
+            _add(tar, os.path.join(path, entry), f"{arcname}/{entry}")
+
+
+def _mount_own(root: str, mounts: dict[str, Any]) -> None:
+    """The container's overlay at ROOT and its volumes over it, in a private mount namespace (ours only)."""
+    from engine.runtime import syscalls as sc
+
+    calls = sc.LinuxSyscalls()
+    calls.unshare(sc.CLONE_NEWNS)
+    calls.mount("none", "/", "", sc.MS_REC | sc.MS_PRIVATE, "")
+    cwd, options = mounts["overlay"]
+    here = os.getcwd()
+    os.chdir(cwd)  # the options name the layers relative to the store
+    calls.mount("overlay", root, "overlay", 0, options)
+    os.chdir(here)
+    for bind in mounts["binds"]:
+        target = os.path.join(root, str(bind["destination"]).lstrip("/"))
+        if not os.path.lexists(target) or os.path.islink(target):
+            continue  # never started: no mount point yet (and never through a symlink out of ROOT)
+        calls.mount(str(bind["source"]), target, "", sc.MS_BIND | sc.MS_REC, "")
+        if not bind.get("rw", True):
+            calls.mount("none", target, "", sc.MS_BIND | sc.MS_REMOUNT | sc.MS_RDONLY, "")
+
+
 def main(argv: list[str]) -> int:
     mode, root, path = argv[0], argv[1], argv[2]
     no_overwrite = "--no-overwrite-dir-non-dir" in argv[3:]
+    if "--mounts" in argv[3:]:
+        _mount_own(root, json.loads(argv[argv.index("--mounts") + 1]))
     os.chroot(root)
     os.chdir("/")
     path = "/" + path.lstrip("/")
     try:
+        if _live(path):
+            raise FileNotFoundError(path)
         if mode == "stat":
             sys.stdout.write(json.dumps(_stat(path)))
             return 0
@@ -92,7 +140,7 @@ def main(argv: list[str]) -> int:
             st = _stat(path)
             name = st["name"] if st["name"] != "/" else "."
             with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-                tar.add(path, arcname=str(name), recursive=True)
+                _add(tar, path, str(name))
             return 0
         if mode == "export":
             with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:

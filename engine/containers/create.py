@@ -90,13 +90,12 @@ HOST_CONFIG_DEFAULTS: dict[str, Any] = {
 def _env_merge(image_env: list[str], user_env: list[str]) -> list[str]:
     out: dict[str, str] = {}
     for item in image_env + user_env:
-        key, sep, _ = item.partition("=")
+        key = item.partition("=")[0]
         if not key:
             raise InvalidParameter(f"invalid environment variable: {item}")
-        if sep:
-            out[key] = item
-        else:  # "KEY" without "=": the client meant "take it from my environment"; dockerd drops it
-            out.pop(key, None)
+        # "KEY" without "=" replaces the image's value too and stays so in the config, as dockerd keeps it;
+        # the process's environment leaves it out (engine.runtime.oci)
+        out[key] = item
     return list(out.values())
 
 
@@ -155,6 +154,8 @@ def merge_config(req: dict[str, Any], image_config: dict[str, Any], cid: str) ->
     }
     if healthcheck:
         out["Healthcheck"] = healthcheck
+    if req.get("MacAddress"):  # the primary network's endpoint takes it (engine.network)
+        out["MacAddress"] = req["MacAddress"]
     stop_signal = req.get("StopSignal") or img.get("StopSignal")
     if stop_signal:
         out["StopSignal"] = stop_signal

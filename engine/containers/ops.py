@@ -104,9 +104,18 @@ async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[
     return []
 
 
+# what the engine itself puts in the rw layer (the marker file and the mount points of the files it binds):
+# dockerd keeps these in its init layer, so a diff never shows them
+INJECTED = frozenset({"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
+
+
 async def changes(svc: ContainerService, ref: str) -> list[dict[str, Any]]:
     c = svc.get(ref)
-    return list(await asyncio.to_thread(svc.images.changes_rw, c.id))
+    found = [ch for ch in await asyncio.to_thread(svc.images.changes_rw, c.id) if ch["Path"] not in INJECTED]
+    if not any(ch["Path"].startswith("/etc/") for ch in found):
+        # /etc is listed as modified for the mount points left out; nothing else changed in it
+        found = [ch for ch in found if ch != {"Path": "/etc", "Kind": 0}]
+    return found
 
 
 async def top(svc: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:

@@ -170,7 +170,8 @@ class ContainerService:
         try:
             if self.networks is not None:  # the networks must exist; EndpointsConfig is recorded
                 await asyncio.to_thread(
-                    self.networks.on_create, cid, name, host_config, body.get("NetworkingConfig") or {}
+                    self.networks.on_create, cid, name, host_config, body.get("NetworkingConfig") or {},
+                    mac=str(body.get("MacAddress") or ""),
                 )
             c = await asyncio.to_thread(self.host.create, cid, name, image, config, host_config)
         except BaseException:

@@ -45,10 +45,34 @@ def sample(c: Container, raw: dict[str, Any], previous: dict[str, Any] | None) -
     out["read"] = now_rfc3339()
     out["name"] = "/" + c.name
     out["id"] = c.id
+    if c.host_config.get("NetworkMode") != "host" and (nets := network_counters(c.state.pid)):
+        out["networks"] = nets
     if previous is not None:
         out["preread"] = previous["read"]
         out["precpu_stats"] = previous.get("cpu_stats", EMPTY_CPU)
     else:
         out["preread"] = ZERO_TIME
         out["precpu_stats"] = EMPTY_CPU
+    return out
+
+
+NET_DEV_FIELDS = {0: "rx_bytes", 1: "rx_packets", 2: "rx_errors", 3: "rx_dropped",
+                  8: "tx_bytes", 9: "tx_packets", 10: "tx_errors", 11: "tx_dropped"}
+
+
+def network_counters(pid: int) -> dict[str, dict[str, int]]:
+    """Per interface of the container's network namespace (loopback aside, as dockerd): its counters,
+    from /proc/<pid>/net/dev (which shows the namespace of that process)."""
+    try:
+        with open(f"/proc/{pid}/net/dev") as f:
+            lines = f.read().splitlines()[2:]
+    except OSError:
+        return {}
+    out: dict[str, dict[str, int]] = {}
+    for line in lines:
+        name, _, numbers = line.partition(":")
+        values = numbers.split()
+        if name.strip() == "lo" or len(values) < 16:
+            continue
+        out[name.strip()] = {key: int(values[i]) for i, key in NET_DEV_FIELDS.items()}
     return out

@@ -83,6 +83,13 @@ class RwLayers:
         log.info("rw layer mounted container=%s", container_id)
         return merged
 
+    def overlay(self, container_id: str) -> tuple[Path, Path, str]:
+        """(merged dir, the directory the options are relative to, the options)."""
+        options = self.mount_options(container_id)
+        if len(options) >= resource.getpagesize():
+            raise SystemError_(f"too many layers to mount for container {container_id}")
+        return self._path(container_id) / "merged", self.root, options
+
     def unmount(self, container_id: str) -> None:
         merged = self._path(container_id) / "merged"
         if not os.path.ismount(merged):

@@ -348,6 +348,11 @@ class ImageStore:
     def mount_rw(self, container_id: str) -> Path:
         return self.rw.mount(container_id)
 
+    def rw_overlay(self, container_id: str) -> tuple[Path, Path, str]:
+        """(merged dir, working dir, overlay mount options) for a mount made elsewhere (a helper's own
+        mount namespace)."""
+        return self.rw.overlay(container_id)
+
     def unmount_rw(self, container_id: str) -> None:
         self.rw.unmount(container_id)
 

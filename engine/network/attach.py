@@ -196,7 +196,7 @@ class ContainerNetworking:
             n = self._bring_up(n)  # the default bridge is made on first use
         pool = n.pools[0]
         subnet = ipaddress.IPv4Network(pool.subnet)
-        used = {e.ip for _, e in self._endpoints_on(nid)}
+        used = {e.ip for _, e in self._endpoints_on(nid)} | set(pool.aux.values())
         if cfg.ipv4:
             if not n.user_ipam:
                 raise InvalidParameter(
@@ -311,9 +311,7 @@ class ContainerNetworking:
         n = self.get(ref)
         with self._lock:
             m = self._members.get(cid)
-            if m is None or n.id not in m.networks:
-                if force:
-                    return
+            if m is None or n.id not in m.networks:  # with or without force, as dockerd
                 raise Forbidden(f"container {cid} is not connected to network {n.name}")
             a = self._live.get(cid)
             if a is not None:

@@ -13,6 +13,7 @@ class IPAMPool:
     subnet: str
     gateway: str
     ip_range: str = ""
+    aux: dict[str, str] = field(default_factory=dict)  # AuxiliaryAddresses: reserved, never given out
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class EndpointConfig:
     ipv4: str = ""  # IPAMConfig.IPv4Address
     links: tuple[str, ...] = ()
     mac: str = ""
+    link_local_ips: tuple[str, ...] = ()  # IPAMConfig.LinkLocalIPs: kept and shown, as dockerd
+    driver_opts: dict[str, str] = field(default_factory=dict)  # DriverOpts: kept and shown
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +66,8 @@ class EndpointConfig:
             ipv4=d.get("ipv4", ""),
             links=tuple(d.get("links", ())),
             mac=d.get("mac", ""),
+            link_local_ips=tuple(d.get("link_local_ips", ())),
+            driver_opts=dict(d.get("driver_opts") or {}),
         )
 
 

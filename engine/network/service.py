@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import itertools
 import logging
+import re
 import secrets
 import threading
 from dataclasses import replace
@@ -221,7 +222,18 @@ class NetworkService(ContainerNetworking):
             if not rng.subnet_of(subnet):
                 raise InvalidParameter(f"ip range {rng} is not inside subnet {subnet}")
             ip_range = str(rng)
-        return (IPAMPool(str(subnet), gateway, ip_range),)
+        aux: dict[str, str] = {}
+        for host, address in (item.get("AuxiliaryAddresses") or {}).items():
+            try:
+                inside = ipaddress.IPv4Address(address) in subnet
+            except ValueError:
+                raise InvalidParameter(f"invalid auxiliary address {host}={address!r}") from None
+            if not inside:
+                raise InvalidParameter(
+                    f"auxiliary address: ({host}:{address}) must belong to the master pool: {subnet}"
+                )
+            aux[str(host)] = str(address)
+        return (IPAMPool(str(subnet), gateway, ip_range, aux),)
 
     def _bring_up(self, n: Network) -> Network:
         if n.name == "bridge" and not netlink.link_exists(n.bridge):
@@ -343,8 +355,11 @@ class NetworkService(ContainerNetworking):
         return views.network_json(n, containers)
 
     # ---- memberships: what a container asked for ---------------------------------------------------
-    def on_create(self, cid: str, name: str, host_config: dict[str, Any], networking: dict[str, Any]) -> None:
-        """Check the container's networks exist and record its wishes (create's EndpointsConfig)."""
+    def on_create(
+        self, cid: str, name: str, host_config: dict[str, Any], networking: dict[str, Any], mac: str = ""
+    ) -> None:
+        """Check the container's networks exist and record its wishes (create's EndpointsConfig; `mac`,
+        the container's MacAddress, is its primary network's unless that endpoint names its own)."""
         mode = _mode_network(host_config)
         if mode in ("host", "none") or mode.startswith("container:"):
             return
@@ -363,6 +378,8 @@ class NetworkService(ContainerNetworking):
             cfg = self._endpoint_config(
                 endpoints.get(ref) or endpoints.get(n.name) or endpoints.get(n.id) or {}
             )
+            if ref == mode and mac and not cfg.mac:
+                cfg = replace(cfg, mac=_valid_mac(mac))
             wanted[n.id] = cfg
         with self._lock:
             m = Membership(cid, name.lstrip("/"), wanted)
@@ -378,7 +395,9 @@ class NetworkService(ContainerNetworking):
             aliases=tuple(d.get("Aliases") or ()),
             ipv4=ipam_cfg.get("IPv4Address") or "",
             links=tuple(d.get("Links") or ()),
-            mac=d.get("MacAddress") or "",
+            mac=_valid_mac(d.get("MacAddress") or ""),
+            link_local_ips=tuple(_link_local(ip) for ip in ipam_cfg.get("LinkLocalIPs") or ()),
+            driver_opts={str(k): str(v) for k, v in (d.get("DriverOpts") or {}).items()},
         )
 
     def rename(self, cid: str, name: str) -> None:
@@ -414,3 +433,22 @@ class NetworkService(ContainerNetworking):
                 netlink.delete_link(self.default_bridge)
             except (SystemError_, OSError) as e:
                 log.warning("default bridge not removed bridge=%s error=%s", self.default_bridge, e)
+
+
+_MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
+
+
+def _valid_mac(mac: str) -> str:
+    if mac and not _MAC_RE.match(mac):
+        raise InvalidParameter(f"invalid MAC address: {mac}")
+    return mac
+
+
+def _link_local(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise InvalidParameter(f"invalid link-local IP address: {address}") from None
+    if not ip.is_link_local:
+        raise InvalidParameter(f"invalid link-local IP address: {address}")
+    return str(ip)

@@ -12,12 +12,14 @@ DRIVER_OPTION_BRIDGE = "com.docker.network.bridge.name"
 DRIVER_OPTION_MTU = "com.docker.network.driver.mtu"
 
 
-def ipam_config(n: Network) -> list[dict[str, str]]:
+def ipam_config(n: Network) -> list[dict[str, Any]]:
     out = []
     for p in n.pools:
-        item = {"Subnet": p.subnet, "Gateway": p.gateway}
+        item: dict[str, Any] = {"Subnet": p.subnet, "Gateway": p.gateway}
         if p.ip_range:
             item["IPRange"] = p.ip_range
+        if p.aux:
+            item["AuxiliaryAddresses"] = dict(p.aux)
         out.append(item)
     return out
 
@@ -57,12 +59,15 @@ def container_entry(name: str, ep: Endpoint) -> dict[str, str]:
 def endpoint_settings(
     n: Network, cfg: EndpointConfig, ep: Endpoint | None, dns_names: list[str] | None
 ) -> dict[str, Any]:
+    ipam_cfg: dict[str, Any] = {"IPv4Address": cfg.ipv4} if cfg.ipv4 else {}
+    if cfg.link_local_ips:
+        ipam_cfg["LinkLocalIPs"] = list(cfg.link_local_ips)
     return {
-        "IPAMConfig": {"IPv4Address": cfg.ipv4} if cfg.ipv4 else None,
+        "IPAMConfig": ipam_cfg or None,
         "Links": list(cfg.links) or None,
         "Aliases": list(cfg.aliases) or None,
         "MacAddress": ep.mac if ep else "",
-        "DriverOpts": None,
+        "DriverOpts": dict(cfg.driver_opts) or None,
         "GwPriority": 0,
         "NetworkID": n.id,
         "EndpointID": ep.id if ep else "",

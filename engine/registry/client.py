@@ -99,13 +99,12 @@ class RegistryClient:
         want = Platform.parse(platform) if platform else host_platform()
         creds = self.credentials_for(reference.domain, credentials)
         prog = Progress(progress)
-        if reference.tag:
-            prog.status(f"Pulling from {reference.path}", reference.tag)
-        else:
-            prog.status(f"Pulling from {reference.path}", reference.digest)
         session, resolved = self._on_endpoints(
             reference, "pull", creds, lambda s: resolve(s, reference, want)
         )
+        # only once the manifest is found, as dockerd: a pull that fails before is an HTTP error, not a
+        # stream that has begun
+        prog.status(f"Pulling from {reference.path}", reference.tag or reference.digest)
         log.info("pulling ref=%s endpoint=%s digest=%s", reference, session.endpoint.url, resolved.digest)
         puller = Puller(
             self.store,

@@ -138,6 +138,9 @@ def _env(config: dict[str, Any], hostname: str, tty: bool, home: str) -> list[st
         env.append("TERM=xterm")
     for item in config.get("Env") or []:
         key = item.split("=", 1)[0]
+        if "=" not in item:  # a name without a value (kept so in Config.Env): not in the process's env
+            env = [e for e in env if e.split("=", 1)[0] != key]
+            continue
         for i, existing in enumerate(env):
             if existing.split("=", 1)[0] == key:
                 env[i] = item
