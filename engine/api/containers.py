@@ -130,8 +130,9 @@ async def wait(request: web.Request) -> web.StreamResponse:
 
 
 async def remove(request: web.Request) -> web.StreamResponse:
-    if qbool(request, "link"):
-        raise InvalidParameter("links are not supported")
+    if qbool(request, "link"):  # `docker rm --link /<linker>/<alias>`
+        await backends(request).containers.remove_link(_id(request))
+        return web.Response(status=204)
     await backends(request).containers.remove(
         _id(request), force=qbool(request, "force"), volumes=qbool(request, "v")
     )
@@ -197,5 +198,6 @@ def routes() -> list[Route]:
         ("POST", "/containers/{id}/resize", resize),
         ("POST", "/containers/{id}/update", update),
         ("DELETE", "/containers/{id}", remove),
+        ("DELETE", "/containers/{id:/?[^/]+/[^/]+}", remove),  # a link's name: /<linker>/<alias>
         ("POST", "/commit", commit),
     ]

@@ -155,11 +155,15 @@ class ExecService:
             raise Conflict(f"container {c.id} is not running")
         e = dataclasses.replace(e, started=True, running=True)
         self._execs[eid] = e
+        # dockerd's execs have the links' variables too (the container's own win)
+        own = {item.partition("=")[0] for item in c.config.get("Env") or []}
+        linked = await asyncio.to_thread(self._svc.host.linked_env, c)
+        linked = [v for v in linked if v.partition("=")[0] not in own]
         process = await asyncio.to_thread(
             exec_process,
             c,
             list(e.cmd),
-            env=list(e.env),
+            env=linked + list(e.env),
             user=e.user,
             workdir=e.workdir,
             tty=e.tty,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.containers import links
 from engine.containers import mounts as mountlib
 from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
@@ -51,7 +52,8 @@ class HostOps:
     def create(
         self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
-        resolved = mountlib.resolve(host_config, config, self.volumes)
+        inherited = mountlib.volumes_from(list(host_config.get("VolumesFrom") or []), self.store.get)
+        resolved = mountlib.resolve(host_config, config, self.volumes, inherited)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
         c = Container(
             id=cid,
@@ -137,8 +139,11 @@ class HostOps:
             self.networks.write_etc(c.id, etc, c.config, c.host_config)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
+        config = c.config
+        if linked := self.linked_env(c):  # before the container's own variables
+            config = {**config, "Env": linked + list(config.get("Env") or [])}
         spec = build_spec(
-            c.config,
+            config,
             c.host_config,
             rootfs=rootfs,
             mounts=oci_mounts,
@@ -200,6 +205,19 @@ class HostOps:
             if mode.startswith("container:"):
                 out[kind] = self._joined_ns(mode, kind, kind)
         return out
+
+    def linked_env(self, c: Container) -> list[str]:
+        """The variables of c's legacy links: on the default bridge only, as dockerd."""
+        mode = c.host_config.get("NetworkMode")
+        if not c.host_config.get("Links") or mode not in (None, "", "default", "bridge"):
+            return []
+        return links.environment(c, self.store.get, self._bridge_address)
+
+    def _bridge_address(self, c: Container) -> str:
+        if self.networks is None:
+            return ""
+        shown = self.networks.settings(c.id, c.config, c.host_config)["Networks"]
+        return str((shown.get("bridge") or {}).get("IPAddress") or "")
 
     def exited(self, c: Container) -> Container:
         rt = self.runtime(c)

@@ -62,8 +62,14 @@ def _parse_bind(spec: str) -> tuple[str, str, str]:
     raise InvalidParameter(f"invalid volume specification: '{spec}'")
 
 
-def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -> Resolved:
-    """Decide every mount point; named volumes are created (Docker creates them at container create)."""
+def resolve(
+    host_config: dict[str, Any],
+    config: dict[str, Any],
+    volumes: Any,
+    inherited: tuple[dict[str, Any], ...] = (),
+) -> Resolved:
+    """Decide every mount point; named volumes are created (Docker creates them at container create).
+    `inherited`: the points VolumesFrom takes from other containers (the container's own win)."""
     points: dict[str, dict[str, Any]] = {}
     anonymous: list[str] = []
 
@@ -194,6 +200,10 @@ def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -
             }
         )  # HostConfig.Tmpfs is not listed in inspect's Mounts
 
+    for point in inherited:
+        if point["Destination"] not in points:
+            add(point)
+
     for dest in config.get("Volumes") or {}:
         dest = _check_dest(dest)
         if dest not in points:
@@ -305,3 +315,25 @@ def unmount_volumes(points: tuple[dict[str, Any], ...], volumes: Any, ref: str) 
                 volumes.unmount(volumes.get(p["Name"]), ref)
             except (EngineError, OSError) as e:
                 log.warning("volume not unmounted volume=%s error=%s", p["Name"], e)
+
+
+def volumes_from(specs: list[str], lookup: Any) -> tuple[dict[str, Any], ...]:
+    """HostConfig.VolumesFrom ("container[:ro|:rw]"): the volumes and binds of those containers, read-only
+    or read-write as asked (else as they have them). `lookup(ref)` gives a container (NotFound if none)."""
+    out: list[dict[str, Any]] = []
+    for spec in specs:
+        ref, _, mode = spec.partition(":")
+        if mode not in ("", "ro", "rw"):
+            raise InvalidParameter(f"invalid mode for volumes-from: {mode}")
+        try:
+            other = lookup(ref)
+        except EngineError as e:
+            raise InvalidParameter(e.message) from None  # dockerd: 400 at create
+        for point in other.mounts:
+            if point.get("Type") not in ("volume", "bind"):
+                continue  # tmpfs is the other container's own
+            taken = {**point, "CopyUp": False}
+            if mode:
+                taken["RW"] = mode == "rw"
+            out.append(taken)
+    return tuple(out)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import ops, recovery, usage, waits
+from engine.containers import links, ops, recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -168,6 +168,8 @@ class ContainerService:
         self.store.reserve_name(name, cid)
         name = name.lstrip("/")
         try:
+            if host_config.get("Links"):
+                host_config["Links"] = links.normalize(list(host_config["Links"]), name, self.store.get)
             if self.networks is not None:  # the networks must exist; EndpointsConfig is recorded
                 await asyncio.to_thread(
                     self.networks.on_create, cid, name, host_config, body.get("NetworkingConfig") or {},
@@ -220,6 +222,20 @@ class ContainerService:
         self._removed.pop(c.id, None)
         self._exited.pop(c.id, None)
         self._started.pop(c.id, None)
+
+    async def remove_link(self, ref: str) -> None:
+        """`docker rm --link /<linker>/<alias>`: the link goes from the linker's record and its hosts."""
+        c = links.linker_of(ref, self.get)
+        async with self.lock(c.id):
+            c = self.store.current(c.id) or c
+            kept = links.without(c, ref)
+            host_config = {**c.host_config, "Links": kept or None}
+            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, host_config=host_config))
+            if self.networks is not None and c.state.status in ("running", "paused"):
+                await asyncio.to_thread(self.networks.relink, c.id, c.host_config)
+                hosts = {"/etc/hosts": self.store.dir(c.id) / "hosts"}
+                await asyncio.to_thread(self.networks.write_etc, c.id, hosts, c.config, c.host_config)
+                await asyncio.to_thread(_refresh_bound_file, c.state.pid, "/etc/hosts", hosts["/etc/hosts"])
 
     async def rename(self, ref: str, new_name: str) -> None:
         if not new_name:
@@ -542,3 +558,15 @@ def _start_failure_code(error: EngineError) -> int:
     if "permission denied" in lowered:
         return 126
     return 128
+
+
+def _refresh_bound_file(pid: int, dest: str, source: Path) -> None:
+    """The file bound at `dest` in a running container is the inode it had at start (a rewrite by rename
+    makes a new one): write the new content into that inode, through the container's root."""
+    from engine.util.securejoin import resolve_in_root
+
+    with contextlib.suppress(OSError):
+        path = resolve_in_root(f"/proc/{pid}/root", dest, follow_last=False)  # the image's links stay inside
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW)
+        with open(fd, "wb") as f:
+            f.write(source.read_bytes())

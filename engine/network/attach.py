@@ -368,7 +368,10 @@ class ContainerNetworking:
         for alias, target in a.links:
             ips = self._lookup_on(cid, target, default_only=True)
             if ips:
-                links.append((ips[0], alias, target))
+                # dockerd's names for a legacy link: the alias, the target's hostname, its name (unless the
+                # alias is that name)
+                names = self._hostname_of(target) + ("" if alias == target else f" {target}")
+                links.append((ips[0], alias, names.strip() or target))
         hostname = config.get("Hostname") or cid[:12]
         if config.get("Domainname"):
             hostname = f"{hostname}.{config['Domainname']}"
@@ -384,6 +387,20 @@ class ContainerNetworking:
             except OSError:
                 current = ""
             atomic_write_bytes(files["/etc/resolv.conf"], etc.resolv(current, host_config, embedded).encode())
+
+    def _hostname_of(self, name: str) -> str:
+        """The hostname of the running container called `name` ("" if there is none)."""
+        cid = next((cid for cid, m in self._members.items() if m.name == name), "")
+        a = self._live.get(cid)
+        return a.hostname if a is not None else ""
+
+    def relink(self, cid: str, host_config: dict[str, Any]) -> None:
+        """The container's legacy links changed (`docker rm --link`): its live names follow."""
+        with self._lock:
+            a = self._live.get(cid)
+            if a is not None:
+                a = replace(a, links=parse_links(host_config))
+                self._save_live(a)
 
     # ---- the embedded DNS's questions (called on the event loop: read-only, no lock) ---------------
     def _lookup_on(self, cid: str, qname: str, default_only: bool = False) -> list[str]:
