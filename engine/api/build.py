@@ -119,6 +119,8 @@ def options(request: web.Request) -> BuildOptions:
         platform=qstr(request, "platform"),
         registry_auth=registry_config(request.headers.get("X-Registry-Config", "")),
         cache_from=tuple(_json_list(request, "cachefrom")),
+        extra_hosts=tuple(h for v in request.query.getall("extrahosts", []) for h in v.split(",") if h),
+        network_mode=qstr(request, "networkmode"),
     )
 
 

@@ -140,3 +140,17 @@ def unpack(body: BinaryIO, workdir: Path, dockerfile: str) -> Path:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     return dest
+
+
+def drop_ignored_build_files(dest: Path, dockerfile: str) -> None:
+    """After the Dockerfile was read: it and .dockerignore go from the context when .dockerignore lists
+    them (the client sends them anyway), so COPY never sees them, as with dockerd."""
+    try:
+        text = (dest / ".dockerignore").read_text(errors="replace")
+    except OSError:
+        return
+    matcher = ignore.Matcher(ignore.parse(text))
+    for rel in (".dockerignore", os.path.normpath(dockerfile).lstrip("/")):
+        target = dest / rel
+        if matcher.ignored(rel) and target.is_file() and not target.is_symlink():
+            target.unlink()

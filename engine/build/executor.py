@@ -23,7 +23,7 @@ from typing import Any
 from engine.build import cachefrom, fsops, instructions, runmounts
 from engine.build import dockerfile as dfp
 from engine.build.cache import StepCache, step_key
-from engine.build.context import Context, Source, checksum
+from engine.build.context import Context, Source, checksum, drop_ignored_build_files
 from engine.build.expand import expand, expand_words
 from engine.build.users import resolve_owner
 from engine.errors import EngineError, InvalidParameter, NotFound
@@ -83,6 +83,8 @@ class BuildOptions:
     platform: str = ""
     registry_auth: dict[str, Any] = field(default_factory=dict)  # registry host -> Credentials (base pulls)
     cache_from: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()  # --add-host: RUN steps' /etc/hosts
+    network_mode: str = ""  # --network: RUN steps' network ("" / "default": the default bridge)
 
 
 @dataclass
@@ -133,6 +135,8 @@ class Builder:
         except (FileNotFoundError, IsADirectoryError):
             raise InvalidParameter(f"Cannot locate specified Dockerfile: {opts.dockerfile}") from None
         df = dfp.parse(text)
+        # as dockerd: once read, the Dockerfile and .dockerignore leave the context if .dockerignore says so
+        await asyncio.to_thread(drop_ignored_build_files, context_dir, opts.dockerfile)
         meta_args: dict[str, str] = {}
         for ins in df.global_args:
             for k, default in instructions.arg_decls(ins, meta_args, df.escape):
@@ -312,7 +316,9 @@ class Builder:
         """The step's image from the local step cache, else restored from a --cache-from image."""
         if opts.no_cache:
             return None
-        image_id = self.cache.get(key)
+        # with --cache-from, only those images are cache sources (dockerd's legacy builder): none of them
+        # present means no cache at all
+        image_id = None if opts.cache_from else self.cache.get(key)
         if image_id is not None:
             try:
                 return self.images.get(image_id)
@@ -417,7 +423,11 @@ class Builder:
             "WorkingDir": st.config.get("WorkingDir") or "",
             "User": st.config.get("User") or "",
             "Healthcheck": {"Test": ["NONE"]},
-            "HostConfig": host_config,
+            "HostConfig": {
+                **host_config,
+                **({"ExtraHosts": list(opts.extra_hosts)} if opts.extra_hosts else {}),
+                **({"NetworkMode": opts.network_mode} if opts.network_mode not in ("", "default") else {}),
+            },
         }
         cid, _ = await self.containers.create(None, body)
         emit({"stream": f" ---> Running in {cid[:12]}\n"})
@@ -461,8 +471,11 @@ class Builder:
             return offset
         end = data.rfind(b"\n") + 1
         for line in data[:end].splitlines():
-            with contextlib.suppress(ValueError):
-                emit({"stream": json.loads(line)["log"]})
+            with contextlib.suppress(ValueError, KeyError):
+                entry = json.loads(line)
+                # dockerd's legacy builder shows a step's stderr in red
+                text = f"\x1b[91m{entry['log']}\x1b[0m" if entry.get("stream") == "stderr" else entry["log"]
+                emit({"stream": text})
         return offset + end
 
     # -- filesystem steps -----------------------------------------------------------------------------------
