@@ -207,6 +207,14 @@ class ContainerNetworking:
         else:
             rng = ipaddress.IPv4Network(pool.ip_range) if pool.ip_range else None
             ip = ipam.allocate(subnet, rng, used, pool.gateway)
+        ip6 = gateway6 = ""
+        prefixlen6 = 0
+        if n.pools6:
+            pool6 = n.pools6[0]
+            subnet6 = ipaddress.IPv6Network(pool6.subnet)
+            used6 = {e.ip6 for _, e in self._endpoints_on(nid) if e.ip6}
+            ip6, prefixlen6 = ipam.allocate6(subnet6, used6, pool6.gateway), subnet6.prefixlen
+            gateway6 = "" if n.internal else pool6.gateway
         taken = {e.ifname for e in a.endpoints}
         ifname = next(f"eth{i}" for i in itertools.count() if f"eth{i}" not in taken)
         routed = not n.internal and not any(not self._nets[e.network_id].internal for e in a.endpoints)
@@ -220,6 +228,9 @@ class ContainerNetworking:
             prefixlen=subnet.prefixlen,
             gateway="" if n.internal else pool.gateway,
             mac=cfg.mac or _mac_for(ip),
+            ip6=ip6,
+            prefixlen6=prefixlen6,
+            gateway6=gateway6,
         )
         spec = netlink.VethSpec(
             ep.host_veth,
@@ -230,6 +241,9 @@ class ContainerNetworking:
             ep.mac,
             pool.gateway if routed else None,
             self.mtu(n),
+            ip6,
+            prefixlen6,
+            gateway6 if routed and gateway6 else None,
         )
         return replace(a, endpoints=(*a.endpoints, ep)), spec
 
@@ -366,7 +380,7 @@ class ContainerNetworking:
         gateway = next((e.gateway for e in a.endpoints if e.gateway), first.gateway)
         links = []
         for alias, target in a.links:
-            ips = self._lookup_on(cid, target, default_only=True)
+            ips = [ip for ip in self._lookup_on(cid, target, default_only=True) if ":" not in ip]
             if ips:
                 # dockerd's names for a legacy link: the alias, the target's hostname, its name (unless the
                 # alias is that name)
@@ -426,6 +440,8 @@ class ContainerNetworking:
                 names = {om.name.lower(), other.cid[:12], *(x.lower() for x in cfg.aliases)}
                 if name in names:
                     ips.append(e.ip)
+                    if e.ip6:  # answered to AAAA questions (the DNS server sorts the families)
+                        ips.append(e.ip6)
         return ips
 
     def _lookup(self, cid: str, qname: str) -> list[str] | None:

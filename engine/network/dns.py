@@ -253,8 +253,9 @@ class DnsServer:
         else:
             ips = self.lookup(cid, q.name)
             if ips is not None:
-                # our name: A records (all replicas, rotated by the caller), nothing for other types
-                return dnsmsg.reply_a(q, ips) if q.qtype == dnsmsg.TYPE_A else dnsmsg.reply_empty(q, 0)
+                # our name: A or AAAA records (all replicas, rotated by the caller), nothing for other types
+                wanted = (dnsmsg.TYPE_A, dnsmsg.TYPE_AAAA)
+                return dnsmsg.reply_a(q, ips) if q.qtype in wanted else dnsmsg.reply_empty(q, 0)
             if "." not in q.name:
                 return dnsmsg.reply_empty(q, dnsmsg.RCODE_NXDOMAIN)  # a project name nobody has: fast
         return await self.forward(listener.upstreams, data)

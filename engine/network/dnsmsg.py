@@ -58,11 +58,14 @@ def _header(q: Question, rcode: int, ancount: int) -> bytes:
 
 
 def reply_a(q: Question, ips: list[str]) -> bytes:
+    """A records for the IPv4 addresses of `ips`, or AAAA records for the IPv6 ones when asked AAAA."""
+    rtype = TYPE_AAAA if q.qtype == TYPE_AAAA else TYPE_A
+    chosen = [ipaddress.ip_address(ip) for ip in ips if (":" in ip) == (rtype == TYPE_AAAA)]
     answers = b""
-    for ip in ips:
+    for addr in chosen:
         # 0xC00C: a pointer to the name in the question
-        answers += struct.pack("!HHHIH", 0xC00C, TYPE_A, CLASS_IN, TTL, 4) + ipaddress.IPv4Address(ip).packed
-    return _header(q, RCODE_OK, len(ips)) + q.raw_question + answers
+        answers += struct.pack("!HHHIH", 0xC00C, rtype, CLASS_IN, TTL, len(addr.packed)) + addr.packed
+    return _header(q, RCODE_OK, len(chosen)) + q.raw_question + answers
 
 
 def encode_name(name: str) -> bytes:

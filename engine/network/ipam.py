@@ -65,3 +65,33 @@ def check_requested(subnet: Net4, ip: str, used: set[str], gateway: str) -> str:
     if ip in used or ip == gateway:
         raise Conflict(f"Address already in use: {ip}")
     return ip
+
+
+def parse_net6(text: str, what: str = "subnet") -> ipaddress.IPv6Network:
+    try:
+        net = ipaddress.IPv6Network(text, strict=False)
+    except ValueError:
+        raise InvalidParameter(f"invalid {what} {text!r}") from None
+    if net.prefixlen > 124:
+        raise InvalidParameter(f"IPv6 {what} {text!r} is too small")
+    return net
+
+
+def ula_subnet(used: Iterable[ipaddress.IPv6Network], random_bits: int) -> ipaddress.IPv6Network:
+    """A /64 from fd00::/8 with a random global id (RFC 4193), overlapping none of `used`."""
+    for attempt in range(64):
+        bits = (random_bits + attempt * 0x9E3779B97F) & ((1 << 56) - 1)
+        cand = ipaddress.IPv6Network(((0xFD << 120) | (bits << 64), 64))
+        if not any(cand.overlaps(u) for u in used):
+            return cand
+    raise InvalidParameter("could not find an available, non-overlapping IPv6 address pool")
+
+
+def allocate6(subnet: ipaddress.IPv6Network, used: set[str], gateway: str) -> str:
+    """The lowest free address of an IPv6 subnet after the gateway (subnet router anycast excluded)."""
+    start = int(subnet.network_address) + 1
+    for n in range(start, min(start + 65536, int(subnet.broadcast_address) + 1)):
+        addr = str(ipaddress.IPv6Address(n))
+        if addr != gateway and addr not in used:
+            return addr
+    raise Conflict(f"no available IPv6 addresses on this network's address pools: {subnet}")

@@ -30,6 +30,7 @@ class Network:
     pools: tuple[IPAMPool, ...] = ()
     ipam_driver_options: dict[str, str] = field(default_factory=dict)
     user_ipam: bool = False  # IPAM.Config given by the user (inspect shows it as given)
+    pools6: tuple[IPAMPool, ...] = ()  # EnableIPv6: the IPv6 subnet (given, or a ULA /64 of our own)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,7 +39,12 @@ class Network:
     def from_json(cls, d: dict[str, Any]) -> Network:
         d = dict(d)
         d["pools"] = tuple(IPAMPool(**p) for p in d.get("pools", ()))
+        d["pools6"] = tuple(IPAMPool(**p) for p in d.get("pools6", ()))
         return cls(**d)
+
+    @property
+    def ipv6(self) -> bool:
+        return bool(self.pools6)
 
     @property
     def scope_name(self) -> str:
@@ -84,6 +90,9 @@ class Endpoint:
     prefixlen: int
     gateway: str
     mac: str
+    ip6: str = ""  # on an IPv6 network: the endpoint's IPv6 address, prefix length and gateway
+    prefixlen6: int = 0
+    gateway6: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ import errno
 import ipaddress
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ def link_exists(name: str) -> bool:
         return nl.link_index(name) is not None
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None:
-    """Create (or adopt) bridge `name` with the gateway address, up."""
+def ensure_bridge(
+    name: str, gateway: str, prefixlen: int, mtu: int = 0, gateway6: str = "", prefixlen6: int = 0
+) -> None:
+    """Create (or adopt) bridge `name` with the gateway address (and an IPv6 one), up."""
     with Rtnl() as nl:
         idx = nl.link_index(name)
         if idx is None:
@@ -55,6 +58,12 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int, mtu: int = 0) -> None
             except RtnlError as e:
                 if e.errno != errno.EEXIST:
                     raise _fail(f"failed to set address on {name}", e) from None
+        if gateway6 and gateway6 not in {a.address for a in nl.addrs(idx, socket.AF_INET6)}:
+            try:
+                nl.add_addr(idx, gateway6, prefixlen6)
+            except RtnlError as e:
+                if e.errno != errno.EEXIST:
+                    raise _fail(f"failed to set the IPv6 address on {name}", e) from None
         try:
             nl.set_link(idx, up=True, mtu=mtu)
         except RtnlError as e:
@@ -147,6 +156,9 @@ class VethSpec:
     mac: str
     gateway: str | None  # the default route's gateway (None: no default route through this endpoint)
     mtu: int = 0
+    ip6: str = ""  # an IPv6 network's address (with prefixlen6), and the IPv6 default route's gateway
+    prefixlen6: int = 0
+    gateway6: str | None = None
 
 
 def plumb(
@@ -227,12 +239,16 @@ def _ns_side(nl: Rtnl, s: VethSpec) -> None:
         raise SystemError_(f"veth peer {s.ifname} missing")
     try:
         nl.add_addr(idx, s.ip, s.prefixlen)
+        if s.ip6:
+            nl.add_addr(idx, s.ip6, s.prefixlen6)
         nl.set_link(idx, up=True)
     except RtnlError as e:
         raise _fail(f"failed to configure {s.ifname}", e) from None
-    if s.gateway:
+    for gateway in (s.gateway, s.gateway6):
+        if not gateway:
+            continue
         try:
-            nl.add_default_route(s.gateway, idx)
+            nl.add_default_route(gateway, idx)
         except RtnlError as e:
             if e.errno != errno.EEXIST:
                 raise _fail("failed to set the default route", e) from None

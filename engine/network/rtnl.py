@@ -35,6 +35,7 @@ IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER, IFLA_LINKINFO, IFLA_NET_NS_FD 
 IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
+IFA_F_NODAD = 0x02
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 IFF_UP = 0x1
 RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
@@ -220,6 +221,12 @@ class Rtnl:
 
     # ---- addresses and routes ----------------------------------------------------------------------
     def add_addr(self, index: int, address: str, prefixlen: int) -> None:
+        if ":" in address:  # IPv6: usable at once (no duplicate address detection on our own bridge)
+            ip6 = ipaddress.IPv6Address(address)
+            body = _IFADDR.pack(socket.AF_INET6, prefixlen, IFA_F_NODAD, RT_SCOPE_UNIVERSE, index)
+            body += attr(IFA_LOCAL, ip6.packed) + attr(IFA_ADDRESS, ip6.packed)
+            self.request(RTM_NEWADDR, body, F_CREATE | F_EXCL)
+            return
         ip = ipaddress.IPv4Address(address)
         body = _IFADDR.pack(socket.AF_INET, prefixlen, 0, RT_SCOPE_UNIVERSE, index)
         body += attr(IFA_LOCAL, ip.packed) + attr(IFA_ADDRESS, ip.packed)
@@ -228,20 +235,22 @@ class Rtnl:
             body += attr(IFA_BROADCAST, net.broadcast_address.packed)
         self.request(RTM_NEWADDR, body, F_CREATE | F_EXCL)
 
-    def addrs(self, index: int | None = None) -> list[Addr]:
+    def addrs(self, index: int | None = None, family: int = socket.AF_INET) -> list[Addr]:
         out = []
-        for payload in self.dump(RTM_GETADDR, _IFADDR.pack(socket.AF_INET, 0, 0, 0, 0)):
-            family, prefixlen, _, _, idx = _IFADDR.unpack_from(payload)
+        for payload in self.dump(RTM_GETADDR, _IFADDR.pack(family, 0, 0, 0, 0)):
+            got, prefixlen, _, _, idx = _IFADDR.unpack_from(payload)
             a = attrs(payload[_IFADDR.size :])
             raw = a.get(IFA_ADDRESS) or a.get(IFA_LOCAL)
-            if family == socket.AF_INET and raw and (index is None or idx == index):
-                out.append(Addr(idx, str(ipaddress.IPv4Address(raw)), prefixlen))
+            if got == family and raw and (index is None or idx == index):
+                out.append(Addr(idx, str(ipaddress.ip_address(raw)), prefixlen))
         return out
 
     def add_default_route(self, gateway: str, oif: int) -> None:
-        head = (socket.AF_INET, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
+        gw = ipaddress.ip_address(gateway)
+        family = socket.AF_INET6 if gw.version == 6 else socket.AF_INET
+        head = (family, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
         body = _RTMSG.pack(*head)
-        body += attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed) + attr_u32(RTA_OIF, oif)
+        body += attr(RTA_GATEWAY, gw.packed) + attr_u32(RTA_OIF, oif)
         self.request(RTM_NEWROUTE, body, F_CREATE | F_EXCL)
 
     def route_destinations(self) -> list[ipaddress.IPv4Network]:

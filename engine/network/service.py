@@ -150,8 +150,6 @@ class NetworkService(ContainerNetworking):
             if driver in ("host", "null"):
                 raise Forbidden(f'only one instance of "{driver}" network is allowed')
             raise NotFound(f'plugin "{driver}" not found')
-        if body.get("EnableIPv6"):
-            raise InvalidParameter("IPv6 networks are not supported by this engine")
         options = {str(k): str(v) for k, v in (body.get("Options") or {}).items()}
         mtu = options.get(views.DRIVER_OPTION_MTU, "0")
         if not mtu.isdigit() or int(mtu) and not 68 <= int(mtu) <= 65535:
@@ -163,7 +161,12 @@ class NetworkService(ContainerNetworking):
             if any(n.name == name for n in self._nets.values()):
                 raise Conflict(f"network with name {name} already exists")
             nid = secrets.token_hex(32)
-            pools = self._pools(ipam_body.get("Config") or [])
+            configs = list(ipam_body.get("Config") or [])
+            v6 = [c for c in configs if ":" in str(c.get("Subnet") or "")]
+            if v6 and not body.get("EnableIPv6"):
+                raise InvalidParameter("IPv6 subnet given but EnableIPv6 is not set")
+            pools = self._pools([c for c in configs if c not in v6])
+            pools6 = self._pools6(v6) if body.get("EnableIPv6") else ()
             bridge = options.get(views.DRIVER_OPTION_BRIDGE) or f"br-{nid[:12]}"
             if len(bridge) > 15:
                 raise InvalidParameter(f"bridge name {bridge!r} is longer than 15 characters")
@@ -185,6 +188,7 @@ class NetworkService(ContainerNetworking):
                 pools=pools,
                 ipam_driver_options=dict(ipam_body.get("Options") or {}),
                 user_ipam=bool(ipam_body.get("Config")),
+                pools6=pools6,
             )
             self.store.save_network(n)  # the record first: a crash leaves something reconcile can remove
             self._nets = {**self._nets, n.id: n}
@@ -235,12 +239,37 @@ class NetworkService(ContainerNetworking):
             aux[str(host)] = str(address)
         return (IPAMPool(str(subnet), gateway, ip_range, aux),)
 
+    def _pools6(self, config: list[dict[str, Any]]) -> tuple[IPAMPool, ...]:
+        """An IPv6 network's subnet: given, or a ULA /64 of our own (as newer dockerd's default pool)."""
+        used = [ipaddress.IPv6Network(p.subnet) for n in self._nets.values() for p in n.pools6]
+        if not config:
+            subnet = ipam.ula_subnet(used, secrets.randbits(56))
+            return (IPAMPool(str(subnet), str(subnet.network_address + 1)),)
+        if len(config) > 1:
+            raise InvalidParameter("only one IPv6 IPAM config per network is supported by this engine")
+        subnet = ipam.parse_net6(str(config[0]["Subnet"]))
+        if any(subnet.overlaps(u) for u in used):
+            raise Forbidden("Pool overlaps with other one on this address space")
+        gateway = str(config[0].get("Gateway") or subnet.network_address + 1)
+        try:
+            if ipaddress.IPv6Address(gateway) not in subnet:
+                raise InvalidParameter(f"no matching subnet for gateway {gateway}")
+        except ValueError:
+            raise InvalidParameter(f"invalid gateway {gateway!r}") from None
+        return (IPAMPool(str(subnet), gateway),)
+
     def _bring_up(self, n: Network) -> Network:
         if n.name == "bridge" and not netlink.link_exists(n.bridge):
             n = self._repick_default(n)
         pool = n.pools[0]
+        pool6 = n.pools6[0] if n.pools6 else None
         netlink.ensure_bridge(
-            n.bridge, pool.gateway, ipaddress.IPv4Network(pool.subnet).prefixlen, self.mtu(n)
+            n.bridge,
+            pool.gateway,
+            ipaddress.IPv4Network(pool.subnet).prefixlen,
+            self.mtu(n),
+            pool6.gateway if pool6 else "",
+            ipaddress.IPv6Network(pool6.subnet).prefixlen if pool6 else 0,
         )
         # the host's own connections to 127.0.0.1-published ports are routed into the bridge (DNAT)
         netlink.set_sysctl(f"net/ipv4/conf/{n.bridge}/route_localnet", "1")
@@ -390,7 +419,7 @@ class NetworkService(ContainerNetworking):
     def _endpoint_config(d: dict[str, Any]) -> EndpointConfig:
         ipam_cfg = d.get("IPAMConfig") or {}
         if ipam_cfg.get("IPv6Address"):
-            raise InvalidParameter("IPv6 addresses are not supported by this engine")
+            raise InvalidParameter("a chosen IPv6 address (IPv6Address) is not supported by this engine")
         return EndpointConfig(
             aliases=tuple(d.get("Aliases") or ()),
             ipv4=ipam_cfg.get("IPv4Address") or "",

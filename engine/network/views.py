@@ -21,6 +21,8 @@ def ipam_config(n: Network) -> list[dict[str, Any]]:
         if p.aux:
             item["AuxiliaryAddresses"] = dict(p.aux)
         out.append(item)
+    for p in n.pools6:
+        out.append({"Subnet": p.subnet, "Gateway": p.gateway})
     return out
 
 
@@ -32,7 +34,7 @@ def network_json(n: Network, containers: dict[str, dict[str, str]] | None) -> di
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv4": True,
-        "EnableIPv6": False,
+        "EnableIPv6": n.ipv6,
         "IPAM": {"Driver": "default", "Options": n.ipam_driver_options or None, "Config": ipam_config(n)},
         "Internal": n.internal,
         "Attachable": n.attachable,
@@ -52,7 +54,7 @@ def container_entry(name: str, ep: Endpoint) -> dict[str, str]:
         "EndpointID": ep.id,
         "MacAddress": ep.mac,
         "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
-        "IPv6Address": "",
+        "IPv6Address": f"{ep.ip6}/{ep.prefixlen6}" if ep.ip6 else "",
     }
 
 
@@ -74,9 +76,9 @@ def endpoint_settings(
         "Gateway": ep.gateway if ep else "",
         "IPAddress": ep.ip if ep else "",
         "IPPrefixLen": ep.prefixlen if ep else 0,
-        "IPv6Gateway": "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "IPv6Gateway": ep.gateway6 if ep else "",
+        "GlobalIPv6Address": ep.ip6 if ep else "",
+        "GlobalIPv6PrefixLen": ep.prefixlen6 if ep else 0,
         "DNSNames": dns_names,
     }
 

@@ -1,0 +1,55 @@
+"""IPv6 networks (EnableIPv6) against our engine and a private dockerd 20.10 (`either`, tests/e2e/both.py):
+addresses on both families, containers talking over IPv6 on the bridge this test makes, the embedded DNS
+answering AAAA. dockerd 20.10 needs the subnet given; ours also picks a ULA /64 when none is."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+
+import pytest
+
+from tests.e2e.both import Engine
+
+pytestmark = [pytest.mark.root, pytest.mark.e2e]
+
+
+def _subnet() -> str:
+    """A ULA /64 of this test's own (other sessions may hold another at the same time)."""
+    return str(ipaddress.IPv6Network(((0xFD << 120) | (secrets.randbits(56) << 64), 64)))
+
+
+def test_containers_talk_over_ipv6_on_an_ipv6_network(either: Engine) -> None:
+    subnet = _subnet()
+    either.cli("network", "create", "--ipv6", "--subnet", subnet, "t-v6")
+    net = json.loads(either.cli("network", "inspect", "t-v6").out)[0]
+    assert net["EnableIPv6"] is True
+    assert subnet in [c["Subnet"] for c in net["IPAM"]["Config"]]
+    either.cli("run", "-d", "--name", "t-v6a", "--network", "t-v6", "busybox", "sh", "-c",
+               "echo hello-over-v6 | nc -l -p 8080")
+    shown = json.loads(either.cli("inspect", "t-v6a").out)[0]["NetworkSettings"]["Networks"]["t-v6"]
+    address = ipaddress.IPv6Address(shown["GlobalIPv6Address"])
+    assert address in ipaddress.IPv6Network(subnet) and shown["GlobalIPv6PrefixLen"] == 64
+    assert ipaddress.IPv6Address(shown["IPv6Gateway"]) == ipaddress.IPv6Network(subnet).network_address + 1
+    assert ipaddress.IPv4Address(shown["IPAddress"])  # and an IPv4 address too
+    entry = next(iter(json.loads(either.cli("network", "inspect", "t-v6").out)[0]["Containers"].values()))
+    assert entry["IPv6Address"] == f"{address}/64"
+    out = either.cli("run", "--rm", "--network", "t-v6", "busybox", "sh", "-c",
+                     f"ip -6 addr show eth0; ip -6 route; nslookup -type=AAAA t-v6a; "
+                     f"ping -6 -c 1 -W 3 t-v6a; nc -w 3 {address} 8080").out
+    assert f"inet6 {ipaddress.IPv6Network(subnet).network_address + 3}/64 scope global" in out
+    assert f"default via {ipaddress.IPv6Network(subnet).network_address + 1}" in out
+    assert f"Address: {address}" in out  # the embedded DNS's AAAA answer
+    assert "1 packets received" in out
+    assert out.rstrip().endswith("hello-over-v6")
+
+
+def test_an_ipv6_network_without_a_subnet(either: Engine) -> None:
+    res = either.cli("network", "create", "--ipv6", "t-v6auto", check=False)
+    if either.is_dockerd:  # dockerd 20.10 has no default IPv6 pool (newer ones take ULAs, as ours)
+        assert res.rc != 0
+        return
+    net = json.loads(either.cli("network", "inspect", "t-v6auto").out)[0]
+    v6 = [ipaddress.ip_network(c["Subnet"]) for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
+    assert len(v6) == 1 and v6[0].prefixlen == 64 and v6[0].subnet_of(ipaddress.IPv6Network("fd00::/8"))
