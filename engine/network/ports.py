@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import ipaddress
+import logging
 import socket
 import threading
 from collections.abc import Iterable
@@ -14,6 +15,8 @@ from typing import Any
 
 from engine.errors import Conflict, InvalidParameter
 from engine.network.model import PortMapping
+
+log = logging.getLogger(__name__)
 
 
 def parse_port_key(key: str) -> tuple[int, str]:
@@ -85,6 +88,14 @@ class PortHolder:
                 port, sock = _reserve(proto, ip, lo, hi)
                 socks.append(sock)
                 out.append(PortMapping(container_port=cport, proto=proto, host_ip=ip, host_port=port))
+                if ip == "" and proto == "tcp" and _has_ipv6():
+                    # as dockerd: "all addresses" is [::] too, the same port (served by the userland proxy)
+                    try:
+                        socks.append(_reserve(proto, "::", port, port)[1])
+                    except (Conflict, InvalidParameter) as e:
+                        log.warning("port not published on IPv6 port=%s error=%s", port, e)
+                        continue
+                    out.append(PortMapping(container_port=cport, proto=proto, host_ip="::", host_port=port))
         except BaseException:
             for s in socks:
                 s.close()
@@ -138,6 +149,8 @@ def _reserve(proto: str, ip: str, lo: int, hi: int) -> tuple[int, socket.socket]
     last: OSError | None = None
     for port in range(lo, hi + 1):
         sock = socket.socket(family, kind)
+        if family == socket.AF_INET6:  # never the IPv4 port of the same number too
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if family == socket.AF_INET6 and kind == socket.SOCK_STREAM:
             # this one will listen (the proxy): its past connections' TIME_WAITs must not block a rebind
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -157,3 +170,13 @@ def _reserve(proto: str, ip: str, lo: int, hi: int) -> tuple[int, socket.socket]
         if reason
         else f"Bind for {where} failed: port is already allocated"
     )
+
+
+def _has_ipv6() -> bool:
+    """Can this host bind IPv6 sockets (the module loaded, not disabled)?"""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

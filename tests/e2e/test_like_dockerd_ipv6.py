@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import urllib.request
 
 import pytest
 
@@ -53,3 +54,15 @@ def test_an_ipv6_network_without_a_subnet(either: Engine) -> None:
     net = json.loads(either.cli("network", "inspect", "t-v6auto").out)[0]
     v6 = [ipaddress.ip_network(c["Subnet"]) for c in net["IPAM"]["Config"] if ":" in c["Subnet"]]
     assert len(v6) == 1 and v6[0].prefixlen == 64 and v6[0].subnet_of(ipaddress.IPv6Network("fd00::/8"))
+
+
+def test_a_port_published_on_all_addresses_is_published_on_ipv6_too(either: Engine) -> None:
+    either.cli("run", "-d", "--name", "t-v6p", "-p", "80", "busybox", "sh", "-c",
+               "mkdir /w; echo page > /w/index.html; httpd -f -p 80 -h /w")
+    lines = sorted(either.cli("port", "t-v6p", "80").out.split())
+    v4 = next(x for x in lines if x.startswith("0.0.0.0:"))
+    port = v4.rpartition(":")[2]
+    assert lines == [v4, f"[::]:{port}"]
+    for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"):
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.read() == b"page\n", url
