@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import ops, recovery, usage, waits
+from engine.containers import ops, recovery, usage, validate, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -148,6 +148,7 @@ class ContainerService:
         image_ref = body.get("Image") or ""
         if not isinstance(image_ref, str) or not image_ref:
             raise InvalidParameter("no image specified: Config.Image is empty")
+        validate.check_create(body)
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
         host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
