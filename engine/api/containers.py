@@ -10,7 +10,7 @@ import time
 from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.networks import overlay_inspect, overlay_summary
-from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns
+from engine.api.params import json_body, json_response, loads, qbool, qfilters, qint, qstr, timestamp_ns
 from engine.containers import inspect as views
 from engine.errors import InvalidParameter
 
@@ -69,10 +69,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     body = await request.read()
     if body.strip() not in (b"", b"null", b"{}"):
-        try:
-            extra = json.loads(body)
-        except ValueError:
-            raise InvalidParameter("invalid JSON in start request") from None
+        extra = loads(body)
         if extra:
             raise InvalidParameter(
                 "starting container with non-empty request body was deprecated since API v1.22 "
