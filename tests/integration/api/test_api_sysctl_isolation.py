@@ -65,7 +65,13 @@ def _output(engine: EngineProcess, cmd: list[str], **hc: object) -> str:
             'sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field',
         ),
         ({"net.ipv4/../../vm.swappiness": "1"}, {}, "invalid sysctl key 'net.ipv4/../../vm.swappiness'"),
-        ({"net.ipv4.ip_forward": 1}, {}, "invalid HostConfig.Sysctls: expected an object of strings"),
+        (
+            {"net.ipv4.ip_forward": 1},
+            {},
+            (
+                "json: cannot unmarshal number into Go struct field HostConfig.HostConfig.Sysctls of type string"
+            ),
+        ),
     ],
 )
 def test_refused_at_create_and_host_unchanged(
