@@ -172,3 +172,37 @@ def test_kill_with_unknown_signal(engine: EngineProcess) -> None:
     r = engine.request("POST", f"/containers/{cid}/kill?signal=SIGNOPE")
     assert (r.status, r.message) == (400, "Invalid signal: SIGNOPE")
     assert engine.json("GET", f"/containers/{cid}/json")["State"]["Running"]
+
+
+def test_an_odd_stored_record_does_not_break_the_listing(engine: EngineProcess) -> None:
+    """A record written by an older engine (values create refuses now) is listed with what can be shown."""
+    odd = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    fine = engine.json(
+        "POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"], "Labels": {"a": "b"}}
+    )["Id"]
+    unreadable = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    engine.stop()
+    record = engine.data_root / "containers" / odd / "config.v2.json"
+    data = json.loads(record.read_text())
+    data["Created"] = "garbage"
+    data["Config"]["Labels"] = [1]
+    data["Config"]["ExposedPorts"] = {"None/tcp": {}}
+    record.write_text(json.dumps(data))
+    (engine.data_root / "containers" / unreadable / "config.v2.json").write_text('{"ID": 5, "State": []}')
+    engine.start()
+    try:
+        listed = {c["Id"]: c for c in engine.json("GET", "/containers/json?all=1")}
+        assert listed[odd]["Names"] and listed[odd]["State"] == "created"
+        assert listed[fine]["Labels"] == {"a": "b"} and listed[fine]["Created"] > 0
+        assert engine.request("GET", "/containers/json?all=1&filters=" + '{"label":["a"]}').status == 200
+        assert "container listed without details" in engine.log()
+        assert "skipping unreadable container record" in engine.log()
+        assert "Traceback" not in engine.log()
+    finally:
+        for cid in (odd, fine):
+            engine.request("DELETE", f"/containers/{cid}?force=1")
+
+
+def test_a_bad_name_filter_is_a_400(engine: EngineProcess) -> None:
+    r = engine.request("GET", "/containers/json?all=1&filters=" + '{"name":["(["]}')
+    assert r.status == 400 and r.message.startswith("invalid filter 'name=([':")
