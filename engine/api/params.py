@@ -56,6 +56,19 @@ def qfilters(request: web.Request) -> dict[str, tuple[str, ...]]:
     return out
 
 
+JSON_BODY_LIMIT = 32 << 20  # no API object comes near; a client cannot make the daemon buffer gigabytes
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    parts, size = [], 0
+    while data := await request.content.read(1 << 16):
+        size += len(data)
+        if size > limit:
+            raise InvalidParameter(f"invalid JSON: request body larger than {limit >> 20} MiB")
+        parts.append(data)
+    return b"".join(parts)
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
 
@@ -72,7 +85,7 @@ def loads(raw: bytes | str) -> Any:
 
 
 async def json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = await request.read()
+    raw = await _read_limited(request, JSON_BODY_LIMIT)
     if not raw.strip():
         if optional:
             return {}
