@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from engine.containers.service import ContainerService
 
 CHUNK = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class ByteSource(Protocol):
@@ -75,7 +78,11 @@ def _helper(mode: str, root: Path, path: str, *extra: str) -> list[str]:
 
 
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:
-    msg = err.decode(errors="replace").strip()
+    # one line: the helper's own message is its last (a crash would print a traceback before it)
+    lines = err.decode(errors="replace").strip().splitlines()
+    msg = lines[-1] if lines else ""
+    if len(lines) > 1:
+        log.error("archive helper failed container=%s path=%s error=%s", c.id[:12], path, msg)
     if code == 2:
         raise NotFound(f"Could not find the file {path} in container {c.name}")
     if code == 3:

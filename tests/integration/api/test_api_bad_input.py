@@ -5,9 +5,12 @@ versions made them 400s, as we do); the message is the same."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
+import tarfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,3 +209,58 @@ def test_an_odd_stored_record_does_not_break_the_listing(engine: EngineProcess) 
 def test_a_bad_name_filter_is_a_400(engine: EngineProcess) -> None:
     r = engine.request("GET", "/containers/json?all=1&filters=" + '{"name":["(["]}')
     assert r.status == 400 and r.message.startswith("invalid filter 'name=([':")
+
+
+def _tar(members: list[tuple[str, str, str]]) -> bytes:
+    """(name, kind "file"|"hard"|"sym", link target) -> an uncompressed tar."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, kind, target in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b"x"))
+            else:
+                info.type = tarfile.LNKTYPE if kind == "hard" else tarfile.SYMTYPE
+                info.linkname = target
+                tar.addfile(info)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("members", "expected"),
+    [
+        ([("../../../tmp/escape-i13", "file", "")], "refusing to extract '../../../tmp/escape-i13'"),
+        ([("a/../../etc/escape-i13", "file", "")], "refusing to extract 'a/../../etc/escape-i13'"),
+        ([("h", "hard", "../../etc/passwd")], "refusing hard link '../../etc/passwd'"),
+        ([("h", "hard", "/etc/passwd")], "invalid hard link: linkname 'etc/passwd' not found"),
+        (None, "invalid header"),
+    ],
+)
+def test_archive_uploads_that_would_escape_are_4xx(
+    engine: EngineProcess, members: list[tuple[str, str, str]] | None, expected: str
+) -> None:
+    cid = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    body = _tar(members) if members else b"not a tar " * 100
+    host_passwd = Path("/etc/passwd").read_bytes()
+    r = engine.request(
+        "PUT", f"/containers/{cid}/archive?path=/tmp", body, headers={"Content-Type": "application/x-tar"}
+    )
+    assert r.status == 400 and expected in r.message, (r.status, r.message)
+    assert not Path("/tmp/escape-i13").exists() and not Path("/etc/escape-i13").exists()
+    assert Path("/etc/passwd").read_bytes() == host_passwd
+
+
+def test_archive_links_stay_inside_the_container(engine: EngineProcess) -> None:
+    """A hard link to an absolute name and a symlink out to /etc both resolve in the container's root."""
+    cid = engine.json("POST", "/containers/create", {"Image": "busybox", "Cmd": ["true"]})["Id"]
+    body = _tar(
+        [("etc/f", "file", ""), ("h", "hard", "/etc/f"), ("s", "sym", "/etc"), ("s/through-i13", "file", "")]
+    )
+    r = engine.request(
+        "PUT", f"/containers/{cid}/archive?path=/", body, headers={"Content-Type": "application/x-tar"}
+    )
+    assert r.status == 200, r.message
+    assert not Path("/etc/through-i13").exists() and not Path("/h").exists()
+    r = engine.request("HEAD", f"/containers/{cid}/archive?path=/etc/through-i13")
+    assert r.status == 200
