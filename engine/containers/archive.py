@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.containers.model import Container
-from engine.errors import EngineError, InvalidParameter, NotFound, SystemError_
+from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
 
 if TYPE_CHECKING:
     from engine.containers.service import ContainerService
@@ -31,8 +31,9 @@ class ByteSource(Protocol):
 @contextlib.asynccontextmanager
 async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Path]:
     cur = svc.store.current(c.id) or c
-    if cur.state.status in ("running", "paused") and cur.state.pid:
-        yield Path(f"/proc/{cur.state.pid}/root")
+    live = Path(f"/proc/{cur.state.pid}/root")
+    if cur.state.status in ("running", "paused") and cur.state.pid and live.exists():
+        yield live
         return
     async with svc.lock(c.id):
         merged = await asyncio.to_thread(svc.images.mount_rw, c.id)
@@ -87,6 +88,8 @@ def _raise(code: int, err: bytes, c: Container, path: str) -> None:
         raise NotFound(f"Could not find the file {path} in container {c.name}")
     if code == 3:
         raise InvalidParameter(msg)
+    if code == 5:  # the container's root went away between our look and the helper's chroot
+        raise Conflict(f"container {c.name} stopped while its files were being read; try again")
     raise SystemError_(msg or f"archive helper failed with exit code {code}")
 
 

@@ -90,7 +90,11 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
 def main(argv: list[str]) -> int:
     mode, root, path = argv[0], argv[1], argv[2]
     no_overwrite = "--no-overwrite-dir-non-dir" in argv[3:]
-    os.chroot(root)
+    try:
+        os.chroot(root)
+    except FileNotFoundError:  # /proc/<pid>/root of a container that has just exited
+        sys.stderr.write(f"container root is gone: {root}\n")
+        return 5
     os.chdir("/")
     path = "/" + path.lstrip("/")
     try:
