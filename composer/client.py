@@ -17,6 +17,7 @@ embedded default do we start a daemon when nobody answers, and we say so in one 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import logging
 import sys
@@ -104,7 +105,7 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         if env_kwargs.get("tls"):
             kwargs["tls"] = env_kwargs["tls"]
     try:
-        return docker.APIClient(
+        api = _client_class()(
             base_url=host,
             version=environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
@@ -114,6 +115,26 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         )
     except docker.errors.DockerException as exc:
         raise EngineUnreachable(f"cannot connect to the engine at {host}: {_short(exc)}") from None
+    return api
+
+
+@functools.cache
+def _client_class() -> type[docker.APIClient]:
+    import docker
+
+    class APIClient(docker.APIClient):
+        """DOCKER_CERT_PATH's ca.pem is the one trust root for the engine, as with the docker CLI: plain
+        requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace it on every request."""
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            out = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if isinstance(self.verify, str):
+                out["verify"] = self.verify
+            return out
+
+    return APIClient
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,14 @@ _FILE_KEYS = {
     "log-driver",
     "log-opts",
     "log-level",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
+    "group",
 }
+DEFAULT_GROUP = "composer"  # the socket's group when it exists (dockerd's is "docker")
 
 
 class ConfigError(Exception):
@@ -51,6 +59,9 @@ class DaemonConfig:
     default_runtime: str = DEFAULT_RUNTIME
     runtimes: dict[str, str] = field(default_factory=dict)  # name -> binary path ("runc" -> /usr/sbin/runc)
     log_opts: dict[str, str] = field(default_factory=dict)  # json-file defaults: max-size, max-file
+    tls: TLSConfig | None = None  # tcp listeners speak TLS (with client certificates when .verify)
+    group: str = DEFAULT_GROUP  # group of the unix sockets ("" : root's); the default only when it exists
+    group_explicit: bool = False  # -G/--group or "group" given: a missing group is an error
 
     @property
     def pid_path(self) -> Path:
@@ -60,7 +71,7 @@ class DaemonConfig:
         return [Path(h[len("unix://") :]) for h in self.hosts if h.startswith("unix://")]
 
     def tcp_addresses(self) -> list[tuple[str, int]]:
-        """tcp://HOST:PORT listeners: plain HTTP, no TLS, so meant for loopback (as dockerd warns)."""
+        """tcp://HOST:PORT listeners: with TLS when configured, else plain HTTP on loopback only."""
         out = []
         for h in self.hosts:
             if h.startswith("tcp://"):
@@ -78,6 +89,17 @@ class DaemonConfig:
                 return name  # found on PATH, as dockerd knows runc without configuration
             raise ConfigError(f"unknown runtime specified {name}")
         return self.runtimes[name]
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """dockerd's --tls/--tlsverify: the server's certificate and key; with `verify`, clients must present a
+    certificate signed by `ca` (mutual TLS)."""
+
+    cert: Path
+    key: Path
+    ca: Path | None
+    verify: bool
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,20 +132,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
     p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
     p.add_argument("--log-opt", action="append", dest="log_opts", metavar="KEY=VALUE")
+    p.add_argument(
+        "-G", "--group", help=f"group of the unix socket (default {DEFAULT_GROUP!r} when it exists)"
+    )
+    p.add_argument("--tls", action="store_true", default=None, help="serve tcp listeners over TLS")
+    p.add_argument(
+        "--tlsverify",
+        action="store_true",
+        default=None,
+        help="TLS, and clients must present a certificate signed by --tlscacert (implies --tls)",
+    )
+    p.add_argument("--tlscacert", help="CA that signs the client certificates (default ~/.docker/ca.pem)")
+    p.add_argument("--tlscert", help="the server's certificate (default ~/.docker/cert.pem)")
+    p.add_argument("--tlskey", help="the server's key (default ~/.docker/key.pem)")
     return p
 
 
-def _check_host(host: str) -> str:
+def _check_host(host: str, tls: TLSConfig | None) -> str:
     if host.startswith("tcp://"):
-        addr, sep, port = host[len("tcp://") :].rpartition(":")
+        rest = host[len("tcp://") :].rstrip("/")
+        if rest and not rest.endswith("]") and ":" not in rest.rsplit("]", 1)[-1]:
+            rest += ":2376" if tls else ":2375"  # dockerd's default ports
+        addr, sep, port = rest.rpartition(":")
         if not sep or not addr or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"invalid host {host!r}: expected tcp://HOST:PORT")
-        if not _loopback(addr.strip("[]")):
+        if not _loopback(addr.strip("[]")) and not (tls and tls.verify):
             raise ConfigError(
-                f"invalid host {host!r}: tcp is served without TLS or authentication, "
-                "so only loopback addresses (127.0.0.1, ::1, localhost) are allowed; use unix://PATH"
+                f"invalid host {host!r}: a tcp listener on a non-loopback address needs --tlsverify "
+                "(TLS with client certificates); without it only loopback addresses (127.0.0.1, ::1, "
+                "localhost) are allowed"
             )
-        return host
+        return "tcp://" + rest
     if not host.startswith("unix://") or len(host) <= len("unix://"):
         raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
     path = host[len("unix://") :]
@@ -202,8 +241,10 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
     log_opts = dict(file.get("log-opts") or {})
     log_opts.update(_kv_list(args.log_opts or [], "log-opt"))
     pidfile = pick(args.pidfile, "pidfile", None)
+    tls = _tls(args, file)
+    group = pick(args.group, "group", None)
     cfg = DaemonConfig(
-        hosts=tuple(_check_host(h) for h in hosts),
+        hosts=tuple(_check_host(h, tls) for h in hosts),
         data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)).absolute(),
         exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)).absolute(),
         pidfile=Path(pidfile).absolute() if pidfile else None,
@@ -213,6 +254,35 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         default_runtime=default_runtime,
         runtimes=runtimes,
         log_opts={str(k): str(v) for k, v in log_opts.items()},
+        tls=tls,
+        group=DEFAULT_GROUP if group is None else str(group),
+        group_explicit=group is not None,
     )
     cfg.runtime_binary()  # validates the default runtime name
     return cfg
+
+
+def _tls(args: argparse.Namespace, file: dict[str, Any]) -> TLSConfig | None:
+    """dockerd's rules: --tlsverify implies --tls; the files default to DOCKER_CERT_PATH or ~/.docker."""
+    verify = bool(args.tlsverify if args.tlsverify is not None else file.get("tlsverify", False))
+    on = verify or bool(args.tls if args.tls is not None else file.get("tls", False))
+    if not on:
+        return None
+    base = Path(os.environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
+
+    def path(flag: str | None, key: str, default: str) -> Path:
+        value = flag if flag is not None else file.get(key)
+        return Path(value).expanduser().absolute() if value else base / default
+
+    tls = TLSConfig(
+        cert=path(args.tlscert, "tlscert", "cert.pem"),
+        key=path(args.tlskey, "tlskey", "key.pem"),
+        ca=path(args.tlscacert, "tlscacert", "ca.pem")
+        if verify or args.tlscacert or file.get("tlscacert")
+        else None,
+        verify=verify,
+    )
+    for what, p in (("certificate", tls.cert), ("key", tls.key), ("CA certificate", tls.ca)):
+        if p is not None and not p.is_file():
+            raise ConfigError(f"could not read TLS {what} {p}: no such file")
+    return tls

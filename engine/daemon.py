@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from engine import remote
 from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
@@ -163,15 +164,26 @@ class Engine:
         await self.containers.restore()
         server = web.Server(self.app)
         paths = self.cfg.socket_paths()
+        gid = remote.socket_group(self.cfg.group, self.cfg.group_explicit)
+        tls = remote.tls_context(self.cfg.tls) if self.cfg.tls is not None else None
         try:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # a dead daemon's stale socket is replaced: we hold the lock, so it is ours
                 await server.listen_unix(str(path), SOCKET_MODE)
-                log.info("listening socket=%s", path)
+                remote.hand_to_group(path, gid)
+                log.info("listening socket=%s group=%s", path, gid if gid is not None else "root")
             for host, port in self.cfg.tcp_addresses():
-                await server.listen_tcp(host, port)
-                log.warning("listening on tcp without TLS or authentication address=%s port=%d", host, port)
+                await server.listen_tcp(host, port, ssl=tls)
+                if tls is None:
+                    log.warning(
+                        "listening on tcp without TLS or authentication address=%s port=%d", host, port
+                    )
+                else:
+                    verify = self.cfg.tls is not None and self.cfg.tls.verify
+                    log.info(
+                        "listening on tcp with TLS address=%s port=%d client_certs=%s", host, port, verify
+                    )
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
             await stop.wait()
         finally:
@@ -243,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AlreadyRunning as e:
         print(f"composer-engine: cannot start: {e}", file=sys.stderr)
         return 1
+    except ConfigError as e:  # TLS files or the socket group, found wrong when the listeners open
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 2
     except (OSError, EngineError) as e:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 1

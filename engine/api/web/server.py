@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from engine.api.web import tls
 from engine.api.web.body import Body
 from engine.api.web.messages import (
     Application,
@@ -365,9 +366,17 @@ class Server:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_unix_server(lambda: Connection(self.app, self), sock=sock))
 
-    async def listen_tcp(self, host: str, port: int) -> None:
+    async def listen_tcp(self, host: str, port: int, ssl: Any = None) -> None:
+        """`ssl`: an ssl.SSLContext for TLS (the engine's --tls/--tlsverify), None for plain HTTP."""
         loop = asyncio.get_running_loop()
-        self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
+        if ssl is None:
+            self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
+            return
+
+        async def serve_local(sock: socket.socket) -> None:  # the decrypted end: served as a local socket
+            await loop.connect_accepted_socket(lambda: Connection(self.app, self), sock=sock)
+
+        self._servers.append(await asyncio.start_server(tls.relay(ssl, serve_local), host, port))
 
     async def close(self) -> None:
         for s in self._servers:
