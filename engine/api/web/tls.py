@@ -15,7 +15,7 @@ import contextlib
 import logging
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ class _Session:
 
 
 def relay(
-    ctx: ssl.SSLContext, serve_local: Callable[[socket.socket], asyncio.Future[object] | object]
-) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], object]:
+    ctx: ssl.SSLContext, serve_local: Callable[[socket.socket], Awaitable[None]]
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     """An `asyncio.start_server` callback: TLS with the client, plain bytes to `serve_local(sock)`, which
     serves one end of a socketpair as a local connection."""
 
@@ -110,9 +110,7 @@ def relay(
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            served = serve_local(theirs)
-            if asyncio.iscoroutine(served) or isinstance(served, asyncio.Future):
-                await served
+            await serve_local(theirs)
             local_reader, local_writer = await asyncio.open_unix_connection(sock=ours)
         except BaseException:
             ours.close()
