@@ -39,6 +39,7 @@ _FILE_KEYS = {
     "tlscert",
     "tlskey",
     "group",
+    "userns-remap",
 }
 DEFAULT_GROUP = "composer"  # the socket's group when it exists (dockerd's is "docker")
 
@@ -62,6 +63,7 @@ class DaemonConfig:
     tls: TLSConfig | None = None  # tcp listeners speak TLS (with client certificates when .verify)
     group: str = DEFAULT_GROUP  # group of the unix sockets ("" : root's); the default only when it exists
     group_explicit: bool = False  # -G/--group or "group" given: a missing group is an error
+    userns_remap: str = ""  # "default" or "user[:group]": container root is that user's subordinate ids
 
     @property
     def pid_path(self) -> Path:
@@ -134,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--log-opt", action="append", dest="log_opts", metavar="KEY=VALUE")
     p.add_argument(
         "-G", "--group", help=f"group of the unix socket (default {DEFAULT_GROUP!r} when it exists)"
+    )
+    p.add_argument(
+        "--userns-remap",
+        metavar="default|USER[:GROUP]",
+        help="run containers in a user namespace mapped to the user's /etc/subuid and /etc/subgid ranges",
     )
     p.add_argument("--tls", action="store_true", default=None, help="serve tcp listeners over TLS")
     p.add_argument(
@@ -257,8 +264,13 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         tls=tls,
         group=DEFAULT_GROUP if group is None else str(group),
         group_explicit=group is not None,
+        userns_remap=str(pick(args.userns_remap, "userns-remap", "") or ""),
     )
-    cfg.runtime_binary()  # validates the default runtime name
+    if cfg.runtime_binary() is None and cfg.userns_remap:  # (also validates the default runtime's name)
+        raise ConfigError(
+            "--userns-remap needs an OCI runtime binary (--default-runtime runc): the built-in runtime "
+            "makes no user namespaces yet"
+        )
     return cfg
 
 

@@ -135,6 +135,7 @@ class Engine:
             default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts),
             networks=self.networks,
+            userns=_remapper(cfg),
         )
         self.backends = Backends(
             config=cfg,
@@ -195,6 +196,17 @@ class Engine:
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def _remapper(cfg: DaemonConfig) -> Any:
+    """--userns-remap: the ids containers run as (ConfigError when the user has no subordinate ranges)."""
+    if not cfg.userns_remap:
+        return None
+    from engine.containers.userns import Remapper, load
+
+    remap = load(cfg.userns_remap)
+    log.info("user namespaces remapped user=%s uids=%d+%d", remap.user, remap.uid_start, remap.uid_count)
+    return Remapper(remap, cfg.exec_root)
 
 
 def _setup_logging(debug: bool) -> None:

@@ -44,6 +44,7 @@ class ContainerService:
         default_runtime: str,
         log_opts: dict[str, str],
         networks: Any = None,
+        userns: Any = None,
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -60,6 +61,7 @@ class ContainerService:
             default_runtime=default_runtime,
             log_opts=log_opts,
             networks=networks,
+            userns=userns,  # engine.containers.userns.Remapper with --userns-remap
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_fds: dict[str, int] = {}
@@ -152,6 +154,8 @@ class ContainerService:
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
         host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
+        if self.host.userns is not None:
+            self.host.userns.check_create(host_config)
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
