@@ -88,6 +88,7 @@ def _host_uid(pid: int) -> int:
 
 def test_container_root_is_an_unprivileged_host_uid(remapped: tuple[EngineProcess, int]) -> None:
     engine, start = remapped
+    assert "name=userns" in engine.json("GET", "/info")["SecurityOptions"]  # docker info shows it
     cid = engine.run(["sleep", "300"])
     pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
     assert _host_uid(pid) == start, engine.log()[-3000:]
