@@ -59,6 +59,11 @@ class DaemonConfig:
     def socket_paths(self) -> list[Path]:
         return [Path(h[len("unix://") :]) for h in self.hosts if h.startswith("unix://")]
 
+    @property
+    def socket_activated(self) -> bool:
+        """`-H fd://`: listen on the sockets systemd passed (engine.systemd)."""
+        return "fd://" in self.hosts
+
     def tcp_addresses(self) -> list[tuple[str, int]]:
         """tcp://HOST:PORT listeners: plain HTTP, no TLS, so meant for loopback (as dockerd warns)."""
         out = []
@@ -92,8 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         action="append",
         dest="hosts",
-        metavar="unix://PATH|tcp://HOST:PORT",
-        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated",
+        metavar="unix://PATH|tcp://HOST:PORT|fd://",
+        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated; "
+        "fd:// takes the sockets of systemd socket activation",
     )
     p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
     p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
@@ -124,8 +130,12 @@ def _check_host(host: str) -> str:
                 "so only loopback addresses (127.0.0.1, ::1, localhost) are allowed; use unix://PATH"
             )
         return host
+    if host.startswith("fd://"):
+        if host != "fd://":
+            raise ConfigError(f"invalid host {host!r}: only fd:// (every socket systemd passed) is supported")
+        return host
     if not host.startswith("unix://") or len(host) <= len("unix://"):
-        raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
+        raise ConfigError(f"invalid host {host!r}: expected unix://PATH, tcp://HOST:PORT or fd://")
     path = host[len("unix://") :]
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")
