@@ -135,6 +135,7 @@ class Engine:
             events=self.events,
             default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts),
+            log_driver=cfg.log_driver,
             networks=self.networks,
         )
         self.backends = Backends(

@@ -21,6 +21,7 @@ from engine.containers import ops, recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
+from engine.containers.logconfig import settle
 from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
@@ -44,6 +45,7 @@ class ContainerService:
         default_runtime: str,
         log_opts: dict[str, str],
         networks: Any = None,
+        log_driver: str = "json-file",
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -52,13 +54,13 @@ class ContainerService:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.events = events
         self.default_runtime = default_runtime
+        self.log_driver, self.log_opts = log_driver, dict(log_opts)
         self.host = HostOps(
             store=store,
             images=images,
             volumes=volumes,
             runtime_for=runtime_for,
             default_runtime=default_runtime,
-            log_opts=log_opts,
             networks=networks,
         )
         self._locks: dict[str, asyncio.Lock] = {}
@@ -150,7 +152,10 @@ class ContainerService:
             raise InvalidParameter("no image specified: Config.Image is empty")
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
-        host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
+        requested = dict(body.get("HostConfig") or {})
+        # the daemon's default driver and options, merged in now: the record is what inspect shows
+        requested["LogConfig"] = settle(requested.get("LogConfig"), self.log_driver, self.log_opts)
+        host_config = normalize_host_config(requested, networks=self.networks is not None)
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
