@@ -317,6 +317,12 @@ def _remove(op: Operation, ctx: Context) -> None:
         ctx.progress.event("Container", op.target, "Removed")
 
 
+def _replace(op: Operation, ctx: Context) -> None:
+    from composer import rollout
+
+    rollout.replace(op, ctx, _create_container, _start)
+
+
 def _remove_network(op: Operation, ctx: Context) -> None:
     ctx.progress.event("Network", op.target, "Removing")
     _gone_is_fine(lambda: ctx.api.remove_network(op.target), f"removing network {op.target}")
@@ -425,4 +431,5 @@ _HANDLERS = {
     Kind.REMOVE_NETWORK: _remove_network,
     Kind.REMOVE_VOLUME: _remove_volume,
     Kind.REMOVE_IMAGE: _remove_image,
+    Kind.REPLACE_CONTAINER: _replace,
 }

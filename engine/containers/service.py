@@ -26,6 +26,7 @@ from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
+from engine.containers.traffic import Traffic
 from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
@@ -71,6 +72,7 @@ class ContainerService:
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
         self.restarts = RestartTracker(self)
         self.health = HealthChecker(self)
+        self.traffic = Traffic(self)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -372,7 +374,11 @@ class ContainerService:
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
             c = self.store.update(c.id, _manually_stopped(True))
-            await self.stop_locked(c, signal, timeout)
+            try:
+                await self.traffic.drain(c)  # new connections go to the service's other members first
+                await self.stop_locked(c, signal, timeout)
+            finally:
+                self.traffic.drained(c.id)
         self.event_publish(c, "stop")
 
     async def stop_locked(self, c: Container, signal: str | None, timeout: int | None) -> None:

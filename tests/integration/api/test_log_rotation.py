@@ -102,6 +102,7 @@ def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     env["DOCKER_HOST"] = engine.docker_host
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])  # this checkout's composer
 
     def composer(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -75,6 +75,7 @@ def engine() -> Iterator[EngineProcess]:
 def _composer(eng: EngineProcess, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     env["DOCKER_HOST"] = eng.docker_host
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])  # this checkout's composer
     return subprocess.run(
         [sys.executable, "-m", "composer.cli.main", *args],
         cwd=cwd,
