@@ -75,6 +75,7 @@ class PortHolder:
     def __init__(self) -> None:
         self._held: dict[str, list[socket.socket]] = {}
         self._owners: dict[PortKey, list[tuple[str, str]]] = {}  # key -> [(cid, group)], the holder first
+        self._keys: dict[socket.socket, PortKey] = {}  # noted at bind: a proxy may close the socket first
         self._lock = threading.Lock()
 
     def _join(self, cid: str, group: str | None, key: PortKey) -> bool:
@@ -127,7 +128,8 @@ class PortHolder:
         with self._lock:
             self._held[cid] = socks
             for sock in socks:
-                self._owners[_key_of(sock)] = [(cid, group or "")]
+                key = self._keys[sock] = _key_of(sock)
+                self._owners[key] = [(cid, group or "")]
         return out
 
     def _leave(self, cid: str, keys: Iterable[PortKey]) -> None:
@@ -150,7 +152,8 @@ class PortHolder:
                 continue
             socks.append(sock)
             with self._lock:
-                self._owners[_key_of(sock)] = [(cid, group or "")]
+                key = self._keys[sock] = _key_of(sock)
+                self._owners[key] = [(cid, group or "")]
         with self._lock:
             self._held[cid] = socks
 
@@ -178,13 +181,17 @@ class PortHolder:
         closing = []
         with self._lock:
             for sock in self._held.pop(cid, []):
-                key = _key_of(sock)
+                key = self._keys.get(sock)
+                if key is None:
+                    closing.append(sock)
+                    continue
                 heirs = [o for o in self._owners.get(key, []) if o[0] != cid]
                 if heirs:  # a member of the share group still publishes it: the socket is theirs now
                     self._held.setdefault(heirs[0][0], []).append(sock)
                     self._owners[key] = heirs
                 else:
                     self._owners.pop(key, None)
+                    self._keys.pop(sock, None)
                     closing.append(sock)
             self._leave(cid, [k for k, owners in self._owners.items() if any(c == cid for c, _ in owners)])
         for s in closing:
