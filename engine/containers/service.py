@@ -291,6 +291,7 @@ class ContainerService:
         self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
+        await self.traffic.started(c)
         return c
 
     # ---- exits ---------------------------------------------------------------------------------------------

@@ -37,6 +37,14 @@ class Traffic:
         if self._service.networks is not None:
             await asyncio.to_thread(self._service.networks.refresh_traffic)
 
+    async def started(self, c: Container) -> None:
+        """A member without a healthcheck is ready once running: its group's ports now include it."""
+        group = share_group(c.config)
+        if c.state.health is not None or group is None:
+            return
+        if any(o.id != c.id and share_group(o.config) == group for o in self._service.store.all()):
+            await self.changed()  # only a shared group's rules can change
+
     def _others_ready(self, c: Container) -> bool:
         group = share_group(c.config)
         if group is None:
