@@ -53,7 +53,9 @@ def _seconds(value: Any, default: float = 0.0) -> float:
 
 def has_healthcheck(svc: Service) -> bool:
     hc = svc.healthcheck
-    return hc is not None and not hc.disable and bool(hc.test) and hc.test[0] != "NONE"
+    return (
+        hc is not None and not hc.disable and hc.test is not None and bool(hc.test) and hc.test[0] != "NONE"
+    )
 
 
 def wants_start_first(svc: Service, default_order: str | None) -> bool:
