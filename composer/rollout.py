@@ -6,12 +6,13 @@ a healthcheck, and `deploy.update_config.order` is `start-first` - or, with COMP
 all) with `delay` between batches. Fixed published host ports can only be held by old and new at once on
 composer-engine (engine.network.traffic); elsewhere such a service falls back to stop-first, with a warning.
 
-Execution (one REPLACE_CONTAINER operation, composer.execute): park the old container under Compose's
-temporary name `<id12>_<name>`, create and start the new one under the real name and number, wait until it
-is healthy, then stop the old one (the engine first takes it out of the published ports' and the service
-name's rotation and drains it) and remove it. The engine gives the new container no traffic before it is
-healthy. If it never gets healthy (unhealthy, exited, or past the healthcheck's own deadline) it is removed,
-the old one gets its name back and keeps serving, and `up` fails with the reason (failure_action rollback).
+Execution (one REPLACE_CONTAINER operation, composer.execute): create the new container under Compose's
+temporary name `<old id[:12]>_<name>` with the old one's number, start it, wait until it is healthy, then
+stop the old one (the engine first takes it out of the published ports' and the service name's rotation and
+drains it), remove it and rename the new one to the real name, as Compose's recreate ends. The engine gives
+the new container no traffic before it is healthy. If it never gets healthy (unhealthy, exited, or past the
+healthcheck's own deadline) it is removed, the old one - never stopped, never renamed - keeps serving, and
+`up` fails with the reason (failure_action rollback).
 """
 
 from __future__ import annotations
@@ -107,9 +108,9 @@ def engine_shares_ports(client: Any) -> bool:
 # ---- execution -----------------------------------------------------------------------------------------
 
 
-def replace(op: Operation, ctx: Context, create: Any, start: Any) -> None:
-    """Run one start-first replacement (see the module docstring). `create`/`start` are the executor's own
-    handlers for a CREATE_CONTAINER / START_CONTAINER operation."""
+def replace(op: Operation, ctx: Context, create_as: Any, start: Any) -> None:
+    """Run one start-first replacement (see the module docstring). `create_as(op, ctx, name) -> id` and
+    `start(op, ctx)` are the executor's own create and start."""
     from dataclasses import replace as with_fields
 
     from composer.client import engine_errors, is_not_found
@@ -120,18 +121,16 @@ def replace(op: Operation, ctx: Context, create: Any, start: Any) -> None:
     if op.delay:
         time.sleep(op.delay)
     name, old = op.target, op.container_id
-    parked = f"{old[:12]}_{name}"
     api = ctx.api
     ctx.progress.event("Container", name, "Recreate")
-    with engine_errors(f"renaming container {name}"):
-        api.rename(old, parked)
+    new: str | None = None
     try:
-        create(with_fields(op, kind=Kind.CREATE_CONTAINER, recreate=True), ctx)
-        new = ctx.container_ids[name]
+        # Compose's temporary name for the new container until the old one is gone
+        new = create_as(with_fields(op, kind=Kind.CREATE_CONTAINER, recreate=True), ctx, f"{old[:12]}_{name}")
         start(with_fields(op, kind=Kind.START_CONTAINER, container_id=new), ctx)
         _wait_healthy(api, name, new, health_deadline(svc), ctx)
     except ComposerError as exc:
-        _roll_back(api, name, parked, ctx.container_ids.get(name))
+        _roll_back(api, name, new)
         raise ComposerError(
             f"container {name} was not updated: {exc.message}; rolled back, the old container keeps serving"
         ) from exc
@@ -142,11 +141,13 @@ def replace(op: Operation, ctx: Context, create: Any, start: Any) -> None:
         ("removing", lambda: api.remove_container(old, force=True)),
     ):
         try:
-            with engine_errors(f"{doing} the replaced container {parked}"):
+            with engine_errors(f"{doing} the replaced container {name}"):
                 call()
         except ComposerError as exc:
             if not is_not_found(exc.__cause__ or exc):
                 raise
+    with engine_errors(f"renaming the new container to {name}"):
+        api.rename(new, name)
 
 
 def _wait_healthy(api: Any, name: str, cid: str, deadline_s: float, ctx: Context) -> None:
@@ -168,18 +169,14 @@ def _wait_healthy(api: Any, name: str, cid: str, deadline_s: float, ctx: Context
         time.sleep(POLL)
 
 
-def _roll_back(api: Any, name: str, parked: str, new: str | None) -> None:
-    """Remove the new container and give the old one its name back; each step is tried whatever the
-    previous one did, so the old container ends up serving under its name."""
+def _roll_back(api: Any, name: str, new: str | None) -> None:
+    """Remove the new container; the old one never stopped serving and kept its name."""
     from composer.client import is_not_found
 
-    if new is not None:
-        try:
-            api.remove_container(new, force=True)
-        except Exception as exc:  # noqa: BLE001 - the rename below matters more
-            if not is_not_found(exc):
-                raise ComposerError(f"rollback: removing the new container {name} failed: {exc}") from None
+    if new is None:
+        return
     try:
-        api.rename(parked, name)
-    except Exception as exc:  # noqa: BLE001
-        raise ComposerError(f"rollback: renaming {parked} back to {name} failed: {exc}") from None
+        api.remove_container(new, force=True)
+    except Exception as exc:  # noqa: BLE001 - any engine failure: say which container is left over
+        if not is_not_found(exc):
+            raise ComposerError(f"rollback: removing the new container of {name} failed: {exc}") from None
