@@ -25,6 +25,9 @@ def engine() -> Iterator[EngineProcess]:
         yield eng
 
 
+NET = "shr_default"
+
+
 def _web(
     eng: EngineProcess, port: int, answer: str, service: str = "web", healthy: bool | None = None
 ) -> str:
@@ -33,7 +36,9 @@ def _web(
         "HostConfig": {
             "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]},
             "Init": True,
+            "NetworkMode": NET,
         },
+        "NetworkingConfig": {"EndpointsConfig": {NET: {"Aliases": [service]}}},
     }
     if healthy is not None:
         body["Healthcheck"] = {"Test": ["CMD", "true" if healthy else "false"], "Interval": 200_000_000}
@@ -56,7 +61,23 @@ def _wait(check: Any, what: str, timeout: float = 15.0) -> None:
         time.sleep(0.1)
 
 
+def _ip(eng: EngineProcess, cid: str) -> str:
+    return str(eng.json("GET", f"/containers/{cid}/json")["NetworkSettings"]["Networks"][NET]["IPAddress"])
+
+
+def _resolved(eng: EngineProcess, client: str) -> set[str]:
+    """The addresses the embedded DNS gives a member of the network for the service name."""
+    eid = eng.json(
+        "POST", f"/containers/{client}/exec", {"Cmd": ["nslookup", "web"], "AttachStdout": True, "Tty": True}
+    )["Id"]
+    out = eng.request("POST", f"/exec/{eid}/start", {"Detach": False, "Tty": True}).body.decode()
+    lines = out.split("Name:", 1)[-1].splitlines()
+    return {line.split()[-1] for line in lines if line.strip().startswith("Address")}
+
+
 def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
+    engine.json("POST", "/networks/create", {"Name": NET})
+    client = engine.run(["sleep", "300"], HostConfig={"NetworkMode": NET, "Init": True})
     port = free_port()
     one = _web(engine, port, "one")
     two = _web(engine, port, "two")
@@ -70,7 +91,10 @@ def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
             "Image": "busybox",
             "Cmd": ["sleep", "10"],
             "Labels": {"com.docker.compose.project": "shr", "com.docker.compose.service": "other"},
-            "HostConfig": {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}},
+            "HostConfig": {
+                "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]},
+                "NetworkMode": NET,
+            },
         },
     )["Id"]
     refused = engine.request("POST", f"/containers/{other}/start")
@@ -85,13 +109,16 @@ def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
     assert set(_answers(port, 40)) == {"one", "two"}
     fine = _web(engine, port, "fine", healthy=True)
     _wait(lambda: "fine" in _answers(port), "the healthy new member to get traffic")
+    assert _resolved(engine, client) == {_ip(engine, one), _ip(engine, two), _ip(engine, fine)}
 
     # stopping members hands the port on; the socket that held it passes to a remaining member
     for cid in (one, two, fine):
         assert engine.request("POST", f"/containers/{cid}/stop?t=2").status == 204
     # only the unhealthy member is left: no one is ready, so it serves, as a lone container would
     assert set(_answers(port)) == {"sick"}
+    assert _resolved(engine, client) == {_ip(engine, sick)}
     assert engine.request("POST", f"/containers/{sick}/stop?t=2").status == 204
     with pytest.raises(OSError):
         _answers(port, 1)
     engine.remove_all_containers()
+    engine.request("DELETE", f"/networks/{NET}")
