@@ -18,9 +18,10 @@ from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = pytest.mark.root
 
-# ~5 ms a line: a 2k file (about 30 entries) rotates every ~150 ms, so a follower looking every 100 ms never
-# falls more than the max-file window behind (faster writers lose lines to rotation, in dockerd too)
-WRITER = "sleep 1; i=1; while [ $i -le {n} ]; do echo line $i; i=$((i+1)); usleep 5000; done"
+# ~10 ms a line: a 2k file (about 30 entries) rotates every ~0.3 s and the three files hold ~0.9 s of output,
+# so a follower looking every 100 ms keeps up even on a loaded machine (a reader that falls further behind
+# than the max-file window loses lines to rotation, in dockerd too)
+WRITER = "sleep 1; i=1; while [ $i -le {n} ]; do echo line $i; i=$((i+1)); usleep 10000; done"
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_daemon_defaults_are_merged_at_create(engine: EngineProcess) -> None:
 
 
 def test_rotation_and_reading_across_files(engine: EngineProcess) -> None:
-    cid = engine.run(["sh", "-c", WRITER.format(n=400)])
+    cid = engine.run(["sh", "-c", WRITER.format(n=300)])
     follow = subprocess.Popen(
         [DOCKER, "logs", "-f", cid],
         env={**os.environ, "DOCKER_HOST": engine.docker_host},
@@ -77,19 +78,19 @@ def test_rotation_and_reading_across_files(engine: EngineProcess) -> None:
     followed, _ = follow.communicate(timeout=60)
     assert engine.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 0
     # followed from before the first line: every line, in order, across every rotation
-    assert followed.splitlines() == [f"line {i}" for i in range(1, 401)]
+    assert followed.splitlines() == [f"line {i}" for i in range(1, 301)]
 
     files = _log_files(engine, cid)
     assert [f.name.removeprefix(f"{cid}-json.log") for f in files] == ["", ".1", ".2"]  # max-file=3
     assert all(f.stat().st_size <= 2048 for f in files)
     kept = _entries(files)
-    assert 30 < kept < 400  # three files of 2k: the oldest lines are gone
+    assert 30 < kept < 300  # three files of 2k: the oldest lines are gone
     # docker logs reads the rotated files oldest first, then the current one: the newest `kept` lines
     out = _docker(engine, "logs", cid)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == [f"line {i}" for i in range(401 - kept, 401)]
+    assert out.stdout.splitlines() == [f"line {i}" for i in range(301 - kept, 301)]
     tail = _docker(engine, "logs", "--tail", "50", cid).stdout.splitlines()
-    assert tail == [f"line {i}" for i in range(351, 401)]
+    assert tail == [f"line {i}" for i in range(251, 301)]
 
 
 def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path) -> None:
@@ -98,7 +99,7 @@ def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path
         "  talk:\n"
         "    image: busybox:latest\n"
         "    network_mode: none\n"
-        f"    command: [sh, -c, '{WRITER.format(n=300).replace('$', '$$')}']\n"  # $$: no interpolation
+        f"    command: [sh, -c, '{WRITER.format(n=200).replace('$', '$$')}']\n"  # $$: no interpolation
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     env["DOCKER_HOST"] = engine.docker_host
@@ -117,12 +118,12 @@ def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path
     assert composer("up", "-d").returncode == 0
     followed = composer("logs", "-f", "--no-log-prefix", "talk")
     assert followed.returncode == 0, followed.stderr
-    assert followed.stdout.splitlines() == [f"line {i}" for i in range(1, 301)]
+    assert followed.stdout.splitlines() == [f"line {i}" for i in range(1, 201)]
     (row,) = map(json.loads, composer("ps", "-a", "--format", "json").stdout.splitlines())
     kept = _entries(_log_files(engine, row["ID"]))
-    assert len(_log_files(engine, row["ID"])) == 3 and kept < 300
+    assert len(_log_files(engine, row["ID"])) == 3 and kept < 200
     logs = composer("logs", "--no-log-prefix", "talk")
-    assert logs.stdout.splitlines() == [f"line {i}" for i in range(301 - kept, 301)]
+    assert logs.stdout.splitlines() == [f"line {i}" for i in range(201 - kept, 201)]
     assert composer("down").returncode == 0
 
 
