@@ -98,6 +98,11 @@ def _units(args: dict[str, object], where: object) -> int:
         )
     else:
         out(f"Next: systemctl daemon-reload && systemctl enable --now {service_units.SOCKET}")
+    from composer.embedded import running_pid
+
+    pid = running_pid(where)
+    if pid is not None:  # its socket is the one the socket unit will own
+        out(f"An engine (pid {pid}) runs outside systemd: stop it first with `composer engine stop`")
     return 0
 
 
