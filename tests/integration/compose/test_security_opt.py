@@ -60,9 +60,6 @@ def test_missing_profile_is_one_line(composer: Runner, project_dir: Path) -> Non
     (project_dir / "compose.yaml").write_text(PROJECT)
     result = composer("up", "-d", "locked")
     assert result.code == 1
-    assert (
-        result.err.strip()
-        .splitlines()[-1]
-        .endswith("opening seccomp profile (profiles/deny-mkdir.json) failed: No such file or directory")
-    )
+    assert result.err.strip().splitlines()[-1].endswith(
+        "opening seccomp profile (profiles/deny-mkdir.json) failed: No such file or directory")
     assert "Traceback" not in result.err
