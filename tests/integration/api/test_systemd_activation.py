@@ -103,3 +103,37 @@ def test_activation_for_another_process_is_refused(base: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 1
     assert "LISTEN_PID=1 is not this process" in proc.stderr
+
+
+def test_clients_queue_across_an_engine_restart(base: Path) -> None:
+    """The socket outlives the engine (systemd holds it): a request sent while no engine runs waits in the
+    listen backlog and is answered by the next engine."""
+    path = base / "e.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(16)
+    ready = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ready.bind(str(base / "notify.sock"))
+    ready.settimeout(30)
+    procs = [_spawn(base, listener, str(base / "notify.sock"))]
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        assert ready.recv(256) == b"READY=1"
+        procs[0].terminate()
+        assert procs[0].wait(20) == 0 and ready.recv(256) == b"STOPPING=1"
+        client.settimeout(30)
+        client.connect(str(path))  # accepted by the kernel into the backlog: no engine runs
+        client.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
+        procs.append(_spawn(base, listener, str(base / "notify.sock")))
+        reply = b""
+        while chunk := client.recv(4096):
+            reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"OK"), reply
+    finally:
+        client.close()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(20)
+        listener.close()
+        ready.close()
