@@ -485,6 +485,7 @@ class ContainerService:
 
     async def restore(self) -> None:
         await recovery.restore(self)
+        await self.traffic.changed()  # the network's rules were made before the records were read
 
     def adopt(self, c: Container) -> None:
         """Watch a container found running at daemon start."""
