@@ -59,7 +59,8 @@ class DaemonConfig:
     insecure_registries: tuple[str, ...] = ()
     default_runtime: str = DEFAULT_RUNTIME
     runtimes: dict[str, str] = field(default_factory=dict)  # name -> binary path ("runc" -> /usr/sbin/runc)
-    log_opts: dict[str, str] = field(default_factory=dict)  # json-file defaults: max-size, max-file
+    log_driver: str = "json-file"  # the driver of containers that name none
+    log_opts: dict[str, str] = field(default_factory=dict)  # that driver's defaults: max-size, max-file
     tls: TLSConfig | None = None  # tcp listeners speak TLS (with client certificates when .verify)
     group: str = DEFAULT_GROUP  # group of the unix sockets ("" : root's); the default only when it exists
     group_explicit: bool = False  # -G/--group or "group" given: a missing group is an error
@@ -71,6 +72,11 @@ class DaemonConfig:
 
     def socket_paths(self) -> list[Path]:
         return [Path(h[len("unix://") :]) for h in self.hosts if h.startswith("unix://")]
+
+    @property
+    def socket_activated(self) -> bool:
+        """`-H fd://`: listen on the sockets systemd passed (engine.systemd)."""
+        return "fd://" in self.hosts
 
     def tcp_addresses(self) -> list[tuple[str, int]]:
         """tcp://HOST:PORT listeners: with TLS when configured, else plain HTTP on loopback only."""
@@ -116,8 +122,9 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         action="append",
         dest="hosts",
-        metavar="unix://PATH|tcp://HOST:PORT",
-        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated",
+        metavar="unix://PATH|tcp://HOST:PORT|fd://",
+        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated; "
+        "fd:// takes the sockets of systemd socket activation",
     )
     p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
     p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
@@ -133,7 +140,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--add-runtime", action="append", metavar="NAME=PATH", help="register a runtime binary")
     p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
     p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
-    p.add_argument("--log-opt", action="append", dest="log_opts", metavar="KEY=VALUE")
+    p.add_argument("--log-driver", help="default log driver of containers: json-file (default), local, none")
+    p.add_argument(
+        "--log-opt",
+        action="append",
+        dest="log_opts",
+        metavar="KEY=VALUE",
+        help="default log driver option (repeatable): max-size=10m, max-file=3",
+    )
     p.add_argument(
         "-G", "--group", help=f"group of the unix socket (default {DEFAULT_GROUP!r} when it exists)"
     )
@@ -170,8 +184,12 @@ def _check_host(host: str, tls: TLSConfig | None) -> str:
                 "localhost) are allowed"
             )
         return "tcp://" + rest
+    if host.startswith("fd://"):
+        if host != "fd://":
+            raise ConfigError(f"invalid host {host!r}: only fd:// (every socket systemd passed) is supported")
+        return host
     if not host.startswith("unix://") or len(host) <= len("unix://"):
-        raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
+        raise ConfigError(f"invalid host {host!r}: expected unix://PATH, tcp://HOST:PORT or fd://")
     path = host[len("unix://") :]
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")
@@ -195,6 +213,19 @@ def _kv_list(items: Sequence[str], what: str) -> dict[str, str]:
             raise ConfigError(f"invalid {what} {item!r}: expected KEY=VALUE")
         out[key] = value
     return out
+
+
+def _check_log_config(driver: str, opts: dict[str, str]) -> None:
+    """dockerd refuses to start with a default log configuration no container could use."""
+    from engine.containers.logconfig import DRIVERS, check_options
+    from engine.errors import InvalidParameter
+
+    if driver not in DRIVERS:
+        raise ConfigError(f"failed to set log opts: logger: no log driver named '{driver}' is registered")
+    try:
+        check_options(driver, opts)
+    except InvalidParameter as e:
+        raise ConfigError(f"failed to set log opts: {e.message}") from None
 
 
 def _load_file(path: Path) -> dict[str, Any]:
@@ -245,8 +276,12 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
     default_runtime = str(pick(args.default_runtime, "default-runtime", DEFAULT_RUNTIME))
     if default_runtime in ("runc", "crun") and default_runtime not in runtimes:
         runtimes[default_runtime] = default_runtime
-    log_opts = dict(file.get("log-opts") or {})
-    log_opts.update(_kv_list(args.log_opts or [], "log-opt"))
+    log_opts = file.get("log-opts") or {}
+    if not isinstance(log_opts, dict) or not all(isinstance(v, str) for v in log_opts.values()):
+        raise ConfigError('log-opts must be an object of strings, e.g. {"max-size": "10m"}')
+    log_opts = {**log_opts, **_kv_list(args.log_opts or [], "log-opt")}
+    log_driver = str(pick(args.log_driver, "log-driver", "json-file"))
+    _check_log_config(log_driver, log_opts)
     pidfile = pick(args.pidfile, "pidfile", None)
     tls = _tls(args, file)
     group = pick(args.group, "group", None)
@@ -260,6 +295,7 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         insecure_registries=tuple(pick(args.insecure_registries, "insecure-registries", [])),
         default_runtime=default_runtime,
         runtimes=runtimes,
+        log_driver=log_driver,
         log_opts={str(k): str(v) for k, v in log_opts.items()},
         tls=tls,
         group=DEFAULT_GROUP if group is None else str(group),

@@ -68,9 +68,7 @@ def _output(engine: EngineProcess, cmd: list[str], **hc: object) -> str:
         (
             {"net.ipv4.ip_forward": 1},
             {},
-            (
-                "json: cannot unmarshal number into Go struct field HostConfig.HostConfig.Sysctls of type string"
-            ),
+            "json: cannot unmarshal number into Go struct field HostConfig.HostConfig.Sysctls of type string",
         ),
     ],
 )
