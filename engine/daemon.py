@@ -189,7 +189,7 @@ class Engine:
                         "listening on tcp with TLS address=%s port=%d client_certs=%s", host, port, verify
                     )
             for sock in activated:
-                await server.listen_socket(sock)
+                await server.listen_socket(sock, ssl=tls)  # TLS applies to activated tcp sockets too
                 log.info("listening on an activated socket address=%s", sock.getsockname())
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
             notify("READY=1")  # Type=notify: containers are restored and every socket is served

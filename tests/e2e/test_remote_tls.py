@@ -5,6 +5,7 @@ Everything binds to 127.0.0.1; the CA and certificates are made here with openss
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import ssl
@@ -20,7 +21,7 @@ import requests
 
 from tests.e2e.helpers import DOCKER
 from tests.support.certs import Issued, issue, make_ca
-from tests.support.engine import EngineProcess, running_engine
+from tests.support.engine import EngineProcess, new_engine, running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 
@@ -166,3 +167,40 @@ def test_no_certificate_or_plain_http_is_refused(remote: Remote) -> None:
             answer = b""
         assert b"200 OK" not in answer and b"OK" not in answer
     assert "Traceback" not in remote.engine.log()
+
+
+def test_an_activated_tcp_socket_gets_tls_too(
+    remote: Remote, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A tcp socket systemd passes (-H fd://) is served with the same TLS as the engine's own listeners."""
+    certs = tmp_path_factory.mktemp("tls-activated")
+    ca = make_ca(certs / "ca")
+    server = issue(ca, certs / "server", "engine", server_ips=("127.0.0.1",))
+    client = issue(ca, certs / "client", "client")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    eng = new_engine()
+    flags = f"--tlsverify --tlscacert {ca.cert} --tlscert {server.cert} --tlskey {server.key}"
+    script = (
+        f"LISTEN_PID=$$ LISTEN_FDS=1 exec {sys.executable} -m engine.daemon -H fd://"
+        f" --data-root {eng.data_root} --exec-root {eng.exec_root} {flags} 3<&{listener.fileno()}"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LISTEN_", "NOTIFY_"))}
+    with open(eng.log_path, "ab") as log:
+        proc = subprocess.Popen(
+            ["bash", "-c", script], pass_fds=(listener.fileno(),), stdout=log, stderr=log, env=env, cwd=REPO
+        )
+    listener.close()
+    eng.proc = proc  # cleanup() stops it
+    try:
+        activated = Remote(eng, port, client, remote.rogue)
+        r = _docker(activated, "version", "--format", "{{.Server.APIVersion}}")
+        assert r.returncode == 0 and r.stdout.strip(), r.stderr + eng.log()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            raw.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            with contextlib.suppress(ConnectionError):
+                assert b"OK" not in raw.recv(100)
+    finally:
+        eng.cleanup()

@@ -366,15 +366,24 @@ class Server:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_unix_server(lambda: Connection(self.app, self), sock=sock))
 
-    async def listen_socket(self, sock: socket.socket) -> None:
-        """Serve a socket someone else made and bound (systemd socket activation: unix or tcp)."""
+    async def listen_socket(self, sock: socket.socket, ssl: Any = None) -> None:
+        """Serve a socket someone else made and bound (systemd socket activation: unix or tcp); `ssl`: TLS
+        for a tcp one, as on the engine's own tcp listeners."""
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
         factory = lambda: Connection(self.app, self)  # noqa: E731
         if sock.family == socket.AF_UNIX:
             self._servers.append(await loop.create_unix_server(factory, sock=sock))
+        elif ssl is not None:
+            self._servers.append(await asyncio.start_server(tls.relay(ssl, self._serve_local), sock=sock))
         else:
             self._servers.append(await loop.create_server(factory, sock=sock))
+
+    async def _serve_local(self, sock: socket.socket) -> None:
+        """The decrypted end of a TLS connection, served as a local socket."""
+        await asyncio.get_running_loop().connect_accepted_socket(
+            lambda: Connection(self.app, self), sock=sock
+        )
 
     async def listen_tcp(self, host: str, port: int, ssl: Any = None) -> None:
         """`ssl`: an ssl.SSLContext for TLS (the engine's --tls/--tlsverify), None for plain HTTP."""
@@ -382,11 +391,7 @@ class Server:
         if ssl is None:
             self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
             return
-
-        async def serve_local(sock: socket.socket) -> None:  # the decrypted end: served as a local socket
-            await loop.connect_accepted_socket(lambda: Connection(self.app, self), sock=sock)
-
-        self._servers.append(await asyncio.start_server(tls.relay(ssl, serve_local), host, port))
+        self._servers.append(await asyncio.start_server(tls.relay(ssl, self._serve_local), host, port))
 
     async def close(self) -> None:
         for s in self._servers:
