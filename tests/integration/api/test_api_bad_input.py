@@ -174,6 +174,9 @@ def test_kill_with_unknown_signal(engine: EngineProcess) -> None:
     cid = engine.run(["sleep", "30"])
     r = engine.request("POST", f"/containers/{cid}/kill?signal=SIGNOPE")
     assert (r.status, r.message) == (400, "Invalid signal: SIGNOPE")
+    for action in ("stop", "restart"):
+        r = engine.request("POST", f"/containers/{cid}/{action}?signal=NOPE&t=1")
+        assert (r.status, r.message) == (400, "Invalid signal: NOPE"), action
     assert engine.json("GET", f"/containers/{cid}/json")["State"]["Running"]
 
 
