@@ -269,7 +269,7 @@ def parse_extra_host(extra: str) -> tuple[str, str]:
     else:
         name, _, ip = extra.partition(":")
     if not name or not ip:
-        raise InvalidParameter(f"invalid extra host: {extra}")
+        raise InvalidParameter(f'bad format for add-host: "{extra}"')
     return name, ip
 
 

@@ -163,6 +163,10 @@ class ContainerService:
         host_config = normalize_host_config(requested, networks=self.networks is not None)
         if self.host.userns is not None:
             self.host.userns.check_create(host_config)
+        for source in host_config.get("VolumesFrom") or []:  # as dockerd: the containers must exist now
+            ref = source.split(":", 1)[0]
+            if not self._known(ref):
+                raise InvalidParameter(f"No such container: {ref}")
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
@@ -183,6 +187,13 @@ class ContainerService:
             raise
         self.event_publish(c, "create")
         return cid, []
+
+    def _known(self, ref: str) -> bool:
+        try:
+            self.store.get(ref)
+        except NotFound:
+            return False
+        return True
 
     def _generate_name(self) -> str:
         from engine.containers.names import random_name

@@ -23,7 +23,14 @@ PROTOCOLS = ("tcp", "udp", "sctp")
 def check_create(body: dict[str, Any]) -> None:
     gotypes.check(body)
     hc = body.get("HostConfig") or {}
+    working_dir = body.get("WorkingDir") or ""
+    if working_dir and not working_dir.startswith("/"):
+        raise InvalidParameter(
+            f"the working directory '{working_dir}' is invalid, it needs to be an absolute path"
+        )
+    check_modes(hc)
     check_limits(hc)
+    check_cpuset(hc)
     check_capabilities(hc)
     check_ulimits(hc)
     check_ports(body.get("ExposedPorts") or {}, hc.get("PortBindings") or {})
@@ -32,11 +39,65 @@ def check_create(body: dict[str, Any]) -> None:
     check_sysctls(hc)
 
 
+def check_modes(hc: dict[str, Any]) -> None:
+    cgroupns = hc.get("CgroupnsMode") or ""
+    if cgroupns not in ("", "host", "private"):
+        raise InvalidParameter(f"invalid cgroup namespace mode: {cgroupns}")
+    isolation = hc.get("Isolation") or ""
+    if isolation not in ("", "default"):
+        raise InvalidParameter(f"Invalid isolation: \"{isolation}\" - linux only supports 'default'")
+
+
+def check_cpuset(hc: dict[str, Any]) -> None:
+    """CpusetCpus/CpusetMems must name CPUs and memory nodes this host has (dockerd's wording)."""
+    for key, what, available in (
+        ("CpusetCpus", "CPUs", _online("/sys/devices/system/cpu/online")),
+        ("CpusetMems", "memory nodes", _online("/sys/devices/system/node/online")),
+    ):
+        wanted = hc.get(key) or ""
+        if not wanted or available is None:
+            continue
+        ids = _id_list(wanted)
+        if ids is None:
+            raise InvalidParameter(f"Invalid value {wanted} for cpuset {key.removeprefix('Cpuset').lower()}")
+        if not ids <= available[0]:
+            raise InvalidParameter(
+                f"Requested {what} are not available - requested {wanted}, available: {available[1]}"
+            )
+
+
+def _online(path: str) -> tuple[set[int], str] | None:
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    ids = _id_list(text)
+    return None if ids is None else (ids, text)
+
+
+def _id_list(text: str) -> set[int] | None:
+    """ "0-2,5" -> {0, 1, 2, 5}; None when malformed."""
+    out: set[int] = set()
+    for part in text.split(","):
+        low, sep, high = part.strip().partition("-")
+        if not low.isdigit() or (sep and not high.isdigit()):
+            return None
+        first, last = int(low), int(high) if sep else int(low)
+        if last < first or last > 1 << 16:
+            return None
+        out.update(range(first, last + 1))
+    return out
+
+
 def check_limits(hc: dict[str, Any]) -> None:
     """dockerd's verifyPlatformContainerResources, the checks that are errors (not warnings)."""
     memory = hc.get("Memory") or 0
     if memory and memory < MIN_MEMORY:
         raise InvalidParameter("Minimum memory limit allowed is 6MB")
+    kernel = hc.get("KernelMemory") or 0
+    if kernel and kernel < MIN_MEMORY:
+        raise InvalidParameter("Minimum kernel memory limit allowed is 6MB")
     reservation = hc.get("MemoryReservation") or 0
     if reservation and reservation < MIN_MEMORY:
         raise InvalidParameter("Minimum memory reservation allowed is 6MB")

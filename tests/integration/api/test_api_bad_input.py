@@ -60,6 +60,15 @@ SAME_AS_DOCKERD = [
     '"HostConfig":{"OomScoreAdj":5000}',
     '"HostConfig":{"MemorySwappiness":500}',
     '"HostConfig":{"Memory":-1e400}',
+    '"HostConfig":{"KernelMemory":1}',
+    '"HostConfig":{"CgroupnsMode":"bogus"}',
+    '"HostConfig":{"Isolation":"bogus"}',
+    '"HostConfig":{"CpusetCpus":"99"}',
+    '"HostConfig":{"VolumesFrom":["nope"]}',
+    '"HostConfig":{"ExtraHosts":["bad"]}',
+    '"HostConfig":{"SecurityOpt":["bogus"]}',
+    '"HostConfig":{"Mounts":[{"Type":"bind","Source":"/nope-i13","Target":"/x"}]}',
+    '"WorkingDir":"relative"',
 ]
 
 # bodies dockerd 20.10 takes but that cannot work (or later break a listing): refused at create here
@@ -267,3 +276,12 @@ def test_archive_links_stay_inside_the_container(engine: EngineProcess) -> None:
     assert not Path("/etc/through-i13").exists() and not Path("/h").exists()
     r = engine.request("HEAD", f"/containers/{cid}/archive?path=/etc/through-i13")
     assert r.status == 200
+
+
+def test_volumes_from_an_existing_container_and_a_cpuset_this_host_has(engine: EngineProcess) -> None:
+    src = engine.json("POST", "/containers/create?name=vf-source", {"Image": "busybox", "Cmd": ["true"]})[
+        "Id"
+    ]
+    for ref in ("vf-source", src[:12], "vf-source:ro"):
+        body = {"Image": "busybox", "Cmd": ["true"], "HostConfig": {"VolumesFrom": [ref], "CpusetCpus": "0"}}
+        assert engine.request("POST", "/containers/create", body).status == 201, ref
