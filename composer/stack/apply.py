@@ -133,10 +133,19 @@ def wait_converged(
     pending = list(service_ids)
     shown: dict[str, str] = {}
     while pending:
+        # one round: every pending service and all their tasks in two requests
+        ids = json.dumps({"id": pending})
+        services = {s["ID"]: s for s in api.request("GET", "/services", {"filters": ids}) or ()}
+        wanted = json.dumps({"service": pending, "desired-state": ["running", "shutdown"]})
+        tasks: dict[str, list[dict[str, Any]]] = {}
+        for task in api.request("GET", "/tasks", {"filters": wanted}) or ():
+            tasks.setdefault(task["ServiceID"], []).append(task)
         for ident in list(pending):
-            service = api.request("GET", f"/services/{ident}")
+            service = services.get(ident)
+            if service is None:
+                raise ComposerError(f"service {shown.get(ident, ident)} was removed while deploying")
             name = service["Spec"]["Name"]
-            status, detail = _convergence(api, service)
+            status, detail = _convergence(service, tasks.get(ident, []))
             if shown.get(ident) != detail:
                 say(f"{name}: {detail}")
                 shown[ident] = detail
@@ -151,16 +160,11 @@ def wait_converged(
             time.sleep(0.5)
 
 
-def _convergence(api: Requester, service: dict[str, Any]) -> tuple[str, str]:
+def _convergence(service: dict[str, Any], tasks: list[dict[str, Any]]) -> tuple[str, str]:
     update = service.get("UpdateStatus") or {}
     state = update.get("State", "")
     if state in ("rollback_completed", "rollback_paused", "paused"):
         return "failed", f"update {state.replace('_', ' ')}: {update.get('Message', '')}".strip()
-    tasks = api.request(
-        "GET",
-        "/tasks",
-        {"filters": json.dumps({"service": [service["ID"]], "desired-state": ["running", "shutdown"]})},
-    )
     mode = service["Spec"]["Mode"]
     # Tasks of the service's newest spec carry a copy of its task template; older ones are being replaced.
     template = service["Spec"]["TaskTemplate"]
@@ -180,8 +184,8 @@ def _convergence(api: Requester, service: dict[str, Any]) -> tuple[str, str]:
             return "converged", f"{len(done)}/{want} completed"
         return "pending", f"{len(done)}/{want} completed" + (f" ({errors[-1]})" if errors else "")
     want = mode.get("Replicated", {}).get("Replicas")
-    if want is None:  # global: one per eligible node; count what the scheduler made
-        want = len(current)
+    if want is None:  # global: one per eligible node; count what the scheduler made (at least one)
+        want = max(1, len(current))
     in_update = state in ("updating", "rollback_started")
     detail = f"{len(running)}/{want} running" + (f", update {state}" if in_update else "")
     if errors:

@@ -7,9 +7,9 @@ Everything is removed afterwards, also on failure.
     with swarm_cluster(3) as cluster:
         cluster.docker(0, "node", "ls")           # the docker CLI against node 0 (the manager)
         cluster.manager_env                       # DOCKER_HOST=unix://... of the manager, for composer
-        cluster.registry                          # "10.231.0.11:PORT": push images here; nodes pull from it
+        cluster.registry                          # "10.231.N.11:PORT": push images here; nodes pull from it
 
-Addresses: the bridge is 10.231.0.1/24 on the host, node i is 10.231.0.(11+i) and the registry listens in
+Addresses: the bridge is 10.231.N.1/24 on the host (N from the pid), node i is 10.231.N.(11+i); the registry in
 the first node's namespace. Each dockerd runs in its network namespace, so its iptables rules, bridges and
 overlay VXLAN devices stay there and go away with it; its mounts are under the temp dir and unmounted.
 The kernel here has no IPVS: services use `endpoint_mode: dnsrr` and `mode: host` ports (VIPs and the
@@ -32,7 +32,8 @@ from tests.support import busybox
 from tests.support.dockerd import DOCKER, kill_all, pids_mentioning, remove_cgroups, unmount_under
 from tests.support.registry import Registry, start_registry
 
-SUBNET = "10.231.0"
+# Two clusters at once (a test run and a bench) must not share a subnet: the third octet follows the pid.
+SUBNET = f"10.231.{os.getpid() % 250 + 1}"
 BRIDGE_ADDRESS = f"{SUBNET}.1"
 START_TIMEOUT = 60.0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.dockerd import DOCKER
 from tests.support.swarm import Cluster, swarm_cluster
 
 pytestmark = [
@@ -38,7 +39,10 @@ def cluster() -> Iterator[Cluster]:
 
 def project(tmp: Path, cluster: Cluster, *, replicas: int = 3, token: str = "one", command: str = "") -> Path:
     image = f"{cluster.registry}/busybox:latest"
-    serve = command or "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"
+    serve = (
+        command
+        or "echo serving && mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"
+    )
     text = f"""
 services:
   web:
@@ -160,29 +164,15 @@ def test_changed_secret_rolls_out_and_the_old_one_goes(cluster: Cluster, tmp_pat
     assert len([s for s in secrets if s.startswith("shop_token_")]) == 1
 
     def all_two() -> bool:
-        ids = cluster.docker(
-            0, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=shop_web"
-        ).split()
-        return bool(ids) and all(
-            cluster.docker(0, "exec", i, "cat", "/run/secrets/token", check=False) == "two" for i in ids
-        )
+        label = "label=com.docker.swarm.service.name=shop_web"
+        seen = [
+            cluster.docker(n.index, "exec", c, "cat", "/run/secrets/token", check=False)
+            for n in cluster.nodes
+            for c in cluster.docker(n.index, "ps", "-q", "--filter", label).split()
+        ]
+        return len(seen) == 3 and set(seen) == {"two"}
 
-    try:
-        until(all_two, 60, "the new secret in the manager's web task")
-    except AssertionError:
-        ids = cluster.docker(0, "ps", "-a", "--filter", "label=com.docker.swarm.service.name=shop_web")
-        raise AssertionError(
-            ids
-            + result.stdout
-            + str(
-                [
-                    cluster.docker(0, "exec", i, "cat", "/run/secrets/token", check=False)
-                    for i in cluster.docker(
-                        0, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=shop_web"
-                    ).split()
-                ]
-            )
-        ) from None
+    until(all_two, 60, "the new secret in every web task")
 
 
 def test_scale_down_and_lost_node_is_healed(cluster: Cluster, tmp_path: Path) -> None:
@@ -220,6 +210,71 @@ def test_failed_update_rolls_back(cluster: Cluster, tmp_path: Path) -> None:
     spec = json.loads(cluster.docker(0, "service", "inspect", "shop_web"))[0]["Spec"]
     assert spec["Labels"] == good  # the previous spec is back
     until(lambda: len(running(cluster, "web")) == 2, 60, "the old version serving")
+
+
+def test_rolling_update_start_first_keeps_answering(cluster: Cluster, tmp_path: Path) -> None:
+    """While a start-first update replaces both replicas, a client asking the service by name all along
+    gets every answer (bounded: at most 60 s of requests, one at a time)."""
+    serve = "echo serving v2 && mkdir -p /www && echo v2 > /www/index.html && exec httpd -f -p 80 -h /www"
+    compose = project(tmp_path, cluster, replicas=2, token="two", command=serve)
+    ids = cluster.docker(
+        0, "ps", "-q", "--filter", f"label=com.docker.swarm.service.name={STACK}_client"
+    ).split()
+    # (busybox-static 1.35: wget -T crashes, so `timeout` bounds each request.) Each request asks the
+    # embedded DNS with nslookup, as a client would, and takes the next address of the answer in turn.
+    loop = (
+        "ok=0; bad=0; i=0; end=$(($(date +%s)+60)); "
+        "while [ $(date +%s) -lt $end ] && [ ! -f /tmp/stop ]; do "
+        "set -- $(nslookup web 2>/dev/null | awk '/^Address: /{print $2}'); "
+        "if [ $# -gt 0 ]; then k=$((i % $# + 1)); eval a=\\${$k}; else a=none; fi; i=$((i+1)); "
+        "if timeout 3 wget -q -O /dev/null http://$a/; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; "
+        "echo $ok $bad"
+    )
+    hammer = subprocess.Popen(
+        [DOCKER, "exec", ids[0], "sh", "-c", loop], env=cluster.manager_env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        time.sleep(2)
+        result = composer(cluster, "-f", str(compose), "stack", "deploy", "--detach=false", STACK)
+        assert result.returncode == 0, result.stderr
+        time.sleep(2)
+    finally:
+        cluster.docker(0, "exec", ids[0], "touch", "/tmp/stop", check=False)
+        out, _ = hammer.communicate(timeout=90)
+    ok, bad = (int(x) for x in out.split())
+    assert ok > 20 and bad == 0, (ok, bad)
+    answers = client_exec(
+        cluster,
+        "sh",
+        "-c",
+        "for a in $(nslookup web | awk '/^Address: /{print $2}'); do wget -qO- http://$a/; done",
+    )
+    assert answers.split() == ["v2", "v2"]
+
+
+def test_unhealthy_task_is_replaced(cluster: Cluster) -> None:
+    """Self-healing: a task whose healthcheck fails is killed and replaced by Swarm."""
+    node, task = running(cluster, "web")[0]
+    index = int(node.removeprefix("node"))  # the harness names node i "node<i>"
+    label = f"label=com.docker.swarm.task.id={_full_task_id(cluster, task)}"
+    container = cluster.docker(index, "ps", "-q", "--filter", label).split()[0]
+    cluster.docker(index, "exec", container, "rm", "/www/index.html")  # the healthcheck's wget now gets a 404
+    until(lambda: task not in {t for _, t in running(cluster, "web")}, 60, "the unhealthy task replaced")
+    until(lambda: len(running(cluster, "web")) == 2, 60, "two healthy replicas again")
+    tasks = cluster.docker(0, "service", "ps", "--no-trunc", f"{STACK}_web", "--format", "{{.ID}} {{.Error}}")
+    assert any(line.startswith(task) and "unhealthy" in line for line in tasks.splitlines()), tasks
+
+
+def _full_task_id(cluster: Cluster, short: str) -> str:
+    return cluster.docker(0, "inspect", "--format", "{{.ID}}", short).strip()
+
+
+def test_stack_logs_prefix_each_service(cluster: Cluster) -> None:
+    result = composer(cluster, "stack", "logs", "--tail", "5", STACK)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert all(line.startswith(("shop_web  | ", "shop_client  | ")) for line in lines), lines
+    assert "shop_web  | serving v2" in lines
 
 
 def test_rm_leaves_nothing(cluster: Cluster) -> None:
