@@ -34,7 +34,8 @@ Options:
   --profile NAME                Enable a profile (repeatable)
   --ansi MODE                   Control characters: never, always, auto [default: auto]
   --progress MODE               Progress output: auto, tty, plain, json, quiet [default: auto]
-  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the embedded engine)
+  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the docker context)
+  --context NAME                Docker context to use (default: $DOCKER_CONTEXT, then config.json's)
   --debug                       Show tracebacks and debug logs{dry_run}
   -h, --help                    Show this help
   -v, --version                 Show the version

@@ -5,14 +5,18 @@ Usage:
   engine stop
   engine status
   engine logs [-f] [--tail N]
+  engine context [--use]
 
 Options:
   --no-seed     Don't import busybox:latest from the host's busybox-static when the engine lacks it
   -f, --follow  Follow the log output
   --tail N      Number of lines to show from the end of the log [default: all]
+  --use         Also make it the docker CLI's current context (as `docker context use composer`)
 
 The embedded engine listens on /run/composer/engine.sock and keeps its state in /var/lib/composer
 (COMPOSER_ENGINE_ROOT=<dir> moves both under one directory). Other commands start it on demand.
+`engine context` registers it as the docker context "composer" ($DOCKER_CONFIG or ~/.docker), so
+`docker context use composer` points the docker CLI (and Docker Compose) at it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import sys
 import time
 
 from composer.cli.options import GlobalOptions, UsageError
+
+CONTEXT_NAME = "composer"
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
@@ -52,7 +58,21 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             return 0
         out(f"not running (socket {where.socket})")
         return 3  # as `systemctl status`: 3 = not running
+    if args["context"]:
+        return _register_context(where.host, bool(args["--use"]), options)
     return _logs(where.log_path, args["--follow"], args["--tail"])
+
+
+def _register_context(host: str, use: bool, options: GlobalOptions) -> int:
+    from composer.dockercli import config, contexts
+    from composer.presenter import out
+
+    contexts.write(CONTEXT_NAME, host, "composer embedded engine", options.environ)
+    out(f'Docker context "{CONTEXT_NAME}" points at {host}')
+    if use:
+        config.set_current_context(options.environ, CONTEXT_NAME)
+        out(f'Current context is now "{CONTEXT_NAME}"')
+    return 0
 
 
 def _logs(path: object, follow: bool, tail: str) -> int:
