@@ -120,7 +120,7 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         if env_kwargs.get("tls"):
             kwargs["tls"] = env_kwargs["tls"]
     try:
-        return docker.APIClient(
+        api = docker.APIClient(
             base_url=host,
             version=environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
@@ -130,6 +130,13 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         )
     except docker.errors.DockerException as exc:
         raise EngineUnreachable(f"cannot connect to the engine at {host}: {_short(exc)}") from None
+    # Registry credentials (auths, credsStore, credHelpers) from the docker CLI's config.json of *this*
+    # environment: docker-py read os.environ's; the plugin's --config or a test may name another one.
+    from composer.dockercli.config import config_file
+
+    if (path := config_file(environ)).is_file():
+        api.reload_config(str(path))
+    return api
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:

@@ -1,0 +1,202 @@
+"""composer lives where the docker CLI lives: its contexts, its config.json credentials (credHelpers and
+credsStore, with helper programs run as the docker CLI runs them) and its `compose` plugin slot. All against
+the real docker CLI 28 (/usr/local/bin/docker), a private engine, and a real registry with Basic auth; each
+test has its own HOME / DOCKER_CONFIG."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.helpers import DOCKER
+from tests.support.engine import EngineProcess, running_engine
+from tests.support.registry import Registry, running_registry
+
+pytestmark = [pytest.mark.e2e, pytest.mark.root]
+
+REPO = Path(__file__).resolve().parents[2]
+PROJECT = "name: ctx\nservices:\n  app: {image: busybox:latest, command: sleep 1000, init: true}\n"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[EngineProcess]:
+    with running_engine() as eng:
+        yield eng
+
+
+@pytest.fixture
+def home(tmp_path: Path, engine: EngineProcess) -> Iterator[dict[str, str]]:
+    """An environment with its own HOME (so ~/.docker is the test's), no DOCKER_* settings, composer's
+    embedded engine being the private one, and this checkout's composer importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_", "PYTHON"))}
+    (tmp_path / "home").mkdir()
+    env.update(HOME=str(tmp_path / "home"), COMPOSER_ENGINE_ROOT=str(engine.base), PYTHONPATH=str(REPO),
+               DOCKER_CLI_HINTS="false")
+    yield env
+    engine.remove_all_containers()
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def composer(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run([sys.executable, "-m", "composer.cli.main", *args], env, cwd)
+
+
+def docker(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run([DOCKER, *args], env, cwd)
+
+
+def test_engine_context_is_used_by_the_docker_cli_and_by_composer(
+    home: dict[str, str], engine: EngineProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "compose.yaml").write_text(PROJECT)
+    made = composer(home, tmp_path, "engine", "context")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == f'Docker context "composer" points at {engine.docker_host}\n'
+    listed = docker(home, tmp_path, "context", "ls", "--format", "{{.Name}} {{.DockerEndpoint}}")
+    assert f"composer {engine.docker_host}" in listed.stdout.splitlines(), listed
+    assert docker(home, tmp_path, "context", "use", "composer").returncode == 0
+    config = json.loads((Path(home["HOME"]) / ".docker" / "config.json").read_text())
+    assert config["currentContext"] == "composer"
+
+    # composer follows currentContext (no -H, no DOCKER_HOST); the docker CLI sees what it made
+    up = composer(home, tmp_path, "up", "-d")
+    assert up.returncode == 0, up.stderr
+    names = docker(home, tmp_path, "ps", "--format", "{{.Names}}")
+    assert names.stdout.split() == ["ctx-app-1"], names
+    # DOCKER_HOST beats the current context; --context beats DOCKER_HOST; both -H and --context: refused
+    nowhere = {**home, "DOCKER_HOST": f"unix://{tmp_path}/nowhere.sock"}
+    assert "cannot connect to the engine at unix://" in composer(nowhere, tmp_path, "ps").stderr
+    assert composer(nowhere, tmp_path, "--context", "composer", "ps", "-q").stdout.strip()
+    both = composer(home, tmp_path, "-H", engine.docker_host, "--context", "composer", "ps")
+    assert both.returncode == 1
+    assert both.stderr == "conflicting options: cannot specify both --host and --context\n"
+
+    # a context the docker CLI created (its own store layout) is read by composer
+    created = docker(home, tmp_path, "context", "create", "other", "--docker", f"host={engine.docker_host}")
+    assert created.returncode == 0, created.stderr
+    assert docker(home, tmp_path, "context", "use", "default").returncode == 0
+    ps = composer({**home, "DOCKER_CONTEXT": "other"}, tmp_path, "ps", "--format", "json")
+    assert [json.loads(line)["Name"] for line in ps.stdout.splitlines()] == ["ctx-app-1"], ps.stderr
+    missing = composer({**home, "DOCKER_CONTEXT": "nope"}, tmp_path, "ps")
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(
+        'Failed to initialize: unable to resolve docker endpoint: context "nope": context not found: open '
+    )
+    assert composer(home, tmp_path, "--context", "other", "down", "-t", "0").returncode == 0
+
+
+def test_docker_compose_runs_composer_as_the_cli_plugin(
+    home: dict[str, str], engine: EngineProcess, tmp_path: Path
+) -> None:
+    config_dir = tmp_path / "dockercfg"
+    env = {**home, "DOCKER_CONFIG": str(config_dir)}
+    (tmp_path / "compose.yaml").write_text(PROJECT)
+    installed = composer(env, tmp_path, "plugin", "install")
+    assert installed.returncode == 0, installed.stderr
+    entry = config_dir / "cli-plugins" / "docker-compose"
+    assert installed.stdout.startswith(f"Installed the docker CLI plugin at {entry}")
+    metadata = json.loads(run([str(entry), "docker-cli-plugin-metadata"], env, tmp_path).stdout)
+    assert metadata["SchemaVersion"] == "0.1.0" and metadata["Vendor"] == "composer"
+    info = docker(env, tmp_path, "info", "--format", "{{json .ClientInfo.Plugins}}")
+    plugins = {p["Name"]: p for p in json.loads(info.stdout)}
+    assert plugins["compose"]["Path"] == str(entry) and plugins["compose"]["Version"] == "v0.1.0"
+
+    # the current context leads nowhere: only the docker CLI's flags can take composer to the engine
+    nowhere = f"unix://{tmp_path}/nowhere.sock"
+    created = docker(env, tmp_path, "context", "create", "nowhere", "--docker", f"host={nowhere}")
+    assert created.returncode == 0, created.stderr
+    assert docker(env, tmp_path, "context", "use", "nowhere").returncode == 0
+    lost = docker(env, tmp_path, "compose", "ps")
+    assert lost.returncode == 1 and f"cannot connect to the engine at {nowhere}" in lost.stderr, lost
+
+    # -H
+    up = docker(env, tmp_path, "-H", engine.docker_host, "compose", "up", "-d")
+    assert up.returncode == 0, up.stderr
+    ps = docker(env, tmp_path, "-H", engine.docker_host, "compose", "ps", "--format", "json")
+    assert [(json.loads(r)["Name"], json.loads(r)["State"]) for r in ps.stdout.splitlines()] == [
+        ("ctx-app-1", "running")], ps
+    # --context
+    assert composer(env, tmp_path, "engine", "context").returncode == 0
+    by_context = docker(env, tmp_path, "--context", "composer", "compose", "ps", "-q")
+    assert by_context.returncode == 0 and len(by_context.stdout.split()) == 1, by_context
+    # --config: another config dir whose current context is the engine (the plugin must be there too)
+    other = {**home, "DOCKER_CONFIG": str(tmp_path / "othercfg")}
+    assert composer(other, tmp_path, "plugin", "install").returncode == 0
+    assert composer(other, tmp_path, "engine", "context", "--use").returncode == 0
+    by_config = docker(env, tmp_path, "--config", str(tmp_path / "othercfg"), "compose", "ps", "-q")
+    assert by_config.returncode == 0 and len(by_config.stdout.split()) == 1, by_config
+    # the docker CLI's own refusal of an unknown context comes before the plugin runs
+    bad = docker(env, tmp_path, "--context", "nope", "compose", "ps")
+    assert bad.returncode != 0 and 'context "nope": context not found' in bad.stderr
+
+    down = docker(env, tmp_path, "--debug", "-H", engine.docker_host, "compose", "down", "-t", "0")
+    assert down.returncode == 0, down.stderr
+    assert docker(env, tmp_path, "-H", engine.docker_host, "ps", "-aq").stdout == ""
+
+    removed = composer(env, tmp_path, "plugin", "uninstall")
+    assert removed.stdout == f"Removed {entry}\n" and not entry.exists()
+
+
+HELPER = """#!/bin/sh
+# a docker-credential-* helper: the action is argv[1], the server URL (get/erase) or JSON (store) on stdin
+read -r input
+echo "$1 $input" >> {log}
+case "$1" in
+  get) if [ "$input" = "{registry}" ]; then
+         printf '{{"ServerURL":"%s","Username":"alice","Secret":"s3cret"}}' "$input"
+       else echo "credentials not found in native keychain"; exit 1; fi ;;
+  list) printf '{{"{registry}":"alice"}}' ;;
+  *) exit 0 ;;
+esac
+"""
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    with running_registry(tmp_path_factory.mktemp("reg-cred"), users={"alice": "s3cret"}) as reg:
+        yield reg
+
+
+@pytest.mark.parametrize("setting", ["credHelpers", "credsStore"])
+def test_pull_and_push_use_credential_helpers(
+    setting: str, home: dict[str, str], engine: EngineProcess, registry: Registry, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "helper.log"
+    helper = bin_dir / "docker-credential-i17test"
+    helper.write_text(HELPER.format(log=log, registry=registry.host))
+    helper.chmod(0o755)
+    env = {**home, "PATH": f"{bin_dir}:{home['PATH']}"}
+    docker_dir = Path(home["HOME"]) / ".docker"
+    docker_dir.mkdir()
+    ref = f"{registry.host}/e2e/cred-{setting.lower()}:1"
+    # push takes only built services: the "build" is busybox tagged as the image
+    (tmp_path / "compose.yaml").write_text(f"name: cred\nservices:\n  app: {{image: {ref}, build: .}}\n")
+    (tmp_path / "Dockerfile").write_text("FROM busybox:latest\n")
+    tagged = engine.request("POST", f"/images/busybox:latest/tag?repo={ref.rsplit(':', 1)[0]}&tag=1")
+    assert tagged.status == 201
+
+    # no credentials: the registry refuses, and composer says so in one line
+    denied = composer(env, tmp_path, "push")
+    assert denied.returncode == 1 and "no basic auth credentials" in denied.stderr, denied.stderr
+    value: object = {registry.host: "i17test"} if setting == "credHelpers" else "i17test"
+    (docker_dir / "config.json").write_text(json.dumps({"auths": {}, setting: value}))
+    pushed = composer(env, tmp_path, "push")
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"get {registry.host}" in log.read_text().splitlines()
+
+    assert engine.request("DELETE", f"/images/{ref}").status == 200
+    pulled = composer(env, tmp_path, "pull")
+    assert pulled.returncode == 0, pulled.stderr
+    assert engine.request("GET", f"/images/{ref}/json").status == 200
+    assert engine.request("DELETE", f"/images/{ref}").status == 200
