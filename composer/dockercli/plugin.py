@@ -55,6 +55,8 @@ class Invocation:
 
 
 def translate(argv: Sequence[str]) -> Invocation:
+    if PLUGIN_NAME not in argv:
+        raise ComposerError(f"not run as `docker {PLUGIN_NAME}`: {shlex.join(argv)}")
     flags: list[tuple[str, str | None]] = []
     i = 0
     while i < len(argv) and argv[i] != PLUGIN_NAME:
@@ -73,7 +75,7 @@ def translate(argv: Sequence[str]) -> Invocation:
                 raise ComposerError(f"flag needs an argument: {name}")
         flags.append((_CANONICAL.get(name, name), value))
         i += 1
-    if i == len(argv):
+    if i == len(argv):  # `compose` was a flag's value
         raise ComposerError(f"not run as `docker {PLUGIN_NAME}`: {shlex.join(argv)}")
     ours: list[str] = []
     env: dict[str, str] = {}
