@@ -28,8 +28,11 @@ def split_ref(ref: str) -> tuple[str, str]:
     return ref, "latest"
 
 
-def drain(stream: Iterable[Any], doing: str, echo: TextIO | None = None) -> str:
-    """Read a JSON message stream to the end; returns the last `aux.ID` (a build's image id) if any."""
+def drain(
+    stream: Iterable[Any], doing: str, echo: TextIO | None = None, progress: Any = None, parent: str = ""
+) -> str:
+    """Read a JSON message stream to the end; returns the last `aux.ID` (a build's image id) if any.
+    With `progress`, each layer's messages become child events of `parent` (Compose's per-layer lines)."""
     image_id = ""
     for item in stream:
         if not isinstance(item, Mapping):
@@ -40,18 +43,49 @@ def drain(stream: Iterable[Any], doing: str, echo: TextIO | None = None) -> str:
         if echo is not None and item.get("stream"):
             echo.write(str(item["stream"]))
             echo.flush()
+        if progress is not None:
+            layer_event(progress, parent, item)
         aux = item.get("aux")
         if isinstance(aux, Mapping) and aux.get("ID"):
             image_id = str(aux["ID"])
     return image_id
 
 
-def pull(api: Any, ref: str, service: str) -> None:
+_LAYER_DONE = {"Download complete", "Already exists", "Pull complete"}
+_LAYER_BYTES = {"Downloading", "Extracting", "Verifying Checksum"}
+
+
+def layer_event(progress: Any, parent: str, message: Mapping[str, Any]) -> None:
+    """A pull message about one layer (it has an id and a progressDetail) as a child event: status and
+    bar as the docker CLI prints them, byte counts for the parent's bars, done when the layer is."""
+    from composer.progress import DONE, WORKING, layer_bar
+
+    detail = message.get("progressDetail")
+    if not message.get("id") or not isinstance(detail, Mapping):
+        return  # "Pulling from ...", digests, statuses: not a layer
+    status = str(message.get("status") or "")
+    current, total = int(detail.get("current") or 0), int(detail.get("total") or 0)
+    percent, state = 0, WORKING
+    if status in _LAYER_BYTES and total > 0:
+        percent = current * 100 // total
+    elif status in _LAYER_BYTES:
+        current = total = 0
+    elif status in _LAYER_DONE:
+        percent, state = 100, DONE
+    if status not in _LAYER_BYTES:
+        current = total = 0
+    progress.emit(str(message["id"]), parent=parent, text=status, status=layer_bar(current, total),
+                  state=state, current=current, total=total, percent=percent)
+
+
+def pull(api: Any, ref: str, service: str, progress: Any = None, parent: str = "") -> None:
+    """Pull `ref`; with `progress`, its layers are shown under the event `parent`."""
     from composer.client import engine_errors
 
     name, tag = split_ref(ref)
-    with engine_errors(f"service {service}: pulling {ref}"):
-        drain(api.pull(name, tag=tag or None, stream=True, decode=True), f"service {service}: pulling {ref}")
+    doing = f"service {service}: pulling {ref}"
+    with engine_errors(doing):
+        drain(api.pull(name, tag=tag or None, stream=True, decode=True), doing, None, progress, parent)
 
 
 def push(api: Any, ref: str, service: str) -> None:

@@ -23,7 +23,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import in_parallel, selected, target
     from composer.image_ops import pull
     from composer.presenter import warn
-    from composer.progress import Progress
+    from composer.progress import DONE, ERROR, Progress
     from composer.spec import image_ref
 
     args = parse(argv)
@@ -43,21 +43,31 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             continue
         todo.append((name, image_ref(project, svc), svc.build is not None))
     failures: list[str] = []
+    first_of: dict[str, str] = {}  # image -> the service that pulls it (Compose pulls an image once)
+    for name, ref, _ in todo:
+        first_of.setdefault(ref, name)
 
     def one(item: tuple[str, str, bool]) -> None:
         name, ref, buildable = item
-        progress.event("Image", ref, "Pulling")
+        if first_of[ref] != name:
+            skipped = f"Skipped - Image is already being pulled by {first_of[ref]}"
+            progress.emit(name, text=skipped, state=DONE)
+            return
+        progress.emit(name, text="Pulling")
         try:
-            pull(t.api, ref, name)
+            pull(t.api, ref, name, progress, parent=name)
         except ComposerError as exc:
-            progress.event("Image", ref, "Error")
+            progress.emit(name, text="Error", status=exc.message, state=ERROR)
             if not (args["--ignore-pull-failures"] or buildable):
                 raise
             failures.append(exc.message)
             return
-        progress.event("Image", ref, "Pulled")
+        progress.emit(name, text="Pulled", state=DONE)
 
-    in_parallel(todo, one)
+    try:
+        in_parallel(todo, one)
+    finally:
+        progress.close()
     for message in failures:
         warn(message)
     return 0
