@@ -187,7 +187,7 @@ def _build(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.service is not None
     svc = ctx.project.services[op.service]
     assert svc.build is not None
-    ctx.progress.event("Image", op.target, "Building")
+    ctx.progress.event("Service", op.service, "Building")  # Compose's words: the service builds
     with engine_errors(f"building image {op.target}"):
         stream = ctx.api.build(
             path=svc.build.context,
@@ -200,7 +200,8 @@ def _build(op: Operation, ctx: Context) -> None:
             labels=dict(svc.build.other.get("labels") or {}) or None,
         )
         _stream_errors(stream, f"building {op.target}")
-    ctx.progress.event("Image", op.target, "Built")
+    ctx.progress.event("Service", op.service, "Built")
+    ctx.progress.emit(op.service, status="Built", state="done")  # and the service's image is built
 
 
 def _image_id(ctx: Context, ref: str) -> str:
