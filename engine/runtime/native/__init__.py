@@ -67,13 +67,21 @@ def source_key() -> str:
     return _key
 
 
+_packaged: tuple[Path | None] | None = None
+
+
 def packaged() -> Path | None:
-    """The binary the package was built with, when it matches these sources."""
-    try:
-        key = PACKAGED_KEY.read_text().strip()
-    except OSError:
-        return None
-    return PACKAGED if key == source_key() and os.access(PACKAGED, os.X_OK) else None
+    """The binary the package was built with, when it matches these sources (looked up once: the zygote
+    does it before forking, so a monitor's hand-over reads no file for it)."""
+    global _packaged
+    if _packaged is None:
+        try:
+            key = PACKAGED_KEY.read_text().strip()
+        except OSError:
+            key = ""
+        usable = key == source_key() and os.access(PACKAGED, os.X_OK)
+        _packaged = (PACKAGED if usable else None,)
+    return _packaged[0]
 
 
 def built(cache_dir: Path) -> Path | None:

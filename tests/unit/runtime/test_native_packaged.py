@@ -16,6 +16,7 @@ def packaged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     binary.chmod(0o755)
     monkeypatch.setattr(native, "PACKAGED", binary)
     monkeypatch.setattr(native, "PACKAGED_KEY", tmp_path / "cmon.key")
+    monkeypatch.setattr(native, "_packaged", None)
     monkeypatch.delenv(native.ENV, raising=False)
     return binary
 
@@ -31,6 +32,7 @@ def test_the_packaged_binary_wins_when_its_key_matches(packaged: Path, tmp_path:
 
 def test_a_stale_or_missing_key_falls_back_to_the_cache(packaged: Path, tmp_path: Path) -> None:
     assert native.packaged() is None  # no key file: a source checkout
+    native._packaged = None
     (tmp_path / "cmon.key").write_text("0123456789abcdef\n")  # built from other sources
     assert native.packaged() is None
     cache = tmp_path / "cache"
