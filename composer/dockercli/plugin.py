@@ -13,6 +13,7 @@ installed in (a pipx venv's, say), so the plugin keeps working whatever PATH the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -26,6 +27,7 @@ from composer.errors import ComposerError
 
 PLUGIN_NAME = "compose"
 METADATA_ARG = "docker-cli-plugin-metadata"
+SOCKET_ENV = "DOCKER_CLI_PLUGIN_SOCKET"  # set by the docker CLI when it runs a plugin
 MARKER = "# docker CLI plugin entry point written by `composer plugin install`"
 
 # The docker CLI's global flags (docker 28): name -> takes a value.
@@ -114,7 +116,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ComposerError as exc:
         error_line(exc.message, exc.hint)
         return 1
+    watch_cli_socket(os.environ.get(SOCKET_ENV, ""))
     return composer_main(run.argv, {**os.environ, **run.environ})
+
+
+def watch_cli_socket(address: str) -> None:
+    """Connect to the docker CLI's plugin socket: when the CLI is told to stop (SIGINT/SIGTERM while its
+    output is not a terminal, so no Ctrl-C reaches us) it closes the connection, and we take that as our
+    own Ctrl-C: a graceful stop, as Compose does."""
+    if not address:
+        return
+    import signal
+    import socket
+    import threading
+
+    path = "\0" + address[1:] if address.startswith("@") else address  # "@name": the abstract namespace
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        conn.close()
+        return
+
+    def wait() -> None:
+        with contextlib.suppress(OSError):
+            while conn.recv(512):  # the CLI sends nothing: any end of the connection is the request
+                pass
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=wait, name="docker-cli-socket", daemon=True).start()
 
 
 def entry_point(environ: Mapping[str, str]) -> Path:

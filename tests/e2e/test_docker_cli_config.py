@@ -200,3 +200,33 @@ def test_pull_and_push_use_credential_helpers(
     assert pulled.returncode == 0, pulled.stderr
     assert engine.request("GET", f"/images/{ref}/json").status == 200
     assert engine.request("DELETE", f"/images/{ref}").status == 200
+
+
+def test_stopping_the_docker_cli_stops_the_plugin_gracefully(
+    home: dict[str, str], engine: EngineProcess, tmp_path: Path
+) -> None:
+    """Not on a terminal, a SIGTERM reaches only the docker CLI: it closes its plugin socket, and composer
+    takes that as Ctrl-C (stops what it started) instead of running on until the CLI kills it."""
+    import signal
+    import time
+
+    env = {**home, "DOCKER_CONFIG": str(tmp_path / "cfg"), "DOCKER_HOST": engine.docker_host}
+    (tmp_path / "compose.yaml").write_text(PROJECT)
+    assert composer(env, tmp_path, "plugin", "install").returncode == 0
+    proc = subprocess.Popen([DOCKER, "compose", "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not engine.json("GET", "/containers/json?filters=" + '{"name":["ctx-app-1"]}'):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Gracefully stopping..." in out + err and " Container ctx-app-1  Stopped" in err
+    state = engine.json("GET", "/containers/ctx-app-1/json")["State"]
+    assert state["Status"] == "exited"
