@@ -76,9 +76,11 @@ def start_embedded_engine(*, announce: bool, environ: Mapping[str, str] | None =
     if ping(where.host, env):
         return where
     if os.geteuid() != 0:
-        raise ComposerError(
-            f"no engine answers at {where.host} and starting the embedded engine needs root",
-            hint="run as root, or point -H/DOCKER_HOST at a running engine",
+        raise ComposerError(  # in the words of the engine's own preflight (engine/preflight.py)
+            f"no engine answers at {where.host}; cannot run containers: the engine needs root "
+            "(namespaces, mounts, cgroups, bridges)",
+            hint="run it as root, e.g. `sudo composer engine start`, or point -H/DOCKER_HOST/--context "
+            "at a running engine",
         )
     where.exec_root.mkdir(parents=True, exist_ok=True)
     log_start = where.log_path.stat().st_size if where.log_path.exists() else 0
