@@ -171,7 +171,7 @@ def _stream_errors(stream: Any, doing: str) -> None:
 
 
 def _pull(op: Operation, ctx: Context) -> None:
-    from composer.image_ops import drain
+    from composer.image_ops import drain, pull_reporter
     from composer.progress import DONE
 
     name = op.service or op.target  # Compose names a pull by the service that needs the image
@@ -179,7 +179,7 @@ def _pull(op: Operation, ctx: Context) -> None:
     repo, _, tag = op.target.rpartition(":") if ":" in op.target.split("/")[-1] else (op.target, "", "latest")
     with engine_errors(f"pulling image {op.target}"):
         stream = ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True)
-        drain(stream, f"pulling {op.target}", None, ctx.progress, parent=name)
+        drain(stream, f"pulling {op.target}", None, pull_reporter(ctx.progress, name))
     ctx.progress.emit(name, text="Pulled", state=DONE)
 
 

@@ -139,6 +139,8 @@ class Progress:
     def note(self, text: str) -> None:
         """A free line (warnings, hints) that must not be overwritten by the redraw."""
         with self._lock:
+            if self.mode == "json":  # Compose's "tail" message
+                text = json.dumps({"tail": True, "text": text}, separators=(",", ":"))
             self.stream.write(text + "\n")
             self._drawn = 0
             self.stream.flush()

@@ -143,3 +143,31 @@ def test_terminal_shows_one_frame_with_layers_and_timers(
     assert all(re.fullmatch(r"   ✔ [0-9a-f]{12} (Pull complete|Already exists)", t) for t in layers), layers
     assert sum(t.endswith("Pull complete") for t in layers) == 2
 
+
+
+def test_push_lines_match_the_reference(setup: tuple[EngineProcess, str, Path], tmp_path: Path) -> None:
+    """Each pushed layer is its own line "Pushing <ref>: <layer>"; a service that is not built is Skipped.
+    Each tool pushes to a repository of its own, so both upload every layer."""
+    eng, ref, _ = setup
+    reference = reference_binary()
+    assert reference, "the reference docker-compose binary is required"
+    env = _env(eng, tmp_path)
+    registry = ref.split("/", 1)[0]
+    outputs = {}
+    for tool, argv in (("ours", [sys.executable, "-m", "composer.cli.main"]), ("theirs", [str(reference)])):
+        target = f"{registry}/demo/{tool}:1"
+        project = tmp_path / tool
+        project.mkdir()
+        (project / "Dockerfile").write_text("FROM busybox\nRUN echo pushed > /p\n")
+        (project / "compose.yaml").write_text(
+            f"services:\n  app: {{build: ., image: {target}}}\n  other: {{image: busybox}}\n")
+        built = _run([*argv, "build"], {**env, "DOCKER_BUILDKIT": "0"}, project)
+        assert built.returncode == 0, built.stderr
+        pushed = _run([*argv, "--progress", "plain", "push"], env, project)
+        assert pushed.returncode == 0, pushed.stderr
+        lines = [line.replace(target, "TARGET") for line in pushed.stderr.splitlines()
+                 if "Pushing [" not in line and "level=warning" not in line]
+        outputs[tool] = sorted(lines)
+    assert outputs["ours"] == outputs["theirs"]
+    assert " other Skipped " in outputs["ours"]
+    assert any(line.endswith(" Pushed ") for line in outputs["ours"])
