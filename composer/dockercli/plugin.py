@@ -27,6 +27,7 @@ from composer.errors import ComposerError
 
 PLUGIN_NAME = "compose"
 METADATA_ARG = "docker-cli-plugin-metadata"
+COMPLETE_ARG = "__complete"  # cobra's completion request, which the docker CLI forwards to plugins
 SOCKET_ENV = "DOCKER_CLI_PLUGIN_SOCKET"  # set by the docker CLI when it runs a plugin
 MARKER = "# docker CLI plugin entry point written by `composer plugin install`"
 
@@ -108,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args == [METADATA_ARG]:
         sys.stdout.write(json.dumps(metadata(), indent=2) + "\n")
         return 0
+    if args[:1] == [COMPLETE_ARG]:
+        return _complete(args[1:])
     from composer.cli.main import main as composer_main
     from composer.presenter import error_line
 
@@ -118,6 +121,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     watch_cli_socket(os.environ.get(SOCKET_ENV, ""))
     return composer_main(run.argv, {**os.environ, **run.environ})
+
+
+def _complete(args: list[str]) -> int:
+    """`docker compose <TAB>`: the docker CLI asks the plugin in cobra's protocol (`__complete compose
+    WORD... CURRENT`): candidates, one a line, then `:<directive>` (4: no file names; 0: the shell's own
+    completion, for an option's value)."""
+    from composer.cli.completion import complete
+
+    words = args[args.index(PLUGIN_NAME) + 1 :] if PLUGIN_NAME in args else []
+    try:
+        found = complete(words, os.environ) if words else []
+    except (Exception, SystemExit):
+        found = []
+    sys.stdout.write("".join(f"{c}\n" for c in found) + (":4\n" if found else ":0\n"))
+    return 0
 
 
 def watch_cli_socket(address: str) -> None:

@@ -110,6 +110,11 @@ def test_docker_compose_runs_composer_as_the_cli_plugin(
     plugins = {p["Name"]: p for p in json.loads(info.stdout)}
     assert plugins["compose"]["Path"] == str(entry) and plugins["compose"]["Version"] == "v0.1.0"
 
+    # `docker compose <TAB>`: the docker CLI asks the plugin (cobra's __complete protocol)
+    assert docker(env, tmp_path, "__complete", "compose", "lo").stdout == "logs\n:4\n"
+    assert docker(env, tmp_path, "__complete", "compose", "up", "").stdout == "app\n:4\n"
+    assert docker(env, tmp_path, "__complete", "compose", "-f", "").stdout == ":0\n"  # a file name
+
     # the current context leads nowhere: only the docker CLI's flags can take composer to the engine
     nowhere = f"unix://{tmp_path}/nowhere.sock"
     created = docker(env, tmp_path, "context", "create", "nowhere", "--docker", f"host={nowhere}")
