@@ -94,6 +94,8 @@ def resolve_endpoint(
     option: str | None, context: str | None, environ: Mapping[str, str]
 ) -> tuple[str, bool, Mapping[str, str]]:
     """(host, is_embedded_default, environ with the selected context's TLS settings)."""
+    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
+        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
     from composer.dockercli import contexts
 
     name = contexts.selected_name(context, option, environ)
