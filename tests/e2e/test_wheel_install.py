@@ -122,6 +122,15 @@ def test_installed_wheel_runs_a_project_without_a_compiler(
     assert not record.exists(), record.read_text()
     assert not list((embedded_root / "exec" / "native").glob("cmon-*"))  # nothing built at run time
 
+    # the installed package as the docker CLI's compose plugin: the entry point runs the venv's Python
+    env["DOCKER_CONFIG"] = str(tmp_path / "dockercfg")
+    assert composer("plugin", "install").returncode == 0
+    entry = (tmp_path / "dockercfg" / "cli-plugins" / "docker-compose").read_text()
+    assert f"exec {venv}/bin/python" in entry, entry
+    via_docker = subprocess.run(["/usr/local/bin/docker", "compose", "ps", "-q"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert via_docker.returncode == 0 and len(via_docker.stdout.split()) == 1, via_docker
+
     down = composer("down", "-t", "0")
     assert down.returncode == 0, down.stderr
     assert composer("engine", "stop").returncode == 0
