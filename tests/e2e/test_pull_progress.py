@@ -171,3 +171,36 @@ def test_push_lines_match_the_reference(setup: tuple[EngineProcess, str, Path], 
     assert outputs["ours"] == outputs["theirs"]
     assert " other Skipped " in outputs["ours"]
     assert any(line.endswith(" Pushed ") for line in outputs["ours"])
+
+
+def test_up_and_down_frames_match_the_reference_on_a_terminal(
+    setup: tuple[EngineProcess, str, Path], tmp_path: Path
+) -> None:
+    """The same project brought up and down by each tool on a terminal of the same size: the final frames
+    read the same (elapsed times aside; lines of parallel steps in any order)."""
+    eng, _, _ = setup
+    reference = reference_binary()
+    assert reference, "the reference docker-compose binary is required"
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "compose.yaml").write_text(
+        "name: tu\nservices:\n  web: {image: busybox, command: sleep 100, init: true}\n"
+        "  db: {image: busybox, command: sleep 100, init: true}\n")
+    screens = {}
+    for tool, argv in (("ours", f"{sys.executable} -m composer.cli.main"), ("theirs", str(reference))):
+        term = Tmux(_env(eng, tmp_path), f"up-{tool}")
+        try:
+            term._tmux("resize-window", "-t", "main", "-x", str(WIDTH), "-y", "30")
+            term.send_line(f"cd {project} && {argv} up -d && {argv} down -t 0; echo EXIT=$?")
+            term.wait_for("EXIT=0")
+            screens[tool] = term.screen()
+        finally:
+            term.close()
+
+    def frames(screen: str) -> list[list[str]]:
+        lines = [re.sub(r"\d+\.\ds$", "T", line) for line in screen.splitlines() if line.strip()]
+        starts = [i for i, line in enumerate(lines) if line.startswith("[+] ")]
+        return [[lines[i], *sorted(lines[i + 1 : i + 4])] for i in starts]
+
+    assert frames(screens["ours"]) == frames(screens["theirs"]), (screens["ours"], screens["theirs"])
+    assert len(frames(screens["ours"])) == 2
