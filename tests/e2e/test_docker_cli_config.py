@@ -206,6 +206,17 @@ def test_pull_and_push_use_credential_helpers(
     assert engine.request("GET", f"/images/{ref}/json").status == 200
     assert engine.request("DELETE", f"/images/{ref}").status == 200
 
+    # a build whose base image is private: the engine pulls it with the helper's credentials
+    # (X-Registry-Config, which docker-py fills from the helpers' `list` and `get`)
+    based = tmp_path / "based"
+    based.mkdir()
+    (based / "Dockerfile").write_text(f"FROM {ref}\nRUN echo on-private-base > /b\n")
+    (based / "compose.yaml").write_text("name: based\nservices:\n  app: {build: ., image: e2e/based:1}\n")
+    built = composer(env, based, "build")
+    assert built.returncode == 0, built.stderr
+    assert engine.request("DELETE", "/images/e2e/based:1").status == 200
+    assert engine.request("DELETE", f"/images/{ref}").status == 200
+
 
 def test_stopping_the_docker_cli_stops_the_plugin_gracefully(
     home: dict[str, str], engine: EngineProcess, tmp_path: Path
