@@ -33,11 +33,16 @@ PROJECT = (
 )
 
 
+def clean_env() -> dict[str, str]:
+    """The environment without anything that points Python at another copy of composer."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_", "PYTHON"))}
+
+
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(REPO)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env=clean_env())
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return out
 
@@ -46,10 +51,10 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("venv")
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root)],
-                   check=True, timeout=120)
+                   check=True, timeout=120, env=clean_env())
     wheel = next(dist.glob("composer-*.whl"))
     pip = [str(root / "bin" / "pip"), "install", "-q", "--no-index", "--disable-pip-version-check"]
-    done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300, env=clean_env())
     assert done.returncode == 0, done.stderr
     return root
 
@@ -90,7 +95,7 @@ def test_installed_wheel_runs_a_project_without_a_compiler(
     venv: Path, embedded_root: Path, tmp_path: Path
 ) -> None:
     path, record = no_compiler_path(tmp_path, venv)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_", "PYTHON"))}
+    env = clean_env()
     env.update(PATH=path, COMPOSER_ENGINE_ROOT=str(embedded_root))
     project = tmp_path / "project"
     project.mkdir()
@@ -139,7 +144,7 @@ def test_installed_wheel_runs_a_project_without_a_compiler(
 def test_engine_start_names_what_the_host_lacks(venv: Path, embedded_root: Path, tmp_path: Path) -> None:
     bare = tmp_path / "bin"  # a PATH without nft and mount: the engine must say so, with the fix
     bare.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_", "PYTHON"))}
+    env = clean_env()
     env.update(PATH=str(bare), COMPOSER_ENGINE_ROOT=str(embedded_root))
     done = subprocess.run([str(venv / "bin" / "composer"), "engine", "start"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=60)
