@@ -32,6 +32,7 @@ class Host:
     filesystems: str  # /proc/filesystems
     mounts: str  # /proc/self/mounts
     which: Callable[[str], str | None]
+    modules: str = ""  # /lib/modules/<release>/modules.dep: a module listed there loads on first mount
 
 
 def this_host() -> Host:
@@ -40,6 +41,7 @@ def this_host() -> Host:
         filesystems=_read(Path("/proc/filesystems")),
         mounts=_read(Path("/proc/self/mounts")),
         which=shutil.which,
+        modules=_read(Path("/lib/modules") / os.uname().release / "modules.dep"),
     )
 
 
@@ -48,7 +50,9 @@ def problems(host: Host) -> list[Problem]:
     if host.euid != 0:
         found.append(Problem("the engine needs root (namespaces, mounts, cgroups, bridges)",
                              "run it as root, e.g. `sudo composer engine start`"))
-    if not any(line.split()[-1:] == ["overlay"] for line in host.filesystems.splitlines()):
+    registered = any(line.split()[-1:] == ["overlay"] for line in host.filesystems.splitlines())
+    loadable = "/overlay.ko" in host.modules  # the kernel loads it when the first layer is mounted
+    if not registered and not loadable:
         found.append(Problem("the kernel has no overlayfs (needed for image layers)",
                              "load it with `modprobe overlay` (Linux >= 4.0 with CONFIG_OVERLAY_FS)"))
     cgroup_types = {fields[2] for line in host.mounts.splitlines() if len(fields := line.split()) > 2}

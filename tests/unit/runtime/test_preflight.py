@@ -28,6 +28,8 @@ def test_each_missing_piece_is_named_with_its_fix() -> None:
     assert [p.fix for p in no_overlay] == [
         "load it with `modprobe overlay` (Linux >= 4.0 with CONFIG_OVERLAY_FS)"
     ]
+    module = "kernel/fs/overlayfs/overlay.ko.xz:\n"  # not loaded yet, but the first mount loads it
+    assert problems(host(filesystems=FILESYSTEMS.replace("overlay", "ext3"), modules=module)) == []
     no_cgroups = problems(host(mounts="sysfs /sys sysfs rw 0 0\n"))
     assert [p.missing for p in no_cgroups] == [
         "no cgroup filesystem is mounted (needed for container limits)"
