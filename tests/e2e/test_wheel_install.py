@@ -1,7 +1,8 @@
 """The built wheel installs and runs containers on a machine without a C compiler.
 
 `python -m build` makes the sdist and the wheel (the wheel from the sdist, as pip does); the wheel goes into
-a fresh venv (its dependencies are the system's: `--system-site-packages`, nothing downloaded). The smoke
+a fresh venv, by pip (its dependencies are the system's: `--system-site-packages`, nothing downloaded) and by
+pipx (a venv of its own, dependencies from the package index). The smoke
 test then runs the venv's `composer` with a PATH whose `cc`/`gcc` only record that they were called and
 fail: the engine must start, `up --wait` must run a container whose monitor is the wheel's prebuilt binary
 (/proc/<monitor>/exe), and nothing may have tried to compile.
@@ -47,16 +48,27 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root)],
-                   check=True, timeout=120, env=clean_env())
+@pytest.fixture(scope="module", params=["pip", "pipx"])
+def venv(request: pytest.FixtureRequest, dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel installed in a fresh venv: by pip into a venv seeing the system's packages (nothing
+    downloaded), or by pipx into a venv of its own (dependencies from the package index)."""
     wheel = next(dist.glob("composer-*.whl"))
-    pip = [str(root / "bin" / "pip"), "install", "-q", "--no-index", "--disable-pip-version-check"]
-    done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300, env=clean_env())
-    assert done.returncode == 0, done.stderr
-    return root
+    root = tmp_path_factory.mktemp(request.param)
+    if request.param == "pip":
+        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root)],
+                       check=True, timeout=120, env=clean_env())
+        pip = [str(root / "bin" / "pip"), "install", "-q", "--no-index", "--disable-pip-version-check"]
+        done = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300,
+                              env=clean_env())
+        assert done.returncode == 0, done.stderr
+        return root
+    env = {**clean_env(), "PIPX_HOME": str(root / "home"), "PIPX_BIN_DIR": str(root / "bin")}
+    done = subprocess.run([sys.executable, "-m", "pipx", "install", str(wheel)], capture_output=True,
+                          text=True, timeout=600, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    installed = root / "home" / "venvs" / "composer"
+    assert (root / "bin" / "composer").resolve() == (installed / "bin" / "composer").resolve()
+    return installed
 
 
 @pytest.fixture
