@@ -18,10 +18,14 @@ from dataclasses import dataclass
 _OPTION_LINE = re.compile(r"^\s+(-\w)?(?:,\s*)?(--[\w-]+)?(?:[ =]([A-Z][A-Z_]*))?(?:\s{2,}|$)")
 
 
+_VALUES = re.compile(r"(?::|Values:)\s*\[?([a-z][\w-]*(?:(?:,\s*|\s+or\s+|\s*\|\s*)[a-z][\w-]*)+)")
+
+
 @dataclass(frozen=True)
 class Option:
     names: tuple[str, ...]
     takes_value: bool
+    values: tuple[str, ...] = ()  # the choices its description lists ("auto, tty, plain", "table or json")
 
 
 def options_of(doc: str) -> list[Option]:
@@ -36,7 +40,9 @@ def options_of(doc: str) -> list[Option]:
         match = _OPTION_LINE.match(line)
         if match and (match.group(1) or match.group(2)):
             names = tuple(n for n in (match.group(1), match.group(2)) if n)
-            found.append(Option(names, bool(match.group(3))))
+            listed = _VALUES.search(line[match.end() :]) if match.group(3) else None
+            values = tuple(re.split(r",\s*|\s+or\s+|\s*\|\s*", listed.group(1))) if listed else ()
+            found.append(Option(names, bool(match.group(3)), values))
     return found
 
 
@@ -100,8 +106,9 @@ def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
         takes = option is not None and option.takes_value and "=" not in typed[i]
         globals_seen += typed[i : i + 2] if takes else typed[i : i + 1]
         i += 2 if takes else 1
-    if i > len(typed):  # the current word is a global option's value
-        return []
+    if i > len(typed):  # the current word is a global option's value: its choices, or the shell's own
+        option = _find(global_options, typed[-1])
+        return _matching(option.values, current) if option is not None else []
     if i == len(typed):
         if current.startswith("-"):
             return _matching(_flag_names(global_options), current)
@@ -114,7 +121,7 @@ def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     if rest:
         option = _find(shape.options, rest[-1])
         if rest[-1].startswith("-") and option is not None and option.takes_value and "=" not in rest[-1]:
-            return []  # the value of an option: the shell's own (file) completion
+            return _matching(option.values, current)  # its choices, or none: the shell's own (files)
     if current.startswith("-"):
         return _matching(_flag_names(shape.options), current)
     positional = [w for j, w in enumerate(rest) if not w.startswith("-") and not _is_value(shape, rest, j)]

@@ -26,6 +26,8 @@ def test_commands_and_global_flags(project: Path) -> None:
     assert complete(["lo"], {}) == ["logs"]
     assert complete(["--pro"], {}) == ["--project-name", "--project-directory", "--profile", "--progress"]
     assert complete(["-f", ""], {}) == []  # a file name: the shell's own completion
+    assert complete(["--progress", ""], {}) == ["auto", "tty", "plain", "json", "quiet"]
+    assert complete(["--ansi", "a"], {}) == ["always", "auto"]
 
 
 def test_command_flags_subcommands_and_services(project: Path) -> None:
@@ -37,6 +39,9 @@ def test_command_flags_subcommands_and_services(project: Path) -> None:
     assert complete(["exec", "--user", "root", "w"], {}) == ["web", "worker"]  # an option's value is skipped
     assert complete(["engine", ""], {}) == ["start", "stop", "status", "logs", "context"]
     assert complete(["engine", "logs", "--t"], {}) == ["--tail"]
+    assert complete(["version", "--format", ""], {}) == ["pretty", "json"]
+    assert complete(["ps", "--status", "r"], {}) == ["restarting", "removing", "running"]
+    assert complete(["pull", "--policy", ""], {}) == ["missing", "always"]
     assert complete(["completion", ""], {}) == ["bash", "zsh", "fish"]
     assert complete(["-f", "other.yaml", "up", ""], {}) == ["only"]  # the flags typed so far pick the files
     assert complete(["nosuch", ""], {}) == []
