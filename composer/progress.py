@@ -116,8 +116,10 @@ class Progress:
             else:
                 changed = (line.text, line.status, line.state, line.current, line.total) != (
                     text, status, state, max(line.current, current), max(line.total, total))
-                if not changed:
-                    return  # repeated polls report nothing new
+                if not changed:  # repeated polls report nothing new; on a terminal the clocks still move
+                    if self.mode == "tty" and now - self._last_draw >= _REDRAW_EVERY:
+                        self._redraw(now)
+                    return
                 counts_only = (line.text, line.state) == (text, state)
                 if state == WORKING:
                     line.ended = None
