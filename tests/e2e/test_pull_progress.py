@@ -204,3 +204,25 @@ def test_up_and_down_frames_match_the_reference_on_a_terminal(
 
     assert frames(screens["ours"]) == frames(screens["theirs"]), (screens["ours"], screens["theirs"])
     assert len(frames(screens["ours"])) == 2
+
+
+def test_what_is_not_pulled_says_why_as_the_reference(
+    setup: tuple[EngineProcess, str, Path], tmp_path: Path
+) -> None:
+    eng, _, _ = setup
+    reference = reference_binary()
+    assert reference, "the reference docker-compose binary is required"
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  built: {build: .}\n  never: {image: busybox, pull_policy: never}\n"
+        "  here: {image: 'localhost:5999/here:1', pull_policy: missing}\n")  # (latest is pulled anyway)
+    assert eng.request("POST", "/images/busybox:latest/tag?repo=localhost:5999/here&tag=1").status == 201
+    env = _env(eng, tmp_path)
+    ours = _run([sys.executable, "-m", "composer.cli.main", "--progress", "plain", "pull"], env, tmp_path)
+    theirs = _run([str(reference), "--progress", "plain", "pull"], env, tmp_path)
+    assert ours.returncode == theirs.returncode == 0, (ours.stderr, theirs.stderr)
+    assert sorted(ours.stderr.splitlines()) == sorted(theirs.stderr.splitlines()) == [
+        " built Skipped - No image to be pulled ",
+        " here Skipped - Image is already present locally ",
+        " never Skipped ",
+    ]
