@@ -36,6 +36,8 @@ DONE_WORDS = {
     "Recreated",
     "Error",
     "Killed",
+    "Paused",
+    "Unpaused",
 }
 
 MODES = ("auto", "tty", "plain", "quiet", "json")
