@@ -37,7 +37,8 @@ def test_command_flags_subcommands_and_services(project: Path) -> None:
     assert complete(["exec", ""], {}) == ["db", "web", "worker"]
     assert complete(["exec", "web", ""], {}) == []  # the command to run, not a service
     assert complete(["exec", "--user", "root", "w"], {}) == ["web", "worker"]  # an option's value is skipped
-    assert complete(["engine", ""], {}) == ["start", "stop", "status", "logs", "install", "uninstall", "context"]
+    engine_words = ["start", "stop", "status", "logs", "install", "uninstall", "context"]
+    assert complete(["engine", ""], {}) == engine_words
     assert complete(["engine", "logs", "--t"], {}) == ["--tail"]
     assert complete(["version", "--format", ""], {}) == ["pretty", "json"]
     assert complete(["ps", "--status", "r"], {}) == ["restarting", "removing", "running"]
