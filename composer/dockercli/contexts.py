@@ -101,6 +101,10 @@ def read(name: str, environ: Mapping[str, str]) -> Endpoint:
     folder = tls_dir(name, environ)
     files = [folder / f if (folder / f).is_file() else None for f in ("ca.pem", "cert.pem", "key.pem")]
     tls = TLSFiles(*files) if any(files) else None
+    if tls is not None and (tls.cert is None or tls.key is None):
+        # the Engine client takes TLS settings as a folder with a client certificate and key
+        raise ContextError(f'{fail}: TLS material without a client certificate and key ({folder}) is not '
+                           "supported by composer", hint="create the context with cert= and key= too")
     return Endpoint(name, host, tls, bool(docker.get("SkipTLSVerify")))
 
 

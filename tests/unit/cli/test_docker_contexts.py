@@ -78,7 +78,10 @@ def test_tls_material_of_a_context_reaches_the_client(tmp_path: Path, env: dict[
     files = make_tls(tmp_path / "made")
     folder = contexts.tls_dir("secure", env)
     folder.mkdir(parents=True)
+    # a CA alone cannot be handed to the Engine client: said, not ignored
     shutil.copy(files.ca_cert, folder / "ca.pem")
+    with pytest.raises(ComposerError, match="without a client certificate and key"):
+        resolve_endpoint(None, "secure", env)
     shutil.copy(files.cert, folder / "cert.pem")
     shutil.copy(files.key, folder / "key.pem")
     host, embedded, environ = resolve_endpoint(None, "secure", env)
