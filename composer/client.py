@@ -19,6 +19,7 @@ do we start a daemon when nobody answers, and we say so in one line on stderr.
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import logging
 import sys
@@ -122,7 +123,7 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         if env_kwargs.get("tls"):
             kwargs["tls"] = env_kwargs["tls"]
     try:
-        api = docker.APIClient(
+        api = _client_class()(
             base_url=host,
             version=environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
@@ -139,6 +140,25 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
     if (path := config_file(environ)).is_file():
         api.reload_config(str(path))
     return api
+
+
+@functools.cache
+def _client_class() -> Any:
+    """docker-py's APIClient, except that its own CA wins: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    (set on many machines, this one included) replace a session's CA on every request, which would check
+    the engine's certificate against the public CAs instead of the one its TLS settings name. Proxies
+    still come from the environment."""
+    import docker
+
+    class APIClient(docker.APIClient):  # type: ignore[misc]
+        def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                       cert: Any) -> Any:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if isinstance(self.verify, str):  # a CA file of the TLS settings
+                settings["verify"] = self.verify
+            return settings
+
+    return APIClient
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:

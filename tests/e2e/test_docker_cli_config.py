@@ -5,6 +5,7 @@ test has its own HOME / DOCKER_CONFIG."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import pytest
 
 from tests.e2e.helpers import DOCKER
 from tests.support.engine import EngineProcess, running_engine
-from tests.support.registry import Registry, running_registry
+from tests.support.registry import Registry, TLSFiles, make_tls, running_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -246,3 +247,117 @@ def test_stopping_the_docker_cli_stops_the_plugin_gracefully(
     assert "Gracefully stopping..." in out + err and " Container ctx-app-1  Stopped" in err
     state = engine.json("GET", "/containers/ctx-app-1/json")["State"]
     assert state["Status"] == "exited"
+
+
+def _client_cert(files: TLSFiles, directory: Path) -> tuple[Path, Path]:
+    """A client certificate signed by the test CA (what `docker context create ... cert=,key=` stores)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(files.ca_key.read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "composer test client")]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    cert_path, key_path = directory / "client-cert.pem", directory / "client-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@contextlib.contextmanager
+def tls_front(files: TLSFiles, backend: Path) -> Iterator[int]:
+    """A TCP port on 127.0.0.1 speaking TLS (client certificate required, signed by the test CA) in front
+    of the engine's unix socket: the shape of a remote engine reached through a TLS docker context."""
+    import socket
+    import ssl
+    import threading
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(files.ca_cert))
+    context.load_cert_chain(str(files.cert), str(files.key))
+    context.verify_mode = ssl.CERT_REQUIRED
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+    handshakes: list[str] = []
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def serve(raw: socket.socket) -> None:
+        try:
+            conn = context.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            handshakes.append(f"refused: {exc}")
+            raw.close()
+            return
+        handshakes.append("ok")
+        engine = socket.socket(socket.AF_UNIX)
+        engine.connect(str(backend))
+        back = threading.Thread(target=pump, args=(engine, conn), daemon=True)
+        back.start()
+        pump(conn, engine)
+        back.join(timeout=60)
+        conn.close()
+        engine.close()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            raw.settimeout(None)
+            threading.Thread(target=serve, args=(raw,), daemon=True).start()
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        acceptor.join(timeout=5)
+        listener.close()
+        assert "ok" in handshakes, handshakes
+
+
+def test_a_tls_context_made_by_the_docker_cli(home: dict[str, str], engine: EngineProcess,
+                                              tmp_path: Path) -> None:
+    """`docker context create --docker host=tcp://...,ca=,cert=,key=` stores the TLS material in the
+    context store; composer reads it and reaches the engine through TLS with the client certificate."""
+    files = make_tls(tmp_path / "tls")
+    cert, key = _client_cert(files, tmp_path / "tls")
+    (tmp_path / "compose.yaml").write_text(PROJECT)
+    with tls_front(files, engine.socket_path) as port:
+        endpoint = f"host=tcp://127.0.0.1:{port},ca={files.ca_cert},cert={cert},key={key}"
+        made = docker(home, tmp_path, "context", "create", "secure", "--docker", endpoint)
+        assert made.returncode == 0, made.stderr
+        stored = list((Path(home["HOME"]) / ".docker" / "contexts" / "tls").glob("*/docker/*.pem"))
+        assert sorted(p.name for p in stored) == ["ca.pem", "cert.pem", "key.pem"]
+        assert docker(home, tmp_path, "--context", "secure", "version").returncode == 0  # the CLI agrees
+        up = composer(home, tmp_path, "--context", "secure", "up", "-d")
+        assert up.returncode == 0, up.stderr
+        ps = composer({**home, "DOCKER_CONTEXT": "secure"}, tmp_path, "ps", "--format", "json")
+        assert [json.loads(line)["Name"] for line in ps.stdout.splitlines()] == ["ctx-app-1"], ps.stderr
+        assert composer(home, tmp_path, "--context", "secure", "down", "-t", "0").returncode == 0
