@@ -91,7 +91,12 @@ def _run(op: Operation, ctx: Context) -> None:
     try:
         _HANDLERS[op.kind](op, ctx)
     except ComposerError as exc:
-        ctx.progress.event(_word(op), op.target, "Error", "")
+        if op.kind is Kind.PULL_IMAGE:  # the pull's line is the service's (see _pull)
+            from composer.progress import ERROR
+
+            ctx.progress.emit(op.service or op.target, text="Error", status=exc.message, state=ERROR)
+        else:
+            ctx.progress.event(_word(op), op.target, "Error", "")
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
@@ -166,20 +171,23 @@ def _stream_errors(stream: Any, doing: str) -> None:
 
 
 def _pull(op: Operation, ctx: Context) -> None:
-    ctx.progress.event("Image", op.target, "Pulling")
+    from composer.image_ops import drain, pull_reporter
+    from composer.progress import DONE
+
+    name = op.service or op.target  # Compose names a pull by the service that needs the image
+    ctx.progress.emit(name, text="Pulling")
     repo, _, tag = op.target.rpartition(":") if ":" in op.target.split("/")[-1] else (op.target, "", "latest")
     with engine_errors(f"pulling image {op.target}"):
-        _stream_errors(
-            ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True), f"pulling {op.target}"
-        )
-    ctx.progress.event("Image", op.target, "Pulled")
+        stream = ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True)
+        drain(stream, f"pulling {op.target}", None, pull_reporter(ctx.progress, name))
+    ctx.progress.emit(name, text="Pulled", state=DONE)
 
 
 def _build(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.service is not None
     svc = ctx.project.services[op.service]
     assert svc.build is not None
-    ctx.progress.event("Image", op.target, "Building")
+    ctx.progress.event("Service", op.service, "Building")  # Compose's words: the service builds
     with engine_errors(f"building image {op.target}"):
         stream = ctx.api.build(
             path=svc.build.context,
@@ -192,7 +200,8 @@ def _build(op: Operation, ctx: Context) -> None:
             labels=dict(svc.build.other.get("labels") or {}) or None,
         )
         _stream_errors(stream, f"building {op.target}")
-    ctx.progress.event("Image", op.target, "Built")
+    ctx.progress.event("Service", op.service, "Built")
+    ctx.progress.emit(op.service, status="Built", state="done")  # and the service's image is built
 
 
 def _image_id(ctx: Context, ref: str) -> str:

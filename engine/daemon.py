@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from engine import remote
+from engine import preflight, remote
 from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
@@ -264,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 2
     _setup_logging(cfg.debug)
+    if missing := preflight.problems(preflight.this_host()):
+        for problem in missing:  # one line each, read back by `composer engine start`
+            print(f"composer-engine: cannot run containers: {problem}", file=sys.stderr)
+        return preflight.EXIT_STATUS
     locks: list[IO[str]] = []
     try:
         # taken first: the activation variables must not reach anything this process spawns

@@ -29,7 +29,7 @@ def test_build_example_builds_runs_and_down_v_leaves_nothing(composer: Runner, a
     assert up.code == 0, up.err
     assert "hello-1  | howdy from a composer-built image" in up.out
     assert "hello-1 exited with code 0" in up.out  # as Compose v2: the name without `project-`
-    assert " Image build-example/hello:latest  Built" in up.err
+    assert " Service hello  Built\n hello  Built\n" in up.err  # Compose's words for a build
     # unchanged context and args: the rebuild hits the cache, so nothing is recreated
     first_id = api.inspect_container("build-example-hello-1")["Id"]
     again = composer("-f", compose_file, "up", "--build", "-d", env={"GREETING": "howdy"}, timeout=120)
