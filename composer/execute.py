@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from composer import filerefs
 from composer import labels as L
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
 from composer.model import Project, service_config_hash
-from composer.netplan import network_hash
+from composer.netplan import network_hash, volume_hash
 from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
 from composer.spec import ProjectMeta, container_config, image_ref
@@ -95,7 +96,8 @@ def _run(op: Operation, ctx: Context) -> None:
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
-        msg = exc.message if exc.message.startswith("service ") else what + exc.message
+        bare = exc.message.startswith("service ") or isinstance(exc, filerefs.FileRefError)
+        msg = exc.message if bare else what + exc.message
         raise ExecuteError(msg, exc.hint) from exc
 
 
@@ -150,7 +152,13 @@ def _create_volume(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.key is not None
     vol = ctx.project.volumes[op.key]
     ctx.progress.event("Volume", vol.name, "Creating")
-    labels = {**vol.labels, L.PROJECT: ctx.project.name, L.VOLUME: op.key, L.VERSION: L.COMPOSE_VERSION}
+    labels = {
+        **vol.labels,
+        L.CONFIG_HASH: volume_hash(vol),  # as Compose labels it (it compares it before using the volume)
+        L.PROJECT: ctx.project.name,
+        L.VOLUME: op.key,
+        L.VERSION: L.COMPOSE_VERSION,
+    }
     with engine_errors(f"creating volume {vol.name}"):
         ctx.api.create_volume(
             vol.name, driver=vol.driver or "local", driver_opts=dict(vol.driver_opts), labels=labels
@@ -241,6 +249,8 @@ def _create_container(op: Operation, ctx: Context) -> None:
             else None
         ),
     )
+    for message in filerefs.warnings(ctx.project, svc):
+        ctx.progress.note(f"WARNING: {message}")
     with engine_errors(f"creating container {op.target}"):
         reply = ctx.api.create_container_from_config(body, name=op.target)
     with ctx._lock:
@@ -250,6 +260,11 @@ def _create_container(op: Operation, ctx: Context) -> None:
 
 def _start(op: Operation, ctx: Context) -> None:
     cid = op.container_id or ctx.container_ids.get(op.target) or op.target
+    if ctx.project is not None and op.service in ctx.project.services:
+        # secrets/configs from environment or content are written in before every start (as Compose)
+        files = filerefs.injected_files(ctx.project, ctx.project.services[op.service], ctx.meta.environment)
+        with engine_errors(f"copying secrets and configs into container {op.target}"):
+            filerefs.write_into(ctx.api, cid, files)
     ctx.progress.event("Container", op.target, "Starting")
     with engine_errors(f"starting container {op.target}"):
         ctx.api.start(cid)

@@ -68,6 +68,7 @@ def _prepare(session: Session, service: str, args: dict[str, Any]) -> None:
         remove_orphans=bool(args["--remove-orphans"]),
         build="always" if args["--build"] else "auto",
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     plan = reconcile(session.project, observed, upopts)
     mine = (Kind.CREATE_CONTAINER, Kind.START_CONTAINER, Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER)
@@ -170,12 +171,20 @@ def _publish(body: dict[str, Any], host: dict[str, Any], spec: str) -> None:
 def _run_container(session: Session, name: str, body: dict[str, Any], args: dict[str, Any]) -> int:
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
-    from composer.presenter import out
+    from composer import filerefs
+    from composer.presenter import out, warn
 
     api = session.engine.api
+    project = session.project
+    svc = project.services[args["SERVICE"]]
+    for message in filerefs.warnings(project, svc):
+        warn(message)
     with engine_errors(f"creating container {name}"):
         cid = str(api.create_container_from_config(body, name=name)["Id"])
     try:
+        files = filerefs.injected_files(project, svc, session.loaded.environment)
+        with engine_errors(f"copying secrets and configs into container {name}"):
+            filerefs.write_into(api, cid, files)
         if args["--detach"]:
             with engine_errors(f"starting container {name}"):
                 api.start(cid)

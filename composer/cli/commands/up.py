@@ -105,6 +105,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         pull=None if args["--pull"] in (None, "policy") else args["--pull"],
         timeout=timeout,
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     observed = session.observe()
     plan = reconcile(project, observed, upopts)
