@@ -260,7 +260,7 @@ def _create_container(op: Operation, ctx: Context) -> None:
 
 def _start(op: Operation, ctx: Context) -> None:
     cid = op.container_id or ctx.container_ids.get(op.target) or op.target
-    if ctx.project is not None and op.service in ctx.project.services:
+    if ctx.project is not None and op.service is not None and op.service in ctx.project.services:
         # secrets/configs from environment or content are written in before every start (as Compose)
         files = filerefs.injected_files(ctx.project, ctx.project.services[op.service], ctx.meta.environment)
         with engine_errors(f"copying secrets and configs into container {op.target}"):

@@ -177,9 +177,8 @@ def _content(kind: Kind, resource: Resource, environment: Mapping[str, str]) -> 
     if resource.environment:
         value = environment.get(resource.environment)
         if value is None:
-            raise FileRefError(
-                f'environment variable "{resource.environment}" required by {kind} "{resource.name}" is not set'
-            )
+            variable, name = resource.environment, resource.name
+            raise FileRefError(f'environment variable "{variable}" required by {kind} "{name}" is not set')
         return value
     return ""
 

@@ -219,7 +219,11 @@ def _converge_service(
         rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
         if reason is None and rebuilt and not options.no_recreate and options.build != "never":
             reason = f"rebuild: {_files(rebuilt)} changed"
-        if reason is None and not options.no_recreate and _injected_changed(c, options.injected.get(name, "")):
+        if (
+            reason is None
+            and not options.no_recreate
+            and _injected_changed(c, options.injected.get(name, ""))
+        ):
             reason = "secret or config content changed"
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"

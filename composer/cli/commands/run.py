@@ -169,9 +169,9 @@ def _publish(body: dict[str, Any], host: dict[str, Any], spec: str) -> None:
 
 
 def _run_container(session: Session, name: str, body: dict[str, Any], args: dict[str, Any]) -> int:
+    from composer import filerefs
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
-    from composer import filerefs
     from composer.presenter import out, warn
 
     api = session.engine.api
