@@ -1,5 +1,5 @@
-"""composer and the reference `docker compose` on the same project do not fight: after either brought the project
-up, the other's `up -d` is a no-op (same container IDs, same start times, same network IDs), in both
+"""composer and the reference `docker compose` on the same project do not fight: after either brought the
+project up, the other's `up -d` is a no-op (same container IDs, same start times, same network IDs), in both
 directions, on our engine and on a private dockerd.
 
 What makes it work: the same config-hash labels on containers (service hash), networks (network hash) and
