@@ -78,8 +78,9 @@ class Session:
         return replace(snapshot, contexts=MappingProxyType(contexts))
 
 
-def open_session(options: GlobalOptions) -> Session:
+def open_session(options: GlobalOptions, services: tuple[str, ...] = ()) -> Session:
+    """services: load only these and their dependencies, enabling them whatever their profiles (`run`)."""
     from composer.cli.project import load
 
-    loaded = load(options)
+    loaded = load(options, services=services)
     return Session(options, loaded, connect(options))

@@ -42,8 +42,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv, options_first=True)
-    session = open_session(options)
     service = args["SERVICE"]
+    session = open_session(options, (service,))  # a profiled service named here is enabled, as Compose
     if service not in session.project.services:
         raise ComposerError(f"no such service: {service}")
     session.engine.api.timeout = None  # an attached one-off session lasts as long as its command
