@@ -143,8 +143,9 @@ class Run:
         args = [str(a) for a in step["run"]]
         res = self._tool(*args, env={k: str(v) for k, v in (step.get("env") or {}).items()})
         what = f"step {index + 1} `{' '.join(args)}`"
-        if res.rc != int(step.get("exit", 0)):
-            self.problems.append(f"{what}: exit {res.rc}, want {step.get('exit', 0)}; stderr: {res.err.strip()[-400:]}")
+        want_rc = int(step.get("exit", 0))
+        if res.rc != want_rc:
+            self.problems.append(f"{what}: exit {res.rc}, want {want_rc}; stderr: {res.err.strip()[-400:]}")
         if "stdout" in step and res.out != str(step["stdout"]):
             self.problems.append(f"{what}: stdout {res.out!r}, want {step['stdout']!r}")
         for part in step.get("stdout_contains") or ():
