@@ -50,7 +50,7 @@ def dockerd_host(engine: EngineProcess) -> Iterator[str]:
 
 
 def test_there_are_many_scenarios() -> None:
-    assert len(SCENARIOS) >= 20, [s.name for s in SCENARIOS]
+    assert len(SCENARIOS) >= 40, [s.name for s in SCENARIOS]
     assert len({s.project for s in SCENARIOS}) == len(SCENARIOS), "project names must differ"
 
 
