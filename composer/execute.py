@@ -52,6 +52,7 @@ class Context:
     # with one long /stop call: a second Ctrl-C's kill must not queue behind an engine's stop
     signal_stops: bool = False
     _images: dict[str, str] = field(default_factory=dict)
+    _api_version: tuple[int, ...] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -251,11 +252,56 @@ def _create_container(op: Operation, ctx: Context) -> None:
     )
     for message in filerefs.warnings(ctx.project, svc):
         ctx.progress.note(f"WARNING: {message}")
+    later = endpoints_connected_after_create(_api_version(ctx), body)
     with engine_errors(f"creating container {op.target}"):
         reply = ctx.api.create_container_from_config(body, name=op.target)
+        for network, endpoint in later.items():
+            connect(ctx.api, network, str(reply["Id"]), endpoint)
     with ctx._lock:
         ctx.container_ids[op.target] = str(reply["Id"])
     ctx.progress.event("Container", op.target, "Recreated" if op.recreate else "Created")
+
+
+def _api_version(ctx: Context) -> tuple[int, ...]:
+    with ctx._lock:
+        if ctx._api_version is None:
+            ctx._api_version = api_version(ctx.api)
+        return ctx._api_version
+
+
+def api_version(api: Any) -> tuple[int, ...]:
+    """The engine's API version, (1, 41) for dockerd 20.10."""
+    reply = api.get("/version") if hasattr(api, "put_archive_owned") else api.version()
+    text = str((reply or {}).get("ApiVersion") or "0")
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def endpoints_connected_after_create(version: tuple[int, ...], body: dict[str, Any]) -> dict[str, Any]:
+    """Engines before API 1.44 (dockerd 20.10 is 1.41) take one network at create: as Compose does, the
+    container is created on the first and connected to the others before it starts. Takes those others out
+    of `body` and returns them (network -> EndpointConfig)."""
+    endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    if len(endpoints) < 2 or version >= (1, 44):
+        return {}
+    primary = body["HostConfig"].get("NetworkMode")
+    first = primary if primary in endpoints else next(iter(endpoints))
+    body["NetworkingConfig"] = {"EndpointsConfig": {first: endpoints[first]}}
+    return {name: endpoint for name, endpoint in endpoints.items() if name != first}
+
+
+def connect(api: Any, network: str, container_id: str, endpoint: dict[str, Any]) -> None:
+    if hasattr(api, "put_archive_owned"):  # composer.lite.Client
+        body = {"Container": container_id, "EndpointConfig": endpoint}
+        api.request("POST", f"/networks/{network}/connect", body=body)
+        return
+    ipam = endpoint.get("IPAMConfig") or {}
+    api.connect_container_to_network(
+        container_id,
+        network,
+        aliases=endpoint.get("Aliases"),
+        ipv4_address=ipam.get("IPv4Address"),
+        ipv6_address=ipam.get("IPv6Address"),
+    )
 
 
 def _start(op: Operation, ctx: Context) -> None:

@@ -46,7 +46,7 @@ services:
     command: sleep 3600
     depends_on:
       db: {condition: service_healthy}
-    networks: [front]
+    networks: [front, back]
     volumes: [cache:/cache, ./html:/html:ro]
     secrets: [token]
     configs: [site]

@@ -172,6 +172,7 @@ def _run_container(session: Session, name: str, body: dict[str, Any], args: dict
     from composer import filerefs
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
+    from composer.execute import api_version, connect, endpoints_connected_after_create
     from composer.presenter import out, warn
 
     api = session.engine.api
@@ -180,7 +181,10 @@ def _run_container(session: Session, name: str, body: dict[str, Any], args: dict
     for message in filerefs.warnings(project, svc):
         warn(message)
     with engine_errors(f"creating container {name}"):
+        later = endpoints_connected_after_create(api_version(api), body)
         cid = str(api.create_container_from_config(body, name=name)["Id"])
+        for network, endpoint in later.items():
+            connect(api, network, cid, endpoint)
     try:
         files = filerefs.injected_files(project, svc, session.loaded.environment)
         with engine_errors(f"copying secrets and configs into container {name}"):
