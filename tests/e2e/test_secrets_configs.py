@@ -150,7 +150,7 @@ def test_changed_value_recreates_and_run_gets_them(host: str, tmp_path: Path) ->
         assert run.rc == 1
         assert 'environment variable "MYSEC" required by secret "sc_envsec" is not set' in run.err
         run = tool(
-            "composer", host, work, "run", "--rm", "app", "cat", "/run/secrets/custom", env={"MYSEC": "r"}
+            "composer", host, work, "run", "--rm", "app", "cat", "/run/secrets/custom", env={"MYSEC": "x"}
         )
         assert (run.rc, run.out) == (0, "x")
         # a stopped container gets the value again when started, and fails to start without it
