@@ -10,13 +10,16 @@ one clear `ComposerError` line.
     with engine_errors("web"):
         engine.api.start(container_id)
 
-Host choice: `-H` wins, then DOCKER_HOST, then the embedded socket (`composer.embedded.places`). Only for the
-embedded default do we start a daemon when nobody answers, and we say so in one line on stderr.
+Host choice, as the docker CLI's: `--context` (an error together with `-H`), then `-H`, then DOCKER_HOST,
+then DOCKER_CONTEXT or config.json's currentContext (`composer.dockercli.contexts`: host and TLS material),
+then the "default" context: the embedded socket (`composer.embedded.places`). Only for the embedded engine
+do we start a daemon when nobody answers, and we say so in one line on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import logging
 import sys
@@ -80,16 +83,32 @@ class Engine:
             self.client.close()
 
 
-def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+def resolve_host(
+    option: str | None, environ: Mapping[str, str], context: str | None = None
+) -> tuple[str, bool]:
     """(host, is_embedded_default)."""
-    if option:
-        return option, False
-    env = environ.get("DOCKER_HOST", "").strip()
-    if env:
-        return env, False
+    host, embedded, _ = resolve_endpoint(option, context, environ)
+    return host, embedded
+
+
+def resolve_endpoint(
+    option: str | None, context: str | None, environ: Mapping[str, str]
+) -> tuple[str, bool, Mapping[str, str]]:
+    """(host, is_embedded_default, environ with the selected context's TLS settings)."""
+    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
+        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
+    from composer.dockercli import contexts
+
+    name = contexts.selected_name(context, option, environ)
+    if name is None:
+        return option or environ["DOCKER_HOST"].strip(), False, environ
     from composer.embedded import places
 
-    return places(environ).host, True
+    embedded = places(environ).host
+    if name != contexts.DEFAULT:
+        endpoint = contexts.read(name, environ)  # `composer engine context` names the embedded one
+        return endpoint.host, endpoint.host == embedded, {**environ, **endpoint.tls_environ()}
+    return embedded, True, environ
 
 
 def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -> docker.APIClient:
@@ -104,7 +123,7 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         if env_kwargs.get("tls"):
             kwargs["tls"] = env_kwargs["tls"]
     try:
-        return docker.APIClient(
+        api = _client_class()(
             base_url=host,
             version=environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
@@ -114,6 +133,32 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         )
     except docker.errors.DockerException as exc:
         raise EngineUnreachable(f"cannot connect to the engine at {host}: {_short(exc)}") from None
+    # Registry credentials (auths, credsStore, credHelpers) from the docker CLI's config.json of *this*
+    # environment: docker-py read os.environ's; the plugin's --config or a test may name another one.
+    from composer.dockercli.config import config_file
+
+    if (path := config_file(environ)).is_file():
+        api.reload_config(str(path))
+    return api
+
+
+@functools.cache
+def _client_class() -> type[docker.APIClient]:
+    import docker
+
+    class APIClient(docker.APIClient):
+        """DOCKER_CERT_PATH's ca.pem is the one trust root for the engine, as with the docker CLI: plain
+        requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace it on every request."""
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            out = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if isinstance(self.verify, str):
+                out["verify"] = self.verify
+            return out
+
+    return APIClient
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
@@ -143,17 +188,18 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
 
 def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
     """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded = resolve_host(options.host, options.environ)
-    if embedded and start_embedded and not ping(host, options.environ):
+    host, embedded, environ = resolve_endpoint(options.host, options.context, options.environ)
+    if embedded and start_embedded and not ping(host, environ):
         from composer.embedded import start_embedded_engine
 
-        start_embedded_engine(announce=True, environ=options.environ)
-    elif not embedded and not ping(host, options.environ, timeout=5):
+        start_embedded_engine(announce=True, environ=environ)
+    elif not embedded and not ping(host, environ, timeout=5):
         raise EngineUnreachable(
-            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+            f"cannot connect to the engine at {host}",
+            hint="is it running? check -H / DOCKER_HOST / --context",
         )
     log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ)
+    return Engine(host=host, embedded=embedded, environ=environ)
 
 
 def _short(exc: BaseException) -> str:

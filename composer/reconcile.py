@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from composer import rollout
 from composer.buildcontext import BUILD_CONTEXT_LABEL, changed_files
 from composer.diff import changed_fields
 from composer.errors import ComposerError
+from composer.filerefs import INJECTED_HASH_LABEL
 from composer.graph import project_edges, start_levels, with_dependencies
 from composer.model import Project, Service, service_config_hash
 from composer.netplan import attached, changed_networks, network_change
@@ -42,6 +44,9 @@ class UpOptions:
     images_ready: bool = False  # images were pulled/built already: plan no image operations
     timeout: int | None = None
     known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
+    injected: Mapping[str, str] = field(default_factory=dict)  # service -> filerefs.content_digest
+    update_order: str | None = None  # the order of services that set none (COMPOSER_UPDATE_ORDER)
+    shared_ports: bool = False  # the engine holds a published port for old and new at once (rollout)
 
 
 def selected_services(project: Project, options: UpOptions) -> list[str]:
@@ -162,6 +167,11 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
             _converge_service(
                 b, project, observed, options, svc, edges, resource_ops, image_ops, starts, recreated, changed
             )
+            if any(b.ops[i].kind is Kind.REPLACE_CONTAINER for i in starts.get(name, [])):
+                continue
+            _, why_not = rollout.start_first(svc, options.update_order, options.shared_ports)
+            if why_not and name in recreated:
+                warnings.append(why_not)
 
     if not options.no_start:
         _await_dependencies(b, project, selected, starts)
@@ -209,6 +219,9 @@ def _converge_service(
     before = [*resource_ops, *([image_ops[name]] if name in image_ops else [])]
     before += [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
     mine: list[str] = []
+    start_first, _ = rollout.start_first(svc, options.update_order, options.shared_ports)
+    update = rollout.policy(svc)
+    replaced: list[str] = []  # REPLACE_CONTAINER ids in order: batches of update.parallelism
     for c in keep:
         fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
         reason = _recreate_reason(
@@ -217,9 +230,37 @@ def _converge_service(
         rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
         if reason is None and rebuilt and not options.no_recreate and options.build != "never":
             reason = f"rebuild: {_files(rebuilt)} changed"
+        if (
+            reason is None
+            and not options.no_recreate
+            and _injected_changed(c, options.injected.get(name, ""))
+        ):
+            reason = "secret or config content changed"
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"
-        if reason is not None:
+        if reason is not None and start_first and c.running and not options.no_start:
+            recreated.add(name)
+            size = update.parallelism or len(keep)
+            batch = len(replaced) // size
+            previous = replaced[(batch - 1) * size : batch * size] if batch else []
+            replaced.append(
+                b.add(
+                    Operation(
+                        f"replace:{c.name}",
+                        Kind.REPLACE_CONTAINER,
+                        c.name,
+                        f"start-first update: {reason}",
+                        service=name,
+                        number=c.number,
+                        container_id=c.id,
+                        timeout=timeout,
+                        delay=update.delay if batch else 0.0,
+                        after=(*before, *previous),
+                    )
+                )
+            )
+            mine.append(replaced[-1])
+        elif reason is not None:
             recreated.add(name)
             removed = stop_remove(b, c, reason, timeout, recreate=True)
             create = b.add(
@@ -302,6 +343,13 @@ def _context_changes(observed: Observed, service: str) -> list[str]:
         if changed:
             return changed
     return []
+
+
+def _injected_changed(c: ObservedContainer, wanted: str) -> bool:
+    """The environment/content of a secret or config written into the container changed. A container
+    without the label (made by Compose, which does not record it) is taken as current."""
+    recorded = c.labels.get(INJECTED_HASH_LABEL)
+    return bool(wanted) and recorded is not None and recorded != wanted
 
 
 def _files(paths: list[str]) -> str:

@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from engine import preflight, remote
 from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
@@ -28,6 +30,7 @@ from engine.containers.store import ContainerStore
 from engine.errors import EngineError
 from engine.events import EventBus
 from engine.network.service import NetworkService
+from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -133,7 +136,9 @@ class Engine:
             events=self.events,
             default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts),
+            log_driver=cfg.log_driver,
             networks=self.networks,
+            userns=_remapper(cfg),
         )
         self.backends = Backends(
             config=cfg,
@@ -155,7 +160,7 @@ class Engine:
 
         build_api.recover(self.backends)
 
-    async def serve(self, stop: asyncio.Event) -> None:
+    async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
         self.events.bind_loop(asyncio.get_running_loop())
         self.networks.dns.bind_loop(asyncio.get_running_loop())
         # before containers are restored: release what dead containers held, reopen the living's DNS
@@ -163,18 +168,34 @@ class Engine:
         await self.containers.restore()
         server = web.Server(self.app)
         paths = self.cfg.socket_paths()
+        gid = remote.socket_group(self.cfg.group, self.cfg.group_explicit)
+        tls = remote.tls_context(self.cfg.tls) if self.cfg.tls is not None else None
         try:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # a dead daemon's stale socket is replaced: we hold the lock, so it is ours
                 await server.listen_unix(str(path), SOCKET_MODE)
-                log.info("listening socket=%s", path)
+                remote.hand_to_group(path, gid)
+                log.info("listening socket=%s group=%s", path, gid if gid is not None else "root")
             for host, port in self.cfg.tcp_addresses():
-                await server.listen_tcp(host, port)
-                log.warning("listening on tcp without TLS or authentication address=%s port=%d", host, port)
+                await server.listen_tcp(host, port, ssl=tls)
+                if tls is None:
+                    log.warning(
+                        "listening on tcp without TLS or authentication address=%s port=%d", host, port
+                    )
+                else:
+                    verify = self.cfg.tls is not None and self.cfg.tls.verify
+                    log.info(
+                        "listening on tcp with TLS address=%s port=%d client_certs=%s", host, port, verify
+                    )
+            for sock in activated:
+                await server.listen_socket(sock, ssl=tls)  # TLS applies to activated tcp sockets too
+                log.info("listening on an activated socket address=%s", sock.getsockname())
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
+            notify("READY=1")  # Type=notify: containers are restored and every socket is served
             await stop.wait()
         finally:
+            notify("STOPPING=1")
             log.info("shutting down; containers keep running")
             await self.containers.shutdown()
             await server.close()
@@ -183,6 +204,17 @@ class Engine:
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def _remapper(cfg: DaemonConfig) -> Any:
+    """--userns-remap: the ids containers run as (ConfigError when the user has no subordinate ranges)."""
+    if not cfg.userns_remap:
+        return None
+    from engine.containers.userns import Remapper, load
+
+    remap = load(cfg.userns_remap)
+    log.info("user namespaces remapped user=%s uids=%d+%d", remap.user, remap.uid_start, remap.uid_count)
+    return Remapper(remap, cfg.exec_root)
 
 
 def _setup_logging(debug: bool) -> None:
@@ -214,7 +246,7 @@ def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Non
         signal.signal(sig, handler)
 
 
-async def _run(cfg: DaemonConfig) -> None:
+async def _run(cfg: DaemonConfig, activated: Sequence[socket.socket]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # blocking runtime and disk work runs in threads; the default pool (cpus + 4) would serialize a
@@ -222,7 +254,7 @@ async def _run(cfg: DaemonConfig) -> None:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="engine"))
     _handle_signals(loop, stop)
     engine = Engine(cfg)
-    await engine.serve(stop)
+    await engine.serve(stop, activated)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -232,17 +264,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 2
     _setup_logging(cfg.debug)
+    if missing := preflight.problems(preflight.this_host()):
+        for problem in missing:  # one line each, read back by `composer engine start`
+            print(f"composer-engine: cannot run containers: {problem}", file=sys.stderr)
+        return preflight.EXIT_STATUS
     locks: list[IO[str]] = []
+    try:
+        # taken first: the activation variables must not reach anything this process spawns
+        activated = activated_sockets() if cfg.socket_activated else []
+    except ActivationError as e:
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 1
     try:
         cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
         cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         # two daemons must never share either root: lock both
         locks.append(_lock(cfg.pid_path))
         locks.append(_lock(cfg.data_root / "engine.lock"))
-        asyncio.run(_run(cfg))
+        asyncio.run(_run(cfg, activated))
     except AlreadyRunning as e:
         print(f"composer-engine: cannot start: {e}", file=sys.stderr)
         return 1
+    except ConfigError as e:  # TLS files or the socket group, found wrong when the listeners open
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 2
     except (OSError, EngineError) as e:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 1

@@ -134,6 +134,8 @@ class Builder:
             text = path.read_text()
         except (FileNotFoundError, IsADirectoryError):
             raise InvalidParameter(f"Cannot locate specified Dockerfile: {opts.dockerfile}") from None
+        except UnicodeDecodeError as e:
+            raise InvalidParameter(f"Dockerfile is not UTF-8 text: {e.reason} at byte {e.start}") from None
         df = dfp.parse(text)
         # as dockerd: once read, the Dockerfile and .dockerignore leave the context if .dockerignore says so
         await asyncio.to_thread(drop_ignored_build_files, context_dir, opts.dockerfile)

@@ -17,14 +17,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import links, ops, recovery, usage, waits
+from engine.containers import links, ops, recovery, usage, validate, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
+from engine.containers.logconfig import settle
 from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
+from engine.containers.traffic import Traffic
 from engine.containers.waits import Removal
 from engine.errors import (
     Conflict,
@@ -53,6 +55,8 @@ class ContainerService:
         default_runtime: str,
         log_opts: dict[str, str],
         networks: Any = None,
+        log_driver: str = "json-file",
+        userns: Any = None,
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -61,14 +65,15 @@ class ContainerService:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.events = events
         self.default_runtime = default_runtime
+        self.log_driver, self.log_opts = log_driver, dict(log_opts)
         self.host = HostOps(
             store=store,
             images=images,
             volumes=volumes,
             runtime_for=runtime_for,
             default_runtime=default_runtime,
-            log_opts=log_opts,
             networks=networks,
+            userns=userns,  # engine.containers.userns.Remapper with --userns-remap
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_fds: dict[str, int] = {}
@@ -78,6 +83,7 @@ class ContainerService:
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
         self.restarts = RestartTracker(self)
         self.health = HealthChecker(self)
+        self.traffic = Traffic(self)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -157,9 +163,19 @@ class ContainerService:
         image_ref = body.get("Image") or ""
         if not isinstance(image_ref, str) or not image_ref:
             raise InvalidParameter("no image specified: Config.Image is empty")
+        validate.check_create(body)
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
-        host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
+        requested = dict(body.get("HostConfig") or {})
+        # the daemon's default driver and options, merged in now: the record is what inspect shows
+        requested["LogConfig"] = settle(requested.get("LogConfig"), self.log_driver, self.log_opts)
+        host_config = normalize_host_config(requested, networks=self.networks is not None)
+        if self.host.userns is not None:
+            self.host.userns.check_create(host_config)
+        for source in host_config.get("VolumesFrom") or []:  # as dockerd: the containers must exist now
+            ref = source.split(":", 1)[0]
+            if not self._known(ref):
+                raise InvalidParameter(f"No such container: {ref}")
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
@@ -183,6 +199,13 @@ class ContainerService:
             raise
         self.event_publish(c, "create")
         return cid, []
+
+    def _known(self, ref: str) -> bool:
+        try:
+            self.store.get(ref)
+        except NotFound:
+            return False
+        return True
 
     def _generate_name(self) -> str:
         from engine.containers.names import random_name
@@ -310,6 +333,7 @@ class ContainerService:
         self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
+        await self.traffic.started(c)
         return c
 
     # ---- exits ---------------------------------------------------------------------------------------------
@@ -393,7 +417,11 @@ class ContainerService:
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
             c = self.store.update(c.id, _manually_stopped(True))
-            await self.stop_locked(c, signal, timeout)
+            try:
+                await self.traffic.drain(c)  # new connections go to the service's other members first
+                await self.stop_locked(c, signal, timeout)
+            finally:
+                self.traffic.drained(c.id)
         self.event_publish(c, "stop")
 
     async def stop_locked(self, c: Container, signal: str | None, timeout: int | None) -> None:
@@ -504,6 +532,7 @@ class ContainerService:
 
     async def restore(self) -> None:
         await recovery.restore(self)
+        await self.traffic.changed()  # the network's rules were made before the records were read
 
     def adopt(self, c: Container) -> None:
         """Watch a container found running at daemon start."""
