@@ -287,7 +287,8 @@ class ContainerNetworking:
                 default_used = bool(self._endpoints_on(n.id))
                 if not default_used and n.bridge not in self._up:
                     continue  # rules only for a default bridge that exists
-            bridges.append(firewall.BridgeRules(n.bridge, n.pools[0].subnet, n.internal))
+            subnet6 = n.pools6[0].subnet if n.pools6 else ""
+            bridges.append(firewall.BridgeRules(n.bridge, n.pools[0].subnet, n.internal, subnet6))
         # each host port -> its publishers' (cid, ip, port); several when a share group publishes it together
         published: dict[tuple[str, str, int], list[tuple[str, str, int]]] = {}
         for a in self._live.values():

@@ -25,6 +25,7 @@ class BridgeRules:
     bridge: str
     subnet: str
     internal: bool
+    subnet6: str = ""  # an IPv6 network's subnet: its rules go to the ip6 table (render6)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,47 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
     return body + "\n"
 
 
+def render6(table: str, bridges: Sequence[BridgeRules]) -> str:
+    """The IPv6 half (what ip6tables does for dockerd): outbound masquerade of IPv6 networks, the same
+    isolation between networks and of internal ones. Published ports reach IPv6 through the userland proxy,
+    so there is no DNAT here. Empty when no network has IPv6."""
+    if not any(b.subnet6 for b in bridges):
+        return ""
+    names = [b.bridge for b in bridges]
+    post, fwd, inp = [], [], []
+    for b in bridges:
+        br = _q(b.bridge)
+        if b.internal:
+            fwd.append(f"    iifname {br} oifname != {br} drop")
+            fwd.append(f"    oifname {br} iifname != {br} drop")
+            inp.append(f"    iifname {br} drop")
+        elif b.subnet6:
+            post.append(f"    ip6 saddr {b.subnet6} oifname != {br} masquerade")
+    for b in bridges:
+        others = [n for n in names if n != b.bridge]
+        if others:
+            fwd.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
+    body = "\n".join(
+        [
+            f"table ip6 {table} {{",
+            "  chain postrouting {",
+            "    type nat hook postrouting priority srcnat; policy accept;",
+            *post,
+            "  }",
+            "  chain forward {",
+            "    type filter hook forward priority filter; policy accept;",
+            *fwd,
+            "  }",
+            "  chain input {",
+            "    type filter hook input priority filter; policy accept;",
+            *inp,
+            "  }",
+            "}",
+        ]
+    )
+    return body + "\n"
+
+
 def _nft(script: str) -> None:
     try:
         res = subprocess.run([NFT, "-f", "-"], input=script.encode(), capture_output=True, timeout=30)
@@ -128,19 +170,22 @@ def apply(
     """Replace our table atomically (an empty table is added first so the delete never fails). Unchanged
     rules are not loaded again (most container starts add no rule: ~20 ms saved); `force` reloads."""
     text = render(table, bridges, forwards) if bridges or forwards else ""
-    if not force and _applied.get(table) == text:
+    text6 = render6(table, bridges)
+    if not force and _applied.get(table) == text + text6:
         return
     _applied.pop(table, None)
-    if text:
-        _nft(f"table ip {table} {{}}\ndelete table ip {table}\n" + text)
-    else:
-        remove(table)
-    _applied[table] = text
+    # both tables in one transaction: replaced, or gone when empty (ip6: only with IPv6 networks)
+    _nft(
+        f"table ip {table} {{}}\ndelete table ip {table}\n{text}"
+        f"table ip6 {table} {{}}\ndelete table ip6 {table}\n{text6}"
+    )
+    _applied[table] = text + text6
 
 
 def remove(table: str) -> None:
     _applied.pop(table, None)
-    _nft(f"table ip {table} {{}}\ndelete table ip {table}\n")
+    both = (f"table {family} {table} {{}}\ndelete table {family} {table}\n" for family in ("ip", "ip6"))
+    _nft("".join(both))
 
 
 def exists(table: str) -> bool:

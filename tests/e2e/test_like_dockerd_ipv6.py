@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import subprocess
 import urllib.request
 
 import pytest
@@ -44,6 +45,16 @@ def test_containers_talk_over_ipv6_on_an_ipv6_network(either: Engine) -> None:
     assert f"Address: {address}" in out  # the embedded DNS's AAAA answer
     assert "1 packets received" in out
     assert out.rstrip().endswith("hello-over-v6")
+    if not either.is_dockerd:  # the private dockerd runs with --ip6tables=false: ours only
+        assert f"ip6 saddr {subnet} oifname != " in _ip6_rules()
+        either.cli("rm", "-f", "t-v6a")
+        either.cli("network", "rm", "t-v6")
+        assert subnet not in _ip6_rules()
+
+
+def _ip6_rules() -> str:
+    """Every ip6 table's rules (ours is the one that names this test's subnet)."""
+    return subprocess.run(["nft", "list", "ruleset", "ip6"], capture_output=True, text=True).stdout
 
 
 def test_an_ipv6_network_without_a_subnet(either: Engine) -> None:

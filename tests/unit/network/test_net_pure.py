@@ -120,3 +120,16 @@ def test_views() -> None:
     n = Network(id="a" * 64, name="n", driver="bridge", created="2026-01-01T00:00:00Z", bridge="br-x")
     j = views.network_json(n, {})
     assert j["Scope"] == "local" and j["IPAM"]["Driver"] == "default" and j["Containers"] == {}
+
+
+def test_firewall_render6_only_with_ipv6_networks() -> None:
+    v4 = firewall.BridgeRules("br-a", "10.1.0.0/24", False)
+    assert firewall.render6("t", [v4]) == ""
+    v6 = firewall.BridgeRules("br-b", "10.2.0.0/24", False, "fd00:1:2:3::/64")
+    internal = firewall.BridgeRules("br-c", "10.3.0.0/24", True, "fd00:1:2:4::/64")
+    text = firewall.render6("t", [v4, v6, internal])
+    assert text.startswith("table ip6 t {")
+    assert 'ip6 saddr fd00:1:2:3::/64 oifname != "br-b" masquerade' in text
+    assert "fd00:1:2:4::/64" not in text  # internal: no way out
+    assert 'iifname "br-c" oifname != "br-c" drop' in text
+    assert 'iifname "br-b" oifname { "br-a", "br-c" } drop' in text
