@@ -225,8 +225,19 @@ class ContainerNetworking:
             pool6 = n.pools6[0]
             subnet6 = ipaddress.IPv6Network(pool6.subnet)
             used6 = {e.ip6 for _, e in self._endpoints_on(nid) if e.ip6}
-            ip6, prefixlen6 = ipam.allocate6(subnet6, used6, pool6.gateway), subnet6.prefixlen
+            if cfg.ipv6:
+                if not n.user_ipam:
+                    raise InvalidParameter(
+                        "user specified IP address is supported only when connecting to "
+                        "networks with user configured subnets"
+                    )
+                ip6 = ipam.check_requested6(subnet6, cfg.ipv6, used6, pool6.gateway)
+            else:
+                ip6 = ipam.allocate6(subnet6, used6, pool6.gateway)
+            prefixlen6 = subnet6.prefixlen
             gateway6 = "" if n.internal else pool6.gateway
+        elif cfg.ipv6:
+            raise InvalidParameter(f"network {n.name} has no IPv6 (EnableIPv6) for address {cfg.ipv6}")
         taken = {e.ifname for e in a.endpoints}
         ifname = next(f"eth{i}" for i in itertools.count() if f"eth{i}" not in taken)
         routed = not n.internal and not any(not self._nets[e.network_id].internal for e in a.endpoints)

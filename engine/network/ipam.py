@@ -95,3 +95,15 @@ def allocate6(subnet: ipaddress.IPv6Network, used: set[str], gateway: str) -> st
         if addr != gateway and addr not in used:
             return addr
     raise Conflict(f"no available IPv6 addresses on this network's address pools: {subnet}")
+
+
+def check_requested6(subnet: ipaddress.IPv6Network, ip: str, used: set[str], gateway: str) -> str:
+    try:
+        addr = ipaddress.IPv6Address(ip)
+    except ValueError:
+        raise InvalidParameter(f"invalid IPv6 address {ip!r}") from None
+    if addr not in subnet:  # dockerd's words for an IPv6 address
+        raise InvalidParameter(f"Invalid address {ip}: It does not belong to any of this network's subnets")
+    if str(addr) in used or str(addr) == gateway:
+        raise Conflict(f"Address already in use: {ip}")
+    return str(addr)

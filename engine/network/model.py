@@ -57,6 +57,7 @@ class EndpointConfig:
 
     aliases: tuple[str, ...] = ()
     ipv4: str = ""  # IPAMConfig.IPv4Address
+    ipv6: str = ""  # IPAMConfig.IPv6Address (an IPv6 network with a given subnet)
     links: tuple[str, ...] = ()
     mac: str = ""
     link_local_ips: tuple[str, ...] = ()  # IPAMConfig.LinkLocalIPs: kept and shown, as dockerd
@@ -70,6 +71,7 @@ class EndpointConfig:
         return cls(
             aliases=tuple(d.get("aliases", ())),
             ipv4=d.get("ipv4", ""),
+            ipv6=d.get("ipv6", ""),
             links=tuple(d.get("links", ())),
             mac=d.get("mac", ""),
             link_local_ips=tuple(d.get("link_local_ips", ())),

@@ -420,11 +420,10 @@ class NetworkService(ContainerNetworking):
     @staticmethod
     def _endpoint_config(d: dict[str, Any]) -> EndpointConfig:
         ipam_cfg = d.get("IPAMConfig") or {}
-        if ipam_cfg.get("IPv6Address"):
-            raise InvalidParameter("a chosen IPv6 address (IPv6Address) is not supported by this engine")
         return EndpointConfig(
             aliases=tuple(d.get("Aliases") or ()),
             ipv4=ipam_cfg.get("IPv4Address") or "",
+            ipv6=ipam_cfg.get("IPv6Address") or "",
             links=tuple(d.get("Links") or ()),
             mac=_valid_mac(d.get("MacAddress") or ""),
             link_local_ips=tuple(_link_local(ip) for ip in ipam_cfg.get("LinkLocalIPs") or ()),

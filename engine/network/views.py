@@ -62,6 +62,8 @@ def endpoint_settings(
     n: Network, cfg: EndpointConfig, ep: Endpoint | None, dns_names: list[str] | None
 ) -> dict[str, Any]:
     ipam_cfg: dict[str, Any] = {"IPv4Address": cfg.ipv4} if cfg.ipv4 else {}
+    if cfg.ipv6:
+        ipam_cfg["IPv6Address"] = cfg.ipv6
     if cfg.link_local_ips:
         ipam_cfg["LinkLocalIPs"] = list(cfg.link_local_ips)
     return {

@@ -77,3 +77,16 @@ def test_a_port_published_on_all_addresses_is_published_on_ipv6_too(either: Engi
     for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"):
         with urllib.request.urlopen(url, timeout=10) as page:
             assert page.read() == b"page\n", url
+
+
+def test_a_chosen_ipv6_address(either: Engine) -> None:
+    subnet = ipaddress.IPv6Network(_subnet())
+    either.cli("network", "create", "--ipv6", "--subnet", str(subnet), "t-v6ip")
+    chosen = str(subnet.network_address + 0x42)
+    out = either.cli("run", "--rm", "--network", "t-v6ip", "--ip6", chosen, "busybox",
+                     "ip", "-6", "addr", "show", "eth0").out
+    assert f"inet6 {chosen}/64 scope global" in out
+    outside = either.cli("run", "--rm", "--network", "t-v6ip", "--ip6", "fd99::5", "busybox", "true",
+                         check=False)
+    assert outside.rc != 0
+    assert "Invalid address fd99::5: It does not belong to any of this network's subnets" in outside.err
