@@ -1,8 +1,8 @@
 """Registry routes: POST /images/create?fromImage= (pull, streamed progress), POST /images/{name}/push,
-POST /auth (docker login) and GET /distribution/{name}/json. `fromSrc` imports stay with engine.api.images.
+POST /auth (docker login) and GET /distribution/{name}/json. `fromSrc` imports are handed to
+engine.api.images.
 
-The RegistryClient (with the daemon's registry-mirrors, insecure-registries and a staging dir under the
-data root) is made on first use and kept on the app: the idle daemon never loads the registry client.
+The RegistryClient is the composition root's (`Backends.registry`, made on its first use).
 """
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.api import web
-from engine.api.backends import Backends, Route, backends
+from engine.api import images, web
+from engine.api.backends import Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr
 from engine.errors import InvalidParameter
@@ -24,26 +23,10 @@ if TYPE_CHECKING:
     from engine.registry import RegistryClient
 
 log = logging.getLogger(__name__)
-REGISTRY: web.AppKey[RegistryClient] = web.AppKey("registry")
-
-
-def make_client(b: Backends) -> RegistryClient:
-    from engine.registry import RegistryClient, RegistryOptions
-
-    cfg = b.config
-    options = RegistryOptions.from_daemon_config(
-        {"registry-mirrors": list(cfg.registry_mirrors), "insecure-registries": list(cfg.insecure_registries)}
-    )
-    staging = Path(cfg.data_root) / "registry-staging"
-    staging.mkdir(parents=True, exist_ok=True)
-    return RegistryClient(b.images, options, staging_dir=staging)
 
 
 def registry_client(request: web.Request) -> RegistryClient:
-    client = request.app.get(REGISTRY)
-    if client is None:
-        client = request.app[REGISTRY] = make_client(backends(request))
-    return client
+    return backends(request).registry()
 
 
 def decode_registry_auth(header: str) -> Any:
@@ -66,9 +49,7 @@ def _ref(request: web.Request, name: str) -> str:
 async def create_image(request: web.Request) -> web.StreamResponse:
     from_image = qstr(request, "fromImage")
     if not from_image:
-        from engine.api import images
-
-        return await images.create_image(request)  # fromSrc: E4's import
+        return await images.import_image(request)  # fromSrc
     b = backends(request)
     ref = _ref(request, from_image)
     creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))

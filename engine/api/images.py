@@ -1,4 +1,5 @@
-"""Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load.
+"""Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load
+(pull and push: engine.api.distribution).
 
 Handlers decode the request, call the image store (`engine.images.ImageStore`) in a worker thread
 (its calls touch the disk), publish the event dockerd would, and encode Docker's JSON. Request bodies
@@ -15,12 +16,12 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from typing import Any, BinaryIO, cast
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
-from engine.errors import InvalidParameter, NotFound, SystemError_
+from engine.errors import InvalidParameter, NotFound
 from engine.images import reference, timefmt
 from engine.images.inspect import summary
 from engine.images.store import Image
@@ -175,11 +176,14 @@ def _event_attrs(name: str, **extra: str) -> dict[str, str]:
     return {"name": name, **extra}
 
 
-async def _spool_body(request: web.Request) -> IO[bytes]:
+async def _spool_body(request: web.Request) -> BinaryIO:
     """The request body in a file object the store can read from a worker thread. Big bodies go to an
     unlinked file in the image store's own directory: /tmp may be a small tmpfs, images can be gigabytes."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
-        max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root)
+    spool = cast(  # a binary SpooledTemporaryFile: typeshed calls it IO[bytes]
+        BinaryIO,
+        tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
+            max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root)
+        ),
     )
     try:
         async for chunk in request.content.iter_chunked(CHUNK):
@@ -206,17 +210,6 @@ def _repo_tag(repo: str, tag: str) -> str | None:
             raise InvalidParameter("tag is specified without a repository")
         return None
     return f"{repo}:{tag}" if tag else repo
-
-
-def _registry_host(ref: str) -> str:
-    first, sep, _ = ref.partition("/")
-    if (
-        sep
-        and ("." in first or ":" in first or first == "localhost")
-        and first not in ("docker.io", "index.docker.io")
-    ):
-        return first
-    return "registry-1.docker.io"
 
 
 # ---- handlers -------------------------------------------------------------------------------------
@@ -315,19 +308,11 @@ def _publish_removals(b: Backends, items: list[dict[str, str]], image_ids: set[s
         b.events.publish("image", "untag", kept, _event_attrs(kept))
 
 
-async def create_image(request: web.Request) -> web.StreamResponse:
-    """POST /images/create: `fromSrc=-` imports the body as a rootfs; `fromImage` would pull."""
+async def import_image(request: web.Request) -> web.StreamResponse:
+    """POST /images/create?fromSrc=-: the body imported as a rootfs (engine.api.distribution owns the
+    route: `fromImage` pulls, anything else is handed here)."""
     b = backends(request)
-    from_src, from_image = qstr(request, "fromSrc"), qstr(request, "fromImage")
-    if from_image:
-        ref = from_image if not qstr(request, "tag") else f"{from_image}:{qstr(request, 'tag')}"
-        host = _registry_host(ref)
-        # Pulling lives in engine.api.distribution, which is mounted first and hands fromSrc imports to us;
-        # without it, answer as dockerd does when the registry cannot be reached.
-        raise SystemError_(
-            f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
-            "(pulling images is not supported yet)"
-        )
+    from_src = qstr(request, "fromSrc")
     if from_src != "-":
         if not from_src:
             raise InvalidParameter("fromImage or fromSrc is required")
@@ -383,7 +368,6 @@ def routes() -> list[Route]:
     return [
         ("GET", "/images/json", list_images),
         ("GET", "/images/get", save_images),
-        ("POST", "/images/create", create_image),
         ("POST", "/images/load", load_images),
         ("POST", "/images/prune", prune_images),
         ("GET", "/images/{name:.+}/json", inspect_image),

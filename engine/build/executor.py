@@ -126,6 +126,10 @@ class Builder:
                 self.images.remove_rw(path.name)
                 log.info("leftover build layer removed id=%s", path.name)
 
+    def prune(self) -> None:
+        """POST /build/prune: no cache is kept beyond images, so the step index is forgotten."""
+        self.cache.clear()
+
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
         path = fsops.scoped(context_dir, opts.dockerfile)
         try:
