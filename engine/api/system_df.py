@@ -15,13 +15,13 @@ from typing import Any
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
-from engine.api.images import layer_sharing
 from engine.api.params import json_response
 from engine.api.volumes import encode as encode_volume
 from engine.api.volumes import volume_users
 from engine.containers.model import parse_rfc3339
 from engine.errors import InvalidParameter, NotFound
 from engine.images.inspect import summary
+from engine.images.listing import layer_sharing
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def dir_size(root: Path) -> int:
 def _images(b: Backends) -> tuple[list[dict[str, Any]], int]:
     images = b.images.list()
     users = collections.Counter(c.image_id for c in b.containers.store.all())
-    shared, layers_size = layer_sharing(b, images)
+    shared, layers_size = layer_sharing(b.images.layers, images)
     out = []
     for image in images:
         item = summary(image)
