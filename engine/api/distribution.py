@@ -8,9 +8,8 @@ The RegistryClient is the composition root's (`Backends.registry`, made on its f
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.api import images, web
 from engine.api.backends import Route, backends
@@ -20,7 +19,7 @@ from engine.errors import InvalidParameter
 from engine.images.reference import familiar, normalize
 
 if TYPE_CHECKING:
-    from engine.registry import RegistryClient
+    from engine.registry import Credentials, RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +28,8 @@ def registry_client(request: web.Request) -> RegistryClient:
     return backends(request).registry()
 
 
-def decode_registry_auth(header: str) -> Any:
-    from engine.registry import decode_registry_auth as decode
+def decode_registry_auth(header: str) -> Credentials | None:
+    from engine.registry import decode_registry_auth as decode  # loaded with the first registry request
 
     return decode(header)
 
@@ -102,41 +101,10 @@ async def auth(request: web.Request) -> web.StreamResponse:
 
 async def distribution_info(request: web.Request) -> web.StreamResponse:
     """The manifest descriptor a reference names and the platforms it offers (as dockerd answers it)."""
-    from engine.registry.manifest import Manifest, parse_manifest
-    from engine.registry.pull import fetch_config, fetch_manifest
-    from engine.registry.reference import parse
-
     name = request.match_info["name"]
     creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))
     client = registry_client(request)
-    reference = parse(name)
-
-    def fetch(session: Any) -> dict[str, Any]:
-        target = reference.digest or reference.tag or "latest"
-        body, ctype, digest = fetch_manifest(session, target, reference.familiar())
-        doc = parse_manifest(body, ctype)
-        platforms: list[dict[str, Any]] = []
-        if isinstance(doc, Manifest):
-            config = json.loads(fetch_config(session, doc.config))
-            platforms.append({k: config[k] for k in ("architecture", "os", "variant") if config.get(k)})
-        else:
-            for m in json.loads(body).get("manifests") or []:
-                p = m.get("platform") or {}
-                if p:
-                    platforms.append({k: v for k, v in p.items() if v})
-        return {
-            "Descriptor": {"mediaType": ctype, "digest": digest, "size": len(body)},
-            "Platforms": platforms,
-        }
-
-    def look() -> dict[str, Any]:
-        session, info = client._on_endpoints(
-            reference, "pull", client.credentials_for(reference.domain, creds), fetch
-        )
-        session.close()
-        return info
-
-    return web.json_response(await asyncio.to_thread(look))
+    return web.json_response(await asyncio.to_thread(client.describe, name, credentials=creds))
 
 
 def routes() -> list[Route]:
