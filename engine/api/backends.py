@@ -1,40 +1,164 @@
-"""What the HTTP layer can reach: the stores and services built by the composition root (`engine.daemon`)."""
+"""What the HTTP layer can reach: the stores and services built by the composition root (`engine.daemon`).
+
+Each route group sees the domain through a small Protocol of the calls it makes (the real classes are
+named beside each); route tests hand the app small fakes of them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import builtins
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from engine.api import web
 
 if TYPE_CHECKING:
-    from engine.build.executor import Builder
+    from engine.build.executor import BuildOptions
     from engine.config import DaemonConfig
     from engine.containers.execs import ExecService
     from engine.containers.service import ContainerService
-    from engine.events import EventBus
-    from engine.images.store import ImageStore
-    from engine.network.service import NetworkService
+    from engine.events import Event, EventFilter
+    from engine.images.listing import Layers
+    from engine.images.store import Image
+    from engine.network.model import Network
     from engine.registry import RegistryClient
-    from engine.volumes.store import VolumeStore
+    from engine.volumes.store import Volume
 
 # (method, path without version prefix, handler)
 Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+InUse = Callable[[str], list[str]]  # a volume name or an image id -> the containers using it
+Emit = Callable[[dict[str, Any]], None]  # one JSON progress message
+
+
+class Events(Protocol):
+    """engine.events.EventBus: every group publishes dockerd's events; system streams them."""
+
+    def publish(
+        self, type_: str, action: str, actor_id: str, attributes: Mapping[str, str] | None = None
+    ) -> Event: ...
+
+    def stream(
+        self, since_ns: int | None, until_ns: int | None, flt: EventFilter
+    ) -> AsyncIterator[Event]: ...
+
+
+class Volumes(Protocol):
+    """engine.volumes.store.VolumeStore, for the volumes group and system df."""
+
+    def create(
+        self,
+        name: str | None = None,
+        *,
+        driver: str = ...,
+        labels: dict[str, str] | None = ...,
+        driver_opts: dict[str, str] | None = ...,
+    ) -> Volume: ...
+
+    def get(self, name: str) -> Volume: ...
+
+    def list(
+        self, filters: Mapping[str, Sequence[str]] | None = ..., in_use: InUse | None = ...
+    ) -> builtins.list[Volume]: ...
+
+    def remove(self, name: str, *, force: bool = ..., in_use: InUse = ...) -> None: ...
+
+    def prune(
+        self, filters: Mapping[str, Sequence[str]] | None = ..., in_use: InUse = ...
+    ) -> dict[str, Any]: ...
+
+
+class Images(Protocol):
+    """engine.images.store.ImageStore, for the images group, system info and df."""
+
+    @property
+    def root(self) -> Path: ...
+
+    @property
+    def layers(self) -> Layers: ...
+
+    def list(self) -> builtins.list[Image]: ...
+
+    def get(self, ref_or_id: str) -> Image: ...
+
+    def inspect(self, ref: str) -> dict[str, Any]: ...
+
+    def history(self, ref: str) -> builtins.list[dict[str, Any]]: ...
+
+    def tag(self, ref: str, new_ref: str) -> None: ...
+
+    def remove(
+        self, ref: str, *, force: bool, prune: bool, in_use: InUse, running: InUse | None = ...
+    ) -> builtins.list[dict[str, str]]: ...
+
+    def prune(
+        self,
+        *,
+        all_unused: bool = ...,
+        filters: dict[str, builtins.list[str]] | None = ...,
+        in_use: InUse = ...,
+    ) -> dict[str, Any]: ...
+
+    def import_rootfs(
+        self,
+        tar_stream: BinaryIO,
+        repo_tag: str | None = ...,
+        changes: Sequence[str] = ...,
+        message: str = ...,
+    ) -> Image: ...
+
+    def save(self, refs: builtins.list[str]) -> Iterator[bytes]: ...
+
+    def load(self, tar_stream: BinaryIO) -> builtins.list[str]: ...
+
+
+class Networks(Protocol):
+    """engine.network.service.NetworkService, for the networks group and the containers' views."""
+
+    def get(self, ref: str) -> Network: ...
+
+    def create(self, body: dict[str, Any]) -> Network: ...
+
+    def remove(self, ref: str) -> None: ...
+
+    def find(self, filters: dict[str, list[str]]) -> list[Network]: ...
+
+    def prune(self, filters: dict[str, list[str]]) -> list[str]: ...
+
+    def inspect(self, n: Network) -> dict[str, Any]: ...
+
+    def connect(
+        self, ref: str, cid: str, name: str, running: bool, host_config: dict[str, Any], body: dict[str, Any]
+    ) -> None: ...
+
+    def disconnect(self, ref: str, cid: str, name: str, force: bool) -> None: ...
+
+    def settings(self, cid: str, config: dict[str, Any], host_config: dict[str, Any]) -> dict[str, Any]: ...
+
+    def ps_ports(self, cid: str, config: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+
+class Build(Protocol):
+    """engine.build.executor.Builder, for the build group."""
+
+    async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str: ...
+
+    def prune(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Backends:
     config: DaemonConfig
-    events: EventBus
+    events: Events
     containers: ContainerService
     execs: ExecService
-    images: ImageStore
-    volumes: VolumeStore
-    networks: NetworkService
+    images: Images
+    volumes: Volumes
+    networks: Networks
     # made on the first call (the idle daemon never loads the registry client or the builder)
     registry: Callable[[], RegistryClient]
-    builder: Callable[[], Builder]
+    builder: Callable[[], Build]
     engine_id: str
     started_at: float
 

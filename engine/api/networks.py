@@ -10,13 +10,12 @@ import asyncio
 from typing import Any
 
 from engine.api import web
-from engine.api.backends import Route, backends
+from engine.api.backends import Networks, Route, backends
 from engine.api.params import json_body, json_response, qfilters
 from engine.errors import InvalidParameter
-from engine.network.service import NetworkService
 
 
-def _service(request: web.Request) -> NetworkService:
+def _service(request: web.Request) -> Networks:
     return backends(request).networks
 
 

@@ -11,16 +11,28 @@ from engine.images.listing import hide_intermediate, layer_sharing, matching_ref
 from engine.images.store import Image
 
 
-def _image(n: int, created: str, tags: tuple[str, ...] = (), parent: str = "", layers: tuple[str, ...] = (),
-           labels: dict[str, str] | None = None) -> Image:
+def _image(
+    n: int,
+    created: str,
+    tags: tuple[str, ...] = (),
+    parent: str = "",
+    layers: tuple[str, ...] = (),
+    labels: dict[str, str] | None = None,
+) -> Image:
     config = {"created": created, "config": {"Labels": labels or {}}, "rootfs": {"diff_ids": list(layers)}}
     return Image(f"sha256:{n:064x}", config, tags, (), 0, parent=parent)
 
 
 BASE = _image(1, "2024-01-01T00:00:00.000000001Z", ("busybox:latest",), layers=("l1",))
 MID = _image(2, "2024-01-02T00:00:00Z", (), parent=BASE.id, layers=("l1", "l2"))
-APP = _image(3, "2024-01-03T00:00:00Z", ("library/app:1", "reg:5000/team/app:2"), parent=MID.id,
-             layers=("l1", "l2", "l3"), labels={"tier": "web", "v": "1"})
+APP = _image(
+    3,
+    "2024-01-03T00:00:00Z",
+    ("library/app:1", "reg:5000/team/app:2"),
+    parent=MID.id,
+    layers=("l1", "l2", "l3"),
+    labels={"tier": "web", "v": "1"},
+)
 ALL = [BASE, MID, APP]
 
 
