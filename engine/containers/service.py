@@ -15,7 +15,7 @@ import secrets
 import signal as signals
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.containers import ops, recovery, usage, validate, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
@@ -31,6 +31,13 @@ from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
 
+if TYPE_CHECKING:
+    from engine.containers.userns import Remapper
+    from engine.images.store import ImageStore
+    from engine.network.service import NetworkService
+    from engine.runtime import Runtime
+    from engine.volumes.store import VolumeStore
+
 log = logging.getLogger(__name__)
 
 
@@ -39,15 +46,15 @@ class ContainerService:
         self,
         *,
         store: ContainerStore,
-        images: Any,
-        volumes: Any,
-        runtime_for: Callable[[str], Any],
+        images: ImageStore,
+        volumes: VolumeStore,
+        runtime_for: Callable[[str], Runtime],
         events: EventBus,
         default_runtime: str,
         log_opts: dict[str, str],
-        networks: Any = None,
+        networks: NetworkService | None = None,
         log_driver: str = "json-file",
-        userns: Any = None,
+        userns: Remapper | None = None,
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -84,7 +91,7 @@ class ContainerService:
     def get(self, ref: str) -> Container:
         return self.store.get(ref)
 
-    def runtime(self, c: Container) -> Any:
+    def runtime(self, c: Container) -> Runtime:
         return self.host.runtime(c)
 
     def log_path(self, cid: str) -> Path:
