@@ -18,7 +18,7 @@ from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.store import ContainerStore
 from engine.errors import Conflict, EngineError
-from engine.runtime import idmap
+from engine.kernel import idmap
 
 if TYPE_CHECKING:
     from engine.containers.userns import Remapper

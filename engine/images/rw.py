@@ -12,7 +12,6 @@ import os
 import re
 import resource
 import stat
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.images.layers import LayerStore
 from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
 from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
+from engine.kernel import mounts
 from engine.util.atomic import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,10 @@ class RwLayers:
             return merged
         if len(options) >= resource.getpagesize():
             raise SystemError_(f"too many layers to mount for container {container_id}")
-        _run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], cwd=self.root)
+        try:
+            mounts.mount("overlay", "overlay", merged, options, cwd=self.root)
+        except mounts.MountFailed as e:
+            raise SystemError_(str(e)) from None
         log.info("rw layer mounted container=%s", container_id)
         return merged
 
@@ -88,9 +91,9 @@ class RwLayers:
         if not os.path.ismount(merged):
             return
         try:
-            _run(["umount", str(merged)])
-        except SystemError_:
-            _run(["umount", "-l", str(merged)])  # still busy in some namespace: detach it from ours
+            mounts.unmount(merged)  # still busy in some namespace: detached from ours
+        except mounts.MountFailed as e:
+            raise SystemError_(str(e)) from None
         log.info("rw layer unmounted container=%s", container_id)
 
     def remove(self, container_id: str) -> None:
@@ -156,12 +159,6 @@ def _in_lowers(lowers: list[Path], rel: str) -> bool:
             st = os.lstat(path)
             return not (stat.S_ISCHR(st.st_mode) and st.st_rdev == 0)
     return False
-
-
-def _run(argv: list[str], cwd: Path | None = None) -> None:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemError_(f"{argv[0]} failed: {proc.stderr.strip() or proc.returncode}")
 
 
 def _xattrs(path: str) -> dict[str, str]:

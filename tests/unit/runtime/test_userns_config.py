@@ -9,7 +9,7 @@ import pytest
 
 from engine.config import ConfigError, parse
 from engine.containers.userns import load
-from engine.runtime.idmap import Remap, apply_to_spec
+from engine.kernel.idmap import Remap, apply_to_spec
 
 
 def test_first_ranges_by_name_or_number(tmp_path: Path) -> None:
