@@ -167,4 +167,5 @@ BACKENDS: web.AppKey[Backends] = web.AppKey("backends", Backends)
 
 
 def backends(request: web.Request) -> Backends:
-    return request.app[BACKENDS]
+    found: Backends = request.app[BACKENDS]
+    return found

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import logging
+from typing import Any
 
 from engine.api import web
 from engine.api.backends import Route, backends
@@ -190,7 +191,7 @@ async def container_stats(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def _stat_header(stat: dict) -> str:
+def _stat_header(stat: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(stat).encode()).decode()
 
 

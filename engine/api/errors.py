@@ -31,7 +31,7 @@ STATUS: dict[type[errors.EngineError], int] = {
 def status_of(err: errors.EngineError) -> int:
     for kind in type(err).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+            return STATUS[kind]
     raise AssertionError("unreachable: EngineError is in the table")
 
 
