@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.containers import ops, recovery, usage, validate, waits
+from engine.containers.core import Core, Removal
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -27,7 +28,6 @@ from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
 from engine.containers.traffic import Traffic
-from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
 
@@ -73,45 +73,39 @@ class ContainerService:
             networks=networks,
             userns=userns,  # engine.containers.userns.Remapper with --userns-remap
         )
-        self._locks: dict[str, asyncio.Lock] = {}
+        # what the helpers below share with the service: records, host half, events, locks, run signals
+        self.core = Core(store=store, host=self.host, images=images, events=events, networks=networks)
         self._exit_fds: dict[str, int] = {}
-        self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
-        self._started: dict[str, asyncio.Event] = {}  # replaced on every exit: "a run began"
-        self._removed: dict[str, Removal] = {}
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
-        self.restarts = RestartTracker(self)
-        self.health = HealthChecker(self)
-        self.traffic = Traffic(self)
+        self.restarts = RestartTracker(self.core, self.start_locked)
+        self.traffic = Traffic(self.core)
+        self.health = HealthChecker(self.core, self.traffic)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
     def lock(self, cid: str) -> asyncio.Lock:
-        return self._locks.setdefault(cid, asyncio.Lock())
+        return self.core.lock(cid)
 
     def get(self, ref: str) -> Container:
-        return self.store.get(ref)
+        return self.core.get(ref)
 
     def runtime(self, c: Container) -> Runtime:
-        return self.host.runtime(c)
+        return self.core.runtime(c)
 
     def log_path(self, cid: str) -> Path:
-        return self.host.log_path(cid)
+        return self.core.log_path(cid)
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
-        """A container event; its attributes carry the image, the name and the labels, as dockerd's."""
-        attrs = {"image": c.image_name, "name": c.name}
-        attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
-        attrs.update(extra)
-        self.events.publish("container", action, c.id, attrs)
+        self.core.event_publish(c, action, **extra)
 
     def exited_event(self, cid: str) -> asyncio.Event:
-        return self._exited.setdefault(cid, asyncio.Event())
+        return self.core.exited_event(cid)
 
     def started_event(self, cid: str) -> asyncio.Event:
-        return self._started.setdefault(cid, asyncio.Event())
+        return self.core.started_event(cid)
 
     def removed_event(self, cid: str) -> Removal:
-        return self._removed.setdefault(cid, Removal())
+        return self.core.removed_event(cid)
 
     def counts(self) -> dict[str, int]:
         all_ = self.store.all()
@@ -235,11 +229,8 @@ class ContainerService:
         removal = self.removed_event(c.id)
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
         removal.set()
-        self._locks.pop(c.id, None)
+        self.core.forget(c.id)
         self.restarts.forget(c.id)
-        self._removed.pop(c.id, None)
-        self._exited.pop(c.id, None)
-        self._started.pop(c.id, None)
 
     async def rename(self, ref: str, new_name: str) -> None:
         if not new_name:
@@ -287,7 +278,7 @@ class ContainerService:
 
     async def start_locked(self, c: Container) -> Container:
         """Start `c`; the caller holds its lock."""
-        self._exited[c.id] = asyncio.Event()
+        self.core.new_run(c.id)
         try:
             try:
                 c = await asyncio.to_thread(self._start_host, c)
@@ -307,10 +298,7 @@ class ContainerService:
             self.event_publish(failed, "die", exitCode=str(code))
             raise
         self._watch(c)
-        started = self._started.get(c.id)
-        if started is not None:
-            started.set()
-        self._started.pop(c.id, None)
+        self.core.run_began(c.id)
         self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
@@ -468,7 +456,7 @@ class ContainerService:
 
     def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
         """Register a wait now (nothing after this call is missed); await the result later."""
-        return waits.wait_for(self, ref, condition)
+        return waits.wait_for(self.core, ref, condition)
 
     async def commit(
         self,
@@ -512,7 +500,7 @@ class ContainerService:
 
     def adopt(self, c: Container) -> None:
         """Watch a container found running at daemon start."""
-        self._exited[c.id] = asyncio.Event()
+        self.core.new_run(c.id)
         self._watch(c)
         self.restarts.on_started(c)
         self.health.start(c)
