@@ -12,6 +12,7 @@ from typing import Any
 from engine.api import web
 from engine.api.backends import Networks, Route, backends
 from engine.api.params import json_body, json_response, qfilters
+from engine.containers.model import Container
 from engine.errors import InvalidParameter
 
 
@@ -95,13 +96,13 @@ async def disconnect_network(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200)
 
 
-def overlay_inspect(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+def overlay_inspect(request: web.Request, c: Container, out: dict[str, Any]) -> dict[str, Any]:
     """A container's inspect JSON with NetworkSettings from the networking layer (used by containers.py)."""
     out["NetworkSettings"] = _service(request).settings(c.id, c.config, c.host_config)
     return out
 
 
-def overlay_summary(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+def overlay_summary(request: web.Request, c: Container, out: dict[str, Any]) -> dict[str, Any]:
     """A `docker ps` entry with its published ports and networks."""
     svc = _service(request)
     out["Ports"] = svc.ps_ports(c.id, c.config)
