@@ -37,16 +37,6 @@ def _name(request: web.Request) -> str:
     return request.match_info["name"]
 
 
-def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> list[str]:
-    """Ids of the containers created from `image_id` (all of them, or only those running)."""
-    live = ("running", "restarting", "paused")
-    return [
-        c.id
-        for c in b.containers.store.all()
-        if c.image_id == image_id and (not running_only or c.state.status in live)
-    ]
-
-
 def _event_attrs(name: str, **extra: str) -> dict[str, str]:
     return {"name": name, **extra}
 
@@ -150,8 +140,8 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
         name,
         force=force,
         prune=not noprune,
-        in_use=lambda iid: image_users(b, iid),
-        running=lambda iid: image_users(b, iid, running_only=True),
+        in_use=b.containers.image_users,
+        running=lambda iid: b.containers.image_users(iid, running_only=True),
     )
     _publish_removals(b, deleted, {image.id}, kept=image.id)
     return json_response(deleted)
@@ -161,7 +151,7 @@ async def prune_images(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     filters = {k: list(v) for k, v in qfilters(request).items()}
     before = {i.id for i in await asyncio.to_thread(b.images.list)}
-    report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=lambda iid: image_users(b, iid))
+    report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=b.containers.image_users)
     deleted = report.get("ImagesDeleted") or []
     _publish_removals(b, deleted, before)
     reclaimed = int(report.get("SpaceReclaimed") or 0)

@@ -17,7 +17,6 @@ from engine.api import web
 from engine.api.backends import Backends, Route, backends
 from engine.api.params import json_response
 from engine.api.volumes import encode as encode_volume
-from engine.api.volumes import volume_users
 from engine.containers.model import parse_rfc3339
 from engine.errors import InvalidParameter, NotFound
 from engine.images.inspect import summary
@@ -96,8 +95,8 @@ def _containers(b: Backends) -> list[dict[str, Any]]:
 
 def _volumes(b: Backends) -> list[dict[str, Any]]:
     out = []
-    for v in b.volumes.list({}, lambda n: volume_users(b, n)):
-        users = volume_users(b, v.name)
+    for v in b.volumes.list({}, b.containers.volume_users):
+        users = b.containers.volume_users(v.name)
         out.append(encode_volume(v, {"Size": dir_size(Path(v.mountpoint)), "RefCount": len(users)}))
     return out
 

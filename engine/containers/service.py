@@ -118,8 +118,22 @@ class ContainerService:
             "stopped": len(all_) - running - paused,
         }
 
-    def image_users(self, image_id: str) -> list[str]:
-        return [c.id for c in self.store.all() if c.image_id == image_id]
+    def image_users(self, image_id: str, *, running_only: bool = False) -> list[str]:
+        """Ids of the containers created from `image_id` (all of them, or only those running)."""
+        live = ("running", "restarting", "paused")
+        return [
+            c.id
+            for c in self.store.all()
+            if c.image_id == image_id and (not running_only or c.state.status in live)
+        ]
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) that mount volume `name`."""
+        return [
+            c.id
+            for c in self.store.all()
+            if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)
+        ]
 
     def image_matches(self, ref: str, c: Container) -> bool:
         """The `ancestor` filter: `ref` names the image `c` was created from (name, tag, id or prefix)."""
@@ -131,9 +145,6 @@ class ContainerService:
             return bool(self.images.get(ref).id == c.image_id)
         except (NotFound, InvalidParameter):
             return False
-
-    def volume_users(self, name: str) -> list[str]:
-        return [c.id for c in self.store.all() if any(p.get("Name") == name for p in c.mounts)]
 
     async def sizes(self, c: Container) -> tuple[int, int]:
         return await usage.sizes(self, c)

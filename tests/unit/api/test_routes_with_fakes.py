@@ -148,15 +148,11 @@ class FakeBuilder:
 _FAKES: tuple[Events, Volumes, Networks, Build] = (FakeEvents(), FakeVolumes(), FakeNetworks(), FakeBuilder())
 
 
-def _mounting(name: str) -> SimpleNamespace:
-    return SimpleNamespace(id="c" * 64, mounts=[{"Type": "volume", "Name": name}])
-
-
 def _backends(**parts: Any) -> Backends:
     defaults: dict[str, Any] = {
         "config": SimpleNamespace(data_root=Path("/nonexistent")),
         "events": FakeEvents(),
-        "containers": SimpleNamespace(store=SimpleNamespace(all=lambda: parts.get("containers_using", []))),
+        "containers": SimpleNamespace(volume_users=lambda name: parts.get("volume_users", {}).get(name, [])),
         "execs": None,
         "images": None,
         "volumes": FakeVolumes(),
@@ -200,7 +196,7 @@ def _serve(b: Backends, scenario: Callable[[Callable[..., Awaitable[Reply]]], Aw
 
 
 def test_volume_routes_decode_call_publish_encode() -> None:
-    b = _backends(containers_using=[_mounting("busy")])
+    b = _backends(volume_users={"busy": ["c" * 64]})
     events: FakeEvents = b.events  # type: ignore[assignment]
 
     async def scenario(call: Callable[..., Awaitable[Reply]]) -> None:
