@@ -1,7 +1,8 @@
 """What the HTTP layer can reach: the stores and services built by the composition root (`engine.daemon`).
 
 Each route group sees the domain through a small Protocol of the calls it makes (the real classes are
-named beside each); route tests hand the app small fakes of them.
+named beside each); route tests hand the app small fakes of them. The container groups still take
+ContainerService itself (its archive and attach helpers take the whole service).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from engine.api import web
 if TYPE_CHECKING:
     from engine.build.executor import BuildOptions
     from engine.config import DaemonConfig
-    from engine.containers.execs import ExecService
+    from engine.containers.execs import ExecConfig
     from engine.containers.service import ContainerService
     from engine.events import Event, EventFilter
     from engine.images.listing import Layers
@@ -42,6 +43,20 @@ class Events(Protocol):
     def stream(
         self, since_ns: int | None, until_ns: int | None, flt: EventFilter
     ) -> AsyncIterator[Event]: ...
+
+
+class Execs(Protocol):
+    """engine.containers.execs.ExecService, for the exec group."""
+
+    def create(self, ref: str, body: dict[str, Any]) -> str: ...
+
+    async def start(self, eid: str, *, detach: bool) -> tuple[ExecConfig, Path]: ...
+
+    def finished(self, eid: str) -> None: ...
+
+    def inspect(self, eid: str) -> dict[str, Any]: ...
+
+    async def resize(self, eid: str, height: int, width: int) -> None: ...
 
 
 class Volumes(Protocol):
@@ -151,8 +166,8 @@ class Build(Protocol):
 class Backends:
     config: DaemonConfig
     events: Events
-    containers: ContainerService
-    execs: ExecService
+    containers: ContainerService  # not yet a Protocol: the archive helpers take the whole service
+    execs: Execs
     images: Images
     volumes: Volumes
     networks: Networks
