@@ -154,7 +154,7 @@ class Engine:
             config=cfg,
             events=self.events,
             containers=self.containers,
-            execs=ExecService(self.containers),
+            execs=ExecService(self.containers.core),
             images=self.images,
             volumes=self.volumes,
             networks=self.networks,

@@ -1,7 +1,9 @@
-"""What ContainerService shares with the helpers that react to a container's life (restart policies,
-healthchecks, network traffic, waits): the records, the blocking host half, the event bus, the network hook,
-one lock per container and the signals waiters await (a run began, the current run ended, it was removed).
-The helpers take this core, not the service, so imports point one way: service -> helpers -> core."""
+"""What ContainerService shares with its helpers (restart policies, healthchecks, network traffic, waits,
+execs, the commit/update/changes/top/stats operations, sizes and prune): the records, the blocking host half,
+the image store, the event bus, the network hook, one lock per container and the signals waiters await (a run
+began, the current run ended, it was removed). The helpers take this core, not the service, so imports point
+one way: service -> helpers -> core. (`recovery`, the service's own restore, and `archive` still take the
+service.)"""
 
 from __future__ import annotations
 

@@ -147,13 +147,16 @@ class ContainerService:
             return False
 
     async def sizes(self, c: Container) -> tuple[int, int]:
-        return await usage.sizes(self, c)
+        return await usage.sizes(self.core, c)
 
     def graph_driver_data(self, c: Container) -> dict[str, str] | None:
-        return usage.graph_driver_data(self, c)
+        return usage.graph_driver_data(self.core, c)
 
     async def prune(self, filters: dict[str, tuple[str, ...]], until_ns: list[int]) -> tuple[list[str], int]:
-        return await usage.prune(self, filters, until_ns)
+        async def remove(cid: str) -> None:
+            await self.remove(cid, force=False, volumes=False)
+
+        return await usage.prune(self.core, remove, filters, until_ns)
 
     # ---- create / remove / rename --------------------------------------------------------------------------
 
@@ -481,20 +484,27 @@ class ContainerService:
         pause: bool,
     ) -> str:
         return await ops.commit(
-            self, ref, tags=tags, config=config, changes=changes, comment=comment, author=author, pause=pause
+            self.core,
+            ref,
+            tags=tags,
+            config=config,
+            changes=changes,
+            comment=comment,
+            author=author,
+            pause=pause,
         )
 
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
-        return await ops.update(self, ref, body)
+        return await ops.update(self.core, ref, body)
 
     async def changes(self, ref: str) -> list[dict[str, Any]]:
-        return await ops.changes(self, ref)
+        return await ops.changes(self.core, ref)
 
     async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
-        return await ops.top(self, ref, ps_args)
+        return await ops.top(self.core, ref, ps_args)
 
     async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
-        return await ops.stats(self, cid, previous)
+        return await ops.stats(self.core, cid, previous)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
