@@ -23,6 +23,7 @@ from engine.images import reference
 
 if TYPE_CHECKING:
     from engine.build.executor import BuildOptions
+    from engine.registry import Credentials
 
 
 def build_root(b: Backends) -> Path:
@@ -56,7 +57,7 @@ def _json_list(request: web.Request, name: str) -> list[str]:
     return value
 
 
-def registry_config(header: str) -> dict[str, Any]:
+def registry_config(header: str) -> dict[str, Credentials]:
     """X-Registry-Config: base64url JSON {registry: auth config}, the credentials for base-image pulls."""
     if not header.strip():
         return {}
@@ -67,7 +68,7 @@ def registry_config(header: str) -> dict[str, Any]:
         raise InvalidParameter("invalid X-Registry-Config header: not base64url-encoded JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid X-Registry-Config header: not a JSON object")
-    out: dict[str, Any] = {}
+    out: dict[str, Credentials] = {}
     for key, entry in data.items():
         if isinstance(entry, dict):
             raw = base64.urlsafe_b64encode(json.dumps(entry).encode()).decode()

@@ -32,7 +32,7 @@ from engine.images.reference import familiar, normalize
 if TYPE_CHECKING:
     from engine.containers.service import ContainerService
     from engine.images.store import Image, ImageStore
-    from engine.registry import RegistryClient
+    from engine.registry import Credentials, RegistryClient
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
@@ -86,7 +86,7 @@ class BuildOptions:
     no_cache: bool = False
     pull: bool = False
     platform: str = ""
-    registry_auth: dict[str, Any] = field(default_factory=dict)  # registry host -> Credentials (base pulls)
+    registry_auth: dict[str, Credentials] = field(default_factory=dict)  # registry host -> base-pull creds
     cache_from: tuple[str, ...] = ()
 
 
