@@ -1,13 +1,14 @@
 """What the HTTP layer can reach: the stores and services built by the composition root (`engine.daemon`).
 
 Each route group sees the domain through a small Protocol of the calls it makes (the real classes are
-named beside each); route tests hand the app small fakes of them. The container groups still take
-ContainerService itself (its archive and attach helpers take the whole service).
+named beside each); route tests hand the app small fakes of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +19,17 @@ from engine.api import web
 if TYPE_CHECKING:
     from engine.build.executor import BuildOptions
     from engine.config import DaemonConfig
+    from engine.containers.archive import ByteSource
+    from engine.containers.core import Removal
     from engine.containers.execs import ExecConfig
-    from engine.containers.service import ContainerService
+    from engine.containers.model import Container
+    from engine.containers.store import ContainerStore
     from engine.events import Event, EventFilter
     from engine.images.listing import Layers
     from engine.images.store import Image
     from engine.network.model import Network
     from engine.registry import RegistryClient
+    from engine.runtime import Runtime
     from engine.volumes.store import Volume
 
 # (method, path without version prefix, handler)
@@ -43,6 +48,102 @@ class Events(Protocol):
     def stream(
         self, since_ns: int | None, until_ns: int | None, flt: EventFilter
     ) -> AsyncIterator[Event]: ...
+
+
+class Containers(Protocol):
+    """engine.containers.service.ContainerService: the container, attach and file groups; image and volume
+    users for the image and volume groups; counts and sizes for system info and df."""
+
+    pending_attach: dict[str, int]  # attach clients waiting for a start (docker run)
+
+    @property
+    def store(self) -> ContainerStore: ...
+
+    def get(self, ref: str) -> Container: ...
+
+    def lock(self, cid: str) -> asyncio.Lock: ...
+
+    def runtime(self, c: Container) -> Runtime: ...
+
+    def log_path(self, cid: str) -> Path: ...
+
+    def event_publish(self, c: Container, action: str, **extra: str) -> None: ...
+
+    def started_event(self, cid: str) -> asyncio.Event: ...
+
+    def removed_event(self, cid: str) -> Removal: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def image_users(self, image_id: str, *, running_only: bool = ...) -> list[str]: ...
+
+    def volume_users(self, name: str) -> list[str]: ...
+
+    def image_matches(self, ref: str, c: Container) -> bool: ...
+
+    async def sizes(self, c: Container) -> tuple[int, int]: ...
+
+    def graph_driver_data(self, c: Container) -> dict[str, str] | None: ...
+
+    async def prune(
+        self, filters: dict[str, tuple[str, ...]], until_ns: list[int]
+    ) -> tuple[list[str], int]: ...
+
+    async def create(
+        self, name: str | None, body: dict[str, Any], platform: str = ...
+    ) -> tuple[str, list[str]]: ...
+
+    async def start(self, ref: str) -> None: ...
+
+    async def stop(self, ref: str, *, signal: str | None = ..., timeout: int | None = ...) -> None: ...
+
+    async def restart(self, ref: str, *, signal: str | None = ..., timeout: int | None = ...) -> None: ...
+
+    async def kill(self, ref: str, signal: str | None) -> None: ...
+
+    async def pause(self, ref: str) -> None: ...
+
+    async def unpause(self, ref: str) -> None: ...
+
+    async def remove(self, ref: str, *, force: bool, volumes: bool) -> None: ...
+
+    async def rename(self, ref: str, new_name: str) -> None: ...
+
+    async def update(self, ref: str, body: dict[str, Any]) -> list[str]: ...
+
+    async def resize(self, ref: str, height: int, width: int) -> None: ...
+
+    def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]: ...
+
+    async def commit(
+        self,
+        ref: str,
+        *,
+        tags: list[str],
+        config: dict[str, Any] | None,
+        changes: list[str],
+        comment: str,
+        author: str,
+        pause: bool,
+    ) -> str: ...
+
+    async def changes(self, ref: str) -> list[dict[str, Any]]: ...
+
+    async def top(self, ref: str, ps_args: str) -> dict[str, Any]: ...
+
+    async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]: ...
+
+    async def stat_path(self, c: Container, path: str) -> dict[str, Any]: ...
+
+    def reading(
+        self, c: Container, path: str
+    ) -> contextlib.AbstractAsyncContextManager[tuple[dict[str, Any], AsyncIterator[bytes]]]: ...
+
+    async def extract(
+        self, c: Container, path: str, body: ByteSource, *, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool
+    ) -> None: ...
+
+    def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
 
 class Execs(Protocol):
@@ -166,7 +267,7 @@ class Build(Protocol):
 class Backends:
     config: DaemonConfig
     events: Events
-    containers: ContainerService  # not yet a Protocol: the archive helpers take the whole service
+    containers: Containers
     execs: Execs
     images: Images
     volumes: Volumes

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import signal as signals
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, Not
 from engine.events import EventBus
 
 if TYPE_CHECKING:
+    from engine.containers.archive import ByteSource
     from engine.containers.userns import Remapper
     from engine.images.store import ImageStore
     from engine.network.service import NetworkService
@@ -505,6 +506,34 @@ class ContainerService:
 
     async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
         return await ops.stats(self.core, cid, previous)
+
+    # files in the container (engine.containers.archive: its tar helpers load on first use)
+
+    async def stat_path(self, c: Container, path: str) -> dict[str, Any]:
+        from engine.containers import archive
+
+        return await archive.stat_path(self, c, path)
+
+    def reading(
+        self, c: Container, path: str
+    ) -> contextlib.AbstractAsyncContextManager[tuple[dict[str, Any], AsyncIterator[bytes]]]:
+        from engine.containers import archive
+
+        return archive.reading(self, c, path)
+
+    async def extract(
+        self, c: Container, path: str, body: ByteSource, *, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool
+    ) -> None:
+        from engine.containers import archive
+
+        await archive.extract(
+            self, c, path, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid
+        )
+
+    def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        from engine.containers import archive
+
+        return archive.exporting(self, c)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
