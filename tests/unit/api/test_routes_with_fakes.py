@@ -273,3 +273,49 @@ def test_build_prune_asks_the_builder() -> None:
 
     _serve(b, scenario)
     assert builder.pruned == 1
+
+
+class FakeLifecycle:
+    """The lifecycle calls of the Containers protocol, recorded; a container named `gone` is missing."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def _known(self, ref: str) -> None:
+        if ref == "gone":
+            raise NotFound(f"No such container: {ref}")
+
+    async def stop(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
+        self._known(ref)
+        self.calls.append(("stop", ref, signal, timeout))
+
+    async def kill(self, ref: str, signal: str | None) -> None:
+        self._known(ref)
+        self.calls.append(("kill", ref, signal))
+
+    async def rename(self, ref: str, new_name: str) -> None:
+        self.calls.append(("rename", ref, new_name))
+
+
+def test_container_lifecycle_routes_decode_the_query() -> None:
+    fake = FakeLifecycle()
+    b = _backends(containers=fake)
+
+    async def scenario(call: Callable[..., Awaitable[Reply]]) -> None:
+        assert await call("POST", "/v1.43/containers/web/stop?t=3&signal=SIGINT") == (204, None)
+        assert await call("POST", "/containers/web/stop?timeout=7") == (204, None)
+        assert await call("POST", "/containers/web/stop?t=soon") == (
+            400,
+            {"message": "invalid value for t: 'soon'"},
+        )
+        assert await call("POST", "/containers/web/kill?signal=HUP") == (204, None)
+        assert await call("POST", "/containers/gone/kill") == (404, {"message": "No such container: gone"})
+        assert await call("POST", "/containers/web/rename?name=front") == (204, None)
+
+    _serve(b, scenario)
+    assert fake.calls == [
+        ("stop", "web", "SIGINT", 3),
+        ("stop", "web", None, 7),
+        ("kill", "web", "HUP"),
+        ("rename", "web", "front"),
+    ]
