@@ -24,7 +24,7 @@ from composer.progress import Progress
 from composer.spec import ProjectMeta, container_config, image_ref
 
 if TYPE_CHECKING:
-    import docker
+    from composer.lite import Client
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class ExecuteError(ComposerError):
 
 @dataclass
 class Context:
-    api: docker.APIClient
+    api: Client
     project: Project | None
     progress: Progress
     meta: ProjectMeta = field(default_factory=lambda: ProjectMeta(working_dir=""))
@@ -125,13 +125,16 @@ def _create_network(op: Operation, ctx: Context) -> None:
     }
     ipam = None
     if net.ipam:
-        from docker.types import IPAMConfig, IPAMPool
-
         pools = [
-            IPAMPool(subnet=c.get("subnet"), iprange=c.get("ip_range"), gateway=c.get("gateway"))
+            {
+                "Subnet": c.get("subnet"),
+                "IPRange": c.get("ip_range"),
+                "Gateway": c.get("gateway"),
+                "AuxiliaryAddresses": None,
+            }
             for c in net.ipam.get("config") or []
         ]
-        ipam = IPAMConfig(driver=net.ipam.get("driver") or "default", pool_configs=pools)
+        ipam = {"Driver": net.ipam.get("driver") or "default", "Config": pools}
     with engine_errors(f"creating network {net.name}"):
         ctx.api.create_network(
             net.name,
