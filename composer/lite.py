@@ -13,16 +13,19 @@ exec hand back the hijacked socket.
 
 from __future__ import annotations
 
+import _socket
 import base64
 import contextlib
 import json
-import socket
 import threading
 import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.transport import APIError, Connection, Endpoint, Response, raise_for
+
+if TYPE_CHECKING:
+    import socket
 
 LiteError = APIError  # the name callers catch: an HTTP error reply, with status_code and explanation
 
@@ -54,7 +57,7 @@ class Stream:
         conn = self._reply.conn
         if conn.sock is not None:
             with contextlib.suppress(OSError):  # wakes a reader blocked in recv on another thread
-                conn.sock.shutdown(socket.SHUT_RDWR)
+                conn.sock.shutdown(_socket.SHUT_RDWR)
         conn.close()
 
 
@@ -179,7 +182,7 @@ class Client:
         return Stream(reply, _json_messages(reply.chunks()))
 
     def _hijack(self, path: str, params: Mapping[str, Any] | None, body: Any = None) -> socket.socket:
-        conn = self.endpoint.connect(self.timeout)
+        conn = self.endpoint.connect(self.timeout, hijack=True)
         data = json.dumps(body).encode() if body is not None else None
         try:
             return conn.hijack(

@@ -14,12 +14,16 @@ connection becomes a raw socket after the response head). http.client would do t
 
 from __future__ import annotations
 
+import _socket  # the C socket type: `import socket` costs ~3 ms of a command's start (its enums)
 import contextlib
 import os
-import socket
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import socket
 
 _MAX_HEAD = 64 * 1024
 _READ = 65536
@@ -54,7 +58,20 @@ class Endpoint:
             return cls("unix", host, environ)
         raise ValueError(f"unsupported engine host {host!r} (use unix://, tcp://, https:// or ssh://)")
 
-    def connect(self, timeout: float | None) -> Connection:
+    def connect(self, timeout: float | None, *, hijack: bool = False) -> Connection:
+        """A new connection. Plain requests on a unix socket use the C socket type directly; a hijacked
+        one (attach, exec) is a full `socket.socket`, as its users expect."""
+        if self.scheme == "unix" and not hijack:
+            raw = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            try:
+                raw.settimeout(timeout)
+                raw.connect(self.address)
+            except OSError:
+                raw.close()
+                raise
+            return Connection(raw)
+        import socket
+
         if self.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -104,6 +121,7 @@ def _tls_context(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
 
 def _ssh_dial(destination: str, timeout: float | None) -> socket.socket:
     """A socket whose other end is `ssh DEST docker system dial-stdio` (what the docker CLI runs)."""
+    import socket
     import subprocess
 
     userhost, _, _path = destination.partition("/")
@@ -135,7 +153,7 @@ def _ssh_dial(destination: str, timeout: float | None) -> socket.socket:
 class Connection:
     """One HTTP/1.1 connection; `exchange` sends a request and reads the reply's head."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket | _socket.socket) -> None:
         self.sock = sock
         self._buf = bytearray()
         self.reusable = True
@@ -194,10 +212,10 @@ class Connection:
         The head is read without reading past it (peeked), so no stream byte is left in a buffer."""
         self.send(method, target, {**headers, "Connection": "Upgrade", "Upgrade": "tcp"}, body)
         self.reusable = False
-        if type(self.sock) is socket.socket:  # an SSLSocket cannot peek
+        if not hasattr(self.sock, "cipher"):  # an SSLSocket cannot peek
             head = b""
             while b"\r\n\r\n" not in head:
-                peeked = self.sock.recv(_MAX_HEAD, socket.MSG_PEEK)
+                peeked = self.sock.recv(_MAX_HEAD, _socket.MSG_PEEK)
                 if not peeked:
                     raise ProtocolError("connection closed before a response")
                 end = peeked.find(b"\r\n\r\n")
