@@ -289,8 +289,8 @@ def growth(sizes: Sequence[int], cycles: int) -> str:
         "",
         f"Date: {_now()}",
         f"Machine: {machine()} (load at start {' '.join(f'{x:.2f}' for x in load_before)})",
-        f"Cycles: {cycles} per size (up -d, then down -t 10), the two sides alternating first; medians. Services "
-        "in dependency groups of 10 (each depends on one service of the previous group).",
+        f"Cycles: {cycles} per size (up -d, then down -t 10), the two sides alternating first; medians. "
+        "Services in dependency groups of 10 (each depends on one service of the previous group).",
         "",
         "| services | composer up s | Compose v2 up s | ratio | composer down s | Compose v2 down s | ratio "
         "| GET /containers/json ms (ours / dockerd) |",
