@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +23,7 @@ def test_listing_read_from_source_matches_the_module(name: str) -> None:
 
 _REPORT_MODULES = """
 import sys
+from pathlib import Path
 from composer.cli.main import main
 code = main(sys.argv[1:])
 sys.stderr.write("\\n".join(sorted(sys.modules)))
@@ -42,3 +44,56 @@ def test_help_and_version_import_no_command_but_their_own() -> None:
     assert [m for m in _imported("version") if m.startswith("composer.cli.commands.")] == [
         "composer.cli.commands.version"
     ]
+
+
+def _build(cache: object) -> type:
+    """A frozen dataclass made with `cache` standing in for dataclasses' exec."""
+    import dataclasses
+
+    saved = dataclasses.__dict__.get("exec")
+    dataclasses.exec = cache.exec  # type: ignore[attr-defined]
+    try:
+
+        @dataclasses.dataclass(frozen=True)
+        class Point:
+            x: int
+            y: int = 0
+
+        return Point
+    finally:
+        if saved is None:
+            del dataclasses.exec  # type: ignore[attr-defined]
+        else:
+            dataclasses.exec = saved  # type: ignore[attr-defined]
+
+
+def test_code_cache_reuses_compiled_methods_across_runs(tmp_path: Path) -> None:
+    import dataclasses
+
+    from composer._codecache import _Cache
+
+    path = str(tmp_path / "c.marshal")
+    first = _Cache(path)
+    point = _build(first)
+    assert first.added and first.codes
+    first.save()
+    second = _Cache(path)
+    assert set(second.codes) == set(first.codes)
+    again = _build(second)
+    assert not second.added  # every method came from the file
+    p, q = point(1, 2), again(1, 2)
+    assert (repr(p), p == point(1, 2), hash(p) == hash(point(1, 2))) == (repr(q), True, True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        q.x = 3  # type: ignore[misc]
+
+
+def test_a_corrupt_code_cache_is_rebuilt(tmp_path: Path) -> None:
+    from composer._codecache import _Cache
+
+    path = tmp_path / "c.marshal"
+    path.write_bytes(b"\x00not marshal")
+    cache = _Cache(str(path))
+    assert cache.codes == {}
+    assert _build(cache)(1).x == 1
+    cache.save()
+    assert _Cache(str(path)).codes
