@@ -122,10 +122,9 @@ class Client:
     ) -> Any:
         """One call on the thread's keep-alive connection; the reply's JSON (None when empty, or for 304:
         already in that state, which docker-py does not treat as an error either)."""
+        content_type: str | None = "application/x-tar" if data is not None else None
         if body is not None:
             data, content_type = json.dumps(body).encode(), "application/json"
-        else:
-            content_type = "application/x-tar" if data is not None else None
         target = self._target(path, params)
         hdrs = self._headers(headers, content_type)
         for attempt in (0, 1):
@@ -599,10 +598,10 @@ def _log_payloads(reply: Response) -> Iterator[bytes]:
                 break
             yield pending[8 : 8 + size]
             pending = pending[8 + size :]
-        chunk = next(chunks, None)
-        if chunk is None:
+        more = next(chunks, None)
+        if more is None:
             return
-        pending += chunk
+        pending += more
 
 
 def _path_stat(headers: Mapping[str, str]) -> JSON:
@@ -655,10 +654,3 @@ def _id(exec_id: str | Mapping[str, Any]) -> str:
 
 def _q(value: str, safe: str = "") -> str:
     return urllib.parse.quote(value, safe=safe)
-
-
-def unix_path(host: str) -> str | None:
-    """The socket path of a unix:// host, else None."""
-    if host.startswith("unix://"):
-        return host[len("unix://") :] or None
-    return None

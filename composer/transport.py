@@ -136,8 +136,8 @@ def _ssh_dial(destination: str, timeout: float | None) -> socket.socket:
     try:
         subprocess.Popen(
             [*argv, "--", userhost, "docker", "system", "dial-stdio"],
-            stdin=theirs,
-            stdout=theirs,
+            stdin=theirs.fileno(),
+            stdout=theirs.fileno(),
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -234,7 +234,7 @@ class Connection:
         reply = self.read_head(method)
         if reply.status >= 400:
             raise_for(reply)
-        return self.sock
+        return self.sock  # type: ignore[return-value]  # hijacked connections are made as socket.socket
 
     def _fill(self) -> bool:
         data = self.sock.recv(_READ)
