@@ -333,8 +333,9 @@ def growth(sizes: Sequence[int], cycles: int) -> str:
     out += ["", "Targets: " + "; ".join(verdicts) + "."]
     if notes:
         out.append(
-            f"dockerd refused the network removal of {len(notes)} `down`s (\"has active endpoints\"): their time "
-            "is that of the refused `down` (every container removed), the network was removed after, untimed."
+            f'dockerd refused the network removal of {len(notes)} `down`s ("has active endpoints"): their '
+            "time is that of the refused `down` (every container removed); the network was removed after, "
+            "untimed."
         )
     return "\n".join(out) + "\n"
 
