@@ -127,7 +127,7 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
 
 
 def _short(exc: BaseException) -> str:
-    """An API error's own message without docker-py's 'NNN Client Error for http+docker://...' prefix."""
+    """An error's own message (an API error's `explanation`: the engine's words), on one line."""
     explanation = getattr(exc, "explanation", None)
     if explanation:
         return str(explanation.decode() if isinstance(explanation, bytes) else explanation).strip()
