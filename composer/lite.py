@@ -13,52 +13,20 @@ exec hand back the hijacked socket.
 
 from __future__ import annotations
 
-import _socket
 import base64
-import contextlib
 import json
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from composer.streams import Stream, json_messages, log_payloads, path_stat
 from composer.transport import APIError, Connection, Endpoint, Response, raise_for
 
 if TYPE_CHECKING:
     import socket
 
-LiteError = APIError  # the name callers catch: an HTTP error reply, with status_code and explanation
-
 JSON = dict[str, Any]
-
-
-class Stream:
-    """A streaming reply as an iterator (of chunks, frames' payloads or decoded JSON messages) that owns
-    its connection: `close()` (or the end of the stream) closes it."""
-
-    def __init__(self, reply: Response, items: Iterator[Any]) -> None:
-        self._reply = reply
-        self._items = items
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def __next__(self) -> Any:
-        try:
-            return next(self._items)
-        except StopIteration:
-            self.close()
-            raise
-        except OSError:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        conn = self._reply.conn
-        if conn.sock is not None:
-            with contextlib.suppress(OSError):  # wakes a reader blocked in recv on another thread
-                conn.sock.shutdown(_socket.SHUT_RDWR)
-        conn.close()
 
 
 class Client:
@@ -178,7 +146,7 @@ class Client:
         return reply
 
     def _json_stream(self, reply: Response) -> Stream:
-        return Stream(reply, _json_messages(reply.chunks()))
+        return Stream(reply, json_messages(reply.chunks()))
 
     def _hijack(self, path: str, params: Mapping[str, Any] | None, body: Any = None) -> socket.socket:
         conn = self.endpoint.connect(self.timeout, hijack=True)
@@ -352,7 +320,7 @@ class Client:
             "until": _timestamp(until),
         }
         reply = self._open("GET", f"/containers/{_q(container)}/logs", params)
-        items = _log_payloads(reply)
+        items = log_payloads(reply)
         if stream:
             return Stream(reply, items)
         try:
@@ -362,7 +330,7 @@ class Client:
 
     def get_archive(self, container: str, path: str) -> tuple[Stream, JSON]:
         reply = self._open("GET", f"/containers/{_q(container)}/archive", {"path": path})
-        return Stream(reply, reply.chunks()), _path_stat(reply.headers)
+        return Stream(reply, reply.chunks()), path_stat(reply.headers)
 
     def archive_stat(self, container: str, path: str) -> JSON | None:
         """The X-Docker-Container-Path-Stat of `path` in the container; None when it does not exist."""
@@ -377,7 +345,7 @@ class Client:
                 return None
             if reply.status >= 400:
                 raise APIError(reply.status, reply.reason)
-            return _path_stat(reply.headers)
+            return path_stat(reply.headers)
         finally:
             conn.close()
 
@@ -510,7 +478,7 @@ class Client:
         params = {"fromSrc": "-", "repo": repository, "tag": tag}
         reply = self._open("POST", "/images/create", params, data=data, content_type="application/tar")
         try:
-            messages = list(_json_messages(reply.chunks()))
+            messages = list(json_messages(reply.chunks()))
         finally:
             reply.conn.close()
         for message in messages:
@@ -555,58 +523,6 @@ def _error(status: int, data: bytes, reason: str) -> APIError:
     except (ValueError, AttributeError):
         message = data.decode(errors="replace").strip()
     return APIError(status, message or reason or f"HTTP {status}")
-
-
-def _json_messages(chunks: Iterable[bytes]) -> Iterator[Any]:
-    """Decoded JSON values from a stream of them (newline-separated, split anywhere by the transport)."""
-    decoder = json.JSONDecoder()
-    pending = ""
-    for chunk in chunks:
-        pending += chunk.decode(errors="replace")
-        while True:
-            text = pending.lstrip()
-            if not text:
-                pending = ""
-                break
-            try:
-                value, end = decoder.raw_decode(text)
-            except ValueError:
-                pending = text  # an incomplete value: wait for more
-                break
-            yield value
-            pending = text[end:]
-    if pending.strip():
-        yield json.loads(pending)
-
-
-def _log_payloads(reply: Response) -> Iterator[bytes]:
-    chunks = reply.chunks()
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        if len(pending) >= 8:
-            break
-    if not (len(pending) >= 8 and pending[0] in (0, 1, 2) and pending[1:4] == b"\0\0\0"):
-        if pending:
-            yield pending
-        yield from chunks
-        return
-    while True:
-        while len(pending) >= 8:
-            size = int.from_bytes(pending[4:8], "big")
-            if len(pending) < 8 + size:
-                break
-            yield pending[8 : 8 + size]
-            pending = pending[8 + size :]
-        more = next(chunks, None)
-        if more is None:
-            return
-        pending += more
-
-
-def _path_stat(headers: Mapping[str, str]) -> JSON:
-    value = headers.get("x-docker-container-path-stat", "")
-    return dict(json.loads(base64.b64decode(value))) if value else {}
 
 
 def _param(value: Any) -> Any:
