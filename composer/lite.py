@@ -265,6 +265,9 @@ class Client:
             "POST", f"/containers/{_q(container)}/restart", {"t": timeout}, extra_timeout=timeout or 10
         )
 
+    def rename(self, container: str, name: str) -> None:
+        self.request("POST", f"/containers/{_q(container)}/rename", {"name": name})
+
     def kill(self, container: str, signal: str | int | None = None) -> None:
         self.request("POST", f"/containers/{_q(container)}/kill", {"signal": signal})
 
