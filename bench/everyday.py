@@ -21,6 +21,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -64,14 +65,22 @@ class Side:
     socket: Path
 
     def run(self, args: Sequence[str], *, timeout: float = 900) -> float:
+        return self.run_timed(args, timeout=timeout)[0]
+
+    def run_timed(self, args: Sequence[str], *, timeout: float = 900) -> tuple[float, float]:
+        """(wall seconds, CPU seconds of the process: user + system). The CPU figure moves far less with
+        other sessions' load than the wall time, so it is reported beside it."""
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(
             [*self.argv, *args], cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=timeout
         )
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise RuntimeError(f"{self.name}: {' '.join(args)}: rc={proc.returncode}: {proc.stderr[-300:]}")
-        return elapsed
+        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        return elapsed, cpu
 
 
 def write_project(where: Path, services: int, group: int = 10) -> None:
@@ -149,17 +158,23 @@ def _quiet() -> Iterator[None]:
 
 
 def interleaved(
-    rounds: int, cases: Sequence[tuple[str, list[Callable[[], float]]]]
-) -> dict[str, list[float]]:
-    """Medians per case and runner; each round runs every case once per runner, rotating who goes first."""
-    samples: dict[str, list[list[float]]] = {label: [[] for _ in runners] for label, runners in cases}
+    rounds: int, cases: Sequence[tuple[str, list[Callable[[], tuple[float, float]]]]]
+) -> dict[str, list[tuple[float, float]]]:
+    """Medians (wall, CPU) per case and runner; each round runs every case once per runner, rotating who
+    goes first."""
+    samples: dict[str, list[list[tuple[float, float]]]] = {
+        label: [[] for _ in runners] for label, runners in cases
+    }
     for r in range(rounds):
         for label, runners in cases:
             order = list(range(len(runners)))
             order = order[r % len(order) :] + order[: r % len(order)]
             for i in order:
                 samples[label][i].append(runners[i]())
-    return {label: [statistics.median(s) for s in per] for label, per in samples.items()}
+    return {
+        label: [(statistics.median(w for w, _ in s), statistics.median(c for _, c in s)) for s in per]
+        for label, per in samples.items()
+    }
 
 
 def python_floor(env: dict[str, str], runs: int = 15) -> tuple[float, float]:
@@ -204,21 +219,25 @@ def everyday(rounds: int) -> str:
         "The ratio is judged on the first column; `composer -S` is the same code started without site's .pth "
         "files (site-packages on PYTHONPATH), as a plain install without those hooks would start.",
         "",
-        "| command | composer s | Compose v2 s | ratio | target | met? | composer -S s | ratio -S |",
-        "|---|---|---|---|---|---|---|---|",
+        "CPU columns: user + system time of the process (Compose v2's Go runtime included), medians.",
+        "",
+        "| command | composer s | Compose v2 s | ratio | target | met? | composer -S s | ratio -S "
+        "| CPU composer / Compose v2 / composer -S s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, _args, target in EVERYDAY:
-        a, b, c = medians[label]
+        (a, a_cpu), (b, b_cpu), (c, c_cpu) = medians[label]
         ratio = a / b
         out.append(
             f"| {label} | {a:.3f} | {b:.3f} | {ratio:.2f} | <= {target:.1f} | "
-            f"{'met' if ratio <= target else 'NOT met'} | {c:.3f} | {c / b:.2f} |"
+            f"{'met' if ratio <= target else 'NOT met'} | {c:.3f} | {c / b:.2f} "
+            f"| {a_cpu:.3f} / {b_cpu:.3f} / {c_cpu:.3f} |"
         )
     return "\n".join(out) + "\n"
 
 
-def _runner(side: Side, args: list[str]) -> Callable[[], float]:
-    return lambda: side.run(args)
+def _runner(side: Side, args: list[str]) -> Callable[[], tuple[float, float]]:
+    return lambda: side.run_timed(args)
 
 
 # ---- growth ----
