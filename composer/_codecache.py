@@ -42,7 +42,9 @@ class _Cache:
             pass
 
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:  # noqa: A002
-        if isinstance(source, str):
+        # only composer's own classes (dataclasses passes the class's module globals): a program that
+        # imports composer as a library keeps its own classes out of this file
+        if isinstance(source, str) and _ours(globals):
             stored = self.codes.get(source)
             code: CodeType | None = None
             if stored is not None:
@@ -70,6 +72,10 @@ class _Cache:
         except OSError:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _ours(namespace: Any) -> bool:
+    return isinstance(namespace, dict) and str(namespace.get("__name__", "")).startswith("composer")
 
 
 def cache_path(environ: Any = os.environ) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -46,21 +47,21 @@ def test_help_and_version_import_no_command_but_their_own() -> None:
     ]
 
 
-def _build(cache: object) -> type:
-    """A frozen dataclass made with `cache` standing in for dataclasses' exec."""
+def _build(cache: object, module: str = "composer.example") -> type:
+    """A frozen dataclass of `module` made with `cache` standing in for dataclasses' exec."""
     import dataclasses
 
     saved = dataclasses.__dict__.get("exec")
     dataclasses.exec = cache.exec  # type: ignore[attr-defined]
+    owner = types.ModuleType(module)  # dataclasses reads the class's module from sys.modules
+    sys.modules[module] = owner
     try:
-
-        @dataclasses.dataclass(frozen=True)
-        class Point:
-            x: int
-            y: int = 0
-
-        return Point
+        owner.dataclasses = dataclasses  # type: ignore[attr-defined]
+        source = "@dataclasses.dataclass(frozen=True)\nclass Point:\n    x: int\n    y: int = 0\n"
+        exec(source, owner.__dict__)
+        return owner.Point  # type: ignore[attr-defined, no-any-return]
     finally:
+        del sys.modules[module]
         if saved is None:
             del dataclasses.exec  # type: ignore[attr-defined]
         else:
@@ -97,3 +98,11 @@ def test_a_corrupt_code_cache_is_rebuilt(tmp_path: Path) -> None:
     assert _build(cache)(1).x == 1
     cache.save()
     assert _Cache(str(path)).codes
+
+
+def test_code_cache_keeps_only_composers_classes(tmp_path: Path) -> None:
+    from composer._codecache import _Cache
+
+    cache = _Cache(str(tmp_path / "c.marshal"))
+    assert _build(cache, module="someone_else.models")(1).x == 1
+    assert not cache.added and cache.codes == {}
