@@ -16,8 +16,10 @@ same API is what makes it a good witness).
     with engine_errors("starting web"):
         engine.api.start(container_id)
 
-Host choice: `-H` wins, then DOCKER_HOST, then the embedded socket (`composer.embedded.places`). Only for the
-embedded default do we start a daemon when nobody answers, and we say so in one line on stderr.
+Host choice, as the docker CLI's: `--context` (an error together with `-H`), then `-H`, then DOCKER_HOST,
+then DOCKER_CONTEXT or config.json's currentContext (`composer.dockercli.contexts`: host and TLS material),
+then the "default" context: the embedded socket (`composer.embedded.places`). Only for the embedded engine
+do we start a daemon when nobody answers, and we say so in one line on stderr.
 """
 
 from __future__ import annotations
@@ -72,16 +74,32 @@ class Engine:
             self.api.close()
 
 
-def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+def resolve_host(
+    option: str | None, environ: Mapping[str, str], context: str | None = None
+) -> tuple[str, bool]:
     """(host, is_embedded_default)."""
-    if option:
-        return option, False
-    env = environ.get("DOCKER_HOST", "").strip()
-    if env:
-        return env, False
+    host, embedded, _ = resolve_endpoint(option, context, environ)
+    return host, embedded
+
+
+def resolve_endpoint(
+    option: str | None, context: str | None, environ: Mapping[str, str]
+) -> tuple[str, bool, Mapping[str, str]]:
+    """(host, is_embedded_default, environ with the selected context's TLS settings)."""
+    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
+        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
+    from composer.dockercli import contexts
+
+    name = contexts.selected_name(context, option, environ)
+    if name is None:
+        return option or environ["DOCKER_HOST"].strip(), False, environ
     from composer.embedded import places
 
-    return places(environ).host, True
+    embedded = places(environ).host
+    if name != contexts.DEFAULT:
+        endpoint = contexts.read(name, environ)  # `composer engine context` names the embedded one
+        return endpoint.host, endpoint.host == embedded, {**environ, **endpoint.tls_environ()}
+    return embedded, True, environ
 
 
 def make_api(host: str, environ: Mapping[str, str], *, timeout: float | None = TIMEOUT) -> Client:
@@ -112,18 +130,19 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
 
 def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
     """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded = resolve_host(options.host, options.environ)
-    if embedded and start_embedded and not ping(host, options.environ):
+    host, embedded, environ = resolve_endpoint(options.host, options.context, options.environ)
+    if embedded and start_embedded and not ping(host, environ):
         from composer.embedded import start_embedded_engine
 
-        start_embedded_engine(announce=True, environ=options.environ)
-    elif not embedded and not ping(host, options.environ, timeout=5):
+        start_embedded_engine(announce=True, environ=environ)
+    elif not embedded and not ping(host, environ, timeout=5):
         raise EngineUnreachable(
-            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+            f"cannot connect to the engine at {host}",
+            hint="is it running? check -H / DOCKER_HOST / --context",
         )
     if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
         sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ)
+    return Engine(host=host, embedded=embedded, environ=environ)
 
 
 def _short(exc: BaseException) -> str:

@@ -254,6 +254,11 @@ class Client:
     def create_container_from_config(self, config: Mapping[str, Any], name: str | None = None) -> JSON:
         return dict(self.request("POST", "/containers/create", {"name": name}, body=dict(config)) or {})
 
+    def put_archive_owned(self, container: str, path: str, data: bytes, copy_uid_gid: bool) -> None:
+        """PUT /containers/{id}/archive; copy_uid_gid keeps the archive's owners (`docker cp -a`)."""
+        params = {"path": path, "copyUIDGID": "true" if copy_uid_gid else None}
+        self.request("PUT", f"/containers/{_q(container)}/archive", params, data=data, raw_reply=True)
+
     def start(self, container: str) -> None:
         self.request("POST", f"/containers/{_q(container)}/start")
 

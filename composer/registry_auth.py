@@ -1,5 +1,5 @@
-"""Registry credentials for pull, push and build, read as the docker CLI stores them:
-`$DOCKER_CONFIG/config.json` (default ~/.docker) `auths` entries, or a credential helper (`credHelpers`
+"""Registry credentials for pull, push and build, read as the docker CLI stores them in config.json
+(found and read by `composer.dockercli.config`): `auths` entries, or a credential helper (`credHelpers`
 per registry, `credsStore` for all) run as `docker-credential-<name> get`. Sent as the X-Registry-Auth
 header (X-Registry-Config for build).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from typing import Any
@@ -25,13 +24,10 @@ def registry_of(repository: str) -> str:
 
 
 def _config(environ: Mapping[str, str]) -> dict[str, Any]:
-    directory = environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
-    try:
-        with open(os.path.join(directory, "config.json"), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    """config.json where the docker CLI finds it for this environment (composer.dockercli.config)."""
+    from composer.dockercli.config import load
+
+    return load(environ)
 
 
 def _from_helper(helper: str, registry: str) -> dict[str, str] | None:

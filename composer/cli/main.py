@@ -10,7 +10,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from composer import __version__
 from composer.cli import commands
 from composer.cli.options import GlobalOptions, UsageError
 from composer.errors import ComposerError
@@ -31,7 +30,8 @@ Options:
   --profile NAME                Enable a profile (repeatable)
   --ansi MODE                   Control characters: never, always, auto [default: auto]
   --progress MODE               Progress output: auto, tty, plain, json, quiet [default: auto]
-  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the embedded engine)
+  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the docker context)
+  --context NAME                Docker context to use (default: $DOCKER_CONTEXT, then config.json's)
   --debug                       Show tracebacks and debug logs{dry_run}
   -h, --help                    Show this help
   -v, --version                 Show the version
@@ -73,7 +73,9 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         sys.stdout.write(_usage())
         return 0
     if parsed["--version"]:
-        sys.stdout.write(f"composer version {__version__}\n")
+        from composer.cli.commands.version import pretty
+
+        sys.stdout.write(pretty() + "\n")
         return 0
     options = GlobalOptions.from_docopt(parsed, environ)
     if options.debug:
@@ -120,6 +122,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if environ is None else environ
     debug = "--debug" in args  # decided before parsing so even a parser failure can show its traceback
+    if args[:1] == ["__complete"]:  # the shell completion scripts' hidden helper (composer.cli.completion)
+        from composer.cli.completion import main as complete
+
+        return complete(args[1:], env)
     try:
         return _dispatch(args, env)
     except ComposerError as exc:
