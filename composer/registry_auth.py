@@ -84,14 +84,29 @@ def auth_header(repository: str, environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def build_auth_header(environ: Mapping[str, str]) -> dict[str, str]:
-    """{"X-Registry-Config": ...} with every stored registry's credentials (a build may pull from any)."""
+    """{"X-Registry-Config": ...} with every stored registry's credentials (a build may pull from any): the
+    `auths` entries, the `credHelpers` registries, and what the `credsStore` helper lists."""
     config = _config(environ)
     registries = set(config.get("auths") or {}) | set(config.get("credHelpers") or {})
-    found = {
-        r: e
-        for r in registries
-        if (e := _entry(config, r.split("://", 1)[-1].split("/", 1)[0] if "://" in r else r))
-    }
+    if config.get("credsStore"):
+        registries |= set(_listed(str(config["credsStore"])))
+    found = {}
+    for key in registries:
+        entry = _entry(config, key.split("://", 1)[-1].split("/", 1)[0] if "://" in key else key)
+        if entry:
+            found[key] = entry
     if not found:
         return {}
     return {"X-Registry-Config": base64.urlsafe_b64encode(json.dumps(found).encode()).decode()}
+
+
+def _listed(helper: str) -> list[str]:
+    """The registries a credential helper holds (`docker-credential-<name> list`: {server: username})."""
+    try:
+        proc = subprocess.run(
+            [f"docker-credential-{helper}", "list"], capture_output=True, text=True, timeout=30
+        )
+        listed = json.loads(proc.stdout) if proc.returncode == 0 else {}
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return []
+    return [str(k) for k in listed] if isinstance(listed, dict) else []

@@ -105,12 +105,14 @@ def _tls_context(environ: Mapping[str, str]):  # type: ignore[no-untyped-def]
 
     verify = bool(environ.get("DOCKER_TLS_VERIFY"))
     certs = environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
-    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    if verify:
-        ca = os.path.join(certs, "ca.pem")
-        if os.path.exists(ca):
-            ctx.load_verify_locations(ca)
+    ca = os.path.join(certs, "ca.pem")
+    if verify and os.path.exists(ca):
+        # the engine's own CA is the one trust root, as with the docker CLI (no system CAs beside it)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.load_verify_locations(ca)
     else:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     cert, key = os.path.join(certs, "cert.pem"), os.path.join(certs, "key.pem")
