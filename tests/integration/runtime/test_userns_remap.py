@@ -42,8 +42,12 @@ def _drop_lines(path: Path, prefix: str) -> None:
         path.write_text("".join(kept))
 
 
-@pytest.fixture(scope="module")
-def remapped() -> Iterator[tuple[EngineProcess, int]]:
+def _runtime_args(runtime: str) -> tuple[str, ...]:
+    return ("--default-runtime", "runc") if runtime == "runc" else ()
+
+
+@pytest.fixture(scope="module", params=["composer", "runc"])
+def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
     user = "ctr" + secrets.token_hex(3)
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
     subprocess.run(["useradd", "-M", "-N", "-s", "/bin/false", user], check=True, capture_output=True)
@@ -58,7 +62,7 @@ def remapped() -> Iterator[tuple[EngineProcess, int]]:
             for path in (subuid, subgid):
                 with open(path, "a") as f:
                     f.write(f"{user}:{start}:{SIZE}\n")
-        with running_engine(extra_args=("--userns-remap", user, "--default-runtime", "runc")) as eng:
+        with running_engine(extra_args=("--userns-remap", user, *_runtime_args(request.param))) as eng:
             eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
             eng.run_host_config = {"NetworkMode": "none"}
             yield eng, start
@@ -154,13 +158,14 @@ def test_refused_in_a_remapped_namespace(
     assert ok.status == 201, ok.message
 
 
-def test_default_makes_dockremap_with_ranges() -> None:
+@pytest.mark.parametrize("runtime", ["composer", "runc"])
+def test_default_makes_dockremap_with_ranges(runtime: str) -> None:
     """`--userns-remap default`, as dockerd: the user dockremap and its ranges are made when missing."""
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
     if subprocess.run(["id", "dockremap"], capture_output=True).returncode == 0:
         pytest.skip("this host already has a dockremap user: not ours to remove afterwards")
     try:
-        with running_engine(extra_args=("--userns-remap", "default", "--default-runtime", "runc")) as eng:
+        with running_engine(extra_args=("--userns-remap", "default", *_runtime_args(runtime))) as eng:
             eng.base.chmod(0o711)
             start = _range(subuid, "dockremap")
             assert start is not None and _range(subgid, "dockremap") is not None
