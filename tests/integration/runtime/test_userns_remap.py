@@ -5,6 +5,7 @@ dockerd refuses them. The user and its subordinate ranges are made here and remo
 
 from __future__ import annotations
 
+import os
 import secrets
 import struct
 import subprocess
@@ -177,3 +178,85 @@ def test_default_makes_dockremap_with_ranges(runtime: str) -> None:
         subprocess.run(["groupdel", "dockremap"], capture_output=True)
         for path in (subuid, subgid):
             _drop_lines(path, "dockremap:")
+
+
+def _docker(engine: EngineProcess, *args: str) -> tuple[int, str]:
+    """The real docker CLI: exec and `run -t` go through its whole path (hijack, TTY)."""
+    env = {"DOCKER_HOST": engine.docker_host, "PATH": os.environ["PATH"], "HOME": str(engine.base)}
+    res = subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=60)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_inside_the_ids_are_the_namespaces(remapped: tuple[EngineProcess, int]) -> None:
+    """The container sees itself as root and PID 1 of its own user namespace, whose map is the range."""
+    engine, start = remapped
+    cid = engine.run(["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; echo $$; id"])
+    lines = _logs(engine, cid).splitlines()
+    assert [line.split() for line in lines[:2]] == [["0", str(start), str(SIZE)]] * 2
+    assert lines[2] == "1"
+    assert lines[3].startswith("uid=0(root) gid=0(root)")
+
+
+def test_exec_joins_the_container_user_namespace(remapped: tuple[EngineProcess, int]) -> None:
+    engine, start = remapped
+    cid = engine.run(["sleep", "300"])
+    pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+    try:
+        code, out = _docker(engine, "exec", cid, "sh", "-c", "id -u; readlink /proc/self/ns/user; "
+                            "grep ^Uid: /proc/self/status; touch /tmp/by-exec && echo made")
+        assert code == 0, out
+        uid, ns, status, made = out.splitlines()
+        assert uid == "0" and made == "made"
+        assert ns == os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
+        assert status.split()[1:] == ["0"] * 4
+        # from the host: an exec'd process is the mapped uid too, and its file the remapped root's
+        code, out = _docker(engine, "exec", "-d", cid, "sleep", "300")
+        assert code == 0, out
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and p.name != str(pid)]
+        sleeps = [int(p.name) for p in children
+                  if _cmdline(p) == "sleep\x00300" and _same_ns(p, pid)]
+        assert sleeps and all(_host_uid(p) == start for p in sleeps)
+        upper = Path(engine.json("GET", f"/containers/{cid}/json")["GraphDriver"]["Data"]["UpperDir"])
+        assert (upper / "tmp" / "by-exec").stat().st_uid == start
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_text().rstrip("\x00")
+    except OSError:
+        return ""
+
+
+def _same_ns(proc: Path, pid: int) -> bool:
+    try:
+        return os.readlink(proc / "ns" / "user") == os.readlink(f"/proc/{pid}/ns/user")
+    except OSError:
+        return False
+
+
+def test_bridge_network_and_a_read_only_sys(remapped: tuple[EngineProcess, int]) -> None:
+    """On the engine's bridge (a network namespace the host's root made), the container still starts:
+    sysfs, refused there, is the host's /sys bound read-only (runc's fallback); its eth0 is up and it
+    cannot write below /sys. Without a network the container's own network namespace gets its own sysfs."""
+    engine, _ = remapped
+    host_sys = os.stat("/sys").st_dev
+    script = ("awk '$5 == \"/sys\" {print $3 \",\" $6}' /proc/self/mountinfo; ip -4 -o addr show | wc -l;"
+              " (echo 1 > /sys/kernel/profiling) 2>/dev/null && echo wrote || echo refused")
+    for network, addresses, same_sysfs in (("bridge", "2", True), ("none", "1", False)):
+        cid = engine.run(["sh", "-c", script], HostConfig={"NetworkMode": network})
+        device, count, write = _logs(engine, cid).split()
+        major, minor, options = device.replace(":", ",").split(",", 2)
+        assert options.startswith("ro,") and (count, write) == (addresses, "refused"), network
+        assert (os.makedev(int(major), int(minor)) == host_sys) is same_sysfs, network
+
+
+def test_tty_and_devices(remapped: tuple[EngineProcess, int]) -> None:
+    """A TTY from the container's own devpts, and a --device bound from the host (mknod is refused in a
+    user namespace)."""
+    engine, start = remapped
+    code, out = _docker(engine, "run", "--rm", "-t", "--network", "none", "--device", "/dev/fuse",
+                        "busybox", "sh", "-c", "tty; test -c /dev/fuse && echo fuse; id -u")
+    assert code == 0, out
+    assert out.replace("\r", "").split() == ["/dev/pts/0", "fuse", "0"]
