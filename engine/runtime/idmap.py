@@ -61,7 +61,17 @@ def apply_to_spec(spec: dict[str, Any], remap: Remap) -> dict[str, Any]:
     linux["namespaces"] = [{"type": "user"}, *spaces]
     linux["uidMappings"] = [{"containerID": 0, "hostID": remap.uid_start, "size": remap.uid_count}]
     linux["gidMappings"] = [{"containerID": 0, "hostID": remap.gid_start, "size": remap.gid_count}]
+    if any(ns.get("type") == "network" and ns.get("path") for ns in spaces):
+        # The engine's network namespace belongs to the host's user namespace, where the remapped root
+        # may not mount sysfs: the host's /sys, bound read-only instead (what the built-in runtime falls
+        # back to on its own; runc 1.1 would fail the start).
+        spec["mounts"] = [_sys_bind(m) if m.get("type") == "sysfs" else m for m in spec.get("mounts") or []]
     return spec
+
+
+def _sys_bind(sysfs: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in sysfs.get("options") or [] if o not in ("bind", "rbind")]
+    return {**sysfs, "type": "bind", "source": "/sys", "options": ["rbind", *options]}
 
 
 def userns_fd(remap: Remap) -> int:

@@ -58,3 +58,17 @@ def test_the_monitor_writes_the_specs_maps() -> None:
     assert (maps.host_root_uid, maps.host_root_gid) == (100000, 200000)
     with pytest.raises(StartError, match="maps no root"):
         IdMaps.of({"uidMappings": [{"containerID": 1, "hostID": 5, "size": 1}], "gidMappings": []})
+
+
+def test_on_the_engines_network_sys_is_the_hosts_bound() -> None:
+    """A joined network namespace is the host user namespace's: sysfs cannot be mounted from the remapped
+    one there, so /sys becomes a read-only rbind of the host's (both runtimes then start)."""
+    sysfs = {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "ro"]}
+    joined = {"linux": {"namespaces": [{"type": "network", "path": "/run/netns/x"}]}, "mounts": [sysfs]}
+    apply_to_spec(joined, Remap("u", 100000, 65536, 100000, 65536))
+    assert joined["mounts"] == [
+        {"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "ro"]}
+    ]
+    own = {"linux": {"namespaces": [{"type": "network"}]}, "mounts": [sysfs]}
+    apply_to_spec(own, Remap("u", 100000, 65536, 100000, 65536))
+    assert own["mounts"] == [sysfs]  # its own network namespace: its own sysfs
