@@ -54,11 +54,13 @@ class Remap:
         return self.gid_start + container_gid if 0 <= container_gid < self.gid_count else container_gid
 
 
-def apply_to_spec(spec: dict[str, Any], remap: Remap) -> dict[str, Any]:
-    """A new user namespace with the remap's id mappings (the runtime creates it first, then the others)."""
+def apply_to_spec(spec: dict[str, Any], remap: Remap, join: str = "") -> dict[str, Any]:
+    """A new user namespace with the remap's id mappings (the runtime creates it first, then the others),
+    or, with `join` (a /proc/<pid>/ns/user), that existing one: a container sharing another's pid, ipc or
+    network namespace joins its user namespace too, as with dockerd (they belong to it)."""
     linux = spec.setdefault("linux", {})
     spaces = [ns for ns in linux.get("namespaces") or [] if ns.get("type") != "user"]
-    linux["namespaces"] = [{"type": "user"}, *spaces]
+    linux["namespaces"] = [{"type": "user", **({"path": join} if join else {})}, *spaces]
     linux["uidMappings"] = [{"containerID": 0, "hostID": remap.uid_start, "size": remap.uid_count}]
     linux["gidMappings"] = [{"containerID": 0, "hostID": remap.gid_start, "size": remap.gid_count}]
     if any(ns.get("type") == "network" and ns.get("path") for ns in spaces):

@@ -24,7 +24,9 @@ becomes its child when the intermediate process exits:
 | 1    |                                                   | cgroup made (chowned to the remapped root |
 |      |                                                   | on v2), PR_SET_CHILD_SUBREAPER; fork      |
 | 2    | rlimits, oom_score_adj (need the host's caps);    | moves the child into the cgroup, "go"     |
-|      | setns(paths); unshare(CLONE_NEWUSER); sends "map" |                                           |
+|      | setns(paths; pid's for its child); unshare(       |                                           |
+|      | CLONE_NEWUSER); sends "map" (a user namespace     |                                           |
+|      | given by path: setns to it, no "map")             |                                           |
 | 3    | blocks on the channel                             | writes uid_map, gid_map; answers "ok"     |
 | 4    | setresuid/gid(0) (the mapped root); waits "go";   |                                           |
 |      | unshare(mount, pid, uts, ipc, net, cgroup); fork  |                                           |
@@ -298,18 +300,21 @@ def _enter_user_namespace(sc: LinuxSyscalls, process: Mapping[str, Any], linux: 
     # (exec_process sets the same values again later, which needs no privilege.)
     apply_limits(process)
     new = 0
+    user_path = ""
     for ns in linux.get("namespaces") or []:
         if ns["type"] == "user":
-            continue
-        if ns.get("path"):
-            if ns["type"] != "pid":  # a joined pid namespace: the monitor joined it for our children
-                sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
+            user_path = ns.get("path") or ""
+        elif ns.get("path"):  # (pid: for our children; stage 1 stays in the monitor's, see monitor._fork)
+            sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
         else:
             new |= s.NAMESPACE_FLAGS[ns["type"]]
-    sc.unshare(s.CLONE_NEWUSER)
-    channel.send(USERNS_MAP)
-    if channel.recv(16) != USERNS_MAPPED:
-        raise InitError("the monitor could not write the user namespace's id maps")
+    if user_path:  # another container's (sharing its pid/ipc/network namespace): mapped already
+        sc.setns(user_path, s.CLONE_NEWUSER)
+    else:
+        sc.unshare(s.CLONE_NEWUSER)
+        channel.send(USERNS_MAP)
+        if channel.recv(16) != USERNS_MAPPED:
+            raise InitError("the monitor could not write the user namespace's id maps")
     # Until now our ids are the host's root, unmapped here (seen as the overflow id): become the mapped
     # root, so files we create are owned by it. Our capabilities in the new namespace are kept.
     os.setgroups([])

@@ -172,12 +172,12 @@ class Monitor:
                 remap = IdMaps.of(linux) if any(ns["type"] == "user" for ns in spaces) else None
                 if remap is not None:  # the remapped root may manage its own cgroup (v2), as with runc
                     self.cgroup.chown(remap.host_root_uid, remap.host_root_gid)
-                # pid namespaces apply to children only: made (or joined) here, before the fork; a new one
-                # under a new user namespace must belong to it: stage 1 of the child makes that one
+                # pid namespaces apply to children only: made (or joined) here, before the fork. With a user
+                # namespace stage 1 does it: a new one must belong to that user namespace, and stage 1 must
+                # stay in our pid namespace, or its orphaned child (the container's init) would not be
+                # reparented to us but to the joined namespace's init
                 pid_ns = next((ns for ns in spaces if ns["type"] == "pid"), None)
-                new_pidns = None if pid_ns is None else (pid_ns.get("path") or "new")
-                if remap is not None and new_pidns == "new":
-                    new_pidns = None
+                new_pidns = None if pid_ns is None or remap is not None else (pid_ns.get("path") or "new")
                 dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
                 pid = self._fork(
                     lambda w, go, ch=None: container_init_mod.container_init(

@@ -260,3 +260,19 @@ def test_tty_and_devices(remapped: tuple[EngineProcess, int]) -> None:
                         "busybox", "sh", "-c", "tty; test -c /dev/fuse && echo fuse; id -u")
     assert code == 0, out
     assert out.replace("\r", "").split() == ["/dev/pts/0", "fuse", "0"]
+
+
+def test_sharing_a_pid_namespace_joins_that_user_namespace(remapped: tuple[EngineProcess, int]) -> None:
+    """`--pid container:X` under remapping: X's pid namespace belongs to X's user namespace, which the new
+    container joins (dockerd's rule), so it can mount its /proc and sees X's processes."""
+    engine, start = remapped
+    first = engine.run(["sleep", "300"])
+    pid = engine.json("GET", f"/containers/{first}/json")["State"]["Pid"]
+    try:
+        second = engine.run(["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/user"],
+                            HostConfig={"PidMode": f"container:{first}"})
+        cmdline, ns = _logs(engine, second).splitlines()
+        assert cmdline.strip() == "sleep 300"
+        assert ns == os.readlink(f"/proc/{pid}/ns/user")
+    finally:
+        engine.request("DELETE", f"/containers/{first}?force=1")
