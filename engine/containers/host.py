@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import os
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

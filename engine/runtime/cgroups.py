@@ -258,7 +258,8 @@ class Cgroup:
         if self.version != 2:
             return
         d = self.root / self.rel
-        names = _read(Path("/sys/kernel/cgroup/delegate"), "cgroup.procs\ncgroup.threads\ncgroup.subtree_control")
+        delegate = "cgroup.procs cgroup.threads cgroup.subtree_control"  # where the kernel has no list
+        names = _read(Path("/sys/kernel/cgroup/delegate"), delegate)
         os.chown(d, uid, gid)
         for name in names.split():
             with contextlib.suppress(FileNotFoundError):

@@ -1,10 +1,12 @@
-"""--userns-remap: container root is an unprivileged host uid (the user's /etc/subuid range), image layers
-are seen as root's inside and what the container writes is stored under the remapped ids, volumes
-likewise; `UsernsMode: host` is the escape hatch; privileged or host-network containers are refused as
+"""--userns-remap, with the built-in runtime and with runc: container root is an unprivileged host uid (the
+user's /etc/subuid range) and PID 1 of its own user namespace, image layers are seen as root's inside and
+what the container writes is stored under the remapped ids, volumes likewise; exec runs in the same user
+namespace; `UsernsMode: host` is the escape hatch; privileged or host-network containers are refused as
 dockerd refuses them. The user and its subordinate ranges are made here and removed afterwards."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import struct
@@ -269,10 +271,36 @@ def test_sharing_a_pid_namespace_joins_that_user_namespace(remapped: tuple[Engin
     first = engine.run(["sleep", "300"])
     pid = engine.json("GET", f"/containers/{first}/json")["State"]["Pid"]
     try:
-        second = engine.run(["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/user"],
-                            HostConfig={"PidMode": f"container:{first}"})
+        script = "cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/user"
+        second = engine.run(["sh", "-c", script], HostConfig={"PidMode": f"container:{first}"})
         cmdline, ns = _logs(engine, second).splitlines()
         assert cmdline.strip() == "sleep 300"
         assert ns == os.readlink(f"/proc/{pid}/ns/user")
     finally:
         engine.request("DELETE", f"/containers/{first}?force=1")
+
+
+def test_a_v2_cgroup_is_delegated_to_the_remapped_root() -> None:
+    """On cgroup v2 the container's cgroup directory and its delegatable files (the kernel's list) are the
+    remapped root's, as runc leaves them; the limits files stay root's. A real cgroup2 mount: the host's
+    own on a v2 host, the hybrid one beside v1."""
+    from engine.runtime import cgroups
+
+    mounts = [cgroups.CGROUP_ROOT] if cgroups.detect_version() == 2 else list(cgroups.hybrid_unified_mounts())
+    if not mounts:
+        pytest.skip("no cgroup2 mount on this host")
+    root = Path(mounts[0])
+    cg = cgroups.Cgroup(f"/composer-test/userns-{secrets.token_hex(4)}", root=root)
+    cg.create({})
+    try:
+        cg.chown(400000, 400001)
+        d = cg.dirs()["unified"]
+        delegated = Path("/sys/kernel/cgroup/delegate").read_text().split()
+        assert "cgroup.procs" in delegated
+        for path in [d, *(d / name for name in delegated if (d / name).exists())]:
+            assert (path.stat().st_uid, path.stat().st_gid) == (400000, 400001), path
+        assert (d / "cgroup.max.depth").stat().st_uid == 0
+    finally:
+        cg.destroy()
+        with contextlib.suppress(OSError):
+            (root / "composer-test").rmdir()

@@ -182,7 +182,8 @@ class _DeniedSysfs(_NoSysfs):
 
 def test_a_refused_sysfs_is_the_hosts_sys_bound_read_only():
     sc = _NoSysfs(existing={"/rf/sys": "dir", "/sys": "dir"})
-    sysfs = {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
+    sysfs = {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]}
     rootfs.mount_one(sc, "/rf", sysfs, {})
     ro = s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV | s.MS_RDONLY
     assert sc.calls == [
