@@ -199,6 +199,25 @@ def test_inside_the_ids_are_the_namespaces(remapped: tuple[EngineProcess, int]) 
     assert lines[3].startswith("uid=0(root) gid=0(root)")
 
 
+def test_a_container_user_and_ulimits(remapped: tuple[EngineProcess, int]) -> None:
+    """A non-root container user is start+uid on the host, with its additional groups (setgroups stays
+    allowed: the maps were written by the host's root); ulimits are applied as before."""
+    engine, start = remapped
+    cid = engine.run(["sleep", "300"], User="1000:1000", HostConfig={
+        "GroupAdd": ["10"], "Ulimits": [{"Name": "nofile", "Soft": 1234, "Hard": 2345}]})
+    try:
+        pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert _host_uid(pid) == start + 1000
+        assert next(line for line in status.splitlines() if line.startswith("Groups:")).split()[1:] == [
+            str(start + 10)]
+        nofile = next(line for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                      if line.startswith("Max open files"))
+        assert nofile.split()[3:5] == ["1234", "2345"]
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")
+
+
 def test_exec_joins_the_container_user_namespace(remapped: tuple[EngineProcess, int]) -> None:
     engine, start = remapped
     cid = engine.run(["sleep", "300"])
@@ -220,6 +239,8 @@ def test_exec_joins_the_container_user_namespace(remapped: tuple[EngineProcess, 
         assert sleeps and all(_host_uid(p) == start for p in sleeps)
         upper = Path(engine.json("GET", f"/containers/{cid}/json")["GraphDriver"]["Data"]["UpperDir"])
         assert (upper / "tmp" / "by-exec").stat().st_uid == start
+        code, out = _docker(engine, "exec", "-t", cid, "sh", "-c", "tty; id -u")
+        assert code == 0 and out.replace("\r", "").split() == ["/dev/pts/0", "0"], out
     finally:
         engine.request("DELETE", f"/containers/{cid}?force=1")
 
