@@ -120,6 +120,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         pull=None if args["--pull"] in (None, "policy") else args["--pull"],
         timeout=timeout,
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     upopts = _update_order(upopts, session, options)
     observed = session.observe()
