@@ -144,6 +144,7 @@ class HostOps:
         remapper = self.userns if self.userns is not None and self.userns.applies(c.host_config) else None
         if remapper is not None:  # the same rootfs, its layers seen through the remapping
             rootfs = remapper.mount_rootfs(self.images, c.id)
+            remapper.own(dockerenv)  # the remapped root's, as dockerd's init layer makes it
             for p in points:
                 if p["Type"] == "volume" and p.get("Source"):
                     remapper.own_volume(Path(p["Source"]))

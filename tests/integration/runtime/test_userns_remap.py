@@ -104,10 +104,9 @@ def test_container_root_is_an_unprivileged_host_uid(remapped: tuple[EngineProces
 
 def test_layers_are_roots_inside_and_writes_are_stored_remapped(remapped: tuple[EngineProcess, int]) -> None:
     engine, start = remapped
-    cid = engine.run(
-        ["sh", "-c", "id -u; stat -c '%u %g' /etc/passwd /bin/busybox; touch /etc/made && echo ok"]
-    )
-    assert _logs(engine, cid).split("\n")[:4] == ["0", "0 0", "0 0", "ok"]
+    script = "id -u; stat -c '%u %g' /etc/passwd /bin/busybox /.dockerenv; touch /etc/made && echo ok"
+    cid = engine.run(["sh", "-c", script])
+    assert _logs(engine, cid).split("\n")[:5] == ["0", "0 0", "0 0", "0 0", "ok"]
     upper = Path(engine.json("GET", f"/containers/{cid}/json")["GraphDriver"]["Data"]["UpperDir"])
     made = (upper / "etc" / "made").stat()
     assert (made.st_uid, made.st_gid) == (start, start)
