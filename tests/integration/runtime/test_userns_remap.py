@@ -99,6 +99,9 @@ def test_container_root_is_an_unprivileged_host_uid(remapped: tuple[EngineProces
     cid = engine.run(["sleep", "300"])
     pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
     assert _host_uid(pid) == start, engine.log()[-3000:]
+    engine.json("POST", f"/containers/{cid}/restart?t=0", expect=204)  # a new init, remapped again
+    again = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+    assert again != pid and _host_uid(again) == start
     engine.request("DELETE", f"/containers/{cid}?force=1")
 
 
