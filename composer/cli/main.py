@@ -5,7 +5,6 @@ Kept import-light on purpose: `composer --help` must not pay for yaml, jsonschem
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -15,8 +14,6 @@ from composer.cli import commands
 from composer.cli.options import GlobalOptions, UsageError
 from composer.errors import ComposerError
 from composer.presenter import error_line
-
-log = logging.getLogger(__name__)
 
 _USAGE = """Define and run multi-container applications.
 
@@ -47,30 +44,33 @@ Run 'composer COMMAND --help' for more information on a command.
 _DRY_RUN_OPTION = "\n  --dry-run                     Show what would be done without doing it"
 
 
-def _usage() -> tuple[str, dict[str, object]]:
-    """The top-level usage listing only the commands that exist (modules are imported for summaries)."""
-    loaded = {name: commands.load(name) for name in commands.names()}
-    listing = "\n".join(f"  {name:12} {commands.summary(mod)}" for name, mod in loaded.items() if mod)
-    dry_run = any(getattr(mod, "SUPPORTS_DRY_RUN", False) for mod in loaded.values())
-    doc = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", listing)
-    return doc, dict(loaded)
+def _usage() -> str:
+    """The top-level usage listing only the commands that exist (summaries read without importing them)."""
+    listed = [item for name in commands.names() if (item := commands.listing(name)) is not None]
+    text = "\n".join(f"  {item.name:12} {item.summary}" for item in listed)
+    dry_run = any(item.supports_dry_run for item in listed)
+    return _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", text)
+
+
+# What the global options are parsed with: --dry-run is always known here (a command that does not support
+# it refuses it below); the command listing only matters for --help.
+_PARSE_USAGE = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION).replace("{commands}", "")
 
 
 def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
+    if not argv:
+        sys.stdout.write(_usage())
+        return 0
     from docopt import DocoptExit, docopt
 
-    doc, loaded = _usage()
-    if not argv:
-        sys.stdout.write(doc)
-        return 0
     try:
-        parsed = docopt(doc, argv, default_help=False, options_first=True)
+        parsed = docopt(_PARSE_USAGE, argv, default_help=False, options_first=True)
     except DocoptExit:
         bad = [a for a in argv if a.startswith("-")]
         what = f"unknown flag or missing value: {' '.join(bad)}" if bad else "invalid usage"
         raise UsageError(what, hint="see 'composer --help'") from None
     if parsed["--help"] or (not parsed["COMMAND"] and not parsed["--version"]):
-        sys.stdout.write(doc)
+        sys.stdout.write(_usage())
         return 0
     if parsed["--version"]:
         from composer.cli.commands.version import pretty
@@ -79,14 +79,16 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         return 0
     options = GlobalOptions.from_docopt(parsed, environ)
     if options.debug:
+        import logging  # only here: importing it costs ~3 ms of every command's start
+
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger(__name__).debug("command=%s args=%s", parsed["COMMAND"], parsed["ARGS"])
     name = parsed["COMMAND"]
-    module = loaded.get(name)
+    module = commands.load(name)
     if module is None:
         raise UsageError(f"unknown command: {name!r}; see 'composer --help'")
     if options.dry_run and not getattr(module, "SUPPORTS_DRY_RUN", False):
         raise UsageError(f"'{name}' does not support --dry-run")
-    log.debug("command=%s args=%s", name, parsed["ARGS"])
     code: int = module.run([name, *parsed["ARGS"]], options)  # type: ignore[attr-defined]
     return code
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.containers import links
 from engine.containers import mounts as mountlib
@@ -19,7 +20,14 @@ from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.store import ContainerStore
 from engine.errors import Conflict, EngineError
-from engine.runtime import idmap
+from engine.kernel import idmap
+
+if TYPE_CHECKING:
+    from engine.containers.userns import Remapper
+    from engine.images.store import Image, ImageStore
+    from engine.network.service import NetworkService
+    from engine.runtime import Runtime
+    from engine.volumes.store import VolumeStore
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +37,12 @@ class HostOps:
         self,
         *,
         store: ContainerStore,
-        images: Any,
-        volumes: Any,
-        runtime_for: Callable[[str], Any],
+        images: ImageStore,
+        volumes: VolumeStore,
+        runtime_for: Callable[[str], Runtime],
         default_runtime: str,
-        networks: Any = None,
-        userns: Any = None,
+        networks: NetworkService | None = None,
+        userns: Remapper | None = None,
     ) -> None:
         self.store = store
         self.userns = userns  # engine.containers.userns.Remapper (--userns-remap) or None
@@ -44,14 +52,14 @@ class HostOps:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.default_runtime = default_runtime
 
-    def runtime(self, c: Container) -> Any:
+    def runtime(self, c: Container) -> Runtime:
         return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
 
     def log_path(self, cid: str) -> Path:
         return self.store.dir(cid) / f"{cid}-json.log"
 
     def create(
-        self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
+        self, cid: str, name: str, image: Image, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
         inherited = mountlib.volumes_from(list(host_config.get("VolumesFrom") or []), self.store.get)
         resolved = mountlib.resolve(host_config, config, self.volumes, inherited)
@@ -145,6 +153,7 @@ class HostOps:
         remapper = self.userns if self.userns is not None and self.userns.applies(c.host_config) else None
         if remapper is not None:  # the same rootfs, its layers seen through the remapping
             rootfs = remapper.mount_rootfs(self.images, c.id)
+            remapper.own(dockerenv)  # the remapped root's, as dockerd's init layer makes it
             for p in points:
                 if p["Type"] == "volume" and p.get("Source"):
                     remapper.own_volume(Path(p["Source"]))
@@ -173,7 +182,7 @@ class HostOps:
             ns_paths=self._shared_ns_paths(c),
         )
         if remapper is not None:
-            idmap.apply_to_spec(spec, remapper.remap)
+            idmap.apply_to_spec(spec, remapper.remap, self._joined_userns(c))
         log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(
@@ -216,6 +225,20 @@ class HostOps:
         # "host": no namespace; the others get one from engine.network, or, without it, a fresh
         # loopback-only one from the runtime
         return None
+
+    def _joined_userns(self, c: Container) -> str:
+        """The user namespace of the container whose pid, ipc or network namespace `c` shares (dockerd's
+        rule under --userns-remap), when that one is remapped; "" for a new one."""
+        for key in ("PidMode", "IpcMode", "NetworkMode"):
+            mode = str(c.host_config.get(key) or "")
+            if not mode.startswith("container:"):
+                continue
+            other = self.store.get(mode.split(":", 1)[1])
+            path = f"/proc/{other.state.pid}/ns/user"
+            with contextlib.suppress(OSError):
+                if other.state.pid and os.readlink(path) != os.readlink("/proc/self/ns/user"):
+                    return path
+        return ""
 
     def _shared_ns_paths(self, c: Container) -> dict[str, str]:
         """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""

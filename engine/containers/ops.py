@@ -13,7 +13,7 @@ from engine.containers.top import top as run_top
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 # HostConfig resources `docker update` may change
 UPDATABLE = frozenset(
@@ -37,7 +37,7 @@ UPDATABLE = frozenset(
 
 
 async def commit(
-    svc: ContainerService,
+    svc: Core,
     ref: str,
     *,
     tags: list[str],
@@ -78,7 +78,7 @@ async def commit(
     return str(image.id)
 
 
-async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[str]:
+async def update(svc: Core, ref: str, body: dict[str, Any]) -> list[str]:
     """`docker update`: the restart policy and resources at any time; a running (or paused) container's
     cgroup takes the new limits at once (E5: Runtime.update), a stopped one gets them at its next start."""
     c = svc.get(ref)
@@ -109,7 +109,7 @@ async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[
 INJECTED = frozenset({"/.dockerenv", "/etc/hostname", "/etc/hosts", "/etc/resolv.conf"})
 
 
-async def changes(svc: ContainerService, ref: str) -> list[dict[str, Any]]:
+async def changes(svc: Core, ref: str) -> list[dict[str, Any]]:
     c = svc.get(ref)
     found = [ch for ch in await asyncio.to_thread(svc.images.changes_rw, c.id) if ch["Path"] not in INJECTED]
     if not any(ch["Path"].startswith("/etc/") for ch in found):
@@ -118,7 +118,7 @@ async def changes(svc: ContainerService, ref: str) -> list[dict[str, Any]]:
     return found
 
 
-async def top(svc: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:
+async def top(svc: Core, ref: str, ps_args: str) -> dict[str, Any]:
     """`docker top`: the host's ps, rows of this container's processes only."""
     c = svc.get(ref)
     if c.state.status not in ("running", "paused"):
@@ -127,7 +127,7 @@ async def top(svc: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:
     return await asyncio.to_thread(run_top, list(pids), ps_args)
 
 
-async def stats(svc: ContainerService, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+async def stats(svc: Core, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
     """One `docker stats` sample (zeros, with the zero `read` time, when not running)."""
     c = svc.store.current(cid)
     if c is None:

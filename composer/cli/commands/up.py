@@ -134,7 +134,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         return 0
     progress = Progress(args["--progress"] or options.progress, ansi=options.ansi)
     if not plan and (detach or args["--no-start"]) and not args["--wait"]:
-        return 0  # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
+        return 0  # converged: nothing to write
     ctx = Context(
         api=session.engine.client,
         project=project,
