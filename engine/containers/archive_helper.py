@@ -112,7 +112,7 @@ def _add(tar: tarfile.TarFile, path: str, arcname: str) -> None:
 
 def _mount_own(root: str, mounts: dict[str, Any]) -> None:
     """The container's overlay at ROOT and its volumes over it, in a private mount namespace (ours only)."""
-    from engine.runtime import syscalls as sc
+    from engine.kernel import syscalls as sc
 
     calls = sc.LinuxSyscalls()
     calls.unshare(sc.CLONE_NEWNS)
