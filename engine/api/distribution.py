@@ -15,9 +15,8 @@ from engine.api import images, web
 from engine.api.backends import Route, backends
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qstr
-from engine.errors import Forbidden, InvalidParameter
+from engine.errors import Forbidden, InvalidParameter, Unauthorized
 from engine.images.reference import familiar, normalize
-from engine.registry.errors import Unauthorized
 
 if TYPE_CHECKING:
     from engine.registry import Credentials, RegistryClient
