@@ -4,7 +4,7 @@ Usage:
   version [--format FORMAT] [--short]
 
 Options:
-  -f, --format FORMAT   Format the output: pretty or json [default: pretty]
+  -f, --format FORMAT   Format the output: pretty, json or a Go TEMPLATE ({{.Version}}) [default: pretty]
   --short               Show only the version number
 """
 
@@ -26,6 +26,14 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         out(to_json({"version": __version__}))
     elif fmt == "pretty":
         out(f"composer version {__version__}")
+    elif "{{" not in fmt:
+        raise UsageError(
+            f"unsupported format {fmt!r}: use pretty, json or a Go template such as {{{{.Version}}}}"
+        )
     else:
-        raise UsageError(f"unsupported format {fmt!r}: use pretty or json")
+        from composer.cli.formatting import Columns, render
+        from composer.gotemplate import Record
+
+        info = Record("version", {"version": __version__}, {"Version": lambda: __version__})
+        out(render(fmt, [info], Columns(default="{{.Version}}", titles={"Version": "VERSION"})))
     return 0

@@ -20,4 +20,14 @@ def test_version_forms() -> None:
     assert _composer("version", "--short").stdout == f"{__version__}\n"
     assert json.loads(_composer("version", "--format", "json").stdout) == {"version": __version__}
     bad = _composer("version", "--format", "xml")
-    assert (bad.returncode, bad.stderr) == (1, "unsupported format 'xml': use pretty or json\n")
+    assert (bad.returncode, bad.stderr) == (
+        1,
+        "unsupported format 'xml': use pretty, json or a Go template such as {{.Version}}\n",
+    )
+    assert _composer("version", "--format", "v{{.Version}}").stdout == f"v{__version__}\n"
+    assert _composer("version", "--format", "{{json .}}").stdout == f'{{"version":"{__version__}"}}\n'
+    broken = _composer("version", "--format", "{{.Version")
+    assert (broken.returncode, broken.stderr) == (
+        1,
+        "template parsing error: template: :1: unclosed action\n",
+    )
