@@ -17,6 +17,7 @@ Options:
   --wait                        Wait for services to be running|healthy; implies detached mode
   --wait-timeout SECONDS        Maximum duration in seconds to wait for the project to be running|healthy
   --abort-on-container-exit     Stops all containers if any container was stopped
+  --abort-on-container-failure  Stops all containers if any container exited with failure
   --exit-code-from SERVICE      Return the exit code of the selected service container
   --attach SERVICE              Restrict attaching to the specified services
   --no-attach SERVICE           Do not attach (stream logs) to the specified services
@@ -85,8 +86,14 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     detach = bool(args["--detach"] or args["--wait"])
     if args.get("--watch") and detach:
         raise UsageError("--watch cannot be combined with -d/--wait")
-    if detach and (args["--abort-on-container-exit"] or args["--exit-code-from"]):
-        raise UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d/--wait")
+    if args["--abort-on-container-failure"] and args["--abort-on-container-exit"]:
+        raise UsageError("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
+    attach_flags = (args["--abort-on-container-exit"], args["--abort-on-container-failure"], args["--attach"])
+    if detach and (any(attach_flags) or args["--exit-code-from"]):
+        raise UsageError(
+            "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, "
+            "--attach, --attach-dependencies or --watch"
+        )
     timeout = _int(args["--timeout"], "--timeout")
     session = open_session(options)
     project = session.project
