@@ -150,6 +150,15 @@ def network_settings(
     return first, endpoints
 
 
+def _volumes_from(ref: str, resolve_service: Callable[[str], str]) -> str:
+    """`service[:mode]` -> the service's first container, `container:name[:mode]` -> that container,
+    each with the access mode (Compose 2.40 drops the mode; dockerd honours it, so we pass it on)."""
+    if ref.startswith("container:"):
+        return ref.removeprefix("container:")
+    service, sep, mode = ref.partition(":")
+    return resolve_service(service) + sep + mode
+
+
 def container_config(
     project: Project,
     service: Service,
@@ -194,7 +203,7 @@ def container_config(
         "NanoCpus": int((service.cpus or 0) * NS),
         "ShmSize": service.shm_size or 0,
         "PidsLimit": service.pids_limit,
-        "VolumesFrom": [v for v in service.volumes_from] or None,
+        "VolumesFrom": [_volumes_from(v, resolve_service) for v in service.volumes_from] or None,
     }
     if security.unconfined_paths:
         host["MaskedPaths"] = []

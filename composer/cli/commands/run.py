@@ -93,6 +93,19 @@ def _env_item(item: str) -> str | None:
     return None if value is None else f"{item}={value}"
 
 
+def _first_container(session: Session, service: str) -> str:
+    """The id of `service`'s first container (volumes_from, network_mode "service:x" of a one-off)."""
+    from composer import labels as L
+    from composer.client import engine_errors
+    from composer.errors import ComposerError
+
+    with engine_errors(f"looking up service {service}"):
+        found = session.engine.api.containers(all=True, filters=L.service_filter(session.name, service))
+    if not found:
+        raise ComposerError(f"service {service} has no container")
+    return str(sorted(found, key=lambda c: L.number_of(c.get("Labels") or {}))[0]["Id"])
+
+
 def _container_body(session: Session, service: str, args: dict[str, Any]) -> dict[str, Any]:
     from composer import labels as L
     from composer.client import engine_errors
@@ -112,6 +125,7 @@ def _container_body(session: Session, service: str, args: dict[str, Any]) -> dic
         image_id=image_id,
         meta=session.meta,
         networks_supported=True,
+        resolve_service=lambda name: _first_container(session, name),
     )
     host: dict[str, Any] = body.setdefault("HostConfig", {})
     labels: dict[str, str] = body["Labels"]
