@@ -17,6 +17,7 @@ from composer import labels as L
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
+from composer.hooks import HookError, HookOutput, hooks_of, run_hook
 from composer.model import Project, service_config_hash
 from composer.netplan import network_hash
 from composer.plan import Kind, Operation, Plan
@@ -50,6 +51,8 @@ class Context:
     # stop by sending the stop signal and killing after the grace ourselves (kill calls of our own), not
     # with one long /stop call: a second Ctrl-C's kill must not queue behind an engine's stop
     signal_stops: bool = False
+    # attached output for post_start/pre_stop hook lines (None: hooks run detached, output unseen)
+    hook_output: HookOutput | None = None
     _images: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,6 +98,8 @@ def _run(op: Operation, ctx: Context) -> None:
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
+        if isinstance(exc, HookError):
+            raise  # Compose's own wording: "<service> hook exited with status N"
         msg = exc.message if exc.message.startswith("service ") else what + exc.message
         raise ExecuteError(msg, exc.hint) from exc
 
@@ -255,7 +260,20 @@ def _start(op: Operation, ctx: Context) -> None:
         ctx.api.start(cid)
     with ctx._lock:
         ctx.started.append(cid)
+    _run_hooks(op, ctx, cid, "post_start")
     ctx.progress.event("Container", op.target, "Started")
+
+
+def _run_hooks(op: Operation, ctx: Context, cid: str, kind: str) -> None:
+    """The service's post_start/pre_stop hooks in this container, in order; the first failure ends it."""
+    if ctx.project is None or op.service is None or op.service not in ctx.project.services:
+        return  # an orphan: its hooks are not known
+    svc = ctx.project.services[op.service]
+    prefix = f"{ctx.project.name}-"
+    name = (op.target[len(prefix) :] if op.target.startswith(prefix) else op.target) + " ->"
+    for hook in hooks_of(svc.options, kind):
+        if not run_hook(ctx.api, cid, svc.name, hook, name=name, tty=svc.tty, output=ctx.hook_output):
+            return  # the container is gone or stopped: nothing left to hook
 
 
 def _stop(op: Operation, ctx: Context) -> None:
@@ -271,6 +289,7 @@ def _stop(op: Operation, ctx: Context) -> None:
                 return
             ctx.progress.event("Container", op.target, doing, f"(killed in {left}s)")
 
+    _run_hooks(op, ctx, op.container_id or ctx.container_ids.get(op.target) or op.target, "pre_stop")
     ticker = threading.Thread(target=countdown, daemon=True)
     ticker.start()
     try:

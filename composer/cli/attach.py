@@ -53,7 +53,7 @@ def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts:
 def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
     from composer.cli import teardown
     from composer.containers import display_name, list_containers
-    from composer.logs import LogFormat, LogPrinter, LogStreamer
+    from composer.logs import LogFormat, LogLine, LogPrinter, LogStreamer
     from composer.presenter import use_color
 
     api = session.engine.client
@@ -75,6 +75,8 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
     streamer = LogStreamer(api, session.name, printer, follow=True, on_end=ended.put)
     sys.stdout.write(f"Attaching to {', '.join(names)}\n")
     sys.stdout.flush()
+    if ctx.hook_output is not None:  # post_start lines so far, and pre_stop lines of an abort later
+        ctx.hook_output.connect(lambda name, line: printer.line(LogLine(name, line)))
     cascade = Cascade.from_args(args)
     aborter: threading.Thread | None = None
     try:

@@ -70,6 +70,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     from composer.buildcontext import encode
     from composer.cli.attach import follow_project
     from composer.execute import Context, execute
+    from composer.hooks import HookOutput
     from composer.plan import Kind, Plan
     from composer.presenter import out, warn
     from composer.progress import Progress
@@ -133,6 +134,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         networks_supported=observed.networks is not None,
         quiet_pull=bool(args["--quiet-pull"]),
         build_contexts={n: encode(d) for n, d in observed.contexts.items() if d is not None},
+        hook_output=None if detach or args["--no-start"] or args.get("--watch") else HookOutput(),
     )
     if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
         # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
