@@ -47,6 +47,9 @@ class Tok:
     pos: int  # byte offset in the whole template
 
 
+_OPERANDS = ("string", "raw", "char", "number", "field", "dot", "variable", "ident")
+
+
 def _tokens(source: str, start: int, end: int, where: Callable[[int], str]) -> list[Tok]:
     out: list[Tok] = []
     i = start
@@ -65,6 +68,13 @@ def _tokens(source: str, start: int, end: int, where: Callable[[int], str]) -> l
                 and out[-1].pos + len(out[-1].text) == i
             ):
                 kind = "chain"
+            elif (
+                kind in _OPERANDS
+                and out
+                and out[-1].kind in _OPERANDS
+                and out[-1].pos + len(out[-1].text) == i
+            ):
+                raise TemplateError(f"template: {where(i)}: unexpected <{text}> in operand")
             out.append(Tok(kind, text, i))
         i = m.end()
     return out
