@@ -107,6 +107,12 @@ def progress(kind: str, name: str, status: str) -> None:
     sys.stderr.flush()
 
 
+def event_line(resource: str, text: str, status: str) -> None:
+    """A plain progress line with a text of its own (" at-app-1 Commit at-app-1 Committing")."""
+    sys.stderr.write(f" {resource} {text} {status}\n")
+    sys.stderr.flush()
+
+
 def parse_index(value: str | None) -> int | None:
     if value is None:
         return None
