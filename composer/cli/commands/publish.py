@@ -1,0 +1,227 @@
+"""Publish compose application.
+
+Usage:
+  publish [options] REPOSITORY
+
+Options:
+  --oci-version VERSION       OCI image/artifact specification version: 1.0 or 1.1 (automatically
+                              determined by default: 1.1, then 1.0 when the registry refuses it)
+  --resolve-image-digests     Pin image tags to digests
+  --with-env                  Include environment variables in the published OCI artifact
+  -y, --yes                   Assume "yes" as answer to all prompts
+
+REPOSITORY is `[registry/]name[:tag]`; the project's Compose files (all profiles) are pushed as an OCI
+artifact that `docker compose -f oci://REPOSITORY` can run. Services with a build section have their
+images pushed first. The registry is reached over HTTPS with the docker CLI's credentials.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Any
+
+from composer.cli.options import GlobalOptions, UsageError
+from composer.errors import ComposerError
+
+SUPPORTS_DRY_RUN = True
+ENV_SUFFIX = (
+    "To avoid leaking sensitive data, you must either explicitly allow the sending of environment variables "
+    "by using the --with-env flag,\nor remove sensitive data from your Compose configuration"
+)
+
+
+def run(argv: list[str], options: GlobalOptions) -> int:
+    from composer.cli.main import parse_command
+    from composer.cli.project import load
+    from composer.oci_push import Reference
+
+    args = parse_command(__doc__ or "", argv)
+    if args["--oci-version"] not in (None, "1.0", "1.1"):
+        raise UsageError(f"unsupported OCI version: {args['--oci-version']} (use 1.0 or 1.1)")
+    ref = Reference.parse(args["REPOSITORY"])
+    loaded = load(replace(options, profiles=("*",)))
+    services: dict[str, Any] = loaded.canonical.get("services") or {}
+    only_build = [name for name, svc in services.items() if not svc.get("image") and svc.get("build")]
+    if only_build:
+        listing = "".join(f'- "{name}"\n' for name in only_build)
+        raise ComposerError(
+            "your Compose stack cannot be published as it only contains a build section for service(s):\n"
+            + listing
+        )
+    yes = bool(args["--yes"])
+    binds = _bind_mounts(services)
+    if binds and not _confirm(
+        "you are about to publish bind mounts declaration within your OCI artifact.\n"
+        "only the bind mount declarations will be added to the OCI artifact (not content)\n"
+        "please double check that you are not mounting potential user's sensitive directories or data\n"
+        + "".join(f"{name}{line}\n" for name, lines in binds.items() for line in lines)
+        + "Are you ok to publish these bind mount declarations?",
+        yes,
+    ):
+        return 0
+    env_vars = _environment(
+        services,
+        loaded.canonical.get("configs") or {},
+        _env_file_services(loaded.config_files),
+        bool(args["--with-env"]),
+    )
+    if env_vars and not _confirm(
+        "you are about to publish environment variables within your OCI artifact.\n"
+        "please double check that you are not leaking sensitive data\n"
+        + "".join(
+            f"Service/Config  {name}\n" + "".join(f"{k}={v}\n" for k, v in env.items())
+            for name, env in env_vars.items()
+        )
+        + "Are you ok to publish these environment variables?",
+        yes,
+    ):
+        return 0
+    _push_images(options, services)
+    return _publish(options, loaded, ref, args)
+
+
+def _publish(options: GlobalOptions, loaded: Any, ref: Any, args: dict[str, Any]) -> int:
+    from composer.cli.commands._common import event_line
+    from composer.oci_push import PushError, RegistryClient, credentials
+    from composer.publish import build_layers, image_digests_layer, manifest
+
+    def read(path: str) -> bytes:
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as exc:
+            raise ComposerError(f"{path}: {exc.strerror}") from None
+
+    layers = build_layers(list(loaded.config_files), loaded.working_dir, read)
+    blobs = layers.all(with_env=bool(args["--with-env"]), read=read)
+    if args["--resolve-image-digests"]:
+        blobs.append(image_digests_layer(_digests(options, loaded.canonical.get("services") or {})))
+    repository = args["REPOSITORY"]
+    event_line(repository, "publishing", "")
+    if options.dry_run:
+        event_line(repository, "published", "")
+        return 0
+    client = RegistryClient(ref, credentials(ref.registry, dict(options.environ)))
+    try:
+        for blob in blobs:
+            client.push_blob(blob.digest, blob.data)
+        versions = [args["--oci-version"]] if args["--oci-version"] else ["1.1", "1.0"]
+        for n, version in enumerate(versions):
+            config, body = manifest(blobs, version)
+            client.push_blob(config.digest, config.data)
+            try:
+                client.push_manifest("application/vnd.oci.image.manifest.v1+json", body, ref.tag)
+                break
+            except PushError as exc:
+                # a registry without OCI 1.1 support refuses the artifactType: fall back to 1.0
+                if n + 1 < len(versions) and 400 <= exc.status < 500 and exc.status not in (401, 403, 407):
+                    continue
+                raise
+    except PushError:
+        event_line(repository, "publishing", "Error")
+        raise
+    event_line(repository, "published", "")
+    return 0
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    """Compose's prompt: -y answers yes; otherwise a `y`/`yes` line on stdin (nothing read: no)."""
+    if yes:
+        return True
+    sys.stdout.write(question + " [y/N] ")
+    sys.stdout.flush()
+    answer = sys.stdin.readline().strip().lower() if not sys.stdin.closed else ""
+    return answer in ("y", "yes")
+
+
+def _bind_mounts(services: dict[str, Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, svc in services.items():
+        for volume in svc.get("volumes") or []:
+            if volume.get("type") == "bind":
+                mode = "ro" if volume.get("read_only") else "rw"
+                found.setdefault(name, []).append(f"{volume.get('source')}:{volume.get('target')}:{mode}")
+    return found
+
+
+def _environment(
+    services: dict[str, Any], configs: dict[str, Any], env_file_services: set[str], with_env: bool
+) -> dict[str, dict[str, str]]:
+    """Variables the artifact would carry; without --with-env any of them is Compose's error."""
+    errors: list[str] = []
+    found: dict[str, dict[str, str]] = {}
+    for name, svc in services.items():
+        if name in env_file_services:
+            errors.append(f'service "{name}" has env_file declared.')
+        env = svc.get("environment") or {}
+        if env:
+            errors.append(f'service "{name}" has environment variable(s) declared.')
+            found[name] = {k: "" if v is None else str(v) for k, v in env.items()}
+    for name, config in configs.items():
+        if config.get("environment"):
+            errors.append(f'config "{name}" is declare as an environment variable.')
+            found[name] = {name: str(config["environment"])}
+    if errors and not with_env:
+        raise ComposerError("\n".join(errors) + "\n" + ENV_SUFFIX)
+    return found
+
+
+def _env_file_services(config_files: tuple[str, ...]) -> set[str]:
+    """Services declaring env_file in the files themselves (the loaded model has merged them away)."""
+    import yaml
+
+    found: set[str] = set()
+    for path in config_files:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # the loader already read it; nothing more to learn here
+        services = data.get("services") if isinstance(data, dict) else None
+        for name, svc in (services or {}).items():
+            if isinstance(svc, dict) and svc.get("env_file"):
+                found.add(str(name))
+    return found
+
+
+def _push_images(options: GlobalOptions, services: dict[str, Any]) -> None:
+    """As Compose before publishing: the images of services with a build section are pushed (failures
+    only warned about), the others skipped."""
+    from composer.cli.commands._common import event_line
+
+    built = [name for name, svc in services.items() if svc.get("build") and svc.get("image")]
+    for name in services:
+        if name not in built:
+            event_line(name, "Skipped", "")
+    if not built or options.dry_run:
+        return
+    from composer.cli.commands import push
+
+    try:
+        push.run(["push", "--ignore-push-failures", *built], replace(options, profiles=("*",)))
+    except ComposerError as exc:
+        from composer.presenter import warn
+
+        warn(f"pushing the images failed: {exc.message}")
+
+
+def _digests(options: GlobalOptions, services: dict[str, Any]) -> dict[str, str]:
+    """Each service's image pinned to the digest its registry reports (through the engine)."""
+    from composer.cli.commands._common import connect, engine_errors
+
+    api = connect(options)
+    pinned: dict[str, str] = {}
+    for name, svc in services.items():
+        image = str(svc.get("image") or "")
+        if not image or "@" in image:
+            if image:
+                pinned[name] = image
+            continue
+        try:
+            with engine_errors():
+                digest = api.inspect_distribution(image)["Descriptor"]["digest"]
+        except ComposerError as exc:
+            raise ComposerError(f"failed to resolve digest for {image}: {exc.message}") from None
+        pinned[name] = f"{image}@{digest}"
+    return pinned
