@@ -84,7 +84,7 @@ def _members(data: bytes) -> list[str]:
 def test_attach_passes_stdin_and_returns_the_exit_code(project: Project) -> None:
     (project.path / "compose.yaml").write_text(
         "name: demo\nservices:\n  web:\n    image: busybox:latest\n    stdin_open: true\n"
-        "    command: sh -c 'sleep 1; echo out-line; echo err-line >&2; read x; echo got $$x; exit 5'\n"
+        "    command: sh -c 'read x; echo out-line; echo err-line >&2; echo got $$x; exit 5'\n"
     )
     up = project.composer("up", "-d")
     assert up.returncode == 0, up.stderr
