@@ -13,7 +13,6 @@ from composer.errors import ComposerError
 from composer.oci_push import Reference
 from composer.publish import build_layers, image_digests_layer, manifest
 
-
 VERSION = "2.40.3"
 
 
