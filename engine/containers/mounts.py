@@ -222,16 +222,17 @@ def volumes_from(
     out: list[dict[str, Any]] = []
     for ref in refs:
         name, _, mode = ref.partition(":")
-        if not name or mode not in ("", "ro", "rw"):
-            raise InvalidParameter(f"invalid volumes-from specification: '{ref}'")
+        modes = mode.split(",") if mode else []
+        if not name or any(m not in ("ro", "rw", "z", "Z") for m in modes):
+            raise InvalidParameter(f"invalid mode: {mode}")
         if mounts_of is None:
             raise InvalidParameter("volumes-from is not available in this engine")
         for point in mounts_of(name):
             if point.get("Type") not in ("bind", "volume"):
                 continue  # tmpfs belongs to its container alone
             copied = dict(point)
-            if mode:
-                copied["RW"] = mode == "rw"
+            if "ro" in modes or "rw" in modes:
+                copied["RW"] = "rw" in modes
                 copied["Mode"] = mode
             copied.pop("CopyUp", None)  # the data is already there
             out.append(copied)
