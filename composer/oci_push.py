@@ -9,6 +9,7 @@ Basic or Bearer-token auth with the credentials of the docker CLI's config.json 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +25,13 @@ from composer.errors import ComposerError
 log = logging.getLogger(__name__)
 
 DEFAULT_REGISTRY = "docker.io"
+MANIFEST_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+)
+INDEX_TYPES = MANIFEST_TYPES[0], MANIFEST_TYPES[2]
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _NAME = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
 DOCKER_HUB_API = "registry-1.docker.io"
@@ -109,7 +117,7 @@ def _from_helper(helper: str, key: str) -> tuple[str, str] | None:
 class RegistryClient:
     """Push blobs and manifests to one repository."""
 
-    def __init__(self, ref: Reference, creds: tuple[str, str] | None) -> None:
+    def __init__(self, ref: Reference, creds: tuple[str, str] | None, actions: str = "pull,push") -> None:
         import requests
 
         host = DOCKER_HUB_API if ref.registry == DEFAULT_REGISTRY else ref.registry
@@ -120,6 +128,7 @@ class RegistryClient:
         # explicit on every request: requests would otherwise let REQUESTS_CA_BUNDLE override it
         self.verify: str | bool = os.environ.get("SSL_CERT_FILE") or True
         self.token: str | None = None
+        self.actions = actions
 
     def _request(self, method: str, url: str, **kwargs: Any) -> Any:
         import requests
@@ -153,7 +162,7 @@ class RegistryClient:
             return
         if scheme.lower() != "bearer" or "realm" not in fields:
             raise PushError(f"{self.ref.registry}: unsupported authentication challenge {challenge!r}", 401)
-        query = {"service": fields.get("service", ""), "scope": f"repository:{self.ref.path}:pull,push"}
+        query = {"service": fields.get("service", ""), "scope": f"repository:{self.ref.path}:{self.actions}"}
         auth = self.creds if self.creds and self.creds[0] else None
         response = self.session.get(fields["realm"], params=query, auth=auth, timeout=60, verify=self.verify)
         if response.status_code != 200:
@@ -172,11 +181,70 @@ class RegistryClient:
         done = self._request("PUT", location, data=data, headers={"Content-Type": "application/octet-stream"})
         _expect(done, 201, f"uploading {digest}")
 
+    def mount_blob(self, digest: str, from_path: str) -> bool:
+        """A cross-repository mount within the registry; False when it has to be uploaded instead."""
+        url = f"{self.base}/v2/{self.ref.path}/blobs/uploads/?mount={digest}&from={from_path}"
+        return bool(self._request("POST", url).status_code == 201)
+
+    def get_manifest(self, reference: str) -> tuple[str, bytes]:
+        """(media type, bytes) of a manifest or index by tag or digest."""
+        url = f"{self.base}/v2/{self.ref.path}/manifests/{reference}"
+        response = self._request("GET", url, headers={"Accept": ", ".join(MANIFEST_TYPES)})
+        _expect(response, 200, f"fetching the manifest {self.ref.path}:{reference}")
+        return str(response.headers.get("Content-Type", "")).split(";")[0], bytes(response.content)
+
+    def get_blob(self, digest: str) -> bytes:
+        response = self._request("GET", f"{self.base}/v2/{self.ref.path}/blobs/{digest}")
+        _expect(response, 200, f"fetching {digest}")
+        data = bytes(response.content)
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+            raise PushError(f"blob digest mismatch: expected {digest}")
+        return data
+
     def push_manifest(self, media_type: str, data: bytes, tag: str) -> Any:
         url = f"{self.base}/v2/{self.ref.path}/manifests/{tag}"
         done = self._request("PUT", url, data=data, headers={"Content-Type": media_type})
         _expect(done, 201, f"pushing the manifest {tag}")
         return done
+
+
+def copy_image(source: RegistryClient, target: RegistryClient, reference: str) -> dict[str, Any]:
+    """Copy an image (index or manifest, with its config and layers) into the target repository, by
+    digest; returns its top descriptor, annotated with where it came from (containerd's
+    distribution-source label, as Compose writes it)."""
+    media_type, body = source.get_manifest(reference)
+    digest = _copy_manifest(source, target, media_type, body)
+    host = (
+        source.ref.registry.rsplit(":", 1)[0] if source.ref.registry.count(":") == 1 else source.ref.registry
+    )
+    return {
+        "mediaType": media_type,
+        "digest": digest,
+        "size": len(body),
+        "annotations": {f"containerd.io/distribution.source.{host}": source.ref.path},
+    }
+
+
+def _copy_manifest(source: RegistryClient, target: RegistryClient, media_type: str, body: bytes) -> str:
+    data = json.loads(body)
+    if media_type in INDEX_TYPES:
+        for child in data.get("manifests") or []:
+            child_type, child_body = source.get_manifest(child["digest"])
+            _copy_manifest(source, target, child_type, child_body)
+    else:
+        for blob in [data.get("config") or {}, *(data.get("layers") or [])]:
+            _copy_blob(source, target, str(blob["digest"]))
+    digest = "sha256:" + hashlib.sha256(body).hexdigest()
+    target.push_manifest(media_type, body, digest)
+    return digest
+
+
+def _copy_blob(source: RegistryClient, target: RegistryClient, digest: str) -> None:
+    if target._request("HEAD", f"{target.base}/v2/{target.ref.path}/blobs/{digest}").status_code == 200:
+        return
+    if source.base == target.base and target.mount_blob(digest, source.ref.path):
+        return
+    target.push_blob(digest, source.get_blob(digest))
 
 
 def _expect(response: Any, status: int, doing: str) -> None:

@@ -28,6 +28,7 @@ ENVFILE_MEDIA_TYPE = "application/vnd.docker.compose.envfile"
 EMPTY_CONFIG_MEDIA_TYPE = "application/vnd.docker.compose.config.empty.v1+json"  # OCI 1.0 pushes
 OCI_EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
+INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
 OCI_VERSIONS = ("1.0", "1.1")
 
 

@@ -4,6 +4,7 @@ Usage:
   publish [options] REPOSITORY
 
 Options:
+  --app                       Published compose application (includes referenced images)
   --oci-version VERSION       OCI image/artifact specification version: 1.0 or 1.1 (automatically
                               determined by default: 1.1, then 1.0 when the registry refuses it)
   --resolve-image-digests     Pin image tags to digests
@@ -84,7 +85,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 def _publish(options: GlobalOptions, loaded: Any, ref: Any, args: dict[str, Any]) -> int:
     from composer.cli.commands._common import event_line
     from composer.oci_push import PushError, RegistryClient, credentials
-    from composer.publish import build_layers, image_digests_layer, manifest
+    from composer.publish import MANIFEST_MEDIA_TYPE, build_layers, image_digests_layer, manifest
 
     def read(path: str) -> bytes:
         try:
@@ -95,7 +96,7 @@ def _publish(options: GlobalOptions, loaded: Any, ref: Any, args: dict[str, Any]
 
     layers = build_layers(list(loaded.config_files), loaded.working_dir, read)
     blobs = layers.all(with_env=bool(args["--with-env"]), read=read)
-    if args["--resolve-image-digests"]:
+    if args["--resolve-image-digests"] or args["--app"]:
         blobs.append(image_digests_layer(_digests(options, loaded.canonical.get("services") or {})))
     repository = args["REPOSITORY"]
     event_line(repository, "publishing", "")
@@ -111,18 +112,56 @@ def _publish(options: GlobalOptions, loaded: Any, ref: Any, args: dict[str, Any]
             config, body = manifest(blobs, version)
             client.push_blob(config.digest, config.data)
             try:
-                client.push_manifest("application/vnd.oci.image.manifest.v1+json", body, ref.tag)
+                client.push_manifest(MANIFEST_MEDIA_TYPE, body, ref.tag)
                 break
             except PushError as exc:
                 # a registry without OCI 1.1 support refuses the artifactType: fall back to 1.0
                 if n + 1 < len(versions) and 400 <= exc.status < 500 and exc.status not in (401, 403, 407):
                     continue
                 raise
+        if args["--app"]:
+            _push_application(options, client, loaded.canonical.get("services") or {}, body, version)
     except PushError:
         event_line(repository, "publishing", "Error")
         raise
     event_line(repository, "published", "")
     return 0
+
+
+def _push_application(
+    options: GlobalOptions, client: Any, services: dict[str, Any], artifact: bytes, version: str
+) -> None:
+    """--app: every service's image copied into the repository, and an index of them whose subject is
+    the artifact (pushed by digest, found through the artifact)."""
+    import hashlib
+    import json
+
+    from composer.labels import COMPOSE_VERSION
+    from composer.oci_push import Reference, RegistryClient, copy_image, credentials
+    from composer.publish import ARTIFACT_TYPE, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
+
+    manifests = []
+    for svc in services.values():
+        image = Reference.parse(str(svc.get("image") or ""))
+        source = RegistryClient(image, credentials(image.registry, dict(options.environ)), actions="pull")
+        manifests.append(copy_image(source, client, image.tag))
+    subject: dict[str, Any] = {
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "digest": "sha256:" + hashlib.sha256(artifact).hexdigest(),
+        "size": len(artifact),
+        "annotations": {"com.docker.compose.version": COMPOSE_VERSION},
+    }
+    if version == "1.1":
+        subject["artifactType"] = ARTIFACT_TYPE
+    index = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": manifests,
+        "subject": subject,
+        "annotations": {"com.docker.compose.version": COMPOSE_VERSION},
+    }
+    body = json.dumps(index, separators=(",", ":")).encode()
+    client.push_manifest(INDEX_MEDIA_TYPE, body, "sha256:" + hashlib.sha256(body).hexdigest())
 
 
 def _confirm(question: str, yes: bool) -> bool:
