@@ -5,17 +5,22 @@ pushes, and read back by the reference (`-f oci://...`)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import ssl
 import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.integration.commands.conftest import REFERENCE, Project, _env
+from tests.support.dockerd import DOCKER
+from tests.support.engine import EngineProcess, running_engine
 from tests.support.registry import Registry, make_tls, running_registry
 
 COMPOSE = """\
@@ -132,3 +137,89 @@ def test_publish_to_an_untrusted_registry_fails_in_one_line(project: Project, re
     done = tools.composer("publish", "--with-env", "-y", f"{host}/x:4")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr and "failed to do request" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def app_engine(registry: Registry) -> Iterator[EngineProcess]:
+    """An engine that resolves image digests on the test registry (its CA is unknown to the engine, so
+    the registry is named insecure: TLS without verification), with busybox pushed there by skopeo."""
+    assert registry.tls is not None
+    host = registry.url.split("://")[-1]
+    with running_engine(extra_args=("--insecure-registry", host)) as eng:
+        archive = registry.root.parent / "busybox.tar"
+        saved = subprocess.run(
+            [DOCKER, "save", "-o", str(archive), "busybox:latest"],
+            env={"DOCKER_HOST": eng.docker_host, "PATH": os.environ.get("PATH", "")},
+            capture_output=True,
+            timeout=60,
+        )
+        assert saved.returncode == 0, saved.stderr
+        cadir = registry.root.parent / "ca-only"
+        cadir.mkdir(exist_ok=True)
+        shutil.copy(registry.tls.ca_cert, cadir / "ca.crt")
+        pushed = subprocess.run(
+            [
+                "skopeo",
+                "copy",
+                "--dest-cert-dir",
+                str(cadir),
+                f"docker-archive:{archive}",
+                f"docker://{host}/bb:1",
+            ],
+            capture_output=True,
+            timeout=120,
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        yield eng
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed")
+def test_publish_app_copies_the_images_as_the_reference_does(
+    app_engine: EngineProcess, registry: Registry, tmp_path: Path
+) -> None:
+    assert registry.tls is not None
+    host = registry.url.split("://")[-1]
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  app:\n    image: {host}/bb:1\n    command: sleep 300\n"
+    )
+    env = {**_env(), "DOCKER_HOST": app_engine.docker_host, "SSL_CERT_FILE": str(registry.tls.ca_cert)}
+    env["DOCKER_CONFIG"] = str(tmp_path)
+    results = {}
+    for name, argv in (("app-ours", [sys.executable, "-m", "composer.cli.main"]), ("app-ref", [REFERENCE])):
+        done = subprocess.run(
+            [*argv, "publish", "--app", "-y", f"{host}/{name}:v1"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        results[name] = _pushed(registry, name)
+    ours, theirs = results["app-ours"], results["app-ref"]
+    # the same image manifest copied, the same layers (image-digests.yaml included), the same index
+    assert ours["image"] == theirs["image"]
+    assert ours["layers"] == theirs["layers"]
+    assert [m["digest"] for m in ours["index"]["manifests"]] == [
+        m["digest"] for m in theirs["index"]["manifests"]
+    ]
+    for found in (ours, theirs):
+        found["index"]["subject"].pop("digest")
+        found["index"]["subject"].pop("size")
+    assert ours["index"] == theirs["index"]
+
+
+def _pushed(registry: Registry, repo: str) -> dict[str, Any]:
+    """The repository's manifests by kind (read from the registry's storage, the index has no tag)."""
+    revisions = registry.root / "docker/registry/v2/repositories" / repo / "_manifests/revisions/sha256"
+    found: dict[str, Any] = {}
+    for digest in sorted(p.name for p in revisions.iterdir()):
+        blob = registry.root / "docker/registry/v2/blobs/sha256" / digest[:2] / digest / "data"
+        data = json.loads(blob.read_bytes())
+        if data.get("mediaType") == "application/vnd.oci.image.index.v1+json":
+            found["index"] = data
+        elif data.get("artifactType") == "application/vnd.docker.compose.project":
+            found["layers"] = data["layers"]
+        else:
+            found["image"] = data
+    return found
