@@ -79,6 +79,14 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
         ctx.hook_output.connect(lambda name, line: printer.line(LogLine(name, line)))
     cascade = Cascade.from_args(args)
     aborter: threading.Thread | None = None
+    abort_failed: list[BaseException] = []
+
+    def abort() -> None:
+        try:
+            teardown.abort(session, ctx, upopts)
+        except BaseException as exc:  # reported once the loop is done, as the one error line
+            abort_failed.append(exc)
+
     try:
         streamer.watch(attach)
         for c in _in_start_order(containers, ctx.started):
@@ -111,9 +119,7 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
                 # Compose keeps printing while it stops the rest: every container's last lines and
                 # its "exited with code N" still appear, so the stop runs beside this loop
                 _say_aborting(session)
-                aborter = threading.Thread(
-                    target=teardown.abort, args=(session, ctx, upopts), name="abort", daemon=True
-                )
+                aborter = threading.Thread(target=abort, name="abort", daemon=True)
                 aborter.start()
     except KeyboardInterrupt:
         streamer.close()
@@ -122,6 +128,8 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
         streamer.close()
         if aborter is not None:
             aborter.join()
+    if abort_failed:
+        raise abort_failed[0]
     code = cascade.code
     if cascade.exit_from and cascade.code is None:
         found = list_containers(api, session.name, [cascade.exit_from], all=True)
