@@ -72,17 +72,24 @@ class Target:
             raise ComposerError(f"no such service: {unknown[0]}")
 
     def containers(
-        self, services: Sequence[str] = (), *, all: bool = False, oneoff: bool | None = False
+        self,
+        services: Sequence[str] = (),
+        *,
+        all: bool = False,
+        oneoff: bool | None = False,
+        check: bool = True,
     ) -> list[ProjectContainer]:
         from composer.containers import list_containers
 
-        self.check_services(services)
+        if check:
+            self.check_services(services)
         with engine_errors():
             return list_containers(self.api, self.name, services, all=all, oneoff=oneoff)
 
-    def container(self, service: str, index: int | None) -> ProjectContainer:
-        """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
-        found = self.containers([service])
+    def container(self, service: str, index: int | None, *, check: bool = True) -> ProjectContainer:
+        """One running container of a service: `--index` N, else the first (as `docker compose exec`).
+        check=False: an unknown service is just "not running" (attach, commit, export, as Compose)."""
+        found = self.containers([service], check=check)
         if not found:
             raise ComposerError(f'service "{service}" is not running')
         if index is not None:

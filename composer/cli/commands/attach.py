@@ -37,8 +37,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if sig_proxy not in ("true", "false", "1", "0"):
         raise UsageError(f"invalid --sig-proxy value {args['--sig-proxy']!r}: use true or false")
     service = args["SERVICE"]
-    t = target(options, [service], streaming=True)
-    container = t.container(service, parse_index(args["--index"]))
+    t = target(options, streaming=True)
+    container = t.container(service, parse_index(args["--index"]), check=False)
     with engine_errors():
         config = t.api.inspect_container(container.id).get("Config") or {}
         tty = bool(config.get("Tty"))

@@ -27,8 +27,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if pause not in ("true", "false", "1", "0"):
         raise UsageError(f"invalid --pause value {args['--pause']!r}: use true or false")
     service = args["SERVICE"]
-    t = target(options, [service])
-    container = t.container(service, parse_index(args["--index"]))
+    t = target(options)
+    container = t.container(service, parse_index(args["--index"]), check=False)
     repository, tag = _split_reference(args["REPOSITORY"])
     name = container.name
     event_line(name, f"Commit {name}", "Committing")

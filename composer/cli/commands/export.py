@@ -27,8 +27,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if not output and sys.stdout.isatty():
         raise ComposerError("output is a tty, refusing to write to it: use -o or redirect the output")
     service = args["SERVICE"]
-    t = target(options, [service], streaming=True)
-    container = t.container(service, parse_index(args["--index"]))
+    t = target(options, streaming=True)
+    container = t.container(service, parse_index(args["--index"]), check=False)
     name = container.name
     event_line(name, f"export {name} to {output or ''}", "Exporting")
     with engine_errors():

@@ -93,11 +93,13 @@ def test_attach_passes_stdin_and_returns_the_exit_code(project: Project) -> None
     project.composer("down", "-t", "0")
 
 
-def test_attach_to_a_missing_replica_says_what_the_reference_says(project: Project) -> None:
+@pytest.mark.parametrize("command", ["attach", "commit", "export"])
+def test_a_missing_container_is_said_as_the_reference_says(project: Project, command: str) -> None:
     project.container("web")
-    ours = project.composer("attach", "--index", "2", "web")
-    ref = project.reference("attach", "--index", "2", "web")
-    assert (ours.returncode, ours.stderr) == (ref.returncode, ref.stderr) == (1, ref.stderr)
+    for args in (["--index", "2", "web"], ["nosuch"], ["once"]):
+        ours = project.composer(command, *args)
+        ref = project.reference(command, *args)
+        assert (ours.returncode, ours.stderr) == (ref.returncode, ref.stderr) == (1, ref.stderr), args
 
 
 def test_volumes_matches_the_reference(project: Project) -> None:
