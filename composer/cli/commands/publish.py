@@ -18,6 +18,7 @@ images pushed first. The registry is reached over HTTPS with the docker CLI's cr
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import replace
 from typing import Any
@@ -58,6 +59,15 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         "please double check that you are not mounting potential user's sensitive directories or data\n"
         + "".join(f"{name}{line}\n" for name, lines in binds.items() for line in lines)
         + "Are you ok to publish these bind mount declarations?",
+        yes,
+    ):
+        return 0
+    secrets = _sensitive(loaded.config_files, loaded.working_dir)
+    if secrets and not _confirm(
+        "you are about to publish sensitive data within your OCI artifact.\n"
+        "please double check that you are not leaking sensitive data\n"
+        + "".join(f'{f.kind}\n"{f.key}": {f.value}\n' for f in secrets)
+        + "Are you ok to publish these sensitive data?",
         yes,
     ):
         return 0
@@ -168,7 +178,7 @@ def _confirm(question: str, yes: bool) -> bool:
     """Compose's prompt: -y answers yes; otherwise a `y`/`yes` line on stdin (nothing read: no)."""
     if yes:
         return True
-    sys.stdout.write(question + " [y/N] ")
+    sys.stdout.write(question + (" [y/N] " if sys.stdin.isatty() else ""))
     sys.stdout.flush()
     answer = sys.stdin.readline().strip().lower() if not sys.stdin.closed else ""
     return answer in ("y", "yes")
@@ -206,22 +216,52 @@ def _environment(
     return found
 
 
+def _sensitive(config_files: tuple[str, ...], working_dir: str) -> list[Any]:
+    """Credential-shaped values in the Compose files (as written) and the services' env files."""
+    from composer.secretscan import scan_document, scan_env_file
+
+    found = [f for document in _raw_files(config_files) for f in scan_document(document)]
+    for _, svc in _raw_services(config_files):
+        for path in _env_file_paths(svc.get("env_file")):
+            try:
+                with open(os.path.join(working_dir, path), encoding="utf-8") as f:
+                    found.extend(scan_env_file(f.read()))
+            except OSError:
+                continue  # an optional env file that is absent
+    return found
+
+
 def _env_file_services(config_files: tuple[str, ...]) -> set[str]:
     """Services declaring env_file in the files themselves (the loaded model has merged them away)."""
+    return {name for name, svc in _raw_services(config_files) if svc.get("env_file")}
+
+
+def _raw_files(config_files: tuple[str, ...]) -> list[Any]:
     import yaml
 
-    found: set[str] = set()
+    documents = []
     for path in config_files:
         try:
             with open(path, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
+                documents.append(yaml.safe_load(f) or {})
         except (OSError, yaml.YAMLError):
-            continue  # the loader already read it; nothing more to learn here
-        services = data.get("services") if isinstance(data, dict) else None
+            continue  # the loader read it already; nothing more to learn here
+    return documents
+
+
+def _raw_services(config_files: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for document in _raw_files(config_files):
+        services = document.get("services") if isinstance(document, dict) else None
         for name, svc in (services or {}).items():
-            if isinstance(svc, dict) and svc.get("env_file"):
-                found.add(str(name))
-    return found
+            if isinstance(svc, dict):
+                out.append((str(name), svc))
+    return out
+
+
+def _env_file_paths(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value] if value else []
+    return [str(i.get("path") if isinstance(i, dict) else i) for i in items if i]
 
 
 def _push_images(options: GlobalOptions, services: dict[str, Any]) -> None:

@@ -78,8 +78,8 @@ class Tools:
     def composer(self, *args: str, input: bytes | None = None) -> Any:
         return self._run([sys.executable, "-m", "composer.cli.main"], args, input)
 
-    def reference(self, *args: str) -> Any:
-        return self._run([REFERENCE], args, None)
+    def reference(self, *args: str, input: bytes | None = None) -> Any:
+        return self._run([REFERENCE], args, input)
 
 
 def _tools(project: Project, reg: Registry, ca: str | None = None) -> tuple[Tools, str]:
@@ -130,6 +130,30 @@ def test_publish_refuses_what_the_reference_refuses(project: Project, registry: 
     assert "cannot be published as it only contains a build section" in only_build.stderr
     bad = tools.composer("publish", "Not/Valid:ref")
     assert (bad.returncode, bad.stderr) == (1, "invalid reference format\n")
+
+
+SENSITIVE = """\
+services:
+  app:
+    image: busybox:latest
+    labels:
+      aws: AKIAIOSFODNN7EXAMPLE
+      gh: ghp_abcdefghijklmnopqrstuvwxyz0123456789
+      password: not-a-known-shape
+      key: "-----BEGIN RSA PRIVATE KEY-----\\nMIIEpAIBAAKCAQEA\\n-----END RSA PRIVATE KEY-----"
+"""
+
+
+def test_publish_asks_about_sensitive_data_as_the_reference(
+    project: Project, registry: Registry
+) -> None:
+    tools, host = _tools(project, registry)
+    (project.path / "compose.yaml").write_text(SENSITIVE)
+    ours = tools.composer("publish", f"{host}/s:1", input=b"n\n")
+    ref = tools.reference("publish", f"{host}/s:1", input=b"n\n")
+    assert (ours.returncode, ours.stdout) == (ref.returncode, ref.stdout)
+    assert "AWS Client ID\n" in ours.stdout and "Private Key\n" in ours.stdout
+    assert "published" not in ours.stderr
 
 
 def test_publish_to_an_untrusted_registry_fails_in_one_line(project: Project, registry: Registry) -> None:
