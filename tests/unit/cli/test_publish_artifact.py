@@ -108,3 +108,22 @@ def test_references(text: str, expected: tuple[str, str, str]) -> None:
 def test_bad_references(text: str) -> None:
     with pytest.raises(ComposerError, match="invalid reference format"):
         Reference.parse(text)
+
+
+def test_credential_shapes_are_found_with_their_key_paths() -> None:
+    from composer.secretscan import scan_document, scan_env_file
+
+    document = {
+        "services": {
+            "b": {"labels": {"jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc", "plain": "hello"}},
+            "a": {"command": ["echo", "AKIAIOSFODNN7EXAMPLE"], "environment": {"K": "AKIAIOSFODNN7EXAMPLE"}},
+        }
+    }
+    found = [(f.kind, f.key) for f in scan_document(document)]
+    # list items are not looked at (as the reference); keys in sorted order
+    assert found == [
+        ("AWS Client ID", "services.a.environment.K"),
+        ("JSON Web Token", "services.b.labels.jwt"),
+    ]
+    env = scan_env_file("# AKIAIOSFODNN7EXAMPLE\nTOKEN='xoxb-1234567890-abcdef'\nOTHER=1\n")
+    assert [(f.kind, f.key) for f in env] == [("Slack token", "TOKEN")]
