@@ -132,13 +132,21 @@ def _verb(verb: str, arg: Any, precision: str | None) -> str:
     return wrong
 
 
+def _want(value: Any, kind: type | tuple[type, ...], go_name: str) -> None:
+    """Go checks argument types when it calls a function: the same words when they do not fit."""
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):  # Go's bool is no int
+        raise ValueError(f"wrong type for value; expected {go_name}; got {go_type(value)}")
+
+
 def _split(text: str, sep: str) -> list[str]:
+    _want(text, str, "string")
+    _want(sep, str, "string")
     return text.split(sep) if sep else list(text)
 
 
 def _join(items: Sequence[Any], sep: str) -> str:
-    if not isinstance(items, (list, tuple)):
-        raise ValueError(f"wrong type for value; expected []string; got {go_type(items)}")
+    _want(items, (list, tuple), "[]string")
+    _want(sep, str, "string")
     return sep.join(go_string(i) for i in items)
 
 
@@ -147,10 +155,15 @@ def _title(text: str) -> str:
 
 
 def _pad(text: Any, before: int, after: int) -> str:
+    _want(text, str, "string")
+    _want(before, int, "int")
+    _want(after, int, "int")
     return " " * before + go_string(text) + " " * after
 
 
 def _truncate(text: Any, length: int) -> str:
+    _want(text, str, "string")
+    _want(length, int, "int")
     value = go_string(text)
     return value[:length] if len(value) > length else value
 
