@@ -314,6 +314,9 @@ class Parser:
         if not current:
             raise TemplateError(f"template: {self.where(pos)}: missing value for command")
         commands.append(Command(current[0].pos, current, self.source[current[0].pos : end].strip()))
+        for command in commands:
+            if command.args[0].kind == "nil":
+                raise TemplateError(f"template: {self.where(command.pos)}: nil is not a command")
         return Pipeline(pos, commands, declare, assign)
 
     def _operand(self, toks: list[Tok], i: int) -> tuple[Operand, int]:
