@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from composer.errors import ComposerError
-from composer.gotemplate import HEADER_FUNCTIONS, HeaderMap, Record, TemplateError, parse, to_json
+from composer.gotemplate import HeaderMap, Record, TemplateError, parse, to_json
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ def _unescape(text: str) -> str:
 
 
 def _table(body: str, rows: Sequence[Record], columns: Columns) -> str:
+    from composer.gotemplate.functions import HEADER_FUNCTIONS
+
     template = parse(body)
     header = template.render(HeaderMap(columns.titles, columns.methods), functions=HEADER_FUNCTIONS)
     text = header + "\n" + "".join(template.render(row) + "\n" for row in rows)

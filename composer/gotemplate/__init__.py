@@ -14,42 +14,19 @@ slices; None is nil (printed `<no value>`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from composer.gotemplate.execute import Executor
-from composer.gotemplate.functions import FUNCTIONS, HEADER_FUNCTIONS
-from composer.gotemplate.parse import SUPPORTED, Node, Parser
 from composer.gotemplate.values import HeaderMap, Record, TemplateError, go_string, to_json, truth
 
-__all__ = [
-    "FUNCTIONS",
-    "HEADER_FUNCTIONS",
-    "SUPPORTED",
-    "HeaderMap",
-    "Record",
-    "Template",
-    "TemplateError",
-    "go_string",
-    "parse",
-    "to_json",
-    "truth",
-]
+if TYPE_CHECKING:
+    from composer.gotemplate.template import Template
 
-
-@dataclass
-class Template:
-    source: str
-    nodes: list[Node]
-    parser: Parser
-
-    def render(self, dot: Any, *, functions: Mapping[str, Callable[..., Any]] = FUNCTIONS) -> str:
-        run = Executor(self.source, self.parser, functions)
-        run.run(self.nodes, dot, [{"$": dot}])
-        return "".join(run.out)
+__all__ = ["HeaderMap", "Record", "TemplateError", "go_string", "parse", "to_json", "truth"]
 
 
 def parse(source: str) -> Template:
-    parser = Parser(source)
-    return Template(source, parser.parse(), parser)
+    """The template, parsed (the parser is imported only now: commands describe their rows with
+    Record at import time, and `composer --help` must not pay for the rest)."""
+    from composer.gotemplate.template import Template
+
+    return Template.parse(source)
