@@ -366,6 +366,108 @@ def volumes_from(play: Play) -> None:
         play.fact("ro refuses writes", ro.code != 0 and "Read-only" in ro.out + ro.err)
 
 
+CI_PIPELINE = """\
+name: {name}
+services:
+  db:
+    image: busybox:latest
+    command: sh -c 'echo db ready; trap "exit 0" TERM; while true; do sleep 0.1; done'
+  migrate:
+    image: busybox:latest
+    command: sh -c 'echo migrating; sleep 0.3; echo migrated'
+    depends_on: [db]
+  tests:
+    image: busybox:latest
+    command: sh -c 'echo 3 passed 1 failed; exit 1'
+    depends_on:
+      migrate: {{condition: service_completed_successfully}}
+"""
+
+
+def ci_pipeline(play: Play) -> None:
+    """A CI job: the database stays up, migrations run to completion, then the tests' status is the
+    status of `up`; everything else is stopped."""
+    up = play("up", "--exit-code-from", "tests", "-t", "5")
+    play.fact("exited", _exited_lines(up.out))
+    play.fact("order", [line for line in ("migrated", "3 passed 1 failed") if line in up.out])
+    play.fact("states", play.states())
+
+
+FLUSH_ON_STOP = """\
+name: {name}
+services:
+  cache:
+    image: busybox:latest
+    command: sh -c 'echo warm > /tmp/state; trap "exit 0" TERM; while true; do sleep 0.1; done'
+    volumes: [dump:/dump]
+    pre_stop:
+      - command: sh -c 'cp /tmp/state /dump/state && echo flushed > /dump/flag'
+  reader:
+    image: busybox:latest
+    command: sh -c 'cat /dump/state /dump/flag'
+    volumes: [dump:/dump]
+    profiles: [read]
+volumes:
+  dump:
+"""
+
+
+def flush_on_stop(play: Play) -> None:
+    """pre_stop saves what only the running container knows into a volume that outlives it."""
+    play("up", "-d")
+    play("down")  # the volume stays: no -v
+    play.fact("read back", play("--profile", "read", "run", "--rm", "reader").out)
+
+
+SCALE_NO_DEPS = """\
+name: {name}
+services:
+  worker:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+    depends_on: [queue]
+  queue:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+"""
+
+
+def scale_without_dependencies(play: Play) -> None:
+    play("scale", "--no-deps", "worker=2")
+    play.fact("only workers", play.states())
+    play("scale", "worker=1")
+    play.fact("with the queue", play.states())
+
+
+VOLUMES_FROM_CHAIN = """\
+name: {name}
+services:
+  data:
+    image: busybox:latest
+    command: sh -c 'echo seed > /srv/seed; trap "exit 0" TERM; while true; do sleep 0.1; done'
+    volumes: [srv:/srv]
+  backup:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+    volumes_from: [data]
+    volumes: [./out:/backup]
+  audit:
+    image: busybox:latest
+    command: sh -c 'trap "exit 0" TERM; while true; do sleep 0.1; done'
+    volumes_from: [backup]
+volumes:
+  srv:
+"""
+
+
+def volumes_from_chain(play: Play) -> None:
+    """A container that takes its volumes from one that took them from a third sees them all."""
+    play("up", "-d", "--wait")
+    play("exec", "-T", "backup", "sh", "-c", "cp /srv/seed /backup/seed")
+    play.fact("backup copy", (play.workdir / "out" / "seed").read_text())
+    play.fact("audit sees", play("exec", "-T", "audit", "sh", "-c", "cat /srv/seed; ls /backup").out)
+
+
 @dataclass(frozen=True)
 class Scenario:
     compose: str
@@ -476,6 +578,53 @@ SCENARIOS = {
                 "volumes": ["{name}_data"],
                 "volumes of app": ["{name}_data"],
             },
+        ),
+    ),
+    "ci-pipeline": Scenario(
+        CI_PIPELINE,
+        ci_pipeline,
+        Outcome(
+            [("up --exit-code-from tests -t 5", 1)],
+            {
+                "exited": [
+                    "db-1 exited with code 0",
+                    "migrate-1 exited with code 0",
+                    "tests-1 exited with code 1",
+                ],
+                "order": ["migrated", "3 passed 1 failed"],
+                "states": [("db", "exited", 0), ("migrate", "exited", 0), ("tests", "exited", 1)],
+            },
+        ),
+    ),
+    "flush-on-stop": Scenario(
+        FLUSH_ON_STOP,
+        flush_on_stop,
+        Outcome(
+            [("up -d", 0), ("down", 0), ("--profile read run --rm reader", 0)],
+            {"read back": "warm\nflushed\n"},
+        ),
+    ),
+    "scale-no-deps": Scenario(
+        SCALE_NO_DEPS,
+        scale_without_dependencies,
+        Outcome(
+            [("scale --no-deps worker=2", 0), ("scale worker=1", 0)],
+            {
+                "only workers": [("worker", *LOOP), ("worker", *LOOP)],
+                "with the queue": [("queue", *LOOP), ("worker", *LOOP)],
+            },
+        ),
+    ),
+    "volumes-from-chain": Scenario(
+        VOLUMES_FROM_CHAIN,
+        volumes_from_chain,
+        Outcome(
+            [
+                ("up -d --wait", 0),
+                ("exec -T backup sh -c cp /srv/seed /backup/seed", 0),
+                ("exec -T audit sh -c cat /srv/seed; ls /backup", 0),
+            ],
+            {"backup copy": "seed\n", "audit sees": "seed\nseed\n"},
         ),
     ),
 }
