@@ -4,6 +4,7 @@ pushes, and read back by the reference (`-f oci://...`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import pytest
 from tests.integration.commands.conftest import REFERENCE, Project, _env
 from tests.support.dockerd import DOCKER
 from tests.support.engine import EngineProcess, running_engine
-from tests.support.registry import Registry, make_tls, running_registry
+from tests.support.registry import Registry, make_tls, running_registry, token_server
 
 COMPOSE = """\
 name: demo
@@ -144,9 +145,7 @@ services:
 """
 
 
-def test_publish_asks_about_sensitive_data_as_the_reference(
-    project: Project, registry: Registry
-) -> None:
+def test_publish_asks_about_sensitive_data_as_the_reference(project: Project, registry: Registry) -> None:
     tools, host = _tools(project, registry)
     (project.path / "compose.yaml").write_text(SENSITIVE)
     ours = tools.composer("publish", f"{host}/s:1", input=b"n\n")
@@ -247,3 +246,41 @@ def _pushed(registry: Registry, repo: str) -> dict[str, Any]:
         else:
             found["image"] = data
     return found
+
+
+def _docker_config(directory: Path, host: str, user: str, password: str) -> None:
+    import base64
+
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (directory / ".docker").mkdir(exist_ok=True)
+    (directory / ".docker" / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+
+
+@pytest.mark.parametrize("scheme", ["basic", "bearer"])
+def test_publish_logs_in_with_the_docker_cli_credentials(
+    project: Project, tmp_path: Path, scheme: str
+) -> None:
+    tls = make_tls(tmp_path / "tls")
+    users = {"alice": "wonderland"}
+    with contextlib.ExitStack() as stack:
+        if scheme == "basic":
+            reg = stack.enter_context(running_registry(tmp_path / "reg", tls=tls, users=users))
+            tokens = None
+        else:
+            tokens = stack.enter_context(token_server(tmp_path / "token", users))
+            reg = stack.enter_context(
+                running_registry(tmp_path / "reg", tls=tls, token=tokens.registry_config())
+            )
+        tools, host = _tools(project, reg)
+        anonymous = tools.composer("publish", "--with-env", "-y", f"{host}/team/app:1")
+        assert (
+            anonymous.returncode == 1
+            and "401" in anonymous.stderr + anonymous.stdout
+            or ("authentication required" in anonymous.stderr)
+        ), anonymous.stderr
+        _docker_config(project.path, host, "alice", "wonderland")
+        logged_in = tools.composer("publish", "--with-env", "-y", f"{host}/team/app:1")
+        assert logged_in.returncode == 0, logged_in.stderr
+        if tokens is not None:
+            granted = [r for r in tokens.requests if r.get("user") == "alice"]
+            assert granted and "repository:team/app:pull,push" in granted[-1]["scope"]
