@@ -3,7 +3,7 @@ regenerate with `python -m composer.loader.schema_file`."""
 # ruff: noqa
 # mypy: ignore-errors
 
-SCHEMA_KEY = "45305-8e4eec25"
+SCHEMA_KEY = '45305-8e4eec25'
 import re
 
 
@@ -24,3991 +24,2549 @@ def _unique(items):
 
 
 def _n1(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n2(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n5(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n8(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n10(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _d2(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n10(v):
-                return False
+            if not _n10(v): return False
     return True
-
 
 def _n9(x):
     return _d2(x)
 
-
 def _d1(x):
-    if not (_n8(x) or _n9(x)):
-        return False
+    if not (_n8(x) or _n9(x)): return False
     return True
-
 
 def _n7(x):
     return _d1(x)
 
-
 def _n11(x):
     return _d1(x)
 
-
 def _n12(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n6(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c0.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c1(k)
         for k, v in x.items():
-            if k not in _c2 and not _c3(k) and not _false(v):
-                return False
+            if k not in _c2 and not _c3(k) and not _false(v): return False
     return True
-
 
 def _d0(x):
-    if not (_n5(x) or _n6(x)):
-        return False
+    if not (_n5(x) or _n6(x)): return False
     return True
-
 
 def _n4(x):
     return _d0(x)
 
-
 def _n3(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n4(v):
-                return False
+            if not _n4(v): return False
     return True
-
 
 def _n17(x):
-    if not (
-        isinstance(x, str)
-        or (isinstance(x, (int, float)) and not isinstance(x, bool))
-        or isinstance(x, bool)
-        or x is None
-    ):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, bool) or x is None): return False
     return True
-
 
 def _n16(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c5(k) and not _n17(v):
-                return False
+            if _c5(k) and not _n17(v): return False
         for k, v in x.items():
-            if k not in _c6 and not _c7(k) and not _false(v):
-                return False
+            if k not in _c6 and not _c7(k) and not _false(v): return False
     return True
-
 
 def _n19(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n18(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n19(v):
-                return False
+            if not _n19(v): return False
     return True
-
 
 def _d4(x):
-    if not (_n16(x) or _n18(x)):
-        return False
+    if not (_n16(x) or _n18(x)): return False
     return True
-
 
 def _n15(x):
     return _d4(x)
 
-
 def _d5(x):
-    if not (isinstance(x, bool) or isinstance(x, str)):
-        return False
+    if not (isinstance(x, bool) or isinstance(x, str)): return False
     return True
-
 
 def _n20(x):
     return _d5(x)
 
-
 def _n22(x):
-    if not (
-        ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-        or isinstance(x, str)
-    ):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())) or isinstance(x, str)): return False
     return True
-
 
 def _n25(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n26(x):
-    if not (
-        ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-        or isinstance(x, str)
-    ):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())) or isinstance(x, str)): return False
     return True
 
-
 def _d6(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c8.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c9(k)
         for k, v in x.items():
-            if k not in _c10 and not _c11(k) and not _false(v):
-                return False
+            if k not in _c10 and not _c11(k) and not _false(v): return False
     return True
-
 
 def _n24(x):
     return _d6(x)
 
-
 def _n23(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n24(v):
-                return False
+            if not _n24(v): return False
     return True
-
 
 def _n29(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n30(x):
-    if not (
-        ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-        or isinstance(x, str)
-    ):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())) or isinstance(x, str)): return False
     return True
 
-
 def _d7(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c12.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c13(k)
         for k, v in x.items():
-            if k not in _c14 and not _c15(k) and not _false(v):
-                return False
+            if k not in _c14 and not _c15(k) and not _false(v): return False
     return True
-
 
 def _n28(x):
     return _d7(x)
 
-
 def _n27(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n28(v):
-                return False
+            if not _n28(v): return False
     return True
-
 
 def _n32(x):
     return _d7(x)
 
-
 def _n31(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n32(v):
-                return False
+            if not _n32(v): return False
     return True
-
 
 def _n34(x):
     return _d7(x)
 
-
 def _n33(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n34(v):
-                return False
+            if not _n34(v): return False
     return True
-
 
 def _n36(x):
     return _d7(x)
 
-
 def _n35(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n36(v):
-                return False
+            if not _n36(v): return False
     return True
 
-
 def _n21(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c16.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c17(k)
         for k, v in x.items():
-            if k not in _c18 and not _c19(k) and not _false(v):
-                return False
+            if k not in _c18 and not _c19(k) and not _false(v): return False
     return True
-
 
 def _n38(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n40(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n41(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n42(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n44(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n43(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n44(v):
-                return False
+            if not _n44(v): return False
     return True
-
 
 def _n45(x):
     return _d4(x)
 
-
 def _n47(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n48(x):
     return _d4(x)
 
-
 def _n46(x):
-    if not (_n47(x) or _n48(x)):
-        return False
+    if not (_n47(x) or _n48(x)): return False
     return True
-
 
 def _n49(x):
     return _d4(x)
 
-
 def _n51(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n50(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n51(v):
-                return False
+            if not _n51(v): return False
     return True
-
 
 def _n53(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n52(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n53(v):
-                return False
+            if not _n53(v): return False
     return True
-
 
 def _n54(x):
     return _d5(x)
 
-
 def _n55(x):
     return _d4(x)
 
-
 def _n56(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n57(x):
-    if not (isinstance(x, str) or isinstance(x, bool)):
-        return False
+    if not (isinstance(x, str) or isinstance(x, bool)): return False
     return True
-
 
 def _n58(x):
-    if not (isinstance(x, str) or isinstance(x, bool)):
-        return False
+    if not (isinstance(x, str) or isinstance(x, bool)): return False
     return True
-
 
 def _n59(x):
     return _d5(x)
 
-
 def _n60(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _d9(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n61(x):
     return _d9(x)
 
-
 def _n65(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n67(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n66(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n67(v):
-                return False
+            if not _n67(v): return False
     return True
-
 
 def _n64(x):
-    if not (_n65(x) or _n66(x)):
-        return False
+    if not (_n65(x) or _n66(x)): return False
     return True
-
 
 def _n63(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c20(k) and not _n64(v):
-                return False
+            if _c20(k) and not _n64(v): return False
     return True
-
 
 def _n69(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n68(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n69(v):
-                return False
+            if not _n69(v): return False
     return True
-
 
 def _d10(x):
-    if not (_n63(x) or _n68(x)):
-        return False
+    if not (_n63(x) or _n68(x)): return False
     return True
-
 
 def _n62(x):
     return _d10(x)
 
-
 def _n70(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n71(x):
     return _d5(x)
 
-
 def _n74(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n76(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n77(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n78(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n79(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _d12(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n80(x):
     return _d12(x)
 
-
 def _n75(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c21.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c22(k)
         for k, v in x.items():
-            if k not in _c23 and not _c24(k) and not _false(v):
-                return False
+            if k not in _c23 and not _c24(k) and not _false(v): return False
     return True
-
 
 def _d11(x):
-    if not (_n74(x) or _n75(x)):
-        return False
+    if not (_n74(x) or _n75(x)): return False
     return True
-
 
 def _n73(x):
     return _d11(x)
 
-
 def _n72(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n73(v):
-                return False
+            if not _n73(v): return False
     return True
-
 
 def _n82(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n81(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n82(v):
-                return False
+            if not _n82(v): return False
     return True
-
 
 def _d14(x):
-    if not (
-        ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-        or isinstance(x, str)
-    ):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())) or isinstance(x, str)): return False
     return True
-
 
 def _n85(x):
     return _d14(x)
 
-
 def _n87(x):
     return _d14(x)
-
 
 def _n88(x):
     return _d14(x)
 
-
 def _n86(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "soft" not in x:
-            return False
-        if "hard" not in x:
-            return False
+        if 'soft' not in x: return False
+        if 'hard' not in x: return False
         for k, f in _c26.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c27(k)
         for k, v in x.items():
-            if k not in _c28 and not _c29(k) and not _false(v):
-                return False
+            if k not in _c28 and not _c29(k) and not _false(v): return False
     return True
-
 
 def _n84(x):
-    if not (_n85(x) or _n86(x)):
-        return False
+    if not (_n85(x) or _n86(x)): return False
     return True
-
 
 def _d13(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c25(k) and not _n84(v):
-                return False
+            if _c25(k) and not _n84(v): return False
         for k, v in x.items():
-            if k not in _c30 and not _c31(k) and not _false(v):
-                return False
+            if k not in _c30 and not _c31(k) and not _false(v): return False
     return True
-
 
 def _n83(x):
     return _d13(x)
 
-
 def _n90(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n89(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n90(v):
-                return False
+            if not _n90(v): return False
     return True
 
-
 def _n39(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c32.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c33(k)
         for k, v in x.items():
-            if k not in _c34 and not _c35(k) and not _false(v):
-                return False
+            if k not in _c34 and not _c35(k) and not _false(v): return False
     return True
-
 
 def _d8(x):
-    if not (_n38(x) or _n39(x)):
-        return False
+    if not (_n38(x) or _n39(x)): return False
     return True
-
 
 def _n37(x):
     return _d8(x)
 
-
 def _n92(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n91(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n92(v):
-                return False
+            if not _n92(v): return False
     return True
-
 
 def _n94(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n93(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n94(v):
-                return False
+            if not _n94(v): return False
     return True
-
 
 def _n95(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c36):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c36): return False
     return True
-
 
 def _n96(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n98(x):
-    if not (x is None):
-        return False
+    if not (x is None): return False
     return True
-
 
 def _n99(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n101(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n100(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n101(v):
-                return False
+            if not _n101(v): return False
     return True
-
 
 def _d15(x):
-    if not (_n98(x) or _n99(x) or _n100(x)):
-        return False
+    if not (_n98(x) or _n99(x) or _n100(x)): return False
     return True
-
 
 def _n97(x):
     return _d15(x)
 
-
 def _n103(x):
     return _d11(x)
 
-
 def _n102(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n103(v):
-                return False
+            if not _n103(v): return False
     return True
-
 
 def _n104(x):
-    if not (isinstance(x, str)):
-        return False
-    if isinstance(x, str) and not _c37(x):
-        return False
+    if not (isinstance(x, str)): return False
+    if isinstance(x, str) and not _c37(x): return False
     return True
-
 
 def _n105(x):
     return _d14(x)
 
-
 def _d16(x):
-    if not ((isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, str)):
-        return False
+    if not ((isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, str)): return False
     return True
-
 
 def _n106(x):
     return _d16(x)
 
-
 def _n107(x):
     return _d14(x)
-
 
 def _n108(x):
     return _d14(x)
 
-
 def _n109(x):
     return _d14(x)
-
 
 def _n110(x):
     return _d12(x)
 
-
 def _n111(x):
     return _d12(x)
-
 
 def _n112(x):
     return _d16(x)
 
-
 def _n113(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n115(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n116(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n117(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n114(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c38.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c39(k)
         for k, v in x.items():
-            if k not in _c40 and not _c41(k) and not _false(v):
-                return False
+            if k not in _c40 and not _c41(k) and not _false(v): return False
     return True
-
 
 def _n120(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n119(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n120(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n120(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n123(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c43):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c43): return False
     return True
-
 
 def _n124(x):
     return _d5(x)
 
-
 def _n125(x):
-    if not (isinstance(x, bool)):
-        return False
+    if not (isinstance(x, bool)): return False
     return True
 
-
 def _n122(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c44.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c45(k)
         for k, v in x.items():
-            if k not in _c46 and not _c47(k) and not _false(v):
-                return False
+            if k not in _c46 and not _c47(k) and not _false(v): return False
     return True
-
 
 def _n121(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c42(k) and not _n122(v):
-                return False
+            if _c42(k) and not _n122(v): return False
         for k, v in x.items():
-            if k not in _c48 and not _c49(k) and not _false(v):
-                return False
+            if k not in _c48 and not _c49(k) and not _false(v): return False
     return True
-
 
 def _d17(x):
-    if not (_n119(x) or _n121(x)):
-        return False
+    if not (_n119(x) or _n121(x)): return False
     return True
-
 
 def _n118(x):
     return _d17(x)
 
-
 def _n127(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n128(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n129(x):
     return _d14(x)
 
-
 def _n130(x):
     return _d4(x)
-
 
 def _n132(x):
     return _d14(x)
 
-
 def _d20(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n133(x):
     return _d20(x)
 
-
 def _n134(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n135(x):
     return _d20(x)
 
-
 def _n136(x):
     return _d16(x)
 
-
 def _n137(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c50):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c50): return False
     return True
 
-
 def _d19(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c51.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c52(k)
         for k, v in x.items():
-            if k not in _c53 and not _c54(k) and not _false(v):
-                return False
+            if k not in _c53 and not _c54(k) and not _false(v): return False
     return True
-
 
 def _n131(x):
     return _d19(x)
 
-
 def _n138(x):
     return _d19(x)
-
 
 def _n141(x):
     return _d16(x)
 
-
 def _n142(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n143(x):
-    if not (
-        ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-        or isinstance(x, str)
-    ):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())) or isinstance(x, str)): return False
     return True
 
-
 def _n140(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c55.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c56(k)
         for k, v in x.items():
-            if k not in _c57 and not _c58(k) and not _false(v):
-                return False
+            if k not in _c57 and not _c58(k) and not _false(v): return False
     return True
-
 
 def _n145(x):
     return _d16(x)
 
-
 def _n146(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n148(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     return True
-
 
 def _n147(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n148(v):
-                return False
+            if not _n148(v): return False
     return True
-
 
 def _n152(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n151(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n152(v):
-                return False
+            if not _n152(v): return False
     return True
-
 
 def _n153(x):
-    if not (
-        isinstance(x, str)
-        or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-    ):
-        return False
+    if not (isinstance(x, str) or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
     return True
-
 
 def _n155(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n154(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n155(v):
-                return False
+            if not _n155(v): return False
     return True
-
 
 def _n156(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n157(x):
     return _d4(x)
 
-
 def _n150(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "capabilities" not in x:
-            return False
+        if 'capabilities' not in x: return False
         for k, f in _c59.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c60(k)
         for k, v in x.items():
-            if k not in _c61 and not _c62(k) and not _false(v):
-                return False
+            if k not in _c61 and not _c62(k) and not _false(v): return False
     return True
-
 
 def _n149(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n150(v):
-                return False
+            if not _n150(v): return False
     return True
 
-
 def _n144(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c63.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c64(k)
         for k, v in x.items():
-            if k not in _c65 and not _c66(k) and not _false(v):
-                return False
+            if k not in _c65 and not _c66(k) and not _false(v): return False
     return True
 
-
 def _n139(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c67.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c68(k)
         for k, v in x.items():
-            if k not in _c69 and not _c70(k) and not _false(v):
-                return False
+            if k not in _c69 and not _c70(k) and not _false(v): return False
     return True
-
 
 def _n159(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n160(x):
     return _d20(x)
 
-
 def _n161(x):
     return _d14(x)
-
 
 def _n162(x):
     return _d20(x)
 
-
 def _n158(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c71.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c72(k)
         for k, v in x.items():
-            if k not in _c73 and not _c74(k) and not _false(v):
-                return False
+            if k not in _c73 and not _c74(k) and not _false(v): return False
     return True
-
 
 def _n165(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n164(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n165(v):
-                return False
+            if not _n165(v): return False
     return True
-
 
 def _n168(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n167(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c75.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c76(k)
         for k, v in x.items():
-            if k not in _c77 and not _c78(k) and not _false(v):
-                return False
+            if k not in _c77 and not _c78(k) and not _false(v): return False
     return True
-
 
 def _n166(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n167(v):
-                return False
+            if not _n167(v): return False
     return True
-
 
 def _n169(x):
     return _d14(x)
 
-
 def _n163(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c79.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c80(k)
         for k, v in x.items():
-            if k not in _c81 and not _c82(k) and not _false(v):
-                return False
+            if k not in _c81 and not _c82(k) and not _false(v): return False
     return True
 
-
 def _d18(x):
-    if not (isinstance(x, dict) or x is None):
-        return False
+    if not (isinstance(x, dict) or x is None): return False
     if isinstance(x, dict):
         for k, f in _c83.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c84(k)
         for k, v in x.items():
-            if k not in _c85 and not _c86(k) and not _false(v):
-                return False
+            if k not in _c85 and not _c86(k) and not _false(v): return False
     return True
-
 
 def _n126(x):
     return _d18(x)
 
-
 def _n173(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n174(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c87):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c87): return False
     return True
-
 
 def _n175(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n176(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     return True
-
 
 def _n177(x):
     return _d1(x)
 
-
 def _n178(x):
     return _d1(x)
 
-
 def _n179(x):
-    if not (isinstance(x, bool)):
-        return False
+    if not (isinstance(x, bool)): return False
     return True
 
-
 def _n172(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "path" not in x:
-            return False
-        if "action" not in x:
-            return False
+        if 'path' not in x: return False
+        if 'action' not in x: return False
         for k, f in _c88.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c89(k)
         for k, v in x.items():
-            if k not in _c90 and not _c91(k) and not _false(v):
-                return False
+            if k not in _c90 and not _c91(k) and not _false(v): return False
     return True
-
 
 def _n171(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n172(v):
-                return False
+            if not _n172(v): return False
     return True
 
-
 def _n170(x):
-    if not (isinstance(x, dict) or x is None):
-        return False
+    if not (isinstance(x, dict) or x is None): return False
     if isinstance(x, dict):
         for k, f in _c92.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c93(k)
         for k, v in x.items():
-            if k not in _c94 and not _c95(k) and not _false(v):
-                return False
+            if k not in _c94 and not _c95(k) and not _false(v): return False
     return True
-
 
 def _n181(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n180(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n181(v):
-                return False
+            if not _n181(v): return False
     return True
-
 
 def _n184(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n186(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n187(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n188(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n185(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "source" not in x:
-            return False
+        if 'source' not in x: return False
         for k, f in _c96.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c97(k)
         for k, v in x.items():
-            if k not in _c98 and not _c99(k) and not _false(v):
-                return False
+            if k not in _c98 and not _c99(k) and not _false(v): return False
     return True
-
 
 def _n183(x):
-    if not (_n184(x) or _n185(x)):
-        return False
+    if not (_n184(x) or _n185(x)): return False
     return True
-
 
 def _n182(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n183(v):
-                return False
+            if not _n183(v): return False
     return True
-
 
 def _n189(x):
     return _d1(x)
 
-
 def _n191(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n190(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n191(v):
-                return False
+            if not _n191(v): return False
     return True
-
 
 def _n192(x):
     return _d1(x)
 
-
 def _n193(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n194(x):
     return _d15(x)
 
-
 def _n196(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n199(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n201(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n202(x):
     return _d5(x)
 
-
 def _n203(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n200(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "path" not in x:
-            return False
+        if 'path' not in x: return False
         for k, f in _c100.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k, v in x.items():
-            if k not in _c101 and not _false(v):
-                return False
+            if k not in _c101 and not _false(v): return False
     return True
-
 
 def _n198(x):
-    if not (_n199(x) or _n200(x)):
-        return False
+    if not (_n199(x) or _n200(x)): return False
     return True
-
 
 def _n197(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n198(v):
-                return False
+            if not _n198(v): return False
     return True
-
 
 def _d21(x):
-    if not (_n196(x) or _n197(x)):
-        return False
+    if not (_n196(x) or _n197(x)): return False
     return True
-
 
 def _n195(x):
     return _d21(x)
 
-
 def _n204(x):
     return _d1(x)
-
 
 def _n205(x):
     return _d4(x)
 
-
 def _n207(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n206(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n207(v):
-                return False
+            if not _n207(v): return False
     return True
-
 
 def _n209(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n211(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n212(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n210(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "service" not in x:
-            return False
+        if 'service' not in x: return False
         for k, f in _c102.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k, v in x.items():
-            if k not in _c103 and not _false(v):
-                return False
+            if k not in _c103 and not _false(v): return False
     return True
-
 
 def _n208(x):
-    if not (_n209(x) or _n210(x)):
-        return False
+    if not (_n209(x) or _n210(x)): return False
     return True
-
 
 def _n214(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n213(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n214(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n214(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n215(x):
     return _d10(x)
 
-
 def _n217(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c104):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c104): return False
     return True
-
 
 def _n221(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n220(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n221(v):
-                return False
+            if not _n221(v): return False
     return True
-
 
 def _n222(x):
-    if not (
-        isinstance(x, str)
-        or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-    ):
-        return False
+    if not (isinstance(x, str) or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
     return True
-
 
 def _n224(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n223(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n224(v):
-                return False
+            if not _n224(v): return False
     return True
-
 
 def _n225(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n226(x):
     return _d4(x)
 
-
 def _d22(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c105.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c106(k)
         for k, v in x.items():
-            if k not in _c107 and not _c108(k) and not _false(v):
-                return False
+            if k not in _c107 and not _c108(k) and not _false(v): return False
     return True
-
 
 def _n219(x):
     return _d22(x)
 
-
 def _n218(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n219(v):
-                return False
+            if not _n219(v): return False
     return True
-
 
 def _n216(x):
-    if not (_n217(x) or _n218(x)):
-        return False
+    if not (_n217(x) or _n218(x)): return False
     return True
-
 
 def _n228(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n227(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n228(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n228(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n230(x):
     return _d5(x)
 
-
 def _n231(x):
     return _d20(x)
-
 
 def _n232(x):
     return _d16(x)
 
-
 def _n234(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n236(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n235(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n236(v):
-                return False
+            if not _n236(v): return False
     return True
-
 
 def _n233(x):
-    if not (_n234(x) or _n235(x)):
-        return False
+    if not (_n234(x) or _n235(x)): return False
     return True
-
 
 def _n237(x):
     return _d20(x)
 
-
 def _n238(x):
     return _d20(x)
-
 
 def _n239(x):
     return _d20(x)
 
-
 def _d23(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c109.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c110(k)
         for k, v in x.items():
-            if k not in _c111 and not _c112(k) and not _false(v):
-                return False
+            if k not in _c111 and not _c112(k) and not _false(v): return False
     return True
-
 
 def _n229(x):
     return _d23(x)
 
-
 def _n240(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n241(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n242(x):
     return _d5(x)
 
-
 def _n243(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n244(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n245(x):
     return _d4(x)
 
-
 def _n247(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n246(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n247(v):
-                return False
+            if not _n247(v): return False
     return True
-
 
 def _n249(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n251(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or x is None):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or x is None): return False
     return True
-
 
 def _n250(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c113(k) and not _n251(v):
-                return False
+            if _c113(k) and not _n251(v): return False
     return True
 
-
 def _n248(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c114.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c115(k)
         for k, v in x.items():
-            if k not in _c116 and not _c117(k) and not _false(v):
-                return False
+            if k not in _c116 and not _c117(k) and not _false(v): return False
     return True
-
 
 def _n252(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n253(x):
     return _d9(x)
 
-
 def _n254(x):
     return _d9(x)
-
 
 def _n255(x):
     return _d14(x)
 
-
 def _n256(x):
-    if not ((isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, str)):
-        return False
+    if not ((isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, str)): return False
     return True
-
 
 def _n257(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n260(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n259(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n260(v):
-                return False
+            if not _n260(v): return False
     return True
-
 
 def _n263(x):
-    if not (x is None):
-        return False
+    if not (x is None): return False
     return True
-
 
 def _n266(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n265(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n266(v):
-                return False
+            if not _n266(v): return False
     return True
-
 
 def _n267(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     return True
-
 
 def _n268(x):
-    if not (isinstance(x, (int, float)) and not isinstance(x, bool)):
-        return False
+    if not ((isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n269(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n270(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n271(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n273(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n272(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n273(v):
-                return False
+            if not _n273(v): return False
     return True
-
 
 def _n274(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n275(x):
-    if not (isinstance(x, (int, float)) and not isinstance(x, bool)):
-        return False
+    if not ((isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
 
-
 def _n264(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c119.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c120(k)
         for k, v in x.items():
-            if k not in _c121 and not _c122(k) and not _false(v):
-                return False
+            if k not in _c121 and not _c122(k) and not _false(v): return False
     return True
-
 
 def _n262(x):
-    if not (_n263(x) or _n264(x)):
-        return False
+    if not (_n263(x) or _n264(x)): return False
     return True
-
 
 def _n261(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c118(k) and not _n262(v):
-                return False
+            if _c118(k) and not _n262(v): return False
         for k, v in x.items():
-            if k not in _c123 and not _c124(k) and not _false(v):
-                return False
+            if k not in _c123 and not _c124(k) and not _false(v): return False
     return True
-
 
 def _d24(x):
-    if not (_n259(x) or _n261(x)):
-        return False
+    if not (_n259(x) or _n261(x)): return False
     return True
-
 
 def _n258(x):
     return _d24(x)
 
-
 def _n276(x):
     return _d5(x)
-
 
 def _n277(x):
     return _d14(x)
 
-
 def _n278(x):
-    if not (isinstance(x, str) or x is None):
-        return False
+    if not (isinstance(x, str) or x is None): return False
     return True
-
 
 def _n279(x):
     return _d14(x)
 
-
 def _n280(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n283(x):
-    if not (isinstance(x, (int, float)) and not isinstance(x, bool)):
-        return False
+    if not ((isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n284(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n286(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n287(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n288(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n289(x):
     return _d14(x)
 
-
 def _n290(x):
-    if not (
-        isinstance(x, str)
-        or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))
-    ):
-        return False
+    if not (isinstance(x, str) or ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
     return True
-
 
 def _n291(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n292(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n285(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c125.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c126(k)
         for k, v in x.items():
-            if k not in _c127 and not _c128(k) and not _false(v):
-                return False
+            if k not in _c127 and not _c128(k) and not _false(v): return False
     return True
-
 
 def _d25(x):
-    if not (_n283(x) or _n284(x) or _n285(x)):
-        return False
+    if not (_n283(x) or _n284(x) or _n285(x)): return False
     return True
-
 
 def _n282(x):
     return _d25(x)
 
-
 def _n281(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n282(v):
-                return False
+            if not _n282(v): return False
     return True
-
 
 def _n295(x):
     return _d15(x)
 
-
 def _n296(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n297(x):
     return _d5(x)
 
-
 def _n298(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n299(x):
     return _d4(x)
 
-
 def _d26(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "command" not in x:
-            return False
+        if 'command' not in x: return False
         for k, f in _c129.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c130(k)
         for k, v in x.items():
-            if k not in _c131 and not _c132(k) and not _false(v):
-                return False
+            if k not in _c131 and not _c132(k) and not _false(v): return False
     return True
-
 
 def _n294(x):
     return _d26(x)
 
-
 def _n293(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n294(v):
-                return False
+            if not _n294(v): return False
     return True
-
 
 def _n301(x):
     return _d26(x)
 
-
 def _n300(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n301(v):
-                return False
+            if not _n301(v): return False
     return True
-
 
 def _n302(x):
     return _d5(x)
 
-
 def _n304(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n303(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n304(v):
-                return False
+            if not _n304(v): return False
     return True
-
 
 def _n305(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n308(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n307(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n308(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n308(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n311(x):
-    if not (x is None):
-        return False
+    if not (x is None): return False
     return True
-
 
 def _n313(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n314(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _n312(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c134.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c135(k)
         for k, v in x.items():
-            if k not in _c136 and not _c137(k) and not _false(v):
-                return False
+            if k not in _c136 and not _c137(k) and not _false(v): return False
     return True
-
 
 def _n310(x):
-    if not (_n311(x) or _n312(x)):
-        return False
+    if not (_n311(x) or _n312(x)): return False
     return True
-
 
 def _n309(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c133(k) and not _n310(v):
-                return False
+            if _c133(k) and not _n310(v): return False
         for k, v in x.items():
-            if k not in _c138 and not _c139(k) and not _false(v):
-                return False
+            if k not in _c138 and not _c139(k) and not _false(v): return False
     return True
-
 
 def _n306(x):
-    if not (_n307(x) or _n309(x)):
-        return False
+    if not (_n307(x) or _n309(x)): return False
     return True
-
 
 def _n316(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n319(x):
-    if not (
-        isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, bool)
-    ):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, bool)): return False
     return True
-
 
 def _n321(x):
-    if not (
-        isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, bool)
-    ):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool)) or isinstance(x, bool)): return False
     return True
-
 
 def _n320(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n321(v):
-                return False
+            if not _n321(v): return False
     return True
-
 
 def _n318(x):
-    if not (_n319(x) or _n320(x)):
-        return False
+    if not (_n319(x) or _n320(x)): return False
     return True
-
 
 def _n317(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c140(k) and not _n318(v):
-                return False
+            if _c140(k) and not _n318(v): return False
     return True
 
-
 def _n315(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "type" not in x:
-            return False
+        if 'type' not in x: return False
         for k, f in _c141.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c142(k)
         for k, v in x.items():
-            if k not in _c143 and not _c144(k) and not _false(v):
-                return False
+            if k not in _c143 and not _c144(k) and not _false(v): return False
     return True
-
 
 def _n322(x):
-    if not (isinstance(x, str)):
-        return False
-    if isinstance(x, str) and not _c145(x):
-        return False
+    if not (isinstance(x, str)): return False
+    if isinstance(x, str) and not _c145(x): return False
     return True
-
 
 def _n323(x):
     return _d5(x)
 
-
 def _n324(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n325(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n326(x):
     return _d14(x)
 
-
 def _n328(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n327(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n328(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n328(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n329(x):
     return _d9(x)
 
-
 def _n331(x):
     return _d11(x)
 
-
 def _n330(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n331(v):
-                return False
+            if not _n331(v): return False
     return True
-
 
 def _n332(x):
     return _d4(x)
 
-
 def _n333(x):
     return _d5(x)
-
 
 def _n334(x):
     return _d20(x)
 
-
 def _n335(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n337(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n336(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c146(k) and not _n337(v):
-                return False
+            if _c146(k) and not _n337(v): return False
     return True
-
 
 def _n338(x):
     return _d1(x)
 
-
 def _n339(x):
     return _d5(x)
-
 
 def _n340(x):
     return _d13(x)
 
-
 def _n341(x):
-    if not (isinstance(x, bool)):
-        return False
+    if not (isinstance(x, bool)): return False
     return True
-
 
 def _n342(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n343(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n344(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n347(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n349(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c147):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c147): return False
     return True
-
 
 def _n350(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n351(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n352(x):
     return _d5(x)
 
-
 def _n353(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n355(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n356(x):
     return _d5(x)
 
-
 def _n357(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c148):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c148): return False
     return True
-
 
 def _n358(x):
-    if not (isinstance(x, str)):
-        return False
-    if not (isinstance(x, str) and x in _c149):
-        return False
+    if not (isinstance(x, str)): return False
+    if not (isinstance(x, str) and x in _c149): return False
     return True
 
-
 def _n354(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c150.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c151(k)
         for k, v in x.items():
-            if k not in _c152 and not _c153(k) and not _false(v):
-                return False
+            if k not in _c152 and not _c153(k) and not _false(v): return False
     return True
-
 
 def _n360(x):
     return _d5(x)
 
-
 def _n361(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n362(x):
     return _d4(x)
 
-
 def _n359(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c154.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c155(k)
         for k, v in x.items():
-            if k not in _c156 and not _c157(k) and not _false(v):
-                return False
+            if k not in _c156 and not _c157(k) and not _false(v): return False
     return True
-
 
 def _n364(x):
     return _d9(x)
 
-
 def _n365(x):
     return _d12(x)
 
-
 def _n363(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c158.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c159(k)
         for k, v in x.items():
-            if k not in _c160 and not _c161(k) and not _false(v):
-                return False
+            if k not in _c160 and not _c161(k) and not _false(v): return False
     return True
-
 
 def _n367(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n366(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c162.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k, v in x.items():
-            if k not in _c163 and not _false(v):
-                return False
+            if k not in _c163 and not _false(v): return False
     return True
 
-
 def _n348(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "type" not in x:
-            return False
+        if 'type' not in x: return False
         for k, f in _c164.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c165(k)
         for k, v in x.items():
-            if k not in _c166 and not _c167(k) and not _false(v):
-                return False
+            if k not in _c166 and not _c167(k) and not _false(v): return False
     return True
-
 
 def _d27(x):
-    if not (_n347(x) or _n348(x)):
-        return False
+    if not (_n347(x) or _n348(x)): return False
     return True
-
 
 def _n346(x):
     return _d27(x)
 
-
 def _n345(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n346(v):
-                return False
+            if not _n346(v): return False
     return True
-
 
 def _n369(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n368(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n369(v):
-                return False
-        if not _unique(x):
-            return False
+            if not _n369(v): return False
+        if not _unique(x): return False
     return True
-
 
 def _n370(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _d3(x):
-    if not (isinstance(x, dict) or x is None):
-        return False
+    if not (isinstance(x, dict) or x is None): return False
     if isinstance(x, dict):
         for k, f in _c168.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c169(k)
         for k, v in x.items():
-            if k not in _c170 and not _c171(k) and not _false(v):
-                return False
+            if k not in _c170 and not _c171(k) and not _false(v): return False
     return True
-
 
 def _n14(x):
     return _d3(x)
 
-
 def _n13(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c4(k) and not _n14(v):
-                return False
+            if _c4(k) and not _n14(v): return False
         for k, v in x.items():
-            if k not in _c172 and not _c173(k) and not _false(v):
-                return False
+            if k not in _c172 and not _c173(k) and not _false(v): return False
     return True
-
 
 def _n373(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n374(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n376(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n375(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c175(k) and not _n376(v):
-                return False
+            if _c175(k) and not _n376(v): return False
     return True
-
 
 def _n378(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n381(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n382(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n383(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n385(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n384(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c176(k) and not _n385(v):
-                return False
+            if _c176(k) and not _n385(v): return False
     return True
 
-
 def _n380(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c177.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c178(k)
         for k, v in x.items():
-            if k not in _c179 and not _c180(k) and not _false(v):
-                return False
+            if k not in _c179 and not _c180(k) and not _false(v): return False
     return True
-
 
 def _n379(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n380(v):
-                return False
+            if not _n380(v): return False
     return True
-
 
 def _n387(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n386(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c181(k) and not _n387(v):
-                return False
+            if _c181(k) and not _n387(v): return False
     return True
 
-
 def _n377(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c182.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c183(k)
         for k, v in x.items():
-            if k not in _c184 and not _c185(k) and not _false(v):
-                return False
+            if k not in _c184 and not _c185(k) and not _false(v): return False
     return True
-
 
 def _n389(x):
     return _d5(x)
 
-
 def _n391(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n390(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c186.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k, v in x.items():
-            if k not in _c187 and not _false(v):
-                return False
+            if k not in _c187 and not _false(v): return False
     return True
-
 
 def _d29(x):
-    if not (_n389(x) or _n390(x)):
-        return False
+    if not (_n389(x) or _n390(x)): return False
     return True
-
 
 def _n388(x):
     return _d29(x)
 
-
 def _n392(x):
     return _d5(x)
-
 
 def _n393(x):
     return _d5(x)
 
-
 def _n394(x):
     return _d5(x)
-
 
 def _n395(x):
     return _d5(x)
 
-
 def _n396(x):
     return _d4(x)
 
-
 def _d28(x):
-    if not (isinstance(x, dict) or x is None):
-        return False
+    if not (isinstance(x, dict) or x is None): return False
     if isinstance(x, dict):
         for k, f in _c188.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c189(k)
         for k, v in x.items():
-            if k not in _c190 and not _c191(k) and not _false(v):
-                return False
+            if k not in _c190 and not _c191(k) and not _false(v): return False
     return True
-
 
 def _n372(x):
     return _d28(x)
 
-
 def _n371(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c174(k) and not _n372(v):
-                return False
+            if _c174(k) and not _n372(v): return False
     return True
-
 
 def _n399(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n400(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n402(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n401(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c193(k) and not _n402(v):
-                return False
+            if _c193(k) and not _n402(v): return False
     return True
-
 
 def _n403(x):
     return _d29(x)
 
-
 def _n404(x):
     return _d4(x)
 
-
 def _d30(x):
-    if not (isinstance(x, dict) or x is None):
-        return False
+    if not (isinstance(x, dict) or x is None): return False
     if isinstance(x, dict):
         for k, f in _c194.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c195(k)
         for k, v in x.items():
-            if k not in _c196 and not _c197(k) and not _false(v):
-                return False
+            if k not in _c196 and not _c197(k) and not _false(v): return False
     return True
-
 
 def _n398(x):
     return _d30(x)
 
-
 def _n397(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c192(k) and not _n398(v):
-                return False
+            if _c192(k) and not _n398(v): return False
         for k, v in x.items():
-            if k not in _c198 and not _c199(k) and not _false(v):
-                return False
+            if k not in _c198 and not _c199(k) and not _false(v): return False
     return True
-
 
 def _n407(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n408(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n409(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n410(x):
     return _d29(x)
 
-
 def _n411(x):
     return _d4(x)
 
-
 def _n412(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n414(x):
-    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))):
-        return False
+    if not (isinstance(x, str) or (isinstance(x, (int, float)) and not isinstance(x, bool))): return False
     return True
-
 
 def _n413(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c201(k) and not _n414(v):
-                return False
+            if _c201(k) and not _n414(v): return False
     return True
-
 
 def _n415(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _d31(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c202.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c203(k)
         for k, v in x.items():
-            if k not in _c204 and not _c205(k) and not _false(v):
-                return False
+            if k not in _c204 and not _c205(k) and not _false(v): return False
     return True
-
 
 def _n406(x):
     return _d31(x)
 
-
 def _n405(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c200(k) and not _n406(v):
-                return False
+            if _c200(k) and not _n406(v): return False
         for k, v in x.items():
-            if k not in _c206 and not _c207(k) and not _false(v):
-                return False
+            if k not in _c206 and not _c207(k) and not _false(v): return False
     return True
-
 
 def _n418(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n419(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n420(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n421(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n422(x):
     return _d29(x)
 
-
 def _n423(x):
     return _d4(x)
 
-
 def _n424(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
 
-
 def _d32(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c209.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c210(k)
         for k, v in x.items():
-            if k not in _c211 and not _c212(k) and not _false(v):
-                return False
+            if k not in _c211 and not _c212(k) and not _false(v): return False
     return True
-
 
 def _n417(x):
     return _d32(x)
 
-
 def _n416(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c208(k) and not _n417(v):
-                return False
+            if _c208(k) and not _n417(v): return False
         for k, v in x.items():
-            if k not in _c213 and not _c214(k) and not _false(v):
-                return False
+            if k not in _c213 and not _c214(k) and not _false(v): return False
     return True
-
 
 def _n427(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n428(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n429(x):
-    if not ((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer())):
-        return False
+    if not (((isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()))): return False
     return True
-
 
 def _n431(x):
-    if not (isinstance(x, str)):
-        return False
+    if not (isinstance(x, str)): return False
     return True
-
 
 def _n430(x):
-    if not (isinstance(x, list)):
-        return False
+    if not (isinstance(x, list)): return False
     if isinstance(x, list):
         for v in x:
-            if not _n431(v):
-                return False
+            if not _n431(v): return False
     return True
 
-
 def _n426(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
-        if "model" not in x:
-            return False
+        if 'model' not in x: return False
         for k, f in _c216.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c217(k)
         for k, v in x.items():
-            if k not in _c218 and not _c219(k) and not _false(v):
-                return False
+            if k not in _c218 and not _c219(k) and not _false(v): return False
     return True
-
 
 def _n425(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, v in x.items():
-            if _c215(k) and not _n426(v):
-                return False
+            if _c215(k) and not _n426(v): return False
         for k, v in x.items():
-            if k not in _c220 and not _c221(k) and not _false(v):
-                return False
+            if k not in _c220 and not _c221(k) and not _false(v): return False
     return True
 
-
 def check(x):
-    if not (isinstance(x, dict)):
-        return False
+    if not (isinstance(x, dict)): return False
     if isinstance(x, dict):
         for k, f in _c222.items():
-            if k in x and not f(x[k]):
-                return False
+            if k in x and not f(x[k]): return False
         for k in x:
             _c223(k)
         for k, v in x.items():
-            if k not in _c224 and not _c225(k) and not _false(v):
-                return False
+            if k not in _c224 and not _c225(k) and not _false(v): return False
     return True
 
-
-_c0 = {"path": _n7, "env_file": _n11, "project_directory": _n12}
-_c1 = re.compile("^x-").search
-_c2 = frozenset(("env_file", "path", "project_directory"))
-_c3 = re.compile("^x-").search
-_c4 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c5 = re.compile(".+").search
+_c0 = {'path': _n7, 'env_file': _n11, 'project_directory': _n12}
+_c1 = re.compile('^x-').search
+_c2 = frozenset(('env_file', 'path', 'project_directory'))
+_c3 = re.compile('^x-').search
+_c4 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c5 = re.compile('.+').search
 _c6 = frozenset(())
-_c7 = re.compile(".+").search
-_c8 = {"path": _n25, "weight": _n26}
-_c9 = re.compile("^x-").search
-_c10 = frozenset(("path", "weight"))
-_c11 = re.compile("^x-").search
-_c12 = {"path": _n29, "rate": _n30}
-_c13 = re.compile("^x-").search
-_c14 = frozenset(("path", "rate"))
-_c15 = re.compile("^x-").search
-_c16 = {
-    "weight": _n22,
-    "weight_device": _n23,
-    "device_read_bps": _n27,
-    "device_read_iops": _n31,
-    "device_write_bps": _n33,
-    "device_write_iops": _n35,
-}
-_c17 = re.compile("^x-").search
-_c18 = frozenset(
-    (
-        "device_read_bps",
-        "device_read_iops",
-        "device_write_bps",
-        "device_write_iops",
-        "weight",
-        "weight_device",
-    )
-)
-_c19 = re.compile("^x-").search
-_c20 = re.compile(".+").search
-_c21 = {"source": _n76, "target": _n77, "uid": _n78, "gid": _n79, "mode": _n80}
-_c22 = re.compile("^x-").search
-_c23 = frozenset(("gid", "mode", "source", "target", "uid"))
-_c24 = re.compile("^x-").search
-_c25 = re.compile("^[a-z]+$").search
-_c26 = {"hard": _n87, "soft": _n88}
-_c27 = re.compile("^x-").search
-_c28 = frozenset(("hard", "soft"))
-_c29 = re.compile("^x-").search
+_c7 = re.compile('.+').search
+_c8 = {'path': _n25, 'weight': _n26}
+_c9 = re.compile('^x-').search
+_c10 = frozenset(('path', 'weight'))
+_c11 = re.compile('^x-').search
+_c12 = {'path': _n29, 'rate': _n30}
+_c13 = re.compile('^x-').search
+_c14 = frozenset(('path', 'rate'))
+_c15 = re.compile('^x-').search
+_c16 = {'weight': _n22, 'weight_device': _n23, 'device_read_bps': _n27, 'device_read_iops': _n31, 'device_write_bps': _n33, 'device_write_iops': _n35}
+_c17 = re.compile('^x-').search
+_c18 = frozenset(('device_read_bps', 'device_read_iops', 'device_write_bps', 'device_write_iops', 'weight', 'weight_device'))
+_c19 = re.compile('^x-').search
+_c20 = re.compile('.+').search
+_c21 = {'source': _n76, 'target': _n77, 'uid': _n78, 'gid': _n79, 'mode': _n80}
+_c22 = re.compile('^x-').search
+_c23 = frozenset(('gid', 'mode', 'source', 'target', 'uid'))
+_c24 = re.compile('^x-').search
+_c25 = re.compile('^[a-z]+$').search
+_c26 = {'hard': _n87, 'soft': _n88}
+_c27 = re.compile('^x-').search
+_c28 = frozenset(('hard', 'soft'))
+_c29 = re.compile('^x-').search
 _c30 = frozenset(())
-_c31 = re.compile("^[a-z]+$").search
-_c32 = {
-    "context": _n40,
-    "dockerfile": _n41,
-    "dockerfile_inline": _n42,
-    "entitlements": _n43,
-    "args": _n45,
-    "ssh": _n46,
-    "labels": _n49,
-    "cache_from": _n50,
-    "cache_to": _n52,
-    "no_cache": _n54,
-    "additional_contexts": _n55,
-    "network": _n56,
-    "provenance": _n57,
-    "sbom": _n58,
-    "pull": _n59,
-    "target": _n60,
-    "shm_size": _n61,
-    "extra_hosts": _n62,
-    "isolation": _n70,
-    "privileged": _n71,
-    "secrets": _n72,
-    "tags": _n81,
-    "ulimits": _n83,
-    "platforms": _n89,
-}
-_c33 = re.compile("^x-").search
-_c34 = frozenset(
-    (
-        "additional_contexts",
-        "args",
-        "cache_from",
-        "cache_to",
-        "context",
-        "dockerfile",
-        "dockerfile_inline",
-        "entitlements",
-        "extra_hosts",
-        "isolation",
-        "labels",
-        "network",
-        "no_cache",
-        "platforms",
-        "privileged",
-        "provenance",
-        "pull",
-        "sbom",
-        "secrets",
-        "shm_size",
-        "ssh",
-        "tags",
-        "target",
-        "ulimits",
-    )
-)
-_c35 = re.compile("^x-").search
-_c36 = frozenset(("host", "private"))
-_c37 = re.compile("^[a-zA-Z0-9][a-zA-Z0-9_.-]+$").search
-_c38 = {"config": _n115, "file": _n116, "registry": _n117}
-_c39 = re.compile("^x-").search
-_c40 = frozenset(("config", "file", "registry"))
-_c41 = re.compile("^x-").search
-_c42 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c43 = frozenset(("service_completed_successfully", "service_healthy", "service_started"))
-_c44 = {"condition": _n123, "restart": _n124, "required": _n125}
-_c45 = re.compile("^x-").search
-_c46 = frozenset(("condition", "required", "restart"))
-_c47 = re.compile("^x-").search
+_c31 = re.compile('^[a-z]+$').search
+_c32 = {'context': _n40, 'dockerfile': _n41, 'dockerfile_inline': _n42, 'entitlements': _n43, 'args': _n45, 'ssh': _n46, 'labels': _n49, 'cache_from': _n50, 'cache_to': _n52, 'no_cache': _n54, 'additional_contexts': _n55, 'network': _n56, 'provenance': _n57, 'sbom': _n58, 'pull': _n59, 'target': _n60, 'shm_size': _n61, 'extra_hosts': _n62, 'isolation': _n70, 'privileged': _n71, 'secrets': _n72, 'tags': _n81, 'ulimits': _n83, 'platforms': _n89}
+_c33 = re.compile('^x-').search
+_c34 = frozenset(('additional_contexts', 'args', 'cache_from', 'cache_to', 'context', 'dockerfile', 'dockerfile_inline', 'entitlements', 'extra_hosts', 'isolation', 'labels', 'network', 'no_cache', 'platforms', 'privileged', 'provenance', 'pull', 'sbom', 'secrets', 'shm_size', 'ssh', 'tags', 'target', 'ulimits'))
+_c35 = re.compile('^x-').search
+_c36 = frozenset(('host', 'private'))
+_c37 = re.compile('^[a-zA-Z0-9][a-zA-Z0-9_.-]+$').search
+_c38 = {'config': _n115, 'file': _n116, 'registry': _n117}
+_c39 = re.compile('^x-').search
+_c40 = frozenset(('config', 'file', 'registry'))
+_c41 = re.compile('^x-').search
+_c42 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c43 = frozenset(('service_completed_successfully', 'service_healthy', 'service_started'))
+_c44 = {'condition': _n123, 'restart': _n124, 'required': _n125}
+_c45 = re.compile('^x-').search
+_c46 = frozenset(('condition', 'required', 'restart'))
+_c47 = re.compile('^x-').search
 _c48 = frozenset(())
-_c49 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c50 = frozenset(("start-first", "stop-first"))
-_c51 = {
-    "parallelism": _n132,
-    "delay": _n133,
-    "failure_action": _n134,
-    "monitor": _n135,
-    "max_failure_ratio": _n136,
-    "order": _n137,
-}
-_c52 = re.compile("^x-").search
-_c53 = frozenset(("delay", "failure_action", "max_failure_ratio", "monitor", "order", "parallelism"))
-_c54 = re.compile("^x-").search
-_c55 = {"cpus": _n141, "memory": _n142, "pids": _n143}
-_c56 = re.compile("^x-").search
-_c57 = frozenset(("cpus", "memory", "pids"))
-_c58 = re.compile("^x-").search
-_c59 = {"capabilities": _n151, "count": _n153, "device_ids": _n154, "driver": _n156, "options": _n157}
-_c60 = re.compile("^x-").search
-_c61 = frozenset(("capabilities", "count", "device_ids", "driver", "options"))
-_c62 = re.compile("^x-").search
-_c63 = {"cpus": _n145, "memory": _n146, "generic_resources": _n147, "devices": _n149}
-_c64 = re.compile("^x-").search
-_c65 = frozenset(("cpus", "devices", "generic_resources", "memory"))
-_c66 = re.compile("^x-").search
-_c67 = {"limits": _n140, "reservations": _n144}
-_c68 = re.compile("^x-").search
-_c69 = frozenset(("limits", "reservations"))
-_c70 = re.compile("^x-").search
-_c71 = {"condition": _n159, "delay": _n160, "max_attempts": _n161, "window": _n162}
-_c72 = re.compile("^x-").search
-_c73 = frozenset(("condition", "delay", "max_attempts", "window"))
-_c74 = re.compile("^x-").search
-_c75 = {"spread": _n168}
-_c76 = re.compile("^x-").search
-_c77 = frozenset(("spread",))
-_c78 = re.compile("^x-").search
-_c79 = {"constraints": _n164, "preferences": _n166, "max_replicas_per_node": _n169}
-_c80 = re.compile("^x-").search
-_c81 = frozenset(("constraints", "max_replicas_per_node", "preferences"))
-_c82 = re.compile("^x-").search
-_c83 = {
-    "mode": _n127,
-    "endpoint_mode": _n128,
-    "replicas": _n129,
-    "labels": _n130,
-    "rollback_config": _n131,
-    "update_config": _n138,
-    "resources": _n139,
-    "restart_policy": _n158,
-    "placement": _n163,
-}
-_c84 = re.compile("^x-").search
-_c85 = frozenset(
-    (
-        "endpoint_mode",
-        "labels",
-        "mode",
-        "placement",
-        "replicas",
-        "resources",
-        "restart_policy",
-        "rollback_config",
-        "update_config",
-    )
-)
-_c86 = re.compile("^x-").search
-_c87 = frozenset(("rebuild", "restart", "sync", "sync+exec", "sync+restart"))
-_c88 = {
-    "path": _n173,
-    "action": _n174,
-    "target": _n175,
-    "exec": _n176,
-    "include": _n177,
-    "ignore": _n178,
-    "initial_sync": _n179,
-}
-_c89 = re.compile("^x-").search
-_c90 = frozenset(("action", "exec", "ignore", "include", "initial_sync", "path", "target"))
-_c91 = re.compile("^x-").search
-_c92 = {"watch": _n171}
-_c93 = re.compile("^x-").search
-_c94 = frozenset(("watch",))
-_c95 = re.compile("^x-").search
-_c96 = {"source": _n186, "target": _n187, "permissions": _n188}
-_c97 = re.compile("^x-").search
-_c98 = frozenset(("permissions", "source", "target"))
-_c99 = re.compile("^x-").search
-_c100 = {"path": _n201, "required": _n202, "format": _n203}
-_c101 = frozenset(("format", "path", "required"))
-_c102 = {"service": _n211, "file": _n212}
-_c103 = frozenset(("file", "service"))
-_c104 = frozenset(("all",))
-_c105 = {"capabilities": _n220, "count": _n222, "device_ids": _n223, "driver": _n225, "options": _n226}
-_c106 = re.compile("^x-").search
-_c107 = frozenset(("capabilities", "count", "device_ids", "driver", "options"))
-_c108 = re.compile("^x-").search
-_c109 = {
-    "disable": _n230,
-    "interval": _n231,
-    "retries": _n232,
-    "test": _n233,
-    "timeout": _n237,
-    "start_period": _n238,
-    "start_interval": _n239,
-}
-_c110 = re.compile("^x-").search
-_c111 = frozenset(("disable", "interval", "retries", "start_interval", "start_period", "test", "timeout"))
-_c112 = re.compile("^x-").search
-_c113 = re.compile("^.+$").search
-_c114 = {"driver": _n249, "options": _n250}
-_c115 = re.compile("^x-").search
-_c116 = frozenset(("driver", "options"))
-_c117 = re.compile("^x-").search
-_c118 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c119 = {
-    "aliases": _n265,
-    "driver_opts": _n267,
-    "gw_priority": _n268,
-    "interface_name": _n269,
-    "ipv4_address": _n270,
-    "ipv6_address": _n271,
-    "link_local_ips": _n272,
-    "mac_address": _n274,
-    "priority": _n275,
-}
-_c120 = re.compile("^x-").search
-_c121 = frozenset(
-    (
-        "aliases",
-        "driver_opts",
-        "gw_priority",
-        "interface_name",
-        "ipv4_address",
-        "ipv6_address",
-        "link_local_ips",
-        "mac_address",
-        "priority",
-    )
-)
-_c122 = re.compile("^x-").search
+_c49 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c50 = frozenset(('start-first', 'stop-first'))
+_c51 = {'parallelism': _n132, 'delay': _n133, 'failure_action': _n134, 'monitor': _n135, 'max_failure_ratio': _n136, 'order': _n137}
+_c52 = re.compile('^x-').search
+_c53 = frozenset(('delay', 'failure_action', 'max_failure_ratio', 'monitor', 'order', 'parallelism'))
+_c54 = re.compile('^x-').search
+_c55 = {'cpus': _n141, 'memory': _n142, 'pids': _n143}
+_c56 = re.compile('^x-').search
+_c57 = frozenset(('cpus', 'memory', 'pids'))
+_c58 = re.compile('^x-').search
+_c59 = {'capabilities': _n151, 'count': _n153, 'device_ids': _n154, 'driver': _n156, 'options': _n157}
+_c60 = re.compile('^x-').search
+_c61 = frozenset(('capabilities', 'count', 'device_ids', 'driver', 'options'))
+_c62 = re.compile('^x-').search
+_c63 = {'cpus': _n145, 'memory': _n146, 'generic_resources': _n147, 'devices': _n149}
+_c64 = re.compile('^x-').search
+_c65 = frozenset(('cpus', 'devices', 'generic_resources', 'memory'))
+_c66 = re.compile('^x-').search
+_c67 = {'limits': _n140, 'reservations': _n144}
+_c68 = re.compile('^x-').search
+_c69 = frozenset(('limits', 'reservations'))
+_c70 = re.compile('^x-').search
+_c71 = {'condition': _n159, 'delay': _n160, 'max_attempts': _n161, 'window': _n162}
+_c72 = re.compile('^x-').search
+_c73 = frozenset(('condition', 'delay', 'max_attempts', 'window'))
+_c74 = re.compile('^x-').search
+_c75 = {'spread': _n168}
+_c76 = re.compile('^x-').search
+_c77 = frozenset(('spread',))
+_c78 = re.compile('^x-').search
+_c79 = {'constraints': _n164, 'preferences': _n166, 'max_replicas_per_node': _n169}
+_c80 = re.compile('^x-').search
+_c81 = frozenset(('constraints', 'max_replicas_per_node', 'preferences'))
+_c82 = re.compile('^x-').search
+_c83 = {'mode': _n127, 'endpoint_mode': _n128, 'replicas': _n129, 'labels': _n130, 'rollback_config': _n131, 'update_config': _n138, 'resources': _n139, 'restart_policy': _n158, 'placement': _n163}
+_c84 = re.compile('^x-').search
+_c85 = frozenset(('endpoint_mode', 'labels', 'mode', 'placement', 'replicas', 'resources', 'restart_policy', 'rollback_config', 'update_config'))
+_c86 = re.compile('^x-').search
+_c87 = frozenset(('rebuild', 'restart', 'sync', 'sync+exec', 'sync+restart'))
+_c88 = {'path': _n173, 'action': _n174, 'target': _n175, 'exec': _n176, 'include': _n177, 'ignore': _n178, 'initial_sync': _n179}
+_c89 = re.compile('^x-').search
+_c90 = frozenset(('action', 'exec', 'ignore', 'include', 'initial_sync', 'path', 'target'))
+_c91 = re.compile('^x-').search
+_c92 = {'watch': _n171}
+_c93 = re.compile('^x-').search
+_c94 = frozenset(('watch',))
+_c95 = re.compile('^x-').search
+_c96 = {'source': _n186, 'target': _n187, 'permissions': _n188}
+_c97 = re.compile('^x-').search
+_c98 = frozenset(('permissions', 'source', 'target'))
+_c99 = re.compile('^x-').search
+_c100 = {'path': _n201, 'required': _n202, 'format': _n203}
+_c101 = frozenset(('format', 'path', 'required'))
+_c102 = {'service': _n211, 'file': _n212}
+_c103 = frozenset(('file', 'service'))
+_c104 = frozenset(('all',))
+_c105 = {'capabilities': _n220, 'count': _n222, 'device_ids': _n223, 'driver': _n225, 'options': _n226}
+_c106 = re.compile('^x-').search
+_c107 = frozenset(('capabilities', 'count', 'device_ids', 'driver', 'options'))
+_c108 = re.compile('^x-').search
+_c109 = {'disable': _n230, 'interval': _n231, 'retries': _n232, 'test': _n233, 'timeout': _n237, 'start_period': _n238, 'start_interval': _n239}
+_c110 = re.compile('^x-').search
+_c111 = frozenset(('disable', 'interval', 'retries', 'start_interval', 'start_period', 'test', 'timeout'))
+_c112 = re.compile('^x-').search
+_c113 = re.compile('^.+$').search
+_c114 = {'driver': _n249, 'options': _n250}
+_c115 = re.compile('^x-').search
+_c116 = frozenset(('driver', 'options'))
+_c117 = re.compile('^x-').search
+_c118 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c119 = {'aliases': _n265, 'driver_opts': _n267, 'gw_priority': _n268, 'interface_name': _n269, 'ipv4_address': _n270, 'ipv6_address': _n271, 'link_local_ips': _n272, 'mac_address': _n274, 'priority': _n275}
+_c120 = re.compile('^x-').search
+_c121 = frozenset(('aliases', 'driver_opts', 'gw_priority', 'interface_name', 'ipv4_address', 'ipv6_address', 'link_local_ips', 'mac_address', 'priority'))
+_c122 = re.compile('^x-').search
 _c123 = frozenset(())
-_c124 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c125 = {
-    "name": _n286,
-    "mode": _n287,
-    "host_ip": _n288,
-    "target": _n289,
-    "published": _n290,
-    "protocol": _n291,
-    "app_protocol": _n292,
-}
-_c126 = re.compile("^x-").search
-_c127 = frozenset(("app_protocol", "host_ip", "mode", "name", "protocol", "published", "target"))
-_c128 = re.compile("^x-").search
-_c129 = {"command": _n295, "user": _n296, "privileged": _n297, "working_dir": _n298, "environment": _n299}
-_c130 = re.compile("^x-").search
-_c131 = frozenset(("command", "environment", "privileged", "user", "working_dir"))
-_c132 = re.compile("^x-").search
-_c133 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c134 = {"endpoint_var": _n313, "model_var": _n314}
-_c135 = re.compile("^x-").search
-_c136 = frozenset(("endpoint_var", "model_var"))
-_c137 = re.compile("^x-").search
+_c124 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c125 = {'name': _n286, 'mode': _n287, 'host_ip': _n288, 'target': _n289, 'published': _n290, 'protocol': _n291, 'app_protocol': _n292}
+_c126 = re.compile('^x-').search
+_c127 = frozenset(('app_protocol', 'host_ip', 'mode', 'name', 'protocol', 'published', 'target'))
+_c128 = re.compile('^x-').search
+_c129 = {'command': _n295, 'user': _n296, 'privileged': _n297, 'working_dir': _n298, 'environment': _n299}
+_c130 = re.compile('^x-').search
+_c131 = frozenset(('command', 'environment', 'privileged', 'user', 'working_dir'))
+_c132 = re.compile('^x-').search
+_c133 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c134 = {'endpoint_var': _n313, 'model_var': _n314}
+_c135 = re.compile('^x-').search
+_c136 = frozenset(('endpoint_var', 'model_var'))
+_c137 = re.compile('^x-').search
 _c138 = frozenset(())
-_c139 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c140 = re.compile("^.+$").search
-_c141 = {"type": _n316, "options": _n317}
-_c142 = re.compile("^x-").search
-_c143 = frozenset(("options", "type"))
-_c144 = re.compile("^x-").search
-_c145 = re.compile(
-    "^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_[0-9]+[wdhms])$"
-).search
-_c146 = re.compile("^.+$").search
-_c147 = frozenset(("bind", "cluster", "image", "npipe", "tmpfs", "volume"))
-_c148 = frozenset(("disabled", "enabled", "readonly", "writable"))
-_c149 = frozenset(("Z", "z"))
-_c150 = {"propagation": _n355, "create_host_path": _n356, "recursive": _n357, "selinux": _n358}
-_c151 = re.compile("^x-").search
-_c152 = frozenset(("create_host_path", "propagation", "recursive", "selinux"))
-_c153 = re.compile("^x-").search
-_c154 = {"nocopy": _n360, "subpath": _n361, "labels": _n362}
-_c155 = re.compile("^x-").search
-_c156 = frozenset(("labels", "nocopy", "subpath"))
-_c157 = re.compile("^x-").search
-_c158 = {"size": _n364, "mode": _n365}
-_c159 = re.compile("^x-").search
-_c160 = frozenset(("mode", "size"))
-_c161 = re.compile("^x-").search
-_c162 = {"subpath": _n367}
-_c163 = frozenset(("subpath",))
-_c164 = {
-    "type": _n349,
-    "source": _n350,
-    "target": _n351,
-    "read_only": _n352,
-    "consistency": _n353,
-    "bind": _n354,
-    "volume": _n359,
-    "tmpfs": _n363,
-    "image": _n366,
-}
-_c165 = re.compile("^x-").search
-_c166 = frozenset(
-    ("bind", "consistency", "image", "read_only", "source", "target", "tmpfs", "type", "volume")
-)
-_c167 = re.compile("^x-").search
-_c168 = {
-    "annotations": _n15,
-    "attach": _n20,
-    "blkio_config": _n21,
-    "build": _n37,
-    "cap_add": _n91,
-    "cap_drop": _n93,
-    "cgroup": _n95,
-    "cgroup_parent": _n96,
-    "command": _n97,
-    "configs": _n102,
-    "container_name": _n104,
-    "cpu_count": _n105,
-    "cpu_percent": _n106,
-    "cpu_shares": _n107,
-    "cpu_quota": _n108,
-    "cpu_period": _n109,
-    "cpu_rt_period": _n110,
-    "cpu_rt_runtime": _n111,
-    "cpus": _n112,
-    "cpuset": _n113,
-    "credential_spec": _n114,
-    "depends_on": _n118,
-    "deploy": _n126,
-    "develop": _n170,
-    "device_cgroup_rules": _n180,
-    "devices": _n182,
-    "dns": _n189,
-    "dns_opt": _n190,
-    "dns_search": _n192,
-    "domainname": _n193,
-    "entrypoint": _n194,
-    "env_file": _n195,
-    "label_file": _n204,
-    "environment": _n205,
-    "expose": _n206,
-    "extends": _n208,
-    "external_links": _n213,
-    "extra_hosts": _n215,
-    "gpus": _n216,
-    "group_add": _n227,
-    "healthcheck": _n229,
-    "hostname": _n240,
-    "image": _n241,
-    "init": _n242,
-    "ipc": _n243,
-    "isolation": _n244,
-    "labels": _n245,
-    "links": _n246,
-    "logging": _n248,
-    "mac_address": _n252,
-    "mem_limit": _n253,
-    "mem_reservation": _n254,
-    "mem_swappiness": _n255,
-    "memswap_limit": _n256,
-    "network_mode": _n257,
-    "networks": _n258,
-    "oom_kill_disable": _n276,
-    "oom_score_adj": _n277,
-    "pid": _n278,
-    "pids_limit": _n279,
-    "platform": _n280,
-    "ports": _n281,
-    "post_start": _n293,
-    "pre_stop": _n300,
-    "privileged": _n302,
-    "profiles": _n303,
-    "pull_refresh_after": _n305,
-    "models": _n306,
-    "provider": _n315,
-    "pull_policy": _n322,
-    "read_only": _n323,
-    "restart": _n324,
-    "runtime": _n325,
-    "scale": _n326,
-    "security_opt": _n327,
-    "shm_size": _n329,
-    "secrets": _n330,
-    "sysctls": _n332,
-    "stdin_open": _n333,
-    "stop_grace_period": _n334,
-    "stop_signal": _n335,
-    "storage_opt": _n336,
-    "tmpfs": _n338,
-    "tty": _n339,
-    "ulimits": _n340,
-    "use_api_socket": _n341,
-    "user": _n342,
-    "uts": _n343,
-    "userns_mode": _n344,
-    "volumes": _n345,
-    "volumes_from": _n368,
-    "working_dir": _n370,
-}
-_c169 = re.compile("^x-").search
-_c170 = frozenset(
-    (
-        "annotations",
-        "attach",
-        "blkio_config",
-        "build",
-        "cap_add",
-        "cap_drop",
-        "cgroup",
-        "cgroup_parent",
-        "command",
-        "configs",
-        "container_name",
-        "cpu_count",
-        "cpu_percent",
-        "cpu_period",
-        "cpu_quota",
-        "cpu_rt_period",
-        "cpu_rt_runtime",
-        "cpu_shares",
-        "cpus",
-        "cpuset",
-        "credential_spec",
-        "depends_on",
-        "deploy",
-        "develop",
-        "device_cgroup_rules",
-        "devices",
-        "dns",
-        "dns_opt",
-        "dns_search",
-        "domainname",
-        "entrypoint",
-        "env_file",
-        "environment",
-        "expose",
-        "extends",
-        "external_links",
-        "extra_hosts",
-        "gpus",
-        "group_add",
-        "healthcheck",
-        "hostname",
-        "image",
-        "init",
-        "ipc",
-        "isolation",
-        "label_file",
-        "labels",
-        "links",
-        "logging",
-        "mac_address",
-        "mem_limit",
-        "mem_reservation",
-        "mem_swappiness",
-        "memswap_limit",
-        "models",
-        "network_mode",
-        "networks",
-        "oom_kill_disable",
-        "oom_score_adj",
-        "pid",
-        "pids_limit",
-        "platform",
-        "ports",
-        "post_start",
-        "pre_stop",
-        "privileged",
-        "profiles",
-        "provider",
-        "pull_policy",
-        "pull_refresh_after",
-        "read_only",
-        "restart",
-        "runtime",
-        "scale",
-        "secrets",
-        "security_opt",
-        "shm_size",
-        "stdin_open",
-        "stop_grace_period",
-        "stop_signal",
-        "storage_opt",
-        "sysctls",
-        "tmpfs",
-        "tty",
-        "ulimits",
-        "use_api_socket",
-        "user",
-        "userns_mode",
-        "uts",
-        "volumes",
-        "volumes_from",
-        "working_dir",
-    )
-)
-_c171 = re.compile("^x-").search
+_c139 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c140 = re.compile('^.+$').search
+_c141 = {'type': _n316, 'options': _n317}
+_c142 = re.compile('^x-').search
+_c143 = frozenset(('options', 'type'))
+_c144 = re.compile('^x-').search
+_c145 = re.compile('^(always|never|build|if_not_present|missing|refresh|daily|weekly|every_[0-9]+[wdhms])$').search
+_c146 = re.compile('^.+$').search
+_c147 = frozenset(('bind', 'cluster', 'image', 'npipe', 'tmpfs', 'volume'))
+_c148 = frozenset(('disabled', 'enabled', 'readonly', 'writable'))
+_c149 = frozenset(('Z', 'z'))
+_c150 = {'propagation': _n355, 'create_host_path': _n356, 'recursive': _n357, 'selinux': _n358}
+_c151 = re.compile('^x-').search
+_c152 = frozenset(('create_host_path', 'propagation', 'recursive', 'selinux'))
+_c153 = re.compile('^x-').search
+_c154 = {'nocopy': _n360, 'subpath': _n361, 'labels': _n362}
+_c155 = re.compile('^x-').search
+_c156 = frozenset(('labels', 'nocopy', 'subpath'))
+_c157 = re.compile('^x-').search
+_c158 = {'size': _n364, 'mode': _n365}
+_c159 = re.compile('^x-').search
+_c160 = frozenset(('mode', 'size'))
+_c161 = re.compile('^x-').search
+_c162 = {'subpath': _n367}
+_c163 = frozenset(('subpath',))
+_c164 = {'type': _n349, 'source': _n350, 'target': _n351, 'read_only': _n352, 'consistency': _n353, 'bind': _n354, 'volume': _n359, 'tmpfs': _n363, 'image': _n366}
+_c165 = re.compile('^x-').search
+_c166 = frozenset(('bind', 'consistency', 'image', 'read_only', 'source', 'target', 'tmpfs', 'type', 'volume'))
+_c167 = re.compile('^x-').search
+_c168 = {'annotations': _n15, 'attach': _n20, 'blkio_config': _n21, 'build': _n37, 'cap_add': _n91, 'cap_drop': _n93, 'cgroup': _n95, 'cgroup_parent': _n96, 'command': _n97, 'configs': _n102, 'container_name': _n104, 'cpu_count': _n105, 'cpu_percent': _n106, 'cpu_shares': _n107, 'cpu_quota': _n108, 'cpu_period': _n109, 'cpu_rt_period': _n110, 'cpu_rt_runtime': _n111, 'cpus': _n112, 'cpuset': _n113, 'credential_spec': _n114, 'depends_on': _n118, 'deploy': _n126, 'develop': _n170, 'device_cgroup_rules': _n180, 'devices': _n182, 'dns': _n189, 'dns_opt': _n190, 'dns_search': _n192, 'domainname': _n193, 'entrypoint': _n194, 'env_file': _n195, 'label_file': _n204, 'environment': _n205, 'expose': _n206, 'extends': _n208, 'external_links': _n213, 'extra_hosts': _n215, 'gpus': _n216, 'group_add': _n227, 'healthcheck': _n229, 'hostname': _n240, 'image': _n241, 'init': _n242, 'ipc': _n243, 'isolation': _n244, 'labels': _n245, 'links': _n246, 'logging': _n248, 'mac_address': _n252, 'mem_limit': _n253, 'mem_reservation': _n254, 'mem_swappiness': _n255, 'memswap_limit': _n256, 'network_mode': _n257, 'networks': _n258, 'oom_kill_disable': _n276, 'oom_score_adj': _n277, 'pid': _n278, 'pids_limit': _n279, 'platform': _n280, 'ports': _n281, 'post_start': _n293, 'pre_stop': _n300, 'privileged': _n302, 'profiles': _n303, 'pull_refresh_after': _n305, 'models': _n306, 'provider': _n315, 'pull_policy': _n322, 'read_only': _n323, 'restart': _n324, 'runtime': _n325, 'scale': _n326, 'security_opt': _n327, 'shm_size': _n329, 'secrets': _n330, 'sysctls': _n332, 'stdin_open': _n333, 'stop_grace_period': _n334, 'stop_signal': _n335, 'storage_opt': _n336, 'tmpfs': _n338, 'tty': _n339, 'ulimits': _n340, 'use_api_socket': _n341, 'user': _n342, 'uts': _n343, 'userns_mode': _n344, 'volumes': _n345, 'volumes_from': _n368, 'working_dir': _n370}
+_c169 = re.compile('^x-').search
+_c170 = frozenset(('annotations', 'attach', 'blkio_config', 'build', 'cap_add', 'cap_drop', 'cgroup', 'cgroup_parent', 'command', 'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpu_shares', 'cpus', 'cpuset', 'credential_spec', 'depends_on', 'deploy', 'develop', 'device_cgroup_rules', 'devices', 'dns', 'dns_opt', 'dns_search', 'domainname', 'entrypoint', 'env_file', 'environment', 'expose', 'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'healthcheck', 'hostname', 'image', 'init', 'ipc', 'isolation', 'label_file', 'labels', 'links', 'logging', 'mac_address', 'mem_limit', 'mem_reservation', 'mem_swappiness', 'memswap_limit', 'models', 'network_mode', 'networks', 'oom_kill_disable', 'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'post_start', 'pre_stop', 'privileged', 'profiles', 'provider', 'pull_policy', 'pull_refresh_after', 'read_only', 'restart', 'runtime', 'scale', 'secrets', 'security_opt', 'shm_size', 'stdin_open', 'stop_grace_period', 'stop_signal', 'storage_opt', 'sysctls', 'tmpfs', 'tty', 'ulimits', 'use_api_socket', 'user', 'userns_mode', 'uts', 'volumes', 'volumes_from', 'working_dir'))
+_c171 = re.compile('^x-').search
 _c172 = frozenset(())
-_c173 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c174 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c175 = re.compile("^.+$").search
-_c176 = re.compile("^.+$").search
-_c177 = {"subnet": _n381, "ip_range": _n382, "gateway": _n383, "aux_addresses": _n384}
-_c178 = re.compile("^x-").search
-_c179 = frozenset(("aux_addresses", "gateway", "ip_range", "subnet"))
-_c180 = re.compile("^x-").search
-_c181 = re.compile("^.+$").search
-_c182 = {"driver": _n378, "config": _n379, "options": _n386}
-_c183 = re.compile("^x-").search
-_c184 = frozenset(("config", "driver", "options"))
-_c185 = re.compile("^x-").search
-_c186 = {"name": _n391}
-_c187 = frozenset(("name",))
-_c188 = {
-    "name": _n373,
-    "driver": _n374,
-    "driver_opts": _n375,
-    "ipam": _n377,
-    "external": _n388,
-    "internal": _n392,
-    "enable_ipv4": _n393,
-    "enable_ipv6": _n394,
-    "attachable": _n395,
-    "labels": _n396,
-}
-_c189 = re.compile("^x-").search
-_c190 = frozenset(
-    (
-        "attachable",
-        "driver",
-        "driver_opts",
-        "enable_ipv4",
-        "enable_ipv6",
-        "external",
-        "internal",
-        "ipam",
-        "labels",
-        "name",
-    )
-)
-_c191 = re.compile("^x-").search
-_c192 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c193 = re.compile("^.+$").search
-_c194 = {"name": _n399, "driver": _n400, "driver_opts": _n401, "external": _n403, "labels": _n404}
-_c195 = re.compile("^x-").search
-_c196 = frozenset(("driver", "driver_opts", "external", "labels", "name"))
-_c197 = re.compile("^x-").search
+_c173 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c174 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c175 = re.compile('^.+$').search
+_c176 = re.compile('^.+$').search
+_c177 = {'subnet': _n381, 'ip_range': _n382, 'gateway': _n383, 'aux_addresses': _n384}
+_c178 = re.compile('^x-').search
+_c179 = frozenset(('aux_addresses', 'gateway', 'ip_range', 'subnet'))
+_c180 = re.compile('^x-').search
+_c181 = re.compile('^.+$').search
+_c182 = {'driver': _n378, 'config': _n379, 'options': _n386}
+_c183 = re.compile('^x-').search
+_c184 = frozenset(('config', 'driver', 'options'))
+_c185 = re.compile('^x-').search
+_c186 = {'name': _n391}
+_c187 = frozenset(('name',))
+_c188 = {'name': _n373, 'driver': _n374, 'driver_opts': _n375, 'ipam': _n377, 'external': _n388, 'internal': _n392, 'enable_ipv4': _n393, 'enable_ipv6': _n394, 'attachable': _n395, 'labels': _n396}
+_c189 = re.compile('^x-').search
+_c190 = frozenset(('attachable', 'driver', 'driver_opts', 'enable_ipv4', 'enable_ipv6', 'external', 'internal', 'ipam', 'labels', 'name'))
+_c191 = re.compile('^x-').search
+_c192 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c193 = re.compile('^.+$').search
+_c194 = {'name': _n399, 'driver': _n400, 'driver_opts': _n401, 'external': _n403, 'labels': _n404}
+_c195 = re.compile('^x-').search
+_c196 = frozenset(('driver', 'driver_opts', 'external', 'labels', 'name'))
+_c197 = re.compile('^x-').search
 _c198 = frozenset(())
-_c199 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c200 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c201 = re.compile("^.+$").search
-_c202 = {
-    "name": _n407,
-    "environment": _n408,
-    "file": _n409,
-    "external": _n410,
-    "labels": _n411,
-    "driver": _n412,
-    "driver_opts": _n413,
-    "template_driver": _n415,
-}
-_c203 = re.compile("^x-").search
-_c204 = frozenset(
-    ("driver", "driver_opts", "environment", "external", "file", "labels", "name", "template_driver")
-)
-_c205 = re.compile("^x-").search
+_c199 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c200 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c201 = re.compile('^.+$').search
+_c202 = {'name': _n407, 'environment': _n408, 'file': _n409, 'external': _n410, 'labels': _n411, 'driver': _n412, 'driver_opts': _n413, 'template_driver': _n415}
+_c203 = re.compile('^x-').search
+_c204 = frozenset(('driver', 'driver_opts', 'environment', 'external', 'file', 'labels', 'name', 'template_driver'))
+_c205 = re.compile('^x-').search
 _c206 = frozenset(())
-_c207 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c208 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c209 = {
-    "name": _n418,
-    "content": _n419,
-    "environment": _n420,
-    "file": _n421,
-    "external": _n422,
-    "labels": _n423,
-    "template_driver": _n424,
-}
-_c210 = re.compile("^x-").search
-_c211 = frozenset(("content", "environment", "external", "file", "labels", "name", "template_driver"))
-_c212 = re.compile("^x-").search
+_c207 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c208 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c209 = {'name': _n418, 'content': _n419, 'environment': _n420, 'file': _n421, 'external': _n422, 'labels': _n423, 'template_driver': _n424}
+_c210 = re.compile('^x-').search
+_c211 = frozenset(('content', 'environment', 'external', 'file', 'labels', 'name', 'template_driver'))
+_c212 = re.compile('^x-').search
 _c213 = frozenset(())
-_c214 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c215 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c216 = {"name": _n427, "model": _n428, "context_size": _n429, "runtime_flags": _n430}
-_c217 = re.compile("^x-").search
-_c218 = frozenset(("context_size", "model", "name", "runtime_flags"))
-_c219 = re.compile("^x-").search
+_c214 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c215 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c216 = {'name': _n427, 'model': _n428, 'context_size': _n429, 'runtime_flags': _n430}
+_c217 = re.compile('^x-').search
+_c218 = frozenset(('context_size', 'model', 'name', 'runtime_flags'))
+_c219 = re.compile('^x-').search
 _c220 = frozenset(())
-_c221 = re.compile("^[a-zA-Z0-9._-]+$").search
-_c222 = {
-    "version": _n1,
-    "name": _n2,
-    "include": _n3,
-    "services": _n13,
-    "networks": _n371,
-    "volumes": _n397,
-    "secrets": _n405,
-    "configs": _n416,
-    "models": _n425,
-}
-_c223 = re.compile("^x-").search
-_c224 = frozenset(
-    ("configs", "include", "models", "name", "networks", "secrets", "services", "version", "volumes")
-)
-_c225 = re.compile("^x-").search
+_c221 = re.compile('^[a-zA-Z0-9._-]+$').search
+_c222 = {'version': _n1, 'name': _n2, 'include': _n3, 'services': _n13, 'networks': _n371, 'volumes': _n397, 'secrets': _n405, 'configs': _n416, 'models': _n425}
+_c223 = re.compile('^x-').search
+_c224 = frozenset(('configs', 'include', 'models', 'name', 'networks', 'secrets', 'services', 'version', 'volumes'))
+_c225 = re.compile('^x-').search
