@@ -59,6 +59,21 @@ def _scale(items: list[str]) -> dict[str, int]:
     return out
 
 
+def _update_order(upopts: Any, session: Any, options: GlobalOptions) -> Any:
+    """COMPOSER_UPDATE_ORDER (the opt-in default order) and whether the engine can run start-first updates
+    of services with published ports (asked only when some service would update start-first)."""
+    from composer import rollout
+
+    order = options.environ.get(rollout.ORDER_ENV) or None
+    if order not in (None, "start-first", "stop-first"):
+        raise UsageError(f"invalid {rollout.ORDER_ENV}={order!r}: use start-first or stop-first")
+    services = session.project.services.values()
+    if not any(rollout.wants_start_first(svc, order) for svc in services):
+        return replace(upopts, update_order=order)
+    shared = rollout.engine_shares_ports(session.engine.client)
+    return replace(upopts, update_order=order, shared_ports=shared)
+
+
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
 
@@ -114,6 +129,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         timeout=timeout,
         known_services=session.known_services,
     )
+    upopts = _update_order(upopts, session, options)
     observed = session.observe()
     plan = reconcile(project, observed, upopts)
     for message in plan.warnings:
