@@ -34,7 +34,8 @@ def running(project: Project) -> Project:
         "web", ports=[80], host_config=project.api.create_host_config(port_bindings={80: 18181})
     )
     project.container("worker")
-    project.container("once", cmd=["sh", "-c", "exit 3"])
+    once = project.container("once", cmd=["sh", "-c", "exit 3"])
+    project.api.wait(once)  # settled before the two tools look (else one may still see it running)
     return project
 
 
