@@ -1,39 +1,41 @@
-"""The Engine API client composer uses: docker-py's low-level `APIClient`, chosen by -H/DOCKER_HOST.
+"""The Engine API client composer uses: `composer.lite.Client`, for the host chosen by -H/DOCKER_HOST.
 
-Decision: docker-py (not a client of our own). It already speaks unix://, tcp:// with the DOCKER_TLS_VERIFY /
-DOCKER_CERT_PATH settings, ssh:// (through the ssh binary), the hijacked attach/exec streams and the
-multiplexed log format, and it is an independent implementation of the API our engine serves. Commands use
-`Engine.api` (a `docker.APIClient`) directly and wrap calls in `engine_errors()` so an API failure becomes
-one clear `ComposerError` line.
+Decision: a small client of our own (`composer.lite` over `composer.transport`), not docker-py, for every
+call composer makes, streams included. Why:
+- start-up: docker-py imports requests/urllib3 (~0.13-0.2 s), more than a whole no-change `up` of ours;
+  the everyday commands (ps, logs, port, up) are measured against Compose v2's in bench/everyday.py.
+- one typed interface: commands, the executor and watch all hold a `Client`; there is no second client
+  with other error types behind a fallback, and no version negotiation round trip before the first call.
+- it stays small: composer uses ~45 endpoints; the transport speaks unix://, tcp:// (TLS from
+  DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), https:// and ssh:// (`docker system dial-stdio`, as the docker
+  CLI), the hijacked attach/exec stream and the multiplexed log format.
+docker-py stays in the tests as an independent client of our engine (a second implementation of the
+same API is what makes it a good witness).
 
     engine = connect(options)               # GlobalOptions from the CLI; starts the embedded engine if needed
-    with engine_errors("web"):
+    with engine_errors("starting web"):
         engine.api.start(container_id)
 
-Host choice: `-H` wins, then DOCKER_HOST, then the embedded socket (`composer.embedded.places`). Only for the
-embedded default do we start a daemon when nobody answers, and we say so in one line on stderr.
+Host choice, as the docker CLI's: `--context` (an error together with `-H`), then `-H`, then DOCKER_HOST,
+then DOCKER_CONTEXT or config.json's currentContext (`composer.dockercli.contexts`: host and TLS material),
+then the "default" context: the embedded socket (`composer.embedded.places`). Only for the embedded engine
+do we start a daemon when nobody answers, and we say so in one line on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
-import logging
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from composer.errors import ComposerError
-from composer.lite import unix_path
 
 if TYPE_CHECKING:
-    import docker
-
     from composer.cli.options import GlobalOptions
-
-log = logging.getLogger(__name__)
+    from composer.lite import Client
 
 TIMEOUT = 120  # seconds per request; stop with a long grace period needs more, see `stop_timeout`
 
@@ -53,111 +55,98 @@ class Engine:
     environ: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
-    def api(self) -> docker.APIClient:
-        """docker-py's low-level client (imported on first use: it costs ~0.13 s)."""
+    def api(self) -> Client:
+        """The client for every call (one keep-alive connection per thread; streams get their own)."""
         return make_api(self.host, self.environ)
 
-    @cached_property
-    def client(self) -> Any:
-        """docker-py-compatible client for composer's own calls: the small unix-socket client
-        (`composer.lite.Client`, which hands streams to `api`) when possible, else `api` itself."""
-        path = unix_path(self.host)
-        if path is None:
-            return self.api
-        from composer.lite import Client
-
-        return Client(path, timeout=TIMEOUT, fallback=lambda: self.api)
+    @property
+    def client(self) -> Client:
+        """The same client (the name the executor's callers use)."""
+        return self.api
 
     @property
-    def reader(self) -> Any:
-        """For read-only calls (observe, ps, ls)."""
-        return self.client
+    def reader(self) -> Client:
+        """The same client, for read-only calls (observe, ps, ls)."""
+        return self.api
 
     def close(self) -> None:
         if "api" in self.__dict__:
             self.api.close()
-        if "client" in self.__dict__ and self.client is not self.__dict__.get("api"):
-            self.client.close()
 
 
-def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+def resolve_host(
+    option: str | None, environ: Mapping[str, str], context: str | None = None
+) -> tuple[str, bool]:
     """(host, is_embedded_default)."""
-    if option:
-        return option, False
-    env = environ.get("DOCKER_HOST", "").strip()
-    if env:
-        return env, False
+    host, embedded, _ = resolve_endpoint(option, context, environ)
+    return host, embedded
+
+
+def resolve_endpoint(
+    option: str | None, context: str | None, environ: Mapping[str, str]
+) -> tuple[str, bool, Mapping[str, str]]:
+    """(host, is_embedded_default, environ with the selected context's TLS settings)."""
+    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
+        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
+    from composer.dockercli import contexts
+
+    name = contexts.selected_name(context, option, environ)
+    if name is None:
+        return option or environ["DOCKER_HOST"].strip(), False, environ
     from composer.embedded import places
 
-    return places(environ).host, True
+    embedded = places(environ).host
+    if name != contexts.DEFAULT:
+        endpoint = contexts.read(name, environ)  # `composer engine context` names the embedded one
+        return endpoint.host, endpoint.host == embedded, {**environ, **endpoint.tls_environ()}
+    return embedded, True, environ
 
 
-def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -> docker.APIClient:
-    """A docker-py APIClient for `host`, with TLS settings from the environment for tcp:// hosts."""
-    import docker
-    from docker.utils import kwargs_from_env
+def make_api(host: str, environ: Mapping[str, str], *, timeout: float | None = TIMEOUT) -> Client:
+    """A client for `host`, with the TLS settings of the environment for tcp:// hosts."""
+    from composer.lite import Client
+    from composer.transport import Endpoint
 
-    kwargs: dict[str, Any] = {}
-    if host.startswith(("tcp://", "https://")):
-        with engine_errors("reading TLS settings"):
-            env_kwargs = kwargs_from_env(environment=dict(environ))
-        if env_kwargs.get("tls"):
-            kwargs["tls"] = env_kwargs["tls"]
     try:
-        return docker.APIClient(
-            base_url=host,
-            version=environ.get("DOCKER_API_VERSION") or "auto",
-            timeout=timeout,
-            use_ssh_client=host.startswith("ssh://"),
-            max_pool_size=32,
-            **kwargs,
-        )
-    except docker.errors.DockerException as exc:
-        raise EngineUnreachable(f"cannot connect to the engine at {host}: {_short(exc)}") from None
+        endpoint = Endpoint.parse(host, environ)
+    except ValueError as exc:
+        raise EngineUnreachable(f"cannot connect to the engine at {host}: {exc}") from None
+    return Client(endpoint, timeout=timeout)
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
     """Does an engine answer on `host`? (no exception, no version negotiation)."""
-    path = unix_path(host)
-    if path is not None:
-        from composer.lite import Client
-
-        client = Client(path, timeout=timeout)
-        try:
-            return client.ping()
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            client.close()
     try:
-        api = make_api(host, environ, timeout=timeout)  # with the TLS settings of tcp:// hosts
+        client = make_api(host, environ, timeout=timeout)
     except ComposerError:
         return False
     try:
-        return bool(api.ping())
-    except Exception:  # any failure to reach it means "no"
+        return client.ping()
+    except (OSError, ValueError):  # any failure to reach it (or TLS settings that cannot load) means "no"
         return False
     finally:
-        api.close()
+        client.close()
 
 
 def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
     """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded = resolve_host(options.host, options.environ)
-    if embedded and start_embedded and not ping(host, options.environ):
+    host, embedded, environ = resolve_endpoint(options.host, options.context, options.environ)
+    if embedded and start_embedded and not ping(host, environ):
         from composer.embedded import start_embedded_engine
 
-        start_embedded_engine(announce=True, environ=options.environ)
-    elif not embedded and not ping(host, options.environ, timeout=5):
+        start_embedded_engine(announce=True, environ=environ)
+    elif not embedded and not ping(host, environ, timeout=5):
         raise EngineUnreachable(
-            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+            f"cannot connect to the engine at {host}",
+            hint="is it running? check -H / DOCKER_HOST / --context",
         )
-    log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ)
+    if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
+        sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
+    return Engine(host=host, embedded=embedded, environ=environ)
 
 
 def _short(exc: BaseException) -> str:
-    """An API error's own message without docker-py's 'NNN Client Error for http+docker://...' prefix."""
+    """An error's own message (an API error's `explanation`: the engine's words), on one line."""
     explanation = getattr(exc, "explanation", None)
     if explanation:
         return str(explanation.decode() if isinstance(explanation, bytes) else explanation).strip()
@@ -177,24 +166,11 @@ def is_conflict(exc: BaseException) -> bool:
 def engine_errors(doing: str) -> Iterator[None]:
     """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>'.
     The original exception stays as __cause__ (is_not_found(exc.__cause__) tells a 404)."""
-    from composer.lite import LiteError
+    from composer.transport import APIError
 
     try:
         yield
-    except LiteError as exc:
+    except APIError as exc:
         raise EngineError(f"{doing}: {_short(exc)}") from exc
-    except (OSError, http.client.HTTPException) as exc:
+    except OSError as exc:
         raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
-    except Exception as exc:
-        if "docker" not in sys.modules:
-            raise
-        import docker
-        import requests
-
-        if isinstance(exc, docker.errors.APIError):
-            raise EngineError(f"{doing}: {_short(exc)}") from exc
-        if isinstance(exc, requests.exceptions.ConnectionError):
-            raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
-        if isinstance(exc, docker.errors.DockerException):
-            raise EngineError(f"{doing}: {_short(exc)}") from exc
-        raise

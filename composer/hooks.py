@@ -108,7 +108,7 @@ def run_hook(
             while api.exec_inspect(exec_id).get("Running"):
                 time.sleep(POLL)
         else:
-            _stream(api.exec_start(exec_id, stream=True, tty=tty), name, output)
+            _stream(api.exec_output(exec_id, tty=tty), name, output)
         code = int(api.exec_inspect(exec_id).get("ExitCode") or 0)
     if code != 0:
         raise HookError(f"{service} hook exited with status {code}")

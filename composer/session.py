@@ -41,7 +41,19 @@ class Session:
 
     @property
     def meta(self) -> ProjectMeta:
-        return ProjectMeta(working_dir=self.loaded.working_dir, config_files=self.loaded.config_files)
+        return ProjectMeta(
+            working_dir=self.loaded.working_dir,
+            config_files=self.loaded.config_files,
+            environment=self.loaded.environment,
+        )
+
+    @property
+    def injected_digests(self) -> dict[str, str]:
+        """service -> digest of the secret/config contents written into its containers (filerefs)."""
+        from composer.filerefs import content_digest
+
+        env = self.loaded.environment
+        return {n: d for n, s in self.project.services.items() if (d := content_digest(self.project, s, env))}
 
     def observe(self, services: Iterable[str] | None = None) -> Observed:
         names = list(self.project.services) if services is None else list(services)
@@ -66,8 +78,9 @@ class Session:
         return replace(snapshot, contexts=MappingProxyType(contexts))
 
 
-def open_session(options: GlobalOptions) -> Session:
+def open_session(options: GlobalOptions, services: tuple[str, ...] = ()) -> Session:
+    """services: load only these and their dependencies, enabling them whatever their profiles (`run`)."""
     from composer.cli.project import load
 
-    loaded = load(options)
+    loaded = load(options, services=services)
     return Session(options, loaded, connect(options))

@@ -26,6 +26,7 @@ class GlobalOptions:
     ansi: str = "auto"
     progress: str = "auto"  # auto, tty, plain, json, quiet; up/create/down's own --progress wins
     host: str | None = None
+    context: str | None = None  # --context: a docker context by name (with -H it is an error)
     debug: bool = False
     dry_run: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -47,6 +48,7 @@ class GlobalOptions:
             ansi=ansi,
             progress=progress,
             host=parsed.get("--host"),
+            context=parsed.get("--context"),
             debug=bool(parsed.get("--debug")),
             dry_run=bool(parsed.get("--dry-run")),
             environ=dict(environ),

@@ -28,7 +28,9 @@ def paused_gc() -> Iterator[None]:
 
 
 def load(options: GlobalOptions, *, services: Sequence[str] = (), interpolate: bool = True) -> LoadedProject:
-    """Load and validate the project; warnings go to stderr once, errors raise ConfigError."""
+    """Load and validate the project; warnings go to stderr once (also those found before a failure, as
+    the reference prints them), errors raise ConfigError."""
+    from composer.errors import ConfigError
     from composer.loader.pipeline import LoadOptions, load_project
     from composer.presenter import warn
 
@@ -36,19 +38,24 @@ def load(options: GlobalOptions, *, services: Sequence[str] = (), interpolate: b
     # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
     environ.setdefault("PWD", os.getcwd())
     with paused_gc():
-        loaded = load_project(
-            LoadOptions(
-                files=options.files,
-                project_directory=options.project_directory,
-                project_name=options.project_name,
-                env_files=options.env_files,
-                profiles=options.profiles,
-                interpolate=interpolate,
-                environ=environ,
-                services=tuple(services),
-                working_dir=os.getcwd(),
+        try:
+            loaded = load_project(
+                LoadOptions(
+                    files=options.files,
+                    project_directory=options.project_directory,
+                    project_name=options.project_name,
+                    env_files=options.env_files,
+                    profiles=options.profiles,
+                    interpolate=interpolate,
+                    environ=environ,
+                    services=tuple(services),
+                    working_dir=os.getcwd(),
+                )
             )
-        )
+        except ConfigError as exc:
+            for message in exc.warnings:
+                warn(message)
+            raise
     for message in loaded.warnings:
         warn(message)
     return loaded

@@ -31,7 +31,12 @@ def reapply(session: Session, say: Say) -> Session | None:
         return None
     fresh = S(session.options, loaded, session.engine)
     try:
-        plan = converge(fresh, UpOptions(remove_orphans=True, known_services=fresh.known_services))
+        plan = converge(
+            fresh,
+            UpOptions(
+                remove_orphans=True, known_services=fresh.known_services, injected=fresh.injected_digests
+            ),
+        )
     except ComposerError as exc:
         say(f"Project file change could not be applied: {exc}")
         return fresh

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
 from engine.api import web
+from engine.containers.gotypes import Number
 from engine.errors import InvalidParameter
+from engine.images.timefmt import timestamp_ns as timestamp_ns  # since/until, as the image filters parse them
 
 
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:
@@ -37,9 +38,9 @@ def qfilters(request: web.Request) -> dict[str, tuple[str, ...]]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise InvalidParameter(f"invalid filter: {raw!r} is not JSON") from None
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise InvalidParameter(f"invalid filter: {raw[:100]!r} is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid filter: expected a JSON object")
     out: dict[str, tuple[str, ...]] = {}
@@ -55,40 +56,46 @@ def qfilters(request: web.Request) -> dict[str, tuple[str, ...]]:
     return out
 
 
+JSON_BODY_LIMIT = 32 << 20  # no API object comes near; a client cannot make the daemon buffer gigabytes
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    parts, size = [], 0
+    while data := await request.content.read(1 << 16):
+        size += len(data)
+        if size > limit:
+            raise InvalidParameter(f"invalid JSON: request body larger than {limit >> 20} MiB")
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+def loads(raw: bytes | str) -> Any:
+    """JSON as Go reads it: no NaN/Infinity, numbers that are not integers keep their text
+    (gotypes.Number) for the type checks, and nesting too deep for the parser is a 400 like any other."""
+    try:
+        return json.loads(raw, parse_float=Number, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidParameter("invalid JSON: exceeded max depth") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise InvalidParameter(f"invalid JSON: {e}") from None
+
+
 async def json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = await request.read()
+    raw = await _read_limited(request, JSON_BODY_LIMIT)
     if not raw.strip():
         if optional:
             return {}
         raise InvalidParameter("invalid JSON: request body is empty")
-    try:
-        data = json.loads(raw)
-    except ValueError as e:
-        raise InvalidParameter(f"invalid JSON: {e}") from None
+    data = loads(raw)
     if data is None and optional:
         return {}
     if not isinstance(data, dict):
         raise InvalidParameter("invalid JSON: expected an object")
     return data
-
-
-def timestamp_ns(value: str, name: str) -> int | None:
-    """since/until: unix seconds (with optional fraction) or RFC 3339; "" -> None."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        secs, _, frac = value.partition(".")
-        if secs.lstrip("-").isdigit() and (not frac or frac.isdigit()):
-            nanos = int((frac + "000000000")[:9]) if frac else 0
-            return int(secs) * 1_000_000_000 + nanos
-        iso = value.replace("Z", "+00:00")
-        dt = datetime.datetime.fromisoformat(iso)
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=datetime.UTC)
-        return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
-    except ValueError:
-        raise InvalidParameter(f"invalid value for {name}: {value!r}") from None
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

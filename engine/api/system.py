@@ -105,8 +105,6 @@ def _cgroup_version() -> str:
 
 
 def _images_count(b: Backends) -> int:
-    if b.images is None:
-        return 0
     try:
         return len(b.images.list())
     except Exception:  # an image store mid-change must not break `docker info`
@@ -202,6 +200,7 @@ async def info(request: web.Request) -> web.StreamResponse:
         "InitCommit": {"ID": ""},
         # as dockerd reports them: seccomp with its built-in default profile, and cgroup namespaces on v2
         "SecurityOptions": ["name=seccomp,profile=builtin"]
+        + (["name=userns"] if cfg.userns_remap else [])
         + (["name=cgroupns"] if _cgroup_version() == "2" else []),
         "Warnings": None,
     }

@@ -14,7 +14,7 @@ from engine.containers.model import Container
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ExecConfig:
 
 
 class ExecService:
-    def __init__(self, service: ContainerService) -> None:
+    def __init__(self, service: Core) -> None:
         self._svc = service
         self._execs: dict[str, ExecConfig] = {}
 
@@ -166,8 +166,11 @@ class ExecService:
         rt = self._svc.runtime(c)
         # E5: hold_output=False for a detached exec: nobody will collect its output, so its monitor ends
         # with the process instead of waiting 30 s for a client.
-        options: dict[str, Any] = {"tty": e.tty, "open_stdin": e.attach_stdin and not detach,
-                                   "hold_output": not detach}
+        options: dict[str, Any] = {
+            "tty": e.tty,
+            "open_stdin": e.attach_stdin and not detach,
+            "hold_output": not detach,
+        }
         try:
             path = await asyncio.to_thread(rt.exec, c.id, eid, process, **options)
         except EngineError:

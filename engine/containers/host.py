@@ -9,15 +9,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.containers import mounts as mountlib
 from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.store import ContainerStore
 from engine.errors import Conflict, EngineError
+from engine.kernel import idmap
+
+if TYPE_CHECKING:
+    from engine.containers.userns import Remapper
+    from engine.images.store import Image, ImageStore
+    from engine.network.service import NetworkService
+    from engine.runtime import Runtime
+    from engine.volumes.store import VolumeStore
 
 log = logging.getLogger(__name__)
 
@@ -27,27 +36,29 @@ class HostOps:
         self,
         *,
         store: ContainerStore,
-        images: Any,
-        volumes: Any,
-        runtime_for: Callable[[str], Any],
+        images: ImageStore,
+        volumes: VolumeStore,
+        runtime_for: Callable[[str], Runtime],
         default_runtime: str,
-        networks: Any = None,
+        networks: NetworkService | None = None,
+        userns: Remapper | None = None,
     ) -> None:
         self.store = store
+        self.userns = userns  # engine.containers.userns.Remapper (--userns-remap) or None
         self.networks = networks  # engine.network.NetworkService or None
         self.images = images
         self.volumes = volumes
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.default_runtime = default_runtime
 
-    def runtime(self, c: Container) -> Any:
+    def runtime(self, c: Container) -> Runtime:
         return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
 
     def log_path(self, cid: str) -> Path:
         return self.store.dir(cid) / f"{cid}-json.log"
 
     def create(
-        self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
+        self, cid: str, name: str, image: Image, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
         resolved = mountlib.resolve(host_config, config, self.volumes, lambda ref: self.store.get(ref).mounts)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
@@ -73,8 +84,16 @@ class HostOps:
             self.discard(c, remove_volumes=True)
             raise
 
+    def _release_userns(self, cid: str) -> None:
+        if self.userns is not None:
+            self.userns.release(cid)
+
     def discard(self, c: Container, remove_volumes: bool) -> None:
-        for step in (lambda: self.images.unmount_rw(c.id), lambda: self.images.remove_rw(c.id)):
+        for step in (
+            lambda: self.images.unmount_rw(c.id),
+            lambda: self._release_userns(c.id),
+            lambda: self.images.remove_rw(c.id),
+        ):
             try:
                 step()
             except (EngineError, OSError) as e:
@@ -99,6 +118,7 @@ class HostOps:
         for step in (
             lambda: self.runtime(c).delete(c.id),
             lambda: self.images.unmount_rw(c.id),
+            lambda: self._release_userns(c.id),
             lambda: mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id),
         ):
             try:
@@ -128,11 +148,21 @@ class HostOps:
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
             c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, mounts=points))
+        remapper = self.userns if self.userns is not None and self.userns.applies(c.host_config) else None
+        if remapper is not None:  # the same rootfs, its layers seen through the remapping
+            rootfs = remapper.mount_rootfs(self.images, c.id)
+            remapper.own(dockerenv)  # the remapped root's, as dockerd's init layer makes it
+            for p in points:
+                if p["Type"] == "volume" and p.get("Source"):
+                    remapper.own_volume(Path(p["Source"]))
         # networking first: the namespace to join, then hosts/resolv.conf with the container's addresses
         netns = self.networks.attach(c.id, c.name, c.config, c.host_config) if self.networks else None
         etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
         if self.networks is not None:
             self.networks.write_etc(c.id, etc, c.config, c.host_config)
+        if remapper is not None:
+            for path in etc.values():
+                remapper.own(path)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
         spec = build_spec(
@@ -146,6 +176,8 @@ class HostOps:
             user=user,
             ns_paths=self._shared_ns_paths(c),
         )
+        if remapper is not None:
+            idmap.apply_to_spec(spec, remapper.remap, self._joined_userns(c))
         log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(
@@ -189,6 +221,20 @@ class HostOps:
         # loopback-only one from the runtime
         return None
 
+    def _joined_userns(self, c: Container) -> str:
+        """The user namespace of the container whose pid, ipc or network namespace `c` shares (dockerd's
+        rule under --userns-remap), when that one is remapped; "" for a new one."""
+        for key in ("PidMode", "IpcMode", "NetworkMode"):
+            mode = str(c.host_config.get(key) or "")
+            if not mode.startswith("container:"):
+                continue
+            other = self.store.get(mode.split(":", 1)[1])
+            path = f"/proc/{other.state.pid}/ns/user"
+            with contextlib.suppress(OSError):
+                if other.state.pid and os.readlink(path) != os.readlink("/proc/self/ns/user"):
+                    return path
+        return ""
+
     def _shared_ns_paths(self, c: Container) -> dict[str, str]:
         """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""
         out = {}
@@ -214,6 +260,7 @@ class HostOps:
             self.images.unmount_rw(c.id)
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
+        self._release_userns(c.id)
         mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
         self._network_step("detach", c)
         # the last probes stay visible after the exit, as in Docker

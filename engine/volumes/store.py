@@ -14,7 +14,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from engine.volumes.copy import copy_tree, resolve_in_root
 
 log = logging.getLogger(__name__)
 
+NAME_MAX = 255  # a directory name; longer ones could never be stored
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 InUse = Callable[[str], list[str]]
@@ -53,7 +54,7 @@ def _label_match(labels: dict[str, str], spec: str) -> bool:
     return key in labels and (not sep or labels[key] == value)
 
 
-def _truthy(values: list[str], key: str) -> bool:
+def _truthy(values: Sequence[str], key: str) -> bool:
     value = values[-1].lower()
     if value not in ("true", "false", "1", "0"):
         raise InvalidParameter(f"invalid filter '{key}={values[-1]}'")
@@ -83,6 +84,8 @@ class VolumeStore:
                 '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use '
                 "absolute path"
             )
+        if len(name.encode()) > NAME_MAX:
+            raise InvalidParameter(f"create {name[:64]}...: volume name longer than {NAME_MAX} bytes")
         return self.root / name
 
     def _load(self, directory: Path) -> Volume:
@@ -132,7 +135,7 @@ class VolumeStore:
         except FileNotFoundError:
             raise NotFound(f"get {name}: no such volume") from None
 
-    def list(self, filters: dict[str, builtins.list[str]] | None = None,
+    def list(self, filters: Mapping[str, Sequence[str]] | None = None,
              in_use: InUse | None = None) -> builtins.list[Volume]:
         filters = filters or {}
         for key in filters:
@@ -170,7 +173,7 @@ class VolumeStore:
             shutil.rmtree(self.root / name)
         log.info("volume removed name=%s force=%s", name, force)
 
-    def prune(self, filters: dict[str, builtins.list[str]] | None = None,
+    def prune(self, filters: Mapping[str, Sequence[str]] | None = None,
               in_use: InUse = lambda _n: []) -> dict[str, Any]:
         """Remove unused volumes: anonymous ones only, unless filter all=true (Docker API >= 1.42)."""
         filters = filters or {}

@@ -17,16 +17,17 @@ from composer.errors import ComposerError
 
 if TYPE_CHECKING:
     from composer.containers import ProjectContainer
+    from composer.lite import Client
     from composer.loader.pipeline import LoadedProject
     from composer.model import Project
 
 log = logging.getLogger(__name__)
 
 
-def connect(options: GlobalOptions, *, streaming: bool = False) -> Any:
-    """A docker-py APIClient for the selected engine (O1's `composer.client.connect`, which starts the
-    embedded engine when it is the target). `streaming` lifts the per-request timeout for calls that
-    legitimately block for long (logs -f, events, wait, exec sessions)."""
+def connect(options: GlobalOptions, *, streaming: bool = False) -> Client:
+    """The engine client for the selected engine (`composer.client.connect`, which starts the embedded
+    engine when it is the target). `streaming` lifts the per-request timeout for calls that legitimately
+    block for long (logs -f, events, wait, exec sessions)."""
     from composer.client import connect as connect_engine
 
     api = connect_engine(options).api
@@ -38,19 +39,13 @@ def connect(options: GlobalOptions, *, streaming: bool = False) -> Any:
 @contextlib.contextmanager
 def engine_errors() -> Iterator[None]:
     """Engine API failures become one ComposerError line (the engine's own message when it sent one)."""
-    import docker.errors
-    import requests.exceptions
+    from composer.transport import APIError
 
     try:
         yield
-    except docker.errors.APIError as exc:
-        message = exc.explanation or str(exc)
-        if isinstance(message, bytes):
-            message = message.decode(errors="replace")
-        raise ComposerError(str(message).strip()) from None
-    except docker.errors.DockerException as exc:
-        raise ComposerError(f"cannot reach the engine: {exc}") from None
-    except requests.exceptions.ConnectionError as exc:
+    except APIError as exc:
+        raise ComposerError(str(exc.explanation or exc).strip()) from None
+    except OSError as exc:
         raise ComposerError(f"cannot reach the engine: {exc}") from None
 
 
@@ -59,7 +54,7 @@ class Target:
     """The loaded project and a client of the engine it runs on."""
 
     loaded: LoadedProject
-    api: Any
+    api: Client
 
     @property
     def name(self) -> str:

@@ -42,8 +42,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv, options_first=True)
-    session = open_session(options)
     service = args["SERVICE"]
+    session = open_session(options, (service,))  # a profiled service named here is enabled, as Compose
     if service not in session.project.services:
         raise ComposerError(f"no such service: {service}")
     session.engine.api.timeout = None  # an attached one-off session lasts as long as its command
@@ -68,6 +68,7 @@ def _prepare(session: Session, service: str, args: dict[str, Any]) -> None:
         remove_orphans=bool(args["--remove-orphans"]),
         build="always" if args["--build"] else "auto",
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     plan = reconcile(session.project, observed, upopts)
     mine = (Kind.CREATE_CONTAINER, Kind.START_CONTAINER, Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER)
@@ -182,14 +183,26 @@ def _publish(body: dict[str, Any], host: dict[str, Any], spec: str) -> None:
 
 
 def _run_container(session: Session, name: str, body: dict[str, Any], args: dict[str, Any]) -> int:
+    from composer import filerefs
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
-    from composer.presenter import out
+    from composer.execute import api_version, connect, endpoints_connected_after_create
+    from composer.presenter import out, warn
 
     api = session.engine.api
+    project = session.project
+    svc = project.services[args["SERVICE"]]
+    for message in filerefs.warnings(project, svc):
+        warn(message)
     with engine_errors(f"creating container {name}"):
+        later = endpoints_connected_after_create(api_version(api), body)
         cid = str(api.create_container_from_config(body, name=name)["Id"])
+        for network, endpoint in later.items():
+            connect(api, network, cid, endpoint)
     try:
+        files = filerefs.injected_files(project, svc, session.loaded.environment)
+        with engine_errors(f"copying secrets and configs into container {name}"):
+            filerefs.write_into(api, cid, files)
         if args["--detach"]:
             with engine_errors(f"starting container {name}"):
                 api.start(cid)

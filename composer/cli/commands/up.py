@@ -128,6 +128,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         pull=None if args["--pull"] in (None, "policy") else args["--pull"],
         timeout=timeout,
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     upopts = _update_order(upopts, session, options)
     observed = session.observe()
@@ -141,7 +142,7 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         return 0
     progress = Progress(args["--progress"] or options.progress, ansi=options.ansi)
     if not plan and (detach or args["--no-start"]) and not args["--wait"]:
-        return 0  # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
+        return 0  # converged: nothing to write
     ctx = Context(
         api=session.engine.client,
         project=project,
