@@ -1,6 +1,6 @@
 """HostConfig.VolumesFrom: a container gets another's bind and volume mounts (dockerd's semantics: the
 `:ro`/`:rw` given wins, else each mount keeps its own mode; the container's own mounts win a shared
-destination); a missing source is dockerd's 404, a bad mode its 400."""
+destination); a missing source and a bad mode are dockerd's 400s."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_volumes_from_errors_are_dockerds(engine: EngineProcess) -> None:
         "/containers/create",
         {"Image": "busybox:latest", "Cmd": ["true"], "HostConfig": {"VolumesFrom": ["nosuch"]}},
     )
-    assert (missing.status, missing.message) == (404, "No such container: nosuch")
+    assert (missing.status, missing.message) == (400, "No such container: nosuch")  # dockerd 20.10: 400
     source = engine.run(["sleep", "3600"])
     bad = engine.request(
         "POST",
