@@ -105,7 +105,9 @@ def run_hook(
         exec_id = created["Id"]
         if output is None:
             api.exec_start(exec_id, detach=True)
-            while api.exec_inspect(exec_id).get("Running"):
+            # done once it has an exit code: right after a detached start it may not be running yet
+            # (a bare "not running" check would return before the hook ran, as Compose's poll can)
+            while (info := api.exec_inspect(exec_id)).get("Running") or info.get("ExitCode") is None:
                 time.sleep(POLL)
         else:
             _stream(api.exec_output(exec_id, tty=tty), name, output)
