@@ -27,8 +27,8 @@ from tests.support.reference import reference_binary
 
 pytestmark = pytest.mark.root
 
-# address ranges of this file's dockerd (others use 10.213/10.214 and 10.217/10.218)
-BIP, POOL = "10.231.0.1/24", "base=10.232.0.0/16,size=24"
+# address ranges of this file's dockerd, used nowhere else (swarm tests use 10.231, bench 10.213/10.214)
+BIP, POOL = "10.247.0.1/24", "base=10.248.0.0/16,size=24"
 REFERENCE = reference_binary()
 
 
@@ -135,7 +135,7 @@ def dockerd_side() -> Iterator[Side]:
         api = docker.APIClient(base_url=env["DOCKER_HOST"], version="auto", timeout=120)
         yield Side("the reference on dockerd", [REFERENCE], env["DOCKER_HOST"], api)
         api.close()
-    assert dockerd.peer_links(before, ("10.231.", "10.232.")) == set()
+    assert dockerd.peer_links(before, ("10.247.", "10.248.")) == set()
 
 
 @pytest.fixture(params=["engine", "dockerd"])
