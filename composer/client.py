@@ -31,7 +31,7 @@ from composer.lite import unix_path
 if TYPE_CHECKING:
     import docker
 
-    from composer.cli.options import GlobalOptions
+    from composer.options import GlobalOptions
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,15 @@ class Engine:
     host: str
     embedded: bool  # True when we talk to the default embedded engine
     environ: Mapping[str, str] = field(default_factory=dict)
+    streaming: bool = False  # no per-request timeout: calls that block for long (logs -f, events, wait)
 
     @cached_property
     def api(self) -> docker.APIClient:
         """docker-py's low-level client (imported on first use: it costs ~0.13 s)."""
-        return make_api(self.host, self.environ)
+        api = make_api(self.host, self.environ)
+        if self.streaming:
+            api.timeout = None
+        return api
 
     @cached_property
     def client(self) -> Any:
@@ -141,7 +145,7 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
         api.close()
 
 
-def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
+def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: bool = False) -> Engine:
     """The engine for this invocation; starts the embedded one when it is the target and not running."""
     host, embedded = resolve_host(options.host, options.environ)
     if embedded and start_embedded and not ping(host, options.environ):
@@ -153,7 +157,7 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
             f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
         )
     log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ)
+    return Engine(host=host, embedded=embedded, environ=options.environ, streaming=streaming)
 
 
 def _short(exc: BaseException) -> str:
@@ -169,22 +173,27 @@ def is_not_found(exc: BaseException) -> bool:
     return getattr(exc, "status_code", None) == 404
 
 
-def is_conflict(exc: BaseException) -> bool:
-    return getattr(exc, "status_code", None) == 409
-
-
 @contextlib.contextmanager
-def engine_errors(doing: str) -> Iterator[None]:
-    """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>'.
+def engine_errors(doing: str | None = None) -> Iterator[None]:
+    """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>', or the
+    engine's message alone when there is no `doing` (what `docker compose` prints for exec, logs, cp ...).
     The original exception stays as __cause__ (is_not_found(exc.__cause__) tells a 404)."""
     from composer.lite import LiteError
+
+    def failed(exc: BaseException) -> EngineError:
+        return EngineError(f"{doing}: {_short(exc)}" if doing else _short(exc))
+
+    def unreachable(exc: BaseException) -> EngineUnreachable:
+        if doing:
+            return EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})")
+        return EngineUnreachable(f"cannot reach the engine: {_short(exc)}")
 
     try:
         yield
     except LiteError as exc:
-        raise EngineError(f"{doing}: {_short(exc)}") from exc
+        raise failed(exc) from exc
     except (OSError, http.client.HTTPException) as exc:
-        raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
+        raise unreachable(exc) from exc
     except Exception as exc:
         if "docker" not in sys.modules:
             raise
@@ -192,9 +201,9 @@ def engine_errors(doing: str) -> Iterator[None]:
         import requests
 
         if isinstance(exc, docker.errors.APIError):
-            raise EngineError(f"{doing}: {_short(exc)}") from exc
+            raise failed(exc) from exc
         if isinstance(exc, requests.exceptions.ConnectionError):
-            raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
+            raise unreachable(exc) from exc
         if isinstance(exc, docker.errors.DockerException):
-            raise EngineError(f"{doing}: {_short(exc)}") from exc
+            raise (failed(exc) if doing else unreachable(exc)) from exc
         raise

@@ -1,23 +1,84 @@
-"""What a project command starts from: the loaded project, the engine, and a snapshot of what exists.
+"""What every project command starts from: the loaded project, the engine, and a snapshot of what exists.
+The CLI's commands, `watch` and the Python API (`composer.api`) all open one of these.
 
 s = open_session(options)                       # loads the project (errors are one line) and connects
-observed = s.observe(image_refs=...)            # composer.observe over s.engine.reader
+s.check_services(["web"])                       # "no such service: ..." as docker compose words it
+observed = s.observe()                          # composer.observe over s.engine.reader
+with engine_errors():                           # composer.client: API failures become one line
+    s.api.kill(s.container("web", None).id)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import gc
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from composer.client import Engine, connect
+from composer.client import Engine, connect, engine_errors
 from composer.observe import Observed, observe
+from composer.options import GlobalOptions, UsageError
 from composer.spec import ProjectMeta, image_ref
 
 if TYPE_CHECKING:
-    from composer.cli.options import GlobalOptions
+    from composer.containers import ProjectContainer
     from composer.loader.pipeline import LoadedProject
     from composer.model import Project
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection for a while: loading and printing a large project allocates many
+    small objects and no cycles worth collecting, and the collector's passes cost ~10% of the run."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _print_warning(message: str) -> None:
+    from composer.presenter import warn
+
+    warn(message)
+
+
+def load(
+    options: GlobalOptions,
+    *,
+    services: Sequence[str] = (),
+    interpolate: bool = True,
+    warn: Callable[[str], None] | None = _print_warning,
+) -> LoadedProject:
+    """Load and validate the project; each warning goes to `warn` once (stderr by default), errors raise
+    ConfigError."""
+    from composer.loader.pipeline import LoadOptions, load_project
+
+    environ = dict(options.environ)
+    # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
+    environ.setdefault("PWD", os.getcwd())
+    with paused_gc():
+        loaded = load_project(
+            LoadOptions(
+                files=options.files,
+                project_directory=options.project_directory,
+                project_name=options.project_name,
+                env_files=options.env_files,
+                profiles=options.profiles,
+                interpolate=interpolate,
+                environ=environ,
+                services=tuple(services),
+                working_dir=os.getcwd(),
+            )
+        )
+    if warn is not None:
+        for message in loaded.warnings:
+            warn(message)
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -35,6 +96,11 @@ class Session:
         return self.loaded.project.name
 
     @property
+    def api(self) -> Any:
+        """docker-py's APIClient, for the calls the small client does not make (streams, hijacks)."""
+        return self.engine.api
+
+    @property
     def known_services(self) -> frozenset[str]:
         """Every service of the file, those disabled by profiles included (they are not orphans)."""
         return frozenset((*self.project.services, *self.loaded.disabled_services))
@@ -43,18 +109,48 @@ class Session:
     def meta(self) -> ProjectMeta:
         return ProjectMeta(working_dir=self.loaded.working_dir, config_files=self.loaded.config_files)
 
-    def observe(self, services: Iterable[str] | None = None) -> Observed:
-        names = list(self.project.services) if services is None else list(services)
-        refs = [image_ref(self.project, self.project.services[n]) for n in names]
-        from composer.model import service_config_hash
+    def reloaded(self) -> Session:
+        """The same selection loaded again from the files (watch re-applies an edited project file)."""
+        return Session(self.options, load(self.options), self.engine)
 
-        externals = [n.name for n in self.project.networks.values() if n.external]
-        hashes = {n: service_config_hash(self.project, n) for n in names}
+    def check_services(self, services: Iterable[str]) -> None:
+        """Named services must be in the file; those disabled by profiles count (as docker compose: only
+        the first unknown one is named)."""
+        _check_services(self.known_services, services)
+
+    def containers(
+        self, services: Sequence[str] = (), *, all: bool = False, oneoff: bool | None = False
+    ) -> list[ProjectContainer]:
+        from composer.containers import list_containers
+
+        self.check_services(services)
+        with engine_errors():
+            return list_containers(self.api, self.name, services, all=all, oneoff=oneoff)
+
+    def container(self, service: str, index: int | None) -> ProjectContainer:
+        """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
+        from composer.errors import ComposerError
+
+        found = self.containers([service])
+        if not found:
+            raise ComposerError(f'service "{service}" is not running')
+        if index is not None:
+            found = [c for c in found if c.number == index]
+            if not found:
+                raise ComposerError(f'service "{service}" is not running container #{index}')
+        return found[0]
+
+    def observe(self, services: Iterable[str] | None = None) -> Observed:
         from dataclasses import replace
         from types import MappingProxyType
 
         from composer.buildcontext import context_digests
+        from composer.model import service_config_hash
 
+        names = list(self.project.services) if services is None else list(services)
+        refs = [image_ref(self.project, self.project.services[n]) for n in names]
+        externals = [n.name for n in self.project.networks.values() if n.external]
+        hashes = {n: service_config_hash(self.project, n) for n in names}
         snapshot = observe(
             self.engine.reader, self.name, image_refs=refs, external_networks=externals, wanted_hashes=hashes
         )
@@ -66,8 +162,22 @@ class Session:
         return replace(snapshot, contexts=MappingProxyType(contexts))
 
 
-def open_session(options: GlobalOptions) -> Session:
-    from composer.cli.project import load
+def _check_services(known: Iterable[str], services: Iterable[str]) -> None:
+    known = set(known)
+    unknown = [s for s in services if s not in known]
+    if unknown:
+        raise UsageError(f"no such service: {unknown[0]}")
 
-    loaded = load(options)
-    return Session(options, loaded, connect(options))
+
+def open_session(
+    options: GlobalOptions,
+    services: Sequence[str] = (),
+    *,
+    streaming: bool = False,
+    warn: Callable[[str], None] | None = _print_warning,
+) -> Session:
+    """Load the project, check the named services, connect to the engine (starting the embedded one when
+    it is the target); `streaming` for commands whose calls block for long."""
+    loaded = load(options, warn=warn)
+    _check_services({*loaded.project.services, *loaded.disabled_services}, services)
+    return Session(options, loaded, connect(options, streaming=streaming))

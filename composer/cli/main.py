@@ -13,7 +13,7 @@ from typing import Any
 
 from composer import __version__
 from composer.cli import commands
-from composer.cli.options import GlobalOptions, UsageError
+from composer.cli.options import UsageError, global_options
 from composer.errors import ComposerError
 from composer.presenter import error_line
 
@@ -75,7 +75,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     if parsed["--version"]:
         sys.stdout.write(f"composer version {__version__}\n")
         return 0
-    options = GlobalOptions.from_docopt(parsed, environ)
+    options = global_options(parsed, environ)
     if options.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     name = parsed["COMMAND"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from composer.canonical.units import parse_bytes, to_float
 from composer.errors import ConfigError, Location
-from composer.loader.norm_units import parse_bytes, to_float
 
 Fail = Callable[..., ConfigError]  # (marks, key path, message, hint=None)
 

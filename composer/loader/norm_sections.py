@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from composer.loader import norm_devices
-from composer.loader.norm_order import order_struct
-from composer.loader.norm_units import (
+from composer.canonical.order import order_struct
+from composer.canonical.units import (
     canonical_bytes,
     canonical_duration,
     scalar_str,
@@ -17,6 +16,7 @@ from composer.loader.norm_units import (
     to_float,
     to_int,
 )
+from composer.loader import norm_devices
 from composer.loader.norm_values import (
     FieldError,
     ServiceContext,

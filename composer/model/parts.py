@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from composer.loader.norm_order import order_struct
-from composer.loader.norm_units import parse_bytes, parse_duration
+from composer.canonical.order import order_struct
+from composer.canonical.units import parse_bytes, parse_duration
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 
 

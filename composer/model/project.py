@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from composer.loader.norm_order import order_project, order_struct, strip_extensions
+from composer.canonical.order import order_project, order_struct, strip_extensions
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 from composer.model.service import Service
 

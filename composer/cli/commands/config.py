@@ -34,7 +34,7 @@ FORMATS = ("yaml", "json")
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
-    from composer.cli.project import load, paused_gc
+    from composer.session import load, paused_gc
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]

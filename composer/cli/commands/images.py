@@ -18,16 +18,17 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, target
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     if fmt not in ("table", "json"):
         raise ComposerError(f"unsupported format {fmt!r}: use table or json")
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
     import docker.errors
 

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, progress, target
+    from composer.cli.commands._common import in_parallel, progress
     from composer.cli.main import parse_command
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     signal = args["--signal"]
     if args["--remove-orphans"]:
         known = set(t.loaded.project.services) | set(t.loaded.disabled_services)

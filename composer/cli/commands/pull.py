@@ -20,16 +20,17 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, selected, target
+    from composer.cli.commands._common import in_parallel, selected
     from composer.image_ops import pull
     from composer.presenter import warn
     from composer.progress import Progress
+    from composer.session import open_session
     from composer.spec import image_ref
 
     args = parse(argv)
     if args["--policy"] not in ("missing", "always"):
         raise ComposerError(f"invalid --policy {args['--policy']!r}: use missing or always")
-    t = target(options, args["SERVICE"])
+    t = open_session(options, args["SERVICE"])
     project = t.loaded.project
     progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pulling")
     todo = []

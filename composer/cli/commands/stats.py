@@ -28,15 +28,16 @@ _HEADER = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, table, target
+    from composer.cli.commands._common import in_parallel, table
     from composer.cli.main import parse_command
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     if fmt not in ("table", "json"):
         raise ComposerError(f"unsupported format {fmt!r}: use table or json")
     services = [args["SERVICE"]] if args["SERVICE"] else []
-    t = target(options, services, streaming=True)
+    t = open_session(options, services, streaming=True)
     try:
         while True:
             containers = t.containers(services, all=bool(args["--all"]))

@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, progress, target
+    from composer.cli.commands._common import in_parallel, progress
     from composer.cli.main import parse_command
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     chosen = [c for c in t.containers(services, all=True) if c.state == "paused"]
 
     def act(c: ProjectContainer) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from composer.cli.options import GlobalOptions
 from composer.client import EngineUnreachable, connect, resolve_host
+from composer.options import GlobalOptions
 
 
 def test_host_precedence(tmp_path: Path) -> None:

@@ -1,0 +1,77 @@
+"""Bring a project up: decide (reconcile), pull/build the images, decide again with their real IDs, apply,
+and optionally wait until the services are ready. The one path `up`, `watch` and the Python API take.
+
+    result = bring_up(session, UpOptions(services=("web",)), progress=Progress("quiet"), wait=True)
+    result.ctx.started                       # ids of the containers this bring-up started
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from composer.reconcile import UpOptions, reconcile
+
+if TYPE_CHECKING:
+    from composer.execute import Context
+    from composer.observe import Observed
+    from composer.plan import Plan
+    from composer.progress import Progress
+    from composer.session import Session
+
+
+@dataclass(frozen=True)
+class BringUp:
+    plan: Plan  # what was decided (before images when it had image work: that is what --dry-run shows)
+    observed: Observed  # the snapshot before anything was done
+    ctx: Context | None  # None when nothing was applied (dry run, or converged and no context needed)
+
+
+def bring_up(
+    session: Session,
+    options: UpOptions,
+    *,
+    progress: Progress,
+    quiet_pull: bool = False,
+    dry_run: bool = False,
+    wait: bool = False,
+    wait_timeout: int | None = None,
+    need_context: bool = False,
+) -> BringUp:
+    """Converge the project on `options`. `need_context`: the caller follows what was started (attached
+    `up`, `up --watch`), so a context is made even when there is nothing to do."""
+    from composer.buildcontext import encode
+    from composer.execute import Context, execute
+    from composer.plan import Kind, Plan
+    from composer.presenter import warn
+
+    project = session.project
+    options = replace(options, known_services=options.known_services or session.known_services)
+    observed = session.observe()
+    plan = reconcile(project, observed, options)
+    for message in plan.warnings:
+        warn(message)
+    if dry_run or (not plan and not need_context and not wait):
+        # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
+        return BringUp(plan, observed, None)
+    ctx = Context(
+        api=session.engine.client,
+        project=project,
+        progress=progress,
+        meta=session.meta,
+        networks_supported=observed.networks is not None,
+        quiet_pull=quiet_pull,
+        build_contexts={n: encode(d) for n, d in observed.contexts.items() if d is not None},
+    )
+    first = plan
+    if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
+        # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
+        # newly pulled tag changes the ID, and only then is the container recreated.
+        execute(Plan(plan.project, tuple(plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE))), ctx)
+        plan = reconcile(project, session.observe(), replace(options, images_ready=True))
+    execute(plan, ctx)
+    if wait and not options.no_start:
+        from composer.waiting import wait_project
+
+        wait_project(session, options.services, wait_timeout, progress)
+    return BringUp(first, observed, ctx)
