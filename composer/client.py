@@ -78,10 +78,13 @@ class Engine:
         return self.client
 
     def close(self) -> None:
-        if "api" in self.__dict__:
-            self.api.close()
-        if "client" in self.__dict__ and self.client is not self.__dict__.get("api"):
-            self.client.close()
+        """Close the clients' connections; a later call makes new clients."""
+        api = self.__dict__.pop("api", None)
+        client = self.__dict__.pop("client", None)
+        if api is not None:
+            api.close()
+        if client is not None and client is not api:
+            client.close()
 
 
 def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:

@@ -86,6 +86,8 @@ class Session:
     options: GlobalOptions
     loaded: LoadedProject
     engine: Engine
+    # applied to every load of this session (the Python API's test isolation: ephemeral host ports...)
+    adjust: Callable[[LoadedProject], LoadedProject] | None = None
 
     @property
     def project(self) -> Project:
@@ -111,7 +113,8 @@ class Session:
 
     def reloaded(self) -> Session:
         """The same selection loaded again from the files (watch re-applies an edited project file)."""
-        return Session(self.options, load(self.options), self.engine)
+        loaded = load(self.options)
+        return Session(self.options, self.adjust(loaded) if self.adjust else loaded, self.engine, self.adjust)
 
     def check_services(self, services: Iterable[str]) -> None:
         """Named services must be in the file; those disabled by profiles count (as docker compose: only
