@@ -72,7 +72,7 @@ def test_context_manager_brings_webapp_up_and_takes_everything_down(engine_env: 
 
 def test_errors_are_the_clis(engine_env: EngineProcess, tmp_path: Path) -> None:
     bad = tmp_path / "compose.yaml"
-    bad.write_text("services:\n  web:\n    image: busybox\n    ports: [\"notaport\"]\n")
+    bad.write_text('services:\n  web:\n    image: busybox\n    ports: ["notaport"]\n')
     with pytest.raises(ComposerError) as err:
         Project.load(bad)
     assert str(bad) in str(err.value) and "ports" in str(err.value)
