@@ -21,6 +21,7 @@ from composer.model import Project, service_config_hash
 from composer.netplan import network_hash
 from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
+from composer.reference import parse_image_ref
 from composer.spec import ProjectMeta, container_config, image_ref
 
 if TYPE_CHECKING:
@@ -167,11 +168,10 @@ def _stream_errors(stream: Any, doing: str) -> None:
 
 def _pull(op: Operation, ctx: Context) -> None:
     ctx.progress.event("Image", op.target, "Pulling")
-    repo, _, tag = op.target.rpartition(":") if ":" in op.target.split("/")[-1] else (op.target, "", "latest")
+    ref = parse_image_ref(op.target)
     with engine_errors(f"pulling image {op.target}"):
-        _stream_errors(
-            ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True), f"pulling {op.target}"
-        )
+        stream = ctx.api.pull(ref.repository, tag=ref.tag_or_digest, stream=True, decode=True)
+        _stream_errors(stream, f"pulling {op.target}")
     ctx.progress.event("Image", op.target, "Pulled")
 
 
