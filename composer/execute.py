@@ -92,25 +92,12 @@ def _run(op: Operation, ctx: Context) -> None:
     try:
         _HANDLERS[op.kind](op, ctx)
     except ComposerError as exc:
-        ctx.progress.event(_word(op), op.target, "Error", "")
+        ctx.progress.event(op.progress_noun, op.target, "Error", "")
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
         msg = exc.message if exc.message.startswith("service ") else what + exc.message
         raise ExecuteError(msg, exc.hint) from exc
-
-
-def _word(op: Operation) -> str:
-    return {
-        Kind.CREATE_NETWORK: "Network",
-        Kind.REMOVE_NETWORK: "Network",
-        Kind.CREATE_VOLUME: "Volume",
-        Kind.REMOVE_VOLUME: "Volume",
-        Kind.PULL_IMAGE: "Image",
-        Kind.BUILD_IMAGE: "Image",
-        Kind.REMOVE_IMAGE: "Image",
-        Kind.AWAIT: "Container",
-    }.get(op.kind, "Container")
 
 
 def _create_network(op: Operation, ctx: Context) -> None:
