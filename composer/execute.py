@@ -23,6 +23,7 @@ from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
 from composer.reference import parse_image_ref
 from composer.spec import ProjectMeta, container_config, image_ref
+from composer.wakeups import Wakeups
 
 if TYPE_CHECKING:
     import docker
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKERS = 16
-POLL = 0.05  # seconds between looks at a dependency's state while awaiting its condition
+STOP_POLL = 0.1  # seconds between looks at a signalled container during a stop of our own
 
 
 class ExecuteError(ComposerError):
@@ -286,7 +287,7 @@ def _signal_stop(api: Any, cid: str, grace: int) -> None:
         while time.monotonic() < deadline:
             if not api.inspect_container(cid)["State"].get("Running"):
                 return
-            time.sleep(POLL * 2)
+            time.sleep(STOP_POLL)
         if sig is not None:
             try:
                 api.kill(cid, signal=sig)
@@ -336,6 +337,13 @@ def _await(op: Operation, ctx: Context) -> None:
     """Block until every container of the dependency meets the condition; fail clearly when it cannot."""
     assert ctx.project is not None and op.service is not None
     condition = op.condition or "service_started"
+    with Wakeups(ctx.api, L.service_filter(ctx.project.name, op.service)) as wake:
+        _await_condition(op, ctx, condition, wake)
+
+
+def _await_condition(op: Operation, ctx: Context, condition: str, wake: Wakeups) -> None:
+    """Check the dependency's containers; between checks, sleep until the engine reports an event."""
+    assert ctx.project is not None and op.service is not None
     while True:
         with engine_errors(f"inspecting service {op.service}"):
             found = ctx.api.containers(all=True, filters=L.service_filter(ctx.project.name, op.service))
@@ -361,7 +369,7 @@ def _await(op: Operation, ctx: Context) -> None:
                     "Waiting",
                     f"to be {_GOAL.get(condition, condition)} ({op.cause})",
                 )
-        time.sleep(POLL)
+        wake.wait()
 
 
 _GOAL = {
