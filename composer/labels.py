@@ -53,14 +53,6 @@ def container_name(project: str, service: str, number: int) -> str:
     return f"{project}-{service}-{number}"
 
 
-def network_name(project: str, key: str) -> str:
-    return f"{project}_{key}"
-
-
-def volume_name(project: str, key: str) -> str:
-    return f"{project}_{key}"
-
-
 def number_of(labels: Mapping[str, str]) -> int:
     """The container number label, 0 when missing or garbled (such a container is treated as extra)."""
     try:

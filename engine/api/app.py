@@ -1,8 +1,8 @@
 """The HTTP application (engine.api.web): one route table, answered at `/` and under `/v1.NN/`.
 
 Every API module exposes `routes() -> list[Route]`; handlers reach the domain services through
-`request.app[BACKENDS]` (see `engine.api.backends`). E4's images/volumes/system_df modules are mounted
-when present.
+`request.app[BACKENDS]` (see `engine.api.backends`). The images/volumes/system_df modules are
+mounted when present.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ _OURS = (
     "engine.api.container_io",
     "engine.api.attach_ws",
     "engine.api.exec",
-    "engine.api.networks",  # N1: networks
-    # B1: before engine.api.images so its /images/create (pull, else import) wins
+    "engine.api.networks",  # networks
+    # before engine.api.images so its /images/create (pull, else import) wins
     "engine.api.distribution",
     "engine.api.build",
 )

@@ -42,7 +42,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
     out = []
     for c in chosen:
         sizes = await b.containers.sizes(c) if size else None
-        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks (N1)
+        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks (engine.network)
     return json_response(out)
 
 
@@ -51,7 +51,7 @@ async def inspect(request: web.Request) -> web.StreamResponse:
     c = b.containers.get(_id(request))
     sizes = await b.containers.sizes(c) if qbool(request, "size") else None
     return json_response(
-        overlay_inspect(  # NetworkSettings from engine.network (N1)
+        overlay_inspect(  # NetworkSettings from engine.network
             request,
             c,
             views.inspect(

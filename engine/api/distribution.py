@@ -68,7 +68,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
     if not from_image:
         from engine.api import images
 
-        return await images.create_image(request)  # fromSrc: E4's import
+        return await images.create_image(request)  # fromSrc: an import
     b = backends(request)
     ref = _ref(request, from_image)
     creds = decode_registry_auth(request.headers.get("X-Registry-Auth", ""))

@@ -187,9 +187,6 @@ class StreamResponse:
     def content_type(self, value: str) -> None:
         self.headers["Content-Type"] = value
 
-    def force_close(self) -> None:
-        self.keep_alive = False
-
     async def prepare(self, request: Request) -> None:
         if self.prepared:
             return
