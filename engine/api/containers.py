@@ -42,7 +42,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
     out = []
     for c in chosen:
         sizes = await b.containers.sizes(c) if size else None
-        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks (engine.network)
+        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks
     return json_response(out)
 
 
