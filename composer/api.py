@@ -162,8 +162,7 @@ class Project:
         (`composer.reaper`). `name_tag`: put in the generated name before the random suffix (the pytest
         plugin uses the xdist worker's id). Raises ConfigError with the file, line and key of a bad
         project file."""
-        from composer.client import connect
-        from composer.session import Session, load
+        from composer.session import Session, connect, load
 
         files: tuple[str, ...] = ()
         directory: str | None = None
@@ -573,8 +572,8 @@ class Project:
 def reap_orphaned(host: str | None = None, env: Mapping[str, str] | None = None) -> list[str]:
     """Take down the stacks of dead owners (see `composer.reaper`) on the engine `host` (as Project.load
     selects it); returns the names of the projects removed."""
-    from composer.client import connect
     from composer.reaper import reap
+    from composer.session import connect
 
     engine = connect(GlobalOptions(host=host, environ={**os.environ, **(env or {})}))
     try:

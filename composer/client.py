@@ -6,12 +6,12 @@ multiplexed log format, and it is an independent implementation of the API our e
 `Engine.api` (a `docker.APIClient`) directly and wrap calls in `engine_errors()` so an API failure becomes
 one clear `ComposerError` line.
 
-    engine = connect(options)               # GlobalOptions from the CLI; starts the embedded engine if needed
+    engine = composer.session.connect(options)   # starts the embedded engine if needed
     with engine_errors("web"):
         engine.api.start(container_id)
 
-Host choice: `-H` wins, then DOCKER_HOST, then the embedded socket (`composer.embedded.places`). Only for the
-embedded default do we start a daemon when nobody answers, and we say so in one line on stderr.
+Host choice (`composer.session.connect`): `-H` wins, then DOCKER_HOST, then the embedded socket
+(`composer.embedded.places`). Only for the embedded default do we start a daemon when nobody answers.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from composer.lite import unix_path
 
 if TYPE_CHECKING:
     import docker
-
-    from composer.options import GlobalOptions
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +85,6 @@ class Engine:
             client.close()
 
 
-def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
-    """(host, is_embedded_default)."""
-    if option:
-        return option, False
-    env = environ.get("DOCKER_HOST", "").strip()
-    if env:
-        return env, False
-    from composer.embedded import places
-
-    return places(environ).host, True
-
-
 def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -> docker.APIClient:
     """A docker-py APIClient for `host`, with TLS settings from the environment for tcp:// hosts."""
     import docker
@@ -146,21 +132,6 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
         return False
     finally:
         api.close()
-
-
-def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: bool = False) -> Engine:
-    """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded = resolve_host(options.host, options.environ)
-    if embedded and start_embedded and not ping(host, options.environ):
-        from composer.embedded import start_embedded_engine
-
-        start_embedded_engine(announce=True, environ=options.environ)
-    elif not embedded and not ping(host, options.environ, timeout=5):
-        raise EngineUnreachable(
-            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
-        )
-    log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ, streaming=streaming)
 
 
 def _short(exc: BaseException) -> str:

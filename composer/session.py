@@ -12,20 +12,52 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from composer.client import Engine, connect, engine_errors
+from composer.client import Engine, EngineUnreachable, engine_errors, ping
 from composer.observe import Observed, observe
 from composer.options import GlobalOptions, UsageError
 from composer.spec import ProjectMeta, image_ref
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from composer.containers import ProjectContainer
     from composer.loader.pipeline import LoadedProject
     from composer.model import Project
+
+log = logging.getLogger(__name__)
+
+
+def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+    """(host, is_embedded_default)."""
+    if option:
+        return option, False
+    env = environ.get("DOCKER_HOST", "").strip()
+    if env:
+        return env, False
+    from composer.embedded import places
+
+    return places(environ).host, True
+
+
+def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: bool = False) -> Engine:
+    """The engine for this invocation; starts the embedded one when it is the target and not running."""
+    host, embedded = resolve_host(options.host, options.environ)
+    if embedded and start_embedded and not ping(host, options.environ):
+        from composer.embedded import start_embedded_engine
+
+        start_embedded_engine(announce=True, environ=options.environ)
+    elif not embedded and not ping(host, options.environ, timeout=5):
+        raise EngineUnreachable(
+            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+        )
+    log.debug("connecting host=%s embedded=%s", host, embedded)
+    return Engine(host=host, embedded=embedded, environ=options.environ, streaming=streaming)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ def _hint(
     word: Any, kind: str, project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location]
 ) -> str | None:
     """Suggest a declared name; unused declarations are gone from the canonical form but not from marks."""
-    from composer.loader.validate import did_you_mean
+    from composer.loader.hints import did_you_mean
 
     declared = set(project.get(kind) or {})
     declared.update(str(path[1]) for path in marks if len(path) == 2 and path[0] == kind)

@@ -66,10 +66,9 @@ def _target(
     args: dict[str, Any], options: GlobalOptions
 ) -> tuple[Project | None, Observed, frozenset[str], Any]:
     """(project or None, snapshot, services that are not orphans, engine)."""
-    from composer.client import connect
     from composer.errors import ConfigError
     from composer.observe import Observed, observe
-    from composer.session import open_session
+    from composer.session import connect, open_session
 
     try:
         session = open_session(options)

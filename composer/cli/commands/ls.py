@@ -21,8 +21,9 @@ from composer.cli.options import GlobalOptions, UsageError
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
     from composer.cli.main import parse_command
-    from composer.client import connect, engine_errors
+    from composer.client import engine_errors
     from composer.presenter import lines, out
+    from composer.session import connect
 
     args = parse_command(__doc__ or "", argv)
     if args["--format"] not in ("table", "json"):

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from composer.client import EngineUnreachable, connect, resolve_host
+from composer.client import EngineUnreachable
 from composer.options import GlobalOptions
+from composer.session import connect, resolve_host
 
 
 def test_host_precedence(tmp_path: Path) -> None:
