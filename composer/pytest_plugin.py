@@ -61,7 +61,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _marker(request: pytest.FixtureRequest) -> pytest.Mark | None:
-    return request.node.get_closest_marker(MARKER)
+    mark: pytest.Mark | None = request.node.get_closest_marker(MARKER)
+    return mark
 
 
 def _ini_dir(config: pytest.Config) -> Path:

@@ -225,7 +225,7 @@ def _check_limits(
         )
     limits = ((deploy or {}).get("resources") or {}).get("limits")
     reservations = ((deploy or {}).get("resources") or {}).get("reservations")
-    pairs = [
+    pairs: list[tuple[str, Any, str, str, Callable[[Any], float | int]]] = [
         ("cpus", limits, "cpus", "deploy.resources.limits.cpus", lambda v: to_float(v or 0)),
         ("mem_limit", limits, "memory", "deploy.resources.limits.memory", lambda v: parse_bytes(v or 0)),
         (

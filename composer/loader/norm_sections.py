@@ -9,6 +9,7 @@ from typing import Any
 
 from composer.canonical.order import order_struct
 from composer.canonical.units import (
+    UnitError,
     canonical_bytes,
     canonical_duration,
     scalar_str,
@@ -20,7 +21,6 @@ from composer.loader import norm_devices
 from composer.loader.norm_values import (
     FieldError,
     ServiceContext,
-    UnitError,
     build_args,
     convert,
     drop_empty_values,

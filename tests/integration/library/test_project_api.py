@@ -112,3 +112,31 @@ def test_two_loads_of_one_file_run_side_by_side(engine_env: EngineProcess) -> No
     finally:
         first.down()
         second.down()
+
+
+def test_watch_syncs_edits_and_down_stops_it(engine_env: EngineProcess, tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        "    image: busybox:latest\n"
+        "    command: [sleep, '1000']\n"
+        "    init: true\n"
+        "    develop:\n"
+        "      watch:\n"
+        "        - {action: sync, path: ./src, target: /app}\n"
+    )
+    events: list[str] = []
+    with Project.load(tmp_path) as project:
+        watcher = project.watch(on_event=events.append)
+        (tmp_path / "src" / "a.txt").write_text("hello\n")
+        import time
+
+        deadline = time.monotonic() + 30
+        while project.exec("app", "cat /app/a.txt 2>/dev/null").output != "hello\n":
+            assert time.monotonic() < deadline, events
+            time.sleep(0.2)
+        assert any(e.startswith("Synced service app") for e in events), events
+    assert watcher._observer is None  # down() stopped the watch
+    with pytest.raises(ComposerError, match="nothing to watch"):
+        Project.load(WEBAPP).watch()

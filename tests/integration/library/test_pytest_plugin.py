@@ -148,3 +148,32 @@ def test_a_killed_runs_stack_is_reaped_by_the_next_run(library_engine: EnginePro
     assert following.returncode == 0, following.stdout + following.stderr
     assert f"removed stacks left by killed runs: {orphan}" in following.stdout
     assert _containers(library_engine, orphan) == [] and _volumes(library_engine, orphan) == []
+
+
+def test_the_marker_chooses_files_profiles_and_services_per_module(
+    library_engine: EngineProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")  # no composer_files: each module's marker decides
+    (tmp_path / "one.yaml").write_text(
+        "services:\n"
+        "  base:\n    image: busybox:latest\n    command: [sleep, '1000']\n    init: true\n"
+        "  extra:\n    image: busybox:latest\n    command: [sleep, '1000']\n    init: true\n"
+        "    profiles: [more]\n"
+        "  other:\n    image: busybox:latest\n    command: [sleep, '1000']\n    init: true\n"
+    )
+    (tmp_path / "test_marked.py").write_text(
+        textwrap.dedent(
+            """
+            import pytest
+
+            pytestmark = pytest.mark.composer(files="one.yaml", profiles=["more"], services=["base", "extra"])
+
+            def test_services(compose_project):
+                assert compose_project.name.startswith("{name}-")
+                assert sorted(c.service for c in compose_project.ps()) == ["base", "extra"]
+            """
+        ).replace("{name}", tmp_path.name.lower())
+    )
+    run = _pytest(library_engine, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
