@@ -166,18 +166,17 @@ def engine_errors(doing: str | None = None) -> Iterator[None]:
         yield
     except LiteError as exc:
         raise failed(exc) from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise unreachable(exc) from exc
     except Exception as exc:
-        if "docker" not in sys.modules:
-            raise
-        import docker
-        import requests
+        if "docker" in sys.modules:  # docker-py's errors first: its APIError is an OSError too (requests')
+            import docker
+            import requests
 
-        if isinstance(exc, docker.errors.APIError):
-            raise failed(exc) from exc
-        if isinstance(exc, requests.exceptions.ConnectionError):
+            if isinstance(exc, docker.errors.APIError):
+                raise failed(exc) from exc
+            if isinstance(exc, requests.exceptions.ConnectionError):
+                raise unreachable(exc) from exc
+            if isinstance(exc, docker.errors.DockerException):
+                raise (failed(exc) if doing else unreachable(exc)) from exc
+        if isinstance(exc, (OSError, http.client.HTTPException)):
             raise unreachable(exc) from exc
-        if isinstance(exc, docker.errors.DockerException):
-            raise (failed(exc) if doing else unreachable(exc)) from exc
         raise
