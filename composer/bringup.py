@@ -47,6 +47,7 @@ def bring_up(
 
     project = session.project
     options = replace(options, known_services=options.known_services or session.known_services)
+    options = _update_order(options, session)
     observed = session.observe()
     plan = reconcile(project, observed, options)
     for message in plan.warnings:
@@ -75,3 +76,19 @@ def bring_up(
 
         wait_project(session, options.services, wait_timeout, progress)
     return BringUp(first, observed, ctx)
+
+
+def _update_order(options: UpOptions, session: Session) -> UpOptions:
+    """COMPOSER_UPDATE_ORDER (the opt-in default order) and whether the engine can run start-first updates
+    of services with published ports (asked only when some service would update start-first)."""
+    from composer import rollout
+    from composer.options import UsageError
+
+    order = session.options.environ.get(rollout.ORDER_ENV) or None
+    if order not in (None, "start-first", "stop-first"):
+        raise UsageError(f"invalid {rollout.ORDER_ENV}={order!r}: use start-first or stop-first")
+    services = session.project.services.values()
+    if not any(rollout.wants_start_first(svc, order) for svc in services):
+        return replace(options, update_order=order)
+    shared = rollout.engine_shares_ports(session.engine.client)
+    return replace(options, update_order=order, shared_ports=shared)

@@ -205,6 +205,12 @@ def _service_container(ctx: Context, service: str) -> str:
 
 
 def _create_container(op: Operation, ctx: Context) -> None:
+    create_as(op, ctx, op.target)
+
+
+def create_as(op: Operation, ctx: Context, name: str) -> str:
+    """Create `op`'s container under the engine name `name` (a recreate's temporary name, as Compose's
+    `<old id[:12]>_<name>`, or its own); progress speaks of op.target. Returns the new container's id."""
     assert ctx.project is not None and op.service is not None and op.number is not None
     svc = ctx.project.services[op.service]
     if not op.recreate:
@@ -230,10 +236,11 @@ def _create_container(op: Operation, ctx: Context) -> None:
         ),
     )
     with engine_errors(f"creating container {op.target}"):
-        reply = ctx.api.create_container_from_config(body, name=op.target)
+        reply = ctx.api.create_container_from_config(body, name=name)
     with ctx._lock:
-        ctx.container_ids[op.target] = str(reply["Id"])
+        ctx.container_ids[name] = str(reply["Id"])
     ctx.progress.event("Container", op.target, "Recreated" if op.recreate else "Created")
+    return str(reply["Id"])
 
 
 def _start(op: Operation, ctx: Context) -> None:
@@ -303,6 +310,12 @@ def _remove(op: Operation, ctx: Context) -> None:
     )
     if not op.recreate:
         ctx.progress.event("Container", op.target, "Removed")
+
+
+def _replace(op: Operation, ctx: Context) -> None:
+    from composer import rollout
+
+    rollout.replace(op, ctx, create_as, _start)
 
 
 def _remove_network(op: Operation, ctx: Context) -> None:
@@ -420,4 +433,5 @@ _HANDLERS = {
     Kind.REMOVE_NETWORK: _remove_network,
     Kind.REMOVE_VOLUME: _remove_volume,
     Kind.REMOVE_IMAGE: _remove_image,
+    Kind.REPLACE_CONTAINER: _replace,
 }

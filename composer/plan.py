@@ -24,6 +24,7 @@ class Kind(StrEnum):
     REMOVE_NETWORK = "remove_network"
     REMOVE_VOLUME = "remove_volume"
     REMOVE_IMAGE = "remove_image"
+    REPLACE_CONTAINER = "replace_container"  # start-first update of a running container (composer.rollout)
 
 
 # How each kind reads in `--dry-run` output: (resource word, verb).
@@ -40,6 +41,7 @@ _WORDS = {  # the one table of the plan's display words (plan text and progress 
     Kind.REMOVE_NETWORK: ("Network", "Remove"),
     Kind.REMOVE_VOLUME: ("Volume", "Remove"),
     Kind.REMOVE_IMAGE: ("Image", "Remove"),
+    Kind.REPLACE_CONTAINER: ("Container", "Replace start-first"),
 }
 
 
@@ -58,6 +60,7 @@ class Operation:
     timeout: int | None = None  # STOP_CONTAINER: seconds between the stop signal and SIGKILL
     remove_volumes: bool = False  # REMOVE_CONTAINER: its anonymous volumes go too (down -v, rm -v)
     recreate: bool = False  # stop/remove/create of a recreate: progress says Recreate, Recreated (as Compose)
+    delay: float = 0.0  # REPLACE_CONTAINER: seconds to wait first (update_config.delay between batches)
     after: tuple[str, ...] = ()
 
     @property

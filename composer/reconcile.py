@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from composer import rollout
 from composer.buildcontext import BUILD_CONTEXT_LABEL, changed_files
 from composer.diff import changed_fields
 from composer.errors import ComposerError
@@ -42,6 +43,8 @@ class UpOptions:
     images_ready: bool = False  # images were pulled/built already: plan no image operations
     timeout: int | None = None
     known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
+    update_order: str | None = None  # the order of services that set none (COMPOSER_UPDATE_ORDER)
+    shared_ports: bool = False  # the engine holds a published port for old and new at once (rollout)
 
 
 def selected_services(project: Project, options: UpOptions) -> list[str]:
@@ -162,6 +165,11 @@ def reconcile(project: Project, observed: Observed, options: UpOptions = UpOptio
             _converge_service(
                 b, project, observed, options, svc, edges, resource_ops, image_ops, starts, recreated, changed
             )
+            if any(b.ops[i].kind is Kind.REPLACE_CONTAINER for i in starts.get(name, [])):
+                continue
+            _, why_not = rollout.start_first(svc, options.update_order, options.shared_ports)
+            if why_not and name in recreated:
+                warnings.append(why_not)
 
     if not options.no_start:
         _await_dependencies(b, project, selected, starts)
@@ -209,6 +217,9 @@ def _converge_service(
     before = [*resource_ops, *([image_ops[name]] if name in image_ops else [])]
     before += [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
     mine: list[str] = []
+    start_first, _ = rollout.start_first(svc, options.update_order, options.shared_ports)
+    update = rollout.policy(svc)
+    replaced: list[str] = []  # REPLACE_CONTAINER ids in order: batches of update.parallelism
     for c in keep:
         fields = _changed(project, observed, svc, c) if c.config_hash != wanted_hash else []
         reason = _recreate_reason(
@@ -219,7 +230,29 @@ def _converge_service(
             reason = f"rebuild: {_files(rebuilt)} changed"
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"
-        if reason is not None:
+        if reason is not None and start_first and c.running and not options.no_start:
+            recreated.add(name)
+            size = update.parallelism or len(keep)
+            batch = len(replaced) // size
+            previous = replaced[(batch - 1) * size : batch * size] if batch else []
+            replaced.append(
+                b.add(
+                    Operation(
+                        f"replace:{c.name}",
+                        Kind.REPLACE_CONTAINER,
+                        c.name,
+                        f"start-first update: {reason}",
+                        service=name,
+                        number=c.number,
+                        container_id=c.id,
+                        timeout=timeout,
+                        delay=update.delay if batch else 0.0,
+                        after=(*before, *previous),
+                    )
+                )
+            )
+            mine.append(replaced[-1])
+        elif reason is not None:
             recreated.add(name)
             removed = stop_remove(b, c, reason, timeout, recreate=True)
             create = b.add(

@@ -50,7 +50,8 @@ class DaemonConfig:
     insecure_registries: tuple[str, ...] = ()
     default_runtime: str = DEFAULT_RUNTIME
     runtimes: dict[str, str] = field(default_factory=dict)  # name -> binary path ("runc" -> /usr/sbin/runc)
-    log_opts: dict[str, str] = field(default_factory=dict)  # json-file defaults: max-size, max-file
+    log_driver: str = "json-file"  # the driver of containers that name none
+    log_opts: dict[str, str] = field(default_factory=dict)  # that driver's defaults: max-size, max-file
 
     @property
     def pid_path(self) -> Path:
@@ -58,6 +59,11 @@ class DaemonConfig:
 
     def socket_paths(self) -> list[Path]:
         return [Path(h[len("unix://") :]) for h in self.hosts if h.startswith("unix://")]
+
+    @property
+    def socket_activated(self) -> bool:
+        """`-H fd://`: listen on the sockets systemd passed (engine.systemd)."""
+        return "fd://" in self.hosts
 
     def tcp_addresses(self) -> list[tuple[str, int]]:
         """tcp://HOST:PORT listeners: plain HTTP, no TLS, so meant for loopback (as dockerd warns)."""
@@ -92,8 +98,9 @@ def _parser() -> argparse.ArgumentParser:
         "--host",
         action="append",
         dest="hosts",
-        metavar="unix://PATH|tcp://HOST:PORT",
-        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated",
+        metavar="unix://PATH|tcp://HOST:PORT|fd://",
+        help="socket to listen on (repeatable); tcp is unencrypted and unauthenticated; "
+        "fd:// takes the sockets of systemd socket activation",
     )
     p.add_argument("--data-root", help=f"root of persistent state (default {DEFAULT_DATA_ROOT})")
     p.add_argument("--exec-root", help=f"root of runtime state (default {DEFAULT_EXEC_ROOT})")
@@ -109,7 +116,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--add-runtime", action="append", metavar="NAME=PATH", help="register a runtime binary")
     p.add_argument("--registry-mirror", action="append", dest="registry_mirrors")
     p.add_argument("--insecure-registry", action="append", dest="insecure_registries")
-    p.add_argument("--log-opt", action="append", dest="log_opts", metavar="KEY=VALUE")
+    p.add_argument("--log-driver", help="default log driver of containers: json-file (default), local, none")
+    p.add_argument(
+        "--log-opt",
+        action="append",
+        dest="log_opts",
+        metavar="KEY=VALUE",
+        help="default log driver option (repeatable): max-size=10m, max-file=3",
+    )
     return p
 
 
@@ -124,8 +138,12 @@ def _check_host(host: str) -> str:
                 "so only loopback addresses (127.0.0.1, ::1, localhost) are allowed; use unix://PATH"
             )
         return host
+    if host.startswith("fd://"):
+        if host != "fd://":
+            raise ConfigError(f"invalid host {host!r}: only fd:// (every socket systemd passed) is supported")
+        return host
     if not host.startswith("unix://") or len(host) <= len("unix://"):
-        raise ConfigError(f"invalid host {host!r}: expected unix://PATH or tcp://HOST:PORT")
+        raise ConfigError(f"invalid host {host!r}: expected unix://PATH, tcp://HOST:PORT or fd://")
     path = host[len("unix://") :]
     if len(path.encode()) > 107:
         raise ConfigError(f"socket path too long (max 107 bytes): {path}")
@@ -149,6 +167,19 @@ def _kv_list(items: Sequence[str], what: str) -> dict[str, str]:
             raise ConfigError(f"invalid {what} {item!r}: expected KEY=VALUE")
         out[key] = value
     return out
+
+
+def _check_log_config(driver: str, opts: dict[str, str]) -> None:
+    """dockerd refuses to start with a default log configuration no container could use."""
+    from engine.containers.logconfig import DRIVERS, check_options
+    from engine.errors import InvalidParameter
+
+    if driver not in DRIVERS:
+        raise ConfigError(f"failed to set log opts: logger: no log driver named '{driver}' is registered")
+    try:
+        check_options(driver, opts)
+    except InvalidParameter as e:
+        raise ConfigError(f"failed to set log opts: {e.message}") from None
 
 
 def _load_file(path: Path) -> dict[str, Any]:
@@ -199,8 +230,12 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
     default_runtime = str(pick(args.default_runtime, "default-runtime", DEFAULT_RUNTIME))
     if default_runtime in ("runc", "crun") and default_runtime not in runtimes:
         runtimes[default_runtime] = default_runtime
-    log_opts = dict(file.get("log-opts") or {})
-    log_opts.update(_kv_list(args.log_opts or [], "log-opt"))
+    log_opts = file.get("log-opts") or {}
+    if not isinstance(log_opts, dict) or not all(isinstance(v, str) for v in log_opts.values()):
+        raise ConfigError('log-opts must be an object of strings, e.g. {"max-size": "10m"}')
+    log_opts = {**log_opts, **_kv_list(args.log_opts or [], "log-opt")}
+    log_driver = str(pick(args.log_driver, "log-driver", "json-file"))
+    _check_log_config(log_driver, log_opts)
     pidfile = pick(args.pidfile, "pidfile", None)
     cfg = DaemonConfig(
         hosts=tuple(_check_host(h) for h in hosts),
@@ -212,6 +247,7 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         insecure_registries=tuple(pick(args.insecure_registries, "insecure-registries", [])),
         default_runtime=default_runtime,
         runtimes=runtimes,
+        log_driver=log_driver,
         log_opts={str(k): str(v) for k, v in log_opts.items()},
     )
     cfg.runtime_binary()  # validates the default runtime name

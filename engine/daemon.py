@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -28,6 +29,7 @@ from engine.containers.store import ContainerStore
 from engine.errors import EngineError
 from engine.events import EventBus
 from engine.network.service import NetworkService
+from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,7 @@ class Engine:
             events=self.events,
             default_runtime=cfg.default_runtime,
             log_opts=dict(cfg.log_opts),
+            log_driver=cfg.log_driver,
             networks=self.networks,
         )
         self.backends = Backends(
@@ -155,7 +158,7 @@ class Engine:
 
         build_api.recover(self.backends)
 
-    async def serve(self, stop: asyncio.Event) -> None:
+    async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
         self.events.bind_loop(asyncio.get_running_loop())
         self.networks.dns.bind_loop(asyncio.get_running_loop())
         # before containers are restored: release what dead containers held, reopen the living's DNS
@@ -172,9 +175,14 @@ class Engine:
             for host, port in self.cfg.tcp_addresses():
                 await server.listen_tcp(host, port)
                 log.warning("listening on tcp without TLS or authentication address=%s port=%d", host, port)
+            for sock in activated:
+                await server.listen_socket(sock)
+                log.info("listening on an activated socket address=%s", sock.getsockname())
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
+            notify("READY=1")  # Type=notify: containers are restored and every socket is served
             await stop.wait()
         finally:
+            notify("STOPPING=1")
             log.info("shutting down; containers keep running")
             await self.containers.shutdown()
             await server.close()
@@ -214,7 +222,7 @@ def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Non
         signal.signal(sig, handler)
 
 
-async def _run(cfg: DaemonConfig) -> None:
+async def _run(cfg: DaemonConfig, activated: Sequence[socket.socket]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # blocking runtime and disk work runs in threads; the default pool (cpus + 4) would serialize a
@@ -222,7 +230,7 @@ async def _run(cfg: DaemonConfig) -> None:
     loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="engine"))
     _handle_signals(loop, stop)
     engine = Engine(cfg)
-    await engine.serve(stop)
+    await engine.serve(stop, activated)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -234,12 +242,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(cfg.debug)
     locks: list[IO[str]] = []
     try:
+        # taken first: the activation variables must not reach anything this process spawns
+        activated = activated_sockets() if cfg.socket_activated else []
+    except ActivationError as e:
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 1
+    try:
         cfg.data_root.mkdir(parents=True, exist_ok=True, mode=0o711)
         cfg.exec_root.mkdir(parents=True, exist_ok=True, mode=0o700)
         # two daemons must never share either root: lock both
         locks.append(_lock(cfg.pid_path))
         locks.append(_lock(cfg.data_root / "engine.lock"))
-        asyncio.run(_run(cfg))
+        asyncio.run(_run(cfg, activated))
     except AlreadyRunning as e:
         print(f"composer-engine: cannot start: {e}", file=sys.stderr)
         return 1

@@ -127,6 +127,7 @@ class HealthChecker:
             return
         if change and change["new"].status != change["old"].status:
             svc.event_publish(cur, f"health_status: {change['new'].status}")
+            await svc.traffic.changed()  # healthy: it may take new connections; unhealthy: no more
 
     async def _run(self, c: Container, cmd: list[str]) -> tuple[int, str]:
         rt = self._service.runtime(c)

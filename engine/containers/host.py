@@ -31,7 +31,6 @@ class HostOps:
         volumes: Any,
         runtime_for: Callable[[str], Any],
         default_runtime: str,
-        log_opts: dict[str, str],
         networks: Any = None,
     ) -> None:
         self.store = store
@@ -40,7 +39,6 @@ class HostOps:
         self.volumes = volumes
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.default_runtime = default_runtime
-        self.log_opts = log_opts
 
     def runtime(self, c: Container) -> Any:
         return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
@@ -148,8 +146,7 @@ class HostOps:
             user=user,
             ns_paths=self._shared_ns_paths(c),
         )
-        log_opts = dict(self.log_opts)
-        log_opts.update(c.host_config.get("LogConfig", {}).get("Config") or {})
+        log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(
             c.id,

@@ -21,10 +21,12 @@ from engine.containers import ops, recovery, usage, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
+from engine.containers.logconfig import settle
 from engine.containers.model import Container, now_rfc3339
 from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
+from engine.containers.traffic import Traffic
 from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
@@ -44,6 +46,7 @@ class ContainerService:
         default_runtime: str,
         log_opts: dict[str, str],
         networks: Any = None,
+        log_driver: str = "json-file",
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -52,13 +55,13 @@ class ContainerService:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.events = events
         self.default_runtime = default_runtime
+        self.log_driver, self.log_opts = log_driver, dict(log_opts)
         self.host = HostOps(
             store=store,
             images=images,
             volumes=volumes,
             runtime_for=runtime_for,
             default_runtime=default_runtime,
-            log_opts=log_opts,
             networks=networks,
         )
         self._locks: dict[str, asyncio.Lock] = {}
@@ -69,6 +72,7 @@ class ContainerService:
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
         self.restarts = RestartTracker(self)
         self.health = HealthChecker(self)
+        self.traffic = Traffic(self)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -150,7 +154,10 @@ class ContainerService:
             raise InvalidParameter("no image specified: Config.Image is empty")
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
-        host_config = normalize_host_config(body.get("HostConfig"), networks=self.networks is not None)
+        requested = dict(body.get("HostConfig") or {})
+        # the daemon's default driver and options, merged in now: the record is what inspect shows
+        requested["LogConfig"] = settle(requested.get("LogConfig"), self.log_driver, self.log_opts)
+        host_config = normalize_host_config(requested, networks=self.networks is not None)
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
@@ -284,6 +291,7 @@ class ContainerService:
         self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
+        await self.traffic.started(c)
         return c
 
     # ---- exits ---------------------------------------------------------------------------------------------
@@ -367,7 +375,11 @@ class ContainerService:
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
             c = self.store.update(c.id, _manually_stopped(True))
-            await self.stop_locked(c, signal, timeout)
+            try:
+                await self.traffic.drain(c)  # new connections go to the service's other members first
+                await self.stop_locked(c, signal, timeout)
+            finally:
+                self.traffic.drained(c.id)
         self.event_publish(c, "stop")
 
     async def stop_locked(self, c: Container, signal: str | None, timeout: int | None) -> None:
@@ -473,6 +485,7 @@ class ContainerService:
 
     async def restore(self) -> None:
         await recovery.restore(self)
+        await self.traffic.changed()  # the network's rules were made before the records were read
 
     def adopt(self, c: Container) -> None:
         """Watch a container found running at daemon start."""

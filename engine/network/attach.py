@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
+import json
 import logging
 import os
 import secrets
@@ -24,6 +25,7 @@ from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
 from engine.network.reaper import LinkReaper
 from engine.network.store import Attachment, Membership, NetworkStore
+from engine.network.traffic import Readiness, in_rotation, share_group
 
 if TYPE_CHECKING:
     pass
@@ -90,6 +92,7 @@ class ContainerNetworking:
     _nets: dict[str, Network]
     _members: dict[str, Membership]
     _live: dict[str, Attachment]
+    readiness: Readiness  # set by the containers service (engine.network.traffic)
 
     if TYPE_CHECKING:
 
@@ -139,7 +142,8 @@ class ContainerNetworking:
                     a, spec = self._new_endpoint(a, nid, cfg)
                     specs.append(spec)
                 if any(not self._nets[e.network_id].internal for e in a.endpoints):
-                    a = replace(a, ports=tuple(self.ports.allocate(cid, host_config, config)))
+                    group = share_group(config)
+                    a = replace(a, ports=tuple(self.ports.allocate(cid, host_config, config, group)))
                 # intent first: every name (netns, veths) and address is on disk before the kernel has it,
                 # so a crash cannot leak them; one write instead of one per step
                 self._save_live(a)
@@ -154,6 +158,14 @@ class ContainerNetworking:
             raise
         self._open_dns(a, sockets)
         return str(ns)
+
+    def _group_on_disk(self, cid: str) -> str | None:
+        """A container's share group from its record (daemon start: the containers service is not up yet)."""
+        try:
+            record = json.loads((self.containers_dir / cid / "config.v2.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        return share_group(record.get("Config") or {})
 
     def _wants_dns(self, a: Attachment) -> bool:
         return any(not self._is_default(e.network_id) for e in a.endpoints) and not self.dns.is_open(a.cid)
@@ -262,7 +274,8 @@ class ContainerNetworking:
                 if not default_used and n.bridge not in self._up:
                     continue  # rules only for a default bridge that exists
             bridges.append(firewall.BridgeRules(n.bridge, n.pools[0].subnet, n.internal))
-        forwards = []
+        # each host port -> its publishers' (cid, ip, port); several when a share group publishes it together
+        published: dict[tuple[str, str, int], list[tuple[str, str, int]]] = {}
         for a in self._live.values():
             primary = next((e for e in a.endpoints if not self._nets[e.network_id].internal), None)
             if primary is None:
@@ -270,12 +283,23 @@ class ContainerNetworking:
             for p in a.ports:
                 if ":" in p.host_ip:
                     continue  # IPv6 host addresses: the userland proxy
-                forwards.append(
-                    firewall.Forward(p.proto, p.host_ip, p.host_port, primary.ip, p.container_port)
+                published.setdefault((p.proto, p.host_ip, p.host_port), []).append(
+                    (a.cid, primary.ip, p.container_port)
                 )
+        forwards = []
+        for (proto, host_ip, host_port), backends in published.items():
+            chosen = set(in_rotation([cid for cid, _, _ in backends], self.readiness))
+            ips = [ip for cid, ip, _ in backends if cid in chosen]
+            port = next(port for cid, _, port in backends if cid in chosen)
+            forwards.append(firewall.Forward(proto, host_ip, host_port, ips[0], port, tuple(ips[1:])))
         firewall.apply(self.table, bridges, forwards, force)
         if force and not default_used and self.default_bridge not in self._up:
             netlink.delete_link(self.default_bridge)  # a dead daemon's unused one (reconcile)
+
+    def refresh_traffic(self) -> None:
+        """A member's readiness changed (health, a stop beginning): new connections follow it."""
+        with self._lock:
+            self._apply_firewall()
 
     # ---- connect / disconnect ----------------------------------------------------------------------
     def connect(
@@ -399,7 +423,7 @@ class ContainerNetworking:
             for alias, target in a.links:
                 if alias.lower() == name:
                     name = target.lower()
-        ips = []
+        found: list[tuple[str, str]] = []
         for other in live.values():
             om = members.get(other.cid)
             if om is None:
@@ -410,8 +434,11 @@ class ContainerNetworking:
                 cfg = om.networks.get(e.network_id, EndpointConfig())
                 names = {om.name.lower(), other.cid[:12], *(x.lower() for x in cfg.aliases)}
                 if name in names:
-                    ips.append(e.ip)
-        return ips
+                    found.append((other.cid, e.ip))
+        if len({cid for cid, _ in found}) > 1:  # a service name: its ready members (engine.network.traffic)
+            chosen = set(in_rotation([cid for cid, _ in found], self.readiness))
+            found = [(cid, ip) for cid, ip in found if cid in chosen]
+        return [ip for _, ip in found]
 
     def _lookup(self, cid: str, qname: str) -> list[str] | None:
         ips = self._lookup_on(cid, qname)
@@ -459,7 +486,7 @@ class ContainerNetworking:
                 if p.name not in namespaces:
                     netlink.remove_netns(p)
             for a in self._live.values():
-                self.ports.readopt(a.cid, a.ports)
+                self.ports.readopt(a.cid, a.ports, self._group_on_disk(a.cid))
                 self._start_proxies(a)
             self._apply_firewall(force=True)  # whatever the kernel has now, it gets our rules
             living = list(self._live.values())

@@ -29,13 +29,15 @@ class BridgeRules:
 
 @dataclass(frozen=True)
 class Forward:
-    """A published port: host_ip ("" = every local address) host_port/proto -> ip:port."""
+    """A published port: host_ip ("" = every local address) host_port/proto -> ip:port, or spread over ip and
+    `more` (a share group's members, engine.network.traffic): each new connection to the next one."""
 
     proto: str
     host_ip: str
     host_port: int
     ip: str
     port: int
+    more: tuple[str, ...] = ()
 
 
 def _q(name: str) -> str:
@@ -46,11 +48,18 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
     nat_ports = []
     for f in forwards:
         dst = f"ip daddr {f.host_ip} " if f.host_ip else ""
-        nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} dnat to {f.ip}:{f.port}")
+        if f.more:
+            ips = (f.ip, *f.more)
+            spread = ", ".join(f"{i} : {ip}" for i, ip in enumerate(ips))
+            target = f"numgen inc mod {len(ips)} map {{ {spread} }} : {f.port}"
+        else:
+            target = f"{f.ip}:{f.port}"
+        nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} dnat to {target}")
     post, fwd, inp = [], [], []
     for f in forwards:
         # hairpin: the container's own connection to its published port must come back through the host
-        post.append(f"    ip saddr {f.ip} ip daddr {f.ip} {f.proto} dport {f.port} masquerade")
+        for ip in (f.ip, *f.more):
+            post.append(f"    ip saddr {ip} ip daddr {ip} {f.proto} dport {f.port} masquerade")
     names = [b.bridge for b in bridges]
     for b in bridges:
         br = _q(b.bridge)

@@ -4,7 +4,6 @@ kernel, as for any program). Traffic itself goes through the kernel's DNAT (see 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import ipaddress
 import socket
@@ -57,14 +56,40 @@ def _host_ip(text: str) -> str:
     return str(addr)
 
 
+PortKey = tuple[str, str, int]  # proto, host ip ("" = every IPv4 address), host port
+
+
+def _key_of(sock: socket.socket) -> PortKey:
+    ip, port = sock.getsockname()[:2]
+    return ("tcp" if sock.type == socket.SOCK_STREAM else "udp", "" if ip == "0.0.0.0" else ip, port)
+
+
 class PortHolder:
-    """Bound sockets per container. Thread-safe; `release` is idempotent."""
+    """Bound sockets per container. Thread-safe; `release` is idempotent.
+
+    Containers of one share group (the same Compose project and service, see engine.network.traffic) may
+    publish the same fixed host port: the first holds the socket, the others join it, and the firewall
+    spreads new connections over the members (a start-first update runs old and new side by side). The
+    socket passes to a remaining member when its holder goes."""
 
     def __init__(self) -> None:
         self._held: dict[str, list[socket.socket]] = {}
+        self._owners: dict[PortKey, list[tuple[str, str]]] = {}  # key -> [(cid, group)], the holder first
+        self._keys: dict[socket.socket, PortKey] = {}  # noted at bind: a proxy may close the socket first
         self._lock = threading.Lock()
 
-    def allocate(self, cid: str, host_config: dict[str, Any], config: dict[str, Any]) -> list[PortMapping]:
+    def _join(self, cid: str, group: str | None, key: PortKey) -> bool:
+        """Join a port a member of `group` holds (under the lock)."""
+        owners = self._owners.get(key)
+        if not group or not owners or any(g != group for _, g in owners):
+            return False
+        if all(c != cid for c, _ in owners):
+            owners.append((cid, group))
+        return True
+
+    def allocate(
+        self, cid: str, host_config: dict[str, Any], config: dict[str, Any], group: str | None = None
+    ) -> list[PortMapping]:
         wanted: list[tuple[int, str, str, tuple[int, int]]] = []
         bindings = dict(host_config.get("PortBindings") or {})
         if host_config.get("PublishAllPorts"):
@@ -79,30 +104,63 @@ class PortHolder:
                 if ":" in ip and proto != "tcp":
                     raise InvalidParameter(f"publishing {proto} on IPv6 address {ip} is not supported")
                 wanted.append((cport, proto, ip, _host_range((item or {}).get("HostPort", ""))))
-        out, socks = [], []
+        self.release(cid)
+        out, socks, joined = [], [], []
         try:
             for cport, proto, ip, (lo, hi) in wanted:
-                port, sock = _reserve(proto, ip, lo, hi)
+                try:
+                    port, sock = _reserve(proto, ip, lo, hi)
+                except Conflict:
+                    with self._lock:
+                        if not (lo == hi and self._join(cid, group, (proto, ip, lo))):
+                            raise
+                    joined.append((proto, ip, lo))
+                    out.append(PortMapping(container_port=cport, proto=proto, host_ip=ip, host_port=lo))
+                    continue
                 socks.append(sock)
                 out.append(PortMapping(container_port=cport, proto=proto, host_ip=ip, host_port=port))
         except BaseException:
             for s in socks:
                 s.close()
+            with self._lock:
+                self._leave(cid, joined)
             raise
         with self._lock:
-            for s in self._held.pop(cid, []):
-                s.close()
             self._held[cid] = socks
+            for sock in socks:
+                key = self._keys[sock] = _key_of(sock)
+                self._owners[key] = [(cid, group or "")]
         return out
 
-    def readopt(self, cid: str, mappings: Iterable[PortMapping]) -> None:
+    def _leave(self, cid: str, keys: Iterable[PortKey]) -> None:
+        for key in keys:
+            owners = [o for o in self._owners.get(key, []) if o[0] != cid]
+            if owners:
+                self._owners[key] = owners
+            else:
+                self._owners.pop(key, None)
+
+    def readopt(self, cid: str, mappings: Iterable[PortMapping], group: str | None = None) -> None:
         """After a daemon restart: take the recorded ports again (best effort: the DNAT keeps working)."""
         socks = []
         for m in mappings:
-            with contextlib.suppress(Conflict):
-                socks.append(_reserve(m.proto, m.host_ip, m.host_port, m.host_port)[1])
+            try:
+                sock = _reserve(m.proto, m.host_ip, m.host_port, m.host_port)[1]
+            except Conflict:
+                with self._lock:
+                    self._join(cid, group, (m.proto, m.host_ip, m.host_port))
+                continue
+            socks.append(sock)
+            with self._lock:
+                key = self._keys[sock] = _key_of(sock)
+                self._owners[key] = [(cid, group or "")]
         with self._lock:
             self._held[cid] = socks
+
+    def members(self, key: PortKey) -> list[str]:
+        """The containers publishing this host port (one, or a share group's members)."""
+        with self._lock:
+            return [c for c, _ in self._owners.get(key, [])]
 
     def ipv6_listeners(
         self, cid: str, mappings: Iterable[PortMapping]
@@ -120,9 +178,23 @@ class PortHolder:
         return out
 
     def release(self, cid: str) -> None:
+        closing = []
         with self._lock:
-            socks = self._held.pop(cid, [])
-        for s in socks:
+            for sock in self._held.pop(cid, []):
+                key = self._keys.get(sock)
+                if key is None:
+                    closing.append(sock)
+                    continue
+                heirs = [o for o in self._owners.get(key, []) if o[0] != cid]
+                if heirs:  # a member of the share group still publishes it: the socket is theirs now
+                    self._held.setdefault(heirs[0][0], []).append(sock)
+                    self._owners[key] = heirs
+                else:
+                    self._owners.pop(key, None)
+                    self._keys.pop(sock, None)
+                    closing.append(sock)
+            self._leave(cid, [k for k, owners in self._owners.items() if any(c == cid for c, _ in owners)])
+        for s in closing:
             s.close()
 
     def release_all(self) -> None:

@@ -28,6 +28,7 @@ from engine.network.ports import PortHolder
 from engine.network.proxy import Proxies
 from engine.network.reaper import LinkReaper
 from engine.network.store import Attachment, Membership, NetworkStore
+from engine.network.traffic import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class NetworkService(ContainerNetworking):
         self.resolv_conf = resolv_conf
         self.default_bridge, self.table, self.veth_prefix = kernel_names(data_root)
         self.ports = PortHolder()
+        self.readiness: Readiness = lambda cid: True  # the containers service tells (engine.network.traffic)
         self.dns = DnsServer(self._lookup, self._reverse, host_nameservers(resolv_conf))
         self.proxies = Proxies(lambda: self.dns.loop)  # IPv6-published ports, on the same loop
         self.reaper = LinkReaper(netlink.delete_link)

@@ -68,6 +68,7 @@ class EngineProcess:
     base: Path  # everything lives under here (short, so the socket path stays under 107 bytes)
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
+    command: tuple[str, ...] = ()  # the daemon to run; () is this checkout's (python -m engine.daemon)
     run_host_config: dict[str, Any] = field(default_factory=dict)
     log_path: Path = field(init=False)
 
@@ -93,9 +94,7 @@ class EngineProcess:
     # ---- lifecycle ----
     def start(self) -> None:
         argv = [
-            sys.executable,
-            "-m",
-            "engine.daemon",
+            *(self.command or (sys.executable, "-m", "engine.daemon")),
             "-H",
             self.docker_host,
             "--data-root",

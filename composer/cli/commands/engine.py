@@ -5,11 +5,20 @@ Usage:
   engine stop
   engine status
   engine logs [-f] [--tail N]
+  engine install [--print] [--unit-dir DIR] [--] [ENGINE_FLAG...]
+  engine uninstall [--unit-dir DIR]
 
 Options:
-  --no-seed     Don't import busybox:latest from the host's busybox-static when the engine lacks it
-  -f, --follow  Follow the log output
-  --tail N      Number of lines to show from the end of the log [default: all]
+  --no-seed       Don't import busybox:latest from the host's busybox-static when the engine lacks it
+  -f, --follow    Follow the log output
+  --tail N        Number of lines to show from the end of the log [default: all]
+  --print         Print the systemd units instead of writing them
+  --unit-dir DIR  Where the units go [default: /etc/systemd/system]
+
+`install` writes composer-engine.socket and composer-engine.service (socket activation, Type=notify,
+KillMode=process so containers outlive engine restarts) and, when systemd manages this machine, enables
+them; ENGINE_FLAGs after `--` are added to the daemon's command line (e.g. -- --log-opt max-size=10m).
+`uninstall` disables and removes them; a running engine and its containers are left alone.
 
 The embedded engine listens on /run/composer/engine.sock and keeps its state in /var/lib/composer
 (COMPOSER_ENGINE_ROOT=<dir> moves both under one directory). Other commands start it on demand.
@@ -52,7 +61,49 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             return 0
         out(f"not running (socket {where.socket})")
         return 3  # as `systemctl status`: 3 = not running
+    if args["install"] or args["uninstall"]:
+        return _units(args, where)
     return _logs(where.log_path, args["--follow"], args["--tail"])
+
+
+def _units(args: dict[str, object], where: object) -> int:
+    from pathlib import Path
+
+    from composer import service_units
+    from composer.embedded import EmbeddedPlaces
+    from composer.presenter import out
+
+    assert isinstance(where, EmbeddedPlaces)
+    unit_dir = Path(str(args["--unit-dir"]))
+    # systemd is told only about units in its own directory on a machine it manages
+    manage = service_units.systemd_running() and unit_dir == service_units.DEFAULT_UNIT_DIR
+    if args["uninstall"]:
+        removed = service_units.uninstall(unit_dir, manage=manage)
+        for path in removed:
+            out(f"Removed {path}")
+        if not removed:
+            out(f"No composer-engine units in {unit_dir}")
+        return 0
+    flags = [str(f) for f in args["ENGINE_FLAG"] or []]  # type: ignore[attr-defined]
+    units = service_units.render(where, flags)
+    if args["--print"]:
+        out("\n".join(f"# {unit_dir / u.name}\n{u.text}" for u in units).rstrip("\n"))
+        return 0
+    for path in service_units.install(units, unit_dir, manage=manage):
+        out(f"Wrote {path}")
+    if manage:
+        out(
+            f"Enabled {service_units.SOCKET} and {service_units.SERVICE}; start now with: "
+            f"systemctl start {service_units.SOCKET} {service_units.SERVICE}"
+        )
+    else:
+        out(f"Next: systemctl daemon-reload && systemctl enable --now {service_units.SOCKET}")
+    from composer.embedded import running_pid
+
+    pid = running_pid(where)
+    if pid is not None:  # its socket is the one the socket unit will own
+        out(f"An engine (pid {pid}) runs outside systemd: stop it first with `composer engine stop`")
+    return 0
 
 
 def _logs(path: object, follow: bool, tail: str) -> int:

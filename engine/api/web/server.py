@@ -345,6 +345,16 @@ class Server:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_unix_server(lambda: Connection(self.app, self), sock=sock))
 
+    async def listen_socket(self, sock: socket.socket) -> None:
+        """Serve a socket someone else made and bound (systemd socket activation: unix or tcp)."""
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        factory = lambda: Connection(self.app, self)  # noqa: E731
+        if sock.family == socket.AF_UNIX:
+            self._servers.append(await loop.create_unix_server(factory, sock=sock))
+        else:
+            self._servers.append(await loop.create_server(factory, sock=sock))
+
     async def listen_tcp(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))

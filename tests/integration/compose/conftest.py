@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.engine import EngineProcess, running_engine
 
+REPO = Path(__file__).resolve().parents[3]
+
 
 @dataclass(frozen=True)
 class Result:
@@ -51,6 +53,8 @@ def composer(compose_engine: EngineProcess, project_dir: Path) -> Runner:
     def run(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> Result:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
         environ["DOCKER_HOST"] = compose_engine.docker_host
+        # this checkout's composer, not an installed one: `-m` from the project dir would import that
+        environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), environ.get("PYTHONPATH"))))
         environ.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "composer.cli.main", *args],

@@ -1,0 +1,68 @@
+"""The containers' side of engine.network.traffic: which members of a share group are ready for new
+connections (running, healthy when they have a healthcheck, not being stopped), telling the network when
+that changes, and draining a member before it is stopped while another one can take its traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from engine.containers.model import Container
+from engine.network.traffic import share_group
+
+if TYPE_CHECKING:
+    from engine.containers.service import ContainerService
+
+log = logging.getLogger(__name__)
+
+# between taking a stopping member out of rotation and signalling it: requests it already accepted finish
+DRAIN_SECONDS = 0.5
+
+
+class Traffic:
+    def __init__(self, service: ContainerService) -> None:
+        self._service = service
+        self._draining: set[str] = set()
+        if service.networks is not None:
+            service.networks.readiness = self.ready
+
+    def ready(self, cid: str) -> bool:
+        c = self._service.store.current(cid)
+        if c is None or c.state.status != "running" or cid in self._draining:
+            return False
+        return c.state.health is None or c.state.health.status == "healthy"
+
+    async def changed(self) -> None:
+        if self._service.networks is not None:
+            await asyncio.to_thread(self._service.networks.refresh_traffic)
+
+    async def started(self, c: Container) -> None:
+        """A member without a healthcheck is ready once running: its group's ports now include it."""
+        group = share_group(c.config)
+        if c.state.health is not None or group is None:
+            return
+        if any(o.id != c.id and share_group(o.config) == group for o in self._service.store.all()):
+            await self.changed()  # only a shared group's rules can change
+
+    def _others_ready(self, c: Container) -> bool:
+        group = share_group(c.config)
+        if group is None:
+            return False
+        return any(
+            o.id != c.id and share_group(o.config) == group and self.ready(o.id)
+            for o in self._service.store.all()
+        )
+
+    async def drain(self, c: Container) -> None:
+        """Take `c` out of rotation and give its accepted requests a moment, when another member of its share
+        group is ready to serve (otherwise there is nobody to switch to, and the stop goes on at once)."""
+        if self._service.networks is None or not self._others_ready(c):
+            return
+        self._draining.add(c.id)
+        await self.changed()
+        log.info("draining container=%s seconds=%.1f", c.id[:12], DRAIN_SECONDS)
+        await asyncio.sleep(DRAIN_SECONDS)
+
+    def drained(self, cid: str) -> None:
+        self._draining.discard(cid)

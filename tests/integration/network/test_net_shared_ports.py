@@ -1,0 +1,124 @@
+"""A Compose service's containers sharing a published port (engine.network.traffic): same project and service
+labels may publish one fixed host port together, new connections go to the ready members (running, healthy
+if they have a healthcheck), another service is refused the port as dockerd refuses it, and when no member
+is ready every member gets traffic, as a lone container does."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.engine import EngineProcess, running_engine
+from tests.support.registry import free_port
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[EngineProcess]:
+    with running_engine() as eng:
+        yield eng
+
+
+NET = "shr_default"
+
+
+def _web(
+    eng: EngineProcess, port: int, answer: str, service: str = "web", healthy: bool | None = None
+) -> str:
+    body: dict[str, Any] = {
+        "Labels": {"com.docker.compose.project": "shr", "com.docker.compose.service": service},
+        "HostConfig": {
+            "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]},
+            "Init": True,
+            "NetworkMode": NET,
+        },
+        "NetworkingConfig": {"EndpointsConfig": {NET: {"Aliases": [service]}}},
+    }
+    if healthy is not None:
+        body["Healthcheck"] = {"Test": ["CMD", "true" if healthy else "false"], "Interval": 200_000_000}
+    script = f"mkdir -p /www && echo {answer} > /www/index.html && exec httpd -f -p 80 -h /www"
+    return eng.run(["sh", "-c", script], **body)
+
+
+def _answers(port: int, n: int = 24) -> Counter[str]:
+    seen: Counter[str] = Counter()
+    for _ in range(n):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+            seen[resp.read().decode().strip()] += 1
+    return seen
+
+
+def _wait(check: Any, what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _ip(eng: EngineProcess, cid: str) -> str:
+    return str(eng.json("GET", f"/containers/{cid}/json")["NetworkSettings"]["Networks"][NET]["IPAddress"])
+
+
+def _resolved(eng: EngineProcess, client: str) -> set[str]:
+    """The addresses the embedded DNS gives a member of the network for the service name."""
+    eid = eng.json(
+        "POST", f"/containers/{client}/exec", {"Cmd": ["nslookup", "web"], "AttachStdout": True, "Tty": True}
+    )["Id"]
+    out = eng.request("POST", f"/exec/{eid}/start", {"Detach": False, "Tty": True}).body.decode()
+    lines = out.split("Name:", 1)[-1].splitlines()
+    return {line.split()[-1] for line in lines if line.strip().startswith("Address")}
+
+
+def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
+    engine.json("POST", "/networks/create", {"Name": NET})
+    client = engine.run(["sleep", "300"], HostConfig={"NetworkMode": NET, "Init": True})
+    port = free_port()
+    one = _web(engine, port, "one")
+    two = _web(engine, port, "two")
+    _wait(lambda: set(_answers(port)) == {"one", "two"}, "both members to answer")
+
+    # another service cannot take the port, as with dockerd
+    other = engine.json(
+        "POST",
+        "/containers/create",
+        {
+            "Image": "busybox",
+            "Cmd": ["sleep", "10"],
+            "Labels": {"com.docker.compose.project": "shr", "com.docker.compose.service": "other"},
+            "HostConfig": {
+                "PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]},
+                "NetworkMode": NET,
+            },
+        },
+    )["Id"]
+    refused = engine.request("POST", f"/containers/{other}/start")
+    assert refused.status >= 400 and f"127.0.0.1:{port}" in refused.message, refused.message
+
+    # a member that is not healthy gets nothing while others are ready
+    sick = _web(engine, port, "sick", healthy=False)
+    _wait(
+        lambda: engine.json("GET", f"/containers/{sick}/json")["State"]["Health"]["Status"] == "unhealthy",
+        "sick",
+    )
+    assert set(_answers(port, 40)) == {"one", "two"}
+    fine = _web(engine, port, "fine", healthy=True)
+    _wait(lambda: "fine" in _answers(port), "the healthy new member to get traffic")
+    assert _resolved(engine, client) == {_ip(engine, one), _ip(engine, two), _ip(engine, fine)}
+
+    # stopping members hands the port on; the socket that held it passes to a remaining member
+    for cid in (one, two, fine):
+        assert engine.request("POST", f"/containers/{cid}/stop?t=2").status == 204
+    # only the unhealthy member is left: no one is ready, so it serves, as a lone container would
+    assert set(_answers(port)) == {"sick"}
+    assert _resolved(engine, client) == {_ip(engine, sick)}
+    assert engine.request("POST", f"/containers/{sick}/stop?t=2").status == 204
+    with pytest.raises(OSError):
+        _answers(port, 1)
+    engine.remove_all_containers()
+    engine.request("DELETE", f"/networks/{NET}")

@@ -1,0 +1,71 @@
+"""Shared published ports without root: the port holder's share groups and the spread DNAT rule."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from engine.errors import Conflict
+from engine.network import firewall
+from engine.network.ports import PortHolder
+from engine.network.traffic import in_rotation, share_group
+
+
+def _bindings(port: int) -> dict[str, object]:
+    return {"PortBindings": {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}}
+
+
+def _free() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_share_group_is_the_compose_service() -> None:
+    labels = {"com.docker.compose.project": "p", "com.docker.compose.service": "web"}
+    assert share_group({"Labels": labels}) == "p/web"
+    assert share_group({"Labels": {**labels, "com.docker.compose.oneoff": "True"}}) is None  # `run`
+    assert share_group({"Labels": {"com.docker.compose.project": "p"}}) is None
+    assert share_group({}) is None
+
+
+def test_members_share_a_port_and_hand_it_on() -> None:
+    holder, port = PortHolder(), _free()
+    assert [m.host_port for m in holder.allocate("a", _bindings(port), {}, "p/web")] == [port]
+    assert [m.host_port for m in holder.allocate("b", _bindings(port), {}, "p/web")] == [port]
+    with pytest.raises(Conflict, match="failed"):
+        holder.allocate("c", _bindings(port), {}, "p/other")  # another service: refused, as by dockerd
+    with pytest.raises(Conflict):
+        holder.allocate("d", _bindings(port), {}, None)  # no group: refused
+    assert holder.members(("tcp", "127.0.0.1", port)) == ["a", "b"]
+    holder.release("a")  # the holder goes: its socket passes to b, the port stays taken
+    assert holder.members(("tcp", "127.0.0.1", port)) == ["b"]
+    assert not _bindable(port)
+    holder.release("b")
+    assert holder.members(("tcp", "127.0.0.1", port)) == []
+    assert _bindable(port)
+
+
+def test_rotation_prefers_ready_members() -> None:
+    ready = {"old"}.__contains__
+    assert in_rotation(["old", "new"], ready) == ["old"]
+    assert in_rotation(["new", "other"], ready) == ["new", "other"]  # none ready: all, as a lone container
+
+
+def test_spread_rule() -> None:
+    one = firewall.Forward("tcp", "127.0.0.1", 8080, "10.1.0.2", 80)
+    two = firewall.Forward("tcp", "127.0.0.1", 8081, "10.1.0.2", 80, ("10.1.0.3",))
+    text = firewall.render("t", [], [one, two])
+    assert "ip daddr 127.0.0.1 tcp dport 8080 dnat to 10.1.0.2:80\n" in text
+    assert "tcp dport 8081 dnat to numgen inc mod 2 map { 0 : 10.1.0.2, 1 : 10.1.0.3 } : 80\n" in text
+    assert "ip saddr 10.1.0.3 ip daddr 10.1.0.3 tcp dport 80 masquerade" in text
