@@ -1,11 +1,12 @@
 """Engine events as wake-ups: a waiter re-checks a condition when something happened to the containers it
-watches (start, die, health_status ...) instead of on a short timer. The event stream is opened before
-the first check, so nothing that happens in between is missed; a re-check every `fallback` seconds covers
-a stream that ended or an engine that sends no events.
+watches (start, die, health_status ...) instead of on a short timer. The event stream is opened by the
+first `wait()`, which returns at once so the caller checks again with the stream open: nothing that
+happens in between is missed, and a condition met at the first look costs no stream (nor docker-py's
+import). A re-check every `fallback` seconds covers a stream that ended or an engine without events.
 
     with Wakeups(api, L.service_filter(project, "kv")) as wake:
         while not ready():
-            wake.wait()
+            wake.wait()          # the first call subscribes and returns: ready() is checked again
 """
 
 from __future__ import annotations
@@ -24,17 +25,21 @@ FALLBACK = 1.0  # seconds: the longest a waiter sleeps without an event
 
 class Wakeups:
     def __init__(self, api: Any, filters: Mapping[str, Sequence[str]], *, fallback: float = FALLBACK) -> None:
+        self._api = api
+        self._filters = {"type": ["container"], **{k: list(v) for k, v in filters.items()}}
         self._fallback = fallback
         self._event = threading.Event()
         self._stream: Any = None
-        wanted = {"type": ["container"], **{k: list(v) for k, v in filters.items()}}
+        self._opened = False
+
+    def _open(self) -> None:
+        self._opened = True
         try:
-            self._stream = api.events(decode=True, filters=wanted)
+            self._stream = self._api.events(decode=True, filters=self._filters)
         except Exception as exc:  # no event stream: the fallback re-check still makes progress
-            log.debug("no event stream filters=%s error=%s", wanted, exc)
+            log.debug("no event stream filters=%s error=%s", self._filters, exc)
             return
-        self._thread = threading.Thread(target=self._read, name="wakeups", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._read, name="wakeups", daemon=True).start()
 
     def _read(self) -> None:
         try:
@@ -44,7 +49,11 @@ class Wakeups:
             log.debug("event stream ended error=%s", exc)
 
     def wait(self) -> None:
-        """Until an event arrived since the last wait (or `fallback` seconds passed)."""
+        """Until an event arrived since the last wait (or `fallback` seconds passed); the first call opens
+        the stream and returns at once."""
+        if not self._opened:
+            self._open()
+            return
         self._event.wait(self._fallback)
         self._event.clear()
 
