@@ -4,6 +4,7 @@ Loaded through the `pytest11` entry point when composer is installed (or with `-
 
     # pytest.ini / pyproject [tool.pytest.ini_options]
     composer_files = tests/compose.yaml
+    composer_scope = session                               # one project for the run (default: per module)
 
     pytestmark = pytest.mark.composer(files=["compose.yaml"], profiles=["db"])   # per module
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from composer.api import Project
 
 MARKER = "composer"
-_PROJECT = pytest.StashKey["Project"]()  # on the module node: its compose_project, also while coming up
+_PROJECT = pytest.StashKey["Project"]()  # on the module (or session) node: its project, also while coming up
 _REAPED: set[str | None] = set()  # engines (hosts) already swept by this process
 
 
@@ -50,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("composer_log_lines", "log lines per service in a failing test's report", default="100")
     parser.addini("composer_up_timeout", "seconds compose_project waits for healthy services", default="120")
+    parser.addini("composer_scope", "compose_project's scope: module (default) or session", default="module")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(files=None, profiles=(), services=()): the Compose files, profiles and services of this "
         "module's compose_project",
     )
+
+
+def _scope(fixture_name: str, config: pytest.Config) -> Literal["module", "session"]:
+    """compose_project's scope (and its files'): one project per module, or one for the whole session."""
+    scope = str(config.getini("composer_scope") or "module")
+    if scope not in ("module", "session"):
+        raise pytest.UsageError(f"composer_scope = {scope!r}: use module or session")
+    return "session" if scope == "session" else "module"
 
 
 def _marker(request: pytest.FixtureRequest) -> pytest.Mark | None:
@@ -69,7 +79,7 @@ def _ini_dir(config: pytest.Config) -> Path:
     return Path(config.inipath).parent if config.inipath else Path(config.rootpath)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_scope)
 def compose_file(request: pytest.FixtureRequest) -> list[str] | None:
     """The project's files: the module's `composer` marker, else the `composer_files` ini option, else None
     (found as the CLI finds it, from the current directory). Override it to choose files in code."""
@@ -101,9 +111,10 @@ def _reap_once(host: str | None) -> None:
         logging.getLogger(__name__).warning("removed stacks left by killed runs: %s", ", ".join(removed))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_scope)
 def compose_project(request: pytest.FixtureRequest, compose_file: list[str] | None) -> Iterator[Project]:
-    """The project, up (waiting for healthchecks) for the module's tests, then `down -v`."""
+    """The project, up (waiting for healthchecks) for the module's tests (or the session's, with
+    `composer_scope = session`), then `down -v`."""
     from composer.api import Project
 
     config = request.config
@@ -130,7 +141,7 @@ def compose_project(request: pytest.FixtureRequest, compose_file: list[str] | No
         del request.node.stash[_PROJECT]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=_scope)
 def compose_service_url(compose_project: Project) -> Callable[..., str]:
     """`compose_service_url(service, port, scheme="http", path="")` -> the URL of a published port."""
 
@@ -145,10 +156,10 @@ def _projects(item: pytest.Item) -> list[Project]:
 
     funcargs: dict[str, Any] = getattr(item, "funcargs", {}) or {}
     found: list[Project] = []
-    module = item.getparent(pytest.Module)
     candidates = list(funcargs.values())
-    if module is not None and _PROJECT in module.stash:
-        candidates.append(module.stash[_PROJECT])
+    for node in (item.getparent(pytest.Module), item.session):  # module or session scope
+        if node is not None and _PROJECT in node.stash:
+            candidates.append(node.stash[_PROJECT])
     for value in candidates:
         if isinstance(value, Project) and all(value is not p for p in found):
             found.append(value)

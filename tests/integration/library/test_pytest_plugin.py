@@ -177,3 +177,25 @@ def test_the_marker_chooses_files_profiles_and_services_per_module(
     run = _pytest(library_engine, tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def test_session_scope_shares_one_project_between_modules(
+    library_engine: EngineProcess, tmp_path: Path
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\ncomposer_files = one.yaml\ncomposer_scope = session\n")
+    (tmp_path / "one.yaml").write_text(
+        "name: shared\nservices:\n  app:\n"
+        "    image: busybox:latest\n    command: [sleep, '1000']\n    init: true\n"
+    )
+    names = tmp_path / "names"
+    test = (
+        "def test_name(compose_project):\n"
+        f"    open({str(names)!r}, 'a').write(compose_project.name + '\\n')\n"
+    )
+    (tmp_path / "test_one.py").write_text(test)
+    (tmp_path / "test_two.py").write_text(test)
+    run = _pytest(library_engine, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    first, second = names.read_text().split()
+    assert first == second and first.startswith("shared-")
+    assert _containers(library_engine, first) == []
