@@ -60,6 +60,7 @@ def number_of(labels: Mapping[str, str]) -> int:
     except ValueError:
         return 0
 
+
 # composer's own: on the containers of a project brought up by a test session (`composer.reaper`),
 # "<host>/<pid>/<process start time>" of the process that owns it; a dead owner's stack is reaped.
 OWNER = "dev.composer.owner"

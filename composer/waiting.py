@@ -16,6 +16,7 @@ from composer.wakeups import Wakeups
 if TYPE_CHECKING:
     from composer.session import Session
 
+
 def container_ready(name: str, state: dict[str, object]) -> bool:
     """True when ready, False to keep waiting; raises when it can no longer become ready."""
     status = state.get("Status")
