@@ -71,7 +71,7 @@ def _target(
     from composer.session import connect, open_session
 
     try:
-        session = open_session(options)
+        session = open_session(options, args["SERVICE"])
     except ConfigError:
         if not options.project_name or args["SERVICE"]:
             raise
@@ -81,9 +81,6 @@ def _target(
         return None, snapshot, frozenset(c.service for c in snapshot.containers), engine
     observed = session.observe()
     if args["SERVICE"]:
-        unknown = [s for s in args["SERVICE"] if s not in session.project.services]
-        if unknown:
-            raise UsageError(f"no such service: {', '.join(unknown)}")
         wanted = set(args["SERVICE"])
         # only those services' containers; shared networks and volumes stay
         observed = Observed(observed.project, tuple(c for c in observed.containers if c.service in wanted))
