@@ -119,12 +119,26 @@ def _ephemeral(loaded: LoadedProject) -> LoadedProject:
 
 
 def _owned(loaded: LoadedProject, owner: str) -> LoadedProject:
-    """Every service's containers labelled with their owner, for `composer.reaper`."""
-    services = {
-        name: replace(svc, labels=MappingProxyType({**svc.labels, L.OWNER: owner}))
-        for name, svc in loaded.project.services.items()
-    }
-    return replace(loaded, project=replace(loaded.project, services=MappingProxyType(services)))
+    """Every container, network and volume the project creates labelled with its owner, for
+    `composer.reaper` (a run killed half-way leaves some of them only)."""
+
+    def label(things: Mapping[str, Any], *, resources: bool) -> MappingProxyType[str, Any]:
+        return MappingProxyType(
+            {
+                key: thing
+                if resources and thing.external
+                else replace(thing, labels=MappingProxyType({**thing.labels, L.OWNER: owner}))
+                for key, thing in things.items()
+            }
+        )
+
+    project = replace(
+        loaded.project,
+        services=label(loaded.project.services, resources=False),
+        networks=label(loaded.project.networks, resources=True),
+        volumes=label(loaded.project.volumes, resources=True),
+    )
+    return replace(loaded, project=project)
 
 
 class Project:

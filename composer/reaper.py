@@ -1,10 +1,11 @@
 """Stacks left behind by a killed test run, found and removed without a helper container.
 
 A project brought up for a test (the pytest plugin, `Project.load(..., reap_orphaned=True)`) labels its
-containers with its owner: host name, pid and the process's start time (so a reused pid is not mistaken
-for the owner). At the next start, every project whose owner on this host is gone is taken down with its
-volumes, as `down -v --remove-orphans -p NAME` would. (testcontainers does this with its Ryuk container,
-which watches a socket; here the label is the record and the next run is the watcher.)
+containers, networks and volumes with their owner: host name, pid and the process's start time (so a
+reused pid is not mistaken for the owner). At the next start, every project whose owner on this host is
+gone is taken down with its volumes, as `down -v --remove-orphans -p NAME` would. (testcontainers does
+this with its Ryuk container, which watches a socket; here the label is the record and the next run is the
+watcher.)
 """
 
 from __future__ import annotations
@@ -49,8 +50,13 @@ def is_orphaned(owner: str) -> bool:
 def orphaned_projects(engine: Engine) -> list[str]:
     from composer.client import engine_errors
 
-    with engine_errors("listing the containers of test projects"):
-        items = engine.reader.containers(all=True, filters={"label": [L.OWNER]})
+    owned = {"label": [L.OWNER]}
+    with engine_errors("listing the objects of test projects"):
+        items = [
+            *engine.reader.containers(all=True, filters=owned),
+            *(engine.reader.networks(filters=owned) or []),
+            *(engine.reader.volumes(filters=owned).get("Volumes") or []),
+        ]
     owners: dict[str, str] = {}
     for item in items:
         labels = item.get("Labels") or {}

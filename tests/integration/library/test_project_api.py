@@ -140,3 +140,29 @@ def test_watch_syncs_edits_and_down_stops_it(engine_env: EngineProcess, tmp_path
     assert watcher._observer is None  # down() stopped the watch
     with pytest.raises(ComposerError, match="nothing to watch"):
         Project.load(WEBAPP).watch()
+
+
+def test_reap_removes_networks_and_volumes_of_a_dead_owner_only(engine_env: EngineProcess) -> None:
+    """A run killed before any container existed leaves only a network or a volume: they carry the
+    owner label too, and only a dead owner's objects go."""
+    import socket
+    import subprocess
+    import sys
+
+    from composer.api import reap_orphaned
+    from composer.reaper import owner_label
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    dead = f"{socket.gethostname()}/{gone.pid}/1"
+    for project, owner in (("orphan-x", dead), ("alive-y", owner_label())):
+        labels = {L.PROJECT: project, L.OWNER: owner}
+        engine_env.json("POST", "/networks/create", {"Name": f"{project}_default", "Labels": labels})
+        engine_env.json("POST", "/volumes/create", {"Name": f"{project}_data", "Labels": labels})
+    try:
+        assert reap_orphaned() == ["orphan-x"]
+        assert _project_objects(engine_env, "orphan-x") == []
+        assert sorted(_project_objects(engine_env, "alive-y")) == ["alive-y_data", "alive-y_default"]
+    finally:
+        engine_env.request("DELETE", "/networks/alive-y_default")
+        engine_env.request("DELETE", "/volumes/alive-y_data")
