@@ -1,19 +1,4 @@
-"""composer as a Python library: load a project, bring it up, look at it, take it down.
-
-    from composer import Project
-
-    with Project.load("examples/webapp", ephemeral_ports=True) as project:   # up(wait=True) ... down()
-        url = project.service_url("web", 80)                               # "http://127.0.0.1:32771"
-        code, output = project.exec("kv", ["sh", "-c", "echo PING | nc -w1 127.0.0.1 6379"])
-
-It is the CLI's machinery without the CLI's text: the same loader, reconciler, executor and engine
-selection (`host`, else DOCKER_HOST, else the embedded engine, started when needed). Failures raise the
-exceptions the CLI prints (`composer.errors.ComposerError` and its kinds), with the same messages.
-
-Parallel use: a project gets a unique name (the file's name plus a random suffix) unless one is given,
-and `ephemeral_ports=True` lets the engine choose every published host port, so two test processes
-bringing up the same file never collide on names or ports.
-"""
+"""`Project`: a loaded Compose project bound to an engine (see the package docstring)."""
 
 from __future__ import annotations
 
@@ -24,16 +9,17 @@ import queue
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
+from composer.api import isolation
+from composer.api.results import Container, ExecResult, LogLine, PortBinding, PublishedPort
 from composer.client import engine_errors
-from composer.errors import ComposerError, ConfigError
+from composer.errors import ComposerError
 from composer.options import GlobalOptions, UsageError
-from composer.readiness import WaitTimeout
 
 if TYPE_CHECKING:
     from composer.loader.pipeline import LoadedProject
@@ -41,64 +27,8 @@ if TYPE_CHECKING:
     from composer.session import Session
     from composer.watch.watcher import Watcher
 
-__all__ = [
-    "ComposerError",
-    "ConfigError",
-    "Container",
-    "ExecResult",
-    "LogLine",
-    "PortBinding",
-    "Project",
-    "PublishedPort",
-    "UsageError",
-    "WaitTimeout",
-]
 
 log = logging.getLogger(__name__)
-
-
-class PortBinding(NamedTuple):
-    """Where a container port is reachable from this host."""
-
-    host: str
-    port: int
-
-
-class ExecResult(NamedTuple):
-    exit_code: int
-    output: str  # stdout and stderr interleaved, as the engine recorded them
-
-
-@dataclass(frozen=True)
-class PublishedPort:
-    private_port: int
-    protocol: str
-    host_ip: str | None  # None: not published
-    host_port: int | None
-
-
-@dataclass(frozen=True)
-class Container:
-    id: str
-    name: str
-    service: str
-    number: int
-    state: str  # created, running, paused, restarting, exited, dead
-    health: str | None  # healthy, unhealthy, starting; None without a healthcheck
-    exit_code: int | None  # when exited
-    oneoff: bool
-    ports: tuple[PublishedPort, ...] = ()
-
-    @property
-    def running(self) -> bool:
-        return self.state in ("running", "restarting", "paused")
-
-
-@dataclass(frozen=True)
-class LogLine:
-    service: str
-    container: str  # the container's name
-    text: str  # without the trailing newline
 
 
 def _reachable(host_ip: str | None) -> str:
@@ -106,39 +36,6 @@ def _reachable(host_ip: str | None) -> str:
     if not host_ip or host_ip in ("0.0.0.0", "::"):
         return "127.0.0.1"
     return host_ip
-
-
-def _ephemeral(loaded: LoadedProject) -> LoadedProject:
-    """Every published port on an engine-chosen host port (`"8080:80"` becomes `"80"`); ranges too."""
-    services = {
-        name: replace(svc, ports=tuple(replace(p, published=None) for p in svc.ports))
-        for name, svc in loaded.project.services.items()
-    }
-    project = replace(loaded.project, services=MappingProxyType(services))
-    return replace(loaded, project=project)
-
-
-def _owned(loaded: LoadedProject, owner: str) -> LoadedProject:
-    """Every container, network and volume the project creates labelled with its owner, for
-    `composer.reaper` (a run killed half-way leaves some of them only)."""
-
-    def label(things: Mapping[str, Any], *, resources: bool) -> MappingProxyType[str, Any]:
-        return MappingProxyType(
-            {
-                key: thing
-                if resources and thing.external
-                else replace(thing, labels=MappingProxyType({**thing.labels, L.OWNER: owner}))
-                for key, thing in things.items()
-            }
-        )
-
-    project = replace(
-        loaded.project,
-        services=label(loaded.project.services, resources=False),
-        networks=label(loaded.project.networks, resources=True),
-        volumes=label(loaded.project.volumes, resources=True),
-    )
-    return replace(loaded, project=project)
 
 
 class Project:
@@ -205,12 +102,12 @@ class Project:
             options = replace(options, project_name=f"{base}-{tag}{secrets.token_hex(4)}")
         adjustments = []
         if ephemeral_ports:
-            adjustments.append(_ephemeral)
+            adjustments.append(isolation.ephemeral_ports)
         if reap_orphaned:
             from composer.reaper import owner_label
 
             owner = owner_label()
-            adjustments.append(lambda loaded: _owned(loaded, owner))
+            adjustments.append(lambda loaded: isolation.owned_by(loaded, owner))
 
         def adjust(loaded: LoadedProject) -> LoadedProject:
             for step in adjustments:
@@ -581,16 +478,3 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({self.name!r}, services={list(self.services)!r})"
-
-
-def reap_orphaned(host: str | None = None, env: Mapping[str, str] | None = None) -> list[str]:
-    """Take down the stacks of dead owners (see `composer.reaper`) on the engine `host` (as Project.load
-    selects it); returns the names of the projects removed."""
-    from composer.reaper import reap
-    from composer.session import connect
-
-    engine = connect(GlobalOptions(host=host, environ={**os.environ, **(env or {})}))
-    try:
-        return reap(engine)
-    finally:
-        engine.close()
