@@ -46,7 +46,11 @@ def bring_up(
     from composer.presenter import warn
 
     project = session.project
-    options = replace(options, known_services=options.known_services or session.known_services)
+    options = replace(
+        options,
+        known_services=options.known_services or session.known_services,
+        injected=options.injected or session.injected_digests,
+    )
     options = _update_order(options, session)
     observed = session.observe()
     plan = reconcile(project, observed, options)

@@ -10,13 +10,17 @@ one clear `ComposerError` line.
     with engine_errors("web"):
         engine.api.start(container_id)
 
-Host choice (`composer.session.connect`): `-H` wins, then DOCKER_HOST, then the embedded socket
-(`composer.embedded.places`). Only for the embedded default do we start a daemon when nobody answers.
+Host choice (`composer.session.connect`), as the docker CLI's: `--context` (an error together with `-H`),
+then `-H`, then DOCKER_HOST, then DOCKER_CONTEXT or config.json's currentContext
+(`composer.dockercli.contexts`: host and TLS material), then the "default" context: the embedded socket
+(`composer.embedded.places`). Only for the embedded engine do we start a daemon when nobody answers, and we
+say so in one line on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import logging
 import sys
@@ -97,7 +101,7 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         if env_kwargs.get("tls"):
             kwargs["tls"] = env_kwargs["tls"]
     try:
-        return docker.APIClient(
+        api = _client_class()(
             base_url=host,
             version=environ.get("DOCKER_API_VERSION") or "auto",
             timeout=timeout,
@@ -107,6 +111,32 @@ def make_api(host: str, environ: Mapping[str, str], *, timeout: int = TIMEOUT) -
         )
     except docker.errors.DockerException as exc:
         raise EngineUnreachable(f"cannot connect to the engine at {host}: {_short(exc)}") from None
+    # Registry credentials (auths, credsStore, credHelpers) from the docker CLI's config.json of *this*
+    # environment: docker-py read os.environ's; the plugin's --config or a test may name another one.
+    from composer.dockercli.config import config_file
+
+    if (path := config_file(environ)).is_file():
+        api.reload_config(str(path))
+    return api
+
+
+@functools.cache
+def _client_class() -> type[docker.APIClient]:
+    import docker
+
+    class APIClient(docker.APIClient):  # type: ignore[misc]  # docker-py has no type information
+        """DOCKER_CERT_PATH's ca.pem is the one trust root for the engine, as with the docker CLI: plain
+        requests would let REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace it on every request."""
+
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> Any:
+            out = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            if isinstance(self.verify, str):
+                out["verify"] = self.verify
+            return out
+
+    return APIClient
 
 
 def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:

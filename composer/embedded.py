@@ -76,11 +76,14 @@ def start_embedded_engine(*, announce: bool, environ: Mapping[str, str] | None =
     if ping(where.host, env):
         return where
     if os.geteuid() != 0:
-        raise ComposerError(
-            f"no engine answers at {where.host} and starting the embedded engine needs root",
-            hint="run as root, or point -H/DOCKER_HOST at a running engine",
+        raise ComposerError(  # in the words of the engine's own preflight (engine/preflight.py)
+            f"no engine answers at {where.host}; cannot run containers: the engine needs root "
+            "(namespaces, mounts, cgroups, bridges)",
+            hint="run it as root, e.g. `sudo composer engine start`, or point -H/DOCKER_HOST/--context "
+            "at a running engine",
         )
     where.exec_root.mkdir(parents=True, exist_ok=True)
+    log_start = where.log_path.stat().st_size if where.log_path.exists() else 0
     argv = [
         sys.executable,
         "-m",
@@ -99,6 +102,9 @@ def start_embedded_engine(*, announce: bool, environ: Mapping[str, str] | None =
     deadline = time.monotonic() + START_TIMEOUT
     while not ping(where.host, env, timeout=1):
         if proc.poll() is not None:
+            said = _engine_said(where.log_path, log_start)
+            if said:  # the daemon's own one-line reasons (e.g. what this host lacks, with the fix)
+                raise ComposerError("; ".join(said), hint=f"log: {where.log_path}")
             raise ComposerError(
                 f"the embedded engine exited with status {proc.returncode}", hint=f"see {where.log_path}"
             )
@@ -112,6 +118,18 @@ def start_embedded_engine(*, announce: bool, environ: Mapping[str, str] | None =
         error_line(f"Started the embedded engine at {where.host} (log: {where.log_path})")
     seed_busybox(where.host, env)
     return where
+
+
+def _engine_said(log_path: Path, offset: int) -> list[str]:
+    """The `composer-engine: ...` lines the daemon wrote to its log since `offset` (its exit reasons)."""
+    try:
+        with log_path.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return []
+    prefix = "composer-engine: "
+    return [line[len(prefix):] for line in text.splitlines() if line.startswith(prefix)]
 
 
 def stop_embedded_engine(environ: Mapping[str, str] | None = None, timeout: float = 20.0) -> bool:

@@ -51,3 +51,4 @@ class ConfigError(ComposerError):
         self.location = location
         self.key_path = key_path
         self.detail = message
+        self.warnings: tuple[str, ...] = ()  # the loader's warnings before it failed

@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from composer import filerefs
 from composer import labels as L
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
 from composer.model import Project, service_config_hash
-from composer.netplan import network_hash
+from composer.netplan import network_hash, volume_hash
 from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
 from composer.reference import parse_image_ref
@@ -53,6 +54,7 @@ class Context:
     # with one long /stop call: a second Ctrl-C's kill must not queue behind an engine's stop
     signal_stops: bool = False
     _images: dict[str, str] = field(default_factory=dict)
+    _api_version: tuple[int, ...] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -93,11 +95,17 @@ def _run(op: Operation, ctx: Context) -> None:
     try:
         _HANDLERS[op.kind](op, ctx)
     except ComposerError as exc:
-        ctx.progress.event(op.progress_noun, op.target, "Error", "")
+        if op.kind is Kind.PULL_IMAGE:  # the pull's line is the service's (see _pull)
+            from composer.progress import ERROR
+
+            ctx.progress.emit(op.service or op.target, text="Error", status=exc.message, state=ERROR)
+        else:
+            ctx.progress.event(op.progress_noun, op.target, "Error", "")
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
-        msg = exc.message if exc.message.startswith("service ") else what + exc.message
+        bare = exc.message.startswith("service ") or isinstance(exc, filerefs.FileRefError)
+        msg = exc.message if bare else what + exc.message
         raise ExecuteError(msg, exc.hint) from exc
 
 
@@ -139,7 +147,13 @@ def _create_volume(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.key is not None
     vol = ctx.project.volumes[op.key]
     ctx.progress.event("Volume", vol.name, "Creating")
-    labels = {**vol.labels, L.PROJECT: ctx.project.name, L.VOLUME: op.key, L.VERSION: L.COMPOSE_VERSION}
+    labels = {
+        **vol.labels,
+        L.CONFIG_HASH: volume_hash(vol),  # as Compose labels it (it compares it before using the volume)
+        L.PROJECT: ctx.project.name,
+        L.VOLUME: op.key,
+        L.VERSION: L.COMPOSE_VERSION,
+    }
     with engine_errors(f"creating volume {vol.name}"):
         ctx.api.create_volume(
             vol.name, driver=vol.driver or "local", driver_opts=dict(vol.driver_opts), labels=labels
@@ -155,19 +169,23 @@ def _stream_errors(stream: Any, doing: str) -> None:
 
 
 def _pull(op: Operation, ctx: Context) -> None:
-    ctx.progress.event("Image", op.target, "Pulling")
+    from composer.image_ops import drain, pull_reporter
+    from composer.progress import DONE
+
+    name = op.service or op.target  # Compose names a pull by the service that needs the image
+    ctx.progress.emit(name, text="Pulling")
     ref = parse_image_ref(op.target)
     with engine_errors(f"pulling image {op.target}"):
         stream = ctx.api.pull(ref.repository, tag=ref.tag_or_digest, stream=True, decode=True)
-        _stream_errors(stream, f"pulling {op.target}")
-    ctx.progress.event("Image", op.target, "Pulled")
+        drain(stream, f"pulling {op.target}", None, pull_reporter(ctx.progress, name))
+    ctx.progress.emit(name, text="Pulled", state=DONE)
 
 
 def _build(op: Operation, ctx: Context) -> None:
     assert ctx.project is not None and op.service is not None
     svc = ctx.project.services[op.service]
     assert svc.build is not None
-    ctx.progress.event("Image", op.target, "Building")
+    ctx.progress.event("Service", op.service, "Building")  # Compose's words: the service builds
     with engine_errors(f"building image {op.target}"):
         stream = ctx.api.build(
             path=svc.build.context,
@@ -180,7 +198,8 @@ def _build(op: Operation, ctx: Context) -> None:
             labels=dict(svc.build.other.get("labels") or {}) or None,
         )
         _stream_errors(stream, f"building {op.target}")
-    ctx.progress.event("Image", op.target, "Built")
+    ctx.progress.event("Service", op.service, "Built")
+    ctx.progress.emit(op.service, status="Built", state="done")  # and the service's image is built
 
 
 def _image_id(ctx: Context, ref: str) -> str:
@@ -235,16 +254,68 @@ def create_as(op: Operation, ctx: Context, name: str) -> str:
             else None
         ),
     )
+    for message in filerefs.warnings(ctx.project, svc):
+        ctx.progress.note(f"WARNING: {message}")
+    later = endpoints_connected_after_create(_api_version(ctx), body)
     with engine_errors(f"creating container {op.target}"):
         reply = ctx.api.create_container_from_config(body, name=name)
+        for network, endpoint in later.items():
+            connect(ctx.api, network, str(reply["Id"]), endpoint)
     with ctx._lock:
         ctx.container_ids[name] = str(reply["Id"])
     ctx.progress.event("Container", op.target, "Recreated" if op.recreate else "Created")
     return str(reply["Id"])
 
 
+def _api_version(ctx: Context) -> tuple[int, ...]:
+    with ctx._lock:
+        if ctx._api_version is None:
+            ctx._api_version = api_version(ctx.api)
+        return ctx._api_version
+
+
+def api_version(api: Any) -> tuple[int, ...]:
+    """The engine's API version, (1, 41) for dockerd 20.10."""
+    reply = api.get("/version") if hasattr(api, "put_archive_owned") else api.version()
+    text = str((reply or {}).get("ApiVersion") or "0")
+    return tuple(int(p) for p in text.split(".") if p.isdigit())
+
+
+def endpoints_connected_after_create(version: tuple[int, ...], body: dict[str, Any]) -> dict[str, Any]:
+    """Engines before API 1.44 (dockerd 20.10 is 1.41) take one network at create: as Compose does, the
+    container is created on the first and connected to the others before it starts. Takes those others out
+    of `body` and returns them (network -> EndpointConfig)."""
+    endpoints = (body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {}
+    if len(endpoints) < 2 or version >= (1, 44):
+        return {}
+    primary = body["HostConfig"].get("NetworkMode")
+    first = primary if primary in endpoints else next(iter(endpoints))
+    body["NetworkingConfig"] = {"EndpointsConfig": {first: endpoints[first]}}
+    return {name: endpoint for name, endpoint in endpoints.items() if name != first}
+
+
+def connect(api: Any, network: str, container_id: str, endpoint: dict[str, Any]) -> None:
+    if hasattr(api, "put_archive_owned"):  # composer.lite.Client
+        body = {"Container": container_id, "EndpointConfig": endpoint}
+        api.request("POST", f"/networks/{network}/connect", body=body)
+        return
+    ipam = endpoint.get("IPAMConfig") or {}
+    api.connect_container_to_network(
+        container_id,
+        network,
+        aliases=endpoint.get("Aliases"),
+        ipv4_address=ipam.get("IPv4Address"),
+        ipv6_address=ipam.get("IPv6Address"),
+    )
+
+
 def _start(op: Operation, ctx: Context) -> None:
     cid = op.container_id or ctx.container_ids.get(op.target) or op.target
+    if ctx.project is not None and op.service is not None and op.service in ctx.project.services:
+        # secrets/configs from environment or content are written in before every start (as Compose)
+        files = filerefs.injected_files(ctx.project, ctx.project.services[op.service], ctx.meta.environment)
+        with engine_errors(f"copying secrets and configs into container {op.target}"):
+            filerefs.write_into(ctx.api, cid, files)
     ctx.progress.event("Container", op.target, "Starting")
     with engine_errors(f"starting container {op.target}"):
         ctx.api.start(cid)

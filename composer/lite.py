@@ -89,10 +89,14 @@ class Client:
         raw_reply: bool = False,
     ) -> Any:
         query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v is not None})
-        data = json.dumps(body).encode() if body is not None else None
         headers = {"Host": "docker"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        if isinstance(body, bytes):  # a tar archive
+            data: bytes | None = body
+            headers["Content-Type"] = "application/x-tar"
+        else:
+            data = json.dumps(body).encode() if body is not None else None
+            if data is not None:
+                headers["Content-Type"] = "application/json"
         conn = self._conn(self._timeout + extra_timeout)
         try:
             conn.request(method, path + (f"?{query}" if query else ""), body=data, headers=headers)
@@ -192,6 +196,11 @@ class Client:
         self, config: Mapping[str, Any], name: str | None = None
     ) -> dict[str, Any]:
         return dict(self.request("POST", "/containers/create", {"name": name}, body=dict(config)) or {})
+
+    def put_archive_owned(self, container: str, path: str, data: bytes, copy_uid_gid: bool) -> None:
+        """PUT /containers/{id}/archive; copy_uid_gid keeps the archive's owners (`docker cp -a`)."""
+        params = {"path": path, "copyUIDGID": "true" if copy_uid_gid else None}
+        self.request("PUT", f"/containers/{_q(container)}/archive", params, body=data, raw_reply=True)
 
     def start(self, container: str) -> None:
         self.request("POST", f"/containers/{_q(container)}/start")

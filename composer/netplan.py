@@ -2,26 +2,38 @@
 and has a network's configuration changed since it was created (then it is removed and created again,
 as Compose v2 does, and every container attached to it is recreated).
 
-A network composer creates carries the config hash label (network_hash) of its configuration; a network
-without one (made by an older composer) is never taken as changed.
+A network composer creates carries Compose's config hash label (network_hash) of its configuration; a
+network without one is never taken as changed (as Compose does).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 
 from composer import labels as L
-from composer.model import Project, Service, thaw
-from composer.model.project import Resource
+from composer.canonical.order import order_struct, strip_extensions
+from composer.model import Project, Service
+from composer.model.project import Resource, go_json
 from composer.observe import Observed, ObservedContainer
 
 
 def network_hash(net: Resource) -> str:
-    """A digest of what the engine is asked to create (driver, options, IPAM, labels ...), not the name."""
-    body = {"driver": net.driver or "bridge", "labels": dict(net.labels), "other": thaw(net.other)}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    """Compose's `com.docker.compose.config-hash` of a network: the SHA-256 of the network as the
+    reference's JSON prints it (`config --format json`, no x-* keys). The same value on both tools' networks
+    is what lets each take the other's network as current."""
+    return _digest(strip_extensions(net.to_dict("network"), "network"))
+
+
+def volume_hash(vol: Resource) -> str:
+    """Compose's config hash of a volume: as its JSON prints it, with the driver defaulting to local."""
+    body = vol.to_dict("volume")
+    body.setdefault("driver", "local")
+    return _digest(strip_extensions(order_struct(body, "volume"), "volume"))
+
+
+def _digest(body: object) -> str:
+    return hashlib.sha256(go_json(body).encode("utf-8")).hexdigest()
 
 
 def changed_networks(project: Project, observed: Observed, keys: Iterable[str]) -> dict[str, str]:

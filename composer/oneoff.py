@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ def prepare(session: Session, service: str, oneoff: OneOff) -> None:
         remove_orphans=oneoff.remove_orphans,
         build="always" if oneoff.build else "auto",
         known_services=session.known_services,
+        injected=session.injected_digests,
     )
     plan = reconcile(session.project, observed, upopts)
     mine = (Kind.CREATE_CONTAINER, Kind.START_CONTAINER, Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER)
@@ -138,6 +139,37 @@ def container_body(session: Session, service: str, oneoff: OneOff) -> dict[str, 
         AttachStderr=attached,
     )
     return body
+
+
+def create(
+    session: Session, service: str, name: str, body: dict[str, Any], *, warn: Callable[[str], None]
+) -> str:
+    """Create the one-off container (and connect the networks an older engine takes only after create);
+    the service's secret/config warnings go to `warn`. Returns its id."""
+    from composer import filerefs
+    from composer.client import engine_errors
+    from composer.execute import api_version, connect, endpoints_connected_after_create
+
+    api = session.engine.api
+    for message in filerefs.warnings(session.project, session.project.services[service]):
+        warn(message)
+    with engine_errors(f"creating container {name}"):
+        later = endpoints_connected_after_create(api_version(api), body)
+        cid = str(api.create_container_from_config(body, name=name)["Id"])
+        for network, endpoint in later.items():
+            connect(api, network, cid, endpoint)
+    return cid
+
+
+def inject(session: Session, service: str, name: str, cid: str) -> None:
+    """Write the service's secrets and configs into the created container, before it starts."""
+    from composer import filerefs
+    from composer.client import engine_errors
+
+    svc = session.project.services[service]
+    files = filerefs.injected_files(session.project, svc, session.loaded.environment)
+    with engine_errors(f"copying secrets and configs into container {name}"):
+        filerefs.write_into(session.engine.api, cid, files)
 
 
 def _publish(body: dict[str, Any], host: dict[str, Any], spec: str) -> None:

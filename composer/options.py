@@ -22,6 +22,7 @@ class GlobalOptions:
     ansi: str = "auto"
     progress: str = "auto"  # auto, tty, plain, json, quiet; up/create/down's own --progress wins
     host: str | None = None
+    context: str | None = None  # --context: a docker context by name (with -H it is an error)
     debug: bool = False
     dry_run: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)

@@ -14,6 +14,7 @@ from composer import rollout
 from composer.buildcontext import BUILD_CONTEXT_LABEL, changed_files
 from composer.diff import changed_fields
 from composer.errors import ComposerError
+from composer.filerefs import INJECTED_HASH_LABEL
 from composer.graph import project_edges, start_levels, with_dependencies
 from composer.model import Project, Service, service_config_hash
 from composer.netplan import attached, changed_networks, network_change
@@ -43,6 +44,7 @@ class UpOptions:
     images_ready: bool = False  # images were pulled/built already: plan no image operations
     timeout: int | None = None
     known_services: frozenset[str] = frozenset()  # every service of the file, profiles included
+    injected: Mapping[str, str] = field(default_factory=dict)  # service -> filerefs.content_digest
     update_order: str | None = None  # the order of services that set none (COMPOSER_UPDATE_ORDER)
     shared_ports: bool = False  # the engine holds a published port for old and new at once (rollout)
 
@@ -228,6 +230,12 @@ def _converge_service(
         rebuilt = changed_files(c.labels.get(BUILD_CONTEXT_LABEL), observed.contexts.get(name))
         if reason is None and rebuilt and not options.no_recreate and options.build != "never":
             reason = f"rebuild: {_files(rebuilt)} changed"
+        if (
+            reason is None
+            and not options.no_recreate
+            and _injected_changed(c, options.injected.get(name, ""))
+        ):
+            reason = "secret or config content changed"
         if reason is None and restarted_by:
             reason = f"dependency {restarted_by[0]} recreated"
         if reason is not None and start_first and c.running and not options.no_start:
@@ -335,6 +343,13 @@ def _context_changes(observed: Observed, service: str) -> list[str]:
         if changed:
             return changed
     return []
+
+
+def _injected_changed(c: ObservedContainer, wanted: str) -> bool:
+    """The environment/content of a secret or config written into the container changed. A container
+    without the label (made by Compose, which does not record it) is taken as current."""
+    recorded = c.labels.get(INJECTED_HASH_LABEL)
+    return bool(wanted) and recorded is not None and recorded != wanted
 
 
 def _files(paths: list[str]) -> str:

@@ -33,31 +33,48 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def resolve_host(option: str | None, environ: Mapping[str, str]) -> tuple[str, bool]:
+def resolve_host(
+    option: str | None, environ: Mapping[str, str], context: str | None = None
+) -> tuple[str, bool]:
     """(host, is_embedded_default)."""
-    if option:
-        return option, False
-    env = environ.get("DOCKER_HOST", "").strip()
-    if env:
-        return env, False
+    host, embedded, _ = resolve_endpoint(option, context, environ)
+    return host, embedded
+
+
+def resolve_endpoint(
+    option: str | None, context: str | None, environ: Mapping[str, str]
+) -> tuple[str, bool, Mapping[str, str]]:
+    """(host, is_embedded_default, environ with the selected context's TLS settings)."""
+    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
+        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
+    from composer.dockercli import contexts
+
+    name = contexts.selected_name(context, option, environ)
+    if name is None:
+        return option or environ["DOCKER_HOST"].strip(), False, environ
     from composer.embedded import places
 
-    return places(environ).host, True
+    embedded = places(environ).host
+    if name != contexts.DEFAULT:
+        endpoint = contexts.read(name, environ)  # `composer engine context` names the embedded one
+        return endpoint.host, endpoint.host == embedded, {**environ, **endpoint.tls_environ()}
+    return embedded, True, environ
 
 
 def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: bool = False) -> Engine:
     """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded = resolve_host(options.host, options.environ)
-    if embedded and start_embedded and not ping(host, options.environ):
+    host, embedded, environ = resolve_endpoint(options.host, options.context, options.environ)
+    if embedded and start_embedded and not ping(host, environ):
         from composer.embedded import start_embedded_engine
 
-        start_embedded_engine(announce=True, environ=options.environ)
-    elif not embedded and not ping(host, options.environ, timeout=5):
+        start_embedded_engine(announce=True, environ=environ)
+    elif not embedded and not ping(host, environ, timeout=5):
         raise EngineUnreachable(
-            f"cannot connect to the engine at {host}", hint="is it running? check -H / DOCKER_HOST"
+            f"cannot connect to the engine at {host}",
+            hint="is it running? check -H / DOCKER_HOST / --context",
         )
     log.debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=options.environ, streaming=streaming)
+    return Engine(host=host, embedded=embedded, environ=environ, streaming=streaming)
 
 
 @contextlib.contextmanager
@@ -86,27 +103,34 @@ def load(
     interpolate: bool = True,
     warn: Callable[[str], None] | None = _print_warning,
 ) -> LoadedProject:
-    """Load and validate the project; each warning goes to `warn` once (stderr by default), errors raise
-    ConfigError."""
+    """Load and validate the project; each warning goes to `warn` once (stderr by default; also those
+    found before a failure, as the reference prints them), errors raise ConfigError."""
+    from composer.errors import ConfigError
     from composer.loader.pipeline import LoadOptions, load_project
 
     environ = dict(options.environ)
     # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
     environ.setdefault("PWD", os.getcwd())
     with paused_gc():
-        loaded = load_project(
-            LoadOptions(
-                files=options.files,
-                project_directory=options.project_directory,
-                project_name=options.project_name,
-                env_files=options.env_files,
-                profiles=options.profiles,
-                interpolate=interpolate,
-                environ=environ,
-                services=tuple(services),
-                working_dir=os.getcwd(),
+        try:
+            loaded = load_project(
+                LoadOptions(
+                    files=options.files,
+                    project_directory=options.project_directory,
+                    project_name=options.project_name,
+                    env_files=options.env_files,
+                    profiles=options.profiles,
+                    interpolate=interpolate,
+                    environ=environ,
+                    services=tuple(services),
+                    working_dir=os.getcwd(),
+                )
             )
-        )
+        except ConfigError as exc:
+            if warn is not None:
+                for message in exc.warnings:
+                    warn(message)
+            raise
     if warn is not None:
         for message in loaded.warnings:
             warn(message)
@@ -141,7 +165,19 @@ class Session:
 
     @property
     def meta(self) -> ProjectMeta:
-        return ProjectMeta(working_dir=self.loaded.working_dir, config_files=self.loaded.config_files)
+        return ProjectMeta(
+            working_dir=self.loaded.working_dir,
+            config_files=self.loaded.config_files,
+            environment=self.loaded.environment,
+        )
+
+    @property
+    def injected_digests(self) -> dict[str, str]:
+        """service -> digest of the secret/config contents written into its containers (filerefs)."""
+        from composer.filerefs import content_digest
+
+        env = self.loaded.environment
+        return {n: d for n, s in self.project.services.items() if (d := content_digest(self.project, s, env))}
 
     def reloaded(self) -> Session:
         """The same selection loaded again from the files (watch re-applies an edited project file)."""
@@ -208,11 +244,13 @@ def open_session(
     options: GlobalOptions,
     services: Sequence[str] = (),
     *,
+    load_only: Sequence[str] = (),
     streaming: bool = False,
     warn: Callable[[str], None] | None = _print_warning,
 ) -> Session:
     """Load the project, check the named services, connect to the engine (starting the embedded one when
-    it is the target); `streaming` for commands whose calls block for long."""
-    loaded = load(options, warn=warn)
+    it is the target); `load_only`: load only these services and their dependencies, enabling them
+    whatever their profiles (`run`); `streaming` for commands whose calls block for long."""
+    loaded = load(options, services=load_only, warn=warn)
     _check_services({*loaded.project.services, *loaded.disabled_services}, services)
     return Session(options, loaded, connect(options, streaming=streaming))

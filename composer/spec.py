@@ -8,9 +8,10 @@ seccomp profile named in `security_opt` is a file whose JSON goes into the body,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from composer import filerefs
 from composer import labels as L
 from composer.graph import SERVICE_PREFIX
 from composer.model import Healthcheck, Mount, Project, Service
@@ -26,6 +27,8 @@ class ProjectMeta:
     working_dir: str
     config_files: tuple[str, ...] = ()
     environment_files: tuple[str, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """The interpolation environment: where `environment:` secrets and configs take their content."""
 
 
 def image_ref(project: Project, service: Service) -> str:
@@ -61,6 +64,9 @@ def container_labels(
         out[L.IMAGE] = image_id
     if meta.environment_files:
         out[L.ENVIRONMENT_FILE] = ",".join(meta.environment_files)
+    injected = filerefs.content_digest(project, service, meta.environment)
+    if injected:
+        out[filerefs.INJECTED_HASH_LABEL] = injected
     return out
 
 
@@ -173,6 +179,7 @@ def container_config(
             binds.append(bind)
         if mount:
             mounts.append(mount)
+    mounts += filerefs.mounts(project, service)
     host: dict[str, Any] = {
         "Binds": binds,
         "Mounts": mounts,

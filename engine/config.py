@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,15 @@ _FILE_KEYS = {
     "log-driver",
     "log-opts",
     "log-level",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
+    "group",
+    "userns-remap",
 }
+DEFAULT_GROUP = "composer"  # the socket's group when it exists (dockerd's is "docker")
 
 
 class ConfigError(Exception):
@@ -52,6 +61,10 @@ class DaemonConfig:
     runtimes: dict[str, str] = field(default_factory=dict)  # name -> binary path ("runc" -> /usr/sbin/runc)
     log_driver: str = "json-file"  # the driver of containers that name none
     log_opts: dict[str, str] = field(default_factory=dict)  # that driver's defaults: max-size, max-file
+    tls: TLSConfig | None = None  # tcp listeners speak TLS (with client certificates when .verify)
+    group: str = DEFAULT_GROUP  # group of the unix sockets ("" : root's); the default only when it exists
+    group_explicit: bool = False  # -G/--group or "group" given: a missing group is an error
+    userns_remap: str = ""  # "default" or "user[:group]": container root is that user's subordinate ids
 
     @property
     def pid_path(self) -> Path:
@@ -66,7 +79,7 @@ class DaemonConfig:
         return "fd://" in self.hosts
 
     def tcp_addresses(self) -> list[tuple[str, int]]:
-        """tcp://HOST:PORT listeners: plain HTTP, no TLS, so meant for loopback (as dockerd warns)."""
+        """tcp://HOST:PORT listeners: with TLS when configured, else plain HTTP on loopback only."""
         out = []
         for h in self.hosts:
             if h.startswith("tcp://"):
@@ -84,6 +97,17 @@ class DaemonConfig:
                 return name  # found on PATH, as dockerd knows runc without configuration
             raise ConfigError(f"unknown runtime specified {name}")
         return self.runtimes[name]
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """dockerd's --tls/--tlsverify: the server's certificate and key; with `verify`, clients must present a
+    certificate signed by `ca` (mutual TLS)."""
+
+    cert: Path
+    key: Path
+    ca: Path | None
+    verify: bool
 
 
 class _Parser(argparse.ArgumentParser):
@@ -124,20 +148,42 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="default log driver option (repeatable): max-size=10m, max-file=3",
     )
+    p.add_argument(
+        "-G", "--group", help=f"group of the unix socket (default {DEFAULT_GROUP!r} when it exists)"
+    )
+    p.add_argument(
+        "--userns-remap",
+        metavar="default|USER[:GROUP]",
+        help="run containers in a user namespace mapped to the user's /etc/subuid and /etc/subgid ranges",
+    )
+    p.add_argument("--tls", action="store_true", default=None, help="serve tcp listeners over TLS")
+    p.add_argument(
+        "--tlsverify",
+        action="store_true",
+        default=None,
+        help="TLS, and clients must present a certificate signed by --tlscacert (implies --tls)",
+    )
+    p.add_argument("--tlscacert", help="CA that signs the client certificates (default ~/.docker/ca.pem)")
+    p.add_argument("--tlscert", help="the server's certificate (default ~/.docker/cert.pem)")
+    p.add_argument("--tlskey", help="the server's key (default ~/.docker/key.pem)")
     return p
 
 
-def _check_host(host: str) -> str:
+def _check_host(host: str, tls: TLSConfig | None) -> str:
     if host.startswith("tcp://"):
-        addr, sep, port = host[len("tcp://") :].rpartition(":")
+        rest = host[len("tcp://") :].rstrip("/")
+        if rest and not rest.endswith("]") and ":" not in rest.rsplit("]", 1)[-1]:
+            rest += ":2376" if tls else ":2375"  # dockerd's default ports
+        addr, sep, port = rest.rpartition(":")
         if not sep or not addr or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"invalid host {host!r}: expected tcp://HOST:PORT")
-        if not _loopback(addr.strip("[]")):
+        if not _loopback(addr.strip("[]")) and not (tls and tls.verify):
             raise ConfigError(
-                f"invalid host {host!r}: tcp is served without TLS or authentication, "
-                "so only loopback addresses (127.0.0.1, ::1, localhost) are allowed; use unix://PATH"
+                f"invalid host {host!r}: a tcp listener on a non-loopback address needs --tlsverify "
+                "(TLS with client certificates); without it only loopback addresses (127.0.0.1, ::1, "
+                "localhost) are allowed"
             )
-        return host
+        return "tcp://" + rest
     if host.startswith("fd://"):
         if host != "fd://":
             raise ConfigError(f"invalid host {host!r}: only fd:// (every socket systemd passed) is supported")
@@ -237,8 +283,10 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
     log_driver = str(pick(args.log_driver, "log-driver", "json-file"))
     _check_log_config(log_driver, log_opts)
     pidfile = pick(args.pidfile, "pidfile", None)
+    tls = _tls(args, file)
+    group = pick(args.group, "group", None)
     cfg = DaemonConfig(
-        hosts=tuple(_check_host(h) for h in hosts),
+        hosts=tuple(_check_host(h, tls) for h in hosts),
         data_root=Path(pick(args.data_root, "data-root", DEFAULT_DATA_ROOT)).absolute(),
         exec_root=Path(pick(args.exec_root, "exec-root", DEFAULT_EXEC_ROOT)).absolute(),
         pidfile=Path(pidfile).absolute() if pidfile else None,
@@ -249,6 +297,40 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         runtimes=runtimes,
         log_driver=log_driver,
         log_opts={str(k): str(v) for k, v in log_opts.items()},
+        tls=tls,
+        group=DEFAULT_GROUP if group is None else str(group),
+        group_explicit=group is not None,
+        userns_remap=str(pick(args.userns_remap, "userns-remap", "") or ""),
     )
-    cfg.runtime_binary()  # validates the default runtime name
+    if cfg.runtime_binary() is None and cfg.userns_remap:  # (also validates the default runtime's name)
+        raise ConfigError(
+            "--userns-remap needs an OCI runtime binary (--default-runtime runc): the built-in runtime "
+            "makes no user namespaces yet"
+        )
     return cfg
+
+
+def _tls(args: argparse.Namespace, file: dict[str, Any]) -> TLSConfig | None:
+    """dockerd's rules: --tlsverify implies --tls; the files default to DOCKER_CERT_PATH or ~/.docker."""
+    verify = bool(args.tlsverify if args.tlsverify is not None else file.get("tlsverify", False))
+    on = verify or bool(args.tls if args.tls is not None else file.get("tls", False))
+    if not on:
+        return None
+    base = Path(os.environ.get("DOCKER_CERT_PATH") or Path.home() / ".docker")
+
+    def path(flag: str | None, key: str, default: str) -> Path:
+        value = flag if flag is not None else file.get(key)
+        return Path(value).expanduser().absolute() if value else base / default
+
+    tls = TLSConfig(
+        cert=path(args.tlscert, "tlscert", "cert.pem"),
+        key=path(args.tlskey, "tlskey", "key.pem"),
+        ca=path(args.tlscacert, "tlscacert", "ca.pem")
+        if verify or args.tlscacert or file.get("tlscacert")
+        else None,
+        verify=verify,
+    )
+    for what, p in (("certificate", tls.cert), ("key", tls.key), ("CA certificate", tls.ca)):
+        if p is not None and not p.is_file():
+            raise ConfigError(f"could not read TLS {what} {p}: no such file")
+    return tls

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
+from engine import preflight, remote
 from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
@@ -137,6 +138,7 @@ class Engine:
             log_opts=dict(cfg.log_opts),
             log_driver=cfg.log_driver,
             networks=self.networks,
+            userns=_remapper(cfg),
         )
         self.backends = Backends(
             config=cfg,
@@ -166,17 +168,28 @@ class Engine:
         await self.containers.restore()
         server = web.Server(self.app)
         paths = self.cfg.socket_paths()
+        gid = remote.socket_group(self.cfg.group, self.cfg.group_explicit)
+        tls = remote.tls_context(self.cfg.tls) if self.cfg.tls is not None else None
         try:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # a dead daemon's stale socket is replaced: we hold the lock, so it is ours
                 await server.listen_unix(str(path), SOCKET_MODE)
-                log.info("listening socket=%s", path)
+                remote.hand_to_group(path, gid)
+                log.info("listening socket=%s group=%s", path, gid if gid is not None else "root")
             for host, port in self.cfg.tcp_addresses():
-                await server.listen_tcp(host, port)
-                log.warning("listening on tcp without TLS or authentication address=%s port=%d", host, port)
+                await server.listen_tcp(host, port, ssl=tls)
+                if tls is None:
+                    log.warning(
+                        "listening on tcp without TLS or authentication address=%s port=%d", host, port
+                    )
+                else:
+                    verify = self.cfg.tls is not None and self.cfg.tls.verify
+                    log.info(
+                        "listening on tcp with TLS address=%s port=%d client_certs=%s", host, port, verify
+                    )
             for sock in activated:
-                await server.listen_socket(sock)
+                await server.listen_socket(sock, ssl=tls)  # TLS applies to activated tcp sockets too
                 log.info("listening on an activated socket address=%s", sock.getsockname())
             self.events.publish("daemon", "start", self.backends.engine_id, {"name": os.uname().nodename})
             notify("READY=1")  # Type=notify: containers are restored and every socket is served
@@ -191,6 +204,17 @@ class Engine:
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
+
+
+def _remapper(cfg: DaemonConfig) -> Any:
+    """--userns-remap: the ids containers run as (ConfigError when the user has no subordinate ranges)."""
+    if not cfg.userns_remap:
+        return None
+    from engine.containers.userns import Remapper, load
+
+    remap = load(cfg.userns_remap)
+    log.info("user namespaces remapped user=%s uids=%d+%d", remap.user, remap.uid_start, remap.uid_count)
+    return Remapper(remap, cfg.exec_root)
 
 
 def _setup_logging(debug: bool) -> None:
@@ -240,6 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 2
     _setup_logging(cfg.debug)
+    if missing := preflight.problems(preflight.this_host()):
+        for problem in missing:  # one line each, read back by `composer engine start`
+            print(f"composer-engine: cannot run containers: {problem}", file=sys.stderr)
+        return preflight.EXIT_STATUS
     locks: list[IO[str]] = []
     try:
         # taken first: the activation variables must not reach anything this process spawns
@@ -257,6 +285,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AlreadyRunning as e:
         print(f"composer-engine: cannot start: {e}", file=sys.stderr)
         return 1
+    except ConfigError as e:  # TLS files or the socket group, found wrong when the listeners open
+        print(f"composer-engine: {e}", file=sys.stderr)
+        return 2
     except (OSError, EngineError) as e:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 1

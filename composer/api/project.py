@@ -377,7 +377,7 @@ class Project:
     ) -> ExecResult:
         """A one-off container of the service (`run -T [--rm]`), its dependencies started first; waits
         for it to exit and returns its exit code and output."""
-        from composer.oneoff import OneOff, container_body, prepare
+        from composer.oneoff import OneOff, container_body, create, inject, prepare
 
         s = self._session
         s.check_services([service])
@@ -401,9 +401,9 @@ class Project:
         body = container_body(s, service, oneoff)
         name = f"{s.name}-{service}-run-{secrets.token_hex(6)}"
         api = s.api
-        with engine_errors(f"creating container {name}"):
-            cid = str(api.create_container_from_config(body, name=name)["Id"])
+        cid = create(s, service, name, body, warn=log.warning)
         try:
+            inject(s, service, name, cid)
             with engine_errors(f"running container {name}"):
                 api.start(cid)
                 code = int(api.wait(cid, timeout=None)["StatusCode"])

@@ -9,51 +9,16 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from composer import __version__
-from composer.cli import commands
 from composer.cli.options import UsageError, global_options
+from composer.cli.parsing import parse_command
+from composer.cli.usage import _usage
 from composer.errors import ComposerError
 from composer.presenter import error_line
 
+__all__ = ["main", "parse_command"]  # parse_command: what every command module parses its usage with
+
 log = logging.getLogger(__name__)
-
-_USAGE = """Define and run multi-container applications.
-
-Usage:
-  composer [options] [-f FILE]... [--env-file PATH]... [--profile NAME]... COMMAND [ARGS...]
-  composer -h | --help
-  composer -v | --version
-
-Options:
-  -f, --file FILE               Compose configuration files (repeatable)
-  -p, --project-name NAME       Project name
-  --project-directory PATH      Alternate working directory (default: the first file's directory)
-  --env-file PATH               Alternate environment files (repeatable)
-  --profile NAME                Enable a profile (repeatable)
-  --ansi MODE                   Control characters: never, always, auto [default: auto]
-  --progress MODE               Progress output: auto, tty, plain, json, quiet [default: auto]
-  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the embedded engine)
-  --debug                       Show tracebacks and debug logs{dry_run}
-  -h, --help                    Show this help
-  -v, --version                 Show the version
-
-Commands:
-{commands}
-
-Run 'composer COMMAND --help' for more information on a command.
-"""
-_DRY_RUN_OPTION = "\n  --dry-run                     Show what would be done without doing it"
-
-
-def _usage() -> tuple[str, dict[str, object]]:
-    """The top-level usage listing only the commands that exist (modules are imported for summaries)."""
-    loaded = {name: commands.load(name) for name in commands.names()}
-    listing = "\n".join(f"  {name:12} {commands.summary(mod)}" for name, mod in loaded.items() if mod)
-    dry_run = any(getattr(mod, "SUPPORTS_DRY_RUN", False) for mod in loaded.values())
-    doc = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", listing)
-    return doc, dict(loaded)
 
 
 def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
@@ -73,7 +38,9 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         sys.stdout.write(doc)
         return 0
     if parsed["--version"]:
-        sys.stdout.write(f"composer version {__version__}\n")
+        from composer.cli.commands.version import pretty
+
+        sys.stdout.write(pretty() + "\n")
         return 0
     options = global_options(parsed, environ)
     if options.debug:
@@ -89,35 +56,15 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     return code
 
 
-def parse_command(doc: str, argv: Sequence[str], *, options_first: bool = False) -> dict[str, Any]:
-    """docopt for a command's own usage (argv[0] is the command name): `-h/--help` prints it, bad usage
-    becomes one UsageError line. Commands that pass arguments through (exec, run) set options_first, so
-    a `-h` after the first positional belongs to them, not to us."""
-    from docopt import DocoptExit, docopt
-
-    args = list(argv[1:])
-    ours = args[: args.index("--")] if "--" in args else args
-    if options_first:
-        positional = next((i for i, a in enumerate(ours) if not a.startswith("-")), len(ours))
-        ours = ours[:positional]
-    if "-h" in ours or "--help" in ours:
-        sys.stdout.write(doc.strip() + "\n")
-        raise SystemExit(0)
-    try:
-        return dict(docopt(doc, args, default_help=False, options_first=options_first))
-    except DocoptExit as exc:
-        text = str(exc).strip()
-        raise UsageError(
-            f"invalid arguments for '{argv[0]}': {' '.join(argv[1:]) or '(none)'}",
-            hint=text.splitlines()[-1].strip() if text else None,
-        ) from None
-
-
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     """Run the CLI; returns the exit status (the console script passes it to sys.exit)."""
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if environ is None else environ
     debug = "--debug" in args  # decided before parsing so even a parser failure can show its traceback
+    if args[:1] == ["__complete"]:  # the shell completion scripts' hidden helper (composer.cli.completion)
+        from composer.cli.completion import main as complete
+
+        return complete(args[1:], env)
     try:
         return _dispatch(args, env)
     except ComposerError as exc:

@@ -31,6 +31,7 @@ def global_options(parsed: Mapping[str, Any], environ: Mapping[str, str]) -> Glo
         ansi=ansi,
         progress=progress,
         host=parsed.get("--host"),
+        context=parsed.get("--context"),
         debug=bool(parsed.get("--debug")),
         dry_run=bool(parsed.get("--dry-run")),
         environ=dict(environ),

@@ -80,7 +80,9 @@ class ExtendsResolver:
                 )
             src_dir = os.path.dirname(src_file)
         base = self._service(ref, src_services, src_file, src_dir, (*chain, link))
-        if base is None:
+        if base is None:  # a base with no body: nothing to merge, and `extends` stays (its file absolute)
+            if other is not None and isinstance(service["extends"], dict):
+                service["extends"] = {**service["extends"], "file": os.path.normpath(src_file)}
             return service
         base = copy_tree(base)
         if other is not None:

@@ -66,11 +66,45 @@ def build(value: Any, ctx: ServiceContext) -> dict[str, Any]:
     for key in ("no_cache", "pull", "privileged"):
         if key in build:
             build[key] = to_bool(build[key])
-    for key in ("tags", "cache_from", "cache_to", "platforms", "ssh"):
+    for key in ("tags", "cache_from", "cache_to", "platforms"):
         if isinstance(build.get(key), str):
             build[key] = [build[key]]
+    if "ssh" in build:
+        build["ssh"] = ssh_keys(build["ssh"], ctx.project_dir, ctx.home)
     drop_empty_values(build, keep=())
     return build
+
+
+def ssh_keys(value: Any, project_dir: str, home: str) -> list[str]:
+    """build.ssh as the reference prints it: `id` alone, or `id: <path>` with the path absolute against
+    the project directory (an empty one is the project directory itself); a later entry with the same id
+    replaces an earlier one in its place. Entries already in that form (our own output) stay as they are."""
+    keys: dict[str, str | None] = {}
+    if isinstance(value, dict):
+        for key, path in value.items():
+            keys[str(key)] = None if path is None else str(path)
+    else:
+        for item in [value] if isinstance(value, str) else value:
+            key, sep, path = str(item).partition("=")
+            keys[key] = path if sep else None
+    out = []
+    for key, path in keys.items():
+        if path is None:
+            out.append(key)
+        else:
+            out.append(f"{key}: {resolve_host_path(path, project_dir, home) if path else project_dir}")
+    return out
+
+
+def provider(value: dict[str, Any]) -> dict[str, Any]:
+    """provider.options values are lists of strings (a scalar is a one-item list), as in the reference."""
+    out = dict(value)
+    options = out.get("options")
+    if isinstance(options, dict):
+        out["options"] = {
+            str(k): [scalar_str(i) for i in (v if isinstance(v, list) else [v])] for k, v in options.items()
+        }
+    return out
 
 
 def healthcheck(value: dict[str, Any]) -> dict[str, Any]:

@@ -90,6 +90,7 @@ _STEPS: dict[str, _Step] = {
     "blkio_config": lambda v, _c: norm_devices.blkio(v),
     "group_add": lambda v, _c: string_list(v),
     "logging": lambda v, _c: norm_sections.logging_options(v),
+    "provider": lambda v, _c: norm_sections.provider(v),
     "post_start": lambda v, _c: [norm_sections.hook(h) for h in v],
     "pre_stop": lambda v, _c: [norm_sections.hook(h) for h in v],
 }

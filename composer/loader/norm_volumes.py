@@ -140,6 +140,8 @@ def normalize_volume(item: Any, project_dir: str, home: str) -> dict[str, Any]:
         raise VolumeError('invalid mount config for type "bind": field Source must not be empty')
     if mount.get("type") == "bind" and mount.get("source"):
         mount["source"] = resolve_host_path(str(mount["source"]), project_dir, home)
+    if mount.get("source") == "":
+        del mount["source"]  # an anonymous volume (or tmpfs): the reference omits the empty source
     if isinstance(mount.get("bind"), dict):
         bind = dict(mount["bind"])
         if "create_host_path" in bind:

@@ -138,12 +138,26 @@ def _resource(kind: str, key: str, value: Any, ctx: NormalizeContext) -> dict[st
                     key_path=format_key_path(path),
                 )
     check_file_source(kind, key, resource, ctx.marks, fail)
-    if resource.get("name") is None:
+    if resource.get("name") == "":
+        del resource["name"]  # the reference omits an empty name (and does not default it)
+    elif resource.get("name") is None:
         resource["name"] = key if resource.get("external") else f"{ctx.project_name}_{key}"
     if "labels" in resource:
         resource["labels"] = to_mapping(resource["labels"], empty="", env=None)
     if isinstance(resource.get("driver_opts"), dict):
         resource["driver_opts"] = {k: scalar_str(v) for k, v in resource["driver_opts"].items()}
+        opts = resource["driver_opts"]
+        if (
+            kind == "volumes"
+            and resource.get("driver") == "local"
+            and opts.get("o") == "bind"
+            and "device" in opts
+        ):
+            # a bind-mounted local volume's device is a host path: the reference makes it absolute (only
+            # for exactly this spelling: an explicit local driver and `o: bind`)
+            device = opts["device"]
+            home = home_dir(ctx.environment)
+            opts["device"] = resolve_host_path(device, ctx.project_dir, home) if device else ctx.project_dir
     if kind == "networks":
         ipam = dict(resource.get("ipam") or {})
         # The reference (compose-go 2.9) accepts ipam.options but its model has no such field.

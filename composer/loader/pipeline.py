@@ -116,13 +116,6 @@ class _Loader:
         for path in files:
             for doc in self.documents(path):
                 data = doc.data
-                if "version" in data:
-                    warning = (
-                        f"{path}: the attribute `version` is obsolete, it will be ignored, "
-                        "please remove it to avoid potential confusion"
-                    )
-                    if warning not in self.warnings:
-                        self.warnings.append(warning)
                 if self.opts.interpolate:
                     data = interpolate(data, environ, doc.marks, self.warnings)
                 doc_marks = dict(doc.marks)
@@ -141,7 +134,25 @@ class _Loader:
                 # (an override may write `image: null`, which the merge ignores)
                 stripped = strip_tags(model)
                 validate_schema(stripped, marks, path)
+                _check_service_bodies(stripped, marks)
+                if "version" in doc.data:  # after validation, as the reference warns
+                    warning = (
+                        f"{path}: the attribute `version` is obsolete, it will be ignored, "
+                        "please remove it to avoid potential confusion"
+                    )
+                    if warning not in self.warnings:
+                        self.warnings.append(warning)
         return enforce_unicity(plain_timestamps(stripped)), marks
+
+
+def _check_service_bodies(model: Mapping[str, Any], marks: Marks) -> None:
+    """A service written with no body (`web:` alone) is the reference's validation error."""
+    services = model.get("services")
+    if not isinstance(services, dict):
+        return
+    for name, body in services.items():
+        if body is None:
+            raise ConfigError(f"services.{name} must be a mapping", location=marks.get(("services", name)))
 
 
 def _item_marks_that_still_hold(doc_marks: Marks, previous: Mapping[str, Any]) -> Marks:
@@ -245,12 +256,21 @@ def _with_files_read(name: str, original: Any, environ: Mapping[str, str], marks
 
 
 def load_project(opts: LoadOptions) -> LoadedProject:
-    """Load, merge, normalize and validate the project `opts` describes. Raises ConfigError."""
+    """Load, merge, normalize and validate the project `opts` describes. Raises ConfigError (carrying
+    the warnings found before it)."""
+    warnings: list[str] = []
+    try:
+        return _load(opts, warnings)
+    except ConfigError as exc:
+        exc.warnings = tuple(warnings)  # printed before the error, as the reference prints them
+        raise
+
+
+def _load(opts: LoadOptions, warnings: list[str]) -> LoadedProject:
     from composer.loader.normalize import NormalizeContext, normalize
     from composer.loader.validate import check_consistency
     from composer.model import Project
 
-    warnings: list[str] = []
     loader = _Loader(opts, warnings)
     files, working_dir, environ = _files_and_environment(opts, warnings)
     name = _project_name(opts, loader, files, working_dir, environ, warnings)

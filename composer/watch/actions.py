@@ -53,7 +53,11 @@ def rebuild(
         converge(
             session,
             UpOptions(
-                services=(service,), no_deps=True, build="always", known_services=session.known_services
+                services=(service,),
+                no_deps=True,
+                build="always",
+                known_services=session.known_services,
+                injected=session.injected_digests,
             ),
             progress,
         )

@@ -28,7 +28,12 @@ def reapply(session: Session, say: Say) -> Session | None:
         say(f"Project file not applied, the running stack is unchanged: {exc}")
         return None
     try:
-        plan = converge(fresh, UpOptions(remove_orphans=True, known_services=fresh.known_services))
+        plan = converge(
+            fresh,
+            UpOptions(
+                remove_orphans=True, known_services=fresh.known_services, injected=fresh.injected_digests
+            ),
+        )
     except ComposerError as exc:
         say(f"Project file change could not be applied: {exc}")
         return fresh

@@ -59,7 +59,7 @@ def _json_map(request: web.Request, name: str) -> dict[str, str]:
         return {}
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameter(f"invalid {name}: not JSON") from None
     if not isinstance(value, dict):
         raise InvalidParameter(f"invalid {name}: expected a JSON object")
@@ -73,7 +73,7 @@ def _json_list(request: web.Request, name: str) -> list[str]:
         return []
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameter(f"invalid {name}: not JSON") from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidParameter(f"invalid {name}: expected a JSON list of strings")
@@ -87,7 +87,7 @@ def registry_config(header: str) -> dict[str, Any]:
     text = header.strip()
     try:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise InvalidParameter("invalid X-Registry-Config header: not base64url-encoded JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid X-Registry-Config header: not a JSON object")

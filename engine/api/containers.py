@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
 from engine.api import web
 from engine.api.backends import Route, backends
 from engine.api.networks import overlay_inspect, overlay_summary
-from engine.api.params import json_body, json_response, qbool, qfilters, qint, qstr, timestamp_ns
+from engine.api.params import json_body, json_response, loads, qbool, qfilters, qint, qstr, timestamp_ns
 from engine.containers import inspect as views
-from engine.errors import InvalidParameter
+from engine.errors import EngineError, InvalidParameter
+
+log = logging.getLogger(__name__)
 
 
 def _id(request: web.Request) -> str:
@@ -41,8 +44,13 @@ async def list_(request: web.Request) -> web.StreamResponse:
     size = qbool(request, "size")
     out = []
     for c in chosen:
-        sizes = await b.containers.sizes(c) if size else None
-        out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks
+        try:
+            sizes = await b.containers.sizes(c) if size else None
+            out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks
+        except (EngineError, OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+            # a record an older engine stored, however odd, must not fail the listing for every client
+            log.warning("container listed without details container=%s error=%r", c.id[:12], e)
+            out.append(views.bare_summary(c))
     return json_response(out)
 
 
@@ -69,10 +77,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     body = await request.read()
     if body.strip() not in (b"", b"null", b"{}"):
-        try:
-            extra = json.loads(body)
-        except ValueError:
-            raise InvalidParameter("invalid JSON in start request") from None
+        extra = loads(body)
         if extra:
             raise InvalidParameter(
                 "starting container with non-empty request body was deprecated since API v1.22 "

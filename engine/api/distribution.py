@@ -105,7 +105,7 @@ async def push_image(request: web.Request) -> web.StreamResponse:
 async def auth(request: web.Request) -> web.StreamResponse:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InvalidParameter("invalid auth config: not JSON") from None
     if not isinstance(body, dict):
         raise InvalidParameter("invalid auth config: expected a JSON object")

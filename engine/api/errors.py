@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from engine import errors
 from engine.api import web
+from engine.api.web.parser import BadRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if status >= 500:
             log.error("request failed method=%s path=%s error=%s", request.method, request.path, e.message)
         return error_response(status, e.message)
+    except BadRequest as e:  # the body's framing broke: answer at once and close, the rest is unreadable
+        resp = error_response(400, str(e))
+        resp.keep_alive = False
+        return resp
     except web.HTTPException as e:
         if e.status in (404, 405):
             msg = "page not found" if e.status == 404 else f"method {request.method} not allowed"

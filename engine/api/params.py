@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from engine.api import web
+from engine.containers.gotypes import Number
 from engine.errors import InvalidParameter
 
 
@@ -37,9 +38,9 @@ def qfilters(request: web.Request) -> dict[str, tuple[str, ...]]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise InvalidParameter(f"invalid filter: {raw!r} is not JSON") from None
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise InvalidParameter(f"invalid filter: {raw[:100]!r} is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid filter: expected a JSON object")
     out: dict[str, tuple[str, ...]] = {}
@@ -55,16 +56,41 @@ def qfilters(request: web.Request) -> dict[str, tuple[str, ...]]:
     return out
 
 
+JSON_BODY_LIMIT = 32 << 20  # no API object comes near; a client cannot make the daemon buffer gigabytes
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes:
+    parts, size = [], 0
+    while data := await request.content.read(1 << 16):
+        size += len(data)
+        if size > limit:
+            raise InvalidParameter(f"invalid JSON: request body larger than {limit >> 20} MiB")
+        parts.append(data)
+    return b"".join(parts)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+
+
+def loads(raw: bytes | str) -> Any:
+    """JSON as Go reads it: no NaN/Infinity, numbers that are not integers keep their text
+    (gotypes.Number) for the type checks, and nesting too deep for the parser is a 400 like any other."""
+    try:
+        return json.loads(raw, parse_float=Number, parse_constant=_no_constant)
+    except RecursionError:
+        raise InvalidParameter("invalid JSON: exceeded max depth") from None
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise InvalidParameter(f"invalid JSON: {e}") from None
+
+
 async def json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
-    raw = await request.read()
+    raw = await _read_limited(request, JSON_BODY_LIMIT)
     if not raw.strip():
         if optional:
             return {}
         raise InvalidParameter("invalid JSON: request body is empty")
-    try:
-        data = json.loads(raw)
-    except ValueError as e:
-        raise InvalidParameter(f"invalid JSON: {e}") from None
+    data = loads(raw)
     if data is None and optional:
         return {}
     if not isinstance(data, dict):

@@ -202,6 +202,7 @@ async def info(request: web.Request) -> web.StreamResponse:
         "InitCommit": {"ID": ""},
         # as dockerd reports them: seccomp with its built-in default profile, and cgroup namespaces on v2
         "SecurityOptions": ["name=seccomp,profile=builtin"]
+        + (["name=userns"] if cfg.userns_remap else [])
         + (["name=cgroupns"] if _cgroup_version() == "2" else []),
         "Warnings": None,
     }

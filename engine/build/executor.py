@@ -132,6 +132,8 @@ class Builder:
             text = path.read_text()
         except (FileNotFoundError, IsADirectoryError):
             raise InvalidParameter(f"Cannot locate specified Dockerfile: {opts.dockerfile}") from None
+        except UnicodeDecodeError as e:
+            raise InvalidParameter(f"Dockerfile is not UTF-8 text: {e.reason} at byte {e.start}") from None
         df = dfp.parse(text)
         meta_args: dict[str, str] = {}
         for ins in df.global_args:

@@ -7,18 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.containers.model import Container
-from engine.errors import EngineError, InvalidParameter, NotFound, SystemError_
+from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
 
 if TYPE_CHECKING:
     from engine.containers.service import ContainerService
 
 CHUNK = 64 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class ByteSource(Protocol):
@@ -28,8 +31,9 @@ class ByteSource(Protocol):
 @contextlib.asynccontextmanager
 async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Path]:
     cur = svc.store.current(c.id) or c
-    if cur.state.status in ("running", "paused") and cur.state.pid:
-        yield Path(f"/proc/{cur.state.pid}/root")
+    live = Path(f"/proc/{cur.state.pid}/root")
+    if cur.state.status in ("running", "paused") and cur.state.pid and live.exists():
+        yield live
         return
     async with svc.lock(c.id):
         merged = await asyncio.to_thread(svc.images.mount_rw, c.id)
@@ -75,11 +79,17 @@ def _helper(mode: str, root: Path, path: str, *extra: str) -> list[str]:
 
 
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:
-    msg = err.decode(errors="replace").strip()
+    # one line: the helper's own message is its last (a crash would print a traceback before it)
+    lines = err.decode(errors="replace").strip().splitlines()
+    msg = lines[-1] if lines else ""
+    if len(lines) > 1:
+        log.error("archive helper failed container=%s path=%s error=%s", c.id[:12], path, msg)
     if code == 2:
         raise NotFound(f"Could not find the file {path} in container {c.name}")
     if code == 3:
         raise InvalidParameter(msg)
+    if code == 5:  # the container's root went away between our look and the helper's chroot
+        raise Conflict(f"container {c.name} stopped while its files were being read; try again")
     raise SystemError_(msg or f"archive helper failed with exit code {code}")
 
 

@@ -9,6 +9,7 @@ Errors: exit 2 "not found", exit 3 "not a directory", exit 4 other; message on s
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import stat
@@ -55,6 +56,11 @@ def _stat(path: str) -> dict[str, object]:
     return {"name": name, "size": st.st_size, "mode": go_mode(st.st_mode), "mtime": mtime, "linkTarget": link}
 
 
+_CONTENT_ERRNOS = frozenset(
+    (errno.ENOENT, errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EINVAL, errno.ELOOP)
+)
+
+
 def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type: ignore[no-untyped-def]
     for member in tar:
         name = member.name.lstrip("/")
@@ -66,6 +72,9 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
             lparts = [p for p in member.linkname.lstrip("/").split("/") if p not in ("", ".")]
             if ".." in lparts:
                 raise ValueError(f"refusing hard link {member.linkname!r}: it leaves the destination")
+            # a hard link names another member of the archive: relative to the destination, as dockerd
+            # takes it, whether written with a leading "/" or not
+            member.linkname = "/".join(lparts)
         if no_overwrite:
             target = os.path.join(dest, member.name)
             if os.path.lexists(target):
@@ -81,7 +90,11 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
 def main(argv: list[str]) -> int:
     mode, root, path = argv[0], argv[1], argv[2]
     no_overwrite = "--no-overwrite-dir-non-dir" in argv[3:]
-    os.chroot(root)
+    try:
+        os.chroot(root)
+    except FileNotFoundError:  # /proc/<pid>/root of a container that has just exited
+        sys.stderr.write(f"container root is gone: {root}\n")
+        return 5
     os.chdir("/")
     path = "/" + path.lstrip("/")
     try:
@@ -105,14 +118,28 @@ def main(argv: list[str]) -> int:
             if not os.path.isdir(path):
                 sys.stderr.write(f"extraction point is not a directory: {path}\n")
                 return 3
-            with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as tar:
-                for member in _safe_members(tar, path, no_overwrite):
-                    tar.extract(member, path, set_attrs=True, numeric_owner=True, filter="fully_trusted")
+            try:
+                with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as tar:
+                    for member in _safe_members(tar, path, no_overwrite):
+                        tar.extract(member, path, set_attrs=True, numeric_owner=True, filter="fully_trusted")
+            except KeyError as e:  # tarfile: a hard link to a member the archive does not hold
+                sys.stderr.write(f"invalid hard link: {e.args[0] if e.args else e}\n")
+                return 3
+            except OSError as e:
+                if e.errno not in _CONTENT_ERRNOS:
+                    raise
+                # an archive that does not fit what is there (a link to a missing member, a file over a
+                # directory): the client's error, not the engine's
+                sys.stderr.write(f"{e}\n")
+                return 3
             return 0
     except FileNotFoundError:
         sys.stderr.write(f"not found: {path}\n")
         return 2
-    except (OSError, ValueError, tarfile.TarError) as e:
+    except (ValueError, tarfile.TarError) as e:  # the archive itself is bad: the client's error
+        sys.stderr.write(f"{e}\n")
+        return 3
+    except OSError as e:
         sys.stderr.write(f"{e}\n")
         return 4
     sys.stderr.write(f"unknown mode {mode}\n")

@@ -206,9 +206,10 @@ def normalize_host_config(hc: dict[str, Any] | None, *, networks: bool = False) 
     if hc.get("NanoCpus") and (hc.get("CpuQuota") or hc.get("CpuPeriod")):
         raise InvalidParameter("Conflicting options: Nano CPUs and CPU Period cannot both be set")
     nano = int(hc.get("NanoCpus") or 0)
-    if nano < 0 or nano > (os.cpu_count() or 1) * 1_000_000_000:
+    cpus = os.cpu_count() or 1
+    if nano < 0 or nano > cpus * 1_000_000_000:
         raise InvalidParameter(
-            f"Range of CPUs is from 0.01 to {os.cpu_count()}.00, as there are only that many CPUs available"
+            f"Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
         )
     shm = int(hc.get("ShmSize") or 0)
     if shm < 0:
@@ -219,6 +220,9 @@ def normalize_host_config(hc: dict[str, Any] | None, *, networks: bool = False) 
     if log_type not in ("json-file", "none", "local"):
         raise InvalidParameter(f"logger: no log driver named '{log_type}' is registered")
     hc["LogConfig"] = {"Type": log_type, "Config": dict(log_config.get("Config") or {})}
+    for key in ("CapAdd", "CapDrop"):  # a StrSlice: one string or a list of them
+        if isinstance(hc.get(key), str):
+            hc[key] = [hc[key]]
     for key in (
         "Binds",
         "CapAdd",
@@ -265,7 +269,7 @@ def parse_extra_host(extra: str) -> tuple[str, str]:
     else:
         name, _, ip = extra.partition(":")
     if not name or not ip:
-        raise InvalidParameter(f"invalid extra host: {extra}")
+        raise InvalidParameter(f'bad format for add-host: "{extra}"')
     return name, ip
 
 

@@ -166,8 +166,11 @@ class ExecService:
         rt = self._svc.runtime(c)
         # hold_output=False for a detached exec: nobody will collect its output, so its monitor ends
         # with the process instead of waiting 30 s for a client.
-        options: dict[str, Any] = {"tty": e.tty, "open_stdin": e.attach_stdin and not detach,
-                                   "hold_output": not detach}
+        options: dict[str, Any] = {
+            "tty": e.tty,
+            "open_stdin": e.attach_stdin and not detach,
+            "hold_output": not detach,
+        }
         try:
             path = await asyncio.to_thread(rt.exec, c.id, eid, process, **options)
         except EngineError:

@@ -18,6 +18,7 @@ from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.store import ContainerStore
 from engine.errors import Conflict, EngineError
+from engine.runtime import idmap
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,10 @@ class HostOps:
         runtime_for: Callable[[str], Any],
         default_runtime: str,
         networks: Any = None,
+        userns: Any = None,
     ) -> None:
         self.store = store
+        self.userns = userns  # engine.containers.userns.Remapper (--userns-remap) or None
         self.networks = networks  # engine.network.NetworkService or None
         self.images = images
         self.volumes = volumes
@@ -73,8 +76,16 @@ class HostOps:
             self.discard(c, remove_volumes=True)
             raise
 
+    def _release_userns(self, cid: str) -> None:
+        if self.userns is not None:
+            self.userns.release(cid)
+
     def discard(self, c: Container, remove_volumes: bool) -> None:
-        for step in (lambda: self.images.unmount_rw(c.id), lambda: self.images.remove_rw(c.id)):
+        for step in (
+            lambda: self.images.unmount_rw(c.id),
+            lambda: self._release_userns(c.id),
+            lambda: self.images.remove_rw(c.id),
+        ):
             try:
                 step()
             except (EngineError, OSError) as e:
@@ -99,6 +110,7 @@ class HostOps:
         for step in (
             lambda: self.runtime(c).delete(c.id),
             lambda: self.images.unmount_rw(c.id),
+            lambda: self._release_userns(c.id),
             lambda: mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id),
         ):
             try:
@@ -128,11 +140,20 @@ class HostOps:
         points = mountlib.copy_up_new_volumes(c.mounts, rootfs, self.volumes)
         if points != c.mounts:
             c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, mounts=points))
+        remapper = self.userns if self.userns is not None and self.userns.applies(c.host_config) else None
+        if remapper is not None:  # the same rootfs, its layers seen through the remapping
+            rootfs = remapper.mount_rootfs(self.images, c.id)
+            for p in points:
+                if p["Type"] == "volume" and p.get("Source"):
+                    remapper.own_volume(Path(p["Source"]))
         # networking first: the namespace to join, then hosts/resolv.conf with the container's addresses
         netns = self.networks.attach(c.id, c.name, c.config, c.host_config) if self.networks else None
         etc = write_etc_files(self.store.dir(c.id), c.config, c.host_config)
         if self.networks is not None:
             self.networks.write_etc(c.id, etc, c.config, c.host_config)
+        if remapper is not None:
+            for path in etc.values():
+                remapper.own(path)
         oci_mounts = mountlib.oci_mounts(points, etc)
         user = resolve_user(rootfs, c.config.get("User") or "")
         spec = build_spec(
@@ -146,6 +167,8 @@ class HostOps:
             user=user,
             ns_paths=self._shared_ns_paths(c),
         )
+        if remapper is not None:
+            idmap.apply_to_spec(spec, remapper.remap)
         log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(
@@ -214,6 +237,7 @@ class HostOps:
             self.images.unmount_rw(c.id)
         except (EngineError, OSError) as e:
             log.warning("rootfs not unmounted container=%s error=%s", c.id[:12], e)
+        self._release_userns(c.id)
         mountlib.unmount_volumes(c.mounts, self.volumes, ref=c.id)
         self._network_step("detach", c)
         # the last probes stay visible after the exit, as in Docker

@@ -180,6 +180,26 @@ def summary(c: Container, now: float, size: tuple[int, int] | None = None) -> di
     return out
 
 
+def bare_summary(c: Container) -> dict[str, Any]:
+    """What can always be shown of a record that `summary` cannot render (stored by an older engine)."""
+    labels = c.config.get("Labels")
+    return {
+        "Id": c.id,
+        "Names": ["/" + c.name],
+        "Image": str(c.image_name),
+        "ImageID": str(c.image_id),
+        "Command": " ".join(str(a) for a in [c.path, *c.args]),
+        "Created": 0,
+        "Ports": [],
+        "Labels": labels if isinstance(labels, dict) else {},
+        "State": str(c.state.status),
+        "Status": "",
+        "HostConfig": {"NetworkMode": str(c.host_config.get("NetworkMode", "bridge"))},
+        "NetworkSettings": {"Networks": {}},
+        "Mounts": [],
+    }
+
+
 def _labels_ok(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
     for w in wanted:
         key, sep, value = w.partition("=")
@@ -203,7 +223,12 @@ def select(
     for s in filters.get("status", ()):
         if s not in STATUSES:
             raise InvalidParameter(f"invalid filter 'status={s}'")
-    ordered = sorted(containers, key=lambda c: c.created, reverse=True)
+    for pattern in filters.get("name", ()):
+        try:
+            re.compile(pattern.lstrip("/"))
+        except re.error as e:
+            raise InvalidParameter(f"invalid filter 'name={pattern}': {e}") from None
+    ordered = sorted(containers, key=lambda c: str(c.created), reverse=True)
     by_ref = {c.id: c for c in ordered} | {c.name: c for c in ordered}
 
     def bound(key: str) -> str | None:
@@ -227,7 +252,9 @@ def select(
             continue
         if "name" in filters and not any(re.search(v.lstrip("/"), c.name) for v in filters["name"]):
             continue
-        if "label" in filters and not _labels_ok(c.config.get("Labels") or {}, filters["label"]):
+        labels = c.config.get("Labels")
+        labels = labels if isinstance(labels, dict) else {}
+        if "label" in filters and not _labels_ok(labels, filters["label"]):
             continue
         if "status" in filters and c.state.status not in filters["status"]:
             continue

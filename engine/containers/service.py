@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from engine.containers import ops, recovery, usage, waits
+from engine.containers import ops, recovery, usage, validate, waits
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -47,6 +47,7 @@ class ContainerService:
         log_opts: dict[str, str],
         networks: Any = None,
         log_driver: str = "json-file",
+        userns: Any = None,
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -63,6 +64,7 @@ class ContainerService:
             runtime_for=runtime_for,
             default_runtime=default_runtime,
             networks=networks,
+            userns=userns,  # engine.containers.userns.Remapper with --userns-remap
         )
         self._locks: dict[str, asyncio.Lock] = {}
         self._exit_fds: dict[str, int] = {}
@@ -152,12 +154,19 @@ class ContainerService:
         image_ref = body.get("Image") or ""
         if not isinstance(image_ref, str) or not image_ref:
             raise InvalidParameter("no image specified: Config.Image is empty")
+        validate.check_create(body)
         image = await asyncio.to_thread(self.images.get, image_ref)
         cid = secrets.token_hex(32)
         requested = dict(body.get("HostConfig") or {})
         # the daemon's default driver and options, merged in now: the record is what inspect shows
         requested["LogConfig"] = settle(requested.get("LogConfig"), self.log_driver, self.log_opts)
         host_config = normalize_host_config(requested, networks=self.networks is not None)
+        if self.host.userns is not None:
+            self.host.userns.check_create(host_config)
+        for source in host_config.get("VolumesFrom") or []:  # as dockerd: the containers must exist now
+            ref = source.split(":", 1)[0]
+            if not self._known(ref):
+                raise InvalidParameter(f"No such container: {ref}")
         host_config["Runtime"] = host_config.get("Runtime") or self.default_runtime
         self.runtime_for(host_config["Runtime"])  # an unknown runtime is an error now, not at start
         config = merge_config(body, image.config, cid)
@@ -178,6 +187,13 @@ class ContainerService:
             raise
         self.event_publish(c, "create")
         return cid, []
+
+    def _known(self, ref: str) -> bool:
+        try:
+            self.store.get(ref)
+        except NotFound:
+            return False
+        return True
 
     def _generate_name(self) -> str:
         from engine.containers.names import random_name

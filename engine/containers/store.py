@@ -45,8 +45,8 @@ class ContainerStore:
                     continue
                 try:
                     c = Container.from_json(read_json(d / "config.v2.json"), read_json(d / "hostconfig.json"))
-                except (OSError, ValueError, KeyError) as e:
-                    log.warning("skipping unreadable container record dir=%s error=%s", d, e)
+                except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+                    log.warning("skipping unreadable container record dir=%s error=%r", d, e)
                     continue
                 self._by_id[c.id] = c
                 self._names[c.name] = c.id

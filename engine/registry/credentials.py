@@ -47,6 +47,9 @@ def decode_registry_auth(header: str) -> Credentials | None:
         raise InvalidParameter("invalid X-Registry-Auth header: not base64url-encoded JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid X-Registry-Auth header: not a JSON object")
+    # dockerd decodes it with Go's encoding/json, whose field names match case-insensitively: docker-py
+    # sends what a credential helper returned as {"Username", "Password", "ServerAddress"}
+    data = {str(key).lower(): value for key, value in data.items()}
     user, password = str(data.get("username") or ""), str(data.get("password") or "")
     if not user and data.get("auth"):
         user, password = _decode_auth_field(str(data["auth"]))

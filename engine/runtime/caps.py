@@ -98,7 +98,7 @@ def all_capabilities() -> list[str]:
     return [name for i, name in enumerate(CAPABILITIES[: last_cap() + 1]) if held & (1 << i)]
 
 
-def _normalize(names: Iterable[str] | None) -> list[str]:
+def normalize(names: Iterable[str] | None) -> list[str]:
     out = []
     for raw in names or ():
         name = raw.strip().upper()
@@ -117,7 +117,7 @@ def tweak(cap_add: Iterable[str] | None, cap_drop: Iterable[str] | None, privile
     """The effective list after CapAdd/CapDrop, as Docker computes it (add ALL wins over drop ALL)."""
     if privileged:
         return all_capabilities()
-    add, drop = _normalize(cap_add), _normalize(cap_drop)
+    add, drop = normalize(cap_add), normalize(cap_drop)
     if "ALL" in add:
         caps = [c for c in all_capabilities() if c not in drop]
     elif "ALL" in drop:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InvalidParameter
-from engine.runtime import caps, seccomp
+from engine.runtime import caps, seccomp, sysctl
 from engine.runtime.cgroups import detect_version
 from engine.runtime.devices import host_devices
 from engine.runtime.users import ResolvedUser, resolve_user
@@ -319,6 +319,7 @@ def build_spec(
         "readonlyPaths": [] if privileged else _paths(host_config.get("ReadonlyPaths"), READONLY_PATHS),
         "rootfsPropagation": "private",
     }
+    sysctl.check_spec(linux)  # a record stored before create checked them must not reach the host either
     profile = seccomp.linux_seccomp(security, privileged, cap_list)
     if profile is not None:
         linux["seccomp"] = profile

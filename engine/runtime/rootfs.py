@@ -240,7 +240,10 @@ def mask_paths(sc: Syscalls, masked: list[str], readonly: list[str]) -> None:
         if sc.kind(path) is None:
             continue
         sc.mount(path, path, "", s.MS_BIND | s.MS_REC, "")
-        sc.mount(path, path, "", s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | s.MS_REC, "")
+        # a remount sets every flag afresh: keep the nosuid/nodev/noexec of the mount underneath (proc's),
+        # as runc does, or /proc/sys would come back executable and with devices
+        locked = sc.lock_flags(path)
+        sc.mount(path, path, "", locked | s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | s.MS_REC, "")
 
 
 def finalize_root(sc: Syscalls, readonly: bool) -> None:

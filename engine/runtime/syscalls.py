@@ -111,6 +111,7 @@ class Syscalls(Protocol):
     def write_file(self, path: str, data: str) -> None: ...
     def kind(self, path: str) -> str | None: ...  # "dir", "file" (anything not a dir), or None if absent
     def readlink(self, path: str) -> str | None: ...  # the link's target, or None if not a symlink
+    def lock_flags(self, path: str) -> int: ...  # MS_NOSUID|MS_NODEV|MS_NOEXEC as the mount at path has them
     def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None: ...
 
 
@@ -206,6 +207,10 @@ class LinuxSyscalls:
         except OSError:
             return None
 
+    def lock_flags(self, path: str) -> int:
+        # statvfs's ST_NOSUID/ST_NODEV/ST_NOEXEC have the values of MS_NOSUID/MS_NODEV/MS_NOEXEC
+        return os.statvfs(path).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
     def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None:
         node = stat.S_IFCHR if kind in ("c", "u") else stat.S_IFBLK
         os.mknod(path, node | (mode & 0o7777), os.makedev(major, minor))
@@ -238,6 +243,7 @@ class RecordingSyscalls:
 
     existing: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)  # answers lock_flags() (path -> MS_* bits)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     hostname: str = ""
 
@@ -285,6 +291,9 @@ class RecordingSyscalls:
 
     def readlink(self, path: str) -> str | None:
         return self.links.get(path)
+
+    def lock_flags(self, path: str) -> int:
+        return self.flags.get(path, 0)
 
     def mknod(self, path: str, mode: int, kind: str, major: int, minor: int, uid: int, gid: int) -> None:
         self.calls.append(("mknod", path, mode, kind, major, minor, uid, gid))

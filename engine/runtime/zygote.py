@@ -75,6 +75,7 @@ def main(argv: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
     sc = syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
     native.source_key()  # the native monitor's cache key, hashed once here rather than per monitor
+    native.packaged()  # and the installed package's prebuilt monitor, looked up once
     # Everything loaded so far lives as long as the monitors: freezing it keeps their collector from
     # writing GC headers into these objects, which would copy the shared pages into each monitor.
     gc.collect()

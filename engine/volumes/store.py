@@ -26,6 +26,7 @@ from engine.volumes.copy import copy_tree, resolve_in_root
 
 log = logging.getLogger(__name__)
 
+NAME_MAX = 255  # a directory name; longer ones could never be stored
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 ANONYMOUS_LABEL = "com.docker.volume.anonymous"
 InUse = Callable[[str], list[str]]
@@ -83,6 +84,8 @@ class VolumeStore:
                 '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use '
                 "absolute path"
             )
+        if len(name.encode()) > NAME_MAX:
+            raise InvalidParameter(f"create {name[:64]}...: volume name longer than {NAME_MAX} bytes")
         return self.root / name
 
     def _load(self, directory: Path) -> Volume:

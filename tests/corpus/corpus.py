@@ -9,6 +9,8 @@ Each directory under cases/ is one small project with a case.yaml:
   expect: ok | invalid
   error: regex our stderr must match     (invalid only)
   location: "file:line" our stderr must contain, when we can locate the error
+  warnings: [regex, ...] warning lines our stderr must show, in order, before the error (invalid only;
+                         the reference prints its warnings also when loading then fails)
 Outputs hold absolute paths: they are stored with the case directory replaced by <CASE>, its parent
 by <CASES>.
 """
@@ -44,6 +46,7 @@ class Case:
     expect: str = "ok"
     error: str | None = None
     location: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def argv(self) -> list[str]:
@@ -107,6 +110,7 @@ def load_case(case_dir: Path) -> Case:
         expect=meta.get("expect", "ok"),
         error=meta.get("error"),
         location=meta.get("location"),
+        warnings=tuple(meta.get("warnings") or ()),
     )
 
 
@@ -162,7 +166,17 @@ def comparable(case: Case, outcome: Outcome) -> dict[str, Any]:
     else:
         # The reference prints listings in Go map order (random from run to run): compare them as sets.
         data = sorted(outcome.stdout.splitlines())
+    _sort_ssh_keys(data)
     return {"status": "ok" if outcome.exit_code == 0 else "invalid", "output": _replace_paths(data, case)}
+
+
+def _sort_ssh_keys(data: Any) -> None:
+    """The reference prints build.ssh from a Go map (random order from run to run): compare it as a set."""
+    services = data.get("services") if isinstance(data, dict) else None
+    for service in (services or {}).values():
+        build = service.get("build") if isinstance(service, dict) else None
+        if isinstance(build, dict) and isinstance(build.get("ssh"), list):
+            build["ssh"] = sorted(build["ssh"], key=str)
 
 
 def stored(case: Case) -> dict[str, Any]:

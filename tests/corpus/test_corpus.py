@@ -57,7 +57,10 @@ def test_case(case: Case, run_ours: Callable[[Case], Outcome]) -> None:
         assert case.error and re.search(case.error, ours.stderr), (
             f"stderr {ours.stderr!r} lacks /{case.error}/"
         )
-        assert ours.stderr.count("\n") == 1, f"error must be one line: {ours.stderr!r}"
+        lines = ours.stderr.splitlines()
+        assert len(lines) == 1 + len(case.warnings), f"error must be one line after the warnings: {lines!r}"
+        for pattern, line in zip(case.warnings, lines, strict=False):
+            assert re.search(pattern, line), f"warning {line!r} lacks /{pattern}/"
         if case.location:
             assert re.search(re.escape(case.location) + r"(?!\d)", ours.stderr), (
                 f"stderr {ours.stderr!r} does not locate the error at {case.location}"

@@ -170,15 +170,18 @@ def start_registry(
     tls: TLSFiles | None = None,
     users: dict[str, str] | None = None,
     token: dict[str, str] | None = None,
+    bind: str = "127.0.0.1",
+    netns: str | None = None,
 ) -> Registry:
     """Run `docker-registry serve` with a config in `workdir`; storage under `workdir/storage`.
 
     `token` configures Bearer token auth: {"realm", "service", "issuer", "rootcertbundle"}.
+    `bind`/`netns`: serve on that address inside that network namespace (a test cluster's nodes).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     http: dict[str, object] = {
-        "addr": f"127.0.0.1:{port}",
+        "addr": f"{bind}:{port}",
         "secret": "composer-tests",
         "headers": {"X-Content-Type-Options": ["nosniff"]},
     }
@@ -204,12 +207,17 @@ def start_registry(
     log_path = workdir / "registry.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [REGISTRY_BIN, "serve", str(cfg_path)],
+            [
+                *(["nsenter", f"--net=/run/netns/{netns}"] if netns else []),
+                REGISTRY_BIN,
+                "serve",
+                str(cfg_path),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    reg = Registry(f"127.0.0.1:{port}", workdir / "storage", proc, tls, dict(users or {}), log_path)
+    reg = Registry(f"{bind}:{port}", workdir / "storage", proc, tls, dict(users or {}), log_path)
     _wait_ready(reg)
     return reg
 

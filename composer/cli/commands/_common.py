@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +14,6 @@ if TYPE_CHECKING:
     from composer.model import Project
 
 log = logging.getLogger(__name__)
-
-
-def progress(kind: str, name: str, status: str) -> None:
-    """A plain progress line on stderr, as `docker compose` prints when stderr is not a terminal."""
-    sys.stderr.write(f" {kind} {name}  {status}\n")
-    sys.stderr.flush()
 
 
 def parse_index(value: str | None) -> int | None:

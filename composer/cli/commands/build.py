@@ -23,9 +23,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import selected
     from composer.cli.main import parse_command
     from composer.image_ops import BuildOptions, build
-    from composer.progress import Progress
+    from composer.progress import DONE, Progress
     from composer.session import open_session
-    from composer.spec import image_ref
 
     args = parse_command(__doc__ or "", argv)
     t = open_session(options, args["SERVICE"])
@@ -50,8 +49,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         svc = project.services[name]
         if svc.build is None:
             continue
-        ref = image_ref(project, svc)
-        progress.event("Image", ref, "Building")
+        progress.event("Service", name, "Building")  # Compose's events: the service, then its image
         build(t.api, project, svc, t.loaded.working_dir, opts, sys.stdout)
-        progress.event("Image", ref, "Built")
+        progress.event("Service", name, "Built")
+        progress.emit(name, status="Built", state=DONE)
     return 0

@@ -34,12 +34,17 @@ FORMATS = ("yaml", "json")
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
-    from composer.session import load, paused_gc
 
     args = parse_command(__doc__ or "", argv)
-    fmt = args["--format"]
-    if fmt not in FORMATS:
-        raise UsageError(f"unsupported format {fmt!r}: use yaml or json")
+    if args["--format"] not in FORMATS:
+        raise UsageError(f"unsupported format {args['--format']!r}: use yaml or json")
+    return render(args, options)
+
+
+def render(args: Mapping[str, Any], options: GlobalOptions) -> int:
+    """Load the project and print it as the parsed `args` ask (shared with `convert`)."""
+    from composer.session import load, paused_gc
+
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
     if args["--quiet"]:
         return 0

@@ -7,6 +7,7 @@ Usage:
   engine logs [-f] [--tail N]
   engine install [--print] [--unit-dir DIR] [--] [ENGINE_FLAG...]
   engine uninstall [--unit-dir DIR]
+  engine context [--use]
 
 Options:
   --no-seed       Don't import busybox:latest from the host's busybox-static when the engine lacks it
@@ -14,6 +15,7 @@ Options:
   --tail N        Number of lines to show from the end of the log [default: all]
   --print         Print the systemd units instead of writing them
   --unit-dir DIR  Where the units go [default: /etc/systemd/system]
+  --use           Also make it the docker CLI's current context (as `docker context use composer`)
 
 `install` writes composer-engine.socket and composer-engine.service (socket activation, Type=notify,
 KillMode=process so containers outlive engine restarts) and, when systemd manages this machine, enables
@@ -22,6 +24,8 @@ them; ENGINE_FLAGs after `--` are added to the daemon's command line (e.g. -- --
 
 The embedded engine listens on /run/composer/engine.sock and keeps its state in /var/lib/composer
 (COMPOSER_ENGINE_ROOT=<dir> moves both under one directory). Other commands start it on demand.
+`engine context` registers it as the docker context "composer" ($DOCKER_CONFIG or ~/.docker), so
+`docker context use composer` points the docker CLI (and Docker Compose) at it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import sys
 import time
 
 from composer.cli.options import GlobalOptions, UsageError
+
+CONTEXT_NAME = "composer"
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
@@ -61,9 +67,23 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             return 0
         out(f"not running (socket {where.socket})")
         return 3  # as `systemctl status`: 3 = not running
+    if args["context"]:
+        return _register_context(where.host, bool(args["--use"]), options)
     if args["install"] or args["uninstall"]:
         return _units(args, where)
     return _logs(where.log_path, args["--follow"], args["--tail"])
+
+
+def _register_context(host: str, use: bool, options: GlobalOptions) -> int:
+    from composer.dockercli import config, contexts
+    from composer.presenter import out
+
+    contexts.write(CONTEXT_NAME, host, "composer embedded engine", options.environ)
+    out(f'Docker context "{CONTEXT_NAME}" points at {host}')
+    if use:
+        config.set_current_context(options.environ, CONTEXT_NAME)
+        out(f'Current context is now "{CONTEXT_NAME}"')
+    return 0
 
 
 def _units(args: dict[str, object], where: object) -> int:

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, progress
+    from composer.cli.commands._common import in_parallel
     from composer.cli.main import parse_command
+    from composer.progress import Progress
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
+    progress = Progress(options.progress, ansi=options.ansi, title="Killing")  # Compose's title
     services = list(args["SERVICE"])
     t = open_session(options, services)
     signal = args["--signal"]
@@ -37,11 +39,14 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         sys.stderr.write("no container to kill\n")
         return 0
     for c in running:
-        progress("Container", c.name, "Killing")
+        progress.event("Container", c.name, "Killing")
 
     def kill(c: ProjectContainer) -> None:
         t.api.kill(c.id, signal=signal)
-        progress("Container", c.name, "Killed")
+        progress.event("Container", c.name, "Killed")
 
-    in_parallel(running, kill)
+    try:
+        in_parallel(running, kill)
+    finally:
+        progress.close()
     return 0

@@ -22,7 +22,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
     from composer.image_ops import push
     from composer.presenter import warn
-    from composer.progress import Progress
+    from composer.progress import DONE, Progress
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
@@ -33,24 +33,24 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     for name in selected(project, args["SERVICE"], include_deps=bool(args["--include-deps"])):
         svc = project.services[name]
         if svc.build is None or not svc.image:
+            progress.emit(name, text="Skipped", state=DONE)  # someone else's image (as Compose)
             continue
         todo.append((name, svc.image))
     failures: list[str] = []
 
     def one(item: tuple[str, str]) -> None:
         name, ref = item
-        progress.event("Image", ref, "Pushing")
         try:
-            push(t.api, ref, name)
+            push(t.api, ref, name, progress)
         except ComposerError as exc:
-            progress.event("Image", ref, "Error")
             if not args["--ignore-push-failures"]:
                 raise
             failures.append(exc.message)
-            return
-        progress.event("Image", ref, "Pushed")
 
-    in_parallel(todo, one)
+    try:
+        in_parallel(todo, one)
+    finally:
+        progress.close()
     for message in failures:
         warn(message)
     return 0

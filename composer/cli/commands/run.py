@@ -42,8 +42,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv, options_first=True)
-    session = open_session(options)
     service = args["SERVICE"]
+    session = open_session(options, load_only=(service,))  # a profiled service named here is enabled
     if service not in session.project.services:
         raise ComposerError(f"no such service: {service}")
     session.engine.api.timeout = None  # an attached one-off session lasts as long as its command
@@ -80,12 +80,13 @@ def _oneoff(args: dict[str, Any]) -> OneOff:
 def _run_container(session: Session, name: str, body: dict[str, Any], args: dict[str, Any]) -> int:
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
-    from composer.presenter import out
+    from composer.oneoff import create, inject
+    from composer.presenter import out, warn
 
     api = session.engine.api
-    with engine_errors(f"creating container {name}"):
-        cid = str(api.create_container_from_config(body, name=name)["Id"])
+    cid = create(session, args["SERVICE"], name, body, warn=warn)
     try:
+        inject(session, args["SERVICE"], name, cid)
         if args["--detach"]:
             with engine_errors(f"starting container {name}"):
                 api.start(cid)

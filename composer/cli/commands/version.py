@@ -4,28 +4,34 @@ Usage:
   version [--format FORMAT] [--short]
 
 Options:
-  -f, --format FORMAT   Format the output: pretty or json [default: pretty]
-  --short               Show only the version number
+  -f, --format FORMAT   Format the output. Values: [pretty | json]. [default: pretty]
+  --short               Shows only composer's version number
 """
 
 from __future__ import annotations
 
 from composer import __version__
-from composer.cli.options import GlobalOptions, UsageError
+from composer.cli.options import GlobalOptions
+
+PRODUCT = "composer"
+
+
+def pretty() -> str:
+    """What `version` and `--version` print, in Compose's words ("Docker Compose version v2.40.3")."""
+    return f"{PRODUCT} version v{__version__}"
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
-    from composer.presenter import out, to_json
+    import json
+
+    from composer.cli.parsing import parse_command
+    from composer.presenter import out
 
     args = parse_command(__doc__ or "", argv)
-    fmt = args["--format"]
     if args["--short"]:
         out(__version__)
-    elif fmt == "json":
-        out(to_json({"version": __version__}))
-    elif fmt == "pretty":
-        out(f"composer version {__version__}")
-    else:
-        raise UsageError(f"unsupported format {fmt!r}: use pretty or json")
+    elif args["--format"] == "json":
+        out(json.dumps({"version": f"v{__version__}"}, separators=(",", ":")))
+    else:  # Compose prints the pretty form for any other value too
+        out(pretty())
     return 0

@@ -21,6 +21,7 @@ from composer.errors import ComposerError
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
     from composer.client import engine_errors
+    from composer.presenter import out
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
@@ -42,9 +43,10 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         threading.Thread(target=wait_one, args=(c.id,), daemon=True).start()
     first: int | None = None
     for _ in containers:
-        _, result = codes.get()
+        cid, result = codes.get()
         if isinstance(result, BaseException):
             raise result
+        out(f'container "{cid}" exited with status code {result}')  # as Compose prints each one
         if first is None:
             first = result
             if args["--down-project"]:

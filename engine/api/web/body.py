@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from engine.api.web.parser import BadRequest
 
 MAX_CHUNK_LINE = 4096
+MAX_CHUNK_DIGITS = 10  # hex digits of one chunk's size: up to 1 TiB, more is no upload, only an attack
+_HEX = frozenset(bytes([c]) for c in b"0123456789abcdefABCDEF")
 
 
 class Body:
@@ -55,18 +57,10 @@ class Body:
             pass
 
     async def _next_chunk(self) -> None:
-        line = await self._line()
-        if self._after_data:
-            if line:  # the CRLF that ends a chunk's data
-                raise BadRequest("chunk data not followed by CRLF")
-            line = await self._line()
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise BadRequest(f"bad chunk size {size_text[:20]!r}") from None
-        if size < 0:
-            raise BadRequest("bad chunk size")
+        # the CRLF that ends a chunk's data
+        if self._after_data and await self._exactly(2) != b"\r\n":
+            raise BadRequest("chunk data not followed by CRLF")
+        size = await self._size_line()
         if size == 0:
             while await self._line():  # trailer fields, ignored
                 pass
@@ -75,13 +69,39 @@ class Body:
         self._left = size
         self._after_data = True
 
-    async def _line(self) -> bytes:
+    async def _size_line(self) -> int:
+        """`1*HEXDIG [; extensions] CRLF`, judged byte by byte as it arrives: a size that is not plain hex
+        or too large is refused at once, not after the client has sent (or stopped sending) the rest."""
+        digits = bytearray()
+        while True:
+            c = await self._exactly(1)
+            if c in _HEX:
+                digits += c
+                if len(digits) > MAX_CHUNK_DIGITS:
+                    raise BadRequest("chunk size too large")
+                continue
+            if not digits:
+                raise BadRequest(f"bad chunk size {c!r}")
+            if c == b"\r":
+                if await self._exactly(1) != b"\n":
+                    raise BadRequest("bad chunk size line ending")
+            elif c == b";":  # chunk extensions, ignored
+                await self._line()
+            else:
+                raise BadRequest(f"bad chunk size {bytes(digits[:20]) + c!r}")
+            return int(digits, 16)
+
+    async def _exactly(self, n: int) -> bytes:
         try:
-            line = await self._reader.readuntil(b"\r\n")
+            return await self._reader.readexactly(n)
         except asyncio.IncompleteReadError:
             raise ConnectionResetError("client closed the connection inside a chunked body") from None
-        except asyncio.LimitOverrunError:
-            raise BadRequest("chunk header line too long") from None
-        if len(line) > MAX_CHUNK_LINE:
-            raise BadRequest("chunk header line too long")
-        return line[:-2]
+
+    async def _line(self) -> bytes:
+        """A trailer field or the rest of a chunk extension: bounded, CRLF-terminated."""
+        line = bytearray()
+        while not line.endswith(b"\r\n"):
+            line += await self._exactly(1)
+            if len(line) > MAX_CHUNK_LINE:
+                raise BadRequest("chunk header line too long")
+        return bytes(line[:-2])

@@ -23,6 +23,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
+from engine.api.web import tls
 from engine.api.web.body import Body
 from engine.api.web.messages import (
     Application,
@@ -39,7 +40,9 @@ log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 1 << 20  # request head (X-Registry-Auth/-Config headers can be large); also the read buffer
 KEEPALIVE_TIMEOUT = 75.0
+MAX_LENGTH_DIGITS = 13  # Content-Length up to ~9 TB
 SHUTDOWN_GRACE = 1.0
+LINGER = 0.5  # after an error answer, how long the client's further bytes are read and dropped
 _NO_BODY = frozenset((204, 304))
 
 
@@ -234,6 +237,8 @@ class Connection(asyncio.Protocol):
             if not resp.finished:
                 await resp.write_eof()
             self._streaming = False
+            if not resp.keep_alive and not request.content.at_eof():
+                await self._linger()  # refused inside its body (bad chunk): the client may still be sending
             if not resp.keep_alive or self.reader.at_eof():
                 return False
             await request.content.drain()
@@ -250,12 +255,15 @@ class Connection(asyncio.Protocol):
         path, _, query = target.partition("?")
         te = headers.get("transfer-encoding", "").lower()
         length: int | None = None
+        if te and "content-length" in headers:
+            # which one frames the body? A proxy in front may think the other: request smuggling
+            raise BadRequest("both Transfer-Encoding and Content-Length")
         if te:
             if te != "chunked":
-                raise BadRequest(f"unsupported transfer-encoding {te!r}")
+                raise BadRequest(f"unsupported transfer-encoding {te[:40]!r}")
         elif "content-length" in headers:
             raw = headers["content-length"]
-            if not raw.isdigit():
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_LENGTH_DIGITS):
                 raise BadRequest(f"bad content-length {raw[:20]!r}")
             length = int(raw)
         body = Body(self.reader, length, chunked=te == "chunked")
@@ -285,6 +293,19 @@ class Connection(asyncio.Protocol):
         )
         with contextlib.suppress(ConnectionError):
             self._write_now(self._head(status, None, headers) + body)
+        await self._linger()
+
+    async def _linger(self) -> None:
+        """After refusing a request: stop sending, then read and drop what the client still sends, for a
+        moment, so that closing does not reset the connection before the client has read the answer."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        with contextlib.suppress(OSError, RuntimeError):
+            self.transport.write_eof()
+        with contextlib.suppress(TimeoutError, ConnectionError, asyncio.LimitOverrunError):
+            async with asyncio.timeout(LINGER):
+                while await self.reader.read(1 << 16):
+                    pass
 
     def _cancel_idle_timer(self) -> None:
         if self._idle_timer is not None:
@@ -345,19 +366,32 @@ class Server:
         loop = asyncio.get_running_loop()
         self._servers.append(await loop.create_unix_server(lambda: Connection(self.app, self), sock=sock))
 
-    async def listen_socket(self, sock: socket.socket) -> None:
-        """Serve a socket someone else made and bound (systemd socket activation: unix or tcp)."""
+    async def listen_socket(self, sock: socket.socket, ssl: Any = None) -> None:
+        """Serve a socket someone else made and bound (systemd socket activation: unix or tcp); `ssl`: TLS
+        for a tcp one, as on the engine's own tcp listeners."""
         sock.setblocking(False)
         loop = asyncio.get_running_loop()
         factory = lambda: Connection(self.app, self)  # noqa: E731
         if sock.family == socket.AF_UNIX:
             self._servers.append(await loop.create_unix_server(factory, sock=sock))
+        elif ssl is not None:
+            self._servers.append(await asyncio.start_server(tls.relay(ssl, self._serve_local), sock=sock))
         else:
             self._servers.append(await loop.create_server(factory, sock=sock))
 
-    async def listen_tcp(self, host: str, port: int) -> None:
+    async def _serve_local(self, sock: socket.socket) -> None:
+        """The decrypted end of a TLS connection, served as a local socket."""
+        await asyncio.get_running_loop().connect_accepted_socket(
+            lambda: Connection(self.app, self), sock=sock
+        )
+
+    async def listen_tcp(self, host: str, port: int, ssl: Any = None) -> None:
+        """`ssl`: an ssl.SSLContext for TLS (the engine's --tls/--tlsverify), None for plain HTTP."""
         loop = asyncio.get_running_loop()
-        self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
+        if ssl is None:
+            self._servers.append(await loop.create_server(lambda: Connection(self.app, self), host, port))
+            return
+        self._servers.append(await asyncio.start_server(tls.relay(ssl, self._serve_local), host, port))
 
     async def close(self) -> None:
         for s in self._servers:

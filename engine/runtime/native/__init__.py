@@ -1,5 +1,10 @@
-"""The native monitor (monitor.c + jsonlog.c, request.c, util.c): built on first need with the host's C
-compiler, cached by the sources' hash.
+"""The native monitor (monitor.c + jsonlog.c, request.c, util.c): compiled when the package is built
+(setup.py puts `cmon` and its `cmon.key` beside these sources in a wheel), else built on first need with
+the host's C compiler, cached by the sources' hash.
+
+An installed package's binary is used when its key matches the sources' hash, so a wheel never needs a
+compiler and an edited checkout never runs a stale binary. The run-time build below is the development
+fallback (a source checkout or an editable install).
 
 A monitor that has started its container execve()s the binary (see handoff.py), so the process that
 waits for the container and serves its stdio is ~1.4 MiB of C instead of a Python interpreter. The
@@ -27,6 +32,8 @@ SOURCES = ("monitor.c", "jsonlog.c", "request.c", "util.c")  # compiled together
 HEADERS = ("native.h",)
 ENV = "COMPOSER_NATIVE_MONITOR"
 CFLAGS = ["-O2", "-Wall", "-Wextra", "-Werror"]
+PACKAGED = HERE / "cmon"  # made by setup.py's build step; absent in a source checkout
+PACKAGED_KEY = HERE / "cmon.key"  # the source_key() it was built from
 # The argv[0] the binary runs under: runtime._kill_monitor checks a pid's cmdline for "engine.runtime".
 ARGV0 = "engine.runtime.native-monitor"
 
@@ -60,10 +67,29 @@ def source_key() -> str:
     return _key
 
 
+_packaged: tuple[Path | None] | None = None
+
+
+def packaged() -> Path | None:
+    """The binary the package was built with, when it matches these sources (looked up once: the zygote
+    does it before forking, so a monitor's hand-over reads no file for it)."""
+    global _packaged
+    if _packaged is None:
+        try:
+            key = PACKAGED_KEY.read_text().strip()
+        except OSError:
+            key = ""
+        usable = key == source_key() and os.access(PACKAGED, os.X_OK)
+        _packaged = (PACKAGED if usable else None,)
+    return _packaged[0]
+
+
 def built(cache_dir: Path) -> Path | None:
     """The binary if it is enabled and already built: a look-up, never a build."""
     if not enabled():
         return None
+    if (installed := packaged()) is not None:
+        return installed
     target = cache_dir / f"cmon-{source_key()}"
     return target if os.access(target, os.X_OK) else None
 
@@ -72,6 +98,8 @@ def binary(cache_dir: Path) -> Path | None:
     """The compiled monitor, building it if needed; None when it cannot be had (fallback: Python loop)."""
     if not enabled():
         return None
+    if (installed := packaged()) is not None:
+        return installed
     target = cache_dir / f"cmon-{source_key()}"
     if os.access(target, os.X_OK):
         return target
@@ -138,21 +166,28 @@ def build_in_child(cache_dir: Path, zygote: int) -> NoReturn:
         os._exit(code)
 
 
-def _compile(cc: str, target: Path, failed: Path) -> Path | None:
+def compile_monitor(cc: str, output: Path) -> str:
+    """Compile the sources into `output`; returns "" or the compiler's first error line. setup.py's build
+    step calls this too (it loads this file on its own: nothing else of the engine is imported here)."""
     import subprocess
+
+    try:
+        sources = [str(HERE / name) for name in SOURCES]
+        done = subprocess.run([cc, *CFLAGS, "-o", str(output), *sources], capture_output=True, text=True,
+                              timeout=120, check=False)
+        return "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["exit status"])[0]
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return str(e)
+
+
+def _compile(cc: str, target: Path, failed: Path) -> Path | None:
     import time
 
     for stale in target.parent.glob(".cmon-*.tmp-*"):  # left by a build killed with its zygote
         stale.unlink(missing_ok=True)  # (we hold the lock: no other build is writing)
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     began = time.monotonic()
-    try:
-        sources = [str(HERE / name) for name in SOURCES]
-        done = subprocess.run([cc, *CFLAGS, "-o", str(tmp), *sources], capture_output=True, text=True,
-                              timeout=120, check=False)
-        error = "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["exit status"])[0]
-    except (OSError, subprocess.TimeoutExpired) as e:
-        error = str(e)
+    error = compile_monitor(cc, tmp)
     if error:
         tmp.unlink(missing_ok=True)
         failed.write_text(error + "\n")

@@ -107,8 +107,10 @@ def test_images_table_quiet_and_json(project: Project) -> None:
 
 
 def test_wait_returns_the_exit_code_of_the_first_to_stop(project: Project) -> None:
-    project.container("once", cmd=["sh", "-c", "sleep 0.5; exit 3"])
-    assert project.composer("wait", "once").returncode == 3
+    once = project.container("once", cmd=["sh", "-c", "sleep 0.5; exit 3"])
+    waited = project.composer("wait", "once")
+    assert waited.returncode == 3
+    assert waited.stdout == f'container "{once}" exited with status code 3\n'  # as Compose prints it
     none = project.composer("wait", "worker")
     assert (none.returncode, none.stderr) == (1, 'no containers for project "demo"\n')
 

@@ -3,6 +3,7 @@ down again leaving nothing of the project behind."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import docker
@@ -29,7 +30,7 @@ def test_build_example_builds_runs_and_down_v_leaves_nothing(composer: Runner, a
     assert up.code == 0, up.err
     assert "hello-1  | howdy from a composer-built image" in up.out
     assert "hello-1 exited with code 0" in up.out  # as Compose v2: the name without `project-`
-    assert " Image build-example/hello:latest  Built" in up.err
+    assert " Service hello  Built\n hello  Built\n" in up.err  # Compose's words for a build
     # unchanged context and args: the rebuild hits the cache, so nothing is recreated
     first_id = api.inspect_container("build-example-hello-1")["Id"]
     again = composer("-f", compose_file, "up", "--build", "-d", env={"GREETING": "howdy"}, timeout=120)
@@ -53,17 +54,29 @@ def _exec(api: docker.APIClient, container: str, cmd: list[str]) -> str:
     return output
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_webapp_example_serves_on_its_published_port_and_the_worker_reaches_kv(
-    composer: Runner, api: docker.APIClient
+    composer: Runner, api: docker.APIClient, tmp_path: Path
 ) -> None:
     import time
     import urllib.request
 
+    # The README's first command keeps the example running on the host's port 8080: this run publishes
+    # on a free port instead, through an override file (the example itself is used unchanged).
+    port = _free_port()
+    override = tmp_path / "ports.override.yaml"
+    override.write_text(f'services:\n  web:\n    ports: !override ["127.0.0.1:{port}:80"]\n')
     compose_file = str(EXAMPLES / "webapp" / "compose.yaml")
+    files = ("-f", compose_file, "-f", str(override))
     try:
-        up = composer("-f", compose_file, "up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
+        up = composer(*files, "up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
         assert up.code == 0, up.err
-        with urllib.request.urlopen("http://127.0.0.1:8080/", timeout=5) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
             page = reply.read().decode()
         assert page == (EXAMPLES / "webapp" / "www" / "index.html").read_text()
         deadline = time.monotonic() + 15
@@ -73,7 +86,7 @@ def test_webapp_example_serves_on_its_published_port_and_the_worker_reaches_kv(
             time.sleep(0.5)
         assert "job " in stored  # the worker found "kv" by name on the project network
     finally:
-        down = composer("-f", compose_file, "down", "-v", "-t", "2")
+        down = composer(*files, "down", "-v", "-t", "2")
     assert down.code == 0, down.err
     assert _leftovers(api, "webapp") == []
     assert not [n for n in api.networks() if n["Name"] == "webapp_default"]

@@ -36,7 +36,7 @@ def test_dry_run_is_not_offered_until_a_command_supports_it(cli: Callable[..., R
 def test_version(cli: Callable[..., Result]) -> None:
     from composer import __version__
 
-    assert cli("version").out == f"composer version {__version__}\n"
+    assert cli("version").out == f"composer version v{__version__}\n"
     assert cli("version", "--short").out == f"{__version__}\n"
     assert cli("--version").out.strip().endswith(__version__)
 

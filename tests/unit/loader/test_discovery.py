@@ -79,12 +79,30 @@ def test_stdin_file(tmp_path: Path) -> None:
 def test_warnings_are_collected_not_printed(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("version: '3'\nservices: {web: {image: '${NOPE}x'}}\n")
     loaded = load(tmp_path)
+    # the reference's order: interpolation warns first, the obsolete version after validation
     assert loaded.warnings == (
+        'The "NOPE" variable is not set. Defaulting to a blank string.',
         f"{tmp_path / 'compose.yaml'}: the attribute `version` is obsolete, it will be ignored, "
         "please remove it to avoid potential confusion",
-        'The "NOPE" variable is not set. Defaulting to a blank string.',
     )
     assert "version" not in loaded.canonical
+
+
+def test_warnings_travel_with_a_loading_error(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "version: '3'\nservices: {web: {image: '${NOPE}', ports: [x:y:z:w]}}\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path)
+    assert caught.value.warnings[0] == 'The "NOPE" variable is not set. Defaulting to a blank string.'
+    assert "the attribute `version` is obsolete" in caught.value.warnings[1]
+
+
+def test_a_service_without_body_is_not_a_mapping(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("version: '3'\nservices:\n  web:\n")
+    with pytest.raises(ConfigError, match=r"compose.yaml:3:3: services\.web must be a mapping$") as caught:
+        load(tmp_path)
+    assert caught.value.warnings == ()  # validation fails before the version warning, as the reference
 
 
 def test_marks_point_into_the_file_that_wrote_the_value(tmp_path: Path) -> None:

@@ -48,3 +48,20 @@ def test_engine_errors_wording() -> None:
     with pytest.raises(EngineUnreachable) as unreachable, engine_errors():
         raise ConnectionRefusedError(111, "Connection refused")
     assert unreachable.value.message == "cannot reach the engine: [Errno 111] Connection refused"
+
+
+def test_starting_the_embedded_engine_without_root_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from composer.embedded import start_embedded_engine
+    from composer.errors import ComposerError
+
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    with pytest.raises(ComposerError) as err:
+        start_embedded_engine(announce=False, environ={"COMPOSER_ENGINE_ROOT": str(tmp_path)})
+    assert err.value.message == (
+        f"no engine answers at unix://{tmp_path}/e.sock; cannot run containers: the engine needs root "
+        "(namespaces, mounts, cgroups, bridges)"
+    )
+    assert err.value.hint is not None and "sudo composer engine start" in err.value.hint
+    assert not (tmp_path / "exec").exists()  # nothing was started or made

@@ -47,6 +47,10 @@ def test_x_registry_auth_username_password_and_auth_field() -> None:
     auth = base64.b64encode(b"joe:s3cr:et").decode()
     assert decode_registry_auth(_b64url({"auth": auth})) == Credentials("joe", "s3cr:et")
     assert decode_registry_auth(_b64url({"identitytoken": "tok"})) == Credentials(identity_token="tok")
+    # field names match case-insensitively, as Go's encoding/json does for dockerd (docker-py forwards a
+    # credential helper's answer as {"Username", "Password", "ServerAddress"})
+    helper_style = {"ServerAddress": "h", "Username": "alice", "Password": "pw"}
+    assert decode_registry_auth(_b64url(helper_style)) == Credentials("alice", "pw")
 
 
 def test_x_registry_auth_empty_and_invalid() -> None:

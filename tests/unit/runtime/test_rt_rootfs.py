@@ -104,13 +104,22 @@ def test_pivot_root_detaches_old_root_after_making_it_slave():
 
 def test_masked_and_readonly_paths_and_readonly_root():
     sc = RecordingSyscalls(existing={"/proc/kcore": "file", "/sys/firmware": "dir", "/proc/sys": "dir"})
+    proc_flags = s.MS_NOSUID | s.MS_NODEV | s.MS_NOEXEC
+    sc.flags["/proc/sys"] = proc_flags  # the read-only remount keeps the flags of proc underneath
     rootfs.mask_paths(sc, ["/proc/kcore", "/sys/firmware", "/proc/absent"], ["/proc/sys", "/proc/nope"])
     rootfs.finalize_root(sc, True)
     assert sc.calls == [
         ("mount", "/dev/null", "/proc/kcore", "", s.MS_BIND, ""),
         ("mount", "tmpfs", "/sys/firmware", "tmpfs", s.MS_RDONLY, ""),
         ("mount", "/proc/sys", "/proc/sys", "", s.MS_BIND | s.MS_REC, ""),
-        ("mount", "/proc/sys", "/proc/sys", "", s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | s.MS_REC, ""),
+        (
+            "mount",
+            "/proc/sys",
+            "/proc/sys",
+            "",
+            proc_flags | s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY | s.MS_REC,
+            "",
+        ),
         ("mount", "", "/", "", s.MS_BIND | s.MS_REMOUNT | s.MS_RDONLY, ""),
     ]
 

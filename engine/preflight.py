@@ -1,0 +1,74 @@
+"""Can this host run containers? Checked once when the daemon starts, before it takes a socket.
+
+Each missing piece is one `Problem` naming what is missing and the fix, so `composer engine start` says
+"overlayfs is not available (fix: modprobe overlay)" instead of a traceback from the first container start
+or a client waiting for a socket that never appears. The host's files and commands are parameters, so the
+unit tests describe hosts that lack each piece.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_STATUS = 78  # EX_CONFIG: the host, not the engine, is what needs changing
+
+
+@dataclass(frozen=True)
+class Problem:
+    missing: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.missing} (fix: {self.fix})"
+
+
+@dataclass(frozen=True)
+class Host:
+    euid: int
+    filesystems: str  # /proc/filesystems
+    mounts: str  # /proc/self/mounts
+    which: Callable[[str], str | None]
+    modules: str = ""  # /lib/modules/<release>/modules.dep: a module listed there loads on first mount
+
+
+def this_host() -> Host:
+    return Host(
+        euid=os.geteuid(),
+        filesystems=_read(Path("/proc/filesystems")),
+        mounts=_read(Path("/proc/self/mounts")),
+        which=shutil.which,
+        modules=_read(Path("/lib/modules") / os.uname().release / "modules.dep"),
+    )
+
+
+def problems(host: Host) -> list[Problem]:
+    found: list[Problem] = []
+    if host.euid != 0:
+        found.append(Problem("the engine needs root (namespaces, mounts, cgroups, bridges)",
+                             "run it as root, e.g. `sudo composer engine start`"))
+    registered = any(line.split()[-1:] == ["overlay"] for line in host.filesystems.splitlines())
+    loadable = "/overlay.ko" in host.modules  # the kernel loads it when the first layer is mounted
+    if not registered and not loadable:
+        found.append(Problem("the kernel has no overlayfs (needed for image layers)",
+                             "load it with `modprobe overlay` (Linux >= 4.0 with CONFIG_OVERLAY_FS)"))
+    cgroup_types = {fields[2] for line in host.mounts.splitlines() if len(fields := line.split()) > 2}
+    if not cgroup_types & {"cgroup", "cgroup2"}:
+        found.append(Problem("no cgroup filesystem is mounted (needed for container limits)",
+                             "mount it with `mount -t cgroup2 none /sys/fs/cgroup`"))
+    for command, package, need in (("nft", "nftables", "published ports and bridge networks"),
+                                   ("mount", "mount", "image layers and volumes")):
+        if host.which(command) is None:
+            found.append(Problem(f"`{command}` is not installed (needed for {need})",
+                                 f"install it: `apt-get install {package}`"))
+    return found
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
