@@ -102,6 +102,12 @@ def main() -> int:
         f"added per container (daemon growth + monitor + process): RSS {added_rss / 1024:.2f} MiB, "
         f"PSS {added_pss / 1024:.2f} MiB"
     )
+    total_pss = (daemon_pss + mon_pss + ctr_pss) / 1024
+    print(
+        f"total with {n} running (daemon + its helpers + monitors + containers): PSS {total_pss:.1f} MiB"
+        + (f"  (issue 18 target <= 40 MB with 20: {'met' if total_pss * 1.048576 <= 40 else 'NOT met'})"
+           if n == 20 else "")
+    )
     if not peers.dockerd_installed():
         print("dockerd not installed")
         return 0

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# dataclasses' generated methods compiled once, not at every start (see composer._codecache)
+from composer._codecache import install as _install_code_cache  # noqa: E402
+
+_install_code_cache()
+
 if TYPE_CHECKING:
     from composer.api import Container, ExecResult, LogLine, PortBinding, Project, PublishedPort
     from composer.errors import ComposerError, ConfigError

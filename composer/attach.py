@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def raw_socket(hijacked: Any) -> socket.socket:
-    """The plain socket inside what docker-py returns for `socket=True`."""
+    """The plain socket of a hijacked attach/exec stream (`composer.lite` returns it as is; a wrapper that
+    holds it as `_sock` is unwrapped)."""
     sock = getattr(hijacked, "_sock", hijacked)
     return sock if isinstance(sock, socket.socket) else sock._sock
 

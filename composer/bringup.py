@@ -57,7 +57,7 @@ def bring_up(
     for message in plan.warnings:
         warn(message)
     if dry_run or (not plan and not need_context and not wait):
-        # converged: no client for writes is even needed (docker-py's import alone costs ~0.13 s)
+        # converged: nothing to write
         return BringUp(plan, observed, None)
     ctx = Context(
         api=session.engine.client,

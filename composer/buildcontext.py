@@ -36,13 +36,7 @@ def context_digests(context: str | Path) -> dict[str, str] | None:
     root = Path(context)
     if not root.is_dir():
         return None
-    patterns: list[str] = []
-    ignore = root / ".dockerignore"
-    if ignore.is_file():
-        for line in ignore.read_text(errors="replace").splitlines():
-            line = line.strip()
-            if line and not line.startswith("#"):
-                patterns.append(line.strip("/").removeprefix("./"))
+    patterns = _ignore_patterns(root)
     found: dict[str, str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in sorted(filenames):
@@ -73,3 +67,61 @@ def changed_files(recorded: str | None, current: Mapping[str, str] | None) -> li
     if not isinstance(old, dict):
         return []
     return sorted(p for p in set(old) | set(current) if old.get(p) != current.get(p))
+
+
+def _ignore_patterns(root: Path) -> list[str]:
+    patterns: list[str] = []
+    ignore = root / ".dockerignore"
+    if ignore.is_file():
+        for line in ignore.read_text(errors="replace").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                patterns.append(line.strip("/").removeprefix("./"))
+    return patterns
+
+
+def context_tar(context: str | Path, dockerfile: str = "Dockerfile") -> tuple[bytes, str]:
+    """The build context as the tar `POST /build` takes, and the Dockerfile's name inside it.
+
+    Files `.dockerignore` excludes are left out, except the Dockerfile and `.dockerignore` themselves (the
+    builder reads both, as the docker CLI sends them). A Dockerfile outside the context is added under a
+    name of its own."""
+    import io
+    import tarfile
+
+    root = Path(context)
+    patterns = _ignore_patterns(root)
+    df_path = Path(dockerfile) if os.path.isabs(dockerfile) else root / dockerfile
+    try:
+        df_name = df_path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        df_name = ""
+    keep = {df_name, ".dockerignore"}
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            base = Path(dirpath)
+            rel_dir = base.relative_to(root).as_posix()
+            for name in sorted(dirnames) + sorted(filenames):
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if rel not in keep and _ignored(rel, patterns):
+                    if name in dirnames and not any(p.startswith("!") for p in patterns):
+                        dirnames.remove(name)  # nothing below it can come back
+                    continue
+                info = tar.gettarinfo(str(base / name), arcname=rel)
+                info.uid = info.gid = 0
+                info.uname = info.gname = ""
+                if info.isfile():
+                    with open(base / name, "rb") as f:
+                        tar.addfile(info, f)
+                else:
+                    tar.addfile(info)
+        if not df_name:
+            df_name = f".dockerfile.{hashlib.sha256(str(df_path).encode()).hexdigest()[:20]}"
+            data = df_path.read_bytes()
+            info = tarfile.TarInfo(df_name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue(), df_name

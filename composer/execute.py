@@ -27,7 +27,7 @@ from composer.spec import ProjectMeta, container_config, image_ref
 from composer.wakeups import Wakeups
 
 if TYPE_CHECKING:
-    import docker
+    from composer.lite import Client
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ExecuteError(ComposerError):
 
 @dataclass
 class Context:
-    api: docker.APIClient
+    api: Client
     project: Project | None
     progress: Progress
     meta: ProjectMeta = field(default_factory=lambda: ProjectMeta(working_dir=""))
@@ -122,13 +122,16 @@ def _create_network(op: Operation, ctx: Context) -> None:
     }
     ipam = None
     if net.ipam:
-        from docker.types import IPAMConfig, IPAMPool
-
         pools = [
-            IPAMPool(subnet=c.get("subnet"), iprange=c.get("ip_range"), gateway=c.get("gateway"))
+            {
+                "Subnet": c.get("subnet"),
+                "IPRange": c.get("ip_range"),
+                "Gateway": c.get("gateway"),
+                "AuxiliaryAddresses": None,
+            }
             for c in net.ipam.get("config") or []
         ]
-        ipam = IPAMConfig(driver=net.ipam.get("driver") or "default", pool_configs=pools)
+        ipam = {"Driver": net.ipam.get("driver") or "default", "Config": pools}
     with engine_errors(f"creating network {net.name}"):
         ctx.api.create_network(
             net.name,
@@ -276,7 +279,7 @@ def _api_version(ctx: Context) -> tuple[int, ...]:
 
 def api_version(api: Any) -> tuple[int, ...]:
     """The engine's API version, (1, 41) for dockerd 20.10."""
-    reply = api.get("/version") if hasattr(api, "put_archive_owned") else api.version()
+    reply = api.version()
     text = str((reply or {}).get("ApiVersion") or "0")
     return tuple(int(p) for p in text.split(".") if p.isdigit())
 
@@ -295,18 +298,8 @@ def endpoints_connected_after_create(version: tuple[int, ...], body: dict[str, A
 
 
 def connect(api: Any, network: str, container_id: str, endpoint: dict[str, Any]) -> None:
-    if hasattr(api, "put_archive_owned"):  # composer.lite.Client
-        body = {"Container": container_id, "EndpointConfig": endpoint}
-        api.request("POST", f"/networks/{network}/connect", body=body)
-        return
-    ipam = endpoint.get("IPAMConfig") or {}
-    api.connect_container_to_network(
-        container_id,
-        network,
-        aliases=endpoint.get("Aliases"),
-        ipv4_address=ipam.get("IPv4Address"),
-        ipv6_address=ipam.get("IPv6Address"),
-    )
+    body = {"Container": container_id, "EndpointConfig": endpoint}
+    api.request("POST", f"/networks/{network}/connect", body=body)
 
 
 def _start(op: Operation, ctx: Context) -> None:

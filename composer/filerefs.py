@@ -223,10 +223,4 @@ def write_into(api: Any, container_id: str, files: list[InjectedFile]) -> None:
     extracted at "/", owners kept only when uid or gid was given."""
     for file in files:
         data = archive(file)
-        if hasattr(api, "put_archive_owned"):  # composer.lite.Client
-            api.put_archive_owned(container_id, "/", data, file.keeps_owner)
-            continue
-        # docker-py's put_archive has no copyUIDGID: the same request through its session
-        params = {"path": "/", "copyUIDGID": "true" if file.keeps_owner else None}
-        url = api._url("/containers/{0}/archive", container_id)
-        api._raise_for_status(api._put(url, params={k: v for k, v in params.items() if v}, data=data))
+        api.put_archive_owned(container_id, "/", data, file.keeps_owner)

@@ -1,4 +1,4 @@
-"""Pull, push and build a project's service images through the Engine API (docker-py's streams).
+"""Pull, push and build a project's service images through the Engine API (JSON message streams).
 
 Shared by the `pull`, `push` and `build` commands. Each operation reads the engine's JSON message stream
 to its end; an `error` message becomes one ComposerError line naming the service.

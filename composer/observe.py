@@ -21,7 +21,7 @@ from composer import labels as L
 from composer.client import engine_errors, is_not_found
 
 if TYPE_CHECKING:
-    import docker
+    from composer.lite import Client
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +132,13 @@ def _network_ids(item: Mapping[str, Any]) -> Mapping[str, str] | None:
     )
 
 
-def list_containers(
-    api: docker.APIClient, project: str, *, oneoff: bool | None = None
-) -> list[ObservedContainer]:
+def list_containers(api: Client, project: str, *, oneoff: bool | None = None) -> list[ObservedContainer]:
     with engine_errors(f"listing the containers of project {project}"):
         items = api.containers(all=True, filters=L.project_filter(project, oneoff=oneoff))
     return [container_from_summary(i) for i in items]
 
 
-def list_networks(api: docker.APIClient, project: str) -> dict[str, ObservedNetwork] | None:
+def list_networks(api: Client, project: str) -> dict[str, ObservedNetwork] | None:
     """The project's networks by name; None when the engine has no networks API (404 on /networks)."""
     try:
         with engine_errors(f"listing the networks of project {project}"):
@@ -162,7 +160,7 @@ def list_networks(api: docker.APIClient, project: str) -> dict[str, ObservedNetw
     }
 
 
-def list_volumes(api: docker.APIClient, project: str) -> dict[str, ObservedVolume]:
+def list_volumes(api: Client, project: str) -> dict[str, ObservedVolume]:
     with engine_errors(f"listing the volumes of project {project}"):
         reply = api.volumes(filters=L.project_filter(project, oneoff=None)) or {}
     return {
@@ -175,7 +173,7 @@ def list_volumes(api: docker.APIClient, project: str) -> dict[str, ObservedVolum
     }
 
 
-def image_ids(api: docker.APIClient, refs: Iterable[str]) -> dict[str, str | None]:
+def image_ids(api: Client, refs: Iterable[str]) -> dict[str, str | None]:
     """ref -> local image ID (None: not present)."""
     found: dict[str, str | None] = {}
     for ref in dict.fromkeys(refs):
@@ -189,7 +187,7 @@ def image_ids(api: docker.APIClient, refs: Iterable[str]) -> dict[str, str | Non
     return found
 
 
-def network_exists(api: docker.APIClient, name: str) -> bool:
+def network_exists(api: Client, name: str) -> bool:
     try:
         with engine_errors(f"inspecting network {name}"):
             api.inspect_network(name)
@@ -201,7 +199,7 @@ def network_exists(api: docker.APIClient, name: str) -> bool:
 
 
 def observe(
-    api: docker.APIClient,
+    api: Client,
     project: str,
     *,
     image_refs: Iterable[str] = (),

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from composer.client import Engine, EngineUnreachable, engine_errors, ping
 from composer.observe import Observed, observe
@@ -27,10 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from composer.containers import ProjectContainer
+    from composer.lite import Client
     from composer.loader.pipeline import LoadedProject
     from composer.model import Project
-
-log = logging.getLogger(__name__)
 
 
 def resolve_host(
@@ -73,7 +72,8 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: b
             f"cannot connect to the engine at {host}",
             hint="is it running? check -H / DOCKER_HOST / --context",
         )
-    log.debug("connecting host=%s embedded=%s", host, embedded)
+    if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
+        sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
     return Engine(host=host, embedded=embedded, environ=environ, streaming=streaming)
 
 
@@ -154,8 +154,8 @@ class Session:
         return self.loaded.project.name
 
     @property
-    def api(self) -> Any:
-        """docker-py's APIClient, for the calls the small client does not make (streams, hijacks)."""
+    def api(self) -> Client:
+        """The engine's client (composer.lite)."""
         return self.engine.api
 
     @property

@@ -302,11 +302,7 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         group_explicit=group is not None,
         userns_remap=str(pick(args.userns_remap, "userns-remap", "") or ""),
     )
-    if cfg.runtime_binary() is None and cfg.userns_remap:  # (also validates the default runtime's name)
-        raise ConfigError(
-            "--userns-remap needs an OCI runtime binary (--default-runtime runc): the built-in runtime "
-            "makes no user namespaces yet"
-        )
+    cfg.runtime_binary()  # an unknown --default-runtime is a ConfigError at start, as with dockerd
     return cfg
 
 

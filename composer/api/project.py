@@ -406,7 +406,7 @@ class Project:
             inject(s, service, name, cid)
             with engine_errors(f"running container {name}"):
                 api.start(cid)
-                code = int(api.wait(cid, timeout=None)["StatusCode"])
+                code = int(api.wait(cid)["StatusCode"])
                 output = api.logs(cid, stdout=True, stderr=True)
         finally:
             if remove:

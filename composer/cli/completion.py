@@ -97,7 +97,7 @@ def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     from composer.cli.usage import _usage
 
     *typed, current = list(words) or [""]
-    global_doc, _loaded = _usage()
+    global_doc = _usage()
     global_options = options_of(global_doc)
     globals_seen: list[str] = []
     i = 0

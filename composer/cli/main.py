@@ -5,37 +5,34 @@ Kept import-light on purpose: `composer --help` must not pay for yaml, jsonschem
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
+from composer.cli import commands
 from composer.cli.options import UsageError, global_options
 from composer.cli.parsing import parse_command
-from composer.cli.usage import _usage
+from composer.cli.usage import _PARSE_USAGE, _usage
 from composer.errors import ComposerError
 from composer.presenter import error_line
 
 __all__ = ["main", "parse_command"]  # parse_command: what every command module parses its usage with
 
-log = logging.getLogger(__name__)
-
 
 def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
+    if not argv:
+        sys.stdout.write(_usage())
+        return 0
     from docopt import DocoptExit, docopt
 
-    doc, loaded = _usage()
-    if not argv:
-        sys.stdout.write(doc)
-        return 0
     try:
-        parsed = docopt(doc, argv, default_help=False, options_first=True)
+        parsed = docopt(_PARSE_USAGE, argv, default_help=False, options_first=True)
     except DocoptExit:
         bad = [a for a in argv if a.startswith("-")]
         what = f"unknown flag or missing value: {' '.join(bad)}" if bad else "invalid usage"
         raise UsageError(what, hint="see 'composer --help'") from None
     if parsed["--help"] or (not parsed["COMMAND"] and not parsed["--version"]):
-        sys.stdout.write(doc)
+        sys.stdout.write(_usage())
         return 0
     if parsed["--version"]:
         from composer.cli.commands.version import pretty
@@ -44,15 +41,17 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         return 0
     options = global_options(parsed, environ)
     if options.debug:
+        import logging  # only here: importing it costs ~3 ms of every command's start
+
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger(__name__).debug("command=%s args=%s", parsed["COMMAND"], parsed["ARGS"])
     name = parsed["COMMAND"]
-    module = loaded.get(name)
+    module = commands.load(name)
     if module is None:
         raise UsageError(f"unknown command: {name!r}; see 'composer --help'")
     if options.dry_run and not getattr(module, "SUPPORTS_DRY_RUN", False):
         raise UsageError(f"'{name}' does not support --dry-run")
-    log.debug("command=%s args=%s", name, parsed["ARGS"])
-    code: int = module.run([name, *parsed["ARGS"]], options)  # type: ignore[attr-defined]
+    code: int = module.run([name, *parsed["ARGS"]], options)
     return code
 
 

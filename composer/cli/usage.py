@@ -33,10 +33,14 @@ Run 'composer COMMAND --help' for more information on a command.
 _DRY_RUN_OPTION = "\n  --dry-run                     Show what would be done without doing it"
 
 
-def _usage() -> tuple[str, dict[str, object]]:
-    """The top-level usage listing only the commands that exist (modules are imported for summaries)."""
-    loaded = {name: commands.load(name) for name in commands.names()}
-    listing = "\n".join(f"  {name:12} {commands.summary(mod)}" for name, mod in loaded.items() if mod)
-    dry_run = any(getattr(mod, "SUPPORTS_DRY_RUN", False) for mod in loaded.values())
-    doc = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", listing)
-    return doc, dict(loaded)
+def _usage() -> str:
+    """The top-level usage listing only the commands that exist (summaries read without importing them)."""
+    listed = [item for name in commands.names() if (item := commands.listing(name)) is not None]
+    text = "\n".join(f"  {item.name:12} {item.summary}" for item in listed)
+    dry_run = any(item.supports_dry_run for item in listed)
+    return _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", text)
+
+
+# What the global options are parsed with: --dry-run is always known here (a command that does not support
+# it refuses it below); the command listing only matters for --help.
+_PARSE_USAGE = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION).replace("{commands}", "")

@@ -156,9 +156,24 @@ def go_json(value: Any) -> str:
     return text
 
 
+# id(service) -> (service, hash): `up` asks for each service's hash when it observes, plans and creates;
+# the service is kept with its hash so its id cannot be reused by another object meanwhile
+_HASHES: dict[int, tuple[Service, str]] = {}
+
+
 def service_config_hash(project: Project, name: str) -> str:
     """Compose's `com.docker.compose.config-hash` of a service (`docker compose config --hash`)."""
-    service = project.services[name].to_dict()
+    typed = project.services[name]
+    known = _HASHES.get(id(typed))
+    if known is not None and known[0] is typed:
+        return known[1]
+    digest = _config_hash(typed)
+    _HASHES[id(typed)] = (typed, digest)
+    return digest
+
+
+def _config_hash(typed: Service) -> str:
+    service = typed.to_dict()
     for key in _HASH_EXCLUDED:
         service.pop(key, None)
     if isinstance(service.get("deploy"), dict):

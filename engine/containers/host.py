@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,7 @@ class HostOps:
         remapper = self.userns if self.userns is not None and self.userns.applies(c.host_config) else None
         if remapper is not None:  # the same rootfs, its layers seen through the remapping
             rootfs = remapper.mount_rootfs(self.images, c.id)
+            remapper.own(dockerenv)  # the remapped root's, as dockerd's init layer makes it
             for p in points:
                 if p["Type"] == "volume" and p.get("Source"):
                     remapper.own_volume(Path(p["Source"]))
@@ -168,7 +170,7 @@ class HostOps:
             ns_paths=self._shared_ns_paths(c),
         )
         if remapper is not None:
-            idmap.apply_to_spec(spec, remapper.remap)
+            idmap.apply_to_spec(spec, remapper.remap, self._joined_userns(c))
         log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(
@@ -211,6 +213,20 @@ class HostOps:
         # "host": no namespace; the others get one from engine.network, or, without it, a fresh
         # loopback-only one from the runtime
         return None
+
+    def _joined_userns(self, c: Container) -> str:
+        """The user namespace of the container whose pid, ipc or network namespace `c` shares (dockerd's
+        rule under --userns-remap), when that one is remapped; "" for a new one."""
+        for key in ("PidMode", "IpcMode", "NetworkMode"):
+            mode = str(c.host_config.get(key) or "")
+            if not mode.startswith("container:"):
+                continue
+            other = self.store.get(mode.split(":", 1)[1])
+            path = f"/proc/{other.state.pid}/ns/user"
+            with contextlib.suppress(OSError):
+                if other.state.pid and os.readlink(path) != os.readlink("/proc/self/ns/user"):
+                    return path
+        return ""
 
     def _shared_ns_paths(self, c: Container) -> dict[str, str]:
         """PidMode/IpcMode/UTSMode "container:<id>": that container's namespaces."""

@@ -251,6 +251,20 @@ class Cgroup:
         install_device_rules(str(d), device_program(rules))
         log.debug("device program attached cgroup=%s rules=%d", d, len(rules))
 
+    def chown(self, uid: int, gid: int) -> None:
+        """Delegate a v2 cgroup to a remapped container's root: the directory and the files the kernel
+        names delegatable (/sys/kernel/cgroup/delegate), as runc does for a user namespace, so the
+        container may make and manage its own sub-cgroups. v1 is never delegated (nor by runc)."""
+        if self.version != 2:
+            return
+        d = self.root / self.rel
+        delegate = "cgroup.procs cgroup.threads cgroup.subtree_control"  # where the kernel has no list
+        names = _read(Path("/sys/kernel/cgroup/delegate"), delegate)
+        os.chown(d, uid, gid)
+        for name in names.split():
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(d / name, uid, gid)
+
     def join(self, pid: int) -> None:
         for d in self.dirs().values():
             if d.is_dir():

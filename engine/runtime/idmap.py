@@ -54,14 +54,26 @@ class Remap:
         return self.gid_start + container_gid if 0 <= container_gid < self.gid_count else container_gid
 
 
-def apply_to_spec(spec: dict[str, Any], remap: Remap) -> dict[str, Any]:
-    """A new user namespace with the remap's id mappings (the runtime creates it first, then the others)."""
+def apply_to_spec(spec: dict[str, Any], remap: Remap, join: str = "") -> dict[str, Any]:
+    """A new user namespace with the remap's id mappings (the runtime creates it first, then the others),
+    or, with `join` (a /proc/<pid>/ns/user), that existing one: a container sharing another's pid, ipc or
+    network namespace joins its user namespace too, as with dockerd (they belong to it)."""
     linux = spec.setdefault("linux", {})
     spaces = [ns for ns in linux.get("namespaces") or [] if ns.get("type") != "user"]
-    linux["namespaces"] = [{"type": "user"}, *spaces]
+    linux["namespaces"] = [{"type": "user", **({"path": join} if join else {})}, *spaces]
     linux["uidMappings"] = [{"containerID": 0, "hostID": remap.uid_start, "size": remap.uid_count}]
     linux["gidMappings"] = [{"containerID": 0, "hostID": remap.gid_start, "size": remap.gid_count}]
+    if any(ns.get("type") == "network" and ns.get("path") for ns in spaces):
+        # The engine's network namespace belongs to the host's user namespace, where the remapped root
+        # may not mount sysfs: the host's /sys, bound read-only instead (what the built-in runtime falls
+        # back to on its own; runc 1.1 would fail the start).
+        spec["mounts"] = [_sys_bind(m) if m.get("type") == "sysfs" else m for m in spec.get("mounts") or []]
     return spec
+
+
+def _sys_bind(sysfs: dict[str, Any]) -> dict[str, Any]:
+    options = [o for o in sysfs.get("options") or [] if o not in ("bind", "rbind")]
+    return {**sysfs, "type": "bind", "source": "/sys", "options": ["rbind", *options]}
 
 
 def userns_fd(remap: Remap) -> int:

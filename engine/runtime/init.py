@@ -10,6 +10,28 @@ Parent/child sync (one pipe, child -> monitor, close-on-exec):
 | 2    | joins cgroup, namespaces, mounts, ..., execve     | blocks reading the sync pipe              |
 | 3a   | execve succeeded: the pipe closes empty           | EOF with no data -> "running"             |
 | 3b   | failure: writes {"code", "error"} JSON, _exit     | data -> "exited" with that code + error   |
+
+With a new user namespace in the spec (--userns-remap) the order is runc's (nsexec's stage 1 and 2): the
+namespaces given by path are joined while the child is still root of the host, the user namespace is made
+before every other one (so it owns them: mounting proc, sysfs, devpts needs that), its id maps are written
+by the monitor (a process in the parent namespace may map any range; the child itself could map only its
+own uid), and the pid namespace, which applies to children only, needs one more fork. A second channel, a
+SOCK_SEQPACKET pair, carries that exchange; the monitor is a child subreaper, so the container's PID 1
+becomes its child when the intermediate process exits:
+
+| step | child (stage 1)                                   | monitor                                   |
+|------|---------------------------------------------------|-------------------------------------------|
+| 1    |                                                   | cgroup made (chowned to the remapped root |
+|      |                                                   | on v2), PR_SET_CHILD_SUBREAPER; fork      |
+| 2    | rlimits, oom_score_adj (need the host's caps);    | moves the child into the cgroup, "go"     |
+|      | setns(paths; pid's for its child); unshare(       |                                           |
+|      | CLONE_NEWUSER); sends "map" (a user namespace     |                                           |
+|      | given by path: setns to it, no "map")             |                                           |
+| 3    | blocks on the channel                             | writes uid_map, gid_map; answers "ok"     |
+| 4    | setresuid/gid(0) (the mapped root); waits "go";   |                                           |
+|      | unshare(mount, pid, uts, ipc, net, cgroup); fork  |                                           |
+| 5    | sends "pid <host pid of stage 2>", _exit(0)       | reaps stage 1; the pid is now its child   |
+| 6    | stage 2 (PID 1): mounts, ..., execve: as above    | reads the sync pipe as in steps 3a/3b     |
 """
 
 from __future__ import annotations
@@ -165,10 +187,7 @@ def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int,
         os.chdir(cwd)
     except OSError as e:
         raise InitError(f'chdir to cwd ("{cwd}") set in config.json failed: {e.strerror}', 128) from e
-    apply_rlimits(process.get("rlimits") or [])
-    if process.get("oomScoreAdj"):
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write(str(process["oomScoreAdj"]))
+    apply_limits(process)
     args = list(process["args"])
     env = list(process.get("env") or [])
     # Look the program up as root (before dropping CAP_DAC_*), like runc does before finalizing.
@@ -198,10 +217,12 @@ def container_init(
     cgroup_dirs: Mapping[str, str],
     sync_fd: int,
     go_fd: int | None = None,
+    userns_sock: socket.socket | None = None,
 ) -> None:
     """Runs in the child; never returns (execve or _exit with the error reported on `sync_fd`).
     With `console_sock` (a TTY), the pty is made here and its master sent back on that socket.
-    With `go_fd`, the monitor moves us into the cgroup meanwhile and says "go" on it once done."""
+    With `go_fd`, the monitor moves us into the cgroup meanwhile and says "go" on it once done.
+    With `userns_sock`, the spec has a new user namespace whose maps the monitor writes (table 2)."""
     sc = LinuxSyscalls()
     try:
         process = spec["process"]
@@ -216,18 +237,22 @@ def container_init(
                     f.write("0")
         # 2. Namespaces. Joined ones (path) before new ones; pid was unshared by the monitor before fork
         #    (it only applies to children), so we already are PID 1 of a new pid namespace.
-        flags = 0
-        for ns in linux.get("namespaces") or []:
-            if ns["type"] == "pid":
-                continue
-            if ns["type"] == "cgroup":
-                _wait_for_cgroup(go_fd)
-                go_fd = None
-            if ns.get("path"):
-                sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
-            else:
-                flags |= s.NAMESPACE_FLAGS[ns["type"]]
-        sc.unshare(flags)
+        if userns_sock is not None:  # the user namespace first (see the second table above)
+            flags = _enter_user_namespace(sc, process, linux, userns_sock, go_fd)
+            go_fd = None
+        else:
+            flags = 0
+            for ns in linux.get("namespaces") or []:
+                if ns["type"] == "pid":
+                    continue
+                if ns["type"] == "cgroup":
+                    _wait_for_cgroup(go_fd)
+                    go_fd = None
+                if ns.get("path"):
+                    sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
+                else:
+                    flags |= s.NAMESPACE_FLAGS[ns["type"]]
+            sc.unshare(flags)
         if flags & s.CLONE_NEWNET:
             loopback_up()
         # 3. Filesystem: propagation private, rootfs bind, mounts, /dev, console (needs the new mount ns).
@@ -262,6 +287,57 @@ def container_init(
         report_and_exit(sync_fd, err)
 
 
+USERNS_MAP = b"map"  # stage 1 -> monitor: my user namespace exists, write its uid_map and gid_map
+USERNS_MAPPED = b"ok"  # monitor -> stage 1: written
+USERNS_PID = b"pid "  # stage 1 -> monitor: "pid <n>", the container's init as the host sees it
+
+
+def _enter_user_namespace(sc: LinuxSyscalls, process: Mapping[str, Any], linux: Mapping[str, Any],
+                          channel: socket.socket, go_fd: int | None) -> int:
+    """Stage 1 of a remapped start (table 2). Returns, in stage 2 only, the namespaces made after the
+    user namespace (for the caller's loopback/hostname steps); stage 1 itself ends here."""
+    # Only the host's root may raise hard limits or lower oom_score_adj: before we stop being it.
+    # (exec_process sets the same values again later, which needs no privilege.)
+    apply_limits(process)
+    new = 0
+    user_path = ""
+    for ns in linux.get("namespaces") or []:
+        if ns["type"] == "user":
+            user_path = ns.get("path") or ""
+        elif ns.get("path"):  # (pid: for our children; stage 1 stays in the monitor's, see monitor._fork)
+            sc.setns(ns["path"], s.NAMESPACE_FLAGS[ns["type"]])
+        else:
+            new |= s.NAMESPACE_FLAGS[ns["type"]]
+    if user_path:  # another container's (sharing its pid/ipc/network namespace): mapped already
+        sc.setns(user_path, s.CLONE_NEWUSER)
+    else:
+        sc.unshare(s.CLONE_NEWUSER)
+        channel.send(USERNS_MAP)
+        if channel.recv(16) != USERNS_MAPPED:
+            raise InitError("the monitor could not write the user namespace's id maps")
+    # Until now our ids are the host's root, unmapped here (seen as the overflow id): become the mapped
+    # root, so files we create are owned by it. Our capabilities in the new namespace are kept.
+    os.setgroups([])
+    os.setresgid(0, 0, 0)
+    os.setresuid(0, 0, 0)
+    _wait_for_cgroup(go_fd)  # the next fork's child must start in the cgroup; cgroupns is rooted there
+    sc.unshare(new)
+    pid = os.fork()
+    if pid:
+        channel.send(USERNS_PID + str(pid).encode())
+        os._exit(0)
+    channel.close()
+    os.setsid()  # stage 2 leads its own session (a TTY becomes its controlling terminal)
+    return new
+
+
+def apply_limits(process: Mapping[str, Any]) -> None:
+    apply_rlimits(process.get("rlimits") or [])
+    if process.get("oomScoreAdj"):
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(process["oomScoreAdj"]))
+
+
 def _wait_for_cgroup(go_fd: int | None) -> None:
     """Block until the monitor has moved us into the container's cgroup (once; later calls pass None)."""
     if go_fd is None:
@@ -291,8 +367,10 @@ def exec_init(
         for procs in cgroup_procs:
             with open(procs, "w") as f:
                 f.write("0")
-        # cgroup before mnt (the target's mount ns hides the host's /proc/<pid>); mnt last of all.
-        for name in ("cgroup", "ipc", "uts", "net", "mnt"):
+        # cgroup before mnt (the target's mount ns hides the host's /proc/<pid>); mnt last of all. The
+        # user namespace after the ones it may not own (an engine-made network namespace belongs to the
+        # host's: joining it needs the host's root), before mnt.
+        for name in ("cgroup", "ipc", "uts", "net", "user", "mnt"):
             path = f"/proc/{target_pid}/ns/{name}"
             try:
                 if os.readlink(path) == os.readlink(f"/proc/self/ns/{name}"):
@@ -304,9 +382,16 @@ def exec_init(
                 "ipc": s.CLONE_NEWIPC,
                 "uts": s.CLONE_NEWUTS,
                 "net": s.CLONE_NEWNET,
+                "user": s.CLONE_NEWUSER,
                 "mnt": s.CLONE_NEWNS,
             }[name]
+            if name == "user":
+                apply_limits(process)  # as in stage 1: while we still are the host's root
             sc.setns(path, nstype)
+            if name == "user":  # the container's root, as the init became (ids mapped there)
+                os.setgroups([])
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
         # The TTY from the container's own devpts (reachable now that we are in its mount namespace).
         if console_sock is not None:
             master, slave, _path = console.new_pty("/dev/pts")

@@ -166,16 +166,27 @@ class Monitor:
             elif self.opts.get("binary"):
                 pid = self._start_runc(stdio)
             else:
-                self.cgroup.create((self.spec.get("linux") or {}).get("resources") or {})
-                # pid namespaces apply to children only: made (or joined) here, before the fork
-                pid_ns = next((ns for ns in (self.spec.get("linux") or {}).get("namespaces") or []
-                               if ns["type"] == "pid"), None)
+                linux = self.spec.get("linux") or {}
+                self.cgroup.create(linux.get("resources") or {})
+                spaces = linux.get("namespaces") or []
+                remap = IdMaps.of(linux) if any(ns["type"] == "user" for ns in spaces) else None
+                if remap is not None:  # the remapped root may manage its own cgroup (v2), as with runc
+                    self.cgroup.chown(remap.host_root_uid, remap.host_root_gid)
+                # pid namespaces apply to children only: made (or joined) here, before the fork. With a user
+                # namespace stage 1 does it: a new one must belong to that user namespace, and stage 1 must
+                # stay in our pid namespace, or its orphaned child (the container's init) would not be
+                # reparented to us but to the joined namespace's init
+                pid_ns = next((ns for ns in spaces if ns["type"] == "pid"), None)
+                new_pidns = None if pid_ns is None or remap is not None else (pid_ns.get("path") or "new")
                 dirs = {name: str(d) for name, d in self.cgroup.dirs().items()}
                 pid = self._fork(
-                    lambda w, go: container_init_mod.container_init(self.spec, stdio, theirs, dirs, w, go),
+                    lambda w, go, ch=None: container_init_mod.container_init(
+                        self.spec, stdio, theirs, dirs, w, go, ch
+                    ),
                     child_close,
-                    new_pidns=None if pid_ns is None else (pid_ns.get("path") or "new"),
+                    new_pidns=new_pidns,
                     cgroup_procs=[str(Path(d) / "cgroup.procs") for d in dirs.values()],
+                    remap=remap,
                 )
             if console_ours is not None:
                 self._take_console(console_ours)  # sent before the child's execve: already queued
@@ -190,12 +201,15 @@ class Monitor:
         return pid
 
     def _fork(self, child: Any, child_close: list[int], new_pidns: str | None,
-              cgroup_procs: list[str] | None = None) -> int:
+              cgroup_procs: list[str] | None = None, remap: IdMaps | None = None) -> int:
         """Fork `child` and wait until it exec'd (or reported its failure on the sync pipe).
 
         With `cgroup_procs`, we move the child into the container's cgroup while it sets up its namespaces
         and mounts, then tell it "go" on a second pipe: a cgroup v1 migration waits for an RCU grace period
-        (6-20 ms here), which so overlaps the child's own work instead of adding to it."""
+        (6-20 ms here), which so overlaps the child's own work instead of adding to it.
+
+        With `remap`, the child makes a user namespace first and we write its id maps (init.py's second
+        table); the container's init is then the child's child, which becomes ours as we are a subreaper."""
         sc = LinuxSyscalls()
         if new_pidns == "new":
             sc.unshare(s.CLONE_NEWPID)  # applies to the next child only: it becomes PID 1
@@ -203,16 +217,24 @@ class Monitor:
             sc.setns(new_pidns, s.CLONE_NEWPID)
         r, w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC) if cgroup_procs is not None else (-1, -1)
+        channel, channel_child = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                                  if remap is not None else (None, None))
+        if remap is not None:
+            sc.prctl(s.PR_SET_CHILD_SUBREAPER, 1)
         pid = os.fork()
         if pid == 0:
             os.close(r)
             for fd in [*child_close, go_w]:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            if channel is not None:
+                channel.close()
             if cgroup_procs is None:
                 child(w)
-            else:
+            elif channel_child is None:
                 child(w, go_r)
+            else:
+                child(w, go_r, channel_child)
             os._exit(128)  # not reached: child() execs or exits
         os.close(w)
         join_error: OSError | None = None
@@ -227,16 +249,27 @@ class Monitor:
                 join_error = e
             finally:
                 os.close(go_w)
+        map_error: OSError | None = None
+        if channel is not None and channel_child is not None and remap is not None:
+            channel_child.close()
+            stage1 = pid
+            pid, map_error = _serve_user_namespace(channel, stage1, remap)
+            os.waitpid(stage1, 0)  # it exits once its child, the container's init, is made
         data = b""
         while chunk := os.read(r, 65536):
             data += chunk
         os.close(r)
         if data:
-            os.waitpid(pid, 0)
+            if pid:
+                os.waitpid(pid, 0)
             err = json.loads(data)
             if join_error is not None and err["error"] == container_init_mod.NO_CGROUP:
                 raise StartError(f"cannot join the container's cgroup: {join_error}", 128)
+            if map_error is not None:
+                raise StartError(f"cannot write the user namespace's id maps: {map_error}", 128)
             raise StartError(err["error"], int(err["code"]))  # the child's own failure (our write then broke)
+        if not pid:
+            raise StartError("the container's init was not started (stage 1 sent no pid)", 128)
         return pid
 
     def _start_runc(self, stdio: tuple[int, int, int]) -> int:
@@ -439,6 +472,59 @@ class Monitor:
             ProcessState("exited", self.pid, exit_code, oom, self.started_at, rfc3339nano(), ""),
             monitor_pid=os.getpid(),
         )
+
+
+@dataclass(frozen=True)
+class IdMaps:
+    """A spec's linux.uidMappings/gidMappings, as /proc/<pid>/uid_map and gid_map take them."""
+
+    uid_map: str
+    gid_map: str
+    host_root_uid: int
+    host_root_gid: int
+
+    @staticmethod
+    def of(linux: dict[str, Any]) -> IdMaps:
+        def lines(maps: list[dict[str, Any]]) -> str:
+            return "".join(f"{int(m['containerID'])} {int(m['hostID'])} {int(m['size'])}\n" for m in maps)
+
+        def root(maps: list[dict[str, Any]]) -> int:
+            for m in maps:
+                if int(m["containerID"]) == 0:
+                    return int(m["hostID"])
+            raise StartError("the user namespace maps no root (no mapping of container id 0)", 128)
+
+        uids, gids = list(linux.get("uidMappings") or []), list(linux.get("gidMappings") or [])
+        return IdMaps(lines(uids), lines(gids), root(uids), root(gids))
+
+
+def _serve_user_namespace(channel: socket.socket, stage1: int, remap: IdMaps) -> tuple[int, OSError | None]:
+    """Our side of init.py's second table: write the maps when asked; return the pid stage 1 sends.
+    setgroups is left "allow": we write gid_map as the host's root, so the container keeps setgroups(2)
+    (its additional groups), as under runc."""
+    pid = 0
+    error: OSError | None = None
+    with channel:
+        while msg := _recv(channel):
+            if msg == container_init_mod.USERNS_MAP:
+                try:
+                    for name, text in (("uid_map", remap.uid_map), ("gid_map", remap.gid_map)):
+                        with open(f"/proc/{stage1}/{name}", "w") as f:
+                            f.write(text)
+                except OSError as e:  # stage 1 sees the channel close instead of "ok" and gives up
+                    error = e
+                    break
+                channel.send(container_init_mod.USERNS_MAPPED)
+            elif msg.startswith(container_init_mod.USERNS_PID):
+                pid = int(msg[len(container_init_mod.USERNS_PID):])
+    return pid, error
+
+
+def _recv(channel: socket.socket) -> bytes:
+    try:
+        return channel.recv(64)
+    except OSError:
+        return b""
 
 
 def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:

@@ -6,6 +6,7 @@ without root (tests/unit/runtime). The order matters and each step says why.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -114,7 +115,16 @@ def _bind(sc: Syscalls, source: str, target: str, flags: int, propagation: int) 
 
 def mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapping[str, str]) -> None:
     try:
-        _mount_one(sc, rootfs, m, cgroup_dirs)
+        try:
+            _mount_one(sc, rootfs, m, cgroup_dirs)
+        except OSError as e:
+            # sysfs may only be mounted by the root of the user namespace owning the network namespace:
+            # in a user namespace joined to the engine's network namespace (the host's), it is refused.
+            # runc's fallback: the host's /sys, bound recursively with the mount's (read-only) flags.
+            if e.errno != errno.EPERM or m.get("type") != "sysfs":
+                raise
+            _mount_one(sc, rootfs, {**m, "type": "bind", "source": "/sys",
+                                    "options": ["rbind", *(m.get("options") or [])]}, cgroup_dirs)
     except OSError as e:
         reason = os.strerror(e.errno).lower() if e.errno else str(e)
         raise OSError(e.errno, f'error mounting "{m.get("source")}" to rootfs at "{m["destination"]}": '
@@ -166,15 +176,20 @@ def _mount_cgroups(sc: Syscalls, target: str, flags: int, cgroup_dirs: Mapping[s
 
 
 def setup_dev(sc: Syscalls, rootfs: str, console: str | None,
-              devices: Sequence[Mapping[str, Any]] = ()) -> None:
+              devices: Sequence[Mapping[str, Any]] = (), userns: bool = False) -> None:
     dev = in_root(rootfs, "/dev")
     # The spec's devices (HostConfig.Devices, or the host's /dev when privileged) are made with mknod,
-    # as runc does: the host path may differ from the container path, and /dev is our own tmpfs.
+    # as runc does: the host path may differ from the container path, and /dev is our own tmpfs. In a
+    # user namespace mknod is refused whatever the capabilities: the host's node of that path is bound
+    # instead (runc's rule too).
     for d in devices:
         target = resolve_in_root(sc, rootfs, d["path"])
         if sc.kind(os.path.dirname(target)) is None:
             sc.mkdir(os.path.dirname(target), 0o755)
-        if sc.kind(target) is None:
+        if userns:
+            _make_mountpoint(sc, target, True)
+            sc.mount(d["path"], target, "", s.MS_BIND, "")
+        elif sc.kind(target) is None:
             sc.mknod(target, int(d.get("fileMode", 0o666)), d["type"], int(d["major"]), int(d["minor"]),
                      int(d.get("uid", 0)), int(d.get("gid", 0)))
     for name in DEV_NODES:
@@ -214,7 +229,9 @@ def prepare_rootfs(
         mount_one(sc, rootfs, m, cgroup_dirs)
     # 4. /dev nodes after /dev's tmpfs exists (and after user mounts, which may not replace them).
     if any(m.get("destination") == "/dev" for m in spec.get("mounts") or []):
-        setup_dev(sc, rootfs, console, (spec.get("linux") or {}).get("devices") or [])
+        linux = spec.get("linux") or {}
+        userns = any(ns.get("type") == "user" for ns in linux.get("namespaces") or [])
+        setup_dev(sc, rootfs, console, linux.get("devices") or [], userns)
 
 
 def pivot_root(sc: Syscalls, rootfs: str) -> None:

@@ -16,10 +16,8 @@ Copying into a service without --index copies into every one of its running cont
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
-import json
 import os
 import posixpath
 import shutil
@@ -93,12 +91,7 @@ def _announced(name: str, what: str) -> Iterator[None]:
 
 def _stat(t: Session, cid: str, path: str) -> dict[str, Any] | None:
     """HEAD /containers/{id}/archive: the path's stat, None when it does not exist."""
-    res = t.api.head(t.api._url("/containers/{0}/archive", cid), params={"path": path})
-    if res.status_code == 404:
-        return None
-    t.api._raise_for_status(res)
-    header = res.headers.get("X-Docker-Container-Path-Stat", "")
-    return dict(json.loads(base64.b64decode(header))) if header else {}
+    return t.api.archive_stat(cid, path)
 
 
 def _copy_out(t: Session, c: ProjectContainer, src: str, dest: str, *, follow: bool) -> None:

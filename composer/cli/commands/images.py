@@ -30,7 +30,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     services = list(args["SERVICE"])
     t = open_session(options, services)
     containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
-    import docker.errors
+    from composer.client import is_not_found
 
     images: dict[str, dict[str, Any]] = {}
     with engine_errors():
@@ -39,7 +39,10 @@ def run(argv: list[str], options: GlobalOptions) -> int:
                 continue
             try:
                 images[c.image_id] = t.api.inspect_image(c.image_id)
-            except docker.errors.NotFound:  # removed under a container that still exists: no tags left
+            except Exception as exc:
+                if not is_not_found(exc):
+                    raise
+                # removed under a container that still exists: no tags left
                 images[c.image_id] = {"Id": c.image_id, "RepoTags": []}
     if args["--quiet"]:
         for image_id in dict.fromkeys(c.image_id for c in containers):

@@ -13,10 +13,13 @@ Options:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
+
+if TYPE_CHECKING:
+    from composer.lite import Client
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
@@ -80,7 +83,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     return 0
 
 
-def _present_to_pull(api: object, ref: str) -> bool:
+def _present_to_pull(api: Client, ref: str) -> bool:
     """Is the image here, as `docker compose pull` asks it: a `latest` tag (named or implied) is always
     pulled again, whatever the policy; a digest or another tag is not when present."""
     from composer.image_ops import split_ref
@@ -89,13 +92,15 @@ def _present_to_pull(api: object, ref: str) -> bool:
     return tag != "latest" and _present(api, ref)
 
 
-def _present(api: object, ref: str) -> bool:
-    import docker.errors
+def _present(api: Client, ref: str) -> bool:
+    from composer.client import is_not_found
 
     try:
-        api.inspect_image(ref)  # type: ignore[attr-defined]
-    except docker.errors.NotFound:
-        return False
+        api.inspect_image(ref)
+    except Exception as exc:
+        if is_not_found(exc):
+            return False
+        raise
     return True
 
 

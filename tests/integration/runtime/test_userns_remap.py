@@ -1,10 +1,13 @@
-"""--userns-remap: container root is an unprivileged host uid (the user's /etc/subuid range), image layers
-are seen as root's inside and what the container writes is stored under the remapped ids, volumes
-likewise; `UsernsMode: host` is the escape hatch; privileged or host-network containers are refused as
+"""--userns-remap, with the built-in runtime and with runc: container root is an unprivileged host uid (the
+user's /etc/subuid range) and PID 1 of its own user namespace, image layers are seen as root's inside and
+what the container writes is stored under the remapped ids, volumes likewise; exec runs in the same user
+namespace; `UsernsMode: host` is the escape hatch; privileged or host-network containers are refused as
 dockerd refuses them. The user and its subordinate ranges are made here and removed afterwards."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import struct
 import subprocess
@@ -42,8 +45,12 @@ def _drop_lines(path: Path, prefix: str) -> None:
         path.write_text("".join(kept))
 
 
-@pytest.fixture(scope="module")
-def remapped() -> Iterator[tuple[EngineProcess, int]]:
+def _runtime_args(runtime: str) -> tuple[str, ...]:
+    return ("--default-runtime", "runc") if runtime == "runc" else ()
+
+
+@pytest.fixture(scope="module", params=["composer", "runc"])
+def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
     user = "ctr" + secrets.token_hex(3)
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
     subprocess.run(["useradd", "-M", "-N", "-s", "/bin/false", user], check=True, capture_output=True)
@@ -58,7 +65,7 @@ def remapped() -> Iterator[tuple[EngineProcess, int]]:
             for path in (subuid, subgid):
                 with open(path, "a") as f:
                     f.write(f"{user}:{start}:{SIZE}\n")
-        with running_engine(extra_args=("--userns-remap", user, "--default-runtime", "runc")) as eng:
+        with running_engine(extra_args=("--userns-remap", user, *_runtime_args(request.param))) as eng:
             eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
             eng.run_host_config = {"NetworkMode": "none"}
             yield eng, start
@@ -92,15 +99,17 @@ def test_container_root_is_an_unprivileged_host_uid(remapped: tuple[EngineProces
     cid = engine.run(["sleep", "300"])
     pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
     assert _host_uid(pid) == start, engine.log()[-3000:]
+    engine.json("POST", f"/containers/{cid}/restart?t=0", expect=204)  # a new init, remapped again
+    again = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+    assert again != pid and _host_uid(again) == start
     engine.request("DELETE", f"/containers/{cid}?force=1")
 
 
 def test_layers_are_roots_inside_and_writes_are_stored_remapped(remapped: tuple[EngineProcess, int]) -> None:
     engine, start = remapped
-    cid = engine.run(
-        ["sh", "-c", "id -u; stat -c '%u %g' /etc/passwd /bin/busybox; touch /etc/made && echo ok"]
-    )
-    assert _logs(engine, cid).split("\n")[:4] == ["0", "0 0", "0 0", "ok"]
+    script = "id -u; stat -c '%u %g' /etc/passwd /bin/busybox /.dockerenv; touch /etc/made && echo ok"
+    cid = engine.run(["sh", "-c", script])
+    assert _logs(engine, cid).split("\n")[:5] == ["0", "0 0", "0 0", "0 0", "ok"]
     upper = Path(engine.json("GET", f"/containers/{cid}/json")["GraphDriver"]["Data"]["UpperDir"])
     made = (upper / "etc" / "made").stat()
     assert (made.st_uid, made.st_gid) == (start, start)
@@ -154,13 +163,14 @@ def test_refused_in_a_remapped_namespace(
     assert ok.status == 201, ok.message
 
 
-def test_default_makes_dockremap_with_ranges() -> None:
+@pytest.mark.parametrize("runtime", ["composer", "runc"])
+def test_default_makes_dockremap_with_ranges(runtime: str) -> None:
     """`--userns-remap default`, as dockerd: the user dockremap and its ranges are made when missing."""
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
     if subprocess.run(["id", "dockremap"], capture_output=True).returncode == 0:
         pytest.skip("this host already has a dockremap user: not ours to remove afterwards")
     try:
-        with running_engine(extra_args=("--userns-remap", "default", "--default-runtime", "runc")) as eng:
+        with running_engine(extra_args=("--userns-remap", "default", *_runtime_args(runtime))) as eng:
             eng.base.chmod(0o711)
             start = _range(subuid, "dockremap")
             assert start is not None and _range(subgid, "dockremap") is not None
@@ -172,3 +182,148 @@ def test_default_makes_dockremap_with_ranges() -> None:
         subprocess.run(["groupdel", "dockremap"], capture_output=True)
         for path in (subuid, subgid):
             _drop_lines(path, "dockremap:")
+
+
+def _docker(engine: EngineProcess, *args: str) -> tuple[int, str]:
+    """The real docker CLI: exec and `run -t` go through its whole path (hijack, TTY)."""
+    env = {"DOCKER_HOST": engine.docker_host, "PATH": os.environ["PATH"], "HOME": str(engine.base)}
+    res = subprocess.run(["docker", *args], capture_output=True, text=True, env=env, timeout=60)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_inside_the_ids_are_the_namespaces(remapped: tuple[EngineProcess, int]) -> None:
+    """The container sees itself as root and PID 1 of its own user namespace, whose map is the range."""
+    engine, start = remapped
+    cid = engine.run(["sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; echo $$; id"])
+    lines = _logs(engine, cid).splitlines()
+    assert [line.split() for line in lines[:2]] == [["0", str(start), str(SIZE)]] * 2
+    assert lines[2] == "1"
+    assert lines[3].startswith("uid=0(root) gid=0(root)")
+
+
+def test_a_container_user_and_ulimits(remapped: tuple[EngineProcess, int]) -> None:
+    """A non-root container user is start+uid on the host, with its additional groups (setgroups stays
+    allowed: the maps were written by the host's root); ulimits are applied as before."""
+    engine, start = remapped
+    cid = engine.run(["sleep", "300"], User="1000:1000", HostConfig={
+        "GroupAdd": ["10"], "Ulimits": [{"Name": "nofile", "Soft": 1234, "Hard": 2345}]})
+    try:
+        pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert _host_uid(pid) == start + 1000
+        assert next(line for line in status.splitlines() if line.startswith("Groups:")).split()[1:] == [
+            str(start + 10)]
+        nofile = next(line for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                      if line.startswith("Max open files"))
+        assert nofile.split()[3:5] == ["1234", "2345"]
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")
+
+
+def test_exec_joins_the_container_user_namespace(remapped: tuple[EngineProcess, int]) -> None:
+    engine, start = remapped
+    cid = engine.run(["sleep", "300"])
+    pid = engine.json("GET", f"/containers/{cid}/json")["State"]["Pid"]
+    try:
+        code, out = _docker(engine, "exec", cid, "sh", "-c", "id -u; readlink /proc/self/ns/user; "
+                            "grep ^Uid: /proc/self/status; touch /tmp/by-exec && echo made")
+        assert code == 0, out
+        uid, ns, status, made = out.splitlines()
+        assert uid == "0" and made == "made"
+        assert ns == os.readlink(f"/proc/{pid}/ns/user") != os.readlink("/proc/self/ns/user")
+        assert status.split()[1:] == ["0"] * 4
+        # from the host: an exec'd process is the mapped uid too, and its file the remapped root's
+        code, out = _docker(engine, "exec", "-d", cid, "sleep", "300")
+        assert code == 0, out
+        children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and p.name != str(pid)]
+        sleeps = [int(p.name) for p in children
+                  if _cmdline(p) == "sleep\x00300" and _same_ns(p, pid)]
+        assert sleeps and all(_host_uid(p) == start for p in sleeps)
+        upper = Path(engine.json("GET", f"/containers/{cid}/json")["GraphDriver"]["Data"]["UpperDir"])
+        assert (upper / "tmp" / "by-exec").stat().st_uid == start
+        code, out = _docker(engine, "exec", "-t", cid, "sh", "-c", "tty; id -u")
+        assert code == 0 and out.replace("\r", "").split() == ["/dev/pts/0", "0"], out
+    finally:
+        engine.request("DELETE", f"/containers/{cid}?force=1")
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_text().rstrip("\x00")
+    except OSError:
+        return ""
+
+
+def _same_ns(proc: Path, pid: int) -> bool:
+    try:
+        return os.readlink(proc / "ns" / "user") == os.readlink(f"/proc/{pid}/ns/user")
+    except OSError:
+        return False
+
+
+def test_bridge_network_and_a_read_only_sys(remapped: tuple[EngineProcess, int]) -> None:
+    """On the engine's bridge (a network namespace the host's root made), the container still starts:
+    sysfs, refused there, is the host's /sys bound read-only (runc's fallback); its eth0 is up and it
+    cannot write below /sys. Without a network the container's own network namespace gets its own sysfs."""
+    engine, _ = remapped
+    host_sys = os.stat("/sys").st_dev
+    script = ("awk '$5 == \"/sys\" {print $3 \",\" $6}' /proc/self/mountinfo; ip -4 -o addr show | wc -l;"
+              " (echo 1 > /sys/kernel/profiling) 2>/dev/null && echo wrote || echo refused")
+    for network, addresses, same_sysfs in (("bridge", "2", True), ("none", "1", False)):
+        cid = engine.run(["sh", "-c", script], HostConfig={"NetworkMode": network})
+        device, count, write = _logs(engine, cid).split()
+        major, minor, options = device.replace(":", ",").split(",", 2)
+        assert options.startswith("ro,") and (count, write) == (addresses, "refused"), network
+        assert (os.makedev(int(major), int(minor)) == host_sys) is same_sysfs, network
+
+
+def test_tty_and_devices(remapped: tuple[EngineProcess, int]) -> None:
+    """A TTY from the container's own devpts, and a --device bound from the host (mknod is refused in a
+    user namespace)."""
+    engine, start = remapped
+    code, out = _docker(engine, "run", "--rm", "-t", "--network", "none", "--device", "/dev/fuse",
+                        "busybox", "sh", "-c", "tty; test -c /dev/fuse && echo fuse; id -u")
+    assert code == 0, out
+    assert out.replace("\r", "").split() == ["/dev/pts/0", "fuse", "0"]
+
+
+def test_sharing_a_pid_namespace_joins_that_user_namespace(remapped: tuple[EngineProcess, int]) -> None:
+    """`--pid container:X` under remapping: X's pid namespace belongs to X's user namespace, which the new
+    container joins (dockerd's rule), so it can mount its /proc and sees X's processes."""
+    engine, start = remapped
+    first = engine.run(["sleep", "300"])
+    pid = engine.json("GET", f"/containers/{first}/json")["State"]["Pid"]
+    try:
+        script = "cat /proc/1/cmdline | tr '\\0' ' '; echo; readlink /proc/self/ns/user"
+        second = engine.run(["sh", "-c", script], HostConfig={"PidMode": f"container:{first}"})
+        cmdline, ns = _logs(engine, second).splitlines()
+        assert cmdline.strip() == "sleep 300"
+        assert ns == os.readlink(f"/proc/{pid}/ns/user")
+    finally:
+        engine.request("DELETE", f"/containers/{first}?force=1")
+
+
+def test_a_v2_cgroup_is_delegated_to_the_remapped_root() -> None:
+    """On cgroup v2 the container's cgroup directory and its delegatable files (the kernel's list) are the
+    remapped root's, as runc leaves them; the limits files stay root's. A real cgroup2 mount: the host's
+    own on a v2 host, the hybrid one beside v1."""
+    from engine.runtime import cgroups
+
+    mounts = [cgroups.CGROUP_ROOT] if cgroups.detect_version() == 2 else list(cgroups.hybrid_unified_mounts())
+    if not mounts:
+        pytest.skip("no cgroup2 mount on this host")
+    root = Path(mounts[0])
+    cg = cgroups.Cgroup(f"/composer-test/userns-{secrets.token_hex(4)}", root=root)
+    cg.create({})
+    try:
+        cg.chown(400000, 400001)
+        d = cg.dirs()["unified"]
+        delegated = Path("/sys/kernel/cgroup/delegate").read_text().split()
+        assert "cgroup.procs" in delegated
+        for path in [d, *(d / name for name in delegated if (d / name).exists())]:
+            assert (path.stat().st_uid, path.stat().st_gid) == (400000, 400001), path
+        assert (d / "cgroup.max.depth").stat().st_uid == 0
+    finally:
+        cg.destroy()
+        with contextlib.suppress(OSError):
+            (root / "composer-test").rmdir()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import ssl
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from composer.client import make_api
 from composer.dockercli import config, contexts
 from composer.errors import ComposerError
 from composer.session import resolve_endpoint
+from composer.transport import _tls_context
 from tests.support.registry import make_tls
 
 
@@ -87,13 +89,21 @@ def test_tls_material_of_a_context_reaches_the_client(tmp_path: Path, env: dict[
     shutil.copy(files.key, folder / "key.pem")
     host, embedded, environ = resolve_endpoint(None, "secure", env)
     assert environ["DOCKER_CERT_PATH"] == str(folder) and environ["DOCKER_TLS_VERIFY"] == "1"
-    api = make_api(host, {**environ, "DOCKER_API_VERSION": "1.43"})  # no version probe: nobody listens
+    api = make_api(host, environ)  # nothing is sent: nobody listens
     try:
-        assert api.base_url == "https://127.0.0.1:2376"
-        assert api.verify == str(folder / "ca.pem")
-        assert api.cert == (str(folder / "cert.pem"), str(folder / "key.pem"))
+        assert (api.endpoint.scheme, api.endpoint.address) == ("tls", "127.0.0.1:2376")
+        tls = _tls_context(api.endpoint.environ)  # what each connection is wrapped with
+        assert tls.verify_mode == ssl.CERT_REQUIRED and tls.check_hostname
+        assert [c["subject"] for c in tls.get_ca_certs()] == [_subject(files.ca_cert)]  # that CA alone
     finally:
         api.close()
+
+
+def _subject(pem: Path) -> tuple[tuple[tuple[str, str], ...], ...]:
+    """A PEM certificate's subject as ssl reports it for loaded CAs."""
+    der = ssl.PEM_cert_to_DER_cert(pem.read_text())
+    ctx = ssl.create_default_context(cadata=der)
+    return ctx.get_ca_certs()[0]["subject"]  # type: ignore[no-any-return]
 
 
 def test_write_and_use_keep_the_rest_of_config_json(tmp_path: Path, env: dict[str, str]) -> None:

@@ -28,14 +28,11 @@ def test_unreachable_engine_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_engine_errors_wording() -> None:
     """An API error is the engine's message (after what we were doing); only a failed connection says
-    the engine cannot be reached. docker-py's APIError is an OSError too: it must not read as the latter."""
-    import docker.errors
-
+    the engine cannot be reached."""
     from composer.client import EngineError, engine_errors
+    from composer.transport import APIError
 
-    not_found = docker.errors.NotFound(
-        "404 Client Error", explanation="Could not find the file /x in container c"
-    )
+    not_found = APIError(404, "Could not find the file /x in container c")
     with pytest.raises(EngineError) as err, engine_errors():
         raise not_found
     assert err.value.message == "Could not find the file /x in container c"

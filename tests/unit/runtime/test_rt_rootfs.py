@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 from engine.runtime import rootfs
@@ -150,3 +153,43 @@ def test_spec_devices_are_made_with_mknod_before_the_default_nodes():
                                         "fileMode": 0o666, "uid": 0, "gid": 0}])
     assert sc.calls[:2] == [("mkdir", "/rf/dev/net"), ("mknod", "/rf/dev/net/tun", 0o666, "c", 10, 200, 0, 0)]
     assert ("mount", "/dev/null", "/rf/dev/null", "", s.MS_BIND, "") in sc.calls
+
+
+def test_in_a_user_namespace_devices_are_the_hosts_bound():
+    """mknod is refused in a user namespace: the host's node of the same path is bound instead (runc)."""
+    sc = RecordingSyscalls(existing={"/rf/dev": "dir"})
+    rootfs.setup_dev(sc, "/rf", None, [{"path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200,
+                                        "fileMode": 0o666, "uid": 0, "gid": 0}], userns=True)
+    assert sc.calls[:3] == [("mkdir", "/rf/dev/net"), ("touch", "/rf/dev/net/tun"),
+                            ("mount", "/dev/net/tun", "/rf/dev/net/tun", "", s.MS_BIND, "")]
+    assert "mknod" not in sc.names()
+
+
+class _NoSysfs(RecordingSyscalls):
+    """The kernel's answer in a user namespace that does not own the network namespace (EPERM)."""
+
+    refusal = errno.EPERM
+
+    def mount(self, source: str, target: str, fstype: str, flags: int, data: str) -> None:
+        if fstype == "sysfs":
+            raise OSError(self.refusal, os.strerror(self.refusal))
+        super().mount(source, target, fstype, flags, data)
+
+
+class _DeniedSysfs(_NoSysfs):
+    refusal = errno.EACCES
+
+
+def test_a_refused_sysfs_is_the_hosts_sys_bound_read_only():
+    sc = _NoSysfs(existing={"/rf/sys": "dir", "/sys": "dir"})
+    sysfs = {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+             "options": ["nosuid", "noexec", "nodev", "ro"]}
+    rootfs.mount_one(sc, "/rf", sysfs, {})
+    ro = s.MS_NOSUID | s.MS_NOEXEC | s.MS_NODEV | s.MS_RDONLY
+    assert sc.calls == [
+        ("mount", "/sys", "/rf/sys", "", s.MS_BIND | s.MS_REC, ""),
+        ("mount", "/sys", "/rf/sys", "", s.MS_BIND | s.MS_REMOUNT | ro, ""),
+    ]
+    # any other refusal stays an error, with runc's wording
+    with pytest.raises(OSError, match='error mounting "sysfs" to rootfs at "/sys": permission denied'):
+        rootfs.mount_one(_DeniedSysfs(existing={"/rf/sys": "dir"}), "/rf", sysfs, {})

@@ -10,6 +10,7 @@ import pytest
 from engine.config import ConfigError, parse
 from engine.containers.userns import load
 from engine.runtime.idmap import Remap, apply_to_spec
+from engine.runtime.monitor import IdMaps, StartError
 
 
 def test_first_ranges_by_name_or_number(tmp_path: Path) -> None:
@@ -41,7 +42,33 @@ def test_the_spec_gets_a_user_namespace_first() -> None:
     assert spec["linux"]["gidMappings"] == [{"containerID": 0, "hostID": 200000, "size": 1000}]
 
 
-def test_remap_needs_a_runtime_binary() -> None:
-    with pytest.raises(ConfigError, match="--userns-remap needs an OCI runtime binary"):
-        parse(["--userns-remap", "default"])
+def test_remap_works_with_either_runtime() -> None:
+    """The built-in runtime makes user namespaces itself: no OCI runtime binary is needed."""
+    assert parse(["--userns-remap", "default"]).userns_remap == "default"
     assert parse(["--userns-remap", "default", "--default-runtime", "runc"]).userns_remap == "default"
+    with pytest.raises(ConfigError, match="unknown runtime specified nosuch"):
+        parse(["--default-runtime", "nosuch"])
+
+
+def test_the_monitor_writes_the_specs_maps() -> None:
+    """/proc/<pid>/uid_map and gid_map lines from the spec; the host ids of container root."""
+    spec = apply_to_spec({"linux": {"namespaces": []}}, Remap("u", 100000, 65536, 200000, 1000))
+    maps = IdMaps.of(spec["linux"])
+    assert (maps.uid_map, maps.gid_map) == ("0 100000 65536\n", "0 200000 1000\n")
+    assert (maps.host_root_uid, maps.host_root_gid) == (100000, 200000)
+    with pytest.raises(StartError, match="maps no root"):
+        IdMaps.of({"uidMappings": [{"containerID": 1, "hostID": 5, "size": 1}], "gidMappings": []})
+
+
+def test_on_the_engines_network_sys_is_the_hosts_bound() -> None:
+    """A joined network namespace is the host user namespace's: sysfs cannot be mounted from the remapped
+    one there, so /sys becomes a read-only rbind of the host's (both runtimes then start)."""
+    sysfs = {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "ro"]}
+    joined = {"linux": {"namespaces": [{"type": "network", "path": "/run/netns/x"}]}, "mounts": [sysfs]}
+    apply_to_spec(joined, Remap("u", 100000, 65536, 100000, 65536))
+    assert joined["mounts"] == [
+        {"destination": "/sys", "type": "bind", "source": "/sys", "options": ["rbind", "nosuid", "ro"]}
+    ]
+    own = {"linux": {"namespaces": [{"type": "network"}]}, "mounts": [sysfs]}
+    apply_to_spec(own, Remap("u", 100000, 65536, 100000, 65536))
+    assert own["mounts"] == [sysfs]  # its own network namespace: its own sysfs

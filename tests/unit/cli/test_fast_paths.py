@@ -1,0 +1,108 @@
+"""What keeps the everyday commands fast is also behaviour: which modules a command imports, and that the
+shortcuts (summaries read from source) say the same as the modules themselves. Timings live in bench/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from composer.cli import commands
+
+
+@pytest.mark.parametrize("name", commands.names())
+def test_listing_read_from_source_matches_the_module(name: str) -> None:
+    from_source = commands.listing(name)
+    module = commands.load(name)
+    assert from_source is not None and module is not None
+    assert from_source.summary == commands.summary(module)
+    assert from_source.supports_dry_run == bool(getattr(module, "SUPPORTS_DRY_RUN", False))
+
+
+_REPORT_MODULES = """
+import sys
+from pathlib import Path
+from composer.cli.main import main
+code = main(sys.argv[1:])
+sys.stderr.write("\\n".join(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+
+def _imported(*args: str) -> set[str]:
+    """Modules loaded by one run of `composer ARGS` in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT_MODULES, *args], capture_output=True, text=True, check=True
+    )
+    return set(proc.stderr.splitlines())
+
+
+def test_help_and_version_import_no_command_but_their_own() -> None:
+    assert not [m for m in _imported("--help") if m.startswith("composer.cli.commands.")]
+    assert [m for m in _imported("version") if m.startswith("composer.cli.commands.")] == [
+        "composer.cli.commands.version"
+    ]
+
+
+def _build(cache: object, module: str = "composer.example") -> type:
+    """A frozen dataclass of `module` made with `cache` standing in for dataclasses' exec."""
+    import dataclasses
+
+    saved = dataclasses.__dict__.get("exec")
+    dataclasses.exec = cache.exec  # type: ignore[attr-defined]
+    owner = types.ModuleType(module)  # dataclasses reads the class's module from sys.modules
+    sys.modules[module] = owner
+    try:
+        owner.dataclasses = dataclasses  # type: ignore[attr-defined]
+        source = "@dataclasses.dataclass(frozen=True)\nclass Point:\n    x: int\n    y: int = 0\n"
+        exec(source, owner.__dict__)
+        return owner.Point  # type: ignore[attr-defined, no-any-return]
+    finally:
+        del sys.modules[module]
+        if saved is None:
+            del dataclasses.exec  # type: ignore[attr-defined]
+        else:
+            dataclasses.exec = saved  # type: ignore[attr-defined]
+
+
+def test_code_cache_reuses_compiled_methods_across_runs(tmp_path: Path) -> None:
+    import dataclasses
+
+    from composer._codecache import _Cache
+
+    path = str(tmp_path / "c.marshal")
+    first = _Cache(path)
+    point = _build(first)
+    assert first.added and first.codes
+    first.save()
+    second = _Cache(path)
+    assert set(second.codes) == set(first.codes)
+    again = _build(second)
+    assert not second.added  # every method came from the file
+    p, q = point(1, 2), again(1, 2)
+    assert (repr(p), p == point(1, 2), hash(p) == hash(point(1, 2))) == (repr(q), True, True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        q.x = 3  # type: ignore[misc]
+
+
+def test_a_corrupt_code_cache_is_rebuilt(tmp_path: Path) -> None:
+    from composer._codecache import _Cache
+
+    path = tmp_path / "c.marshal"
+    path.write_bytes(b"\x00not marshal")
+    cache = _Cache(str(path))
+    assert cache.codes == {}
+    assert _build(cache)(1).x == 1
+    cache.save()
+    assert _Cache(str(path)).codes
+
+
+def test_code_cache_keeps_only_composers_classes(tmp_path: Path) -> None:
+    from composer._codecache import _Cache
+
+    cache = _Cache(str(tmp_path / "c.marshal"))
+    assert _build(cache, module="someone_else.models")(1).x == 1
+    assert not cache.added and cache.codes == {}
