@@ -1,8 +1,8 @@
 """Engine events as wake-ups: a waiter re-checks a condition when something happened to the containers it
 watches (start, die, health_status ...) instead of on a short timer. The event stream is opened by the
 first `wait()`, which returns at once so the caller checks again with the stream open: nothing that
-happens in between is missed, and a condition met at the first look costs no stream (nor docker-py's
-import). A re-check every `fallback` seconds covers a stream that ended or an engine without events.
+happens in between is missed, and a condition met at the first look costs no stream. A re-check every
+`fallback` seconds covers a stream that ended or an engine without events.
 
     with Wakeups(api, L.service_filter(project, "kv")) as wake:
         while not ready():
