@@ -1,6 +1,8 @@
-"""composer-engine: the composition root. Parses flags and config, takes the pidfile lock, builds the stores,
-runtimes, ContainerService, EventBus and the HTTP app, serves the unix sockets, and shuts down cleanly on
-SIGTERM/SIGINT (containers keep running: they belong to their monitors, not to us)."""
+"""composer-engine: the composition root. Parses flags and config, takes the pidfile lock, builds every store
+and service (images, volumes, networks, runtimes, containers, execs, events; the registry client and the
+builder on their first use) and hands them to the HTTP app, serves the sockets, and shuts down cleanly on
+SIGTERM/SIGINT (containers keep running: they belong to their monitors, not to us). Nothing else in the
+engine constructs a service."""
 
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ import secrets
 import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Generic, TypeVar
 
 from engine import preflight, remote
 from engine.api import web
@@ -27,16 +30,26 @@ from engine.config import ConfigError, DaemonConfig, parse
 from engine.containers.execs import ExecService
 from engine.containers.service import ContainerService
 from engine.containers.store import ContainerStore
-from engine.errors import EngineError
+from engine.errors import EngineError, InvalidParameter
 from engine.events import EventBus
+from engine.images.store import ImageStore
 from engine.network.service import NetworkService
 from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
+from engine.volumes.store import VolumeStore
+
+if TYPE_CHECKING:
+    from engine.build.executor import Builder
+    from engine.containers.userns import Remapper
+    from engine.registry import RegistryClient
+    from engine.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 SOCKET_MODE = 0o660
 WORKER_THREADS = 64
+
+T = TypeVar("T")
 
 
 class AlreadyRunning(Exception):
@@ -72,44 +85,24 @@ def _engine_id(data_root: Path) -> str:
         return ident
 
 
-def _image_store(root: Path) -> Any:
-    try:
-        from engine.images.store import ImageStore
-    except ImportError as e:
-        log.warning("image store unavailable error=%s", e)
-        return None
-    return ImageStore(root)
-
-
-def _volume_store(root: Path) -> Any:
-    try:
-        from engine.volumes.store import VolumeStore
-    except ImportError as e:
-        log.warning("volume store unavailable error=%s", e)
-        return None
-    return VolumeStore(root)
-
-
 class Runtimes:
     """One engine.runtime.Runtime per configured runtime name, made on first use."""
 
     def __init__(self, cfg: DaemonConfig) -> None:
         self._cfg = cfg
-        self._made: dict[str, Any] = {}
+        self._made: dict[str, Runtime] = {}
 
     def close(self) -> None:
         for rt in self._made.values():
             rt.close()  # stops the zygote; containers and monitors keep running
 
-    def __call__(self, name: str) -> Any:
+    def __call__(self, name: str) -> Runtime:
         if name not in self._made:
-            from engine.runtime import Runtime
+            from engine.runtime import Runtime  # loaded on the first container start
 
             try:
                 binary = self._cfg.runtime_binary(name)
             except ConfigError as e:
-                from engine.errors import InvalidParameter
-
                 raise InvalidParameter(str(e)) from None
             self._made[name] = Runtime(
                 self._cfg.exec_root, binary
@@ -117,14 +110,29 @@ class Runtimes:
         return self._made[name]
 
 
+class OnFirstUse(Generic[T]):
+    """One T, made by `make` on the first call and kept: what the idle daemon need not load."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._made: T | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> T:
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+            return self._made
+
+
 class Engine:
-    """The running daemon: built by `build`, served by `serve`."""
+    """The running daemon: built by `__init__`, served by `serve`."""
 
     def __init__(self, cfg: DaemonConfig) -> None:
         self.cfg = cfg
         self.events = EventBus()
-        self.images = _image_store(cfg.data_root / "images")
-        self.volumes = _volume_store(cfg.data_root / "volumes")
+        self.images = ImageStore(cfg.data_root / "images")
+        self.volumes = VolumeStore(cfg.data_root / "volumes")
         self.runtimes = Runtimes(cfg)
         # bridges, endpoints, ports and the embedded DNS (engine.network); used by the container lifecycle
         self.networks = NetworkService(cfg.data_root, cfg.exec_root)
@@ -140,25 +148,51 @@ class Engine:
             networks=self.networks,
             userns=_remapper(cfg),
         )
+        self.registry = OnFirstUse(self._registry_client)
+        self.builder = OnFirstUse(self._builder)
         self.backends = Backends(
             config=cfg,
             events=self.events,
             containers=self.containers,
-            execs=ExecService(self.containers),
+            execs=ExecService(self.containers.core),
             images=self.images,
             volumes=self.volumes,
+            networks=self.networks,
+            registry=self.registry,
+            builder=self.builder,
             engine_id=_engine_id(cfg.data_root),
             started_at=time.time(),
         )
         self.app = make_app(self.backends)
-        from engine.api.networks import NETWORKS
+        self._recover_build()
 
-        self.app[NETWORKS] = self.networks
-        # the registry client and the builder are made on first use (engine.api.distribution/build);
-        # only a build cut short by a crash needs the builder now
-        from engine.api import build as build_api
+    def _registry_client(self) -> RegistryClient:
+        """The registry client with the daemon's registry-mirrors, insecure-registries and a staging dir."""
+        from engine.registry import RegistryClient, RegistryOptions
 
-        build_api.recover(self.backends)
+        options = RegistryOptions.from_daemon_config(
+            {
+                "registry-mirrors": list(self.cfg.registry_mirrors),
+                "insecure-registries": list(self.cfg.insecure_registries),
+            }
+        )
+        staging = Path(self.cfg.data_root) / "registry-staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        return RegistryClient(self.images, options, staging_dir=staging)
+
+    def _builder(self) -> Builder:
+        from engine.build.executor import Builder
+
+        return Builder(self.images, self.containers, self.registry(), self.cfg.data_root / "build")
+
+    def _recover_build(self) -> None:
+        """Let the builder drop what a build cut short by a crash left behind. The builder (without a
+        registry client) is loaded only when there is something to drop: unpacked contexts, build-* layers."""
+        root, rw_root = self.cfg.data_root / "build", self.images.root / "rw"
+        if (root / "contexts").exists() or (rw_root.is_dir() and any(rw_root.glob("build-*"))):
+            from engine.build.executor import Builder
+
+            Builder(self.images, self.containers, None, root).recover()
 
     async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
         self.events.bind_loop(asyncio.get_running_loop())
@@ -206,7 +240,7 @@ class Engine:
                     path.unlink()
 
 
-def _remapper(cfg: DaemonConfig) -> Any:
+def _remapper(cfg: DaemonConfig) -> Remapper | None:
     """--userns-remap: the ids containers run as (ConfigError when the user has no subordinate ranges)."""
     if not cfg.userns_remap:
         return None

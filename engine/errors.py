@@ -1,16 +1,14 @@
 """Engine errors classified by kind, after moby's errdefs.
 
 Domain services raise these; the HTTP layer maps each kind to a status code in one table
-(`engine.api.errors`), and nothing else in the engine knows about HTTP.
+(`engine.api.errors.STATUS`), and nothing else in the engine knows about HTTP.
 """
 
 from __future__ import annotations
 
 
 class EngineError(Exception):
-    """Base of every engine error; `status` is the HTTP status the API answers with."""
-
-    status = 500
+    """Base of every engine error: an unclassified one is the engine's own fault."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -18,30 +16,36 @@ class EngineError(Exception):
 
 
 class NotFound(EngineError):
-    status = 404
+    pass
 
 
 class Conflict(EngineError):
-    status = 409
+    pass
 
 
 class InvalidParameter(EngineError):
-    status = 400
+    pass
 
 
 class NotModified(EngineError):
-    status = 304
+    pass
+
+
+class Unauthorized(EngineError):
+    """Credentials missing or rejected (a registry login, a pull that needs one)."""
 
 
 class Forbidden(EngineError):
-    status = 403
+    pass
 
 
 class Unavailable(EngineError):
-    status = 503
+    pass
+
+
+class Cancelled(EngineError):
+    """The caller gave up (an API client went away) and the work was stopped."""
 
 
 class SystemError_(EngineError):
     """An unexpected failure of the host (a syscall, the disk)."""
-
-    status = 500

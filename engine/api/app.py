@@ -1,35 +1,47 @@
 """The HTTP application (engine.api.web): one route table, answered at `/` and under `/v1.NN/`.
 
-Every API module exposes `routes() -> list[Route]`; handlers reach the domain services through
-`request.app[BACKENDS]` (see `engine.api.backends`). The images/volumes/system_df modules are
-mounted when present.
+Every route group exposes `routes() -> list[Route]`; handlers reach the domain services through
+`request.app[BACKENDS]` (see `engine.api.backends`). A (method, path) belongs to exactly one group.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from engine.api import web
+from engine.api import (
+    attach_ws,
+    build,
+    container_io,
+    containers,
+    distribution,
+    exec,
+    images,
+    networks,
+    system,
+    system_df,
+    volumes,
+    web,
+)
 from engine.api.backends import BACKENDS, Backends, Route
 from engine.api.errors import error_middleware, error_response
 from engine.api.version import API_VERSION, MIN_API_VERSION, parse_version
 
 log = logging.getLogger(__name__)
 
-_OURS = (
-    "engine.api.system",
-    "engine.api.containers",
-    "engine.api.container_io",
-    "engine.api.attach_ws",
-    "engine.api.exec",
-    "engine.api.networks",  # networks
-    # before engine.api.images so its /images/create (pull, else import) wins
-    "engine.api.distribution",
-    "engine.api.build",
+GROUPS = (  # the router tries patterns in the order they were added: this order
+    system,
+    containers,
+    container_io,
+    attach_ws,
+    exec,
+    networks,
+    distribution,
+    build,
+    images,
+    volumes,
+    system_df,
 )
-_THEIRS = ("engine.api.images", "engine.api.volumes", "engine.api.system_df")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -56,16 +68,16 @@ async def version_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 def collect_routes() -> list[Route]:
+    """Every group's routes; a (method, path) two groups claim is a programming error, found at start."""
     routes: list[Route] = []
-    for name in _OURS + _THEIRS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if name in _THEIRS and e.name == name:
-                log.info("api module not present module=%s", name)
-                continue
-            raise
-        routes.extend(module.routes())
+    owner: dict[tuple[str, str], str] = {}
+    for group in GROUPS:
+        for route in group.routes():
+            key = (route[0], route[1])
+            if key in owner:
+                raise RuntimeError(f"{key[0]} {key[1]} is routed by {owner[key]} and {group.__name__}")
+            owner[key] = group.__name__
+            routes.append(route)
     return routes
 
 
@@ -75,7 +87,7 @@ def make_app(backends: Backends) -> web.Application:
     routes = collect_routes()
     explicit_head = {path for method, path, _ in routes if method == "HEAD"}
     for method, path, handler in routes:
-        # the first module wins a duplicate; the router answers /v1.NN/ too (match_info["version"])
+        # the router answers /v1.NN/ too (match_info["version"])
         if method == "GET":
             # also answers HEAD, unless the path has its own HEAD handler
             app.router.add_get(path, handler, allow_head=path not in explicit_head)

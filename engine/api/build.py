@@ -15,42 +15,19 @@ from urllib.parse import urlsplit
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
-from engine.api.distribution import decode_registry_auth, registry_client
+from engine.api.distribution import decode_registry_auth
 from engine.api.jsonstream import JSONStream
 from engine.api.params import qbool, qstr
 from engine.errors import EngineError, InvalidParameter
 from engine.images import reference
 
 if TYPE_CHECKING:
-    from engine.build.executor import Builder, BuildOptions
-
-# the builder is loaded on the first build: the idle daemon does not need it
-BUILDER: web.AppKey[Builder] = web.AppKey("builder")
+    from engine.build.executor import BuildOptions
+    from engine.registry import Credentials
 
 
 def build_root(b: Backends) -> Path:
     return Path(b.config.data_root) / "build"
-
-
-def recover(b: Backends) -> None:
-    """At daemon start: let the builder drop what a build cut short by a crash left behind. The builder
-    is loaded only when there is something to drop (its unpacked contexts or build-* rw layers)."""
-    rw_root = Path(getattr(b.images, "root", "") or "/nonexistent") / "rw"
-    leftovers = (build_root(b) / "contexts").exists() or (rw_root.is_dir() and any(rw_root.glob("build-*")))
-    if leftovers and b.images is not None:
-        from engine.build.executor import Builder
-
-        Builder(b.images, b.containers, None, build_root(b)).recover()
-
-
-def builder(request: web.Request) -> Builder:
-    bld = request.app.get(BUILDER)
-    if bld is None:
-        from engine.build.executor import Builder
-
-        b = backends(request)
-        bld = request.app[BUILDER] = Builder(b.images, b.containers, registry_client(request), build_root(b))
-    return bld
 
 
 def _json_map(request: web.Request, name: str) -> dict[str, str]:
@@ -80,7 +57,7 @@ def _json_list(request: web.Request, name: str) -> list[str]:
     return value
 
 
-def registry_config(header: str) -> dict[str, Any]:
+def registry_config(header: str) -> dict[str, Credentials]:
     """X-Registry-Config: base64url JSON {registry: auth config}, the credentials for base-image pulls."""
     if not header.strip():
         return {}
@@ -91,7 +68,7 @@ def registry_config(header: str) -> dict[str, Any]:
         raise InvalidParameter("invalid X-Registry-Config header: not base64url-encoded JSON") from None
     if not isinstance(data, dict):
         raise InvalidParameter("invalid X-Registry-Config header: not a JSON object")
-    out: dict[str, Any] = {}
+    out: dict[str, Credentials] = {}
     for key, entry in data.items():
         if isinstance(entry, dict):
             raw = base64.urlsafe_b64encode(json.dumps(entry).encode()).decode()
@@ -146,7 +123,7 @@ async def build(request: web.Request) -> web.StreamResponse:
         stream.emit(msg)
 
     async def work() -> None:
-        image_id = await builder(request).build(ctx, opts, emit)
+        image_id = await b.builder().build(ctx, opts, emit)
         if quiet:
             stream.emit({"stream": image_id + "\n"})
 
@@ -163,12 +140,7 @@ async def build(request: web.Request) -> web.StreamResponse:
 
 async def prune(request: web.Request) -> web.StreamResponse:
     """The classic builder keeps no cache beyond images; the step index is simply forgotten."""
-    b = backends(request)
-    path = build_root(b) / "cache.json"
-    path.unlink(missing_ok=True)
-    bld = builder(request)
-    with bld.cache._lock:
-        bld.cache._entries.clear()
+    await asyncio.to_thread(backends(request).builder().prune)
     return web.json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
 
 

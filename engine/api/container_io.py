@@ -6,15 +6,15 @@ import asyncio
 import base64
 import json
 import logging
+from typing import Any
 
 from engine.api import web
-from engine.api.backends import Route, backends
+from engine.api.backends import Containers, Route, backends
 from engine.api.hijack import MULTIPLEXED_STREAM, RAW_STREAM, Hijacked, hijack
 from engine.api.params import json_response, qbool, qstr, timestamp_ns
 from engine.api.streams import bridge
 from engine.containers import detachkeys, logs, stdio
 from engine.containers.model import ZERO_TIME
-from engine.containers.service import ContainerService
 from engine.errors import EngineError, InvalidParameter, NotFound
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ class StartHold:
     until we connect, so nothing is lost. Counted from before our response head goes out (the client
     sends its start as soon as it has read that head) until the start came or the attach gave up."""
 
-    def __init__(self, svc: ContainerService, cid: str, *, wanted: bool) -> None:
+    def __init__(self, svc: Containers, cid: str, *, wanted: bool) -> None:
         self._svc, self._cid, self._held = svc, cid, wanted
         if wanted:
             svc.pending_attach[cid] = svc.pending_attach.get(cid, 0) + 1
@@ -145,7 +145,7 @@ class StartHold:
 
 
 async def wait_for_start(
-    svc: ContainerService, cid: str, conn: Hijacked, started: asyncio.Event, hold: StartHold
+    svc: Containers, cid: str, conn: Hijacked, started: asyncio.Event, hold: StartHold
 ) -> bool:
     """Attached before start: wait for the start (or the client leaving, or the container's removal).
     False if it never came."""
@@ -190,27 +190,23 @@ async def container_stats(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-def _stat_header(stat: dict) -> str:
+def _stat_header(stat: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(stat).encode()).decode()
 
 
 async def archive_head(request: web.Request) -> web.StreamResponse:
-    from engine.containers import archive  # tar helpers: loaded on first use
-
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
-    stat = await archive.stat_path(svc, c, path)
+    stat = await svc.stat_path(c, path)
     return web.Response(status=200, headers={"X-Docker-Container-Path-Stat": _stat_header(stat)})
 
 
 async def archive_get(request: web.Request) -> web.StreamResponse:
-    from engine.containers import archive  # tar helpers: loaded on first use
-
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
-    async with archive.reading(svc, c, path) as (stat, chunks):
+    async with svc.reading(c, path) as (stat, chunks):
         resp = web.StreamResponse(
             headers={"Content-Type": "application/x-tar", "X-Docker-Container-Path-Stat": _stat_header(stat)}
         )
@@ -225,15 +221,12 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
 
 
 async def archive_put(request: web.Request) -> web.StreamResponse:
-    from engine.containers import archive  # tar helpers: loaded on first use
-
     svc = backends(request).containers
     c = svc.get(_id(request))
     path = qstr(request, "path")
     if not path:
         raise InvalidParameter("path is required")
-    await archive.extract(
-        svc,
+    await svc.extract(
         c,
         path,
         request.content,
@@ -244,11 +237,9 @@ async def archive_put(request: web.Request) -> web.StreamResponse:
 
 
 async def export(request: web.Request) -> web.StreamResponse:
-    from engine.containers import archive  # tar helpers: loaded on first use
-
     svc = backends(request).containers
     c = svc.get(_id(request))
-    async with archive.exporting(svc, c) as chunks:
+    async with svc.exporting(c) as chunks:
         resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
         await resp.prepare(request)
         try:

@@ -12,24 +12,27 @@ from engine.api.web.parser import BadRequest
 
 log = logging.getLogger(__name__)
 
-# Kind -> HTTP status. The kinds carry a default `status`, which answers for kinds not in the table
-# (engine.registry.errors.Unauthorized: 401; not imported here, so the idle daemon skips the registry).
+# Kind -> HTTP status, the only place the engine's error kinds meet HTTP. A kind's subclasses (the
+# registry's Unauthorized, the builder's BuildError) answer with their nearest listed ancestor's status.
 STATUS: dict[type[errors.EngineError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.InvalidParameter: 400,
     errors.NotModified: 304,
+    errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.Unavailable: 503,
+    errors.Cancelled: 499,  # nginx's "client closed request": the client is gone and never reads it
     errors.SystemError_: 500,
+    errors.EngineError: 500,
 }
 
 
 def status_of(err: errors.EngineError) -> int:
     for kind in type(err).__mro__:
         if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
-    return err.status
+            return STATUS[kind]
+    raise AssertionError("unreachable: EngineError is in the table")
 
 
 def error_response(status: int, message: str) -> web.Response:

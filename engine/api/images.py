@@ -1,4 +1,5 @@
-"""Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load.
+"""Image endpoints of the Docker Engine API: list, inspect, history, tag, remove, prune, import, save, load
+(pull and push: engine.api.distribution).
 
 Handlers decode the request, call the image store (`engine.images.ImageStore`) in a worker thread
 (its calls touch the disk), publish the event dockerd would, and encode Docker's JSON. Request bodies
@@ -9,134 +10,24 @@ when nothing has been streamed yet.
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import logging
-import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO, cast
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
-from engine.api.params import json_response, qbool, qfilters, qstr, timestamp_ns
-from engine.errors import InvalidParameter, NotFound, SystemError_
-from engine.images import reference, timefmt
+from engine.api.params import json_response, qbool, qfilters, qstr
+from engine.errors import InvalidParameter, NotFound
+from engine.images import reference
 from engine.images.inspect import summary
-from engine.images.store import Image
+from engine.images.listing import created_ns, hide_intermediate, layer_sharing, matching_refs, select
 
 log = logging.getLogger(__name__)
 
 SPOOL_IN_MEMORY = 32 << 20  # request bodies above this go to a temp file
 CHUNK = 1 << 16
-IMAGE_FILTERS = {"dangling", "label", "reference", "before", "since", "until"}
-
-
-# ---- encoding -------------------------------------------------------------------------------------
-
-
-def created_ns(image: Image) -> int:
-    """The config's `created` in nanoseconds: before/since compare at full precision, as dockerd does."""
-    raw = image.config.get("created") or ""
-    frac = re.search(r"T\d\d:\d\d:\d\d\.(\d+)", raw)
-    return timefmt.to_unix(raw) * 1_000_000_000 + (int((frac.group(1) + "0" * 9)[:9]) if frac else 0)
-
-
-def image_labels(image: Image) -> dict[str, str]:
-    return dict((image.config.get("config") or {}).get("Labels") or {})
-
-
-# ---- filters --------------------------------------------------------------------------------------
-
-
-def _path_match(pattern: str, name: str) -> bool:
-    """Go's path.Match as Docker uses it for `reference`: `*` and `?` never cross a `/`."""
-    rx = []
-    i = 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "*":
-            rx.append("[^/]*")
-        elif c == "?":
-            rx.append("[^/]")
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                raise InvalidParameter(f"invalid reference filter {pattern!r}: syntax error in pattern")
-            body = pattern[i + 1 : end]
-            rx.append("[" + ("^" + body[1:] if body.startswith("^") else body) + "]")
-            i = end
-        else:
-            rx.append(re.escape(c))
-        i += 1
-    return re.fullmatch("".join(rx), name) is not None
-
-
-def _repo_name(ref: str) -> str:
-    """`name:tag` or `name@digest` -> `name`."""
-    if "@" in ref:
-        return ref.split("@", 1)[0]
-    return ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
-
-
-def matching_refs(refs: Iterable[str], patterns: tuple[str, ...]) -> list[str]:
-    """The refs a `reference` filter keeps: the pattern matches the repository name or the whole ref."""
-    return [r for r in refs if any(_path_match(p, _repo_name(r)) or _path_match(p, r) for p in patterns)]
-
-
-def _reference_matches(image: Image, patterns: tuple[str, ...]) -> bool:
-    return bool(matching_refs(image.repo_tags, patterns) or matching_refs(image.repo_digests, patterns))
-
-
-def _labels_match(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
-    for want in wanted:
-        key, sep, value = want.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
-
-
-def _bool_filter(values: tuple[str, ...], key: str) -> bool:
-    if len(values) != 1 or values[0].lower() not in ("true", "false", "1", "0"):
-        raise InvalidParameter(f"invalid filter '{key}={','.join(values)}'")
-    return values[0].lower() in ("true", "1")
-
-
-def select(
-    images: Iterable[Image], filters: dict[str, tuple[str, ...]], lookup: Callable[[str], Image]
-) -> list[Image]:
-    """Docker's image filters: AND across keys, OR within a key (except label, which is AND)."""
-    unknown = set(filters) - IMAGE_FILTERS
-    if unknown:
-        raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
-    dangling = _bool_filter(filters["dangling"], "dangling") if "dangling" in filters else None
-    before = min((created_ns(lookup(r)) for r in filters.get("before", ())), default=None)
-    since = max((created_ns(lookup(r)) for r in filters.get("since", ())), default=None)
-    until = timestamp_ns(filters["until"][0], "until") if filters.get("until") else None
-    out = []
-    for image in images:
-        created = created_ns(image)
-        if dangling is not None and (not image.repo_tags) != dangling:
-            continue
-        if "label" in filters and not _labels_match(image_labels(image), filters["label"]):
-            continue
-        if "reference" in filters and not _reference_matches(image, filters["reference"]):
-            continue
-        if before is not None and created >= before:
-            continue
-        if since is not None and created <= since:
-            continue
-        if until is not None and created > until:
-            continue
-        out.append(image)
-    return out
-
-
-def hide_intermediate(chosen: list[Image], images: list[Image]) -> list[Image]:
-    """Without `all`, dockerd leaves out nameless images that have children: a build's intermediate steps.
-    A nameless image nothing builds on (dangling) is still listed, as `<none>`."""
-    parents = {image.parent for image in images if image.parent}
-    return [i for i in chosen if i.repo_tags or i.repo_digests or i.id not in parents]
 
 
 # ---- helpers --------------------------------------------------------------------------------------
@@ -146,40 +37,18 @@ def _name(request: web.Request) -> str:
     return request.match_info["name"]
 
 
-def image_users(b: Backends, image_id: str, *, running_only: bool = False) -> list[str]:
-    """Ids of the containers created from `image_id` (all of them, or only those running)."""
-    live = ("running", "restarting", "paused")
-    return [
-        c.id
-        for c in b.containers.store.all()
-        if c.image_id == image_id and (not running_only or c.state.status in live)
-    ]
-
-
-def layer_sharing(b: Backends, images: list[Image]) -> tuple[dict[str, int], int]:
-    """Per image id, the bytes of its layers other images use too; and the size of all distinct layers."""
-    users: collections.Counter[str] = collections.Counter()
-    for image in images:
-        users.update(set(image.diff_ids))
-    sizes = {}
-    for diff_id in users:
-        try:
-            sizes[diff_id] = int(b.images.layers.get(diff_id).size)
-        except NotFound:  # removed meanwhile
-            sizes[diff_id] = 0
-    shared = {i.id: sum(sizes[d] for d in set(i.diff_ids) if users[d] > 1) for i in images}
-    return shared, sum(sizes.values())
-
-
 def _event_attrs(name: str, **extra: str) -> dict[str, str]:
     return {"name": name, **extra}
 
 
-async def _spool_body(request: web.Request) -> IO[bytes]:
+async def _spool_body(request: web.Request) -> BinaryIO:
     """The request body in a file object the store can read from a worker thread. Big bodies go to an
     unlinked file in the image store's own directory: /tmp may be a small tmpfs, images can be gigabytes."""
-    spool: IO[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
-        max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root)
+    spool = cast(  # a binary SpooledTemporaryFile: typeshed calls it IO[bytes]
+        BinaryIO,
+        tempfile.SpooledTemporaryFile(  # noqa: SIM115 - the caller closes it
+            max_size=SPOOL_IN_MEMORY, dir=str(backends(request).images.root)
+        ),
     )
     try:
         async for chunk in request.content.iter_chunked(CHUNK):
@@ -208,17 +77,6 @@ def _repo_tag(repo: str, tag: str) -> str | None:
     return f"{repo}:{tag}" if tag else repo
 
 
-def _registry_host(ref: str) -> str:
-    first, sep, _ = ref.partition("/")
-    if (
-        sep
-        and ("." in first or ":" in first or first == "localhost")
-        and first not in ("docker.io", "index.docker.io")
-    ):
-        return first
-    return "registry-1.docker.io"
-
-
 # ---- handlers -------------------------------------------------------------------------------------
 
 
@@ -230,7 +88,11 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     if not qbool(request, "all", False):
         chosen = hide_intermediate(chosen, images)
     with_digests = qbool(request, "digests", True)
-    shared = (await asyncio.to_thread(layer_sharing, b, images))[0] if qbool(request, "shared-size") else {}
+    shared = (
+        (await asyncio.to_thread(layer_sharing, b.images.layers, images))[0]
+        if qbool(request, "shared-size")
+        else {}
+    )
     out = []
     for image in sorted(chosen, key=created_ns, reverse=True):  # newest first, as `docker images` lists
         item = summary(image)
@@ -278,8 +140,8 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
         name,
         force=force,
         prune=not noprune,
-        in_use=lambda iid: image_users(b, iid),
-        running=lambda iid: image_users(b, iid, running_only=True),
+        in_use=b.containers.image_users,
+        running=lambda iid: b.containers.image_users(iid, running_only=True),
     )
     _publish_removals(b, deleted, {image.id}, kept=image.id)
     return json_response(deleted)
@@ -289,7 +151,7 @@ async def prune_images(request: web.Request) -> web.StreamResponse:
     b = backends(request)
     filters = {k: list(v) for k, v in qfilters(request).items()}
     before = {i.id for i in await asyncio.to_thread(b.images.list)}
-    report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=lambda iid: image_users(b, iid))
+    report = await asyncio.to_thread(b.images.prune, filters=filters, in_use=b.containers.image_users)
     deleted = report.get("ImagesDeleted") or []
     _publish_removals(b, deleted, before)
     reclaimed = int(report.get("SpaceReclaimed") or 0)
@@ -315,19 +177,11 @@ def _publish_removals(b: Backends, items: list[dict[str, str]], image_ids: set[s
         b.events.publish("image", "untag", kept, _event_attrs(kept))
 
 
-async def create_image(request: web.Request) -> web.StreamResponse:
-    """POST /images/create: `fromSrc=-` imports the body as a rootfs; `fromImage` would pull."""
+async def import_image(request: web.Request) -> web.StreamResponse:
+    """POST /images/create?fromSrc=-: the body imported as a rootfs (engine.api.distribution owns the
+    route: `fromImage` pulls, anything else is handed here)."""
     b = backends(request)
-    from_src, from_image = qstr(request, "fromSrc"), qstr(request, "fromImage")
-    if from_image:
-        ref = from_image if not qstr(request, "tag") else f"{from_image}:{qstr(request, 'tag')}"
-        host = _registry_host(ref)
-        # Pulling lives in engine.api.distribution, which is mounted first and hands fromSrc imports to us;
-        # without it, answer as dockerd does when the registry cannot be reached.
-        raise SystemError_(
-            f'Get "https://{host}/v2/": registry {host} is unreachable from this engine '
-            "(pulling images is not supported yet)"
-        )
+    from_src = qstr(request, "fromSrc")
     if from_src != "-":
         if not from_src:
             raise InvalidParameter("fromImage or fromSrc is required")
@@ -383,7 +237,6 @@ def routes() -> list[Route]:
     return [
         ("GET", "/images/json", list_images),
         ("GET", "/images/get", save_images),
-        ("POST", "/images/create", create_image),
         ("POST", "/images/load", load_images),
         ("POST", "/images/prune", prune_images),
         ("GET", "/images/{name:.+}/json", inspect_image),

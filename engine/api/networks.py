@@ -1,7 +1,7 @@
 """Network endpoints of the Docker Engine API: create, list, inspect, remove, prune, connect, disconnect.
 
 Handlers decode, call `engine.network.NetworkService` in a worker thread, publish dockerd's network events
-and encode. The service is reached through the app key NETWORKS (set by the composition root).
+and encode. The service is built by the composition root and reached through `Backends.networks`.
 """
 
 from __future__ import annotations
@@ -10,19 +10,14 @@ import asyncio
 from typing import Any
 
 from engine.api import web
-from engine.api.backends import Route, backends
+from engine.api.backends import Networks, Route, backends
 from engine.api.params import json_body, json_response, qfilters
-from engine.errors import InvalidParameter, Unavailable
-from engine.network.service import NetworkService
-
-NETWORKS: web.AppKey[NetworkService] = web.AppKey("networks", NetworkService)
+from engine.containers.model import Container
+from engine.errors import InvalidParameter
 
 
-def _service(request: web.Request) -> NetworkService:
-    svc = request.app.get(NETWORKS)
-    if svc is None:
-        raise Unavailable("networking is not available in this engine")
-    return svc
+def _service(request: web.Request) -> Networks:
+    return backends(request).networks
 
 
 def _filters(request: web.Request) -> dict[str, list[str]]:
@@ -101,20 +96,17 @@ async def disconnect_network(request: web.Request) -> web.StreamResponse:
     return web.Response(status=200)
 
 
-def overlay_inspect(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+def overlay_inspect(request: web.Request, c: Container, out: dict[str, Any]) -> dict[str, Any]:
     """A container's inspect JSON with NetworkSettings from the networking layer (used by containers.py)."""
-    svc = request.app.get(NETWORKS)
-    if svc is not None:
-        out["NetworkSettings"] = svc.settings(c.id, c.config, c.host_config)
+    out["NetworkSettings"] = _service(request).settings(c.id, c.config, c.host_config)
     return out
 
 
-def overlay_summary(request: web.Request, c: Any, out: dict[str, Any]) -> dict[str, Any]:
+def overlay_summary(request: web.Request, c: Container, out: dict[str, Any]) -> dict[str, Any]:
     """A `docker ps` entry with its published ports and networks."""
-    svc = request.app.get(NETWORKS)
-    if svc is not None:
-        out["Ports"] = svc.ps_ports(c.id, c.config)
-        out["NetworkSettings"] = {"Networks": svc.settings(c.id, c.config, c.host_config)["Networks"]}
+    svc = _service(request)
+    out["Ports"] = svc.ps_ports(c.id, c.config)
+    out["NetworkSettings"] = {"Networks": svc.settings(c.id, c.config, c.host_config)["Networks"]}
     return out
 
 
@@ -130,4 +122,4 @@ def routes() -> list[Route]:
     ]
 
 
-__all__ = ["NETWORKS", "overlay_inspect", "overlay_summary", "routes"]
+__all__ = ["overlay_inspect", "overlay_summary", "routes"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 from typing import Any
 
 from engine.api import web
 from engine.containers.gotypes import Number
 from engine.errors import InvalidParameter
+from engine.images.timefmt import timestamp_ns as timestamp_ns  # since/until, as the image filters parse them
 
 
 def qbool(request: web.Request, name: str, default: bool = False) -> bool:
@@ -96,25 +96,6 @@ async def json_body(request: web.Request, *, optional: bool = False) -> dict[str
     if not isinstance(data, dict):
         raise InvalidParameter("invalid JSON: expected an object")
     return data
-
-
-def timestamp_ns(value: str, name: str) -> int | None:
-    """since/until: unix seconds (with optional fraction) or RFC 3339; "" -> None."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        secs, _, frac = value.partition(".")
-        if secs.lstrip("-").isdigit() and (not frac or frac.isdigit()):
-            nanos = int((frac + "000000000")[:9]) if frac else 0
-            return int(secs) * 1_000_000_000 + nanos
-        iso = value.replace("Z", "+00:00")
-        dt = datetime.datetime.fromisoformat(iso)
-        if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=datetime.UTC)
-        return int(dt.timestamp()) * 1_000_000_000 + dt.microsecond * 1000
-    except ValueError:
-        raise InvalidParameter(f"invalid value for {name}: {value!r}") from None
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:

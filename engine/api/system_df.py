@@ -15,13 +15,12 @@ from typing import Any
 
 from engine.api import web
 from engine.api.backends import Backends, Route, backends
-from engine.api.images import layer_sharing
 from engine.api.params import json_response
 from engine.api.volumes import encode as encode_volume
-from engine.api.volumes import volume_users
 from engine.containers.model import parse_rfc3339
 from engine.errors import InvalidParameter, NotFound
 from engine.images.inspect import summary
+from engine.images.listing import layer_sharing
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +49,7 @@ def dir_size(root: Path) -> int:
 def _images(b: Backends) -> tuple[list[dict[str, Any]], int]:
     images = b.images.list()
     users = collections.Counter(c.image_id for c in b.containers.store.all())
-    shared, layers_size = layer_sharing(b, images)
+    shared, layers_size = layer_sharing(b.images.layers, images)
     out = []
     for image in images:
         item = summary(image)
@@ -96,8 +95,8 @@ def _containers(b: Backends) -> list[dict[str, Any]]:
 
 def _volumes(b: Backends) -> list[dict[str, Any]]:
     out = []
-    for v in b.volumes.list({}, lambda n: volume_users(b, n)):
-        users = volume_users(b, v.name)
+    for v in b.volumes.list({}, b.containers.volume_users):
+        users = b.containers.volume_users(v.name)
         out.append(encode_volume(v, {"Size": dir_size(Path(v.mountpoint)), "RefCount": len(users)}))
     return out
 

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from engine.api import web
-from engine.api.backends import Backends, Route, backends
+from engine.api.backends import Route, backends
 from engine.api.params import json_body, json_response, qbool, qfilters
 from engine.errors import InvalidParameter, NotFound
 from engine.volumes.store import Volume
@@ -36,15 +36,6 @@ def encode(volume: Volume, usage: dict[str, int] | None = None) -> dict[str, Any
     if usage is not None:
         out["UsageData"] = usage
     return out
-
-
-def volume_users(b: Backends, name: str) -> list[str]:
-    """Ids of the containers (running or not) that mount volume `name`."""
-    return [
-        c.id
-        for c in b.containers.store.all()
-        if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)
-    ]
 
 
 def _name(request: web.Request) -> str:
@@ -89,7 +80,7 @@ async def list_volumes(request: web.Request) -> web.StreamResponse:
     unknown = set(filters) - VOLUME_FILTERS
     if unknown:
         raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
-    volumes = await asyncio.to_thread(b.volumes.list, filters, lambda n: volume_users(b, n))
+    volumes = await asyncio.to_thread(b.volumes.list, filters, b.containers.volume_users)
     return json_response({"Volumes": [encode(v) for v in volumes], "Warnings": []})
 
 
@@ -103,7 +94,7 @@ async def delete_volume(request: web.Request) -> web.StreamResponse:
     name = _name(request)
     force = qbool(request, "force")
     try:
-        await asyncio.to_thread(b.volumes.remove, name, force=force, in_use=lambda n: volume_users(b, n))
+        await asyncio.to_thread(b.volumes.remove, name, force=force, in_use=b.containers.volume_users)
     except NotFound:
         if not force:  # dockerd: with force, removing a missing volume is success
             raise
@@ -118,7 +109,7 @@ async def prune_volumes(request: web.Request) -> web.StreamResponse:
     unknown = set(filters) - PRUNE_FILTERS
     if unknown:
         raise InvalidParameter(f"invalid filter '{sorted(unknown)[0]}'")
-    report = await asyncio.to_thread(b.volumes.prune, filters, lambda n: volume_users(b, n))
+    report = await asyncio.to_thread(b.volumes.prune, filters, b.containers.volume_users)
     for name in report.get("VolumesDeleted") or []:
         b.events.publish("volume", "destroy", name, {"driver": "local"})
     b.events.publish("volume", "prune", "", {"reclaimed": str(report.get("SpaceReclaimed", 0))})

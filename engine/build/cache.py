@@ -32,6 +32,12 @@ class StepCache:
         with self._lock:
             return self._entries.get(key)
 
+    def clear(self) -> None:
+        """Forget every step (build --no-cache from now on until steps are cached again)."""
+        with self._lock:
+            self._entries.clear()
+            self.path.unlink(missing_ok=True)
+
     def put(self, key: str, image_id: str) -> None:
         with self._lock:
             self._entries[key] = image_id

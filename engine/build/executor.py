@@ -15,10 +15,10 @@ import json
 import logging
 import posixpath
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.build import cachefrom, fsops, instructions, runmounts
 from engine.build import dockerfile as dfp
@@ -28,6 +28,11 @@ from engine.build.expand import expand, expand_words
 from engine.build.users import resolve_owner
 from engine.errors import EngineError, InvalidParameter, NotFound
 from engine.images.reference import familiar, normalize
+
+if TYPE_CHECKING:
+    from engine.containers.service import ContainerService
+    from engine.images.store import Image, ImageStore
+    from engine.registry import Credentials, RegistryClient
 
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]
@@ -81,18 +86,18 @@ class BuildOptions:
     no_cache: bool = False
     pull: bool = False
     platform: str = ""
-    registry_auth: dict[str, Any] = field(default_factory=dict)  # registry host -> Credentials (base pulls)
+    registry_auth: dict[str, Credentials] = field(default_factory=dict)  # registry host -> base-pull creds
     cache_from: tuple[str, ...] = ()
 
 
 @dataclass
 class _Stage:
-    image: Any  # engine.images Image, None for scratch before its first layer
+    image: Image | None  # None for scratch before its first layer
     config: dict[str, Any]
     args: dict[str, str]
     escape: str
     context: Path
-    cache_from: tuple[Any, ...] = ()  # --cache-from images present in the store
+    cache_from: tuple[Image, ...] = ()  # --cache-from images present in the store
 
     @property
     def shell(self) -> list[str]:
@@ -104,7 +109,9 @@ class _Stage:
 
 
 class Builder:
-    def __init__(self, images: Any, containers: Any, registry: Any, workdir: Path) -> None:
+    def __init__(
+        self, images: ImageStore, containers: ContainerService, registry: RegistryClient | None, workdir: Path
+    ) -> None:
         self.images = images
         self.containers = containers
         self.registry = registry
@@ -125,6 +132,10 @@ class Builder:
             with contextlib.suppress(EngineError, OSError):
                 self.images.remove_rw(path.name)
                 log.info("leftover build layer removed id=%s", path.name)
+
+    def prune(self) -> None:
+        """POST /build/prune: no cache is kept beyond images, so the step index is forgotten."""
+        self.cache.clear()
 
     async def build(self, context_dir: Path, opts: BuildOptions, emit: Emit) -> str:
         path = fsops.scoped(context_dir, opts.dockerfile)
@@ -152,7 +163,7 @@ class Builder:
         cache_images = await asyncio.to_thread(self._cache_images, opts.cache_from)
         total = sum(1 + len(df.stages[i].instructions) for i in needed)
         step = 0
-        built: dict[int, Any] = {}
+        built: dict[int, Image] = {}
         consumed: set[str] = set()
         for i in needed:
             stage = df.stages[i]
@@ -174,13 +185,15 @@ class Builder:
             text = "LABEL " + " ".join(f"{k}={v}" for k, v in sorted(opts.labels.items()))
             key = step_key(final.id, "#(nop) " + text, {"config": json.dumps(cfg, sort_keys=True)})
             hit = None if opts.no_cache else self.cache.get(key)
+            labelled: Image | None
             try:
-                final = await asyncio.to_thread(self.images.get, hit) if hit else None
+                labelled = await asyncio.to_thread(self.images.get, hit) if hit else None
             except NotFound:
-                final = None
-            if final is None:
-                final = await asyncio.to_thread(self._meta_image, built[target], cfg, NOP + text)
-                self.cache.put(key, final.id)
+                labelled = None
+            if labelled is None:
+                labelled = await asyncio.to_thread(self._meta_image, built[target], cfg, NOP + text)
+                self.cache.put(key, labelled.id)
+            final = labelled
         unused = sorted(set(opts.build_args) - consumed - set(meta_args) - PROXY_ARGS)
         if unused:
             emit({"stream": f"[Warning] One or more build-args {unused} were not consumed\n"})
@@ -191,7 +204,7 @@ class Builder:
             emit({"stream": f"Successfully tagged {familiar(normalize(tag))}\n"})
         return str(final.id)
 
-    def _cache_images(self, refs: tuple[str, ...]) -> tuple[Any, ...]:
+    def _cache_images(self, refs: tuple[str, ...]) -> tuple[Image, ...]:
         """--cache-from images must be in the store already (the client pulls them), as with dockerd."""
         found = []
         for ref in refs:
@@ -227,7 +240,7 @@ class Builder:
         self,
         df: dfp.Dockerfile,
         stage: dfp.Stage,
-        built: dict[int, Any],
+        built: dict[int, Image],
         meta_args: dict[str, str],
         opts: BuildOptions,
         emit: Emit,
@@ -252,7 +265,7 @@ class Builder:
             await self._step(df, ins, st, built, meta_args, opts, emit, set())
         return st
 
-    async def _base_image(self, name: str, opts: BuildOptions, emit: Emit) -> Any:
+    async def _base_image(self, name: str, opts: BuildOptions, emit: Emit) -> Image:
         if not opts.pull:
             try:
                 return await asyncio.to_thread(self.images.get, name)
@@ -274,7 +287,7 @@ class Builder:
         df: dfp.Dockerfile,
         ins: dfp.Instruction,
         st: _Stage,
-        built: dict[int, Any],
+        built: dict[int, Image],
         meta_args: dict[str, str],
         opts: BuildOptions,
         emit: Emit,
@@ -310,7 +323,7 @@ class Builder:
 
     def _cached(
         self, key: str, opts: BuildOptions, st: _Stage, created_bys: tuple[str, ...], config: dict[str, Any]
-    ) -> Any:
+    ) -> Image | None:
         """The step's image from the local step cache, else restored from a --cache-from image."""
         if opts.no_cache:
             return None
@@ -340,12 +353,12 @@ class Builder:
             self.cache.put(key, hit.id)
         self._advance(st, hit, config, emit)
 
-    def _advance(self, st: _Stage, image: Any, config: dict[str, Any], emit: Emit) -> None:
+    def _advance(self, st: _Stage, image: Image, config: dict[str, Any], emit: Emit) -> None:
         st.image = image
         st.config = config
         emit({"stream": f" ---> {image.id.split(':')[1][:12]}\n"})
 
-    def _meta_image(self, base: Any, config: dict[str, Any], created_by: str) -> Any:
+    def _meta_image(self, base: Image | None, config: dict[str, Any], created_by: str) -> Image:
         from engine.images import timefmt
         from engine.images.importer import host_architecture
 
@@ -441,7 +454,7 @@ class Builder:
         self.cache.put(key, image.id)
         self._advance(st, image, st.config, emit)
 
-    async def _stream_until(self, cid: str, waiter: Any, emit: Emit) -> dict[str, Any]:
+    async def _stream_until(self, cid: str, waiter: Awaitable[dict[str, Any]], emit: Emit) -> dict[str, Any]:
         """Relay the step's output from its json log while it runs (docker build shows it live)."""
         task = asyncio.ensure_future(waiter)
         path = self.containers.log_path(cid)
@@ -469,8 +482,8 @@ class Builder:
 
     # -- filesystem steps -----------------------------------------------------------------------------------
     def _fs_step(
-        self, base: Any, work: Callable[[Path], bool], config: dict[str, Any], created_by: str
-    ) -> Any:
+        self, base: Image | None, work: Callable[[Path], bool], config: dict[str, Any], created_by: str
+    ) -> Image:
         """Run `work` in a mounted overlay of `base`; its changes become one layer. `work` returning False
         means nothing changed: the step is then config-only."""
         rid = "build-" + secrets.token_hex(16)
@@ -511,7 +524,7 @@ class Builder:
         self,
         ins: dfp.Instruction,
         st: _Stage,
-        built: dict[int, Any],
+        built: dict[int, Image],
         df: dfp.Dockerfile,
         emit: Emit,
         opts: BuildOptions,
@@ -616,7 +629,7 @@ class Builder:
 
     def _copy_from_image(
         self,
-        image: Any,
+        image: Image,
         patterns: list[str],
         root: Path,
         dest: str,

@@ -14,7 +14,7 @@ from engine.containers.model import Container
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ExecConfig:
 
 
 class ExecService:
-    def __init__(self, service: ContainerService) -> None:
+    def __init__(self, service: Core) -> None:
         self._svc = service
         self._execs: dict[str, ExecConfig] = {}
 

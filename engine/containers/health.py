@@ -21,7 +21,8 @@ from engine.containers.model import Container, Health, now_rfc3339, parse_rfc333
 from engine.errors import EngineError, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
+    from engine.containers.traffic import Traffic
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ def next_health(h: Health, exit_code: int, in_start_period: bool, retries: int) 
 
 
 class HealthChecker:
-    def __init__(self, service: ContainerService) -> None:
+    def __init__(self, service: Core, traffic: Traffic) -> None:
         self._service = service
+        self._traffic = traffic
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, c: Container) -> None:
@@ -127,7 +129,7 @@ class HealthChecker:
             return
         if change and change["new"].status != change["old"].status:
             svc.event_publish(cur, f"health_status: {change['new'].status}")
-            await svc.traffic.changed()  # healthy: it may take new connections; unhealthy: no more
+            await self._traffic.changed()  # healthy: it may take new connections; unhealthy: no more
 
     async def _run(self, c: Container, cmd: list[str]) -> tuple[int, str]:
         rt = self._service.runtime(c)

@@ -12,14 +12,21 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.containers import mounts as mountlib
 from engine.containers.etcfiles import effective_hostname, write_etc_files
 from engine.containers.model import ZERO_TIME, Container, Health, now_rfc3339
 from engine.containers.store import ContainerStore
 from engine.errors import Conflict, EngineError
-from engine.runtime import idmap
+from engine.kernel import idmap
+
+if TYPE_CHECKING:
+    from engine.containers.userns import Remapper
+    from engine.images.store import Image, ImageStore
+    from engine.network.service import NetworkService
+    from engine.runtime import Runtime
+    from engine.volumes.store import VolumeStore
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +36,12 @@ class HostOps:
         self,
         *,
         store: ContainerStore,
-        images: Any,
-        volumes: Any,
-        runtime_for: Callable[[str], Any],
+        images: ImageStore,
+        volumes: VolumeStore,
+        runtime_for: Callable[[str], Runtime],
         default_runtime: str,
-        networks: Any = None,
-        userns: Any = None,
+        networks: NetworkService | None = None,
+        userns: Remapper | None = None,
     ) -> None:
         self.store = store
         self.userns = userns  # engine.containers.userns.Remapper (--userns-remap) or None
@@ -44,14 +51,14 @@ class HostOps:
         self.runtime_for = runtime_for  # runtime name -> engine.runtime.Runtime
         self.default_runtime = default_runtime
 
-    def runtime(self, c: Container) -> Any:
+    def runtime(self, c: Container) -> Runtime:
         return self.runtime_for(c.host_config.get("Runtime") or self.default_runtime)
 
     def log_path(self, cid: str) -> Path:
         return self.store.dir(cid) / f"{cid}-json.log"
 
     def create(
-        self, cid: str, name: str, image: Any, config: dict[str, Any], host_config: dict[str, Any]
+        self, cid: str, name: str, image: Image, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
         resolved = mountlib.resolve(host_config, config, self.volumes)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])

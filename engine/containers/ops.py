@@ -12,7 +12,7 @@ from engine.containers.top import top as run_top
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 # HostConfig resources `docker update` may change
 UPDATABLE = frozenset(
@@ -36,7 +36,7 @@ UPDATABLE = frozenset(
 
 
 async def commit(
-    svc: ContainerService,
+    svc: Core,
     ref: str,
     *,
     tags: list[str],
@@ -72,7 +72,7 @@ async def commit(
     return str(image.id)
 
 
-async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[str]:
+async def update(svc: Core, ref: str, body: dict[str, Any]) -> list[str]:
     """`docker update`: the restart policy and resources at any time; a running (or paused) container's
     cgroup takes the new limits at once (Runtime.update), a stopped one gets them at its next start."""
     c = svc.get(ref)
@@ -98,12 +98,12 @@ async def update(svc: ContainerService, ref: str, body: dict[str, Any]) -> list[
     return []
 
 
-async def changes(svc: ContainerService, ref: str) -> list[dict[str, Any]]:
+async def changes(svc: Core, ref: str) -> list[dict[str, Any]]:
     c = svc.get(ref)
     return list(await asyncio.to_thread(svc.images.changes_rw, c.id))
 
 
-async def top(svc: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:
+async def top(svc: Core, ref: str, ps_args: str) -> dict[str, Any]:
     """`docker top`: the host's ps, rows of this container's processes only."""
     c = svc.get(ref)
     if c.state.status not in ("running", "paused"):
@@ -112,7 +112,7 @@ async def top(svc: ContainerService, ref: str, ps_args: str) -> dict[str, Any]:
     return await asyncio.to_thread(run_top, list(pids), ps_args)
 
 
-async def stats(svc: ContainerService, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+async def stats(svc: Core, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
     """One `docker stats` sample (zeros, with the zero `read` time, when not running)."""
     c = svc.store.current(cid)
     if c is None:

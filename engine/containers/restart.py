@@ -7,13 +7,14 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from engine.containers.model import Container
 from engine.errors import EngineError
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,9 @@ def next_delay(previous: float, ran_for: float) -> float:
 
 
 class RestartTracker:
-    def __init__(self, service: ContainerService) -> None:
+    def __init__(self, service: Core, start_locked: Callable[[Container], Awaitable[Container]]) -> None:
         self._service = service
+        self._start_locked = start_locked  # the service's start, its lock held
         self._delay: dict[str, float] = {}
         self._started_mono: dict[str, float] = {}
         self._pending: dict[str, asyncio.TimerHandle] = {}
@@ -92,7 +94,7 @@ class RestartTracker:
                 cid, lambda cur: dataclasses.replace(cur, restart_count=cur.restart_count + 1)
             )
             try:
-                await svc.start_locked(c)
+                await self._start_locked(c)
             except EngineError as e:
                 log.warning("restart failed container=%s error=%s", cid[:12], e.message)
                 cur = svc.store.current(cid)

@@ -13,11 +13,12 @@ import logging
 import os
 import secrets
 import signal as signals
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.containers import ops, recovery, usage, validate, waits
+from engine.containers.core import Core, Removal
 from engine.containers.create import merge_config, normalize_host_config, stop_timeout
 from engine.containers.health import HealthChecker
 from engine.containers.host import HostOps
@@ -27,9 +28,16 @@ from engine.containers.restart import RestartTracker
 from engine.containers.signals import parse_signal
 from engine.containers.store import ContainerStore
 from engine.containers.traffic import Traffic
-from engine.containers.waits import Removal
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, NotModified, SystemError_
 from engine.events import EventBus
+
+if TYPE_CHECKING:
+    from engine.containers.archive import ByteSource
+    from engine.containers.userns import Remapper
+    from engine.images.store import ImageStore
+    from engine.network.service import NetworkService
+    from engine.runtime import Runtime
+    from engine.volumes.store import VolumeStore
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +47,15 @@ class ContainerService:
         self,
         *,
         store: ContainerStore,
-        images: Any,
-        volumes: Any,
-        runtime_for: Callable[[str], Any],
+        images: ImageStore,
+        volumes: VolumeStore,
+        runtime_for: Callable[[str], Runtime],
         events: EventBus,
         default_runtime: str,
         log_opts: dict[str, str],
-        networks: Any = None,
+        networks: NetworkService | None = None,
         log_driver: str = "json-file",
-        userns: Any = None,
+        userns: Remapper | None = None,
     ) -> None:
         self.store = store
         self.networks = networks  # engine.network.NetworkService (None: loopback-only containers)
@@ -66,45 +74,39 @@ class ContainerService:
             networks=networks,
             userns=userns,  # engine.containers.userns.Remapper with --userns-remap
         )
-        self._locks: dict[str, asyncio.Lock] = {}
+        # what the helpers below share with the service: records, host half, events, locks, run signals
+        self.core = Core(store=store, host=self.host, images=images, events=events, networks=networks)
         self._exit_fds: dict[str, int] = {}
-        self._exited: dict[str, asyncio.Event] = {}  # replaced on every start: "the current run ended"
-        self._started: dict[str, asyncio.Event] = {}  # replaced on every exit: "a run began"
-        self._removed: dict[str, Removal] = {}
         self.pending_attach: dict[str, int] = {}  # attach clients waiting for a start (docker run)
-        self.restarts = RestartTracker(self)
-        self.health = HealthChecker(self)
-        self.traffic = Traffic(self)
+        self.restarts = RestartTracker(self.core, self.start_locked)
+        self.traffic = Traffic(self.core)
+        self.health = HealthChecker(self.core, self.traffic)
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
     def lock(self, cid: str) -> asyncio.Lock:
-        return self._locks.setdefault(cid, asyncio.Lock())
+        return self.core.lock(cid)
 
     def get(self, ref: str) -> Container:
-        return self.store.get(ref)
+        return self.core.get(ref)
 
-    def runtime(self, c: Container) -> Any:
-        return self.host.runtime(c)
+    def runtime(self, c: Container) -> Runtime:
+        return self.core.runtime(c)
 
     def log_path(self, cid: str) -> Path:
-        return self.host.log_path(cid)
+        return self.core.log_path(cid)
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
-        """A container event; its attributes carry the image, the name and the labels, as dockerd's."""
-        attrs = {"image": c.image_name, "name": c.name}
-        attrs.update({k: str(v) for k, v in (c.config.get("Labels") or {}).items()})
-        attrs.update(extra)
-        self.events.publish("container", action, c.id, attrs)
+        self.core.event_publish(c, action, **extra)
 
     def exited_event(self, cid: str) -> asyncio.Event:
-        return self._exited.setdefault(cid, asyncio.Event())
+        return self.core.exited_event(cid)
 
     def started_event(self, cid: str) -> asyncio.Event:
-        return self._started.setdefault(cid, asyncio.Event())
+        return self.core.started_event(cid)
 
     def removed_event(self, cid: str) -> Removal:
-        return self._removed.setdefault(cid, Removal())
+        return self.core.removed_event(cid)
 
     def counts(self) -> dict[str, int]:
         all_ = self.store.all()
@@ -117,8 +119,22 @@ class ContainerService:
             "stopped": len(all_) - running - paused,
         }
 
-    def image_users(self, image_id: str) -> list[str]:
-        return [c.id for c in self.store.all() if c.image_id == image_id]
+    def image_users(self, image_id: str, *, running_only: bool = False) -> list[str]:
+        """Ids of the containers created from `image_id` (all of them, or only those running)."""
+        live = ("running", "restarting", "paused")
+        return [
+            c.id
+            for c in self.store.all()
+            if c.image_id == image_id and (not running_only or c.state.status in live)
+        ]
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) that mount volume `name`."""
+        return [
+            c.id
+            for c in self.store.all()
+            if any(m.get("Type") == "volume" and m.get("Name") == name for m in c.mounts)
+        ]
 
     def image_matches(self, ref: str, c: Container) -> bool:
         """The `ancestor` filter: `ref` names the image `c` was created from (name, tag, id or prefix)."""
@@ -131,17 +147,17 @@ class ContainerService:
         except (NotFound, InvalidParameter):
             return False
 
-    def volume_users(self, name: str) -> list[str]:
-        return [c.id for c in self.store.all() if any(p.get("Name") == name for p in c.mounts)]
-
     async def sizes(self, c: Container) -> tuple[int, int]:
-        return await usage.sizes(self, c)
+        return await usage.sizes(self.core, c)
 
     def graph_driver_data(self, c: Container) -> dict[str, str] | None:
-        return usage.graph_driver_data(self, c)
+        return usage.graph_driver_data(self.core, c)
 
     async def prune(self, filters: dict[str, tuple[str, ...]], until_ns: list[int]) -> tuple[list[str], int]:
-        return await usage.prune(self, filters, until_ns)
+        async def remove(cid: str) -> None:
+            await self.remove(cid, force=False, volumes=False)
+
+        return await usage.prune(self.core, remove, filters, until_ns)
 
     # ---- create / remove / rename --------------------------------------------------------------------------
 
@@ -228,11 +244,8 @@ class ContainerService:
         removal = self.removed_event(c.id)
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
         removal.set()
-        self._locks.pop(c.id, None)
+        self.core.forget(c.id)
         self.restarts.forget(c.id)
-        self._removed.pop(c.id, None)
-        self._exited.pop(c.id, None)
-        self._started.pop(c.id, None)
 
     async def rename(self, ref: str, new_name: str) -> None:
         if not new_name:
@@ -280,7 +293,7 @@ class ContainerService:
 
     async def start_locked(self, c: Container) -> Container:
         """Start `c`; the caller holds its lock."""
-        self._exited[c.id] = asyncio.Event()
+        self.core.new_run(c.id)
         try:
             try:
                 c = await asyncio.to_thread(self._start_host, c)
@@ -300,10 +313,7 @@ class ContainerService:
             self.event_publish(failed, "die", exitCode=str(code))
             raise
         self._watch(c)
-        started = self._started.get(c.id)
-        if started is not None:
-            started.set()
-        self._started.pop(c.id, None)
+        self.core.run_began(c.id)
         self.event_publish(c, "start")
         self.restarts.on_started(c)
         self.health.start(c)
@@ -461,7 +471,7 @@ class ContainerService:
 
     def wait_for(self, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
         """Register a wait now (nothing after this call is missed); await the result later."""
-        return waits.wait_for(self, ref, condition)
+        return waits.wait_for(self.core, ref, condition)
 
     async def commit(
         self,
@@ -475,20 +485,55 @@ class ContainerService:
         pause: bool,
     ) -> str:
         return await ops.commit(
-            self, ref, tags=tags, config=config, changes=changes, comment=comment, author=author, pause=pause
+            self.core,
+            ref,
+            tags=tags,
+            config=config,
+            changes=changes,
+            comment=comment,
+            author=author,
+            pause=pause,
         )
 
     async def update(self, ref: str, body: dict[str, Any]) -> list[str]:
-        return await ops.update(self, ref, body)
+        return await ops.update(self.core, ref, body)
 
     async def changes(self, ref: str) -> list[dict[str, Any]]:
-        return await ops.changes(self, ref)
+        return await ops.changes(self.core, ref)
 
     async def top(self, ref: str, ps_args: str) -> dict[str, Any]:
-        return await ops.top(self, ref, ps_args)
+        return await ops.top(self.core, ref, ps_args)
 
     async def stats(self, cid: str, previous: dict[str, Any] | None) -> dict[str, Any]:
-        return await ops.stats(self, cid, previous)
+        return await ops.stats(self.core, cid, previous)
+
+    # files in the container (engine.containers.archive: its tar helpers load on first use)
+
+    async def stat_path(self, c: Container, path: str) -> dict[str, Any]:
+        from engine.containers import archive
+
+        return await archive.stat_path(self, c, path)
+
+    def reading(
+        self, c: Container, path: str
+    ) -> contextlib.AbstractAsyncContextManager[tuple[dict[str, Any], AsyncIterator[bytes]]]:
+        from engine.containers import archive
+
+        return archive.reading(self, c, path)
+
+    async def extract(
+        self, c: Container, path: str, body: ByteSource, *, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool
+    ) -> None:
+        from engine.containers import archive
+
+        await archive.extract(
+            self, c, path, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid
+        )
+
+    def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        from engine.containers import archive
+
+        return archive.exporting(self, c)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
@@ -505,7 +550,7 @@ class ContainerService:
 
     def adopt(self, c: Container) -> None:
         """Watch a container found running at daemon start."""
-        self._exited[c.id] = asyncio.Event()
+        self.core.new_run(c.id)
         self._watch(c)
         self.restarts.on_started(c)
         self.health.start(c)

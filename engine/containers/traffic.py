@@ -12,7 +12,7 @@ from engine.containers.model import Container
 from engine.network.traffic import share_group
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ DRAIN_SECONDS = 0.5
 
 
 class Traffic:
-    def __init__(self, service: ContainerService) -> None:
+    def __init__(self, service: Core) -> None:
         self._service = service
         self._draining: set[str] = set()
         if service.networks is not None:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from engine.containers.model import Container, parse_rfc3339
 from engine.errors import Conflict, EngineError, NotFound
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 
-async def sizes(svc: ContainerService, c: Container) -> tuple[int, int]:
+async def sizes(svc: Core, c: Container) -> tuple[int, int]:
     """(SizeRw, SizeRootFs): bytes in the container's upper dir, and that plus the image."""
 
     def measure() -> tuple[int, int]:
@@ -29,7 +30,7 @@ async def sizes(svc: ContainerService, c: Container) -> tuple[int, int]:
     return await asyncio.to_thread(measure)
 
 
-def graph_driver_data(svc: ContainerService, c: Container) -> dict[str, str] | None:
+def graph_driver_data(svc: Core, c: Container) -> dict[str, str] | None:
     try:
         return {k: str(v) for k, v in svc.images.rw_paths(c.id).items()}
     except (EngineError, OSError):
@@ -37,9 +38,13 @@ def graph_driver_data(svc: ContainerService, c: Container) -> dict[str, str] | N
 
 
 async def prune(
-    svc: ContainerService, filters: dict[str, tuple[str, ...]], until_ns: list[int]
+    svc: Core,
+    remove: Callable[[str], Awaitable[None]],
+    filters: dict[str, tuple[str, ...]],
+    until_ns: list[int],
 ) -> tuple[list[str], int]:
-    """Remove stopped containers matching label/label! filters, created before every `until_ns`."""
+    """Remove (with the service's `remove`) stopped containers matching label/label! filters, created
+    before every `until_ns`."""
     labels = filters.get("label", ())
     deleted: list[str] = []
     reclaimed = 0
@@ -53,9 +58,9 @@ async def prune(
             continue
         if any(_label_match(lab, want) for want in filters.get("label!", ())):
             continue
-        rw, _ = await svc.sizes(c)
+        rw, _ = await sizes(svc, c)
         try:
-            await svc.remove(c.id, force=False, volumes=False)
+            await remove(c.id)
         except (NotFound, Conflict):
             continue
         deleted.append(c.id)

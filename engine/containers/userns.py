@@ -18,8 +18,8 @@ from typing import Any
 
 from engine.config import ConfigError
 from engine.errors import EngineError, InvalidParameter
-from engine.runtime import idmap
-from engine.runtime.idmap import Remap
+from engine.kernel import idmap, mounts
+from engine.kernel.idmap import Remap
 
 log = logging.getLogger(__name__)
 
@@ -169,14 +169,11 @@ class Remapper:
             idmap.clone_idmapped(lower, str(target), self._fd())
             lowers.append(str(target))
         options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work},{OVERLAY_OPTIONS}"
-        run = subprocess.run(
-            ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], capture_output=True
-        )
-        if run.returncode:
+        try:
+            mounts.mount("overlay", "overlay", merged, options)
+        except mounts.MountFailed as e:
             self.release(cid)
-            raise EngineError(
-                f"cannot mount the remapped rootfs: {run.stderr.decode(errors='replace').strip()}"
-            )
+            raise EngineError(f"cannot mount the remapped rootfs: {e.stderr}") from None
         return merged
 
     def release(self, cid: str) -> None:
@@ -186,7 +183,8 @@ class Remapper:
             return
         for target in sorted(layer_dir.iterdir()):
             if os.path.ismount(target):
-                subprocess.run(["umount", "-l", str(target)], capture_output=True)
+                with contextlib.suppress(mounts.MountFailed):
+                    mounts.detach(target)
             with contextlib.suppress(OSError):
                 target.rmdir()
         with contextlib.suppress(OSError):

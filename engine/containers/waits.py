@@ -9,18 +9,10 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import InvalidParameter
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
 
 
-class Removal(asyncio.Event):
-    """Set when a container is removed; keeps its last exit code for those still waiting."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.exit_code: int | None = None
-
-
-def wait_for(svc: ContainerService, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
+def wait_for(svc: Core, ref: str, condition: str) -> Awaitable[dict[str, Any]]:
     """Register a wait now (so nothing that happens after this call is missed); await the result later."""
     c = svc.get(ref)
     if condition not in ("", "not-running", "next-exit", "removed"):

@@ -12,7 +12,6 @@ import os
 import re
 import resource
 import stat
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from engine.images.layers import LayerStore
 from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
 from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
+from engine.kernel import mounts
 from engine.util.atomic import atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,8 @@ _MNT_DETACH = 2  # umount2(2)
 
 
 def _syscalls():  # type: ignore[no-untyped-def]
-    """libc's mount/umount2 (engine.runtime.syscalls); loaded on first use."""
-    from engine.runtime.syscalls import LinuxSyscalls
+    """libc's mount/umount2 (engine.kernel.syscalls); loaded on first use."""
+    from engine.kernel.syscalls import LinuxSyscalls
 
     return LinuxSyscalls()
 
@@ -102,7 +102,10 @@ class RwLayers:
             options = self.mount_options(container_id)
             if len(options) >= page:
                 raise SystemError_(f"too many layers to mount for container {container_id}")
-            _run(["mount", "-t", "overlay", "overlay", "-o", options, str(merged)], cwd=self.root)
+            try:
+                mounts.mount("overlay", "overlay", merged, options, cwd=self.root)
+            except mounts.MountFailed as e:
+                raise SystemError_(str(e)) from None
         log.info("rw layer mounted container=%s", container_id)
         return merged
 
@@ -183,12 +186,6 @@ def _in_lowers(lowers: list[Path], rel: str) -> bool:
             st = os.lstat(path)
             return not (stat.S_ISCHR(st.st_mode) and st.st_rdev == 0)
     return False
-
-
-def _run(argv: list[str], cwd: Path | None = None) -> None:
-    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemError_(f"{argv[0]} failed: {proc.stderr.strip() or proc.returncode}")
 
 
 def _xattrs(path: str) -> dict[str, str]:

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.kernel.syscalls import LinuxSyscalls
 from engine.network import dnsmsg
 from engine.network.netlink import CLONE_NEWNET
-from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
 

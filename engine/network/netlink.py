@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.errors import Conflict, SystemError_
+from engine.kernel.syscalls import LinuxSyscalls
 from engine.network.rtnl import Rtnl, RtnlError
-from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
 

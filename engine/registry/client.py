@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -14,9 +15,9 @@ from engine.registry.auth import Credentials, TokenCache, parse_challenges
 from engine.registry.credentials import load_config_credentials
 from engine.registry.endpoints import Endpoint, RegistryOptions, endpoints_for
 from engine.registry.errors import DigestMismatch, Unauthorized
-from engine.registry.manifest import Platform, host_platform
+from engine.registry.manifest import Manifest, Platform, host_platform, parse_manifest
 from engine.registry.progress import Progress, ProgressCallback
-from engine.registry.pull import Puller, resolve
+from engine.registry.pull import Puller, fetch_config, fetch_manifest, resolve
 from engine.registry.push import Pusher
 from engine.registry.reference import DOCKER_HUB, Reference, parse
 from engine.registry.transport import NETWORK_ERRORS, Session, registry_error
@@ -192,6 +193,34 @@ class RegistryClient:
         if not parse_challenges(header):
             raise Unauthorized(f"login to {session.endpoint.host}: unauthorized")
         raise Unauthorized(f"{session.endpoint.host}: unauthorized: incorrect username or password")
+
+    def describe(self, ref: str, *, credentials: Credentials | None = None) -> dict[str, Any]:
+        """GET /distribution/{name}/json: the manifest descriptor `ref` names and the platforms it offers."""
+        reference = parse(ref)
+
+        def fetch(session: Session) -> dict[str, Any]:
+            target = reference.digest or reference.tag or "latest"
+            body, ctype, digest = fetch_manifest(session, target, reference.familiar())
+            doc = parse_manifest(body, ctype)
+            platforms: list[dict[str, Any]] = []
+            if isinstance(doc, Manifest):
+                config = json.loads(fetch_config(session, doc.config))
+                platforms.append({k: config[k] for k in ("architecture", "os", "variant") if config.get(k)})
+            else:
+                for m in json.loads(body).get("manifests") or []:
+                    p = m.get("platform") or {}
+                    if p:
+                        platforms.append({k: v for k, v in p.items() if v})
+            return {
+                "Descriptor": {"mediaType": ctype, "digest": digest, "size": len(body)},
+                "Platforms": platforms,
+            }
+
+        session, info = self._on_endpoints(
+            reference, "pull", self.credentials_for(reference.domain, credentials), fetch
+        )
+        session.close()
+        return info
 
     def ping(self, endpoint: Endpoint) -> int:
         """GET /v2/ without credentials; the HTTP status (200 open, 401 needs auth)."""

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from engine.errors import EngineError, SystemError_
+from engine import errors
+from engine.errors import SystemError_
 
 
-class Unauthorized(EngineError):
+class Unauthorized(errors.Unauthorized):
     """Credentials missing or rejected (Docker answers 401 on `POST /auth` and pulls that need a login)."""
 
-    status = 401
 
-
-class Cancelled(EngineError):
+class Cancelled(errors.Cancelled):
     """The caller gave up (an API client went away); partial downloads were discarded."""
-
-    status = 499
 
 
 class DigestMismatch(SystemError_):

@@ -47,10 +47,10 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
+from engine.kernel import syscalls as s
+from engine.kernel.syscalls import LinuxSyscalls
 from engine.runtime import caps, console, rootfs, seccomp
-from engine.runtime import syscalls as s
 from engine.runtime.oci import DEFAULT_PATH
-from engine.runtime.syscalls import LinuxSyscalls
 
 _IFF_UP = 0x1
 _SIOCGIFFLAGS = 0x8913

@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.kernel import syscalls as s
+from engine.kernel.syscalls import LinuxSyscalls
 from engine.runtime import console
 from engine.runtime import init as container_init_mod
-from engine.runtime import syscalls as s
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import JsonFileLog, rfc3339nano
 from engine.runtime.native import handoff
 from engine.runtime.state import Places, ProcessState, write_status
-from engine.runtime.syscalls import LinuxSyscalls
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.runtime import syscalls as s
-from engine.runtime.syscalls import Syscalls
+from engine.kernel import syscalls as s
+from engine.kernel.syscalls import Syscalls
 from engine.util import securejoin
 
 _FLAGS: dict[str, tuple[bool, int]] = {  # option -> (clear?, flag)

@@ -11,8 +11,8 @@ import os
 import socket
 from pathlib import Path
 
-from engine.runtime import syscalls as s
-from engine.runtime.syscalls import LinuxSyscalls
+from engine.kernel import syscalls as s
+from engine.kernel.syscalls import LinuxSyscalls
 
 
 class RuncError(Exception):

@@ -17,7 +17,8 @@ import socket
 import sys
 from pathlib import Path
 
-from engine.runtime import monitor, native, syscalls
+from engine.kernel import syscalls
+from engine.runtime import monitor, native
 from engine.runtime.state import Places
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 from engine.errors import InvalidParameter, SystemError_
+from engine.kernel import mounts
 
 VALID_OPTS = ("type", "device", "o", "size")
 _REQUIRES = {"device": ("type",), "type": ("device",), "o": ("device", "type")}
@@ -31,16 +31,14 @@ def needs_mount(opts: dict[str, str]) -> bool:
 
 
 def mount(opts: dict[str, str], target: Path) -> None:
-    argv = ["mount", "-t", opts["type"]]
     options = opts.get("o", "")
-    if options:
-        argv += ["-o", options]
     device = opts["device"]
     if opts["type"] == "none" and "bind" in options.split(",") and not os.path.exists(device):
         raise InvalidParameter(f"error while mounting volume: bind source path does not exist: {device}")
-    proc = subprocess.run([*argv, device, str(target)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemError_(f"error while mounting volume '{target}': {proc.stderr.strip()}")
+    try:
+        mounts.mount(opts["type"], device, target, options)
+    except mounts.MountFailed as e:
+        raise SystemError_(f"error while mounting volume '{target}': {e.stderr}") from None
 
 
 def is_mounted(target: Path) -> bool:
@@ -60,8 +58,7 @@ def is_mounted(target: Path) -> bool:
 def unmount(target: Path) -> None:
     if not is_mounted(target):
         return
-    proc = subprocess.run(["umount", str(target)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        proc = subprocess.run(["umount", "-l", str(target)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemError_(f"error while unmounting volume '{target}': {proc.stderr.strip()}")
+    try:
+        mounts.unmount(target)
+    except mounts.MountFailed as e:
+        raise SystemError_(f"error while unmounting volume '{target}': {e.stderr}") from None

@@ -14,7 +14,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,7 @@ def _label_match(labels: dict[str, str], spec: str) -> bool:
     return key in labels and (not sep or labels[key] == value)
 
 
-def _truthy(values: list[str], key: str) -> bool:
+def _truthy(values: Sequence[str], key: str) -> bool:
     value = values[-1].lower()
     if value not in ("true", "false", "1", "0"):
         raise InvalidParameter(f"invalid filter '{key}={values[-1]}'")
@@ -135,7 +135,7 @@ class VolumeStore:
         except FileNotFoundError:
             raise NotFound(f"get {name}: no such volume") from None
 
-    def list(self, filters: dict[str, builtins.list[str]] | None = None,
+    def list(self, filters: Mapping[str, Sequence[str]] | None = None,
              in_use: InUse | None = None) -> builtins.list[Volume]:
         filters = filters or {}
         for key in filters:
@@ -173,7 +173,7 @@ class VolumeStore:
             shutil.rmtree(self.root / name)
         log.info("volume removed name=%s force=%s", name, force)
 
-    def prune(self, filters: dict[str, builtins.list[str]] | None = None,
+    def prune(self, filters: Mapping[str, Sequence[str]] | None = None,
               in_use: InUse = lambda _n: []) -> dict[str, Any]:
         """Remove unused volumes: anonymous ones only, unless filter all=true (Docker API >= 1.42)."""
         filters = filters or {}

@@ -65,7 +65,7 @@ def peer_gone(transport: asyncio.BaseTransport) -> bool:
 
 def _keep_alive(request: Request) -> bool:
     """HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked to keep it."""
-    token = request.headers.get("connection", "").lower()
+    token = str(request.headers.get("connection", "")).lower()
     return token != "close" if request.version >= (1, 1) else token == "keep-alive"
 
 
@@ -327,6 +327,7 @@ class Connection(asyncio.Protocol):
 
 
 Handler = Callable[[Request], Awaitable[StreamResponse]]
+Middleware = Callable[[Request, Handler], Awaitable[StreamResponse]]
 
 
 def _raiser(exc: HTTPException) -> Handler:
@@ -336,7 +337,7 @@ def _raiser(exc: HTTPException) -> Handler:
     return call
 
 
-def _bind(mw: Any, inner: Handler) -> Handler:
+def _bind(mw: Middleware, inner: Handler) -> Handler:
     async def call(req: Request) -> StreamResponse:
         return await mw(req, inner)
 

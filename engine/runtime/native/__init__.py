@@ -139,7 +139,7 @@ def build_in_child(cache_dir: Path, zygote: int) -> NoReturn:
 
     A build belongs to its zygote (so to its daemon): when that exits, the builder gets SIGTERM and takes
     its whole process group (the compiler's processes) down; the next zygote builds again."""
-    from engine.runtime import syscalls
+    from engine.kernel import syscalls
 
     code = 1
     try:

@@ -7,10 +7,10 @@ import os
 
 import pytest
 
+from engine.kernel import syscalls as s
+from engine.kernel.syscalls import RecordingSyscalls
 from engine.runtime import rootfs
-from engine.runtime import syscalls as s
 from engine.runtime.oci import build_spec
-from engine.runtime.syscalls import RecordingSyscalls
 from engine.runtime.users import ResolvedUser
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from engine.config import ConfigError, parse
 from engine.containers.userns import load
-from engine.runtime.idmap import Remap, apply_to_spec
+from engine.kernel.idmap import Remap, apply_to_spec
 from engine.runtime.monitor import IdMaps, StartError
 
 

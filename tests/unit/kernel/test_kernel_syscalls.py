@@ -6,7 +6,7 @@ import errno
 
 import pytest
 
-from engine.runtime.syscalls import CLONE_NEWNET, LinuxSyscalls, RecordingSyscalls
+from engine.kernel.syscalls import CLONE_NEWNET, LinuxSyscalls, RecordingSyscalls
 
 
 def test_failing_mount_names_the_call_and_arguments(tmp_path):
