@@ -274,7 +274,3 @@ def stop_timeout(service: Service | None, override: int | None) -> int:
     if service is not None and service.stop_grace_seconds is not None:
         return int(service.stop_grace_seconds)
     return 10
-
-
-def env_list(environment: Mapping[str, str | None]) -> list[str]:
-    return [f"{k}={v}" for k, v in environment.items() if v is not None]

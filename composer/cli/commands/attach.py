@@ -29,15 +29,17 @@ PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.attach import pump, raw_terminal
-    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.cli.commands._common import parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     sig_proxy = str(args["--sig-proxy"]).lower()
     if sig_proxy not in ("true", "false", "1", "0"):
         raise UsageError(f"invalid --sig-proxy value {args['--sig-proxy']!r}: use true or false")
     service = args["SERVICE"]
-    t = target(options, streaming=True)
+    t = open_session(options, streaming=True)
     container = t.container(service, parse_index(args["--index"]), check=False)
     with engine_errors():
         config = t.api.inspect_container(container.id).get("Config") or {}

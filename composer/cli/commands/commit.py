@@ -19,15 +19,17 @@ from composer.cli.options import GlobalOptions, UsageError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, event_line, parse_index, target
+    from composer.cli.commands._common import event_line, parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     pause = str(args["--pause"]).lower()
     if pause not in ("true", "false", "1", "0"):
         raise UsageError(f"invalid --pause value {args['--pause']!r}: use true or false")
     service = args["SERVICE"]
-    t = target(options)
+    t = open_session(options)
     container = t.container(service, parse_index(args["--index"]), check=False)
     repository, tag = _split_reference(args["REPOSITORY"])
     name = container.name

@@ -19,15 +19,17 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, event_line, parse_index, target
+    from composer.cli.commands._common import event_line, parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     output = args["--output"]
     if not output and sys.stdout.isatty():
         raise ComposerError("output is a tty, refusing to write to it: use -o or redirect the output")
     service = args["SERVICE"]
-    t = target(options, streaming=True)
+    t = open_session(options, streaming=True)
     container = t.container(service, parse_index(args["--index"]), check=False)
     name = container.name
     event_line(name, f"export {name} to {output or ''}", "Exporting")

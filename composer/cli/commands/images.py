@@ -19,17 +19,18 @@ from composer.gotemplate import Record
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, target
     from composer.cli.formatting import render
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     if fmt not in ("table", "json"):
         render(fmt, [], COLUMNS)  # a bad template fails before the engine is asked
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
     from composer.client import is_not_found
 
@@ -84,14 +85,16 @@ def _compact_json(entries: list[dict[str, Any]]) -> str:
 def _entry(container: str, image_ref: str, image: dict[str, Any]) -> dict[str, Any]:
     """One row: the repository and tag are the ones the container was created from when it names a tag
     the image still carries, else the image's first tag."""
+    from composer.reference import parse_image_ref
+
     tags = list(image.get("RepoTags") or [])
     ref = image_ref if image_ref in tags else (tags[0] if tags else "<none>:<none>")
-    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    parsed = parse_image_ref(ref)
     return {
         "ID": image["Id"],
         "ContainerName": container,
-        "Repository": repo,
-        "Tag": tag,
+        "Repository": parsed.repository,
+        "Tag": parsed.tag or "latest",
         "Platform": f"{image.get('Os', 'linux')}/{image.get('Architecture', 'amd64')}",
         "Size": int(image.get("Size") or 0),
         "Created": image.get("Created", ""),

@@ -29,8 +29,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
     from composer.cli.formatting import render
     from composer.cli.main import parse_command
-    from composer.client import connect, engine_errors
+    from composer.client import engine_errors
     from composer.presenter import lines, out
+    from composer.session import connect
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]

@@ -37,10 +37,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     bad = [s for s in args["--status"] if s not in STATUSES]
     if bad:
         raise UsageError(f"invalid --status {bad[0]!r}: use one of {', '.join(STATUSES)}")
-    session = open_session(options)
-    unknown = [s for s in args["SERVICE"] if s not in session.project.services]
-    if unknown:
-        raise UsageError(f"no such service: {', '.join(unknown)}")
+    session = open_session(options, args["SERVICE"])
     with engine_errors(f"listing the containers of project {session.name}"):
         items = session.engine.reader.containers(
             all=True, filters=L.project_filter(session.name, oneoff=None if args["--all"] else False)

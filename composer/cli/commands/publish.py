@@ -35,8 +35,8 @@ ENV_SUFFIX = (
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
-    from composer.cli.project import load
     from composer.oci_push import Reference
+    from composer.session import load
 
     args = parse_command(__doc__ or "", argv)
     if args["--oci-version"] not in (None, "1.0", "1.1"):
@@ -287,9 +287,10 @@ def _push_images(options: GlobalOptions, services: dict[str, Any]) -> None:
 
 def _digests(options: GlobalOptions, services: dict[str, Any]) -> dict[str, str]:
     """Each service's image pinned to the digest its registry reports (through the engine)."""
-    from composer.cli.commands._common import connect, engine_errors
+    from composer.client import engine_errors
+    from composer.session import connect
 
-    api = connect(options)
+    api = connect(options).api
     pinned: dict[str, str] = {}
     for name, svc in services.items():
         image = str(svc.get("image") or "")

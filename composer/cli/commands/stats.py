@@ -41,15 +41,16 @@ COLUMNS = Columns(
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, target
+    from composer.cli.commands._common import in_parallel
     from composer.cli.formatting import render
     from composer.cli.main import parse_command
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     render(fmt, [], COLUMNS)  # a bad template fails before anything is sampled
     services = [args["SERVICE"]] if args["SERVICE"] else []
-    t = target(options, services, streaming=True)
+    t = open_session(options, services, streaming=True)
     try:
         while True:
             containers = t.containers(services, all=bool(args["--all"]))

@@ -25,7 +25,7 @@ def pretty() -> str:
 def run(argv: list[str], options: GlobalOptions) -> int:
     import json
 
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.presenter import out
 
     args = parse_command(__doc__ or "", argv)

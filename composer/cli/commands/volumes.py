@@ -38,16 +38,17 @@ COLUMNS = Columns(
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
-    from composer.cli.commands._common import engine_errors, target
     from composer.cli.formatting import render
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import lines, out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     render(fmt, [], COLUMNS)  # a bad template fails before the engine is asked
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     with engine_errors():
         found = t.api.volumes(filters=L.project_filter(t.name, oneoff=None)).get("Volumes") or []
         if services:
