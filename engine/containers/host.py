@@ -61,8 +61,7 @@ class HostOps:
     def create(
         self, cid: str, name: str, image: Image, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
-        inherited = mountlib.volumes_from(list(host_config.get("VolumesFrom") or []), self.store.get)
-        resolved = mountlib.resolve(host_config, config, self.volumes, inherited)
+        resolved = mountlib.resolve(host_config, config, self.volumes, lambda ref: self.store.get(ref).mounts)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
         c = Container(
             id=cid,

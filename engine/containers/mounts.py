@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,17 +67,23 @@ def resolve(
     host_config: dict[str, Any],
     config: dict[str, Any],
     volumes: Any,
-    inherited: tuple[dict[str, Any], ...] = (),
+    mounts_of: Callable[[str], tuple[dict[str, Any], ...]] | None = None,
 ) -> Resolved:
     """Decide every mount point; named volumes are created (Docker creates them at container create).
-    `inherited`: the points VolumesFrom takes from other containers (the container's own win)."""
+    mounts_of(ref) gives another container's mount points for HostConfig.VolumesFrom."""
     points: dict[str, dict[str, Any]] = {}
     anonymous: list[str] = []
 
+    # VolumesFrom first: the container's own Binds and Mounts then win a shared destination, as in dockerd
+    for point in volumes_from(host_config.get("VolumesFrom") or [], mounts_of):
+        points[point["Destination"]] = point
+    inherited = set(points)
+
     def add(point: dict[str, Any]) -> None:
         dest = point["Destination"]
-        if dest in points:
+        if dest in points and dest not in inherited:
             raise InvalidParameter(f"Duplicate mount point: {dest}")
+        inherited.discard(dest)
         points[dest] = point
 
     def volume_point(
@@ -200,15 +207,36 @@ def resolve(
             }
         )  # HostConfig.Tmpfs is not listed in inspect's Mounts
 
-    for point in inherited:
-        if point["Destination"] not in points:
-            add(point)
-
     for dest in config.get("Volumes") or {}:
         dest = _check_dest(dest)
         if dest not in points:
             add(volume_point(None, dest, True, ""))
     return Resolved(tuple(points.values()), tuple(anonymous))
+
+
+def volumes_from(
+    refs: list[str], mounts_of: Callable[[str], tuple[dict[str, Any], ...]] | None
+) -> list[dict[str, Any]]:
+    """The bind and volume mount points of each `container[:ro|rw]`: the mode given wins, else each
+    point keeps its own read-write state (dockerd's parseVolumesFrom)."""
+    out: list[dict[str, Any]] = []
+    for ref in refs:
+        name, _, mode = ref.partition(":")
+        modes = mode.split(",") if mode else []
+        if not name or any(m not in ("ro", "rw", "z", "Z") for m in modes):
+            raise InvalidParameter(f"invalid mode: {mode}")
+        if mounts_of is None:
+            raise InvalidParameter("volumes-from is not available in this engine")
+        for point in mounts_of(name):
+            if point.get("Type") not in ("bind", "volume"):
+                continue  # tmpfs belongs to its container alone
+            copied = dict(point)
+            if "ro" in modes or "rw" in modes:
+                copied["RW"] = "rw" in modes
+                copied["Mode"] = mode
+            copied.pop("CopyUp", None)  # the data is already there
+            out.append(copied)
+    return out
 
 
 def _get_or_create(
@@ -315,25 +343,3 @@ def unmount_volumes(points: tuple[dict[str, Any], ...], volumes: Any, ref: str) 
                 volumes.unmount(volumes.get(p["Name"]), ref)
             except (EngineError, OSError) as e:
                 log.warning("volume not unmounted volume=%s error=%s", p["Name"], e)
-
-
-def volumes_from(specs: list[str], lookup: Any) -> tuple[dict[str, Any], ...]:
-    """HostConfig.VolumesFrom ("container[:ro|:rw]"): the volumes and binds of those containers, read-only
-    or read-write as asked (else as they have them). `lookup(ref)` gives a container (NotFound if none)."""
-    out: list[dict[str, Any]] = []
-    for spec in specs:
-        ref, _, mode = spec.partition(":")
-        if mode not in ("", "ro", "rw"):
-            raise InvalidParameter(f"invalid mode for volumes-from: {mode}")
-        try:
-            other = lookup(ref)
-        except EngineError as e:
-            raise InvalidParameter(e.message) from None  # dockerd: 400 at create
-        for point in other.mounts:
-            if point.get("Type") not in ("volume", "bind"):
-                continue  # tmpfs is the other container's own
-            taken = {**point, "CopyUp": False}
-            if mode:
-                taken["RW"] = mode == "rw"
-            out.append(taken)
-    return tuple(out)
