@@ -5,12 +5,14 @@ rolled back, a node lost and its tasks rescheduled, and `stack rm` leaving nothi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -275,6 +277,42 @@ def test_stack_logs_prefix_each_service(cluster: Cluster) -> None:
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert all(line.startswith(("shop_web  | ", "shop_client  | ")) for line in lines), lines
     assert "shop_web  | serving v2" in lines
+
+
+def test_global_service_with_host_mode_ports_answers_on_every_node(cluster: Cluster, tmp_path: Path) -> None:
+    """`mode: global` runs one task per live node, and a `mode: host` port is published on each node's own
+    address (what works without IPVS); the stack goes with `stack rm`."""
+    image = f"{cluster.registry}/busybox:latest"
+    serve = "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 80 -h /www"
+    (tmp_path / "compose.yaml").write_text(
+        f"""
+services:
+  edge:
+    image: {image}
+    command: ["sh", "-c", {json.dumps(serve)}]
+    ports: [{{target: 80, published: 8088, mode: host}}]
+    deploy: {{mode: global, endpoint_mode: dnsrr}}
+"""
+    )
+    result = composer(
+        cluster, "-f", str(tmp_path / "compose.yaml"), "stack", "deploy", "--detach=false", "edge"
+    )
+    assert result.returncode == 0, result.stderr
+    ready = cluster.docker(
+        0, "node", "ls", "--filter", "role=worker", "--format", "{{.Hostname}} {{.Status}}"
+    )
+    live = [cluster.nodes[0], *(n for n in cluster.nodes[1:] if f"node{n.index} Ready" in ready)]
+
+    def answers() -> set[str]:
+        seen = set()
+        for node in live:
+            url = f"http://{node.address}:8088/"
+            with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=3) as reply:
+                seen.add(reply.read().decode().strip())
+        return seen
+
+    until(lambda: len(answers()) == len(live), 60, "every live node answering on its own port")
+    assert composer(cluster, "stack", "rm", "edge").returncode == 0
 
 
 def test_rm_leaves_nothing(cluster: Cluster) -> None:
