@@ -1,5 +1,7 @@
 """Debounce: file events collected until the tree is quiet for `quiet` seconds (or `longest` passed since
-the first one), then handed over as one batch per service. A `git checkout` of 500 files is one batch."""
+the first one), then handed over as one batch per service. A `git checkout` of 500 files is one batch. When
+the last event closed the last file open for writing (an editor's save is complete), a shorter quiet
+(`settled`) closes the batch: a burst's events come well within it, so they still merge."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 QUIET = 0.03  # seconds without events that close a batch: an editor's save is a few events within ~10 ms
+SETTLED = 0.01  # the same after a file was closed with nothing else open for writing: the save is done
 UNCLOSED = 0.5  # how long a file opened for writing (no close event yet) may hold its batch back
 LONGEST = 10.0  # a steady stream of events (a long checkout) still flushes this often
 
@@ -25,10 +28,16 @@ class Debouncer:
     thread, one batch per service, in the order the services were first touched."""
 
     def __init__(
-        self, flush: Callable[[Batch], None], quiet: float = QUIET, longest: float = LONGEST
+        self,
+        flush: Callable[[Batch], None],
+        quiet: float = QUIET,
+        longest: float = LONGEST,
+        settled: float = SETTLED,
     ) -> None:
         self._flush = flush
         self._quiet = quiet
+        self._settled_quiet = min(settled, quiet)
+        self._settled = False  # the last event closed the last file being written
         self._longest = longest
         self._pending: dict[str, set[Path]] = {}
         self._writing: set[Path] = set()  # created/modified but not closed yet: a save in progress
@@ -47,6 +56,7 @@ class Debouncer:
                 self._writing.add(path)
             elif writing is False:
                 self._writing.discard(path)
+            self._settled = writing is False and not self._writing
             now = time.monotonic()
             if not self._pending:
                 self._first = now
@@ -69,7 +79,7 @@ class Debouncer:
                     self._cond.wait()
                     continue
                 now = time.monotonic()
-                quiet = self._quiet
+                quiet = self._settled_quiet if self._settled else self._quiet
                 if self._writing:  # wait for the writer's close (a slow writer made one create event)
                     quiet = max(quiet, UNCLOSED)
                 due = min(self._last + quiet, self._first + self._longest)
@@ -77,6 +87,7 @@ class Debouncer:
                     batches = [Batch(s, frozenset(p)) for s, p in self._pending.items()]
                     self._pending = {}
                     self._writing = set()
+                    self._settled = False
                     return batches
                 self._cond.wait(due - now)
 

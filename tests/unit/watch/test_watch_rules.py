@@ -137,3 +137,42 @@ def test_debouncer_waits_for_an_unclosed_file() -> None:
         d.close()
     assert len(got) == 1 and got[0][1].paths == {Path("/p/slow")}
     assert got[0][0] - t0 >= 0.15
+
+
+def test_debouncer_closes_early_after_the_last_close_and_still_merges_a_burst() -> None:
+    """Files written one after another (open, write, close) are one batch; once the last is closed with
+    nothing else open, the short settled window closes it, not the long quiet one."""
+    got: list[tuple[float, Batch]] = []
+    d = Debouncer(lambda b: got.append((time.monotonic(), b)), quiet=1.0, settled=0.05)
+    try:
+        for i in range(200):
+            d.add("web", Path(f"/p/{i}"), writing=True)
+            d.add("web", Path(f"/p/{i}"), writing=False)
+        t0 = time.monotonic()
+        deadline = t0 + 3
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.1)
+    finally:
+        d.close()
+    assert len(got) == 1 and len(got[0][1].paths) == 200
+    assert got[0][0] - t0 < 0.9  # the settled window, well before the 1 s quiet one
+
+
+def test_debouncer_keeps_the_quiet_window_while_a_file_is_open() -> None:
+    """A close while another file is still open for writing does not settle the batch."""
+    got: list[tuple[float, Batch]] = []
+    d = Debouncer(lambda b: got.append((time.monotonic(), b)), quiet=0.02, settled=0.001)
+    try:
+        d.add("web", Path("/p/a"), writing=True)
+        d.add("web", Path("/p/b"), writing=True)
+        d.add("web", Path("/p/a"), writing=False)
+        time.sleep(0.2)
+        assert got == []  # /p/b is still being written
+        d.add("web", Path("/p/b"), writing=False)
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        d.close()
+    assert len(got) == 1 and got[0][1].paths == {Path("/p/a"), Path("/p/b")}
