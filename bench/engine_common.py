@@ -42,7 +42,7 @@ class Engine:
 @contextmanager
 def private_engine() -> Iterator[Engine]:
     """Our engine on a private socket and state dirs, busybox:latest imported; everything removed after."""
-    from tests.support.engine import running_engine  # E3's helper: start, wait for /_ping, import busybox
+    from tests.support.engine import running_engine  # start, wait for /_ping, import busybox
 
     with running_engine() as eng:
         assert eng.proc is not None

@@ -12,20 +12,20 @@ call composer makes, streams included. Why:
 docker-py stays in the tests as an independent client of our engine (a second implementation of the
 same API is what makes it a good witness).
 
-    engine = connect(options)               # GlobalOptions from the CLI; starts the embedded engine if needed
+    engine = composer.session.connect(options)   # starts the embedded engine if needed
     with engine_errors("starting web"):
         engine.api.start(container_id)
 
-Host choice, as the docker CLI's: `--context` (an error together with `-H`), then `-H`, then DOCKER_HOST,
-then DOCKER_CONTEXT or config.json's currentContext (`composer.dockercli.contexts`: host and TLS material),
-then the "default" context: the embedded socket (`composer.embedded.places`). Only for the embedded engine
-do we start a daemon when nobody answers, and we say so in one line on stderr.
+Host choice (`composer.session.connect`), as the docker CLI's: `--context` (an error together with `-H`),
+then `-H`, then DOCKER_HOST, then DOCKER_CONTEXT or config.json's currentContext
+(`composer.dockercli.contexts`: host and TLS material), then the "default" context: the embedded socket
+(`composer.embedded.places`). Only for the embedded engine do we start a daemon when nobody answers, and we
+say so in one line on stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,7 +34,6 @@ from typing import TYPE_CHECKING
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.cli.options import GlobalOptions
     from composer.lite import Client
 
 TIMEOUT = 120  # seconds per request; stop with a long grace period needs more, see `stop_timeout`
@@ -53,11 +52,12 @@ class Engine:
     host: str
     embedded: bool  # True when we talk to the default embedded engine
     environ: Mapping[str, str] = field(default_factory=dict)
+    streaming: bool = False  # no per-request timeout: calls that block for long (logs -f, events, wait)
 
     @cached_property
     def api(self) -> Client:
         """The client for every call (one keep-alive connection per thread; streams get their own)."""
-        return make_api(self.host, self.environ)
+        return make_api(self.host, self.environ, timeout=None if self.streaming else TIMEOUT)
 
     @property
     def client(self) -> Client:
@@ -70,36 +70,10 @@ class Engine:
         return self.api
 
     def close(self) -> None:
-        if "api" in self.__dict__:
-            self.api.close()
-
-
-def resolve_host(
-    option: str | None, environ: Mapping[str, str], context: str | None = None
-) -> tuple[str, bool]:
-    """(host, is_embedded_default)."""
-    host, embedded, _ = resolve_endpoint(option, context, environ)
-    return host, embedded
-
-
-def resolve_endpoint(
-    option: str | None, context: str | None, environ: Mapping[str, str]
-) -> tuple[str, bool, Mapping[str, str]]:
-    """(host, is_embedded_default, environ with the selected context's TLS settings)."""
-    if not context and (option or environ.get("DOCKER_HOST", "").strip()):
-        return option or environ["DOCKER_HOST"].strip(), False, environ  # no context file to read
-    from composer.dockercli import contexts
-
-    name = contexts.selected_name(context, option, environ)
-    if name is None:
-        return option or environ["DOCKER_HOST"].strip(), False, environ
-    from composer.embedded import places
-
-    embedded = places(environ).host
-    if name != contexts.DEFAULT:
-        endpoint = contexts.read(name, environ)  # `composer engine context` names the embedded one
-        return endpoint.host, endpoint.host == embedded, {**environ, **endpoint.tls_environ()}
-    return embedded, True, environ
+        """Close the client's connections; a later call makes a new client."""
+        api = self.__dict__.pop("api", None)
+        if api is not None:
+            api.close()
 
 
 def make_api(host: str, environ: Mapping[str, str], *, timeout: float | None = TIMEOUT) -> Client:
@@ -128,23 +102,6 @@ def ping(host: str, environ: Mapping[str, str], *, timeout: int = 2) -> bool:
         client.close()
 
 
-def connect(options: GlobalOptions, *, start_embedded: bool = True) -> Engine:
-    """The engine for this invocation; starts the embedded one when it is the target and not running."""
-    host, embedded, environ = resolve_endpoint(options.host, options.context, options.environ)
-    if embedded and start_embedded and not ping(host, environ):
-        from composer.embedded import start_embedded_engine
-
-        start_embedded_engine(announce=True, environ=environ)
-    elif not embedded and not ping(host, environ, timeout=5):
-        raise EngineUnreachable(
-            f"cannot connect to the engine at {host}",
-            hint="is it running? check -H / DOCKER_HOST / --context",
-        )
-    if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
-        sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
-    return Engine(host=host, embedded=embedded, environ=environ)
-
-
 def _short(exc: BaseException) -> str:
     """An error's own message (an API error's `explanation`: the engine's words), on one line."""
     explanation = getattr(exc, "explanation", None)
@@ -163,14 +120,17 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def engine_errors(doing: str) -> Iterator[None]:
-    """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>'.
+def engine_errors(doing: str | None = None) -> Iterator[None]:
+    """Turn API / connection failures into one `EngineError` line: '<doing>: <engine's message>', or the
+    engine's message alone when there is no `doing` (what `docker compose` prints for exec, logs, cp ...).
     The original exception stays as __cause__ (is_not_found(exc.__cause__) tells a 404)."""
     from composer.transport import APIError
 
     try:
         yield
     except APIError as exc:
-        raise EngineError(f"{doing}: {_short(exc)}") from exc
+        raise EngineError(f"{doing}: {_short(exc)}" if doing else _short(exc)) from exc
     except OSError as exc:
-        raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
+        if doing:
+            raise EngineUnreachable(f"{doing}: cannot reach the engine ({_short(exc)})") from exc
+        raise EngineUnreachable(f"cannot reach the engine: {_short(exc)}") from exc

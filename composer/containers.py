@@ -1,6 +1,6 @@
 """The project's containers for the commands that act on existing ones (logs, exec, top, kill ...).
 
-A thin selection over O1's `composer.observe.list_containers` (one listing by Compose's labels): only some
+A thin selection over `composer.observe.list_containers` (one listing by Compose's labels): only some
 services, only running ones, sorted as `docker compose` shows them; plus the log-prefix name.
 """
 

@@ -18,11 +18,14 @@ from composer import labels as L
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
+from composer.hooks import HookError, HookOutput, hooks_of, run_hook
 from composer.model import Project, service_config_hash
 from composer.netplan import network_hash, volume_hash
 from composer.plan import Kind, Operation, Plan
 from composer.progress import Progress
+from composer.reference import parse_image_ref
 from composer.spec import ProjectMeta, container_config, image_ref
+from composer.wakeups import Wakeups
 
 if TYPE_CHECKING:
     from composer.lite import Client
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKERS = 16
-POLL = 0.05  # seconds between looks at a dependency's state while awaiting its condition
+STOP_POLL = 0.1  # seconds between looks at a signalled container during a stop of our own
 
 
 class ExecuteError(ComposerError):
@@ -51,6 +54,8 @@ class Context:
     # stop by sending the stop signal and killing after the grace ourselves (kill calls of our own), not
     # with one long /stop call: a second Ctrl-C's kill must not queue behind an engine's stop
     signal_stops: bool = False
+    # attached output for post_start/pre_stop hook lines (None: hooks run detached, output unseen)
+    hook_output: HookOutput | None = None
     _images: dict[str, str] = field(default_factory=dict)
     _api_version: tuple[int, ...] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -98,26 +103,15 @@ def _run(op: Operation, ctx: Context) -> None:
 
             ctx.progress.emit(op.service or op.target, text="Error", status=exc.message, state=ERROR)
         else:
-            ctx.progress.event(_word(op), op.target, "Error", "")
+            ctx.progress.event(op.progress_noun, op.target, "Error", "")
         if op.kind is Kind.AWAIT and not op.required:
             ctx.progress.note(f"WARNING: optional dependency {op.target} failed: {exc.message}")
             return
+        if isinstance(exc, HookError):
+            raise  # Compose's own wording: "<service> hook exited with status N"
         bare = exc.message.startswith("service ") or isinstance(exc, filerefs.FileRefError)
         msg = exc.message if bare else what + exc.message
         raise ExecuteError(msg, exc.hint) from exc
-
-
-def _word(op: Operation) -> str:
-    return {
-        Kind.CREATE_NETWORK: "Network",
-        Kind.REMOVE_NETWORK: "Network",
-        Kind.CREATE_VOLUME: "Volume",
-        Kind.REMOVE_VOLUME: "Volume",
-        Kind.PULL_IMAGE: "Image",
-        Kind.BUILD_IMAGE: "Image",
-        Kind.REMOVE_IMAGE: "Image",
-        Kind.AWAIT: "Container",
-    }.get(op.kind, "Container")
 
 
 def _create_network(op: Operation, ctx: Context) -> None:
@@ -188,9 +182,9 @@ def _pull(op: Operation, ctx: Context) -> None:
 
     name = op.service or op.target  # Compose names a pull by the service that needs the image
     ctx.progress.emit(name, text="Pulling")
-    repo, _, tag = op.target.rpartition(":") if ":" in op.target.split("/")[-1] else (op.target, "", "latest")
+    ref = parse_image_ref(op.target)
     with engine_errors(f"pulling image {op.target}"):
-        stream = ctx.api.pull(repo, tag=tag or "latest", stream=True, decode=True)
+        stream = ctx.api.pull(ref.repository, tag=ref.tag_or_digest, stream=True, decode=True)
         drain(stream, f"pulling {op.target}", None, pull_reporter(ctx.progress, name))
     ctx.progress.emit(name, text="Pulled", state=DONE)
 
@@ -325,7 +319,20 @@ def _start(op: Operation, ctx: Context) -> None:
         ctx.api.start(cid)
     with ctx._lock:
         ctx.started.append(cid)
+    _run_hooks(op, ctx, cid, "post_start")
     ctx.progress.event("Container", op.target, "Started")
+
+
+def _run_hooks(op: Operation, ctx: Context, cid: str, kind: str) -> None:
+    """The service's post_start/pre_stop hooks in this container, in order; the first failure ends it."""
+    if ctx.project is None or op.service is None or op.service not in ctx.project.services:
+        return  # an orphan: its hooks are not known
+    svc = ctx.project.services[op.service]
+    prefix = f"{ctx.project.name}-"
+    name = (op.target[len(prefix) :] if op.target.startswith(prefix) else op.target) + " ->"
+    for hook in hooks_of(svc.options, kind):
+        if not run_hook(ctx.api, cid, svc.name, hook, name=name, tty=svc.tty, output=ctx.hook_output):
+            return  # the container is gone or stopped: nothing left to hook
 
 
 def _stop(op: Operation, ctx: Context) -> None:
@@ -341,6 +348,7 @@ def _stop(op: Operation, ctx: Context) -> None:
                 return
             ctx.progress.event("Container", op.target, doing, f"(killed in {left}s)")
 
+    _run_hooks(op, ctx, op.container_id or ctx.container_ids.get(op.target) or op.target, "pre_stop")
     ticker = threading.Thread(target=countdown, daemon=True)
     ticker.start()
     try:
@@ -369,7 +377,7 @@ def _signal_stop(api: Any, cid: str, grace: int) -> None:
         while time.monotonic() < deadline:
             if not api.inspect_container(cid)["State"].get("Running"):
                 return
-            time.sleep(POLL * 2)
+            time.sleep(STOP_POLL)
         if sig is not None:
             try:
                 api.kill(cid, signal=sig)
@@ -425,6 +433,13 @@ def _await(op: Operation, ctx: Context) -> None:
     """Block until every container of the dependency meets the condition; fail clearly when it cannot."""
     assert ctx.project is not None and op.service is not None
     condition = op.condition or "service_started"
+    with Wakeups(ctx.api, L.service_filter(ctx.project.name, op.service)) as wake:
+        _await_condition(op, ctx, condition, wake)
+
+
+def _await_condition(op: Operation, ctx: Context, condition: str, wake: Wakeups) -> None:
+    """Check the dependency's containers; between checks, sleep until the engine reports an event."""
+    assert ctx.project is not None and op.service is not None
     while True:
         with engine_errors(f"inspecting service {op.service}"):
             found = ctx.api.containers(all=True, filters=L.service_filter(ctx.project.name, op.service))
@@ -450,7 +465,7 @@ def _await(op: Operation, ctx: Context) -> None:
                     "Waiting",
                     f"to be {_GOAL.get(condition, condition)} ({op.cause})",
                 )
-        time.sleep(POLL)
+        wake.wait()
 
 
 _GOAL = {

@@ -14,18 +14,17 @@ from typing import Any, TextIO
 
 from composer.errors import ComposerError
 from composer.model import Project, Service
+from composer.reference import parse_image_ref
 
 log = logging.getLogger(__name__)
 
 
 def split_ref(ref: str) -> tuple[str, str]:
     """ "host:5000/app:1" -> ("host:5000/app", "1"); no tag means latest; a digest stays in the name."""
-    if "@" in ref:
+    parsed = parse_image_ref(ref)
+    if parsed.digest:
         return ref, ""
-    name, sep, tag = ref.rpartition(":")
-    if sep and "/" not in tag:
-        return name, tag
-    return ref, "latest"
+    return parsed.repository, parsed.tag or "latest"
 
 
 def drain(

@@ -53,17 +53,14 @@ def container_name(project: str, service: str, number: int) -> str:
     return f"{project}-{service}-{number}"
 
 
-def network_name(project: str, key: str) -> str:
-    return f"{project}_{key}"
-
-
-def volume_name(project: str, key: str) -> str:
-    return f"{project}_{key}"
-
-
 def number_of(labels: Mapping[str, str]) -> int:
     """The container number label, 0 when missing or garbled (such a container is treated as extra)."""
     try:
         return int(labels.get(CONTAINER_NUMBER, "0"))
     except ValueError:
         return 0
+
+
+# composer's own: on the containers of a project brought up by a test session (`composer.reaper`),
+# "<host>/<pid>/<process start time>" of the process that owns it; a dead owner's stack is reaped.
+OWNER = "dev.composer.owner"

@@ -411,6 +411,12 @@ class Client:
         finally:
             reply.conn.close()
 
+    def exec_output(self, exec_id: str | Mapping[str, Any], tty: bool = False) -> Stream:
+        """The exec started attached, its output as it arrives (stdout and stderr payloads interleaved);
+        the stream ends when the command ended."""
+        reply = self._open("POST", f"/exec/{_q(_id(exec_id))}/start", body={"Detach": False, "Tty": tty})
+        return Stream(reply, reply.chunks() if tty else (payload for _, payload in reply.frames()))
+
     def exec_inspect(self, exec_id: str | Mapping[str, Any]) -> JSON:
         return dict(self.get(f"/exec/{_q(_id(exec_id))}/json"))
 
@@ -493,6 +499,41 @@ class Client:
             if isinstance(message, dict) and message.get("error"):
                 raise APIError(500, str(message["error"]))
         return messages
+
+    def commit(
+        self,
+        container: str,
+        repository: str | None = None,
+        tag: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        pause: bool = True,
+        changes: list[str] | None = None,
+    ) -> JSON:
+        """POST /commit: a new image from the container's changes (`changes`: Dockerfile instructions)."""
+        params = [
+            (key, value)
+            for key, value in (
+                ("container", container),
+                ("repo", repository),
+                ("tag", tag),
+                ("comment", message),
+                ("author", author),
+                ("pause", _flag(pause)),
+            )
+            if value is not None
+        ]
+        params += [("changes", change) for change in changes or []]  # one query parameter per instruction
+        return dict(self.request("POST", "/commit?" + urllib.parse.urlencode(params), body={}))
+
+    def export(self, container: str) -> Stream:
+        """The container's filesystem as a tar stream."""
+        reply = self._open("GET", f"/containers/{_q(container)}/export")
+        return Stream(reply, reply.chunks())
+
+    def inspect_distribution(self, image: str) -> JSON:
+        """The registry's descriptor of an image (GET /distribution/{name}/json)."""
+        return dict(self.get(f"/distribution/{_q(image, safe='/:@')}/json"))
 
     def remove_image(self, image: str, force: bool = False, noprune: bool = False) -> Any:
         return self.request(

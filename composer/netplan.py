@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 
 from composer import labels as L
-from composer.loader.norm_order import order_struct, strip_extensions
+from composer.canonical.order import order_struct, strip_extensions
 from composer.model import Project, Service
 from composer.model.project import Resource, go_json
 from composer.observe import Observed, ObservedContainer

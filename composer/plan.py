@@ -28,7 +28,7 @@ class Kind(StrEnum):
 
 
 # How each kind reads in `--dry-run` output: (resource word, verb).
-_WORDS = {
+_WORDS = {  # the one table of the plan's display words (plan text and progress lines)
     Kind.CREATE_NETWORK: ("Network", "Create"),
     Kind.CREATE_VOLUME: ("Volume", "Create"),
     Kind.PULL_IMAGE: ("Image", "Pull"),
@@ -63,10 +63,20 @@ class Operation:
     delay: float = 0.0  # REPLACE_CONTAINER: seconds to wait first (update_config.delay between batches)
     after: tuple[str, ...] = ()
 
+    @property
+    def noun(self) -> str:
+        """What the plan text calls the target: Network, Volume, Image, Container, Service."""
+        return _WORDS[self.kind][0]
+
+    @property
+    def progress_noun(self) -> str:
+        """What a progress line calls it: waiting on a service is shown on its containers' lines."""
+        return "Container" if self.kind is Kind.AWAIT else self.noun
+
     def __str__(self) -> str:
-        word, verb = _WORDS[self.kind]
+        verb = _WORDS[self.kind][1]
         what = f"{self.target} {self.condition}" if self.kind is Kind.AWAIT else self.target
-        return f"{word} {what}: {verb} ({self.cause})"
+        return f"{self.noun} {what}: {verb} ({self.cause})"
 
 
 @dataclass(frozen=True)

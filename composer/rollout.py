@@ -18,12 +18,12 @@ healthcheck's own deadline) it is removed, the old one - never stopped, never re
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from composer.canonical.units import parse_duration
 from composer.errors import ComposerError
-from composer.loader.norm_units import parse_duration
 from composer.model import Service
 
 if TYPE_CHECKING:
@@ -136,10 +136,11 @@ def replace(op: Operation, ctx: Context, create_as: Any, start: Any) -> None:
         ) from exc
     # the new one serves: the engine drains the old one (out of rotation first), then stops it
     grace = op.timeout if op.timeout is not None else 10
-    for doing, call in (
+    steps: list[tuple[str, Callable[[], object]]] = [
         ("stopping", lambda: api.stop(old, timeout=grace)),
         ("removing", lambda: api.remove_container(old, force=True)),
-    ):
+    ]
+    for doing, call in steps:
         try:
             with engine_errors(f"{doing} the replaced container {name}"):
                 call()

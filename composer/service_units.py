@@ -46,9 +46,12 @@ def engine_command() -> tuple[list[str], str | None]:
 def _package_root() -> Path | None:
     """None when this interpreter, started cleanly, imports the same engine package we run with; else the
     directory that holds ours (a checkout run with `python3 -m composer.cli.main`)."""
-    import engine
+    import importlib.util
 
-    root = Path(engine.__file__).resolve().parent.parent
+    spec = importlib.util.find_spec("engine")  # where it is, without importing it (composer uses the API)
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).resolve().parent.parent
     probe = subprocess.run(
         [sys.executable, "-I", "-c", "import engine, sys; sys.stdout.write(engine.__file__)"],
         cwd="/",

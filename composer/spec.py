@@ -156,6 +156,15 @@ def network_settings(
     return first, endpoints
 
 
+def _volumes_from(ref: str, resolve_service: Callable[[str], str]) -> str:
+    """`service[:mode]` -> the service's first container, `container:name[:mode]` -> that container,
+    each with the access mode (Compose 2.40 drops the mode; dockerd honours it, so we pass it on)."""
+    if ref.startswith("container:"):
+        return ref.removeprefix("container:")
+    service, sep, mode = ref.partition(":")
+    return resolve_service(service) + sep + mode
+
+
 def container_config(
     project: Project,
     service: Service,
@@ -201,7 +210,7 @@ def container_config(
         "NanoCpus": int((service.cpus or 0) * NS),
         "ShmSize": service.shm_size or 0,
         "PidsLimit": service.pids_limit,
-        "VolumesFrom": [v for v in service.volumes_from] or None,
+        "VolumesFrom": [_volumes_from(v, resolve_service) for v in service.volumes_from] or None,
     }
     if security.unconfined_paths:
         host["MaskedPaths"] = []
@@ -265,7 +274,3 @@ def stop_timeout(service: Service | None, override: int | None) -> int:
     if service is not None and service.stop_grace_seconds is not None:
         return int(service.stop_grace_seconds)
     return 10
-
-
-def env_list(environment: Mapping[str, str | None]) -> list[str]:
-    return [f"{k}={v}" for k, v in environment.items() if v is not None]

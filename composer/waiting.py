@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
 from composer.client import engine_errors
 from composer.errors import ComposerError
 from composer.progress import Progress
+from composer.wakeups import Wakeups
 
 if TYPE_CHECKING:
     from composer.session import Session
-
-POLL = 0.1
 
 
 def container_ready(name: str, state: dict[str, object]) -> bool:
@@ -36,6 +35,19 @@ def wait_project(session: Session, services: Iterable[str], timeout: int | None,
     wanted = set(services) or set(session.project.services)
     deadline = None if timeout is None else time.monotonic() + timeout
     api = session.engine.client
+    with Wakeups(api, L.project_filter(session.name)) as wake:
+        _wait(session, api, wanted, deadline, progress, wake)
+
+
+def _wait(
+    session: Session,
+    api: Any,
+    wanted: set[str],
+    deadline: float | None,
+    progress: Progress,
+    wake: Wakeups,
+) -> None:
+    """Check the containers; between checks, sleep until the engine reports an event."""
     pending: set[str] = set()
     while True:
         with engine_errors(f"listing the containers of project {session.name}"):
@@ -57,4 +69,4 @@ def wait_project(session: Session, services: Iterable[str], timeout: int | None,
             return
         if deadline is not None and time.monotonic() > deadline:
             raise ComposerError(f"timeout waiting for {', '.join(sorted(pending))} to be running|healthy")
-        time.sleep(POLL)
+        wake.wait()

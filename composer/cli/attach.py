@@ -1,7 +1,7 @@
 """Attached `up`: the services' logs interleaved with coloured `name |` prefixes (composer.logs, the same
 follower as `logs -f`, so containers recreated or scaled up meanwhile are followed too) until every
-attached container has exited; `name exited with code N` notes; --abort-on-container-exit and
---exit-code-from. Ctrl-C or SIGTERM ends it through composer.cli.teardown."""
+attached container has exited; `name exited with code N` notes; --abort-on-container-exit,
+--abort-on-container-failure and --exit-code-from. Ctrl-C or SIGTERM ends it through composer.cli.teardown."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import logging
 import queue
 import signal
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +53,7 @@ def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts:
 def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
     from composer.cli import teardown
     from composer.containers import display_name, list_containers
-    from composer.logs import LogFormat, LogPrinter, LogStreamer
+    from composer.logs import LogFormat, LogLine, LogPrinter, LogStreamer
     from composer.presenter import use_color
 
     api = session.engine.client
@@ -73,12 +75,21 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
     streamer = LogStreamer(api, session.name, printer, follow=True, on_end=ended.put)
     sys.stdout.write(f"Attaching to {', '.join(names)}\n")
     sys.stdout.flush()
-    exit_from = args["--exit-code-from"]
-    aborting = bool(args["--abort-on-container-exit"] or exit_from)
-    code = 0
+    if ctx.hook_output is not None:  # post_start lines so far, and pre_stop lines of an abort later
+        ctx.hook_output.connect(lambda name, line: printer.line(LogLine(name, line)))
+    cascade = Cascade.from_args(args)
+    aborter: threading.Thread | None = None
+    abort_failed: list[BaseException] = []
+
+    def abort() -> None:
+        try:
+            teardown.abort(session, ctx, upopts)
+        except BaseException as exc:  # reported once the loop is done, as the one error line
+            abort_failed.append(exc)
+
     try:
         streamer.watch(attach)
-        for c in containers:
+        for c in _in_start_order(containers, ctx.started):
             streamer.add(c, tail=None if c.id in started else 0)
         idle_since: float | None = None
         while True:
@@ -89,9 +100,10 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
                     idle_since = None
                     continue
                 alive = list_containers(api, session.name, attach)
-                for running in alive:
-                    streamer.resume(running)
-                if alive:
+                if aborter is None:
+                    for running in alive:
+                        streamer.resume(running)
+                if alive or (aborter is not None and aborter.is_alive()):
                     idle_since = None
                 elif idle_since is None:
                     idle_since = time.monotonic()
@@ -103,25 +115,72 @@ def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOpti
                 continue  # still running (a broken stream: resumed above) or removed under us
             name = display_name(c, session.name)
             printer.note(name, f"{name} exited with code {exit_code}")
-            if exit_from and c.service == exit_from:
-                code = exit_code
-            if aborting:
-                if not exit_from and exit_code:
-                    code = exit_code
-                streamer.close()
-                sys.stdout.write("Aborting on container exit...\n")
-                sys.stdout.flush()
-                teardown.abort(session, ctx, upopts)
-                break
+            if cascade.exited(c.service, exit_code) and aborter is None:
+                # Compose keeps printing while it stops the rest: every container's last lines and
+                # its "exited with code N" still appear, so the stop runs beside this loop
+                _say_aborting(session)
+                aborter = threading.Thread(target=abort, name="abort", daemon=True)
+                aborter.start()
     except KeyboardInterrupt:
         streamer.close()
         return teardown.interrupted(session, ctx, upopts)
     finally:
         streamer.close()
-    if exit_from and code == 0:
-        found = [c for c in list_containers(api, session.name, [exit_from], all=True)]
+        if aborter is not None:
+            aborter.join()
+    if abort_failed:
+        raise abort_failed[0]
+    code = cascade.code
+    if cascade.exit_from and cascade.code is None:
+        found = list_containers(api, session.name, [cascade.exit_from], all=True)
         code = (_exit_code(session, found[0].id) or 0) if found else 0
-    return code
+    return code or 0
+
+
+@dataclass
+class Cascade:
+    """What ends an attached `up` early and which exit code it returns, as Compose's log printer
+    decides: --abort-on-container-exit stops everything at the first exit, --abort-on-container-failure
+    at the first non-zero exit; the code is that container's, or --exit-code-from's service's."""
+
+    on_exit: bool = False
+    on_failure: bool = False
+    exit_from: str | None = None
+    code: int | None = None
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> Cascade:
+        exit_from = args.get("--exit-code-from")
+        on_failure = bool(args.get("--abort-on-container-failure"))
+        # --exit-code-from implies --abort-on-container-exit unless failures alone should abort
+        on_exit = bool(args.get("--abort-on-container-exit")) or (bool(exit_from) and not on_failure)
+        return cls(on_exit, on_failure, exit_from)
+
+    def exited(self, service: str, exit_code: int) -> bool:
+        """Record one container's exit; True when it starts the abort."""
+        trigger = self.on_exit or (self.on_failure and exit_code != 0)
+        if trigger and self.exit_from is None:
+            self.exit_from = service
+        if service == self.exit_from:
+            self.code = exit_code
+        return trigger
+
+
+def _in_start_order(containers: list[ProjectContainer], started: list[str]) -> list[ProjectContainer]:
+    """Containers this `up` started, in the order it started them (so their first lines come in that
+    order), then those that were already running."""
+    rank = {cid: i for i, cid in enumerate(started)}
+    return sorted(containers, key=lambda c: rank.get(c.id, len(rank)))
+
+
+def _say_aborting(session: Session) -> None:
+    from composer.presenter import use_color
+
+    text = "Aborting on container exit..."
+    if use_color(session.options.ansi, sys.stderr):
+        text = f"\x1b[31m\x1b[1m{text}\x1b[0m"  # Compose's red bold
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
 
 
 def _exit_code(session: Session, cid: str) -> int | None:

@@ -94,7 +94,7 @@ def _flag_names(options: Sequence[Option]) -> list[str]:
 
 def complete(words: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     from composer.cli import commands
-    from composer.cli.main import _usage
+    from composer.cli.usage import _usage
 
     *typed, current = list(words) or [""]
     global_doc = _usage()
@@ -147,11 +147,11 @@ def _matching(candidates: Sequence[str], prefix: str) -> list[str]:
 def _services(globals_seen: list[str], global_doc: str, environ: Mapping[str, str]) -> list[str]:
     from docopt import docopt
 
-    from composer.cli.options import GlobalOptions
-    from composer.cli.project import load
+    from composer.cli.options import global_options
+    from composer.session import load
 
     parsed = docopt(global_doc, [*globals_seen, "ps"], default_help=False, options_first=True)
-    loaded = load(GlobalOptions.from_docopt(parsed, environ))
+    loaded = load(global_options(parsed, environ))
     return sorted(loaded.project.services)
 
 

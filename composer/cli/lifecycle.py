@@ -1,21 +1,12 @@
-"""Shared steps of the lifecycle commands (start, stop, restart, rm): parse a timeout, check service
-names, run a plan with progress."""
+"""Shared step of the lifecycle commands (start, stop, restart, rm): run a plan with progress."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from composer.cli.options import UsageError
-
 if TYPE_CHECKING:
     from composer.plan import Plan
     from composer.session import Session
-
-
-def check_services(session: Session, names: list[str]) -> None:
-    unknown = [s for s in names if s not in session.project.services]
-    if unknown:
-        raise UsageError(f"no such service: {', '.join(unknown)}")
 
 
 def run_plan(session: Session, plan: Plan, *, dry_run: bool, progress: str | None = None) -> None:

@@ -8,53 +8,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from composer.cli import commands
-from composer.cli.options import GlobalOptions, UsageError
+from composer.cli.options import UsageError, global_options
+from composer.cli.parsing import parse_command
+from composer.cli.usage import _PARSE_USAGE, _usage
 from composer.errors import ComposerError
 from composer.presenter import error_line
 
-_USAGE = """Define and run multi-container applications.
-
-Usage:
-  composer [options] [-f FILE]... [--env-file PATH]... [--profile NAME]... COMMAND [ARGS...]
-  composer -h | --help
-  composer -v | --version
-
-Options:
-  -f, --file FILE               Compose configuration files (repeatable)
-  -p, --project-name NAME       Project name
-  --project-directory PATH      Alternate working directory (default: the first file's directory)
-  --env-file PATH               Alternate environment files (repeatable)
-  --profile NAME                Enable a profile (repeatable)
-  --ansi MODE                   Control characters: never, always, auto [default: auto]
-  --progress MODE               Progress output: auto, tty, plain, json, quiet [default: auto]
-  -H, --host HOST               Engine API endpoint (default: $DOCKER_HOST, then the docker context)
-  --context NAME                Docker context to use (default: $DOCKER_CONTEXT, then config.json's)
-  --debug                       Show tracebacks and debug logs{dry_run}
-  -h, --help                    Show this help
-  -v, --version                 Show the version
-
-Commands:
-{commands}
-
-Run 'composer COMMAND --help' for more information on a command.
-"""
-_DRY_RUN_OPTION = "\n  --dry-run                     Show what would be done without doing it"
-
-
-def _usage() -> str:
-    """The top-level usage listing only the commands that exist (summaries read without importing them)."""
-    listed = [item for name in commands.names() if (item := commands.listing(name)) is not None]
-    text = "\n".join(f"  {item.name:12} {item.summary}" for item in listed)
-    dry_run = any(item.supports_dry_run for item in listed)
-    return _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", text)
-
-
-# What the global options are parsed with: --dry-run is always known here (a command that does not support
-# it refuses it below); the command listing only matters for --help.
-_PARSE_USAGE = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION).replace("{commands}", "")
+__all__ = ["main", "parse_command"]  # parse_command: what every command module parses its usage with
 
 
 def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
@@ -77,7 +39,7 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
 
         sys.stdout.write(pretty() + "\n")
         return 0
-    options = GlobalOptions.from_docopt(parsed, environ)
+    options = global_options(parsed, environ)
     if options.debug:
         import logging  # only here: importing it costs ~3 ms of every command's start
 
@@ -89,32 +51,8 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         raise UsageError(f"unknown command: {name!r}; see 'composer --help'")
     if options.dry_run and not getattr(module, "SUPPORTS_DRY_RUN", False):
         raise UsageError(f"'{name}' does not support --dry-run")
-    code: int = module.run([name, *parsed["ARGS"]], options)  # type: ignore[attr-defined]
+    code: int = module.run([name, *parsed["ARGS"]], options)
     return code
-
-
-def parse_command(doc: str, argv: Sequence[str], *, options_first: bool = False) -> dict[str, Any]:
-    """docopt for a command's own usage (argv[0] is the command name): `-h/--help` prints it, bad usage
-    becomes one UsageError line. Commands that pass arguments through (exec, run) set options_first, so
-    a `-h` after the first positional belongs to them, not to us."""
-    from docopt import DocoptExit, docopt
-
-    args = list(argv[1:])
-    ours = args[: args.index("--")] if "--" in args else args
-    if options_first:
-        positional = next((i for i, a in enumerate(ours) if not a.startswith("-")), len(ours))
-        ours = ours[:positional]
-    if "-h" in ours or "--help" in ours:
-        sys.stdout.write(doc.strip() + "\n")
-        raise SystemExit(0)
-    try:
-        return dict(docopt(doc, args, default_help=False, options_first=options_first))
-    except DocoptExit as exc:
-        text = str(exc).strip()
-        raise UsageError(
-            f"invalid arguments for '{argv[0]}': {' '.join(argv[1:]) or '(none)'}",
-            hint=text.splitlines()[-1].strip() if text else None,
-        ) from None
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

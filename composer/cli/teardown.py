@@ -52,7 +52,11 @@ def stop_containers(
     progress = Progress(ctx.progress.mode, stream=ctx.progress.stream, title="Stopping")
     plan = plan_stop(session.project, Observed(session.name, tuple(targets)), (), timeout)
     context = ExecContext(
-        api=session.engine.client, project=session.project, progress=progress, signal_stops=True
+        api=session.engine.client,
+        project=session.project,
+        progress=progress,
+        signal_stops=True,
+        hook_output=ctx.hook_output,
     )
     execute(plan, context)
 

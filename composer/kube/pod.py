@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from composer.canonical.units import parse_bytes, parse_duration
 from composer.kube.context import Conversion
 from composer.kube.names import dns_label
 from composer.kube.storage import PodStorage
-from composer.loader.norm_units import parse_bytes, parse_duration
 from composer.model import Healthcheck, Service
 
 # The image init containers use to wait for a dependency's port.
@@ -83,7 +83,7 @@ def seconds(duration: str | None, default: int) -> int:
     """A Compose duration as the whole seconds (at least 1) Kubernetes probes take."""
     if duration is None:
         return default
-    return max(1, math.ceil(parse_duration(duration) / 1e9))
+    return max(1, int(math.ceil(parse_duration(duration) / 1e9)))
 
 
 def literal(text: str) -> str:

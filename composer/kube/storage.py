@@ -68,7 +68,7 @@ def service_storage(conv: Conversion, service: Service, users: dict[str, set[str
         empty = {"medium": "Memory"}
         size = dict(o.split("=", 1) for o in options.split(",") if "=" in o).get("size")
         if size:
-            from composer.loader.norm_units import parse_bytes
+            from composer.canonical.units import parse_bytes
 
             empty["sizeLimit"] = str(parse_bytes(size))
         name = f"tmpfs-{index}"

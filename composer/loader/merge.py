@@ -192,7 +192,8 @@ def _merge_mappings(base: dict[str, Any], other: dict[str, Any], path: KeyPath) 
 def merge(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     """`other` merged over `base` (neither is modified), then unique-by-key sequences deduplicated."""
     merged = _merge_mappings(copy_tree(base), copy_tree(other), ())
-    return enforce_unicity(merged)
+    unique: dict[str, Any] = enforce_unicity(merged)
+    return unique
 
 
 def merge_at(base: dict[str, Any], other: dict[str, Any], path: KeyPath) -> dict[str, Any]:

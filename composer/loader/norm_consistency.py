@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from composer.canonical.units import parse_bytes, to_float
 from composer.errors import ConfigError, Location
-from composer.loader.norm_units import parse_bytes, to_float
 
 Fail = Callable[..., ConfigError]  # (marks, key path, message, hint=None)
 
@@ -18,7 +18,7 @@ def _hint(
     word: Any, kind: str, project: Mapping[str, Any], marks: Mapping[tuple[Any, ...], Location]
 ) -> str | None:
     """Suggest a declared name; unused declarations are gone from the canonical form but not from marks."""
-    from composer.loader.validate import did_you_mean
+    from composer.loader.hints import did_you_mean
 
     declared = set(project.get(kind) or {})
     declared.update(str(path[1]) for path in marks if len(path) == 2 and path[0] == kind)
@@ -225,7 +225,7 @@ def _check_limits(
         )
     limits = ((deploy or {}).get("resources") or {}).get("limits")
     reservations = ((deploy or {}).get("resources") or {}).get("reservations")
-    pairs = [
+    pairs: list[tuple[str, Any, str, str, Callable[[Any], float | int]]] = [
         ("cpus", limits, "cpus", "deploy.resources.limits.cpus", lambda v: to_float(v or 0)),
         ("mem_limit", limits, "memory", "deploy.resources.limits.memory", lambda v: parse_bytes(v or 0)),
         (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from composer.loader.norm_units import UnitError, canonical_bytes, scalar_str, to_int
+from composer.canonical.units import UnitError, canonical_bytes, scalar_str, to_int
 
 
 class DeviceError(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from composer.loader.norm_units import UnitError, to_int
+from composer.canonical.units import UnitError, to_int
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from composer.loader import norm_devices
-from composer.loader.norm_order import order_struct
-from composer.loader.norm_units import (
+from composer.canonical.order import order_struct
+from composer.canonical.units import (
+    UnitError,
     canonical_bytes,
     canonical_duration,
     scalar_str,
@@ -17,10 +17,10 @@ from composer.loader.norm_units import (
     to_float,
     to_int,
 )
+from composer.loader import norm_devices
 from composer.loader.norm_values import (
     FieldError,
     ServiceContext,
-    UnitError,
     build_args,
     convert,
     drop_empty_values,

@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from composer.loader import norm_devices, norm_sections
-from composer.loader.norm_devices import DeviceError
-from composer.loader.norm_ports import PortError, normalize_ports
-from composer.loader.norm_units import (
+from composer.canonical.units import (
     UnitError,
     canonical_bytes,
     canonical_duration,
@@ -22,6 +19,9 @@ from composer.loader.norm_units import (
     to_float,
     to_int,
 )
+from composer.loader import norm_devices, norm_sections
+from composer.loader.norm_devices import DeviceError
+from composer.loader.norm_ports import PortError, normalize_ports
 from composer.loader.norm_values import (
     BYTES_KEYS,
     CONTAINER_PREFIX,

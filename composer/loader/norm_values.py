@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from composer.canonical.units import UnitError, scalar_str, to_int
 from composer.loader.norm_devices import DeviceError
 from composer.loader.norm_ports import PortError
 from composer.loader.norm_shellwords import ShellWordsError, split_words
-from composer.loader.norm_units import UnitError, scalar_str, to_int
 from composer.loader.norm_volumes import VolumeError
 
 SERVICE_PREFIX = "service:"

@@ -10,7 +10,7 @@ import os
 import posixpath
 from typing import Any
 
-from composer.loader.norm_units import UnitError, canonical_bytes, to_bool, to_int
+from composer.canonical.units import UnitError, canonical_bytes, to_bool, to_int
 
 _PROPAGATIONS = {"rprivate", "private", "rshared", "shared", "rslave", "slave"}
 _SELINUX = {"z", "Z"}

@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from composer.canonical.order import order_project, without_extensions
+from composer.canonical.order import yaml_view as _yaml_view
+from composer.canonical.units import UnitError, scalar_str, to_bool
 from composer.errors import ConfigError, Location
 from composer.loader.norm_consistency import check_file_source
 from composer.loader.norm_marks import alias_marks
-from composer.loader.norm_order import order_project, without_extensions
-from composer.loader.norm_order import yaml_view as _yaml_view
 from composer.loader.norm_service import normalize_service
-from composer.loader.norm_units import UnitError, scalar_str, to_bool
 from composer.loader.norm_values import FieldError, ServiceContext, drop_empty_values, home_dir, to_mapping
 from composer.loader.norm_volumes import resolve_host_path
 from composer.loader.pathtable import copy_tree
@@ -197,5 +197,5 @@ def json_view(canonical: dict[str, Any]) -> dict[str, Any]:
 
 
 def yaml_view(canonical: dict[str, Any]) -> dict[str, Any]:
-    """The canonical dict as the reference's YAML shows it (see norm_order.yaml_view)."""
+    """The canonical dict as the reference's YAML shows it (see composer.canonical.order.yaml_view)."""
     return _yaml_view(canonical)

@@ -1,6 +1,6 @@
 """Relative paths written in a file the project directory does not govern, made absolute.
 
-Split with normalize.py (L2): normalization resolves the paths that stay in the output against the
+Split with normalize.py: normalization resolves the paths that stay in the output against the
 project directory. The loader resolves, on the user's own spellings and before merging:
 - `env_file` / `label_file` of every service (the loader reads them), against the project directory;
 - everything path-like of a service taken from another file by `extends: {file: ...}`, against that

@@ -46,7 +46,7 @@ class PathTable(Generic[V]):
 
     def get(self, path: tuple[Any, ...]) -> V | None:
         best = self._best(self._root, path, 0)
-        return None if best is None else best[1]  # type: ignore[no-any-return]
+        return None if best is None else best[1]
 
     def _best(self, node: _Node, path: tuple[Any, ...], depth: int) -> tuple[int, Any] | None:
         if depth == len(path):

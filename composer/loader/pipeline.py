@@ -233,10 +233,10 @@ def _project_name(
     return name
 
 
-def _with_files_read(name: str, service: Any, environ: Mapping[str, str], marks: Marks) -> dict[str, Any]:
+def _with_files_read(name: str, original: Any, environ: Mapping[str, str], marks: Marks) -> dict[str, Any]:
     """The service with `env_file` read into `environment` and `label_file` into `labels`.
     Errors without a place of their own (a missing file) are located at the service's key."""
-    service = dict(service or {})
+    service: dict[str, Any] = dict(original or {})
     for key, target, resolve in (
         ("env_file", "environment", lambda: resolve_service_environment(service, environ)),
         ("label_file", "labels", lambda: resolve_service_labels(service)),

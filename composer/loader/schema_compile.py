@@ -210,12 +210,11 @@ def generate(schema: dict[str, Any], digest: str) -> str:
     return "\n".join([header, f"SCHEMA_KEY = {digest!r}", _PRELUDE, *gen.lines, *gen.constants, ""])
 
 
-def compile_check(schema_text: bytes) -> Check | None:
-    """The compiled check for a schema, or None when it uses something we do not model."""
-    from composer.loader.schema_file import schema_digest
-
+def compile_check(schema_text: bytes, digest: str = "") -> Check | None:
+    """The compiled check for a schema (`digest`: the key it is stored under, see schema_file), or None
+    when it uses something we do not model."""
     try:
-        source = generate(json.loads(schema_text), schema_digest(schema_text))
+        source = generate(json.loads(schema_text), digest)
     except Unsupported as exc:
         log.debug("schema not compiled reason=%s", exc)
         return None

@@ -47,7 +47,7 @@ def fast_check() -> Callable[[Any], bool] | None:
     log.debug("pre-generated schema check is stale; compiling path=%s", SCHEMA_PATH)
     from composer.loader.schema_compile import compile_check
 
-    return compile_check(text)
+    return compile_check(text, digest)
 
 
 def write_generated() -> None:

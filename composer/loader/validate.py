@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from composer.errors import ConfigError, Location
+from composer.loader.hints import did_you_mean
 from composer.loader.schema_file import SCHEMA_PATH, fast_check
 
 if TYPE_CHECKING:
@@ -196,14 +197,6 @@ def _passes_fast_check(data: Mapping[str, Any]) -> bool:
 
 def _fail(marks: Marks, path: tuple[Any, ...], message: str, hint: str | None = None) -> ConfigError:
     return ConfigError(message, location=locate(marks, path), key_path=format_key_path(path), hint=hint)
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
-    """A "did you mean 'x'?" hint when a close spelling exists."""
-    import difflib  # only on the error path
-
-    close = difflib.get_close_matches(word, list(candidates), n=1)
-    return f"did you mean '{close[0]}'?" if close else None
 
 
 def check_consistency(canonical: Mapping[str, Any], marks: Marks) -> None:

@@ -155,7 +155,8 @@ class _Resolver(yaml.resolver.BaseResolver):
             if implicit[0]:
                 return _MERGE if value == "<<" else _PLAIN
             return _STR
-        return super().resolve(kind, value, implicit)
+        tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return tag
 
 
 if getattr(yaml, "__with_libyaml__", False):

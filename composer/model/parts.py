@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from composer.loader.norm_order import order_struct
-from composer.loader.norm_units import parse_bytes, parse_duration
+from composer.canonical.order import order_mapping
+from composer.canonical.units import parse_bytes, parse_duration
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 
 
@@ -76,7 +76,7 @@ class Mount:
         for key in ("bind", "volume", "tmpfs"):
             put(out, key, getattr(self, key))
         out.update(thaw(self.other))
-        return order_struct(out, "mount")
+        return order_mapping(out, "mount")
 
     @property
     def tmpfs_size(self) -> int | None:
@@ -164,7 +164,7 @@ class BuildSpec:
             out["args"] = thaw(self.args)
         put(out, "target", self.target)
         out.update(thaw(self.other))
-        return order_struct(out, "build")
+        return order_mapping(out, "build")
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ class ServiceNetwork:
         put(out, "ipv4_address", self.ipv4_address)
         put(out, "ipv6_address", self.ipv6_address)
         out.update(thaw(self.other))
-        return order_struct(out, "svc_network")
+        return order_mapping(out, "svc_network")
 
 
 @dataclass(frozen=True)

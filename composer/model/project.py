@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from composer.loader.norm_order import order_project, order_struct, strip_extensions
+from composer.canonical.order import order_mapping, order_project, strip_extensions
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 from composer.model.service import Service
 
@@ -81,7 +81,7 @@ class Resource:
         if self.labels:
             out["labels"] = thaw(self.labels)
         out.update(thaw(self.other))
-        return order_struct(out, kind)
+        return order_mapping(out, kind)
 
 
 # One shape serves the four top-level kinds; the names say which one a mapping holds.

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
-from composer.loader.norm_order import order_struct
-from composer.loader.norm_units import parse_bytes, parse_duration
+from composer.canonical.order import order_mapping
+from composer.canonical.units import parse_bytes, parse_duration
 from composer.model.frozen import FrozenMap, empty, freeze, pick, thaw
 from composer.model.parts import (
     BuildSpec,
@@ -211,7 +211,7 @@ class Service:
             if printed is not None:
                 out[key] = printed
         out.update(thaw(self.options))
-        return order_struct(out, "service")
+        return order_mapping(out, "service")
 
 
 def _typed(key: str, value: Any) -> Any:

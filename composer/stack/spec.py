@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from composer.canonical.units import parse_bytes, parse_duration
 from composer.errors import ComposerError
-from composer.loader.norm_units import parse_bytes, parse_duration
 from composer.model import Project, Resource, Service
 
 NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack` finds a stack's objects by

@@ -19,17 +19,14 @@ log = logging.getLogger(__name__)
 
 def reapply(session: Session, say: Say) -> Session | None:
     """The new session when the edit was applied, None when it was invalid (the old one stays in force)."""
-    from composer.cli.project import load
     from composer.reconcile import UpOptions
-    from composer.session import Session as S
     from composer.watch.converge import converge
 
     try:
-        loaded = load(session.options)
+        fresh = session.reloaded()
     except ComposerError as exc:
         say(f"Project file not applied, the running stack is unchanged: {exc}")
         return None
-    fresh = S(session.options, loaded, session.engine)
     try:
         plan = converge(
             fresh,

@@ -46,7 +46,7 @@ async def list_(request: web.Request) -> web.StreamResponse:
     for c in chosen:
         try:
             sizes = await b.containers.sizes(c) if size else None
-            out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks (N1)
+            out.append(overlay_summary(request, c, views.summary(c, now, sizes)))  # + ports/networks
         except (EngineError, OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             # a record an older engine stored, however odd, must not fail the listing for every client
             log.warning("container listed without details container=%s error=%r", c.id[:12], e)
@@ -59,7 +59,7 @@ async def inspect(request: web.Request) -> web.StreamResponse:
     c = b.containers.get(_id(request))
     sizes = await b.containers.sizes(c) if qbool(request, "size") else None
     return json_response(
-        overlay_inspect(  # NetworkSettings from engine.network (N1)
+        overlay_inspect(  # NetworkSettings from engine.network
             request,
             c,
             views.inspect(

@@ -164,7 +164,7 @@ class ExecService:
             privileged=e.privileged,
         )
         rt = self._svc.runtime(c)
-        # E5: hold_output=False for a detached exec: nobody will collect its output, so its monitor ends
+        # hold_output=False for a detached exec: nobody will collect its output, so its monitor ends
         # with the process instead of waiting 30 s for a client.
         options: dict[str, Any] = {
             "tty": e.tty,

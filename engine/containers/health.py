@@ -152,6 +152,6 @@ class HealthChecker:
                 await asyncio.sleep(0.01)
             return -1, data.decode(errors="replace")
         finally:
-            # E5: a probe's files are not kept (the runtime kills a probe still running, e.g. timed out)
+            # a probe's files are not kept (the runtime kills a probe still running, e.g. timed out)
             with contextlib.suppress(EngineError, OSError):
                 await asyncio.to_thread(rt.exec_delete, c.id, eid)

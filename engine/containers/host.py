@@ -60,7 +60,7 @@ class HostOps:
     def create(
         self, cid: str, name: str, image: Image, config: dict[str, Any], host_config: dict[str, Any]
     ) -> Container:
-        resolved = mountlib.resolve(host_config, config, self.volumes)
+        resolved = mountlib.resolve(host_config, config, self.volumes, lambda ref: self.store.get(ref).mounts)
         argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
         c = Container(
             id=cid,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,15 +63,27 @@ def _parse_bind(spec: str) -> tuple[str, str, str]:
     raise InvalidParameter(f"invalid volume specification: '{spec}'")
 
 
-def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -> Resolved:
-    """Decide every mount point; named volumes are created (Docker creates them at container create)."""
+def resolve(
+    host_config: dict[str, Any],
+    config: dict[str, Any],
+    volumes: Any,
+    mounts_of: Callable[[str], tuple[dict[str, Any], ...]] | None = None,
+) -> Resolved:
+    """Decide every mount point; named volumes are created (Docker creates them at container create).
+    mounts_of(ref) gives another container's mount points for HostConfig.VolumesFrom."""
     points: dict[str, dict[str, Any]] = {}
     anonymous: list[str] = []
 
+    # VolumesFrom first: the container's own Binds and Mounts then win a shared destination, as in dockerd
+    for point in volumes_from(host_config.get("VolumesFrom") or [], mounts_of):
+        points[point["Destination"]] = point
+    inherited = set(points)
+
     def add(point: dict[str, Any]) -> None:
         dest = point["Destination"]
-        if dest in points:
+        if dest in points and dest not in inherited:
             raise InvalidParameter(f"Duplicate mount point: {dest}")
+        inherited.discard(dest)
         points[dest] = point
 
     def volume_point(
@@ -199,6 +212,31 @@ def resolve(host_config: dict[str, Any], config: dict[str, Any], volumes: Any) -
         if dest not in points:
             add(volume_point(None, dest, True, ""))
     return Resolved(tuple(points.values()), tuple(anonymous))
+
+
+def volumes_from(
+    refs: list[str], mounts_of: Callable[[str], tuple[dict[str, Any], ...]] | None
+) -> list[dict[str, Any]]:
+    """The bind and volume mount points of each `container[:ro|rw]`: the mode given wins, else each
+    point keeps its own read-write state (dockerd's parseVolumesFrom)."""
+    out: list[dict[str, Any]] = []
+    for ref in refs:
+        name, _, mode = ref.partition(":")
+        modes = mode.split(",") if mode else []
+        if not name or any(m not in ("ro", "rw", "z", "Z") for m in modes):
+            raise InvalidParameter(f"invalid mode: {mode}")
+        if mounts_of is None:
+            raise InvalidParameter("volumes-from is not available in this engine")
+        for point in mounts_of(name):
+            if point.get("Type") not in ("bind", "volume"):
+                continue  # tmpfs belongs to its container alone
+            copied = dict(point)
+            if "ro" in modes or "rw" in modes:
+                copied["RW"] = "rw" in modes
+                copied["Mode"] = mode
+            copied.pop("CopyUp", None)  # the data is already there
+            out.append(copied)
+    return out
 
 
 def _get_or_create(

@@ -74,7 +74,7 @@ async def commit(
 
 async def update(svc: Core, ref: str, body: dict[str, Any]) -> list[str]:
     """`docker update`: the restart policy and resources at any time; a running (or paused) container's
-    cgroup takes the new limits at once (E5: Runtime.update), a stopped one gets them at its next start."""
+    cgroup takes the new limits at once (Runtime.update), a stopped one gets them at its next start."""
     c = svc.get(ref)
     # clients send every field, zero when unchanged
     unknown = sorted(k for k, v in body.items() if k not in UPDATABLE | {"RestartPolicy"} and v)
@@ -89,7 +89,7 @@ async def update(svc: Core, ref: str, body: dict[str, Any]) -> list[str]:
             merged["RestartPolicy"] = policy
         merged = normalize_host_config(merged)
         if resources and c.state.status in ("running", "paused"):
-            # E5: written to the live cgroup first; the record changes only if the kernel took them.
+            # written to the live cgroup first; the record changes only if the kernel took them.
             from engine.runtime.oci import live_resources
 
             await asyncio.to_thread(svc.runtime(c).update, c.id, live_resources(merged))

@@ -29,9 +29,7 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 
 _REFERENCE_RE = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
-_ANCHORED_NAME_RE = re.compile(rf"^{_NAME}$")
 _ID_RE = re.compile(r"^[a-f0-9]{64}$")
-_TAG_RE = re.compile(rf"^{_TAG}$")
 
 INVALID = "invalid reference format"
 
@@ -135,11 +133,3 @@ def normalize(ref: str) -> str:
 def familiar(ref: str) -> str:
     """`docker.io/library/busybox:latest` -> `busybox:latest` (the form users type and see)."""
     return parse(ref).familiar()
-
-
-def is_valid_tag(tag: str) -> bool:
-    return bool(_TAG_RE.match(tag))
-
-
-def is_valid_name(name: str) -> bool:
-    return bool(_ANCHORED_NAME_RE.match(name))

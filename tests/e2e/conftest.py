@@ -1,4 +1,4 @@
-"""Fixtures of the e2e suites: one private engine for the folder (E3's helper, tests/support/engine.py, with
+"""Fixtures of the e2e suites: one private engine for the folder (tests/support/engine.py, with
 busybox:latest imported), the docker CLI, docker-py, and a per-test sweep of what a test left behind."""
 
 from __future__ import annotations

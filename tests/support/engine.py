@@ -235,7 +235,7 @@ def _kill_leftovers(exec_root: Path) -> None:
 
 
 def _sweep_network(data_root: Path, exec_root: Path) -> None:
-    """Bridges, veths, namespaces and the nft table of the engine (N1: engine.network), which outlive a
+    """Bridges, veths, namespaces and the nft table of the engine (engine.network), which outlive a
     stopped daemon as dockerd's do."""
     try:
         from engine.network.service import sweep

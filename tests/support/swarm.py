@@ -9,9 +9,10 @@ Everything is removed afterwards, also on failure.
         cluster.manager_env                       # DOCKER_HOST=unix://... of the manager, for composer
         cluster.registry                          # "10.231.N.11:PORT": push images here; nodes pull from it
 
-Addresses: the bridge is 10.231.N.1/24 on the host (N from the pid), node i is 10.231.N.(11+i); the registry in
-the first node's namespace. Each dockerd runs in its network namespace, so its iptables rules, bridges and
-overlay VXLAN devices stay there and go away with it; its mounts are under the temp dir and unmounted.
+Addresses: the bridge is 10.231.N.1/24 on the host (N from the pid), node i is 10.231.N.(11+i); the
+registry listens in the first node's namespace. Each dockerd runs in its network namespace, so its
+iptables rules, bridges and overlay VXLAN devices stay there and go away with it; its mounts are under the
+temp dir and unmounted.
 The kernel here has no IPVS: services use `endpoint_mode: dnsrr` and `mode: host` ports (VIPs and the
 routing mesh cannot work).
 """

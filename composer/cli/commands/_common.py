@@ -1,104 +1,26 @@
-"""Helpers shared by the commands that act on a project's existing containers.
-
-Engine access goes through `connect()`, a thin layer over `composer.client.connect`.
-"""
+"""Helpers shared by the commands that act on a project's existing containers (which they reach through
+`composer.session.open_session`): progress lines, --index, parallel calls, tables, human sizes."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from composer.cli.options import GlobalOptions
+from composer.client import engine_errors
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.containers import ProjectContainer
-    from composer.lite import Client
-    from composer.loader.pipeline import LoadedProject
     from composer.model import Project
 
 log = logging.getLogger(__name__)
 
 
-def connect(options: GlobalOptions, *, streaming: bool = False) -> Client:
-    """The engine client for the selected engine (`composer.client.connect`, which starts the embedded
-    engine when it is the target). `streaming` lifts the per-request timeout for calls that legitimately
-    block for long (logs -f, events, wait, exec sessions)."""
-    from composer.client import connect as connect_engine
+def event_line(resource: str, text: str, status: str) -> None:
+    """A plain progress line with a text of its own (" at-app-1 Commit at-app-1 Committing")."""
+    import sys
 
-    api = connect_engine(options).api
-    if streaming:
-        api.timeout = None
-    return api
-
-
-@contextlib.contextmanager
-def engine_errors() -> Iterator[None]:
-    """Engine API failures become one ComposerError line (the engine's own message when it sent one)."""
-    from composer.transport import APIError
-
-    try:
-        yield
-    except APIError as exc:
-        raise ComposerError(str(exc.explanation or exc).strip()) from None
-    except OSError as exc:
-        raise ComposerError(f"cannot reach the engine: {exc}") from None
-
-
-@dataclass(frozen=True)
-class Target:
-    """The loaded project and a client of the engine it runs on."""
-
-    loaded: LoadedProject
-    api: Client
-
-    @property
-    def name(self) -> str:
-        return self.loaded.name
-
-    def check_services(self, services: Sequence[str]) -> None:
-        known = set(self.loaded.project.services) | set(self.loaded.disabled_services)
-        unknown = [s for s in services if s not in known]
-        if unknown:
-            raise ComposerError(f"no such service: {unknown[0]}")
-
-    def containers(
-        self, services: Sequence[str] = (), *, all: bool = False, oneoff: bool | None = False
-    ) -> list[ProjectContainer]:
-        from composer.containers import list_containers
-
-        self.check_services(services)
-        with engine_errors():
-            return list_containers(self.api, self.name, services, all=all, oneoff=oneoff)
-
-    def container(self, service: str, index: int | None) -> ProjectContainer:
-        """One running container of a service: `--index` N, else the first (as `docker compose exec`)."""
-        found = self.containers([service])
-        if not found:
-            raise ComposerError(f'service "{service}" is not running')
-        if index is not None:
-            found = [c for c in found if c.number == index]
-            if not found:
-                raise ComposerError(f'service "{service}" is not running container #{index}')
-        return found[0]
-
-
-def target(options: GlobalOptions, services: Sequence[str] = (), *, streaming: bool = False) -> Target:
-    from composer.cli.project import load
-
-    loaded = load(options)
-    t = Target(loaded, connect(options, streaming=streaming))
-    t.check_services(services)
-    return t
-
-
-def progress(kind: str, name: str, status: str) -> None:
-    """A plain progress line on stderr, as `docker compose` prints when stderr is not a terminal."""
-    sys.stderr.write(f" {kind} {name}  {status}\n")
+    sys.stderr.write(f" {resource} {text} {status}\n")
     sys.stderr.flush()
 
 

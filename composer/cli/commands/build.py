@@ -20,13 +20,14 @@ from composer.cli.options import GlobalOptions
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import selected, target
+    from composer.cli.commands._common import selected
     from composer.cli.main import parse_command
     from composer.image_ops import BuildOptions, build
     from composer.progress import DONE, Progress
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
-    t = target(options, args["SERVICE"])
+    t = open_session(options, args["SERVICE"])
     project = t.loaded.project
     build_args: dict[str, str] = {}
     for item in args["--build-arg"] or ():

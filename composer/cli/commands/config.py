@@ -43,7 +43,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 def render(args: Mapping[str, Any], options: GlobalOptions) -> int:
     """Load the project and print it as the parsed `args` ask (shared with `convert`)."""
-    from composer.cli.project import load, paused_gc
+    from composer.session import load, paused_gc
 
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
     if args["--quiet"]:

@@ -45,9 +45,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 def _kubernetes(args: dict[str, Any], options: GlobalOptions) -> int:
-    from composer.cli.project import load
     from composer.kube import to_kubernetes
     from composer.presenter import out, to_yaml, warn
+    from composer.session import load
 
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])
     manifests = to_kubernetes(loaded.project, loaded.working_dir, loaded.environment)

@@ -31,8 +31,8 @@ from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.cli.commands._common import Target
     from composer.containers import ProjectContainer
+    from composer.session import Session
 
 
 def _split(arg: str) -> tuple[str | None, str]:
@@ -44,8 +44,10 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.cli.commands._common import parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     (src_service, src), (dest_service, dest) = (
@@ -60,7 +62,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         raise ComposerError("one of the two paths must be SERVICE:PATH (a service's container)")
     service = str(src_service or dest_service)
     index = parse_index(args["--index"])
-    t = target(options, [service])
+    t = open_session(options, [service])
     with engine_errors():
         if src_service is not None:
             c = t.container(service, index)
@@ -87,12 +89,12 @@ def _announced(name: str, what: str) -> Iterator[None]:
     sys.stderr.write(f" {name} copy {what} Copied\n")
 
 
-def _stat(t: Target, cid: str, path: str) -> dict[str, Any] | None:
+def _stat(t: Session, cid: str, path: str) -> dict[str, Any] | None:
     """HEAD /containers/{id}/archive: the path's stat, None when it does not exist."""
     return t.api.archive_stat(cid, path)
 
 
-def _copy_out(t: Target, c: ProjectContainer, src: str, dest: str, *, follow: bool) -> None:
+def _copy_out(t: Session, c: ProjectContainer, src: str, dest: str, *, follow: bool) -> None:
     if follow and not src.endswith("/"):
         stat = _stat(t, c.id, src)
         if stat and stat.get("linkTarget"):
@@ -118,7 +120,7 @@ def _copy_out(t: Target, c: ProjectContainer, src: str, dest: str, *, follow: bo
             os.replace(root, target_path)
 
 
-def _copy_in(t: Target, c: ProjectContainer, src: str, dest: str, *, follow: bool, archive: bool) -> None:
+def _copy_in(t: Session, c: ProjectContainer, src: str, dest: str, *, follow: bool, archive: bool) -> None:
     if src == "-":
         t.api.put_archive(c.id, dest, sys.stdin.buffer.read())
         return

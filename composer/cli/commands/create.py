@@ -35,6 +35,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
             "--wait": False,
             "--wait-timeout": None,
             "--abort-on-container-exit": False,
+            "--abort-on-container-failure": False,
             "--exit-code-from": None,
             "--attach": [],
             "--no-attach": [],

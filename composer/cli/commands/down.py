@@ -66,13 +66,12 @@ def _target(
     args: dict[str, Any], options: GlobalOptions
 ) -> tuple[Project | None, Observed, frozenset[str], Any]:
     """(project or None, snapshot, services that are not orphans, engine)."""
-    from composer.client import connect
     from composer.errors import ConfigError
     from composer.observe import Observed, observe
-    from composer.session import open_session
+    from composer.session import connect, open_session
 
     try:
-        session = open_session(options)
+        session = open_session(options, args["SERVICE"])
     except ConfigError:
         if not options.project_name or args["SERVICE"]:
             raise
@@ -82,9 +81,6 @@ def _target(
         return None, snapshot, frozenset(c.service for c in snapshot.containers), engine
     observed = session.observe()
     if args["SERVICE"]:
-        unknown = [s for s in args["SERVICE"] if s not in session.project.services]
-        if unknown:
-            raise UsageError(f"no such service: {', '.join(unknown)}")
         wanted = set(args["SERVICE"])
         # only those services' containers; shared networks and volumes stay
         observed = Observed(observed.project, tuple(c for c in observed.containers if c.service in wanted))

@@ -23,13 +23,14 @@ _HIDDEN_PREFIX = "com.docker.compose."
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, target
     from composer.cli.commands.logs import parse_time
+    from composer.client import engine_errors
     from composer.labels import PROJECT, SERVICE
+    from composer.session import open_session
 
     args = parse_command(argv)
     services = set(args["SERVICE"])
-    t = target(options, list(services), streaming=True)
+    t = open_session(options, list(services), streaming=True)
     since = parse_time(args["--since"], "--since")
     until = parse_time(args["--until"], "--until")
     with engine_errors():

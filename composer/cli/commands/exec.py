@@ -24,12 +24,14 @@ from composer.cli.options import GlobalOptions
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.attach import pump, raw_terminal
-    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.cli.commands._common import parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv, options_first=True)
     service = args["SERVICE"]
-    t = target(options, [service], streaming=True)
+    t = open_session(options, [service], streaming=True)
     container = t.container(service, parse_index(args["--index"]))
     tty = not args["--no-TTY"] and sys.stdin.isatty() and sys.stdout.isatty()
     detach = bool(args["--detach"])

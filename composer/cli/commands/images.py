@@ -4,7 +4,7 @@ Usage:
   images [options] [SERVICE...]
 
 Options:
-  --format FORMAT   Format the output: table or json [default: table]
+  --format FORMAT   Format the output: table, table TEMPLATE, json or a Go TEMPLATE [default: table]
   -q, --quiet       Only display IDs
 """
 
@@ -13,21 +13,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from composer.cli.formatting import Columns
 from composer.cli.options import GlobalOptions
-from composer.errors import ComposerError
+from composer.gotemplate import Record
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, target
+    from composer.cli.formatting import render
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     if fmt not in ("table", "json"):
-        raise ComposerError(f"unsupported format {fmt!r}: use table or json")
+        render(fmt, [], COLUMNS)  # a bad template fails before the engine is asked
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     containers = sorted(t.containers(services, all=True), key=lambda c: c.name)
     from composer.client import is_not_found
 
@@ -51,8 +54,26 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if fmt == "json":
         out(_compact_json([{k: v for k, v in e.items() if k != "Created"} for e in entries]))
         return 0
-    out(_table(entries))
+    if fmt == "table":
+        out(_table(entries))
+    else:
+        out(render(fmt, [Record("api.ImageSummary", e) for e in entries], COLUMNS))
     return 0
+
+
+COLUMNS = Columns(
+    default="{{.ContainerName}}\t{{.Repository}}\t{{.Tag}}\t{{.Platform}}\t{{.ID}}\t{{.Size}}\t{{.Created}}",
+    titles={
+        "ContainerName": "CONTAINER",
+        "Repository": "REPOSITORY",
+        "Tag": "TAG",
+        "Platform": "PLATFORM",
+        "ID": "IMAGE ID",
+        "Size": "SIZE",
+        "Created": "CREATED",
+        "LastTagTime": "LAST TAG TIME",
+    },
+)
 
 
 def _compact_json(entries: list[dict[str, Any]]) -> str:
@@ -64,14 +85,16 @@ def _compact_json(entries: list[dict[str, Any]]) -> str:
 def _entry(container: str, image_ref: str, image: dict[str, Any]) -> dict[str, Any]:
     """One row: the repository and tag are the ones the container was created from when it names a tag
     the image still carries, else the image's first tag."""
+    from composer.reference import parse_image_ref
+
     tags = list(image.get("RepoTags") or [])
     ref = image_ref if image_ref in tags else (tags[0] if tags else "<none>:<none>")
-    repo, _, tag = ref.rpartition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "latest")
+    parsed = parse_image_ref(ref)
     return {
         "ID": image["Id"],
         "ContainerName": container,
-        "Repository": repo,
-        "Tag": tag,
+        "Repository": parsed.repository,
+        "Tag": parsed.tag or "latest",
         "Platform": f"{image.get('Os', 'linux')}/{image.get('Architecture', 'amd64')}",
         "Size": int(image.get("Size") or 0),
         "Created": image.get("Created", ""),

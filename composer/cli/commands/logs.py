@@ -27,8 +27,8 @@ from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.cli.commands._common import Target
     from composer.containers import ProjectContainer
+    from composer.session import Session
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns))+$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
@@ -69,10 +69,12 @@ def parse_tail(value: str) -> int | None:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.cli.commands._common import parse_index
+    from composer.client import engine_errors
     from composer.containers import display_name
     from composer.logs import LogFormat, LogPrinter, LogStreamer, merged_history
     from composer.presenter import use_color
+    from composer.session import open_session
 
     args = parse_command(argv)
     since = parse_time(args["--since"], "--since")
@@ -80,7 +82,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     tail = parse_tail(args["--tail"])
     index = parse_index(args["--index"])
     services = list(args["SERVICE"])
-    t = target(options, services, streaming=True)
+    t = open_session(options, services, streaming=True)
     containers = t.containers(services, all=True)
     if index is not None:
         containers = [c for c in containers if c.number == index]
@@ -122,7 +124,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     return 0
 
 
-def _running(t: Target, services: list[str], index: int | None) -> list[ProjectContainer]:
+def _running(t: Session, services: list[str], index: int | None) -> list[ProjectContainer]:
     running = t.containers(services)
     return [c for c in running if index is None or c.number == index]
 

@@ -6,7 +6,7 @@ Usage:
 Options:
   -a, --all               Show all stopped Compose projects
   -q, --quiet             Only display project names
-  --format FORMAT         Format the output: table or json [default: table]
+  --format FORMAT         Format the output: table, table TEMPLATE, json or a Go TEMPLATE [default: table]
   --filter FILTER         Filter output based on conditions provided (name=NAME)
 """
 
@@ -15,18 +15,28 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from composer.cli.formatting import Columns
 from composer.cli.options import GlobalOptions, UsageError
+from composer.gotemplate import Record
+
+COLUMNS = Columns(
+    default="{{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
+    titles={"Name": "NAME", "Status": "STATUS", "ConfigFiles": "CONFIG FILES"},
+)
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
+    from composer.cli.formatting import render
     from composer.cli.main import parse_command
-    from composer.client import connect, engine_errors
+    from composer.client import engine_errors
     from composer.presenter import lines, out
+    from composer.session import connect
 
     args = parse_command(__doc__ or "", argv)
-    if args["--format"] not in ("table", "json"):
-        raise UsageError(f"invalid --format {args['--format']!r}: use table or json")
+    fmt = args["--format"]
+    if fmt not in ("table", "json"):
+        render(fmt, [], COLUMNS)  # a bad template fails before the engine is asked
     name_filter = None
     if args["--filter"]:
         key, sep, value = args["--filter"].partition("=")
@@ -54,8 +64,10 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         rows.append({"Name": project, "Status": status, "ConfigFiles": files[project]})
     if args["--quiet"]:
         lines(r["Name"] for r in rows)
-    elif args["--format"] == "json":
+    elif fmt == "json":
         out(json.dumps(rows, separators=(",", ":")))
+    elif fmt != "table":
+        out(render(fmt, [Record("api.Stack", r) for r in rows], COLUMNS))
     else:
         table = [
             ["NAME", "STATUS", "CONFIG FILES"],

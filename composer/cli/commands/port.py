@@ -15,9 +15,11 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, parse_index, target
+    from composer.cli.commands._common import parse_index
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     protocol = args["--protocol"]
@@ -26,7 +28,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     private = args["PRIVATE_PORT"]
     if not private.isdigit() or not 0 < int(private) < 65536:
         raise ComposerError(f"invalid port {private!r}: expected a number from 1 to 65535")
-    t = target(options, [args["SERVICE"]])
+    t = open_session(options, [args["SERVICE"]])
     container = t.container(args["SERVICE"], parse_index(args["--index"]))
     with engine_errors():
         info = t.api.inspect_container(container.id)

@@ -8,7 +8,7 @@ Options:
   -q, --quiet             Only display IDs
   --services              Display services
   --status STATUS         Filter by status: paused, restarting, removing, running, dead, created, exited
-  --format FORMAT         Format the output: table or json [default: table]
+  --format FORMAT         Format the output: table, table TEMPLATE, json or a Go TEMPLATE [default: table]
   --no-trunc              Don't truncate output
   --orphans               Include orphaned services (default: true)
 """
@@ -19,7 +19,9 @@ import json
 import time
 from typing import Any
 
+from composer.cli.formatting import Columns, label_title
 from composer.cli.options import GlobalOptions, UsageError
+from composer.gotemplate import Record
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 
@@ -35,12 +37,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     bad = [s for s in args["--status"] if s not in STATUSES]
     if bad:
         raise UsageError(f"invalid --status {bad[0]!r}: use one of {', '.join(STATUSES)}")
-    if args["--format"] not in ("table", "json"):
-        raise UsageError(f"invalid --format {args['--format']!r}: use table or json")
-    session = open_session(options)
-    unknown = [s for s in args["SERVICE"] if s not in session.project.services]
-    if unknown:
-        raise UsageError(f"no such service: {', '.join(unknown)}")
+    session = open_session(options, args["SERVICE"])
     with engine_errors(f"listing the containers of project {session.name}"):
         items = session.engine.reader.containers(
             all=True, filters=L.project_filter(session.name, oneoff=None if args["--all"] else False)
@@ -64,10 +61,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     if args["--quiet"]:
         lines(str(i["Id"]) if args["--no-trunc"] else str(i["Id"])[:12] for i in rows)
         return 0
-    if args["--format"] == "json":
-        lines(json.dumps(_json_row(i, session.name), separators=(",", ":")) for i in rows)
-        return 0
-    out(_table([_table_row(i, bool(args["--no-trunc"])) for i in rows]))
+    from composer.cli.formatting import render
+
+    no_trunc = bool(args["--no-trunc"])
+    text = render(args["--format"], [_record(i, session.name, no_trunc) for i in rows], COLUMNS)
+    if text:
+        out(text)
     return 0
 
 
@@ -84,41 +83,31 @@ def format_ports(ports: list[dict[str, Any]]) -> str:
     return ", ".join(dict.fromkeys(out))
 
 
-def _ago(created: int) -> str:
-    seconds = max(0, int(time.time()) - int(created))
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    return f"{seconds} seconds ago"
+COLUMNS = Columns(
+    default="{{.Name}}\t{{.Image}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}",
+    titles={
+        "ID": "CONTAINER ID",
+        "Name": "NAME",
+        "Image": "IMAGE",
+        "Command": "COMMAND",
+        "Service": "SERVICE",
+        "RunningFor": "CREATED",
+        "CreatedAt": "CREATED AT",
+        "Status": "STATUS",
+        "State": "STATE",
+        "Ports": "PORTS",
+        "Size": "SIZE",
+        "Labels": "LABELS",
+        "Project": "PROJECT",
+    },
+    methods={"Label": label_title},
+)
 
 
-def _table_row(item: dict[str, Any], no_trunc: bool) -> list[str]:
+def _record(item: dict[str, Any], project: str, no_trunc: bool) -> Record:
+    """One container as Compose's ps formatter sees it (its field names; `json` prints the fields)."""
     from composer import labels as L
-
-    command = str(item.get("Command") or "")
-    if not no_trunc and len(command) > 20:
-        command = command[:19] + "…"
-    return [
-        str((item.get("Names") or [""])[0]).lstrip("/"),
-        str(item.get("Image") or ""),
-        json.dumps(command, ensure_ascii=False),
-        (item.get("Labels") or {}).get(L.SERVICE, ""),
-        _ago(item.get("Created") or 0),
-        str(item.get("Status") or ""),
-        format_ports(item.get("Ports") or []),
-    ]
-
-
-def _table(rows: list[list[str]]) -> str:
-    header = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    text = ["   ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *rows]]
-    return "\n".join(text)
-
-
-def _json_row(item: dict[str, Any], project: str) -> dict[str, Any]:
-    from composer import labels as L
+    from composer.cli.commands._common import human_duration
 
     lab = item.get("Labels") or {}
     status = str(item.get("Status") or "")
@@ -130,33 +119,42 @@ def _json_row(item: dict[str, Any], project: str) -> dict[str, Any]:
     exit_code = 0
     if status.startswith("Exited ("):
         exit_code = int(status[len("Exited (") :].split(")")[0])
-    return {
-        "Command": json.dumps(str(item.get("Command") or ""), ensure_ascii=False),
-        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(item.get("Created") or 0)),
+    command = json.dumps(str(item.get("Command") or ""), ensure_ascii=False)
+    if not no_trunc and len(command) > 20:
+        command = command[:19] + "…"
+    name = str((item.get("Names") or [""])[0]).lstrip("/")
+    created = int(item.get("Created") or 0)
+    fields = {
+        "Command": command,
+        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(created)),
         "ExitCode": exit_code,
         "Health": health,
-        "ID": str(item["Id"]),
+        "ID": str(item["Id"]) if no_trunc else str(item["Id"])[:12],
         "Image": str(item.get("Image") or ""),
         "Labels": ",".join(f"{k}={v}" for k, v in sorted(lab.items())),
         "LocalVolumes": str(sum(1 for m in item.get("Mounts") or [] if m.get("Type") == "volume")),
         "Mounts": ",".join(str(m.get("Name") or m.get("Source") or "") for m in item.get("Mounts") or []),
-        "Name": str((item.get("Names") or [""])[0]).lstrip("/"),
-        "Names": str((item.get("Names") or [""])[0]).lstrip("/"),
+        "Name": name,
+        "Names": name,
         "Networks": ",".join(sorted((item.get("NetworkSettings") or {}).get("Networks") or {})),
         "Ports": format_ports(item.get("Ports") or []),
         "Project": project,
         "Publishers": [
-            {
-                "URL": p.get("IP", ""),
-                "TargetPort": p.get("PrivatePort"),
-                "PublishedPort": p.get("PublicPort", 0),
-                "Protocol": p.get("Type", "tcp"),
-            }
+            Record(
+                "api.PortPublisher",
+                {
+                    "URL": p.get("IP", ""),
+                    "TargetPort": p.get("PrivatePort"),
+                    "PublishedPort": p.get("PublicPort", 0),
+                    "Protocol": p.get("Type", "tcp"),
+                },
+            )
             for p in item.get("Ports") or []
         ],
-        "RunningFor": _ago(item.get("Created") or 0),
+        "RunningFor": human_duration(max(0, time.time() - created)) + " ago",
         "Service": lab.get(L.SERVICE, ""),
         "Size": "0B",
         "State": str(item.get("State") or ""),
         "Status": status,
     }
+    return Record("*formatter.ContainerContext", fields, {"Label": lambda key: lab.get(key, "")})

@@ -23,16 +23,17 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, selected, target
+    from composer.cli.commands._common import in_parallel, selected
     from composer.image_ops import pull
     from composer.presenter import warn
     from composer.progress import DONE, ERROR, WARNING, Progress
+    from composer.session import open_session
     from composer.spec import image_ref
 
     args = parse(argv)
     if args["--policy"] not in (None, "missing", "always"):
         raise ComposerError(f"invalid --policy {args['--policy']!r}: use missing or always")
-    t = target(options, args["SERVICE"])
+    t = open_session(options, args["SERVICE"])
     project = t.loaded.project
     progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pulling")
     todo = []

@@ -18,14 +18,15 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, selected, target
+    from composer.cli.commands._common import in_parallel, selected
     from composer.cli.main import parse_command
     from composer.image_ops import push
     from composer.presenter import warn
     from composer.progress import DONE, Progress
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
-    t = target(options, args["SERVICE"])
+    t = open_session(options, args["SERVICE"])
     project = t.loaded.project
     progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pushing")
     todo = []

@@ -17,7 +17,7 @@ SUPPORTS_DRY_RUN = True
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import _int
-    from composer.cli.lifecycle import check_services, run_plan
+    from composer.cli.lifecycle import run_plan
     from composer.cli.main import parse_command
     from composer.graph import dependents
     from composer.observe import Observed
@@ -26,8 +26,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
     args = parse_command(__doc__ or "", argv)
     timeout = _int(args["--timeout"], "--timeout")
-    session = open_session(options)
-    check_services(session, args["SERVICE"])
+    session = open_session(options, args["SERVICE"])
     services = list(args["SERVICE"])
     if services and not args["--no-deps"]:
         # a restarted service's dependents restart with it, as the reference does

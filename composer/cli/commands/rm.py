@@ -19,7 +19,6 @@ SUPPORTS_DRY_RUN = True
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.lifecycle import check_services
     from composer.cli.main import parse_command
     from composer.execute import Context, execute
     from composer.plan import Kind, Operation, Plan
@@ -29,8 +28,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
-    session = open_session(options)
-    check_services(session, args["SERVICE"])
+    session = open_session(options, args["SERVICE"])
     observed = session.observe([])
     wanted = set(args["SERVICE"]) or set(session.project.services)
     mine = [c for c in observed.containers if c.service in wanted and not c.oneoff]

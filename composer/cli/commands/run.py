@@ -24,9 +24,7 @@ Options:
 
 from __future__ import annotations
 
-import os
 import secrets
-import shlex
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -34,161 +32,61 @@ from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
+    from composer.oneoff import OneOff
     from composer.session import Session
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
+    from composer.oneoff import container_body, prepare
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv, options_first=True)
     service = args["SERVICE"]
-    session = open_session(options, (service,))  # a profiled service named here is enabled, as Compose
+    session = open_session(options, load_only=(service,))  # a profiled service named here is enabled
     if service not in session.project.services:
         raise ComposerError(f"no such service: {service}")
     session.engine.api.timeout = None  # an attached one-off session lasts as long as its command
-    _prepare(session, service, args)
-    body = _container_body(session, service, args)
+    oneoff = _oneoff(args)
+    prepare(session, service, oneoff)
+    body = container_body(session, service, oneoff)
     name = args["--name"] or f"{session.name}-{service}-run-{secrets.token_hex(6)}"
     return _run_container(session, name, body, args)
 
 
-def _prepare(session: Session, service: str, args: dict[str, Any]) -> None:
-    """Networks, volumes, the service's image and (unless --no-deps) its dependencies, through O1's
-    reconciler; the service's own containers are left alone."""
-    from composer.execute import Context, execute
-    from composer.plan import Kind, Plan
-    from composer.progress import Progress
-    from composer.reconcile import UpOptions, reconcile
+def _oneoff(args: dict[str, Any]) -> OneOff:
+    from composer.oneoff import OneOff, split_labels
 
-    observed = session.observe()
-    upopts = UpOptions(
-        services=(service,),
+    detach = bool(args["--detach"])
+    return OneOff(
+        command=(args["COMMAND"], *args["ARGS"]) if args["COMMAND"] else (),
+        entrypoint=args["--entrypoint"],
+        env=tuple(args["--env"] or ()),
+        labels=split_labels(args["--label"] or ()),
+        user=args["--user"],
+        workdir=args["--workdir"],
+        service_ports=bool(args["--service-ports"]),
+        publish=tuple(args["--publish"] or ()),
+        volumes=tuple(args["--volume"] or ()),
+        detach=detach,
+        tty=not args["--no-TTY"] and sys.stdin.isatty() and sys.stdout.isatty(),
         no_deps=bool(args["--no-deps"]),
         remove_orphans=bool(args["--remove-orphans"]),
-        build="always" if args["--build"] else "auto",
-        known_services=session.known_services,
-        injected=session.injected_digests,
-    )
-    plan = reconcile(session.project, observed, upopts)
-    mine = (Kind.CREATE_CONTAINER, Kind.START_CONTAINER, Kind.STOP_CONTAINER, Kind.REMOVE_CONTAINER)
-    kept = tuple(op for op in plan.operations if not (op.service == service and op.kind in mine))
-    if not kept:
-        return
-    ctx = Context(
-        api=session.engine.api,
-        project=session.project,
-        progress=Progress(session.options.progress, ansi=session.options.ansi),
-        meta=session.meta,
-        networks_supported=observed.networks is not None,
+        build=bool(args["--build"]),
         quiet_pull=bool(args["--quiet-pull"]),
     )
-    execute(Plan(plan.project, kept), ctx)
-
-
-def _env_item(item: str) -> str | None:
-    """KEY=VAL as is; a bare KEY takes the caller's value (and is dropped when unset), as docker does."""
-    if "=" in item:
-        return item
-    value = os.environ.get(item)
-    return None if value is None else f"{item}={value}"
-
-
-def _container_body(session: Session, service: str, args: dict[str, Any]) -> dict[str, Any]:
-    from composer import labels as L
-    from composer.client import engine_errors
-    from composer.model import service_config_hash
-    from composer.spec import container_config, image_ref
-
-    project = session.project
-    svc = project.services[service]
-    ref = image_ref(project, svc)
-    with engine_errors(f"service {service}: image {ref}"):
-        image_id = str(session.engine.api.inspect_image(ref)["Id"])
-    body = container_config(
-        project,
-        svc,
-        1,
-        config_hash=service_config_hash(project, service),
-        image_id=image_id,
-        meta=session.meta,
-        networks_supported=True,
-    )
-    host: dict[str, Any] = body.setdefault("HostConfig", {})
-    labels: dict[str, str] = body["Labels"]
-    labels[L.ONEOFF] = L.TRUE
-    for item in args["--label"] or ():
-        key, _, value = item.partition("=")
-        labels[key] = value
-    if args["COMMAND"]:
-        body["Cmd"] = [args["COMMAND"], *args["ARGS"]]
-    if args["--entrypoint"] is not None:
-        body["Entrypoint"] = shlex.split(args["--entrypoint"])
-        if not args["COMMAND"]:
-            body.pop("Cmd", None)  # a new entrypoint does not inherit the service's command (docker run)
-    env = list(body.get("Env") or [])
-    env += [e for e in (_env_item(i) for i in args["--env"] or ()) if e is not None]
-    body["Env"] = env
-    if args["--user"]:
-        body["User"] = args["--user"]
-    if args["--workdir"]:
-        body["WorkingDir"] = args["--workdir"]
-    if not args["--service-ports"]:
-        host["PortBindings"] = {}
-    for spec in args["--publish"] or ():
-        _publish(body, host, spec)
-    for volume in args["--volume"] or ():
-        source, sep, rest = volume.partition(":")
-        if sep and source.startswith("."):
-            source = os.path.normpath(os.path.join(session.loaded.working_dir, source))
-        host.setdefault("Binds", []).append(f"{source}{sep}{rest}")
-    host["RestartPolicy"] = {}
-    detach = bool(args["--detach"])
-    tty = not args["--no-TTY"] and sys.stdin.isatty() and sys.stdout.isatty() and not detach
-    body.update(
-        Tty=tty,
-        OpenStdin=not detach,
-        StdinOnce=not detach,
-        AttachStdin=not detach,
-        AttachStdout=not detach,
-        AttachStderr=not detach,
-    )
-    return body
-
-
-def _publish(body: dict[str, Any], host: dict[str, Any], spec: str) -> None:
-    """-p [[ip:]host:]container[/proto]"""
-    port, _, proto = spec.partition("/")
-    parts = port.rsplit(":", 2)
-    container_port = f"{parts[-1]}/{proto or 'tcp'}"
-    if not parts[-1].isdigit():
-        raise ComposerError(f"invalid --publish value {spec!r}")
-    binding = {"HostIp": parts[0] if len(parts) == 3 else "", "HostPort": parts[-2] if len(parts) > 1 else ""}
-    body.setdefault("ExposedPorts", {})[container_port] = {}
-    host.setdefault("PortBindings", {}).setdefault(container_port, []).append(binding)
 
 
 def _run_container(session: Session, name: str, body: dict[str, Any], args: dict[str, Any]) -> int:
-    from composer import filerefs
     from composer.attach import pump, raw_terminal
     from composer.client import engine_errors
-    from composer.execute import api_version, connect, endpoints_connected_after_create
+    from composer.oneoff import create, inject
     from composer.presenter import out, warn
 
     api = session.engine.api
-    project = session.project
-    svc = project.services[args["SERVICE"]]
-    for message in filerefs.warnings(project, svc):
-        warn(message)
-    with engine_errors(f"creating container {name}"):
-        later = endpoints_connected_after_create(api_version(api), body)
-        cid = str(api.create_container_from_config(body, name=name)["Id"])
-        for network, endpoint in later.items():
-            connect(api, network, cid, endpoint)
+    cid = create(session, args["SERVICE"], name, body, warn=warn)
     try:
-        files = filerefs.injected_files(project, svc, session.loaded.environment)
-        with engine_errors(f"copying secrets and configs into container {name}"):
-            filerefs.write_into(api, cid, files)
+        inject(session, args["SERVICE"], name, cid)
         if args["--detach"]:
             with engine_errors(f"starting container {name}"):
                 api.start(cid)

@@ -56,7 +56,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 def _requester(options: GlobalOptions) -> Any:
-    from composer.client import connect
+    from composer.session import connect
 
     engine = connect(options)
     client = engine.client
@@ -82,8 +82,8 @@ def _swarm_manager_check(api: Any) -> None:
 
 
 def _deploy(args: dict[str, Any], options: GlobalOptions, *, wait: bool) -> int:
-    from composer.cli.project import load
     from composer.presenter import out, warn
+    from composer.session import load
     from composer.stack.apply import execute, observe, wait_converged
     from composer.stack.plan import reconcile
     from composer.stack.spec import desired_stack

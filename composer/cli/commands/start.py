@@ -17,7 +17,7 @@ SUPPORTS_DRY_RUN = True
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import _int
-    from composer.cli.lifecycle import check_services, run_plan
+    from composer.cli.lifecycle import run_plan
     from composer.cli.main import parse_command
     from composer.progress import Progress
     from composer.reconcile import plan_start
@@ -26,8 +26,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
     args = parse_command(__doc__ or "", argv)
     wait_timeout = _int(args["--wait-timeout"], "--wait-timeout")
-    session = open_session(options)
-    check_services(session, args["SERVICE"])
+    session = open_session(options, args["SERVICE"])
     plan = plan_start(session.project, session.observe([]), args["SERVICE"])
     run_plan(session, plan, dry_run=options.dry_run)
     if args["--wait"] and not options.dry_run:

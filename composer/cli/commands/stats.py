@@ -7,45 +7,56 @@ Options:
   -a, --all          Show all containers (default shows just running)
   --no-stream        Disable streaming stats and only pull the first result
   --no-trunc         Do not truncate output
-  --format FORMAT    Format output: table or json [default: table]
+  --format FORMAT    Format output: table, table TEMPLATE, json or a Go TEMPLATE [default: table]
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from composer.cli.formatting import Columns
 from composer.cli.options import GlobalOptions
-from composer.errors import ComposerError
+from composer.gotemplate import Record
 
 if TYPE_CHECKING:
     from composer.containers import ProjectContainer
 
-_HEADER = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
+COLUMNS = Columns(
+    default="{{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}",
+    titles={
+        "ID": "CONTAINER ID",
+        "Container": "CONTAINER",
+        "Name": "NAME",
+        "CPUPerc": "CPU %",
+        "MemUsage": "MEM USAGE / LIMIT",
+        "MemPerc": "MEM %",
+        "NetIO": "NET I/O",
+        "BlockIO": "BLOCK I/O",
+        "PIDs": "PIDS",
+    },
+)
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, table, target
+    from composer.cli.commands._common import in_parallel
+    from composer.cli.formatting import render
     from composer.cli.main import parse_command
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
-    if fmt not in ("table", "json"):
-        raise ComposerError(f"unsupported format {fmt!r}: use table or json")
+    render(fmt, [], COLUMNS)  # a bad template fails before anything is sampled
     services = [args["SERVICE"]] if args["SERVICE"] else []
-    t = target(options, services, streaming=True)
+    t = open_session(options, services, streaming=True)
     try:
         while True:
             containers = t.containers(services, all=bool(args["--all"]))
             samples = in_parallel(containers, lambda c: _sample(t.api, c))
             rows = [_row(c, s, bool(args["--no-trunc"])) for c, s in zip(containers, samples, strict=True)]
-            if fmt == "json":
-                text = "".join(_json_line(c, r) for c, r in zip(containers, rows, strict=True))
-            else:
-                text = table([_HEADER, *rows], padding=3, min_width=10)
+            text = render(fmt, [_record(c, r) for c, r in zip(containers, rows, strict=True)], COLUMNS)
             if args["--no-stream"]:
                 sys.stdout.write(text)
                 return 0
@@ -59,11 +70,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 _JSON_KEYS = ("ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs")
 
 
-def _json_line(container: ProjectContainer, row: list[str]) -> str:
-    """The docker CLI's `--format json` object: its keys sorted, Container as the name given."""
+def _record(container: ProjectContainer, row: list[str]) -> Record:
+    """One sample with the docker CLI's stats fields (`json` prints them sorted; Container is the ID
+    Compose asked the engine about)."""
     entry = dict(zip(_JSON_KEYS, row, strict=True))
-    entry["Container"] = container.name
-    return json.dumps(dict(sorted(entry.items())), separators=(",", ":")) + "\n"
+    entry["Container"] = container.id
+    return Record("*formatter.statsContext", dict(sorted(entry.items())))
 
 
 def _sample(api: Any, container: ProjectContainer) -> Mapping[str, Any]:

@@ -28,7 +28,7 @@ BUFFER = 1 << 16
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
-    from composer.client import resolve_host
+    from composer.session import resolve_host
 
     parse_command(__doc__ or "", argv)
     host, _ = resolve_host(options.host, options.environ)

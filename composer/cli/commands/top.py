@@ -10,13 +10,14 @@ from composer.cli.options import GlobalOptions
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, table, target
+    from composer.cli.commands._common import in_parallel, table
     from composer.cli.main import parse_command
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     running = t.containers(services)
     if not running:
         return 0

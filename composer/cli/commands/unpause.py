@@ -15,14 +15,15 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, target
+    from composer.cli.commands._common import in_parallel
     from composer.cli.main import parse_command
     from composer.progress import Progress
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     progress = Progress(options.progress, ansi=options.ansi, title="Running")  # Compose's title
     services = list(args["SERVICE"])
-    t = target(options, services)
+    t = open_session(options, services)
     chosen = [c for c in t.containers(services, all=True) if c.state == "paused"]
 
     def act(c: ProjectContainer) -> None:

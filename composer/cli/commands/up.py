@@ -17,6 +17,7 @@ Options:
   --wait                        Wait for services to be running|healthy; implies detached mode
   --wait-timeout SECONDS        Maximum duration in seconds to wait for the project to be running|healthy
   --abort-on-container-exit     Stops all containers if any container was stopped
+  --abort-on-container-failure  Stops all containers if any container exited with failure
   --exit-code-from SERVICE      Return the exit code of the selected service container
   --attach SERVICE              Restrict attaching to the specified services
   --no-attach SERVICE           Do not attach (stream logs) to the specified services
@@ -31,10 +32,12 @@ Options:
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.cli.options import GlobalOptions, UsageError
+
+if TYPE_CHECKING:
+    from composer.reconcile import UpOptions
 
 SUPPORTS_DRY_RUN = True
 
@@ -58,21 +61,6 @@ def _scale(items: list[str]) -> dict[str, int]:
     return out
 
 
-def _update_order(upopts: Any, session: Any, options: GlobalOptions) -> Any:
-    """COMPOSER_UPDATE_ORDER (the opt-in default order) and whether the engine can run start-first updates
-    of services with published ports (asked only when some service would update start-first)."""
-    from composer import rollout
-
-    order = options.environ.get(rollout.ORDER_ENV) or None
-    if order not in (None, "start-first", "stop-first"):
-        raise UsageError(f"invalid {rollout.ORDER_ENV}={order!r}: use start-first or stop-first")
-    services = session.project.services.values()
-    if not any(rollout.wants_start_first(svc, order) for svc in services):
-        return replace(upopts, update_order=order)
-    shared = rollout.engine_shares_ports(session.engine.client)
-    return replace(upopts, update_order=order, shared_ports=shared)
-
-
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.main import parse_command
 
@@ -81,15 +69,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
-    from composer.buildcontext import encode
+    from composer.bringup import bring_up
     from composer.cli.attach import follow_project
-    from composer.execute import Context, execute
-    from composer.plan import Kind, Plan
-    from composer.presenter import out, warn
+    from composer.hooks import HookOutput
+    from composer.presenter import out
     from composer.progress import Progress
-    from composer.reconcile import UpOptions, reconcile
     from composer.session import open_session
-    from composer.waiting import wait_project
 
     if args["--build"] and args["--no-build"]:
         raise UsageError("--build and --no-build are incompatible")
@@ -100,15 +85,53 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     detach = bool(args["--detach"] or args["--wait"])
     if args.get("--watch") and detach:
         raise UsageError("--watch cannot be combined with -d/--wait")
-    if detach and (args["--abort-on-container-exit"] or args["--exit-code-from"]):
-        raise UsageError("--abort-on-container-exit and --exit-code-from cannot be combined with -d/--wait")
+    if args["--abort-on-container-failure"] and args["--abort-on-container-exit"]:
+        raise UsageError("--abort-on-container-failure cannot be combined with --abort-on-container-exit")
+    attach_flags = (args["--abort-on-container-exit"], args["--abort-on-container-failure"], args["--attach"])
+    if detach and (any(attach_flags) or args["--exit-code-from"]):
+        raise UsageError(
+            "--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, "
+            "--attach, --attach-dependencies or --watch"
+        )
     timeout = _int(args["--timeout"], "--timeout")
+    wait_timeout = _int(args["--wait-timeout"], "--wait-timeout")
     session = open_session(options)
-    project = session.project
     services = tuple(args["SERVICE"])
-    if args["--exit-code-from"] and args["--exit-code-from"] not in project.services:
+    if args["--exit-code-from"] and args["--exit-code-from"] not in session.project.services:
         raise UsageError(f"no such service: {args['--exit-code-from']}")
-    upopts = UpOptions(
+    upopts = up_options(args, services, timeout)
+    result = bring_up(
+        session,
+        upopts,
+        progress=Progress(args["--progress"] or options.progress, ansi=options.ansi),
+        quiet_pull=bool(args["--quiet-pull"]),
+        dry_run=options.dry_run,
+        wait=bool(args["--wait"]),
+        wait_timeout=wait_timeout,
+        need_context=not (detach or args["--no-start"]),
+        hook_output=None if detach or args["--no-start"] or args.get("--watch") else HookOutput(),
+    )
+    plan, ctx = result.plan, result.ctx
+    if options.dry_run:
+        out(str(plan) or "Nothing to do: the project is up to date")
+        if plan:
+            out("".join(f"Service {name}: unchanged\n" for name in plan.unchanged))
+        return 0
+    if ctx is None or args["--no-start"] or detach:
+        return 0
+    if args.get("--watch"):
+        from composer.cli.follow import follow_watching
+
+        running_before = {c.id for c in result.observed.containers if c.running}
+        return follow_watching(session, args, services, ctx, running_before, timeout)
+    return follow_project(session, args, ctx, upopts)
+
+
+def up_options(args: dict[str, Any], services: tuple[str, ...], timeout: int | None) -> UpOptions:
+    """up's flags as the reconciler's options."""
+    from composer.reconcile import UpOptions
+
+    return UpOptions(
         services=services,
         no_deps=bool(args["--no-deps"]),
         force_recreate=bool(args["--force-recreate"]),
@@ -119,48 +142,4 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
         build="always" if args["--build"] else "never" if args["--no-build"] else "auto",
         pull=None if args["--pull"] in (None, "policy") else args["--pull"],
         timeout=timeout,
-        known_services=session.known_services,
-        injected=session.injected_digests,
     )
-    upopts = _update_order(upopts, session, options)
-    observed = session.observe()
-    plan = reconcile(project, observed, upopts)
-    for message in plan.warnings:
-        warn(message)
-    if options.dry_run:
-        out(str(plan) or "Nothing to do: the project is up to date")
-        if plan:
-            out("".join(f"Service {name}: unchanged\n" for name in plan.unchanged))
-        return 0
-    progress = Progress(args["--progress"] or options.progress, ansi=options.ansi)
-    if not plan and (detach or args["--no-start"]) and not args["--wait"]:
-        return 0  # converged: nothing to write
-    ctx = Context(
-        api=session.engine.client,
-        project=project,
-        progress=progress,
-        meta=session.meta,
-        networks_supported=observed.networks is not None,
-        quiet_pull=bool(args["--quiet-pull"]),
-        build_contexts={n: encode(d) for n, d in observed.contexts.items() if d is not None},
-    )
-    if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
-        # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
-        # newly pulled tag changes the ID, and only then is the container recreated.
-        execute(Plan(plan.project, tuple(plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE))), ctx)
-        upopts = replace(upopts, images_ready=True)
-        plan = reconcile(project, session.observe(), upopts)
-    execute(plan, ctx)
-    if args["--no-start"]:
-        return 0
-    if args["--wait"]:
-        wait_project(session, services, _int(args["--wait-timeout"], "--wait-timeout"), progress)
-        return 0
-    if detach:
-        return 0
-    if args.get("--watch"):
-        from composer.watch.follow import follow_watching
-
-        running_before = {c.id for c in observed.containers if c.running}
-        return follow_watching(session, args, services, ctx, running_before, timeout)
-    return follow_project(session, args, ctx, upopts)

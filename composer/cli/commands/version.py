@@ -4,7 +4,8 @@ Usage:
   version [--format FORMAT] [--short]
 
 Options:
-  -f, --format FORMAT   Format the output. Values: [pretty | json]. [default: pretty]
+  -f, --format FORMAT   Format the output. Values: [pretty | json], or a Go template ({{.Version}}).
+                        [default: pretty]
   --short               Shows only composer's version number
 """
 
@@ -24,7 +25,7 @@ def pretty() -> str:
 def run(argv: list[str], options: GlobalOptions) -> int:
     import json
 
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.presenter import out
 
     args = parse_command(__doc__ or "", argv)
@@ -32,6 +33,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         out(__version__)
     elif args["--format"] == "json":
         out(json.dumps({"version": f"v{__version__}"}, separators=(",", ":")))
+    elif "{{" in args["--format"]:  # a Go template over the same fields as json
+        from composer.cli.formatting import Columns, render
+        from composer.gotemplate import Record
+
+        version = f"v{__version__}"
+        info = Record("version", {"version": version}, {"Version": lambda: version})
+        out(render(args["--format"], [info], Columns(default="{{.Version}}", titles={"Version": "VERSION"})))
     else:  # Compose prints the pretty form for any other value too
         out(pretty())
     return 0

@@ -19,13 +19,14 @@ from composer.errors import ComposerError
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import engine_errors, target
     from composer.cli.main import parse_command
+    from composer.client import engine_errors
     from composer.presenter import out
+    from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     services = list(args["SERVICE"])
-    t = target(options, services, streaming=True)
+    t = open_session(options, services, streaming=True)
     containers = t.containers(services, all=True)
     if not containers:
         raise ComposerError(f'no containers for project "{t.name}"')

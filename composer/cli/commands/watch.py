@@ -37,10 +37,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     for name in services:
         if name not in session.project.services:
             raise UsageError(f"no such service: {name}")
-    if not args["--no-up"]:
-        from composer.cli.commands import up
+    if not args["--no-up"]:  # as `up -d --quiet-pull SERVICE...`
+        from composer.bringup import bring_up
+        from composer.progress import Progress
+        from composer.reconcile import UpOptions
 
-        up.up(parse_command(up.__doc__ or "", ["up", "-d", "--quiet-pull", *services]), options)
+        progress = Progress(options.progress, ansi=options.ansi)
+        bring_up(session, UpOptions(services=services), progress=progress, quiet_pull=True)
     watcher = start(
         session,
         services,

@@ -14,12 +14,12 @@ from engine.api.web.messages import (
     AppKey,
     Application,
     Headers,
-    HTTPException,
     Request,
     Response,
     StreamResponse,
     json_response,
 )
+from engine.api.web.router import HTTPException
 from engine.api.web.server import Server
 
 F = TypeVar("F", bound=Callable[..., Awaitable[StreamResponse]])

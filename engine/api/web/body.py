@@ -47,9 +47,6 @@ class Body:
             return data
         return b""
 
-    async def readany(self) -> bytes:
-        return await self.read(1 << 16)
-
     async def iter_chunked(self, n: int) -> AsyncIterator[bytes]:
         while data := await self.read(n):
             yield data

@@ -28,14 +28,6 @@ class AppKey(Generic[T]):
         return f"<AppKey {self.name}>"
 
 
-class HTTPException(Exception):
-    """Raised by the router (404, 405); the error middleware turns it into Docker's JSON error."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-
-
 class Headers(MutableMapping[str, str]):
     """Case-insensitive header fields that keep the spelling they were set with."""
 
@@ -186,9 +178,6 @@ class StreamResponse:
     @content_type.setter
     def content_type(self, value: str) -> None:
         self.headers["Content-Type"] = value
-
-    def force_close(self) -> None:
-        self.keep_alive = False
 
     async def prepare(self, request: Request) -> None:
         if self.prepared:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 _TOKEN_CHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"))
 
 
 class BadRequest(Exception):
@@ -63,7 +62,3 @@ def _request_line(line: bytes) -> tuple[str, str, tuple[int, int]]:
 
 def _is_token(value: bytes) -> bool:
     return all(c in _TOKEN_CHARS for c in value)
-
-
-def known_method(method: str) -> bool:
-    return method in _METHODS

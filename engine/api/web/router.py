@@ -11,14 +11,20 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from engine.api.web.messages import HTTPException
-
 if TYPE_CHECKING:
     from engine.api.web.messages import Request, StreamResponse
 
 Handler = Callable[["Request"], Awaitable["StreamResponse"]]
 _VERSION = re.compile(r"/v([0-9]+\.[0-9]+)(?=/)")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
+
+
+class HTTPException(Exception):
+    """Raised by the router (404, 405); the error middleware turns it into Docker's JSON error."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
 
 
 def _compile(path: str) -> re.Pattern[str]:

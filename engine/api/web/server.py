@@ -28,13 +28,13 @@ from engine.api.web.body import Body
 from engine.api.web.messages import (
     Application,
     Headers,
-    HTTPException,
     Request,
     RequestHeaders,
     Response,
     StreamResponse,
 )
 from engine.api.web.parser import BadRequest, parse_head
+from engine.api.web.router import HTTPException
 
 log = logging.getLogger(__name__)
 

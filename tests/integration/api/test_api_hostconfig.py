@@ -78,7 +78,7 @@ def test_sysctls_ulimits_shm(engine: EngineProcess) -> None:
 def test_network_modes(engine: EngineProcess) -> None:
     _, out = _out(engine, ["sh", "-c", "ls /sys/class/net; hostname"], HostConfig={"NetworkMode": "none"})
     assert out.split()[0] == "lo" and len(out.split()) == 2
-    _, out = _out(engine, ["ls", "/sys/class/net"], HostConfig={"NetworkMode": "bridge"})  # + eth0 from N1
+    _, out = _out(engine, ["ls", "/sys/class/net"], HostConfig={"NetworkMode": "bridge"})  # + eth0
     assert "lo" in out.split() and socket.gethostname() not in out
     _, out = _out(engine, ["hostname"], HostConfig={"NetworkMode": "host"})
     assert out.strip() == socket.gethostname()

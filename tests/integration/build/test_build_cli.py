@@ -82,14 +82,11 @@ def test_build_run_cache_and_rebuild(docker: DockerCLI, context: Path) -> None:
     assert inspect["Config"]["User"] == "1000" and inspect["Config"]["WorkingDir"] == "/app"
     assert "WHO=the world" in inspect["Config"]["Env"]
 
-    # fully cached: every step from cache, no container made, fast
+    # fully cached: every step from cache, no container made (its speed: bench/build_cached.py)
     since = f"{time.time():.9f}"
-    t0 = time.monotonic()
     again = docker("build", "--build-arg", "GREETING=hi", "-t", "b1/app:1", "--target", "base", str(context))
-    elapsed = time.monotonic() - t0
     assert again.out.count("Using cache") == 10, again.out
     assert "Running in" not in again.out
-    assert elapsed < 2.0
     events = docker(
         "events", "--since", since, "--until", str(int(time.time()) + 1), "--filter", "type=container"
     ).out

@@ -118,3 +118,27 @@ def test_pull_policy_missing_and_ignored_failures(project: Project, registry: Re
     assert "demo-local" not in result.stderr
     warning = [ln for ln in result.stderr.splitlines() if ln.startswith("WARNING:")]
     assert len(warning) == 1 and "service gone: pulling" in warning[0]
+
+
+def test_up_pulls_an_image_named_by_digest(project: Project, registry: Registry) -> None:
+    """`image: repo@sha256:...` is pulled by its digest (it was once split as `repo@sha256` + tag)."""
+    pushed_ref = f"{registry.host}/demo/bb:1"
+    project.api.tag("busybox:latest", f"{registry.host}/demo/bb", tag="1")
+    for item in project.api.push(f"{registry.host}/demo/bb", tag="1", stream=True, decode=True):
+        assert "error" not in item, item
+    request = urllib.request.Request(
+        f"http://{registry.host}/v2/demo/bb/manifests/1",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        digest = resp.headers["Docker-Content-Digest"]
+    project.api.remove_image(pushed_ref, force=True)
+    by_digest = f"{registry.host}/demo/bb@{digest}"
+    (project.path / "compose.yaml").write_text(
+        f"name: demo\nservices:\n  bb:\n    image: {by_digest}\n    command: sleep 60\n    init: true\n"
+    )
+    up = project.composer("up", "-d")
+    assert up.returncode == 0, up.stderr
+    assert project.api.inspect_image(by_digest)["Id"] == project.api.inspect_image("busybox:latest")["Id"]
+    project.composer("down", "-t", "0", check=True)

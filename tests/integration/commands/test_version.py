@@ -24,3 +24,11 @@ def test_version_forms() -> None:
     assert _composer("version", "-f", "json").stdout == f'{{"version":"v{__version__}"}}\n'
     other = _composer("version", "--format", "xml")  # Compose prints the pretty form, status 0
     assert (other.returncode, other.stdout) == (0, f"composer version v{__version__}\n")
+    # and a Go template over the json's field
+    assert _composer("version", "--format", "{{.Version}}").stdout == f"v{__version__}\n"
+    assert _composer("version", "--format", "{{json .}}").stdout == f'{{"version":"v{__version__}"}}\n'
+    broken = _composer("version", "--format", "{{.Version")
+    assert (broken.returncode, broken.stderr) == (
+        1,
+        "template parsing error: template: :1: unclosed action\n",
+    )

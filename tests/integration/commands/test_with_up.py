@@ -1,4 +1,4 @@
-"""The commands on containers made by O1's `composer up` (not by hand): logs -f follows a service across
+"""The commands on containers made by `composer up` (not by hand): logs -f follows a service across
 a real recreation by the reconciler; exec, top and run see the same project."""
 
 from __future__ import annotations

@@ -84,10 +84,17 @@ def test_bad_input_is_one_line(composer: Runner, project_dir: Path) -> None:
         (("up", "--scale", "db"), "invalid --scale 'db': use SERVICE=NUM"),
         (("ps", "--status", "sleepy"), "invalid --status 'sleepy'"),
         (("down", "--rmi", "some"), "invalid --rmi 'some': use local or all"),
+        # as docker compose: the first unknown service is named, for every command
+        (("down", "zz", "yy"), "no such service: zz"),
+        (("ps", "zz", "yy"), "no such service: zz"),
+        (("stop", "zz", "yy"), "no such service: zz"),
+        (("logs", "zz", "yy"), "no such service: zz"),
     ]:
         res = composer(*args)
         assert res.code == 1, args
         assert len(res.err.strip().splitlines()) == 1 and message in res.err, res.err
+        if message.startswith("no such service"):
+            assert res.err.strip() == message
 
 
 def test_down_by_project_name_without_the_file(

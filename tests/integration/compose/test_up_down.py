@@ -3,7 +3,6 @@ clean removal, and clear one-line failures."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import docker
@@ -68,12 +67,10 @@ def test_up_orders_by_health_is_idempotent_recreates_scales_and_down_cleans(
     assert web["Config"]["Labels"][L.DEPENDS_ON] == "kv:service_healthy:false"
     ids = {n: c["Id"] for n, c in found.items()}
 
-    # a second up changes nothing, and fast
+    # a second up changes nothing (its speed: bench/compose_up_20.py's no-change up -d)
     assert composer("--dry-run", "up", "-d").out.strip() == "Nothing to do: the project is up to date"
-    t0 = time.monotonic()
     again = composer("up", "-d")
     assert again.code == 0 and again.err == ""
-    assert time.monotonic() - t0 < 2.0
     assert {n: c["Id"] for n, c in _containers(api).items()} == ids
 
     # a changed service is recreated, the others are left alone

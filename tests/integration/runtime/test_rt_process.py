@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -191,17 +190,6 @@ def test_start_after_exit_reuses_the_id(box):
     box.run(["true"])
     state, _ = box.run(["sh", "-c", "exit 3"])
     assert state.exit_code == 3
-
-
-def test_start_latency_is_reported(box):
-    """Not a benchmark gate: records how long start() takes with a warm zygote."""
-    box.run(["true"], cid="warm")
-    t0 = time.perf_counter()
-    box.start(["true"], cid="timed")
-    elapsed = time.perf_counter() - t0
-    box.wait("timed")
-    print(f"runtime start latency: {elapsed * 1000:.1f} ms")
-    assert elapsed < 2.0
 
 
 def test_join_another_containers_network_namespace(box):

@@ -10,7 +10,7 @@ import pytest
 
 from engine.api.web import messages, websocket
 from engine.api.web.parser import BadRequest, parse_head
-from engine.api.web.router import Router
+from engine.api.web.router import HTTPException, Router
 
 
 def test_parse_head_request_line_and_headers() -> None:
@@ -74,7 +74,7 @@ def test_router_static_patterns_versions_and_405() -> None:
         ("PUT", "/networks/n1", 405),
         ("HEAD", "/containers/json", 405),
     ]:
-        with pytest.raises(messages.HTTPException) as e:
+        with pytest.raises(HTTPException) as e:
             r.resolve(method, path)
         assert e.value.status == status
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from composer.client import make_api, resolve_endpoint
+from composer.client import make_api
 from composer.dockercli import config, contexts
 from composer.errors import ComposerError
+from composer.session import resolve_endpoint
 from composer.transport import _tls_context
 from tests.support.registry import make_tls
 

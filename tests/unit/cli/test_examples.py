@@ -31,8 +31,7 @@ def test_example_matches_reference(name: str, run_ours: Callable[[Case], Outcome
     got = comparable(case, ours)
     reference = reference_binary()
     if reference is None:
-        assert got["output"]["name"] == name.replace("build", "build-example")
-        return
+        pytest.skip("the reference docker-compose binary is not installed: nothing to compare with")
     want = comparable(case, run_reference(case, reference))
     assert got == want, "\n".join(differences(got, want))
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from composer.cli.project import paused_gc
+from composer.session import paused_gc
 
 
 def test_collector_paused_then_restored_even_on_error() -> None:

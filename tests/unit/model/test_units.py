@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from composer.canonical.units import UnitError, canonical_bytes, canonical_duration, parse_duration
 from composer.loader.norm_ports import PortError, parse_port_spec
-from composer.loader.norm_units import UnitError, canonical_bytes, canonical_duration, parse_duration
 from composer.loader.norm_volumes import VolumeError, parse_volume_spec
 
 

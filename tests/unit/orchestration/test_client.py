@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from composer.cli.options import GlobalOptions
-from composer.client import EngineUnreachable, connect, resolve_host
+from composer.client import EngineUnreachable
+from composer.options import GlobalOptions
+from composer.session import connect, resolve_host
 
 
 def test_host_precedence(tmp_path: Path) -> None:
@@ -23,6 +24,27 @@ def test_unreachable_engine_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EngineUnreachable) as info:
         connect(options)
     assert info.value.message == f"cannot connect to the engine at unix://{tmp_path}/none.sock"
+
+
+def test_engine_errors_wording() -> None:
+    """An API error is the engine's message (after what we were doing); only a failed connection says
+    the engine cannot be reached."""
+    from composer.client import EngineError, engine_errors
+    from composer.transport import APIError
+
+    not_found = APIError(404, "Could not find the file /x in container c")
+    with pytest.raises(EngineError) as err, engine_errors():
+        raise not_found
+    assert err.value.message == "Could not find the file /x in container c"
+    with pytest.raises(EngineError) as err, engine_errors("copying"):
+        raise not_found
+    assert err.value.message == "copying: Could not find the file /x in container c"
+    with pytest.raises(EngineUnreachable) as unreachable, engine_errors("listing"):
+        raise ConnectionRefusedError(111, "Connection refused")
+    assert unreachable.value.message == "listing: cannot reach the engine ([Errno 111] Connection refused)"
+    with pytest.raises(EngineUnreachable) as unreachable, engine_errors():
+        raise ConnectionRefusedError(111, "Connection refused")
+    assert unreachable.value.message == "cannot reach the engine: [Errno 111] Connection refused"
 
 
 def test_starting_the_embedded_engine_without_root_says_what_to_do(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from composer.cli.commands.ps import _json_row
+from composer.cli.commands.ps import _record
 from composer.observe import container_from_summary
 
 CASES = [
@@ -19,4 +19,4 @@ CASES = [
 def test_health_from_status(status: str, health: str) -> None:
     item = {"Id": "c1", "Names": ["/p-web-1"], "State": "running", "Status": status, "Labels": {}}
     assert (container_from_summary(item).health or "") == health
-    assert _json_row(item, "p")["Health"] == health
+    assert _record(item, "p", no_trunc=False).fields["Health"] == health

@@ -277,6 +277,12 @@ def _sorted_map(value: Any) -> Any:
     return value
 
 
+def order_mapping(value: dict[str, Any], kind: str) -> dict[str, Any]:
+    """order_struct for a mapping (the typed form the model's to_dict() returns)."""
+    ordered: dict[str, Any] = order_struct(value, kind)
+    return ordered
+
+
 def order_struct(value: Any, kind: str) -> Any:
     if not isinstance(value, dict):
         return value

@@ -1,6 +1,6 @@
 """`up --watch`: the services' logs and the watch's one-line messages interleaved on stdout, logs following
 containers across a restart or a recreate, until Ctrl-C/SIGTERM. That ends it as attached `up` ends
-(composer.cli.teardown): what this `up` and its watch started is stopped, what ran before untouched keeps
+(`composer.cli.teardown`): what this `up` and its watch started is stopped, what ran before untouched keeps
 running, a second Ctrl-C kills."""
 
 from __future__ import annotations
