@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import signal
@@ -51,8 +52,6 @@ class _Server:
 
     def send(self, argv: list[str], fds: list[int]) -> None:
         """Hand one request over; OSError when the server cannot take it (the caller falls back)."""
-        import json
-
         msg = json.dumps(argv).encode()
         with self._lock:
             for attempt in (1, 2):
