@@ -153,7 +153,7 @@ def main() -> int:
                 if peer else []
             ),
             "",
-            f"Target >= 0.8 of loopback: {'met' if ratio['default'] >= 0.8 else 'NOT met'} with the engine's "
+            f"Target >= 0.9 of loopback: {'met' if ratio['default'] >= 0.9 else 'NOT met'} with the engine's "
             f"default MTU ({ratio['default']:.2f}). "
             + (
                 f"Target no worse than dockerd: ours/dockerd time {med['default'] / med['dockerd']:.2f}x "

@@ -53,6 +53,8 @@ services:
 def _env(engine: EngineProcess) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
     env["DOCKER_HOST"] = engine.docker_host
+    # `-m composer.cli.main` runs in the project directory: this checkout's composer, not an installed one
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     return env
 
 

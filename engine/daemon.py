@@ -27,6 +27,7 @@ from engine.api import web
 from engine.api.app import make_app
 from engine.api.backends import Backends
 from engine.config import ConfigError, DaemonConfig, parse
+from engine.containers.archive_procs import SERVER as ARCHIVE_SERVER
 from engine.containers.execs import ExecService
 from engine.containers.service import ContainerService
 from engine.containers.store import ContainerStore
@@ -235,6 +236,7 @@ class Engine:
             await server.close()
             self.networks.close()  # kernel state stays for the running containers and the next start
             self.runtimes.close()
+            ARCHIVE_SERVER.close()  # the warm archive helper server, when a `docker cp` or sync started it
             for path in paths:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()

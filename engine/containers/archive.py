@@ -1,24 +1,23 @@
-"""`docker cp`: stat, tar and untar a path inside a container, through `archive_helper` (a separate process
-that chroots into the container's root). A running container is reached through /proc/<pid>/root, so its
-volumes and binds are seen as the container sees them; a stopped one through its mounted rootfs, with its
-volumes and binds mounted over it in the helper's own mount namespace (as dockerd mounts them). Either
-way /proc and /sys are the empty directories of the rootfs, as dockerd shows them, never the live ones.
+"""`docker cp`: stat, tar and untar a path inside a container, through `archive_helper` (a process forked by
+the warm archive server (archive_procs), that chroots into the container's root). A running container is
+reached through /proc/<pid>/root, so its volumes and binds are seen as the container sees them; a stopped one
+through its mounted rootfs, with its volumes and binds mounted over it in the helper's own mount namespace
+(as dockerd mounts them). Either way /proc and /sys are the empty directories of the rootfs, as dockerd
+shows them, never the live ones.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.containers import archive_procs
 from engine.containers import mounts as mountlib
 from engine.containers.model import Container
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
@@ -43,11 +42,11 @@ class Root:
     overlay: tuple[str, str] | None = None
     binds: tuple[dict[str, Any], ...] = ()
 
-    def helper(self, mode: str, path: str, *extra: str) -> list[str]:
+    def extra(self) -> tuple[str, ...]:
+        """The helper's arguments that make it mount a stopped container's rootfs and volumes itself."""
         if self.overlay is None:
-            return _helper(mode, self.path, path, *extra)
-        own = json.dumps({"overlay": self.overlay, "binds": list(self.binds)})
-        return _helper(mode, self.path, path, *extra, "--mounts", own)
+            return ()
+        return ("--mounts", json.dumps({"overlay": self.overlay, "binds": list(self.binds)}))
 
 
 def _binds(c: Container) -> tuple[dict[str, Any], ...]:
@@ -84,12 +83,7 @@ async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncI
     """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar."""
     async with svc.lock(c.id):
         merged = Path(await asyncio.to_thread(svc.images.mount_rw, c.id))
-    proc = await asyncio.create_subprocess_exec(
-        *_helper("export", merged, "/"),
-        env=_helper_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await archive_procs.spawn("export", merged, "/")
 
     async def chunks() -> AsyncIterator[bytes]:
         assert proc.stdout is not None
@@ -110,18 +104,6 @@ async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncI
                     await asyncio.to_thread(svc.images.unmount_rw, c.id)
 
 
-def _helper(mode: str, root: Path, path: str, *extra: str) -> list[str]:
-    return [sys.executable, "-S", "-m", "engine.containers.archive_helper", mode, str(root), path, *extra]
-
-
-@functools.cache
-def _helper_env() -> dict[str, str]:
-    """-S: the helper starts without site (its .pth hooks were ~20 ms of every `docker cp` and watch sync);
-    the path site would have built is passed instead, the engine's own root first (as the zygote's)."""
-    paths = [str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-
-
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:
     # one line: the helper's own message is its last (a crash would print a traceback before it)
     lines = err.decode(errors="replace").strip().splitlines()
@@ -138,12 +120,7 @@ def _raise(code: int, err: bytes, c: Container, path: str) -> None:
 
 
 async def _stat_in(root: Root, c: Container, path: str) -> dict[str, Any]:
-    proc = await asyncio.create_subprocess_exec(
-        *root.helper("stat", path),
-        env=_helper_env(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await archive_procs.spawn("stat", root.path, path, *root.extra())
     out, err = await proc.communicate()
     if proc.returncode:
         _raise(proc.returncode, err, c, path)
@@ -165,12 +142,7 @@ async def reading(
         raise InvalidParameter("path is required")
     async with _root(svc, c) as root:
         stat = await _stat_in(root, c, path)
-        proc = await asyncio.create_subprocess_exec(
-            *root.helper("get", path),
-            env=_helper_env(),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await archive_procs.spawn("get", root.path, path, *root.extra())
 
         async def chunks() -> AsyncIterator[bytes]:
             assert proc.stdout is not None
@@ -199,13 +171,7 @@ async def extract(
         raise InvalidParameter("container rootfs is marked read-only")
     extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
     async with _root(svc, c) as root:
-        proc = await asyncio.create_subprocess_exec(
-            *root.helper("put", path, *extra),
-            env=_helper_env(),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        proc = await archive_procs.spawn("put", root.path, path, *extra, *root.extra(), stdin=True)
         assert proc.stdin is not None
         try:
             while data := await body.read(CHUNK):

@@ -200,6 +200,49 @@ def test_archive_head_get_put(engine: EngineProcess, tmp_path: Path) -> None:
     assert not Path("/escape.txt").exists() and not (tmp_path / "escape.txt").exists()
 
 
+def _archive_servers(engine: EngineProcess) -> list[int]:
+    """The engine's archive server processes (its children running engine.containers.archive_server)."""
+    assert engine.proc is not None
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            server = b"engine.containers.archive_server" in (d / "cmdline").read_bytes()
+            if ppid == engine.proc.pid and server:
+                found.append(int(d.name))
+    return found
+
+
+def _put(engine: EngineProcess, cid: str, name: str, data: bytes) -> int:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return engine.request("PUT", f"/containers/{cid}/archive?path=/tmp", buf.getvalue()).status
+
+
+def test_archive_helpers_come_from_one_server_that_is_restarted_when_it_died(engine: EngineProcess) -> None:
+    cid = engine.run(["sleep", "60"])
+    assert _put(engine, cid, "one.txt", b"1\n") == 200
+    servers = _archive_servers(engine)
+    assert len(servers) == 1
+    assert _put(engine, cid, "two.txt", b"2\n") == 200
+    assert _archive_servers(engine) == servers  # the same warm server forks every helper
+    os.kill(servers[0], 9)
+    assert _put(engine, cid, "three.txt", b"3\n") == 200  # a dead server is replaced, the request served
+    again = _archive_servers(engine)
+    assert len(again) == 1 and again != servers
+    r = engine.request("GET", f"/containers/{cid}/archive?path=/tmp/three.txt")
+    with tarfile.open(fileobj=io.BytesIO(r.body)) as tar:
+        assert tar.extractfile("three.txt").read() == b"3\n"  # type: ignore[union-attr]
+    # a helper's failure still reaches the client with its status and message
+    r = engine.request("GET", f"/containers/{cid}/archive?path=/nope")
+    assert r.status == 404 and b"/nope" in r.body
+
+
 def test_archive_of_stopped_container(engine: EngineProcess) -> None:
     cid = _finished(engine, ["sh", "-c", "echo made > /made.txt"])
     r = engine.request("GET", f"/containers/{cid}/archive?path=/made.txt")

@@ -137,3 +137,58 @@ def test_debouncer_waits_for_an_unclosed_file() -> None:
         d.close()
     assert len(got) == 1 and got[0][1].paths == {Path("/p/slow")}
     assert got[0][0] - t0 >= 0.15
+
+
+def test_debouncer_closes_early_after_one_saved_file() -> None:
+    """One file written and closed: the short settled window closes the batch, not the long quiet one."""
+    got: list[tuple[float, Batch]] = []
+    d = Debouncer(lambda b: got.append((time.monotonic(), b)), quiet=1.0, settled=0.05)
+    try:
+        t0 = time.monotonic()
+        d.add("web", Path("/p/a"), writing=True)
+        d.add("web", Path("/p/a"), writing=False)
+        deadline = t0 + 3
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        d.close()
+    assert len(got) == 1 and got[0][1].paths == {Path("/p/a")}
+    assert got[0][0] - t0 < 0.9  # the settled window, well before the 1 s quiet one
+
+
+def test_debouncer_keeps_the_quiet_window_for_a_burst() -> None:
+    """Files written one after another, with pauses longer than the settled window (a loaded machine), are
+    still one batch: from the second path on the quiet window applies."""
+    got: list[Batch] = []
+    d = Debouncer(got.append, quiet=0.3, settled=0.01)
+    try:
+        for i in range(5):
+            d.add("web", Path(f"/p/{i}"), writing=True)
+            d.add("web", Path(f"/p/{i}"), writing=False)
+            time.sleep(0.03 if i else 0.005)
+        deadline = time.monotonic() + 3
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.4)
+    finally:
+        d.close()
+    assert len(got) == 1 and len(got[0].paths) == 5
+
+
+def test_debouncer_keeps_the_quiet_window_while_a_file_is_open() -> None:
+    """A close while another file is still open for writing does not settle the batch."""
+    got: list[tuple[float, Batch]] = []
+    d = Debouncer(lambda b: got.append((time.monotonic(), b)), quiet=0.02, settled=0.001)
+    try:
+        d.add("web", Path("/p/a"), writing=True)
+        d.add("web", Path("/p/b"), writing=True)
+        d.add("web", Path("/p/a"), writing=False)
+        time.sleep(0.2)
+        assert got == []  # /p/b is still being written
+        d.add("web", Path("/p/b"), writing=False)
+        deadline = time.monotonic() + 2
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        d.close()
+    assert len(got) == 1 and got[0][1].paths == {Path("/p/a"), Path("/p/b")}
