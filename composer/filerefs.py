@@ -20,6 +20,7 @@ import tarfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from composer.errors import ComposerError
@@ -181,6 +182,20 @@ def _content(kind: Kind, resource: Resource, environment: Mapping[str, str]) -> 
             raise FileRefError(f'environment variable "{variable}" required by {kind} "{name}" is not set')
         return value
     return ""
+
+
+def source_bytes(kind: Kind, resource: Resource, environment: Mapping[str, str]) -> bytes:
+    """What a secret or config holds, whatever its source (file, environment, content): for the platforms
+    that carry the content themselves (Swarm objects, Kubernetes Secrets and ConfigMaps)."""
+    if resource.file is not None:
+        try:
+            return Path(resource.file).read_bytes()
+        except OSError as exc:
+            reason = exc.strerror
+            raise FileRefError(f"cannot read {resource.file} for {kind} {resource.key}: {reason}") from None
+    if (kind == "config" and resource.content is not None) or resource.environment:
+        return _content(kind, resource, environment).encode()
+    raise FileRefError(f"{kind} {resource.key} has neither file, environment nor content")
 
 
 def archive(file: InjectedFile) -> bytes:

@@ -243,7 +243,9 @@ def _file_object(conv: Conversion, service: Service, ref: FileRef, kind: str, st
 
 
 def _file_content_object(conv: Conversion, resource: Resource, kind: str, name: str) -> dict[str, Any]:
-    content = _content(conv, resource)
+    from composer.filerefs import source_bytes
+
+    content = source_bytes("secret" if kind == "Secret" else "config", resource, conv.environment)
     obj: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": kind,
@@ -258,23 +260,3 @@ def _file_content_object(conv: Conversion, resource: Resource, kind: str, name: 
         except UnicodeDecodeError:
             obj["binaryData"] = {"content": base64.b64encode(content).decode()}
     return obj
-
-
-def _content(conv: Conversion, resource: Resource) -> bytes:
-    from composer.errors import ComposerError
-
-    if resource.content is not None:
-        return resource.content.encode()
-    if resource.environment is not None:
-        value = conv.environment.get(resource.environment)
-        if value is None:
-            raise ComposerError(
-                f"environment variable {resource.environment} is not set (needed by {resource.key})"
-            )
-        return value.encode()
-    if resource.file is not None:
-        try:
-            return Path(resource.file).read_bytes()
-        except OSError as exc:
-            raise ComposerError(f"cannot read {resource.file} for {resource.key}: {exc.strerror}") from None
-    raise ComposerError(f"{resource.key} has neither file, environment nor content")

@@ -18,12 +18,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from composer.canonical.units import parse_bytes, parse_duration
 from composer.errors import ComposerError
-from composer.model import Project, Resource, Service
+from composer.filerefs import source_bytes
+from composer.model import Project, Service
 
 NAMESPACE = "com.docker.stack.namespace"  # the label `docker stack` finds a stack's objects by
 IMAGE_LABEL = "com.docker.stack.image"
@@ -107,7 +107,7 @@ def desired_stack(stack: str, project: Project, environment: Mapping[str, str]) 
                 refs[kind][key] = resource.name
                 desired.external.add(resource.name)
                 continue
-            data = _content(resource, environment)
+            data = source_bytes("secret" if kind == "secrets" else "config", resource, environment)
             name = f"{scoped(stack, key)}_{hashlib.sha256(data).hexdigest()[:10]}"
             spec = {
                 "Name": name,
@@ -120,23 +120,6 @@ def desired_stack(stack: str, project: Project, environment: Mapping[str, str]) 
         spec = service_spec(desired, service, refs, project)
         desired.services[str(spec["Name"])] = spec
     return desired
-
-
-def _content(resource: Resource, environment: Mapping[str, str]) -> bytes:
-    if resource.content is not None:
-        return resource.content.encode()
-    if resource.environment is not None:
-        if resource.environment not in environment:
-            raise ComposerError(
-                f"environment variable {resource.environment} is not set (needed by {resource.key})"
-            )
-        return environment[resource.environment].encode()
-    if resource.file is not None:
-        try:
-            return Path(resource.file).read_bytes()
-        except OSError as exc:
-            raise ComposerError(f"cannot read {resource.file} for {resource.key}: {exc.strerror}") from None
-    raise ComposerError(f"{resource.key} has neither file, environment nor content")
 
 
 def _ns(duration: str | None) -> int | None:

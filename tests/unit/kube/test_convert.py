@@ -265,7 +265,7 @@ def test_what_has_no_equivalent_is_named_once(shop: Manifests) -> None:
 def test_unset_secret_variable_is_an_error(tmp_path: Path) -> None:
     from composer.errors import ComposerError
 
-    with pytest.raises(ComposerError, match="SHOP_TOKEN is not set"):
+    with pytest.raises(ComposerError, match='environment variable "SHOP_TOKEN" required by secret'):
         convert_text(
             tmp_path, "services:\n  a: {image: x, secrets: [t]}\nsecrets:\n  t: {environment: SHOP_TOKEN}\n"
         )
