@@ -119,7 +119,7 @@ def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path
     followed = composer("logs", "-f", "--no-log-prefix", "talk")
     assert followed.returncode == 0, followed.stderr
     assert followed.stdout.splitlines() == [f"line {i}" for i in range(1, 201)]
-    (row,) = map(json.loads, composer("ps", "-a", "--format", "json").stdout.splitlines())
+    (row,) = map(json.loads, composer("ps", "-a", "--no-trunc", "--format", "json").stdout.splitlines())
     kept = _entries(_log_files(engine, row["ID"]))
     assert len(_log_files(engine, row["ID"])) == 3 and kept < 200
     logs = composer("logs", "--no-log-prefix", "talk")
