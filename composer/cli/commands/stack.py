@@ -58,11 +58,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 def _requester(options: GlobalOptions) -> Any:
     from composer.session import connect
 
-    engine = connect(options)
-    client = engine.client
-    if not hasattr(client, "request"):
-        raise ComposerError(f"stack commands need a unix-socket engine endpoint, not {engine.host}")
-    return client
+    return connect(options).client  # any endpoint: unix, tcp+TLS, ssh, a docker context
 
 
 def _errors(doing: str) -> Any:
@@ -134,7 +130,7 @@ def _warn_without_ipvs(api: Any, desired: Any, warn: Any) -> None:
 
 
 def _engine_is_local(api: Any) -> bool:
-    return bool(getattr(api, "_path", None))  # a unix socket: the manager runs on this kernel
+    return bool(api.endpoint.scheme == "unix")  # a unix socket: the manager runs on this kernel
 
 
 def _ps(api: Any, stack: str, args: dict[str, Any]) -> int:

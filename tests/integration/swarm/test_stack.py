@@ -116,6 +116,7 @@ def test_deploy_spreads_replicas_and_dns_round_robins(cluster: Cluster, tmp_path
     result = composer(cluster, "-f", str(compose), "stack", "deploy", "--detach=false", STACK)
     assert result.returncode == 0, result.stderr
     assert "Creating service shop_web" in result.stdout and "3/3 running" in result.stdout
+    assert "IPVS" not in result.stderr  # dnsrr needs none
     nodes = {node for node, _ in running(cluster, "web")}
     assert nodes == {"node0", "node1", "node2"}
     until(lambda: len(running(cluster, "client")) == 1, 60, "the client task")
@@ -136,6 +137,19 @@ def test_deploy_spreads_replicas_and_dns_round_robins(cluster: Cluster, tmp_path
         "/run/secrets/token",
     )
     assert web == "one"
+
+
+def test_what_needs_ipvs_is_named_on_a_kernel_without_it(cluster: Cluster, tmp_path: Path) -> None:
+    if os.path.exists("/proc/net/ip_vs"):
+        pytest.skip("this kernel has IPVS: nothing to warn about")
+    (tmp_path / "compose.yaml").write_text(
+        f"services:\n  api:\n    image: {cluster.registry}/busybox:latest\n    ports: ['8090:80']\n"
+    )
+    plan = composer(cluster, "--dry-run", "-f", str(tmp_path / "compose.yaml"), "stack", "deploy", "vipcheck")
+    assert plan.returncode == 0, plan.stderr
+    assert "service vipcheck_api: no IPVS in this kernel, its virtual IP will not balance" in plan.stderr
+    assert "ingress ports will not answer: use ports with mode: host" in plan.stderr
+    assert plan.stdout.startswith("create network vipcheck_default (missing)")
 
 
 def test_redeploy_without_change_does_nothing(cluster: Cluster, tmp_path: Path) -> None:
