@@ -45,6 +45,35 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', "") + '"'
 
 
+def _between(bridges: Sequence[BridgeRules]) -> list[str]:
+    """Forward rules that keep networks apart: nothing from one bridge to another."""
+    names = [b.bridge for b in bridges]
+    out = []
+    for b in bridges:
+        others = [n for n in names if n != b.bridge]
+        if others:
+            out.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
+    return out
+
+
+def _filter_chains(post: list[str], fwd: list[str], inp: list[str]) -> list[str]:
+    """The postrouting (masquerade), forward and input chains both families' tables have."""
+    return [
+        "  chain postrouting {",
+        "    type nat hook postrouting priority srcnat; policy accept;",
+        *post,
+        "  }",
+        "  chain forward {",
+        "    type filter hook forward priority filter; policy accept;",
+        *fwd,
+        "  }",
+        "  chain input {",
+        "    type filter hook input priority filter; policy accept;",
+        *inp,
+        "  }",
+    ]
+
+
 def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forward]) -> str:
     nat_ports = []
     for f in forwards:
@@ -61,7 +90,6 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
         # hairpin: the container's own connection to its published port must come back through the host
         for ip in (f.ip, *f.more):
             post.append(f"    ip saddr {ip} ip daddr {ip} {f.proto} dport {f.port} masquerade")
-    names = [b.bridge for b in bridges]
     for b in bridges:
         br = _q(b.bridge)
         # the host's own loopback connections to a published 127.0.0.1 port leave through the bridge
@@ -75,10 +103,7 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
             post.append(f"    ip saddr {b.subnet} oifname != {br} masquerade")
     # published ports are reachable from every (non-internal) network, as with Docker
     fwd.append("    ct status dnat accept")
-    for b in bridges:
-        others = [n for n in names if n != b.bridge]
-        if others:
-            fwd.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
+    fwd += _between(bridges)
     body = "\n".join(
         [
             f"table ip {table} {{",
@@ -93,18 +118,7 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
             "    type nat hook output priority -100; policy accept;",
             "    fib daddr type local jump ports",
             "  }",
-            "  chain postrouting {",
-            "    type nat hook postrouting priority srcnat; policy accept;",
-            *post,
-            "  }",
-            "  chain forward {",
-            "    type filter hook forward priority filter; policy accept;",
-            *fwd,
-            "  }",
-            "  chain input {",
-            "    type filter hook input priority filter; policy accept;",
-            *inp,
-            "  }",
+            *_filter_chains(post, fwd, inp),
             "}",
         ]
     )
@@ -117,7 +131,6 @@ def render6(table: str, bridges: Sequence[BridgeRules]) -> str:
     so there is no DNAT here. Empty when no network has IPv6."""
     if not any(b.subnet6 for b in bridges):
         return ""
-    names = [b.bridge for b in bridges]
     post, fwd, inp = [], [], []
     for b in bridges:
         br = _q(b.bridge)
@@ -127,25 +140,11 @@ def render6(table: str, bridges: Sequence[BridgeRules]) -> str:
             inp.append(f"    iifname {br} drop")
         elif b.subnet6:
             post.append(f"    ip6 saddr {b.subnet6} oifname != {br} masquerade")
-    for b in bridges:
-        others = [n for n in names if n != b.bridge]
-        if others:
-            fwd.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
+    fwd += _between(bridges)
     body = "\n".join(
         [
             f"table ip6 {table} {{",
-            "  chain postrouting {",
-            "    type nat hook postrouting priority srcnat; policy accept;",
-            *post,
-            "  }",
-            "  chain forward {",
-            "    type filter hook forward priority filter; policy accept;",
-            *fwd,
-            "  }",
-            "  chain input {",
-            "    type filter hook input priority filter; policy accept;",
-            *inp,
-            "  }",
+            *_filter_chains(post, fwd, inp),
             "}",
         ]
     )
