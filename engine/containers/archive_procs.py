@@ -77,6 +77,11 @@ class _Server:
         with self._lock:
             self._stop()
 
+    def lost(self) -> None:
+        """A request was accepted but no helper started: the server died with it in its queue (a kill lands
+        after the send). Closing our end stops a server that is still alive; the next send starts a new one."""
+        self.close()
+
 
 SERVER = _Server()
 
@@ -151,6 +156,12 @@ async def _forked(argv: list[str], stdin: bool) -> ForkedHelper:
     status, st_t = await asyncio.open_connection(sock=st_s)
     helper = ForkedHelper(writer, out, err, status, [out_t, err_t, st_t])
     await helper._read_pid()
+    if helper._pid < 0:  # nothing was forked for this request: nothing read its stdin or wrote its output
+        for t in (writer, out_t, err_t, st_t):
+            if t is not None:
+                t.close()
+        await asyncio.to_thread(SERVER.lost)
+        raise OSError("the archive server ended before it started the helper")
     return helper
 
 
@@ -158,10 +169,12 @@ async def spawn(mode: str, root: Path, path: str, *extra: str, stdin: bool = Fal
     """An archive helper for `mode` on `path` under `root`, its stdout and stderr piped (and stdin with
     `stdin`): forked by the archive server, or a fresh interpreter when that fails."""
     argv = [mode, str(root), path, *extra]
-    try:
-        return await _forked(argv, stdin)
-    except OSError as e:
-        log.warning("archive server unavailable, starting the helper afresh error=%s", e)
+    for attempt in (1, 2):  # the second on a new server, when the first died holding the request
+        try:
+            return await _forked(argv, stdin)
+        except OSError as e:
+            if attempt == 2:
+                log.warning("archive server unavailable, starting the helper afresh error=%s", e)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-S",
