@@ -35,6 +35,7 @@ from engine.errors import EngineError, InvalidParameter
 from engine.events import EventBus
 from engine.images.store import ImageStore
 from engine.network.service import NetworkService
+from engine.runtime import native
 from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
 from engine.volumes.store import VolumeStore
@@ -196,6 +197,9 @@ class Engine:
             Builder(self.images, self.containers, None, root).recover()
 
     async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
+        # the container monitor is found or built (in a thread) before any container starts, restored
+        # ones included: every start waits for it
+        native.monitors(self.cfg.exec_root / "native").prepare()
         self.events.bind_loop(asyncio.get_running_loop())
         self.networks.dns.bind_loop(asyncio.get_running_loop())
         # before containers are restored: release what dead containers held, reopen the living's DNS
@@ -300,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 2
     _setup_logging(cfg.debug)
-    if missing := preflight.problems(preflight.this_host()):
+    if missing := preflight.problems(preflight.this_host(cfg.exec_root)):
         for problem in missing:  # one line each, read back by `composer engine start`
             print(f"composer-engine: cannot run containers: {problem}", file=sys.stderr)
         return preflight.EXIT_STATUS
