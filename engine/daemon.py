@@ -36,6 +36,7 @@ from engine.events import EventBus
 from engine.images.store import ImageStore
 from engine.network.service import NetworkService
 from engine.runtime import native
+from engine.system import SystemService
 from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
 from engine.volumes.store import VolumeStore
@@ -160,6 +161,7 @@ class Engine:
             images=self.images,
             volumes=self.volumes,
             networks=self.networks,
+            system=SystemService(self.images, self.containers.store, self.volumes, self.containers.volume_users),
             registry=self.registry,
             builder=self.builder,
             engine_id=_engine_id(cfg.data_root),

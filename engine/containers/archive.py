@@ -23,7 +23,8 @@ from engine.containers.model import Container
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
+    from engine.volumes.store import VolumeStore
 
 CHUNK = 64 * 1024
 
@@ -60,29 +61,29 @@ def _binds(c: Container) -> tuple[dict[str, Any], ...]:
 
 
 @contextlib.asynccontextmanager
-async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Root]:
-    cur = svc.store.current(c.id) or c
+async def _root(core: Core, volumes: VolumeStore, c: Container) -> AsyncIterator[Root]:
+    cur = core.store.current(c.id) or c
     live = Path(f"/proc/{cur.state.pid}/root")
     if cur.state.status in ("running", "paused") and cur.state.pid and live.exists():
         yield Root(live)
         return
-    async with svc.lock(c.id):  # no start meanwhile
-        overlay = await asyncio.to_thread(svc.images.rw_overlay, c.id)
+    async with core.lock(c.id):  # no start meanwhile
+        overlay = await asyncio.to_thread(core.images.rw_overlay, c.id)
         ref = f"{c.id}-archive"
         with contextlib.suppress(EngineError, OSError):  # volumes with driver options (tmpfs, nfs)
-            await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, svc.volumes, ref)
+            await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, volumes, ref)
         try:
             yield Root(overlay[0], (str(overlay[1]), overlay[2]), _binds(cur))
         finally:
             with contextlib.suppress(EngineError, OSError):
-                await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, svc.volumes, ref)
+                await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, volumes, ref)
 
 
 @contextlib.asynccontextmanager
-async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
+async def exporting(core: Core, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
     """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar."""
-    async with svc.lock(c.id):
-        merged = Path(await asyncio.to_thread(svc.images.mount_rw, c.id))
+    async with core.lock(c.id):
+        merged = Path(await asyncio.to_thread(core.images.mount_rw, c.id))
     proc = await archive_procs.spawn("export", merged, "/")
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -97,11 +98,11 @@ async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncI
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         await proc.wait()
-        async with svc.lock(c.id):
-            now = svc.store.current(c.id)
+        async with core.lock(c.id):
+            now = core.store.current(c.id)
             if now is None or now.state.status not in ("running", "paused"):
                 with contextlib.suppress(EngineError, OSError):
-                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
+                    await asyncio.to_thread(core.images.unmount_rw, c.id)
 
 
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:
@@ -127,20 +128,20 @@ async def _stat_in(root: Root, c: Container, path: str) -> dict[str, Any]:
     return json.loads(out)
 
 
-async def stat_path(svc: ContainerService, c: Container, path: str) -> dict[str, Any]:
+async def stat_path(core: Core, volumes: VolumeStore, c: Container, path: str) -> dict[str, Any]:
     if not path:
         raise InvalidParameter("path is required")
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         return await _stat_in(root, c, path)
 
 
 @contextlib.asynccontextmanager
 async def reading(
-    svc: ContainerService, c: Container, path: str
+    core: Core, volumes: VolumeStore, c: Container, path: str
 ) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[bytes]]]:
     if not path:
         raise InvalidParameter("path is required")
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         stat = await _stat_in(root, c, path)
         proc = await archive_procs.spawn("get", root.path, path, *root.extra())
 
@@ -159,7 +160,8 @@ async def reading(
 
 
 async def extract(
-    svc: ContainerService,
+    core: Core,
+    volumes: VolumeStore,
     c: Container,
     path: str,
     body: ByteSource,
@@ -170,7 +172,7 @@ async def extract(
     if c.host_config.get("ReadonlyRootfs") and c.state.status in ("running", "paused"):
         raise InvalidParameter("container rootfs is marked read-only")
     extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         proc = await archive_procs.spawn("put", root.path, path, *extra, *root.extra(), stdin=True)
         assert proc.stdin is not None
         try:
