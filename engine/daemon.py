@@ -161,7 +161,9 @@ class Engine:
             images=self.images,
             volumes=self.volumes,
             networks=self.networks,
-            system=SystemService(self.images, self.containers.store, self.volumes, self.containers.volume_users),
+            system=SystemService(
+                self.images, self.containers.store, self.volumes, self.containers.volume_users
+            ),
             registry=self.registry,
             builder=self.builder,
             engine_id=_engine_id(cfg.data_root),

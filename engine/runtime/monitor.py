@@ -283,8 +283,8 @@ class Monitor:
             from engine.runtime import runc
 
             runc.delete(self.opts["binary"], self.opts["runc_root"], self.opts["id"])
-        write_status(self.places, ProcessState("exited", self.pid, code, False, self.started_at, rfc3339nano(),
-                                               message), monitor_pid=os.getpid())
+        state = ProcessState("exited", self.pid, code, False, self.started_at, rfc3339nano(), message)
+        write_status(self.places, state, monitor_pid=os.getpid())
 
 
 @dataclass(frozen=True)

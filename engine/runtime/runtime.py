@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     use_zygote = True  # False: one fresh interpreter per monitor (slower; the fallback when the zygote fails)
 
-    def __init__(self, exec_root: Path, binary: str | None = None, monitor: native.Program | None = None) -> None:
+    def __init__(
+        self, exec_root: Path, binary: str | None = None, monitor: native.Program | None = None
+    ) -> None:
         """`monitor`: the program each monitor becomes once its process runs; by default the native monitor,
         built into <exec-root>/native when the package carries none (tests pass the Python oracle)."""
         self.root = Path(exec_root) / "runtime"
@@ -343,7 +345,7 @@ class Runtime:
     def exec(self, cid: str, eid: str, process: dict[str, Any], *, tty: bool, open_stdin: bool,
              hold_output: bool = True) -> Path:
         """Start an exec; its monitor keeps the output for the first client and waits for it (up to
-        EXEC_WAIT_MS in native.h) after the exit, unless `hold_output` is False (detached: nobody will come)."""
+        native.h's EXEC_WAIT_MS) after the exit, unless `hold_output` is False (detached: nobody comes)."""
         program = self._program()
         state = self._running(cid)
         if state.status == "paused":

@@ -48,7 +48,8 @@ NATIVE_H = native.HERE / "native.h"
 def native_constants() -> dict[str, int]:
     """native.h's numeric #defines: `#define NAME 123`, `#define NAME (4L * 1024 * 1024)`."""
     found: dict[str, int] = {}
-    for name, expr in re.findall(r"^#define (\w+) +\(?([0-9L *]+?)\)?(?: */\*.*)?$", NATIVE_H.read_text(), re.M):
+    numeric = re.compile(r"^#define (\w+) +\(?([0-9L *]+?)\)?(?: */\*.*)?$", re.M)
+    for name, expr in numeric.findall(NATIVE_H.read_text()):
         value = 1
         for factor in expr.replace("L", "").split("*"):
             value *= int(factor)

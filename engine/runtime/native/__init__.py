@@ -18,7 +18,6 @@ This file imports nothing of the engine: setup.py loads it on its own to compile
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading

@@ -139,8 +139,8 @@ def stdio_and_attach(box: Box) -> dict[str, Any]:
     rest = read_attach(sock, tty=False)
     sock.close()
     state = box.wait("s1")
-    return {"first": sorted(frames(first)), "rest": rest, "exit": state.exit_code, "log": log_files(box, "s1"),
-            "status": status(box, places), "socket left": places.socket.exists()}
+    return {"first": sorted(frames(first)), "rest": rest, "exit": state.exit_code,
+            "log": log_files(box, "s1"), "status": status(box, places), "socket left": places.socket.exists()}
 
 
 def test_stdio_framing_attach_and_exit_record(boxes: tuple[Box, Box]) -> None:
@@ -207,8 +207,8 @@ def test_held_output_reaches_the_first_client(boxes: tuple[Box, Box]) -> None:
 def killed_and_exec(box: Box) -> dict[str, Any]:
     box.start(["sleep", "100"], cid="k1")
     wait_serving(box, box.rt._places("k1"))
-    sock_path = box.rt.exec("k1", "e1", {"args": ["sh", "-c", "echo early; echo e2 >&2; cat; exit 3"]}, tty=False,
-                            open_stdin=True)
+    program = {"args": ["sh", "-c", "echo early; echo e2 >&2; cat; exit 3"]}
+    sock_path = box.rt.exec("k1", "e1", program, tty=False, open_stdin=True)
     exec_places = Places(box.rt._places("k1").dir, "e1")
     wait_serving(box, exec_places)
     with attach(sock_path, stdin=True) as sock:

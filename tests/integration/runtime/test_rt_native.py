@@ -175,12 +175,13 @@ def test_a_broken_compiler_is_tried_once_and_named(
     monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path
 ) -> None:
     calls = tmp_path / "cc-calls"
-    monkeypatch.setenv("PATH", fake_path(tmp_path, f"#!/bin/sh\necho run >> {calls}\n"
-                                                   "echo 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n"))
+    cc = (f"#!/bin/sh\necho run >> {calls}\n"
+          "echo 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n")
+    monkeypatch.setenv("PATH", fake_path(tmp_path, cc))
     with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
-        message = (f"the container monitor did not build with {tmp_path / 'bin' / 'cc'}: cc: internal compiler "
-                   "error: broken on purpose (install a C compiler and libc's headers, e.g. "
-                   "`apt-get install gcc libc6-dev`)")
+        message = (f"the container monitor did not build with {tmp_path / 'bin' / 'cc'}: "
+                   "cc: internal compiler error: broken on purpose (install a C compiler and libc's "
+                   "headers, e.g. `apt-get install gcc libc6-dev`)")
         assert_start_fails(b, "b1", message)
         assert_start_fails(b, "b2", message)
         assert calls.read_text() == "run\n"

@@ -346,7 +346,8 @@ def test_system_df_decodes_the_types_and_encodes_the_domain_answer() -> None:
         [volume] = body["Volumes"]
         assert volume["Name"] == "data" and volume["Labels"] == {"a": "b"}
         assert volume["UsageData"] == {"Size": 42, "RefCount": 2}
-        assert await call("GET", "/system/df?type=widget") == (400, {"message": "unknown object type: widget"})
+        unknown = await call("GET", "/system/df?type=widget")
+        assert unknown == (400, {"message": "unknown object type: widget"})
 
     _serve(b, scenario)
     assert system.asked == [frozenset({"volume", "build-cache"})]  # the bad type never reached the domain

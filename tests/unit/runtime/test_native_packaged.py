@@ -54,7 +54,9 @@ def empty_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cc_script: str |
     monkeypatch.setenv("PATH", str(bin_dir))
 
 
-def test_no_compiler_is_a_clear_error(packaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_compiler_is_a_clear_error(
+    packaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     empty_path(tmp_path, monkeypatch)
     with pytest.raises(native.Unavailable) as caught:
         native.binary(tmp_path / "cache")
@@ -76,8 +78,9 @@ def test_a_failing_compiler_is_named_with_its_first_error_and_logged_once(
             with pytest.raises(native.Unavailable) as caught:
                 monitors.program()
             assert str(caught.value) == (
-                f"the container monitor did not build with {tmp_path / 'bin' / 'cc'}: cc: fatal error: stdio.h: "
-                "No such file (install a C compiler and libc's headers, e.g. `apt-get install gcc libc6-dev`)"
+                f"the container monitor did not build with {tmp_path / 'bin' / 'cc'}: cc: fatal error: "
+                "stdio.h: No such file (install a C compiler and libc's headers, e.g. "
+                "`apt-get install gcc libc6-dev`)"
             )
     assert calls.read_text() == "x\n"
     assert [r.getMessage() for r in caplog.records] == [f"no container can start: {caught.value}"]

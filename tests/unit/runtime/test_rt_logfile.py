@@ -22,7 +22,9 @@ def cmon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return native.binary(tmp_path_factory.mktemp("native"))  # Unavailable says why (is cc installed?)
 
 
-def write_log(cmon: Path, path: Path, chunks: list[tuple[str, bytes]], opts: dict[str, str] | None = None) -> None:
+def write_log(
+    cmon: Path, path: Path, chunks: list[tuple[str, bytes]], opts: dict[str, str] | None = None
+) -> None:
     opts = opts or {}
     feed = b"".join(struct.pack(">BL", STREAMS[s], len(data)) + data for s, data in chunks)
     args = [str(cmon), "log-replay", f"log={path}", f"log-max-size={parse_size(opts.get('max-size'))}",
