@@ -200,10 +200,14 @@ class Engine:
 
             Builder(self.images, self.containers, None, root).recover()
 
+    def _prepare_monitor(self) -> None:
+        with contextlib.suppress(native.Unavailable):  # logged once; each start fails with the reason
+            native.monitors(self.cfg.exec_root / "native").program()
+
     async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
-        # the container monitor is found or built (in a thread) before any container starts, restored
-        # ones included: every start waits for it
-        native.monitors(self.cfg.exec_root / "native").prepare()
+        # the container monitor is found or built (in a worker thread) before any container starts,
+        # restored ones included: every start waits for it
+        asyncio.get_running_loop().run_in_executor(None, self._prepare_monitor)
         self.events.bind_loop(asyncio.get_running_loop())
         self.networks.dns.bind_loop(asyncio.get_running_loop())
         # before containers are restored: release what dead containers held, reopen the living's DNS

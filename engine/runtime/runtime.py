@@ -128,9 +128,7 @@ class Runtime:
             self._zygote = None
 
     def warm(self) -> None:
-        """Start the zygote now instead of on the first start(), and the monitor's build if it has none."""
-        if self._monitor is None:
-            self._monitors.prepare()
+        """Start the zygote now (the daemon calls this at boot) instead of on the first start()."""
         if self.use_zygote:
             with self._lock:
                 if self._zsock is None:

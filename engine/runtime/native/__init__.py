@@ -7,11 +7,12 @@ checkout or an editable install), cached at <exec-root>/native/cmon-<sha256[:16]
 An installed package's binary is used when its key matches the sources' hash, so a wheel never needs a
 compiler and an edited checkout never runs a stale binary.
 
-`Monitors` is the engine's side: the daemon starts the build when it starts (`prepare`), and a container
-start waits for it (`program`). A build holds an flock, so builds in one exec root never race, and renames
-the result into place atomically. Without a compiler, or with one that fails, no container can start: the
-reason (naming the compiler, or its first error line) is logged once and is every start's error; the next
-daemon tries again. `engine.preflight` names a missing compiler before the daemon takes its socket.
+`Monitors` is the engine's side: the daemon asks for the program when it starts (in a worker thread), and
+a container start waits for that answer (`program`). A build holds an flock, so builds in one exec root
+never race, and renames the result into place atomically. Without a compiler, or with one that fails, no
+container can start: the reason (naming the compiler, or its first error line) is logged once and is every
+start's error; the next daemon tries again. `engine.preflight` names a missing compiler before the daemon
+takes its socket.
 
 This file imports nothing of the engine: setup.py loads it on its own to compile the binary.
 """
@@ -143,28 +144,23 @@ def _compile(cc: str, target: Path) -> Path:
 
 
 class Monitors:
-    """The engine's one monitor program for an exec root: found or built once, in a thread of its own from
-    `prepare` (the daemon's start) or by the first `program` call, which every start goes through."""
+    """The engine's one monitor program for an exec root: found or built once, by the first `program`
+    call (the daemon makes it when it starts); later calls wait for that one and share its answer."""
 
     def __init__(self, cache_dir: Path) -> None:
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
         self._done = threading.Event()
-        self._started = False
+        self._building = False
         self._program: Program | None = None
         self._error = ""
 
-    def prepare(self) -> None:
-        """Begin the look-up or build in the background (idempotent)."""
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
-        threading.Thread(target=self._build, name="monitor-build", daemon=True).start()
-
     def program(self) -> Program:
         """The monitor program, waiting for the build under way; Unavailable with the reason otherwise."""
-        self.prepare()
+        with self._lock:
+            first, self._building = not self._building, True
+        if first:
+            self._build()  # in this thread; the others wait for it
         self._done.wait()
         if self._program is None:
             raise Unavailable(self._error)

@@ -91,7 +91,6 @@ def test_monitors_build_once_into_the_cache(packaged: Path, tmp_path: Path) -> N
     if native.compiler() is None:
         pytest.fail("no C compiler: .ci/setup installs gcc")
     monitors = native.Monitors(tmp_path / "cache")
-    monitors.prepare()
     program = monitors.program()
     exe = Path(program.exe)
     assert exe == tmp_path / "cache" / f"cmon-{native.source_key()}" and os.access(exe, os.X_OK)
