@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from engine.containers.core import Core
     from engine.containers.restart import RestartTracker
 
+log = logging.getLogger(__name__)
+
 
 class Lifecycle(Protocol):
     """The container service's steps a restore takes (ContainerService has them)."""
@@ -26,8 +28,6 @@ class Lifecycle(Protocol):
     def adopt(self, c: Container) -> None: ...
     async def record_exit(self, c: Container) -> None: ...
     async def start(self, ref: str) -> None: ...
-
-log = logging.getLogger(__name__)
 
 
 async def restore(core: Core, lifecycle: Lifecycle, restarts: RestartTracker) -> None:

@@ -261,3 +261,20 @@ def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tm
         assert runc_box.wait("rn1").exit_code == 137 and runc_box.output("rn1") == "hi\n"
 
 
+
+
+def test_a_monitor_that_fails_its_execve_ends_and_records_the_container(
+    busybox_rootfs: Path, tmp_path: Path
+) -> None:
+    """Executable but not runnable (its interpreter is missing): found only by the execve, once the process
+    runs; the monitor then ends the process and records why, as no other monitor will."""
+    broken = tmp_path / "broken-monitor"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path, monitor=Program(str(broken))) as b:
+        b.start(["sleep", "30"], cid="x1")
+        state = b.wait("x1")
+        assert (state.status, state.exit_code) == ("exited", 137)
+        assert state.error == f"cannot run the container monitor: {broken}: No such file or directory"
+        assert "container monitor exec failed" in monitor_log(b, "x1")
+        assert not b.rt._places("x1").socket.exists()
