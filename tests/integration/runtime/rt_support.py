@@ -22,7 +22,7 @@ from engine.runtime.native import Program
 from engine.runtime.state import pid_alive
 
 
-def read_attach(sock: socket.socket, tty: bool, timeout: float = 10) -> tuple[bytes, bytes]:
+def read_attach(sock: socket.socket, tty: bool, timeout: float = 30) -> tuple[bytes, bytes]:
     """Read an attach stream to its end: (stdout, stderr), demultiplexing stdcopy frames if not a TTY."""
     sock.settimeout(timeout)
     raw = b""
@@ -101,7 +101,7 @@ class Box:
     def log_path(self, cid: str) -> Path:
         return self.tmp / f"{cid}-json.log"
 
-    def wait(self, cid: str = "c1", timeout: float = 20) -> Any:
+    def wait(self, cid: str = "c1", timeout: float = 60) -> Any:
         fd = self.rt.exit_fd(cid)
         try:
             ready, _, _ = select.select([fd], [], [], timeout)

@@ -79,7 +79,7 @@ def test_exec_runs_in_the_container(box):
     assert cmdline == "sleep\x00100\x00"  # the container's PID 1, seen from the exec's pid namespace
     assert mnt != os.readlink("/proc/self/ns/mnt")
     assert uid == "1000"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while box.rt.exec_state("target", "e1").status != "exited" and time.monotonic() < deadline:
         time.sleep(0.02)
     assert box.rt.exec_state("target", "e1").exit_code == 5
@@ -150,11 +150,14 @@ def test_log_rotation(box):
 
 
 def test_exit_fd_becomes_readable_on_exit(box):
-    box.start(["sleep", "0.3"])
+    # The container ends when the test says so (a file in its rootfs), not after a time that a slow
+    # machine could overrun before the "not yet readable" check.
+    box.start(["sh", "-c", "until [ -e /go ]; do sleep 0.02; done"])
     fd = box.rt.exit_fd("c1")
     try:
         assert select.select([fd], [], [], 0)[0] == []
-        assert select.select([fd], [], [], 10)[0] == [fd]
+        (box.rootfs / "go").touch()
+        assert select.select([fd], [], [], 30)[0] == [fd]
     finally:
         os.close(fd)
     assert box.rt.state("c1").exit_code == 0
