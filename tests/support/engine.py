@@ -23,14 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tests.support import busybox
 
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a loaded 2-core CI machine can take long to bring a daemon up
 BUSYBOX_TAG = "busybox:latest"
 
 
@@ -174,6 +174,25 @@ class EngineProcess:
         allowed = (expect,) if isinstance(expect, int) else expect
         assert r.status in allowed, f"{method} {path} -> {r.status}: {r.body[:500]!r}"
         return r.json() if r.body.strip() else None
+
+    def begin_wait(self, cid: str, condition: str = "", timeout: float = 60.0) -> Callable[[], Any]:
+        """POST /containers/{cid}/wait and return once the wait is registered (the engine sends the
+        headers only then, as `docker run` relies on); call the result to read the decoded answer."""
+        conn = UnixHTTPConnection(str(self.socket_path), timeout=timeout)
+        conn.request("POST", f"/containers/{cid}/wait?condition={condition}")
+        resp = conn.getresponse()
+        if resp.status != 200:
+            body = resp.read()
+            conn.close()
+            raise AssertionError(f"wait {cid} -> {resp.status}: {body[:500]!r}")
+
+        def answer() -> Any:
+            try:
+                return json.loads(resp.read())
+            finally:
+                conn.close()
+
+        return answer
 
     def import_busybox(self, tag: str = BUSYBOX_TAG) -> str:
         """Import the busybox rootfs as `tag`; returns the image id."""
