@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,15 @@ def own_engine() -> Iterator[EngineProcess]:
         yield eng
     finally:
         eng.cleanup()
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is no zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def _logs(eng: EngineProcess, cid: str) -> bytes:
@@ -118,15 +128,28 @@ def test_sigterm_shuts_down_cleanly_and_containers_keep_running(own_engine: Engi
     assert st["Running"] and st["Pid"] == pid
 
 
-def test_kill9_recovery(own_engine: EngineProcess) -> None:
+def test_kill9_recovery(own_engine: EngineProcess, tmp_path: Path) -> None:
     eng = own_engine
     ticker = eng.run(["sh", "-c", "i=0; while :; do echo tick$i; i=$((i+1)); sleep 0.1; done"])
-    ender = eng.run(["sh", "-c", "sleep 0.5; exit 42"])
+    # the ender exits when the test says so (a file in a bind mount): surely while no daemon runs
+    ender = eng.run(
+        ["sh", "-c", "until [ -e /signal/go ]; do sleep 0.05; done; exit 42"],
+        HostConfig={"Binds": [f"{tmp_path}:/signal"]},
+    )
     restarter = eng.run(["sh", "-c", "sleep 0.5; exit 1"], HostConfig={"RestartPolicy": {"Name": "always"}})
-    time.sleep(0.2)
     eng.kill9()
-    pid = json.loads((eng.data_root / "containers" / ticker / "config.v2.json").read_text())["State"]["Pid"]
-    time.sleep(1.0)  # meanwhile: ticker writes, ender exits
+
+    def recorded_pid(cid: str) -> int:
+        record = json.loads((eng.data_root / "containers" / cid / "config.v2.json").read_text())
+        return int(record["State"]["Pid"])
+
+    pid, ender_pid = recorded_pid(ticker), recorded_pid(ender)
+    (tmp_path / "go").touch()
+    deadline = time.monotonic() + 60
+    while _alive(ender_pid):
+        assert time.monotonic() < deadline, "the ender did not exit"
+        time.sleep(0.05)
+    time.sleep(1.0)  # meanwhile: ticker writes
     os.kill(pid, 0)
     eng.start()
     running = {c["Id"] for c in eng.json("GET", "/containers/json")}
@@ -135,12 +158,14 @@ def test_kill9_recovery(own_engine: EngineProcess) -> None:
     st = eng.json("GET", f"/containers/{ender}/json")["State"]
     assert st["Status"] == "exited" and st["ExitCode"] == 42
     # the always-restart container came back
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while eng.json("GET", f"/containers/{restarter}/json")["RestartCount"] < 1:
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    logs = _logs(eng, ticker).split()
-    assert len(logs) >= 10 and logs[:3] == [b"tick0", b"tick1", b"tick2"]
+    while len(logs := _logs(eng, ticker).split()) < 10:  # the ticker keeps writing, at its own pace
+        assert time.monotonic() < deadline, logs
+        time.sleep(0.1)
+    assert logs[:3] == [b"tick0", b"tick1", b"tick2"]
     assert eng.request("POST", f"/containers/{ticker}/stop?t=1").status == 204
     st = eng.json("GET", f"/containers/{ticker}/json")["State"]
     assert st["Status"] == "exited" and st["ExitCode"] == 137

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import time
 
 import pytest
 
@@ -101,8 +100,13 @@ def test_init_reaps_and_forwards(engine: EngineProcess) -> None:
 
 
 def test_tty_resize(engine: EngineProcess) -> None:
-    cid = engine.run(["sh", "-c", "sleep 0.6; stty size"], Tty=True, OpenStdin=True)
-    time.sleep(0.2)
+    # the shell looks until the new size shows (bounded: it prints the old size after 60 s), not once
+    # after a time a slow machine could overrun before the resize arrives
+    script = (
+        'i=0; while [ "$(stty size)" != "33 101" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; '
+        "stty size"
+    )
+    cid = engine.run(["sh", "-c", script], Tty=True, OpenStdin=True)
     assert engine.request("POST", f"/containers/{cid}/resize?h=33&w=101").status == 200
     engine.json("POST", f"/containers/{cid}/wait")
     assert "33 101" in engine.request("GET", f"/containers/{cid}/logs?stdout=1").body.decode()
