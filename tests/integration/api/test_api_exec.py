@@ -75,7 +75,7 @@ def test_exec_create_start_inspect(engine: EngineProcess) -> None:
     frames = demux(_exec_start(engine, eid))
     assert b"".join(f[1] for f in frames if f[0] == 1) == b"1 2\n/tmp\n1000\n"
     assert b"".join(f[1] for f in frames if f[0] == 2) == b"oops\n"
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while (ins := engine.json("GET", f"/exec/{eid}/json"))["Running"]:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -102,7 +102,7 @@ def test_exec_detach_and_errors(engine: EngineProcess) -> None:
     eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["touch", "/tmp/detached"]})["Id"]
     r = engine.request("POST", f"/exec/{eid}/start", {"Detach": True})
     assert r.status == 200
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while engine.request("HEAD", f"/containers/{cid}/archive?path=/tmp/detached").status != 200:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -125,7 +125,7 @@ def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
         },
     )
     # the first probe runs at once and fails: still "starting" until Retries failures, then unhealthy
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while (h := engine.json("GET", f"/containers/{cid}/json")["State"]["Health"])["Status"] != "unhealthy":
         assert time.monotonic() < deadline, h
         time.sleep(0.05)
@@ -169,16 +169,13 @@ def test_healthcheck_start_period_does_not_count_failures(engine: EngineProcess)
 
 
 def test_wait_and_exec_while_another_client_waits(engine: EngineProcess) -> None:
-    cid = engine.run(["sh", "-c", "sleep 0.5; exit 6"])
-    out: dict = {}
-    t = threading.Thread(target=lambda: out.update(r=engine.json("POST", f"/containers/{cid}/wait")))
-    t.start()
-    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["echo", "side"], "AttachStdout": True})[
-        "Id"
-    ]
+    # the container ends once the exec has run (it makes /tmp/go), not after a time a slow machine overruns
+    cid = engine.run(["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.05; done; exit 6"])
+    waited = engine.begin_wait(cid)  # another client's wait, in place
+    side = {"Cmd": ["sh", "-c", "echo side; touch /tmp/go"], "AttachStdout": True}
+    eid = engine.json("POST", f"/containers/{cid}/exec", side)["Id"]
     assert demux(_exec_start(engine, eid)) == [(1, b"side\n")]
-    t.join(10)
-    assert out["r"]["StatusCode"] == 6
+    assert waited()["StatusCode"] == 6
 
 
 def test_privileged_exec_gets_every_capability(engine: EngineProcess) -> None:
@@ -202,13 +199,20 @@ def test_privileged_exec_gets_every_capability(engine: EngineProcess) -> None:
     assert full & (1 << 13) and full & (1 << 21)  # NET_RAW and SYS_ADMIN
 
 
+STTY_UNTIL_12_34 = (
+    'i=0; while [ "$(stty size 2>/dev/null)" != "12 34" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; '
+    "stty size"
+)
+
+
 def test_exec_tty_and_resize(engine: EngineProcess) -> None:
     cid = engine.run(["sleep", "60"])
     eid = engine.json(
         "POST",
         f"/containers/{cid}/exec",
         {
-            "Cmd": ["sh", "-c", "sleep 0.6; stty size"],
+            # looks until the new size shows (bounded), not once after a time the resize could miss
+            "Cmd": ["sh", "-c", STTY_UNTIL_12_34],
             "Tty": True,
             "AttachStdout": True,
             "AttachStdin": True,
@@ -217,11 +221,11 @@ def test_exec_tty_and_resize(engine: EngineProcess) -> None:
     out: dict = {}
     t = threading.Thread(target=lambda: out.update(data=_exec_start(engine, eid, tty=True)))
     t.start()
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while engine.request("POST", f"/exec/{eid}/resize?h=12&w=34").status != 201:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    t.join(10)
+    t.join(90)
     text = out["data"].replace(b"\r\n", b"\n").decode()  # a TTY: raw bytes, no stdcopy frames
     assert text == "12 34\n"
     assert engine.request("POST", "/exec/nope/resize?h=1&w=1").status == 404
@@ -232,7 +236,7 @@ def test_detached_exec_reports_its_exit_without_being_asked(engine: EngineProces
     cid = engine.run(["sleep", "60"])
     eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["sh", "-c", "exit 5"]})["Id"]
     assert engine.request("POST", f"/exec/{eid}/start", {"Detach": True}).status == 200
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 60
     while True:
         r = engine.request(
             "GET",
