@@ -35,10 +35,12 @@ def test_exec_env_workdir_user_and_index(project: Project) -> None:
 
 def test_exec_detached_returns_at_once(project: Project) -> None:
     web = project.container("web")
-    started = time.monotonic()
-    project.composer("exec", "-d", "web", "sh", "-c", "sleep 1; echo done > /tmp/marker", check=True)
-    assert time.monotonic() - started < 5
-    deadline = time.monotonic() + 10
+    # the command waits for a flag only the test makes after `exec -d` returned: an exec that waited for
+    # its command would never return (the call's timeout); no wall-clock bound needed
+    script = "until [ -e /tmp/go ]; do sleep 0.05; done; echo done > /tmp/marker"
+    project.composer("exec", "-d", "web", "sh", "-c", script, check=True)
+    project.api.exec_start(project.api.exec_create(web, ["touch", "/tmp/go"]))
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         check = project.api.exec_create(web, ["cat", "/tmp/marker"])
         if project.api.exec_start(check) == b"done\n":

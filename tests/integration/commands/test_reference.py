@@ -21,10 +21,16 @@ def _both(project: Project, *args: str) -> tuple[tuple[int, str, str], tuple[int
 
 @pytest.fixture
 def running(project: Project) -> Project:
-    project.container("web", cmd=["sh", "-c", "echo one; echo two; sleep 3600"])
-    project.container("worker", cmd=["sh", "-c", "echo ready; sleep 3600"])
-    project.container("worker", 2, cmd=["sh", "-c", "echo also ready; sleep 3600"])
-    time.sleep(0.5)
+    started = {
+        project.container("web", cmd=["sh", "-c", "echo one; echo two; sleep 3600"]): b"two",
+        project.container("worker", cmd=["sh", "-c", "echo ready; sleep 3600"]): b"ready",
+        project.container("worker", 2, cmd=["sh", "-c", "echo also ready; sleep 3600"]): b"also ready",
+    }
+    deadline = time.monotonic() + 60
+    for cid, last in started.items():  # every line is in the logs before the two tools read them
+        while last not in project.api.logs(cid):
+            assert time.monotonic() < deadline, f"no {last!r} in {cid[:12]}'s log"
+            time.sleep(0.05)
     return project
 
 
