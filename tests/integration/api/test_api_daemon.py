@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.runtime.state import pid_alive
 from tests.support.engine import EngineProcess, UnixHTTPConnection, new_engine
 
 pytestmark = pytest.mark.root
@@ -29,15 +30,6 @@ def own_engine() -> Iterator[EngineProcess]:
         yield eng
     finally:
         eng.cleanup()
-
-
-def _alive(pid: int) -> bool:
-    """A process that exists and is no zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def _logs(eng: EngineProcess, cid: str) -> bytes:
@@ -146,7 +138,7 @@ def test_kill9_recovery(own_engine: EngineProcess, tmp_path: Path) -> None:
     pid, ender_pid = recorded_pid(ticker), recorded_pid(ender)
     (tmp_path / "go").touch()
     deadline = time.monotonic() + 60
-    while _alive(ender_pid):
+    while pid_alive(ender_pid):
         assert time.monotonic() < deadline, "the ender did not exit"
         time.sleep(0.05)
     time.sleep(1.0)  # meanwhile: ticker writes

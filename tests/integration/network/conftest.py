@@ -52,7 +52,7 @@ def sweep(svc: NetworkService) -> None:
     firewall.remove(svc.table)
 
 
-def veths_left(prefix: str, keep: int = 0, timeout: float = 5.0) -> list[str]:
+def veths_left(prefix: str, keep: int = 0, timeout: float = 30.0) -> list[str]:
     """Host veths named `prefix*` once at most `keep` remain (or the timeout passed): an ended container's
     veth pair is deleted by the kernel with its namespace, or by the reaper, shortly after the detach."""
     deadline = time.monotonic() + timeout
@@ -63,7 +63,7 @@ def veths_left(prefix: str, keep: int = 0, timeout: float = 5.0) -> list[str]:
         time.sleep(0.02)
 
 
-def link_gone(name: str, timeout: float = 5.0) -> bool:
+def link_gone(name: str, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while netlink.link_exists(name):
         if time.monotonic() > deadline:
@@ -108,7 +108,7 @@ def service(make_service: object) -> NetworkService:
 
 
 def in_netns(
-    ns: str, *argv: str, timeout: float = 10, check: bool = True
+    ns: str, *argv: str, timeout: float = 60, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     res = subprocess.run(["nsenter", f"--net={ns}", *argv], capture_output=True, text=True, timeout=timeout)
     if check and res.returncode != 0:

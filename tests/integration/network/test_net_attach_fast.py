@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,14 +44,28 @@ def test_start_does_not_wait_for_a_busy_loop(service: NetworkService) -> None:
     cli, hc = _made(service, "cli", "t-busy")
     loop = service.dns.loop
     assert loop is not None
-    loop.call_soon_threadsafe(time.sleep, 2.0)  # the daemon's loop, busy with something else
-    t0 = time.monotonic()
+    busy, free = threading.Event(), threading.Event()
+
+    def something_else() -> None:  # the daemon's loop, busy with something else for a long while
+        busy.set()
+        time.sleep(8.0)
+        free.set()
+
+    loop.call_soon_threadsafe(something_else)
+    assert busy.wait(60)
     ns = service.attach(cli, "cli", {}, hc)
     assert ns is not None
-    assert time.monotonic() - t0 < 1.5
+    assert not free.is_set()  # the attach came back while the loop was still busy: it did not wait for it
     # the listener is bound already: the query waits in its socket until the loop is free, then is answered
-    out = in_netns(ns, BUSYBOX, "nslookup", "web", "127.0.0.11", timeout=15).stdout
-    assert service._live[web].endpoints[0].ip in out
+    # (a client of our own, with room for the loop's 8 s: busybox nslookup gives up after 5 s)
+    query = (
+        "import socket,struct\n"
+        "q=struct.pack('!HHHHHH',9,256,1,0,0,0)+b'\\x03web\\x00'+struct.pack('!HH',1,1)\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(60);s.sendto(q,('127.0.0.11',53))\n"
+        "r=s.recv(512);print('.'.join(map(str,r[-4:])))\n"
+    )
+    out = in_netns(ns, "python3", "-c", query, timeout=90).stdout
+    assert out.strip() == service._live[web].endpoints[0].ip
 
 
 def test_concurrent_attach_and_detach(service: NetworkService) -> None:

@@ -52,7 +52,7 @@ def test_network_lifecycle_bridge_and_rules(service: NetworkService) -> None:
         service.create({"Name": "t-life"})
     service.remove("t-life")
     assert link_gone(n.bridge)
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 30
     while service.store.doomed_bridges() and time.monotonic() < deadline:
         time.sleep(0.01)  # the tombstone goes right after the deletion
     assert service.store.doomed_bridges() == []
@@ -70,10 +70,9 @@ def test_containers_reach_each_other_by_name(service: NetworkService) -> None:
     in_netns(cli_ns, BUSYBOX, "ping", "-c", "1", "-W", "3", _ip(service, web))
     out = in_netns(cli_ns, BUSYBOX, "nslookup", "web", "127.0.0.11").stdout
     assert _ip(service, web) in out
-    # an unknown single-label name: NXDOMAIN at once, not a timeout
-    t0 = time.monotonic()
+    # an unknown single-label name: NXDOMAIN (an answer, not a timeout)
     res = in_netns(cli_ns, BUSYBOX, "nslookup", "nosuchservice", "127.0.0.11", check=False)
-    assert res.returncode != 0 and time.monotonic() - t0 < 2.0
+    assert res.returncode != 0 and "NXDOMAIN" in res.stdout + res.stderr, (res.stdout, res.stderr)
     # detach cleans the namespace, veth and rules
     veth = service._live[web].endpoints[0].host_veth
     service.detach(web)
@@ -182,6 +181,14 @@ def test_reconcile_after_kill(make_service: Any) -> None:
     assert not firewall.exists(svc2.table)
 
 
+def _in_namespace(pid: int, ns: str) -> bool:
+    try:
+        here, there = os.stat(f"/proc/{pid}/ns/net"), os.stat(ns)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
 def test_reconcile_keeps_living_container(make_service: Any) -> None:
     svc = make_service()
     svc.create({"Name": "t-keep"})
@@ -189,7 +196,10 @@ def test_reconcile_keeps_living_container(make_service: Any) -> None:
     peer, peer_ns = _container(svc, "peer", "t-keep")
     sleeper = subprocess.Popen(["nsenter", f"--net={ns}", "sleep", "30"])
     try:
-        time.sleep(0.2)
+        deadline = time.monotonic() + 60  # until the sleeper lives in the namespace (nsenter has entered it)
+        while not _in_namespace(sleeper.pid, ns):
+            assert time.monotonic() < deadline, "the sleeper never entered the namespace"
+            time.sleep(0.02)
         svc.close()
         svc2 = make_service()
         svc2.reconcile()
@@ -209,7 +219,7 @@ def test_dns_forwards_to_upstream(make_service: Any, tmp_path: Path) -> None:
     resolv.write_text(f"nameserver {upstream_ip}\n")
     up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     up.bind((upstream_ip, 53))
-    up.settimeout(10)
+    up.settimeout(60)
     svc = make_service(resolv)
     svc.create({"Name": "t-fwd"})
     cid, ns = _container(svc, "q", "t-fwd")
@@ -224,7 +234,7 @@ def test_dns_forwards_to_upstream(make_service: Any, tmp_path: Path) -> None:
         reply = bytearray(data[:2]) + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00" + data[12:]
         reply += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([192, 0, 2, 99])
         up.sendto(bytes(reply), addr)
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=60)
         assert "192.0.2.99" in out
     finally:
         proc.kill()
@@ -295,7 +305,7 @@ def test_dns_over_tcp(service: NetworkService) -> None:
     code = (
         "import socket,struct\n"
         "q=struct.pack('!HHHHHH',9,256,1,0,0,0)+b'\\x06webtcp\\x00'+struct.pack('!HH',1,1)\n"
-        "s=socket.create_connection(('127.0.0.11',53),timeout=5);s.sendall(struct.pack('!H',len(q))+q)\n"
+        "s=socket.create_connection(('127.0.0.11',53),timeout=30);s.sendall(struct.pack('!H',len(q))+q)\n"
         "n=struct.unpack('!H',s.recv(2))[0];r=b''\n"
         "while len(r)<n: r+=s.recv(n-len(r))\n"
         "print('.'.join(map(str,r[-4:])))\n"
