@@ -156,7 +156,7 @@ def _exited_lines(text: str) -> list[str]:
     return sorted(set(re.findall(r"([\w-]+ exited with code \d+)", plain)))
 
 
-def _settled(path: Path, lines: int, timeout: float = 5.0) -> str:
+def _settled(path: Path, lines: int, timeout: float = 30.0) -> str:
     """The file once it has `lines` lines: the reference's detached hooks may still be finishing when
     `up -d` returns (it polls the exec, which dockerd can report not running before it started)."""
     import time
@@ -171,18 +171,33 @@ def _settled(path: Path, lines: int, timeout: float = 5.0) -> str:
 
 # ---- scenarios -----------------------------------------------------------------------------------
 
+# `ok` and `bad` begin once `long` has its trap (a file in the shared ./out): on a slow machine a stop
+# that came before the trap would find the shell ignoring TERM, and the outcome would depend on speed.
 THREE_JOBS = """\
 name: {name}
 services:
   long:
     image: busybox:latest
-    command: sh -c 'echo long up; trap "echo long got term; exit 0" TERM; while true; do sleep 0.1; done'
+    command:
+      - sh
+      - -c
+      - >-
+        trap "echo long got term; exit 0" TERM; touch /sync/long-up; echo long up;
+        while true; do sleep 0.1; done
+    volumes: [./out:/sync]
   ok:
     image: busybox:latest
-    command: sh -c 'echo ok done; sleep 0.5'
+    command: sh -c 'until [ -e /sync/long-up ]; do sleep 0.05; done; echo ok done; sleep 0.5'
+    volumes: [./out:/sync]
   bad:
     image: busybox:latest
-    command: sh -c 'echo bad starting; sleep 2; echo bad failing; exit 3'
+    command:
+      - sh
+      - -c
+      - >-
+        until [ -e /sync/long-up ]; do sleep 0.05; done;
+        echo bad starting; sleep 2; echo bad failing; exit 3
+    volumes: [./out:/sync]
 """
 
 
@@ -371,10 +386,12 @@ name: {name}
 services:
   db:
     image: busybox:latest
-    command: sh -c 'echo db ready; trap "exit 0" TERM; while true; do sleep 0.1; done'
+    command: sh -c 'trap "exit 0" TERM; touch /sync/db-up; echo db ready; while true; do sleep 0.1; done'
+    volumes: [./out:/sync]
   migrate:
     image: busybox:latest
-    command: sh -c 'echo migrating; sleep 0.3; echo migrated'
+    command: sh -c 'until [ -e /sync/db-up ]; do sleep 0.05; done; echo migrating; sleep 0.3; echo migrated'
+    volumes: [./out:/sync]
     depends_on: [db]
   tests:
     image: busybox:latest
