@@ -73,7 +73,7 @@ class DockerCLI:
                                 env=dict(self.env))
 
 
-def wait_until(predicate, timeout: float = 10, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float = 30, interval: float = 0.05, what: str = "condition"):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -101,7 +101,7 @@ class Tmux:
 
     def _tmux(self, *args: str) -> str:
         proc = subprocess.run(["tmux", "-S", self.server, *args], capture_output=True, text=True,
-                              env=self.env, timeout=10)
+                              env=self.env, timeout=30)
         if proc.returncode != 0:
             raise AssertionError(f"tmux {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout
