@@ -76,10 +76,10 @@ def test_webapp_example_serves_on_its_published_port_and_the_worker_reaches_kv(
     try:
         up = composer(*files, "up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
         assert up.code == 0, up.err
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as reply:
             page = reply.read().decode()
         assert page == (EXAMPLES / "webapp" / "www" / "index.html").read_text()
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         stored = ""
         while "job " not in stored and time.monotonic() < deadline:
             stored = _exec(api, "webapp-kv-1", ["sh", "-c", "cat /data/kv 2>/dev/null || true"])

@@ -94,11 +94,11 @@ def _ps(eng: EngineProcess, cwd: Path) -> dict[str, dict[str, object]]:
 
 
 def _get(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as resp:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as resp:
         return str(resp.read().decode())
 
 
-def _wait_for(what: str, check: object, timeout: float = 20.0) -> None:
+def _wait_for(what: str, check: object, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
