@@ -79,7 +79,7 @@ def test_logs_and_follow(docker: DockerCLI) -> None:
         "echo one; echo two >&2; sleep 1; echo three",
     )
     wait_until(lambda: "two" in docker("logs", "e2e-logs").err, what="first log lines")
-    follow = docker("logs", "-f", "e2e-logs", timeout=20)  # returns when the container exits
+    follow = docker("logs", "-f", "e2e-logs", timeout=60)  # returns when the container exits
     assert follow.out == "one\nthree\n"
     assert follow.err == "two\n"
     assert docker("logs", "--tail", "1", "e2e-logs").out == "three\n"
@@ -94,8 +94,10 @@ def test_stop_kill_restart_wait(docker: DockerCLI) -> None:
         "busybox",
         "sh",
         "-c",
-        "trap 'exit 7' TERM; while true; do sleep 0.1; done",
+        "trap 'exit 7' TERM; echo armed; while true; do sleep 0.1; done",
     )
+    # the trap is set once "armed" is logged: a stop before it would find TERM ignored (exit 137)
+    wait_until(lambda: "armed" in docker("logs", "e2e-stop").out, 60, what="the trap")
     assert docker("stop", "-t", "5", "e2e-stop").out.strip() == "e2e-stop"
     st = state(docker, "e2e-stop")
     assert (st["Status"], st["ExitCode"]) == ("exited", 7)
@@ -160,7 +162,7 @@ def test_events_report_lifecycle(docker: DockerCLI) -> None:
         "container=e2e-events",
         "--format",
         "{{.Type}} {{.Action}}",
-        timeout=15,
+        timeout=60,
     )
     actions = [line.split(" ", 1)[1] for line in res.out.splitlines()]
     for step in ("create", "start", "die", "destroy"):
@@ -243,7 +245,7 @@ def test_events_stream_live(docker: DockerCLI) -> None:
         seen: list[str] = []
         with contextlib.suppress(queue.Empty):
             while "destroy" not in seen:
-                seen.append(lines.get(timeout=15))
+                seen.append(lines.get(timeout=60))
         assert seen == ["create", "attach", "start", "die", "destroy"]  # dockerd's order for a foreground run
     finally:
         watcher.kill()

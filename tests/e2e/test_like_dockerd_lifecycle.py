@@ -91,7 +91,12 @@ def test_wait_removed_answers_after_the_removal(either: Engine) -> None:
 
 def test_wait_not_running_right_after_a_kill(either: Engine) -> None:
     for _ in range(3):
-        cid = _run(either, "sh", "-c", "trap 'exit 5' TERM; while :; do sleep 0.1; done")
+        cid = _run(either, "sh", "-c", "trap 'exit 5' TERM; echo armed; while :; do sleep 0.1; done")
+        # the trap is set once "armed" is logged: a TERM before it would be ignored by the shell (PID 1)
+        deadline = time.monotonic() + 60
+        while b"armed" not in either.api("GET", f"/containers/{cid}/logs?stdout=1").body:
+            assert time.monotonic() < deadline, "the container never armed its trap"
+            time.sleep(0.05)
         sock, rest = _wait(either, cid, "not-running")
         assert either.api("POST", f"/containers/{cid}/kill?signal=TERM").status == 204
         assert _wait_result(sock, rest)["StatusCode"] == 5
@@ -159,7 +164,7 @@ def test_exec_stream_framing_follows_the_start_not_the_create(either: Engine) ->
 
 
 def _read_until(sock, got: bytes, want: bytes) -> bytes:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while want not in got and time.monotonic() < deadline:
         got += sock.recv(65536)
     return got
