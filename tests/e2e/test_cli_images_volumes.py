@@ -194,7 +194,7 @@ def test_image_events(docker: DockerCLI) -> None:
         "type=image",
         "--format",
         "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}",
-        timeout=15,
+        timeout=60,
     )
     lines = res.out.splitlines()
     assert f"tag {bid} e2e/ev:1" in lines, lines

@@ -199,7 +199,7 @@ def ssh(
             (bin_dir / "ssh").chmod(0o755)
             env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
             env.update({"PATH": f"{bin_dir}:{env['PATH']}", "DOCKER_CONFIG": str(tmp / "docker-config")})
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 60  # sshd comes up slowly on a loaded machine
             while (
                 probe := subprocess.run(
                     ["ssh", "-p", str(port), f"{account.user}@127.0.0.1", "true"],

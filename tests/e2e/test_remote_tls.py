@@ -152,14 +152,14 @@ def test_no_certificate_or_plain_http_is_refused(remote: Remote) -> None:
     # TLS 1.3: the client's handshake ends before the server has checked its (missing) certificate; the
     # server's alert arrives on the first read
     with (
-        socket.create_connection(("127.0.0.1", remote.port), timeout=10) as raw,
+        socket.create_connection(("127.0.0.1", remote.port), timeout=30) as raw,
         ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
         pytest.raises((ssl.SSLError, ConnectionError)),
     ):
         tls.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
         if not tls.recv(100):
             raise ConnectionError("closed without an answer")
-    with socket.create_connection(("127.0.0.1", remote.port), timeout=10) as raw:
+    with socket.create_connection(("127.0.0.1", remote.port), timeout=30) as raw:
         raw.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
         try:
             answer = raw.recv(100)
@@ -198,7 +198,7 @@ def test_an_activated_tcp_socket_gets_tls_too(
         activated = Remote(eng, port, client, remote.rogue)
         r = _docker(activated, "version", "--format", "{{.Server.APIVersion}}")
         assert r.returncode == 0 and r.stdout.strip(), r.stderr + eng.log()
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
             raw.sendall(b"GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
             with contextlib.suppress(ConnectionError):
                 assert b"OK" not in raw.recv(100)

@@ -92,11 +92,11 @@ def _project(dest: Path, port: int) -> Path:
     return dest
 
 
-def _fetch(url: str, timeout: float = 20) -> str:
+def _fetch(url: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
+            with urllib.request.urlopen(url, timeout=10) as reply:
                 return str(reply.read().decode())
         except OSError:
             if time.monotonic() > deadline:
@@ -126,7 +126,7 @@ def _run_project(host: str, workdir: Path, port: int) -> Outcome:
         rows = [json.loads(line) for line in composer("ps", "--format", "json").splitlines() if line.strip()]
         services = tuple(sorted((r["Service"], r["State"], r.get("Health", "")) for r in rows))
         page = _fetch(f"http://127.0.0.1:{port}/")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while "job " not in (
             stored := composer("exec", "-T", "web", "sh", "-c", "echo GET | nc -w 1 kv 6379")
         ):

@@ -79,7 +79,7 @@ def tab(term: Tmux, prompt: str, typed: str, expect: str, *, twice: bool = False
         return expect in screen
 
     try:
-        wait_until(shown, 20, 0.1, f"{expect!r} after TAB")
+        wait_until(shown, 60, 0.1, f"{expect!r} after TAB")
     except AssertionError:
         raise AssertionError(f"{typed!r} + TAB did not show {expect!r}; screen:\n{screen}") from None
     return screen
