@@ -20,6 +20,8 @@ from engine.config import ConfigError
 from engine.errors import EngineError, InvalidParameter
 from engine.kernel import idmap, mounts
 from engine.kernel.idmap import Remap
+from engine.network import netlink
+from engine.runtime.sysctl import NET_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,19 @@ class Remapper:
                 target.rmdir()
         with contextlib.suppress(OSError):
             layer_dir.rmdir()
+
+    def set_net_sysctls(self, spec: dict[str, Any]) -> None:
+        """A network namespace joined by path (the engine's bridge made it, or another container's) belongs
+        to the host's user namespace, where the remapped root may not write /proc/sys/net: its net.*
+        sysctls are set from here before the start, and left out of the spec. dockerd's runc writes them
+        from inside, its namespace being made in the container's user namespace; the values are the same."""
+        linux = spec["linux"]
+        path = next((ns.get("path") for ns in linux.get("namespaces") or [] if ns["type"] == "network"), None)
+        wanted = {k: v for k, v in (linux.get("sysctl") or {}).items() if k.startswith(NET_PREFIX)}
+        if not path or not wanted:
+            return
+        netlink.write_sysctls(Path(path), wanted)
+        linux["sysctl"] = {k: v for k, v in linux["sysctl"].items() if k not in wanted}
 
     def own(self, path: Path) -> None:
         """A file the engine made for the container (hosts, resolv.conf, hostname): the remapped root's."""

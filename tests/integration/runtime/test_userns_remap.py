@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import dockerd
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = pytest.mark.root
@@ -49,11 +50,13 @@ def _runtime_args(runtime: str) -> tuple[str, ...]:
     return ("--default-runtime", "runc") if runtime == "runc" else ()
 
 
-@pytest.fixture(scope="module", params=["composer", "runc"])
-def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
+@contextlib.contextmanager
+def _remap_user(with_group: bool = False) -> Iterator[tuple[str, int]]:
+    """A throwaway user (and its group, which dockerd wants) with subordinate ranges; (name, first id)."""
     user = "ctr" + secrets.token_hex(3)
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
-    subprocess.run(["useradd", "-M", "-N", "-s", "/bin/false", user], check=True, capture_output=True)
+    subprocess.run(["useradd", "-M", "-U" if with_group else "-N", "-s", "/bin/false", user], check=True,
+                   capture_output=True)
     try:
         # Debian's useradd gives a new user subordinate ranges itself; else the test adds them
         given = [_range(path, user) for path in (subuid, subgid)]
@@ -65,14 +68,34 @@ def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, in
             for path in (subuid, subgid):
                 with open(path, "a") as f:
                     f.write(f"{user}:{start}:{SIZE}\n")
-        with running_engine(extra_args=("--userns-remap", user, *_runtime_args(request.param))) as eng:
-            eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
-            eng.run_host_config = {"NetworkMode": "none"}
-            yield eng, start
+        yield user, start
     finally:
         for path in (subuid, subgid):
             _drop_lines(path, f"{user}:")
         subprocess.run(["userdel", user], capture_output=True)
+        if with_group:
+            subprocess.run(["groupdel", user], capture_output=True)
+
+
+@pytest.fixture(scope="module", params=["composer", "runc"])
+def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
+    with _remap_user() as (user, start), running_engine(
+        extra_args=("--userns-remap", user, *_runtime_args(request.param))
+    ) as eng:
+        eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
+        eng.run_host_config = {"NetworkMode": "none"}
+        yield eng, start
+
+
+@pytest.fixture(scope="module")
+def remapped_dockerd() -> Iterator[tuple[dict[str, str], int]]:
+    """A private dockerd 20.10 with --userns-remap: (docker CLI env, the remapped root's host uid)."""
+    if not dockerd.dockerd_installed():
+        pytest.skip("dockerd (Debian's docker.io) is not installed")
+    with _remap_user(with_group=True) as (user, start), dockerd.private_dockerd(
+        extra_args=("--userns-remap", user)
+    ) as (env, _tmp, _daemon):
+        yield env, start
 
 
 def _logs(engine: EngineProcess, cid: str) -> str:
@@ -327,3 +350,59 @@ def test_a_v2_cgroup_is_delegated_to_the_remapped_root() -> None:
         cg.destroy()
         with contextlib.suppress(OSError):
             (root / "composer-test").rmdir()
+
+
+NET_SYSCTLS = ("net.core.somaxconn", "net.ipv4.ip_forward")
+
+
+def _host_sysctls(keys: tuple[str, ...]) -> dict[str, str]:
+    return {key: Path("/proc/sys", key.replace(".", "/")).read_text().strip() for key in keys}
+
+
+def _other_values(host: dict[str, str]) -> dict[str, str]:
+    """Values the host does not have, so the container's reading them proves they were set there."""
+    somaxconn = "1000" if host["net.core.somaxconn"] != "1000" else "1001"
+    return {"net.core.somaxconn": somaxconn, "net.ipv4.ip_forward": "0" if host["net.ipv4.ip_forward"] != "0"
+            else "1"}
+
+
+def test_net_sysctls_on_a_bridge_network(remapped: tuple[EngineProcess, int]) -> None:
+    """`--sysctl net.*` of a remapped container is set in its own network namespace, on the engine's bridge
+    (a namespace the host's root made) as on a namespace of its own, as dockerd does; the host keeps its
+    values, and /proc/sys stays read-only inside."""
+    engine, _ = remapped
+    before = _host_sysctls(NET_SYSCTLS)
+    wanted = _other_values(before)
+    script = ("cat /proc/sys/net/core/somaxconn /proc/sys/net/ipv4/ip_forward;"
+              " (echo 5 > /proc/sys/net/core/somaxconn) 2>/dev/null && echo wrote || echo refused")
+    try:
+        for network in ("bridge", "none"):
+            cid = engine.run(["sh", "-c", script], HostConfig={"NetworkMode": network, "Sysctls": wanted})
+            seen = _logs(engine, cid).split()
+            assert seen == [*wanted.values(), "refused"], (network, engine.log()[-2000:])
+            assert _host_sysctls(NET_SYSCTLS) == before, network
+    finally:
+        after = _host_sysctls(NET_SYSCTLS)
+        for key, value in before.items():  # never leave the host changed, whatever went wrong
+            if after[key] != value:
+                Path("/proc/sys", key.replace(".", "/")).write_text(value)
+    assert after == before
+
+
+def test_net_sysctls_as_dockerd(
+    remapped: tuple[EngineProcess, int], remapped_dockerd: tuple[dict[str, str], int]
+) -> None:
+    """The same `docker run --sysctl net.*` on the default bridge, on our remapped engine and on a remapped
+    dockerd 20.10: the same values inside, the host's unchanged."""
+    engine, _ = remapped
+    env, _ = remapped_dockerd
+    before = _host_sysctls(NET_SYSCTLS)
+    wanted = _other_values(before)
+    args = ["run", "--rm", *(a for k, v in wanted.items() for a in ("--sysctl", f"{k}={v}")), "busybox",
+            "sh", "-c", "cat /proc/sys/net/core/somaxconn /proc/sys/net/ipv4/ip_forward; id -u"]
+    theirs = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=120)
+    code, ours = _docker(engine, *args)
+    assert theirs.returncode == 0, theirs.stderr
+    assert theirs.stdout.split() == [*wanted.values(), "0"]
+    assert code == 0 and ours.split() == theirs.stdout.split(), ours
+    assert _host_sysctls(NET_SYSCTLS) == before
