@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.containers import archive_procs
 from engine.containers import mounts as mountlib
 from engine.containers.model import Container
+from engine.containers.userns import ARCHIVE
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
 
 if TYPE_CHECKING:
@@ -41,12 +42,15 @@ class Root:
     # mounts in a mount namespace of its own, out of reach of anything the daemon mounts or unmounts
     overlay: tuple[str, str] | None = None
     binds: tuple[dict[str, Any], ...] = ()
+    # --userns-remap: "uid_start:uid_count:gid_start:gid_count", the container's ids as the host stores them
+    idmap: str = ""
 
     def extra(self) -> tuple[str, ...]:
-        """The helper's arguments that make it mount a stopped container's rootfs and volumes itself."""
+        """The helper's arguments: mount a stopped container's rootfs and volumes itself; map owners."""
+        out = ("--idmap", self.idmap) if self.idmap else ()
         if self.overlay is None:
-            return ()
-        return ("--mounts", json.dumps({"overlay": self.overlay, "binds": list(self.binds)}))
+            return out
+        return (*out, "--mounts", json.dumps({"overlay": self.overlay, "binds": list(self.binds)}))
 
 
 def _binds(c: Container) -> tuple[dict[str, Any], ...]:
@@ -59,23 +63,40 @@ def _binds(c: Container) -> tuple[dict[str, Any], ...]:
     )
 
 
+def _idmap(svc: ContainerService, c: Container) -> str:
+    """A remapped container's id map for the helper: owners in its archives are the container's ids, and
+    what is put there is stored under the remapped ones, as dockerd does."""
+    remapper = svc.host.userns
+    if remapper is None or not remapper.applies(c.host_config):
+        return ""
+    r = remapper.remap
+    return f"{r.uid_start}:{r.uid_count}:{r.gid_start}:{r.gid_count}"
+
+
 @contextlib.asynccontextmanager
 async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Root]:
     cur = svc.store.current(c.id) or c
+    idmap = _idmap(svc, cur)
     live = Path(f"/proc/{cur.state.pid}/root")
     if cur.state.status in ("running", "paused") and cur.state.pid and live.exists():
-        yield Root(live)
+        yield Root(live, idmap=idmap)
         return
     async with svc.lock(c.id):  # no start meanwhile
-        overlay = await asyncio.to_thread(svc.images.rw_overlay, c.id)
+        merged, cwd, options = await asyncio.to_thread(svc.images.rw_overlay, c.id)
+        remapper = svc.host.userns
+        if idmap and remapper is not None:  # its layers as the container sees them (idmapped)
+            cwd_s, options = await asyncio.to_thread(remapper.archive_overlay, svc.images, c.id)
+            cwd = Path(cwd_s)
         ref = f"{c.id}-archive"
         with contextlib.suppress(EngineError, OSError):  # volumes with driver options (tmpfs, nfs)
             await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, svc.volumes, ref)
         try:
-            yield Root(overlay[0], (str(overlay[1]), overlay[2]), _binds(cur))
+            yield Root(merged, (str(cwd), options), _binds(cur), idmap)
         finally:
             with contextlib.suppress(EngineError, OSError):
                 await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, svc.volumes, ref)
+            if idmap and remapper is not None:
+                await asyncio.to_thread(remapper.release, c.id + ARCHIVE)
 
 
 @contextlib.asynccontextmanager

@@ -7,11 +7,14 @@ dockerd refuses them. The user and its subordinate ranges are made here and remo
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import struct
 import subprocess
-from collections.abc import Iterator
+import tarfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -406,3 +409,102 @@ def test_net_sysctls_as_dockerd(
     assert theirs.stdout.split() == [*wanted.values(), "0"]
     assert code == 0 and ours.split() == theirs.stdout.split(), ours
     assert _host_sysctls(NET_SYSCTLS) == before
+
+
+Docker = Callable[..., "subprocess.CompletedProcess[bytes]"]
+
+
+def _docker_cli(env: dict[str, str]) -> Docker:
+    def docker(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([dockerd.DOCKER, *args], env=env, input=stdin, capture_output=True, timeout=120)
+
+    return docker
+
+
+def _tar_of(entries: list[tuple[str, int]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, uid in entries:
+            info = tarfile.TarInfo(name)
+            info.uid = info.gid = uid
+            info.size, info.mode = 2, 0o644
+            tar.addfile(info, io.BytesIO(b"hi"))
+    return buf.getvalue()
+
+
+def _owners_in(tar_bytes: bytes) -> list[tuple[str, int, int]]:
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        return [(m.name, m.uid, m.gid) for m in tar]
+
+
+def _cp_story(docker: Docker, start: int) -> list[object]:
+    """docker cp into and out of a remapped container, stopped then running; ids relative to `start`."""
+    seen: list[object] = []
+    made = docker("create", "busybox", "sh", "-c",
+                  "stat -c '%n %u %g' /f0 /f1000 /d /d/sub /d/sub/f; sleep 300")
+    assert made.returncode == 0, made.stderr
+    cid = made.stdout.decode().strip()
+    try:
+        put = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("f0", 0), ("f1000", 1000), ("d/sub/f", 1000)]))
+        seen.append(("put", put.returncode, put.stderr.decode().strip()))
+        bad = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("f70000", 70000)]))
+        seen.append(("put 70000", bad.returncode != 0, bad.stderr.decode().strip().splitlines()[-1:]))
+        shown = docker("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", cid)
+        upper = Path(shown.stdout.decode().strip())
+        for name in ("f0", "f1000", "d", "d/sub", "d/sub/f", "f70000"):
+            path = upper / name
+            if path.exists():
+                seen.append(("host", name, path.stat().st_uid - start, path.stat().st_gid - start))
+            else:
+                seen.append(("host", name, "missing"))
+        for state in ("stopped", "running"):
+            if state == "running":
+                assert docker("start", cid).returncode == 0
+            for path in ("/f1000", "/etc/passwd"):
+                got = docker("cp", f"{cid}:{path}", "-")
+                assert got.returncode == 0, got.stderr
+                seen.append(("get", state, [(n, u - start, g - start) for n, u, g in _owners_in(got.stdout)]))
+        deadline = time.monotonic() + 60
+        while (logs := docker("logs", cid).stdout.decode()).count("\n") < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seen.append(("inside", logs.splitlines()))
+        put = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("r1000", 1000)]))
+        inside = docker("exec", cid, "stat", "-c", "%u %g", "/r1000")
+        seen.append(("put running", put.returncode, inside.stdout.decode().strip(),
+                     (upper / "r1000").stat().st_uid - start))
+    finally:
+        docker("rm", "-f", cid)
+    return seen
+
+
+def test_docker_cp_maps_owners_as_dockerd(
+    remapped: tuple[EngineProcess, int], remapped_dockerd: tuple[dict[str, str], int]
+) -> None:
+    """`docker cp` (PUT/GET archive) with the docker CLI 28 against our remapped engine and a remapped
+    dockerd 20.10: a tar entry's owner is a container id (0 is the remapped root, 1000 is 1000 inside,
+    stored as start+id on the host; parents the archive does not list are the remapped root's; an id the
+    map cannot hold is refused with dockerd's words). GET reports the ids as the host stores them, which
+    is what dockerd 20.10 does, stopped or running."""
+    engine, start = remapped
+    env, theirs_start = remapped_dockerd
+    ours_env = {**env, "DOCKER_HOST": engine.docker_host}
+    theirs = _cp_story(_docker_cli(env), theirs_start)
+    ours = _cp_story(_docker_cli(ours_env), start)
+    assert theirs == [
+        ("put", 0, ""),
+        ("put 70000", True, ["Error response from daemon: Error processing tar file(exit status 1): "
+                             "Container ID 70000 cannot be mapped to a host ID"]),
+        ("host", "f0", 0, 0),
+        ("host", "f1000", 1000, 1000),
+        ("host", "d", 0, 0),
+        ("host", "d/sub", 0, 0),
+        ("host", "d/sub/f", 1000, 1000),
+        ("host", "f70000", "missing"),
+        ("get", "stopped", [("f1000", 1000, 1000)]),
+        ("get", "stopped", [("passwd", 0, 0)]),
+        ("get", "running", [("f1000", 1000, 1000)]),
+        ("get", "running", [("passwd", 0, 0)]),
+        ("inside", ["/f0 0 0", "/f1000 1000 1000", "/d 0 0", "/d/sub 0 0", "/d/sub/f 1000 1000"]),
+        ("put running", 0, "1000 1000", 1000),
+    ]
+    assert ours == theirs
