@@ -10,12 +10,15 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
 import pytest
 
 from tests.e2e.both import Engine
+from tests.support import dockerd
+from tests.support.engine import running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 
@@ -154,3 +157,61 @@ def test_udp_ports_published_on_ipv6_are_relayed(either: Engine) -> None:
         server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+def _default_bridge_story(env: dict[str, str], subnet: str) -> list[object]:
+    """What a client sees of IPv6 on the default bridge of an engine started with --ipv6 --fixed-cidr-v6."""
+    def docker(*args: str) -> str:
+        res = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert res.returncode == 0, (args, res.stderr)
+        return res.stdout
+
+    net = ipaddress.IPv6Network(subnet)
+    seen: list[object] = []
+    shown = json.loads(docker("network", "inspect", "bridge"))[0]
+    seen.append(("network", shown["EnableIPv6"], [c for c in shown["IPAM"]["Config"] if ":" in c["Subnet"]]))
+    docker("run", "-d", "--name", "t-v6srv", "busybox", "sh", "-c", "echo hello-over-v6 | nc -l -p 8080")
+    try:
+        settings = json.loads(docker("inspect", "t-v6srv"))[0]["NetworkSettings"]
+        address = ipaddress.IPv6Address(settings["GlobalIPv6Address"])
+        seen.append(("container", address in net, settings["GlobalIPv6PrefixLen"], settings["IPv6Gateway"]))
+        out = docker("run", "--rm", "busybox", "sh", "-c",
+                     "ip -6 route | grep default;"
+                     " mine=$(ip -6 addr show eth0 scope global | awk '/inet6/ {print $2}' | cut -d/ -f1);"
+                     f" grep -c \"^$mine\\s\" /etc/hosts; nc -w 3 {address} 8080")
+        seen.append(("client", out.split()[:3], out.split()[-2:]))
+    finally:
+        subprocess.run([dockerd.DOCKER, "rm", "-f", "t-v6srv"], env=env, capture_output=True, timeout=60)
+    return seen
+
+
+def test_ipv6_on_the_default_bridge_as_dockerd() -> None:
+    """dockerd's `--ipv6 --fixed-cidr-v6 SUBNET`: the default bridge network has that IPv6 subnet, its
+    containers an address in it (gateway its first address) and talk over IPv6; the same client calls
+    against our engine and a private dockerd 20.10 started with the options. `--ipv6` without a subnet
+    refuses to start, with dockerd's words."""
+    mine, theirs = _subnet(), _subnet()
+    with dockerd.private_dockerd(extra_args=("--ipv6", "--fixed-cidr-v6", theirs)) as (env, _tmp, _d):
+        expected = _default_bridge_story(env, theirs)
+    with running_engine(extra_args=("--ipv6", "--fixed-cidr-v6", mine)) as eng:
+        ours = _default_bridge_story({**env, "DOCKER_HOST": eng.docker_host}, mine)
+        assert f"ip6 saddr {mine} oifname != " in _ip6_rules()  # its masquerade, as a user network's
+    gateway = str(ipaddress.IPv6Network(theirs).network_address + 1)
+    assert expected == [
+        ("network", True, [{"Subnet": theirs}]),
+        ("container", True, 64, gateway),
+        ("client", ["default", "via", gateway], ["1", "hello-over-v6"]),
+    ]
+    gateway = str(ipaddress.IPv6Network(mine).network_address + 1)
+    assert ours == [
+        ("network", True, [{"Subnet": mine}]),
+        ("container", True, 64, gateway),
+        ("client", ["default", "via", gateway], ["1", "hello-over-v6"]),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        refused = subprocess.run(
+            [sys.executable, "-m", "engine.daemon", "--ipv6", "-H", f"unix://{tmp}/e.sock", "--data-root",
+             f"{tmp}/data", "--exec-root", f"{tmp}/exec"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert ("IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet "
+            "using --fixed-cidr-v6") in refused.stderr
