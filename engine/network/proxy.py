@@ -52,9 +52,9 @@ class _UdpRelay:
                 data, client = self.sock.recvfrom(DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as e:  # an ICMP error of an earlier send: the next datagram may do
+            except OSError as e:  # (a closed socket: never spin on it)
                 log.debug("proxy: udp receive error=%s", e)
-                continue
+                return
             flow = self.flows.get(client) or self._open_flow(client)
             if flow is None:
                 continue
@@ -83,8 +83,11 @@ class _UdpRelay:
                 data = up.recv(DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # ICMP port unreachable from the container: nothing listens there yet
+            except ConnectionRefusedError:  # ICMP port unreachable: nothing listens there yet; reported once
                 continue
+            except OSError as e:
+                log.debug("proxy: udp receive error=%s", e)
+                return
             if client in self.flows:
                 self.flows[client][1][0] = self.loop.time()
             try:
