@@ -162,7 +162,7 @@ def test_udp_ports_published_on_ipv6_are_relayed(either: Engine) -> None:
 def _default_bridge_story(env: dict[str, str], subnet: str) -> list[object]:
     """What a client sees of IPv6 on the default bridge of an engine started with --ipv6 --fixed-cidr-v6."""
     def docker(*args: str) -> str:
-        res = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=120)
+        res = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, (args, res.stderr)
         return res.stdout
 
@@ -178,7 +178,9 @@ def _default_bridge_story(env: dict[str, str], subnet: str) -> list[object]:
         out = docker("run", "--rm", "busybox", "sh", "-c",
                      "ip -6 route | grep default;"
                      " mine=$(ip -6 addr show eth0 scope global | awk '/inet6/ {print $2}' | cut -d/ -f1);"
-                     f" grep -c \"^$mine\\s\" /etc/hosts; nc -w 3 {address} 8080")
+                     f" grep -c \"^$mine\\s\" /etc/hosts;"
+                     # until the server listens (its nc may start after this container, under load)
+                     f" for i in $(seq 60); do nc -w 2 {address} 8080 && break; sleep 0.5; done")
         seen.append(("client", out.split()[:3], out.split()[-2:]))
     finally:
         subprocess.run([dockerd.DOCKER, "rm", "-f", "t-v6srv"], env=env, capture_output=True, timeout=60)
