@@ -101,10 +101,32 @@ async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Root]:
 
 @contextlib.asynccontextmanager
 async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
-    """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar."""
+    """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar; a
+    remapped container's owners as the container sees them, as dockerd exports them."""
+    if _idmap(svc, c):
+        async with _root(svc, c) as root:
+            if root.overlay is None:  # running: its (remapped) rootfs, without the volumes over it
+                merged = Path(await asyncio.to_thread(lambda: svc.images.rw_paths(c.id)["MergedDir"]))
+                root = Root(merged, idmap=root.idmap)
+            async with _exported(Root(root.path, root.overlay, (), root.idmap)) as chunks:
+                yield chunks
+        return
     async with svc.lock(c.id):
         merged = Path(await asyncio.to_thread(svc.images.mount_rw, c.id))
-    proc = await archive_procs.spawn("export", merged, "/")
+    try:
+        async with _exported(Root(merged)) as chunks:
+            yield chunks
+    finally:
+        async with svc.lock(c.id):
+            now = svc.store.current(c.id)
+            if now is None or now.state.status not in ("running", "paused"):
+                with contextlib.suppress(EngineError, OSError):
+                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
+
+
+@contextlib.asynccontextmanager
+async def _exported(root: Root) -> AsyncIterator[AsyncIterator[bytes]]:
+    proc = await archive_procs.spawn("export", root.path, "/", *root.extra())
 
     async def chunks() -> AsyncIterator[bytes]:
         assert proc.stdout is not None
@@ -118,11 +140,6 @@ async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncI
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         await proc.wait()
-        async with svc.lock(c.id):
-            now = svc.store.current(c.id)
-            if now is None or now.state.status not in ("running", "paused"):
-                with contextlib.suppress(EngineError, OSError):
-                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
 
 
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:

@@ -2,9 +2,9 @@
 path and symlink resolves inside it, then stats, tars or untars one path.
 
     python -m engine.containers.archive_helper stat|get|put|export ROOT PATH [--no-overwrite-dir-non-dir]
-        [--idmap UIDSTART:UIDCOUNT:GIDSTART:GIDCOUNT]   (put into a --userns-remap container: owners are
-                           container ids, stored as the host ids they map to; missing parents are the
-                           remapped root's)
+        [--idmap UIDSTART:UIDCOUNT:GIDSTART:GIDCOUNT]   (a --userns-remap container: put takes owners as
+                           container ids, stored as the host ids they map to, missing parents the remapped
+                           root's; export shows the container's ids; stat and get the host's, as dockerd)
         [--mounts JSON]   (a stopped container: {"overlay": [cwd, options], "binds": [{source, destination,
                            rw}]}: its rootfs mounted at ROOT and its volumes over it, in a mount namespace
                            of the helper's own, before the chroot)
@@ -97,6 +97,9 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
         yield member
 
 
+OVERFLOW_ID = 65534
+
+
 class IdMap:
     """A remapped container's ids: container id n is host id start+n for n below count."""
 
@@ -110,6 +113,25 @@ class IdMap:
                                  f"Container ID {cid} cannot be mapped to a host ID")
         member.uid += self.uid_start
         member.gid += self.gid_start
+
+    def to_container(self, member: tarfile.TarInfo) -> tarfile.TarInfo:
+        """An exported entry's owner as the container sees it (an id outside the map: the kernel's overflow
+        id, as inside); names looked up again, in the container's files."""
+        import grp
+        import pwd
+
+        uid, gid = member.uid - self.uid_start, member.gid - self.gid_start
+        member.uid = uid if 0 <= uid < self.uid_count else OVERFLOW_ID
+        member.gid = gid if 0 <= gid < self.gid_count else OVERFLOW_ID
+        try:
+            member.uname = pwd.getpwuid(member.uid).pw_name
+        except KeyError:
+            member.uname = ""
+        try:
+            member.gname = grp.getgrgid(member.gid).gr_name
+        except KeyError:
+            member.gname = ""
+        return member
 
     def make_parents(self, dest: str, name: str) -> None:
         """The directories above a member the archive does not list: the remapped root's, as dockerd makes
@@ -187,7 +209,8 @@ def main(argv: list[str]) -> int:
         if mode == "export":
             with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for name in sorted(os.listdir("/")):
-                    tar.add("/" + name, arcname=name, recursive=True)
+                    tar.add("/" + name, arcname=name, recursive=True,
+                            filter=idmap.to_container if idmap is not None else None)
             return 0
         if mode == "put":
             if not os.path.exists(path):

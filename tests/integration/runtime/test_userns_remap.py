@@ -464,6 +464,10 @@ def _cp_story(docker: Docker, start: int) -> list[object]:
                 got = docker("cp", f"{cid}:{path}", "-")
                 assert got.returncode == 0, got.stderr
                 seen.append(("get", state, [(n, u - start, g - start) for n, u, g in _owners_in(got.stdout)]))
+            exported = docker("export", cid)
+            assert exported.returncode == 0, exported.stderr
+            seen.append(("export", state, [o for o in _owners_in(exported.stdout)
+                                           if o[0] in ("etc/passwd", "f1000", "d/sub/f")]))
         deadline = time.monotonic() + 60
         while (logs := docker("logs", cid).stdout.decode()).count("\n") < 5 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -484,7 +488,7 @@ def test_docker_cp_maps_owners_as_dockerd(
     dockerd 20.10: a tar entry's owner is a container id (0 is the remapped root, 1000 is 1000 inside,
     stored as start+id on the host; parents the archive does not list are the remapped root's; an id the
     map cannot hold is refused with dockerd's words). GET reports the ids as the host stores them, which
-    is what dockerd 20.10 does, stopped or running."""
+    is what dockerd 20.10 does, stopped or running; `docker export` the container's own ids."""
     engine, start = remapped
     env, theirs_start = remapped_dockerd
     ours_env = {**env, "DOCKER_HOST": engine.docker_host}
@@ -502,8 +506,10 @@ def test_docker_cp_maps_owners_as_dockerd(
         ("host", "f70000", "missing"),
         ("get", "stopped", [("f1000", 1000, 1000)]),
         ("get", "stopped", [("passwd", 0, 0)]),
+        ("export", "stopped", [("d/sub/f", 1000, 1000), ("etc/passwd", 0, 0), ("f1000", 1000, 1000)]),
         ("get", "running", [("f1000", 1000, 1000)]),
         ("get", "running", [("passwd", 0, 0)]),
+        ("export", "running", [("d/sub/f", 1000, 1000), ("etc/passwd", 0, 0), ("f1000", 1000, 1000)]),
         ("inside", ["/f0 0 0", "/f1000 1000 1000", "/d 0 0", "/d/sub 0 0", "/d/sub/f 1000 1000"]),
         ("put running", 0, "1000 1000", 1000),
     ]
