@@ -563,7 +563,7 @@ class ContainerService:
     def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
         from engine.containers import archive
 
-        return archive.exporting(self.core, c)
+        return archive.exporting(self.core, self.volumes, c)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
