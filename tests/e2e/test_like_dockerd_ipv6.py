@@ -84,8 +84,20 @@ def test_a_port_published_on_all_addresses_is_published_on_ipv6_too(either: Engi
     # (the same number only while its two allocators have seen the same ports)
     assert either.is_dockerd or port6 == port
     for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port6}/"):
-        with urllib.request.urlopen(url, timeout=10) as page:
-            assert page.read() == b"page\n", url
+        assert _page(url) == b"page\n", url
+
+
+def _page(url: str, timeout: float = 60.0) -> bytes:
+    """The body at `url`, retried while the container's server is not listening yet (a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as page:
+                return bytes(page.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_a_chosen_ipv6_address(either: Engine) -> None:
