@@ -19,17 +19,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from composer.client import Engine, EngineUnreachable, engine_errors, ping
-from composer.observe import Observed, observe
 from composer.options import GlobalOptions, UsageError
-from composer.spec import ProjectMeta, image_ref
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from composer.containers import ProjectContainer
     from composer.lite import Client
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
     from composer.model import Project
+    from composer.observe import Observed
+    from composer.spec import ProjectMeta
 
 
 def resolve_host(
@@ -105,15 +105,16 @@ def load(
 ) -> LoadedProject:
     """Load and validate the project; each warning goes to `warn` once (stderr by default; also those
     found before a failure, as the reference prints them), errors raise ConfigError."""
+    from composer import projectcache
     from composer.errors import ConfigError
-    from composer.loader.pipeline import LoadOptions, load_project
+    from composer.loader.loaded import LoadOptions
 
     environ = dict(options.environ)
     # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
     environ.setdefault("PWD", os.getcwd())
     with paused_gc():
         try:
-            loaded = load_project(
+            loaded = projectcache.load(
                 LoadOptions(
                     files=options.files,
                     project_directory=options.project_directory,
@@ -151,7 +152,7 @@ class Session:
 
     @property
     def name(self) -> str:
-        return self.loaded.project.name
+        return self.loaded.name
 
     @property
     def api(self) -> Client:
@@ -165,6 +166,8 @@ class Session:
 
     @property
     def meta(self) -> ProjectMeta:
+        from composer.spec import ProjectMeta
+
         return ProjectMeta(
             working_dir=self.loaded.working_dir,
             config_files=self.loaded.config_files,
@@ -224,6 +227,8 @@ class Session:
 
         from composer.buildcontext import context_digests
         from composer.model import service_config_hash
+        from composer.observe import observe
+        from composer.spec import image_ref
 
         names = list(self.project.services) if services is None else list(services)
         refs = [image_ref(self.project, self.project.services[n]) for n in names]

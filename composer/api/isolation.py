@@ -13,7 +13,7 @@ from composer import labels as L
 from composer.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
 
 
 def ephemeral_ports(loaded: LoadedProject) -> LoadedProject:

@@ -1,0 +1,43 @@
+"""What a load is asked for (LoadOptions) and what it gives (LoadedProject): kept apart from the pipeline
+so a project taken from composer.projectcache is built without importing the loader's stages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from composer.loader.yamlsrc import Marks
+    from composer.model import Project
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    files: Sequence[str] = ()
+    project_directory: str | None = None
+    project_name: str | None = None
+    env_files: Sequence[str] = ()
+    profiles: Sequence[str] = ()
+    interpolate: bool = True
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    services: Sequence[str] = ()
+    working_dir: str = field(default_factory=os.getcwd)
+    stdin_text: str | None = None  # content for `-f -`; read from sys.stdin when None
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    project: Project
+    canonical: dict[str, Any]
+    name: str
+    working_dir: str
+    config_files: tuple[str, ...]
+    environment: Mapping[str, str]  # the interpolation environment (shell + env files)
+    marks: Marks
+    profiles: tuple[str, ...]  # active profiles
+    all_profiles: frozenset[str]  # every profile any service declares
+    disabled_services: tuple[str, ...]
+    warnings: tuple[str, ...]
