@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import graphlib
-import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from composer import filerefs
 from composer import labels as L
+from composer._log import get_logger
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
@@ -30,7 +30,7 @@ from composer.wakeups import Wakeups
 if TYPE_CHECKING:
     from composer.lite import Client
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 WORKERS = 16
 STOP_POLL = 0.1  # seconds between looks at a signalled container during a stop of our own

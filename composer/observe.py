@@ -10,7 +10,6 @@ Only list/inspect calls; nothing is changed. `reconcile` decides from this snaps
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,12 +17,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
+from composer._log import get_logger
 from composer.client import engine_errors, is_not_found
 
 if TYPE_CHECKING:
     from composer.lite import Client
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 

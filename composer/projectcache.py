@@ -178,7 +178,6 @@ def _still_valid(entry: dict[str, Any], locator: tuple[Any, ...], opts: LoadOpti
 
 def _loaded(payload: dict[str, Any], opts: LoadOptions) -> LoadedProject:
     from composer.errors import Location
-    from composer.model import Project
 
     canonical = payload["canonical"]
     environment = _shell(opts)
@@ -186,7 +185,6 @@ def _loaded(payload: dict[str, Any], opts: LoadOptions) -> LoadedProject:
         environment.setdefault(key, value)
     environment["COMPOSE_PROJECT_NAME"] = payload["name"]
     return LoadedProject(
-        project=Project.from_dict(canonical),
         canonical=canonical,
         name=payload["name"],
         working_dir=payload["working_dir"],

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from composer._log import get_logger
 from composer.client import Engine, EngineUnreachable, engine_errors, ping
 from composer.options import GlobalOptions, UsageError
 
@@ -72,8 +72,7 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: b
             f"cannot connect to the engine at {host}",
             hint="is it running? check -H / DOCKER_HOST / --context",
         )
-    if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
-        sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
+    get_logger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
     return Engine(host=host, embedded=embedded, environ=environ, streaming=streaming)
 
 
@@ -162,7 +161,7 @@ class Session:
     @property
     def known_services(self) -> frozenset[str]:
         """Every service of the file, those disabled by profiles included (they are not orphans)."""
-        return frozenset((*self.project.services, *self.loaded.disabled_services))
+        return frozenset((*(self.loaded.canonical.get("services") or {}), *self.loaded.disabled_services))
 
     @property
     def meta(self) -> ProjectMeta:
@@ -264,5 +263,5 @@ def open_session(
     it is the target); `load_only`: load only these services and their dependencies, enabling them
     whatever their profiles (`run`); `streaming` for commands whose calls block for long."""
     loaded = load(options, services=load_only, warn=warn)
-    _check_services({*loaded.project.services, *loaded.disabled_services}, services)
+    _check_services({*(loaded.canonical.get("services") or {}), *loaded.disabled_services}, services)
     return Session(options, loaded, connect(options, streaming=streaming))

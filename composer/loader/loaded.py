@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class LoadedProject:
-    project: Project
     canonical: dict[str, Any]
     name: str
     working_dir: str
@@ -41,3 +41,14 @@ class LoadedProject:
     all_profiles: frozenset[str]  # every profile any service declares
     disabled_services: tuple[str, ...]
     warnings: tuple[str, ...]
+    built: Project | None = field(default=None, compare=False, repr=False)  # else from `canonical`
+
+    @cached_property
+    def project(self) -> Project:
+        """The typed model; built on first use when the load did not build it (a cached project: `ps`
+        or `config -q` never need it, and importing the model is ~4 ms)."""
+        if self.built is not None:
+            return self.built
+        from composer.model import Project
+
+        return Project.from_dict(self.canonical)

@@ -266,7 +266,6 @@ def _load(opts: LoadOptions, warnings: list[str]) -> LoadedProject:
     for warning in warnings:
         log.debug("load warning: %s", warning)
     return LoadedProject(
-        project=project,
         canonical=canonical,
         name=name,
         working_dir=working_dir,
@@ -277,4 +276,5 @@ def _load(opts: LoadOptions, warnings: list[str]) -> LoadedProject:
         all_profiles=all_profiles,
         disabled_services=disabled,
         warnings=tuple(warnings),
+        built=project,
     )
