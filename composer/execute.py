@@ -5,7 +5,6 @@ failure stops new work, lets running calls finish, and is raised as one line nam
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import graphlib
 import threading
 import time
@@ -63,6 +62,10 @@ class Context:
 
 def execute(plan: Plan, ctx: Context) -> None:
     ops = plan.by_id()
+    if not ops:
+        return  # a converged project: no pool to start (concurrent.futures is ~3 ms of a no-change `up`)
+    import concurrent.futures as cf
+
     sorter = graphlib.TopologicalSorter({i: [a for a in op.after if a in ops] for i, op in ops.items()})
     sorter.prepare()
     failure: BaseException | None = None

@@ -179,6 +179,6 @@ def _config_hash(typed: Service) -> str:
     if isinstance(service.get("deploy"), dict):
         service["deploy"].pop("replicas", None)
     service = strip_extensions(service, "service")  # the reference's JSON has no x-* below the top
-    import hashlib  # `config` without --hash never needs it
+    from composer.digest import sha256_hex  # `config` without --hash never needs it
 
-    return hashlib.sha256(go_json(service).encode("utf-8")).hexdigest()
+    return sha256_hex(go_json(service).encode("utf-8"))
