@@ -247,6 +247,11 @@ def _store(
 
 def _write_atomically(path: str, data: bytes) -> None:
     directory = os.path.dirname(path)
+    # $XDG_CACHE_HOME (or ~/.cache) and composer/projects below it are created as needed, the directory
+    # holding the cache directory never (a HOME that does not exist stays so)
+    cache_home = os.path.dirname(os.path.dirname(directory))
+    if not os.path.isdir(os.path.dirname(cache_home)):
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(directory, mode=0o700, exist_ok=True)

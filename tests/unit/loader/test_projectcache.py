@@ -205,3 +205,16 @@ def test_the_variable_turns_it_off(project: Path, tmp_path: Path, loads: list[Lo
     projectcache.load(opts)
     assert len(loads) == 2
     assert _entries(tmp_path) == []
+
+
+def test_a_home_that_does_not_exist_is_not_created(
+    project: Path, tmp_path: Path, loads: list[LoadOptions]
+) -> None:
+    home = tmp_path / "no-such-home"
+    opts = LoadOptions(working_dir=str(project), environ={"PATH": "/usr/bin:/bin", "HOME": str(home)})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))  # what `~` means to os.path.expanduser
+        same(projectcache.load(opts), load_project(opts))
+        projectcache.load(opts)
+    assert len(loads) == 2
+    assert not home.exists()
