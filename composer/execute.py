@@ -41,6 +41,8 @@ class ExecuteError(ComposerError):
 
 @dataclass
 class Context:
+    """What the operations of one plan share while it is executed."""
+
     api: Client
     project: Project | None
     progress: Progress

@@ -32,6 +32,8 @@ class HookError(ComposerError):
 
 @dataclass(frozen=True)
 class Hook:
+    """A post_start or pre_stop hook of a service."""
+
     command: tuple[str, ...]
     user: str = ""
     privileged: bool = False

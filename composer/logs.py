@@ -39,6 +39,8 @@ _PALETTE = ("36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1"
 
 @dataclass(frozen=True)
 class LogFormat:
+    """How log lines are printed: colours, name prefix, timestamps."""
+
     color: bool = False
     prefix: bool = True
     timestamps: bool = False
@@ -46,6 +48,8 @@ class LogFormat:
 
 @dataclass(frozen=True)
 class LogLine:
+    """One line of a container's log."""
+
     name: str  # the display name (prefix)
     text: str  # without the trailing newline
     timestamp: str = ""  # the engine's RFC 3339 timestamp, "" when unknown

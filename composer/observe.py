@@ -30,6 +30,8 @@ _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 @dataclass(frozen=True)
 class ObservedContainer:
+    """A container of the project, as the engine lists it."""
+
     id: str
     name: str
     service: str
@@ -64,6 +66,8 @@ class ObservedContainer:
 
 @dataclass(frozen=True)
 class ObservedNetwork:
+    """A network of the project, as the engine lists it."""
+
     id: str
     name: str
     key: str  # com.docker.compose.network
@@ -72,6 +76,8 @@ class ObservedNetwork:
 
 @dataclass(frozen=True)
 class ObservedVolume:
+    """A volume of the project, as the engine lists it."""
+
     name: str
     key: str  # com.docker.compose.volume
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -79,6 +85,8 @@ class ObservedVolume:
 
 @dataclass(frozen=True)
 class Observed:
+    """One snapshot of what the engine has for a project."""
+
     project: str
     containers: tuple[ObservedContainer, ...] = ()
     networks: Mapping[str, ObservedNetwork] | None = field(default_factory=lambda: MappingProxyType({}))

@@ -139,6 +139,8 @@ def load(
 
 @dataclass(frozen=True)
 class Session:
+    """A loaded project and the engine it runs on."""
+
     options: GlobalOptions
     loaded: LoadedProject
     engine: Engine

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LoadOptions:
+    """What a load is asked for: the files, the project, the environment."""
+
     files: Sequence[str] = ()
     project_directory: str | None = None
     project_name: str | None = None
@@ -31,6 +33,8 @@ class LoadOptions:
 
 @dataclass(frozen=True)
 class LoadedProject:
+    """A loaded project: its canonical form, typed model and where it came from."""
+
     canonical: dict[str, Any]
     name: str
     working_dir: str

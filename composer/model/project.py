@@ -95,6 +95,8 @@ _RESOURCE_KINDS = {"networks": "network", "volumes": "volume", "secrets": "file_
 
 @dataclass(frozen=True)
 class Project:
+    """The typed model of a loaded project."""
+
     name: str
     services: Mapping[str, Service] = field(default_factory=empty)
     networks: Mapping[str, Network] = field(default_factory=empty)
