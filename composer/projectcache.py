@@ -38,6 +38,7 @@ _FORMAT = 1
 _MAGIC = b"composer-project\x01"
 _MAX_ENTRIES = 256  # projects x option sets; the oldest entries go first
 _SETTLE_NS = 2_000_000_000  # inputs changed more recently than this are not cached (see above)
+_STDIN = "-"  # as a file name: the project is read from stdin (composer.loader.discovery.STDIN)
 _ALWAYS_READ = ("PWD", "HOME")  # read by the loader whatever the files say (and COMPOSE_*)
 # the modules whose code decides what a load gives (the model is built from the stored canonical form)
 _CODE = ("loader", "canonical", "errors.py", "projectcache.py", "__init__.py")
@@ -51,7 +52,7 @@ def enabled(environ: Mapping[str, str]) -> bool:
 
 def load(opts: LoadOptions) -> LoadedProject:
     """`composer.loader.pipeline.load_project(opts)`, from the cache when nothing it depends on changed."""
-    if not enabled(opts.environ) or "-" in opts.files:
+    if not enabled(opts.environ):
         return _load(opts)
     locator = _locator(opts)
     path = _entry_path(locator, opts.environ)
@@ -209,6 +210,8 @@ def _store(
     paths: list[str],
     texts: list[str],
 ) -> None:
+    if _STDIN in paths:  # `-f -`: nothing on disk says when it changes
+        return
     inputs = [(p, _stat(p)) for p in paths]
     settled = time.time_ns() - _SETTLE_NS
     if any(s is not None and max(s[4], s[5]) > settled for _, s in inputs):

@@ -25,6 +25,7 @@ from composer.loader.environment import (
 )
 from composer.loader.extends import ExtendsResolver
 from composer.loader.include import apply_include
+from composer.loader.inputs import note
 from composer.loader.interpolate import interpolate, substitute
 from composer.loader.loaded import LoadedProject, LoadOptions
 from composer.loader.merge import enforce_unicity, merge
@@ -62,6 +63,7 @@ class _Loader:
                 self.texts[path] = (
                     self.opts.stdin_text if self.opts.stdin_text is not None else sys.stdin.read()
                 )
+                note(path)  # a project read from stdin is never cached
             else:
                 self.texts[path] = read_file(path)
         return self.texts[path]

@@ -218,3 +218,13 @@ def test_a_home_that_does_not_exist_is_not_created(
         projectcache.load(opts)
     assert len(loads) == 2
     assert not home.exists()
+
+
+def test_a_project_from_stdin_is_never_kept(project: Path, tmp_path: Path, loads: list[LoadOptions]) -> None:
+    base = options(project, tmp_path)
+    for text in (COMPOSE, COMPOSE.replace("8080", "8081")):
+        opts = LoadOptions(files=("-",), working_dir=base.working_dir, environ=base.environ, stdin_text=text)
+        port = projectcache.load(opts).project.services["web"].ports[0].published
+        assert port == ("8080" if text == COMPOSE else "8081")
+    assert len(loads) == 2
+    assert _entries(tmp_path) == []
