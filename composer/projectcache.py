@@ -30,7 +30,6 @@ import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import composer
 from composer._codecache import cache_dir
 from composer.loader.loaded import LoadedProject, LoadOptions
 
@@ -76,7 +75,6 @@ def _load(opts: LoadOptions) -> LoadedProject:
 def _locator(opts: LoadOptions) -> tuple[Any, ...]:
     return (
         _FORMAT,
-        composer.__version__,
         sys.version,
         tuple(opts.files),
         opts.project_directory,
@@ -103,7 +101,7 @@ def _stat(path: str) -> Stat:
 
 
 def _code_stamp() -> tuple[tuple[str, int, int], ...]:
-    here = os.path.dirname(os.path.abspath(composer.__file__))
+    here = os.path.dirname(os.path.abspath(__file__))  # the package (the version is in __init__.py's stamp)
     stamp: list[tuple[str, int, int]] = []
     for name in _CODE:
         path = os.path.join(here, name)
