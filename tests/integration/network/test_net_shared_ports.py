@@ -5,6 +5,8 @@ is ready every member gets traffic, as a lone container does."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 import urllib.request
 from collections import Counter
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from engine.network.service import kernel_names
 from tests.support.engine import EngineProcess, running_engine
 from tests.support.registry import free_port
 
@@ -120,5 +123,40 @@ def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
     assert engine.request("POST", f"/containers/{sick}/stop?t=2").status == 204
     with pytest.raises(OSError):
         _answers(port, 1)
+    engine.remove_all_containers()
+    engine.request("DELETE", f"/networks/{NET}")
+
+
+def _table(eng: EngineProcess) -> str:
+    table = kernel_names(eng.data_root)[1]
+    return subprocess.run(["nft", "-a", "list", "table", "ip", table], capture_output=True, text=True).stdout
+
+
+def _chains(listing: str) -> dict[str, str]:
+    """chain name -> its kernel handle."""
+    return dict(re.findall(r"chain (\w+) \{ # handle (\d+)", listing))
+
+
+def test_rotation_changes_swap_rules_in_place(engine: EngineProcess) -> None:
+    """A member joining or leaving the rotation changes the rules only: the table's chains stay registered
+    (same handles), and the spread uses no set, so a connection begun during the load is NATed by the old
+    rules or the new ones, never by neither (issue 19: such a SYN reached the host and was refused)."""
+    engine.json("POST", "/networks/create", {"Name": NET})
+    port = free_port()
+    one = _web(engine, port, "one")
+    _wait(lambda: set(_answers(port, 1)) == {"one"}, "the first member")
+    before = _table(engine)
+    assert before.count(f"dport {port} ") == 1, before
+    two = _web(engine, port, "two")
+    _wait(lambda: set(_answers(port)) == {"one", "two"}, "both members to answer")
+    both = _table(engine)
+    assert both.count(f"dport {port} ") == 2 and "numgen inc mod 2" in both, both
+    assert " map " not in both and "set " not in both, both
+    assert _chains(both) == _chains(before) and len(_chains(before)) >= 5, (before, both)
+    assert engine.request("POST", f"/containers/{one}/stop?t=2").status == 204
+    assert set(_answers(port)) == {"two"}
+    after = _table(engine)
+    assert after.count(f"dport {port} ") == 1 and _chains(after) == _chains(before), after
+    assert engine.request("POST", f"/containers/{two}/stop?t=2").status == 204
     engine.remove_all_containers()
     engine.request("DELETE", f"/networks/{NET}")
