@@ -1,4 +1,5 @@
-"""Shared published ports without root: the port holder's share groups and the spread DNAT rule."""
+"""Shared published ports without root: the port holder's share groups, the spread DNAT rule, and the open
+connections of a member being drained."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import socket
 import pytest
 
 from engine.errors import Conflict
-from engine.network import firewall
+from engine.network import conntrack, firewall
 from engine.network.ports import PortHolder
 from engine.network.traffic import in_rotation, share_group
 
@@ -81,3 +82,31 @@ def test_spread_rule() -> None:
     ]
     assert " map " not in text
     assert "ip saddr 10.1.0.3 ip daddr 10.1.0.3 tcp dport 80 masquerade" in text
+
+
+CONNTRACK = """\
+ipv4     2 tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=41670 dport=35763 \
+src=172.18.0.2 dst=172.18.0.1 sport=80 dport=41670 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 118 SYN_SENT src=127.0.0.1 dst=127.0.0.1 sport=41672 dport=35763 [UNREPLIED] \
+src=172.18.0.2 dst=172.18.0.1 sport=80 dport=41672 mark=0 zone=0 use=2
+ipv4     2 tcp      6 117 TIME_WAIT src=127.0.0.1 dst=127.0.0.1 sport=41674 dport=35763 \
+src=172.18.0.2 dst=172.18.0.1 sport=80 dport=41674 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 9 CLOSE src=127.0.0.1 dst=127.0.0.1 sport=41676 dport=35763 \
+src=172.18.0.2 dst=172.18.0.1 sport=80 dport=41676 mark=0 zone=0 use=2
+ipv4     2 tcp      6 431999 ESTABLISHED src=127.0.0.1 dst=127.0.0.1 sport=41678 dport=35763 \
+src=172.18.0.3 dst=172.18.0.1 sport=80 dport=41678 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 431999 ESTABLISHED src=172.18.0.2 dst=10.0.0.9 sport=80 dport=443 \
+src=10.0.0.9 dst=172.18.0.2 sport=443 dport=80 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 udp      17 29 src=127.0.0.1 dst=127.0.0.1 sport=5353 dport=35763 \
+src=172.18.0.2 dst=172.18.0.1 sport=80 dport=5353 mark=0 zone=0 use=2
+ipv4     2 unknown  2 464 src=10.248.6.1 dst=224.0.0.22 [UNREPLIED] src=224.0.0.22 dst=10.248.6.1 mark=0 use=2
+"""
+
+
+def test_open_connections_of_a_member() -> None:
+    # established and a SYN still unanswered count; finished ones, other members, the container's own
+    # outgoing connections and other protocols do not
+    assert conntrack.open_to(CONNTRACK, {"172.18.0.2"}, {80}) == 2
+    assert conntrack.open_to(CONNTRACK, {"172.18.0.2", "172.18.0.3"}, {80}) == 3
+    assert conntrack.open_to(CONNTRACK, {"172.18.0.2"}, {8080}) == 0
+    assert conntrack.open_to("", {"172.18.0.2"}, {80}) == 0
