@@ -60,10 +60,18 @@ def _answers(port: int, n: int = 24) -> Counter[str]:
     return seen
 
 
-def _wait(check: Any, what: str, timeout: float = 15.0) -> None:
+def _wait(check: Any, what: str, timeout: float = 60.0) -> None:
+    """Poll `check` until true; a refused connection is "not yet" (a member without a healthcheck is in
+    rotation once running, before its server listens)."""
     deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+    last: OSError | None = None
+    while True:
+        try:
+            if check():
+                return
+        except OSError as e:
+            last = e
+        assert time.monotonic() < deadline, f"timed out waiting for {what} (last error: {last})"
         time.sleep(0.1)
 
 
