@@ -197,7 +197,13 @@ def apply(
     # in place only over a table this process loaded: its chains are the ones `text` declares
     rebuild = force or loaded is None
     # both families in one transaction (ip6: only with IPv6 networks)
-    _nft(_load("ip", table, text, rebuild) + _load("ip6", table, text6, rebuild))
+    try:
+        _nft(_load("ip", table, text, rebuild) + _load("ip6", table, text6, rebuild))
+    except SystemError_:
+        if rebuild:
+            raise
+        # the kernel's table is not the one we loaded (its chains changed by hand): rebuild it
+        _nft(_load("ip", table, text, True) + _load("ip6", table, text6, True))
     _applied[table] = text + text6
 
 
