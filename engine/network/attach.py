@@ -438,7 +438,8 @@ class ContainerNetworking:
         from engine.util.atomic import atomic_write_bytes
 
         if "/etc/hosts" in files:
-            content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links)
+            content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links,
+                                first.ip6)
             atomic_write_bytes(files["/etc/hosts"], content.encode())
         if "/etc/resolv.conf" in files:
             embedded = any(not self._is_default(e.network_id) for e in a.endpoints)
