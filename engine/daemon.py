@@ -138,7 +138,7 @@ class Engine:
         self.volumes = VolumeStore(cfg.data_root / "volumes")
         self.runtimes = Runtimes(cfg)
         # bridges, endpoints, ports and the embedded DNS (engine.network); used by the container lifecycle
-        self.networks = NetworkService(cfg.data_root, cfg.exec_root)
+        self.networks = NetworkService(cfg.data_root, cfg.exec_root, default_ipv6=cfg.fixed_cidr_v6)
         self.containers = ContainerService(
             store=ContainerStore(cfg.data_root / "containers"),
             images=self.images,

@@ -457,8 +457,9 @@ class ContainerService:
             raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
         self.event_publish(c, "kill", signal=str(sig))
         if sig == signals.SIGKILL and c.state.status == "paused":
-            with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
-                await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
+            # a frozen task dies only once thawed; it may be thawed, dead, even forgotten by the runtime already
+            with contextlib.suppress(Conflict, NotFound):
+                await asyncio.to_thread(rt.resume, c.id)
         if sig == signals.SIGKILL:
             # as dockerd: the answer waits for the exit to be recorded, so an inspect right after shows it
             # exited and a remove right after is no Conflict
@@ -563,7 +564,7 @@ class ContainerService:
     def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
         from engine.containers import archive
 
-        return archive.exporting(self.core, c)
+        return archive.exporting(self.core, self.volumes, c)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
