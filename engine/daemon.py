@@ -205,6 +205,10 @@ class Engine:
             native.monitors(self.cfg.exec_root / "native").program()
 
     async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
+        # a wrong socket group or TLS file ends the start before any work begins (its one-line error
+        # alone, not after the monitor's build log from the worker thread below)
+        gid = remote.socket_group(self.cfg.group, self.cfg.group_explicit)
+        tls = remote.tls_context(self.cfg.tls) if self.cfg.tls is not None else None
         # the container monitor is found or built (in a worker thread) before any container starts,
         # restored ones included: every start waits for it
         asyncio.get_running_loop().run_in_executor(None, self._prepare_monitor)
@@ -215,8 +219,6 @@ class Engine:
         await self.containers.restore()
         server = web.Server(self.app)
         paths = self.cfg.socket_paths()
-        gid = remote.socket_group(self.cfg.group, self.cfg.group_explicit)
-        tls = remote.tls_context(self.cfg.tls) if self.cfg.tls is not None else None
         try:
             for path in paths:
                 path.parent.mkdir(parents=True, exist_ok=True)
