@@ -48,7 +48,7 @@ def test_context_manager_brings_webapp_up_and_takes_everything_down(engine_env: 
         assert binding.port != 8080  # "8080:80" became an engine-chosen port
         url = project.service_url("web", 80)
         assert url == f"http://127.0.0.1:{binding.port}"
-        with urllib.request.urlopen(url + "/", timeout=5) as resp:
+        with urllib.request.urlopen(url + "/", timeout=30) as resp:
             assert resp.status == 200
         result = project.exec("kv", "echo PING | nc -w 1 127.0.0.1 6379")
         assert result == ExecResult(0, "PONG\n")
@@ -60,12 +60,12 @@ def test_context_manager_brings_webapp_up_and_takes_everything_down(engine_env: 
         lines = [ln for ln in project.logs("web") if ln.text]
         assert lines and {ln.service for ln in lines} == {"web"}
         assert lines[0].container == f"{name}-web-1"
-        assert project.wait_for_log("web", r"response:200$", timeout=10).endswith("response:200")
+        assert project.wait_for_log("web", r"response:200$", timeout=60).endswith("response:200")
         followed = project.logs("web", follow=True)
         assert next(followed).service == "web"
         followed.close()  # ends the follow threads' streams
-        project.wait_for_port("web", 80, timeout=5)
-        assert project.wait_for_http("web", 80, "/", timeout=5) == url + "/"
+        project.wait_for_port("web", 80, timeout=30)
+        assert project.wait_for_http("web", 80, "/", timeout=30) == url + "/"
         assert _project_objects(engine_env, name)
     assert _project_objects(engine_env, name) == []  # down -v: containers, network and kvdata gone
 

@@ -60,7 +60,7 @@ from pathlib import Path
 def test_up(compose_project, compose_service_url):
     me, other = "{me}", "{other}"
     url = compose_service_url("web", 80)
-    assert urllib.request.urlopen(url + "/", timeout=5).status == 200
+    assert urllib.request.urlopen(url + "/", timeout=30).status == 200
     Path(me).write_text(f"{{compose_project.name}} {{url}} {{os.environ['PYTEST_XDIST_WORKER']}}")
     deadline = time.monotonic() + 120
     while not Path(other).exists():
@@ -104,7 +104,7 @@ def test_a_failing_test_report_shows_each_services_logs(
                 assert compose_project.ps()
 
             def test_fails(compose_project, compose_service_url):
-                urllib.request.urlopen(compose_service_url("web", 80, path="/"), timeout=5).read()
+                urllib.request.urlopen(compose_service_url("web", 80, path="/"), timeout=30).read()
                 compose_project.wait_for_log("web", "response:200")
                 assert 1 + 1 == 3, "broken on purpose"
             """

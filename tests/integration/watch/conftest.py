@@ -63,7 +63,7 @@ class Watching:
         except ValueError:  # closed by stop()
             pass
 
-    def expect(self, text: str, timeout: float = 30) -> str:
+    def expect(self, text: str, timeout: float = 60) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -107,7 +107,7 @@ def start(watch_engine: EngineProcess, tmp_path: Path) -> Iterator[Start]:
         w.stop()
 
 
-def until(check: Callable[[], bool], timeout: float = 15.0) -> None:
+def until(check: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
