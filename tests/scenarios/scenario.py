@@ -181,7 +181,7 @@ class Run:
 
     def _state(self, name: str) -> dict[str, Any]:
         fmt = "{{.State.Status}}|{{.State.ExitCode}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}"
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             res = docker(self.host, "inspect", "--format", fmt, name)
             status, code, health = (res.out.strip().split("|") + ["", "", ""])[:3]

@@ -117,7 +117,7 @@ class EngineProcess:
             time.sleep(0.05)
         raise RuntimeError(f"engine did not answer /_ping in {START_TIMEOUT}s:\n{self.log()}")
 
-    def stop(self, timeout: float = 15.0) -> int | None:
+    def stop(self, timeout: float = 60.0) -> int | None:
         """SIGTERM and wait; containers keep running."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode

@@ -67,7 +67,7 @@ def power_cut(eng: EngineProcess) -> None:
 def _wait_gone(pids: set[int]) -> None:
     import time
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while pids and time.monotonic() < deadline:
         pids = {p for p in pids if Path(f"/proc/{p}").exists() and _state(p) != "Z"}
         time.sleep(0.05)

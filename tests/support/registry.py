@@ -144,7 +144,7 @@ def htpasswd(users: dict[str, str]) -> str:
     )
 
 
-def _wait_ready(reg: Registry, timeout: float = 15.0) -> None:
+def _wait_ready(reg: Registry, timeout: float = 60.0) -> None:
     ctx = ssl.create_default_context(cafile=str(reg.tls.ca_cert)) if reg.tls else None
     deadline = time.monotonic() + timeout
     while True:
