@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -91,47 +92,58 @@ def test_malformed_json_and_bad_parameters_are_400(engine: EngineProcess) -> Non
 
 
 def _read_events(
-    engine: EngineProcess, query: str, out: list[dict], ready: threading.Event, duration: float
+    engine: EngineProcess, query: str, out: list[dict], ready: threading.Event, last: str, timeout: float = 60
 ) -> None:
+    """Stream /events into `out` until an event with Action `last` came (or `timeout` passed): the end is
+    what the test waits for, not a time window that a loaded machine could overrun."""
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(str(engine.socket_path))
         s.sendall(f"GET /events?{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        s.settimeout(duration)
+        s.settimeout(timeout)
         buf = b""
-        deadline = time.monotonic() + duration
+        deadline = time.monotonic() + timeout
         while b"\r\n\r\n" not in buf:
             buf += s.recv(4096)
         ready.set()
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not any(e["Action"] == last for e in _event_lines(buf)):
                 chunk = s.recv(65536)
                 if not chunk:
                     break
                 buf += chunk
         except TimeoutError:
             pass
-    body = buf.split(b"\r\n\r\n", 1)[1]
-    # chunked transfer: keep only the JSON lines
+    out.extend(_event_lines(buf))
+
+
+def _event_lines(buf: bytes) -> list[dict]:
+    """The JSON events of a chunked /events answer read so far (a line cut short is left out)."""
+    events = []
+    body = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
     for line in body.split(b"\r\n"):
         line = line.strip()
         if line.startswith(b"{"):
             for part in line.split(b"\n"):
-                if part.strip():
-                    out.append(json.loads(part))
+                with contextlib.suppress(ValueError):
+                    if part.strip():
+                        events.append(json.loads(part))
+    return events
 
 
 def test_events_stream_lifecycle_with_filters(engine: EngineProcess) -> None:
     events: list[dict] = []
     ready = threading.Event()
     flt = quote(json.dumps({"type": ["container"], "label": ["suite=events"]}))
-    t = threading.Thread(target=_read_events, args=(engine, f"filters={flt}", events, ready, 2.0))
+    before = engine.json("GET", "/info")["NEventsListener"]
+    t = threading.Thread(target=_read_events, args=(engine, f"filters={flt}", events, ready, "destroy"))
     t.start()
-    assert ready.wait(5)
+    assert ready.wait(60)
+    wait_for_listener(lambda: engine.json("GET", "/info"), before)  # subscribed before the events happen
     other = engine.run(["true"])  # no label: filtered out
     cid = engine.run(["sh", "-c", "exit 3"], Labels={"suite": "events"})
     engine.json("POST", f"/containers/{cid}/wait")
     engine.json("DELETE", f"/containers/{cid}", expect=204)
-    t.join()
+    t.join(90)
     actions = [e["Action"] for e in events if e["id"] == cid]
     assert actions == ["create", "start", "die", "destroy"], actions
     assert all(e["Actor"]["ID"] != other for e in events)
