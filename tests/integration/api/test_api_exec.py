@@ -120,7 +120,7 @@ def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
         Healthcheck={
             "Test": ["CMD-SHELL", "cat /tmp/ok"],
             "Interval": 300 * ms,
-            "Timeout": 2000 * ms,
+            "Timeout": 30000 * ms,  # a probe that fails, not one a loaded machine made time out
             "Retries": 2,
         },
     )

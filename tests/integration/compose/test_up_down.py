@@ -172,7 +172,7 @@ def test_wait_counts_a_one_shot_exit_zero_as_done(composer: Runner, project_dir:
         "name: waity\nservices:\n  once: {image: busybox:latest, command: 'true'}\n"
         "  svc: {image: busybox:latest, command: sleep 1000, init: true}\n"
     )
-    res = composer("up", "-d", "--wait", "--wait-timeout", "20")
+    res = composer("up", "-d", "--wait", "--wait-timeout", "60", timeout=120)
     assert res.code == 0, res.err
     composer("down", "-t", "0")
 

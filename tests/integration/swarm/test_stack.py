@@ -54,7 +54,7 @@ services:
     healthcheck:
       test: ["CMD", "wget", "-qO", "/dev/null", "http://127.0.0.1/"]
       interval: 1s
-      timeout: 1s
+      timeout: 10s
       retries: 3
     deploy:
       replicas: {replicas}
