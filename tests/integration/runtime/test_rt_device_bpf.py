@@ -55,7 +55,7 @@ def probe_in(cgroup_dir: Path, scratch: Path) -> list[str]:
     )
     try:
         (cgroup_dir / "cgroup.procs").write_text(str(proc.pid))
-        out, err = proc.communicate("go\n", timeout=20)
+        out, err = proc.communicate("go\n", timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -131,7 +131,11 @@ def test_no_log_path_and_kill_while_paused(box):
 
 
 def test_runc_pause_resume_and_signal(runc_box):
-    runc_box.start(["sh", "-c", "trap 'exit 9' TERM; while :; do sleep 0.05; done"], cid="runc6")
+    runc_box.start(["sh", "-c", "trap 'exit 9' TERM; echo armed; while :; do sleep 0.05; done"], cid="runc6")
+    deadline = time.monotonic() + 60  # the trap is set once "armed" is out: a TERM before it is ignored
+    while "armed" not in runc_box.output("runc6"):
+        assert time.monotonic() < deadline, "the shell never armed its trap"
+        time.sleep(0.02)
     runc_box.rt.pause("runc6")
     assert runc_box.rt.state("runc6").status == "paused"
     runc_box.rt.resume("runc6")
