@@ -21,7 +21,12 @@ pytestmark = pytest.mark.root
 # ~10 ms a line: a 2k file (about 30 entries) rotates every ~0.3 s and the three files hold ~0.9 s of output,
 # so a follower looking every 100 ms keeps up even on a loaded machine (a reader that falls further behind
 # than the max-file window loses lines to rotation, in dockerd too)
-WRITER = "sleep 1; i=1; while [ $i -le {n} ]; do echo line $i; i=$((i+1)); usleep 10000; done"
+# The writer says its first line, then waits for /tmp/go: the test makes it once the follower has shown
+# that line, so the follower is reading before any rotation, however slowly it started.
+WRITER = (
+    "echo line 1; until [ -e /tmp/go ]; do usleep 10000; done; "
+    "i=2; while [ $i -le {n} ]; do echo line $i; i=$((i+1)); usleep 10000; done"
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +80,12 @@ def test_rotation_and_reading_across_files(engine: EngineProcess) -> None:
         stdout=subprocess.PIPE,
         text=True,
     )
-    followed, _ = follow.communicate(timeout=60)
+    assert follow.stdout is not None
+    first = follow.stdout.readline()  # following now
+    eid = engine.json("POST", f"/containers/{cid}/exec", {"Cmd": ["touch", "/tmp/go"]})["Id"]
+    engine.request("POST", f"/exec/{eid}/start", {"Detach": True})
+    rest, _ = follow.communicate(timeout=120)
+    followed = first + rest
     assert engine.json("POST", f"/containers/{cid}/wait")["StatusCode"] == 0
     # followed from before the first line: every line, in order, across every rotation
     assert followed.splitlines() == [f"line {i}" for i in range(1, 301)]
@@ -116,9 +126,20 @@ def test_composer_logs_reads_rotated_files(engine: EngineProcess, tmp_path: Path
         )
 
     assert composer("up", "-d").returncode == 0
-    followed = composer("logs", "-f", "--no-log-prefix", "talk")
-    assert followed.returncode == 0, followed.stderr
-    assert followed.stdout.splitlines() == [f"line {i}" for i in range(1, 201)]
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "composer.cli.main", "-p", "rot", "logs", "-f", "--no-log-prefix", "talk"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert follow.stdout is not None
+    first = follow.stdout.readline()  # following now
+    assert composer("exec", "-T", "talk", "touch", "/tmp/go").returncode == 0
+    rest, err = follow.communicate(timeout=120)
+    assert follow.returncode == 0, err
+    assert (first + rest).splitlines() == [f"line {i}" for i in range(1, 201)]
     (row,) = map(json.loads, composer("ps", "-a", "--no-trunc", "--format", "json").stdout.splitlines())
     kept = _entries(_log_files(engine, row["ID"]))
     assert len(_log_files(engine, row["ID"])) == 3 and kept < 200
