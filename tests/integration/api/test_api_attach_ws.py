@@ -67,7 +67,7 @@ def test_docker_py_websocket_attach_stdin_in_output_out(ws_engine: tuple[EngineP
     client = docker.APIClient(base_url=f"tcp://127.0.0.1:{port}", version="1.47")
     try:
         ws = client.attach_socket(cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}, ws=True)
-        ws.settimeout(20)
+        ws.settimeout(60)
         engine.json("POST", f"/containers/{cid}/start", expect=204)
         ws.send_binary(b"hello\n")
         # stdout and stderr interleaved, without stdcopy headers (Docker never multiplexes a websocket)
@@ -91,7 +91,7 @@ def test_docker_py_websocket_logs_replay_of_a_finished_container(
     client = docker.APIClient(base_url=f"tcp://127.0.0.1:{port}", version="1.47")
     try:
         ws = client.attach_socket(cid, params={"logs": 1, "stdout": 1, "stderr": 0}, ws=True)
-        ws.settimeout(20)
+        ws.settimeout(60)
         assert _recv_until(ws, [b"first\n"]) == b"first\n"
         assert ws.recv_data() == (websocket.ABNF.OPCODE_CLOSE, struct.pack("!H", 1000))
     finally:
@@ -132,7 +132,7 @@ def _read_frame(s: socket.socket) -> tuple[int, bytes]:
 @contextlib.contextmanager
 def _handshake(engine: EngineProcess, path: str, key: str = KEY) -> Iterator[tuple[socket.socket, bytes]]:
     s = socket.socket(socket.AF_UNIX)
-    s.settimeout(20)
+    s.settimeout(60)
     s.connect(str(engine.socket_path))
     try:
         s.sendall(

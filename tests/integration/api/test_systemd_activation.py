@@ -74,7 +74,7 @@ def test_socket_activation_and_readiness(base: Path) -> None:
         assert not any(v.startswith(b"LISTEN_") for v in environ), environ
         eng.remove_all_containers()
         proc.terminate()
-        assert proc.wait(20) == 0
+        assert proc.wait(60) == 0
         assert ready.recv(256) == b"STOPPING=1"
         assert eng.socket_path.exists()  # the socket is systemd's: the engine leaves the file alone
     finally:
@@ -86,7 +86,7 @@ def test_socket_activation_and_readiness(base: Path) -> None:
 
 def test_fd_host_without_activation_is_one_line(base: Path) -> None:
     proc = _spawn(base, None, None)
-    assert proc.wait(20) == 1
+    assert proc.wait(60) == 1
     err = (base / "engine.log").read_text().strip()
     assert err == (
         "composer-engine: no sockets found via socket activation: "
@@ -99,7 +99,7 @@ def test_activation_for_another_process_is_refused(base: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "engine.daemon", "-H", "fd://", "--data-root", f"{base}/data",
          "--exec-root", f"{base}/exec"],
-        env=env, capture_output=True, text=True, timeout=20, cwd=Path(__file__).parents[3],
+        env=env, capture_output=True, text=True, timeout=60, cwd=Path(__file__).parents[3],
     )  # fmt: skip
     assert proc.returncode == 1
     assert "LISTEN_PID=1 is not this process" in proc.stderr
@@ -120,7 +120,7 @@ def test_clients_queue_across_an_engine_restart(base: Path) -> None:
     try:
         assert ready.recv(256) == b"READY=1"
         procs[0].terminate()
-        assert procs[0].wait(20) == 0 and ready.recv(256) == b"STOPPING=1"
+        assert procs[0].wait(60) == 0 and ready.recv(256) == b"STOPPING=1"
         client.settimeout(30)
         client.connect(str(path))  # accepted by the kernel into the backlog: no engine runs
         client.sendall(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")
@@ -134,6 +134,6 @@ def test_clients_queue_across_an_engine_restart(base: Path) -> None:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-                proc.wait(20)
+                proc.wait(60)
         listener.close()
         ready.close()
