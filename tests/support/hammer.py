@@ -28,7 +28,7 @@ class Hammer:
     _thread: threading.Thread | None = None
 
     def _one(self) -> None:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=15)  # slow is not down
         try:
             conn.request("GET", "/")
             resp = conn.getresponse()

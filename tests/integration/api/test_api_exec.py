@@ -142,7 +142,7 @@ def test_healthcheck_transitions_and_events(engine: EngineProcess) -> None:
     r = engine.request(
         "GET",
         f"/events?since={since}&until={time.time()}&filters=" + quote(json.dumps({"container": [cid]})),
-        timeout=10,
+        timeout=60,
     )
     actions = [json.loads(x)["Action"] for x in r.body.splitlines() if x.strip()]
     assert "health_status: unhealthy" in actions and "health_status: healthy" in actions
@@ -242,7 +242,7 @@ def test_detached_exec_reports_its_exit_without_being_asked(engine: EngineProces
             "GET",
             f"/events?since={since}&until={time.time()}&filters="
             + quote(json.dumps({"event": ["exec_die"]})),
-            timeout=10,
+            timeout=60,
         )
         dies = [json.loads(x) for x in r.body.splitlines() if x.strip()]
         if dies:

@@ -122,7 +122,7 @@ def test_logs_follow_across_rotation(engine: EngineProcess) -> None:
         ["sh", "-c", script],
         HostConfig={"LogConfig": {"Type": "json-file", "Config": {"max-size": "1k", "max-file": "5"}}},
     )
-    body = engine.request("GET", f"/containers/{cid}/logs?stdout=1&follow=1", timeout=20).body
+    body = engine.request("GET", f"/containers/{cid}/logs?stdout=1&follow=1", timeout=60).body
     lines = []
     while body:
         size = struct.unpack(">I", body[4:8])[0]

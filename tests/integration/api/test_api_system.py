@@ -158,13 +158,13 @@ def test_events_since_until_replays_history_and_ends(engine: EngineProcess) -> N
     cid = engine.run(["true"])
     engine.json("POST", f"/containers/{cid}/wait")
     until = time.time() + 0.2
-    r = engine.request("GET", f"/events?since={since:.9f}&until={until:.9f}", timeout=10)
+    r = engine.request("GET", f"/events?since={since:.9f}&until={until:.9f}", timeout=60)
     assert r.status == 200
     lines = [json.loads(x) for x in r.body.splitlines() if x.strip()]
     mine = [e["Action"] for e in lines if e.get("id") == cid]
     assert mine[:3] == ["create", "start", "die"]
     flt = quote(json.dumps({"event": ["die"], "container": [cid[:12]]}))
-    r = engine.request("GET", f"/events?since={since:.9f}&until={until:.9f}&filters={flt}", timeout=10)
+    r = engine.request("GET", f"/events?since={since:.9f}&until={until:.9f}&filters={flt}", timeout=60)
     assert [json.loads(x)["Action"] for x in r.body.splitlines() if x.strip()] == ["die"]
 
 
@@ -195,7 +195,7 @@ def test_every_lifecycle_step_has_an_event(engine: EngineProcess) -> None:
     engine.json("POST", f"/containers/{cid}/kill?signal=KILL", expect=204)
     engine.json("POST", f"/containers/{cid}/wait")
     engine.json("DELETE", f"/containers/{cid}", expect=204)
-    r = engine.request("GET", f"/events?since={since}&until={time.time() + 0.1}", timeout=10)
+    r = engine.request("GET", f"/events?since={since}&until={time.time() + 0.1}", timeout=60)
     evs = [json.loads(x) for x in r.body.splitlines() if x.strip()]
     actions = [e["Action"] for e in evs if e["Actor"]["ID"] == cid]
     for want in (

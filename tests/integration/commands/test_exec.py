@@ -93,7 +93,7 @@ def test_exec_on_a_terminal_allocates_a_tty(project: Project) -> None:
             if not chunk:
                 break
             output += chunk
-        _, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=60)
     finally:
         os.close(leader)
         if follower >= 0:

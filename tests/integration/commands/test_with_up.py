@@ -36,7 +36,7 @@ def test_logs_follow_across_up_force_recreate(project: Project) -> None:
             assert second.startswith("web-1  | life ") and second != first, (first, second)
         finally:
             proc.send_signal(2)
-            _, err = proc.communicate(timeout=10)
+            _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err  # ended by Ctrl-C, as the reference
         top = project.composer("top", "web", check=True).stdout.splitlines()
         assert top[1].split()[:2] == ["web", "1"]

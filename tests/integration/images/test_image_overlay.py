@@ -30,7 +30,7 @@ def _layered(store: ImageStore, base: Image, *layers: bytes, tag: str = "layered
 
 def _sh(root: Path, script: str) -> str:
     proc = subprocess.run(["chroot", str(root), "/bin/sh", "-c", script], capture_output=True, text=True,
-                          check=True, timeout=20)
+                          check=True, timeout=60)
     return proc.stdout
 
 

