@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.commands.conftest import Project
+from tests.support.listeners import wait_for_listener
 
 pytestmark = pytest.mark.root
 
@@ -26,11 +27,13 @@ def test_logs_follow_across_up_force_recreate(project: Project) -> None:
     (project.path / "compose.yaml").write_text(COMPOSE)
     project.composer("up", "-d", check=True)
     try:
+        before = project.api.info()["NEventsListener"]
         proc = project.popen("logs", "-f", "--no-color", "web")
         try:
             assert proc.stdout is not None
             first = proc.stdout.readline()
             assert first.startswith("web-1  | life "), first
+            wait_for_listener(project.api.info, before)  # the follower watches events: it sees the recreate
             project.composer("up", "-d", "--force-recreate", "--no-deps", "web", check=True)
             second = proc.stdout.readline()
             assert second.startswith("web-1  | life ") and second != first, (first, second)

@@ -22,6 +22,7 @@ import pytest
 from composer import labels as L
 from tests.integration.compose.conftest import Runner
 from tests.support.engine import EngineProcess
+from tests.support.listeners import wait_for_listener
 
 pytestmark = pytest.mark.root
 
@@ -174,7 +175,7 @@ def test_a_second_ctrl_c_kills(
 
 
 def test_attached_up_follows_containers_recreated_and_scaled_by_another_up(
-    composer: Runner, start_up: object, project_dir: Path
+    composer: Runner, start_up: object, api: docker.APIClient, project_dir: Path
 ) -> None:
     (project_dir / "compose.yaml").write_text(
         "name: follow\nservices:\n"
@@ -182,8 +183,10 @@ def test_attached_up_follows_containers_recreated_and_scaled_by_another_up(
         "    command: sh -c 'echo web $$HOSTNAME says hi; exec sleep 1000'\n"
     )
     try:
+        before = api.info()["NEventsListener"]
         up = start_up("up")  # type: ignore[operator]
         up.wait_for("says hi")
+        wait_for_listener(api.info, before)  # it watches events: it sees what the other `up` makes
         assert composer("up", "-d", "--scale", "web=2").code == 0
         up.wait_for("web-2  | web ")
         assert composer("up", "-d", "--scale", "web=2", "--force-recreate", "-t", "0").code == 0
@@ -235,7 +238,7 @@ def test_ctrl_c_on_a_terminal_shows_the_message_and_a_countdown(
 
 
 def test_logs_follow_picks_up_containers_of_a_scale_up(
-    composer: Runner, start_up: object, project_dir: Path
+    composer: Runner, start_up: object, api: docker.APIClient, project_dir: Path
 ) -> None:
     (project_dir / "compose.yaml").write_text(
         "name: scalelogs\nservices:\n"
@@ -244,8 +247,10 @@ def test_logs_follow_picks_up_containers_of_a_scale_up(
     )
     try:
         assert composer("up", "-d").code == 0
+        before = api.info()["NEventsListener"]
         logs = start_up("logs", "-f")  # type: ignore[operator]
         logs.wait_for("web-1  | hello from")
+        wait_for_listener(api.info, before)  # the follower watches events: it sees the new containers
         assert composer("up", "-d", "--scale", "web=3").code == 0
         logs.wait_for("web-2  | hello from")
         logs.wait_for("web-3  | hello from")

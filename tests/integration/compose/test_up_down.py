@@ -224,7 +224,7 @@ def test_ctrl_c_in_attached_up_stops_gracefully_and_exits_non_zero(
             assert line, "composer up ended before the services logged"
             seen |= {w for w in ("db up", "app up") if w in line}
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
