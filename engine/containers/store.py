@@ -11,7 +11,7 @@ from pathlib import Path
 
 from engine.containers.model import Container
 from engine.errors import Conflict, InvalidParameter, NotFound
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,11 @@ class ContainerStore:
             old = self._by_id.get(c.id)
         # hostconfig first: config.v2.json is the record's commit point. Most changes (state, health
         # probes) leave the host config alone: then it is not rewritten.
+        # Sync.DATA: each file fsynced before its rename, the directory not (dockerd's checkpoint): after a
+        # power cut the old or the new record, never a torn one; the last transition may be lost with the cut
         if old is None or old.host_config != c.host_config:
-            atomic_write_json(d / "hostconfig.json", c.host_config)
-        atomic_write_json(d / "config.v2.json", c.to_json())
+            atomic_write_json(d / "hostconfig.json", c.host_config, sync=Sync.DATA)
+        atomic_write_json(d / "config.v2.json", c.to_json(), sync=Sync.DATA)
         with self._lock:
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)

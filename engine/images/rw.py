@@ -22,7 +22,7 @@ from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
 from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
 from engine.kernel import mounts
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class RwLayers:
         for sub in ("upper", "work", "merged", "empty"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(path / "upper", 0o755)
-        atomic_write_json(path / "meta.json", {"image": image_id, "diff_ids": diff_ids})
+        atomic_write_json(path / "meta.json", {"image": image_id, "diff_ids": diff_ids}, sync=Sync.DATA)
 
     def referenced_layers(self) -> set[str]:
         used: set[str] = set()

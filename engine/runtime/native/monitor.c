@@ -12,7 +12,8 @@
  *     after the exit we wait HOLD_WAIT (EXEC_WAIT for an exec) for that client;
  *   - the json-file log, byte for byte as engine/runtime/logfile.py writes it (json.dumps escaping with
  *     ensure_ascii=False of the line decoded as UTF-8 with U+FFFD replacement, rotation by size/count);
- *   - status.json, written atomically (tmp + fsync + rename + fsync dir) as state.write_status does.
+ *   - status.json, written atomically (tmp + rename) as state.write_status does; not fsynced: it lives in
+ *     the exec root (tmpfs in production, emptied by a reboot), only the daemon's death must not tear it.
  *
  * Arguments are key=value words (see parse_args); the Python side builds them (native/__init__.py).
  * Single-threaded: one epoll loop over the outputs, the listener, clients and a pidfd of the process. */
@@ -386,7 +387,7 @@ static void write_status(int exit_code, bool oom) {
         exit(1);
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0 && write_all(fd, b.p, b.len) && fsync(fd) == 0;
+    bool ok = fd >= 0 && write_all(fd, b.p, b.len);
     if (fd >= 0)
         close(fd);
     free(b.p);
@@ -398,11 +399,6 @@ static void write_status(int exit_code, bool oom) {
         return;
     }
     free(tmp);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
     free(dir);
 }
 
