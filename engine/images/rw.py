@@ -59,6 +59,13 @@ class RwLayers:
         except FileNotFoundError:
             raise NotFound(f"no read-write layer for container {container_id}") from None
 
+    def image_of(self, container_id: str) -> str:
+        """The image id the layer was made from; "" for none or an unreadable record."""
+        try:
+            return str(self._meta(container_id).get("image") or "")
+        except (NotFound, OSError, ValueError):
+            return ""
+
     def create(self, container_id: str, diff_ids: list[str], image_id: str) -> None:
         path = self._path(container_id)
         for diff_id in diff_ids:
