@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from engine.containers.model import Container
 from engine.errors import Conflict, InvalidParameter, NotFound
 from engine.util.atomic import Sync, atomic_write_json, read_json
+from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class ContainerStore:
         # one per container: orders its record writes (and its removal) without making the exits of a
         # `down` wait for each other's fsyncs, as one lock around every write did
         self._record_locks: dict[str, threading.RLock] = {}
+        self._trash = Trash(root / ".trash")  # removed records' directories, deleted in the background
 
     def dir(self, cid: str) -> Path:
         return self.root / cid
@@ -38,7 +39,7 @@ class ContainerStore:
         orphans: list[str] = []
         with self._lock:
             for d in sorted(self.root.iterdir()):
-                if not d.is_dir():
+                if not d.is_dir() or d.name.startswith("."):
                     continue
                 if not (d / "config.v2.json").exists():
                     orphans.append(d.name)
@@ -122,7 +123,7 @@ class ContainerStore:
                 self._record_locks.pop(cid, None)
             # the record goes first: a crash in the middle leaves an orphan directory, never half a record
             (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
-        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        self._trash.discard(self.dir(cid))
 
     def get(self, ref: str) -> Container:
         """By full id, name (with or without "/"), or unique id prefix, as Docker resolves them."""

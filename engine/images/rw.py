@@ -23,6 +23,7 @@ from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
 from engine.kernel import mounts
 from engine.util.atomic import Sync, atomic_write_json, read_json
+from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class RwLayers:
         self.layers = layers
         self._dir = root / "rw"
         self._dir.mkdir(parents=True, exist_ok=True)
+        self._trash = Trash(self._dir / ".trash", rmtree)  # removed layers, deleted in the background
 
     def _path(self, container_id: str) -> Path:
         if not _ID_RE.match(container_id):
@@ -144,7 +146,7 @@ class RwLayers:
         self.unmount(container_id)
         if os.path.ismount(path / "merged"):
             raise SystemError_(f"rw layer of {container_id} is still mounted")
-        rmtree(path)
+        self._trash.discard(path)
 
     def diff(self, container_id: str) -> Iterator[bytes]:
         """A tar of the upper dir with overlay whiteouts written as OCI whiteouts."""
