@@ -38,6 +38,7 @@ from engine.errors import (
     SystemError_,
 )
 from engine.events import EventBus
+from engine.util.atomic import Sync
 
 if TYPE_CHECKING:
     from engine.containers.archive import ByteSource
@@ -108,10 +109,12 @@ class ContainerService:
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
         self.core.event_publish(c, action, **extra)
 
-    async def _update(self, cid: str, change: Callable[[Container], Container]) -> Container:
+    async def _update(
+        self, cid: str, change: Callable[[Container], Container], sync: Sync = Sync.DATA
+    ) -> Container:
         """store.update in a worker thread: a record write waits for an fsync (milliseconds on a busy disk),
         which on the event loop would hold up every other request (the parallel stops of a `down`)."""
-        return await asyncio.to_thread(self.store.update, cid, change)
+        return await asyncio.to_thread(self.store.update, cid, change, sync)
 
     def exited_event(self, cid: str) -> asyncio.Event:
         return self.core.exited_event(cid)
@@ -255,7 +258,8 @@ class ContainerService:
                 else:
                     c = await self._update(c.id, _manually_stopped(True))
                     await self._kill_and_wait(c, signals.SIGKILL, None)
-            c = await self._update(c.id, lambda cur: cur.with_state(status="removing"))
+            # not fsynced: the record is deleted next; a power cut in between leaves it exited (removable)
+            c = await self._update(c.id, lambda cur: cur.with_state(status="removing"), Sync.NONE)
             await asyncio.to_thread(self.host.remove, c, volumes)
         self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)

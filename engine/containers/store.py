@@ -61,7 +61,7 @@ class ContainerStore:
         with self._record_lock(c.id):
             return self._save(c)
 
-    def _save(self, c: Container) -> Container:
+    def _save(self, c: Container, sync: Sync = Sync.DATA) -> Container:
         """Write the record (the caller holds its record lock), then index it."""
         d = self.dir(c.id)
         d.mkdir(exist_ok=True)
@@ -72,8 +72,8 @@ class ContainerStore:
         # Sync.DATA: each file fsynced before its rename, the directory not (dockerd's checkpoint): after a
         # power cut the old or the new record, never a torn one; the last transition may be lost with the cut
         if old is None or old.host_config != c.host_config:
-            atomic_write_json(d / "hostconfig.json", c.host_config, sync=Sync.DATA)
-        atomic_write_json(d / "config.v2.json", c.to_json(), sync=Sync.DATA)
+            atomic_write_json(d / "hostconfig.json", c.host_config, sync=sync)
+        atomic_write_json(d / "config.v2.json", c.to_json(), sync=sync)
         with self._lock:
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)
@@ -81,17 +81,17 @@ class ContainerStore:
             self._names[c.name] = c.id
         return c
 
-    def update(self, cid: str, change: Callable[[Container], Container]) -> Container:
+    def update(self, cid: str, change: Callable[[Container], Container], sync: Sync = Sync.DATA) -> Container:
         """Apply `change` to the current record and save, atomically with respect to every other update of
         that container: an exit recorded by a worker thread is never overwritten by a change computed from
-        an older copy."""
+        an older copy. `sync`: see _save."""
         with self._record_lock(cid):
             with self._lock:
                 current = self._by_id.get(cid)
             if current is None:
                 raise NotFound(f"No such container: {cid}")
             new = change(current)
-            return current if new is current else self._save(new)
+            return current if new is current else self._save(new, sync)
 
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
