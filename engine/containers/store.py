@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from engine.containers.model import Container
 from engine.errors import Conflict, InvalidParameter, NotFound
-from engine.util.atomic import Sync, atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_all, read_json
 from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,10 @@ class ContainerStore:
         # probes) leave the host config alone: then it is not rewritten.
         # Sync.DATA: each file fsynced before its rename, the directory not (dockerd's checkpoint): after a
         # power cut the old or the new record, never a torn one; the last transition may be lost with the cut
+        files = [(d / "config.v2.json", _json(c.to_json()))]
         if old is None or old.host_config != c.host_config:
-            atomic_write_json(d / "hostconfig.json", c.host_config, sync=sync)
-        atomic_write_json(d / "config.v2.json", c.to_json(), sync=sync)
+            files.insert(0, (d / "hostconfig.json", _json(c.host_config)))
+        atomic_write_all(files, sync=sync)
         with self._lock:
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)
@@ -152,3 +154,7 @@ class ContainerStore:
     def name_taken(self, name: str) -> bool:
         with self._lock:
             return name in self._names
+
+
+def _json(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
