@@ -96,6 +96,11 @@ class EventBus:
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
+    @property
+    def listeners(self) -> int:
+        """Clients streaming events now (`docker info`'s NEventsListener)."""
+        return len(self._subscribers)
+
     def publish(
         self, type_: str, action: str, actor_id: str, attributes: Mapping[str, str] | None = None
     ) -> Event:

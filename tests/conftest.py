@@ -7,6 +7,11 @@ import pytest
 
 from tests.support import busybox
 
+# Every composer, engine and helper process a test starts imports this checkout, whatever its working
+# directory and whichever checkout the installed (editable) package points at.
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.geteuid() == 0:

@@ -45,6 +45,9 @@ class Events(Protocol):
         self, type_: str, action: str, actor_id: str, attributes: Mapping[str, str] | None = None
     ) -> Event: ...
 
+    @property
+    def listeners(self) -> int: ...
+
     def stream(
         self, since_ns: int | None, until_ns: int | None, flt: EventFilter
     ) -> AsyncIterator[Event]: ...

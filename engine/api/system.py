@@ -155,7 +155,7 @@ async def info(request: web.Request) -> web.StreamResponse:
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": _cgroup_version(),
-        "NEventsListener": 0,
+        "NEventsListener": b.events.listeners,
         "KernelVersion": _kernel(),
         "OperatingSystem": _os_name(),
         "OSVersion": _os_release().get("VERSION_ID", ""),

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.helpers import DockerCLI, wait_until
+from tests.support.listeners import wait_for_listener
 
 pytestmark = [pytest.mark.e2e, pytest.mark.root]
 
@@ -221,6 +222,10 @@ def test_pause_unpause_rename(docker: DockerCLI) -> None:
 
 
 def test_events_stream_live(docker: DockerCLI) -> None:
+    def info() -> dict[str, int]:
+        return {"NEventsListener": int(docker("info", "--format", "{{.NEventsListener}}").out)}
+
+    before = info()["NEventsListener"]
     watcher = docker.popen("events", "--filter", "container=e2e-live", "--format", "{{.Action}}")
     lines: queue.Queue[str] = queue.Queue()
     assert watcher.stdout is not None
@@ -233,7 +238,7 @@ def test_events_stream_live(docker: DockerCLI) -> None:
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        time.sleep(0.3)  # let the subscription reach the engine before the events happen
+        wait_for_listener(info, before)  # the subscription reached the engine before the events happen
         docker("run", "--rm", "--name", "e2e-live", "busybox", "true")
         seen: list[str] = []
         with contextlib.suppress(queue.Empty):

@@ -19,6 +19,14 @@ def _state(engine: EngineProcess, cid: str) -> dict:
     return engine.json("GET", f"/containers/{cid}/json")["State"]
 
 
+def _wait_output(engine: EngineProcess, cid: str, text: bytes, timeout: float = 30.0) -> None:
+    """Until the container's log has `text` (a shell that printed it has installed its traps)."""
+    deadline = time.monotonic() + timeout
+    while text not in engine.request("GET", f"/containers/{cid}/logs?stdout=1").body:
+        assert time.monotonic() < deadline, f"no {text!r} in the log"
+        time.sleep(0.05)
+
+
 def _wait_status(engine: EngineProcess, cid: str, status: str, timeout: float = 10.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -119,13 +127,13 @@ def test_start_stop_kill_status_codes(engine: EngineProcess) -> None:
 
 
 def test_stop_uses_stop_signal_and_kill_sends_signal(engine: EngineProcess) -> None:
-    trap = "trap 'echo got-usr1; exit 7' USR1; while :; do sleep 0.05; done"
+    trap = "trap 'echo got-usr1; exit 7' USR1; echo trapped; while :; do sleep 0.05; done"
     cid = engine.run(["sh", "-c", trap], StopSignal="SIGUSR1")
-    time.sleep(0.3)
+    _wait_output(engine, cid, b"trapped")
     assert engine.request("POST", f"/containers/{cid}/stop?t=5").status == 204
     assert _state(engine, cid)["ExitCode"] == 7
-    cid2 = engine.run(["sh", "-c", "trap 'exit 9' HUP; while :; do sleep 0.05; done"])
-    time.sleep(0.3)
+    cid2 = engine.run(["sh", "-c", "trap 'exit 9' HUP; echo trapped; while :; do sleep 0.05; done"])
+    _wait_output(engine, cid2, b"trapped")
     assert engine.request("POST", f"/containers/{cid2}/kill?signal=HUP").status == 204
     assert engine.json("POST", f"/containers/{cid2}/wait")["StatusCode"] == 9
     r = engine.request("POST", f"/containers/{cid2}/kill?signal=NOPE")

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.engine import EngineProcess
+from tests.support.listeners import wait_for_listener
 
 pytestmark = pytest.mark.root
 
@@ -50,6 +51,23 @@ def test_info_has_the_fields_the_docker_cli_prints(engine: EngineProcess) -> Non
     assert info["ID"] and info["Name"] and info["ServerVersion"] and info["KernelVersion"]
     assert info["OperatingSystem"] and info["DefaultRuntime"] in info["Runtimes"]
     engine.request("POST", f"/containers/{cid}/kill")
+
+
+def test_info_counts_the_event_listeners(engine: EngineProcess) -> None:
+    """NEventsListener as dockerd's: one per open GET /events, back down when the client goes."""
+    before = engine.json("GET", "/info")["NEventsListener"]
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(str(engine.socket_path))
+    s.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.settimeout(30)
+    assert s.recv(100).startswith(b"HTTP/1.1 200")
+    wait_for_listener(lambda: engine.json("GET", "/info"), before)
+    assert engine.json("GET", "/info")["NEventsListener"] == before + 1
+    s.close()
+    deadline = time.monotonic() + 30
+    while engine.json("GET", "/info")["NEventsListener"] != before:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
 
 
 def test_api_version_bounds_and_unknown_paths(engine: EngineProcess) -> None:

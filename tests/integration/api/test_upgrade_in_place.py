@@ -68,7 +68,8 @@ def engine(tmp_path: Path) -> Iterator[tuple[EngineProcess, Path]]:
         [str(env_dir / "bin" / "python"), "-c", "import pip"], check=True, capture_output=True
     )  # pip from the system site, run by the venv's interpreter, installs into the venv
     eng = new_engine()
-    eng.command = (str(env_dir / "bin" / "composer-engine"),)
+    # without the checkout on PYTHONPATH (tests/conftest.py): the engine is the one installed in the venv
+    eng.command = ("env", "-u", "PYTHONPATH", str(env_dir / "bin" / "composer-engine"))
     try:
         yield eng, env_dir
     finally:

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests.integration.commands.conftest import Project
+from tests.support.listeners import wait_for_listener
 
 pytestmark = pytest.mark.root
 
@@ -124,9 +125,10 @@ def test_stats_no_stream_reports_each_running_container(project: Project) -> Non
 
 
 def test_events_streams_the_projects_container_events(project: Project) -> None:
+    before = project.api.info()["NEventsListener"]
     proc = project.popen("events", "--json")
     try:
-        time.sleep(1.0)
+        wait_for_listener(project.api.info, before)
         cid = project.container("worker")
         assert proc.stdout is not None
         event = json.loads(proc.stdout.readline())
@@ -143,9 +145,10 @@ def test_events_streams_the_projects_container_events(project: Project) -> None:
 
 
 def test_events_text_lines(project: Project) -> None:
+    before = project.api.info()["NEventsListener"]
     proc = project.popen("events")
     try:
-        time.sleep(1.0)
+        wait_for_listener(project.api.info, before)
         cid = project.container("web")
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.integration.commands.conftest import Project
+from tests.support.listeners import wait_for_listener
 
 pytestmark = pytest.mark.root
 
@@ -76,9 +77,10 @@ def test_logs_unknown_service_is_one_line(project: Project) -> None:
 def test_logs_follow_continues_into_a_recreated_container(project: Project) -> None:
     old = project.container("web", cmd=["sh", "-c", "echo first life; sleep 3600"])
     _wait_for_log(project, old, "first life")
+    before = project.api.info()["NEventsListener"]
     proc = project.popen("logs", "-f", "--no-color", "web")
     try:
-        time.sleep(1.0)  # the follower is attached and watching events
+        wait_for_listener(project.api.info, before)  # the follower is attached and watching events
         project.api.remove_container(old, force=True)
         project.container("web", cmd=["sh", "-c", "echo second life; sleep 3600"])
         deadline = time.monotonic() + 10

@@ -54,7 +54,7 @@ def runtime_dir(engine: EngineProcess, docker: Cli, name: str) -> Path:
     return engine.exec_root / "runtime" / cid
 
 
-def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -96,7 +96,7 @@ def test_detached_exec_monitor_ends_with_its_process(engine: EngineProcess, dock
     assert len(pidfiles) == 1
     monitor = int(pidfiles[0].read_text())
     # without hold_output=False it would wait 30 s for a client that never comes
-    assert wait_for(lambda: not pid_alive(monitor), timeout=5), "detached exec's monitor lingers"
+    assert wait_for(lambda: not pid_alive(monitor), timeout=20), "detached exec's monitor lingers"
     status = json.loads(next(rdir.glob("exec-*.status.json")).read_text())
     assert (status["status"], status["exit_code"]) == ("exited", 0)
 
@@ -106,9 +106,8 @@ def test_healthcheck_probes_leave_no_files(engine: EngineProcess, docker: Cli) -
            "busybox", "sleep", "300")
     health = ("inspect", "-f", "{{.State.Health.Status}}", "probed")
     assert wait_for(lambda: docker(*health).strip() == "healthy")
-    time.sleep(1.0)  # several more probes
-    log = json.loads(docker("inspect", "-f", "{{json .State.Health.Log}}", "probed"))
-    assert len(log) >= 3
+    probes = ("inspect", "-f", "{{json .State.Health.Log}}", "probed")
+    assert wait_for(lambda: len(json.loads(docker(*probes))) >= 3, timeout=60)  # several more probes
     rdir = runtime_dir(engine, docker, "probed")
     sockets = list((rdir.parent / "s").glob(f"{rdir.name[:12]}-*.sock"))
     leftovers = list(rdir.glob("exec-*"))
@@ -149,8 +148,10 @@ def test_update_changes_a_running_containers_limits(engine: EngineProcess, docke
 
 def test_update_below_usage_is_one_clear_error(docker: Cli) -> None:
     docker("run", "-d", "--name", "upd-low", "busybox", "sh", "-c",
-           "dd if=/dev/zero of=/dev/shm/fill bs=1M count=16 2>/dev/null; sleep 300")
-    time.sleep(0.5)
+           "dd if=/dev/zero of=/dev/shm/fill bs=1M count=16 2>/dev/null; touch /filled; sleep 300")
+    filled = ("exec", "upd-low", "ls", "/filled")
+    assert wait_for(lambda: subprocess.run([DOCKER, *filled], env=docker.env, capture_output=True).returncode == 0,
+                    timeout=60)  # the 16 MiB are charged before the update tries to go below them
     proc = subprocess.run([DOCKER, "update", "--memory", "6m", "--memory-swap", "6m", "upd-low"],
                           capture_output=True, env=docker.env, timeout=60, check=False, text=True)
     assert proc.returncode != 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import re
 import docker
 import pytest
 
@@ -207,14 +208,25 @@ def test_a_burst_of_500_files_is_one_sync(start: Start, api: docker.APIClient, t
     w.expect("Watch enabled", timeout=60)
     for i in range(500):
         (tmp_path / "src" / f"f{i:03}.txt").write_text(f"{i}\n")
-    assert "500 changed" in w.expect("Synced service app")
+    syncs = [w.expect("Synced service app")]
+    while sum(_changed(line) for line in syncs) < 500:
+        syncs.append(w.expect("Synced service app"))
     assert read(api, "w4-app-1", "/app/f499.txt") == "499\n"
     w.stop()
-    assert not [line for line in w.seen if "Synced" in line][1:]
     rest = []
     while not w.lines.empty():
         rest.append(w.lines.get())
     assert not [line for line in rest if "Synced" in line], rest
+    # One sync on an idle machine; a batch closes after 30 ms without events, so a writer the scheduler pauses
+    # longer than that (a loaded CI machine) splits the burst, into a few batches but never per file.
+    assert len(syncs) <= 5, syncs
+
+
+def _changed(line: str) -> int:
+    """The file count of a "Synced service app (N changed)" line."""
+    found = re.search(r"(\d+) changed", line)
+    assert found, line
+    return int(found[1])
 
 
 NO_INOTIFY = (

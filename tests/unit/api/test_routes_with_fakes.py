@@ -34,6 +34,8 @@ class FakeEvents:
         self.seen.append((type_, action, actor_id, dict(attributes or {})))
         return Event(type_, action, actor_id, dict(attributes or {}), 0)
 
+    listeners = 0
+
     async def stream(
         self, since_ns: int | None, until_ns: int | None, flt: EventFilter
     ) -> AsyncIterator[Event]:
