@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ def _native_module() -> Any:
     spec = importlib.util.spec_from_file_location("_composer_native_build", NATIVE / "__init__.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # registered, as an import would: its dataclasses look themselves up
     spec.loader.exec_module(module)
     return module
 

@@ -40,22 +40,10 @@ def measure_dockerd(n: int) -> tuple[int, int, float, float, int]:
     return idle_rss, idle_pss, (rss - idle_rss) / n, (pss - idle_pss) / n, shims
 
 
-def wait_native_build(exec_root: Path, timeout: float = 60) -> None:
-    """Until the zygote's builder child is done (binary or .failed): the measured monitors are of one kind."""
-    if os.environ.get("COMPOSER_NATIVE_MONITOR") == "0":
-        return
-    deadline = time.monotonic() + timeout
-    while not any("tmp" not in p.name for p in (exec_root / "native").glob("cmon-*")):
-        if time.monotonic() > deadline:
-            print("native monitor: no build finished (no compiler?)")
-            return
-        time.sleep(0.05)
-
-
 def monitor_is_native(pid: int) -> bool:
-    """The C monitor (engine/runtime/native), not the Python loop (COMPOSER_NATIVE_MONITOR=0, no cc)."""
+    """The C monitor (engine/runtime/native): the engine's only one, checked all the same."""
     try:
-        return "/native/cmon-" in os.readlink(f"/proc/{pid}/exe")
+        return "/native/cmon" in os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return False
 
@@ -72,7 +60,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as cfg, private_engine() as eng:
         env = eng.env(Path(cfg))
         docker(env, "run", "--rm", "busybox", "true")  # one warm-up cycle: first-use imports are not "idle"
-        wait_native_build(Path(eng.exec_root))  # that first start had the zygote build the native monitor
         settle()
         idle_tree = descendants(eng.pid)
         idle_rss, idle_pss = sum(map(rss_kib, idle_tree)), sum(map(pss_kib, idle_tree))
@@ -95,7 +82,7 @@ def main() -> int:
     print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
     print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
     print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process); "
-          f"native: {native}, Python: {len(monitors) - native}")
+          f"native: {native}")
     print(f"monitors total:       RSS {mon_rss / 1024:7.1f} MiB   PSS {mon_pss / 1024:7.1f} MiB")
     print(f"containers total:     RSS {ctr_rss / 1024:7.1f} MiB   PSS {ctr_pss / 1024:7.1f} MiB")
     print(

@@ -78,10 +78,15 @@ def _ours(namespace: Any) -> bool:
     return isinstance(namespace, dict) and str(namespace.get("__name__", "")).startswith("composer")
 
 
-def cache_path(environ: Any = os.environ) -> str:
+def cache_dir(environ: Any = os.environ) -> str:
+    """The user's cache directory for composer: $XDG_CACHE_HOME/composer, else ~/.cache/composer."""
     base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "composer")
+
+
+def cache_path(environ: Any = os.environ) -> str:
     tag = sys.implementation.cache_tag or "python"
-    return os.path.join(base, "composer", f"dataclass-code.{tag}.marshal")
+    return os.path.join(cache_dir(environ), f"dataclass-code.{tag}.marshal")
 
 
 def install() -> None:

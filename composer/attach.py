@@ -8,7 +8,6 @@ in a thread and half-closed at EOF, which the engine passes on as the process's 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 import struct
@@ -17,7 +16,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-log = logging.getLogger(__name__)
+from composer._log import get_logger
+
+log = get_logger(__name__)
 
 
 def raw_socket(hijacked: Any) -> socket.socket:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BringUp:
+    """What `bring_up` decided and applied."""
+
     plan: Plan  # what was decided (before images when it had image work: that is what --dry-run shows)
     observed: Observed  # the snapshot before anything was done
     ctx: Context | None  # None when nothing was applied (dry run, or converged and no context needed)

@@ -9,7 +9,6 @@ and its parents), enough to leave ignored files out of the comparison.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -33,6 +32,8 @@ def _ignored(rel: str, patterns: list[str]) -> bool:
 
 def context_digests(context: str | Path) -> dict[str, str] | None:
     """{relative path: sha256[:16]} of the context's files; None when it is not a local dir or too big."""
+    import hashlib  # only for services that build (OpenSSL's import is ~2.5 ms of every `up`)
+
     root = Path(context)
     if not root.is_dir():
         return None
@@ -86,6 +87,7 @@ def context_tar(context: str | Path, dockerfile: str = "Dockerfile") -> tuple[by
     Files `.dockerignore` excludes are left out, except the Dockerfile and `.dockerignore` themselves (the
     builder reads both, as the docker CLI sends them). A Dockerfile outside the context is added under a
     name of its own."""
+    import hashlib
     import io
     import tarfile
 

@@ -49,6 +49,8 @@ class EngineUnreachable(EngineError):
 
 @dataclass(frozen=True)
 class Engine:
+    """The engine this invocation talks to, and how."""
+
     host: str
     embedded: bool  # True when we talk to the default embedded engine
     environ: Mapping[str, str] = field(default_factory=dict)

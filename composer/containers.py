@@ -6,14 +6,14 @@ services, only running ones, sorted as `docker compose` shows them; plus the log
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any
 
+from composer._log import get_logger
 from composer.observe import ObservedContainer, container_from_summary
 from composer.observe import list_containers as observe_containers
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # The commands' name for one container of the project (the reconciler's snapshot type).
 ProjectContainer = ObservedContainer

@@ -8,7 +8,6 @@ which is how tests run a private "embedded" engine.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import shutil
 import signal
@@ -20,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer._log import get_logger
 from composer.errors import ComposerError
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 START_TIMEOUT = 30.0
 SEED_IMAGE = "busybox:latest"

@@ -14,15 +14,14 @@ that is unset is Compose's error at that moment, never an empty file.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import tarfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from composer.digest import sha256
 from composer.errors import ComposerError
 from composer.model import Project, Service
 from composer.model.parts import FileRef
@@ -200,6 +199,8 @@ def source_bytes(kind: Kind, resource: Resource, environment: Mapping[str, str])
 
 def archive(file: InjectedFile) -> bytes:
     """A tar holding just this file (no directory entries: the engine creates missing parents)."""
+    import tarfile  # only when a file is written into a container
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         info = tarfile.TarInfo(file.target)
@@ -216,7 +217,7 @@ def content_digest(project: Project, service: Service, environment: Mapping[str,
     recreates the containers that carry the old one. Empty when nothing is written, or when a variable
     is unset (nothing to compare: starting reports it, and a running container is left alone as Compose
     leaves it)."""
-    h = hashlib.sha256()
+    h = sha256()
     found = False
     for kind, ref, resource in _uses(project, service):
         if resource.external or not _injected(kind, resource):

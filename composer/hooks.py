@@ -11,17 +11,17 @@ process behind does not hold the operation up).
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from composer._log import get_logger
 from composer.client import engine_errors, is_conflict, is_not_found
 from composer.errors import ComposerError
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 POLL = 0.1  # seconds between looks at a detached hook's exec (the Engine API has no exec wait)
 
@@ -32,6 +32,8 @@ class HookError(ComposerError):
 
 @dataclass(frozen=True)
 class Hook:
+    """A post_start or pre_stop hook of a service."""
+
     command: tuple[str, ...]
     user: str = ""
     privileged: bool = False

@@ -20,7 +20,6 @@ past the widest name seen so far, then ` | `.
 from __future__ import annotations
 
 import datetime
-import logging
 import re
 import threading
 import time
@@ -28,10 +27,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from composer._log import get_logger
 from composer.containers import ProjectContainer, container_from_summary, display_name
 from composer.labels import PROJECT
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # ANSI foreground codes in the order names get them; the bold variants follow the plain ones.
 _PALETTE = ("36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1")
@@ -39,6 +39,8 @@ _PALETTE = ("36", "33", "32", "35", "34", "36;1", "33;1", "32;1", "35;1", "34;1"
 
 @dataclass(frozen=True)
 class LogFormat:
+    """How log lines are printed: colours, name prefix, timestamps."""
+
     color: bool = False
     prefix: bool = True
     timestamps: bool = False
@@ -46,6 +48,8 @@ class LogFormat:
 
 @dataclass(frozen=True)
 class LogLine:
+    """One line of a container's log."""
+
     name: str  # the display name (prefix)
     text: str  # without the trailing newline
     timestamp: str = ""  # the engine's RFC 3339 timestamp, "" when unknown

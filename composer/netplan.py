@@ -8,11 +8,11 @@ network without one is never taken as changed (as Compose does).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 
 from composer import labels as L
 from composer.canonical.order import order_struct, strip_extensions
+from composer.digest import sha256_hex
 from composer.model import Project, Service
 from composer.model.project import Resource, go_json
 from composer.observe import Observed, ObservedContainer
@@ -33,7 +33,7 @@ def volume_hash(vol: Resource) -> str:
 
 
 def _digest(body: object) -> str:
-    return hashlib.sha256(go_json(body).encode("utf-8")).hexdigest()
+    return sha256_hex(go_json(body).encode("utf-8"))
 
 
 def changed_networks(project: Project, observed: Observed, keys: Iterable[str]) -> dict[str, str]:

@@ -10,7 +10,6 @@ Only list/inspect calls; nothing is changed. `reconcile` decides from this snaps
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,18 +17,21 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
+from composer._log import get_logger
 from composer.client import engine_errors, is_not_found
 
 if TYPE_CHECKING:
     from composer.lite import Client
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _HEALTH = re.compile(r"\((healthy|unhealthy|health: starting)\)")
 
 
 @dataclass(frozen=True)
 class ObservedContainer:
+    """A container of the project, as the engine lists it."""
+
     id: str
     name: str
     service: str
@@ -64,6 +66,8 @@ class ObservedContainer:
 
 @dataclass(frozen=True)
 class ObservedNetwork:
+    """A network of the project, as the engine lists it."""
+
     id: str
     name: str
     key: str  # com.docker.compose.network
@@ -72,6 +76,8 @@ class ObservedNetwork:
 
 @dataclass(frozen=True)
 class ObservedVolume:
+    """A volume of the project, as the engine lists it."""
+
     name: str
     key: str  # com.docker.compose.volume
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -79,6 +85,8 @@ class ObservedVolume:
 
 @dataclass(frozen=True)
 class Observed:
+    """One snapshot of what the engine has for a project."""
+
     project: str
     containers: tuple[ObservedContainer, ...] = ()
     networks: Mapping[str, ObservedNetwork] | None = field(default_factory=lambda: MappingProxyType({}))

@@ -14,6 +14,8 @@ class UsageError(ComposerError):
 
 @dataclass(frozen=True)
 class GlobalOptions:
+    """The global flags: which project, which engine, how to print."""
+
     files: tuple[str, ...] = ()
     project_name: str | None = None
     project_directory: str | None = None

@@ -47,6 +47,8 @@ _WORDS = {  # the one table of the plan's display words (plan text and progress 
 
 @dataclass(frozen=True)
 class Operation:
+    """One engine call of a plan, with its cause and what it waits for."""
+
     id: str  # unique within the plan, e.g. "create:web-1"
     kind: Kind
     target: str  # the engine-side name (container, network, volume, image ref) or service for AWAIT
@@ -81,6 +83,8 @@ class Operation:
 
 @dataclass(frozen=True)
 class Plan:
+    """What `reconcile` decided for a project, in dependency order."""
+
     project: str
     operations: tuple[Operation, ...] = ()
     warnings: tuple[str, ...] = field(default=())

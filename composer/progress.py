@@ -53,6 +53,8 @@ _REDRAW_EVERY = 0.1  # seconds: byte-count updates faster than this are drawn wi
 
 @dataclass
 class _Line:
+    """One line of the progress display."""
+
     id: str
     parent: str
     text: str

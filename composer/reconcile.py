@@ -32,6 +32,8 @@ class ReconcileError(ComposerError):
 
 @dataclass(frozen=True)
 class UpOptions:
+    """The flags of `up`/`create` that change what is decided."""
+
     services: tuple[str, ...] = ()  # empty: every service
     no_deps: bool = False
     force_recreate: bool = False

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ImageRef:
+    """An image reference split into repository, tag and digest."""
+
     repository: str  # with the registry host (and port) when there is one
     tag: str | None
     digest: str | None

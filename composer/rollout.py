@@ -40,6 +40,8 @@ SLACK = 10.0
 
 @dataclass(frozen=True)
 class UpdatePolicy:
+    """How a service's containers are replaced: how many at once, how far apart."""
+
     parallelism: int  # containers replaced at once; 0: all
     delay: float  # seconds between batches
 

@@ -17,6 +17,8 @@ BUILT_IN_PROFILES = ("unconfined", "builtin")
 
 @dataclass(frozen=True)
 class SecurityOptions:
+    """A service's security options as the engine takes them."""
+
     security_opt: tuple[str, ...]
     unconfined_paths: bool  # systempaths=unconfined
 

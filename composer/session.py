@@ -13,23 +13,23 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from composer._log import get_logger
 from composer.client import Engine, EngineUnreachable, engine_errors, ping
-from composer.observe import Observed, observe
 from composer.options import GlobalOptions, UsageError
-from composer.spec import ProjectMeta, image_ref
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from composer.containers import ProjectContainer
     from composer.lite import Client
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
     from composer.model import Project
+    from composer.observe import Observed
+    from composer.spec import ProjectMeta
 
 
 def resolve_host(
@@ -72,8 +72,7 @@ def connect(options: GlobalOptions, *, start_embedded: bool = True, streaming: b
             f"cannot connect to the engine at {host}",
             hint="is it running? check -H / DOCKER_HOST / --context",
         )
-    if "logging" in sys.modules:  # not imported for this alone: it is ~3 ms of `ls`
-        sys.modules["logging"].getLogger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
+    get_logger(__name__).debug("connecting host=%s embedded=%s", host, embedded)
     return Engine(host=host, embedded=embedded, environ=environ, streaming=streaming)
 
 
@@ -105,15 +104,16 @@ def load(
 ) -> LoadedProject:
     """Load and validate the project; each warning goes to `warn` once (stderr by default; also those
     found before a failure, as the reference prints them), errors raise ConfigError."""
+    from composer import projectcache
     from composer.errors import ConfigError
-    from composer.loader.pipeline import LoadOptions, load_project
+    from composer.loader.loaded import LoadOptions
 
     environ = dict(options.environ)
     # A shell exports PWD; the reference supplies it when the caller did not, and files use ${PWD}.
     environ.setdefault("PWD", os.getcwd())
     with paused_gc():
         try:
-            loaded = load_project(
+            loaded = projectcache.load(
                 LoadOptions(
                     files=options.files,
                     project_directory=options.project_directory,
@@ -139,6 +139,8 @@ def load(
 
 @dataclass(frozen=True)
 class Session:
+    """A loaded project and the engine it runs on."""
+
     options: GlobalOptions
     loaded: LoadedProject
     engine: Engine
@@ -151,7 +153,7 @@ class Session:
 
     @property
     def name(self) -> str:
-        return self.loaded.project.name
+        return self.loaded.name
 
     @property
     def api(self) -> Client:
@@ -161,10 +163,12 @@ class Session:
     @property
     def known_services(self) -> frozenset[str]:
         """Every service of the file, those disabled by profiles included (they are not orphans)."""
-        return frozenset((*self.project.services, *self.loaded.disabled_services))
+        return frozenset((*(self.loaded.canonical.get("services") or {}), *self.loaded.disabled_services))
 
     @property
     def meta(self) -> ProjectMeta:
+        from composer.spec import ProjectMeta
+
         return ProjectMeta(
             working_dir=self.loaded.working_dir,
             config_files=self.loaded.config_files,
@@ -224,6 +228,8 @@ class Session:
 
         from composer.buildcontext import context_digests
         from composer.model import service_config_hash
+        from composer.observe import observe
+        from composer.spec import image_ref
 
         names = list(self.project.services) if services is None else list(services)
         refs = [image_ref(self.project, self.project.services[n]) for n in names]
@@ -259,5 +265,5 @@ def open_session(
     it is the target); `load_only`: load only these services and their dependencies, enabling them
     whatever their profiles (`run`); `streaming` for commands whose calls block for long."""
     loaded = load(options, services=load_only, warn=warn)
-    _check_services({*loaded.project.services, *loaded.disabled_services}, services)
+    _check_services({*(loaded.canonical.get("services") or {}), *loaded.disabled_services}, services)
     return Session(options, loaded, connect(options, streaming=streaming))

@@ -16,6 +16,8 @@ from composer.spec import image_ref, stop_timeout
 
 @dataclass(frozen=True)
 class DownOptions:
+    """The flags of `down` that change what is removed."""
+
     remove_orphans: bool = False
     volumes: bool = False
     rmi: str | None = None  # local | all

@@ -12,13 +12,14 @@ happens in between is missed, and a condition met at the first look costs no str
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
-log = logging.getLogger(__name__)
+from composer._log import get_logger
+
+log = get_logger(__name__)
 
 FALLBACK = 1.0  # seconds: the longest a waiter sleeps without an event
 

@@ -40,6 +40,8 @@ _FILE_KEYS = {
     "tlskey",
     "group",
     "userns-remap",
+    "ipv6",
+    "fixed-cidr-v6",
 }
 DEFAULT_GROUP = "composer"  # the socket's group when it exists (dockerd's is "docker")
 
@@ -65,6 +67,7 @@ class DaemonConfig:
     group: str = DEFAULT_GROUP  # group of the unix sockets ("" : root's); the default only when it exists
     group_explicit: bool = False  # -G/--group or "group" given: a missing group is an error
     userns_remap: str = ""  # "default" or "user[:group]": container root is that user's subordinate ids
+    fixed_cidr_v6: str = ""  # --ipv6 --fixed-cidr-v6: the default bridge's IPv6 subnet ("" : IPv4 only)
 
     @property
     def pid_path(self) -> Path:
@@ -156,6 +159,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="default|USER[:GROUP]",
         help="run containers in a user namespace mapped to the user's /etc/subuid and /etc/subgid ranges",
     )
+    p.add_argument("--ipv6", action="store_true", default=None, help="IPv6 on the default bridge network")
+    p.add_argument("--fixed-cidr-v6", help="the default bridge's IPv6 subnet (with --ipv6)")
     p.add_argument("--tls", action="store_true", default=None, help="serve tcp listeners over TLS")
     p.add_argument(
         "--tlsverify",
@@ -301,9 +306,31 @@ def parse(argv: Sequence[str]) -> DaemonConfig:
         group=DEFAULT_GROUP if group is None else str(group),
         group_explicit=group is not None,
         userns_remap=str(pick(args.userns_remap, "userns-remap", "") or ""),
+        fixed_cidr_v6=_fixed_cidr_v6(bool(pick(args.ipv6, "ipv6", False)),
+                                     str(pick(args.fixed_cidr_v6, "fixed-cidr-v6", "") or "")),
     )
     cfg.runtime_binary()  # an unknown --default-runtime is a ConfigError at start, as with dockerd
     return cfg
+
+
+def _fixed_cidr_v6(ipv6: bool, cidr: str) -> str:
+    """The default bridge's IPv6 subnet, checked as dockerd checks it at start."""
+    if not ipv6:
+        if cidr:
+            raise ConfigError("--fixed-cidr-v6 needs --ipv6 (IPv6 on the default bridge network)")
+        return ""
+    if not cidr:
+        raise ConfigError(
+            "Error initializing network controller: IPv6 is enabled for the default bridge, but no subnet is "
+            "configured. Specify an IPv6 subnet using --fixed-cidr-v6"
+        )
+    try:
+        net = ipaddress.IPv6Network(cidr, strict=False)
+    except ValueError:
+        raise ConfigError(f"invalid --fixed-cidr-v6 {cidr!r}: expected an IPv6 subnet") from None
+    if net.prefixlen > 126:
+        raise ConfigError(f"invalid --fixed-cidr-v6 {cidr!r}: the subnet is too small")
+    return str(net)
 
 
 def _tls(args: argparse.Namespace, file: dict[str, Any]) -> TLSConfig | None:

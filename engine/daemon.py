@@ -35,6 +35,8 @@ from engine.errors import EngineError, InvalidParameter
 from engine.events import EventBus
 from engine.images.store import ImageStore
 from engine.network.service import NetworkService
+from engine.runtime import native
+from engine.system import SystemService
 from engine.systemd import ActivationError, activated_sockets, notify
 from engine.util.atomic import atomic_write_bytes
 from engine.volumes.store import VolumeStore
@@ -136,7 +138,7 @@ class Engine:
         self.volumes = VolumeStore(cfg.data_root / "volumes")
         self.runtimes = Runtimes(cfg)
         # bridges, endpoints, ports and the embedded DNS (engine.network); used by the container lifecycle
-        self.networks = NetworkService(cfg.data_root, cfg.exec_root)
+        self.networks = NetworkService(cfg.data_root, cfg.exec_root, default_ipv6=cfg.fixed_cidr_v6)
         self.containers = ContainerService(
             store=ContainerStore(cfg.data_root / "containers"),
             images=self.images,
@@ -159,6 +161,9 @@ class Engine:
             images=self.images,
             volumes=self.volumes,
             networks=self.networks,
+            system=SystemService(
+                self.images, self.containers.store, self.volumes, self.containers.volume_users
+            ),
             registry=self.registry,
             builder=self.builder,
             engine_id=_engine_id(cfg.data_root),
@@ -195,7 +200,14 @@ class Engine:
 
             Builder(self.images, self.containers, None, root).recover()
 
+    def _prepare_monitor(self) -> None:
+        with contextlib.suppress(native.Unavailable):  # logged once; each start fails with the reason
+            native.monitors(self.cfg.exec_root / "native").program()
+
     async def serve(self, stop: asyncio.Event, activated: Sequence[socket.socket] = ()) -> None:
+        # the container monitor is found or built (in a worker thread) before any container starts,
+        # restored ones included: every start waits for it
+        asyncio.get_running_loop().run_in_executor(None, self._prepare_monitor)
         self.events.bind_loop(asyncio.get_running_loop())
         self.networks.dns.bind_loop(asyncio.get_running_loop())
         # before containers are restored: release what dead containers held, reopen the living's DNS
@@ -300,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"composer-engine: {e}", file=sys.stderr)
         return 2
     _setup_logging(cfg.debug)
-    if missing := preflight.problems(preflight.this_host()):
+    if missing := preflight.problems(preflight.this_host(cfg.exec_root)):
         for problem in missing:  # one line each, read back by `composer engine start`
             print(f"composer-engine: cannot run containers: {problem}", file=sys.stderr)
         return preflight.EXIT_STATUS

@@ -8,11 +8,14 @@ unit tests describe hosts that lack each piece.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.runtime import native
 
 EXIT_STATUS = 78  # EX_CONFIG: the host, not the engine, is what needs changing
 
@@ -33,15 +36,23 @@ class Host:
     mounts: str  # /proc/self/mounts
     which: Callable[[str], str | None]
     modules: str = ""  # /lib/modules/<release>/modules.dep: a module listed there loads on first mount
+    monitor_built: bool = True  # the container monitor is there (packaged, or built in the exec root)
+    c_headers: bool = True  # libc's headers, to build it (/usr/include/stdio.h)
 
 
-def this_host() -> Host:
+def this_host(exec_root: Path | None = None) -> Host:
+    """This machine; with `exec_root`, whether the container monitor is built there (else it must be)."""
+    monitor_built = False
+    with contextlib.suppress(OSError):
+        monitor_built = native.built(exec_root / "native" if exec_root else Path("/nonexistent")) is not None
     return Host(
         euid=os.geteuid(),
         filesystems=_read(Path("/proc/filesystems")),
         mounts=_read(Path("/proc/self/mounts")),
         which=shutil.which,
         modules=_read(Path("/lib/modules") / os.uname().release / "modules.dep"),
+        monitor_built=monitor_built,
+        c_headers=Path("/usr/include/stdio.h").exists(),
     )
 
 
@@ -64,6 +75,13 @@ def problems(host: Host) -> list[Problem]:
         if host.which(command) is None:
             found.append(Problem(f"`{command}` is not installed (needed for {need})",
                                  f"install it: `apt-get install {package}`"))
+    if not host.monitor_built:  # a source checkout: the engine compiles its container monitor (C) itself
+        if not any(host.which(cc) for cc in native.COMPILERS):
+            found.append(Problem("no C compiler (cc or gcc) to build the container monitor",
+                                 "install one: `apt-get install gcc libc6-dev`"))
+        elif not host.c_headers:
+            found.append(Problem("libc's C headers are not installed (needed to build the container monitor)",
+                                 "install them: `apt-get install libc6-dev`"))
     return found
 
 

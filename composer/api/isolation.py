@@ -13,7 +13,7 @@ from composer import labels as L
 from composer.options import GlobalOptions
 
 if TYPE_CHECKING:
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
 
 
 def ephemeral_ports(loaded: LoadedProject) -> LoadedProject:
@@ -23,7 +23,7 @@ def ephemeral_ports(loaded: LoadedProject) -> LoadedProject:
         for name, svc in loaded.project.services.items()
     }
     project = replace(loaded.project, services=MappingProxyType(services))
-    return replace(loaded, project=project)
+    return replace(loaded, built=project)
 
 
 def owned_by(loaded: LoadedProject, owner: str) -> LoadedProject:
@@ -46,7 +46,7 @@ def owned_by(loaded: LoadedProject, owner: str) -> LoadedProject:
         networks=label(loaded.project.networks, resources=True),
         volumes=label(loaded.project.volumes, resources=True),
     )
-    return replace(loaded, project=project)
+    return replace(loaded, built=project)
 
 
 def reap_orphaned(host: str | None = None, env: Mapping[str, str] | None = None) -> list[str]:

@@ -22,7 +22,7 @@ from composer.errors import ComposerError
 from composer.options import GlobalOptions, UsageError
 
 if TYPE_CHECKING:
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
     from composer.model import Project as Model
     from composer.session import Session
     from composer.watch.watcher import Watcher

@@ -8,7 +8,6 @@ docker/go-units `RAMInBytes` (binary multiples) and printed as a decimal string 
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 _NS = {
     "ns": 1,
@@ -42,6 +41,8 @@ def parse_duration(value: object) -> int:
         text = text[1:]
     if text == "0":
         return 0
+    from decimal import Decimal  # only while loading: a cached project never parses durations (~1 ms)
+
     pos = 0
     total = Decimal(0)
     while pos < len(text):
@@ -105,6 +106,8 @@ def parse_bytes(value: object) -> int:
     match = _SIZE.match(text)
     if match is None:
         raise UnitError(f"invalid size: {value!r}")
+    from decimal import Decimal, InvalidOperation
+
     try:
         number = Decimal(match.group(1))
     except InvalidOperation as exc:  # pragma: no cover - the regex admits only decimals

@@ -5,7 +5,6 @@ attached container has exited; `name exited with code N` notes; --abort-on-conta
 
 from __future__ import annotations
 
-import logging
 import queue
 import signal
 import sys
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from composer._log import get_logger
 from composer.client import engine_errors
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from composer.reconcile import UpOptions
     from composer.session import Session
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 IDLE_GRACE = 1.0  # seconds with no stream open and nothing running before `up` ends (a recreate's gap)
 POLL = 0.2

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 from composer.cli import commands
 from composer.cli.options import UsageError, global_options
@@ -16,7 +17,8 @@ from composer.cli.usage import _PARSE_USAGE, _usage
 from composer.errors import ComposerError
 from composer.presenter import error_line
 
-__all__ = ["main", "parse_command"]  # parse_command: what every command module parses its usage with
+# parse_command: what every command module parses its usage with
+__all__ = ["console", "main", "parse_command"]
 
 
 def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
@@ -88,5 +90,29 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 1
 
 
+def console() -> NoReturn:
+    """The `composer` command (the console script, `python -m composer.cli.main`): `main()`, then exit."""
+    leave(main())
+
+
+def leave(code: int) -> NoReturn:
+    """Exit without the interpreter's teardown: freeing every module and object one at a time is ~10 ms of
+    a ~55 ms `ps`, for memory the kernel takes back at once. Exit handlers still run (the dataclass code
+    cache, logging) and the standard streams are flushed. While another thread is alive, or when a stream
+    cannot be flushed, the ordinary exit does what it always does (waits for the thread, reports)."""
+    threading = sys.modules.get("threading")  # not imported: no thread was started
+    if threading is not None and threading.active_count() > 1:
+        sys.exit(code)
+    import atexit
+
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

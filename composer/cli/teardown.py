@@ -5,12 +5,12 @@ them. --abort-on-container-exit stops every running container of the selected se
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from composer._log import get_logger
 from composer.client import engine_errors
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from composer.reconcile import UpOptions
     from composer.session import Session
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 INTERRUPTED = 130  # the exit status of `docker compose up` stopped by Ctrl-C
 GRACEFUL = "Gracefully stopping... (press Ctrl+C again to force)"

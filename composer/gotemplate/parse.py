@@ -42,6 +42,8 @@ _TOKEN = re.compile(
 
 @dataclass
 class Tok:
+    """A lexer token."""
+
     kind: str
     text: str
     pos: int  # byte offset in the whole template
@@ -82,16 +84,22 @@ def _tokens(source: str, start: int, end: int, where: Callable[[int], str]) -> l
 
 @dataclass
 class Node:
+    """A piece of a parsed template, at its byte offset."""
+
     pos: int
 
 
 @dataclass
 class Text(Node):
+    """Literal text between actions."""
+
     text: str
 
 
 @dataclass
 class Operand(Node):
+    """A value a command takes: a field, variable, literal or nested pipeline."""
+
     kind: str  # field, dot, variable, ident, string, number, bool, nil, pipeline
     value: Any
     chain: tuple[str, ...] = ()  # field names after a variable or a parenthesised pipeline
@@ -100,12 +108,16 @@ class Operand(Node):
 
 @dataclass
 class Command(Node):
+    """One command of a pipeline: a function or a value with its arguments."""
+
     args: list[Operand]
     text: str = ""  # the command as written, for error messages
 
 
 @dataclass
 class Pipeline(Node):
+    """Commands joined by `|`, with the variables it declares or assigns."""
+
     commands: list[Command]
     declare: list[str] = field(default_factory=list)
     assign: bool = False  # `=` (set an existing variable) rather than `:=`
@@ -113,11 +125,15 @@ class Pipeline(Node):
 
 @dataclass
 class Action(Node):
+    """`{{pipeline}}`: the pipeline's value, printed."""
+
     pipe: Pipeline
 
 
 @dataclass
 class Branch(Node):
+    """`{{if}}`, `{{range}}` or `{{with}}`, with its `{{else}}` part."""
+
     kind: str  # if, range, with
     pipe: Pipeline
     body: list[Node]

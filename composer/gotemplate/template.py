@@ -13,6 +13,8 @@ from composer.gotemplate.parse import Node, Parser
 
 @dataclass
 class Template:
+    """A parsed template, ready to render records."""
+
     source: str
     nodes: list[Node]
     parser: Parser

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from composer.errors import ConfigError
+from composer.loader.inputs import note
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,13 @@ def absolute(path: str, cwd: str) -> str:
 
 
 def _present(names: Sequence[str], directory: str) -> list[str]:
-    return [os.path.join(directory, n) for n in names if os.path.isfile(os.path.join(directory, n))]
+    found = []
+    for name in names:
+        path = os.path.join(directory, name)
+        note(path)
+        if os.path.isfile(path):
+            found.append(path)
+    return found
 
 
 def find_default_files(start: str, warnings: list[str]) -> list[str]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from composer.errors import ConfigError, Location
+from composer.loader.inputs import note
 from composer.loader.interpolate import InterpolationError, Substitutor
 
 Lookup = Callable[[str], str | None]
@@ -179,6 +180,7 @@ def read_dotenv(
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
+        note(path, text)
     except FileNotFoundError:
         raise ConfigError(f"couldn't find env file: {path}") from None
     except IsADirectoryError:

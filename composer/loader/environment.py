@@ -15,6 +15,7 @@ from typing import Any
 
 from composer.errors import ConfigError
 from composer.loader.dotenv import read_dotenv
+from composer.loader.inputs import note
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def default_env_files(working_dir: str, environ: Mapping[str, str]) -> list[str]
         if disable in _TRUE:
             return []
     candidate = os.path.join(working_dir, ".env")
+    note(candidate)
     return [candidate] if os.path.isfile(candidate) else []
 
 
@@ -101,6 +103,7 @@ def resolve_service_environment(
     result: dict[str, str | None] = {}
     for entry in env_file_entries(service.get("env_file")):
         path = entry["path"]
+        note(path)
         if not os.path.exists(path):
             if entry["required"]:
                 raise ConfigError(f"env file {path} not found: stat {path}: no such file or directory")
@@ -124,7 +127,9 @@ def read_raw_env(path: str, lookup: Callable[[str], str | None]) -> dict[str, st
     comments); `#` lines and blank lines skipped; a bare `KEY` takes the known value, if any."""
     try:
         with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+            text = f.read()
+        note(path, text)
+        lines = text.splitlines()
     except OSError as exc:
         raise ConfigError(f"failed to read env_file {path}: {exc.strerror or exc}") from None
     out: dict[str, str] = {}

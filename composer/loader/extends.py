@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from composer.errors import ConfigError
+from composer.loader.inputs import note
 from composer.loader.interpolate import interpolate
 from composer.loader.merge import merge_at
 from composer.loader.paths import is_remote, rebase_service
@@ -103,6 +104,7 @@ class ExtendsResolver:
     def _load(self, path: str, name: str, by: str) -> dict[str, Any]:
         """The services of another file (its own `extends` are resolved when used)."""
         path = os.path.abspath(path)
+        note(path)
         if not os.path.isfile(path):
             raise self._error(f'cannot extend service "{name}" in {by}: open {path}: no such file', by, name)
         if path not in self._files:

@@ -14,6 +14,7 @@ from typing import Any
 
 from composer.errors import ConfigError, Location
 from composer.loader.environment import read_env_files, with_defaults
+from composer.loader.inputs import note
 from composer.loader.paths import is_remote, rebase_project
 from composer.loader.yamlsrc import Marks
 
@@ -140,6 +141,7 @@ def _included_env(
     env_files = entry.get("env_file")
     if env_files is None:
         default = os.path.join(project_dir, ".env")
+        note(default)
         files = [default] if os.path.isfile(default) else []
     else:
         files = []
@@ -148,6 +150,7 @@ def _included_env(
                 continue
             if not os.path.isabs(f):
                 f = os.path.join(working_dir, f)
+                note(f)
                 if not os.path.exists(f):
                     raise ConfigError(f"stat {f}: no such file or directory")
                 if os.path.isdir(f):

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.canonical.units import UnitError, canonical_bytes, scalar_str, to_int
+from composer.loader.inputs import note
 
 
 class DeviceError(ValueError):
@@ -93,6 +94,7 @@ def read_label_files(paths: list[str]) -> dict[str, str]:
     for path in paths:
         try:
             text = Path(path).read_text(encoding="utf-8")
+            note(path, text)
         except OSError as exc:
             raise DeviceError(f"failed to read label file {path}: {exc.strerror}") from exc
         for line in text.splitlines():

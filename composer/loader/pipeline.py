@@ -12,8 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from composer.errors import ConfigError
 from composer.loader import discovery
@@ -26,46 +25,16 @@ from composer.loader.environment import (
 )
 from composer.loader.extends import ExtendsResolver
 from composer.loader.include import apply_include
+from composer.loader.inputs import note
 from composer.loader.interpolate import interpolate, substitute
+from composer.loader.loaded import LoadedProject, LoadOptions
 from composer.loader.merge import enforce_unicity, merge
 from composer.loader.paths import own_files
 from composer.loader.profiles import active_profiles, apply_profiles
 from composer.loader.yamlsrc import Document, Marks, parse_documents, path_str, read_file, strip_tags
 from composer.loader.yamltime import plain_timestamps
 
-if TYPE_CHECKING:
-    from composer.model import Project
-
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    files: Sequence[str] = ()
-    project_directory: str | None = None
-    project_name: str | None = None
-    env_files: Sequence[str] = ()
-    profiles: Sequence[str] = ()
-    interpolate: bool = True
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    services: Sequence[str] = ()
-    working_dir: str = field(default_factory=os.getcwd)
-    stdin_text: str | None = None  # content for `-f -`; read from sys.stdin when None
-
-
-@dataclass(frozen=True)
-class LoadedProject:
-    project: Project
-    canonical: dict[str, Any]
-    name: str
-    working_dir: str
-    config_files: tuple[str, ...]
-    environment: Mapping[str, str]  # the interpolation environment (shell + env files)
-    marks: Marks
-    profiles: tuple[str, ...]  # active profiles
-    all_profiles: frozenset[str]  # every profile any service declares
-    disabled_services: tuple[str, ...]
-    warnings: tuple[str, ...]
 
 
 def shell_environment(opts: LoadOptions) -> dict[str, str]:
@@ -94,6 +63,7 @@ class _Loader:
                 self.texts[path] = (
                     self.opts.stdin_text if self.opts.stdin_text is not None else sys.stdin.read()
                 )
+                note(path)  # a project read from stdin is never cached
             else:
                 self.texts[path] = read_file(path)
         return self.texts[path]
@@ -298,7 +268,6 @@ def _load(opts: LoadOptions, warnings: list[str]) -> LoadedProject:
     for warning in warnings:
         log.debug("load warning: %s", warning)
     return LoadedProject(
-        project=project,
         canonical=canonical,
         name=name,
         working_dir=working_dir,
@@ -309,4 +278,5 @@ def _load(opts: LoadOptions, warnings: list[str]) -> LoadedProject:
         all_profiles=all_profiles,
         disabled_services=disabled,
         warnings=tuple(warnings),
+        built=project,
     )

@@ -22,6 +22,7 @@ import yaml.cyaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from composer.errors import ConfigError, Location
+from composer.loader.inputs import note
 from composer.loader.yamltime import parse_timestamp
 
 log = logging.getLogger(__name__)
@@ -339,7 +340,9 @@ def parse_documents(text: str, filename: str) -> list[Document]:
 def read_file(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as f:
-            return f.read()
+            text = f.read()
+        note(path, text)
+        return text
     except OSError as exc:
         reason = (exc.strerror or str(exc)).lower()
         raise ConfigError(f"open {path}: {reason}") from None

@@ -13,6 +13,8 @@ from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 
 @dataclass(frozen=True)
 class PortMapping:
+    """One published or exposed port of a service."""
+
     target: int
     published: str | None = None
     host_ip: str | None = None
@@ -86,6 +88,8 @@ class Mount:
 
 @dataclass(frozen=True)
 class DependsOn:
+    """One entry of a service's `depends_on`."""
+
     condition: str = "service_started"
     required: bool = True
     restart: bool | None = None
@@ -137,6 +141,8 @@ class Healthcheck:
 
 @dataclass(frozen=True)
 class BuildSpec:
+    """A service's `build` section."""
+
     context: str
     dockerfile: str | None = None
     dockerfile_inline: str | None = None
@@ -169,6 +175,8 @@ class BuildSpec:
 
 @dataclass(frozen=True)
 class ServiceNetwork:
+    """A service's settings on one of its networks."""
+
     aliases: tuple[str, ...] = ()
     ipv4_address: str | None = None
     ipv6_address: str | None = None

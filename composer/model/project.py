@@ -95,6 +95,8 @@ _RESOURCE_KINDS = {"networks": "network", "volumes": "volume", "secrets": "file_
 
 @dataclass(frozen=True)
 class Project:
+    """The typed model of a loaded project."""
+
     name: str
     services: Mapping[str, Service] = field(default_factory=empty)
     networks: Mapping[str, Network] = field(default_factory=empty)
@@ -179,6 +181,6 @@ def _config_hash(typed: Service) -> str:
     if isinstance(service.get("deploy"), dict):
         service["deploy"].pop("replicas", None)
     service = strip_extensions(service, "service")  # the reference's JSON has no x-* below the top
-    import hashlib  # `config` without --hash never needs it
+    from composer.digest import sha256_hex  # `config` without --hash never needs it
 
-    return hashlib.sha256(go_json(service).encode("utf-8")).hexdigest()
+    return sha256_hex(go_json(service).encode("utf-8"))

@@ -100,6 +100,8 @@ _TYPED = (
 
 @dataclass(frozen=True)
 class Service:
+    """One service of the project, normalized."""
+
     name: str
     image: str | None = None
     build: BuildSpec | None = None

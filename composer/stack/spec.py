@@ -31,7 +31,7 @@ SPEC_HASH = "com.docker.composer.stack.spec-hash"
 
 # Compose settings a Swarm service has no place for (as `docker stack deploy` ignores them), with why.
 UNSUPPORTED = {
-    "build": "build and push the image first (composer build && composer push)",
+    "build": "build and push the image first (composer build --push)",
     "container_name": "tasks are named by Swarm",
     "depends_on": "Swarm starts services in no order",
     "links": "services reach each other by name on their networks",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from engine.network.model import Network
     from engine.registry import RegistryClient
     from engine.runtime import Runtime
+    from engine.system import DiskUsage
     from engine.volumes.store import Volume
 
 # (method, path without version prefix, handler)
@@ -268,6 +269,12 @@ class Build(Protocol):
     def prune(self) -> None: ...
 
 
+class System(Protocol):
+    """engine.system.SystemService, for /system/df."""
+
+    def disk_usage(self, types: frozenset[str]) -> DiskUsage: ...
+
+
 @dataclass(frozen=True)
 class Backends:
     config: DaemonConfig
@@ -277,6 +284,7 @@ class Backends:
     images: Images
     volumes: Volumes
     networks: Networks
+    system: System
     # made on the first call (the idle daemon never loads the registry client or the builder)
     registry: Callable[[], RegistryClient]
     builder: Callable[[], Build]

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from engine.containers import archive_procs
 from engine.containers import mounts as mountlib
 from engine.containers.model import Container
+from engine.containers.userns import ARCHIVE
 from engine.errors import Conflict, EngineError, InvalidParameter, NotFound, SystemError_
 
 if TYPE_CHECKING:
-    from engine.containers.service import ContainerService
+    from engine.containers.core import Core
+    from engine.volumes.store import VolumeStore
 
 CHUNK = 64 * 1024
 
@@ -41,12 +43,15 @@ class Root:
     # mounts in a mount namespace of its own, out of reach of anything the daemon mounts or unmounts
     overlay: tuple[str, str] | None = None
     binds: tuple[dict[str, Any], ...] = ()
+    # --userns-remap: "uid_start:uid_count:gid_start:gid_count", the container's ids as the host stores them
+    idmap: str = ""
 
     def extra(self) -> tuple[str, ...]:
-        """The helper's arguments that make it mount a stopped container's rootfs and volumes itself."""
+        """The helper's arguments: mount a stopped container's rootfs and volumes itself; map owners."""
+        out = ("--idmap", self.idmap) if self.idmap else ()
         if self.overlay is None:
-            return ()
-        return ("--mounts", json.dumps({"overlay": self.overlay, "binds": list(self.binds)}))
+            return out
+        return (*out, "--mounts", json.dumps({"overlay": self.overlay, "binds": list(self.binds)}))
 
 
 def _binds(c: Container) -> tuple[dict[str, Any], ...]:
@@ -59,31 +64,70 @@ def _binds(c: Container) -> tuple[dict[str, Any], ...]:
     )
 
 
+def _idmap(core: Core, c: Container) -> str:
+    """A remapped container's id map for the helper: owners in its archives are the container's ids, and
+    what is put there is stored under the remapped ones, as dockerd does."""
+    remapper = core.host.userns
+    if remapper is None or not remapper.applies(c.host_config):
+        return ""
+    r = remapper.remap
+    return f"{r.uid_start}:{r.uid_count}:{r.gid_start}:{r.gid_count}"
+
+
 @contextlib.asynccontextmanager
-async def _root(svc: ContainerService, c: Container) -> AsyncIterator[Root]:
-    cur = svc.store.current(c.id) or c
+async def _root(core: Core, volumes: VolumeStore, c: Container) -> AsyncIterator[Root]:
+    cur = core.store.current(c.id) or c
+    idmap = _idmap(core, cur)
     live = Path(f"/proc/{cur.state.pid}/root")
     if cur.state.status in ("running", "paused") and cur.state.pid and live.exists():
-        yield Root(live)
+        yield Root(live, idmap=idmap)
         return
-    async with svc.lock(c.id):  # no start meanwhile
-        overlay = await asyncio.to_thread(svc.images.rw_overlay, c.id)
+    async with core.lock(c.id):  # no start meanwhile
+        merged, cwd, options = await asyncio.to_thread(core.images.rw_overlay, c.id)
+        remapper = core.host.userns
+        if idmap and remapper is not None:  # its layers as the container sees them (idmapped)
+            cwd_s, options = await asyncio.to_thread(remapper.archive_overlay, core.images, c.id)
+            cwd = Path(cwd_s)
         ref = f"{c.id}-archive"
         with contextlib.suppress(EngineError, OSError):  # volumes with driver options (tmpfs, nfs)
-            await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, svc.volumes, ref)
+            await asyncio.to_thread(mountlib.mount_volumes, cur.mounts, volumes, ref)
         try:
-            yield Root(overlay[0], (str(overlay[1]), overlay[2]), _binds(cur))
+            yield Root(merged, (str(cwd), options), _binds(cur), idmap)
         finally:
             with contextlib.suppress(EngineError, OSError):
-                await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, svc.volumes, ref)
+                await asyncio.to_thread(mountlib.unmount_volumes, cur.mounts, volumes, ref)
+            if idmap and remapper is not None:
+                await asyncio.to_thread(remapper.release, c.id + ARCHIVE)
 
 
 @contextlib.asynccontextmanager
-async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
-    """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar."""
-    async with svc.lock(c.id):
-        merged = Path(await asyncio.to_thread(svc.images.mount_rw, c.id))
-    proc = await archive_procs.spawn("export", merged, "/")
+async def exporting(core: Core, volumes: VolumeStore, c: Container) -> AsyncIterator[AsyncIterator[bytes]]:
+    """`docker export`: the container's filesystem (image + changes, without its volumes) as a tar; a
+    remapped container's owners as the container sees them, as dockerd exports them."""
+    if _idmap(core, c):
+        async with _root(core, volumes, c) as root:
+            if root.overlay is None:  # running: its (remapped) rootfs, without the volumes over it
+                merged = Path(await asyncio.to_thread(lambda: core.images.rw_paths(c.id)["MergedDir"]))
+                root = Root(merged, idmap=root.idmap)
+            async with _exported(Root(root.path, root.overlay, (), root.idmap)) as chunks:
+                yield chunks
+        return
+    async with core.lock(c.id):
+        merged = Path(await asyncio.to_thread(core.images.mount_rw, c.id))
+    try:
+        async with _exported(Root(merged)) as chunks:
+            yield chunks
+    finally:
+        async with core.lock(c.id):
+            now = core.store.current(c.id)
+            if now is None or now.state.status not in ("running", "paused"):
+                with contextlib.suppress(EngineError, OSError):
+                    await asyncio.to_thread(core.images.unmount_rw, c.id)
+
+
+@contextlib.asynccontextmanager
+async def _exported(root: Root) -> AsyncIterator[AsyncIterator[bytes]]:
+    proc = await archive_procs.spawn("export", root.path, "/", *root.extra())
 
     async def chunks() -> AsyncIterator[bytes]:
         assert proc.stdout is not None
@@ -97,11 +141,6 @@ async def exporting(svc: ContainerService, c: Container) -> AsyncIterator[AsyncI
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         await proc.wait()
-        async with svc.lock(c.id):
-            now = svc.store.current(c.id)
-            if now is None or now.state.status not in ("running", "paused"):
-                with contextlib.suppress(EngineError, OSError):
-                    await asyncio.to_thread(svc.images.unmount_rw, c.id)
 
 
 def _raise(code: int, err: bytes, c: Container, path: str) -> None:
@@ -127,20 +166,21 @@ async def _stat_in(root: Root, c: Container, path: str) -> dict[str, Any]:
     return json.loads(out)
 
 
-async def stat_path(svc: ContainerService, c: Container, path: str) -> dict[str, Any]:
+async def stat_path(core: Core, volumes: VolumeStore, c: Container, path: str) -> dict[str, Any]:
     if not path:
         raise InvalidParameter("path is required")
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         return await _stat_in(root, c, path)
 
 
 @contextlib.asynccontextmanager
 async def reading(
-    svc: ContainerService, c: Container, path: str
+    core: Core,
+    volumes: VolumeStore, c: Container, path: str
 ) -> AsyncIterator[tuple[dict[str, Any], AsyncIterator[bytes]]]:
     if not path:
         raise InvalidParameter("path is required")
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         stat = await _stat_in(root, c, path)
         proc = await archive_procs.spawn("get", root.path, path, *root.extra())
 
@@ -159,7 +199,8 @@ async def reading(
 
 
 async def extract(
-    svc: ContainerService,
+    core: Core,
+    volumes: VolumeStore,
     c: Container,
     path: str,
     body: ByteSource,
@@ -170,7 +211,7 @@ async def extract(
     if c.host_config.get("ReadonlyRootfs") and c.state.status in ("running", "paused"):
         raise InvalidParameter("container rootfs is marked read-only")
     extra = ["--no-overwrite-dir-non-dir"] if no_overwrite_dir_non_dir else []
-    async with _root(svc, c) as root:
+    async with _root(core, volumes, c) as root:
         proc = await archive_procs.spawn("put", root.path, path, *extra, *root.extra(), stdin=True)
         assert proc.stdin is not None
         try:

@@ -2,6 +2,9 @@
 path and symlink resolves inside it, then stats, tars or untars one path.
 
     python -m engine.containers.archive_helper stat|get|put|export ROOT PATH [--no-overwrite-dir-non-dir]
+        [--idmap UIDSTART:UIDCOUNT:GIDSTART:GIDCOUNT]   (a --userns-remap container: put takes owners as
+                           container ids, stored as the host ids they map to, missing parents the remapped
+                           root's; export shows the container's ids; stat and get the host's, as dockerd)
         [--mounts JSON]   (a stopped container: {"overlay": [cwd, options], "binds": [{source, destination,
                            rw}]}: its rootfs mounted at ROOT and its volumes over it, in a mount namespace
                            of the helper's own, before the chroot)
@@ -94,6 +97,53 @@ def _safe_members(tar: tarfile.TarFile, dest: str, no_overwrite: bool):  # type:
         yield member
 
 
+OVERFLOW_ID = 65534
+
+
+class IdMap:
+    """A remapped container's ids: container id n is host id start+n for n below count."""
+
+    def __init__(self, spec: str) -> None:
+        self.uid_start, self.uid_count, self.gid_start, self.gid_count = (int(p) for p in spec.split(":"))
+
+    def to_host(self, member: tarfile.TarInfo) -> None:
+        for cid, count in ((member.uid, self.uid_count), (member.gid, self.gid_count)):
+            if not 0 <= cid < count:  # dockerd's words (its chrootarchive's exit status included)
+                raise ValueError("Error processing tar file(exit status 1): "
+                                 f"Container ID {cid} cannot be mapped to a host ID")
+        member.uid += self.uid_start
+        member.gid += self.gid_start
+
+    def to_container(self, member: tarfile.TarInfo) -> tarfile.TarInfo:
+        """An exported entry's owner as the container sees it (an id outside the map: the kernel's overflow
+        id, as inside); names looked up again, in the container's files."""
+        import grp
+        import pwd
+
+        uid, gid = member.uid - self.uid_start, member.gid - self.gid_start
+        member.uid = uid if 0 <= uid < self.uid_count else OVERFLOW_ID
+        member.gid = gid if 0 <= gid < self.gid_count else OVERFLOW_ID
+        try:
+            member.uname = pwd.getpwuid(member.uid).pw_name
+        except KeyError:
+            member.uname = ""
+        try:
+            member.gname = grp.getgrgid(member.gid).gr_name
+        except KeyError:
+            member.gname = ""
+        return member
+
+    def make_parents(self, dest: str, name: str) -> None:
+        """The directories above a member the archive does not list: the remapped root's, as dockerd makes
+        them (tarfile would leave them the host root's)."""
+        here = dest
+        for part in name.split("/")[:-1]:
+            here = os.path.join(here, part)
+            if not os.path.lexists(here):
+                os.mkdir(here, 0o755)
+                os.lchown(here, self.uid_start, self.gid_start)
+
+
 LIVE = ("/proc", "/sys")  # kernel filesystems in a running container: shown empty, as dockerd does
 
 
@@ -134,6 +184,7 @@ def _mount_own(root: str, mounts: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     mode, root, path = argv[0], argv[1], argv[2]
     no_overwrite = "--no-overwrite-dir-non-dir" in argv[3:]
+    idmap = IdMap(argv[argv.index("--idmap") + 1]) if "--idmap" in argv[3:] else None
     if "--mounts" in argv[3:]:
         _mount_own(root, json.loads(argv[argv.index("--mounts") + 1]))
     try:
@@ -158,7 +209,8 @@ def main(argv: list[str]) -> int:
         if mode == "export":
             with tarfile.open(fileobj=sys.stdout.buffer, mode="w|", format=tarfile.PAX_FORMAT) as tar:
                 for name in sorted(os.listdir("/")):
-                    tar.add("/" + name, arcname=name, recursive=True)
+                    tar.add("/" + name, arcname=name, recursive=True,
+                            filter=idmap.to_container if idmap is not None else None)
             return 0
         if mode == "put":
             if not os.path.exists(path):
@@ -169,6 +221,9 @@ def main(argv: list[str]) -> int:
             try:
                 with tarfile.open(fileobj=sys.stdin.buffer, mode="r|*") as tar:
                     for member in _safe_members(tar, path, no_overwrite):
+                        if idmap is not None:
+                            idmap.to_host(member)
+                            idmap.make_parents(path, member.name)
                         tar.extract(member, path, set_attrs=True, numeric_owner=True, filter="fully_trusted")
             except KeyError as e:  # tarfile: a hard link to a member the archive does not hold
                 sys.stderr.write(f"invalid hard link: {e.args[0] if e.args else e}\n")

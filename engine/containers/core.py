@@ -2,8 +2,8 @@
 execs, the commit/update/changes/top/stats operations, sizes and prune): the records, the blocking host half,
 the image store, the event bus, the network hook, one lock per container and the signals waiters await (a run
 began, the current run ended, it was removed). The helpers take this core, not the service, so imports point
-one way: service -> helpers -> core. (`recovery`, the service's own restore, and `archive` still take the
-service.)"""
+one way: service -> helpers -> core. (`recovery` also asks the service for a few lifecycle steps, through
+its own `Lifecycle` Protocol; `archive` takes the core and the volume store.)"""
 
 from __future__ import annotations
 

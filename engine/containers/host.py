@@ -182,6 +182,7 @@ class HostOps:
         )
         if remapper is not None:
             idmap.apply_to_spec(spec, remapper.remap, self._joined_userns(c))
+            remapper.set_net_sysctls(spec)
         log_opts = dict(c.host_config.get("LogConfig", {}).get("Config") or {})  # daemon's merged at create
         no_log = c.host_config.get("LogConfig", {}).get("Type") == "none"
         ps = self.runtime(c).start(

@@ -466,8 +466,9 @@ class ContainerService:
             raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
         self.event_publish(c, "kill", signal=str(sig))
         if sig == signals.SIGKILL and c.state.status == "paused":
-            with contextlib.suppress(Conflict):  # already thawed by its death on some kernels
-                await asyncio.to_thread(rt.resume, c.id)  # a frozen task dies only once thawed
+            # a frozen task dies only once thawed; it may be thawed, dead, even forgotten by the runtime already
+            with contextlib.suppress(Conflict, NotFound):
+                await asyncio.to_thread(rt.resume, c.id)
         if sig == signals.SIGKILL:
             # as dockerd: the answer waits for the exit to be recorded, so an inspect right after shows it
             # exited and a remove right after is no Conflict
@@ -552,28 +553,27 @@ class ContainerService:
     async def stat_path(self, c: Container, path: str) -> dict[str, Any]:
         from engine.containers import archive
 
-        return await archive.stat_path(self, c, path)
+        return await archive.stat_path(self.core, self.volumes, c, path)
 
     def reading(
         self, c: Container, path: str
     ) -> contextlib.AbstractAsyncContextManager[tuple[dict[str, Any], AsyncIterator[bytes]]]:
         from engine.containers import archive
 
-        return archive.reading(self, c, path)
+        return archive.reading(self.core, self.volumes, c, path)
 
     async def extract(
         self, c: Container, path: str, body: ByteSource, *, no_overwrite_dir_non_dir: bool, copy_uid_gid: bool
     ) -> None:
         from engine.containers import archive
 
-        await archive.extract(
-            self, c, path, body, no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid
-        )
+        await archive.extract(self.core, self.volumes, c, path, body,
+                              no_overwrite_dir_non_dir=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid)
 
     def exporting(self, c: Container) -> contextlib.AbstractAsyncContextManager[AsyncIterator[bytes]]:
         from engine.containers import archive
 
-        return archive.exporting(self, c)
+        return archive.exporting(self.core, self.volumes, c)
 
     async def resize(self, ref: str, height: int, width: int) -> None:
         c = self.get(ref)
@@ -585,7 +585,7 @@ class ContainerService:
     # ---- daemon start / shutdown ---------------------------------------------------------------------------
 
     async def restore(self) -> None:
-        await recovery.restore(self)
+        await recovery.restore(self.core, self, self.restarts)
         await self.traffic.changed()  # the network's rules were made before the records were read
 
     def adopt(self, c: Container) -> None:

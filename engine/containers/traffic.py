@@ -16,8 +16,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# between taking a stopping member out of rotation and signalling it: requests it already accepted finish
+# between taking a stopping member out of rotation and signalling it: requests it already accepted finish.
+# At least DRAIN_SECONDS, then until the kernel tracks no open connection to its published ports (a slow
+# request, a SYN whose retransmission would still go to it), at most DRAIN_LIMIT more (dockerd's default stop
+# grace): an idle keep-alive connection does not hold a stop for longer.
 DRAIN_SECONDS = 0.5
+DRAIN_LIMIT = 10.0
+DRAIN_POLL = 0.05
 
 
 class Traffic:
@@ -59,10 +64,17 @@ class Traffic:
         group is ready to serve (otherwise there is nobody to switch to, and the stop goes on at once)."""
         if self._service.networks is None or not self._others_ready(c):
             return
+        networks = self._service.networks
         self._draining.add(c.id)
         await self.changed()
         log.info("draining container=%s seconds=%.1f", c.id[:12], DRAIN_SECONDS)
         await asyncio.sleep(DRAIN_SECONDS)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_LIMIT
+        while (left := await asyncio.to_thread(networks.open_connections, c.id)) and loop.time() < deadline:
+            await asyncio.sleep(DRAIN_POLL)
+        if left:
+            log.info("drain limit reached container=%s open_connections=%d", c.id[:12], left)
 
     def drained(self, cid: str) -> None:
         self._draining.discard(cid)

@@ -20,6 +20,8 @@ from engine.config import ConfigError
 from engine.errors import EngineError, InvalidParameter
 from engine.kernel import idmap, mounts
 from engine.kernel.idmap import Remap
+from engine.network import netlink
+from engine.runtime.sysctl import NET_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,7 @@ DEFAULT_USER = "dockremap"
 RANGE_SIZE = 65536
 FIRST_ID = 100000
 OVERLAY_OPTIONS = "index=off,redirect_dir=off,metacopy=off"
+ARCHIVE = "-archive"  # the idmapped layers of a stopped container's rootfs mounted by the archive helper
 
 
 def load(spec: str, subuid: Path = Path("/etc/subuid"), subgid: Path = Path("/etc/subgid")) -> Remap:
@@ -160,14 +163,8 @@ class Remapper:
             mode = d.stat().st_mode & 0o7777
             if mode & 0o011 != 0o011:
                 os.chmod(d, mode | 0o011)
-        lowers = []
-        layer_dir = self.root / cid
         self.release(cid)
-        for i, lower in enumerate(paths["LowerDir"].split(":")):
-            target = layer_dir / f"l{i}"
-            target.mkdir(parents=True, exist_ok=True)
-            idmap.clone_idmapped(lower, str(target), self._fd())
-            lowers.append(str(target))
+        lowers = self._idmapped_lowers(cid, paths["LowerDir"].split(":"))
         options = f"lowerdir={':'.join(lowers)},upperdir={upper},workdir={work},{OVERLAY_OPTIONS}"
         try:
             mounts.mount("overlay", "overlay", merged, options)
@@ -175,6 +172,29 @@ class Remapper:
             self.release(cid)
             raise EngineError(f"cannot mount the remapped rootfs: {e.stderr}") from None
         return merged
+
+    def _idmapped_lowers(self, name: str, lowers: list[str]) -> list[str]:
+        """The image layers seen through the remapping: idmapped clones under <userns root>/<name>/l<i>."""
+        layer_dir = self.root / name
+        out = []
+        for i, lower in enumerate(lowers):
+            target = layer_dir / f"l{i}"
+            target.mkdir(parents=True, exist_ok=True)
+            idmap.clone_idmapped(lower, str(target), self._fd())
+            out.append(str(target))
+        return out
+
+    def archive_overlay(self, images: Any, cid: str) -> tuple[str, str]:
+        """(working dir, overlay options) for the archive helper to mount a stopped container's rootfs as
+        the container sees it: its layers idmapped as at a start (`release(cid + ARCHIVE)` afterwards)."""
+        paths = images.rw_paths(cid)
+        name = cid + ARCHIVE
+        self.release(name)
+        lowers = self._idmapped_lowers(name, paths["LowerDir"].split(":"))
+        relative = ":".join(os.path.basename(lower) for lower in lowers)  # short: the options fit a page
+        options = (f"lowerdir={relative},upperdir={paths['UpperDir']},workdir={paths['WorkDir']},"
+                   f"{OVERLAY_OPTIONS}")
+        return str(self.root / name), options
 
     def release(self, cid: str) -> None:
         """Unmount the idmapped layer copies (after the overlay over them is gone)."""
@@ -189,6 +209,19 @@ class Remapper:
                 target.rmdir()
         with contextlib.suppress(OSError):
             layer_dir.rmdir()
+
+    def set_net_sysctls(self, spec: dict[str, Any]) -> None:
+        """A network namespace joined by path (the engine's bridge made it, or another container's) belongs
+        to the host's user namespace, where the remapped root may not write /proc/sys/net: its net.*
+        sysctls are set from here before the start, and left out of the spec. dockerd's runc writes them
+        from inside, its namespace being made in the container's user namespace; the values are the same."""
+        linux = spec["linux"]
+        path = next((ns.get("path") for ns in linux.get("namespaces") or [] if ns["type"] == "network"), None)
+        wanted = {k: v for k, v in (linux.get("sysctl") or {}).items() if k.startswith(NET_PREFIX)}
+        if not path or not wanted:
+            return
+        netlink.write_sysctls(Path(path), wanted)
+        linux["sysctl"] = {k: v for k, v in linux["sysctl"].items() if k not in wanted}
 
     def own(self, path: Path) -> None:
         """A file the engine made for the container (hosts, resolv.conf, hostname): the remapped root's."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import Forbidden, InvalidParameter, NotFound
-from engine.network import etc, firewall, ipam, netlink, views
+from engine.network import conntrack, etc, firewall, ipam, netlink, views
 from engine.network.dns import DnsServer, Sockets, bind_sockets
 from engine.network.model import Endpoint, EndpointConfig, Network
 from engine.network.ports import PortHolder
@@ -327,6 +327,16 @@ class ContainerNetworking:
         with self._lock:
             self._apply_firewall()
 
+    def open_connections(self, cid: str) -> int:
+        """TCP connections to the container's published ports not finished yet (0 when the kernel does not
+        show its connection table): a member out of rotation is stopped once they are done."""
+        a = self._live.get(cid)
+        ports = {p.container_port for p in a.ports if p.proto == "tcp"} if a is not None else set()
+        table = conntrack.read() if ports else None
+        if a is None or table is None:
+            return 0
+        return conntrack.open_to(table, {e.ip for e in a.endpoints}, ports)
+
     # ---- connect / disconnect ----------------------------------------------------------------------
     def connect(
         self, ref: str, cid: str, name: str, running: bool, host_config: dict[str, Any], body: dict[str, Any]
@@ -428,7 +438,8 @@ class ContainerNetworking:
         from engine.util.atomic import Sync, atomic_write_bytes
 
         if "/etc/hosts" in files:
-            content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links)
+            content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links,
+                                first.ip6)
             atomic_write_bytes(files["/etc/hosts"], content.encode(), sync=Sync.NONE)
         if "/etc/resolv.conf" in files:
             embedded = any(not self._is_default(e.network_id) for e in a.endpoints)

@@ -18,9 +18,11 @@ BASE_HOSTS = (
 
 
 def hosts(
-    hostname: str, ip: str, gateway: str, extra_hosts: list[str], links: list[tuple[str, str, str]]
+    hostname: str, ip: str, gateway: str, extra_hosts: list[str], links: list[tuple[str, str, str]],
+    ip6: str = "",
 ) -> str:
-    """links: (ip, alias, target name) for legacy links on the default bridge."""
+    """links: (ip, alias, target name) for legacy links on the default bridge; ip6: the first network's
+    IPv6 address, listed under the hostname after the IPv4 one, as dockerd does."""
     lines = [BASE_HOSTS]
     for item in extra_hosts:
         name, sep, addr = item.partition(":") if "=" not in item else item.partition("=")
@@ -36,6 +38,8 @@ def hosts(
         lines.append(f"{lip}\t{alias} {target}\n" if alias != target else f"{lip}\t{target}\n")
     if ip and hostname:
         lines.append(f"{ip}\t{hostname}\n")
+    if ip6 and hostname:
+        lines.append(f"{ip6}\t{hostname}\n")
     return "".join(lines)
 
 

@@ -1,9 +1,15 @@
 """Packet filtering and NAT for our networks, as one nftables table per engine.
 
-The whole table is rendered from the engine's state and replaced in one nft transaction, so the rules can
+The whole table is rendered from the engine's state and loaded in one nft transaction, so the rules can
 never drift from the records: reconciling after a crash is the same call as any other change, and removing
 the table removes every rule we ever made. Docker uses iptables chains; a table of our own keeps us out of
 the way of a real dockerd and of other engines on the same host (each has its own table name).
+
+A change keeps the table and its chains and swaps only their rules (flush + refill in the transaction), and
+a share group's spread uses no set: a connection's first packet is NATed by the old rules or the new ones.
+Replacing the whole table instead puts a second, empty nat chain on each hook while the commit runs, and a
+spread through an anonymous map was seen to miss: during a rollout about one SYN per few hundred rule loads
+then went un-NATed to the host, which refused it (issue 19). Only a forced load (daemon start) rebuilds.
 """
 
 from __future__ import annotations
@@ -46,14 +52,11 @@ def _q(name: str) -> str:
 
 
 def _between(bridges: Sequence[BridgeRules]) -> list[str]:
-    """Forward rules that keep networks apart: nothing from one bridge to another."""
+    """Forward rules that keep networks apart: nothing from one bridge to another. One rule per pair, no
+    anonymous set: a lookup in a set being replaced can miss while a rule load commits (seen with the
+    port-spreading map, see render), and here a miss would let a packet cross between networks."""
     names = [b.bridge for b in bridges]
-    out = []
-    for b in bridges:
-        others = [n for n in names if n != b.bridge]
-        if others:
-            out.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
-    return out
+    return [f"    iifname {_q(i)} oifname {_q(o)} drop" for i in names for o in names if o != i]
 
 
 def _filter_chains(post: list[str], fwd: list[str], inp: list[str]) -> list[str]:
@@ -78,13 +81,14 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
     nat_ports = []
     for f in forwards:
         dst = f"ip daddr {f.host_ip} " if f.host_ip else ""
-        if f.more:
-            ips = (f.ip, *f.more)
-            spread = ", ".join(f"{i} : {ip}" for i, ip in enumerate(ips))
-            target = f"numgen inc mod {len(ips)} map {{ {spread} }} : {f.port}"
-        else:
-            target = f"{f.ip}:{f.port}"
-        nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} dnat to {target}")
+        ips = (f.ip, *f.more)
+        for i, ip in enumerate(ips):
+            # round robin with one rule per member, the last taking what the others left, instead of a
+            # `numgen ... map {...}`: a lookup in the map a load replaces can miss while it commits, and
+            # the connection then goes un-NATed to the host, which refuses it (see the module docstring)
+            left = len(ips) - i
+            pick = f"numgen inc mod {left} == 0 " if left > 1 else ""
+            nat_ports.append(f"    {dst}{f.proto} dport {f.host_port} {pick}dnat to {ip}:{f.port}")
     post, fwd, inp = [], [], []
     for f in forwards:
         # hairpin: the container's own connection to its published port must come back through the host
@@ -163,21 +167,40 @@ def _nft(script: str) -> None:
 _applied: dict[str, str] = {}  # table -> the ruleset last loaded by this process
 
 
+def _load(family: str, table: str, text: str, rebuild: bool) -> str:
+    """The nft script that gives table `family table` exactly `text`'s rules (an empty table is added first
+    so a flush or delete never fails): its rules swapped in place, or the table rebuilt (`rebuild`), or the
+    table deleted when `text` is empty."""
+    head = f"table {family} {table} {{}}\n"
+    if not text:
+        return f"{head}delete table {family} {table}\n"
+    if rebuild:
+        return f"{head}delete table {family} {table}\n{text}"
+    # the chains of `text` exist already (same hooks and priorities): adding them again changes nothing
+    return f"{head}flush table {family} {table}\n{text}"
+
+
 def apply(
     table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forward], force: bool = False
 ) -> None:
-    """Replace our table atomically (an empty table is added first so the delete never fails). Unchanged
-    rules are not loaded again (most container starts add no rule: ~20 ms saved); `force` reloads."""
+    """Load our tables in one transaction, swapping the rules of the chains in place (see the module
+    docstring). Unchanged rules are not loaded again (most container starts add no rule: ~20 ms saved);
+    `force` reloads, rebuilding the tables (a daemon start: whatever an older engine left goes)."""
     text = render(table, bridges, forwards) if bridges or forwards else ""
     text6 = render6(table, bridges)
     if not force and _applied.get(table) == text + text6:
         return
-    _applied.pop(table, None)
-    # both tables in one transaction: replaced, or gone when empty (ip6: only with IPv6 networks)
-    _nft(
-        f"table ip {table} {{}}\ndelete table ip {table}\n{text}"
-        f"table ip6 {table} {{}}\ndelete table ip6 {table}\n{text6}"
-    )
+    loaded = _applied.pop(table, None)
+    # in place only over a table this process loaded: its chains are the ones `text` declares
+    rebuild = force or loaded is None
+    # both families in one transaction (ip6: only with IPv6 networks)
+    try:
+        _nft(_load("ip", table, text, rebuild) + _load("ip6", table, text6, rebuild))
+    except SystemError_:
+        if rebuild:
+            raise
+        # the kernel's table is not the one we loaded (its chains changed by hand): rebuild it
+        _nft(_load("ip", table, text, True) + _load("ip6", table, text6, True))
     _applied[table] = text + text6
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -134,6 +134,28 @@ def _in_thread(fn: Callable[[], T]) -> T:
     if not ok:
         raise value
     return value  # type: ignore[no-any-return]
+
+
+def write_sysctls(ns_path: Path, values: Mapping[str, str]) -> None:
+    """Set net.* parameters of the network namespace at ns_path, never the host's: a thread enters it and
+    writes its /proc/sys/net (which shows the namespace of the task that opens it)."""
+
+    def work() -> None:
+        sc = LinuxSyscalls()
+        host = os.stat("/proc/thread-self/ns/net")
+        sc.setns(str(ns_path), CLONE_NEWNET)
+        mine = os.stat("/proc/thread-self/ns/net")
+        if (mine.st_dev, mine.st_ino) == (host.st_dev, host.st_ino):
+            raise SystemError_(f"{ns_path} is the host's network namespace: its sysctls are not set")
+        for key, value in values.items():
+            path = "/proc/sys/" + key.replace(".", "/")
+            try:
+                with open(path, "w") as f:
+                    f.write(value)
+            except OSError as e:
+                raise SystemError_(f"open {path}: {(e.strerror or str(e)).lower()}") from None
+
+    _in_thread(work)
 
 
 def remove_netns(path: Path) -> None:

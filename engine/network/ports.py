@@ -104,8 +104,6 @@ class PortHolder:
                 ip = _host_ip((item or {}).get("HostIp", ""))
                 if ip == "::":
                     continue  # "all IPv6 addresses": published on IPv4 only (explicit IPv6 addresses work)
-                if ":" in ip and proto != "tcp":
-                    raise InvalidParameter(f"publishing {proto} on IPv6 address {ip} is not supported")
                 wanted.append((cport, proto, ip, _host_range((item or {}).get("HostPort", ""))))
         self.release(cid)
         out, socks, joined = [], [], []
@@ -122,7 +120,7 @@ class PortHolder:
                     continue
                 socks.append(sock)
                 out.append(PortMapping(container_port=cport, proto=proto, host_ip=ip, host_port=port))
-                if ip == "" and proto == "tcp" and _has_ipv6():
+                if ip == "" and _has_ipv6():
                     # as dockerd: "all addresses" is [::] too, the same port (served by the userland proxy)
                     try:
                         socks.append(_reserve(proto, "::", port, port)[1])
@@ -176,7 +174,8 @@ class PortHolder:
     def ipv6_listeners(
         self, cid: str, mappings: Iterable[PortMapping]
     ) -> list[tuple[PortMapping, socket.socket]]:
-        """The held sockets of IPv6 mappings (served by the userland proxy: kernel DNAT here is IPv4 only)."""
+        """The held sockets of IPv6 mappings, TCP and UDP (served by the userland proxy: kernel DNAT here is
+        IPv4 only)."""
         with self._lock:
             socks = list(self._held.get(cid, []))
         out = []
@@ -184,7 +183,8 @@ class PortHolder:
             if ":" not in m.host_ip:
                 continue
             for sock in socks:
-                if sock.family == socket.AF_INET6 and sock.getsockname()[1] == m.host_port:
+                if sock.family == socket.AF_INET6 and _key_of(sock)[0] == m.proto \
+                        and sock.getsockname()[1] == m.host_port:
                     out.append((m, sock))
         return out
 

@@ -1,10 +1,13 @@
-"""A userland TCP proxy for ports published on IPv6 host addresses ([::1]:port): the kernel DNAT rules of
-this engine are IPv4 only, and containers have no IPv6 address, so connections are accepted on the held
-socket and relayed to the container's IPv4 endpoint from the daemon's event loop (as docker-proxy does)."""
+"""A userland proxy for ports published on IPv6 host addresses ([::1]:port, and [::] of a port published on
+all addresses): the kernel DNAT rules of this engine are IPv4 only, so TCP connections are accepted on the
+held socket and UDP datagrams read from it, and relayed to the container's IPv4 endpoint from the daemon's
+event loop, as docker-proxy does (for UDP: one socket towards the container per client address, its replies
+sent back from the published port, dropped after UDP_IDLE seconds without traffic)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -14,6 +17,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+UDP_IDLE = 90.0  # docker-proxy's UDP connection tracking timeout
+DATAGRAM = 65535
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -25,6 +30,90 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.write_eof()  # half-close: the other direction may still be talking
     except (ConnectionError, OSError):
         writer.close()
+
+
+class _UdpRelay:
+    """Relays datagrams between the published socket and the container, on the loop (readers, no threads).
+    Every method runs on the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, target: tuple[str, int]) -> None:
+        self.loop, self.sock, self.target = loop, sock, target
+        self.flows: dict[Any, tuple[socket.socket, list[float]]] = {}  # client address -> (upstream, [last])
+        self.sweeper: asyncio.TimerHandle | None = None
+
+    def open(self) -> None:
+        self.sock.setblocking(False)
+        self.loop.add_reader(self.sock.fileno(), self._from_clients)
+        self.sweeper = self.loop.call_later(UDP_IDLE / 3, self._sweep)
+
+    def _from_clients(self) -> None:
+        while True:
+            try:
+                data, client = self.sock.recvfrom(DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:  # (a closed socket: never spin on it)
+                log.debug("proxy: udp receive error=%s", e)
+                return
+            flow = self.flows.get(client) or self._open_flow(client)
+            if flow is None:
+                continue
+            flow[1][0] = self.loop.time()
+            try:
+                flow[0].send(data)
+            except OSError as e:  # the container is not listening (yet): dropped, as a datagram may be
+                log.debug("proxy: udp container unreachable error=%s", e)
+
+    def _open_flow(self, client: Any) -> tuple[socket.socket, list[float]] | None:
+        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            up.setblocking(False)
+            up.connect(self.target)
+        except OSError as e:
+            log.debug("proxy: udp container unreachable error=%s", e)
+            up.close()
+            return None
+        self.loop.add_reader(up.fileno(), self._from_container, client, up)
+        flow = self.flows[client] = (up, [self.loop.time()])
+        return flow
+
+    def _from_container(self, client: Any, up: socket.socket) -> None:
+        while True:
+            try:
+                data = up.recv(DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except ConnectionRefusedError:  # ICMP port unreachable: nothing listens there yet; reported once
+                continue
+            except OSError as e:
+                log.debug("proxy: udp receive error=%s", e)
+                return
+            if client in self.flows:
+                self.flows[client][1][0] = self.loop.time()
+            try:
+                self.sock.sendto(data, client)
+            except OSError as e:
+                log.debug("proxy: udp reply not sent error=%s", e)
+
+    def _drop(self, client: Any) -> None:
+        up, _ = self.flows.pop(client)
+        self.loop.remove_reader(up.fileno())
+        up.close()
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        for client in [c for c, (_, last) in self.flows.items() if now - last[0] > UDP_IDLE]:
+            self._drop(client)
+        self.sweeper = self.loop.call_later(UDP_IDLE / 3, self._sweep)
+
+    def close(self) -> None:
+        """Stop relaying (the published socket itself is the port holder's to close)."""
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+        with contextlib.suppress(OSError, ValueError):
+            self.loop.remove_reader(self.sock.fileno())
+        for client in list(self.flows):
+            self._drop(client)
 
 
 class Proxies:
@@ -40,8 +129,20 @@ class Proxies:
 
     def start(self, cid: str, sock: socket.socket, target_ip: str, target_port: int) -> None:
         """Serve `sock` (bound, not yet listening) by relaying to target; called from worker threads."""
-        if self.loop is None:
+        loop = self.loop
+        if loop is None:
             log.warning("proxy: no event loop; port not served container=%s", cid[:12])
+            return
+        if sock.type == socket.SOCK_DGRAM:
+            relay = _UdpRelay(loop, sock, (target_ip, target_port))
+
+            async def relay_open() -> _UdpRelay:
+                relay.open()
+                return relay
+
+            opened = asyncio.run_coroutine_threadsafe(relay_open(), loop).result(timeout=10)
+            with self._lock:
+                self._servers.setdefault(cid, []).append(opened)
             return
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -68,7 +169,7 @@ class Proxies:
             sock.setblocking(False)
             return await asyncio.start_server(handle, sock=sock)
 
-        server = asyncio.run_coroutine_threadsafe(serve(), self.loop).result(timeout=10)
+        server = asyncio.run_coroutine_threadsafe(serve(), loop).result(timeout=10)
         with self._lock:
             self._servers.setdefault(cid, []).append(server)
 

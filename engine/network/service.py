@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.config import ConfigError
 from engine.errors import Conflict, Forbidden, InvalidParameter, NotFound, SystemError_
 from engine.network import firewall, ipam, netlink, views
 from engine.network.attach import ContainerNetworking
@@ -80,7 +81,11 @@ def sweep(data_root: Path, exec_root: Path) -> None:
 
 class NetworkService(ContainerNetworking):
     def __init__(
-        self, data_root: Path, exec_root: Path, resolv_conf: Path = Path("/etc/resolv.conf")
+        self,
+        data_root: Path,
+        exec_root: Path,
+        resolv_conf: Path = Path("/etc/resolv.conf"),
+        default_ipv6: str = "",
     ) -> None:
         self.store = NetworkStore(data_root, exec_root)
         self.containers_dir = data_root / "containers"  # engine.containers records, see engine-contracts
@@ -98,6 +103,7 @@ class NetworkService(ContainerNetworking):
         self._members: dict[str, Membership] = {m.cid: m for m in self.store.memberships()}
         self._live: dict[str, Attachment] = {a.cid: a for a in self.store.attachments()}
         self._ensure_predefined()
+        self._configure_default_ipv6(default_ipv6)
 
     # ---- networks --------------------------------------------------------------------------------
     def _ensure_predefined(self) -> None:
@@ -120,6 +126,24 @@ class NetworkService(ContainerNetworking):
             )
             self.store.save_network(n)
             self._nets = {**self._nets, n.id: n}
+
+    def _configure_default_ipv6(self, subnet: str) -> None:
+        """--ipv6 --fixed-cidr-v6 (dockerd's daemon options): the default bridge network's IPv6 subnet,
+        gateway its first address; the record follows the daemon's options at every start, as dockerd's."""
+        default = next((n for n in self._nets.values() if n.name == "bridge" and n.driver == "bridge"), None)
+        if default is None:
+            return
+        pools6 = (IPAMPool(subnet, str(ipaddress.IPv6Network(subnet).network_address + 1)),) if subnet else ()
+        if default.pools6 == pools6:
+            return
+        if pools6:
+            used = [ipaddress.IPv6Network(p.subnet) for n in self._nets.values() if n.id != default.id
+                    for p in n.pools6]
+            if any(ipaddress.IPv6Network(subnet).overlaps(u) for u in used):
+                raise ConfigError(f"--fixed-cidr-v6 {subnet} overlaps the IPv6 subnet of another network")
+        n = replace(default, pools6=pools6)
+        self.store.save_network(n)
+        self._nets = {**self._nets, n.id: n}
 
     def _used_subnets(self) -> list[ipaddress.IPv4Network]:
         used = netlink.host_networks()

@@ -22,7 +22,8 @@ def ipam_config(n: Network) -> list[dict[str, Any]]:
             item["AuxiliaryAddresses"] = dict(p.aux)
         out.append(item)
     for p in n.pools6:
-        out.append({"Subnet": p.subnet, "Gateway": p.gateway})
+        # the default bridge's (--fixed-cidr-v6) is shown as dockerd shows it: the subnet alone
+        out.append({"Subnet": p.subnet} if n.name == "bridge" else {"Subnet": p.subnet, "Gateway": p.gateway})
     return out
 
 
@@ -139,11 +140,11 @@ def settings_json(
         # the legacy top-level fields describe the default bridge endpoint, as in Docker
         "EndpointID": primary.id if primary and bridge else "",
         "Gateway": primary.gateway if primary and bridge else "",
-        "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0,
+        "GlobalIPv6Address": primary.ip6 if primary and bridge else "",
+        "GlobalIPv6PrefixLen": primary.prefixlen6 if primary and bridge else 0,
         "IPAddress": primary.ip if primary and bridge else "",
         "IPPrefixLen": primary.prefixlen if primary and bridge else 0,
-        "IPv6Gateway": "",
+        "IPv6Gateway": primary.gateway6 if primary and bridge else "",
         "MacAddress": primary.mac if primary and bridge else "",
         "Networks": networks,
     }

@@ -1,34 +1,31 @@
 """One monitor per container (and per exec): parent of its process, holder of its stdio.
 
 It runs detached from the daemon (own session, reparented to init), so a daemon killed with -9 leaves
-containers running. Single-threaded: one selector loop over the process's output, the attach socket's
-clients and a pidfd that becomes readable when the process exits. It forks the container's init
-itself (safe: no threads here), writes the json-file log, and records status.json atomically.
+containers running. This Python part starts the process: it forks the container's init itself (safe: no
+threads here), with the namespaces, cgroup, user namespace maps, pty or runc it needs (init.py does the
+child's side). It answers the daemon on <sync-fd> with one JSON object: {"pid": n} once the program is
+exec'd, or {"code": n, "error": "..."} if it could not be.
+
+Then it execve()s the native monitor (native/monitor.c, see native/handoff.py), the one program that
+serves a running process: same pid, same children and descriptors, so the container's init is still its
+to wait for. It holds the stdio, serves the attach socket, writes the json-file log and records the exit
+in status.json, in ~1.4 MiB instead of a Python interpreter. The program is chosen by the daemon (the
+options' "monitor", see native.Program); tests/support/monitor_oracle.py is the same loop in Python that
+the tests compare it with.
 
 Started as `python3 -m engine.runtime.monitor <runtime-dir> <sync-fd> [<exec-id>]` or forked from the
-runtime's zygote. It answers the daemon on <sync-fd> with one JSON object: {"pid": n} once the
-program is exec'd, or {"code": n, "error": "..."} if it could not be.
-
-Once the process runs and the daemon has its answer, the monitor execve()s the native monitor
-(native/monitor.c, see native/handoff.py): the same loop, log and records in ~1.4 MiB instead of a
-Python interpreter. The Python loop below (serve) stays for when it cannot be had: no C compiler, a
-failed build, or COMPOSER_NATIVE_MONITOR=0. Both speak the same protocol and write the same files.
+runtime's zygote.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import json
 import logging
 import os
 import signal
 import socket
-import struct
 import sys
-import termios
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,18 +35,11 @@ from engine.kernel.syscalls import LinuxSyscalls
 from engine.runtime import console
 from engine.runtime import init as container_init_mod
 from engine.runtime.cgroups import Cgroup
-from engine.runtime.logfile import JsonFileLog, rfc3339nano
+from engine.runtime.logfile import parse_size, rfc3339nano
 from engine.runtime.native import handoff
 from engine.runtime.state import Places, ProcessState, write_status
 
 log = logging.getLogger(__name__)
-
-HOLD_LIMIT = 4 * 1024 * 1024  # output kept for a not-yet-connected attach client (attach-before-start)
-HOLD_WAIT = 10.0  # seconds an exited process waits for that client
-EXEC_WAIT = 30.0  # seconds an exited exec waits for its first client to collect output and status
-
-
-EVENT_READ = 1  # selectors.EVENT_READ; selectors itself is imported by the Python loop only
 
 
 class StartError(Exception):
@@ -58,27 +48,22 @@ class StartError(Exception):
         self.code = code
 
 
-@dataclass
-class Pending:
-    sock: socket.socket
-    buf: bytes = b""
+@dataclass(frozen=True)
+class LogFile:
+    """Where the native monitor writes the json-file log, and its rotation (logfile.parse_size's units)."""
 
+    path: Path
+    max_size: int  # -1: unlimited
+    max_file: int
 
-@dataclass
-class Client:
-    sock: socket.socket
-    streams: tuple[bool, bool]  # stdout, stderr
-    stdin: bool
-    reading: bool = True
+    @staticmethod
+    def of(path: str, opts: dict[str, Any]) -> LogFile:
+        return LogFile(Path(path), parse_size(opts.get("max-size")), max(int(opts.get("max-file") or 1), 1))
 
-
-def frame(stream: int, data: bytes) -> bytes:
-    """Docker's stdcopy header: stream id, 3 zero bytes, big-endian payload length."""
-    return struct.pack(">BxxxL", stream, len(data)) + data
-
-
-def set_winsize(fd: int, height: int, width: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+    def create(self) -> None:
+        """There before the daemon's answer, as Docker's is: `logs` right after a start reads it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640))
 
 
 class Monitor:
@@ -90,19 +75,17 @@ class Monitor:
         self.exec_mode = opts.get("mode") == "exec"
         self.spec: dict[str, Any] = json.loads(places.config.read_text())
         self.cgroup = Cgroup((self.spec.get("linux") or {}).get("cgroupsPath") or f"/composer/{opts['id']}")
-        self.log: JsonFileLog | None = None
+        self.log: LogFile | None = None
         if opts.get("log_path") and not self.exec_mode:
-            self.log = JsonFileLog(Path(opts["log_path"]), opts.get("log_opts") or {})
-        self.sel: Any = None  # the Python loop's selector, made in serve()
-        self.clients: list[Client] = []
+            self.log = LogFile.of(opts["log_path"], opts.get("log_opts") or {})
+        self.program: dict[str, Any] = opts.get("monitor") or {}  # native.Program.as_json()
         self.outputs: dict[int, str] = {}  # fd -> "stdout"/"stderr"
         self.stdin_w: int | None = None
         self.master: int | None = None
         self.console_child: socket.socket | None = None  # the child's end of the console socket (TTY)
-        # An exec holds by default (its client connects after the start); a detached one says hold=False.
-        self.hold: list[tuple[str, bytes]] | None = [] if opts.get("hold", self.exec_mode) else None
-        self.held = 0
-        self.served = False
+        # Output kept for the first attach client: an exec's by default (its client connects after the
+        # start; a detached one says hold=False), a container's when attached before its start.
+        self.hold = bool(opts.get("hold", self.exec_mode))
         self.pid = 0
         self.started_at = ""
 
@@ -287,191 +270,21 @@ class Monitor:
                 self.stdin_w = master
         return pid
 
-    # --- the loop ---
-    def serve(self, listener: socket.socket, pid: int) -> int:
-        import selectors  # the fallback loop's only: the zygote (so each forked monitor) stays smaller
-
-        self.sel = selectors.DefaultSelector()
-        pidfd = os.pidfd_open(pid)
-        for fd in self.outputs:
-            os.set_blocking(fd, False)
-            self.sel.register(fd, EVENT_READ, "out")
-        listener.setblocking(False)
-        self.sel.register(listener, EVENT_READ, "listen")
-        self.sel.register(pidfd, EVENT_READ, "exit")
-        exit_code: int | None = None
-        deadline = 0.0
-        while True:
-            timeout = None if exit_code is None else max(deadline - time.monotonic(), 0)
-            if exit_code is not None and (self.served or timeout == 0):
-                break
-            for key, _ in self.sel.select(timeout):
-                kind = key.data
-                if kind == "out":
-                    self._read_output(int(key.fd))  # type: ignore[arg-type]
-                elif kind == "listen":
-                    self._accept(listener)
-                elif kind == "exit":
-                    exit_code = self._reap(pid)
-                    self._drain()
-                    self.sel.unregister(pidfd)
-                    os.close(pidfd)
-                    self._record_exit(exit_code)
-                    wait = EXEC_WAIT if self.exec_mode else HOLD_WAIT
-                    deadline = time.monotonic() + (wait if self.hold is not None else 0)
-                elif isinstance(kind, Client):
-                    self._client_input(kind)
-                elif isinstance(kind, Pending):
-                    self._request(kind)
-        for client in list(self.clients):
-            self._drop(client)
-        return exit_code
-
-    def _read_output(self, fd: int) -> None:
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError as e:
-            if e.errno != errno.EIO:  # EIO: the pty's last slave closed
-                raise
-            data = b""
-        if not data:
-            self.sel.unregister(fd)
-            stream = self.outputs.pop(fd)
-            if fd != self.stdin_w:
-                os.close(fd)
-            log.debug("output closed stream=%s", stream)
-            return
-        self._emit(self.outputs[fd], data)
-
-    def _emit(self, stream: str, data: bytes) -> None:
-        if self.log is not None:
-            self.log.write(stream, data)
-        if self.hold is not None and self.held < HOLD_LIMIT:
-            self.hold.append((stream, data))
-            self.held += len(data)
-        for client in list(self.clients):
-            self._send(client, stream, data)
-
-    def _send(self, client: Client, stream: str, data: bytes) -> None:
-        index = 0 if stream == "stdout" else 1
-        if not client.streams[index]:
-            return
-        try:
-            client.sock.sendall(data if self.tty else frame(index + 1, data))
-        except OSError:
-            self._drop(client)
-
-    def _drain(self) -> None:
-        """After exit: what is still in the pipes, without waiting on a straggler that holds them open."""
-        for fd in list(self.outputs):
-            while fd in self.outputs:
-                try:
-                    data = os.read(fd, 65536)
-                except (BlockingIOError, OSError):
-                    break
-                if not data:
-                    break
-                self._emit(self.outputs[fd], data)
-
-    def _accept(self, listener: socket.socket) -> None:
-        """A new connection sends one JSON request line first; read it without blocking the loop."""
-        try:
-            sock, _ = listener.accept()
-        except BlockingIOError:
-            return
-        sock.setblocking(False)
-        self.sel.register(sock, EVENT_READ, Pending(sock))
-
-    def _request(self, pending: Pending) -> None:
-        sock = pending.sock
-        try:
-            chunk = sock.recv(4096)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        pending.buf += chunk
-        if b"\n" not in pending.buf:
-            if not chunk or len(pending.buf) > 65536:
-                self.sel.unregister(sock)
-                sock.close()
-            return
-        self.sel.unregister(sock)
-        sock.settimeout(10)  # from here on, sends to a slow client block (briefly), as Docker's attach does
-        line, rest = pending.buf.split(b"\n", 1)
-        try:
-            req = json.loads(line)
-        except ValueError:
-            sock.close()
-            return
-        if "resize" in req:
-            if self.master is not None:
-                set_winsize(self.master, int(req["resize"][0]), int(req["resize"][1]))
-            with contextlib.suppress(OSError):
-                sock.sendall(b"{}\n")
-            sock.close()
-            return
-        client = Client(sock, (bool(req.get("stdout")), bool(req.get("stderr"))), bool(req.get("stdin")))
-        if self.hold is not None and not self.served and (client.streams[0] or client.streams[1]):
-            self.served = True
-            for stream, data in self.hold:
-                self._send(client, stream, data)
-            self.hold = None
-        self.clients.append(client)
-        self.sel.register(sock, EVENT_READ, client)
-        if rest:
-            self._stdin(client, rest)
-
-    def _client_input(self, client: Client) -> None:
-        try:
-            data = client.sock.recv(65536)
-        except OSError:
-            data = b""
-        if data:
-            self._stdin(client, data)
-            return
-        # Half-close from the client: stdin EOF for the container (a pty gets no EOF, as in Docker).
-        self.sel.unregister(client.sock)
-        client.reading = False
-        if client.stdin and self.stdin_w is not None and not self.tty:
-            os.close(self.stdin_w)
-            self.stdin_w = None
-
-    def _stdin(self, client: Client, data: bytes) -> None:
-        if client.stdin and self.stdin_w is not None:
-            with contextlib.suppress(OSError):
-                os.write(self.stdin_w, data)
-
-    def _drop(self, client: Client) -> None:
-        if client in self.clients:
-            self.clients.remove(client)
-        if client.reading:
-            with contextlib.suppress(KeyError, ValueError):
-                self.sel.unregister(client.sock)
+    def abandon(self, message: str) -> None:
+        """The native monitor could not take over: end the process and record why (nobody else will)."""
         with contextlib.suppress(OSError):
-            client.sock.shutdown(socket.SHUT_RDWR)
-        client.sock.close()
-
-    def _reap(self, pid: int) -> int:
-        _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
-
-    def _record_exit(self, exit_code: int) -> None:
-        if self.log is not None:
-            self.log.flush()
-        oom = False if self.exec_mode else self.cgroup.oom_killed()
+            os.kill(self.pid, signal.SIGKILL)
+        code = 128
+        with contextlib.suppress(ChildProcessError):
+            _, status = os.waitpid(self.pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            code = 128 - code if code < 0 else code
         if self.opts.get("binary") and not self.exec_mode:
             from engine.runtime import runc
 
             runc.delete(self.opts["binary"], self.opts["runc_root"], self.opts["id"])
-        write_status(
-            self.places,
-            ProcessState("exited", self.pid, exit_code, oom, self.started_at, rfc3339nano(), ""),
-            monitor_pid=os.getpid(),
-        )
+        state = ProcessState("exited", self.pid, code, False, self.started_at, rfc3339nano(), message)
+        write_status(self.places, state, monitor_pid=os.getpid())
 
 
 @dataclass(frozen=True)
@@ -540,6 +353,10 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
         opts = json.loads(places.options.read_text())
         mon = Monitor(places, opts)
         mon.started_at = started_at
+        if problem := handoff.check(mon.program):  # before the process exists: nothing to undo
+            raise StartError(problem, 128)
+        if mon.log is not None:
+            mon.log.create()
         places.socket.parent.mkdir(mode=0o700, exist_ok=True)
         places.socket.unlink(missing_ok=True)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -562,18 +379,15 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
             mon.cgroup.destroy()
         return
     mon.pid = pid
-    exe = handoff.built_binary(places)
     write_status(places, ProcessState("running", pid, None, False, started_at, None, ""),
                  monitor_pid=os.getpid())
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
-    if exe is not None:
-        handoff.exec_native(mon, exe, listener, ours)  # returns only if the execve failed
-    mon.serve(listener, pid)
+    error = handoff.exec_native(mon, listener, ours)  # returns only if the execve failed
+    log.error("container monitor exec failed id=%s err=%s", opts.get("id"), error)
+    mon.abandon(f"cannot run the container monitor: {error}")
     listener.close()
     _unlink_if_ours(places.socket, ours)
-    if mon.log is not None:
-        mon.log.close()
 
 
 def _unlink_if_ours(path: Path, inode: int) -> None:

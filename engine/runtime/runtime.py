@@ -1,7 +1,8 @@
 """The daemon's handle on containers: writes bundles, starts monitors, reads their records.
 
 Safe to call from the daemon's threads: it never forks the daemon itself. Monitors come from a warm
-zygote process (see zygote.py) or, if that is unavailable, from a fresh interpreter.
+zygote process (see zygote.py) or, if that is unavailable, from a fresh interpreter; each becomes the
+native monitor once its process runs (native/), which every start first makes sure of: found, or built.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Conflict, InvalidParameter, NotFound, ProcessStartFailed, SystemError_
+from engine.runtime import native
 from engine.runtime import stats as stats_mod
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import parse_size
@@ -31,8 +33,14 @@ log = logging.getLogger(__name__)
 class Runtime:
     use_zygote = True  # False: one fresh interpreter per monitor (slower; the fallback when the zygote fails)
 
-    def __init__(self, exec_root: Path, binary: str | None = None) -> None:
+    def __init__(
+        self, exec_root: Path, binary: str | None = None, monitor: native.Program | None = None
+    ) -> None:
+        """`monitor`: the program each monitor becomes once its process runs; by default the native monitor,
+        built into <exec-root>/native when the package carries none (tests pass the Python oracle)."""
         self.root = Path(exec_root) / "runtime"
+        self._monitors = native.monitors(Path(exec_root) / "native")
+        self._monitor = monitor
         self.runc_root = Path(exec_root) / "runc"
         self.binary: str | None = None
         if binary:
@@ -45,6 +53,15 @@ class Runtime:
         self._zsock: socket.socket | None = None
 
     # --- spawning monitors ---
+    def _program(self) -> dict[str, Any]:
+        """The monitor program for the next start (waits for its build, once per exec root)."""
+        if self._monitor is not None:
+            return self._monitor.as_json()
+        try:
+            return self._monitors.program().as_json()
+        except native.Unavailable as e:
+            raise SystemError_(str(e)) from None
+
     def _start_zygote(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # -S: no site import (.pth hooks, certifi...), ~5 MiB less in the zygote and so in every monitor;
@@ -138,6 +155,7 @@ class Runtime:
         hold_output: bool = False,
     ) -> ProcessState:
         _check_log_opts(log_opts or {})
+        program = self._program()
         places = self._places(cid)
         if places.dir.exists():
             if self._live(places):
@@ -158,6 +176,7 @@ class Runtime:
                 "hold": hold_output,
                 "binary": self.binary,
                 "runc_root": str(self.runc_root),
+                "monitor": program,
             },
         )
         answer = self._spawn(places)
@@ -324,7 +343,8 @@ class Runtime:
     def exec(self, cid: str, eid: str, process: dict[str, Any], *, tty: bool, open_stdin: bool,
              hold_output: bool = True) -> Path:
         """Start an exec; its monitor keeps the output for the first client and waits for it (up to
-        monitor.EXEC_WAIT) after the exit, unless `hold_output` is False (detached: nobody will come)."""
+        native.h's EXEC_WAIT_MS) after the exit, unless `hold_output` is False (detached: nobody comes)."""
+        program = self._program()
         state = self._running(cid)
         if state.status == "paused":
             raise Conflict(f"Container {cid} is paused, unpause the container before exec")
@@ -344,6 +364,7 @@ class Runtime:
                 "tty": tty,
                 "open_stdin": open_stdin,
                 "hold": hold_output,
+                "monitor": program,
             },
         )
         answer = self._spawn(places)

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from engine.kernel import syscalls
-from engine.runtime import monitor, native
+from engine.runtime import monitor
 from engine.runtime.state import Places
 
 
@@ -52,31 +52,12 @@ def serve(sock: socket.socket) -> None:
             monitor.serve_forever(runtime_dir, sync_fd, eid)
         for fd in fds:
             os.close(fd)
-        _build_native_once(Path(req["dir"]).parent.parent / "native", sock)  # <exec-root>/runtime/<id>
-
-
-_builds: set[Path] = set()
-
-
-def _build_native_once(cache_dir: Path, sock: socket.socket) -> None:
-    """First start in an exec root without the native monitor: build it in a child of ours, beside the
-    monitor just forked (which serves with the Python loop), so no container's output or exit ever waits
-    for a compiler. One build per zygote and cache dir; native.binary's flock covers the rest."""
-    if cache_dir in _builds or not native.enabled() or native.built(cache_dir) is not None:
-        return
-    _builds.add(cache_dir)
-    zygote = os.getpid()
-    if os.fork() == 0:  # reaped by the kernel: SIGCHLD is ignored here
-        sock.close()
-        native.build_in_child(cache_dir, zygote)
 
 
 def main(argv: list[str]) -> None:
     sock = socket.socket(fileno=int(argv[0]))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are never waited for: no zombies
     sc = syscalls.LinuxSyscalls()  # libc loaded once here, inherited by every monitor and container init
-    native.source_key()  # the native monitor's cache key, hashed once here rather than per monitor
-    native.packaged()  # and the installed package's prebuilt monitor, looked up once
     # Everything loaded so far lives as long as the monitors: freezing it keeps their collector from
     # writing GC headers into these objects, which would copy the shared pages into each monitor.
     gc.collect()

@@ -7,12 +7,18 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import socket
 import subprocess
+import sys
+import tempfile
+import time
 import urllib.request
 
 import pytest
 
 from tests.e2e.both import Engine
+from tests.support import dockerd
+from tests.support.engine import running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
 
@@ -71,12 +77,27 @@ def test_a_port_published_on_all_addresses_is_published_on_ipv6_too(either: Engi
     either.cli("run", "-d", "--name", "t-v6p", "-p", "80", "busybox", "sh", "-c",
                "mkdir /w; echo page > /w/index.html; httpd -f -p 80 -h /w")
     lines = sorted(either.cli("port", "t-v6p", "80").out.split())
-    v4 = next(x for x in lines if x.startswith("0.0.0.0:"))
-    port = v4.rpartition(":")[2]
-    assert lines == [v4, f"[::]:{port}"]
-    for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"):
-        with urllib.request.urlopen(url, timeout=10) as page:
-            assert page.read() == b"page\n", url
+    published = {line.rpartition(":")[0]: line.rpartition(":")[2] for line in lines}
+    assert sorted(published) == ["0.0.0.0", "[::]"]
+    port, port6 = published["0.0.0.0"], published["[::]"]
+    # ours takes the same port on both families; dockerd 20.10 picks each address's ephemeral port apart
+    # (the same number only while its two allocators have seen the same ports)
+    assert either.is_dockerd or port6 == port
+    for url in (f"http://127.0.0.1:{port}/", f"http://[::1]:{port6}/"):
+        assert _page(url) == b"page\n", url
+
+
+def _page(url: str, timeout: float = 60.0) -> bytes:
+    """The body at `url`, retried while the container's server is not listening yet (a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as page:
+                return bytes(page.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def test_a_chosen_ipv6_address(either: Engine) -> None:
@@ -90,3 +111,121 @@ def test_a_chosen_ipv6_address(either: Engine) -> None:
                          check=False)
     assert outside.rc != 0
     assert "Invalid address fd99::5: It does not belong to any of this network's subnets" in outside.err
+
+
+UDP_ECHO = """
+import select, socket, sys
+socks = []
+for port in map(int, sys.argv[1:]):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    socks.append(s)
+print("ready", flush=True)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        data, peer = s.recvfrom(2048)
+        s.sendto(b"echo:" + data, peer)
+"""
+
+
+def _udp_ask(address: str, port: int, text: bytes) -> bytes:
+    """One datagram to address:port and its answer (sent again while none comes: UDP may drop one)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as s:
+        s.settimeout(1)
+        deadline = time.monotonic() + 30
+        while True:
+            s.sendto(text, (address, port))
+            try:
+                return s.recv(2048)
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+
+
+def test_udp_ports_published_on_ipv6_are_relayed(either: Engine) -> None:
+    """`-p 5353/udp` is published on 0.0.0.0 and [::] as dockerd does, `-p [::1]::5354/udp` on [::1]; the
+    datagrams sent to the IPv6 addresses reach the container (through the userland proxy) and its answers
+    come back, to each client of its own."""
+    either.cli("run", "-d", "--name", "t-v6u", "-p", "5353/udp", "-p", "[::1]::5354/udp", "busybox",
+               "sleep", "300")
+    lines = sorted(either.cli("port", "t-v6u").out.splitlines())
+    # ours takes the same port on both families; dockerd 20.10 picks each address's ephemeral port apart
+    published = {line.rpartition(":")[0]: int(line.rpartition(":")[2]) for line in lines}
+    assert sorted(published) == ["5353/udp -> 0.0.0.0", "5353/udp -> [::]", "5354/udp -> [::1]"]
+    port, port_all6, port6 = published.values()
+    assert either.is_dockerd or port_all6 == port
+    pid = json.loads(either.cli("inspect", "t-v6u").out)[0]["State"]["Pid"]
+    server = subprocess.Popen(["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable, "-c", UDP_ECHO,
+                               "5353", "5354"], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
+        assert _udp_ask("127.0.0.1", port, b"v4") == b"echo:v4"
+        for n in range(2):  # each a client of its own: the answer goes back to the one that asked
+            assert _udp_ask("::1", port_all6, b"all%d" % n) == b"echo:all%d" % n
+            assert _udp_ask("::1", port6, b"loop%d" % n) == b"echo:loop%d" % n
+    finally:
+        server.kill()
+        server.wait()
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def _default_bridge_story(env: dict[str, str], subnet: str) -> list[object]:
+    """What a client sees of IPv6 on the default bridge of an engine started with --ipv6 --fixed-cidr-v6."""
+    def docker(*args: str) -> str:
+        res = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, (args, res.stderr)
+        return res.stdout
+
+    net = ipaddress.IPv6Network(subnet)
+    seen: list[object] = []
+    shown = json.loads(docker("network", "inspect", "bridge"))[0]
+    seen.append(("network", shown["EnableIPv6"], [c for c in shown["IPAM"]["Config"] if ":" in c["Subnet"]]))
+    docker("run", "-d", "--name", "t-v6srv", "busybox", "sh", "-c", "echo hello-over-v6 | nc -l -p 8080")
+    try:
+        settings = json.loads(docker("inspect", "t-v6srv"))[0]["NetworkSettings"]
+        address = ipaddress.IPv6Address(settings["GlobalIPv6Address"])
+        seen.append(("container", address in net, settings["GlobalIPv6PrefixLen"], settings["IPv6Gateway"]))
+        out = docker("run", "--rm", "busybox", "sh", "-c",
+                     "ip -6 route | grep default;"
+                     " mine=$(ip -6 addr show eth0 scope global | awk '/inet6/ {print $2}' | cut -d/ -f1);"
+                     f" grep -c \"^$mine\\s\" /etc/hosts;"
+                     # until the server listens (its nc may start after this container, under load)
+                     f" for i in $(seq 60); do nc -w 2 {address} 8080 && break; sleep 0.5; done")
+        seen.append(("client", out.split()[:3], out.split()[-2:]))
+    finally:
+        subprocess.run([dockerd.DOCKER, "rm", "-f", "t-v6srv"], env=env, capture_output=True, timeout=60)
+    return seen
+
+
+def test_ipv6_on_the_default_bridge_as_dockerd() -> None:
+    """dockerd's `--ipv6 --fixed-cidr-v6 SUBNET`: the default bridge network has that IPv6 subnet, its
+    containers an address in it (gateway its first address) and talk over IPv6; the same client calls
+    against our engine and a private dockerd 20.10 started with the options. `--ipv6` without a subnet
+    refuses to start, with dockerd's words."""
+    mine, theirs = _subnet(), _subnet()
+    with dockerd.private_dockerd(extra_args=("--ipv6", "--fixed-cidr-v6", theirs)) as (env, _tmp, _d):
+        expected = _default_bridge_story(env, theirs)
+    with running_engine(extra_args=("--ipv6", "--fixed-cidr-v6", mine)) as eng:
+        ours = _default_bridge_story({**env, "DOCKER_HOST": eng.docker_host}, mine)
+        assert f"ip6 saddr {mine} oifname != " in _ip6_rules()  # its masquerade, as a user network's
+    gateway = str(ipaddress.IPv6Network(theirs).network_address + 1)
+    assert expected == [
+        ("network", True, [{"Subnet": theirs}]),
+        ("container", True, 64, gateway),
+        ("client", ["default", "via", gateway], ["1", "hello-over-v6"]),
+    ]
+    gateway = str(ipaddress.IPv6Network(mine).network_address + 1)
+    assert ours == [
+        ("network", True, [{"Subnet": mine}]),
+        ("container", True, 64, gateway),
+        ("client", ["default", "via", gateway], ["1", "hello-over-v6"]),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        refused = subprocess.run(
+            [sys.executable, "-m", "engine.daemon", "--ipv6", "-H", f"unix://{tmp}/e.sock", "--data-root",
+             f"{tmp}/data", "--exec-root", f"{tmp}/exec"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0
+    assert ("IPv6 is enabled for the default bridge, but no subnet is configured. Specify an IPv6 subnet "
+            "using --fixed-cidr-v6") in refused.stderr

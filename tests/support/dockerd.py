@@ -127,7 +127,9 @@ def unmount_under(base: Path) -> None:
         subprocess.run(["umount", "-l", point], capture_output=True)
 
 
-def _argv(tmp: str, sock: Path, cgroup_parent: str, bridge: str, pool: str) -> list[str]:
+def _argv(
+    tmp: str, sock: Path, cgroup_parent: str, bridge: str, pool: str, extra: tuple[str, ...] = ()
+) -> list[str]:
     argv = [
         "dockerd",
         "-H",
@@ -157,7 +159,7 @@ def _argv(tmp: str, sock: Path, cgroup_parent: str, bridge: str, pool: str) -> l
     ]
     if shutil.which("docker-init") is None and Path("/usr/bin/tini-static").exists():
         argv += ["--init-path", "/usr/bin/tini-static"]  # Debian's docker.io ships tini, not docker-init
-    return argv
+    return argv + list(extra)
 
 
 def bridge_name(tmp: str) -> str:
@@ -224,12 +226,15 @@ def remove_bridges(bridges: set[str]) -> None:
 
 @contextmanager
 def private_dockerd(
-    with_busybox: bool = True, bip: str | None = None, pool: str | None = None
+    with_busybox: bool = True,
+    bip: str | None = None,
+    pool: str | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[tuple[dict[str, str], str, subprocess.Popen[bytes]]]:
     """A dockerd on a private socket and state dirs; yields (docker CLI env, its temp dir, its process).
     with_busybox: `docker import` the busybox rootfs as busybox:latest (no CMD, as bench/ needs).
     bip/pool: its address ranges; by default those of a free slot (so any number of private dockerds,
-    up to SLOTS, can run at once)."""
+    up to SLOTS, can run at once). extra_args: more daemon options (e.g. --userns-remap)."""
     with _address_slot() as (slot_bip, slot_pool), firewall_guard(), tempfile.TemporaryDirectory(
         prefix="t-dockerd-", dir="/tmp"
     ) as tmp:
@@ -239,12 +244,14 @@ def private_dockerd(
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKER_")}
         env.update({"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": tmp, "DOCKER_CLI_HINTS": "false"})
         Path(tmp, "daemon.json").write_text("{}\n")
+        if "--userns-remap" in extra_args:
+            os.chmod(tmp, 0o711)  # dockerd refuses a data root the remapped root cannot traverse
         made = {bridge_name(tmp)}
         try:
             _make_bridge(bridge_name(tmp), bip)
             with open(f"{tmp}/dockerd.log", "wb") as logf:  # the child keeps its own copy of the descriptor
                 daemon = subprocess.Popen(
-                    _argv(tmp, sock, cgroup_parent, bridge_name(tmp), pool),
+                    _argv(tmp, sock, cgroup_parent, bridge_name(tmp), pool, extra_args),
                     stdout=subprocess.DEVNULL,
                     stderr=logf,
                 )

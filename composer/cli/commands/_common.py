@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from composer._log import get_logger
 from composer.client import engine_errors
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
     from composer.model import Project
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def event_line(resource: str, text: str, status: str) -> None:

@@ -7,6 +7,7 @@ Options:
   --build-arg KEY=VAL   Set build-time variables for services (repeatable)
   --no-cache            Do not use cache when building the image
   --pull                Always attempt to pull a newer version of the image
+  --push                Push service images
   -q, --quiet           Don't print anything to stdout
   --with-dependencies   Also build dependencies (transitively)
 """
@@ -53,4 +54,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         build(t.api, project, svc, t.loaded.working_dir, opts, sys.stdout)
         progress.event("Service", name, "Built")
         progress.emit(name, status="Built", state=DONE)
+    if args["--push"]:  # as Compose: the built images that name an `image:`, once all are built
+        from composer.cli.commands.push import push_services
+
+        push_services(t, names, options, quiet=bool(args["--quiet"]))
     return 0

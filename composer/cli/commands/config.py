@@ -27,7 +27,7 @@ from composer.cli.options import GlobalOptions, UsageError
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
-    from composer.loader.pipeline import LoadedProject
+    from composer.loader.loaded import LoadedProject
 
 FORMATS = ("yaml", "json")
 

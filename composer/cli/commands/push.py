@@ -13,24 +13,40 @@ Only services that are built and name an `image:` are pushed (the others are som
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
+if TYPE_CHECKING:
+    from composer.session import Session
+
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands._common import in_parallel, selected
+    from composer.cli.commands._common import selected
     from composer.cli.main import parse_command
-    from composer.image_ops import push
-    from composer.presenter import warn
-    from composer.progress import DONE, Progress
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)
     t = open_session(options, args["SERVICE"])
+    names = selected(t.loaded.project, args["SERVICE"], include_deps=bool(args["--include-deps"]))
+    push_services(t, names, options, quiet=bool(args["--quiet"]),
+                  ignore_failures=bool(args["--ignore-push-failures"]))
+    return 0
+
+
+def push_services(t: Session, names: list[str], options: GlobalOptions, *, quiet: bool,
+                  ignore_failures: bool = False) -> None:
+    """Push the images of these services that are built and name an `image:` (`push`, `build --push`)."""
+    from composer.cli.commands._common import in_parallel
+    from composer.image_ops import push
+    from composer.presenter import warn
+    from composer.progress import DONE, Progress
+
     project = t.loaded.project
-    progress = Progress("quiet" if args["--quiet"] else options.progress, ansi=options.ansi, title="Pushing")
+    progress = Progress("quiet" if quiet else options.progress, ansi=options.ansi, title="Pushing")
     todo = []
-    for name in selected(project, args["SERVICE"], include_deps=bool(args["--include-deps"])):
+    for name in names:
         svc = project.services[name]
         if svc.build is None or not svc.image:
             progress.emit(name, text="Skipped", state=DONE)  # someone else's image (as Compose)
@@ -43,7 +59,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         try:
             push(t.api, ref, name, progress)
         except ComposerError as exc:
-            if not args["--ignore-push-failures"]:
+            if not ignore_failures:
                 raise
             failures.append(exc.message)
 
@@ -53,4 +69,3 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         progress.close()
     for message in failures:
         warn(message)
-    return 0

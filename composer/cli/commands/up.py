@@ -70,7 +70,6 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
     from composer.bringup import bring_up
-    from composer.cli.attach import follow_project
     from composer.hooks import HookOutput
     from composer.presenter import out
     from composer.progress import Progress
@@ -124,6 +123,8 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
 
         running_before = {c.id for c in result.observed.containers if c.running}
         return follow_watching(session, args, services, ctx, running_before, timeout)
+    from composer.cli.attach import follow_project
+
     return follow_project(session, args, ctx, upopts)
 
 

@@ -1,8 +1,11 @@
-"""The hand-over from the Python monitor to the native one: which binary, and the command line for it.
+"""The hand-over from the Python monitor to the native one: its command line, and the execve.
 
-After Monitor.start (and the answer to the daemon), the monitor execve()s the native binary with the
-descriptors it holds and a key=value word for everything the serve loop needs (see monitor.c's
-parse_args). Same pid, same children: the container's init is still ours to wait for.
+After Monitor.start (and the answer to the daemon), the monitor execve()s the program the daemon chose
+(native.Program: the compiled monitor.c, or in tests the Python oracle) with the descriptors it holds and
+a key=value word for everything the serve loop needs (see monitor.c's parse_args). Same pid, same
+children: the container's init is still ours to wait for.
+
+Imported by every monitor (so by the zygote): nothing here loads the build machinery of native/__init__.
 """
 
 from __future__ import annotations
@@ -10,10 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from engine.runtime import native
 from engine.runtime.cgroups import v1_hierarchies
 from engine.runtime.state import Places
 
@@ -24,24 +25,28 @@ log = logging.getLogger(__name__)
 
 
 def comm_name(places: Places) -> str:
-    """What `ps -o comm` / `top` show for a monitor, Python or native."""
+    """What `ps -o comm` / `top` show for a monitor (the native one sets it from the comm= word)."""
     return f"cmon-{places.dir.name[:6]}{'-e' if places.eid else ''}"
 
 
-def built_binary(places: Places) -> Path | None:
-    """The native monitor if it is enabled and built already (the zygote builds it: a monitor never
-    waits for a compiler). Checked before the daemon gets its answer, so that the hand-over right after
-    it is a single execve."""
-    return native.built(places.dir.parent.parent / "native")  # <exec-root>/runtime/<id>
+def check(program: dict[str, Any]) -> str:
+    """Why the program the daemon chose cannot be run, or "" (checked before the container's process
+    exists)."""
+    exe = str(program.get("exe") or "")
+    if not exe or not program.get("argv"):
+        return "no container monitor program given (engine and monitor of different versions?)"
+    if not os.access(exe, os.X_OK):
+        return f"the container monitor {exe} cannot be run: missing or not executable"
+    return ""
 
 
 def native_args(mon: Monitor, listener: socket.socket, socket_inode: int) -> tuple[list[str], list[int]]:
-    """The native monitor's command line and the descriptors it keeps."""
+    """The native monitor's key=value words and the descriptors it keeps."""
     args = [
-        native.ARGV0, f"pid={mon.pid}", f"listen={listener.fileno()}", f"status={mon.places.status}",
+        f"pid={mon.pid}", f"listen={listener.fileno()}", f"status={mon.places.status}",
         f"started={mon.started_at}", f"sock={mon.places.socket}", f"sock-ino={socket_inode}",
         f"comm={comm_name(mon.places)}", f"tty={int(mon.tty)}", f"exec={int(mon.exec_mode)}",
-        f"hold={int(mon.hold is not None)}",
+        f"hold={int(mon.hold)}",
     ]
     keep = [listener.fileno(), *mon.outputs]
     args += [f"{stream}={fd}" for fd, stream in mon.outputs.items()]
@@ -64,18 +69,18 @@ def native_args(mon: Monitor, listener: socket.socket, socket_inode: int) -> tup
         if mon.opts.get("binary"):
             o = mon.opts
             args += [f"runc={o['binary']}", f"runc-root={o['runc_root']}", f"id={o['id']}"]
-    return args, keep
+    return args, sorted(set(keep))
 
 
-def exec_native(mon: Monitor, exe: Path, listener: socket.socket, socket_inode: int) -> None:
-    """Become the native monitor: same pid, children and descriptors. Returns only on failure."""
+def exec_native(mon: Monitor, listener: socket.socket, socket_inode: int) -> str:
+    """Become the native monitor: same pid, children and descriptors. Returns (the error) only on failure."""
     args, keep = native_args(mon, listener, socket_inode)
     for fd in keep:
         os.set_inheritable(fd, True)
     logging.shutdown()  # flush our log handlers: the native side appends to the same file
     try:
-        os.execv(exe, args)
+        os.execv(mon.program["exe"], [*mon.program["argv"], *args])
     except OSError as e:
         for fd in keep:
             os.set_inheritable(fd, False)
-        log.warning("native monitor exec failed, using the Python loop path=%s err=%s", exe, e)
+        return f"{mon.program['exe']}: {e.strerror or e}"

@@ -1,4 +1,5 @@
-/* The json-file log (engine/runtime/logfile.JsonFileLog), byte for byte: entries, escaping, rotation. */
+/* The json-file log as Docker writes it: entries, escaping, rotation (byte for byte the test oracle's
+ * JsonFileLog, tests/support/monitor_oracle.py). */
 #include "native.h"
 
 static const char *STREAMS[2] = {"stdout", "stderr"};
@@ -122,7 +123,7 @@ static void jlog_entry(jlog_t *lg, int stream, const char *line, size_t n) {
     free(rec.p);
 }
 
-/* JsonFileLog.write: whole lines become entries; a newline-less run reaching MAX_LINE is cut there. */
+/* whole lines become entries; a newline-less run reaching MAX_LINE is cut there. */
 void jlog_write(jlog_t *lg, int stream, const char *data, size_t n) {
     buf_t *pend = &lg->pending[stream];
     buf_put(pend, data, n);

@@ -1,21 +1,21 @@
-/* The container monitor's serve loop, native: what engine/runtime/monitor.py's Monitor.serve and the end
- * of run() do, in a process that costs a few hundred KiB instead of a Python interpreter.
+/* The container monitor: the one program that serves a running container (or exec) for the engine.
  *
- * The Python monitor starts the container's process (namespaces, cgroup, pty, runc...), answers the daemon,
- * then execve()s this program. execve keeps the pid, the children and the descriptors passed to us, so we
- * are still the parent of the container's init and hold its stdio. Same wire protocol and files as the
- * Python loop (the daemon cannot tell them apart):
+ * The Python monitor (engine/runtime/monitor.py) starts the container's process (namespaces, cgroup, pty,
+ * runc...), answers the daemon, then execve()s this program. execve keeps the pid, the children and the
+ * descriptors passed to us, so we are still the parent of the container's init and hold its stdio:
  *   - attach socket: one JSON request line, {"stdout","stderr","stdin"} flags or {"resize": [h, w]}
  *     (answered "{}\n"); output framed with Docker's stdcopy header unless a TTY; client half-close
  *     = stdin EOF for the container (not for a TTY, as in Docker);
  *   - the hold buffer (attach-before-start, execs): output kept for the first client, up to HOLD_LIMIT;
  *     after the exit we wait HOLD_WAIT (EXEC_WAIT for an exec) for that client;
- *   - the json-file log, byte for byte as engine/runtime/logfile.py writes it (json.dumps escaping with
- *     ensure_ascii=False of the line decoded as UTF-8 with U+FFFD replacement, rotation by size/count);
+ *   - the json-file log, as Docker's (json.dumps escaping with ensure_ascii=False of the line decoded as
+ *     UTF-8 with U+FFFD replacement, rotation by size/count);
  *   - status.json, written atomically (tmp + rename) as state.write_status does; not fsynced: it lives in
  *     the exec root (tmpfs in production, emptied by a reboot), only the daemon's death must not tear it.
+ * tests/support/monitor_oracle.py is this program again in Python: tests run both on the same scenarios
+ * and compare what clients, the log and status.json saw.
  *
- * Arguments are key=value words (see parse_args); the Python side builds them (native/__init__.py).
+ * Arguments are key=value words (see parse_args); the Python side builds them (native/handoff.py).
  * Single-threaded: one epoll loop over the outputs, the listener, clients and a pidfd of the process. */
 #include "native.h"
 
@@ -204,7 +204,7 @@ static void accept_client(void) {
 
 static void write_stdin(conn_t *c, const char *data, size_t n) {
     if (c->in && M.stdin_fd >= 0) {
-        ssize_t w = write(M.stdin_fd, data, n); /* one write, errors ignored: as monitor.py */
+        ssize_t w = write(M.stdin_fd, data, n); /* one write, errors ignored */
         (void)w;
     }
 }
@@ -568,7 +568,7 @@ static void parse_args(int argc, char **argv, bool serving) {
 }
 
 /* `log-replay log=<path> ...`: feed the json-file writer from stdin records (stream byte 0/1, 4-byte
- * big-endian length, data) and flush at EOF. Tests write the same chunks through logfile.JsonFileLog and
+ * big-endian length, data) and flush at EOF. Tests write the same chunks through the oracle's JsonFileLog and
  * compare the files; it is also a handy way to see what the writer does with odd bytes. */
 static int log_replay(void) {
     unsigned char head[5];
@@ -603,7 +603,7 @@ int main(int argc, char **argv) {
     }
     parse_args(argc, argv, true);
     if (M.comm != NULL)
-        prctl(PR_SET_NAME, M.comm, 0, 0, 0); /* what `ps -o comm` showed for the Python monitor */
+        prctl(PR_SET_NAME, M.comm, 0, 0, 0); /* what `ps -o comm` shows: cmon-<id> */
     signal(SIGPIPE, SIG_IGN);
     M.hold_tail = &M.hold;
     M.ep = epoll_create1(EPOLL_CLOEXEC);

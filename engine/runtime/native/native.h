@@ -24,13 +24,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HOLD_LIMIT (4L * 1024 * 1024) /* keep in step with monitor.py */
-#define HOLD_WAIT_MS 10000L
-#define EXEC_WAIT_MS 30000L
-#define SEND_TIMEOUT_MS 10000L /* monitor.py: sock.settimeout(10) once a client's request is read */
-#define READ_SIZE 65536
-#define MAX_REQUEST 65536
-#define MAX_LINE 16384 /* logfile._MAX_LINE: longer output without a newline is split into entries */
+/* The monitor's numbers, defined here only (the Python test oracle, tests/support/monitor_oracle.py,
+ * reads them from this file). */
+#define HOLD_LIMIT (4L * 1024 * 1024) /* output kept for the first attach client (attach-before-start, execs) */
+#define HOLD_WAIT_MS 10000L /* after the exit, how long a held container's output waits for that client */
+#define EXEC_WAIT_MS 30000L /* the same for an exec */
+#define SEND_TIMEOUT_MS 10000L /* a send to an attach client blocks at most this long, then it is dropped */
+#define READ_SIZE 65536 /* one read of the container's output (and so the largest stdcopy frame we send) */
+#define MAX_REQUEST 65536 /* an attach request line longer than this closes the connection */
+#define MAX_LINE 16384 /* Docker's json-file cut: longer output without a newline is split into entries */
 
 
 /* A growable byte buffer. */
@@ -62,7 +64,7 @@ void buf_put(buf_t *b, const void *data, size_t n);
 void buf_str(buf_t *b, const char *s);
 bool write_all(int fd, const char *p, size_t n);
 
-/* jsonlog.c: the json-file log, byte for byte as engine/runtime/logfile.py writes it */
+/* jsonlog.c: the json-file log */
 bool jlog_open(jlog_t *lg);
 void jlog_write(jlog_t *lg, int stream, const char *data, size_t n);
 void jlog_flush(jlog_t *lg);

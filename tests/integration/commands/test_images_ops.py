@@ -4,6 +4,8 @@ docker-registry on 127.0.0.1; results are checked with docker-py and the registr
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import textwrap
 import urllib.request
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.commands.conftest import Project
+from tests.support.reference import reference_binary
 from tests.support.registry import Registry, running_registry
 
 pytestmark = pytest.mark.root
@@ -142,3 +145,39 @@ def test_up_pulls_an_image_named_by_digest(project: Project, registry: Registry)
     assert up.returncode == 0, up.stderr
     assert project.api.inspect_image(by_digest)["Id"] == project.api.inspect_image("busybox:latest")["Id"]
     project.composer("down", "-t", "0", check=True)
+
+
+def _tags(registry: Registry, repo: str) -> list[str]:
+    with urllib.request.urlopen(f"http://{registry.host}/v2/{repo}/tags/list", timeout=10) as resp:
+        return sorted(json.load(resp)["tags"])
+
+
+def _catalog(registry: Registry) -> list[str]:
+    with urllib.request.urlopen(f"http://{registry.host}/v2/_catalog", timeout=10) as resp:
+        return sorted(json.load(resp)["repositories"])
+
+
+@pytest.mark.skipif(reference_binary() is None, reason="the reference docker compose binary is not installed")
+def test_build_push_as_compose(project: Project, registry: Registry) -> None:
+    """`build --push` (Compose v2's flag): builds, then pushes the built services' `image:`s; a built service
+    without `image:` and an image-only service are not pushed. The reference Compose, run the same way on the
+    same engine (classic builder), pushes the same."""
+    _write_project(project, f"{registry.host}/demo/app:1")
+    compose = project.path / "compose.yaml"
+    compose.write_text(compose.read_text() + "  local:\n    build: ./app\n")
+    ours = project.composer("build", "--push", "-q")
+    assert ours.returncode == 0, ours.stderr
+    assert _catalog(registry) == ["demo/app"] and _tags(registry, "demo/app") == ["1"]
+    compose.write_text(compose.read_text().replace("/demo/app:1", "/demo/app:2"))
+    # the classic builder, as ours (Compose's Bake needs buildx and docker.io); one service: Compose 2.40.3
+    # pushes after each service's build, so a second built service may be pushed before it is built
+    theirs = subprocess.run(
+        [str(reference_binary()), "build", "--push", "app"], cwd=project.path, capture_output=True, text=True,
+        timeout=180, env={"PATH": os.environ["PATH"], "HOME": str(project.path), "DOCKER_BUILDKIT": "0",
+                          "DOCKER_HOST": project.engine.docker_host},
+    )
+    assert theirs.returncode == 0, theirs.stderr
+    assert _catalog(registry) == ["demo/app"] and _tags(registry, "demo/app") == ["1", "2"]
+    compose.write_text(compose.read_text().replace("/demo/app:2", "/demo/app:3"))
+    assert project.composer("build", "--push", "-q", "plain").returncode == 0  # nothing built: no push
+    assert _tags(registry, "demo/app") == ["1", "2"]

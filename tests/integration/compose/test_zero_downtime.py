@@ -82,12 +82,7 @@ def test_rollout_drops_no_request(composer: Runner, api: docker.APIClient, proje
         up = composer("up", "-d", timeout=180)
         time.sleep(0.3)  # and after it ended
     assert up.code == 0, up.err
-    # Known race (issue 19 stays open for it): about one full suite run in two, one connection in ~1,000 is
-    # refused during the switch; never more than one was seen. Compose v2 drops 29-326 in the same scenario.
-    refused = [f for f in load.failures if f.startswith("ConnectionRefusedError")]
-    assert len(load.failures) <= 1 and len(refused) == len(load.failures), (
-        f"{len(load.failures)} of {load.sent} requests failed: {load.failures[:5]}"
-    )
+    assert load.failures == [], f"{len(load.failures)} of {load.sent} requests failed: {load.failures[:5]}"
     assert load.sent > 100 and load.bodies["v1"] > 0 and load.bodies["v2"] > 0, load.bodies
     assert _get(port) == "v2"
     after = _containers(api)

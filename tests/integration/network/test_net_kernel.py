@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -128,3 +129,39 @@ def test_custom_bridge_name_reused_at_once(service: NetworkService) -> None:
     assert netlink.link_exists(name)
     service.remove(again.id)
     assert link_gone(name)
+
+
+def _nft_list(table: str) -> str:
+    return subprocess.run(["nft", "-a", "list", "table", "ip", table], capture_output=True, text=True).stdout
+
+
+def test_rule_changes_keep_the_chains_and_survive_a_hand_edited_table() -> None:
+    """A change is loaded into the kept table (same chain handles); when someone rebuilt a chain by hand
+    with another priority, the in-place load fails and the table is rebuilt with our rules."""
+    table = f"nlt{secrets.token_hex(4)}"
+    bridges = [firewall.BridgeRules("nltbr0", "10.231.8.0/24", False)]
+    one = [firewall.Forward("tcp", "127.0.0.1", 18080, "10.231.8.2", 80)]
+    two = [firewall.Forward("tcp", "127.0.0.1", 18080, "10.231.8.2", 80, ("10.231.8.3",))]
+    try:
+        firewall.apply(table, bridges, one, force=True)
+        first = _nft_list(table)
+        firewall.apply(table, bridges, two)
+        second = _nft_list(table)
+        assert "dnat to 10.231.8.3:80" in second and "dnat to 10.231.8.3:80" not in first
+        handles = re.compile(r"chain (\w+) \{ # handle (\d+)")
+        assert handles.findall(second) == handles.findall(first) and len(handles.findall(first)) == 6
+        # by hand: the output chain made again at another priority
+        subprocess.run(
+            ["nft", "-f", "-"],
+            input=f"delete chain ip {table} output\n"
+            f"add chain ip {table} output {{ type nat hook output priority -50; policy accept; }}\n",
+            text=True,
+            check=True,
+        )
+        firewall.apply(table, bridges, one)
+        third = _nft_list(table)
+        assert "priority -50" not in third and "dnat to 10.231.8.3:80" not in third, third
+        assert "dnat to 10.231.8.2:80" in third and "fib daddr type local jump ports" in third, third
+    finally:
+        firewall.remove(table)
+    assert not firewall.exists(table)

@@ -5,14 +5,20 @@ is ready every member gets traffic, as a lone container does."""
 
 from __future__ import annotations
 
+import re
+import socket
+import subprocess
+import threading
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine.network.service import kernel_names
 from tests.support.engine import EngineProcess, running_engine
 from tests.support.registry import free_port
 
@@ -54,10 +60,18 @@ def _answers(port: int, n: int = 24) -> Counter[str]:
     return seen
 
 
-def _wait(check: Any, what: str, timeout: float = 15.0) -> None:
+def _wait(check: Any, what: str, timeout: float = 60.0) -> None:
+    """Poll `check` until true; a refused connection is "not yet" (a member without a healthcheck is in
+    rotation once running, before its server listens)."""
     deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+    last: OSError | None = None
+    while True:
+        try:
+            if check():
+                return
+        except OSError as e:
+            last = e
+        assert time.monotonic() < deadline, f"timed out waiting for {what} (last error: {last})"
         time.sleep(0.1)
 
 
@@ -120,5 +134,83 @@ def test_members_share_the_port_by_readiness(engine: EngineProcess) -> None:
     assert engine.request("POST", f"/containers/{sick}/stop?t=2").status == 204
     with pytest.raises(OSError):
         _answers(port, 1)
+    engine.remove_all_containers()
+    engine.request("DELETE", f"/networks/{NET}")
+
+
+def _table(eng: EngineProcess) -> str:
+    table = kernel_names(eng.data_root)[1]
+    return subprocess.run(["nft", "-a", "list", "table", "ip", table], capture_output=True, text=True).stdout
+
+
+def _chains(listing: str) -> dict[str, str]:
+    """chain name -> its kernel handle."""
+    return dict(re.findall(r"chain (\w+) \{ # handle (\d+)", listing))
+
+
+def test_rotation_changes_swap_rules_in_place(engine: EngineProcess) -> None:
+    """A member joining or leaving the rotation changes the rules only: the table's chains stay registered
+    (same handles), and the spread uses no set, so a connection begun during the load is NATed by the old
+    rules or the new ones, never by neither (issue 19: such a SYN reached the host and was refused)."""
+    engine.json("POST", "/networks/create", {"Name": NET})
+    port = free_port()
+    one = _web(engine, port, "one")
+    _wait(lambda: set(_answers(port, 1)) == {"one"}, "the first member")
+    before = _table(engine)
+    assert before.count(f"dport {port} ") == 1, before
+    two = _web(engine, port, "two")
+    _wait(lambda: set(_answers(port)) == {"one", "two"}, "both members to answer")
+    both = _table(engine)
+    assert both.count(f"dport {port} ") == 2 and "numgen inc mod 2" in both, both
+    assert " map " not in both and "set " not in both, both
+    assert _chains(both) == _chains(before) and len(_chains(before)) >= 5, (before, both)
+    assert engine.request("POST", f"/containers/{one}/stop?t=2").status == 204
+    assert set(_answers(port)) == {"two"}
+    after = _table(engine)
+    assert after.count(f"dport {port} ") == 1 and _chains(after) == _chains(before), after
+    assert engine.request("POST", f"/containers/{two}/stop?t=2").status == 204
+    engine.remove_all_containers()
+    engine.request("DELETE", f"/networks/{NET}")
+
+
+def _dnat_target(port: int, sport: int) -> str:
+    """The container address the kernel sent our connection from local port `sport` to."""
+    for line in Path("/proc/net/nf_conntrack").read_text().splitlines():
+        if f" sport={sport} dport={port} " in line:
+            return line.split("src=")[2].split()[0]
+    raise AssertionError(f"no tracked connection from port {sport}")
+
+
+def test_stop_drains_a_request_in_flight(engine: EngineProcess) -> None:
+    """A member being stopped while another is ready leaves the rotation, then is signalled only once its
+    connections through the published port are done: a request slower than the first half second of the
+    drain is still answered (it was reset before)."""
+    engine.json("POST", "/networks/create", {"Name": NET})
+    port = free_port()
+    members = {"one": _web(engine, port, "one"), "two": _web(engine, port, "two")}
+    _wait(lambda: set(_answers(port)) == {"one", "two"}, "both members to answer")
+    slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+    ip = _dnat_target(port, slow.getsockname()[1])
+    mine = next(name for name, cid in members.items() if _ip(engine, cid) == ip)
+    other = next(name for name in members if name != mine)
+    stop: dict[str, Any] = {}
+
+    def stopping() -> None:
+        stop["status"] = engine.request("POST", f"/containers/{members[mine]}/stop?t=2", timeout=60).status
+
+    thread = threading.Thread(target=stopping)
+    thread.start()
+    _wait(lambda: set(_answers(port, 4)) == {other}, "the stopping member to leave the rotation")
+    time.sleep(1.0)  # the request comes late: longer than the drain's first half second
+    assert "status" not in stop  # still draining: our connection is open
+    slow.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    answer = b""
+    while chunk := slow.recv(4096):
+        answer += chunk
+    slow.close()
+    assert answer.startswith(b"HTTP/1.") and b" 200 " in answer.split(b"\r\n")[0], answer
+    assert answer.rstrip().endswith(mine.encode()), answer
+    thread.join(60)
+    assert stop.get("status") == 204, stop
     engine.remove_all_containers()
     engine.request("DELETE", f"/networks/{NET}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.runtime import Runtime, build_spec, resolve_user
 from engine.runtime.cgroups import Cgroup
+from engine.runtime.native import Program
 from engine.runtime.state import pid_alive
 
 
@@ -145,10 +146,11 @@ class Box:
 
 
 @contextlib.contextmanager
-def runtime_box(exec_root: Path, rootfs: Path, tmp: Path, binary: str | None = None) -> Iterator[Box]:
-    """A Runtime of its own (e.g. with runc, or started under a changed environment) and a Box on it; both
-    cleaned up whatever the test did."""
-    rt = Runtime(exec_root, binary=binary)
+def runtime_box(exec_root: Path, rootfs: Path, tmp: Path, binary: str | None = None,
+                monitor: Program | None = None) -> Iterator[Box]:
+    """A Runtime of its own (e.g. with runc, the monitor oracle, or started under a changed environment)
+    and a Box on it; both cleaned up whatever the test did."""
+    rt = Runtime(exec_root, binary=binary, monitor=monitor)
     box = Box(rt, rootfs, tmp)
     try:
         yield box

@@ -1,20 +1,23 @@
-"""The native monitor in a real engine: it takes over after the start, it is built once per source and
-exec root, and the Python loop stays in use when it is disabled or cannot be built."""
+"""The native monitor in a real runtime: it serves every container from the first start on, it is built
+once per source and exec root (before that first start), and without a working compiler every start fails
+with the reason instead of running a container nobody serves."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from engine.errors import SystemError_
 from engine.runtime import Runtime, native
+from engine.runtime.native import Program
 from engine.runtime.state import Places, read_status
 from tests.integration.runtime.rt_support import Box, attach, read_attach, runtime_box
 
@@ -74,31 +77,6 @@ def native_dir(box: Box) -> Path:
     return box.rt.root.parent / "native"
 
 
-def build_log(box: Box) -> str:
-    path = native_dir(box) / "build.log"
-    return path.read_text() if path.exists() else ""
-
-
-def wait_built(box: Box, suffix: str = "") -> Path:
-    """The zygote's builder child is done: the binary (or, with suffix=".failed", the failure record)."""
-    deadline = time.monotonic() + 60
-    while True:
-        found = [p for p in native_dir(box).glob("cmon-*") if p.name.endswith(suffix) and "tmp" not in p.name]
-        if suffix or not any(p.name.endswith(".failed") for p in found):
-            found = [p for p in found if suffix or "." not in p.name]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"no native build: {build_log(box)}"
-        time.sleep(0.05)
-
-
-def warm(box: Box) -> Path:
-    """A first container (served by the Python loop) makes the zygote build the native monitor."""
-    state, _ = box.run(["true"], cid="warm")
-    assert state.exit_code == 0
-    return wait_built(box)
-
-
 def wait_native(box: Box, pid: int) -> None:
     """Until the monitor runs the native binary's main: exec'd (argv[0]), and named cmon-<id> (right
     after the execve the kernel names it after the binary's file, cmon-<hash>)."""
@@ -115,12 +93,12 @@ def wait_native(box: Box, pid: int) -> None:
         time.sleep(0.02)
 
 
-def test_first_start_builds_beside_a_python_monitor(box: Box) -> None:
-    assert run_with_attach(box, "n1") is False  # served at once by the Python loop while the build runs
-    wait_built(box)
-    assert build_log(box).count("native monitor built") == 1
+def test_the_first_start_is_native(box: Box, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger=native.__name__):
+        assert run_with_attach(box, "n1") is True  # the build came first: nobody else served it
+        assert run_with_attach(box, "n2") is True
+    assert [r.getMessage().split(" path=")[0] for r in caplog.records] == ["container monitor built"]
     assert "native monitor" not in monitor_log(box, "n1")
-    assert run_with_attach(box, "n2") is True
     box.start(["sleep", "30"], cid="n3")
     pid = monitor_pid(box, "n3")
     wait_native(box, pid)
@@ -133,15 +111,15 @@ def test_first_start_builds_beside_a_python_monitor(box: Box) -> None:
     assert rss_kib < 4096  # not an interpreter
     box.rt.kill("n3", signal.SIGKILL)
     assert box.wait("n3").exit_code == 137
-    assert build_log(box).count("native monitor built") == 1  # built once
 
 
 def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Path) -> None:
-    exe = warm(box)
     box.start(["sh", "-c", "echo up; sleep 30"], cid="a1")
     wait_native(box, monitor_pid(box, "a1"))
+    exe = native_dir(box) / f"cmon-{native.source_key()}"
     built = exe.stat()
     box.rt.close()  # the daemon goes away (its zygote exits); the monitor and container stay
+    native._shared.pop(native_dir(box))  # a new daemon process: nothing remembered but the files
     rt2 = Runtime(tmp_path / "exec")
     try:
         state = rt2.state("a1")
@@ -149,52 +127,75 @@ def test_second_engine_start_reuses_the_build_and_adopts(box: Box, tmp_path: Pat
         box2 = Box(rt2, box.rootfs, tmp_path)
         box2.parent = box.parent
         box.started.append("a2")
-        assert run_with_attach(box2, "a2") is True  # the new zygote's first start: native at once
-        assert build_log(box2).count("native monitor built") == 1
+        assert run_with_attach(box2, "a2") is True
         after = exe.stat()
-        assert (after.st_ino, after.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)
+        assert (after.st_ino, after.st_mtime_ns) == (built.st_ino, built.st_mtime_ns)  # not built again
         rt2.kill("a1", signal.SIGKILL)
         assert box2.wait("a1").exit_code == 137 and box2.output("a1") == "up\n"
     finally:
         rt2.close()
 
 
-@pytest.fixture
-def python_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
-    monkeypatch.setenv(native.ENV, "0")  # before the Runtime: its zygote (so each monitor) inherits it
-    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
-        yield b
-
-
-def test_disabled_native_monitor_keeps_the_python_loop(python_box: Box, tmp_path: Path) -> None:
-    assert run_with_attach(python_box, "p1") is False
-    assert not (tmp_path / "exec" / "native").exists()
-
-
-@pytest.fixture
-def broken_cc_box(monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path) -> Iterator[Box]:
+def fake_path(tmp_path: Path, cc: str | None) -> str:
+    """A PATH with busybox's tools (none is a compiler) and, if given, a `cc` script."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    cc = bin_dir / "cc"
-    cc.write_text("#!/bin/sh\necho 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n")
-    cc.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    for tool in ("sh", "true"):
+        (bin_dir / tool).symlink_to("/bin/busybox")
+    if cc is not None:
+        (bin_dir / "cc").write_text(cc)
+        (bin_dir / "cc").chmod(0o755)
+    return str(bin_dir)
+
+
+def assert_start_fails(box: Box, cid: str, message: str) -> None:
+    with pytest.raises(SystemError_) as caught:
+        box.start(["true"], cid=cid)
+    assert str(caught.value) == message
+    assert not box.rt._places(cid).dir.exists()  # refused before anything was made
+
+
+def test_without_a_compiler_every_start_fails_naming_it(
+    monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PATH", fake_path(tmp_path, None))
+    message = ("the container monitor is not built and no C compiler (cc or gcc) is in PATH to build it: "
+               "install a C compiler and libc's headers, e.g. `apt-get install gcc libc6-dev`")
+    with caplog.at_level(logging.ERROR, logger=native.__name__), \
+            runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
+        assert_start_fails(b, "w1", message)
+        assert_start_fails(b, "w2", message)
+        with pytest.raises(SystemError_, match="no C compiler"):
+            b.rt.exec("w1", "e1", {"args": ["true"]}, tty=False, open_stdin=False)
+    assert [r.getMessage() for r in caplog.records] == [f"no container can start: {message}"]  # once
+
+
+def test_a_broken_compiler_is_tried_once_and_named(
+    monkeypatch: pytest.MonkeyPatch, busybox_rootfs: Path, tmp_path: Path
+) -> None:
+    calls = tmp_path / "cc-calls"
+    cc = (f"#!/bin/sh\necho run >> {calls}\n"
+          "echo 'cc: internal compiler error: broken on purpose' >&2\nexit 4\n")
+    monkeypatch.setenv("PATH", fake_path(tmp_path, cc))
     with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path) as b:
-        yield b
+        message = (f"the container monitor did not build with {tmp_path / 'bin' / 'cc'}: "
+                   "cc: internal compiler error: broken on purpose (install a C compiler and libc's "
+                   "headers, e.g. `apt-get install gcc libc6-dev`)")
+        assert_start_fails(b, "b1", message)
+        assert_start_fails(b, "b2", message)
+        assert calls.read_text() == "run\n"
+        assert sorted(p.name for p in native_dir(b).iterdir()) == [".lock"]
 
 
-def test_broken_compiler_falls_back_with_one_warning(broken_cc_box: Box, tmp_path: Path) -> None:
-    assert run_with_attach(broken_cc_box, "b1") is False
-    wait_built(broken_cc_box, ".failed")
-    assert run_with_attach(broken_cc_box, "b2") is False
-    lines = build_log(broken_cc_box).splitlines()
-    warnings = [line for line in lines if "native monitor build failed" in line]
-    assert len(warnings) == 1 and "broken on purpose" in warnings[0]  # remembered: no second attempt
-    assert "native monitor" not in monitor_log(broken_cc_box, "b1") + monitor_log(broken_cc_box, "b2")
+def test_a_monitor_program_that_cannot_run_fails_the_start(busybox_rootfs: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-monitor"
+    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path, monitor=Program(str(missing))) as b:
+        with pytest.raises(SystemError_, match=f"the container monitor {missing} cannot be run"):
+            b.start(["sleep", "30"], cid="m1")
+        assert b.rt.state("m1").status == "exited"  # no process was started for it
 
 
 def test_native_request_line_edge_cases(box: Box) -> None:
-    warm(box)
     box.start(["sh", "-c", "read x; echo got-$x; sleep 30"], cid="r1", open_stdin=True)
     wait_native(box, monitor_pid(box, "r1"))
     path = str(box.rt.attach_path("r1"))
@@ -228,17 +229,14 @@ def test_concurrent_first_starts_build_once(box: Box, tmp_path: Path) -> None:
     cids = [f"k{i}" for i in range(4)]
     with ThreadPoolExecutor(len(cids)) as pool:
         list(pool.map(lambda cid: box.start(["sleep", "30"], cid=cid), cids))
-    wait_built(box)
-    assert build_log(box).count("native monitor built") == 1
     left = sorted(p.name for p in native_dir(box).iterdir())
-    assert len(left) == 3 and left[:2] == [".lock", "build.log"] and left[2].startswith("cmon-")  # no tmp
+    assert left == [".lock", f"cmon-{native.source_key()}"]  # built once (no tmp file left)
     for cid in cids:
         box.rt.kill(cid, signal.SIGKILL)
         assert box.wait(cid).exit_code == 137
 
 
 def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tmp_path: Path) -> None:
-    warm(box)
     box.start(["sleep", "100"], cid="x1")
     sock_path = box.rt.exec("x1", "e1", {"args": ["sh", "-c", "echo early; cat; exit 3"]}, tty=False,
                             open_stdin=True)
@@ -257,50 +255,26 @@ def test_exec_and_runc_monitors_go_native_too(box: Box, busybox_rootfs: Path, tm
     assert box.rt.exec_state("x1", "e1").exit_code == 3
 
     with runtime_box(tmp_path / "exec-runc", busybox_rootfs, tmp_path, binary="runc") as runc_box:
-        warm(runc_box)
         runc_box.start(["sh", "-c", "echo hi; sleep 30"], cid="rn1")
         wait_native(runc_box, monitor_pid(runc_box, "rn1"))
         runc_box.rt.kill("rn1", signal.SIGKILL)
         assert runc_box.wait("rn1").exit_code == 137 and runc_box.output("rn1") == "hi\n"
 
 
-def build_processes(cache_dir: Path) -> list[int]:
-    """The builder child (it holds build.log open) and the compiler's processes (output under cache_dir)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            fds = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
-        except OSError:
-            continue
-        if str(cache_dir).encode() in cmdline or str(cache_dir / "build.log") in fds:
-            found.append(int(entry.name))
-    return found
 
 
-def test_a_build_ends_with_its_zygote(box: Box, tmp_path: Path) -> None:
-    cache_dir = native_dir(box)
-    box.start(["sleep", "30"], cid="z1")
-    deadline = time.monotonic() + 10
-    while not build_processes(cache_dir):  # the build is under way...
-        assert time.monotonic() < deadline and not any(cache_dir.glob("cmon-*")), "no build seen running"
-        time.sleep(0.005)
-    box.rt.close()  # ...when the daemon (so its zygote) goes
-    deadline = time.monotonic() + 10
-    while left := build_processes(cache_dir):
-        assert time.monotonic() < deadline, f"build processes left: {left}"
-        time.sleep(0.05)
-    assert not any(p.name.startswith("cmon-") for p in cache_dir.iterdir())  # nothing half-built in place
-    rt2 = Runtime(tmp_path / "exec")  # the next daemon builds again
-    try:
-        box2 = Box(rt2, box.rootfs, tmp_path)
-        box2.parent = box.parent
-        box.started.append("z2")
-        box2.start(["true"], cid="z2")
-        wait_built(box2)
-        rt2.kill("z1", signal.SIGKILL)
-        assert box2.wait("z1").exit_code == 137
-    finally:
-        rt2.close()
+def test_a_monitor_that_fails_its_execve_ends_and_records_the_container(
+    busybox_rootfs: Path, tmp_path: Path
+) -> None:
+    """Executable but not runnable (its interpreter is missing): found only by the execve, once the process
+    runs; the monitor then ends the process and records why, as no other monitor will."""
+    broken = tmp_path / "broken-monitor"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    with runtime_box(tmp_path / "exec", busybox_rootfs, tmp_path, monitor=Program(str(broken))) as b:
+        b.start(["sleep", "30"], cid="x1")
+        state = b.wait("x1")
+        assert (state.status, state.exit_code) == ("exited", 137)
+        assert state.error == f"cannot run the container monitor: {broken}: No such file or directory"
+        assert "container monitor exec failed" in monitor_log(b, "x1")
+        assert not b.rt._places("x1").socket.exists()

@@ -7,15 +7,19 @@ dockerd refuses them. The user and its subordinate ranges are made here and remo
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import struct
 import subprocess
-from collections.abc import Iterator
+import tarfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import dockerd
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = pytest.mark.root
@@ -49,11 +53,13 @@ def _runtime_args(runtime: str) -> tuple[str, ...]:
     return ("--default-runtime", "runc") if runtime == "runc" else ()
 
 
-@pytest.fixture(scope="module", params=["composer", "runc"])
-def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
+@contextlib.contextmanager
+def _remap_user(with_group: bool = False) -> Iterator[tuple[str, int]]:
+    """A throwaway user (and its group, which dockerd wants) with subordinate ranges; (name, first id)."""
     user = "ctr" + secrets.token_hex(3)
     subuid, subgid = Path("/etc/subuid"), Path("/etc/subgid")
-    subprocess.run(["useradd", "-M", "-N", "-s", "/bin/false", user], check=True, capture_output=True)
+    subprocess.run(["useradd", "-M", "-U" if with_group else "-N", "-s", "/bin/false", user], check=True,
+                   capture_output=True)
     try:
         # Debian's useradd gives a new user subordinate ranges itself; else the test adds them
         given = [_range(path, user) for path in (subuid, subgid)]
@@ -65,14 +71,34 @@ def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, in
             for path in (subuid, subgid):
                 with open(path, "a") as f:
                     f.write(f"{user}:{start}:{SIZE}\n")
-        with running_engine(extra_args=("--userns-remap", user, *_runtime_args(request.param))) as eng:
-            eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
-            eng.run_host_config = {"NetworkMode": "none"}
-            yield eng, start
+        yield user, start
     finally:
         for path in (subuid, subgid):
             _drop_lines(path, f"{user}:")
         subprocess.run(["userdel", user], capture_output=True)
+        if with_group:
+            subprocess.run(["groupdel", user], capture_output=True)
+
+
+@pytest.fixture(scope="module", params=["composer", "runc"])
+def remapped(request: pytest.FixtureRequest) -> Iterator[tuple[EngineProcess, int]]:
+    with _remap_user() as (user, start), running_engine(
+        extra_args=("--userns-remap", user, *_runtime_args(request.param))
+    ) as eng:
+        eng.base.chmod(0o711)  # the test's temp dir above the data root: the remapped root passes it
+        eng.run_host_config = {"NetworkMode": "none"}
+        yield eng, start
+
+
+@pytest.fixture(scope="module")
+def remapped_dockerd() -> Iterator[tuple[dict[str, str], int]]:
+    """A private dockerd 20.10 with --userns-remap: (docker CLI env, the remapped root's host uid)."""
+    if not dockerd.dockerd_installed():
+        pytest.skip("dockerd (Debian's docker.io) is not installed")
+    with _remap_user(with_group=True) as (user, start), dockerd.private_dockerd(
+        extra_args=("--userns-remap", user)
+    ) as (env, _tmp, _daemon):
+        yield env, start
 
 
 def _logs(engine: EngineProcess, cid: str) -> str:
@@ -327,3 +353,164 @@ def test_a_v2_cgroup_is_delegated_to_the_remapped_root() -> None:
         cg.destroy()
         with contextlib.suppress(OSError):
             (root / "composer-test").rmdir()
+
+
+NET_SYSCTLS = ("net.core.somaxconn", "net.ipv4.ip_forward")
+
+
+def _host_sysctls(keys: tuple[str, ...]) -> dict[str, str]:
+    return {key: Path("/proc/sys", key.replace(".", "/")).read_text().strip() for key in keys}
+
+
+def _other_values(host: dict[str, str]) -> dict[str, str]:
+    """Values the host does not have, so the container's reading them proves they were set there."""
+    somaxconn = "1000" if host["net.core.somaxconn"] != "1000" else "1001"
+    return {"net.core.somaxconn": somaxconn, "net.ipv4.ip_forward": "0" if host["net.ipv4.ip_forward"] != "0"
+            else "1"}
+
+
+def test_net_sysctls_on_a_bridge_network(remapped: tuple[EngineProcess, int]) -> None:
+    """`--sysctl net.*` of a remapped container is set in its own network namespace, on the engine's bridge
+    (a namespace the host's root made) as on a namespace of its own, as dockerd does; the host keeps its
+    values, and /proc/sys stays read-only inside."""
+    engine, _ = remapped
+    before = _host_sysctls(NET_SYSCTLS)
+    wanted = _other_values(before)
+    script = ("cat /proc/sys/net/core/somaxconn /proc/sys/net/ipv4/ip_forward;"
+              " (echo 5 > /proc/sys/net/core/somaxconn) 2>/dev/null && echo wrote || echo refused")
+    try:
+        for network in ("bridge", "none"):
+            cid = engine.run(["sh", "-c", script], HostConfig={"NetworkMode": network, "Sysctls": wanted})
+            seen = _logs(engine, cid).split()
+            assert seen == [*wanted.values(), "refused"], (network, engine.log()[-2000:])
+            assert _host_sysctls(NET_SYSCTLS) == before, network
+    finally:
+        after = _host_sysctls(NET_SYSCTLS)
+        for key, value in before.items():  # never leave the host changed, whatever went wrong
+            if after[key] != value:
+                Path("/proc/sys", key.replace(".", "/")).write_text(value)
+    assert after == before
+
+
+def test_net_sysctls_as_dockerd(
+    remapped: tuple[EngineProcess, int], remapped_dockerd: tuple[dict[str, str], int]
+) -> None:
+    """The same `docker run --sysctl net.*` on the default bridge, on our remapped engine and on a remapped
+    dockerd 20.10: the same values inside, the host's unchanged."""
+    engine, _ = remapped
+    env, _ = remapped_dockerd
+    before = _host_sysctls(NET_SYSCTLS)
+    wanted = _other_values(before)
+    args = ["run", "--rm", *(a for k, v in wanted.items() for a in ("--sysctl", f"{k}={v}")), "busybox",
+            "sh", "-c", "cat /proc/sys/net/core/somaxconn /proc/sys/net/ipv4/ip_forward; id -u"]
+    theirs = subprocess.run([dockerd.DOCKER, *args], env=env, capture_output=True, text=True, timeout=120)
+    code, ours = _docker(engine, *args)
+    assert theirs.returncode == 0, theirs.stderr
+    assert theirs.stdout.split() == [*wanted.values(), "0"]
+    assert code == 0 and ours.split() == theirs.stdout.split(), ours
+    assert _host_sysctls(NET_SYSCTLS) == before
+
+
+Docker = Callable[..., "subprocess.CompletedProcess[bytes]"]
+
+
+def _docker_cli(env: dict[str, str]) -> Docker:
+    def docker(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([dockerd.DOCKER, *args], env=env, input=stdin, capture_output=True, timeout=120)
+
+    return docker
+
+
+def _tar_of(entries: list[tuple[str, int]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, uid in entries:
+            info = tarfile.TarInfo(name)
+            info.uid = info.gid = uid
+            info.size, info.mode = 2, 0o644
+            tar.addfile(info, io.BytesIO(b"hi"))
+    return buf.getvalue()
+
+
+def _owners_in(tar_bytes: bytes) -> list[tuple[str, int, int]]:
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
+        return [(m.name, m.uid, m.gid) for m in tar]
+
+
+def _cp_story(docker: Docker, start: int) -> list[object]:
+    """docker cp into and out of a remapped container, stopped then running; ids relative to `start`."""
+    seen: list[object] = []
+    made = docker("create", "busybox", "sh", "-c",
+                  "stat -c '%n %u %g' /f0 /f1000 /d /d/sub /d/sub/f; sleep 300")
+    assert made.returncode == 0, made.stderr
+    cid = made.stdout.decode().strip()
+    try:
+        put = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("f0", 0), ("f1000", 1000), ("d/sub/f", 1000)]))
+        seen.append(("put", put.returncode, put.stderr.decode().strip()))
+        bad = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("f70000", 70000)]))
+        seen.append(("put 70000", bad.returncode != 0, bad.stderr.decode().strip().splitlines()[-1:]))
+        shown = docker("inspect", "--format", "{{.GraphDriver.Data.UpperDir}}", cid)
+        upper = Path(shown.stdout.decode().strip())
+        for name in ("f0", "f1000", "d", "d/sub", "d/sub/f", "f70000"):
+            path = upper / name
+            if path.exists():
+                seen.append(("host", name, path.stat().st_uid - start, path.stat().st_gid - start))
+            else:
+                seen.append(("host", name, "missing"))
+        for state in ("stopped", "running"):
+            if state == "running":
+                assert docker("start", cid).returncode == 0
+            for path in ("/f1000", "/etc/passwd"):
+                got = docker("cp", f"{cid}:{path}", "-")
+                assert got.returncode == 0, got.stderr
+                seen.append(("get", state, [(n, u - start, g - start) for n, u, g in _owners_in(got.stdout)]))
+            exported = docker("export", cid)
+            assert exported.returncode == 0, exported.stderr
+            seen.append(("export", state, [o for o in _owners_in(exported.stdout)
+                                           if o[0] in ("etc/passwd", "f1000", "d/sub/f")]))
+        deadline = time.monotonic() + 60
+        while (logs := docker("logs", cid).stdout.decode()).count("\n") < 5 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        seen.append(("inside", logs.splitlines()))
+        put = docker("cp", "-", f"{cid}:/", stdin=_tar_of([("r1000", 1000)]))
+        inside = docker("exec", cid, "stat", "-c", "%u %g", "/r1000")
+        seen.append(("put running", put.returncode, inside.stdout.decode().strip(),
+                     (upper / "r1000").stat().st_uid - start))
+    finally:
+        docker("rm", "-f", cid)
+    return seen
+
+
+def test_docker_cp_maps_owners_as_dockerd(
+    remapped: tuple[EngineProcess, int], remapped_dockerd: tuple[dict[str, str], int]
+) -> None:
+    """`docker cp` (PUT/GET archive) with the docker CLI 28 against our remapped engine and a remapped
+    dockerd 20.10: a tar entry's owner is a container id (0 is the remapped root, 1000 is 1000 inside,
+    stored as start+id on the host; parents the archive does not list are the remapped root's; an id the
+    map cannot hold is refused with dockerd's words). GET reports the ids as the host stores them, which
+    is what dockerd 20.10 does, stopped or running; `docker export` the container's own ids."""
+    engine, start = remapped
+    env, theirs_start = remapped_dockerd
+    ours_env = {**env, "DOCKER_HOST": engine.docker_host}
+    theirs = _cp_story(_docker_cli(env), theirs_start)
+    ours = _cp_story(_docker_cli(ours_env), start)
+    assert theirs == [
+        ("put", 0, ""),
+        ("put 70000", True, ["Error response from daemon: Error processing tar file(exit status 1): "
+                             "Container ID 70000 cannot be mapped to a host ID"]),
+        ("host", "f0", 0, 0),
+        ("host", "f1000", 1000, 1000),
+        ("host", "d", 0, 0),
+        ("host", "d/sub", 0, 0),
+        ("host", "d/sub/f", 1000, 1000),
+        ("host", "f70000", "missing"),
+        ("get", "stopped", [("f1000", 1000, 1000)]),
+        ("get", "stopped", [("passwd", 0, 0)]),
+        ("export", "stopped", [("d/sub/f", 1000, 1000), ("etc/passwd", 0, 0), ("f1000", 1000, 1000)]),
+        ("get", "running", [("f1000", 1000, 1000)]),
+        ("get", "running", [("passwd", 0, 0)]),
+        ("export", "running", [("d/sub/f", 1000, 1000), ("etc/passwd", 0, 0), ("f1000", 1000, 1000)]),
+        ("inside", ["/f0 0 0", "/f1000 1000 1000", "/d 0 0", "/d/sub 0 0", "/d/sub/f 1000 1000"]),
+        ("put running", 0, "1000 1000", 1000),
+    ]
+    assert ours == theirs

@@ -15,10 +15,11 @@ from typing import Any
 
 from engine.api import web
 from engine.api.app import make_app
-from engine.api.backends import Backends, Build, Emit, Events, InUse, Networks, Volumes
+from engine.api.backends import Backends, Build, Emit, Events, InUse, Networks, System, Volumes
 from engine.errors import Conflict, NotFound
 from engine.events import Event, EventFilter
 from engine.network.model import Network
+from engine.system import DiskUsage, VolumeUsage
 from engine.volumes.store import Volume
 
 Reply = tuple[int, Any]
@@ -146,8 +147,21 @@ class FakeBuilder:
         self.pruned += 1
 
 
+class FakeSystem:
+    def __init__(self) -> None:
+        self.asked: list[frozenset[str]] = []
+
+    def disk_usage(self, types: frozenset[str]) -> DiskUsage:
+        self.asked.append(types)
+        volume = Volume("data", "local", Path("/v/data"), {"a": "b"}, {})
+        return DiskUsage(volumes=[VolumeUsage(volume, 42, 2)] if "volume" in types else None,
+                         build_cache=[] if "build-cache" in types else None)
+
+
 # mypy holds the fakes to the Protocols the route groups are typed with
-_FAKES: tuple[Events, Volumes, Networks, Build] = (FakeEvents(), FakeVolumes(), FakeNetworks(), FakeBuilder())
+_FAKES: tuple[Events, Volumes, Networks, Build, System] = (
+    FakeEvents(), FakeVolumes(), FakeNetworks(), FakeBuilder(), FakeSystem()
+)
 
 
 def _backends(**parts: Any) -> Backends:
@@ -159,6 +173,7 @@ def _backends(**parts: Any) -> Backends:
         "images": None,
         "volumes": FakeVolumes(),
         "networks": FakeNetworks(),
+        "system": FakeSystem(),
         "registry": lambda: None,
         "builder": lambda: parts.get("build"),
         "engine_id": "TEST",
@@ -321,3 +336,20 @@ def test_container_lifecycle_routes_decode_the_query() -> None:
         ("kill", "web", "HUP"),
         ("rename", "web", "front"),
     ]
+
+
+def test_system_df_decodes_the_types_and_encodes_the_domain_answer() -> None:
+    b = _backends()
+    system: FakeSystem = b.system  # type: ignore[assignment]
+
+    async def scenario(call: Callable[..., Awaitable[Reply]]) -> None:
+        status, body = await call("GET", "/system/df?type=volume&type=build-cache")
+        assert status == 200 and body["BuildCache"] == [] and set(body) == {"Volumes", "BuildCache"}
+        [volume] = body["Volumes"]
+        assert volume["Name"] == "data" and volume["Labels"] == {"a": "b"}
+        assert volume["UsageData"] == {"Size": 42, "RefCount": 2}
+        unknown = await call("GET", "/system/df?type=widget")
+        assert unknown == (400, {"message": "unknown object type: widget"})
+
+    _serve(b, scenario)
+    assert system.asked == [frozenset({"volume", "build-cache"})]  # the bad type never reached the domain

@@ -106,3 +106,42 @@ def test_code_cache_keeps_only_composers_classes(tmp_path: Path) -> None:
     cache = _Cache(str(tmp_path / "c.marshal"))
     assert _build(cache, module="someone_else.models")(1).x == 1
     assert not cache.added and cache.codes == {}
+
+
+def _leaving(body: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter that runs `body` and then leaves as the `composer` command does."""
+    script = f"import atexit, sys, threading\nfrom composer.cli.main import leave\n{body}\n"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def test_leaving_runs_exit_handlers_and_flushes_the_streams() -> None:
+    proc = _leaving(
+        "atexit.register(lambda: print('handler'))\n"
+        "print('buffered', end='')\n"
+        "sys.stderr.write('err')\n"
+        "leave(3)"
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "bufferedhandler\n", "err")
+
+
+def test_leaving_waits_for_a_thread_still_running() -> None:
+    proc = _leaving(
+        "import time\n"
+        "def late():\n"
+        "    time.sleep(0.2)\n"
+        "    print('thread done')\n"
+        "threading.Thread(target=late).start()\n"
+        "leave(0)"
+    )
+    assert (proc.returncode, proc.stdout) == (0, "thread done\n")
+
+
+def test_the_command_exits_with_mains_status() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "composer.cli.main", "no-such-command"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "unknown command: 'no-such-command'" in proc.stderr

@@ -45,3 +45,19 @@ def test_cgroup_v1_mounts_count_and_every_problem_is_listed() -> None:
     assert problems(host(mounts="cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n")) == []
     everything = problems(Host(euid=1, filesystems="", mounts="", which=lambda name: None))
     assert len(everything) == 5
+
+
+def test_a_checkout_without_its_monitor_needs_a_compiler_and_headers() -> None:
+    assert problems(host(monitor_built=False)) == []  # cc found: the engine builds the monitor
+    no_cc = problems(host(monitor_built=False, which=lambda name: None if name in ("cc", "gcc") else name))
+    assert [str(p) for p in no_cc] == [
+        "no C compiler (cc or gcc) to build the container monitor "
+        "(fix: install one: `apt-get install gcc libc6-dev`)"
+    ]
+    no_headers = problems(host(monitor_built=False, c_headers=False))
+    assert [str(p) for p in no_headers] == [
+        "libc's C headers are not installed (needed to build the container monitor) "
+        "(fix: install them: `apt-get install libc6-dev`)"
+    ]
+    # a packaged (or already built) monitor needs neither
+    assert problems(host(which=lambda name: None if name in ("cc", "gcc") else name, c_headers=False)) == []

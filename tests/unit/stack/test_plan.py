@@ -87,8 +87,7 @@ def test_service_spec_as_docker_stack_deploy_writes_it(tmp_path: Path) -> None:
 
 def test_unsupported_fields_are_named_once(tmp_path: Path) -> None:
     warnings = desired(tmp_path).warnings
-    build = "build is not supported by Swarm (build and push the image first (composer build && "
-    build += "composer push))"
+    build = "build is not supported by Swarm (build and push the image first (composer build --push))"
     assert f"service web: {build}" in warnings
     assert "service web: depends_on is not supported by Swarm (Swarm starts services in no order)" in warnings
     assert (
