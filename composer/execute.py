@@ -453,8 +453,11 @@ def _await_condition(op: Operation, ctx: Context, condition: str, wake: Wakeups)
         states = []
         for item in found:
             name = str((item.get("Names") or [item["Id"]])[0]).lstrip("/")
-            with engine_errors(f"inspecting container {name}"):
-                state = ctx.api.inspect_container(item["Id"])["State"]
+            if condition == "service_started" and isinstance(item.get("State"), str):
+                state = {"Status": item["State"]}  # the list says it: no inspect round trip per container
+            else:
+                with engine_errors(f"inspecting container {name}"):
+                    state = ctx.api.inspect_container(item["Id"])["State"]
             states.append(_condition_state(condition, name, op.service, state))
         if all(s == "ok" for s in states):
             word = {"service_healthy": "Healthy", "service_completed_successfully": "Exited"}.get(condition)

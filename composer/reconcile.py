@@ -218,8 +218,13 @@ def _converge_service(
         dep for dep, d in svc.depends_on.items() if d.restart and dep in recreated and not options.no_recreate
     ]
     # dependencies' starts come first: network_mode/volumes_from "service:x" need x's container at create
-    before = [*resource_ops, *([image_ops[name]] if name in image_ops else [])]
-    before += [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
+    resources = [*resource_ops, *([image_ops[name]] if name in image_ops else [])]
+    dep_starts = [op for dep in edges.get(name, []) for op in starts.get(dep, [])]
+    before = [*resources, *dep_starts]
+    # a new container, as Compose v2 creates it: once its dependencies' containers exist (created), not
+    # started; its start still waits for theirs. Creates are off each dependency level's critical path.
+    deps = set(edges.get(name, []))
+    dep_creates = [i for i, op in b.ops.items() if op.kind is Kind.CREATE_CONTAINER and op.service in deps]
     mine: list[str] = []
     start_first, _ = rollout.start_first(svc, options.update_order, options.shared_ports)
     update = rollout.policy(svc)
@@ -295,11 +300,11 @@ def _converge_service(
                 cause,
                 service=name,
                 number=number,
-                after=tuple(before),
+                after=(*resources, *dep_creates),
             )
         )
         if not options.no_start:
-            mine.append(_start(b, cname, name, None, "created", (create,)))
+            mine.append(_start(b, cname, name, None, "created", (create, *dep_starts)))
     starts[name] = mine
 
 

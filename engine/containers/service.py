@@ -38,6 +38,7 @@ from engine.errors import (
     SystemError_,
 )
 from engine.events import EventBus
+from engine.util.atomic import Sync
 
 if TYPE_CHECKING:
     from engine.containers.archive import ByteSource
@@ -107,6 +108,13 @@ class ContainerService:
 
     def event_publish(self, c: Container, action: str, **extra: str) -> None:
         self.core.event_publish(c, action, **extra)
+
+    async def _update(
+        self, cid: str, change: Callable[[Container], Container], sync: Sync = Sync.DATA
+    ) -> Container:
+        """store.update in a worker thread: a record write waits for an fsync (milliseconds on a busy disk),
+        which on the event loop would hold up every other request (the parallel stops of a `down`)."""
+        return await asyncio.to_thread(self.store.update, cid, change, sync)
 
     def exited_event(self, cid: str) -> asyncio.Event:
         return self.core.exited_event(cid)
@@ -246,11 +254,12 @@ class ContainerService:
                     )
                 self.restarts.cancel(c.id)
                 if c.state.status == "restarting":
-                    c = self.store.update(c.id, lambda cur: cur.with_state(status="exited"))
+                    c = await self._update(c.id, lambda cur: cur.with_state(status="exited"))
                 else:
-                    c = self.store.update(c.id, _manually_stopped(True))
+                    c = await self._update(c.id, _manually_stopped(True))
                     await self._kill_and_wait(c, signals.SIGKILL, None)
-            c = self.store.update(c.id, lambda cur: cur.with_state(status="removing"))
+            # not fsynced: the record is deleted next; a power cut in between leaves it exited (removable)
+            c = await self._update(c.id, lambda cur: cur.with_state(status="removing"), Sync.NONE)
             await asyncio.to_thread(self.host.remove, c, volumes)
         self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)
@@ -266,7 +275,7 @@ class ContainerService:
             c = self.store.current(c.id) or c
             kept = links.without(c, ref)
             host_config = {**c.host_config, "Links": kept or None}
-            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, host_config=host_config))
+            c = await self._update(c.id, lambda cur: dataclasses.replace(cur, host_config=host_config))
             if self.networks is not None and c.state.status in ("running", "paused"):
                 await asyncio.to_thread(self.networks.relink, c.id, c.host_config)
                 hosts = {"/etc/hosts": self.store.dir(c.id) / "hosts"}
@@ -283,7 +292,7 @@ class ContainerService:
             if new_name.lstrip("/") == old:
                 raise Conflict("Renaming a container with the same name as its current name")
             self.store.reserve_name(new_name, c.id)
-            c = self.store.update(c.id, lambda cur: dataclasses.replace(cur, name=new_name.lstrip("/")))
+            c = await self._update(c.id, lambda cur: dataclasses.replace(cur, name=new_name.lstrip("/")))
             self.store.release_name(old, c.id)
             if self.networks is not None:
                 self.networks.rename(c.id, c.name)  # the embedded DNS answers the new name
@@ -300,7 +309,7 @@ class ContainerService:
             if c.state.status in ("removing", "dead"):
                 raise Conflict("container is marked for removal and cannot be started")
             self.restarts.cancel(c.id)
-            c = self.store.update(c.id, _manually_stopped(False))
+            c = await self._update(c.id, _manually_stopped(False))
             try:
                 await self.start_locked(c)
                 return
@@ -328,7 +337,7 @@ class ContainerService:
         except EngineError as e:
             code = _start_failure_code(e)
             message = e.message
-            failed = self.store.update(
+            failed = await self._update(
                 c.id,
                 lambda cur: cur.with_state(
                     status="exited", exit_code=code, error=message, pid=0, finished_at=now_rfc3339()
@@ -418,7 +427,7 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.restarts.cancel(c.id)
             if c.state.status == "restarting":
-                self.store.update(
+                await self._update(
                     c.id,
                     lambda cur: dataclasses.replace(cur.with_state(status="exited"), manually_stopped=True),
                 )
@@ -426,7 +435,7 @@ class ContainerService:
                 return
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
-            c = self.store.update(c.id, _manually_stopped(True))
+            c = await self._update(c.id, _manually_stopped(True))
             try:
                 await self.traffic.drain(c)  # new connections go to the service's other members first
                 await self.stop_locked(c, signal, timeout)
@@ -449,7 +458,7 @@ class ContainerService:
         c = self.store.current(c.id) or c
         if c.state.status not in ("running", "paused"):
             raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
-        c = self.store.update(c.id, _manually_stopped(True))
+        c = await self._update(c.id, _manually_stopped(True))
         rt = self.runtime(c)
         try:
             await asyncio.to_thread(rt.kill, c.id, sig)
@@ -475,7 +484,7 @@ class ContainerService:
             if c.state.status != "running":
                 raise Conflict(f"cannot pause container {c.id}: container {c.id} is not running")
             await asyncio.to_thread(self.runtime(c).pause, c.id)
-            c = self.store.update(c.id, _transition("running", "paused"))
+            c = await self._update(c.id, _transition("running", "paused"))
         self.event_publish(c, "pause")
 
     async def unpause(self, ref: str) -> None:
@@ -485,7 +494,7 @@ class ContainerService:
             if c.state.status != "paused":
                 raise Conflict(f"cannot unpause container {c.id}: container {c.id} is not paused")
             await asyncio.to_thread(self.runtime(c).resume, c.id)
-            c = self.store.update(c.id, _transition("paused", "running"))
+            c = await self._update(c.id, _transition("paused", "running"))
         self.event_publish(c, "unpause")
 
     async def restart(self, ref: str, *, signal: str | None = None, timeout: int | None = None) -> None:
@@ -494,10 +503,10 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.restarts.cancel(c.id)
             if c.state.status in ("running", "paused"):
-                c = self.store.update(c.id, _manually_stopped(True))
+                c = await self._update(c.id, _manually_stopped(True))
                 await self.stop_locked(c, signal, timeout)
                 self.event_publish(c, "stop")
-            c = self.store.update(c.id, _manually_stopped(False))
+            c = await self._update(c.id, _manually_stopped(False))
             await self.start_locked(c)
         self.event_publish(c, "restart")
 
@@ -611,7 +620,11 @@ class ContainerService:
 
 
 def _manually_stopped(value: bool) -> Callable[[Container], Container]:
-    return lambda cur: dataclasses.replace(cur, manually_stopped=value)
+    def change(cur: Container) -> Container:
+        # unchanged: the same record, so nothing is written (every start of a created container)
+        return cur if cur.manually_stopped == value else dataclasses.replace(cur, manually_stopped=value)
+
+    return change
 
 
 def _transition(from_status: str, to_status: str) -> Callable[[Container], Container]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from engine.containers.model import Container
 from engine.errors import Conflict, InvalidParameter, NotFound
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_all, read_json
+from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class ContainerStore:
         # one per container: orders its record writes (and its removal) without making the exits of a
         # `down` wait for each other's fsyncs, as one lock around every write did
         self._record_locks: dict[str, threading.RLock] = {}
+        self._trash = Trash(root / ".trash")  # removed records' directories, deleted in the background
 
     def dir(self, cid: str) -> Path:
         return self.root / cid
@@ -38,7 +40,7 @@ class ContainerStore:
         orphans: list[str] = []
         with self._lock:
             for d in sorted(self.root.iterdir()):
-                if not d.is_dir():
+                if not d.is_dir() or d.name.startswith("."):
                     continue
                 if not (d / "config.v2.json").exists():
                     orphans.append(d.name)
@@ -60,7 +62,7 @@ class ContainerStore:
         with self._record_lock(c.id):
             return self._save(c)
 
-    def _save(self, c: Container) -> Container:
+    def _save(self, c: Container, sync: Sync = Sync.DATA) -> Container:
         """Write the record (the caller holds its record lock), then index it."""
         d = self.dir(c.id)
         d.mkdir(exist_ok=True)
@@ -68,9 +70,12 @@ class ContainerStore:
             old = self._by_id.get(c.id)
         # hostconfig first: config.v2.json is the record's commit point. Most changes (state, health
         # probes) leave the host config alone: then it is not rewritten.
+        # Sync.DATA: each file fsynced before its rename, the directory not (dockerd's checkpoint): after a
+        # power cut the old or the new record, never a torn one; the last transition may be lost with the cut
+        files = [(d / "config.v2.json", _json(c.to_json()))]
         if old is None or old.host_config != c.host_config:
-            atomic_write_json(d / "hostconfig.json", c.host_config)
-        atomic_write_json(d / "config.v2.json", c.to_json())
+            files.insert(0, (d / "hostconfig.json", _json(c.host_config)))
+        atomic_write_all(files, sync=sync)
         with self._lock:
             if old is not None and old.name != c.name:
                 self._names.pop(old.name, None)
@@ -78,17 +83,17 @@ class ContainerStore:
             self._names[c.name] = c.id
         return c
 
-    def update(self, cid: str, change: Callable[[Container], Container]) -> Container:
+    def update(self, cid: str, change: Callable[[Container], Container], sync: Sync = Sync.DATA) -> Container:
         """Apply `change` to the current record and save, atomically with respect to every other update of
         that container: an exit recorded by a worker thread is never overwritten by a change computed from
-        an older copy."""
+        an older copy. `sync`: see _save."""
         with self._record_lock(cid):
             with self._lock:
                 current = self._by_id.get(cid)
             if current is None:
                 raise NotFound(f"No such container: {cid}")
             new = change(current)
-            return current if new is current else self._save(new)
+            return current if new is current else self._save(new, sync)
 
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
@@ -120,7 +125,7 @@ class ContainerStore:
                 self._record_locks.pop(cid, None)
             # the record goes first: a crash in the middle leaves an orphan directory, never half a record
             (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
-        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        self._trash.discard(self.dir(cid))
 
     def get(self, ref: str) -> Container:
         """By full id, name (with or without "/"), or unique id prefix, as Docker resolves them."""
@@ -149,3 +154,7 @@ class ContainerStore:
     def name_taken(self, name: str) -> bool:
         with self._lock:
             return name in self._names
+
+
+def _json(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()

@@ -22,7 +22,8 @@ from engine.images.tarsafe import OPAQUE_MARKER, WHITEOUT_PREFIX
 from engine.images.tarstream import Sink, add_stream, open_writer
 from engine.images.unpack import OPAQUE_XATTR, rmtree
 from engine.kernel import mounts
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_json, read_json
+from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class RwLayers:
         self.layers = layers
         self._dir = root / "rw"
         self._dir.mkdir(parents=True, exist_ok=True)
+        self._trash = Trash(self._dir / ".trash", rmtree)  # removed layers, deleted in the background
 
     def _path(self, container_id: str) -> Path:
         if not _ID_RE.match(container_id):
@@ -59,6 +61,13 @@ class RwLayers:
         except FileNotFoundError:
             raise NotFound(f"no read-write layer for container {container_id}") from None
 
+    def image_of(self, container_id: str) -> str:
+        """The image id the layer was made from; "" for none or an unreadable record."""
+        try:
+            return str(self._meta(container_id).get("image") or "")
+        except (NotFound, OSError, ValueError):
+            return ""
+
     def create(self, container_id: str, diff_ids: list[str], image_id: str) -> None:
         path = self._path(container_id)
         for diff_id in diff_ids:
@@ -66,7 +75,7 @@ class RwLayers:
         for sub in ("upper", "work", "merged", "empty"):
             (path / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(path / "upper", 0o755)
-        atomic_write_json(path / "meta.json", {"image": image_id, "diff_ids": diff_ids})
+        atomic_write_json(path / "meta.json", {"image": image_id, "diff_ids": diff_ids}, sync=Sync.DATA)
 
     def referenced_layers(self) -> set[str]:
         used: set[str] = set()
@@ -137,7 +146,7 @@ class RwLayers:
         self.unmount(container_id)
         if os.path.ismount(path / "merged"):
             raise SystemError_(f"rw layer of {container_id} is still mounted")
-        rmtree(path)
+        self._trash.discard(path)
 
     def diff(self, container_id: str) -> Iterator[bytes]:
         """A tar of the upper dir with overlay whiteouts written as OCI whiteouts."""

@@ -357,8 +357,15 @@ class ImageStore:
         self.rw.unmount(container_id)
 
     def remove_rw(self, container_id: str) -> None:
+        image_id = self.rw.image_of(container_id)
         self.rw.remove(container_id)
-        self.collect_layers()
+        with self._lock:
+            kept = image_id in self._index["images"]
+        # The rw layer stacks on its image's layers: while that image is still in the store, they stay in
+        # use and nothing is freed. Only a container outliving its image (rmi -f) frees layers; a full
+        # collection here read every container's meta on every removal (quadratic in a project's `down`).
+        if not kept:
+            self.collect_layers()
 
     def diff_rw(self, container_id: str) -> Iterator[bytes]:
         return self.rw.diff(container_id)

@@ -52,14 +52,11 @@ def _q(name: str) -> str:
 
 
 def _between(bridges: Sequence[BridgeRules]) -> list[str]:
-    """Forward rules that keep networks apart: nothing from one bridge to another."""
+    """Forward rules that keep networks apart: nothing from one bridge to another. One rule per pair, no
+    anonymous set: a lookup in a set being replaced can miss while a rule load commits (seen with the
+    port-spreading map, see render), and here a miss would let a packet cross between networks."""
     names = [b.bridge for b in bridges]
-    out = []
-    for b in bridges:
-        others = [n for n in names if n != b.bridge]
-        if others:
-            out.append(f"    iifname {_q(b.bridge)} oifname {{ {', '.join(_q(o) for o in others)} }} drop")
-    return out
+    return [f"    iifname {_q(i)} oifname {_q(o)} drop" for i in names for o in names if o != i]
 
 
 def _filter_chains(post: list[str], fwd: list[str], inp: list[str]) -> list[str]:

@@ -436,9 +436,11 @@ class NetworkService(ContainerNetworking):
             if ref == mode and mac and not cfg.mac:
                 cfg = replace(cfg, mac=_valid_mac(mac))
             wanted[n.id] = cfg
+        m = Membership(cid, name.lstrip("/"), wanted)
+        # written before the lock: nothing else knows this container yet, and the fsync under the lock made
+        # the parallel creates of an `up` wait for each other
+        self.store.save_membership(m)
         with self._lock:
-            m = Membership(cid, name.lstrip("/"), wanted)
-            self.store.save_membership(m)
             self._members = {**self._members, cid: m}
 
     @staticmethod

@@ -12,16 +12,13 @@ leaves a record the start-up reconcile can finish.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.network.model import Endpoint, EndpointConfig, Network, PortMapping
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_json, read_json
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +113,7 @@ class NetworkStore:
         return [Membership.from_json(d) for d in self._load_all(self.member_dir)]
 
     def save_membership(self, m: Membership) -> None:
-        atomic_write_json(self.member_dir / f"{m.cid}.json", m.to_json())
+        atomic_write_json(self.member_dir / f"{m.cid}.json", m.to_json(), sync=Sync.DATA)  # as the record
 
     def delete_membership(self, cid: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -148,13 +145,7 @@ class NetworkStore:
 
 
 def _replace_json(path: Path, obj: Any) -> None:
-    """Atomic against the daemon's death (temp file + rename), but not fsynced: a live attachment describes
-    kernel objects (namespaces, veths) that a machine crash loses too, and the record lives in the exec
-    root (tmpfs in production). Two fsyncs cost ~6 ms per container start on this disk."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_native_id()}")
-    try:
-        tmp.write_text(json.dumps(obj, separators=(",", ":"), sort_keys=True))
-        os.rename(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Atomic against the daemon's death, but not fsynced: a live attachment describes kernel objects
+    (namespaces, veths) that a machine crash loses too, and the record lives in the exec root (tmpfs in
+    production)."""
+    atomic_write_json(path, obj, sync=Sync.NONE)

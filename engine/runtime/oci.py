@@ -6,6 +6,7 @@ same function serves the built-in runtime and runc alike.
 
 from __future__ import annotations
 
+import os
 import resource
 from collections.abc import Mapping
 from pathlib import Path
@@ -249,15 +250,20 @@ def _namespaces(host_config: dict[str, Any], netns_path: str | None,
     return spaces
 
 
+_init_found: str | None = None
+
+
 def find_init() -> str | None:
+    """The init binary for `--init`: searched on PATH once per process (a search is a few dozen stats, in
+    every container start), searched again when the one found went away."""
+    global _init_found
+    if _init_found is not None and os.access(_init_found, os.X_OK):
+        return _init_found
     # imported here: shutil (bz2, lzma...) would cost every monitor ~0.6 MiB (init imports this module)
     from shutil import which
 
-    for name in INIT_CANDIDATES:
-        path = which(name)
-        if path:
-            return path
-    return None
+    _init_found = next((p for p in map(which, INIT_CANDIDATES) if p), None)
+    return _init_found
 
 
 def build_spec(

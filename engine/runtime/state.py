@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.util.atomic import atomic_write_json, read_json
+from engine.util.atomic import Sync, atomic_write_json, read_json
 
 
 @dataclass
@@ -76,7 +76,8 @@ class Places:
 
 
 def write_status(places: Places, state: ProcessState, **extra: Any) -> None:
-    atomic_write_json(places.status, {**state.to_json(), **extra})
+    # the exec root: tmpfs in production, emptied by a reboot; only the daemon's death must not tear it
+    atomic_write_json(places.status, {**state.to_json(), **extra}, sync=Sync.NONE)
 
 
 def read_status(places: Places) -> dict[str, Any] | None:

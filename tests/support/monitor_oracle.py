@@ -36,7 +36,7 @@ from typing import Any
 
 from engine.runtime import native
 from engine.runtime.logfile import parse_size, rfc3339nano
-from engine.util.atomic import atomic_write_json
+from engine.util.atomic import Sync, atomic_write_json
 
 log = logging.getLogger("monitor-oracle")
 
@@ -379,7 +379,7 @@ class OracleMonitor:
         if w.get("runc") and not self.exec_mode:
             subprocess.run([w["runc"], "--root", w["runc-root"], "delete", "--force", w["id"]],
                            capture_output=True, check=False)
-        atomic_write_json(Path(w["status"]), {
+        atomic_write_json(Path(w["status"]), sync=Sync.NONE, obj={
             "status": "exited", "pid": self.pid, "exit_code": exit_code, "oom_killed": oom,
             "started_at": w["started"], "finished_at": rfc3339nano(), "error": "", "monitor_pid": os.getpid(),
         })

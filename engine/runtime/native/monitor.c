@@ -10,7 +10,8 @@
  *     after the exit we wait HOLD_WAIT (EXEC_WAIT for an exec) for that client;
  *   - the json-file log, as Docker's (json.dumps escaping with ensure_ascii=False of the line decoded as
  *     UTF-8 with U+FFFD replacement, rotation by size/count);
- *   - status.json, written atomically (tmp + fsync + rename + fsync dir) as state.write_status does.
+ *   - status.json, written atomically (tmp + rename) as state.write_status does; not fsynced: it lives in
+ *     the exec root (tmpfs in production, emptied by a reboot), only the daemon's death must not tear it.
  * tests/support/monitor_oracle.py is this program again in Python: tests run both on the same scenarios
  * and compare what clients, the log and status.json saw.
  *
@@ -386,7 +387,7 @@ static void write_status(int exit_code, bool oom) {
         exit(1);
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    bool ok = fd >= 0 && write_all(fd, b.p, b.len) && fsync(fd) == 0;
+    bool ok = fd >= 0 && write_all(fd, b.p, b.len);
     if (fd >= 0)
         close(fd);
     free(b.p);
@@ -398,11 +399,6 @@ static void write_status(int exit_code, bool oom) {
         return;
     }
     free(tmp);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
     free(dir);
 }
 

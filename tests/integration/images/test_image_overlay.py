@@ -220,3 +220,20 @@ def test_commit_makes_a_child_image(store: ImageStore, busybox_image: Image) -> 
     store.remove_rw(CID)
     records = store.remove("child:1", force=False, prune=True, in_use=lambda _i: [])
     assert {"Deleted": child.id} in records and store.exists(busybox_image.id)  # a tagged parent stays
+
+
+def test_layers_outlive_a_removed_image_until_its_last_container_goes(
+    store: ImageStore, busybox_image: Image
+) -> None:
+    only = _layered(store, busybox_image, make_tar(E("only", data=b"only\n")), tag="only:1")
+    top = only.diff_ids[-1]
+    store.create_rw(CID, only)
+    other = "e" * 64
+    store.create_rw(other, busybox_image)
+    store.remove_rw(other)  # its image is still there: nothing is freed
+    assert top in store.layers.diff_ids() and busybox_image.diff_ids[0] in store.layers.diff_ids()
+    store.remove("only:1", force=True, prune=True, in_use=lambda _i: [])  # as `rmi -f` with a container
+    assert not store.exists(only.id) and top in store.layers.diff_ids()  # the container still stacks on it
+    store.remove_rw(CID)
+    assert top not in store.layers.diff_ids()  # freed with the last container that used it
+    assert busybox_image.diff_ids[0] in store.layers.diff_ids()  # still busybox's
