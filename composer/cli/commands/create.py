@@ -23,25 +23,8 @@ SUPPORTS_DRY_RUN = True
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands.up import up
+    from composer.cli.commands.up import defaults, up
     from composer.cli.main import parse_command
 
-    args = parse_command(__doc__ or "", argv)
-    args.update(
-        {
-            "--detach": True,
-            "--no-start": True,
-            "--no-deps": False,
-            "--wait": False,
-            "--wait-timeout": None,
-            "--abort-on-container-exit": False,
-            "--abort-on-container-failure": False,
-            "--exit-code-from": None,
-            "--attach": [],
-            "--no-attach": [],
-            "--timeout": None,
-            "--no-color": False,
-            "--no-log-prefix": False,
-        }
-    )
+    args = {**defaults(), **parse_command(__doc__ or "", argv), "--detach": True, "--no-start": True}
     return up(args, options)

@@ -35,40 +35,21 @@ def parse_replicas(items: list[str]) -> dict[str, int]:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.commands.up import up
+    from composer.cli.commands.up import defaults, up
     from composer.cli.main import parse_command
-    from composer.session import open_session
+    from composer.session import load
 
     args = parse_command(__doc__ or "", argv)
     replicas = parse_replicas(args["SERVICE=REPLICAS"])
-    project = open_session(options).project
+    project = load(options).project  # up connects to the engine; this only checks the names
     unknown = [name for name in replicas if name not in project.services]
     if unknown:
         raise UsageError(f"no such service: {unknown[0]}")
     up_args = {
+        **defaults(),
         "SERVICE": list(replicas),
         "--scale": [f"{name}={n}" for name, n in replicas.items()],
         "--detach": True,
         "--no-deps": bool(args["--no-deps"]),
-        "--no-recreate": False,
-        "--force-recreate": False,
-        "--build": False,
-        "--no-build": False,
-        "--pull": None,
-        "--no-start": False,
-        "--remove-orphans": False,
-        "--wait": False,
-        "--wait-timeout": None,
-        "--abort-on-container-exit": False,
-        "--abort-on-container-failure": False,
-        "--exit-code-from": None,
-        "--attach": [],
-        "--no-attach": [],
-        "--timeout": None,
-        "--no-color": False,
-        "--no-log-prefix": False,
-        "--quiet-pull": False,
-        "--progress": None,
-        "--watch": False,
     }
     return up(up_args, options)

@@ -68,6 +68,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     return up(args, options)
 
 
+def defaults() -> dict[str, Any]:
+    """up's arguments with no flag given: what `create` and `scale` start from."""
+    from composer.cli.main import parse_command
+
+    return parse_command(__doc__ or "", [])
+
+
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
     from composer.bringup import bring_up
     from composer.hooks import HookOutput
