@@ -77,11 +77,6 @@ class _Server:
         with self._lock:
             self._stop()
 
-    def lost(self) -> None:
-        """A request was accepted but no helper started: the server died with it in its queue (a kill lands
-        after the send). Closing our end stops a server that is still alive; the next send starts a new one."""
-        self.close()
-
 
 SERVER = _Server()
 
@@ -160,7 +155,9 @@ async def _forked(argv: list[str], stdin: bool) -> ForkedHelper:
         for t in (writer, out_t, err_t, st_t):
             if t is not None:
                 t.close()
-        await asyncio.to_thread(SERVER.lost)
+        # the server died with the request in its queue (a kill landing after the send): closing our end
+        # stops one still alive, and the next send starts a new one
+        await asyncio.to_thread(SERVER.close)
         raise OSError("the archive server ended before it started the helper")
     return helper
 

@@ -12,7 +12,6 @@ stderr, and a status channel on which the child writes its pid when it starts an
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -20,6 +19,7 @@ import sys
 import traceback
 
 from engine.containers import archive_helper
+from engine.util import forkserver
 
 
 def _child(argv: list[str], fds: list[int]) -> None:
@@ -49,17 +49,7 @@ def _child(argv: list[str], fds: list[int]) -> None:
 
 
 def serve(sock: socket.socket) -> None:
-    while True:
-        try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 65536, 4)
-        except OSError:
-            return
-        if not msg:
-            return
-        try:
-            argv = json.loads(msg)
-        except ValueError:
-            argv = None
+    for argv, fds in forkserver.requests(sock, 4):
         if isinstance(argv, list) and len(fds) == 4 and min(fds) > 2 and os.fork() == 0:
             sock.close()
             _child([str(a) for a in argv], fds)

@@ -466,7 +466,7 @@ class ContainerService:
             raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running") from None
         self.event_publish(c, "kill", signal=str(sig))
         if sig == signals.SIGKILL and c.state.status == "paused":
-            # a frozen task dies only once thawed; it may be thawed, dead, even forgotten by the runtime already
+            # a frozen task dies only once thawed; it may be thawed, dead, even forgotten by the runtime
             with contextlib.suppress(Conflict, NotFound):
                 await asyncio.to_thread(rt.resume, c.id)
         if sig == signals.SIGKILL:

@@ -10,7 +10,6 @@ SCM_RIGHTS. The zygote exits when the daemon's end closes; monitors it forked li
 from __future__ import annotations
 
 import gc
-import json
 import os
 import signal
 import socket
@@ -20,23 +19,14 @@ from pathlib import Path
 from engine.kernel import syscalls
 from engine.runtime import monitor
 from engine.runtime.state import Places
+from engine.util import forkserver
 
 
 def serve(sock: socket.socket) -> None:
-    while True:
-        try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, 65536, 4)
-        except OSError:
-            return
-        if not msg:
-            return
-        try:
-            req = json.loads(msg)
-        except ValueError:
+    for req, fds in forkserver.requests(sock, 4):
+        if not isinstance(req, dict) or not fds:
             for fd in fds:
                 os.close(fd)
-            continue
-        if not fds:
             continue
         sync_fd = fds[0]
         if os.fork() == 0:
