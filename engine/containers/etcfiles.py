@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.containers.create import parse_extra_host
-from engine.util.atomic import Sync, atomic_write_bytes
+from engine.util.atomic import replace_if_changed
 
 DEFAULT_HOSTS = """127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -101,5 +101,5 @@ def write_etc_files(
     }
     for path, content in files.values():
         # not fsynced (as dockerd): every start writes them again before the container can read them
-        atomic_write_bytes(path, content.encode(), sync=Sync.NONE)
+        replace_if_changed(path, content.encode())
     return {dest: path for dest, (path, _) in files.items()}

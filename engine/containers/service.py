@@ -116,6 +116,16 @@ class ContainerService:
         which on the event loop would hold up every other request (the parallel stops of a `down`)."""
         return await asyncio.to_thread(self.store.update, cid, change, sync)
 
+    async def _mark_stopped(self, c: Container) -> Container:
+        """The manually-stopped flag a stop, kill or forced remove sets before its signal. Only restart
+        policies read it (unless-stopped at the daemon's start); without one (the default "no") it is not
+        written now: the exit record written next carries it, and a crash before that loses nothing."""
+        if ((c.host_config.get("RestartPolicy") or {}).get("Name") or "no") == "no":
+            noted = self.store.change_unwritten(c.id, _manually_stopped(True))
+            if noted is not None:
+                return noted
+        return await self._update(c.id, _manually_stopped(True))
+
     def exited_event(self, cid: str) -> asyncio.Event:
         return self.core.exited_event(cid)
 
@@ -256,17 +266,23 @@ class ContainerService:
                 if c.state.status == "restarting":
                     c = await self._update(c.id, lambda cur: cur.with_state(status="exited"))
                 else:
-                    c = await self._update(c.id, _manually_stopped(True))
+                    c = await self._mark_stopped(c)
                     await self._kill_and_wait(c, signals.SIGKILL, None)
-            # not fsynced: the record is deleted next; a power cut in between leaves it exited (removable)
-            c = await self._update(c.id, lambda cur: cur.with_state(status="removing"), Sync.NONE)
-            await asyncio.to_thread(self.host.remove, c, volumes)
+            c = await asyncio.to_thread(self._remove_host, c.id, volumes)
         self.event_publish(c, "destroy")
         removal = self.removed_event(c.id)
         removal.exit_code = c.state.exit_code  # for waiters: the record is gone now
         removal.set()
         self.core.forget(c.id)
         self.restarts.forget(c.id)
+
+    def _remove_host(self, cid: str, volumes: bool) -> Container:
+        """The record marked removing, then everything of the container deleted: one worker thread call (each
+        hop between the event loop and a thread waits for the loop, busy with a `down`'s other calls)."""
+        # not fsynced: the record is deleted next; a power cut in between leaves it exited (removable)
+        c = self.store.update(cid, lambda cur: cur.with_state(status="removing"), Sync.NONE)
+        self.host.remove(c, volumes)
+        return c
 
     async def remove_link(self, ref: str) -> None:
         """`docker rm --link /<linker>/<alias>`: the link goes from the linker's record and its hosts."""
@@ -435,7 +451,7 @@ class ContainerService:
                 return
             if c.state.status not in ("running", "paused"):
                 raise NotModified("container already stopped")
-            c = await self._update(c.id, _manually_stopped(True))
+            c = await self._mark_stopped(c)
             try:
                 await self.traffic.drain(c)  # new connections go to the service's other members first
                 await self.stop_locked(c, signal, timeout)
@@ -458,7 +474,7 @@ class ContainerService:
         c = self.store.current(c.id) or c
         if c.state.status not in ("running", "paused"):
             raise Conflict(f"cannot kill container: {c.id}: container {c.id} is not running")
-        c = await self._update(c.id, _manually_stopped(True))
+        c = await self._mark_stopped(c)
         rt = self.runtime(c)
         try:
             await asyncio.to_thread(rt.kill, c.id, sig)
@@ -503,7 +519,7 @@ class ContainerService:
             c = self.store.current(c.id) or c
             self.restarts.cancel(c.id)
             if c.state.status in ("running", "paused"):
-                c = await self._update(c.id, _manually_stopped(True))
+                c = await self._mark_stopped(c)
                 await self.stop_locked(c, signal, timeout)
                 self.event_publish(c, "stop")
             c = await self._update(c.id, _manually_stopped(False))

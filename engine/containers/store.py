@@ -95,6 +95,24 @@ class ContainerStore:
             new = change(current)
             return current if new is current else self._save(new, sync)
 
+    def change_unwritten(self, cid: str, change: Callable[[Container], Container]) -> Container | None:
+        """Apply `change` to the indexed record without writing it: for a field nothing reads from disk
+        unless a later write carries it. Called on the event loop, so it never waits for a record write
+        in progress: None then (the caller updates through a worker thread instead)."""
+        lock = self._record_lock(cid)
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            with self._lock:
+                current = self._by_id.get(cid)
+                if current is None:
+                    raise NotFound(f"No such container: {cid}")
+                new = change(current)
+                self._by_id[cid] = new
+            return new
+        finally:
+            lock.release()
+
     def reserve_name(self, name: str, cid: str) -> None:
         """Claim a name; Docker's wording on conflicts."""
         if not NAME_RE.match(name):
@@ -123,9 +141,10 @@ class ContainerStore:
                 if c is not None:
                     self.release_name(c.name, cid)
                 self._record_locks.pop(cid, None)
-            # the record goes first: a crash in the middle leaves an orphan directory, never half a record
-            (self.dir(cid) / "config.v2.json").unlink(missing_ok=True)
-        self._trash.discard(self.dir(cid))
+            # one rename takes the whole directory into the trash (emptied at the next start after a
+            # crash); only where it cannot be renamed, the record goes first: a crash in the middle of the
+            # deletion then leaves an orphan directory, never half a record
+            self._trash.discard(self.dir(cid), first=self.dir(cid) / "config.v2.json")
 
     def get(self, ref: str) -> Container:
         """By full id, name (with or without "/"), or unique id prefix, as Docker resolves them."""

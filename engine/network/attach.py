@@ -435,21 +435,19 @@ class ContainerNetworking:
         hostname = config.get("Hostname") or cid[:12]
         if config.get("Domainname"):
             hostname = f"{hostname}.{config['Domainname']}"
-        from engine.util.atomic import Sync, atomic_write_bytes
+        from engine.util.atomic import replace_if_changed
 
         if "/etc/hosts" in files:
             content = etc.hosts(hostname, first.ip, gateway, list(host_config.get("ExtraHosts") or []), links,
                                 first.ip6)
-            atomic_write_bytes(files["/etc/hosts"], content.encode(), sync=Sync.NONE)
+            replace_if_changed(files["/etc/hosts"], content.encode())
         if "/etc/resolv.conf" in files:
             embedded = any(not self._is_default(e.network_id) for e in a.endpoints)
             try:
                 current = files["/etc/resolv.conf"].read_text()
             except OSError:
                 current = ""
-            atomic_write_bytes(
-                files["/etc/resolv.conf"], etc.resolv(current, host_config, embedded).encode(), sync=Sync.NONE
-            )
+            replace_if_changed(files["/etc/resolv.conf"], etc.resolv(current, host_config, embedded).encode())
 
     def _hostname_of(self, name: str) -> str:
         """The hostname of the running container called `name` ("" if there is none)."""

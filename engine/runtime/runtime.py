@@ -26,6 +26,7 @@ from engine.runtime import stats as stats_mod
 from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import parse_size
 from engine.runtime.state import Places, ProcessState, pid_alive, read_status
+from engine.util.trash import Trash
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ class Runtime:
         self._lock = threading.Lock()
         self._zygote: subprocess.Popen[bytes] | None = None
         self._zsock: socket.socket | None = None
+        # an ended container's bundle dir (spec, monitor options, status, logs of the monitor): renamed away
+        # at its exit, deleted by a background thread; the exit path of every stop waited for its unlinks
+        self._trash = Trash(self.root / ".trash")
+        self._cgroup_paths: dict[str, str] = {}  # cid -> the spec's cgroupsPath (read once, not per call)
 
     # --- spawning monitors ---
     def _program(self) -> dict[str, Any]:
@@ -162,6 +167,7 @@ class Runtime:
                 raise Conflict(f"container {cid} is already running")
             self._cleanup(cid, places)
         places.dir.mkdir(parents=True, mode=0o700)  # config.json holds the env (secrets)
+        self._cgroup_paths.pop(cid, None)
         spec = {**spec, "process": {**spec["process"], "terminal": bool(tty)}}  # one truth: the monitor's pty
         _write_bundle_file(places.config, spec)
         _write_bundle_file(
@@ -206,7 +212,8 @@ class Runtime:
         places.socket.unlink(missing_ok=True)
         if self.binary:
             self._runc("delete", "--force", cid)
-        shutil.rmtree(places.dir, ignore_errors=True)
+        self._cgroup_paths.pop(cid, None)
+        self._trash.discard(places.dir)
 
     def state(self, cid: str) -> ProcessState:
         return self._state(self._places(cid), cid)
@@ -265,11 +272,15 @@ class Runtime:
             self._cgroup(cid).freeze(False)  # a frozen task only dies once thawed (as Docker does on kill)
 
     def _cgroup(self, cid: str) -> Cgroup:
-        try:
-            spec = json.loads(self._places(cid).config.read_text())
-        except (OSError, ValueError) as e:
-            raise NotFound(f"No such container: {cid}") from e
-        return Cgroup((spec.get("linux") or {}).get("cgroupsPath") or f"/composer/{cid}")
+        path = self._cgroup_paths.get(cid)
+        if path is None:
+            try:
+                spec = json.loads(self._places(cid).config.read_text())
+            except (OSError, ValueError) as e:
+                raise NotFound(f"No such container: {cid}") from e
+            path = (spec.get("linux") or {}).get("cgroupsPath") or f"/composer/{cid}"
+            self._cgroup_paths[cid] = path
+        return Cgroup(path)
 
     def pause(self, cid: str) -> None:
         state = self._running(cid)

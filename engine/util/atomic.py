@@ -80,6 +80,20 @@ def atomic_write_json(
     atomic_write_bytes(path, json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), mode, sync=sync)
 
 
+def replace_if_changed(path: Path, data: bytes) -> None:
+    """atomic_write_bytes without an fsync, skipped when `path` holds `data` already (a container's hosts,
+    resolv.conf and hostname, written at its create and again at every start, mostly the same): each
+    rewrite costs a new inode and the old one's deletion, and an ext4 without a journal (this machine's
+    disk) scans past recently deleted inodes at every file it creates."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(data) + 1) == data:
+                return
+    except OSError:
+        pass
+    atomic_write_bytes(path, data, sync=Sync.NONE)
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path, "rb") as f:
         return json.load(f)

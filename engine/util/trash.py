@@ -39,9 +39,9 @@ class Trash:
         for left in root.iterdir():  # a daemon killed while it deleted
             self._enqueue(left)
 
-    def discard(self, path: Path) -> None:
+    def discard(self, path: Path, first: Path | None = None) -> None:
         """Take `path` away now (gone when this returns), delete it later. Synchronous when it cannot be
-        renamed into the trash (another filesystem)."""
+        renamed into the trash (another filesystem): then `first` (a file in it) goes before the rest."""
         dest = self.root / f"{path.name}-{secrets.token_hex(4)}"
         try:
             os.rename(path, dest)
@@ -49,6 +49,8 @@ class Trash:
             return
         except OSError as e:
             log.debug("trash rename failed, deleting in place path=%s error=%s", path, e)
+            if first is not None:
+                first.unlink(missing_ok=True)
             self._remove(path)
             return
         self._enqueue(dest)
