@@ -94,7 +94,8 @@ def ordered_stops(
     remove: bool,
     remove_volumes: bool = False,
 ) -> list[str]:
-    """Stop (and remove) `targets` with every service's dependents handled before the service itself.
+    """Stop (and remove) `targets` with every service's dependents stopped before the service itself is:
+    a dependency's stop waits for its dependents' stops, not for their removals, which run meanwhile.
     Returns the ids of the last operation per container."""
     dependents: dict[str, set[str]] = {}
     if project is not None:
@@ -107,7 +108,8 @@ def ordered_stops(
     by_service: dict[str, list[ObservedContainer]] = {}
     for c in targets:
         by_service.setdefault(c.service, []).append(c)
-    done: dict[str, list[str]] = {}
+    done: dict[str, list[str]] = {}  # service -> the operations after which its containers are stopped
+    last: list[str] = []
 
     def visit(service: str, seen: frozenset[str]) -> list[str]:
         if service in done:
@@ -121,9 +123,11 @@ def ordered_stops(
         ids = []
         for c in by_service.get(service, []):
             if remove:
-                ids.append(
+                last.append(
                     stop_remove(b, c, cause.get(c.id, "down"), wait, first, remove_volumes=remove_volumes)
                 )
+                if c.running:
+                    ids.append(f"stop:{c.id}")
             elif c.running:
                 ids.append(
                     b.add(
@@ -140,11 +144,12 @@ def ordered_stops(
                     )
                 )
         done[service] = ids
+        if not remove:
+            last.extend(ids)
         return ids
 
-    last: list[str] = []
     for service in sorted(by_service):
-        last += visit(service, frozenset({service}))
+        visit(service, frozenset({service}))
     return last
 
 

@@ -32,8 +32,10 @@ def test_down_stops_dependents_first_then_removes_networks(load: Loader) -> None
     project = load(CHAIN)
     plan = plan_down(project, snapshot(project, _all(project)))
     ops = plan.by_id()
-    assert "remove:id-web-1" in ops["stop:id-api-1"].after
-    assert "remove:id-api-1" in ops["stop:id-db-1"].after
+    # a dependency is stopped once its dependents are stopped; their removals run meanwhile
+    assert ops["stop:id-api-1"].after == ("stop:id-web-1",)
+    assert ops["stop:id-db-1"].after == ("stop:id-api-1",)
+    assert ops["remove:id-api-1"].after == ("stop:id-api-1",)
     assert ops["stop:id-web-1"].timeout == 3 and ops["stop:id-db-1"].timeout == 10
     assert set(ops["rmnet:c_default"].after) == {"remove:id-web-1", "remove:id-api-1", "remove:id-db-1"}
     assert not plan.of_kind(Kind.REMOVE_VOLUME)
@@ -43,10 +45,19 @@ def test_down_stops_dependents_first_then_removes_networks(load: Loader) -> None
     ] == ["c_data"]
 
 
+def test_down_does_not_wait_for_a_dependent_that_is_stopped_already(load: Loader) -> None:
+    project = load(CHAIN)
+    stopped_web = container(project, "web", state="exited", status="Exited (0) 1 second ago")
+    ops = plan_down(project, snapshot(project, [stopped_web, *_all(project)[:2]])).by_id()
+    assert "stop:id-web-1" not in ops and ops["remove:id-web-1"].after == ()
+    assert ops["stop:id-api-1"].after == ()  # nothing of web's is running: api can stop at once
+    assert ops["stop:id-db-1"].after == ("stop:id-api-1",)
+
+
 def test_down_without_the_file_orders_by_the_depends_on_labels(load: Loader) -> None:
     project = load(CHAIN)
     plan = plan_down(None, snapshot(project, _all(project)), DownOptions(remove_orphans=True))
-    assert "remove:id-web-1" in plan.by_id()["stop:id-api-1"].after
+    assert plan.by_id()["stop:id-api-1"].after == ("stop:id-web-1",)
 
 
 def test_down_of_nothing_is_empty_and_orphans_warn(load: Loader) -> None:
