@@ -38,20 +38,15 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
         sys.stdout.write(answer)
         return 0
     from composer._codecache import install as install_code_cache
+    from composer._deferred import defer
 
+    defer("inspect")  # imported by dataclasses, used only for a class without a docstring
     install_code_cache()  # before the first of composer's dataclasses is made
-    from docopt import DocoptExit, docopt
-
     from composer.cli import commands
-    from composer.cli.options import UsageError, global_options
-    from composer.cli.usage import _PARSE_USAGE, _usage
+    from composer.cli.options import UsageError, global_options, split_global_args
+    from composer.cli.usage import _usage
 
-    try:
-        parsed = docopt(_PARSE_USAGE, argv, default_help=False, options_first=True)
-    except DocoptExit:
-        bad = [a for a in argv if a.startswith("-")]
-        what = f"unknown flag or missing value: {' '.join(bad)}" if bad else "invalid usage"
-        raise UsageError(what, hint="see 'composer --help'") from None
+    parsed = split_global_args(argv)
     if parsed["--help"] or (not parsed["COMMAND"] and not parsed["--version"]):
         sys.stdout.write(_usage())
         return 0
