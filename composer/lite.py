@@ -16,15 +16,16 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.streams import Stream, json_messages, log_payloads, path_stat
 from composer.transport import APIError, Connection, Endpoint, Response, raise_for
 
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
-JSON = dict[str, Any]
+    JSON = dict[str, Any]
 
 
 class Client:
