@@ -21,12 +21,14 @@ import datetime
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.containers import ProjectContainer
     from composer.session import Session
 
@@ -130,6 +132,6 @@ def _running(t: Session, services: list[str], index: int | None) -> list[Project
 
 
 def parse_command(argv: list[str]) -> dict[str, Any]:
-    from composer.cli.main import parse_command as parse
+    from composer.cli.parsing import parse_command as parse
 
     return parse(__doc__ or "", argv)

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.formatting import Columns, label_title
 from composer.cli.options import GlobalOptions, UsageError
 from composer.gotemplate import Record
+
+if TYPE_CHECKING:
+    from typing import Any
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.presenter import lines, out
     from composer.session import open_session
