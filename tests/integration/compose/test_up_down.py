@@ -3,6 +3,8 @@ clean removal, and clear one-line failures."""
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import docker
@@ -264,3 +266,38 @@ def test_port_already_taken_is_one_line_and_the_next_up_repairs(
     assert repaired.code == 0, repaired.err
     assert api.inspect_container("taken-web-1")["State"]["Status"] == "running"
     assert composer("down", "-t", "0").code == 0
+
+
+CHAIN = """
+name: chain
+services:
+  db: {image: busybox:latest, command: sleep 1000, init: true}
+  api: {image: busybox:latest, command: sleep 1000, init: true, depends_on: [db], deploy: {replicas: 2}}
+  web: {image: busybox:latest, command: sleep 1000, init: true, depends_on: [api]}
+"""
+
+
+def test_down_stops_dependents_before_their_dependencies_and_removes_the_network_last(
+    composer: Runner, api: docker.APIClient, compose_engine: EngineProcess, project_dir: Path
+) -> None:
+    """A dependency is signalled only once every container of its dependents has stopped; their removals
+    may run meanwhile; the network goes after every container."""
+    (project_dir / "compose.yaml").write_text(CHAIN)
+    assert (up := composer("up", "-d")).code == 0, up.err
+    since = time.time()
+    assert (down := composer("down", "-t", "5")).code == 0, down.err
+    until = time.time() + 1
+    reply = compose_engine.request("GET", f"/events?since={since:.6f}&until={until:.6f}")
+    events = [json.loads(line) for line in reply.body.decode().splitlines() if line.strip()]
+    at: dict[str, dict[str, int]] = {}
+    network_gone = [e["timeNano"] for e in events if e["Type"] == "network" and e["Action"] == "destroy"]
+    for e in events:
+        if e["Type"] == "container":
+            at.setdefault(e["Actor"]["Attributes"]["name"], {})[e["Action"]] = e["timeNano"]
+    assert sorted(at) == ["chain-api-1", "chain-api-2", "chain-db-1", "chain-web-1"]
+    for name, seen in at.items():
+        assert seen["kill"] <= seen["die"] <= seen["stop"] <= seen["destroy"], (name, seen)
+    assert at["chain-web-1"]["stop"] <= min(at["chain-api-1"]["kill"], at["chain-api-2"]["kill"])
+    assert max(at["chain-api-1"]["stop"], at["chain-api-2"]["stop"]) <= at["chain-db-1"]["kill"]
+    assert len(network_gone) == 1 and network_gone[0] >= max(seen["destroy"] for seen in at.values())
+    assert not _containers(api, "chain")

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.util.atomic import Sync, atomic_write_all, atomic_write_bytes, atomic_write_json, read_json
+from engine.util.atomic import (
+    Sync,
+    atomic_write_all,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_json,
+    replace_if_changed,
+)
 
 
 @pytest.mark.parametrize("sync", list(Sync))
@@ -77,3 +84,17 @@ def test_several_files_a_failed_rename_leaves_no_temp_files(tmp_path: Path) -> N
         atomic_write_all([(tmp_path / "first", b"1"), (tmp_path / "taken", b"2")], sync=Sync.DATA)
     assert (tmp_path / "first").read_bytes() == b"1"  # renamed before the failure, as a single write would
     assert sorted(p.name for p in tmp_path.iterdir()) == ["first", "taken"]
+
+
+def test_replace_if_changed_keeps_the_file_when_the_bytes_are_the_same(tmp_path: Path) -> None:
+    target = tmp_path / "hosts"
+    replace_if_changed(target, b"127.0.0.1 localhost\n")  # missing: written
+    assert target.read_bytes() == b"127.0.0.1 localhost\n"
+    inode = target.stat().st_ino
+    replace_if_changed(target, b"127.0.0.1 localhost\n")
+    assert target.stat().st_ino == inode  # not rewritten: no new inode, none deleted
+    replace_if_changed(target, b"127.0.0.1 localhost\n172.18.0.2 web\n")
+    assert target.read_bytes() == b"127.0.0.1 localhost\n172.18.0.2 web\n"
+    replace_if_changed(target, b"127.0.0.1 localhost\n")  # a prefix of the old content is a change too
+    assert target.read_bytes() == b"127.0.0.1 localhost\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hosts"]

@@ -50,6 +50,16 @@ def test_another_filesystem_is_deleted_in_place(tmp_path: Path) -> None:
         victim = _tree(tmp_path / "x")
         trash.discard(victim)  # rename fails with EXDEV: deleted before discard returns
         assert removed == [victim] and not victim.exists()
+        # `first` (a record's commit file) is gone before the rest is deleted
+        victim = _tree(tmp_path / "y")
+        (victim / "config.v2.json").write_text("{}")
+        left_when_removed: list[bool] = []
+        trash = Trash(
+            Path(other) / ".trash2",
+            remove=lambda p: (left_when_removed.append((p / "config.v2.json").exists()), _rm(p)),
+        )
+        trash.discard(victim, first=victim / "config.v2.json")
+        assert left_when_removed == [False] and not victim.exists()
 
 
 def _rm(path: Path) -> None:
