@@ -54,10 +54,12 @@ def test_another_filesystem_is_deleted_in_place(tmp_path: Path) -> None:
         victim = _tree(tmp_path / "y")
         (victim / "config.v2.json").write_text("{}")
         left_when_removed: list[bool] = []
-        trash = Trash(
-            Path(other) / ".trash2",
-            remove=lambda p: (left_when_removed.append((p / "config.v2.json").exists()), _rm(p)),
-        )
+
+        def remove(path: Path) -> None:
+            left_when_removed.append((path / "config.v2.json").exists())
+            _rm(path)
+
+        trash = Trash(Path(other) / ".trash2", remove=remove)
         trash.discard(victim, first=victim / "config.v2.json")
         assert left_when_removed == [False] and not victim.exists()
 
