@@ -200,12 +200,9 @@ def bare_summary(c: Container) -> dict[str, Any]:
     }
 
 
-def _labels_ok(labels: dict[str, str], wanted: tuple[str, ...]) -> bool:
-    for w in wanted:
-        key, sep, value = w.partition("=")
-        if key not in labels or (sep and labels[key] != value):
-            return False
-    return True
+def _labels_ok(labels: dict[str, str], wanted: list[tuple[str, str, str]]) -> bool:
+    """`wanted`: the label filters split once per listing ("key" or "key=value" partitioned at "=")."""
+    return all(key in labels and (not sep or labels[key] == value) for key, sep, value in wanted)
 
 
 def select(
@@ -229,14 +226,15 @@ def select(
         except re.error as e:
             raise InvalidParameter(f"invalid filter 'name={pattern}': {e}") from None
     ordered = sorted(containers, key=lambda c: str(c.created), reverse=True)
-    by_ref = {c.id: c for c in ordered} | {c.name: c for c in ordered}
 
     def bound(key: str) -> str | None:
         values = filters.get(key)
         if not values:
             return None
         ref = values[0].lstrip("/")
-        match = by_ref.get(ref) or next((c for c in ordered if c.id.startswith(ref)), None)
+        match = next((c for c in ordered if ref in (c.id, c.name)), None) or next(
+            (c for c in ordered if c.id.startswith(ref)), None
+        )
         if match is None:
             raise InvalidParameter(f"No such container: {values[0]}")
         return match.created
@@ -244,6 +242,7 @@ def select(
     before, since = bound("before"), bound("since")
     # as dockerd: a status or exited filter, or a limit, implies --all
     all_ = all_ or bool(limit and limit > 0) or "status" in filters or "exited" in filters
+    wanted_labels = [w.partition("=") for w in filters.get("label", ())]
     out = []
     for c in ordered:
         if not all_ and c.state.status not in ("running", "paused", "restarting"):
@@ -254,7 +253,7 @@ def select(
             continue
         labels = c.config.get("Labels")
         labels = labels if isinstance(labels, dict) else {}
-        if "label" in filters and not _labels_ok(labels, filters["label"]):
+        if wanted_labels and not _labels_ok(labels, wanted_labels):
             continue
         if "status" in filters and c.state.status not in filters["status"]:
             continue

@@ -445,4 +445,5 @@ def _write_bundle_file(path: Path, obj: Any) -> None:
     it: no reader can see them torn, and a crash here fails the start anyway, so no fsync on the start path.
     status.json, which a restarted daemon trusts, is written atomically by the monitor."""
     with open(path, "w") as f:
-        json.dump(obj, f, separators=(",", ":"))
+        # dumps, not dump: json.dump encodes in pure Python, chunk by chunk (~4x the CPU for a spec)
+        f.write(json.dumps(obj, separators=(",", ":")))
