@@ -68,6 +68,29 @@ def test_start_does_not_wait_for_a_busy_loop(service: NetworkService) -> None:
     assert out.strip() == service._live[web].endpoints[0].ip
 
 
+def test_container_routes_acknowledge_at_once(service: NetworkService) -> None:
+    """The container's subnet and default routes carry the quickack metric (engine.network.netlink._ns_side:
+    a sender to a published port is not held back by delayed ACKs); the subnet route is otherwise the
+    kernel's, and a link taken down and up gets the kernel's own back."""
+    service.create({"Name": "t-ack"})
+    cid, hc = _made(service, "web", "t-ack")
+    ns = service.attach(cid, "web", {}, hc)
+    assert ns is not None
+    ep = service._live[cid].endpoints[0]
+    routes = {r["dst"]: r for r in json.loads(in_netns(ns, "ip", "-j", "route").stdout)}
+    subnet = service.get("t-ack").pools[0].subnet
+    assert set(routes) == {"default", subnet}
+    assert routes["default"]["metrics"] == [{"quickack": 1}]
+    assert routes["default"]["gateway"] == service.get("t-ack").pools[0].gateway
+    sub = routes[subnet]
+    assert (sub["protocol"], sub["scope"], sub["prefsrc"], sub["dev"]) == ("kernel", "link", ep.ip, "eth0")
+    assert sub["metrics"] == [{"quickack": 1}]
+    in_netns(ns, "ip", "link", "set", "eth0", "down")
+    in_netns(ns, "ip", "link", "set", "eth0", "up")
+    again = {r["dst"]: r for r in json.loads(in_netns(ns, "ip", "-j", "route").stdout)}
+    assert again[subnet]["prefsrc"] == ep.ip and "metrics" not in again[subnet]
+
+
 def test_concurrent_attach_and_detach(service: NetworkService) -> None:
     service.create({"Name": "t-many"})
     made = [_made(service, f"c{i}", "t-many") for i in range(12)]
