@@ -10,9 +10,11 @@ machine is shared, so a burst of someone else's load hits both columns alike.
     python3 bench/everyday.py --growth 20,100,200 [--cycles N] # up -d / down per size, GET /containers/json
     ... --record                                              # append the tables to bench/RESULTS.md
 
-composer runs as `python3 -m composer.cli.main` from this checkout (what the console script runs, without
-the pyenv shim); the interpreter's own start on this machine (`python3 -c pass`, with site's .pth files) is
-printed as the floor under every composer figure.
+composer runs as users run it: a wheel built from this checkout, installed with its dependencies into a
+fresh virtual environment (what `pipx install` makes), started through the console script pip wrote. The
+everyday table also shows this checkout run in place (`python3 -m composer.cli.main` in this machine's own
+interpreter, whose site-packages carries an editable install's finder and a CA-bundle hook in `.pth` files:
+~22 ms of imports before composer's first line), and each interpreter's own start (`-c pass`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +41,7 @@ import engine_common  # noqa: F401  (first: it puts the repository on sys.path f
 import peers
 from engine_common import ROOT, machine, private_engine
 
-COMPOSER = [sys.executable, "-m", "composer.cli.main"]
+DEV = [sys.executable, "-m", "composer.cli.main"]
 # (label, argv after the tool, target ratio to Compose v2)
 EVERYDAY: list[tuple[str, list[str], float]] = [
     ("no-change up -d (20 services)", ["up", "-d"], 1.0),
@@ -102,6 +103,23 @@ def write_project(where: Path, services: int, group: int = 10) -> None:
     (where / "compose.yaml").write_text("\n".join(lines) + "\n")
 
 
+def installed_composer(where: Path) -> Path:
+    """The console script of composer installed from a wheel of this checkout into a new venv in `where`."""
+    wheels, venv = where / "wheels", where / "venv"
+    print("  building and installing composer's wheel into a private venv...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    (wheel,) = wheels.glob("composer-*.whl")
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)]
+    subprocess.run(pip, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return venv / "bin" / "composer"
+
+
 def reference_binary() -> str | None:
     from tests.support.reference import reference_binary as find
 
@@ -109,8 +127,9 @@ def reference_binary() -> str | None:
 
 
 @contextmanager
-def sides(services: int) -> Iterator[tuple[Side, Side]]:
-    """composer on our engine and Compose v2 on dockerd, each in its own copy of the project."""
+def sides(services: int) -> Iterator[tuple[Side, Side, Side]]:
+    """composer (installed) on our engine, Compose v2 on dockerd, each in its own copy of the project, and
+    this checkout's composer run in place (same engine and project as the installed one)."""
     ref = reference_binary()
     if not ref or not peers.dockerd_installed():
         raise SystemExit("needs the reference Compose v2 binary and dockerd (see bench/peers.py)")
@@ -121,28 +140,34 @@ def sides(services: int) -> Iterator[tuple[Side, Side]]:
         theirs_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-edd-")))
         for d in (ours_dir, theirs_dir):
             write_project(d, services)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))}
-        # An installed composer runs from compiled bytecode (pip compiles at install); this sandbox sets
-        # PYTHONDONTWRITEBYTECODE, which would compile every module on every run (~0.13 s): the cache goes
-        # to a private prefix instead of the checkout, filled by the first (untimed) run.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        pycache = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pyc-"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_", "PYTHON"))}
         env.update(
             {
                 "DOCKER_HOST": f"unix://{eng.socket}",
                 "DOCKER_CONFIG": str(ours_dir),
-                "PYTHONPATH": str(ROOT),
-                "PYTHONPYCACHEPREFIX": pycache,
+                "XDG_CACHE_HOME": stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cache-")),
             }
         )
+        venv_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-venv-")))
+        script = installed_composer(venv_dir)
+        ours = Side("composer", [str(script)], env, ours_dir, eng.socket)
+        # In place, compiled bytecode as an install has it: this sandbox sets PYTHONDONTWRITEBYTECODE, which
+        # would compile every module on every run (~0.13 s), so the cache goes to a private prefix instead of
+        # the checkout, filled by the first (untimed) run.
+        # Its own cache directory too: a project cache entry names the loader's files that wrote it, so two
+        # copies of composer sharing one would replace each other's entries on every run.
+        pycache = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-pyc-"))
+        dev_env = {
+            **env,
+            "PYTHONPATH": str(ROOT),
+            "PYTHONPYCACHEPREFIX": pycache,
+            "XDG_CACHE_HOME": stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cache-")),
+        }
+        dev = Side("composer (in place)", DEV, dev_env, ours_dir, eng.socket)
         denv = {k: v for k, v in denv.items() if not k.startswith("COMPOSE_")}
-        ours = Side("composer", COMPOSER, env, ours_dir, eng.socket)
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", str(ROOT / "composer")], env=env, check=True
-        )
         theirs = Side("compose v2 (dockerd)", [ref], denv, theirs_dir, Path(denv["DOCKER_HOST"][7:]))
         try:
-            yield ours, theirs
+            yield ours, theirs, dev
         finally:
             for side in (ours, theirs):
                 with _quiet():
@@ -177,52 +202,45 @@ def interleaved(
     }
 
 
-def python_floor(env: dict[str, str], runs: int = 15) -> tuple[float, float]:
-    """The interpreter's own start here, in composer's environment: with site (.pth files) and with -S."""
+def python_floor(python: Path | str, env: dict[str, str], runs: int = 15) -> float:
+    """The median start of an interpreter doing nothing (`-c pass`), site and its .pth files included."""
 
-    def t(argv: list[str]) -> float:
+    def t() -> float:
         start = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=True, env=env)
+        subprocess.run([python, "-c", "pass"], capture_output=True, check=True, env=env)
         return time.perf_counter() - start
 
-    return (
-        statistics.median(t([sys.executable, "-c", "pass"]) for _ in range(runs)),
-        statistics.median(t([sys.executable, "-S", "-c", "pass"]) for _ in range(runs)),
-    )
+    return statistics.median(t() for _ in range(runs))
 
 
 def everyday(rounds: int) -> str:
     load_before = os.getloadavg()
-    with sides(20) as (ours, theirs):
-        # the same composer without this sandbox's .pth files (site skipped, site-packages on the path):
-        # what a plain `pip install` costs; shown beside the figure the target is judged on
-        site_packages = sysconfig.get_paths()["purelib"]
-        bare_env = {**ours.env, "PYTHONPATH": f"{ROOT}{os.pathsep}{site_packages}"}
-        bare = Side("composer -S", [sys.executable, "-S", *COMPOSER[1:]], bare_env, ours.cwd, ours.socket)
+    with sides(20) as (ours, theirs, dev):
         ours.run(["up", "-d"])
         theirs.run(["up", "-d"])
-        cases = [(label, [_runner(s, args) for s in (ours, theirs, bare)]) for label, args, _ in EVERYDAY]
+        cases = [(label, [_runner(s, args) for s in (ours, theirs, dev)]) for label, args, _ in EVERYDAY]
         for _label, runners in cases:
             for warm_up in runners:
                 warm_up()
         medians = interleaved(rounds, cases)
-        floor, floor_s = python_floor(ours.env)
+        floor = python_floor(Path(ours.argv[0]).parent / "python", ours.env)
+        floor_dev = python_floor(sys.executable, dev.env)
     out = [
         "## Everyday commands: composer vs Compose v2 on dockerd (bench/everyday.py)",
         "",
         f"Date: {_now()}",
         f"Machine: {machine()} (load at start {' '.join(f'{x:.2f}' for x in load_before)})",
         f"Rounds: {rounds}, interleaved; medians. 20-service project (busybox, init, s00 publishes 80).",
-        f"Python floor here: `python3 -c pass` {floor * 1000:.1f} ms (with site and this machine's .pth "
-        "files: an editable install's finder, a CA-bundle hook), "
-        f"`python3 -S -c pass` {floor_s * 1000:.1f} ms.",
-        "The ratio is judged on the first column; `composer -S` is the same code started without site's .pth "
-        "files (site-packages on PYTHONPATH), as a plain install without those hooks would start.",
+        "composer: a wheel of this checkout installed in a new venv, its console script (judged); in place: "
+        "`python3 -m composer.cli.main` from the checkout in this machine's interpreter.",
+        f"Interpreter start (`-c pass`): the venv's {floor * 1000:.1f} ms, this machine's "
+        f"{floor_dev * 1000:.1f} ms (its site-packages' .pth files: an editable install's finder, a "
+        "CA-bundle hook).",
         "",
         "CPU columns: user + system time of the process (Compose v2's Go runtime included), medians.",
         "",
-        "| command | composer s | Compose v2 s | ratio | target | met? | composer -S s | ratio -S "
-        "| CPU composer / Compose v2 / composer -S s |",
+        "| command | composer s | Compose v2 s | ratio | target | met? | in place s | ratio in place "
+        "| CPU composer / Compose v2 / in place s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, _args, target in EVERYDAY:
@@ -296,7 +314,7 @@ def growth(sizes: Sequence[int], cycles: int) -> str:
     notes: list[str] = []
     load_before = os.getloadavg()
     for n in sizes:
-        with sides(n) as (ours, theirs):
+        with sides(n) as (ours, theirs, _dev):
             ups: tuple[list[float], list[float]] = ([], [])
             downs: tuple[list[float], list[float]] = ([], [])
             list_ms = (float("nan"), float("nan"))

@@ -6,16 +6,13 @@ CLI's start stays light.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 __version__ = "0.1.0"
 
-# dataclasses' generated methods compiled once, not at every start (see composer._codecache)
-from composer._codecache import install as _install_code_cache  # noqa: E402
-
-_install_code_cache()
-
+# Not `typing.TYPE_CHECKING`: `composer version` and `--help` answer without importing typing at all.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.api import Container, ExecResult, LogLine, PortBinding, Project, PublishedPort
     from composer.errors import ComposerError, ConfigError
 
@@ -34,6 +31,9 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in __all__ and name != "__version__":
+        from composer._codecache import install as install_code_cache
+
+        install_code_cache()  # before the API's dataclasses are made
         from composer import api
 
         return getattr(api, name)

@@ -13,11 +13,9 @@ exec hand back the hijacked socket.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from composer.streams import Stream, json_messages, log_payloads, path_stat
@@ -51,7 +49,7 @@ class Client:
 
     # ---- plumbing ----
     def _target(self, path: str, params: Mapping[str, Any] | None) -> str:
-        query = urllib.parse.urlencode({k: _param(v) for k, v in (params or {}).items() if v is not None})
+        query = _query((k, _param(v)) for k, v in (params or {}).items() if v is not None)
         return self._prefix + path + (f"?{query}" if query else "")
 
     def _headers(self, extra: Mapping[str, str] | None, content_type: str | None) -> dict[str, str]:
@@ -524,7 +522,7 @@ class Client:
             if value is not None
         ]
         params += [("changes", change) for change in changes or []]  # one query parameter per instruction
-        return dict(self.request("POST", "/commit?" + urllib.parse.urlencode(params), body={}))
+        return dict(self.request("POST", "/commit?" + _query(params), body={}))
 
     def export(self, container: str) -> Stream:
         """The container's filesystem as a tar stream."""
@@ -563,7 +561,7 @@ class Client:
         return self._json_stream(reply)
 
 
-_NO_AUTH = base64.urlsafe_b64encode(b"{}").decode()
+_NO_AUTH = "e30="  # base64.urlsafe_b64encode(b"{}"): an empty X-Registry-Auth
 
 
 def _error(status: int, data: bytes, reason: str) -> APIError:
@@ -617,5 +615,25 @@ def _id(exec_id: str | Mapping[str, Any]) -> str:
     return str(exec_id["Id"]) if isinstance(exec_id, Mapping) else exec_id
 
 
+# RFC 3986's unreserved characters, which percent-encoding leaves as they are. Encoded here rather than by
+# urllib.parse, whose import (with ipaddress) is ~2.5 ms of a ~30 ms `composer ps`; tests/unit compare the
+# two on every character class.
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
 def _q(value: str, safe: str = "") -> str:
-    return urllib.parse.quote(value, safe=safe)
+    """`urllib.parse.quote(value, safe=safe)`: a path segment or query value, UTF-8 percent-encoded."""
+    keep = _UNRESERVED.union(safe.encode())
+    if all(b in keep for b in value.encode()):
+        return value
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in value.encode())
+
+
+def _query(pairs: Iterable[tuple[str, Any]]) -> str:
+    """`urllib.parse.urlencode(pairs)`."""
+    return "&".join(f"{_q_plus(str(k))}={_q_plus(str(v))}" for k, v in pairs)
+
+
+def _q_plus(value: str) -> str:
+    """`urllib.parse.quote_plus(value)`, as `urlencode` writes query keys and values (a space as +)."""
+    return _q(value, " ").replace(" ", "+")

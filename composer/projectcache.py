@@ -21,15 +21,14 @@ turns the cache off.
 
 from __future__ import annotations
 
-import contextlib
 import marshal
 import os
 import sys
 import time
-import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from composer import cachefiles
 from composer._codecache import cache_dir
 from composer.loader.loaded import LoadedProject, LoadOptions
 
@@ -88,8 +87,7 @@ def _locator(opts: LoadOptions) -> tuple[Any, ...]:
 
 
 def _entry_path(locator: tuple[Any, ...], environ: Mapping[str, str]) -> str:
-    key = zlib.crc32(marshal.dumps(locator))  # the entry holds the whole locator: a collision is a miss
-    return os.path.join(cache_dir(environ), "projects", f"{key:08x}.bin")
+    return cachefiles.entry_path(os.path.join(cache_dir(environ), "projects"), locator)
 
 
 def _stat(path: str) -> Stat:
@@ -143,16 +141,8 @@ def _shell(opts: LoadOptions) -> dict[str, str]:
 
 
 def _read(path: str, locator: tuple[Any, ...], opts: LoadOptions) -> LoadedProject | None:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError:
-        return None
-    head = len(_MAGIC) + 4
-    if not raw.startswith(_MAGIC) or len(raw) < head:
-        return None
-    body = raw[head:]
-    if int.from_bytes(raw[len(_MAGIC) : head], "big") != zlib.crc32(body):
+    body = cachefiles.read(path, _MAGIC)
+    if body is None:
         return None
     try:
         entry = marshal.loads(body)
@@ -243,36 +233,5 @@ def _store(
         body = marshal.dumps(entry)
     except ValueError:  # a value marshal cannot keep: this project is loaded each time
         return
-    _write_atomically(path, _MAGIC + zlib.crc32(body).to_bytes(4, "big") + body)
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path)
-    # $XDG_CACHE_HOME (or ~/.cache) and composer/projects below it are created as needed, the directory
-    # holding the cache directory never (a HOME that does not exist stays so)
-    cache_home = os.path.dirname(os.path.dirname(directory))
-    if not os.path.isdir(os.path.dirname(cache_home)):
-        return
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold values of secrets
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)  # a concurrent reader sees the old entry or the new one, never a part
-    except OSError:  # a cache that cannot be written only costs the full load next time
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        return
-    _prune(directory)
-
-
-def _prune(directory: str) -> None:
-    with contextlib.suppress(OSError):
-        entries = [e for e in os.scandir(directory) if e.name.endswith(".bin")]
-        if len(entries) <= _MAX_ENTRIES:
-            return
-        entries.sort(key=lambda e: e.stat().st_mtime_ns)
-        for old in entries[: len(entries) - _MAX_ENTRIES]:
-            with contextlib.suppress(OSError):
-                os.unlink(old.path)
+    cache_home = os.path.dirname(cache_dir(opts.environ))
+    cachefiles.write(path, _MAGIC, body, cache_home=cache_home, limit=_MAX_ENTRIES)

@@ -5,7 +5,6 @@ owns the connection its reply came on."""
 from __future__ import annotations
 
 import _socket
-import base64
 import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -92,4 +91,8 @@ def log_payloads(reply: Response) -> Iterator[bytes]:
 
 def path_stat(headers: Mapping[str, str]) -> dict[str, Any]:
     value = headers.get("x-docker-container-path-stat", "")
-    return dict(json.loads(base64.b64decode(value))) if value else {}
+    if not value:
+        return {}
+    import base64  # only here: ~0.5 ms of every command's start otherwise
+
+    return dict(json.loads(base64.b64decode(value)))

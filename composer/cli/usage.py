@@ -39,8 +39,3 @@ def _usage() -> str:
     text = "\n".join(f"  {item.name:12} {item.summary}" for item in listed)
     dry_run = any(item.supports_dry_run for item in listed)
     return _USAGE.replace("{dry_run}", _DRY_RUN_OPTION if dry_run else "").replace("{commands}", text)
-
-
-# What the global options are parsed with: --dry-run is always known here (a command that does not support
-# it refuses it below); the command listing only matters for --help.
-_PARSE_USAGE = _USAGE.replace("{dry_run}", _DRY_RUN_OPTION).replace("{commands}", "")

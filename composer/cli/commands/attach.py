@@ -30,7 +30,7 @@ PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.attach import pump, raw_terminal
     from composer.cli.commands._common import parse_index
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.session import open_session
 

@@ -22,7 +22,7 @@ from composer.cli.options import GlobalOptions
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import selected
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.image_ops import BuildOptions, build
     from composer.progress import DONE, Progress
     from composer.session import open_session

@@ -20,7 +20,7 @@ from composer.cli.options import GlobalOptions, UsageError
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import event_line, parse_index
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.session import open_session
 

@@ -19,7 +19,7 @@ from composer.cli.options import GlobalOptions
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.completion import script
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.presenter import out
 
     args = parse_command(__doc__ or "", argv)

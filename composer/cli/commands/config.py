@@ -33,7 +33,7 @@ FORMATS = ("yaml", "json")
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     args = parse_command(__doc__ or "", argv)
     if args["--format"] not in FORMATS:

@@ -45,7 +45,7 @@ def _split(arg: str) -> tuple[str | None, str]:
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import parse_index
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.session import open_session
 

@@ -24,7 +24,7 @@ SUPPORTS_DRY_RUN = True
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import defaults, up
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     args = {**defaults(), **parse_command(__doc__ or "", argv), "--detach": True, "--no-start": True}
     return up(args, options)

@@ -28,7 +28,7 @@ SUPPORTS_DRY_RUN = True
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import _int
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.execute import Context, execute
     from composer.presenter import out, warn
     from composer.progress import Progress

@@ -39,7 +39,7 @@ CONTEXT_NAME = "composer"
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import ping
     from composer.embedded import places, seed_busybox, start_embedded_engine, stop_embedded_engine
     from composer.presenter import out

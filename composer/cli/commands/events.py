@@ -103,6 +103,6 @@ def _json_line(event: Mapping[str, Any], service: str, attrs: Mapping[str, str])
 
 
 def parse_command(argv: list[str]) -> dict[str, Any]:
-    from composer.cli.main import parse_command as parse
+    from composer.cli.parsing import parse_command as parse
 
     return parse(__doc__ or "", argv)

@@ -20,7 +20,7 @@ from composer.gotemplate import Record
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.formatting import render
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.presenter import out
     from composer.session import open_session

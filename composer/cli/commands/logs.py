@@ -130,6 +130,6 @@ def _running(t: Session, services: list[str], index: int | None) -> list[Project
 
 
 def parse_command(argv: list[str]) -> dict[str, Any]:
-    from composer.cli.main import parse_command as parse
+    from composer.cli.parsing import parse_command as parse
 
     return parse(__doc__ or "", argv)

@@ -28,7 +28,7 @@ COLUMNS = Columns(
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
     from composer.cli.formatting import render
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.presenter import lines, out
     from composer.session import connect

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import in_parallel
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.progress import Progress
     from composer.session import open_session
 

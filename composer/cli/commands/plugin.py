@@ -17,7 +17,7 @@ from composer.cli.options import GlobalOptions
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.dockercli import plugin
     from composer.presenter import out
 

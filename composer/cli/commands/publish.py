@@ -34,7 +34,7 @@ ENV_SUFFIX = (
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.oci_push import Reference
     from composer.session import load
 

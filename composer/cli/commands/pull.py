@@ -66,8 +66,12 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         try:
             pull(t.api, ref, name, progress, parent=name)
         except ComposerError as exc:  # a service that can be built instead only warns
-            progress.emit(name, text="Warning" if buildable else "Error", status=exc.message,
-                          state=WARNING if buildable else ERROR)
+            progress.emit(
+                name,
+                text="Warning" if buildable else "Error",
+                status=exc.message,
+                state=WARNING if buildable else ERROR,
+            )
             if not (args["--ignore-pull-failures"] or buildable):
                 raise
             failures.append(exc.message)
@@ -105,6 +109,6 @@ def _present(api: Client, ref: str) -> bool:
 
 
 def parse(argv: list[str]) -> dict[str, Any]:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     return parse_command(__doc__ or "", argv)

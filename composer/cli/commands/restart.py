@@ -18,7 +18,7 @@ SUPPORTS_DRY_RUN = True
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import _int
     from composer.cli.lifecycle import run_plan
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.graph import dependents
     from composer.observe import Observed
     from composer.reconcile import plan_start, plan_stop

@@ -19,7 +19,7 @@ SUPPORTS_DRY_RUN = True
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.execute import Context, execute
     from composer.plan import Kind, Operation, Plan
     from composer.presenter import out

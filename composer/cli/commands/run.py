@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.oneoff import container_body, prepare
     from composer.session import open_session
 

@@ -36,7 +36,7 @@ def parse_replicas(items: list[str]) -> dict[str, int]:
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands.up import defaults, up
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.session import load
 
     args = parse_command(__doc__ or "", argv)

@@ -37,7 +37,7 @@ SUPPORTS_DRY_RUN = True
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     wait = any(a in ("--detach=false", "-d=false") for a in argv)
     argv = [a for a in argv if a not in ("--detach=false", "-d=false", "--detach=true", "-d=true")]

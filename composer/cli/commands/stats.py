@@ -43,7 +43,7 @@ COLUMNS = Columns(
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import in_parallel
     from composer.cli.formatting import render
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)

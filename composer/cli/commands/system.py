@@ -27,7 +27,7 @@ BUFFER = 1 << 16
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.session import resolve_host
 
     parse_command(__doc__ or "", argv)

@@ -11,7 +11,7 @@ from composer.cli.options import GlobalOptions
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer.cli.commands._common import in_parallel, table
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.presenter import out
     from composer.session import open_session
 

@@ -62,7 +62,7 @@ def _scale(items: list[str]) -> dict[str, int]:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     args = parse_command(__doc__ or "", argv)
     return up(args, options)
@@ -70,7 +70,7 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 def defaults() -> dict[str, Any]:
     """up's arguments with no flag given: what `create` and `scale` start from."""
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     return parse_command(__doc__ or "", [])
 

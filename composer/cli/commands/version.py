@@ -11,8 +11,10 @@ Options:
 
 from __future__ import annotations
 
-from composer import __version__
-from composer.cli.options import GlobalOptions
+from composer import TYPE_CHECKING, __version__
+
+if TYPE_CHECKING:
+    from composer.cli.options import GlobalOptions
 
 PRODUCT = "composer"
 

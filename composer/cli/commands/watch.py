@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
     from composer.session import open_session
 
     args = parse_command(__doc__ or "", argv)

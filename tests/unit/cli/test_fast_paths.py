@@ -24,7 +24,6 @@ def test_listing_read_from_source_matches_the_module(name: str) -> None:
 
 _REPORT_MODULES = """
 import sys
-from pathlib import Path
 from composer.cli.main import main
 code = main(sys.argv[1:])
 sys.stderr.write("\\n".join(sorted(sys.modules)))
@@ -33,11 +32,18 @@ sys.exit(code)
 
 
 def _imported(*args: str) -> set[str]:
-    """Modules loaded by one run of `composer ARGS` in a fresh interpreter."""
+    """Modules loaded by one run of `composer ARGS` in a fresh interpreter (without site: what this
+    machine's .pth files import is not composer's; the checkout is on PYTHONPATH, see tests/conftest.py)."""
     proc = subprocess.run(
-        [sys.executable, "-c", _REPORT_MODULES, *args], capture_output=True, text=True, check=True
+        [sys.executable, "-S", "-c", _REPORT_MODULES, *args], capture_output=True, text=True, check=True
     )
     return set(proc.stderr.splitlines())
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["-h"], ["version"], ["--version"], ["-v"]])
+def test_help_and_version_are_answered_before_the_heavy_imports(args: list[str]) -> None:
+    heavy = {"docopt", "dataclasses", "typing", "pathlib", "json", "composer.options", "composer.errors"}
+    assert not heavy & _imported(*args)
 
 
 def test_help_and_version_import_no_command_but_their_own() -> None:

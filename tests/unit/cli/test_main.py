@@ -124,7 +124,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_command_help_and_pass_through(capsys: pytest.CaptureFixture[str]) -> None:
-    from composer.cli.main import parse_command
+    from composer.cli.parsing import parse_command
 
     doc = "Run a command.\n\nUsage:\n  exec [options] SERVICE COMMAND [ARGS...]\n\nOptions:\n  -T  No TTY\n"
     parsed = parse_command(doc, ["exec", "-T", "web", "ls", "-h"], options_first=True)

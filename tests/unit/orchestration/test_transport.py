@@ -222,3 +222,26 @@ def test_hosts_the_docker_cli_accepts() -> None:
     assert Endpoint.parse("ssh://me@h:2222", {}) == Endpoint("ssh", "me@h:2222")
     with pytest.raises(ValueError):
         Endpoint.parse("npipe:////./pipe/docker_engine", {})
+
+
+# ---- the client's own percent-encoding: the same text urllib.parse writes ----
+
+_SAMPLES = [
+    "", "web", "app_web_1", "a b", "a+b", "a/b:c@d", "x?y=z&w", "100%", "~user.-_", "ünï©ødé", "tab\there",
+    '{"label":["com.docker.compose.project=p"]}', "\x00\x7f", "日本語", "emoji 🐳", "#frag", "[::1]:80",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", _SAMPLES + ["".join(map(chr, range(0x20, 0x7F)))])
+@pytest.mark.parametrize("safe", ["", "/:@", " "])
+def test_quote_matches_urllib(value: str, safe: str) -> None:
+    from composer.lite import _q
+
+    assert _q(value, safe) == urllib.parse.quote(value, safe=safe)
+
+
+def test_query_matches_urlencode() -> None:
+    from composer.lite import _query
+
+    pairs = [(k, v) for k, v in zip(_SAMPLES, reversed(_SAMPLES), strict=True)] + [("t", 10), ("all", "1")]
+    assert _query(pairs) == urllib.parse.urlencode(pairs)
