@@ -256,7 +256,7 @@ def _host_side(nl: Rtnl, s: VethSpec, ns_fd: int) -> None:
 
 
 def _ns_side(nl: Rtnl, s: VethSpec) -> None:
-    """Address, link and routes inside the namespace. The container's routes (its IPv4 subnet's, its default
+    """Address, link and routes inside the namespace. The container's routes (its subnets', its default
     routes) carry the quickack metric: TCP in the container acknowledges what it receives at once instead
     of after the delayed-ACK wait or its process's next read. A sender with a small congestion window
     (BBR, this host's default, sizes it from the microsecond RTT of a bridge) otherwise stalls until the
@@ -272,6 +272,8 @@ def _ns_side(nl: Rtnl, s: VethSpec) -> None:
         nl.set_link(idx, up=True)
         if s.prefixlen < 32:  # a /32 has no subnet route
             nl.replace_subnet_route(s.ip, s.prefixlen, idx, quickack=True)
+        if s.ip6 and s.prefixlen6 < 128:
+            nl.replace_subnet_route(s.ip6, s.prefixlen6, idx, quickack=True)
     except RtnlError as e:
         raise _fail(f"failed to configure {s.ifname}", e) from None
     for gateway in (s.gateway, s.gateway6):

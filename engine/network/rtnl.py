@@ -36,7 +36,8 @@ IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
 IFA_F_NODAD = 0x02
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PREFSRC, RTA_METRICS, RTA_TABLE = 1, 4, 5, 7, 8, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_TABLE = 1, 4, 5, 6, 7, 8, 15
+IP6_PREFIX_ROUTE_METRIC = 256  # the kernel's metric for an IPv6 address's subnet route
 RTAX_QUICKACK = 15  # a route metric (inside RTA_METRICS)
 IFF_UP = 0x1
 RT_TABLE_MAIN, RTPROT_KERNEL, RTPROT_BOOT, RTN_UNICAST = 254, 2, 3, 1
@@ -238,14 +239,19 @@ class Rtnl:
         self.request(RTM_NEWADDR, body, F_CREATE | F_EXCL)
 
     def replace_subnet_route(self, address: str, prefixlen: int, oif: int, quickack: bool = False) -> None:
-        """Replace the route the kernel made for IPv4 `address`'s subnet with the same route (proto kernel,
-        scope link, source `address`) plus the quickack metric when asked. The kernel still owns it: it
-        goes with the address, and a link taken down and up gets the kernel's plain one back."""
-        ip = ipaddress.IPv4Address(address)
-        net = ipaddress.IPv4Network(f"{address}/{prefixlen}", strict=False)
-        head = (socket.AF_INET, prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_KERNEL, RT_SCOPE_LINK, RTN_UNICAST, 0)
+        """Replace the route the kernel made for `address`'s subnet with the same route (proto kernel, scope
+        link; IPv4: source `address`, IPv6: metric 256) plus the quickack metric when asked. The kernel still
+        owns it: it goes with the address, and a link taken down and up gets the kernel's plain one back."""
+        net = ipaddress.ip_network(f"{address}/{prefixlen}", strict=False)
+        family = socket.AF_INET6 if net.version == 6 else socket.AF_INET
+        scope = RT_SCOPE_UNIVERSE if net.version == 6 else RT_SCOPE_LINK
+        head = (family, prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_KERNEL, scope, RTN_UNICAST, 0)
         body = _RTMSG.pack(*head) + attr(RTA_DST, net.network_address.packed) + attr_u32(RTA_OIF, oif)
-        body += attr(RTA_PREFSRC, ip.packed) + _metrics(quickack)
+        if net.version == 6:
+            body += attr_u32(RTA_PRIORITY, IP6_PREFIX_ROUTE_METRIC)
+        else:
+            body += attr(RTA_PREFSRC, ipaddress.IPv4Address(address).packed)
+        body += _metrics(quickack)
         self.request(RTM_NEWROUTE, body, F_CREATE | F_REPLACE)
 
     def addrs(self, index: int | None = None, family: int = socket.AF_INET) -> list[Addr]:
