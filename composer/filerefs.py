@@ -19,15 +19,19 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
+from composer._typecheck import TYPE_CHECKING
 from composer.digest import sha256
 from composer.errors import ComposerError
 from composer.model import Project, Service
 from composer.model.parts import FileRef
 from composer.model.project import Resource
 
-Kind = Literal["secret", "config"]
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Kind = Literal["secret", "config"]
+
 SECRETS_DIR = "/run/secrets/"
 DEFAULT_MODE = 0o444
 # On containers composer creates: the digest of the injected contents (composer's own label: Compose's
