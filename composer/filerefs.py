@@ -18,7 +18,6 @@ import io
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from composer._typecheck import TYPE_CHECKING
 from composer.digest import sha256
@@ -192,7 +191,8 @@ def source_bytes(kind: Kind, resource: Resource, environment: Mapping[str, str])
     that carry the content themselves (Swarm objects, Kubernetes Secrets and ConfigMaps)."""
     if resource.file is not None:
         try:
-            return Path(resource.file).read_bytes()
+            with open(resource.file, "rb") as f:
+                return f.read()
         except OSError as exc:
             reason = exc.strerror
             raise FileRefError(f"cannot read {resource.file} for {kind} {resource.key}: {reason}") from None
