@@ -21,7 +21,11 @@ import marshal
 import os
 import sys
 from types import CodeType
-from typing import Any
+
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _MAX_ENTRIES = 2048  # one entry per distinct generated method; composer's classes make ~300
 _installed = False

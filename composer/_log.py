@@ -10,7 +10,11 @@ real logger. Warnings and errors always do (Python's last-resort handler prints 
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Logger:

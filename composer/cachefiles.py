@@ -13,7 +13,8 @@ import contextlib
 import marshal
 import os
 import zlib
-from typing import TYPE_CHECKING
+
+from composer._typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any

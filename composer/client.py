@@ -29,8 +29,8 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
+from composer._typecheck import TYPE_CHECKING
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:

@@ -7,11 +7,14 @@ services, only running ones, sorted as `docker compose` shows them; plus the log
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.observe import ObservedContainer, container_from_summary
 from composer.observe import list_containers as observe_containers
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 

@@ -25,11 +25,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.containers import ProjectContainer, container_from_summary, display_name
 from composer.labels import PROJECT
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 log = get_logger(__name__)
 

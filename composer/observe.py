@@ -14,13 +14,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
 
 from composer import labels as L
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.client import engine_errors, is_not_found
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.lite import Client
 
 log = get_logger(__name__)

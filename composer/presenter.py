@@ -13,7 +13,11 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, TextIO
+
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 ANSI_MODES = ("never", "always", "auto")
 

@@ -26,11 +26,14 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from composer import cachefiles
 from composer._codecache import cache_dir
+from composer._typecheck import TYPE_CHECKING
 from composer.loader.loaded import LoadedProject, LoadOptions
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _FORMAT = 1
 _MAGIC = b"composer-project\x01"

@@ -15,9 +15,9 @@ import gc
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.client import Engine, EngineUnreachable, engine_errors, ping
 from composer.options import GlobalOptions, UsageError
 

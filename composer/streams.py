@@ -8,9 +8,12 @@ import _socket
 import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.transport import Response
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Stream:

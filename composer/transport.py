@@ -20,7 +20,8 @@ import os
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+from composer._typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import socket

@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.options import GlobalOptions, UsageError
 from composer.presenter import ANSI_MODES
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["GlobalOptions", "UsageError", "global_options"]
 

@@ -14,8 +14,7 @@ slices; None is nil (printed `<no value>`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from composer._typecheck import TYPE_CHECKING
 from composer.gotemplate.values import HeaderMap, Record, TemplateError, go_string, to_json, truth
 
 if TYPE_CHECKING:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.gotemplate.parse import Action, Branch, Command, Node, Operand, Parser, Pipeline, Text
 from composer.gotemplate.values import Record, TemplateError, go_string, go_type, truth
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Executor:

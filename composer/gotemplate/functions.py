@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.gotemplate.parse import BUILTIN_NAMES
 from composer.gotemplate.values import Record, go_string, go_type, to_json, truth
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _len(value: Any) -> int:

@@ -6,9 +6,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.gotemplate.values import TemplateError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SUPPORTED = (
     '{{.Field}}, {{.Field.Sub}}, {{json .}}, {{json .Field}}, {{.Label "key"}}, pipes (|), '

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.gotemplate.execute import Executor
 from composer.gotemplate.functions import FUNCTIONS
 from composer.gotemplate.parse import Node, Parser
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.client import engine_errors
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.model import Project
 
 log = get_logger(__name__)

@@ -21,12 +21,14 @@ import datetime
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.options import GlobalOptions
 from composer.errors import ComposerError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.containers import ProjectContainer
     from composer.session import Session
 

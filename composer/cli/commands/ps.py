@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.formatting import Columns, label_title
 from composer.cli.options import GlobalOptions, UsageError
 from composer.gotemplate import Record
+
+if TYPE_CHECKING:
+    from typing import Any
 
 STATUSES = ("paused", "restarting", "removing", "running", "dead", "created", "exited")
 

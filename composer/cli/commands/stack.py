@@ -10,8 +10,8 @@ Usage:
 Options:
   -c, --compose-file FILE  Path to a Compose file (default: the project's, as -f gives it)
   --prune                  Remove services that are no longer in the project
-  -d, --detach             Exit at once instead of waiting for the services to converge (default; give
-                           --detach=false to wait, showing progress, and fail with the tasks' errors)
+  -d, --detach             Exit at once instead of waiting for the services to converge (default;
+                           give --detach=false to wait, showing progress, and fail with the tasks' errors)
   --timeout SECONDS        With --detach=false: how long to wait for convergence [default: 300]
   -q, --quiet              Only show IDs (ps, services); no progress (deploy)
   --no-trunc               Do not truncate output

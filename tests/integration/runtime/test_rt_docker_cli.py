@@ -150,8 +150,11 @@ def test_update_below_usage_is_one_clear_error(docker: Cli) -> None:
     docker("run", "-d", "--name", "upd-low", "busybox", "sh", "-c",
            "dd if=/dev/zero of=/dev/shm/fill bs=1M count=16 2>/dev/null; touch /filled; sleep 300")
     filled = ("exec", "upd-low", "ls", "/filled")
-    assert wait_for(lambda: subprocess.run([DOCKER, *filled], env=docker.env, capture_output=True).returncode == 0,
-                    timeout=60)  # the 16 MiB are charged before the update tries to go below them
+    # the 16 MiB are charged before the update tries to go below them
+    assert wait_for(
+        lambda: subprocess.run([DOCKER, *filled], env=docker.env, capture_output=True).returncode == 0,
+        timeout=60,
+    )
     proc = subprocess.run([DOCKER, "update", "--memory", "6m", "--memory-swap", "6m", "upd-low"],
                           capture_output=True, env=docker.env, timeout=60, check=False, text=True)
     assert proc.returncode != 0
