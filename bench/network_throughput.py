@@ -57,8 +57,17 @@ def start_sink(prefix: list[str], ip: str, port: int) -> tuple[subprocess.Popen[
     return p, int(p.stdout.readline())
 
 
+def fresh_tcp_metrics() -> None:
+    """Forget the kernel's cached TCP metrics for 127.0.0.1 (ssthresh, RTT, cwnd saved when a connection
+    closes, used to start the next one): every row connects to 127.0.0.1, so without this each transfer
+    started from whatever the previous row's left, and a row's time depended on the row before it. Only
+    that cache entry goes (the kernel makes it again); no setting changes."""
+    subprocess.run(["ip", "tcp_metrics", "delete", "127.0.0.1"], capture_output=True)
+
+
 def transfer(port: int, total: int) -> float:
     data = memoryview(b"\0" * CHUNK)
+    fresh_tcp_metrics()
     t0 = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port)) as s:
         sent = 0

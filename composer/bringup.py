@@ -8,8 +8,8 @@ and optionally wait until the services are ready. The one path `up`, `watch` and
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
+from composer._typecheck import TYPE_CHECKING
 from composer.reconcile import UpOptions, reconcile
 
 if TYPE_CHECKING:

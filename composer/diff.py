@@ -8,9 +8,12 @@ fills in (Env, Cmd defaults) are compared only where the service sets them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from composer import labels as L
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _env(items: list[str] | None) -> dict[str, str]:

@@ -9,11 +9,11 @@ import graphlib
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from composer import filerefs
 from composer import labels as L
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.buildcontext import BUILD_CONTEXT_LABEL
 from composer.client import engine_errors, is_not_found
 from composer.errors import ComposerError
@@ -27,6 +27,8 @@ from composer.spec import ProjectMeta, container_config, image_ref
 from composer.wakeups import Wakeups
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.lite import Client
 
 log = get_logger(__name__)

@@ -18,16 +18,19 @@ import io
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
 
+from composer._typecheck import TYPE_CHECKING
 from composer.digest import sha256
 from composer.errors import ComposerError
 from composer.model import Project, Service
 from composer.model.parts import FileRef
 from composer.model.project import Resource
 
-Kind = Literal["secret", "config"]
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Kind = Literal["secret", "config"]
+
 SECRETS_DIR = "/run/secrets/"
 DEFAULT_MODE = 0o444
 # On containers composer creates: the digest of the injected contents (composer's own label: Compose's
@@ -188,7 +191,8 @@ def source_bytes(kind: Kind, resource: Resource, environment: Mapping[str, str])
     that carry the content themselves (Swarm objects, Kubernetes Secrets and ConfigMaps)."""
     if resource.file is not None:
         try:
-            return Path(resource.file).read_bytes()
+            with open(resource.file, "rb") as f:
+                return f.read()
         except OSError as exc:
             reason = exc.strerror
             raise FileRefError(f"cannot read {resource.file} for {kind} {resource.key}: {reason}") from None

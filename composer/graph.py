@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.errors import ConfigError, Location
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.model import Project
 
 SERVICE_PREFIX = "service:"

@@ -15,11 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
 from composer.client import engine_errors, is_conflict, is_not_found
 from composer.errors import ComposerError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 

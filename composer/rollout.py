@@ -20,13 +20,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.canonical.units import parse_duration
 from composer.errors import ComposerError
 from composer.model import Service
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.execute import Context
     from composer.plan import Operation
 

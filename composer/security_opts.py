@@ -7,8 +7,8 @@ JSON itself; `systempaths=unconfined` is not an engine option: it clears MaskedP
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from composer.errors import ComposerError
 
@@ -43,9 +43,9 @@ def resolve_security_opts(options: tuple[str, ...], project_dir: str) -> Securit
 
 
 def _profile_json(name: str, project_dir: str) -> str:
-    path = Path(project_dir, name)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(os.path.join(project_dir, name), encoding="utf-8") as f:
+            text = f.read()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ComposerError(f"opening seccomp profile ({name}) failed: {reason}") from None

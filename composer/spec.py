@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from composer import filerefs
 from composer import labels as L
+from composer._typecheck import TYPE_CHECKING
 from composer.graph import SERVICE_PREFIX
 from composer.model import Healthcheck, Mount, Project, Service
 from composer.security_opts import resolve_security_opts
+
+if TYPE_CHECKING:
+    from typing import Any
 
 NS = 1_000_000_000
 

@@ -15,9 +15,12 @@ import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
 
 from composer._log import get_logger
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 

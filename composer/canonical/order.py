@@ -7,7 +7,11 @@ so our key order must equal the reference's field order byte for byte.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _FIELDS: dict[str, Sequence[str]] = {
     "service": [

@@ -44,10 +44,11 @@ def _dispatch(argv: list[str], environ: Mapping[str, str]) -> int:
     install_code_cache()  # before the first of composer's dataclasses is made
     from composer.cli import commands
     from composer.cli.options import UsageError, global_options, split_global_args
-    from composer.cli.usage import _usage
 
     parsed = split_global_args(argv)
     if parsed["--help"] or (not parsed["COMMAND"] and not parsed["--version"]):
+        from composer.cli.usage import _usage
+
         sys.stdout.write(_usage())
         return 0
     if parsed["--version"]:

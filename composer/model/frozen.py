@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
-FrozenMap = Mapping[str, Any]
+from composer._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    FrozenMap = Mapping[str, Any]
+else:
+    FrozenMap = Mapping  # the same class at run time: its parameters matter to the type checker only
 
 
 def empty() -> FrozenMap:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.canonical.order import order_mapping
 from composer.canonical.units import parse_bytes, parse_duration
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True)

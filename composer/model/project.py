@@ -6,11 +6,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeAlias
 
+from composer._typecheck import TYPE_CHECKING
 from composer.canonical.order import order_mapping, order_project, strip_extensions
 from composer.model.frozen import FrozenMap, empty, freeze, pick, put, thaw
 from composer.model.service import Service
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
 
 
 @dataclass(frozen=True)

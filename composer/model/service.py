@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
 
+from composer._typecheck import TYPE_CHECKING
 from composer.canonical.order import order_mapping
 from composer.canonical.units import parse_bytes, parse_duration
 from composer.model.frozen import FrozenMap, empty, freeze, pick, thaw
@@ -24,6 +24,9 @@ from composer.model.parts import (
     PortMapping,
     ServiceNetwork,
 )
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # canonical key -> kind of typed field
 _STRINGS = [

@@ -51,6 +51,14 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', "") + '"'
 
 
+# After the internal networks' drops, before the rules between networks: a packet of a connection the rules
+# let through once goes on without walking them again. They are one per pair of networks, so without this
+# every forwarded packet (to or from the outside, and between containers of one bridge: this host's
+# bridge-nf-call-iptables sends bridged frames through this chain) walked n*(n-1) rules: with 20 networks,
+# 1 GiB between two containers of one bridge took 0.47 s against 0.41 s with this rule first.
+ESTABLISHED = "    ct state established,related accept"
+
+
 def _between(bridges: Sequence[BridgeRules]) -> list[str]:
     """Forward rules that keep networks apart: nothing from one bridge to another. One rule per pair, no
     anonymous set: a lookup in a set being replaced can miss while a rule load commits (seen with the
@@ -105,6 +113,7 @@ def render(table: str, bridges: Sequence[BridgeRules], forwards: Sequence[Forwar
             inp.append(f"    iifname {br} drop")
         else:
             post.append(f"    ip saddr {b.subnet} oifname != {br} masquerade")
+    fwd.append(ESTABLISHED)
     # published ports are reachable from every (non-internal) network, as with Docker
     fwd.append("    ct status dnat accept")
     fwd += _between(bridges)
@@ -144,6 +153,7 @@ def render6(table: str, bridges: Sequence[BridgeRules]) -> str:
             inp.append(f"    iifname {br} drop")
         elif b.subnet6:
             post.append(f"    ip6 saddr {b.subnet6} oifname != {br} masquerade")
+    fwd.append(ESTABLISHED)
     fwd += _between(bridges)
     body = "\n".join(
         [

@@ -25,7 +25,7 @@ RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE, RTM_GETROUTE = 24, 26
 F_REQUEST, F_MULTI, F_ACK = 0x1, 0x2, 0x4
 F_DUMP = 0x300
-F_EXCL, F_CREATE = 0x200, 0x400
+F_REPLACE, F_EXCL, F_CREATE = 0x100, 0x200, 0x400
 F_CAPPED, F_ACK_TLVS = 0x100, 0x200  # in NLMSG_ERROR replies
 SOL_NETLINK, NETLINK_EXT_ACK = 270, 11
 NLMSGERR_ATTR_MSG = 1
@@ -36,9 +36,12 @@ IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
 VETH_INFO_PEER = 1
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST = 1, 2, 4
 IFA_F_NODAD = 0x02
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC, RTA_METRICS, RTA_TABLE = 1, 4, 5, 6, 7, 8, 15
+IP6_PREFIX_ROUTE_METRIC = 256  # the kernel's metric for an IPv6 address's subnet route
+RTAX_QUICKACK = 15  # a route metric (inside RTA_METRICS)
 IFF_UP = 0x1
-RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST = 254, 3, 0, 1
+RT_TABLE_MAIN, RTPROT_KERNEL, RTPROT_BOOT, RTN_UNICAST = 254, 2, 3, 1
+RT_SCOPE_UNIVERSE, RT_SCOPE_LINK = 0, 253
 
 _HDR = struct.Struct("=IHHII")  # nlmsghdr: len, type, flags, seq, pid
 _IFINFO = struct.Struct("=BxHiII")  # ifinfomsg: family, type, index, flags, change
@@ -235,6 +238,22 @@ class Rtnl:
             body += attr(IFA_BROADCAST, net.broadcast_address.packed)
         self.request(RTM_NEWADDR, body, F_CREATE | F_EXCL)
 
+    def replace_subnet_route(self, address: str, prefixlen: int, oif: int, quickack: bool = False) -> None:
+        """Replace the route the kernel made for `address`'s subnet with the same route (proto kernel, scope
+        link; IPv4: source `address`, IPv6: metric 256) plus the quickack metric when asked. The kernel still
+        owns it: it goes with the address, and a link taken down and up gets the kernel's plain one back."""
+        net = ipaddress.ip_network(f"{address}/{prefixlen}", strict=False)
+        family = socket.AF_INET6 if net.version == 6 else socket.AF_INET
+        scope = RT_SCOPE_UNIVERSE if net.version == 6 else RT_SCOPE_LINK
+        head = (family, prefixlen, 0, 0, RT_TABLE_MAIN, RTPROT_KERNEL, scope, RTN_UNICAST, 0)
+        body = _RTMSG.pack(*head) + attr(RTA_DST, net.network_address.packed) + attr_u32(RTA_OIF, oif)
+        if net.version == 6:
+            body += attr_u32(RTA_PRIORITY, IP6_PREFIX_ROUTE_METRIC)
+        else:
+            body += attr(RTA_PREFSRC, ipaddress.IPv4Address(address).packed)
+        body += _metrics(quickack)
+        self.request(RTM_NEWROUTE, body, F_CREATE | F_REPLACE)
+
     def addrs(self, index: int | None = None, family: int = socket.AF_INET) -> list[Addr]:
         out = []
         for payload in self.dump(RTM_GETADDR, _IFADDR.pack(family, 0, 0, 0, 0)):
@@ -245,12 +264,12 @@ class Rtnl:
                 out.append(Addr(idx, str(ipaddress.ip_address(raw)), prefixlen))
         return out
 
-    def add_default_route(self, gateway: str, oif: int) -> None:
+    def add_default_route(self, gateway: str, oif: int, quickack: bool = False) -> None:
         gw = ipaddress.ip_address(gateway)
         family = socket.AF_INET6 if gw.version == 6 else socket.AF_INET
         head = (family, 0, 0, 0, RT_TABLE_MAIN, RTPROT_BOOT, RT_SCOPE_UNIVERSE, RTN_UNICAST, 0)
         body = _RTMSG.pack(*head)
-        body += attr(RTA_GATEWAY, gw.packed) + attr_u32(RTA_OIF, oif)
+        body += attr(RTA_GATEWAY, gw.packed) + attr_u32(RTA_OIF, oif) + _metrics(quickack)
         self.request(RTM_NEWROUTE, body, F_CREATE | F_EXCL)
 
     def route_destinations(self) -> list[ipaddress.IPv4Network]:
@@ -265,6 +284,11 @@ class Rtnl:
                 dst = ipaddress.IPv4Address(a[RTA_DST])
                 out.append(ipaddress.IPv4Network(f"{dst}/{dst_len}", strict=False))
         return out
+
+
+def _metrics(quickack: bool) -> bytes:
+    """A route's RTA_METRICS: TCP over it acknowledges every segment at once (no delayed ACK)."""
+    return attr(RTA_METRICS, attr_u32(RTAX_QUICKACK, 1)) if quickack else b""
 
 
 def _ext_ack(payload: bytes, flags: int) -> str:

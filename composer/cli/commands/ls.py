@@ -15,19 +15,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from composer.cli.formatting import Columns
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.options import GlobalOptions, UsageError
-from composer.gotemplate import Record
 
-COLUMNS = Columns(
-    default="{{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
-    titles={"Name": "NAME", "Status": "STATUS", "ConfigFiles": "CONFIG FILES"},
-)
+if TYPE_CHECKING:
+    from composer.cli.formatting import Columns
 
 
 def run(argv: list[str], options: GlobalOptions) -> int:
     from composer import labels as L
-    from composer.cli.formatting import render
     from composer.cli.parsing import parse_command
     from composer.client import engine_errors
     from composer.presenter import lines, out
@@ -36,7 +32,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     args = parse_command(__doc__ or "", argv)
     fmt = args["--format"]
     if fmt not in ("table", "json"):
-        render(fmt, [], COLUMNS)  # a bad template fails before the engine is asked
+        from composer.cli.formatting import render
+
+        render(fmt, [], _columns())  # a bad template fails before the engine is asked
     name_filter = None
     if args["--filter"]:
         key, sep, value = args["--filter"].partition("=")
@@ -67,7 +65,10 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     elif fmt == "json":
         out(json.dumps(rows, separators=(",", ":")))
     elif fmt != "table":
-        out(render(fmt, [Record("api.Stack", r) for r in rows], COLUMNS))
+        from composer.cli.formatting import render
+        from composer.gotemplate import Record
+
+        out(render(fmt, [Record("api.Stack", r) for r in rows], _columns()))
     else:
         table = [
             ["NAME", "STATUS", "CONFIG FILES"],
@@ -76,3 +77,14 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         widths = [max(len(row[i]) for row in table) for i in range(3)]
         out("\n".join("   ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in table))
     return 0
+
+
+def _columns() -> Columns:
+    """The table --format templates render into (the default table is written directly: the template
+    engine is imported only for a --format TEMPLATE)."""
+    from composer.cli.formatting import Columns
+
+    return Columns(
+        default="{{.Name}}\t{{.Status}}\t{{.ConfigFiles}}",
+        titles={"Name": "NAME", "Status": "STATUS", "ConfigFiles": "CONFIG FILES"},
+    )

@@ -32,11 +32,12 @@ Options:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from composer._typecheck import TYPE_CHECKING
 from composer.cli.options import GlobalOptions, UsageError
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from composer.reconcile import UpOptions
 
 SUPPORTS_DRY_RUN = True

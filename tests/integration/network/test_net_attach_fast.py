@@ -16,6 +16,7 @@ import pytest
 
 from engine.network import netlink
 from engine.network.service import NetworkService
+from tests.e2e.helpers import wait_until
 from tests.integration.network.conftest import in_netns, veths_left
 
 pytestmark = pytest.mark.root
@@ -35,6 +36,18 @@ def _made(svc: NetworkService, name: str, net: str) -> tuple[str, dict[str, Any]
 
 def _addresses(ns: str) -> list[dict[str, Any]]:
     return json.loads(in_netns(ns, "ip", "-j", "addr").stdout)  # type: ignore[no-any-return]
+
+
+def _links_once_up(ns: str) -> dict[str, dict[str, Any]]:
+    """The namespace's links by name once eth0's operational state is UP: the kernel reports a veth's
+    carrier through its link-watch work, which runs up to a second after the link was set up (later while
+    many links change at once), so the state is waited for (up to 30 s), not read once."""
+
+    def links() -> dict[str, dict[str, Any]] | None:
+        got = {a["ifname"]: a for a in _addresses(ns)}
+        return got if got["eth0"]["operstate"] == "UP" else None
+
+    return wait_until(links, timeout=30, interval=0.05, what=f"eth0 up in {ns}")  # type: ignore[no-any-return]
 
 
 def test_start_does_not_wait_for_a_busy_loop(service: NetworkService) -> None:
@@ -68,6 +81,42 @@ def test_start_does_not_wait_for_a_busy_loop(service: NetworkService) -> None:
     assert out.strip() == service._live[web].endpoints[0].ip
 
 
+def test_container_routes_acknowledge_at_once(service: NetworkService) -> None:
+    """The container's subnet and default routes carry the quickack metric (engine.network.netlink._ns_side:
+    a sender to a published port is not held back by delayed ACKs); the subnet route is otherwise the
+    kernel's, and a link taken down and up gets the kernel's own back."""
+    service.create({"Name": "t-ack"})
+    cid, hc = _made(service, "web", "t-ack")
+    ns = service.attach(cid, "web", {}, hc)
+    assert ns is not None
+    ep = service._live[cid].endpoints[0]
+    routes = {r["dst"]: r for r in json.loads(in_netns(ns, "ip", "-j", "route").stdout)}
+    subnet = service.get("t-ack").pools[0].subnet
+    assert set(routes) == {"default", subnet}
+    assert routes["default"]["metrics"] == [{"quickack": 1}]
+    assert routes["default"]["gateway"] == service.get("t-ack").pools[0].gateway
+    sub = routes[subnet]
+    assert (sub["protocol"], sub["scope"], sub["prefsrc"], sub["dev"]) == ("kernel", "link", ep.ip, "eth0")
+    assert sub["metrics"] == [{"quickack": 1}]
+    in_netns(ns, "ip", "link", "set", "eth0", "down")
+    in_netns(ns, "ip", "link", "set", "eth0", "up")
+    again = {r["dst"]: r for r in json.loads(in_netns(ns, "ip", "-j", "route").stdout)}
+    assert again[subnet]["prefsrc"] == ep.ip and "metrics" not in again[subnet]
+
+
+def test_container_ipv6_routes_acknowledge_at_once(service: NetworkService) -> None:
+    service.create({"Name": "t-ack6", "EnableIPv6": True, "IPAM": {"Config": [{"Subnet": "fd42:18::/64"}]}})
+    made = [_made(service, name, "t-ack6") for name in ("a", "b")]
+    spaces = [service.attach(cid, name, {}, hc) for (cid, hc), name in zip(made, ("a", "b"), strict=True)]
+    ns = spaces[0]
+    assert ns is not None
+    routes = {r["dst"]: r for r in json.loads(in_netns(ns, "ip", "-6", "-j", "route").stdout)}
+    sub = routes["fd42:18::/64"]  # the kernel's route, replaced in place: one route, metric 256
+    assert (sub["protocol"], sub["metric"], sub["metrics"]) == ("kernel", 256, [{"quickack": 1}])
+    assert routes["default"]["gateway"] == "fd42:18::1" and routes["default"]["metrics"] == [{"quickack": 1}]
+    in_netns(ns, BUSYBOX, "ping", "-c", "1", "-W", "10", service._live[made[1][0]].endpoints[0].ip6)
+
+
 def test_concurrent_attach_and_detach(service: NetworkService) -> None:
     service.create({"Name": "t-many"})
     made = [_made(service, f"c{i}", "t-many") for i in range(12)]
@@ -77,9 +126,9 @@ def test_concurrent_attach_and_detach(service: NetworkService) -> None:
     assert len(set(ips)) == len(ips)
     for ns, ip, (cid, _) in zip(spaces, ips, made, strict=True):
         assert ns is not None
-        links = {a["ifname"]: a for a in _addresses(ns)}
+        links = _links_once_up(ns)
         eth0 = links["eth0"]
-        assert eth0["operstate"] == "UP" and eth0["mtu"] == 65520
+        assert eth0["mtu"] == 65520
         assert eth0["address"] == service._live[cid].endpoints[0].mac
         assert [x["local"] for x in eth0["addr_info"] if x["family"] == "inet"] == [ip]
         assert links["lo"]["flags"].count("UP") == 1

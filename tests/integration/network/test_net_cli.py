@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +15,30 @@ import pytest
 
 from engine.network import netlink
 from engine.network.service import kernel_names
-from tests.e2e.helpers import DockerCLI, client_env
+from tests.e2e.helpers import DockerCLI, client_env, wait_until
 from tests.integration.network.conftest import link_gone, veths_left
 from tests.support.engine import EngineProcess, running_engine
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
+
+
+def _served(url: str) -> bytes:
+    """The body at url once the container's httpd listens (a loaded machine starts it late: until then the
+    connection is refused or reset), waiting up to 60 s."""
+
+    def get() -> bytes | None:
+        try:
+            return urllib.request.urlopen(url, timeout=10).read()  # type: ignore[no-any-return]
+        except urllib.error.HTTPError:
+            raise  # served, wrongly: no retry
+        except urllib.error.URLError as e:
+            if isinstance(e.reason, ConnectionError | TimeoutError):
+                return None
+            raise
+        except ConnectionError:  # accepted, then reset or closed before the reply
+            return None
+
+    return wait_until(get, timeout=60, interval=0.1, what=f"{url} to be served")  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +179,7 @@ def test_published_port_http_from_host(docker: DockerCLI) -> None:
         out = docker("port", c, "80").out.strip()
         host, _, port = out.splitlines()[0].rpartition(":")
         assert host == "127.0.0.1" and int(port) > 0
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+        body = _served(f"http://127.0.0.1:{port}/")
         assert body == b"hello from busybox\n"  # the test image's index.html
         ports = json.loads(docker("inspect", c).out)[0]["NetworkSettings"]["Ports"]
         assert ports["80/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": port}]
@@ -181,7 +201,7 @@ def test_published_port_http_from_host(docker: DockerCLI) -> None:
             "/var/www",
         )
         port6 = docker("port", c6, "80").out.strip().splitlines()[0].rpartition(":")[2]
-        assert urllib.request.urlopen(f"http://[::1]:{port6}/", timeout=10).read() == b"hello from busybox\n"
+        assert _served(f"http://[::1]:{port6}/") == b"hello from busybox\n"
         docker("rm", "-f", c6)
         # the same port again: a clear error at start
         res = docker(

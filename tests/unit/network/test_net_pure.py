@@ -81,6 +81,11 @@ def test_firewall_render() -> None:
     assert "ip saddr 10.2.0.0/24" not in text  # internal: no way out
     assert text.index('iifname "br-i" oifname != "br-i" drop') < text.index("ct status dnat accept")
     assert 'iifname "br-a" oifname "br-i" drop' in text
+    # an accepted connection's packets skip the rules between networks, not the internal network's drops
+    forward = text[text.index("chain forward") :]
+    established = forward.index("ct state established,related accept")
+    assert forward.index('oifname "br-i" iifname != "br-i" drop') < established
+    assert established < forward.index('iifname "br-a" oifname "br-i" drop')
 
 
 def test_port_parsing() -> None:

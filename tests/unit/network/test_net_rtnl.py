@@ -78,3 +78,10 @@ def test_reaper_take_flush_and_done() -> None:
     reaper.flush()  # shutdown: everything now, in the caller's thread
     assert deleted == ["br-b", "ve1"] and finished == ["br-b"]
     assert reaper.pending() == set()
+
+
+def test_quickack_is_a_nested_route_metric() -> None:
+    raw = rtnl._metrics(True)
+    metrics = rtnl.attrs(raw)[rtnl.RTA_METRICS]
+    assert rtnl.attrs(metrics) == {rtnl.RTAX_QUICKACK: struct.pack("=I", 1)}
+    assert rtnl._metrics(False) == b""
