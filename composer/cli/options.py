@@ -63,8 +63,9 @@ _SHORT = {"f": "--file", "p": "--project-name", "H": "--host", "h": "--help", "v
 def split_global_args(argv: list[str]) -> dict[str, Any]:
     """The global flags before the command, the command and its arguments, in the shape docopt gave
     (`--file: [...]`, `COMMAND`, `ARGS`...). Parsed by hand as Compose's own flag parser does (a value in the
-    next word or after `=`, short flags stacked, `--` ends the flags, a flag given again replaces the value
-    of one that is not repeatable); docopt took ~3 ms of every command's start for this fixed grammar."""
+    next word or after `=`, short flags stacked, a flag given again replaces the value of one that is not
+    repeatable, `--` before a command leaves none); docopt took ~3 ms of every command's start for this
+    fixed grammar."""
     parsed: dict[str, Any] = {
         key: ([] if repeat else (None if takes else False)) for key, takes, repeat in _LONG.values()
     }
@@ -72,9 +73,9 @@ def split_global_args(argv: list[str]) -> dict[str, Any]:
     i = 0
     while i < len(argv):
         word = argv[i]
-        if word == "--":
-            i += 1
-            break
+        if word == "--":  # no command can follow: Compose shows its help (the words are its arguments)
+            parsed["COMMAND"], parsed["ARGS"] = None, argv[i + 1 :]
+            return parsed
         if word.startswith("--"):
             name, eq, value = word.partition("=")
             if name not in _LONG or (eq and not _LONG[name][1]):

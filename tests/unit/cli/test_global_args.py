@@ -75,9 +75,10 @@ def test_the_last_of_a_repeated_single_flag_counts_as_in_compose() -> None:
     assert split_global_args(["-p", "a", "--project-name", "b", "ps"])["--project-name"] == "b"
 
 
-def test_double_dash_ends_the_flags_and_the_next_word_is_the_command() -> None:
+def test_double_dash_before_the_command_leaves_no_command_as_in_compose() -> None:
+    # `docker compose -p x -- ps` prints the usage: the words after `--` are no command
     parsed = split_global_args(["-p", "x", "--", "ps", "--", "y"])
-    assert (parsed["COMMAND"], parsed["ARGS"], parsed["--project-name"]) == ("ps", ["--", "y"], "x")
+    assert (parsed["COMMAND"], parsed["ARGS"], parsed["--project-name"]) == (None, ["ps", "--", "y"], "x")
 
 
 @pytest.mark.parametrize(
