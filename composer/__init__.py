@@ -8,8 +8,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# Not `typing.TYPE_CHECKING`: `composer version` and `--help` answer without importing typing at all.
-TYPE_CHECKING = False
+from composer._typecheck import TYPE_CHECKING  # `version` and `--help` answer without importing typing
+
 if TYPE_CHECKING:
     from typing import Any
 

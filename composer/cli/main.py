@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from composer import TYPE_CHECKING
+from composer._typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

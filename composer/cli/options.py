@@ -41,21 +41,21 @@ def global_options(parsed: Mapping[str, Any], environ: Mapping[str, str]) -> Glo
     )
 
 
-# The global flags (composer.cli.usage lists them for --help): (key, takes a value, repeatable)
-_LONG: dict[str, tuple[str, bool, bool]] = {
-    "--file": ("--file", True, True),
-    "--project-name": ("--project-name", True, False),
-    "--project-directory": ("--project-directory", True, False),
-    "--env-file": ("--env-file", True, True),
-    "--profile": ("--profile", True, True),
-    "--ansi": ("--ansi", True, False),
-    "--progress": ("--progress", True, False),
-    "--host": ("--host", True, False),
-    "--context": ("--context", True, False),
-    "--debug": ("--debug", False, False),
-    "--dry-run": ("--dry-run", False, False),
-    "--help": ("--help", False, False),
-    "--version": ("--version", False, False),
+# The global flags (composer.cli.usage lists them for --help): (takes a value, repeatable)
+_LONG: dict[str, tuple[bool, bool]] = {
+    "--file": (True, True),
+    "--project-name": (True, False),
+    "--project-directory": (True, False),
+    "--env-file": (True, True),
+    "--profile": (True, True),
+    "--ansi": (True, False),
+    "--progress": (True, False),
+    "--host": (True, False),
+    "--context": (True, False),
+    "--debug": (False, False),
+    "--dry-run": (False, False),
+    "--help": (False, False),
+    "--version": (False, False),
 }
 _SHORT = {"f": "--file", "p": "--project-name", "H": "--host", "h": "--help", "v": "--version"}
 
@@ -67,7 +67,7 @@ def split_global_args(argv: list[str]) -> dict[str, Any]:
     repeatable, `--` before a command leaves none); docopt took ~3 ms of every command's start for this
     fixed grammar."""
     parsed: dict[str, Any] = {
-        key: ([] if repeat else (None if takes else False)) for key, takes, repeat in _LONG.values()
+        name: ([] if repeat else (None if takes else False)) for name, (takes, repeat) in _LONG.items()
     }
     parsed["--ansi"] = parsed["--progress"] = "auto"
     i = 0
@@ -78,9 +78,9 @@ def split_global_args(argv: list[str]) -> dict[str, Any]:
             return parsed
         if word.startswith("--"):
             name, eq, value = word.partition("=")
-            if name not in _LONG or (eq and not _LONG[name][1]):
+            if name not in _LONG or (eq and not _LONG[name][0]):
                 raise _bad_flags(argv)
-            if _LONG[name][1] and not eq:
+            if _LONG[name][0] and not eq:
                 i += 1
                 value = _value(argv, i)
             _set(parsed, name, value)
@@ -90,7 +90,7 @@ def split_global_args(argv: list[str]) -> dict[str, Any]:
                 name = _SHORT.get(word[j], "")
                 if not name:
                     raise _bad_flags(argv)
-                if not _LONG[name][1]:
+                if not _LONG[name][0]:
                     _set(parsed, name, "")
                     j += 1
                     continue
@@ -116,11 +116,11 @@ def _value(argv: list[str], i: int) -> str:
 
 
 def _set(parsed: dict[str, Any], name: str, value: str) -> None:
-    key, takes, repeat = _LONG[name]
+    takes, repeat = _LONG[name]
     if repeat:
-        parsed[key].append(value)
+        parsed[name].append(value)
     else:
-        parsed[key] = value if takes else True
+        parsed[name] = value if takes else True
 
 
 def _bad_flags(argv: list[str]) -> UsageError:

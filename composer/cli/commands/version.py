@@ -11,7 +11,8 @@ Options:
 
 from __future__ import annotations
 
-from composer import TYPE_CHECKING, __version__
+from composer import __version__
+from composer._typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from composer.cli.options import GlobalOptions
