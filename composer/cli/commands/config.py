@@ -56,7 +56,7 @@ def render(args: Mapping[str, Any], options: GlobalOptions) -> int:
 
 def _render(args: Mapping[str, Any], loaded: LoadedProject) -> str:
     """The text to print; listing flags are checked in the reference's order (the first one set wins)."""
-    from composer.presenter import to_json, to_yaml
+    from composer.config_text import to_json, to_yaml
 
     canonical: dict[str, Any] = loaded.canonical
     if args["--services"]:

@@ -45,8 +45,9 @@ def run(argv: list[str], options: GlobalOptions) -> int:
 
 
 def _kubernetes(args: dict[str, Any], options: GlobalOptions) -> int:
+    from composer.config_text import to_yaml
     from composer.kube import to_kubernetes
-    from composer.presenter import out, to_yaml, warn
+    from composer.presenter import out, warn
     from composer.session import load
 
     loaded = load(options, services=tuple(args["SERVICE"]), interpolate=not args["--no-interpolate"])

@@ -8,7 +8,7 @@ import string
 import pytest
 import yaml
 
-from composer.presenter import to_yaml
+from composer.config_text import to_yaml
 
 TRICKY = [
     "",

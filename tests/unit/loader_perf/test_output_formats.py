@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from composer.presenter import to_json
+from composer.config_text import to_json
 
 _CHARS = ["a", "é", '"', "\\", "\n", "\x00", "\x1f", "\x7f", "\u2028", "😀", "/", "<", " "]
 
