@@ -151,3 +151,37 @@ def test_the_command_exits_with_mains_status() -> None:
     )
     assert proc.returncode == 1
     assert "unknown command: 'no-such-command'" in proc.stderr
+
+
+# What a kept `ls`, `ps`, `port` or `logs` imports before it talks to the engine: none of these (each is
+# 1-4 ms of a ~25 ms start; bench/everyday.py has the figures).
+_NOT_ON_THE_EVERYDAY_PATH = {
+    "typing", "pathlib", "urllib.parse", "ipaddress", "threading", "docopt", "inspect"
+}  # fmt: skip
+_EVERYDAY_MODULES = [
+    "composer.cli.main",
+    "composer.cli.options",
+    "composer.cli.parsing",
+    "composer.session",
+    "composer.lite",
+    "composer.presenter",
+    "composer.cli.commands.ls",
+    "composer.cli.commands.ps",
+    "composer.cli.commands.port",
+    "composer.cli.commands.logs",
+    "composer.cli.commands._common",
+    "composer.projectcache",
+    "composer.observe",
+    "composer.containers",
+]
+
+
+def test_the_everyday_commands_modules_import_none_of_the_heavy_ones() -> None:
+    probe = (
+        "import sys\nfrom composer._deferred import defer\ndefer('inspect')\n"
+        f"for name in {_EVERYDAY_MODULES!r}:\n    __import__(name)\n"
+        "real = {m for m, mod in sys.modules.items() if type(mod).__name__ != '_StandIn'}\n"
+        "sys.stderr.write('\\n'.join(sorted(real)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=True)
+    assert _NOT_ON_THE_EVERYDAY_PATH & set(proc.stderr.splitlines()) == set()
