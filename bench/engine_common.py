@@ -40,11 +40,13 @@ class Engine:
 
 
 @contextmanager
-def private_engine() -> Iterator[Engine]:
-    """Our engine on a private socket and state dirs, busybox:latest imported; everything removed after."""
+def private_engine(command: tuple[str, ...] = ()) -> Iterator[Engine]:
+    """Our engine on a private socket and state dirs, busybox:latest imported; everything removed after.
+    `command`: an installed daemon (`installed_venv(...) / "bin" / "composer-engine"`); () is this
+    checkout's `python3 -m engine.daemon` in this machine's interpreter."""
     from tests.support.engine import running_engine  # start, wait for /_ping, import busybox
 
-    with running_engine() as eng:
+    with running_engine(command=command) as eng:
         assert eng.proc is not None
         yield Engine(socket=eng.socket_path, exec_root=eng.exec_root, pid=eng.proc.pid)
 
@@ -131,5 +133,27 @@ def machine() -> str:
         pass
     mem_gib = _kib_field("/proc/meminfo", "MemTotal") / (1 << 20)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())  # the machine is shared: say how busy it was
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, "
-            f"Linux {platform.release()}, load average {load}")
+    return (
+        f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, "
+        f"Linux {platform.release()}, load average {load}"
+    )
+
+
+def installed_venv(where: Path) -> Path:
+    """A new venv in `where` with composer installed from a wheel of this checkout and its dependencies
+    (what `pipx install` makes): composer and composer-engine as users run them. This machine's own
+    interpreter carries `.pth` hooks in its site-packages (an editable install's finder, a CA-bundle hook)
+    that cost every process ~22 ms and ~4 MiB before its first line; a venv has none of them."""
+    wheels, venv = where / "wheels", where / "venv"
+    print("  building and installing composer's wheel into a private venv...", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    (wheel,) = wheels.glob("composer-*.whl")
+    python = str(venv / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)]
+    subprocess.run(pip, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return venv

@@ -1,12 +1,17 @@
 """Benchmark: memory of our engine. The daemon's idle RSS/PSS, then what each running container adds
 (daemon growth + its monitor + its process), measured with 10 `busybox sleep` containers.
 
-    python3 bench/engine_memory.py [-n CONTAINERS]
+The engine runs as users run it: `composer-engine` installed from a wheel of this checkout in a new venv
+(engine_common.installed_venv); `--in-place` runs this checkout's `python3 -m engine.daemon` in this
+machine's interpreter instead, whose site-packages' .pth hooks add ~4 MiB to every Python process.
+
+    python3 bench/engine_memory.py [-n CONTAINERS] [--in-place]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -16,7 +21,16 @@ from pathlib import Path
 
 import engine_common  # noqa: F401  (first: it puts the repository on sys.path for peers)
 import peers
-from engine_common import descendants, docker, machine, parent_pid, private_engine, pss_kib, rss_kib
+from engine_common import (
+    descendants,
+    docker,
+    installed_venv,
+    machine,
+    parent_pid,
+    private_engine,
+    pss_kib,
+    rss_kib,
+)
 
 
 def settle() -> None:
@@ -51,13 +65,23 @@ def monitor_is_native(pid: int) -> bool:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", "--containers", type=int, default=10)
+    p.add_argument("--in-place", action="store_true", help="this checkout's daemon, not an installed one")
     args = p.parse_args()
     n = args.containers
     if n < 1:
         p.error("--containers must be at least 1")
     print(f"date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC")
     print(f"machine: {machine()}")
-    with tempfile.TemporaryDirectory(prefix="bench-cli-") as cfg, private_engine() as eng:
+    with contextlib.ExitStack() as stack:
+        command: tuple[str, ...] = ()
+        if not args.in_place:
+            venv = installed_venv(
+                Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-venv-")))
+            )
+            command = (str(venv / "bin" / "composer-engine"),)
+        print(f"engine: {' '.join(command) or 'python3 -m engine.daemon (this checkout, in place)'}")
+        cfg = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-cli-"))
+        eng = stack.enter_context(private_engine(command))
         env = eng.env(Path(cfg))
         docker(env, "run", "--rm", "busybox", "true")  # one warm-up cycle: first-use imports are not "idle"
         settle()
@@ -81,8 +105,9 @@ def main() -> int:
     print(f"daemon processes: {len(idle_tree)} (the daemon and its helper processes)")
     print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
     print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
-    print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process); "
-          f"native: {native}")
+    print(
+        f"monitors found: {len(monitors)} of {n} (the parent of each container's process); native: {native}"
+    )
     print(f"monitors total:       RSS {mon_rss / 1024:7.1f} MiB   PSS {mon_pss / 1024:7.1f} MiB")
     print(f"containers total:     RSS {ctr_rss / 1024:7.1f} MiB   PSS {ctr_pss / 1024:7.1f} MiB")
     print(
@@ -92,18 +117,25 @@ def main() -> int:
     total_pss = (daemon_pss + mon_pss + ctr_pss) / 1024
     print(
         f"total with {n} running (daemon + its helpers + monitors + containers): PSS {total_pss:.1f} MiB"
-        + (f"  (issue 18 target <= 40 MB with 20: {'met' if total_pss * 1.048576 <= 40 else 'NOT met'})"
-           if n == 20 else "")
+        + (
+            f"  (issue 18 target <= 40 MB with 20: {'met' if total_pss * 1.048576 <= 40 else 'NOT met'})"
+            if n == 20
+            else ""
+        )
     )
     if not peers.dockerd_installed():
         print("dockerd not installed")
         return 0
     d_idle_rss, d_idle_pss, d_added_rss, d_added_pss, shims = measure_dockerd(n)
     print(f"dockerd + containerd idle: RSS {d_idle_rss / 1024:7.1f} MiB   PSS {d_idle_pss / 1024:7.1f} MiB")
-    print(f"dockerd added per container (daemons' growth + shim + process; {shims} new processes): "
-          f"RSS {d_added_rss / 1024:.2f} MiB, PSS {d_added_pss / 1024:.2f} MiB")
-    print(f"ratio ours/dockerd: idle RSS {idle_rss / d_idle_rss:.2f}, idle PSS {idle_pss / d_idle_pss:.2f}, "
-          f"added RSS {added_rss / d_added_rss:.2f}, added PSS {added_pss / d_added_pss:.2f}")
+    print(
+        f"dockerd added per container (daemons' growth + shim + process; {shims} new processes): "
+        f"RSS {d_added_rss / 1024:.2f} MiB, PSS {d_added_pss / 1024:.2f} MiB"
+    )
+    print(
+        f"ratio ours/dockerd: idle RSS {idle_rss / d_idle_rss:.2f}, idle PSS {idle_pss / d_idle_pss:.2f}, "
+        f"added RSS {added_rss / d_added_rss:.2f}, added PSS {added_pss / d_added_pss:.2f}"
+    )
     return 0
 
 

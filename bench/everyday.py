@@ -39,7 +39,7 @@ import engine_common  # noqa: F401  (first: it puts the repository on sys.path f
 
 # isort: split
 import peers
-from engine_common import ROOT, machine, private_engine
+from engine_common import ROOT, installed_venv, machine, private_engine
 
 DEV = [sys.executable, "-m", "composer.cli.main"]
 # (label, argv after the tool, target ratio to Compose v2)
@@ -103,23 +103,6 @@ def write_project(where: Path, services: int, group: int = 10) -> None:
     (where / "compose.yaml").write_text("\n".join(lines) + "\n")
 
 
-def installed_composer(where: Path) -> Path:
-    """The console script of composer installed from a wheel of this checkout into a new venv in `where`."""
-    wheels, venv = where / "wheels", where / "venv"
-    print("  building and installing composer's wheel into a private venv...", file=sys.stderr)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", wheels, ROOT],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    (wheel,) = wheels.glob("composer-*.whl")
-    python = str(venv / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)]
-    subprocess.run(pip, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return venv / "bin" / "composer"
-
-
 def reference_binary() -> str | None:
     from tests.support.reference import reference_binary as find
 
@@ -149,7 +132,7 @@ def sides(services: int) -> Iterator[tuple[Side, Side, Side]]:
             }
         )
         venv_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-venv-")))
-        script = installed_composer(venv_dir)
+        script = installed_venv(venv_dir) / "bin" / "composer"
         ours = Side("composer", [str(script)], env, ours_dir, eng.socket)
         # In place, compiled bytecode as an install has it: this sandbox sets PYTHONDONTWRITEBYTECODE, which
         # would compile every module on every run (~0.13 s), so the cache goes to a private prefix instead of

@@ -127,6 +127,14 @@ def _libc() -> ctypes.CDLL:
         return ctypes.CDLL(find_library("c"), use_errno=True)
 
 
+def malloc_trim() -> None:
+    """Give the heap's free pages back to the kernel (glibc's malloc_trim(0)): memory freed after a pull,
+    an image load or a build otherwise stays resident in the daemon for reuse. Nothing without glibc."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 class LinuxSyscalls:
     """The real thing, through libc."""
 

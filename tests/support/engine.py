@@ -328,10 +328,12 @@ def new_engine(*, extra_args: tuple[str, ...] = ()) -> EngineProcess:
 
 @contextlib.contextmanager
 def running_engine(
-    *, busybox_image: bool = True, extra_args: tuple[str, ...] = ()
+    *, busybox_image: bool = True, extra_args: tuple[str, ...] = (), command: tuple[str, ...] = ()
 ) -> Iterator[EngineProcess]:
-    """Start a private engine (with busybox:latest imported unless told not to); always clean up."""
+    """Start a private engine (with busybox:latest imported unless told not to); always clean up.
+    `command`: the daemon to run (an installed `composer-engine`); () runs this checkout's."""
     eng = new_engine(extra_args=extra_args)
+    eng.command = command
     try:
         eng.start()
         if busybox_image:
