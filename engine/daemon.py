@@ -34,6 +34,7 @@ from engine.containers.store import ContainerStore
 from engine.errors import EngineError, InvalidParameter
 from engine.events import EventBus
 from engine.images.store import ImageStore
+from engine.kernel import syscalls
 from engine.network.service import NetworkService
 from engine.runtime import native
 from engine.system import SystemService
@@ -308,6 +309,7 @@ async def _run(cfg: DaemonConfig, activated: Sequence[socket.socket]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    syscalls.one_malloc_arena()  # first: before any thread is started
     try:
         cfg = parse(sys.argv[1:] if argv is None else argv)
     except ConfigError as e:
