@@ -8,9 +8,12 @@ modules, stays small: every monitor it forks starts with the zygote's pages.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+from engine._typecheck import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.runtime.oci import build_spec
     from engine.runtime.runtime import Runtime
     from engine.runtime.state import ProcessState

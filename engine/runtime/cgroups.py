@@ -17,7 +17,11 @@ import os
 import time
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+from engine._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,12 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
 
+from engine._typecheck import TYPE_CHECKING
 from engine.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # Never copied from the host for a privileged container: they are the container's own.
 _SKIP = {

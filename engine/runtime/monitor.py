@@ -28,8 +28,8 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from engine._typecheck import TYPE_CHECKING
 from engine.kernel import syscalls as s
 from engine.kernel.syscalls import LinuxSyscalls
 from engine.runtime import console
@@ -38,6 +38,9 @@ from engine.runtime.cgroups import Cgroup
 from engine.runtime.logfile import parse_size, rfc3339nano
 from engine.runtime.native import handoff
 from engine.runtime.state import Places, ProcessState, write_status
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +186,14 @@ class Monitor:
                 console_ours.close()
         return pid
 
-    def _fork(self, child: Any, child_close: list[int], new_pidns: str | None,
-              cgroup_procs: list[str] | None = None, remap: IdMaps | None = None) -> int:
+    def _fork(
+        self,
+        child: Any,
+        child_close: list[int],
+        new_pidns: str | None,
+        cgroup_procs: list[str] | None = None,
+        remap: IdMaps | None = None,
+    ) -> int:
         """Fork `child` and wait until it exec'd (or reported its failure on the sync pipe).
 
         With `cgroup_procs`, we move the child into the container's cgroup while it sets up its namespaces
@@ -200,8 +209,9 @@ class Monitor:
             sc.setns(new_pidns, s.CLONE_NEWPID)
         r, w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC) if cgroup_procs is not None else (-1, -1)
-        channel, channel_child = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                                  if remap is not None else (None, None))
+        channel, channel_child = (
+            socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if remap is not None else (None, None)
+        )
         if remap is not None:
             sc.prctl(s.PR_SET_CHILD_SUBREAPER, 1)
         pid = os.fork()
@@ -259,8 +269,9 @@ class Monitor:
         from engine.runtime import runc  # runc monitors only
 
         try:
-            pid, master = runc.create_and_start(self.opts["binary"], self.opts["runc_root"], self.opts["id"],
-                                                self.places.dir, stdio, self.tty)
+            pid, master = runc.create_and_start(
+                self.opts["binary"], self.opts["runc_root"], self.opts["id"], self.places.dir, stdio, self.tty
+            )
         except runc.RuncError as e:
             raise StartError(str(e), e.code) from e
         if master is not None:
@@ -329,7 +340,7 @@ def _serve_user_namespace(channel: socket.socket, stage1: int, remap: IdMaps) ->
                     break
                 channel.send(container_init_mod.USERNS_MAPPED)
             elif msg.startswith(container_init_mod.USERNS_PID):
-                pid = int(msg[len(container_init_mod.USERNS_PID):])
+                pid = int(msg[len(container_init_mod.USERNS_PID) :])
     return pid, error
 
 
@@ -368,8 +379,11 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
         code = e.code if isinstance(e, StartError) else 128
         message = str(e)
         log.warning("start failed id=%s code=%s err=%s", opts.get("id"), code, message)
-        write_status(places, ProcessState("exited", 0, code, False, started_at, rfc3339nano(), message),
-                     monitor_pid=os.getpid())
+        write_status(
+            places,
+            ProcessState("exited", 0, code, False, started_at, rfc3339nano(), message),
+            monitor_pid=os.getpid(),
+        )
         os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
         os.close(sync_fd)
         if listener is not None:
@@ -379,8 +393,9 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
             mon.cgroup.destroy()
         return
     mon.pid = pid
-    write_status(places, ProcessState("running", pid, None, False, started_at, None, ""),
-                 monitor_pid=os.getpid())
+    write_status(
+        places, ProcessState("running", pid, None, False, started_at, None, ""), monitor_pid=os.getpid()
+    )
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
     error = handoff.exec_native(mon, listener, ours)  # returns only if the execve failed

@@ -10,13 +10,16 @@ import os
 import resource
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
+from engine._typecheck import TYPE_CHECKING
 from engine.errors import InvalidParameter
 from engine.runtime import caps, seccomp, sysctl
 from engine.runtime.cgroups import detect_version
 from engine.runtime.devices import host_devices
 from engine.runtime.users import ResolvedUser, resolve_user
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["build_spec", "resolve_user", "ResolvedUser", "INIT_PATH", "DEFAULT_PATH"]
 
@@ -231,8 +234,9 @@ def live_resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return {key: res[key] for key in ("memory", "cpu", "pids") if key in res}
 
 
-def _namespaces(host_config: dict[str, Any], netns_path: str | None,
-                ns_paths: Mapping[str, str]) -> list[dict[str, Any]]:
+def _namespaces(
+    host_config: dict[str, Any], netns_path: str | None, ns_paths: Mapping[str, str]
+) -> list[dict[str, Any]]:
     spaces: list[dict[str, Any]] = [{"type": "mount"}]
     for kind, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode")):
         if ns_paths.get(kind):

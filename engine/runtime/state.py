@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from engine._typecheck import TYPE_CHECKING
 from engine.util.atomic import Sync, atomic_write_json, read_json
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass

@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
+from engine._typecheck import TYPE_CHECKING
 from engine.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from typing import Any
 
 # System V IPC and POSIX message queues: isolated by the IPC namespace
 IPC_SYSCTLS = frozenset(

@@ -12,7 +12,11 @@ import json
 import os
 import threading
 from pathlib import Path
-from typing import Any
+
+from engine._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Sync(enum.Enum):

@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from typing import Any
+
+from engine._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def requests(sock: socket.socket, max_fds: int) -> Iterator[tuple[Any, list[int]]]:

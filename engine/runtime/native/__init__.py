@@ -24,7 +24,11 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from engine._typecheck import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +105,10 @@ def binary(cache_dir: Path) -> Path:
         return found
     cc = compiler()
     if cc is None:
-        raise Unavailable(f"the container monitor is not built and no C compiler ({' or '.join(COMPILERS)}) "
-                          f"is in PATH to build it: {INSTALL}")
+        raise Unavailable(
+            f"the container monitor is not built and no C compiler ({' or '.join(COMPILERS)}) "
+            f"is in PATH to build it: {INSTALL}"
+        )
     import fcntl
 
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -120,8 +126,13 @@ def compile_monitor(cc: str, output: Path) -> str:
 
     try:
         sources = [str(HERE / name) for name in SOURCES]
-        done = subprocess.run([cc, *CFLAGS, "-o", str(output), *sources], capture_output=True, text=True,
-                              timeout=120, check=False)
+        done = subprocess.run(
+            [cc, *CFLAGS, "-o", str(output), *sources],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         return "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["exit status"])[0]
     except (OSError, subprocess.TimeoutExpired) as e:
         return str(e)
