@@ -309,6 +309,8 @@ def docker_profile(text: str, capabilities: Iterable[str], machine: str | None =
 
 @dataclass(frozen=True)
 class SecurityOptions:
+    """HostConfig.SecurityOpt, parsed: the seccomp profile and no-new-privileges."""
+
     seccomp: str = ""  # "" or "builtin": the default profile; "unconfined"; else a profile's JSON text
     no_new_privileges: bool = False
 

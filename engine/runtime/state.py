@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class ProcessState:
+    """A container process as the runtime sees it: its status, pid and exit code."""
+
     status: str  # "created" | "running" | "paused" | "exited"
     pid: int
     exit_code: int | None

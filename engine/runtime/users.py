@@ -17,6 +17,8 @@ _MAX_ID = 2**31 - 1
 
 @dataclass(frozen=True)
 class ResolvedUser:
+    """A container's `User` resolved against its image's /etc/passwd and /etc/group."""
+
     uid: int
     gid: int
     additional_gids: tuple[int, ...] = ()
