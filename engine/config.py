@@ -52,6 +52,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class DaemonConfig:
+    """The daemon's settings, from its flags and daemon.json (dockerd's names)."""
+
     hosts: tuple[str, ...] = (DEFAULT_HOST,)
     data_root: Path = DEFAULT_DATA_ROOT
     exec_root: Path = DEFAULT_EXEC_ROOT

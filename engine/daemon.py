@@ -333,6 +333,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # two daemons must never share either root: lock both
         locks.append(_lock(cfg.pid_path))
         locks.append(_lock(cfg.data_root / "engine.lock"))
+        # SIGINT acts as SIGTERM does until _handle_signals installs the handlers (the default: the start
+        # is cut short): asyncio.run then keeps its own handler out, whose replacement would format the
+        # repr of the main task it holds and so import inspect (~1 MiB kept for the daemon's life)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         asyncio.run(_run(cfg, activated))
     except AlreadyRunning as e:
         print(f"composer-engine: cannot start: {e}", file=sys.stderr)

@@ -19,6 +19,8 @@ HISTORY = 1024  # like dockerd's events ring buffer
 
 @dataclass(frozen=True)
 class Event:
+    """One event of `GET /events` (type, action, actor, attributes, time)."""
+
     type: str  # container, image, volume, network, daemon
     action: str  # create, start, die, health_status: healthy, exec_start: sh -c ...
     actor_id: str

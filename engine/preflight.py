@@ -22,6 +22,8 @@ EXIT_STATUS = 78  # EX_CONFIG: the host, not the engine, is what needs changing
 
 @dataclass(frozen=True)
 class Problem:
+    """Something this host lacks to run containers, and how to fix it."""
+
     missing: str
     fix: str
 
@@ -31,6 +33,8 @@ class Problem:
 
 @dataclass(frozen=True)
 class Host:
+    """What preflight reads of the host: user, filesystems, mounts, tools, modules."""
+
     euid: int
     filesystems: str  # /proc/filesystems
     mounts: str  # /proc/self/mounts

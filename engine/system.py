@@ -25,6 +25,8 @@ TYPES = ("container", "image", "volume", "build-cache")  # what /system/df's `ty
 
 @dataclass(frozen=True)
 class ImageUsage:
+    """An image's part of `system df`: how many containers use it, shared size."""
+
     image: Image
     containers: int  # containers made from it
     shared_size: int  # bytes of its layers that other images use too
@@ -32,6 +34,8 @@ class ImageUsage:
 
 @dataclass(frozen=True)
 class ContainerUsage:
+    """A container's part of `system df`: its writable layer and root fs sizes."""
+
     container: Container
     size_rw: int  # bytes the container wrote (its rw layer)
     size_root_fs: int  # that plus its image
@@ -39,6 +43,8 @@ class ContainerUsage:
 
 @dataclass(frozen=True)
 class VolumeUsage:
+    """A volume's part of `system df`: its size and how many containers use it."""
+
     volume: Volume
     size: int
     ref_count: int  # containers that use it

@@ -277,6 +277,8 @@ class System(Protocol):
 
 @dataclass(frozen=True)
 class Backends:
+    """The engine's services, as the API's route handlers reach them."""
+
     config: DaemonConfig
     events: Events
     containers: Containers

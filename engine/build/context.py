@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Source:
+    """A file of the build context: its path on disk and inside the context."""
+
     path: Path  # on the host
     rel: str  # as named in the context (for messages)
 

@@ -46,6 +46,8 @@ _HEREDOC_CMDS = {"RUN", "COPY", "ADD"}
 
 @dataclass(frozen=True)
 class Heredoc:
+    """A here-document of a Dockerfile instruction (`RUN <<EOF`)."""
+
     name: str
     content: str
     expand: bool  # an unquoted terminator: variables in the body are expanded (by the shell for RUN)
@@ -54,6 +56,8 @@ class Heredoc:
 
 @dataclass(frozen=True)
 class Instruction:
+    """One Dockerfile instruction as written, with its flags and line."""
+
     cmd: str  # upper case
     rest: str  # everything after the flags, continuation lines joined
     flags: dict[str, list[str]]
@@ -69,6 +73,8 @@ class Instruction:
 
 @dataclass(frozen=True)
 class Stage:
+    """A build stage: FROM's base and name, and its instructions."""
+
     index: int
     base: str  # FROM's image (unexpanded)
     name: str  # lower-cased AS name, "" when none
@@ -79,6 +85,8 @@ class Stage:
 
 @dataclass(frozen=True)
 class Dockerfile:
+    """A parsed Dockerfile: parser directives, global ARGs and stages."""
+
     directives: dict[str, str]
     escape: str
     global_args: tuple[Instruction, ...]  # ARGs before the first FROM

@@ -78,6 +78,8 @@ class BuildError(EngineError):
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """What `POST /build` asks for: Dockerfile, tags, build args, target, cache use."""
+
     dockerfile: str = "Dockerfile"
     tags: tuple[str, ...] = ()
     build_args: dict[str, str] = field(default_factory=dict)
@@ -94,6 +96,8 @@ class BuildOptions:
 
 @dataclass
 class _Stage:
+    """A stage being built: the image so far, its config and the args in scope."""
+
     image: Image | None  # None for scratch before its first layer
     config: dict[str, Any]
     args: dict[str, str]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Pattern:
+    """A .dockerignore line as a regex (an exclusion when it starts with `!`)."""
+
     regex: re.Pattern[str]
     exclusion: bool
     text: str

@@ -38,6 +38,8 @@ class ByteSource(Protocol):
 
 @dataclass(frozen=True)
 class Root:
+    """A container's filesystem as the archive helpers see it: its root, overlay and binds."""
+
     path: Path
     # a stopped container: its overlay (working dir, options) and its volumes and binds, which the helper
     # mounts in a mount namespace of its own, out of reach of anything the daemon mounts or unmounts

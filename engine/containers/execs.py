@@ -65,6 +65,8 @@ def exec_process(
 
 @dataclass(frozen=True)
 class ExecConfig:
+    """An exec instance as `POST /containers/{id}/exec` created it."""
+
     id: str
     container_id: str
     cmd: tuple[str, ...]

@@ -27,6 +27,8 @@ class Number(float):
 
 @dataclass(frozen=True)
 class GoType:
+    """A Go type of the Engine API's JSON, for `--format` templates' type errors."""
+
     name: str  # as Go prints it: "int64", "[]string", "container.HostConfig"
     kind: str  # "string" "bool" "int" "float" "slice" "map" "struct" "strslice" "any"
     elem: GoType | None = None  # slice and map values

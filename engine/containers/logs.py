@@ -21,6 +21,8 @@ FOLLOW_POLL = 0.1  # seconds between looks at a followed log when nothing new ar
 
 @dataclass(frozen=True)
 class LogOptions:
+    """What `GET /containers/{id}/logs` asks for: streams, since/until, tail, timestamps."""
+
     stdout: bool = True
     stderr: bool = True
     since: float = 0.0  # unix seconds; 0 = from the start
@@ -32,6 +34,8 @@ class LogOptions:
 
 @dataclass(frozen=True)
 class LogEntry:
+    """One line of a container's log, with its stream and time."""
+
     stream: str  # stdout / stderr
     data: bytes
     time: str  # RFC 3339 nano as written

@@ -41,6 +41,8 @@ def parse_rfc3339(value: str) -> float:
 
 @dataclass(frozen=True)
 class Health:
+    """A container's healthcheck state: status, failing streak and the last probes."""
+
     status: str = "starting"  # starting, healthy, unhealthy
     failing_streak: int = 0
     log: tuple[dict[str, Any], ...] = ()  # the last 5 probes: Start, End, ExitCode, Output
@@ -55,6 +57,8 @@ class Health:
 
 @dataclass(frozen=True)
 class State:
+    """A container's State as `docker inspect` shows it."""
+
     status: str = "created"  # created, running, paused, restarting, removing, exited, dead
     pid: int = 0
     exit_code: int = 0
@@ -103,6 +107,8 @@ class State:
 
 @dataclass(frozen=True)
 class Container:
+    """A container's record: its config, host config, state and where it lives."""
+
     id: str
     name: str  # without the leading "/"
     created: str

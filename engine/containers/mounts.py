@@ -35,6 +35,8 @@ _PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
 
 @dataclass(frozen=True)
 class Resolved:
+    """A container's mounts resolved: mount points and the anonymous volumes made for them."""
+
     mount_points: tuple[dict[str, Any], ...]
     anonymous_volumes: tuple[str, ...]  # created for this container; removed with `rm -v`
 

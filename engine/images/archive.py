@@ -39,6 +39,8 @@ ANN_REF_NAME = "org.opencontainers.image.ref.name"
 
 @dataclass(frozen=True)
 class _Saved:
+    """An image of a `docker save` archive, with the tags it is saved under."""
+
     image: Image
     tags: tuple[reference.Reference, ...]
 

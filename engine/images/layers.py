@@ -38,6 +38,8 @@ LEASE_SECONDS = 3600.0
 
 @dataclass(frozen=True)
 class Layer:
+    """A layer of the store: its diff id, size and where its files are."""
+
     diff_id: str
     size: int
     link: str                   # short name under <root>/l/

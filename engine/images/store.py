@@ -36,6 +36,8 @@ InUse = Callable[[str], list[str]]
 
 @dataclass(frozen=True)
 class Image:
+    """An image's record: its config, tags, digests, size and layers."""
+
     id: str                         # "sha256:<hex>", digest of the config blob
     config: dict[str, Any]          # the image config JSON
     repo_tags: tuple[str, ...]      # familiar form, e.g. "busybox:latest"

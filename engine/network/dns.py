@@ -50,6 +50,8 @@ def host_nameservers(resolv_conf: Path) -> list[str]:
 
 @dataclass
 class _Listener:
+    """The embedded DNS server's sockets in one network namespace, with its upstreams."""
+
     udp: Any = None
     tcp: Any = None
     upstreams: list[str] = field(default_factory=list)

@@ -19,6 +19,8 @@ class BadMessage(ValueError):
 
 @dataclass(frozen=True)
 class Question:
+    """The question of a DNS query, as the embedded resolver reads it."""
+
     id: int
     flags: int
     name: str  # lower case, no trailing dot

@@ -28,6 +28,8 @@ NFT = "nft"
 
 @dataclass(frozen=True)
 class BridgeRules:
+    """What the firewall needs of a bridge network: its bridge, subnets, internal flag."""
+
     bridge: str
     subnet: str
     internal: bool

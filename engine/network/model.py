@@ -10,6 +10,8 @@ PREDEFINED = ("bridge", "host", "none")
 
 @dataclass(frozen=True)
 class IPAMPool:
+    """An IPAM pool: subnet, gateway, IP range and auxiliary addresses."""
+
     subnet: str
     gateway: str
     ip_range: str = ""
@@ -18,6 +20,8 @@ class IPAMPool:
 
 @dataclass(frozen=True)
 class Network:
+    """A network's record, as `docker network inspect` shows it."""
+
     id: str
     name: str
     driver: str  # "bridge" | "host" | "null"

@@ -98,12 +98,16 @@ def _mac(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class Link:
+    """A network interface: index and name (from rtnetlink)."""
+
     index: int
     name: str
 
 
 @dataclass(frozen=True)
 class Addr:
+    """An interface address: index, address and prefix length (from rtnetlink)."""
+
     index: int
     address: str
     prefixlen: int

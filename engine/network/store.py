@@ -45,6 +45,8 @@ class Membership:
 
 @dataclass(frozen=True)
 class Attachment:
+    """A container's attachment to networks: netns, endpoints, published ports."""
+
     cid: str
     netns: str
     endpoints: tuple[Endpoint, ...] = ()

@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Credentials:
+    """Registry credentials from X-Registry-Auth (user/password or tokens)."""
+
     username: str = ""
     password: str = ""
     identity_token: str = ""  # an OAuth refresh token; sent to the token server instead of a password
@@ -32,6 +34,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Challenge:
+    """A registry's WWW-Authenticate challenge: scheme and parameters."""
+
     scheme: str  # "basic" or "bearer" (lower-cased)
     params: dict[str, str]
 
@@ -68,6 +72,8 @@ def parse_challenges(header: str) -> list[Challenge]:
 
 @dataclass(frozen=True)
 class Token:
+    """A registry bearer token and when it expires."""
+
     value: str
     expires_at: float
 

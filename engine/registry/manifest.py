@@ -43,6 +43,8 @@ _GO_ARCH = {
 
 @dataclass(frozen=True)
 class Platform:
+    """An OCI platform: os, architecture, variant."""
+
     os: str = "linux"
     architecture: str = "amd64"
     variant: str = ""
@@ -81,6 +83,8 @@ def host_platform() -> Platform:
 
 @dataclass(frozen=True)
 class Descriptor:
+    """An OCI content descriptor: media type, digest, size, platform."""
+
     media_type: str
     digest: str
     size: int
@@ -130,6 +134,8 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Index:
+    """An OCI image index (or Docker manifest list) and its manifests."""
+
     media_type: str
     manifests: tuple[Descriptor, ...]
     raw: bytes

@@ -39,6 +39,8 @@ MAX_CONFIG = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ResolvedManifest:
+    """A pulled reference resolved to one image manifest (through its index)."""
+
     digest: str  # what the reference names: the index digest for multi-platform images
     manifest: Manifest
     manifest_digest: str  # the platform-specific manifest

@@ -40,6 +40,8 @@ READ = 256 * 1024
 
 @dataclass(frozen=True)
 class PushLayer:
+    """A layer to push: its descriptor, where its bytes are, a blob to mount from."""
+
     diff_id: str
     desc: Descriptor | None = None  # None: compressed (gzip) by the upload worker, then described
     source: Path | None = None  # the exact bytes to upload when they already exist (a store blob)
@@ -48,6 +50,8 @@ class PushLayer:
 
 @dataclass
 class PushPlan:
+    """What a push sends: config, layers and manifest."""
+
     media_type: str
     config: Descriptor
     config_raw: bytes

@@ -29,6 +29,8 @@ NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, http.client.HTTPExce
 
 @dataclass
 class Response:
+    """A registry HTTP response: status, headers, the URL it came from."""
+
     status: int
     headers: http.client.HTTPMessage
     url: str

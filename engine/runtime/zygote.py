@@ -14,18 +14,12 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 
-from engine.util.deferred import defer
-
-defer("inspect")  # before dataclasses imports it: see engine.util.deferred (~1 MiB of a long-lived process)
-
-# isort: split
-from pathlib import Path  # noqa: E402
-
-from engine.kernel import syscalls  # noqa: E402
-from engine.runtime import monitor  # noqa: E402
-from engine.runtime.state import Places  # noqa: E402
-from engine.util import forkserver  # noqa: E402
+from engine.kernel import syscalls
+from engine.runtime import monitor
+from engine.runtime.state import Places
+from engine.util import forkserver
 
 
 def serve(sock: socket.socket) -> None:

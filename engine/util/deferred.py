@@ -1,8 +1,8 @@
-"""Modules imported on their first use rather than at `import` (the runtime zygote only).
+"""Modules imported on their first use rather than at `import` (engine/__init__.py defers inspect).
 
 `dataclasses` imports `inspect` at its top for one call (`inspect.signature`, to write a docstring for a
-class that has none, which the zygote's classes all have), and `inspect` with its own imports (ast, dis,
-tokenize, linecache) is ~1 MiB the zygote would keep for as long as the daemon runs. A stand-in put in
+class that has none), and `inspect` with its own imports (ast, dis,
+tokenize, linecache) is ~1 MiB each engine process would keep for as long as it runs. A stand-in put in
 `sys.modules` answers `import inspect`; the first attribute read from it imports the real module, puts it
 back in `sys.modules`, and from then on every read through the stand-in is forwarded to it.
 (composer._deferred is the same for the CLI: the two packages share no code.)

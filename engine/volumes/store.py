@@ -34,6 +34,8 @@ InUse = Callable[[str], list[str]]
 
 @dataclass(frozen=True)
 class Volume:
+    """A volume's record, as `docker volume inspect` shows it."""
+
     name: str
     driver: str
     mountpoint: Path

@@ -17,6 +17,8 @@ class BadRequest(Exception):
 
 @dataclass(frozen=True)
 class RequestHead:
+    """An HTTP request's first line and headers, parsed."""
+
     method: str
     target: str  # path and query as sent
     version: tuple[int, int]

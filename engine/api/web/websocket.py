@@ -75,6 +75,8 @@ def close_payload(code: int, reason: str = "") -> bytes:
 
 @dataclass(frozen=True)
 class Frame:
+    """One WebSocket frame (attach over /containers/{id}/attach/ws)."""
+
     fin: bool
     opcode: int
     payload: bytes
