@@ -30,6 +30,15 @@ class BringUp:
     ctx: Context | None  # None when nothing was applied (dry run, or converged and no context needed)
 
 
+class UpInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, for an attached `up`) while the plan was applied: `ctx.started` says what this
+    bring-up had started by then, for the caller to stop (still a KeyboardInterrupt for the others)."""
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+
 def bring_up(
     session: Session,
     options: UpOptions,
@@ -75,16 +84,19 @@ def bring_up(
         hook_output=hook_output,
     )
     first = plan
-    if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
-        # Images first, then decide about containers with the images' real IDs: a rebuilt context or a
-        # newly pulled tag changes the ID, and only then is the container recreated.
-        execute(Plan(plan.project, tuple(plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE))), ctx)
-        plan = reconcile(project, session.observe(), replace(options, images_ready=True))
-    execute(plan, ctx)
-    if wait and not options.no_start:
-        from composer.waiting import wait_project
+    try:
+        if plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE):
+            # Images first, then decide about containers with the images' real IDs: a rebuilt context or
+            # a newly pulled tag changes the ID, and only then is the container recreated.
+            execute(Plan(plan.project, tuple(plan.of_kind(Kind.PULL_IMAGE, Kind.BUILD_IMAGE))), ctx)
+            plan = reconcile(project, session.observe(), replace(options, images_ready=True))
+        execute(plan, ctx)
+        if wait and not options.no_start:
+            from composer.waiting import wait_project
 
-        wait_project(session, options.services, wait_timeout, progress)
+            wait_project(session, options.services, wait_timeout, progress)
+    except KeyboardInterrupt:
+        raise UpInterrupted(ctx) from None
     return BringUp(first, observed, ctx)
 
 

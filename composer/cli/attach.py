@@ -5,6 +5,7 @@ attached container has exited; `name exited with code N` notes; --abort-on-conta
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import sys
@@ -18,6 +19,8 @@ from composer._log import get_logger
 from composer.client import engine_errors
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from composer.containers import ProjectContainer
     from composer.execute import Context
     from composer.model import Project
@@ -42,12 +45,23 @@ def _terminate(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM ends an attached `up` as Ctrl-C does
 
 
-def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
+@contextlib.contextmanager
+def sigterm_as_ctrl_c(attached: bool = True) -> Iterator[None]:
+    """An attached `up` takes SIGTERM as Ctrl-C, from its start to its end, as Compose's does; a detached
+    one keeps the default."""
+    if not attached:
+        yield
+        return
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _follow(session, args, ctx, upopts)
+        yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def follow_project(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:
+    with sigterm_as_ctrl_c():
+        return _follow(session, args, ctx, upopts)
 
 
 def _follow(session: Session, args: dict[str, Any], ctx: Context, upopts: UpOptions) -> int:

@@ -77,7 +77,8 @@ def defaults() -> dict[str, Any]:
 
 
 def up(args: dict[str, Any], options: GlobalOptions) -> int:
-    from composer.bringup import bring_up
+    from composer.bringup import UpInterrupted, bring_up
+    from composer.cli.attach import sigterm_as_ctrl_c
     from composer.hooks import HookOutput
     from composer.presenter import out
     from composer.progress import Progress
@@ -107,17 +108,27 @@ def up(args: dict[str, Any], options: GlobalOptions) -> int:
     if args["--exit-code-from"] and args["--exit-code-from"] not in session.project.services:
         raise UsageError(f"no such service: {args['--exit-code-from']}")
     upopts = up_options(args, services, timeout)
-    result = bring_up(
-        session,
-        upopts,
-        progress=Progress(args["--progress"] or options.progress, ansi=options.ansi),
-        quiet_pull=bool(args["--quiet-pull"]),
-        dry_run=options.dry_run,
-        wait=bool(args["--wait"]),
-        wait_timeout=wait_timeout,
-        need_context=not (detach or args["--no-start"]),
-        hook_output=None if detach or args["--no-start"] or args.get("--watch") else HookOutput(),
-    )
+    attached = not (detach or args["--no-start"] or args.get("--watch") or options.dry_run)
+    try:
+        with sigterm_as_ctrl_c(attached):
+            result = bring_up(
+                session,
+                upopts,
+                progress=Progress(args["--progress"] or options.progress, ansi=options.ansi),
+                quiet_pull=bool(args["--quiet-pull"]),
+                dry_run=options.dry_run,
+                wait=bool(args["--wait"]),
+                wait_timeout=wait_timeout,
+                need_context=not (detach or args["--no-start"]),
+                hook_output=None if detach or args["--no-start"] or args.get("--watch") else HookOutput(),
+            )
+    except UpInterrupted as interrupted:
+        if not attached:
+            raise
+        # Compose's `up` stops what it started on a Ctrl-C before it attached, too
+        from composer.cli import teardown
+
+        return teardown.interrupted(session, interrupted.ctx, upopts)
     plan, ctx = result.plan, result.ctx
     if options.dry_run:
         out(str(plan) or "Nothing to do: the project is up to date")

@@ -150,6 +150,46 @@ def test_ctrl_c_stops_only_what_this_up_started_dependents_first_with_their_sign
         composer("down", "-t", "0")
 
 
+STARTING = """
+name: starting
+services:
+  db:
+    image: busybox:latest
+    command: sh -c 'echo db up; sleep 1000 & wait'
+    init: true
+    healthcheck:
+      test: ["CMD", "false"]
+      interval: 1s
+      retries: 1000
+  app:
+    image: busybox:latest
+    command: sleep 1000
+    depends_on:
+      db:
+        condition: service_healthy
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_while_up_is_still_starting_stops_what_it_started(
+    composer: Runner, start_up: object, api: docker.APIClient, project_dir: Path, sig: signal.Signals
+) -> None:
+    # app waits for a db that never gets healthy: `up` is still bringing the project up, not attached yet
+    (project_dir / "compose.yaml").write_text(STARTING)
+    try:
+        up = start_up("up")  # type: ignore[operator]
+        up.wait_for(" Container starting-db-1  Waiting", where="err")
+        up.proc.send_signal(sig)
+        assert up.finish() == 130
+        err = "".join(up.err)
+        assert GRACEFUL in err and "interrupted" not in err, err
+        found = _containers(api, "starting")
+        assert found["starting-db-1"]["State"] == "exited", err
+        assert "starting-app-1" not in found or found["starting-app-1"]["State"] != "running"
+    finally:
+        composer("down", "-t", "0")
+
+
 def test_a_second_ctrl_c_kills(
     composer: Runner, start_up: object, api: docker.APIClient, project_dir: Path
 ) -> None:
