@@ -25,8 +25,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine._typecheck import TYPE_CHECKING
-
+# typing.TYPE_CHECKING without importing typing (engine._typecheck's, which this file cannot import:
+# setup.py loads it on its own, outside the engine package, to build the monitor)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
