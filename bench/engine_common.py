@@ -133,10 +133,8 @@ def machine() -> str:
         pass
     mem_gib = _kib_field("/proc/meminfo", "MemTotal") / (1 << 20)
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())  # the machine is shared: say how busy it was
-    return (
-        f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, "
-        f"Linux {platform.release()}, load average {load}"
-    )
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} cpus, {mem_gib:.1f} GiB, "
+            f"Linux {platform.release()}, load average {load}")
 
 
 def installed_venv(where: Path) -> Path:

@@ -105,9 +105,8 @@ def main() -> int:
     print(f"daemon processes: {len(idle_tree)} (the daemon and its helper processes)")
     print(f"daemon idle:          RSS {idle_rss / 1024:7.1f} MiB   PSS {idle_pss / 1024:7.1f} MiB")
     print(f"daemon with {n:2d} running: RSS {daemon_rss / 1024:7.1f} MiB   PSS {daemon_pss / 1024:7.1f} MiB")
-    print(
-        f"monitors found: {len(monitors)} of {n} (the parent of each container's process); native: {native}"
-    )
+    print(f"monitors found: {len(monitors)} of {n} (the parent of each container's process); "
+          f"native: {native}")
     print(f"monitors total:       RSS {mon_rss / 1024:7.1f} MiB   PSS {mon_pss / 1024:7.1f} MiB")
     print(f"containers total:     RSS {ctr_rss / 1024:7.1f} MiB   PSS {ctr_pss / 1024:7.1f} MiB")
     print(
@@ -117,25 +116,18 @@ def main() -> int:
     total_pss = (daemon_pss + mon_pss + ctr_pss) / 1024
     print(
         f"total with {n} running (daemon + its helpers + monitors + containers): PSS {total_pss:.1f} MiB"
-        + (
-            f"  (issue 18 target <= 40 MB with 20: {'met' if total_pss * 1.048576 <= 40 else 'NOT met'})"
-            if n == 20
-            else ""
-        )
+        + (f"  (issue 18 target <= 40 MB with 20: {'met' if total_pss * 1.048576 <= 40 else 'NOT met'})"
+           if n == 20 else "")
     )
     if not peers.dockerd_installed():
         print("dockerd not installed")
         return 0
     d_idle_rss, d_idle_pss, d_added_rss, d_added_pss, shims = measure_dockerd(n)
     print(f"dockerd + containerd idle: RSS {d_idle_rss / 1024:7.1f} MiB   PSS {d_idle_pss / 1024:7.1f} MiB")
-    print(
-        f"dockerd added per container (daemons' growth + shim + process; {shims} new processes): "
-        f"RSS {d_added_rss / 1024:.2f} MiB, PSS {d_added_pss / 1024:.2f} MiB"
-    )
-    print(
-        f"ratio ours/dockerd: idle RSS {idle_rss / d_idle_rss:.2f}, idle PSS {idle_pss / d_idle_pss:.2f}, "
-        f"added RSS {added_rss / d_added_rss:.2f}, added PSS {added_pss / d_added_pss:.2f}"
-    )
+    print(f"dockerd added per container (daemons' growth + shim + process; {shims} new processes): "
+          f"RSS {d_added_rss / 1024:.2f} MiB, PSS {d_added_pss / 1024:.2f} MiB")
+    print(f"ratio ours/dockerd: idle RSS {idle_rss / d_idle_rss:.2f}, idle PSS {idle_pss / d_idle_pss:.2f}, "
+          f"added RSS {added_rss / d_added_rss:.2f}, added PSS {added_pss / d_added_pss:.2f}")
     return 0
 
 

@@ -51,14 +51,7 @@ _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _MARK = {DONE: "✔", WARNING: "!", ERROR: "✘"}
 _PERCENT_CHARS = "⠀⡀⣀⣄⣤⣦⣶⣷⣿"
 _BLUE, _YELLOW, _GREEN, _RED, _BOLD_RED, _BOLD_YELLOW, _RESET = (
-    "\x1b[34m",
-    "\x1b[33m",
-    "\x1b[32m",
-    "\x1b[31m",
-    "\x1b[31;1m",
-    "\x1b[33;1m",
-    "\x1b[0m",
-)
+    "\x1b[34m", "\x1b[33m", "\x1b[32m", "\x1b[31m", "\x1b[31;1m", "\x1b[33;1m", "\x1b[0m")
 _REDRAW_EVERY = 0.1  # seconds: byte-count updates faster than this are drawn with the next one
 
 
@@ -130,12 +123,7 @@ class Progress:
                 counts_only = False
             else:
                 changed = (line.text, line.status, line.state, line.current, line.total) != (
-                    text,
-                    status,
-                    state,
-                    max(line.current, current),
-                    max(line.total, total),
-                )
+                    text, status, state, max(line.current, current), max(line.total, total))
                 if not changed:  # repeated polls report nothing new; on a terminal the clocks still move
                     if self.mode == "tty" and now - self._last_draw >= _REDRAW_EVERY:
                         self._redraw(now)
@@ -176,18 +164,10 @@ class Progress:
 
     # ---- json ----
 
-    def _write_json(
-        self, id: str, parent: str, text: str, status: str, current: int, total: int, percent: int
-    ) -> None:
-        fields = {
-            "id": id,
-            "parent_id": parent,
-            "text": text,
-            "status": status,
-            "current": current,
-            "total": total,
-            "percent": percent,
-        }
+    def _write_json(self, id: str, parent: str, text: str, status: str, current: int, total: int,
+                    percent: int) -> None:
+        fields = {"id": id, "parent_id": parent, "text": text, "status": status, "current": current,
+                  "total": total, "percent": percent}
         message = {key: value for key, value in fields.items() if value}
         text = json.dumps(message, separators=(",", ":"))
         # Go's encoder escapes <, > and & in strings: the same bytes as Compose's lines
@@ -233,16 +213,15 @@ class Progress:
         self.stream.flush()
 
     def _line_text(self, line: _Line, pad: str, width: int, padding: int, now: float) -> str:
-        elapsed = (line.ended if line.ended is not None else now) - line.started
+        elapsed = ((line.ended if line.ended is not None else now) - line.started)
         children = [c for c in self._lines.values() if c.parent == line.id] if line.state == WORKING else []
         txt = f"{line.id} {line.text}"
         if children:
             total = sum(c.total for c in children)
             current = sum(c.current for c in children)
             hide = total == 0 or any(c.state == WORKING and c.total == 0 for c in children)
-            bars = "".join(
-                _PERCENT_CHARS[(len(_PERCENT_CHARS) - 1) * min(c.percent, 100) // 100] for c in children
-            )
+            bars = "".join(_PERCENT_CHARS[(len(_PERCENT_CHARS) - 1) * min(c.percent, 100) // 100]
+                           for c in children)
             details = "" if hide else f" {human_size(current):>7} / {human_size(total):<7}"
             txt = f"{line.id} [{_GREEN}{bars}{_RESET}]{details} {line.text}"
             visible = len(f"{line.id} [{bars}]{details} {line.text}")

@@ -44,15 +44,8 @@ RET = {
     "SCMP_ACT_LOG": 0x7FFC0000,
     "SCMP_ACT_ALLOW": 0x7FFF0000,
 }
-OPS = (
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-)
+OPS = ("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT",
+       "SCMP_CMP_MASKED_EQ")
 MAX_INSNS = 4096  # BPF_MAXINSNS
 _LEAF = 4  # syscalls tested one by one at the bottom of the search
 
@@ -93,36 +86,20 @@ def _condition(arg: Mapping[str, Any]) -> list[tuple[int, int, int, int]]:
     lo, hi = 16 + 8 * index, 20 + 8 * index  # struct seccomp_data.args[index], little-endian words
     vhi, vlo = value >> 32, value & 0xFFFFFFFF
     if op == "SCMP_CMP_MASKED_EQ":
-        return [
-            (_LD_W_ABS, hi, 0, 0),
-            (_AND_K, vhi, 0, 0),
-            (_JEQ, two >> 32, 0, _FAIL),
-            (_LD_W_ABS, lo, 0, 0),
-            (_AND_K, vlo, 0, 0),
-            (_JEQ, two & 0xFFFFFFFF, 0, _FAIL),
-        ]
+        return [(_LD_W_ABS, hi, 0, 0), (_AND_K, vhi, 0, 0), (_JEQ, two >> 32, 0, _FAIL),
+                (_LD_W_ABS, lo, 0, 0), (_AND_K, vlo, 0, 0), (_JEQ, two & 0xFFFFFFFF, 0, _FAIL)]
     if op == "SCMP_CMP_EQ":
         return [(_LD_W_ABS, hi, 0, 0), (_JEQ, vhi, 0, _FAIL), (_LD_W_ABS, lo, 0, 0), (_JEQ, vlo, 0, _FAIL)]
     if op == "SCMP_CMP_NE":
         return [(_LD_W_ABS, hi, 0, 0), (_JEQ, vhi, 0, _NEXT), (_LD_W_ABS, lo, 0, 0), (_JEQ, vlo, _FAIL, 0)]
     if op in ("SCMP_CMP_GT", "SCMP_CMP_GE"):
         last = _JGT if op == "SCMP_CMP_GT" else _JGE
-        return [
-            (_LD_W_ABS, hi, 0, 0),
-            (_JGT, vhi, _NEXT, 0),
-            (_JEQ, vhi, 0, _FAIL),
-            (_LD_W_ABS, lo, 0, 0),
-            (last, vlo, 0, _FAIL),
-        ]
+        return [(_LD_W_ABS, hi, 0, 0), (_JGT, vhi, _NEXT, 0), (_JEQ, vhi, 0, _FAIL),
+                (_LD_W_ABS, lo, 0, 0), (last, vlo, 0, _FAIL)]
     # LT is "not GE", LE is "not GT"
     last = _JGE if op == "SCMP_CMP_LT" else _JGT
-    return [
-        (_LD_W_ABS, hi, 0, 0),
-        (_JGT, vhi, _FAIL, 0),
-        (_JEQ, vhi, 0, _NEXT),
-        (_LD_W_ABS, lo, 0, 0),
-        (last, vlo, _FAIL, 0),
-    ]
+    return [(_LD_W_ABS, hi, 0, 0), (_JGT, vhi, _FAIL, 0), (_JEQ, vhi, 0, _NEXT),
+            (_LD_W_ABS, lo, 0, 0), (last, vlo, _FAIL, 0)]
 
 
 def _target(jump: int, i: int, end: int, total: int) -> int:
@@ -189,17 +166,12 @@ def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> by
     # Another ABI (i386 via int 0x80, x32, arm32) numbers its calls differently: we cannot apply the rules
     # to it, so refuse its calls when the profile admits that ABI, and kill the process (libseccomp's
     # bad-arch action is a kill) when the profile does not list it.
-    foreign = action_value(
-        "SCMP_ACT_ERRNO" if [a for a in arches if a != native_name] else "SCMP_ACT_KILL_PROCESS", None
-    )
+    foreign = action_value("SCMP_ACT_ERRNO" if [a for a in arches if a != native_name] else
+                           "SCMP_ACT_KILL_PROCESS", None)
     if arches and native_name not in arches:  # nothing may run under the native ABI
         return _insn(_RET_K, action_value("SCMP_ACT_KILL_PROCESS", None))
-    prog = [
-        _insn(_LD_W_ABS, _ARCH),
-        _insn(_JEQ, audit_arch, 1, 0),
-        _insn(_RET_K, foreign),
-        _insn(_LD_W_ABS, _NR),
-    ]
+    prog = [_insn(_LD_W_ABS, _ARCH), _insn(_JEQ, audit_arch, 1, 0), _insn(_RET_K, foreign),
+            _insn(_LD_W_ABS, _NR)]
     if machine == "x86_64":
         prog += [_insn(_JGE, _X32_BIT, 0, 1), _insn(_RET_K, foreign)]
     by_nr: dict[int, list[list[bytes]]] = {}
@@ -226,9 +198,8 @@ def compile_filter(profile: Mapping[str, Any], machine: str | None = None) -> by
         bodies.append((nr, body))
     prog += _search(bodies, _insn(_RET_K, default))
     if len(prog) > MAX_INSNS:
-        raise SeccompError(
-            f"seccomp profile too large: {len(prog)} BPF instructions (the kernel takes {MAX_INSNS})"
-        )
+        raise SeccompError(f"seccomp profile too large: {len(prog)} BPF instructions (the kernel takes "
+                           f"{MAX_INSNS})")
     return b"".join(prog)
 
 

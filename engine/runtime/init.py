@@ -181,12 +181,8 @@ def drop_privileges(sc: LinuxSyscalls, process: Mapping[str, Any]) -> None:
             sc.prctl(s.PR_CAP_AMBIENT, s.PR_CAP_AMBIENT_RAISE, caps.CAP_NUMBERS[name])
 
 
-def exec_process(
-    sc: LinuxSyscalls,
-    process: Mapping[str, Any],
-    sync_fd: int,
-    seccomp_profile: Mapping[str, Any] | None = None,
-) -> None:
+def exec_process(sc: LinuxSyscalls, process: Mapping[str, Any], sync_fd: int,
+                 seccomp_profile: Mapping[str, Any] | None = None) -> None:
     """The common tail of container init and exec: cwd, rlimits, user, caps, execve."""
     cwd = process.get("cwd") or "/"
     try:
@@ -299,13 +295,8 @@ USERNS_MAPPED = b"ok"  # monitor -> stage 1: written
 USERNS_PID = b"pid "  # stage 1 -> monitor: "pid <n>", the container's init as the host sees it
 
 
-def _enter_user_namespace(
-    sc: LinuxSyscalls,
-    process: Mapping[str, Any],
-    linux: Mapping[str, Any],
-    channel: socket.socket,
-    go_fd: int | None,
-) -> int:
+def _enter_user_namespace(sc: LinuxSyscalls, process: Mapping[str, Any], linux: Mapping[str, Any],
+                          channel: socket.socket, go_fd: int | None) -> int:
     """Stage 1 of a remapped start (table 2). Returns, in stage 2 only, the namespaces made after the
     user namespace (for the caller's loopback/hostname steps); stage 1 itself ends here."""
     # Only the host's root may raise hard limits or lower oom_score_adj: before we stop being it.

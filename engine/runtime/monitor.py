@@ -186,14 +186,8 @@ class Monitor:
                 console_ours.close()
         return pid
 
-    def _fork(
-        self,
-        child: Any,
-        child_close: list[int],
-        new_pidns: str | None,
-        cgroup_procs: list[str] | None = None,
-        remap: IdMaps | None = None,
-    ) -> int:
+    def _fork(self, child: Any, child_close: list[int], new_pidns: str | None,
+              cgroup_procs: list[str] | None = None, remap: IdMaps | None = None) -> int:
         """Fork `child` and wait until it exec'd (or reported its failure on the sync pipe).
 
         With `cgroup_procs`, we move the child into the container's cgroup while it sets up its namespaces
@@ -209,9 +203,8 @@ class Monitor:
             sc.setns(new_pidns, s.CLONE_NEWPID)
         r, w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC) if cgroup_procs is not None else (-1, -1)
-        channel, channel_child = (
-            socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if remap is not None else (None, None)
-        )
+        channel, channel_child = (socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                                  if remap is not None else (None, None))
         if remap is not None:
             sc.prctl(s.PR_SET_CHILD_SUBREAPER, 1)
         pid = os.fork()
@@ -269,9 +262,8 @@ class Monitor:
         from engine.runtime import runc  # runc monitors only
 
         try:
-            pid, master = runc.create_and_start(
-                self.opts["binary"], self.opts["runc_root"], self.opts["id"], self.places.dir, stdio, self.tty
-            )
+            pid, master = runc.create_and_start(self.opts["binary"], self.opts["runc_root"], self.opts["id"],
+                                                self.places.dir, stdio, self.tty)
         except runc.RuncError as e:
             raise StartError(str(e), e.code) from e
         if master is not None:
@@ -340,7 +332,7 @@ def _serve_user_namespace(channel: socket.socket, stage1: int, remap: IdMaps) ->
                     break
                 channel.send(container_init_mod.USERNS_MAPPED)
             elif msg.startswith(container_init_mod.USERNS_PID):
-                pid = int(msg[len(container_init_mod.USERNS_PID) :])
+                pid = int(msg[len(container_init_mod.USERNS_PID):])
     return pid, error
 
 
@@ -379,11 +371,8 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
         code = e.code if isinstance(e, StartError) else 128
         message = str(e)
         log.warning("start failed id=%s code=%s err=%s", opts.get("id"), code, message)
-        write_status(
-            places,
-            ProcessState("exited", 0, code, False, started_at, rfc3339nano(), message),
-            monitor_pid=os.getpid(),
-        )
+        write_status(places, ProcessState("exited", 0, code, False, started_at, rfc3339nano(), message),
+                     monitor_pid=os.getpid())
         os.write(sync_fd, json.dumps({"code": code, "error": message}).encode())
         os.close(sync_fd)
         if listener is not None:
@@ -393,9 +382,8 @@ def run(runtime_dir: Path, sync_fd: int, eid: str = "") -> None:
             mon.cgroup.destroy()
         return
     mon.pid = pid
-    write_status(
-        places, ProcessState("running", pid, None, False, started_at, None, ""), monitor_pid=os.getpid()
-    )
+    write_status(places, ProcessState("running", pid, None, False, started_at, None, ""),
+                 monitor_pid=os.getpid())
     os.write(sync_fd, json.dumps({"pid": pid}).encode())
     os.close(sync_fd)
     error = handoff.exec_native(mon, listener, ours)  # returns only if the execve failed

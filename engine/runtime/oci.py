@@ -234,9 +234,8 @@ def live_resources(host_config: dict[str, Any]) -> dict[str, Any]:
     return {key: res[key] for key in ("memory", "cpu", "pids") if key in res}
 
 
-def _namespaces(
-    host_config: dict[str, Any], netns_path: str | None, ns_paths: Mapping[str, str]
-) -> list[dict[str, Any]]:
+def _namespaces(host_config: dict[str, Any], netns_path: str | None,
+                ns_paths: Mapping[str, str]) -> list[dict[str, Any]]:
     spaces: list[dict[str, Any]] = [{"type": "mount"}]
     for kind, key in (("pid", "PidMode"), ("ipc", "IpcMode"), ("uts", "UTSMode")):
         if ns_paths.get(kind):

@@ -127,17 +127,12 @@ def mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapp
             # runc's fallback: the host's /sys, bound recursively with the mount's (read-only) flags.
             if e.errno != errno.EPERM or m.get("type") != "sysfs":
                 raise
-            _mount_one(
-                sc,
-                rootfs,
-                {**m, "type": "bind", "source": "/sys", "options": ["rbind", *(m.get("options") or [])]},
-                cgroup_dirs,
-            )
+            _mount_one(sc, rootfs, {**m, "type": "bind", "source": "/sys",
+                                    "options": ["rbind", *(m.get("options") or [])]}, cgroup_dirs)
     except OSError as e:
         reason = os.strerror(e.errno).lower() if e.errno else str(e)
-        raise OSError(
-            e.errno, f'error mounting "{m.get("source")}" to rootfs at "{m["destination"]}": {reason}'
-        ) from e
+        raise OSError(e.errno, f'error mounting "{m.get("source")}" to rootfs at "{m["destination"]}": '
+                               f"{reason}") from e
 
 
 def _mount_one(sc: Syscalls, rootfs: str, m: Mapping[str, Any], cgroup_dirs: Mapping[str, str]) -> None:
@@ -184,13 +179,8 @@ def _mount_cgroups(sc: Syscalls, target: str, flags: int, cgroup_dirs: Mapping[s
         )
 
 
-def setup_dev(
-    sc: Syscalls,
-    rootfs: str,
-    console: str | None,
-    devices: Sequence[Mapping[str, Any]] = (),
-    userns: bool = False,
-) -> None:
+def setup_dev(sc: Syscalls, rootfs: str, console: str | None,
+              devices: Sequence[Mapping[str, Any]] = (), userns: bool = False) -> None:
     dev = in_root(rootfs, "/dev")
     # The spec's devices (HostConfig.Devices, or the host's /dev when privileged) are made with mknod,
     # as runc does: the host path may differ from the container path, and /dev is our own tmpfs. In a
@@ -204,15 +194,8 @@ def setup_dev(
             _make_mountpoint(sc, target, True)
             sc.mount(d["path"], target, "", s.MS_BIND, "")
         elif sc.kind(target) is None:
-            sc.mknod(
-                target,
-                int(d.get("fileMode", 0o666)),
-                d["type"],
-                int(d["major"]),
-                int(d["minor"]),
-                int(d.get("uid", 0)),
-                int(d.get("gid", 0)),
-            )
+            sc.mknod(target, int(d.get("fileMode", 0o666)), d["type"], int(d["major"]), int(d["minor"]),
+                     int(d.get("uid", 0)), int(d.get("gid", 0)))
     for name in DEV_NODES:
         target = os.path.join(dev, name)
         _make_mountpoint(sc, target, True)

@@ -27,16 +27,8 @@ from engine.runtime.bpf_seccomp import FILTER_FLAGS, NATIVE, OPS, RET, SeccompEr
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = [
-    "compile_filter",
-    "install",
-    "default_profile",
-    "docker_profile",
-    "linux_seccomp",
-    "SecurityOptions",
-    "parse_security_opts",
-    "SeccompError",
-]
+__all__ = ["compile_filter", "install", "default_profile", "docker_profile", "linux_seccomp",
+           "SecurityOptions", "parse_security_opts", "SeccompError"]
 
 EPERM = errno.EPERM
 ENOSYS = errno.ENOSYS
@@ -46,31 +38,9 @@ ENOSYS = errno.ENOSYS
 SUB_ARCHES = {"x86_64": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"], "aarch64": ["SCMP_ARCH_ARM"]}
 KNOWN_ARCHES = {
     f"SCMP_ARCH_{a}"
-    for a in (
-        "X86",
-        "X86_64",
-        "X32",
-        "ARM",
-        "AARCH64",
-        "MIPS",
-        "MIPS64",
-        "MIPS64N32",
-        "MIPSEL",
-        "MIPSEL64",
-        "MIPSEL64N32",
-        "PPC",
-        "PPC64",
-        "PPC64LE",
-        "S390",
-        "S390X",
-        "PARISC",
-        "PARISC64",
-        "RISCV64",
-        "LOONGARCH64",
-        "M68K",
-        "SH",
-        "SHEB",
-    )
+    for a in ("X86", "X86_64", "X32", "ARM", "AARCH64", "MIPS", "MIPS64", "MIPS64N32", "MIPSEL", "MIPSEL64",
+              "MIPSEL64N32", "PPC", "PPC64", "PPC64LE", "S390", "S390X", "PARISC", "PARISC64", "RISCV64",
+              "LOONGARCH64", "M68K", "SH", "SHEB")
 }
 FLAGS = tuple(FILTER_FLAGS)
 # Docker names architectures in includes/excludes as Go does.
@@ -155,11 +125,8 @@ def default_profile(capabilities: Iterable[str]) -> dict[str, Any] | None:
                     "args": [{"index": 0, "value": bit, "valueTwo": bit, "op": "SCMP_CMP_MASKED_EQ"}],
                 }
             )
-    return {
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "architectures": [native_name, *SUB_ARCHES[machine]],
-        "syscalls": rules,
-    }
+    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": [native_name, *SUB_ARCHES[machine]],
+            "syscalls": rules}
 
 
 # --- Docker's profile format -> OCI ---
@@ -203,9 +170,8 @@ def _errno(value: Any, where: str) -> int | None:
 
 def _action(value: Any, where: str) -> str:
     if value == "SCMP_ACT_NOTIFY":
-        raise SeccompError(
-            f"{where}: SCMP_ACT_NOTIFY needs a seccomp listener, which this engine does not support"
-        )
+        raise SeccompError(f"{where}: SCMP_ACT_NOTIFY needs a seccomp listener, which this engine does "
+                           "not support")
     if value not in RET:
         raise SeccompError(f'{where}: unknown action "{value}"')
     return str(value)
@@ -225,9 +191,8 @@ def _args(value: Any, where: str) -> list[dict[str, Any]]:
             v = arg.get(key, 0)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << 64:
                 raise SeccompError(f"{where}: args {key} {v!r} is not an unsigned 64-bit number")
-        out.append(
-            {"index": index, "value": arg.get("value", 0), "valueTwo": arg.get("valueTwo", 0), "op": op}
-        )
+        out.append({"index": index, "value": arg.get("value", 0), "valueTwo": arg.get("valueTwo", 0),
+                    "op": op})
     return out
 
 
@@ -236,10 +201,8 @@ def docker_profile(text: str, capabilities: Iterable[str], machine: str | None =
     Raises SeccompError naming what is wrong."""
     machine = machine or os.uname().machine
     if not text.lstrip().startswith("{"):
-        raise SeccompError(
-            f"Decoding seccomp profile failed: expected the profile's JSON text, got "
-            f"{text[:60]!r} (a client reads the profile file and sends its content)"
-        )
+        raise SeccompError(f"Decoding seccomp profile failed: expected the profile's JSON text, got "
+                           f"{text[:60]!r} (a client reads the profile file and sends its content)")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -247,10 +210,8 @@ def docker_profile(text: str, capabilities: Iterable[str], machine: str | None =
     if not isinstance(data, dict):
         raise SeccompError("Decoding seccomp profile failed: the profile must be a JSON object")
     if data.get("architectures") and data.get("archMap"):
-        raise SeccompError(
-            'both "architectures" and "archMap" are specified in the seccomp profile, use '
-            'either "architectures" or "archMap"'
-        )
+        raise SeccompError('both "architectures" and "archMap" are specified in the seccomp profile, use '
+                           'either "architectures" or "archMap"')
     native_name = NATIVE[machine][1] if machine in NATIVE else ""
     arches = list(data.get("architectures") or [])
     for entry in data.get("archMap") or []:
@@ -283,10 +244,8 @@ def docker_profile(text: str, capabilities: Iterable[str], machine: str | None =
         names = call.get("names") or []
         if call.get("name"):
             if names:
-                raise SeccompError(
-                    'both "name" and "names" are specified in the seccomp profile, use '
-                    'either "name" or "names"'
-                )
+                raise SeccompError('both "name" and "names" are specified in the seccomp profile, use '
+                                   'either "name" or "names"')
             names = [call["name"]]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise SeccompError(f"{where}: names must be a list of strings")

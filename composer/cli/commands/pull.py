@@ -66,12 +66,8 @@ def run(argv: list[str], options: GlobalOptions) -> int:
         try:
             pull(t.api, ref, name, progress, parent=name)
         except ComposerError as exc:  # a service that can be built instead only warns
-            progress.emit(
-                name,
-                text="Warning" if buildable else "Error",
-                status=exc.message,
-                state=WARNING if buildable else ERROR,
-            )
+            progress.emit(name, text="Warning" if buildable else "Error", status=exc.message,
+                          state=WARNING if buildable else ERROR)
             if not (args["--ignore-pull-failures"] or buildable):
                 raise
             failures.append(exc.message)

@@ -30,15 +30,13 @@ def run(argv: list[str], options: GlobalOptions) -> int:
     args = parse_command(__doc__ or "", argv)
     t = open_session(options, args["SERVICE"])
     names = selected(t.loaded.project, args["SERVICE"], include_deps=bool(args["--include-deps"]))
-    push_services(
-        t, names, options, quiet=bool(args["--quiet"]), ignore_failures=bool(args["--ignore-push-failures"])
-    )
+    push_services(t, names, options, quiet=bool(args["--quiet"]),
+                  ignore_failures=bool(args["--ignore-push-failures"]))
     return 0
 
 
-def push_services(
-    t: Session, names: list[str], options: GlobalOptions, *, quiet: bool, ignore_failures: bool = False
-) -> None:
+def push_services(t: Session, names: list[str], options: GlobalOptions, *, quiet: bool,
+                  ignore_failures: bool = False) -> None:
     """Push the images of these services that are built and name an `image:` (`push`, `build --push`)."""
     from composer.cli.commands._common import in_parallel
     from composer.image_ops import push

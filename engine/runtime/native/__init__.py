@@ -106,10 +106,8 @@ def binary(cache_dir: Path) -> Path:
         return found
     cc = compiler()
     if cc is None:
-        raise Unavailable(
-            f"the container monitor is not built and no C compiler ({' or '.join(COMPILERS)}) "
-            f"is in PATH to build it: {INSTALL}"
-        )
+        raise Unavailable(f"the container monitor is not built and no C compiler ({' or '.join(COMPILERS)}) "
+                          f"is in PATH to build it: {INSTALL}")
     import fcntl
 
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -127,13 +125,8 @@ def compile_monitor(cc: str, output: Path) -> str:
 
     try:
         sources = [str(HERE / name) for name in SOURCES]
-        done = subprocess.run(
-            [cc, *CFLAGS, "-o", str(output), *sources],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = subprocess.run([cc, *CFLAGS, "-o", str(output), *sources], capture_output=True, text=True,
+                              timeout=120, check=False)
         return "" if done.returncode == 0 else (done.stderr.strip().splitlines() or ["exit status"])[0]
     except (OSError, subprocess.TimeoutExpired) as e:
         return str(e)

@@ -45,15 +45,9 @@ def check(program: dict[str, Any]) -> str:
 def native_args(mon: Monitor, listener: socket.socket, socket_inode: int) -> tuple[list[str], list[int]]:
     """The native monitor's key=value words and the descriptors it keeps."""
     args = [
-        f"pid={mon.pid}",
-        f"listen={listener.fileno()}",
-        f"status={mon.places.status}",
-        f"started={mon.started_at}",
-        f"sock={mon.places.socket}",
-        f"sock-ino={socket_inode}",
-        f"comm={comm_name(mon.places)}",
-        f"tty={int(mon.tty)}",
-        f"exec={int(mon.exec_mode)}",
+        f"pid={mon.pid}", f"listen={listener.fileno()}", f"status={mon.places.status}",
+        f"started={mon.started_at}", f"sock={mon.places.socket}", f"sock-ino={socket_inode}",
+        f"comm={comm_name(mon.places)}", f"tty={int(mon.tty)}", f"exec={int(mon.exec_mode)}",
         f"hold={int(mon.hold)}",
     ]
     keep = [listener.fileno(), *mon.outputs]
