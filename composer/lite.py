@@ -625,9 +625,10 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 def _q(value: str, safe: str = "") -> str:
     """`urllib.parse.quote(value, safe=safe)`: a path segment or query value, UTF-8 percent-encoded."""
     keep = _UNRESERVED.union(safe.encode())
-    if all(b in keep for b in value.encode()):
+    raw = value.encode()
+    if all(b in keep for b in raw):
         return value
-    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in value.encode())
+    return "".join(chr(b) if b in keep else f"%{b:02X}" for b in raw)
 
 
 def _query(pairs: Iterable[tuple[str, Any]]) -> str:
