@@ -369,4 +369,5 @@ class LogStreamer:
         with self._lock:
             threads = [*self._active.values(), *([self._watcher] if self._watcher else [])]
         for thread in threads:
-            thread.join(2.0)
+            if thread.ident is not None:  # a Ctrl-C can land between a thread's registration and start
+                thread.join(2.0)
